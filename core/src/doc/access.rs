@@ -1,0 +1,145 @@
+//! Small typed accessors over Automerge maps.
+//!
+//! Every value Rapport stores is a scalar in a map, a nested map, or a text
+//! object. These helpers read them leniently (a value of the wrong type reads
+//! as absent, so a document written by a buggy or foreign peer never panics
+//! the reader) and write them in one place.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use time::{Date, OffsetDateTime};
+
+use crate::error::Result;
+
+pub(crate) fn obj(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<ObjId> {
+    match doc.get(parent, key) {
+        Ok(Some((Value::Object(_), id))) => Some(id),
+        _ => None,
+    }
+}
+
+pub(crate) fn obj_path(doc: &AutoCommit, path: &[&str]) -> Option<ObjId> {
+    let mut cur = automerge::ROOT;
+    for key in path {
+        cur = obj(doc, &cur, key)?;
+    }
+    Some(cur)
+}
+
+pub(crate) fn scalar(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<ScalarValue> {
+    match doc.get(parent, key) {
+        Ok(Some((Value::Scalar(s), _))) => Some(s.into_owned()),
+        _ => None,
+    }
+}
+
+pub(crate) fn string(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<String> {
+    match scalar(doc, parent, key)? {
+        ScalarValue::Str(s) if !s.is_empty() => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+pub(crate) fn parsed<T: std::str::FromStr>(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<T> {
+    string(doc, parent, key)?.parse().ok()
+}
+
+pub(crate) fn int(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<i64> {
+    match scalar(doc, parent, key)? {
+        ScalarValue::Int(i) => Some(i),
+        ScalarValue::Uint(u) => i64::try_from(u).ok(),
+        ScalarValue::Counter(c) => Some(i64::from(&c)),
+        _ => None,
+    }
+}
+
+pub(crate) fn boolean(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<bool> {
+    match scalar(doc, parent, key)? {
+        ScalarValue::Boolean(b) => Some(b),
+        _ => None,
+    }
+}
+
+pub(crate) fn timestamp(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<OffsetDateTime> {
+    match scalar(doc, parent, key)? {
+        ScalarValue::Timestamp(ms) => from_millis(ms),
+        _ => None,
+    }
+}
+
+pub(crate) fn date(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<Date> {
+    parse_date(&string(doc, parent, key)?).ok()
+}
+
+pub(crate) fn text(doc: &AutoCommit, parent: &ObjId, key: &str) -> String {
+    obj(doc, parent, key)
+        .and_then(|t| doc.text(&t).ok())
+        .unwrap_or_default()
+}
+
+/// Keys of a map (the members of a set stored as map keys).
+pub(crate) fn keys(doc: &AutoCommit, map: Option<&ObjId>) -> Vec<String> {
+    map.map(|m| doc.keys(m).collect()).unwrap_or_default()
+}
+
+/// Writes `Some` as a string; `None` clears the field (writes null, so a
+/// concurrent edit shows as a conflict rather than a silent delete-wins).
+pub(crate) fn put_opt_str(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: Option<&str>) -> Result<()> {
+    match value {
+        Some(v) => doc.put(obj, key, v)?,
+        None => doc.put(obj, key, ScalarValue::Null)?,
+    }
+    Ok(())
+}
+
+pub(crate) fn put_ts(doc: &mut AutoCommit, obj: &ObjId, key: &str, at: OffsetDateTime) -> Result<()> {
+    doc.put(obj, key, ScalarValue::Timestamp(millis(at)))?;
+    Ok(())
+}
+
+pub(crate) fn put_opt_ts(doc: &mut AutoCommit, obj: &ObjId, key: &str, at: Option<OffsetDateTime>) -> Result<()> {
+    match at {
+        Some(at) => put_ts(doc, obj, key, at),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn put_map(doc: &mut AutoCommit, parent: &ObjId, key: &str) -> Result<ObjId> {
+    Ok(doc.put_object(parent, key, ObjType::Map)?)
+}
+
+pub(crate) fn millis(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub(crate) fn from_millis(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+const DATE_FORMAT: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+pub(crate) fn parse_date(s: &str) -> std::result::Result<Date, time::error::Parse> {
+    Date::parse(s.trim(), DATE_FORMAT)
+}
+
+pub(crate) fn format_date(d: Date) -> String {
+    d.format(DATE_FORMAT).unwrap_or_default()
+}
+
+/// Renders a stored scalar for people (conflict lists, history).
+pub(crate) fn display_scalar(v: &ScalarValue) -> String {
+    match v {
+        ScalarValue::Str(s) => s.to_string(),
+        ScalarValue::Int(i) => i.to_string(),
+        ScalarValue::Uint(u) => u.to_string(),
+        ScalarValue::F64(f) => f.to_string(),
+        ScalarValue::Counter(c) => i64::from(c).to_string(),
+        ScalarValue::Timestamp(ms) => from_millis(*ms)
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_default(),
+        ScalarValue::Boolean(b) => b.to_string(),
+        ScalarValue::Null => String::new(),
+        ScalarValue::Bytes(_) | ScalarValue::Unknown { .. } => "<binary>".to_owned(),
+    }
+}

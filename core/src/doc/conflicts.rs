@@ -1,0 +1,127 @@
+//! Fields holding concurrent values.
+//!
+//! Automerge keeps every concurrent write to a map key and picks a
+//! deterministic winner; Rapport shows the winner and lists the field as a
+//! conflict with every value, who wrote it, on which device and when. Writing
+//! the field again (any replica) supersedes all the values it saw, which
+//! clears the conflict wherever that change arrives.
+
+use automerge::{AutoCommit, ObjId, ReadDoc, ScalarValue, Value};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::access::{self, obj};
+
+/// One of the concurrent values of a field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictValue {
+    /// The value as text (the form `set_field` accepts); empty means cleared.
+    pub value: String,
+    pub user: String,
+    pub device: String,
+    /// Hex Automerge actor id of the device that wrote it.
+    pub actor: String,
+    pub at: OffsetDateTime,
+    /// Whether this is the value shown while the conflict stands.
+    pub winner: bool,
+}
+
+/// A field with concurrent values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    /// The field path, as accepted by `set_field`.
+    pub field: String,
+    pub values: Vec<ConflictValue>,
+}
+
+/// Maps (under the root) whose scalar keys are fields.
+const RECORD_COLLECTIONS: &[&str] = &["contacts", "deals", "interactions", "tasks", "ties"];
+
+pub(super) fn list(doc: &mut AutoCommit) -> Vec<Conflict> {
+    let mut found: Vec<(String, ObjId, String)> = Vec::new();
+    {
+        let d: &AutoCommit = doc;
+        let root = automerge::ROOT;
+        scan(d, &root, "", &mut found, &["deleted_at", "merged_into"]);
+        if let Some(p) = obj(d, &root, "party") {
+            scan(d, &p, "party.", &mut found, &[]);
+            for sub in ["address", "demographics", "buying_habits"] {
+                if let Some(o) = obj(d, &p, sub) {
+                    scan(d, &o, &format!("party.{sub}."), &mut found, &[]);
+                }
+            }
+        }
+        for coll in RECORD_COLLECTIONS {
+            let Some(c) = obj(d, &root, coll) else { continue };
+            let ids: Vec<String> = d.keys(&c).collect();
+            for id in ids {
+                if let Some(r) = obj(d, &c, &id) {
+                    scan(d, &r, &format!("{coll}.{id}."), &mut found, &[]);
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .filter_map(|(path, o, key)| describe(doc, path, &o, &key))
+        .collect()
+}
+
+/// Collects keys of `o` with more than one distinct concurrent scalar value.
+/// `only`, when non-empty, limits the scan to those keys.
+fn scan(d: &AutoCommit, o: &ObjId, prefix: &str, out: &mut Vec<(String, ObjId, String)>, only: &[&str]) {
+    let keys: Vec<String> = d.keys(o).collect();
+    for key in keys {
+        if !only.is_empty() && !only.contains(&key.as_str()) {
+            continue;
+        }
+        let Ok(values) = d.get_all(o, key.as_str()) else { continue };
+        if values.len() < 2 {
+            continue;
+        }
+        let scalars: Vec<ScalarValue> = values
+            .iter()
+            .filter_map(|(v, _)| match v {
+                Value::Scalar(s) => Some(s.clone().into_owned()),
+                Value::Object(_) => None,
+            })
+            .collect();
+        if scalars.len() == values.len() && scalars.iter().any(|s| s != &scalars[0]) {
+            out.push((format!("{prefix}{key}"), o.clone(), key));
+        }
+    }
+}
+
+fn describe(doc: &mut AutoCommit, field: String, o: &ObjId, key: &str) -> Option<Conflict> {
+    let winner = doc.get(o, key).ok()??.1;
+    let values: Vec<(Value<'static>, automerge::ObjId)> = doc
+        .get_all(o, key)
+        .ok()?
+        .into_iter()
+        .map(|(v, id)| (v.into_owned(), id))
+        .collect();
+    let mut out = Vec::with_capacity(values.len());
+    for (value, id) in values {
+        let Value::Scalar(s) = value else { continue };
+        let (user, device, at) = match doc.hash_for_opid(&id).and_then(|h| doc.get_change_meta_by_hash(&h)) {
+            Some(meta) => {
+                let note = super::parse_note(meta.message.as_deref());
+                (note.user, note.device, access::from_millis(meta.timestamp))
+            }
+            None => ("unknown".into(), "unknown".into(), None),
+        };
+        let actor = match &id {
+            automerge::ObjId::Id(_, actor, _) => actor.to_hex_string(),
+            automerge::ObjId::Root => String::new(),
+        };
+        out.push(ConflictValue {
+            value: access::display_scalar(&s),
+            user,
+            device,
+            actor,
+            at: at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            winner: id == winner,
+        });
+    }
+    Some(Conflict { field, values: out })
+}

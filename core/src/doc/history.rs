@@ -1,0 +1,97 @@
+//! Who changed what: the account's change history, from the CRDT itself.
+
+use std::collections::BTreeSet;
+
+use automerge::{AutoCommit, ChangeHash, PatchAction, Prop};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::access;
+
+/// One change to an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The change hash; pass it to `account_at` to see the account right after it.
+    pub hash: String,
+    pub user: String,
+    pub device: String,
+    /// Hex Automerge actor id of the device.
+    pub actor: String,
+    pub at: OffsetDateTime,
+    /// The operation, e.g. `account.set_field`, `deal.stage`.
+    pub op: String,
+    /// Field paths the change touched (record level for new records).
+    pub fields: Vec<String>,
+}
+
+impl HistoryEntry {
+    pub fn change_hash(&self) -> Option<ChangeHash> {
+        self.hash.parse().ok()
+    }
+}
+
+pub(super) fn list(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
+    let metas: Vec<_> = doc.get_changes_meta(&[]).into_iter().map(|m| m.into_owned()).collect();
+    let mut out = Vec::with_capacity(metas.len());
+    for meta in metas {
+        let note = super::parse_note(meta.message.as_deref());
+        let fields = touched(doc, &meta.deps, meta.hash);
+        out.push(HistoryEntry {
+            hash: meta.hash.to_string(),
+            user: note.user,
+            device: note.device,
+            actor: meta.actor.to_hex_string(),
+            at: access::from_millis(meta.timestamp).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            op: note.op,
+            fields,
+        });
+    }
+    out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.hash.cmp(&b.hash)));
+    out
+}
+
+/// Field paths changed between a change's dependencies and the change.
+fn touched(doc: &mut AutoCommit, deps: &[ChangeHash], hash: ChangeHash) -> Vec<String> {
+    let mut after: Vec<ChangeHash> = deps.to_vec();
+    after.push(hash);
+    let patches = doc.diff(deps, &after);
+    let mut fields = BTreeSet::new();
+    for p in patches {
+        let mut parts: Vec<String> = p
+            .path
+            .iter()
+            .map(|(_, prop)| match prop {
+                Prop::Map(k) => k.clone(),
+                Prop::Seq(i) => i.to_string(),
+            })
+            .collect();
+        match &p.action {
+            PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => parts.push(key.clone()),
+            PatchAction::Increment { prop: Prop::Map(k), .. } | PatchAction::Conflict { prop: Prop::Map(k) } => {
+                parts.push(k.clone())
+            }
+            _ => {}
+        }
+        // Keep paths at field level: a new record shows as its record path,
+        // a set member as the set, a history entry as the history.
+        let depth = match parts.first().map(String::as_str) {
+            Some("party") => match parts.get(1).map(String::as_str) {
+                Some("address" | "demographics" | "buying_habits") => 3,
+                _ => 2,
+            },
+            Some("contacts" | "deals" | "interactions" | "tasks" | "ties") => 3,
+            Some("ladder" | "lifecycle" | "counters" | "merged_from") => 1,
+            _ => 1,
+        };
+        parts.truncate(depth);
+        if !parts.is_empty() {
+            fields.insert(parts.join("."));
+        }
+    }
+    // A record created by this change is reported once, not field by field.
+    let all: Vec<String> = fields.into_iter().collect();
+    all.iter()
+        .filter(|f| !all.iter().any(|p| f.len() > p.len() && f.starts_with(p.as_str()) && f.as_bytes()[p.len()] == b'.'))
+        .cloned()
+        .collect()
+}

@@ -1,0 +1,113 @@
+//! Errors of the core crate.
+//!
+//! One enum, with variants a caller can act on. Messages name the field or the
+//! id involved, never a customer's data (names, notes, phone numbers), so they
+//! are safe to log and to send over the wire.
+
+use std::path::PathBuf;
+
+/// What kind of record an id was looked up as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    Account,
+    Contact,
+    Deal,
+    Interaction,
+    Task,
+    Tie,
+    Stage,
+}
+
+impl std::fmt::Display for RecordKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RecordKind::Account => "account",
+            RecordKind::Contact => "contact",
+            RecordKind::Deal => "deal",
+            RecordKind::Interaction => "interaction",
+            RecordKind::Task => "task",
+            RecordKind::Tie => "tie",
+            RecordKind::Stage => "pipeline stage",
+        })
+    }
+}
+
+/// Every error core returns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No record of that kind with that id.
+    #[error("no {kind} with id {id}")]
+    NotFound { kind: RecordKind, id: String },
+
+    /// A value failed validation; `field` is the document path, `reason` says why.
+    #[error("invalid value for {field}: {reason}")]
+    InvalidValue { field: String, reason: String },
+
+    /// The field path does not name a field that can be set.
+    #[error("unknown field {0:?}; see `rapport_core::fields` for the list of settable fields")]
+    UnknownField(String),
+
+    /// The account was merged into another one; edit the survivor instead.
+    #[error("account {id} was merged into {into}; edit {into} instead")]
+    AccountMerged { id: String, into: String },
+
+    /// An account cannot be merged with itself or with an account already merged away.
+    #[error("cannot merge: {0}")]
+    InvalidMerge(String),
+
+    /// Document bytes that are empty, truncated, corrupt or not a Rapport document.
+    #[error("invalid document bytes: {0}")]
+    InvalidDocument(String),
+
+    /// The document was written by a newer Rapport with a schema this build cannot read.
+    #[error("document schema version {found} is newer than the supported version {supported}; upgrade Rapport")]
+    UnsupportedSchema { found: u64, supported: u64 },
+
+    /// Another process (or another handle in this process) has the replica open.
+    #[error("replica {0} is in use by another process; close the other program and try again")]
+    ReplicaLocked(PathBuf),
+
+    /// The file exists but is not a Rapport replica.
+    #[error("{0} is not a Rapport replica (wrong file, or a file from another program)")]
+    NotAReplica(PathBuf),
+
+    /// The replica was created by a newer Rapport.
+    #[error("replica schema version {found} is newer than the supported version {supported}; upgrade Rapport")]
+    ReplicaTooNew { found: i64, supported: i64 },
+
+    /// SQLite failed (disk full, I/O error, …).
+    #[error("local storage error: {0}")]
+    Storage(#[from] rusqlite::Error),
+
+    /// Automerge refused an operation on a document that passed validation.
+    /// This means the document is damaged; it is never caused by caller input.
+    #[error("document engine error: {0}")]
+    Automerge(#[from] automerge::AutomergeError),
+
+    /// File-system error while opening the replica.
+    #[error("cannot open replica at {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result alias for core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidValue {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn not_found(kind: RecordKind, id: impl ToString) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+}

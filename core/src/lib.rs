@@ -1,0 +1,41 @@
+//! # rapport-core
+//!
+//! Rapport's CRM records as Automerge CRDT documents, with a local SQLite
+//! replica. This crate knows records, merging, conflicts, history and local
+//! storage. It knows nothing of HTTP, servers or FFI.
+//!
+//! ```
+//! use rapport_core::{NewAccount, Replica, DeviceIdentity};
+//!
+//! # fn main() -> Result<(), rapport_core::Error> {
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut replica = Replica::open(dir.path().join("replica.db"), &DeviceIdentity::new("ana", "ana-phone"))?;
+//! let id = replica.create_account(&NewAccount::new("Acme Oy"))?;
+//! replica.edit(id, |e| e.set_field("party.address.city", "Tampere"))?;
+//! let account = replica.account(id)?;
+//! assert_eq!(account.party.address.city.as_deref(), Some("Tampere"));
+//! # Ok(()) }
+//! ```
+//!
+//! * [`AccountDoc`] is one account's document: validated operations through
+//!   an [`Editor`], [`AccountDoc::read`] to a typed [`Account`], conflicts,
+//!   history, merge.
+//! * [`Replica`] stores documents durably in SQLite with a materialized index
+//!   for filtered lists and full-text search.
+//! * [`SettingsDoc`] holds pipeline stages and reason catalogues.
+
+pub mod doc;
+mod error;
+pub mod model;
+pub mod replica;
+pub mod settings;
+
+pub use automerge::{ActorId, ChangeHash};
+pub use doc::{
+    AccountDoc, Author, Conflict, ConflictValue, Editor, FieldPath, HistoryEntry, NewAccount, NewConsent,
+    NewContact, NewDeal, NewInteraction, NewTask, NewTie, SCHEMA_VERSION, settable_fields,
+};
+pub use error::{Error, RecordKind, Result};
+pub use model::*;
+pub use replica::{AccountFilter, AccountSummary, DeviceIdentity, Replica};
+pub use settings::{ReasonCatalogue, Settings, SettingsDoc, Stage};

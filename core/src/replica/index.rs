@@ -1,0 +1,281 @@
+//! The materialized account index: what lists, filters and search read.
+//!
+//! It is derived from the documents and rewritten in the same SQLite
+//! transaction as every document write, so it can never disagree with them.
+
+use automerge::{AutoCommit, ReadDoc};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as SqlValue};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::doc::AccountDoc;
+use crate::doc::access::{self as a, obj, obj_path};
+use crate::error::Result;
+use crate::model::*;
+
+/// One row of the index, as lists return it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub id: AccountId,
+    pub name: String,
+    pub kind: PartyKind,
+    pub owner: Option<String>,
+    pub team: Option<String>,
+    pub territory: Option<String>,
+    pub loyalty_rung: LoyaltyRung,
+    pub lifecycle_phase: LifecyclePhase,
+    pub value_tier: ValueTier,
+    pub status: AccountStatus,
+    pub deleted: bool,
+    pub open_deals: u32,
+    /// Number of fields with concurrent values.
+    pub conflicts: u32,
+    pub updated_at: OffsetDateTime,
+}
+
+/// Filters for [`crate::Replica::list`]. Every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountFilter {
+    pub owner: Option<String>,
+    pub team: Option<String>,
+    pub territory: Option<String>,
+    pub loyalty_rung: Option<LoyaltyRung>,
+    pub lifecycle_phase: Option<LifecyclePhase>,
+    pub value_tier: Option<ValueTier>,
+    pub status: Option<AccountStatus>,
+    /// Accounts with at least one deal in this stage.
+    pub deal_stage: Option<String>,
+    pub tag: Option<String>,
+    /// Full-text query over names, contacts and notes.
+    pub text: Option<String>,
+    /// Only accounts with open conflicts.
+    pub with_conflicts: bool,
+    /// Include soft-deleted accounts.
+    pub include_deleted: bool,
+    pub limit: Option<u32>,
+}
+
+/// What the index stores for one account.
+pub(crate) struct Row {
+    summary: AccountSummary,
+    merged_into: Option<String>,
+    tags: Vec<String>,
+    stages: Vec<String>,
+    contacts_text: String,
+    notes: String,
+}
+
+pub(crate) fn row(doc: &mut AccountDoc, updated_at: OffsetDateTime, with_conflicts: bool) -> Row {
+    let conflicts = if with_conflicts { doc.conflicts().len() as u32 } else { 0 };
+    let id = doc.id();
+    let d: &AutoCommit = doc.automerge();
+    let root = automerge::ROOT;
+    let p = obj(d, &root, "party").unwrap_or(automerge::ROOT);
+    let mut stages = Vec::new();
+    let mut open_deals = 0;
+    if let Some(deals) = obj_path(d, &["deals"]) {
+        for key in d.keys(&deals).collect::<Vec<_>>() {
+            let Some(o) = obj(d, &deals, &key) else { continue };
+            if let Some(s) = a::string(d, &o, "stage") {
+                stages.push(s);
+            }
+            if a::parsed::<DealOutcome>(d, &o, "outcome").unwrap_or(DealOutcome::Open) == DealOutcome::Open {
+                open_deals += 1;
+            }
+        }
+    }
+    stages.sort();
+    stages.dedup();
+    let mut contacts_text = String::new();
+    if let Some(contacts) = obj_path(d, &["contacts"]) {
+        for key in d.keys(&contacts).collect::<Vec<_>>() {
+            let Some(o) = obj(d, &contacts, &key) else { continue };
+            if let Some(n) = a::string(d, &o, "name") {
+                contacts_text.push_str(&n);
+                contacts_text.push(' ');
+            }
+            for e in a::keys(d, obj(d, &o, "emails").as_ref()) {
+                contacts_text.push_str(&e);
+                contacts_text.push(' ');
+            }
+            for n in a::keys(d, obj(d, &o, "phones").as_ref()) {
+                contacts_text.push_str(&n);
+                contacts_text.push(' ');
+            }
+        }
+    }
+    Row {
+        summary: AccountSummary {
+            id,
+            name: a::string(d, &p, "name").unwrap_or_default(),
+            kind: a::parsed(d, &p, "kind").unwrap_or(PartyKind::Organization),
+            owner: a::string(d, &p, "owner"),
+            team: a::string(d, &p, "team"),
+            territory: a::string(d, &p, "territory"),
+            loyalty_rung: a::parsed(d, &p, "loyalty_rung").unwrap_or(LoyaltyRung::Prospect),
+            lifecycle_phase: a::parsed(d, &p, "lifecycle_phase").unwrap_or(LifecyclePhase::PreRelationship),
+            value_tier: a::parsed(d, &p, "value_tier").unwrap_or(ValueTier::Standard),
+            status: a::parsed(d, &p, "status").unwrap_or(AccountStatus::Active),
+            deleted: a::timestamp(d, &root, "deleted_at").is_some(),
+            open_deals,
+            conflicts,
+            updated_at,
+        },
+        merged_into: a::string(d, &root, "merged_into"),
+        tags: a::keys(d, obj(d, &p, "tags").as_ref()),
+        stages,
+        contacts_text,
+        notes: a::text(d, &p, "notes"),
+    }
+}
+
+pub(crate) fn write(conn: &Connection, r: &Row) -> Result<()> {
+    let s = &r.summary;
+    let id = s.id.to_string();
+    let rowid: i64 = conn
+        .prepare_cached(
+            "INSERT INTO accounts (id, name, kind, owner, team, territory, loyalty_rung, lifecycle_phase,
+                value_tier, status, deleted, merged_into, open_deals, conflicts, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             ON CONFLICT (id) DO UPDATE SET name = ?2, kind = ?3, owner = ?4, team = ?5, territory = ?6,
+                loyalty_rung = ?7, lifecycle_phase = ?8, value_tier = ?9, status = ?10, deleted = ?11,
+                merged_into = ?12, open_deals = ?13, conflicts = ?14, updated_at = ?15
+             RETURNING rowid",
+        )?
+        .query_row(
+            params![
+                id,
+                s.name,
+                s.kind.as_str(),
+                s.owner,
+                s.team,
+                s.territory,
+                s.loyalty_rung.as_str(),
+                s.lifecycle_phase.as_str(),
+                s.value_tier.as_str(),
+                s.status.as_str(),
+                s.deleted,
+                r.merged_into,
+                s.open_deals,
+                s.conflicts,
+                a::millis(s.updated_at),
+            ],
+            |row| row.get(0),
+        )?;
+    conn.prepare_cached("DELETE FROM account_tags WHERE account_id = ?1")?.execute([&id])?;
+    conn.prepare_cached("DELETE FROM account_deal_stages WHERE account_id = ?1")?.execute([&id])?;
+    let mut tag = conn.prepare_cached("INSERT OR IGNORE INTO account_tags (account_id, tag) VALUES (?1, ?2)")?;
+    for t in &r.tags {
+        tag.execute(params![id, t])?;
+    }
+    let mut stage =
+        conn.prepare_cached("INSERT OR IGNORE INTO account_deal_stages (account_id, stage) VALUES (?1, ?2)")?;
+    for st in &r.stages {
+        stage.execute(params![id, st])?;
+    }
+    conn.prepare_cached("DELETE FROM accounts_fts WHERE rowid = ?1")?.execute([rowid])?;
+    conn.prepare_cached("INSERT INTO accounts_fts (rowid, name, contacts, notes) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![rowid, s.name, r.contacts_text, r.notes])?;
+    Ok(())
+}
+
+pub(crate) fn clear(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM accounts; DELETE FROM account_tags; DELETE FROM account_deal_stages; DELETE FROM accounts_fts;",
+    )?;
+    Ok(())
+}
+
+const SUMMARY_COLUMNS: &str = "a.id, a.name, a.kind, a.owner, a.team, a.territory, a.loyalty_rung, a.lifecycle_phase,
+    a.value_tier, a.status, a.deleted, a.open_deals, a.conflicts, a.updated_at";
+
+fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountSummary> {
+    let text = |i: usize| -> rusqlite::Result<String> { row.get(i) };
+    Ok(AccountSummary {
+        id: text(0)?.parse().map_err(|_| rusqlite::Error::InvalidColumnType(0, "id".into(), rusqlite::types::Type::Text))?,
+        name: text(1)?,
+        kind: text(2)?.parse().unwrap_or(PartyKind::Organization),
+        owner: row.get(3)?,
+        team: row.get(4)?,
+        territory: row.get(5)?,
+        loyalty_rung: text(6)?.parse().unwrap_or(LoyaltyRung::Prospect),
+        lifecycle_phase: text(7)?.parse().unwrap_or(LifecyclePhase::PreRelationship),
+        value_tier: text(8)?.parse().unwrap_or(ValueTier::Standard),
+        status: text(9)?.parse().unwrap_or(AccountStatus::Active),
+        deleted: row.get(10)?,
+        open_deals: row.get(11)?,
+        conflicts: row.get(12)?,
+        updated_at: a::from_millis(row.get(13)?).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    })
+}
+
+/// Turns free text into an FTS5 query that cannot be a syntax error: every
+/// word becomes a quoted prefix term, all of which must match.
+pub(crate) fn fts_query(text: &str) -> Option<String> {
+    let terms: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.' && c != '-' && c != '_')
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"*", w.replace('"', "")))
+        .collect();
+    if terms.is_empty() { None } else { Some(terms.join(" ")) }
+}
+
+pub(crate) fn list(conn: &Connection, f: &AccountFilter) -> Result<Vec<AccountSummary>> {
+    let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM accounts a");
+    let mut wheres: Vec<String> = vec!["a.merged_into IS NULL".into()];
+    let mut args: Vec<SqlValue> = Vec::new();
+    let mut order = "a.name COLLATE NOCASE, a.id".to_owned();
+    if let Some(text) = &f.text {
+        match fts_query(text) {
+            Some(q) => {
+                sql.push_str(" JOIN accounts_fts ON accounts_fts.rowid = a.rowid");
+                wheres.push("accounts_fts MATCH ?".into());
+                args.push(SqlValue::Text(q));
+                order = "accounts_fts.rank, a.name COLLATE NOCASE".into();
+            }
+            None => return Ok(Vec::new()),
+        }
+    }
+    let mut eq = |col: &str, v: Option<String>| {
+        if let Some(v) = v {
+            wheres.push(format!("{col} = ?"));
+            args.push(SqlValue::Text(v));
+        }
+    };
+    eq("a.owner", f.owner.clone());
+    eq("a.team", f.team.clone());
+    eq("a.territory", f.territory.clone());
+    eq("a.loyalty_rung", f.loyalty_rung.map(|v| v.as_str().to_owned()));
+    eq("a.lifecycle_phase", f.lifecycle_phase.map(|v| v.as_str().to_owned()));
+    eq("a.value_tier", f.value_tier.map(|v| v.as_str().to_owned()));
+    eq("a.status", f.status.map(|v| v.as_str().to_owned()));
+    if let Some(tag) = &f.tag {
+        wheres.push("EXISTS (SELECT 1 FROM account_tags t WHERE t.account_id = a.id AND t.tag = ?)".into());
+        args.push(SqlValue::Text(tag.clone()));
+    }
+    if let Some(stage) = &f.deal_stage {
+        wheres.push("EXISTS (SELECT 1 FROM account_deal_stages s WHERE s.account_id = a.id AND s.stage = ?)".into());
+        args.push(SqlValue::Text(stage.clone()));
+    }
+    if f.with_conflicts {
+        wheres.push("a.conflicts > 0".into());
+    }
+    if !f.include_deleted {
+        wheres.push("a.deleted = 0".into());
+    }
+    sql.push_str(" WHERE ");
+    sql.push_str(&wheres.join(" AND "));
+    sql.push_str(" ORDER BY ");
+    sql.push_str(&order);
+    if let Some(limit) = f.limit {
+        sql.push_str(&format!(" LIMIT {limit}"));
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args), summary)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub(crate) fn get(conn: &Connection, id: AccountId) -> Result<Option<AccountSummary>> {
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM accounts a WHERE a.id = ?1");
+    Ok(conn.prepare_cached(&sql)?.query_row([id.to_string()], summary).optional()?)
+}

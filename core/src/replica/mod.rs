@@ -1,0 +1,489 @@
+//! The local replica: account documents stored durably in one SQLite file.
+//!
+//! * One writer connection, WAL, `synchronous = FULL`: a call that returns
+//!   `Ok` has committed to disk and survives `kill -9` and power loss.
+//! * The file is held with an exclusive lock for as long as the [`Replica`]
+//!   lives; a second process gets [`Error::ReplicaLocked`].
+//! * Each document is a snapshot plus appended change chunks, compacted into
+//!   a new snapshot every [`COMPACT_AFTER`] chunks.
+//! * The materialized index (lists, filters, full-text search) is rewritten in
+//!   the same transaction as the document it describes.
+
+mod index;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use automerge::{ActorId, ChangeHash};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, params};
+use time::OffsetDateTime;
+
+use crate::doc::access;
+use crate::doc::{AccountDoc, Author, Conflict, Editor, HistoryEntry, NewAccount};
+use crate::error::{Error, RecordKind, Result};
+use crate::model::{Account, AccountId};
+use crate::settings::{SETTINGS_DOC_ID, Settings, SettingsDoc};
+
+pub use index::{AccountFilter, AccountSummary};
+
+/// Change chunks kept after a snapshot before the document is re-saved whole.
+pub const COMPACT_AFTER: i64 = 32;
+
+/// The user and device a replica writes as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceIdentity {
+    pub user: String,
+    pub device: String,
+}
+
+impl DeviceIdentity {
+    pub fn new(user: impl Into<String>, device: impl Into<String>) -> Self {
+        DeviceIdentity {
+            user: user.into(),
+            device: device.into(),
+        }
+    }
+}
+
+/// What [`Replica::import_document`] stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Imported {
+    Account(AccountId),
+    Settings,
+}
+
+/// A local replica. Not `Sync`: one owner, one writer connection.
+#[derive(Debug)]
+pub struct Replica {
+    conn: Connection,
+    path: PathBuf,
+    author: Author,
+    settings: Settings,
+}
+
+impl Replica {
+    /// Opens the replica at `path`, creating it if the file does not exist.
+    pub fn open(path: impl AsRef<Path>, identity: &DeviceIdentity) -> Result<Replica> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = open_locked(&path)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > schema::latest_version() {
+            return Err(Error::ReplicaTooNew {
+                found: version,
+                supported: schema::latest_version(),
+            });
+        }
+        if version == 0 {
+            conn.pragma_update(None, "application_id", schema::APPLICATION_ID)?;
+        }
+        let reindex = schema::migrate(&mut conn, version)?;
+
+        let actor = {
+            let tx = conn.transaction()?;
+            let actor: Option<Vec<u8>> = tx
+                .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| r.get(0))
+                .optional()?;
+            let actor = match actor {
+                Some(a) => a,
+                None => {
+                    let fresh = uuid::Uuid::new_v4().as_bytes().to_vec();
+                    tx.execute("INSERT INTO meta (key, value) VALUES ('actor', ?1)", [&fresh])?;
+                    fresh
+                }
+            };
+            for (key, value) in [("user", &identity.user), ("device", &identity.device)] {
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+                    params![key, value.as_bytes()],
+                )?;
+            }
+            let has_settings: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)", [SETTINGS_DOC_ID], |r| r.get(0))?;
+            if !has_settings {
+                let bytes = SettingsDoc::genesis().automerge_mut().save();
+                tx.execute(
+                    "INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, 0)",
+                    params![SETTINGS_DOC_ID, bytes],
+                )?;
+            }
+            tx.commit()?;
+            ActorId::from(actor)
+        };
+        let author = Author::new(identity.user.clone(), identity.device.clone(), actor);
+        let mut replica = Replica {
+            conn,
+            path,
+            author,
+            settings: Settings::default(),
+        };
+        replica.settings = replica.load_settings()?.read();
+        if reindex {
+            replica.reindex()?;
+        }
+        Ok(replica)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The author (user, device, actor id) this replica writes as.
+    pub fn author(&self) -> &Author {
+        &self.author
+    }
+
+    /// The merged workspace settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Creates an account and returns its id.
+    pub fn create_account(&mut self, new: &NewAccount) -> Result<AccountId> {
+        Ok(self.create_accounts(std::slice::from_ref(new))?[0])
+    }
+
+    /// Creates many accounts in one transaction (all or none).
+    pub fn create_accounts(&mut self, batch: &[NewAccount]) -> Result<Vec<AccountId>> {
+        let mut docs = Vec::with_capacity(batch.len());
+        for new in batch {
+            if let Some(id) = new.id
+                && self.exists(id)?
+            {
+                return Err(Error::invalid("id", format!("account {id} already exists")));
+            }
+            docs.push(AccountDoc::create(&self.author, new)?);
+        }
+        let tx = self.conn.transaction()?;
+        let mut ids = Vec::with_capacity(docs.len());
+        for mut doc in docs {
+            let bytes = doc.save();
+            let now = OffsetDateTime::now_utc();
+            tx.prepare_cached("INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)")?
+                .execute(params![doc.id().to_string(), bytes, access::millis(now)])?;
+            index::write(&tx, &index::row(&mut doc, now, false))?;
+            ids.push(doc.id());
+        }
+        tx.commit()?;
+        Ok(ids)
+    }
+
+    /// The account as merged on this replica.
+    pub fn account(&self, id: AccountId) -> Result<Account> {
+        Ok(self.document(id)?.read())
+    }
+
+    /// Loads an account's document.
+    pub fn document(&self, id: AccountId) -> Result<AccountDoc> {
+        load_account(&self.conn, id, &self.author.actor)
+    }
+
+    /// Runs `f` on the account with an [`Editor`] and stores the result in one
+    /// transaction. If `f` fails, nothing is stored.
+    pub fn edit<T>(&mut self, id: AccountId, f: impl FnOnce(&mut Editor<'_>) -> Result<T>) -> Result<T> {
+        let mut doc = self.document(id)?;
+        let before = doc.heads();
+        let out = {
+            let mut editor = doc.edit(&self.author, &self.settings);
+            f(&mut editor)?
+        };
+        let tx = self.conn.transaction()?;
+        store_changes(&tx, &mut doc, &before)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Accounts matching `filter`, by name. Merged-away accounts are never listed.
+    pub fn list(&self, filter: &AccountFilter) -> Result<Vec<AccountSummary>> {
+        index::list(&self.conn, filter)
+    }
+
+    /// Full-text search over names, contacts (names, emails, phones) and notes, best match first.
+    pub fn search(&self, text: &str, limit: u32) -> Result<Vec<AccountSummary>> {
+        index::list(
+            &self.conn,
+            &AccountFilter {
+                text: Some(text.to_owned()),
+                limit: Some(limit),
+                ..AccountFilter::default()
+            },
+        )
+    }
+
+    /// The index row of one account.
+    pub fn summary(&self, id: AccountId) -> Result<AccountSummary> {
+        index::get(&self.conn, id)?.ok_or_else(|| Error::not_found(RecordKind::Account, id))
+    }
+
+    /// Fields with concurrent values in one account.
+    pub fn conflicts(&self, id: AccountId) -> Result<Vec<Conflict>> {
+        Ok(self.document(id)?.conflicts())
+    }
+
+    /// Every open conflict on this replica.
+    pub fn all_conflicts(&self) -> Result<Vec<(AccountId, Conflict)>> {
+        let ids: Vec<AccountId> = self
+            .list(&AccountFilter {
+                with_conflicts: true,
+                include_deleted: true,
+                ..AccountFilter::default()
+            })?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(self.conflicts(id)?.into_iter().map(|c| (id, c)));
+        }
+        Ok(out)
+    }
+
+    /// Every change to the account, oldest first.
+    pub fn history(&self, id: AccountId) -> Result<Vec<HistoryEntry>> {
+        Ok(self.document(id)?.history())
+    }
+
+    /// The account as it was right after the change(s) `heads`.
+    pub fn account_at(&self, id: AccountId, heads: &[ChangeHash]) -> Result<Account> {
+        self.document(id)?.at(heads)
+    }
+
+    /// The account's whole Automerge document, for other Automerge implementations.
+    pub fn export_document(&self, id: AccountId) -> Result<Vec<u8>> {
+        Ok(self.document(id)?.save())
+    }
+
+    /// Stores document bytes from elsewhere: a new account, or changes to one
+    /// this replica has (merged). Bytes are validated first; on error nothing changes.
+    pub fn import_document(&mut self, bytes: &[u8]) -> Result<Imported> {
+        let loaded = crate::doc::load_verified(bytes)?;
+        let kind = access::string(&loaded, &automerge::ROOT, "type");
+        if kind.as_deref() == Some("settings") {
+            let tx = self.conn.transaction()?;
+            let mut settings = load_settings(&tx)?;
+            settings.automerge_mut().merge(&mut loaded.clone())?;
+            let bytes = settings.automerge_mut().save();
+            tx.execute("UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1", params![SETTINGS_DOC_ID, bytes])?;
+            tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
+            tx.commit()?;
+            self.settings = settings.read();
+            return Ok(Imported::Settings);
+        }
+        let mut incoming = AccountDoc::from_automerge(loaded)?;
+        let id = incoming.id();
+        let tx = self.conn.transaction()?;
+        match load_account(&tx, id, &self.author.actor) {
+            Ok(mut doc) => {
+                let before = doc.heads();
+                doc.merge(&mut incoming)?;
+                store_changes(&tx, &mut doc, &before)?;
+            }
+            Err(Error::NotFound { .. }) => {
+                incoming.automerge_mut().set_actor(self.author.actor.clone());
+                let now = OffsetDateTime::now_utc();
+                tx.execute(
+                    "INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)",
+                    params![id.to_string(), incoming.save(), access::millis(now)],
+                )?;
+                let at = last_change_time(&mut incoming);
+                index::write(&tx, &index::row(&mut incoming, at, true))?;
+            }
+            Err(e) => return Err(e),
+        }
+        tx.commit()?;
+        Ok(Imported::Account(id))
+    }
+
+    /// Merges `duplicate` into `survivor` (two records of the same customer):
+    /// the survivor gains everything the duplicate holds, and the duplicate
+    /// becomes a redirect to the survivor. Both documents change in one
+    /// transaction, and both changes sync, so every replica sees the merge.
+    pub fn merge_accounts(&mut self, survivor: AccountId, duplicate: AccountId) -> Result<()> {
+        if survivor == duplicate {
+            return Err(Error::InvalidMerge("an account cannot be merged with itself".into()));
+        }
+        let mut dup = self.document(duplicate)?;
+        let mut surv = self.document(survivor)?;
+        let dup_account = dup.read();
+        if let Some(into) = dup_account.merged_into
+            && into != survivor
+        {
+            return Err(Error::InvalidMerge(format!("account {duplicate} was already merged into {into}")));
+        }
+        if let Some(into) = surv.read().merged_into {
+            return Err(Error::AccountMerged {
+                id: survivor.to_string(),
+                into: into.to_string(),
+            });
+        }
+        let (surv_before, dup_before) = (surv.heads(), dup.heads());
+        surv.edit(&self.author, &self.settings).absorb(&dup_account)?;
+        if dup_account.merged_into.is_none() {
+            dup.edit(&self.author, &self.settings).redirect_to(survivor)?;
+        }
+        let tx = self.conn.transaction()?;
+        store_changes(&tx, &mut surv, &surv_before)?;
+        store_changes(&tx, &mut dup, &dup_before)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Edits the settings document (stages, reason catalogues).
+    pub fn edit_settings<T>(&mut self, f: impl FnOnce(&mut SettingsDoc, &Author) -> Result<T>) -> Result<T> {
+        let mut doc = self.load_settings()?;
+        let out = f(&mut doc, &self.author)?;
+        let bytes = doc.automerge_mut().save();
+        let tx = self.conn.transaction()?;
+        tx.execute("UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1", params![SETTINGS_DOC_ID, bytes])?;
+        tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
+        tx.commit()?;
+        self.settings = doc.read();
+        Ok(out)
+    }
+
+    /// The settings document's bytes, for sync and interop.
+    pub fn export_settings(&self) -> Result<Vec<u8>> {
+        Ok(self.load_settings()?.automerge_mut().save())
+    }
+
+    /// Ids of every account document stored here (including deleted and merged ones).
+    pub fn account_ids(&self) -> Result<Vec<AccountId>> {
+        let mut stmt = self.conn.prepare("SELECT id FROM documents WHERE id != ?1 ORDER BY id")?;
+        let ids = stmt
+            .query_map([SETTINGS_DOC_ID], |r| r.get::<_, String>(0))?
+            .filter_map(|r| r.ok().and_then(|s| s.parse().ok()))
+            .collect();
+        Ok(ids)
+    }
+
+    /// Rebuilds the whole index from the documents (after a migration, or on demand).
+    pub fn reindex(&mut self) -> Result<()> {
+        let ids = self.account_ids()?;
+        let tx = self.conn.transaction()?;
+        index::clear(&tx)?;
+        for id in ids {
+            let mut doc = load_account(&tx, id, &self.author.actor)?;
+            let at = last_change_time(&mut doc);
+            index::write(&tx, &index::row(&mut doc, at, true))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn exists(&self, id: AccountId) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?
+            .query_row([id.to_string()], |r| r.get(0))?)
+    }
+
+    fn load_settings(&self) -> Result<SettingsDoc> {
+        let mut doc = load_settings(&self.conn)?;
+        doc.automerge_mut().set_actor(self.author.actor.clone());
+        Ok(doc)
+    }
+}
+
+/// Opens the SQLite file with an exclusive lock, WAL and full durability.
+fn open_locked(path: &Path) -> Result<Connection> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    }
+    let not_replica = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => Error::NotAReplica(path.to_path_buf()),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::ReplicaLocked(path.to_path_buf()),
+        _ => Error::Storage(e),
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::ZERO)?;
+    let app_id: i32 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(not_replica)?;
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(not_replica)?;
+    if app_id != schema::APPLICATION_ID && !(app_id == 0 && tables == 0) {
+        return Err(Error::NotAReplica(path.to_path_buf()));
+    }
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE").map_err(not_replica)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(not_replica)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(not_replica)?;
+    conn.pragma_update(None, "foreign_keys", true).map_err(not_replica)?;
+    // Take the exclusive lock now, so a second opener fails here and not on its first write.
+    conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;").map_err(not_replica)?;
+    Ok(conn)
+}
+
+fn load_chunks(conn: &Connection, id: &str) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+    let snapshot: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT snapshot FROM documents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    let Some(snapshot) = snapshot else { return Ok(None) };
+    let mut stmt = conn.prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
+    let chunks = stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<Vec<u8>>>>()?;
+    Ok(Some((snapshot, chunks)))
+}
+
+fn load_account(conn: &Connection, id: AccountId, actor: &ActorId) -> Result<AccountDoc> {
+    let (snapshot, chunks) =
+        load_chunks(conn, &id.to_string())?.ok_or_else(|| Error::not_found(RecordKind::Account, id))?;
+    let mut doc = AccountDoc::load(&snapshot, actor.clone())?;
+    for chunk in chunks {
+        doc.automerge_mut()
+            .load_incremental(&chunk)
+            .map_err(|e| Error::InvalidDocument(format!("stored change of account {id} is damaged ({e})")))?;
+    }
+    Ok(doc)
+}
+
+fn load_settings(conn: &Connection) -> Result<SettingsDoc> {
+    let (snapshot, chunks) = load_chunks(conn, SETTINGS_DOC_ID)?
+        .ok_or_else(|| Error::InvalidDocument("replica has no settings document".into()))?;
+    let mut doc = crate::doc::load_verified(&snapshot)?;
+    for chunk in chunks {
+        doc.load_incremental(&chunk)?;
+    }
+    Ok(SettingsDoc::from_automerge(doc))
+}
+
+/// Appends the changes made since `before` and rewrites the index row.
+fn store_changes(tx: &Transaction<'_>, doc: &mut AccountDoc, before: &[ChangeHash]) -> Result<()> {
+    if doc.heads() == before {
+        return Ok(());
+    }
+    let id = doc.id().to_string();
+    let now = OffsetDateTime::now_utc();
+    let pending: i64 = tx
+        .prepare_cached("SELECT pending FROM documents WHERE id = ?1")?
+        .query_row([&id], |r| r.get(0))?;
+    if pending + 1 >= COMPACT_AFTER {
+        tx.prepare_cached("UPDATE documents SET snapshot = ?2, pending = 0, updated_at = ?3 WHERE id = ?1")?
+            .execute(params![id, doc.save(), access::millis(now)])?;
+        tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([&id])?;
+    } else {
+        let chunk = doc.automerge_mut().save_after(before);
+        tx.prepare_cached("INSERT INTO doc_changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, pending + 1, chunk])?;
+        tx.prepare_cached("UPDATE documents SET pending = ?2, updated_at = ?3 WHERE id = ?1")?
+            .execute(params![id, pending + 1, access::millis(now)])?;
+    }
+    let at = last_change_time(doc);
+    index::write(tx, &index::row(doc, at, true))?;
+    Ok(())
+}
+
+fn last_change_time(doc: &mut AccountDoc) -> OffsetDateTime {
+    let heads = doc.heads();
+    heads
+        .iter()
+        .filter_map(|h| doc.automerge_mut().get_change_meta_by_hash(h).map(|m| m.timestamp))
+        .max()
+        .and_then(access::from_millis)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}

@@ -1,0 +1,119 @@
+//! Versioned schema of the replica's SQLite file.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied;
+//! `PRAGMA application_id` marks the file as a Rapport replica. Migrations are
+//! append-only: never edit one that has shipped, add the next.
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+
+/// Identifies a Rapport replica file ("RAPR").
+pub(crate) const APPLICATION_ID: i32 = 0x5241_5052;
+
+pub(crate) struct Migration {
+    pub sql: &'static str,
+    /// Whether the materialized index must be rebuilt from the documents afterwards.
+    pub reindex: bool,
+}
+
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    // 1: documents as a snapshot plus appended change chunks; device identity.
+    Migration {
+        sql: "
+        CREATE TABLE meta (
+            key   TEXT PRIMARY KEY,
+            value BLOB NOT NULL
+        );
+        CREATE TABLE documents (
+            id         TEXT PRIMARY KEY,
+            snapshot   BLOB NOT NULL,
+            pending    INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE doc_changes (
+            doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            seq    INTEGER NOT NULL,
+            bytes  BLOB NOT NULL,
+            PRIMARY KEY (doc_id, seq)
+        );
+        ",
+        reindex: false,
+    },
+    // 2: materialized account index and full-text search.
+    Migration {
+        sql: "
+        CREATE TABLE accounts (
+            id              TEXT PRIMARY KEY,
+            name            TEXT NOT NULL,
+            kind            TEXT NOT NULL,
+            owner           TEXT,
+            team            TEXT,
+            territory       TEXT,
+            loyalty_rung    TEXT NOT NULL,
+            lifecycle_phase TEXT NOT NULL,
+            value_tier      TEXT NOT NULL,
+            status          TEXT NOT NULL,
+            deleted         INTEGER NOT NULL,
+            merged_into     TEXT,
+            open_deals      INTEGER NOT NULL,
+            conflicts       INTEGER NOT NULL,
+            updated_at      INTEGER NOT NULL
+        );
+        CREATE INDEX accounts_name ON accounts(name COLLATE NOCASE);
+        CREATE INDEX accounts_owner ON accounts(owner);
+        CREATE INDEX accounts_team ON accounts(team);
+        CREATE INDEX accounts_territory ON accounts(territory);
+        CREATE INDEX accounts_conflicts ON accounts(conflicts) WHERE conflicts > 0;
+        CREATE TABLE account_tags (
+            account_id TEXT NOT NULL,
+            tag        TEXT NOT NULL,
+            PRIMARY KEY (account_id, tag)
+        ) WITHOUT ROWID;
+        CREATE INDEX account_tags_tag ON account_tags(tag);
+        CREATE TABLE account_deal_stages (
+            account_id TEXT NOT NULL,
+            stage      TEXT NOT NULL,
+            PRIMARY KEY (account_id, stage)
+        ) WITHOUT ROWID;
+        CREATE INDEX account_deal_stages_stage ON account_deal_stages(stage);
+        CREATE VIRTUAL TABLE accounts_fts USING fts5(
+            name, contacts, notes,
+            tokenize = 'unicode61 remove_diacritics 2'
+        );
+        ",
+        reindex: true,
+    },
+];
+
+/// The schema version a fully migrated replica has.
+pub(crate) fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Applies migrations after `from` in one transaction each. Returns whether
+/// the index must be rebuilt.
+pub(crate) fn migrate(conn: &mut Connection, from: i64) -> Result<bool> {
+    let mut reindex = false;
+    for (i, m) in MIGRATIONS.iter().enumerate().skip(from.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(m.sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        reindex |= m.reindex;
+    }
+    Ok(reindex && from > 0)
+}
+
+/// Applies exactly the first `n` migrations to a fresh database (for upgrade tests).
+#[doc(hidden)]
+pub fn create_at_version(conn: &mut Connection, n: usize) -> Result<()> {
+    conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    for (i, m) in MIGRATIONS.iter().enumerate().take(n) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(m.sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
