@@ -888,7 +888,10 @@ impl Ctx<'_> {
     fn set_member(&mut self, path: &[&str], member: &str, present: bool) -> Result<()> {
         let set = obj_path(self.doc, path).ok_or_else(|| damaged("missing set"))?;
         if present {
-            self.doc.put(&set, member, true)?;
+            // A fresh value each time: re-adding a member this replica already
+            // sees is still a new operation, so it wins over a concurrent removal
+            // (observed-remove set). Re-putting an equal value would be a no-op.
+            self.doc.put(&set, member, ScalarValue::Timestamp(a::millis(self.now)))?;
         } else if self.doc.get(&set, member)?.is_some() {
             self.doc.delete(&set, member)?;
         }

@@ -157,10 +157,10 @@ impl Replica {
         let mut ids = Vec::with_capacity(docs.len());
         for mut doc in docs {
             let bytes = doc.save();
-            let now = OffsetDateTime::now_utc();
+            let at = last_change_time(&mut doc);
             tx.prepare_cached("INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)")?
-                .execute(params![doc.id().to_string(), bytes, access::millis(now)])?;
-            index::write(&tx, &index::row(&mut doc, now, false))?;
+                .execute(params![doc.id().to_string(), bytes, access::millis(at)])?;
+            index::write(&tx, &index::row(&mut doc, at, false))?;
             ids.push(doc.id());
         }
         tx.commit()?;

@@ -91,6 +91,12 @@ pub(crate) fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
 }
 
+/// How many migrations exist (for upgrade tests).
+#[doc(hidden)]
+pub fn migration_count() -> usize {
+    MIGRATIONS.len()
+}
+
 /// Applies migrations after `from` in one transaction each. Returns whether
 /// the index must be rebuilt.
 pub(crate) fn migrate(conn: &mut Connection, from: i64) -> Result<bool> {
