@@ -84,6 +84,14 @@ pub enum Error {
     #[error("document engine error: {0}")]
     Automerge(#[from] automerge::AutomergeError),
 
+    /// The peer sent bytes that are not a valid sync message.
+    #[error("invalid sync message: {0}")]
+    Protocol(#[from] crate::sync::ProtocolError),
+
+    /// The server sent changes whose dependencies are missing; nothing was applied.
+    #[error("the server sent an incomplete history for document {doc}; nothing was applied, sync again")]
+    IncompleteSync { doc: String },
+
     /// File-system error while opening the replica.
     #[error("cannot open replica at {path}: {source}")]
     Io {

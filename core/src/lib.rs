@@ -29,6 +29,7 @@ mod error;
 pub mod model;
 pub mod replica;
 pub mod settings;
+pub mod sync;
 
 pub use automerge::{ActorId, ChangeHash};
 pub use doc::{
@@ -37,5 +38,5 @@ pub use doc::{
 };
 pub use error::{Error, RecordKind, Result};
 pub use model::*;
-pub use replica::{AccountFilter, AccountSummary, DeviceIdentity, Replica};
+pub use replica::{AccountFilter, AccountSummary, DeviceIdentity, Imported, PushPlan, Replica, SyncLimits, SyncReport};
 pub use settings::{ReasonCatalogue, Settings, SettingsDoc, Stage};

@@ -219,6 +219,10 @@ impl AccountDoc {
     pub fn automerge_mut(&mut self) -> &mut AutoCommit {
         &mut self.doc
     }
+
+    pub fn into_automerge(self) -> AutoCommit {
+        self.doc
+    }
 }
 
 /// Loads untrusted bytes: refuses empty input and any partial load

@@ -11,6 +11,7 @@
 
 mod index;
 pub mod schema;
+mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,7 @@ use crate::model::{Account, AccountId};
 use crate::settings::{SETTINGS_DOC_ID, Settings, SettingsDoc};
 
 pub use index::{AccountFilter, AccountSummary};
+pub use sync::{PushPlan, SyncLimits, SyncReport};
 
 /// Change chunks kept after a snapshot before the document is re-saved whole.
 pub const COMPACT_AFTER: i64 = 32;
@@ -161,6 +163,7 @@ impl Replica {
             tx.prepare_cached("INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)")?
                 .execute(params![doc.id().to_string(), bytes, access::millis(at)])?;
             index::write(&tx, &index::row(&mut doc, at, false))?;
+            mark_dirty(&tx, &doc.id().to_string())?;
             ids.push(doc.id());
         }
         tx.commit()?;
@@ -187,7 +190,7 @@ impl Replica {
             f(&mut editor)?
         };
         let tx = self.conn.transaction()?;
-        store_changes(&tx, &mut doc, &before)?;
+        store_changes(&tx, &mut doc, &before, true)?;
         tx.commit()?;
         Ok(out)
     }
@@ -264,6 +267,7 @@ impl Replica {
             let bytes = settings.automerge_mut().save();
             tx.execute("UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1", params![SETTINGS_DOC_ID, bytes])?;
             tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
+            mark_dirty(&tx, SETTINGS_DOC_ID)?;
             tx.commit()?;
             self.settings = settings.read();
             return Ok(Imported::Settings);
@@ -275,7 +279,7 @@ impl Replica {
             Ok(mut doc) => {
                 let before = doc.heads();
                 doc.merge(&mut incoming)?;
-                store_changes(&tx, &mut doc, &before)?;
+                store_changes(&tx, &mut doc, &before, true)?;
             }
             Err(Error::NotFound { .. }) => {
                 incoming.automerge_mut().set_actor(self.author.actor.clone());
@@ -286,6 +290,7 @@ impl Replica {
                 )?;
                 let at = last_change_time(&mut incoming);
                 index::write(&tx, &index::row(&mut incoming, at, true))?;
+                mark_dirty(&tx, &id.to_string())?;
             }
             Err(e) => return Err(e),
         }
@@ -321,8 +326,8 @@ impl Replica {
             dup.edit(&self.author, &self.settings).redirect_to(survivor)?;
         }
         let tx = self.conn.transaction()?;
-        store_changes(&tx, &mut surv, &surv_before)?;
-        store_changes(&tx, &mut dup, &dup_before)?;
+        store_changes(&tx, &mut surv, &surv_before, true)?;
+        store_changes(&tx, &mut dup, &dup_before, true)?;
         tx.commit()?;
         Ok(())
     }
@@ -335,6 +340,7 @@ impl Replica {
         let tx = self.conn.transaction()?;
         tx.execute("UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1", params![SETTINGS_DOC_ID, bytes])?;
         tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
+        mark_dirty(&tx, SETTINGS_DOC_ID)?;
         tx.commit()?;
         self.settings = doc.read();
         Ok(out)
@@ -452,10 +458,24 @@ fn load_settings(conn: &Connection) -> Result<SettingsDoc> {
     Ok(SettingsDoc::from_automerge(doc))
 }
 
+/// Records that `doc` has changes the server has not acknowledged.
+fn mark_dirty(tx: &Transaction<'_>, doc: &str) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO doc_sync (doc_id, local_version) VALUES (?1, 1)
+         ON CONFLICT (doc_id) DO UPDATE SET local_version = local_version + 1, rejected = NULL",
+    )?
+    .execute([doc])?;
+    Ok(())
+}
+
 /// Appends the changes made since `before` and rewrites the index row.
-fn store_changes(tx: &Transaction<'_>, doc: &mut AccountDoc, before: &[ChangeHash]) -> Result<()> {
+/// `local` changes (made here, not pulled from the server) mark the document for push.
+fn store_changes(tx: &Transaction<'_>, doc: &mut AccountDoc, before: &[ChangeHash], local: bool) -> Result<()> {
     if doc.heads() == before {
         return Ok(());
+    }
+    if local {
+        mark_dirty(tx, &doc.id().to_string())?;
     }
     let id = doc.id().to_string();
     let now = OffsetDateTime::now_utc();

@@ -84,6 +84,27 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ",
         reindex: true,
     },
+    // 3: sync bookkeeping. Every document that exists when this runs was never
+    // pushed, so it starts dirty.
+    Migration {
+        sql: "
+        CREATE TABLE sync_state (
+            key   TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        );
+        CREATE TABLE doc_sync (
+            doc_id        TEXT PRIMARY KEY,
+            synced_heads  BLOB NOT NULL DEFAULT x'',
+            local_version INTEGER NOT NULL DEFAULT 0,
+            acked_version INTEGER NOT NULL DEFAULT 0,
+            need_snapshot INTEGER NOT NULL DEFAULT 0,
+            rejected      TEXT
+        );
+        CREATE INDEX doc_sync_dirty ON doc_sync(doc_id) WHERE local_version > acked_version;
+        INSERT INTO doc_sync (doc_id, local_version) SELECT id, 1 FROM documents;
+        ",
+        reindex: false,
+    },
 ];
 
 /// The schema version a fully migrated replica has.

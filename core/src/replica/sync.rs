@@ -1,0 +1,310 @@
+//! The client side of the sync protocol, over the replica's storage.
+//!
+//! Sans-IO: [`Replica::sync_request`] builds the next request and a
+//! [`PushPlan`]; whoever carries bytes (HTTP, WebSocket, an in-process test
+//! pipe) delivers it and hands the response to [`Replica::sync_apply`], which
+//! applies everything in one transaction. A response that fails validation
+//! changes nothing, so an interrupted or refused exchange is simply retried.
+
+use automerge::{AutoCommit, ChangeHash};
+use rusqlite::{OptionalExtension, Transaction, params};
+use time::OffsetDateTime;
+
+use super::{Replica, index, last_change_time, load_account, load_settings, store_changes};
+use crate::doc::{AccountDoc, access, load_verified};
+use crate::error::{Error, Result};
+use crate::settings::SETTINGS_DOC_ID;
+use crate::sync::{AckStatus, DocData, SyncRequest, SyncResponse};
+
+/// Byte budgets for one exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncLimits {
+    /// Stop adding documents to a request past this many bytes.
+    pub max_push_bytes: usize,
+    /// Ask the server to stop adding documents to its response past this many bytes.
+    pub max_pull_bytes: u64,
+}
+
+impl Default for SyncLimits {
+    fn default() -> Self {
+        SyncLimits {
+            max_push_bytes: 4 << 20,
+            max_pull_bytes: 4 << 20,
+        }
+    }
+}
+
+/// What a request pushed, to be matched with the server's acknowledgements.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushPlan {
+    entries: Vec<Planned>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Planned {
+    doc: String,
+    heads: Vec<ChangeHash>,
+    version: i64,
+}
+
+impl PushPlan {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// What one exchange did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pushed_docs: usize,
+    pub pushed_changes: usize,
+    pub pushed_bytes: usize,
+    pub pulled_docs: usize,
+    pub pulled_bytes: usize,
+    /// Documents the server refused, with its reason. Local edits are kept.
+    pub rejected: Vec<(String, String)>,
+    /// Whether the server has more to send (call again).
+    pub more: bool,
+}
+
+fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
+    bytes
+        .chunks_exact(32)
+        .filter_map(|c| ChangeHash::try_from(c).ok())
+        .collect()
+}
+
+impl Replica {
+    /// The next request: everything the server has not acknowledged (up to
+    /// `limits.max_push_bytes`), and where to pull from.
+    pub fn sync_request(&mut self, limits: SyncLimits) -> Result<(SyncRequest, PushPlan)> {
+        let (base, after) = self.sync_position()?;
+        let dirty: Vec<(String, Vec<u8>, i64, bool)> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT doc_id, synced_heads, local_version, need_snapshot FROM doc_sync
+                 WHERE local_version > acked_version AND rejected IS NULL ORDER BY doc_id",
+            )?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        let mut push = Vec::new();
+        let mut plan = PushPlan::default();
+        let mut bytes = 0usize;
+        for (doc, synced, version, need_snapshot) in dirty {
+            if bytes >= limits.max_push_bytes && !push.is_empty() {
+                break;
+            }
+            let mut am = self.load_any(&doc)?;
+            let heads = am.get_heads();
+            let synced = decode_heads(&synced);
+            let data = if need_snapshot || synced.is_empty() {
+                DocData {
+                    doc: doc.clone(),
+                    snapshot: Some(am.save()),
+                    changes: Vec::new(),
+                }
+            } else {
+                DocData {
+                    doc: doc.clone(),
+                    snapshot: None,
+                    changes: am.get_changes(&synced).into_iter().map(|c| c.raw_bytes().to_vec()).collect(),
+                }
+            };
+            if data.snapshot.is_none() && data.changes.is_empty() {
+                // Nothing new after all (e.g. the edit was pulled back): acknowledge locally.
+                self.conn
+                    .prepare_cached("UPDATE doc_sync SET acked_version = ?2 WHERE doc_id = ?1")?
+                    .execute(params![doc, version])?;
+                continue;
+            }
+            bytes += data.snapshot.as_ref().map_or(0, Vec::len) + data.changes.iter().map(Vec::len).sum::<usize>();
+            plan.entries.push(Planned { doc, heads, version });
+            push.push(data);
+        }
+        let request = SyncRequest {
+            base,
+            after,
+            actor: self.author.actor.to_bytes().to_vec(),
+            push,
+            max_pull_bytes: limits.max_pull_bytes,
+        };
+        Ok((request, plan))
+    }
+
+    /// Applies the server's response in one transaction: acknowledgements,
+    /// pulled documents, and the new pull position.
+    pub fn sync_apply(&mut self, plan: &PushPlan, response: &SyncResponse) -> Result<SyncReport> {
+        let mut report = SyncReport {
+            more: response.more,
+            ..SyncReport::default()
+        };
+        let (base, _) = self.sync_position()?;
+        if response.base != base {
+            return Err(Error::Protocol(crate::sync::ProtocolError::Malformed(
+                "response answers a different pull position; sync again".into(),
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        for ack in &response.acks {
+            let Some(p) = plan.entries.iter().find(|p| p.doc == ack.doc) else { continue };
+            match &ack.status {
+                AckStatus::Stored => {
+                    tx.prepare_cached(
+                        "UPDATE doc_sync SET synced_heads = ?2, acked_version = max(acked_version, ?3), need_snapshot = 0
+                         WHERE doc_id = ?1",
+                    )?
+                    .execute(params![p.doc, encode_heads(&p.heads), p.version])?;
+                    report.pushed_docs += 1;
+                }
+                AckStatus::NeedSnapshot => {
+                    tx.prepare_cached("UPDATE doc_sync SET need_snapshot = 1 WHERE doc_id = ?1")?
+                        .execute([&p.doc])?;
+                }
+                AckStatus::Rejected(reason) => {
+                    tx.prepare_cached("UPDATE doc_sync SET rejected = ?2 WHERE doc_id = ?1")?
+                        .execute(params![p.doc, reason])?;
+                    report.rejected.push((p.doc.clone(), reason.clone()));
+                }
+            }
+        }
+        let mut settings_changed = false;
+        for data in &response.pull {
+            report.pulled_docs += 1;
+            report.pulled_bytes += data.snapshot.as_ref().map_or(0, Vec::len) + data.changes.iter().map(Vec::len).sum::<usize>();
+            if data.doc == SETTINGS_DOC_ID {
+                apply_settings(&tx, data)?;
+                settings_changed = true;
+            } else {
+                apply_account(&tx, data, &self.author.actor)?;
+            }
+        }
+        let after = response.after.max(base);
+        let new_base = if response.more { base } else { after };
+        for (key, value) in [("base", new_base), ("after", after)] {
+            tx.prepare_cached(
+                "INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+            )?
+            .execute(params![key, value as i64])?;
+        }
+        tx.commit()?;
+        report.pushed_changes = 0;
+        if settings_changed {
+            self.settings = load_settings(&self.conn)?.read();
+        }
+        Ok(report)
+    }
+
+    /// `(base, after)`: the server log position this replica has everything up
+    /// to, and how far an interrupted pull got.
+    pub fn sync_position(&self) -> Result<(u64, u64)> {
+        let get = |key: &str| -> Result<u64> {
+            Ok(self
+                .conn
+                .prepare_cached("SELECT value FROM sync_state WHERE key = ?1")?
+                .query_row([key], |r| r.get::<_, i64>(0))
+                .optional()?
+                .unwrap_or(0)
+                .max(0) as u64)
+        };
+        let base = get("base")?;
+        Ok((base, get("after")?.max(base)))
+    }
+
+    /// How many documents have changes the server has not acknowledged.
+    pub fn unsynced_count(&self) -> Result<usize> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT count(*) FROM doc_sync WHERE local_version > acked_version AND rejected IS NULL")?
+            .query_row([], |r| r.get::<_, i64>(0))? as usize)
+    }
+
+    /// Documents whose latest local edits the server refused, with the reason.
+    /// The edits are kept; editing the document again retries the push.
+    pub fn rejected_documents(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT doc_id, rejected FROM doc_sync WHERE rejected IS NOT NULL ORDER BY doc_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn load_any(&self, doc: &str) -> Result<AutoCommit> {
+        if doc == SETTINGS_DOC_ID {
+            return Ok(load_settings(&self.conn)?.automerge().clone());
+        }
+        let id = doc.parse()?;
+        Ok(load_account(&self.conn, id, &self.author.actor)?.into_automerge())
+    }
+}
+
+/// Builds what the server sent into `target` (validated), refusing incomplete histories.
+fn absorb(target: &mut AutoCommit, data: &DocData) -> Result<()> {
+    if let Some(snapshot) = &data.snapshot {
+        let mut snap = load_verified(snapshot)?;
+        target.merge(&mut snap)?;
+    }
+    let changes = data.parse_changes()?;
+    target.apply_changes(changes)?;
+    if !target.get_missing_deps(&[]).is_empty() {
+        return Err(Error::IncompleteSync { doc: data.doc.clone() });
+    }
+    Ok(())
+}
+
+fn apply_account(tx: &Transaction<'_>, data: &DocData, actor: &automerge::ActorId) -> Result<()> {
+    let id: crate::model::AccountId = data.doc.parse()?;
+    match load_account(tx, id, actor) {
+        Ok(mut doc) => {
+            let before = doc.heads();
+            absorb(doc.automerge_mut(), data)?;
+            store_changes(tx, &mut doc, &before, false)?;
+            settle_if_clean(tx, &data.doc, &doc.heads())?;
+        }
+        Err(Error::NotFound { .. }) => {
+            let mut am = AutoCommit::new().with_actor(actor.clone());
+            absorb(&mut am, data)?;
+            let mut doc = AccountDoc::from_automerge(am)?;
+            if doc.id() != id {
+                return Err(Error::InvalidDocument(format!("server sent account {} under id {id}", doc.id())));
+            }
+            let at = last_change_time(&mut doc);
+            tx.prepare_cached("INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)")?
+                .execute(params![data.doc, doc.save(), access::millis(OffsetDateTime::now_utc())])?;
+            index::write(tx, &index::row(&mut doc, at, true))?;
+            tx.prepare_cached("INSERT OR REPLACE INTO doc_sync (doc_id, synced_heads) VALUES (?1, ?2)")?
+                .execute(params![data.doc, encode_heads(&doc.heads())])?;
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+fn apply_settings(tx: &Transaction<'_>, data: &DocData) -> Result<()> {
+    let mut settings = load_settings(tx)?;
+    let am = settings.automerge_mut();
+    absorb(am, data)?;
+    if access::string(am, &automerge::ROOT, "type").as_deref() != Some("settings") {
+        return Err(Error::InvalidDocument("server sent a settings document of another type".into()));
+    }
+    let heads = am.get_heads();
+    tx.execute(
+        "UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1",
+        params![SETTINGS_DOC_ID, am.save()],
+    )?;
+    tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
+    settle_if_clean(tx, SETTINGS_DOC_ID, &heads)
+}
+
+/// A document with no unacknowledged local edits is now known to the server at `heads`.
+fn settle_if_clean(tx: &Transaction<'_>, doc: &str, heads: &[ChangeHash]) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO doc_sync (doc_id, synced_heads) VALUES (?1, ?2)
+         ON CONFLICT (doc_id) DO UPDATE SET synced_heads = ?2 WHERE local_version <= acked_version",
+    )?
+    .execute(params![doc, encode_heads(heads)])?;
+    Ok(())
+}

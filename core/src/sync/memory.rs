@@ -1,0 +1,113 @@
+//! An in-memory [`ServerStore`], for tests and simulations.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use automerge::{AutoCommit, Change};
+
+use super::server::{DocMeta, LoggedChange, ServerStore};
+
+#[derive(Debug, Default, Clone)]
+struct Doc {
+    snapshot: Option<Vec<u8>>,
+    snapshot_seq: u64,
+    changes: Vec<LoggedChange>,
+    last_seq: u64,
+}
+
+/// Keeps the whole log in memory. `compact` folds a document's changes into a
+/// snapshot, as a real server's background compaction does.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore {
+    head: u64,
+    docs: BTreeMap<String, Doc>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Folds every logged change of `doc` into its snapshot.
+    pub fn compact(&mut self, doc: &str) {
+        let Some(Some(mut loaded)) = self.load(doc).ok() else { return };
+        if let Some(d) = self.docs.get_mut(doc) {
+            d.snapshot = Some(loaded.save());
+            d.snapshot_seq = d.last_seq;
+            d.changes.clear();
+        }
+    }
+
+    pub fn doc_ids(&self) -> Vec<String> {
+        self.docs.keys().cloned().collect()
+    }
+}
+
+impl ServerStore for MemoryStore {
+    type Error = Infallible;
+
+    fn head(&mut self) -> Result<u64, Infallible> {
+        Ok(self.head)
+    }
+
+    fn load(&mut self, doc: &str) -> Result<Option<AutoCommit>, Infallible> {
+        let Some(d) = self.docs.get(doc) else { return Ok(None) };
+        let mut out = match &d.snapshot {
+            Some(s) => AutoCommit::load(s).unwrap_or_default(),
+            None => AutoCommit::new(),
+        };
+        let changes: Vec<Change> = d
+            .changes
+            .iter()
+            .filter_map(|c| Change::from_bytes(c.bytes.clone()).ok())
+            .collect();
+        let _ = out.apply_changes(changes);
+        Ok(Some(out))
+    }
+
+    fn append(&mut self, doc: &str, changes: &[Change]) -> Result<(), Infallible> {
+        let d = self.docs.entry(doc.to_owned()).or_default();
+        for c in changes {
+            self.head += 1;
+            d.changes.push(LoggedChange {
+                seq: self.head,
+                actor: c.actor_id().to_bytes().to_vec(),
+                bytes: c.raw_bytes().to_vec(),
+            });
+            d.last_seq = self.head;
+        }
+        Ok(())
+    }
+
+    fn changed(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<(String, DocMeta)>, Infallible> {
+        let mut out: Vec<(String, DocMeta)> = self
+            .docs
+            .iter()
+            .filter(|(_, d)| d.last_seq > after && d.last_seq <= upto)
+            .map(|(id, d)| {
+                (
+                    id.clone(),
+                    DocMeta {
+                        last_seq: d.last_seq,
+                        snapshot_seq: d.snapshot_seq,
+                    },
+                )
+            })
+            .collect();
+        out.sort_by_key(|(_, m)| m.last_seq);
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    fn snapshot(&mut self, doc: &str) -> Result<Option<Vec<u8>>, Infallible> {
+        Ok(self.docs.get(doc).and_then(|d| d.snapshot.clone()))
+    }
+
+    fn changes_after(&mut self, doc: &str, after: u64) -> Result<Vec<LoggedChange>, Infallible> {
+        Ok(self
+            .docs
+            .get(doc)
+            .map(|d| d.changes.iter().filter(|c| c.seq > after).cloned().collect())
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,17 @@
+//! The batched sync protocol: many documents per message, sans IO.
+//!
+//! * [`protocol`]: messages and their versioned wire format.
+//! * [`server`]: the server's half, over any [`ServerStore`].
+//! * The client's half is [`crate::Replica::sync_request`] and
+//!   [`crate::Replica::sync_apply`].
+//! * [`MemoryStore`]: an in-memory store, for tests and simulations.
+
+mod memory;
+pub mod protocol;
+pub mod server;
+
+pub use memory::MemoryStore;
+pub use protocol::{
+    Ack, AckStatus, DocData, MAGIC, Message, PROTOCOL_VERSION, ProtocolError, SyncRequest, SyncResponse,
+};
+pub use server::{Access, DocMeta, HandleStats, LoggedChange, OpenAccess, ServerStore, handle};

@@ -1,0 +1,246 @@
+//! The server side of the protocol, independent of HTTP and of storage.
+//!
+//! [`handle`] turns one [`SyncRequest`] into one [`SyncResponse`] against a
+//! [`ServerStore`]. The store decides durability: the caller commits the
+//! store's transaction before sending the response, so an acknowledgement
+//! always means "on disk". Everything pushed is validated before anything of
+//! that document is stored.
+
+use std::collections::HashSet;
+
+use automerge::{AutoCommit, Change, ChangeHash, ReadDoc};
+
+use super::protocol::{Ack, AckStatus, DocData, SyncRequest, SyncResponse};
+use crate::doc::{AccountDoc, load_verified};
+use crate::settings::SETTINGS_DOC_ID;
+
+/// Where a document stands in the server's change log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocMeta {
+    /// Log position of the newest change (or snapshot) of the document.
+    pub last_seq: u64,
+    /// Log position up to which changes are folded into the snapshot (0: no snapshot).
+    pub snapshot_seq: u64,
+}
+
+/// One logged change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedChange {
+    pub seq: u64,
+    pub actor: Vec<u8>,
+    pub bytes: Vec<u8>,
+}
+
+/// Storage the protocol needs from a server. Implementations: the server's
+/// SQLite store, and [`super::MemoryStore`] for tests.
+pub trait ServerStore {
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The newest log position.
+    fn head(&mut self) -> Result<u64, Self::Error>;
+    /// The document with every stored change, or `None` if unknown.
+    fn load(&mut self, doc: &str) -> Result<Option<AutoCommit>, Self::Error>;
+    /// Appends new changes of `doc` to the log (creating the document if needed).
+    fn append(&mut self, doc: &str, changes: &[Change]) -> Result<(), Self::Error>;
+    /// Documents whose `last_seq` is in `(after, upto]`, by `last_seq`, at most `limit`.
+    fn changed(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<(String, DocMeta)>, Self::Error>;
+    /// The document's snapshot bytes, if it has one.
+    fn snapshot(&mut self, doc: &str) -> Result<Option<Vec<u8>>, Self::Error>;
+    /// Logged changes of `doc` with `seq > after`, oldest first.
+    fn changes_after(&mut self, doc: &str, after: u64) -> Result<Vec<LoggedChange>, Self::Error>;
+}
+
+/// Decides what a requester may read and write. Access rules live in the server.
+pub trait Access {
+    fn may_read(&self, doc: &str) -> bool;
+    /// `Err(reason)` refuses the push; `before` is the stored document (if any),
+    /// `after` the document with the pushed changes applied.
+    fn check_write(&self, doc: &str, before: Option<&AutoCommit>, after: &AutoCommit, changes: &[Change])
+    -> Result<(), String>;
+}
+
+/// Everyone may read and write everything (single-user setups, tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenAccess;
+
+impl Access for OpenAccess {
+    fn may_read(&self, _doc: &str) -> bool {
+        true
+    }
+    fn check_write(&self, _: &str, _: Option<&AutoCommit>, _: &AutoCommit, _: &[Change]) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// What the server did, for metrics and logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HandleStats {
+    pub docs_stored: usize,
+    pub changes_stored: usize,
+    pub docs_rejected: usize,
+    pub docs_sent: usize,
+    pub bytes_sent: usize,
+}
+
+/// How many `changed` rows to fetch at a time while filling a response.
+const LIST_BATCH: usize = 512;
+
+/// Answers one request: stores the pushed documents, then lists what the
+/// requester lacks, up to its byte budget.
+pub fn handle<S: ServerStore>(
+    store: &mut S,
+    access: &dyn Access,
+    req: &SyncRequest,
+) -> Result<(SyncResponse, HandleStats), S::Error> {
+    let mut stats = HandleStats::default();
+    let mut acks = Vec::with_capacity(req.push.len());
+    for data in &req.push {
+        let status = push_one(store, access, data, &mut stats)?;
+        if matches!(status, AckStatus::Rejected(_)) {
+            stats.docs_rejected += 1;
+        }
+        acks.push(Ack {
+            doc: data.doc.clone(),
+            status,
+        });
+    }
+
+    let head = store.head()?;
+    let mut pull = Vec::new();
+    let mut bytes = 0usize;
+    let mut after = req.after;
+    let mut more = false;
+    'fill: loop {
+        let batch = store.changed(after, head, LIST_BATCH)?;
+        if batch.is_empty() {
+            break;
+        }
+        for (doc, meta) in batch {
+            if bytes >= req.max_pull_bytes as usize && !pull.is_empty() {
+                more = true;
+                break 'fill;
+            }
+            after = meta.last_seq;
+            if !access.may_read(&doc) {
+                continue;
+            }
+            if let Some(data) = payload(store, &doc, meta, req)? {
+                bytes += data.snapshot.as_ref().map_or(0, Vec::len) + data.changes.iter().map(Vec::len).sum::<usize>();
+                pull.push(data);
+            }
+        }
+    }
+    if !more {
+        after = head.max(req.after);
+    }
+    stats.docs_sent = pull.len();
+    stats.bytes_sent = bytes;
+    Ok((
+        SyncResponse {
+            acks,
+            pull,
+            base: req.base,
+            after,
+            more,
+        },
+        stats,
+    ))
+}
+
+/// What the requester lacks of one document.
+fn payload<S: ServerStore>(
+    store: &mut S,
+    doc: &str,
+    meta: DocMeta,
+    req: &SyncRequest,
+) -> Result<Option<DocData>, S::Error> {
+    if meta.snapshot_seq > req.base {
+        // Changes the requester lacks were folded into the snapshot: send it all.
+        let snapshot = store.snapshot(doc)?;
+        let changes = store.changes_after(doc, meta.snapshot_seq)?;
+        return Ok(Some(DocData {
+            doc: doc.to_owned(),
+            snapshot,
+            changes: changes.into_iter().map(|c| c.bytes).collect(),
+        }));
+    }
+    let changes: Vec<Vec<u8>> = store
+        .changes_after(doc, req.base)?
+        .into_iter()
+        .filter(|c| c.actor != req.actor)
+        .map(|c| c.bytes)
+        .collect();
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(DocData {
+        doc: doc.to_owned(),
+        snapshot: None,
+        changes,
+    }))
+}
+
+fn push_one<S: ServerStore>(
+    store: &mut S,
+    access: &dyn Access,
+    data: &DocData,
+    stats: &mut HandleStats,
+) -> Result<AckStatus, S::Error> {
+    let mut incoming: Vec<Change> = match data.parse_changes() {
+        Ok(c) => c,
+        Err(e) => return Ok(AckStatus::Rejected(e.to_string())),
+    };
+    if let Some(snapshot) = &data.snapshot {
+        match load_verified(snapshot) {
+            Ok(mut doc) => incoming.extend(doc.get_changes(&[])),
+            Err(e) => return Ok(AckStatus::Rejected(format!("document {}: {e}", data.doc))),
+        }
+    }
+    let existing = store.load(&data.doc)?;
+    let mut working = existing.clone().unwrap_or_default();
+    let mut seen: HashSet<ChangeHash> = HashSet::new();
+    let fresh: Vec<Change> = incoming
+        .into_iter()
+        .filter(|c| seen.insert(c.hash()) && working.get_change_by_hash(&c.hash()).is_none())
+        .collect();
+    if fresh.is_empty() {
+        return Ok(AckStatus::Stored);
+    }
+    if working.apply_changes(fresh.iter().cloned()).is_err() {
+        return Ok(AckStatus::Rejected(format!("document {}: changes cannot be applied", data.doc)));
+    }
+    if !working.get_missing_deps(&[]).is_empty() {
+        return Ok(AckStatus::NeedSnapshot);
+    }
+    let checked = validate_doc(&data.doc, working)
+        .and_then(|after| access.check_write(&data.doc, existing.as_ref(), &after, &fresh));
+    if let Err(reason) = checked {
+        return Ok(AckStatus::Rejected(reason));
+    }
+    store.append(&data.doc, &fresh)?;
+    stats.docs_stored += 1;
+    stats.changes_stored += fresh.len();
+    Ok(AckStatus::Stored)
+}
+
+/// The document must be a Rapport document with the id it is pushed under.
+fn validate_doc(id: &str, doc: AutoCommit) -> Result<AutoCommit, String> {
+    if id == SETTINGS_DOC_ID {
+        let kind = crate::doc::access::string(&doc, &automerge::ROOT, "type");
+        return if kind.as_deref() == Some("settings") {
+            Ok(doc)
+        } else {
+            Err("document settings is not a Rapport settings document".into())
+        };
+    }
+    let account = AccountDoc::from_automerge(doc).map_err(|e| format!("document {id}: {e}"))?;
+    if account.id().to_string() != id {
+        return Err(format!("document {id}: its content belongs to account {}", account.id()));
+    }
+    Ok(account.into_automerge())
+}
+
+/// Whether an Automerge document has every dependency of every change.
+pub fn is_complete(doc: &AutoCommit) -> bool {
+    doc.get_missing_deps(&[]).is_empty()
+}

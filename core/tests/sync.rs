@@ -1,0 +1,258 @@
+//! The batched sync protocol end to end in memory: replicas, the protocol's
+//! server half over a `MemoryStore`, and every message through the wire format.
+
+mod common;
+
+use common::*;
+use rapport_core::sync::*;
+use rapport_core::*;
+
+#[derive(Default)]
+struct Traffic {
+    round_trips: usize,
+    bytes_up: usize,
+    bytes_down: usize,
+}
+
+fn wire(msg: Message) -> Message {
+    Message::decode(&msg.encode()).expect("valid message")
+}
+
+/// One request/response exchange through the wire format.
+fn exchange(r: &mut Replica, store: &mut MemoryStore, limits: SyncLimits, t: &mut Traffic) -> SyncReport {
+    let (req, plan) = r.sync_request(limits).unwrap();
+    let up = Message::Request(req).encode();
+    t.bytes_up += up.len();
+    let Message::Request(req) = Message::decode(&up).unwrap() else { panic!("request") };
+    let (resp, _) = handle(store, &OpenAccess, &req).unwrap();
+    let down = Message::Response(resp).encode();
+    t.bytes_down += down.len();
+    t.round_trips += 1;
+    let Message::Response(resp) = Message::decode(&down).unwrap() else { panic!("response") };
+    r.sync_apply(&plan, &resp).unwrap()
+}
+
+/// Syncs until nothing is left to push or pull.
+fn sync(r: &mut Replica, store: &mut MemoryStore) -> Traffic {
+    sync_with(r, store, SyncLimits::default())
+}
+
+fn sync_with(r: &mut Replica, store: &mut MemoryStore, limits: SyncLimits) -> Traffic {
+    let mut t = Traffic::default();
+    for _ in 0..1000 {
+        let report = exchange(r, store, limits, &mut t);
+        if !report.more && r.unsynced_count().unwrap() == 0 {
+            return t;
+        }
+    }
+    panic!("sync did not finish");
+}
+
+fn snapshot(r: &Replica) -> Vec<(Account, Vec<Conflict>)> {
+    let mut ids = r.account_ids().unwrap();
+    ids.sort();
+    ids.into_iter().map(|id| (r.account(id).unwrap(), r.conflicts(id).unwrap())).collect()
+}
+
+#[test]
+fn three_devices_converge_through_the_server() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let mut bob = Fixture::new("bob");
+    let mut office = Fixture::new("office");
+    let shared = ana.account("Acme");
+    let d = ana.replica.edit(shared, |e| e.add_deal(&NewDeal::new("Deal", eur(100)))).unwrap();
+    sync(&mut ana.replica, &mut store);
+    sync(&mut bob.replica, &mut store);
+    sync(&mut office.replica, &mut store);
+    assert_eq!(bob.replica.account(shared).unwrap(), ana.replica.account(shared).unwrap());
+
+    // Everyone edits offline.
+    ana.replica.edit(shared, |e| e.set_field("party.industry", "Paper")).unwrap();
+    ana.replica.edit(shared, |e| e.set_field("party.owner", "ana")).unwrap();
+    bob.replica.edit(shared, |e| e.set_field("party.owner", "bob")).unwrap();
+    bob.replica.edit(shared, |e| e.log_interaction(&NewInteraction::new(InteractionKind::Visit, "Visit"))).unwrap();
+    bob.replica.edit(shared, |e| e.move_deal_stage(d, "proposal", None)).unwrap();
+    office.replica.edit(shared, |e| e.set_notes("Office notes")).unwrap();
+    let bobs = bob.account("Borealis");
+    let offices = office.account("Cobalt");
+
+    sync(&mut bob.replica, &mut store);
+    sync(&mut office.replica, &mut store);
+    sync(&mut ana.replica, &mut store);
+    sync(&mut bob.replica, &mut store);
+    sync(&mut office.replica, &mut store);
+    let reference = snapshot(&ana.replica);
+    assert_eq!(reference.len(), 3);
+    assert_eq!(snapshot(&bob.replica), reference);
+    assert_eq!(snapshot(&office.replica), reference);
+    let (acme, conflicts) = &reference.iter().find(|(a, _)| a.id == shared).unwrap();
+    assert_eq!(acme.party.industry.as_deref(), Some("Paper"));
+    assert_eq!(acme.party.notes, "Office notes");
+    assert_eq!(acme.visit_count, 1);
+    assert_eq!(acme.deal(d).unwrap().stage, "proposal");
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].field, "party.owner");
+    assert!(ana.replica.account(bobs).is_ok() && bob.replica.account(offices).is_ok());
+
+    // Resolving on one device clears the conflict on every device.
+    office.replica.edit(shared, |e| e.set_field("party.owner", "bob")).unwrap();
+    for r in [&mut office.replica, &mut ana.replica, &mut bob.replica] {
+        sync(r, &mut store);
+    }
+    for r in [&ana.replica, &bob.replica, &office.replica] {
+        assert!(r.all_conflicts().unwrap().is_empty());
+        assert_eq!(r.account(shared).unwrap().party.owner.as_deref(), Some("bob"));
+    }
+}
+
+#[test]
+fn a_device_that_holds_everything_learns_it_in_one_small_round_trip() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let batch: Vec<NewAccount> = (0..300).map(|i| NewAccount::new(format!("Account {i}"))).collect();
+    ana.replica.create_accounts(&batch).unwrap();
+    sync(&mut ana.replica, &mut store);
+    let mut bob = Fixture::new("bob");
+    sync(&mut bob.replica, &mut store);
+    assert_eq!(bob.replica.account_ids().unwrap().len(), 300);
+
+    for r in [&mut ana.replica, &mut bob.replica] {
+        let t = sync(r, &mut store);
+        assert_eq!(t.round_trips, 1);
+        assert!(t.bytes_up < 64 && t.bytes_down < 64, "no-op sync used {} + {} bytes", t.bytes_up, t.bytes_down);
+    }
+}
+
+#[test]
+fn interrupted_pulls_resume_without_resending_and_replays_are_harmless() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let batch: Vec<NewAccount> = (0..60).map(|i| NewAccount::new(format!("Account {i}"))).collect();
+    ana.replica.create_accounts(&batch).unwrap();
+    sync(&mut ana.replica, &mut store);
+
+    let mut bob = Fixture::new("bob");
+    let small = SyncLimits { max_push_bytes: 1 << 20, max_pull_bytes: 4096 };
+    let mut t = Traffic::default();
+    // Two pages arrive, then the connection drops before the third is applied.
+    exchange(&mut bob.replica, &mut store, small, &mut t);
+    exchange(&mut bob.replica, &mut store, small, &mut t);
+    let got = bob.replica.account_ids().unwrap().len();
+    assert!(got > 0 && got < 60);
+    let (req, plan) = bob.replica.sync_request(small).unwrap();
+    let (lost, _) = handle(&mut store, &OpenAccess, &req).unwrap();
+    // Resume: the next request starts after what was applied.
+    let (resumed, _) = bob.replica.sync_request(small).unwrap();
+    assert!(resumed.after > resumed.base, "resuming from the last applied page");
+    let mut t2 = Traffic::default();
+    loop {
+        let r = exchange(&mut bob.replica, &mut store, small, &mut t2);
+        if !r.more {
+            break;
+        }
+    }
+    assert_eq!(bob.replica.account_ids().unwrap().len(), 60);
+    let full = {
+        let mut carol = Fixture::new("carol");
+        sync_with(&mut carol.replica, &mut store, small).bytes_down
+    };
+    assert!(t.bytes_down + t2.bytes_down < full + full / 2, "resume re-sent too much");
+
+    // The lost response arrives late: it is refused and changes nothing.
+    let before = snapshot(&bob.replica);
+    assert!(bob.replica.sync_apply(&plan, &lost).is_err());
+    assert_eq!(snapshot(&bob.replica), before);
+
+    // A replayed request stores nothing new.
+    let id = bob.replica.account_ids().unwrap()[0];
+    bob.replica.edit(id, |e| e.set_field("party.industry", "Paper")).unwrap();
+    let (req, _) = bob.replica.sync_request(SyncLimits::default()).unwrap();
+    handle(&mut store, &OpenAccess, &req).unwrap();
+    let head = store.head().unwrap();
+    let (again, _) = handle(&mut store, &OpenAccess, &req).unwrap();
+    assert_eq!(store.head().unwrap(), head);
+    assert!(again.acks.iter().all(|a| a.status == AckStatus::Stored));
+}
+
+#[test]
+fn compacted_documents_reach_fresh_and_stale_devices() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let mut bob = Fixture::new("bob");
+    let id = ana.account("Acme");
+    sync(&mut ana.replica, &mut store);
+    sync(&mut bob.replica, &mut store);
+    for i in 0..10 {
+        ana.replica.edit(id, |e| e.set_field("party.source", &format!("s{i}"))).unwrap();
+    }
+    sync(&mut ana.replica, &mut store);
+    store.compact(&id.to_string());
+    ana.replica.edit(id, |e| e.set_field("party.industry", "Paper")).unwrap();
+    sync(&mut ana.replica, &mut store);
+    sync(&mut bob.replica, &mut store);
+    let mut carol = Fixture::new("carol");
+    sync(&mut carol.replica, &mut store);
+    assert_eq!(bob.replica.account(id).unwrap(), ana.replica.account(id).unwrap());
+    assert_eq!(carol.replica.account(id).unwrap(), ana.replica.account(id).unwrap());
+}
+
+#[test]
+fn settings_sync_like_any_document() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let mut bob = Fixture::new("bob");
+    ana.replica.edit_settings(|s, a| s.add_reason(a, ReasonCatalogue::LostReasons, "relocation")).unwrap();
+    sync(&mut ana.replica, &mut store);
+    sync(&mut bob.replica, &mut store);
+    assert!(bob.replica.settings().lost_reasons.contains(&"relocation".to_string()));
+}
+
+#[test]
+fn bad_pushes_are_rejected_and_store_nothing() {
+    let mut store = MemoryStore::new();
+    let id = AccountId::new().to_string();
+    let garbage = |doc: &str, snapshot: Option<Vec<u8>>, changes: Vec<Vec<u8>>| SyncRequest {
+        base: 0,
+        after: 0,
+        actor: vec![1; 16],
+        push: vec![DocData { doc: doc.into(), snapshot, changes }],
+        max_pull_bytes: 1 << 20,
+    };
+    let foreign = {
+        use automerge::transaction::Transactable;
+        let mut d = automerge::AutoCommit::new();
+        d.put(automerge::ROOT, "x", 1).unwrap();
+        d.save()
+    };
+    let mut ana = Fixture::new("ana");
+    let other = ana.account("Acme");
+    let mislabelled = ana.replica.export_document(other).unwrap();
+    for req in [
+        garbage(&id, Some(b"not automerge".to_vec()), vec![]),
+        garbage(&id, None, vec![b"not a change".to_vec()]),
+        garbage(&id, Some(foreign), vec![]),
+        garbage(&id, Some(mislabelled), vec![]),
+    ] {
+        let (resp, stats) = handle(&mut store, &OpenAccess, &req).unwrap();
+        assert!(matches!(resp.acks[0].status, AckStatus::Rejected(_)), "{:?}", resp.acks[0]);
+        assert_eq!(stats.changes_stored, 0);
+    }
+    assert_eq!(store.head().unwrap(), 0);
+    assert!(store.doc_ids().is_empty());
+
+    // Malformed messages never decode.
+    let good = Message::Request(garbage(&id, None, vec![vec![0]])).encode();
+    assert!(matches!(Message::decode(&good[..3]), Err(ProtocolError::Truncated)));
+    assert!(matches!(Message::decode(b"HTTP/1.1 200"), Err(ProtocolError::BadMagic)));
+    let mut future = good.clone();
+    future[4] = 99;
+    assert!(matches!(Message::decode(&future), Err(ProtocolError::UnsupportedVersion { found: 99, .. })));
+    assert!(matches!(Message::decode(&good[..good.len() - 1]), Err(ProtocolError::Malformed(_))));
+    let mut trailing = good.clone();
+    trailing.push(0);
+    assert!(matches!(Message::decode(&trailing), Err(ProtocolError::Malformed(_))));
+    let bad_id = Message::Request(garbage("../etc/passwd", None, vec![vec![0]])).encode();
+    assert!(matches!(Message::decode(&bad_id), Err(ProtocolError::BadDocId(_))));
+    let _ = wire(Message::Request(garbage(&id, None, vec![vec![0]])));
+}
