@@ -106,16 +106,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidValue {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Error::InvalidValue { field: field.into(), reason: reason.into() }
     }
 
     pub(crate) fn not_found(kind: RecordKind, id: impl ToString) -> Self {
-        Error::NotFound {
-            kind,
-            id: id.to_string(),
-        }
+        Error::NotFound { kind, id: id.to_string() }
     }
 }

@@ -33,8 +33,8 @@ pub mod sync;
 
 pub use automerge::{ActorId, ChangeHash};
 pub use doc::{
-    AccountDoc, Author, Conflict, ConflictValue, Editor, FieldPath, HistoryEntry, NewAccount, NewConsent,
-    NewContact, NewDeal, NewInteraction, NewTask, NewTie, SCHEMA_VERSION, settable_fields,
+    AccountDoc, Author, Conflict, ConflictValue, Editor, FieldPath, HistoryEntry, NewAccount, NewConsent, NewContact,
+    NewDeal, NewInteraction, NewTask, NewTie, SCHEMA_VERSION, settable_fields,
 };
 pub use error::{Error, RecordKind, Result};
 pub use model::*;

@@ -215,10 +215,7 @@ impl Money {
         if minor < 0 {
             return Err(Error::invalid("amount", "must not be negative"));
         }
-        Ok(Money {
-            minor,
-            currency: parse_currency(currency)?,
-        })
+        Ok(Money { minor, currency: parse_currency(currency)? })
     }
 }
 
@@ -359,10 +356,7 @@ pub struct Contact {
 impl Contact {
     /// The latest consent recorded for a channel and topic, if any.
     pub fn consent_for(&self, channel: Channel, topic: &str) -> Option<&Consent> {
-        self.consents
-            .iter()
-            .rev()
-            .find(|c| c.channel == channel && c.topic == topic)
+        self.consents.iter().rev().find(|c| c.channel == channel && c.topic == topic)
     }
 }
 
@@ -421,9 +415,7 @@ pub struct Interaction {
 impl Interaction {
     /// The instant used to order the log: actual start, else planned start, else when logged.
     pub fn when(&self) -> OffsetDateTime {
-        self.actual_start
-            .or(self.planned_start)
-            .unwrap_or(self.logged_at)
+        self.actual_start.or(self.planned_start).unwrap_or(self.logged_at)
     }
 }
 

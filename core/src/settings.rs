@@ -45,10 +45,7 @@ pub struct Settings {
 
 impl Settings {
     pub fn stage(&self, id: &str) -> Result<&Stage> {
-        self.stages
-            .iter()
-            .find(|s| s.id == id)
-            .ok_or_else(|| Error::not_found(RecordKind::Stage, id))
+        self.stages.iter().find(|s| s.id == id).ok_or_else(|| Error::not_found(RecordKind::Stage, id))
     }
 
     /// The first open stage of the funnel, where new deals start by default.
@@ -76,27 +73,12 @@ impl Default for Settings {
                 stage("won", "Won", 100, StageKind::Won, 5, 0),
                 stage("lost", "Lost", 0, StageKind::Lost, 6, 0),
             ],
-            lost_reasons: [
-                "price",
-                "competitor",
-                "no_budget",
-                "no_decision",
-                "timing",
-                "product_fit",
-                "other",
-            ]
-            .map(String::from)
-            .to_vec(),
-            end_reasons: [
-                "moved_away",
-                "closed_business",
-                "switched_supplier",
-                "dissatisfied",
-                "merged",
-                "other",
-            ]
-            .map(String::from)
-            .to_vec(),
+            lost_reasons: ["price", "competitor", "no_budget", "no_decision", "timing", "product_fit", "other"]
+                .map(String::from)
+                .to_vec(),
+            end_reasons: ["moved_away", "closed_business", "switched_supplier", "dissatisfied", "merged", "other"]
+                .map(String::from)
+                .to_vec(),
             tags: Vec::new(),
         }
     }
@@ -150,12 +132,7 @@ impl SettingsDoc {
         }
         stages.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
         let list = |key: &str| access::keys(d, obj_path(d, &[key]).as_ref());
-        Settings {
-            stages,
-            lost_reasons: list("lost_reasons"),
-            end_reasons: list("end_reasons"),
-            tags: list("tags"),
-        }
+        Settings { stages, lost_reasons: list("lost_reasons"), end_reasons: list("end_reasons"), tags: list("tags") }
     }
 
     /// Adds or replaces a pipeline stage.
@@ -251,11 +228,9 @@ fn write_settings(doc: &mut AutoCommit, settings: &Settings) -> Result<()> {
         let s = access::put_map(doc, &stages, &stage.id)?;
         write_stage_fields(doc, &s, stage)?;
     }
-    for (key, values) in [
-        ("lost_reasons", &settings.lost_reasons),
-        ("end_reasons", &settings.end_reasons),
-        ("tags", &settings.tags),
-    ] {
+    for (key, values) in
+        [("lost_reasons", &settings.lost_reasons), ("end_reasons", &settings.end_reasons), ("tags", &settings.tags)]
+    {
         let m = access::put_map(doc, &root, key)?;
         for v in values {
             doc.put(&m, v.as_str(), true)?;

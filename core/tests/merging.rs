@@ -146,7 +146,8 @@ fn duplicate_accounts_merge_into_one_on_every_replica() {
     let a = ana.account("Acme Oy");
     let b = bob.account("ACME");
     ana.replica.edit(a, |e| e.add_tag("paper")).unwrap();
-    let contact = bob.replica.edit(b, |e| e.add_contact(&NewContact { name: "Mia".into(), ..Default::default() })).unwrap();
+    let contact =
+        bob.replica.edit(b, |e| e.add_contact(&NewContact { name: "Mia".into(), ..Default::default() })).unwrap();
     let deal = bob.replica.edit(b, |e| e.add_deal(&NewDeal::new("Boiler", eur(5000)))).unwrap();
     bob.replica.edit(b, |e| e.log_interaction(&NewInteraction::new(InteractionKind::Visit, "Visit"))).unwrap();
     bob.replica.edit(b, |e| e.set_field("party.industry", "Paper")).unwrap();
@@ -178,10 +179,7 @@ fn duplicate_accounts_merge_into_one_on_every_replica() {
     ana.send(b, &mut bob);
     assert_eq!(bob.replica.account(b).unwrap().merged_into, Some(a));
     assert_eq!(bob.replica.account(a).unwrap(), ana.replica.account(a).unwrap());
-    assert!(matches!(
-        bob.replica.edit(b, |e| e.set_field("name", "x")),
-        Err(Error::AccountMerged { .. })
-    ));
+    assert!(matches!(bob.replica.edit(b, |e| e.set_field("name", "x")), Err(Error::AccountMerged { .. })));
     assert!(matches!(ana.replica.merge_accounts(a, a), Err(Error::InvalidMerge(_))));
     let c = ana.account("Third");
     assert!(matches!(ana.replica.merge_accounts(c, b), Err(Error::InvalidMerge(_))));
@@ -262,14 +260,17 @@ fn settings_merge_across_replicas_from_a_shared_genesis() {
     let mut bob = Fixture::new("bob");
     ana.replica
         .edit_settings(|s, author| {
-            s.put_stage(author, &Stage {
-                id: "demo".into(),
-                name: "Demo".into(),
-                probability: 30,
-                kind: StageKind::Open,
-                order: 3,
-                stale_after_days: 14,
-            })
+            s.put_stage(
+                author,
+                &Stage {
+                    id: "demo".into(),
+                    name: "Demo".into(),
+                    probability: 30,
+                    kind: StageKind::Open,
+                    order: 3,
+                    stale_after_days: 14,
+                },
+            )
         })
         .unwrap();
     bob.replica.edit_settings(|s, author| s.add_reason(author, ReasonCatalogue::LostReasons, "relocation")).unwrap();
@@ -286,8 +287,22 @@ fn settings_merge_across_replicas_from_a_shared_genesis() {
     let d = ana.replica.edit(id, |e| e.add_deal(&NewDeal::new("Deal", eur(1)))).unwrap();
     ana.replica.edit(id, |e| e.move_deal_stage(d, "demo", None)).unwrap();
     assert_eq!(ana.replica.account(id).unwrap().deal(d).unwrap().probability, 30);
-    let bad = Stage { id: "".into(), name: "x".into(), probability: 10, kind: StageKind::Open, order: 1, stale_after_days: 1 };
+    let bad = Stage {
+        id: "".into(),
+        name: "x".into(),
+        probability: 10,
+        kind: StageKind::Open,
+        order: 1,
+        stale_after_days: 1,
+    };
     assert!(ana.replica.edit_settings(|s, author| s.put_stage(author, &bad)).is_err());
-    let bad = Stage { id: "x".into(), name: "x".into(), probability: 101, kind: StageKind::Open, order: 1, stale_after_days: 1 };
+    let bad = Stage {
+        id: "x".into(),
+        name: "x".into(),
+        probability: 101,
+        kind: StageKind::Open,
+        order: 1,
+        stale_after_days: 1,
+    };
     assert!(ana.replica.edit_settings(|s, author| s.put_stage(author, &bad)).is_err());
 }

@@ -134,7 +134,10 @@ fn set_field_refuses_bad_paths_and_values() {
     let mut fx = Fixture::new("ana");
     let id = fx.account("Acme");
     assert!(matches!(refused(&mut fx, id, |e| e.set_field("party.colour", "red")), Err(Error::UnknownField(_))));
-    assert!(matches!(refused(&mut fx, id, |e| e.set_field("deals.not-a-uuid.amount", "1")), Err(Error::UnknownField(_))));
+    assert!(matches!(
+        refused(&mut fx, id, |e| e.set_field("deals.not-a-uuid.amount", "1")),
+        Err(Error::UnknownField(_))
+    ));
     assert_invalid(refused(&mut fx, id, |e| e.set_field("name", "  ")), "party.name");
     assert_invalid(refused(&mut fx, id, |e| e.set_field("party.value_tier", "gold")), "party.value_tier");
     assert_invalid(refused(&mut fx, id, |e| e.set_field("party.geo", "north")), "party.geo");
@@ -177,9 +180,15 @@ fn contacts_add_edit_deactivate() {
     assert_invalid(refused(&mut fx, id, |e| e.add_contact(&NewContact::default())), "contact.name");
     let bad_email = NewContact { name: "X".into(), emails: ["not-an-email".to_string()].into(), ..Default::default() };
     assert_invalid(refused(&mut fx, id, |e| e.add_contact(&bad_email)), "contact.emails");
-    assert_invalid(refused(&mut fx, id, |e| e.add_phone(c, &Phone { kind: PhoneKind::Work, number: "call me".into() })), "contact.phones");
+    assert_invalid(
+        refused(&mut fx, id, |e| e.add_phone(c, &Phone { kind: PhoneKind::Work, number: "call me".into() })),
+        "contact.phones",
+    );
     assert_not_found(refused(&mut fx, id, |e| e.add_email(ContactId::new(), "a@b.example")), RecordKind::Contact);
-    assert_invalid(refused(&mut fx, id, |e| e.set_field(&format!("contacts.{c}.preferred_channel"), "pigeon")), "preferred_channel");
+    assert_invalid(
+        refused(&mut fx, id, |e| e.set_field(&format!("contacts.{c}.preferred_channel"), "pigeon")),
+        "preferred_channel",
+    );
 }
 
 #[test]
@@ -205,7 +214,10 @@ fn consents_and_refusals_are_kept_per_channel_and_topic() {
     assert!(contact.consent_for(Channel::Phone, "newsletter").is_none());
     let empty_topic = NewConsent { topic: " ".into(), ..consent(ConsentStatus::OptOut, None) };
     assert_invalid(refused(&mut fx, id, |e| e.record_consent(c, &empty_topic)), "consent.topic");
-    assert_not_found(refused(&mut fx, id, |e| e.record_consent(ContactId::new(), &consent(ConsentStatus::OptOut, None))), RecordKind::Contact);
+    assert_not_found(
+        refused(&mut fx, id, |e| e.record_consent(ContactId::new(), &consent(ConsentStatus::OptOut, None))),
+        RecordKind::Contact,
+    );
 }
 
 #[test]
@@ -329,7 +341,10 @@ fn interactions_are_logged_and_visits_counted() {
     backwards.actual_start = Some(time::OffsetDateTime::now_utc());
     backwards.actual_end = Some(time::OffsetDateTime::now_utc() - time::Duration::hours(1));
     assert_invalid(refused(&mut fx, id, |e| e.log_interaction(&backwards)), "interaction.end");
-    assert_invalid(refused(&mut fx, id, |e| e.log_interaction(&NewInteraction::new(InteractionKind::Note, ""))), "subject");
+    assert_invalid(
+        refused(&mut fx, id, |e| e.log_interaction(&NewInteraction::new(InteractionKind::Note, ""))),
+        "subject",
+    );
 }
 
 #[test]
@@ -338,7 +353,13 @@ fn tasks_and_ties() {
     let id = fx.account("Acme");
     let t = fx
         .replica
-        .edit(id, |e| e.add_task(&NewTask { title: "Send brochure".into(), due: Some(date!(2026 - 12 - 24)), assignee: Some("bob".into()) }))
+        .edit(id, |e| {
+            e.add_task(&NewTask {
+                title: "Send brochure".into(),
+                due: Some(date!(2026 - 12 - 24)),
+                assignee: Some("bob".into()),
+            })
+        })
         .unwrap();
     fx.replica.edit(id, |e| e.complete_task(t)).unwrap();
     let a = fx.replica.account(id).unwrap();
@@ -350,13 +371,18 @@ fn tasks_and_ties() {
     let other = fx.account("Acme Holding");
     let tie = fx
         .replica
-        .edit(id, |e| e.add_tie(&NewTie { from: id.0, to: other.0, kind: TieKind::Parent, role: Some("subsidiary".into()) }))
+        .edit(id, |e| {
+            e.add_tie(&NewTie { from: id.0, to: other.0, kind: TieKind::Parent, role: Some("subsidiary".into()) })
+        })
         .unwrap();
     let a = fx.replica.account(id).unwrap();
     assert_eq!(a.ties.len(), 1);
     assert_eq!(a.ties[0].id, tie);
     assert_eq!(a.ties[0].to, other.0);
-    assert_invalid(refused(&mut fx, id, |e| e.add_tie(&NewTie { from: id.0, to: id.0, kind: TieKind::Social, role: None })), "tie.to");
+    assert_invalid(
+        refused(&mut fx, id, |e| e.add_tie(&NewTie { from: id.0, to: id.0, kind: TieKind::Social, role: None })),
+        "tie.to",
+    );
 }
 
 #[test]
@@ -382,9 +408,17 @@ fn ladder_lifecycle_and_ending_keep_history() {
     assert_eq!(a.ladder_history[2].reason.as_deref(), Some("complaint"));
     assert_eq!(a.lifecycle_history.len(), 2);
 
-    assert_invalid(refused(&mut fx, id, |e| e.end_relationship(AccountStatus::Lost, "aliens", date!(2026 - 11 - 01))), "end_reason");
-    assert_invalid(refused(&mut fx, id, |e| e.end_relationship(AccountStatus::Active, "other", date!(2026 - 11 - 01))), "party.status");
-    fx.replica.edit(id, |e| e.end_relationship(AccountStatus::Former, "switched_supplier", date!(2026 - 11 - 01))).unwrap();
+    assert_invalid(
+        refused(&mut fx, id, |e| e.end_relationship(AccountStatus::Lost, "aliens", date!(2026 - 11 - 01))),
+        "end_reason",
+    );
+    assert_invalid(
+        refused(&mut fx, id, |e| e.end_relationship(AccountStatus::Active, "other", date!(2026 - 11 - 01))),
+        "party.status",
+    );
+    fx.replica
+        .edit(id, |e| e.end_relationship(AccountStatus::Former, "switched_supplier", date!(2026 - 11 - 01)))
+        .unwrap();
     let a = fx.replica.account(id).unwrap();
     assert_eq!(a.party.status, AccountStatus::Former);
     let ending = a.party.ending.unwrap();
@@ -453,25 +487,47 @@ fn filtered_lists_and_full_text_search() {
     fx.replica.edit(borealis, |e| e.move_lifecycle(LifecyclePhase::LongTerm, None)).unwrap();
     fx.replica
         .edit(borealis, |e| {
-            e.add_contact(&NewContact { name: "Jönssön Kalle".into(), emails: ["kalle@borealis.example".to_string()].into(), ..Default::default() })
+            e.add_contact(&NewContact {
+                name: "Jönssön Kalle".into(),
+                emails: ["kalle@borealis.example".to_string()].into(),
+                ..Default::default()
+            })
         })
         .unwrap();
     fx.replica.edit(acme, |e| e.set_notes("Interested in recycled pulp for 2027.")).unwrap();
 
-    let names = |f: AccountFilter| -> Vec<String> { fx.replica.list(&f).unwrap().into_iter().map(|s| s.name).collect() };
+    let names =
+        |f: AccountFilter| -> Vec<String> { fx.replica.list(&f).unwrap().into_iter().map(|s| s.name).collect() };
     assert_eq!(names(AccountFilter::default()), vec!["Acme Paper", "Borealis Timber"]);
     assert_eq!(names(AccountFilter { owner: Some("bob".into()), ..Default::default() }), vec!["Borealis Timber"]);
     assert_eq!(names(AccountFilter { team: Some("north".into()), ..Default::default() }).len(), 2);
     assert_eq!(names(AccountFilter { territory: Some("FI-11".into()), ..Default::default() }), vec!["Acme Paper"]);
     assert_eq!(names(AccountFilter { value_tier: Some(ValueTier::Key), ..Default::default() }), vec!["Acme Paper"]);
-    assert_eq!(names(AccountFilter { loyalty_rung: Some(LoyaltyRung::Advocate), ..Default::default() }), vec!["Borealis Timber"]);
-    assert_eq!(names(AccountFilter { lifecycle_phase: Some(LifecyclePhase::LongTerm), ..Default::default() }), vec!["Borealis Timber"]);
-    assert_eq!(names(AccountFilter { deal_stage: Some("proposal".into()), ..Default::default() }), vec!["Borealis Timber"]);
-    assert_eq!(names(AccountFilter { deal_stage: Some("prospecting".into()), ..Default::default() }), vec!["Acme Paper"]);
+    assert_eq!(
+        names(AccountFilter { loyalty_rung: Some(LoyaltyRung::Advocate), ..Default::default() }),
+        vec!["Borealis Timber"]
+    );
+    assert_eq!(
+        names(AccountFilter { lifecycle_phase: Some(LifecyclePhase::LongTerm), ..Default::default() }),
+        vec!["Borealis Timber"]
+    );
+    assert_eq!(
+        names(AccountFilter { deal_stage: Some("proposal".into()), ..Default::default() }),
+        vec!["Borealis Timber"]
+    );
+    assert_eq!(
+        names(AccountFilter { deal_stage: Some("prospecting".into()), ..Default::default() }),
+        vec!["Acme Paper"]
+    );
     assert_eq!(names(AccountFilter { tag: Some("paper".into()), ..Default::default() }), vec!["Acme Paper"]);
     assert!(names(AccountFilter { tag: Some("steel".into()), ..Default::default() }).is_empty());
     assert_eq!(
-        names(AccountFilter { team: Some("north".into()), owner: Some("ana".into()), tag: Some("paper".into()), ..Default::default() }),
+        names(AccountFilter {
+            team: Some("north".into()),
+            owner: Some("ana".into()),
+            tag: Some("paper".into()),
+            ..Default::default()
+        }),
         vec!["Acme Paper"]
     );
 

@@ -23,7 +23,9 @@ fn assert_index_matches_documents(replica: &Replica) {
         assert_eq!(s.open_deals as usize, a.deals.iter().filter(|d| d.outcome == DealOutcome::Open).count());
         assert_eq!(s.conflicts as usize, replica.conflicts(id).unwrap().len());
         for tag in &a.party.tags {
-            let tagged = replica.list(&AccountFilter { tag: Some(tag.clone()), include_deleted: true, ..Default::default() }).unwrap();
+            let tagged = replica
+                .list(&AccountFilter { tag: Some(tag.clone()), include_deleted: true, ..Default::default() })
+                .unwrap();
             assert!(tagged.iter().any(|t| t.id == id));
         }
     }

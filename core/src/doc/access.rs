@@ -72,9 +72,7 @@ pub(crate) fn date(doc: &AutoCommit, parent: &ObjId, key: &str) -> Option<Date> 
 }
 
 pub(crate) fn text(doc: &AutoCommit, parent: &ObjId, key: &str) -> String {
-    obj(doc, parent, key)
-        .and_then(|t| doc.text(&t).ok())
-        .unwrap_or_default()
+    obj(doc, parent, key).and_then(|t| doc.text(&t).ok()).unwrap_or_default()
 }
 
 /// Keys of a map (the members of a set stored as map keys).

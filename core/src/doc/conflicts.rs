@@ -61,10 +61,7 @@ pub(super) fn list(doc: &mut AutoCommit) -> Vec<Conflict> {
             }
         }
     }
-    found
-        .into_iter()
-        .filter_map(|(path, o, key)| describe(doc, path, &o, &key))
-        .collect()
+    found.into_iter().filter_map(|(path, o, key)| describe(doc, path, &o, &key)).collect()
 }
 
 /// Collects keys of `o` with more than one distinct concurrent scalar value.
@@ -94,12 +91,8 @@ fn scan(d: &AutoCommit, o: &ObjId, prefix: &str, out: &mut Vec<(String, ObjId, S
 
 fn describe(doc: &mut AutoCommit, field: String, o: &ObjId, key: &str) -> Option<Conflict> {
     let winner = doc.get(o, key).ok()??.1;
-    let values: Vec<(Value<'static>, automerge::ObjId)> = doc
-        .get_all(o, key)
-        .ok()?
-        .into_iter()
-        .map(|(v, id)| (v.into_owned(), id))
-        .collect();
+    let values: Vec<(Value<'static>, automerge::ObjId)> =
+        doc.get_all(o, key).ok()?.into_iter().map(|(v, id)| (v.into_owned(), id)).collect();
     let mut out = Vec::with_capacity(values.len());
     for (value, id) in values {
         let Value::Scalar(s) = value else { continue };

@@ -55,8 +55,17 @@ macro_rules! into_static {
     )+};
 }
 into_static!(
-    PartyKind, ValueTier, AccountStatus, Channel, ForecastCategory, DealOutcome,
-    InteractionKind, Direction, InteractionStatus, TaskStatus, TieKind
+    PartyKind,
+    ValueTier,
+    AccountStatus,
+    Channel,
+    ForecastCategory,
+    DealOutcome,
+    InteractionKind,
+    Direction,
+    InteractionStatus,
+    TaskStatus,
+    TieKind
 );
 
 const PARTY: &[(&str, Kind)] = &[
@@ -209,15 +218,11 @@ impl FieldPath {
         Ok(match self.kind {
             Kind::Required if v.is_empty() => return Err(bad("must not be empty")),
             Kind::Required => ScalarValue::Str(v.into()),
-            Kind::Text | Kind::Uuid | Kind::Geo | Kind::Date | Kind::Timestamp | Kind::Enum(_)
-                if v.is_empty() =>
-            {
+            Kind::Text | Kind::Uuid | Kind::Geo | Kind::Date | Kind::Timestamp | Kind::Enum(_) if v.is_empty() => {
                 ScalarValue::Null
             }
             Kind::Text => ScalarValue::Str(v.into()),
-            Kind::Enum(parse) => {
-                ScalarValue::Str(parse(v).map_err(|e| retarget(e, &field))?.into())
-            }
+            Kind::Enum(parse) => ScalarValue::Str(parse(v).map_err(|e| retarget(e, &field))?.into()),
             Kind::Date => {
                 let d = access::parse_date(v).map_err(|_| bad("expected a date as YYYY-MM-DD"))?;
                 ScalarValue::Str(access::format_date(d).into())
@@ -228,17 +233,12 @@ impl FieldPath {
                 ScalarValue::Timestamp(access::millis(t))
             }
             Kind::Uuid => ScalarValue::Str(
-                Uuid::parse_str(v)
-                    .map_err(|_| bad("expected a UUID"))?
-                    .hyphenated()
-                    .to_string()
-                    .into(),
+                Uuid::parse_str(v).map_err(|_| bad("expected a UUID"))?.hyphenated().to_string().into(),
             ),
             Kind::Geo => ScalarValue::Str(v.parse::<Geo>().map_err(|e| retarget(e, &field))?.to_string().into()),
             Kind::Amount => {
-                let n: i64 = v
-                    .parse()
-                    .map_err(|_| bad("expected a whole number of minor units (e.g. cents), no decimals"))?;
+                let n: i64 =
+                    v.parse().map_err(|_| bad("expected a whole number of minor units (e.g. cents), no decimals"))?;
                 if n < 0 {
                     return Err(bad("must not be negative"));
                 }
@@ -309,12 +309,7 @@ impl FromStr for FieldPath {
         let (id, field) = rest.split_once('.').ok_or_else(unknown)?;
         let record = Uuid::parse_str(id).map_err(|_| unknown())?;
         let kind = lookup(collection.specs(), field).ok_or_else(unknown)?;
-        Ok(FieldPath {
-            collection,
-            record: Some(record),
-            field: field.to_owned(),
-            kind,
-        })
+        Ok(FieldPath { collection, record: Some(record), field: field.to_owned(), kind })
     }
 }
 
@@ -327,12 +322,7 @@ fn party_field(field: &str) -> Option<FieldPath> {
         Some(("demographics" | "buying_habits", key)) if valid_free_key(key) => Kind::Text,
         _ => lookup(PARTY, field)?,
     };
-    Some(FieldPath {
-        collection: Collection::Party,
-        record: None,
-        field: field.to_owned(),
-        kind,
-    })
+    Some(FieldPath { collection: Collection::Party, record: None, field: field.to_owned(), kind })
 }
 
 pub(crate) fn valid_free_key(key: &str) -> bool {

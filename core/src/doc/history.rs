@@ -91,7 +91,9 @@ fn touched(doc: &mut AutoCommit, deps: &[ChangeHash], hash: ChangeHash) -> Vec<S
     // A record created by this change is reported once, not field by field.
     let all: Vec<String> = fields.into_iter().collect();
     all.iter()
-        .filter(|f| !all.iter().any(|p| f.len() > p.len() && f.starts_with(p.as_str()) && f.as_bytes()[p.len()] == b'.'))
+        .filter(|f| {
+            !all.iter().any(|p| f.len() > p.len() && f.starts_with(p.as_str()) && f.as_bytes()[p.len()] == b'.')
+        })
         .cloned()
         .collect()
 }

@@ -51,9 +51,7 @@ use crate::settings::Settings;
 pub use conflicts::{Conflict, ConflictValue};
 pub use fields::{FieldPath, settable_fields};
 pub use history::HistoryEntry;
-pub use ops::{
-    Editor, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewTask, NewTie,
-};
+pub use ops::{Editor, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewTask, NewTie};
 
 /// The account document schema this build writes and the newest it reads.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -68,11 +66,7 @@ pub struct Author {
 
 impl Author {
     pub fn new(user: impl Into<String>, device: impl Into<String>, actor: ActorId) -> Self {
-        Author {
-            user: user.into(),
-            device: device.into(),
-            actor,
-        }
+        Author { user: user.into(), device: device.into(), actor }
     }
 }
 
@@ -85,24 +79,18 @@ pub struct ChangeNote {
 }
 
 pub(crate) fn commit_options(author: &Author, op: &str, at: OffsetDateTime) -> CommitOptions {
-    let note = ChangeNote {
-        user: author.user.clone(),
-        device: author.device.clone(),
-        op: op.to_owned(),
-    };
+    let note = ChangeNote { user: author.user.clone(), device: author.device.clone(), op: op.to_owned() };
     CommitOptions::default()
         .with_message(serde_json::to_string(&note).unwrap_or_default())
         .with_time(access::millis(at))
 }
 
 pub(crate) fn parse_note(message: Option<&str>) -> ChangeNote {
-    message
-        .and_then(|m| serde_json::from_str(m).ok())
-        .unwrap_or(ChangeNote {
-            user: "unknown".into(),
-            device: "unknown".into(),
-            op: message.unwrap_or("").to_owned(),
-        })
+    message.and_then(|m| serde_json::from_str(m).ok()).unwrap_or(ChangeNote {
+        user: "unknown".into(),
+        device: "unknown".into(),
+        op: message.unwrap_or("").to_owned(),
+    })
 }
 
 /// An account document.
@@ -132,10 +120,7 @@ impl AccountDoc {
             return Err(Error::InvalidDocument("account document has no schema version".into()));
         }
         if found > SCHEMA_VERSION {
-            return Err(Error::UnsupportedSchema {
-                found,
-                supported: SCHEMA_VERSION,
-            });
+            return Err(Error::UnsupportedSchema { found, supported: SCHEMA_VERSION });
         }
         let id = access::parsed::<AccountId>(&doc, &root, "id")
             .ok_or_else(|| Error::InvalidDocument("account document has no valid id".into()))?;
@@ -177,10 +162,7 @@ impl AccountDoc {
     /// Merges another replica's copy of the same account into this one.
     pub fn merge(&mut self, other: &mut AccountDoc) -> Result<()> {
         if other.id != self.id {
-            return Err(Error::InvalidMerge(format!(
-                "documents {} and {} are different accounts",
-                self.id, other.id
-            )));
+            return Err(Error::InvalidMerge(format!("documents {} and {} are different accounts", self.id, other.id)));
         }
         self.doc.merge(&mut other.doc)?;
         Ok(())
@@ -231,9 +213,7 @@ pub(crate) fn load_verified(bytes: &[u8]) -> Result<AutoCommit> {
     if bytes.is_empty() {
         return Err(Error::InvalidDocument("no bytes".into()));
     }
-    let options = LoadOptions::new()
-        .on_partial_load(OnPartialLoad::Error)
-        .verification_mode(VerificationMode::Check);
+    let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error).verification_mode(VerificationMode::Check);
     let mut doc = AutoCommit::load_with_options(bytes, options)
         .map_err(|e| Error::InvalidDocument(format!("cannot decode Automerge data ({e})")))?;
     if doc.document().get_heads().is_empty() {

@@ -184,11 +184,7 @@ pub struct NewConsent {
 
 fn required(field: &str, value: &str) -> Result<String> {
     let v = value.trim();
-    if v.is_empty() {
-        Err(Error::invalid(field, "must not be empty"))
-    } else {
-        Ok(v.to_owned())
-    }
+    if v.is_empty() { Err(Error::invalid(field, "must not be empty")) } else { Ok(v.to_owned()) }
 }
 
 fn clean(value: &Option<String>) -> Option<String> {
@@ -199,9 +195,8 @@ fn validate_money(field: &str, m: &Money) -> Result<()> {
     if m.minor < 0 {
         return Err(Error::invalid(format!("{field}.amount"), "must not be negative"));
     }
-    crate::model::parse_currency(&m.currency).map_err(|_| {
-        Error::invalid(format!("{field}.currency"), "expected a three-letter ISO 4217 code")
-    })?;
+    crate::model::parse_currency(&m.currency)
+        .map_err(|_| Error::invalid(format!("{field}.currency"), "expected a three-letter ISO 4217 code"))?;
     Ok(())
 }
 
@@ -223,7 +218,8 @@ fn validate_tag(tag: &str) -> Result<String> {
 fn validate_email(email: &str) -> Result<String> {
     let e = email.trim();
     let ok = e.len() <= 254
-        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'))
         && !e.contains(char::is_whitespace);
     if ok { Ok(e.to_owned()) } else { Err(Error::invalid("contact.emails", "not an email address")) }
 }
@@ -364,21 +360,11 @@ impl<'a> Editor<'a> {
         allow_merged: bool,
         f: impl FnOnce(&mut Ctx<'_>) -> Result<T>,
     ) -> Result<T> {
-        if !allow_merged
-            && let Some(into) = a::string(&self.doc.doc, &automerge::ROOT, "merged_into")
-        {
-            return Err(Error::AccountMerged {
-                id: self.doc.id.to_string(),
-                into,
-            });
+        if !allow_merged && let Some(into) = a::string(&self.doc.doc, &automerge::ROOT, "merged_into") {
+            return Err(Error::AccountMerged { id: self.doc.id.to_string(), into });
         }
         let now = OffsetDateTime::now_utc();
-        let mut ctx = Ctx {
-            doc: &mut self.doc.doc,
-            author: self.author,
-            settings: self.settings,
-            now,
-        };
+        let mut ctx = Ctx { doc: &mut self.doc.doc, author: self.author, now };
         match f(&mut ctx) {
             Ok(v) => {
                 self.doc.doc.commit_with(commit_options(self.author, op, now));
@@ -606,7 +592,8 @@ impl<'a> Editor<'a> {
             c.doc.put(&o, "stage", stage.id.as_str())?;
             c.doc.put(&o, "probability", ScalarValue::Uint(u64::from(probability.unwrap_or(stage.probability))))?;
             let outcome = outcome_for(stage.kind);
-            let was_open = a::parsed::<DealOutcome>(c.doc, &o, "outcome").unwrap_or(DealOutcome::Open) == DealOutcome::Open;
+            let was_open =
+                a::parsed::<DealOutcome>(c.doc, &o, "outcome").unwrap_or(DealOutcome::Open) == DealOutcome::Open;
             c.doc.put(&o, "outcome", outcome.as_str())?;
             if outcome != DealOutcome::Open {
                 c.doc.put(&o, "forecast", ForecastCategory::Closed.as_str())?;
@@ -772,7 +759,8 @@ impl<'a> Editor<'a> {
     pub fn move_lifecycle(&mut self, to: LifecyclePhase, reason: Option<&str>) -> Result<()> {
         self.change("party.lifecycle", |c| {
             let p = c.party()?;
-            let from = a::parsed::<LifecyclePhase>(c.doc, &p, "lifecycle_phase").unwrap_or(LifecyclePhase::PreRelationship);
+            let from =
+                a::parsed::<LifecyclePhase>(c.doc, &p, "lifecycle_phase").unwrap_or(LifecyclePhase::PreRelationship);
             c.doc.put(&p, "lifecycle_phase", to.as_str())?;
             c.transition("lifecycle", from.as_str(), to.as_str(), reason)
         })
@@ -853,8 +841,6 @@ fn damaged(what: &str) -> Error {
 struct Ctx<'d> {
     doc: &'d mut AutoCommit,
     author: &'d Author,
-    #[allow(dead_code)]
-    settings: &'d Settings,
     now: OffsetDateTime,
 }
 
@@ -1131,8 +1117,20 @@ impl Ctx<'_> {
             }
         }
         for (log, moves) in [
-            ("ladder", dup.ladder_history.iter().map(|m| (m.id, m.from.as_str(), m.to.as_str(), m.at, &m.by, &m.reason)).collect::<Vec<_>>()),
-            ("lifecycle", dup.lifecycle_history.iter().map(|m| (m.id, m.from.as_str(), m.to.as_str(), m.at, &m.by, &m.reason)).collect()),
+            (
+                "ladder",
+                dup.ladder_history
+                    .iter()
+                    .map(|m| (m.id, m.from.as_str(), m.to.as_str(), m.at, &m.by, &m.reason))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "lifecycle",
+                dup.lifecycle_history
+                    .iter()
+                    .map(|m| (m.id, m.from.as_str(), m.to.as_str(), m.at, &m.by, &m.reason))
+                    .collect(),
+            ),
         ] {
             let map = obj_path(self.doc, &[log]).ok_or_else(|| damaged("missing history"))?;
             for (id, from, to, at, by, reason) in moves {

@@ -43,13 +43,9 @@ pub(crate) fn account(doc: &mut AutoCommit, id: AccountId) -> Account {
     });
     lifecycle_history.sort_by(|x, y| x.at.cmp(&y.at).then(x.id.cmp(&y.id)));
 
-    let deleted = a::timestamp(d, &root, "deleted_at").map(|at| Deletion {
-        at,
-        by: a::string(d, &root, "deleted_by").unwrap_or_default(),
-    });
-    let visit_count = obj(d, &root, "counters")
-        .and_then(|c| a::int(d, &c, "visits"))
-        .unwrap_or(0);
+    let deleted = a::timestamp(d, &root, "deleted_at")
+        .map(|at| Deletion { at, by: a::string(d, &root, "deleted_by").unwrap_or_default() });
+    let visit_count = obj(d, &root, "counters").and_then(|c| a::int(d, &c, "visits")).unwrap_or(0);
 
     Account {
         id,
@@ -81,10 +77,7 @@ pub(crate) fn account(doc: &mut AutoCommit, id: AccountId) -> Account {
         visit_count,
         deleted,
         merged_into: a::parsed(d, &root, "merged_into"),
-        merged_from: a::keys(d, obj(d, &root, "merged_from").as_ref())
-            .iter()
-            .filter_map(|k| k.parse().ok())
-            .collect(),
+        merged_from: a::keys(d, obj(d, &root, "merged_from").as_ref()).iter().filter_map(|k| k.parse().ok()).collect(),
     }
 }
 
@@ -110,9 +103,7 @@ fn last_change(doc: &mut AutoCommit) -> (String, OffsetDateTime) {
 fn records<T>(d: &AutoCommit, key: &str, mut f: impl FnMut(&ObjId, &str) -> Option<T>) -> Vec<T> {
     let Some(map) = obj_path(d, &[key]) else { return Vec::new() };
     let keys: Vec<String> = d.keys(&map).collect();
-    keys.iter()
-        .filter_map(|k| obj(d, &map, k).and_then(|o| f(&o, k)))
-        .collect()
+    keys.iter().filter_map(|k| obj(d, &map, k).and_then(|o| f(&o, k))).collect()
 }
 
 fn party(
@@ -170,30 +161,22 @@ fn party(
 }
 
 fn set_of<T: std::str::FromStr + Ord>(d: &AutoCommit, parent: &ObjId, key: &str) -> BTreeSet<T> {
-    a::keys(d, obj(d, parent, key).as_ref())
-        .iter()
-        .filter_map(|k| k.parse().ok())
-        .collect()
+    a::keys(d, obj(d, parent, key).as_ref()).iter().filter_map(|k| k.parse().ok()).collect()
 }
 
 fn string_map(d: &AutoCommit, parent: &ObjId, key: &str) -> BTreeMap<String, String> {
     let Some(m) = obj(d, parent, key) else { return BTreeMap::new() };
     let keys: Vec<String> = d.keys(&m).collect();
-    keys.into_iter()
-        .filter_map(|k| a::string(d, &m, &k).map(|v| (k, v)))
-        .collect()
+    keys.into_iter().filter_map(|k| a::string(d, &m, &k).map(|v| (k, v))).collect()
 }
 
 fn contact(d: &AutoCommit, o: &ObjId, key: &str) -> Option<Contact> {
     let phones_obj = obj(d, o, "phones");
     let mut phones: Vec<Phone> = a::keys(d, phones_obj.as_ref())
         .into_iter()
-        .filter_map(|number| {
-            let kind = phones_obj
-                .as_ref()
-                .and_then(|p| a::parsed(d, p, &number))
-                .unwrap_or(PhoneKind::Other);
-            Some(Phone { kind, number })
+        .map(|number| {
+            let kind = phones_obj.as_ref().and_then(|p| a::parsed(d, p, &number)).unwrap_or(PhoneKind::Other);
+            Phone { kind, number }
         })
         .collect();
     phones.sort();
@@ -242,12 +225,7 @@ fn deal(d: &AutoCommit, o: &ObjId, key: &str) -> Option<Deal> {
             };
             stage_history.push((
                 id,
-                StageMove {
-                    from: a::string(d, &m, "from"),
-                    to,
-                    at,
-                    by: a::string(d, &m, "by").unwrap_or_default(),
-                },
+                StageMove { from: a::string(d, &m, "from"), to, at, by: a::string(d, &m, "by").unwrap_or_default() },
             ));
         }
     }

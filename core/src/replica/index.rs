@@ -192,7 +192,9 @@ const SUMMARY_COLUMNS: &str = "a.id, a.name, a.kind, a.owner, a.team, a.territor
 fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountSummary> {
     let text = |i: usize| -> rusqlite::Result<String> { row.get(i) };
     Ok(AccountSummary {
-        id: text(0)?.parse().map_err(|_| rusqlite::Error::InvalidColumnType(0, "id".into(), rusqlite::types::Type::Text))?,
+        id: text(0)?
+            .parse()
+            .map_err(|_| rusqlite::Error::InvalidColumnType(0, "id".into(), rusqlite::types::Type::Text))?,
         name: text(1)?,
         kind: text(2)?.parse().unwrap_or(PartyKind::Organization),
         owner: row.get(3)?,

@@ -40,10 +40,7 @@ pub struct DeviceIdentity {
 
 impl DeviceIdentity {
     pub fn new(user: impl Into<String>, device: impl Into<String>) -> Self {
-        DeviceIdentity {
-            user: user.into(),
-            device: device.into(),
-        }
+        DeviceIdentity { user: user.into(), device: device.into() }
     }
 }
 
@@ -70,10 +67,7 @@ impl Replica {
         let mut conn = open_locked(&path)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > schema::latest_version() {
-            return Err(Error::ReplicaTooNew {
-                found: version,
-                supported: schema::latest_version(),
-            });
+            return Err(Error::ReplicaTooNew { found: version, supported: schema::latest_version() });
         }
         if version == 0 {
             conn.pragma_update(None, "application_id", schema::APPLICATION_ID)?;
@@ -82,9 +76,8 @@ impl Replica {
 
         let actor = {
             let tx = conn.transaction()?;
-            let actor: Option<Vec<u8>> = tx
-                .query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| r.get(0))
-                .optional()?;
+            let actor: Option<Vec<u8>> =
+                tx.query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| r.get(0)).optional()?;
             let actor = match actor {
                 Some(a) => a,
                 None => {
@@ -112,12 +105,7 @@ impl Replica {
             ActorId::from(actor)
         };
         let author = Author::new(identity.user.clone(), identity.device.clone(), actor);
-        let mut replica = Replica {
-            conn,
-            path,
-            author,
-            settings: Settings::default(),
-        };
+        let mut replica = Replica { conn, path, author, settings: Settings::default() };
         replica.settings = replica.load_settings()?.read();
         if reindex {
             replica.reindex()?;
@@ -204,11 +192,7 @@ impl Replica {
     pub fn search(&self, text: &str, limit: u32) -> Result<Vec<AccountSummary>> {
         index::list(
             &self.conn,
-            &AccountFilter {
-                text: Some(text.to_owned()),
-                limit: Some(limit),
-                ..AccountFilter::default()
-            },
+            &AccountFilter { text: Some(text.to_owned()), limit: Some(limit), ..AccountFilter::default() },
         )
     }
 
@@ -225,11 +209,7 @@ impl Replica {
     /// Every open conflict on this replica.
     pub fn all_conflicts(&self) -> Result<Vec<(AccountId, Conflict)>> {
         let ids: Vec<AccountId> = self
-            .list(&AccountFilter {
-                with_conflicts: true,
-                include_deleted: true,
-                ..AccountFilter::default()
-            })?
+            .list(&AccountFilter { with_conflicts: true, include_deleted: true, ..AccountFilter::default() })?
             .into_iter()
             .map(|s| s.id)
             .collect();
@@ -265,7 +245,10 @@ impl Replica {
             let mut settings = load_settings(&tx)?;
             settings.automerge_mut().merge(&mut loaded.clone())?;
             let bytes = settings.automerge_mut().save();
-            tx.execute("UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1", params![SETTINGS_DOC_ID, bytes])?;
+            tx.execute(
+                "UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1",
+                params![SETTINGS_DOC_ID, bytes],
+            )?;
             tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
             mark_dirty(&tx, SETTINGS_DOC_ID)?;
             tx.commit()?;
@@ -315,10 +298,7 @@ impl Replica {
             return Err(Error::InvalidMerge(format!("account {duplicate} was already merged into {into}")));
         }
         if let Some(into) = surv.read().merged_into {
-            return Err(Error::AccountMerged {
-                id: survivor.to_string(),
-                into: into.to_string(),
-            });
+            return Err(Error::AccountMerged { id: survivor.to_string(), into: into.to_string() });
         }
         let (surv_before, dup_before) = (surv.heads(), dup.heads());
         surv.edit(&self.author, &self.settings).absorb(&dup_account)?;
@@ -392,10 +372,7 @@ impl Replica {
 /// Opens the SQLite file with an exclusive lock, WAL and full durability.
 fn open_locked(path: &Path) -> Result<Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     }
     let not_replica = |e: rusqlite::Error| match e.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) => Error::NotAReplica(path.to_path_buf()),
@@ -407,12 +384,8 @@ fn open_locked(path: &Path) -> Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::ZERO)?;
-    let app_id: i32 = conn
-        .pragma_query_value(None, "application_id", |r| r.get(0))
-        .map_err(not_replica)?;
-    let tables: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-        .map_err(not_replica)?;
+    let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(not_replica)?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(not_replica)?;
     if app_id != schema::APPLICATION_ID && !(app_id == 0 && tables == 0) {
         return Err(Error::NotAReplica(path.to_path_buf()));
     }
@@ -425,7 +398,10 @@ fn open_locked(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-fn load_chunks(conn: &Connection, id: &str) -> Result<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+/// A stored document: its snapshot and the change chunks appended after it.
+type StoredChunks = (Vec<u8>, Vec<Vec<u8>>);
+
+fn load_chunks(conn: &Connection, id: &str) -> Result<Option<StoredChunks>> {
     let snapshot: Option<Vec<u8>> = conn
         .prepare_cached("SELECT snapshot FROM documents WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
@@ -479,19 +455,24 @@ fn store_changes(tx: &Transaction<'_>, doc: &mut AccountDoc, before: &[ChangeHas
     }
     let id = doc.id().to_string();
     let now = OffsetDateTime::now_utc();
-    let pending: i64 = tx
-        .prepare_cached("SELECT pending FROM documents WHERE id = ?1")?
-        .query_row([&id], |r| r.get(0))?;
+    let pending: i64 =
+        tx.prepare_cached("SELECT pending FROM documents WHERE id = ?1")?.query_row([&id], |r| r.get(0))?;
     if pending + 1 >= COMPACT_AFTER {
         tx.prepare_cached("UPDATE documents SET snapshot = ?2, pending = 0, updated_at = ?3 WHERE id = ?1")?
             .execute(params![id, doc.save(), access::millis(now)])?;
         tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([&id])?;
     } else {
         let chunk = doc.automerge_mut().save_after(before);
-        tx.prepare_cached("INSERT INTO doc_changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)")?
-            .execute(params![id, pending + 1, chunk])?;
-        tx.prepare_cached("UPDATE documents SET pending = ?2, updated_at = ?3 WHERE id = ?1")?
-            .execute(params![id, pending + 1, access::millis(now)])?;
+        tx.prepare_cached("INSERT INTO doc_changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)")?.execute(params![
+            id,
+            pending + 1,
+            chunk
+        ])?;
+        tx.prepare_cached("UPDATE documents SET pending = ?2, updated_at = ?3 WHERE id = ?1")?.execute(params![
+            id,
+            pending + 1,
+            access::millis(now)
+        ])?;
     }
     let at = last_change_time(doc);
     index::write(tx, &index::row(doc, at, true))?;

@@ -27,10 +27,7 @@ pub struct SyncLimits {
 
 impl Default for SyncLimits {
     fn default() -> Self {
-        SyncLimits {
-            max_push_bytes: 4 << 20,
-            max_pull_bytes: 4 << 20,
-        }
+        SyncLimits { max_push_bytes: 4 << 20, max_pull_bytes: 4 << 20 }
     }
 }
 
@@ -72,10 +69,7 @@ fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
 }
 
 fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
-    bytes
-        .chunks_exact(32)
-        .filter_map(|c| ChangeHash::try_from(c).ok())
-        .collect()
+    bytes.chunks_exact(32).filter_map(|c| ChangeHash::try_from(c).ok()).collect()
 }
 
 impl Replica {
@@ -102,11 +96,7 @@ impl Replica {
             let heads = am.get_heads();
             let synced = decode_heads(&synced);
             let data = if need_snapshot || synced.is_empty() {
-                DocData {
-                    doc: doc.clone(),
-                    snapshot: Some(am.save()),
-                    changes: Vec::new(),
-                }
+                DocData { doc: doc.clone(), snapshot: Some(am.save()), changes: Vec::new() }
             } else {
                 DocData {
                     doc: doc.clone(),
@@ -138,10 +128,7 @@ impl Replica {
     /// Applies the server's response in one transaction: acknowledgements,
     /// pulled documents, and the new pull position.
     pub fn sync_apply(&mut self, plan: &PushPlan, response: &SyncResponse) -> Result<SyncReport> {
-        let mut report = SyncReport {
-            more: response.more,
-            ..SyncReport::default()
-        };
+        let mut report = SyncReport { more: response.more, ..SyncReport::default() };
         let (base, _) = self.sync_position()?;
         if response.base != base {
             return Err(Error::Protocol(crate::sync::ProtocolError::Malformed(
@@ -161,8 +148,7 @@ impl Replica {
                     report.pushed_docs += 1;
                 }
                 AckStatus::NeedSnapshot => {
-                    tx.prepare_cached("UPDATE doc_sync SET need_snapshot = 1 WHERE doc_id = ?1")?
-                        .execute([&p.doc])?;
+                    tx.prepare_cached("UPDATE doc_sync SET need_snapshot = 1 WHERE doc_id = ?1")?.execute([&p.doc])?;
                 }
                 AckStatus::Rejected(reason) => {
                     tx.prepare_cached("UPDATE doc_sync SET rejected = ?2 WHERE doc_id = ?1")?
@@ -174,7 +160,8 @@ impl Replica {
         let mut settings_changed = false;
         for data in &response.pull {
             report.pulled_docs += 1;
-            report.pulled_bytes += data.snapshot.as_ref().map_or(0, Vec::len) + data.changes.iter().map(Vec::len).sum::<usize>();
+            report.pulled_bytes +=
+                data.snapshot.as_ref().map_or(0, Vec::len) + data.changes.iter().map(Vec::len).sum::<usize>();
             if data.doc == SETTINGS_DOC_ID {
                 apply_settings(&tx, data)?;
                 settings_changed = true;
@@ -291,10 +278,7 @@ fn apply_settings(tx: &Transaction<'_>, data: &DocData) -> Result<()> {
         return Err(Error::InvalidDocument("server sent a settings document of another type".into()));
     }
     let heads = am.get_heads();
-    tx.execute(
-        "UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1",
-        params![SETTINGS_DOC_ID, am.save()],
-    )?;
+    tx.execute("UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1", params![SETTINGS_DOC_ID, am.save()])?;
     tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
     settle_if_clean(tx, SETTINGS_DOC_ID, &heads)
 }

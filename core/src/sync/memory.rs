@@ -56,11 +56,7 @@ impl ServerStore for MemoryStore {
             Some(s) => AutoCommit::load(s).unwrap_or_default(),
             None => AutoCommit::new(),
         };
-        let changes: Vec<Change> = d
-            .changes
-            .iter()
-            .filter_map(|c| Change::from_bytes(c.bytes.clone()).ok())
-            .collect();
+        let changes: Vec<Change> = d.changes.iter().filter_map(|c| Change::from_bytes(c.bytes.clone()).ok()).collect();
         let _ = out.apply_changes(changes);
         Ok(Some(out))
     }
@@ -84,15 +80,7 @@ impl ServerStore for MemoryStore {
             .docs
             .iter()
             .filter(|(_, d)| d.last_seq > after && d.last_seq <= upto)
-            .map(|(id, d)| {
-                (
-                    id.clone(),
-                    DocMeta {
-                        last_seq: d.last_seq,
-                        snapshot_seq: d.snapshot_seq,
-                    },
-                )
-            })
+            .map(|(id, d)| (id.clone(), DocMeta { last_seq: d.last_seq, snapshot_seq: d.snapshot_seq }))
             .collect();
         out.sort_by_key(|(_, m)| m.last_seq);
         out.truncate(limit);

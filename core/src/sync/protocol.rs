@@ -1,10 +1,10 @@
 //! The batched sync protocol's messages and their wire format.
 //!
-//! Every message is `MAGIC` (4 bytes) + protocol version (u16, little endian)
-//! + a postcard-encoded body. Decoding checks the magic, refuses versions it
-//! does not speak with [`ProtocolError::UnsupportedVersion`], and refuses
-//! bodies with trailing bytes, oversize collections or malformed Automerge
-//! changes. See `docs/PROTOCOL.md` for the semantics.
+//! Every message is `MAGIC` (4 bytes), the protocol version (u16, little
+//! endian), then a postcard-encoded body. Decoding checks the magic, refuses
+//! versions it does not speak with [`ProtocolError::UnsupportedVersion`], and
+//! refuses bodies with trailing bytes, oversize collections or malformed
+//! Automerge changes. See `docs/PROTOCOL.md` for the semantics.
 
 use serde::{Deserialize, Serialize};
 
@@ -179,10 +179,8 @@ impl DocData {
             .iter()
             .enumerate()
             .map(|(index, raw)| {
-                automerge::Change::from_bytes(raw.clone()).map_err(|_| ProtocolError::BadChange {
-                    doc: self.doc.clone(),
-                    index,
-                })
+                automerge::Change::from_bytes(raw.clone())
+                    .map_err(|_| ProtocolError::BadChange { doc: self.doc.clone(), index })
             })
             .collect()
     }

@@ -55,8 +55,13 @@ pub trait Access {
     fn may_read(&self, doc: &str) -> bool;
     /// `Err(reason)` refuses the push; `before` is the stored document (if any),
     /// `after` the document with the pushed changes applied.
-    fn check_write(&self, doc: &str, before: Option<&AutoCommit>, after: &AutoCommit, changes: &[Change])
-    -> Result<(), String>;
+    fn check_write(
+        &self,
+        doc: &str,
+        before: Option<&AutoCommit>,
+        after: &AutoCommit,
+        changes: &[Change],
+    ) -> Result<(), String>;
 }
 
 /// Everyone may read and write everything (single-user setups, tests).
@@ -99,10 +104,7 @@ pub fn handle<S: ServerStore>(
         if matches!(status, AckStatus::Rejected(_)) {
             stats.docs_rejected += 1;
         }
-        acks.push(Ack {
-            doc: data.doc.clone(),
-            status,
-        });
+        acks.push(Ack { doc: data.doc.clone(), status });
     }
 
     let head = store.head()?;
@@ -135,16 +137,7 @@ pub fn handle<S: ServerStore>(
     }
     stats.docs_sent = pull.len();
     stats.bytes_sent = bytes;
-    Ok((
-        SyncResponse {
-            acks,
-            pull,
-            base: req.base,
-            after,
-            more,
-        },
-        stats,
-    ))
+    Ok((SyncResponse { acks, pull, base: req.base, after, more }, stats))
 }
 
 /// What the requester lacks of one document.
@@ -164,20 +157,12 @@ fn payload<S: ServerStore>(
             changes: changes.into_iter().map(|c| c.bytes).collect(),
         }));
     }
-    let changes: Vec<Vec<u8>> = store
-        .changes_after(doc, req.base)?
-        .into_iter()
-        .filter(|c| c.actor != req.actor)
-        .map(|c| c.bytes)
-        .collect();
+    let changes: Vec<Vec<u8>> =
+        store.changes_after(doc, req.base)?.into_iter().filter(|c| c.actor != req.actor).map(|c| c.bytes).collect();
     if changes.is_empty() {
         return Ok(None);
     }
-    Ok(Some(DocData {
-        doc: doc.to_owned(),
-        snapshot: None,
-        changes,
-    }))
+    Ok(Some(DocData { doc: doc.to_owned(), snapshot: None, changes }))
 }
 
 fn push_one<S: ServerStore>(

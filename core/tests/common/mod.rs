@@ -57,7 +57,9 @@ pub fn eur(minor: i64) -> Money {
 #[track_caller]
 pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T>, field: &str) {
     match result {
-        Err(Error::InvalidValue { field: f, .. }) => assert!(f.contains(field), "error names {f:?}, expected {field:?}"),
+        Err(Error::InvalidValue { field: f, .. }) => {
+            assert!(f.contains(field), "error names {f:?}, expected {field:?}")
+        }
         other => panic!("expected InvalidValue for {field}, got {other:?}"),
     }
 }
