@@ -42,6 +42,8 @@ struct Planned {
     doc: String,
     heads: Vec<ChangeHash>,
     version: i64,
+    changes: usize,
+    bytes: usize,
 }
 
 impl PushPlan {
@@ -53,6 +55,8 @@ impl PushPlan {
 /// What one exchange did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
+    /// Documents the server acknowledged as stored, with their changes and bytes
+    /// (a whole-document push counts its bytes and no separate changes).
     pub pushed_docs: usize,
     pub pushed_changes: usize,
     pub pushed_bytes: usize,
@@ -111,8 +115,9 @@ impl Replica {
                     .execute(params![doc, version])?;
                 continue;
             }
-            bytes += data.snapshot.as_ref().map_or(0, Vec::len) + data.changes.iter().map(Vec::len).sum::<usize>();
-            plan.entries.push(Planned { doc, heads, version });
+            let size = data.snapshot.as_ref().map_or(0, Vec::len) + data.changes.iter().map(Vec::len).sum::<usize>();
+            bytes += size;
+            plan.entries.push(Planned { doc, heads, version, changes: data.changes.len(), bytes: size });
             push.push(data);
         }
         let request = SyncRequest {
@@ -146,6 +151,8 @@ impl Replica {
                     )?
                     .execute(params![p.doc, encode_heads(&p.heads), p.version])?;
                     report.pushed_docs += 1;
+                    report.pushed_changes += p.changes;
+                    report.pushed_bytes += p.bytes;
                 }
                 AckStatus::NeedSnapshot => {
                     tx.prepare_cached("UPDATE doc_sync SET need_snapshot = 1 WHERE doc_id = ?1")?.execute([&p.doc])?;
@@ -178,7 +185,6 @@ impl Replica {
             .execute(params![key, value as i64])?;
         }
         tx.commit()?;
-        report.pushed_changes = 0;
         if settings_changed {
             self.settings = load_settings(&self.conn)?.read();
         }

@@ -1,0 +1,241 @@
+//! The command line, as clap parses it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "rapport", version, about = "Rapport CRM: a local replica synced with the Rapport server")]
+pub struct Cli {
+    /// Replica directory (default: $RAPPORT_REPLICA, else the platform data directory).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub replica: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up the replica directory for a server and device token.
+    Init(InitArgs),
+    /// Push local changes and pull everyone else's, then exit.
+    Sync(SyncArgs),
+    /// Stay connected: apply changes from other devices as they land (Ctrl-C to stop).
+    Watch(WatchArgs),
+    /// Show the replica's server, identity and unsynced changes.
+    Status(JsonFlag),
+    /// Accounts: add, edit, show, list, history, delete, merge.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Log an interaction (call, meeting, visit, email, note).
+    #[command(subcommand)]
+    Interaction(InteractionCommand),
+    /// Deals: add, move between stages.
+    #[command(subcommand)]
+    Deal(DealCommand),
+    /// Replace an account's notes.
+    #[command(subcommand)]
+    Notes(NotesCommand),
+    /// Add or remove a tag.
+    #[command(subcommand)]
+    Tag(TagCommand),
+    /// List fields edited concurrently on two devices.
+    Conflicts(JsonFlag),
+    /// Resolve a conflict by writing the chosen value.
+    Resolve { id: String, field: String, value: String },
+    /// Create or update accounts from a CSV file (all rows are checked first).
+    Import(ImportArgs),
+    /// Write accounts to a CSV file.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Server URL, e.g. https://rapport.example.com.
+    #[arg(long, value_name = "URL")]
+    pub server: String,
+    /// This device's token (from the administrator).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: String,
+    /// The user edits are attributed to (default: your login name).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// This device's name (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
+    /// Do not contact the server now; the first sync checks it.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Seconds between pushes of local changes.
+    #[arg(long, default_value_t = 5, value_name = "SECONDS")]
+    pub push_every: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account; prints its id alone on the last line.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// organization or person.
+        #[arg(long, default_value = "organization")]
+        kind: String,
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        territory: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Set one field, e.g. `party.address.city Tampere` or `deals.<id>.amount 1200`.
+    Set { id: String, field: String, value: String },
+    /// Show one account.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List accounts, filtered.
+    List(ListArgs),
+    /// Who changed what, oldest first.
+    History {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Soft-delete (hidden from lists, restorable).
+    Delete { id: String },
+    /// Undo a delete.
+    Restore { id: String },
+    /// Merge DUPLICATE into SURVIVOR (two records of one customer).
+    Merge { survivor: String, duplicate: String },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ListArgs {
+    #[arg(long)]
+    pub owner: Option<String>,
+    #[arg(long)]
+    pub team: Option<String>,
+    #[arg(long)]
+    pub territory: Option<String>,
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Accounts with a deal in this stage.
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Loyalty rung: prospect, customer, client, supporter, advocate, partner.
+    #[arg(long)]
+    pub rung: Option<String>,
+    /// Lifecycle phase: pre_relationship, early, development, long_term, final.
+    #[arg(long)]
+    pub phase: Option<String>,
+    /// Value tier: key, standard, low.
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// Status: active, former, lost.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Full-text search over names, contacts and notes.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only accounts with open conflicts.
+    #[arg(long)]
+    pub conflicts: bool,
+    /// Same keys as the flags, as key=value (repeatable), e.g. --filter owner=ana.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    #[arg(long)]
+    pub include_deleted: bool,
+    #[arg(long)]
+    pub limit: Option<u32>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InteractionCommand {
+    /// Log an interaction; prints its id alone on the last line.
+    Log {
+        id: String,
+        /// call, meeting, visit, email or note.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        subject: String,
+        #[arg(long)]
+        notes: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DealCommand {
+    /// Add a deal; prints its id alone on the last line.
+    Add {
+        id: String,
+        #[arg(long)]
+        title: String,
+        /// Amount in minor units (cents), e.g. 120000 for 1,200.00.
+        #[arg(long)]
+        amount: i64,
+        #[arg(long)]
+        currency: String,
+        /// Stage id (default: the first open stage).
+        #[arg(long)]
+        stage: Option<String>,
+        #[arg(long)]
+        probability: Option<u8>,
+    },
+    /// Move a deal to a stage.
+    Stage {
+        id: String,
+        deal: String,
+        stage: String,
+        #[arg(long)]
+        probability: Option<u8>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotesCommand {
+    /// Replace the notes with TEXT (merged character by character with other devices).
+    Set { id: String, text: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TagCommand {
+    Add { id: String, tag: String },
+    Remove { id: String, tag: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    pub file: PathBuf,
+    /// Also export soft-deleted accounts.
+    #[arg(long)]
+    pub include_deleted: bool,
+}

@@ -1,0 +1,78 @@
+//! Errors of the `rapport` command: each names the problem and the fix.
+
+use std::path::PathBuf;
+
+use rapport_client::ClientError;
+
+/// Every error the CLI reports. `main` prints it and exits non-zero.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("no replica at {}: run `rapport init --server URL --token TOKEN` first", .0.display())]
+    NoReplica(PathBuf),
+
+    #[error("cannot read {}: {reason}; run `rapport init --server URL --token TOKEN` again to rewrite it", path.display())]
+    BadConfig { path: PathBuf, reason: String },
+
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A command-line value the CLI itself checks (clap checks the rest).
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("{}", core_message(.0))]
+    Core(#[from] rapport_core::Error),
+
+    #[error(transparent)]
+    Client(#[from] ClientError),
+
+    /// The server check during `rapport init` failed; nothing was written.
+    #[error(
+        "{source}\nnothing was set up; fix the problem above, or pass --offline to set up without checking the server"
+    )]
+    InitCheck {
+        #[source]
+        source: ClientError,
+    },
+
+    /// Invalid rows in a CSV import; nothing was imported.
+    #[error("{} has {} invalid row(s); nothing was imported:\n{}", path.display(), rows.len(), rows.join("\n"))]
+    InvalidCsv { path: PathBuf, rows: Vec<String> },
+}
+
+impl CliError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> CliError {
+        CliError::Io { path: path.into(), source }
+    }
+
+    /// Exit status: 2 for usage errors (like clap), 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Core's messages, with the CLI's way to fix the problem where it helps.
+pub fn core_message(e: &rapport_core::Error) -> String {
+    use rapport_core::Error as E;
+    match e {
+        E::NotFound { kind: rapport_core::RecordKind::Account, id } => {
+            format!("no account with id {id} on this replica; find ids with `rapport account list`")
+        }
+        E::NotFound { kind, id } => {
+            format!("no {kind} with id {id} in this account; see the account with `rapport account show ID`")
+        }
+        E::UnknownField(field) => {
+            format!("unknown field {field:?}; settable fields are: {}", rapport_core::settable_fields().join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+pub type Result<T, E = CliError> = std::result::Result<T, E>;

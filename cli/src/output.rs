@@ -1,0 +1,174 @@
+//! Text and JSON output. JSON is the serde form of core's types (stable
+//! field names); text is for people and may change.
+
+use std::fmt::Write as _;
+
+use rapport_core::{Account, AccountSummary, Conflict, HistoryEntry, Money};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::Result;
+
+pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| crate::error::CliError::Usage(format!("cannot encode JSON output: {e}")))?;
+    println!("{text}");
+    Ok(())
+}
+
+pub fn when(t: OffsetDateTime) -> String {
+    t.replace_nanosecond(0).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_else(|| t.to_string())
+}
+
+/// `1200.00 EUR` from minor units (zero-decimal currencies printed whole).
+pub fn money(m: &Money) -> String {
+    const WHOLE: &[&str] = &["JPY", "KRW", "ISK", "CLP", "VND", "XOF", "XAF", "PYG", "UGX"];
+    if WHOLE.contains(&m.currency.as_str()) {
+        return format!("{} {}", m.minor, m.currency);
+    }
+    format!("{}.{:02} {}", m.minor / 100, (m.minor % 100).abs(), m.currency)
+}
+
+fn opt(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("-")
+}
+
+pub fn summary_header() -> String {
+    format!(
+        "{:<36}  {:<28}  {:<10}  {:<10}  {:<12}  {:<8}  {:<9}  {:<16}  {:>5}  {}",
+        "ID", "NAME", "OWNER", "TEAM", "TERRITORY", "TIER", "RUNG", "PHASE", "DEALS", "FLAGS"
+    )
+}
+
+pub fn summary_line(s: &AccountSummary) -> String {
+    let mut flags = Vec::new();
+    if s.deleted {
+        flags.push("deleted".to_owned());
+    }
+    if s.conflicts > 0 {
+        flags.push(format!("{} conflict(s)", s.conflicts));
+    }
+    if s.status.as_str() != "active" {
+        flags.push(s.status.as_str().to_owned());
+    }
+    let name: String = s.name.chars().take(28).collect();
+    format!(
+        "{:<36}  {:<28}  {:<10}  {:<10}  {:<12}  {:<8}  {:<9}  {:<16}  {:>5}  {}",
+        s.id.to_string(),
+        name,
+        opt(&s.owner),
+        opt(&s.team),
+        opt(&s.territory),
+        s.value_tier.as_str(),
+        s.loyalty_rung.as_str(),
+        s.lifecycle_phase.as_str(),
+        s.open_deals,
+        flags.join(", ")
+    )
+}
+
+pub fn account(a: &Account, conflicts: &[Conflict]) -> String {
+    let p = &a.party;
+    let mut o = String::new();
+    let _ = writeln!(o, "{}  ({}, {})", p.name, p.kind.as_str(), p.status.as_str());
+    let _ = writeln!(o, "id:          {}", a.id);
+    if let Some(into) = a.merged_into {
+        let _ = writeln!(o, "merged into: {into} (edit that account instead)");
+    }
+    if let Some(d) = &a.deleted {
+        let _ =
+            writeln!(o, "deleted:     {} by {} (restore with `rapport account restore {}`)", when(d.at), d.by, a.id);
+    }
+    let _ = writeln!(o, "owner:       {}   team: {}   territory: {}", opt(&p.owner), opt(&p.team), opt(&p.territory));
+    let _ = writeln!(
+        o,
+        "tier:        {}   rung: {}   phase: {}",
+        p.value_tier.as_str(),
+        p.loyalty_rung.as_str(),
+        p.lifecycle_phase.as_str()
+    );
+    if let Some(e) = &p.ending {
+        let _ = writeln!(o, "ended:       {} ({}, in phase {})", e.on, e.reason, e.phase.as_str());
+    }
+    let _ = writeln!(o, "industry:    {}   website: {}", opt(&p.industry), opt(&p.website));
+    let addr = [&p.address.street, &p.address.postcode, &p.address.city, &p.address.region, &p.address.country]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>();
+    if !addr.is_empty() {
+        let _ = writeln!(o, "address:     {}", addr.join(", "));
+    }
+    if !p.tags.is_empty() {
+        let _ = writeln!(o, "tags:        {}", p.tags.iter().cloned().collect::<Vec<_>>().join(", "));
+    }
+    let _ = writeln!(o, "visits:      {}", a.visit_count);
+    let _ = writeln!(o, "created:     {} by {}", when(p.created_at), p.created_by);
+    let _ = writeln!(o, "updated:     {} by {}", when(p.updated_at), p.updated_by);
+    if !p.notes.is_empty() {
+        let _ = writeln!(o, "notes:\n  {}", p.notes.replace('\n', "\n  "));
+    }
+    if !a.contacts.is_empty() {
+        let _ = writeln!(o, "contacts ({}):", a.contacts.len());
+        for c in &a.contacts {
+            let mut reach: Vec<String> = c.emails.iter().cloned().collect();
+            reach.extend(c.phones.iter().map(|p| format!("{} {}", p.kind.as_str(), p.number)));
+            let _ = writeln!(
+                o,
+                "  {}  {}{}{}  {}",
+                c.id,
+                c.name,
+                c.job_title.as_deref().map(|t| format!(", {t}")).unwrap_or_default(),
+                if c.active { "" } else { " (inactive)" },
+                reach.join(", ")
+            );
+        }
+    }
+    if !a.deals.is_empty() {
+        let _ = writeln!(o, "deals ({}):", a.deals.len());
+        for d in &a.deals {
+            let _ = writeln!(
+                o,
+                "  {}  {}  {}  {} ({}%)  {}",
+                d.id,
+                d.title,
+                money(&d.amount),
+                d.stage,
+                d.probability,
+                d.outcome.as_str()
+            );
+        }
+    }
+    if !a.interactions.is_empty() {
+        let _ = writeln!(o, "interactions ({}):", a.interactions.len());
+        for i in &a.interactions {
+            let _ = writeln!(
+                o,
+                "  {}  {:<7}  {}  ({}, {})",
+                when(i.when()),
+                i.kind.as_str(),
+                i.subject,
+                i.status.as_str(),
+                i.logged_by
+            );
+        }
+    }
+    if !a.tasks.is_empty() {
+        let _ = writeln!(o, "tasks ({}):", a.tasks.len());
+        for t in &a.tasks {
+            let _ = writeln!(o, "  {}  [{}] {}", t.id, t.status.as_str(), t.title);
+        }
+    }
+    if !conflicts.is_empty() {
+        let _ = writeln!(o, "conflicts ({}): see `rapport conflicts`", conflicts.len());
+        for c in conflicts {
+            let _ = writeln!(o, "  {}", c.field);
+        }
+    }
+    o.trim_end().to_owned()
+}
+
+pub fn history_line(h: &HistoryEntry) -> String {
+    format!("{}  {}@{}  {:<20}  {}", when(h.at), h.user, h.device, h.op, h.fields.join(", "))
+}

@@ -1,0 +1,255 @@
+//! Commands that talk to the server: init, sync, watch, status.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rapport_client::{Client, LiveControl, LiveEvent, SyncSummary, WatchOptions};
+use rapport_core::{Replica, SyncLimits};
+use serde::Serialize;
+
+use crate::args::{InitArgs, SyncArgs, WatchArgs};
+use crate::config::{self, Config, REPLICA_FILE, Workspace};
+use crate::error::{CliError, Result};
+use crate::output;
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| CliError::io("tokio runtime", e))
+}
+
+/// `rapport init`: checks the server (unless `--offline`), then writes the
+/// config and creates the replica. Nothing is written when the check fails.
+pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
+    let client = Client::new(&args.server, &args.token)?;
+    let previous = Workspace::load(dir).ok().map(|w| w.config);
+    let config = Config {
+        server: client.server_url().to_owned(),
+        token: args.token.trim().to_owned(),
+        user: args.user.or_else(|| previous.as_ref().map(|c| c.user.clone())).unwrap_or_else(config::default_user),
+        device: args
+            .device
+            .or_else(|| previous.as_ref().map(|c| c.device.clone()))
+            .unwrap_or_else(config::default_device),
+    };
+    if !args.offline {
+        let rt = runtime()?;
+        rt.block_on(client.health()).map_err(|source| CliError::InitCheck { source })?;
+        // A no-op exchange on a scratch replica proves the token is accepted
+        // without touching (or creating) the real one.
+        let scratch = tempdir_in(dir)?;
+        let result = (|| -> Result<()> {
+            let mut replica = Replica::open(scratch.join(REPLICA_FILE), &config.identity())?;
+            rt.block_on(client.sync(&mut replica, SyncLimits::default(), |_| {}))
+                .map_err(|source| CliError::InitCheck { source })?;
+            Ok(())
+        })();
+        std::fs::remove_dir_all(&scratch).ok();
+        result?;
+    }
+    config::save(dir, &config)?;
+    Replica::open(dir.join(REPLICA_FILE), &config.identity())?;
+    println!("replica ready at {}", dir.display());
+    println!("server {} as {}@{}", config.server, config.user, config.device);
+    if args.offline {
+        println!("the server was not contacted; `rapport sync` will check it");
+    } else {
+        println!("server reachable and token accepted; run `rapport sync` to pull the accounts");
+    }
+    Ok(())
+}
+
+fn tempdir_in(dir: &Path) -> Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir).map_err(|e| CliError::io(dir, e))?;
+    let scratch = dir.join(format!(".init-check-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(|e| CliError::io(&scratch, e))?;
+    Ok(scratch)
+}
+
+fn client(ws: &Workspace) -> Result<Client> {
+    Ok(Client::new(&ws.config.server, &ws.config.token)?)
+}
+
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+pub fn sync(ws: &Workspace, args: SyncArgs) -> Result<()> {
+    let client = client(ws)?;
+    let mut replica = ws.open()?;
+    let bar = progress_bar();
+    bar.set_message(format!("syncing with {}", client.server_url()));
+    let result = runtime()?.block_on(client.sync(&mut replica, SyncLimits::default(), |p| {
+        bar.set_message(format!(
+            "exchange {}: pushed {} docs, pulled {} docs, {} of {} left to push{}",
+            p.round,
+            p.pushed_docs,
+            p.pulled_docs,
+            p.unsynced_now,
+            p.unsynced_at_start,
+            if p.more { ", more to pull" } else { "" }
+        ));
+    }));
+    bar.finish_and_clear();
+    let summary = result?;
+    if args.json {
+        return output::json(&summary);
+    }
+    print_summary(&summary);
+    Ok(())
+}
+
+fn kib(bytes: usize) -> String {
+    if bytes < 1024 { format!("{bytes} B") } else { format!("{:.1} KiB", bytes as f64 / 1024.0) }
+}
+
+fn print_summary(s: &SyncSummary) {
+    println!(
+        "pushed: {} docs ({} changes, {} whole docs, {})",
+        s.pushed_docs,
+        s.pushed_changes,
+        s.pushed_snapshots,
+        kib(s.pushed_bytes)
+    );
+    println!(
+        "pulled: {} docs ({} changes, {} whole docs, {})",
+        s.pulled_docs,
+        s.pulled_changes,
+        s.pulled_snapshots,
+        kib(s.pulled_bytes)
+    );
+    println!("exchanges: {} ({} up, {} down)", s.rounds, kib(s.bytes_up), kib(s.bytes_down));
+    if s.rejected.is_empty() {
+        println!("rejected: none");
+    } else {
+        println!("rejected: {} docs (local edits kept; edit the account again to retry):", s.rejected.len());
+        for r in &s.rejected {
+            println!("  {}: {}", r.doc, r.reason);
+        }
+    }
+}
+
+pub fn watch(ws: &Workspace, args: WatchArgs) -> Result<()> {
+    let client = client(ws)?;
+    let replica = Arc::new(Mutex::new(ws.open()?));
+    let control = LiveControl::new();
+    let options = WatchOptions {
+        push_interval: Duration::from_secs(args.push_every.max(1)),
+        control: control.clone(),
+        ..WatchOptions::default()
+    };
+    let rt = runtime()?;
+    rt.block_on(async {
+        let stopper = control.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stopper.stop();
+            }
+        });
+        let mut pause = Duration::from_secs(1);
+        loop {
+            let result = client.watch(replica.clone(), &options, |event| print_event(&replica, &event)).await;
+            match result {
+                Ok(()) => {
+                    println!("stopped");
+                    return Ok(());
+                }
+                Err(e) if e.is_transient() && !control.is_stopped() => {
+                    eprintln!("{e}; reconnecting in {} s", pause.as_secs());
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = tokio::signal::ctrl_c() => { println!("stopped"); return Ok(()); }
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(60));
+                }
+                Err(_) if control.is_stopped() => {
+                    println!("stopped");
+                    return Ok(());
+                }
+                Err(e) => return Err(CliError::from(e)),
+            }
+        }
+    })
+}
+
+fn print_event(replica: &Mutex<Replica>, event: &LiveEvent) {
+    match event {
+        LiveEvent::Connected { url } => println!("connected to {url}"),
+        LiveEvent::Synced(s) => {
+            println!("in sync: pushed {} docs, pulled {} docs{}", s.pushed_docs, s.pulled_docs, rejected_note(s))
+        }
+        LiveEvent::Update(s) => {
+            let names = {
+                let r = replica.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                s.pulled_ids
+                    .iter()
+                    .map(|id| match id.parse().ok().and_then(|id| r.summary(id).ok()) {
+                        Some(summary) => format!("{} ({})", summary.name, id),
+                        None => id.clone(),
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let at = output::when(time::OffsetDateTime::now_utc());
+            if !names.is_empty() {
+                println!("{at} received {} update(s): {}", names.len(), names.join(", "));
+            }
+            if s.pushed_docs > 0 {
+                println!("{at} pushed {} doc(s)", s.pushed_docs);
+            }
+            for r in &s.rejected {
+                println!("{at} rejected {}: {}", r.doc, r.reason);
+            }
+        }
+    }
+}
+
+fn rejected_note(s: &SyncSummary) -> String {
+    if s.rejected.is_empty() {
+        String::new()
+    } else {
+        format!(", {} rejected (see `rapport status`)", s.rejected.len())
+    }
+}
+
+#[derive(Serialize)]
+struct Status<'a> {
+    replica: String,
+    server: &'a str,
+    user: &'a str,
+    device: &'a str,
+    accounts: usize,
+    unsynced_docs: usize,
+    rejected: Vec<(String, String)>,
+    sync_position: u64,
+}
+
+pub fn status(ws: &Workspace, json: bool) -> Result<()> {
+    let replica = ws.open()?;
+    let status = Status {
+        replica: ws.dir.join(REPLICA_FILE).display().to_string(),
+        server: &ws.config.server,
+        user: &ws.config.user,
+        device: &ws.config.device,
+        accounts: replica.account_ids()?.len(),
+        unsynced_docs: replica.unsynced_count()?,
+        rejected: replica.rejected_documents()?,
+        sync_position: replica.sync_position()?.0,
+    };
+    if json {
+        return output::json(&status);
+    }
+    println!("replica:   {}", status.replica);
+    println!("server:    {}", status.server);
+    println!("identity:  {}@{}", status.user, status.device);
+    println!("accounts:  {}", status.accounts);
+    println!("unsynced:  {} docs", status.unsynced_docs);
+    for (doc, reason) in &status.rejected {
+        println!("rejected:  {doc}: {reason}");
+    }
+    Ok(())
+}

@@ -1,0 +1,396 @@
+//! The `rapport` binary on temporary replica directories, offline.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Replica {
+    dir: tempfile::TempDir,
+}
+
+struct Run {
+    out: Output,
+}
+
+impl Run {
+    fn ok(self) -> Run {
+        assert!(self.out.status.success(), "failed: {}\nstdout: {}", self.stderr(), self.stdout());
+        self
+    }
+    fn fails(self) -> Run {
+        assert!(!self.out.status.success(), "unexpected success: {}", self.stdout());
+        self
+    }
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    fn last_line(&self) -> String {
+        self.stdout().lines().last().unwrap_or_default().to_owned()
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout()))
+    }
+}
+
+fn rapport(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
+        .arg("--replica")
+        .arg(dir)
+        .args(args)
+        .env_remove("RAPPORT_REPLICA")
+        .output()
+        .unwrap();
+    Run { out }
+}
+
+impl Replica {
+    fn new() -> Replica {
+        let r = Replica { dir: tempfile::tempdir().unwrap() };
+        r.run(&[
+            "init",
+            "--server",
+            "http://127.0.0.1:9",
+            "--token",
+            "t",
+            "--user",
+            "ana",
+            "--device",
+            "pc",
+            "--offline",
+        ])
+        .ok();
+        r
+    }
+    fn run(&self, args: &[&str]) -> Run {
+        rapport(self.dir.path(), args)
+    }
+    fn add(&self, name: &str, extra: &[&str]) -> String {
+        let mut args = vec!["account", "add", "--name", name];
+        args.extend_from_slice(extra);
+        let id = self.run(&args).ok().last_line();
+        assert_eq!(id.len(), 36, "{id}");
+        assert!(id.parse::<uuid_like::Id>().is_ok(), "{id}");
+        id
+    }
+    fn names(&self, args: &[&str]) -> Vec<String> {
+        let mut all = vec!["account", "list", "--json"];
+        all.extend_from_slice(args);
+        let mut names: Vec<String> = self
+            .run(&all)
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+    fn history_len(&self, id: &str) -> usize {
+        self.run(&["account", "history", id, "--json"]).ok().json().as_array().unwrap().len()
+    }
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+mod uuid_like {
+    pub struct Id;
+    impl std::str::FromStr for Id {
+        type Err = ();
+        fn from_str(s: &str) -> Result<Id, ()> {
+            let groups: Vec<usize> = s.split('-').map(str::len).collect();
+            let hex = s.chars().all(|c| c == '-' || c.is_ascii_hexdigit());
+            if groups == [8, 4, 4, 4, 12] && hex { Ok(Id) } else { Err(()) }
+        }
+    }
+}
+
+#[test]
+fn commands_before_init_say_how_to_set_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = rapport(dir.path(), &["account", "list"]).fails();
+    assert!(run.stderr().contains("no replica at"), "{}", run.stderr());
+    assert!(run.stderr().contains("rapport init --server URL --token TOKEN"), "{}", run.stderr());
+}
+
+#[test]
+fn init_against_an_unreachable_server_explains_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = format!("http://127.0.0.1:{port}");
+    let run = rapport(&dir.path().join("r"), &["init", "--server", &server, "--token", "t"]).fails();
+    assert!(run.stderr().contains("connection refused"), "{}", run.stderr());
+    assert!(run.stderr().contains("--offline"), "{}", run.stderr());
+    assert!(!dir.path().join("r/config.json").exists());
+    assert!(!dir.path().join("r/replica.db").exists());
+    let run = rapport(&dir.path().join("r"), &["init", "--server", "localhost:80", "--token", "t"]).fails();
+    assert!(run.stderr().contains("invalid server URL"), "{}", run.stderr());
+}
+
+#[test]
+fn add_set_show_and_history() {
+    let r = Replica::new();
+    let id = r.add("Acme Oy", &["--owner", "ana", "--territory", "north", "--team", "east"]);
+    r.run(&["account", "set", &id, "party.address.city", "Tampere"]).ok();
+    r.run(&["account", "set", &id, "postcode", "33100"]).ok();
+    r.run(&["notes", "set", &id, "Met at the fair"]).ok();
+    r.run(&["tag", "add", &id, "vip"]).ok();
+    let deal =
+        r.run(&["deal", "add", &id, "--title", "Paper", "--amount", "120000", "--currency", "eur"]).ok().last_line();
+    r.run(&["deal", "stage", &id, &deal, "proposal"]).ok();
+    let visit =
+        r.run(&["interaction", "log", &id, "--kind", "visit", "--subject", "Intro", "--notes", "ok"]).ok().last_line();
+
+    let shown = r.run(&["account", "show", &id, "--json"]).ok().json();
+    let a = &shown["account"];
+    assert_eq!(a["party"]["name"], "Acme Oy");
+    assert_eq!(a["party"]["address"]["city"], "Tampere");
+    assert_eq!(a["party"]["address"]["postcode"], "33100");
+    assert_eq!(a["party"]["territory"], "north");
+    assert_eq!(a["party"]["notes"], "Met at the fair");
+    assert_eq!(a["party"]["tags"], serde_json::json!(["vip"]));
+    assert_eq!(a["deals"][0]["id"], deal.as_str());
+    assert_eq!(a["deals"][0]["stage"], "proposal");
+    assert_eq!(a["deals"][0]["amount"], serde_json::json!({"minor": 120000, "currency": "EUR"}));
+    assert_eq!(a["interactions"][0]["id"], visit.as_str());
+    assert_eq!(a["visit_count"], 1);
+    assert_eq!(shown["conflicts"], serde_json::json!([]));
+
+    let text = r.run(&["account", "show", &id]).ok().stdout();
+    assert!(text.contains("Acme Oy") && text.contains("1200.00 EUR") && text.contains("Intro"), "{text}");
+
+    let history = r.run(&["account", "history", &id, "--json"]).ok().json();
+    let ops: Vec<&str> = history.as_array().unwrap().iter().map(|h| h["op"].as_str().unwrap()).collect();
+    for op in [
+        "account.create",
+        "account.set_field",
+        "account.notes",
+        "account.add_tag",
+        "deal.add",
+        "deal.stage",
+        "interaction.log",
+    ] {
+        assert!(ops.contains(&op), "{op} missing from {ops:?}");
+    }
+    assert!(history.as_array().unwrap().iter().all(|h| h["user"] == "ana" && h["device"] == "pc"));
+    assert!(r.run(&["account", "history", &id]).ok().stdout().contains("ana@pc"));
+}
+
+#[test]
+fn bad_values_fail_clearly_and_change_nothing() {
+    let r = Replica::new();
+    let id = r.add("Acme", &[]);
+    let before = r.history_len(&id);
+    let run = r.run(&["account", "set", &id, "party.value_tier", "gold"]).fails();
+    assert!(
+        run.stderr().contains("party.value_tier") && run.stderr().contains("key, standard, low"),
+        "{}",
+        run.stderr()
+    );
+    let run = r.run(&["account", "set", &id, "party.shoe_size", "42"]).fails();
+    assert!(run.stderr().contains("unknown field") && run.stderr().contains("party.address.city"), "{}", run.stderr());
+    let run = r.run(&["account", "set", &id, "name", "  "]).fails();
+    assert!(run.stderr().contains("must not be empty"), "{}", run.stderr());
+    let run = r.run(&["deal", "add", &id, "--title", "X", "--amount", "5", "--currency", "euro"]).fails();
+    assert!(run.stderr().contains("three-letter"), "{}", run.stderr());
+    let run = r.run(&["interaction", "log", &id, "--kind", "lunch", "--subject", "x"]).fails();
+    assert!(run.stderr().contains("--kind") && run.stderr().contains("visit"), "{}", run.stderr());
+    let run = r.run(&["account", "show", "not-an-id"]).fails();
+    assert!(run.stderr().contains("not an account id"), "{}", run.stderr());
+    let run = r.run(&["account", "show", "01a205f6-9d8f-712f-bfbd-5ac4763e37aa"]).fails();
+    assert!(run.stderr().contains("rapport account list"), "{}", run.stderr());
+    assert_eq!(r.history_len(&id), before);
+    assert_eq!(r.run(&["account", "show", &id, "--json"]).ok().json()["account"]["party"]["value_tier"], "standard");
+}
+
+#[test]
+fn list_filters_search_and_deletion() {
+    let r = Replica::new();
+    let acme = r.add("Acme Oy", &["--owner", "ana", "--team", "east", "--territory", "north"]);
+    let boreal = r.add("Borealis", &["--owner", "bob", "--team", "east"]);
+    let cobalt = r.add("Cobalt Mining", &["--owner", "ana", "--team", "west"]);
+    r.run(&["account", "set", &acme, "value_tier", "key"]).ok();
+    r.run(&["account", "set", &boreal, "loyalty_rung", "client"]).ok();
+    r.run(&["account", "set", &cobalt, "lifecycle_phase", "early"]).ok();
+    r.run(&["tag", "add", &boreal, "export"]).ok();
+    r.run(&[
+        "deal",
+        "add",
+        &cobalt,
+        "--title",
+        "Ore",
+        "--amount",
+        "100",
+        "--currency",
+        "EUR",
+        "--stage",
+        "negotiation",
+    ])
+    .ok();
+    r.run(&["notes", "set", &boreal, "They want a reindeer discount"]).ok();
+
+    assert_eq!(r.names(&[]), ["Acme Oy", "Borealis", "Cobalt Mining"]);
+    assert_eq!(r.names(&["--owner", "ana"]), ["Acme Oy", "Cobalt Mining"]);
+    assert_eq!(r.names(&["--filter", "owner=ana", "--filter", "team=west"]), ["Cobalt Mining"]);
+    assert_eq!(r.names(&["--team", "east", "--territory", "north"]), ["Acme Oy"]);
+    assert_eq!(r.names(&["--tier", "key"]), ["Acme Oy"]);
+    assert_eq!(r.names(&["--rung", "client"]), ["Borealis"]);
+    assert_eq!(r.names(&["--filter", "phase=early"]), ["Cobalt Mining"]);
+    assert_eq!(r.names(&["--tag", "export"]), ["Borealis"]);
+    assert_eq!(r.names(&["--stage", "negotiation"]), ["Cobalt Mining"]);
+    assert_eq!(r.names(&["--search", "reindeer"]), ["Borealis"]);
+    assert_eq!(r.names(&["--search", "cobalt"]), ["Cobalt Mining"]);
+
+    r.run(&["account", "delete", &boreal]).ok();
+    assert_eq!(r.names(&[]), ["Acme Oy", "Cobalt Mining"]);
+    assert_eq!(r.names(&["--include-deleted"]), ["Acme Oy", "Borealis", "Cobalt Mining"]);
+    r.run(&["account", "restore", &boreal]).ok();
+    assert_eq!(r.names(&[]).len(), 3);
+
+    let text = r.run(&["account", "list", "--owner", "bob"]).ok().stdout();
+    assert!(text.lines().next().unwrap().starts_with("ID") && text.contains("Borealis"), "{text}");
+
+    let run = r.run(&["account", "list", "--filter", "owner"]).fails();
+    assert_eq!(run.out.status.code(), Some(2));
+    assert!(run.stderr().contains("KEY=VALUE"), "{}", run.stderr());
+    let run = r.run(&["account", "list", "--filter", "colour=red"]).fails();
+    assert!(run.stderr().contains("unknown filter"), "{}", run.stderr());
+    let run = r.run(&["account", "list", "--rung", "king"]).fails();
+    assert!(run.stderr().contains("--rung") && run.stderr().contains("advocate"), "{}", run.stderr());
+}
+
+#[test]
+fn merge_conflicts_and_resolve_offline() {
+    let r = Replica::new();
+    let a = r.add("Acme", &[]);
+    let b = r.add("ACME Oy (dup)", &[]);
+    r.run(&["tag", "add", &b, "from-dup"]).ok();
+    r.run(&["account", "merge", &a, &b]).ok();
+    assert_eq!(r.names(&[]), ["Acme"]);
+    let shown = r.run(&["account", "show", &a, "--json"]).ok().json();
+    assert_eq!(shown["account"]["party"]["tags"], serde_json::json!(["from-dup"]));
+    assert_eq!(r.run(&["account", "show", &b, "--json"]).ok().json()["account"]["merged_into"], a.as_str());
+
+    assert_eq!(r.run(&["conflicts", "--json"]).ok().json(), serde_json::json!([]));
+    assert!(r.run(&["conflicts"]).ok().stdout().contains("no conflicts"));
+    let run = r.run(&["resolve", &a, "owner", "ana"]).fails();
+    assert!(run.stderr().contains("party.owner") && run.stderr().contains("has no conflict"), "{}", run.stderr());
+    let status = r.run(&["status", "--json"]).ok().json();
+    assert_eq!(status["user"], "ana");
+    assert_eq!(status["accounts"], 2);
+}
+
+const HEADER: &str = "id,name,kind,owner,team,territory,industry,website,street,city,region,postcode,country,value_tier,loyalty_rung,lifecycle_phase,status,tags,source\n";
+
+#[test]
+fn import_then_export_round_trips_and_reimport_changes_nothing() {
+    let r = Replica::new();
+    let csv = format!(
+        "{HEADER}\
+,Acme Oy,organization,ana,east,north,Paper,https://acme.example,Main St 1,Tampere,Pirkanmaa,33100,FI,key,client,development,active,vip;paper,fair\n\
+,\"Borealis, Ltd\",organization,bob,east,,,,,Oulu,,,FI,standard,prospect,pre_relationship,former,,web\n\
+01a205f6-9d8f-712f-bfbd-5ac4763e37aa,Cobalt,person,,,,,,,,,,,low,customer,early,active,mining,\n"
+    );
+    let file = r.file("in.csv", &csv);
+    let run = r.run(&["import", file.to_str().unwrap()]).ok();
+    assert!(run.stdout().contains("3 created, 0 updated"), "{}", run.stdout());
+    assert_eq!(r.names(&[]), ["Acme Oy", "Borealis, Ltd", "Cobalt"]);
+    assert_eq!(r.names(&["--tag", "paper"]), ["Acme Oy"]);
+    assert_eq!(r.names(&["--status", "former"]), ["Borealis, Ltd"]);
+    let cobalt = r.run(&["account", "show", "01a205f6-9d8f-712f-bfbd-5ac4763e37aa", "--json"]).ok().json();
+    assert_eq!(cobalt["account"]["party"]["kind"], "person");
+    assert_eq!(cobalt["account"]["party"]["loyalty_rung"], "customer");
+
+    let out = r.dir.path().join("out.csv");
+    r.run(&["export", out.to_str().unwrap()]).ok();
+    let mut reader = csv::Reader::from_path(&out).unwrap();
+    assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>().join(",") + "\n", HEADER);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    let acme = rows.iter().find(|r| &r[1] == "Acme Oy").unwrap();
+    let expected = [
+        "Acme Oy",
+        "organization",
+        "ana",
+        "east",
+        "north",
+        "Paper",
+        "https://acme.example",
+        "Main St 1",
+        "Tampere",
+        "Pirkanmaa",
+        "33100",
+        "FI",
+        "key",
+        "client",
+        "development",
+        "active",
+        "paper;vip",
+        "fair",
+    ];
+    assert_eq!(acme.iter().skip(1).collect::<Vec<_>>(), expected);
+    assert_eq!(&rows.iter().find(|r| &r[1] == "Cobalt").unwrap()[0], "01a205f6-9d8f-712f-bfbd-5ac4763e37aa");
+    let acme_id = acme[0].to_owned();
+    let before = r.history_len(&acme_id);
+
+    // Re-importing the export writes nothing.
+    let run = r.run(&["import", out.to_str().unwrap()]).ok();
+    assert!(run.stdout().contains("0 created, 0 updated, 3 unchanged"), "{}", run.stdout());
+    assert_eq!(r.history_len(&acme_id), before);
+
+    // Editing cells updates exactly those accounts; an empty cell clears.
+    let edited = std::fs::read_to_string(&out)
+        .unwrap()
+        .replace(",Tampere,", ",Helsinki,")
+        .replace("paper;vip", "vip")
+        .replace(",Paper,", ",,");
+    let file = r.file("edited.csv", &edited);
+    let run = r.run(&["import", file.to_str().unwrap()]).ok();
+    assert!(run.stdout().contains("0 created, 1 updated, 2 unchanged"), "{}", run.stdout());
+    let p = &r.run(&["account", "show", &acme_id, "--json"]).ok().json()["account"]["party"];
+    assert_eq!(p["address"]["city"], "Helsinki");
+    assert_eq!(p["tags"], serde_json::json!(["vip"]));
+    assert_eq!(p["industry"], serde_json::Value::Null);
+}
+
+#[test]
+fn bad_csv_rows_are_listed_by_line_and_nothing_is_imported() {
+    let r = Replica::new();
+    let existing = r.add("Existing", &[]);
+    let csv = format!(
+        "{HEADER}\
+,Good Row,organization,,,,,,,,,,,standard,prospect,pre_relationship,active,,\n\
+,,organization,,,,,,,,,,,standard,prospect,pre_relationship,active,,\n\
+,Tiered,organization,,,,,,,,,,,gold,prospect,pre_relationship,active,,\n\
+not-a-uuid,Bad Id,organization,,,,,,,,,,,standard,prospect,pre_relationship,active,,\n\
+{existing},Existing,robot,,,,,,,,,,,standard,prospect,pre_relationship,active,,\n\
+,Short row\n"
+    );
+    let file = r.file("bad.csv", &csv);
+    let run = r.run(&["import", file.to_str().unwrap()]).fails();
+    let err = run.stderr();
+    assert!(err.contains("5 invalid row(s); nothing was imported"), "{err}");
+    assert!(err.contains("line 3:") && err.contains("must not be empty"), "{err}");
+    assert!(err.contains("line 4:") && err.contains("gold"), "{err}");
+    assert!(err.contains("line 5:") && err.contains("not a UUID"), "{err}");
+    assert!(err.contains("line 6:") && err.contains("organization, person"), "{err}");
+    assert!(err.contains("line 7:") && err.contains("2 cells where the header has 19"), "{err}");
+    assert!(!err.contains("line 2:"), "{err}");
+    assert_eq!(r.names(&[]), ["Existing"]);
+    assert_eq!(r.history_len(&existing), 1);
+
+    let file = r.file("header.csv", "name,colour\nAcme,red\n");
+    let run = r.run(&["import", file.to_str().unwrap()]).fails();
+    assert!(run.stderr().contains("unknown column \"colour\""), "{}", run.stderr());
+    let run = r.run(&["import", r.dir.path().join("missing.csv").to_str().unwrap()]).fails();
+    assert!(run.stderr().contains("missing.csv"), "{}", run.stderr());
+    assert_eq!(r.names(&[]), ["Existing"]);
+}

@@ -1,0 +1,122 @@
+//! The HTTP side: one `reqwest` client, the server's endpoints, error mapping.
+
+use std::time::Duration;
+
+use rapport_core::sync::{Message, SyncResponse};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+
+use crate::endpoint::Endpoint;
+use crate::error::ClientError;
+
+/// Timeouts of a [`Client`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// Giving up on opening a connection.
+    pub connect_timeout: Duration,
+    /// Giving up on one whole exchange (request sent, response read).
+    pub request_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions { connect_timeout: Duration::from_secs(10), request_timeout: Duration::from_secs(120) }
+    }
+}
+
+/// A connection profile for one Rapport server and one device token.
+///
+/// Cheap to clone (the connection pool is shared). Holds no replica: every
+/// call that syncs takes the replica it works on.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) auth: HeaderValue,
+    pub(crate) http: reqwest::Client,
+    pub(crate) tls: std::sync::Arc<rustls::ClientConfig>,
+    pub(crate) options: ClientOptions,
+}
+
+impl Client {
+    /// A client for `server_url` (e.g. `https://rapport.example.com`) sending
+    /// `token` as `Authorization: Bearer <token>`. Validates both; connects nothing.
+    pub fn new(server_url: &str, token: &str) -> Result<Client, ClientError> {
+        Client::with_options(server_url, token, ClientOptions::default())
+    }
+
+    pub fn with_options(server_url: &str, token: &str, options: ClientOptions) -> Result<Client, ClientError> {
+        let endpoint = Endpoint::parse(server_url)?;
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(ClientError::InvalidToken { reason: "the token is empty".into() });
+        }
+        let mut auth = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| ClientError::InvalidToken {
+            reason:
+                "the token contains characters that cannot be sent in an HTTP header (spaces, line breaks or non-ASCII)"
+                    .into(),
+        })?;
+        auth.set_sensitive(true);
+        let tls = crate::tls::config()?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls.clone())
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            .user_agent(concat!("rapport-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Tls(crate::error::root_cause(&e)))?;
+        Ok(Client { endpoint, auth, http, tls: std::sync::Arc::new(tls), options })
+    }
+
+    /// The server's base URL, normalized (no trailing slash).
+    pub fn server_url(&self) -> &str {
+        self.endpoint.base()
+    }
+
+    /// Checks that the server answers `GET /healthz` with a success status.
+    /// Needs no token; use a no-op sync to check the token.
+    pub async fn health(&self) -> Result<(), ClientError> {
+        let url = self.endpoint.http("healthz");
+        let response = self.http.get(url.clone()).send().await.map_err(|e| self.network_error(&e))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), &body))
+    }
+
+    /// One `POST /v1/sync` exchange of encoded message bytes.
+    pub(crate) async fn post_sync(&self, request: Vec<u8>) -> Result<(SyncResponse, usize), ClientError> {
+        let response = self
+            .http
+            .post(self.endpoint.http("v1/sync"))
+            .header(AUTHORIZATION, self.auth.clone())
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .body(request)
+            .send()
+            .await
+            .map_err(|e| self.network_error(&e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.network_error(&e))?;
+        if !status.is_success() {
+            return Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), &body));
+        }
+        Ok((self.decode_response(&body)?, body.len()))
+    }
+
+    pub(crate) fn decode_response(&self, bytes: &[u8]) -> Result<SyncResponse, ClientError> {
+        match Message::decode(bytes) {
+            Ok(Message::Response(r)) => Ok(r),
+            Ok(Message::Request(_)) => Err(self.protocol_error("a request where a response was expected".into())),
+            Err(e) => Err(self.protocol_error(e.to_string())),
+        }
+    }
+
+    pub(crate) fn protocol_error(&self, reason: String) -> ClientError {
+        ClientError::Protocol { url: self.endpoint.base().to_owned(), reason }
+    }
+
+    fn network_error(&self, e: &reqwest::Error) -> ClientError {
+        let timeout = if e.is_connect() { self.options.connect_timeout } else { self.options.request_timeout };
+        ClientError::network(self.endpoint.base(), e, timeout)
+    }
+}

@@ -1,0 +1,198 @@
+//! The sync loop over HTTP: request, apply, repeat until nothing is left.
+
+use rapport_core::sync::{AckStatus, DocData, Message, SyncRequest, SyncResponse};
+use rapport_core::{PushPlan, Replica, SyncLimits, SyncReport};
+use serde::Serialize;
+
+use crate::client::Client;
+use crate::error::ClientError;
+
+/// Most exchanges one [`Client::sync`] makes before giving up.
+pub const MAX_ROUNDS: usize = 10_000;
+/// Consecutive exchanges without progress after which a sync gives up.
+pub const MAX_IDLE_ROUNDS: usize = 3;
+
+/// Totals of a sync (one or more exchanges).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncSummary {
+    /// Request/response exchanges made.
+    pub rounds: usize,
+    /// Documents the server acknowledged as stored.
+    pub pushed_docs: usize,
+    /// Individual changes sent (documents sent whole count in `pushed_snapshots`).
+    pub pushed_changes: usize,
+    /// Documents sent whole (first push, or the server asked for it).
+    pub pushed_snapshots: usize,
+    /// Document bytes sent (changes and snapshots, without framing).
+    pub pushed_bytes: usize,
+    /// Documents received from the server.
+    pub pulled_docs: usize,
+    pub pulled_changes: usize,
+    pub pulled_snapshots: usize,
+    pub pulled_bytes: usize,
+    /// Bytes on the wire, both ways (encoded messages).
+    pub bytes_up: usize,
+    pub bytes_down: usize,
+    /// Documents the server refused, with its reason. Local edits are kept.
+    pub rejected: Vec<RejectedDoc>,
+    /// Account ids (or `settings`) received, in the order they arrived.
+    pub pulled_ids: Vec<String>,
+}
+
+/// A document the server refused to store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RejectedDoc {
+    pub doc: String,
+    pub reason: String,
+}
+
+/// Where a running sync is, after each exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncProgress {
+    /// Exchanges made so far.
+    pub round: usize,
+    /// Documents with local changes not yet acknowledged, when the sync started.
+    pub unsynced_at_start: usize,
+    /// Documents with local changes not yet acknowledged, now.
+    pub unsynced_now: usize,
+    /// Documents pushed and pulled so far.
+    pub pushed_docs: usize,
+    pub pulled_docs: usize,
+    /// Whether the server said it has more to send.
+    pub more: bool,
+}
+
+impl SyncSummary {
+    /// Whether anything moved in either direction.
+    pub fn is_noop(&self) -> bool {
+        self.pushed_docs == 0 && self.pulled_docs == 0 && self.rejected.is_empty()
+    }
+
+    /// Adds `other`'s totals to these.
+    pub fn add(&mut self, other: &SyncSummary) {
+        self.rounds += other.rounds;
+        self.pushed_docs += other.pushed_docs;
+        self.pushed_changes += other.pushed_changes;
+        self.pushed_snapshots += other.pushed_snapshots;
+        self.pushed_bytes += other.pushed_bytes;
+        self.pulled_docs += other.pulled_docs;
+        self.pulled_changes += other.pulled_changes;
+        self.pulled_snapshots += other.pulled_snapshots;
+        self.pulled_bytes += other.pulled_bytes;
+        self.bytes_up += other.bytes_up;
+        self.bytes_down += other.bytes_down;
+        self.rejected.extend(other.rejected.iter().cloned());
+        self.pulled_ids.extend(other.pulled_ids.iter().cloned());
+    }
+
+    pub(crate) fn count_request(&mut self, request: &SyncRequest, encoded: usize) {
+        self.bytes_up += encoded;
+        for d in &request.push {
+            let (changes, snapshots, bytes) = sizes(d);
+            self.pushed_changes += changes;
+            self.pushed_snapshots += snapshots;
+            self.pushed_bytes += bytes;
+        }
+    }
+
+    pub(crate) fn count_response(&mut self, response: &SyncResponse, report: &SyncReport, encoded: usize) {
+        self.rounds += 1;
+        self.bytes_down += encoded;
+        self.pushed_docs += report.pushed_docs;
+        self.pulled_docs += report.pulled_docs;
+        for d in &response.pull {
+            let (changes, snapshots, bytes) = sizes(d);
+            self.pulled_changes += changes;
+            self.pulled_snapshots += snapshots;
+            self.pulled_bytes += bytes;
+            self.pulled_ids.push(d.doc.clone());
+        }
+        self.rejected.extend(
+            report.rejected.iter().map(|(doc, reason)| RejectedDoc { doc: doc.clone(), reason: reason.clone() }),
+        );
+    }
+}
+
+fn sizes(d: &DocData) -> (usize, usize, usize) {
+    let snapshot = d.snapshot.as_ref().map_or(0, Vec::len);
+    (d.changes.len(), usize::from(d.snapshot.is_some()), snapshot + d.changes.iter().map(Vec::len).sum::<usize>())
+}
+
+/// The next request from the replica, encoded, with its plan.
+pub(crate) fn next_request(
+    replica: &mut Replica,
+    limits: SyncLimits,
+    summary: &mut SyncSummary,
+) -> Result<(Vec<u8>, PushPlan), ClientError> {
+    let (request, plan) = replica.sync_request(limits)?;
+    let message = Message::Request(request);
+    let bytes = message.encode();
+    if let Message::Request(request) = &message {
+        summary.count_request(request, bytes.len());
+    }
+    Ok((bytes, plan))
+}
+
+/// Whether an exchange changed anything: something stored, pulled, refused,
+/// or the pull position moved.
+pub(crate) fn made_progress(report: &SyncReport, response: &SyncResponse, position_before: (u64, u64)) -> bool {
+    report.pushed_docs > 0
+        || report.pulled_docs > 0
+        || !report.rejected.is_empty()
+        || response.acks.iter().any(|a| a.status != AckStatus::NeedSnapshot)
+        || response.after > position_before.1
+}
+
+impl Client {
+    /// Syncs `replica` with the server until nothing is left to push or pull,
+    /// calling `progress` after every exchange.
+    ///
+    /// Every exchange is committed locally before the next one starts, so an
+    /// interrupted sync (network loss, Ctrl-C) loses nothing and resumes where
+    /// it stopped. The replica is borrowed for the whole call; SQLite work runs
+    /// on the calling task between network waits.
+    pub async fn sync(
+        &self,
+        replica: &mut Replica,
+        limits: SyncLimits,
+        mut progress: impl FnMut(&SyncProgress),
+    ) -> Result<SyncSummary, ClientError> {
+        let mut summary = SyncSummary::default();
+        let unsynced_at_start = replica.unsynced_count()?;
+        let mut idle = 0;
+        while summary.rounds < MAX_ROUNDS {
+            let position = replica.sync_position()?;
+            let (bytes, plan) = next_request(replica, limits, &mut summary)?;
+            let (response, received) = self.post_sync(bytes).await?;
+            let report = replica.sync_apply(&plan, &response)?;
+            summary.count_response(&response, &report, received);
+            let unsynced_now = replica.unsynced_count()?;
+            progress(&SyncProgress {
+                round: summary.rounds,
+                unsynced_at_start,
+                unsynced_now,
+                pushed_docs: summary.pushed_docs,
+                pulled_docs: summary.pulled_docs,
+                more: report.more,
+            });
+            if !report.more && unsynced_now == 0 {
+                return Ok(summary);
+            }
+            if made_progress(&report, &response, position) {
+                idle = 0;
+            } else {
+                idle += 1;
+                if idle >= MAX_IDLE_ROUNDS {
+                    break;
+                }
+            }
+        }
+        Err(ClientError::Stalled { rounds: summary.rounds, unsynced: replica.unsynced_count()? })
+    }
+}
+
+/// Syncs `replica` with `server` using `token` once, with default limits and
+/// no progress reporting: the convenience for tests and scripts.
+pub async fn sync_once(server: &str, token: &str, replica: &mut Replica) -> Result<SyncSummary, ClientError> {
+    Client::new(server, token)?.sync(replica, SyncLimits::default(), |_| {}).await
+}
