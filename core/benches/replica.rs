@@ -7,12 +7,15 @@
 //! * `cargo bench -p rapport-core --bench replica`: 10,000 accounts, 3 runs.
 //! * `RAPPORT_BENCH_ACCOUNTS=500`: a cheap smoke run. `RAPPORT_BENCH_RUNS`,
 //!   `RAPPORT_BENCH_MERGE` (accounts merged, default min(1000, accounts)) and
-//!   `RAPPORT_BENCH_ONLY` (`ours` or `anchor`, for profiling one side) also apply.
+//!   `RAPPORT_BENCH_ONLY` (`ours` or `anchor`, for profiling one side) and
+//!   `RAPPORT_BENCH_KEEP` (keep the first run's SQLite files) also apply.
 //! * Without `--bench` (`cargo test --all-targets`) it runs 40 accounts once.
 //!
 //! A plain timed binary rather than criterion sampling: one run builds 10,000
 //! accounts from scratch, so criterion's sampling would take far too long.
 //! Each phase runs several times and the median is reported.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::error::Error as StdError;
@@ -20,11 +23,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ValueRef};
 use rapport_core::{
     AccountFilter, AccountId, Address, Channel, ContactId, DeviceIdentity, Direction, InteractionKind,
-    InteractionStatus, LifecyclePhase, LoyaltyRung, Money, NewAccount, NewContact, NewDeal, NewInteraction,
-    PartyKind, Phone, PhoneKind, Replica, Role, Settings, Stage, StageKind, ValueTier,
+    InteractionStatus, LifecyclePhase, LoyaltyRung, Money, NewAccount, NewContact, NewDeal, NewInteraction, PartyKind,
+    Phone, PhoneKind, Replica, Role, Settings, Stage, StageKind, ValueTier,
 };
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
@@ -99,111 +102,110 @@ impl Rng {
     }
 }
 
-const REPS: [&str; 20] = [
-    "aino.korhonen", "mikko.virtanen", "sanna.makinen", "juha.nieminen", "laura.hamalainen",
-    "ville.laine", "emma.heikkinen", "antti.koskinen", "kaisa.jarvinen", "timo.lehtonen",
-    "erik.lindqvist", "sofia.berg", "lars.nilsson", "maria.andersson", "kristjan.tamm",
-    "liis.kask", "ola.hansen", "ida.jensen", "jonas.weber", "hannah.schmidt",
-];
-const TEAMS: [&str; 4] = ["finland-south", "finland-north", "nordics", "baltics-dach"];
-const TERRITORIES: [&str; 12] = [
-    "FI-Uusimaa", "FI-Pirkanmaa", "FI-Varsinais-Suomi", "FI-Pohjois-Pohjanmaa", "SE-Stockholm",
-    "SE-Vastra-Gotaland", "NO-Oslo", "DK-Hovedstaden", "EE-Harju", "LV-Riga", "DE-Berlin", "DE-Bayern",
-];
-const TAGS: [&str; 16] = [
-    "vip", "renewal-2026", "newsletter", "partner-program", "at-risk", "upsell", "public-sector", "trade-fair",
-    "referral", "pilot", "multi-site", "eu-funded", "strategic", "dormant", "inbound", "outbound",
-];
-const NAME_A: [&str; 24] = [
-    "Nordic", "Baltic", "Arctic", "Boreal", "Lakeside", "Northern", "Polar", "Aurora", "Harbor", "Granite",
-    "Birch", "Pine", "Saimaa", "Kalevala", "Westcoast", "Eastgate", "Riverside", "Highland", "Fjord",
-    "Skyline", "Bright", "Silver", "Iron", "Meadow",
-];
-const NAME_B: [&str; 20] = [
-    "Logistics", "Foods", "Engineering", "Timber", "Software", "Machinery", "Clinics", "Packaging", "Energy",
-    "Textiles", "Construction", "Pharma", "Retail", "Dairy", "Metals", "Media", "Consulting", "Marine",
-    "Analytics", "Robotics",
-];
-const NAME_C: [&str; 6] = ["Oy", "Ab", "AS", "GmbH", "Ltd", "Group"];
-const INDUSTRIES: [&str; 12] = [
-    "logistics", "food", "engineering", "forestry", "software", "manufacturing", "healthcare", "retail",
-    "energy", "construction", "public", "services",
-];
-const CITIES: [(&str, &str, &str); 12] = [
-    ("Helsinki", "Uusimaa", "FI"),
-    ("Espoo", "Uusimaa", "FI"),
-    ("Tampere", "Pirkanmaa", "FI"),
-    ("Turku", "Varsinais-Suomi", "FI"),
-    ("Oulu", "Pohjois-Pohjanmaa", "FI"),
-    ("Stockholm", "Stockholm", "SE"),
-    ("Goteborg", "Vastra Gotaland", "SE"),
-    ("Oslo", "Oslo", "NO"),
-    ("Copenhagen", "Hovedstaden", "DK"),
-    ("Tallinn", "Harju", "EE"),
-    ("Riga", "Riga", "LV"),
-    ("Berlin", "Berlin", "DE"),
-];
-const STREETS: [&str; 12] = [
-    "Mannerheimintie", "Hameenkatu", "Aleksanterinkatu", "Satamakatu", "Teollisuustie", "Kauppakatu",
-    "Storgatan", "Karl Johans gate", "Vesterbrogade", "Narva mnt", "Brivibas iela", "Friedrichstrasse",
-];
-const FIRST: [&str; 24] = [
-    "Anna", "Matti", "Liisa", "Pekka", "Johanna", "Jari", "Sari", "Markku", "Tiina", "Kari", "Elina",
-    "Heikki", "Karin", "Anders", "Ingrid", "Magnus", "Kadri", "Andres", "Ilze", "Janis", "Sabine",
-    "Thomas", "Mette", "Rasmus",
-];
-const LAST: [&str; 24] = [
-    "Korhonen", "Virtanen", "Makinen", "Nieminen", "Hamalainen", "Laine", "Heikkinen", "Koskinen",
-    "Jarvinen", "Lehtonen", "Saarinen", "Salminen", "Lindqvist", "Johansson", "Eriksson", "Larsen",
-    "Pedersen", "Tamm", "Saar", "Berzins", "Ozols", "Muller", "Fischer", "Becker",
-];
-const TITLES: [&str; 12] = [
-    "CEO", "CFO", "Purchasing Manager", "Head of Operations", "IT Director", "Procurement Specialist",
-    "Plant Manager", "Office Manager", "Logistics Coordinator", "Marketing Director", "Owner",
-    "Project Manager",
-];
-const PRODUCTS: [&str; 10] = [
-    "Annual service contract", "Fleet tracking rollout", "Warehouse scanners", "Support renewal",
-    "Pilot project", "Training package", "Spare parts framework", "Cloud migration", "Site expansion",
-    "Maintenance agreement",
-];
-const SUBJECTS: [&str; 12] = [
-    "Intro call", "Quarterly review", "Site visit", "Demo of new features", "Pricing discussion",
-    "Contract negotiation", "Support escalation", "Renewal check-in", "Follow-up on proposal",
-    "Trade fair meeting", "Reference call", "Onboarding workshop",
-];
-const SENTENCES: [&str; 24] = [
-    "Long-standing customer with a strong relationship at management level.",
-    "They are evaluating a second supplier for the northern sites.",
-    "Budget decisions are made in the autumn, plan the renewal proposal before September.",
-    "Key contact prefers short emails and a call before any formal offer.",
-    "The warehouse team reported issues with the scanners after the last update.",
-    "Payment terms are 30 days net; invoices go to the central finance team.",
-    "Interested in expanding the pilot to three more locations next year.",
-    "Competitor offered a lower price but weaker support, keep highlighting service quality.",
-    "Visited the plant in spring; production volumes are growing steadily.",
-    "Procurement runs a formal tender every three years.",
-    "Sustainability reporting matters to them, bring the emissions figures.",
-    "They asked for references from other customers in the same industry.",
-    "New CFO started this quarter and is reviewing all supplier contracts.",
-    "Renewal of the maintenance agreement is due at the end of the year.",
-    "The owner is hands-on and wants to meet in person at least twice a year.",
-    "Delivery delays last winter hurt the relationship; follow up carefully.",
-    "Strong advocate, happy to act as a reference for prospects.",
-    "Uses our software at the head office only; regional offices still run spreadsheets.",
-    "Asked about integration with their ERP system, send the technical brief.",
-    "Seasonal business with peak demand in June and December.",
-    "Decision committee includes operations, IT and finance.",
-    "Considering a multi-year framework agreement with volume discounts.",
-    "Prefers Swedish in written communication.",
-    "Met them at the trade fair in Tampere and agreed on a follow-up demo.",
-];
-/// Final stage of a deal, weighted: every deal starts in prospecting and moves here.
-const STAGE_MIX: [&str; 20] = [
-    "prospecting", "prospecting", "prospecting", "prospecting", "prospecting", "qualification",
-    "qualification", "qualification", "qualification", "proposal", "proposal", "proposal", "proposal",
-    "negotiation", "negotiation", "won", "won", "won", "lost", "lost",
-];
+/// Word lists the generator draws from.
+#[rustfmt::skip]
+mod data {
+    pub const REPS: [&str; 20] = [
+        "aino.korhonen", "mikko.virtanen", "sanna.makinen", "juha.nieminen", "laura.hamalainen", "ville.laine",
+        "emma.heikkinen", "antti.koskinen", "kaisa.jarvinen", "timo.lehtonen", "erik.lindqvist", "sofia.berg",
+        "lars.nilsson", "maria.andersson", "kristjan.tamm", "liis.kask", "ola.hansen", "ida.jensen", "jonas.weber",
+        "hannah.schmidt",
+    ];
+    pub const TEAMS: [&str; 4] = [
+        "finland-south", "finland-north", "nordics", "baltics-dach",
+    ];
+    pub const TERRITORIES: [&str; 12] = [
+        "FI-Uusimaa", "FI-Pirkanmaa", "FI-Varsinais-Suomi", "FI-Pohjois-Pohjanmaa", "SE-Stockholm",
+        "SE-Vastra-Gotaland", "NO-Oslo", "DK-Hovedstaden", "EE-Harju", "LV-Riga", "DE-Berlin", "DE-Bayern",
+    ];
+    pub const TAGS: [&str; 16] = [
+        "vip", "renewal-2026", "newsletter", "partner-program", "at-risk", "upsell", "public-sector", "trade-fair",
+        "referral", "pilot", "multi-site", "eu-funded", "strategic", "dormant", "inbound", "outbound",
+    ];
+    pub const NAME_A: [&str; 24] = [
+        "Nordic", "Baltic", "Arctic", "Boreal", "Lakeside", "Northern", "Polar", "Aurora", "Harbor", "Granite", "Birch",
+        "Pine", "Saimaa", "Kalevala", "Westcoast", "Eastgate", "Riverside", "Highland", "Fjord", "Skyline", "Bright",
+        "Silver", "Iron", "Meadow",
+    ];
+    pub const NAME_B: [&str; 20] = [
+        "Logistics", "Foods", "Engineering", "Timber", "Software", "Machinery", "Clinics", "Packaging", "Energy",
+        "Textiles", "Construction", "Pharma", "Retail", "Dairy", "Metals", "Media", "Consulting", "Marine", "Analytics",
+        "Robotics",
+    ];
+    pub const NAME_C: [&str; 6] = [
+        "Oy", "Ab", "AS", "GmbH", "Ltd", "Group",
+    ];
+    pub const INDUSTRIES: [&str; 12] = [
+        "logistics", "food", "engineering", "forestry", "software", "manufacturing", "healthcare", "retail", "energy",
+        "construction", "public", "services",
+    ];
+    pub const CITIES: [(&str, &str, &str); 12] = [
+        ("Helsinki", "Uusimaa", "FI"), ("Espoo", "Uusimaa", "FI"), ("Tampere", "Pirkanmaa", "FI"),
+        ("Turku", "Varsinais-Suomi", "FI"), ("Oulu", "Pohjois-Pohjanmaa", "FI"), ("Stockholm", "Stockholm", "SE"),
+        ("Goteborg", "Vastra Gotaland", "SE"), ("Oslo", "Oslo", "NO"), ("Copenhagen", "Hovedstaden", "DK"),
+        ("Tallinn", "Harju", "EE"), ("Riga", "Riga", "LV"), ("Berlin", "Berlin", "DE"),
+    ];
+    pub const STREETS: [&str; 12] = [
+        "Mannerheimintie", "Hameenkatu", "Aleksanterinkatu", "Satamakatu", "Teollisuustie", "Kauppakatu", "Storgatan",
+        "Karl Johans gate", "Vesterbrogade", "Narva mnt", "Brivibas iela", "Friedrichstrasse",
+    ];
+    pub const FIRST: [&str; 24] = [
+        "Anna", "Matti", "Liisa", "Pekka", "Johanna", "Jari", "Sari", "Markku", "Tiina", "Kari", "Elina", "Heikki",
+        "Karin", "Anders", "Ingrid", "Magnus", "Kadri", "Andres", "Ilze", "Janis", "Sabine", "Thomas", "Mette",
+        "Rasmus",
+    ];
+    pub const LAST: [&str; 24] = [
+        "Korhonen", "Virtanen", "Makinen", "Nieminen", "Hamalainen", "Laine", "Heikkinen", "Koskinen", "Jarvinen",
+        "Lehtonen", "Saarinen", "Salminen", "Lindqvist", "Johansson", "Eriksson", "Larsen", "Pedersen", "Tamm", "Saar",
+        "Berzins", "Ozols", "Muller", "Fischer", "Becker",
+    ];
+    pub const TITLES: [&str; 12] = [
+        "CEO", "CFO", "Purchasing Manager", "Head of Operations", "IT Director", "Procurement Specialist",
+        "Plant Manager", "Office Manager", "Logistics Coordinator", "Marketing Director", "Owner", "Project Manager",
+    ];
+    pub const PRODUCTS: [&str; 10] = [
+        "Annual service contract", "Fleet tracking rollout", "Warehouse scanners", "Support renewal", "Pilot project",
+        "Training package", "Spare parts framework", "Cloud migration", "Site expansion", "Maintenance agreement",
+    ];
+    pub const SUBJECTS: [&str; 12] = [
+        "Intro call", "Quarterly review", "Site visit", "Demo of new features", "Pricing discussion",
+        "Contract negotiation", "Support escalation", "Renewal check-in", "Follow-up on proposal", "Trade fair meeting",
+        "Reference call", "Onboarding workshop",
+    ];
+    pub const SENTENCES: [&str; 24] = [
+        "Long-standing customer with a strong relationship at management level.",
+        "They are evaluating a second supplier for the northern sites.",
+        "Budget decisions are made in the autumn, plan the renewal proposal before September.",
+        "Key contact prefers short emails and a call before any formal offer.",
+        "The warehouse team reported issues with the scanners after the last update.",
+        "Payment terms are 30 days net; invoices go to the central finance team.",
+        "Interested in expanding the pilot to three more locations next year.",
+        "Competitor offered a lower price but weaker support, keep highlighting service quality.",
+        "Visited the plant in spring; production volumes are growing steadily.",
+        "Procurement runs a formal tender every three years.",
+        "Sustainability reporting matters to them, bring the emissions figures.",
+        "They asked for references from other customers in the same industry.",
+        "New CFO started this quarter and is reviewing all supplier contracts.",
+        "Renewal of the maintenance agreement is due at the end of the year.",
+        "The owner is hands-on and wants to meet in person at least twice a year.",
+        "Delivery delays last winter hurt the relationship; follow up carefully.",
+        "Strong advocate, happy to act as a reference for prospects.",
+        "Uses our software at the head office only; regional offices still run spreadsheets.",
+        "Asked about integration with their ERP system, send the technical brief.",
+        "Seasonal business with peak demand in June and December.",
+        "Decision committee includes operations, IT and finance.",
+        "Considering a multi-year framework agreement with volume discounts.",
+        "Prefers Swedish in written communication.",
+        "Met them at the trade fair in Tampere and agreed on a follow-up demo.",
+    ];
+    /// Final stage of a deal, weighted: every deal starts in prospecting and moves here.
+    pub const STAGE_MIX: [&str; 20] = [
+        "prospecting", "prospecting", "prospecting", "prospecting", "prospecting", "qualification", "qualification",
+        "qualification", "qualification", "proposal", "proposal", "proposal", "proposal", "negotiation", "negotiation",
+        "won", "won", "won", "lost", "lost",
+    ];
+}
+use data::*;
 
 /// One account: what `create_accounts` takes, then what one `edit()` adds.
 struct Spec {
@@ -285,15 +287,9 @@ fn generate(n: usize, seed: u64) -> Res<Vec<Spec>> {
                 if rng.chance(25) {
                     emails.insert(format!("{}@{domain}", f.to_lowercase()));
                 }
-                let mut phones = vec![Phone {
-                    kind: PhoneKind::Mobile,
-                    number: phone(&mut rng, country),
-                }];
+                let mut phones = vec![Phone { kind: PhoneKind::Mobile, number: phone(&mut rng, country) }];
                 if rng.chance(40) {
-                    phones.push(Phone {
-                        kind: PhoneKind::Work,
-                        number: phone(&mut rng, country),
-                    });
+                    phones.push(Phone { kind: PhoneKind::Work, number: phone(&mut rng, country) });
                 }
                 NewContact {
                     name: format!("{f} {l}"),
@@ -309,7 +305,8 @@ fn generate(n: usize, seed: u64) -> Res<Vec<Spec>> {
         let deals: Vec<DealSpec> = (0..rng.range(1, 3))
             .map(|_| -> Res<DealSpec> {
                 let stage = *rng.pick(&STAGE_MIX);
-                let mut new = NewDeal::new(*rng.pick(&PRODUCTS), Money::new(rng.range(1_000, 250_000) as i64 * 100, "EUR")?);
+                let mut new =
+                    NewDeal::new(*rng.pick(&PRODUCTS), Money::new(rng.range(1_000, 250_000) as i64 * 100, "EUR")?);
                 new.stage = Some("prospecting".into());
                 new.expected_close = Some((base + time::Duration::days(rng.range(10, 300) as i64)).date());
                 if rng.chance(60) {
@@ -352,12 +349,7 @@ fn generate(n: usize, seed: u64) -> Res<Vec<Spec>> {
             })
             .collect();
 
-        out.push(Spec {
-            account,
-            contacts,
-            deals,
-            interactions,
-        });
+        out.push(Spec { account, contacts, deals, interactions });
     }
     Ok(out)
 }
@@ -398,9 +390,7 @@ mod raw {
     fn commit(doc: &mut AutoCommit, author: &Author, op: &str, now: OffsetDateTime) {
         let message = serde_json::json!({ "user": author.user, "device": author.device, "op": op }).to_string();
         doc.commit_with(
-            CommitOptions::default()
-                .with_message(message)
-                .with_time((now.unix_timestamp_nanos() / 1_000_000) as i64),
+            CommitOptions::default().with_message(message).with_time((now.unix_timestamp_nanos() / 1_000_000) as i64),
         );
     }
 
@@ -499,7 +489,14 @@ mod raw {
         Ok(id)
     }
 
-    fn stage_move(doc: &mut AutoCommit, author: &Author, history: &ObjId, from: Option<&str>, to: &str, now: OffsetDateTime) -> Res<()> {
+    fn stage_move(
+        doc: &mut AutoCommit,
+        author: &Author,
+        history: &ObjId,
+        from: Option<&str>,
+        to: &str,
+        now: OffsetDateTime,
+    ) -> Res<()> {
         let m = map(doc, history, &uuid::Uuid::now_v7().to_string())?;
         if let Some(from) = from {
             doc.put(&m, "from", from)?;
@@ -519,7 +516,13 @@ mod raw {
     }
 
     /// Mirrors `Editor::add_deal`.
-    pub fn add_deal(doc: &mut AutoCommit, author: &Author, d: &NewDeal, stage: &Stage, primary: Option<&str>) -> Res<String> {
+    pub fn add_deal(
+        doc: &mut AutoCommit,
+        author: &Author,
+        d: &NewDeal,
+        stage: &Stage,
+        primary: Option<&str>,
+    ) -> Res<String> {
         let id = rapport_core::DealId::new().to_string();
         let now = OffsetDateTime::now_utc();
         let deals = child(doc, &automerge::ROOT, "deals")?;
@@ -555,7 +558,7 @@ mod raw {
         let deals = child(doc, &automerge::ROOT, "deals")?;
         let o = child(doc, &deals, deal)?;
         let from = match doc.get(&o, "stage")? {
-            Some((Value::Scalar(s), _)) => s.to_str().map(str::to_owned),
+            Some((Value::Scalar(s), _)) => s.as_str().map(str::to_owned),
             _ => None,
         };
         let history = child(doc, &o, "stage_history")?;
@@ -624,7 +627,7 @@ mod raw {
 
     fn string(doc: &AutoCommit, o: &ObjId, key: &str) -> Option<String> {
         match doc.get(o, key).ok()?? {
-            (Value::Scalar(s), _) => s.to_str().map(str::to_owned),
+            (Value::Scalar(s), _) => s.as_str().map(str::to_owned),
             _ => None,
         }
     }
@@ -749,19 +752,21 @@ fn anchor_create(conn: &mut Connection, author: &raw::Author, specs: &[Spec]) ->
 
 /// Anchor for "enrich": per account, one transaction: read the bytes, load,
 /// apply the same operations, append the new changes as one chunk.
-fn anchor_enrich(conn: &mut Connection, author: &raw::Author, ids: &[String], specs: &[Spec], settings: &Settings) -> Res<()> {
+fn anchor_enrich(
+    conn: &mut Connection,
+    author: &raw::Author,
+    ids: &[String],
+    specs: &[Spec],
+    settings: &Settings,
+) -> Res<()> {
     for (id, spec) in ids.iter().zip(specs) {
         let tx = conn.transaction()?;
-        let bytes: Vec<u8> = tx
-            .prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))?;
+        let bytes: Vec<u8> =
+            tx.prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?.query_row([id], |r| r.get(0))?;
         let mut doc = AutoCommit::load(&bytes)?.with_actor(author.actor.clone());
         let before = doc.get_heads();
-        let contacts: Vec<String> = spec
-            .contacts
-            .iter()
-            .map(|c| raw::add_contact(&mut doc, author, c))
-            .collect::<Res<_>>()?;
+        let contacts: Vec<String> =
+            spec.contacts.iter().map(|c| raw::add_contact(&mut doc, author, c)).collect::<Res<_>>()?;
         let mut deals = Vec::new();
         for d in &spec.deals {
             let primary = d.primary.map(|i| contacts[i].as_str());
@@ -786,7 +791,11 @@ fn anchor_enrich(conn: &mut Connection, author: &raw::Author, ids: &[String], sp
 
 /// Anchor for reads without an index: every document's bytes from the bare
 /// tables, loaded with Automerge, the listed fields read out.
-fn anchor_scan(conn: &Connection, with_text: bool, mut keep: impl FnMut(&raw::Summary) -> bool) -> Res<Vec<raw::Summary>> {
+fn anchor_scan(
+    conn: &Connection,
+    with_text: bool,
+    mut keep: impl FnMut(&raw::Summary) -> bool,
+) -> Res<Vec<raw::Summary>> {
     let mut chunks: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
     {
         let mut stmt = conn.prepare_cached("SELECT doc_id, bytes FROM changes ORDER BY doc_id, seq")?;
@@ -819,10 +828,26 @@ fn fts_query(text: &str) -> String {
     text.split_whitespace().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ")
 }
 
-const SUMMARY_SQL: &str = "SELECT a.id, a.name, a.kind, a.owner, a.team, a.territory, a.loyalty_rung, a.lifecycle_phase,
+const SUMMARY_SQL: &str =
+    "SELECT a.id, a.name, a.kind, a.owner, a.team, a.territory, a.loyalty_rung, a.lifecycle_phase,
     a.value_tier, a.status, a.deleted, a.open_deals, a.conflicts, a.updated_at FROM accounts a";
 
-type RawRow = (String, String, String, Option<String>, Option<String>, Option<String>, String, String, String, String, bool, i64, i64, i64);
+type RawRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    bool,
+    i64,
+    i64,
+    i64,
+);
 
 /// Anchor for indexed reads: the same SQL the replica runs, on a copy of the
 /// replica file, through bare rusqlite (no query building, no typed decoding).
@@ -856,11 +881,7 @@ fn sql_floor(conn: &Connection, sql: &str, args: &[&str]) -> Res<Vec<RawRow>> {
 fn ours_enrich(replica: &mut Replica, ids: &[AccountId], specs: &[Spec]) -> Res<()> {
     for (&id, spec) in ids.iter().zip(specs) {
         replica.edit(id, |e| {
-            let contacts = spec
-                .contacts
-                .iter()
-                .map(|c| e.add_contact(c))
-                .collect::<Result<Vec<ContactId>, _>>()?;
+            let contacts = spec.contacts.iter().map(|c| e.add_contact(c)).collect::<Result<Vec<ContactId>, _>>()?;
             let mut deals = Vec::with_capacity(spec.deals.len());
             for d in &spec.deals {
                 let mut new = d.new.clone();
@@ -887,11 +908,42 @@ fn ours_enrich(replica: &mut Replica, ids: &[AccountId], specs: &[Spec]) -> Res<
 // Measurement bookkeeping
 // ---------------------------------------------------------------------------
 
+/// One timed measurement: wall time, and where Linux tells us, this process's
+/// CPU time and the bytes it caused to be written to the disk.
+#[derive(Debug, Clone, Copy)]
+struct Probe {
+    wall: Duration,
+    cpu: Option<Duration>,
+    written: Option<u64>,
+}
+
+impl Probe {
+    fn wall(wall: Duration) -> Probe {
+        Probe { wall, cpu: None, written: None }
+    }
+}
+
+/// User + system CPU time of this process, from /proc (10 ms resolution).
+fn cpu_now() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Bytes this process caused to be sent to the storage layer, from /proc.
+fn written_now() -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    io.lines().find_map(|l| l.strip_prefix("write_bytes:")).and_then(|v| v.trim().parse().ok())
+}
+
 #[derive(Default)]
 struct Row {
-    ours: Vec<Duration>,
-    anchor: Vec<Duration>,
+    ours: Vec<Probe>,
+    anchor: Vec<Probe>,
     anchor_is: &'static str,
+    /// Writes: also report CPU time and bytes written.
+    write: bool,
 }
 
 #[derive(Default)]
@@ -912,16 +964,23 @@ impl Table {
     }
 }
 
-fn median(xs: &[Duration]) -> Option<Duration> {
-    let mut v = xs.to_vec();
+fn median<T: Ord + Copy>(xs: impl IntoIterator<Item = T>) -> Option<T> {
+    let mut v: Vec<T> = xs.into_iter().collect();
     v.sort();
     (!v.is_empty()).then(|| v[v.len() / 2])
 }
 
-fn timed<T>(f: impl FnOnce() -> Res<T>) -> Res<(Duration, T)> {
+fn timed<T>(f: impl FnOnce() -> Res<T>) -> Res<(Probe, T)> {
+    let (cpu, written) = (cpu_now(), written_now());
     let start = Instant::now();
     let out = f()?;
-    Ok((start.elapsed(), out))
+    let wall = start.elapsed();
+    let probe = Probe {
+        wall,
+        cpu: cpu_now().zip(cpu).map(|(b, a)| b.saturating_sub(a)),
+        written: written_now().zip(written).map(|(b, a)| b.saturating_sub(a)),
+    };
+    Ok((probe, out))
 }
 
 fn fmt(d: Option<Duration>) -> String {
@@ -931,6 +990,12 @@ fn fmt(d: Option<Duration>) -> String {
         Some(d) if d.as_secs_f64() >= 0.001 => format!("{:.1} ms", d.as_secs_f64() * 1e3),
         Some(d) => format!("{:.0} µs", d.as_secs_f64() * 1e6),
     }
+}
+
+/// A pause between the two sides of a write measurement, so that one side's
+/// disk writeback does not land in the other's time.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(300));
 }
 
 fn file_size(path: &Path) -> u64 {
@@ -966,11 +1031,7 @@ fn filters() -> Vec<Filter> {
     vec![
         Filter {
             label: "filter owner + tag",
-            filter: AccountFilter {
-                owner: Some(REPS[3].into()),
-                tag: Some("vip".into()),
-                ..AccountFilter::default()
-            },
+            filter: AccountFilter { owner: Some(REPS[3].into()), tag: Some("vip".into()), ..AccountFilter::default() },
             sql: format!(
                 "{base} AND a.owner = ? AND EXISTS (SELECT 1 FROM account_tags t WHERE t.account_id = a.id AND t.tag = ?) {tail}"
             ),
@@ -979,10 +1040,7 @@ fn filters() -> Vec<Filter> {
         },
         Filter {
             label: "filter deal stage",
-            filter: AccountFilter {
-                deal_stage: Some("negotiation".into()),
-                ..AccountFilter::default()
-            },
+            filter: AccountFilter { deal_stage: Some("negotiation".into()), ..AccountFilter::default() },
             sql: format!(
                 "{base} AND EXISTS (SELECT 1 FROM account_deal_stages s WHERE s.account_id = a.id AND s.stage = ?) {tail}"
             ),
@@ -1022,37 +1080,58 @@ fn run(cfg: &Config, run_no: usize, specs: &[Spec], table: &mut Table) -> Res<()
     let create_name = format!("bulk create {n} (create_accounts, 1 tx)");
     let enrich_name = format!("add contacts/deals/interactions ({n} × edit())");
 
-    // (1) Bulk create, then (1b) fill each account through edit().
-    let mut ids = Vec::new();
-    if cfg.ours {
-        let mut replica = Replica::open(&replica_path, &identity)?;
-        let batch: Vec<NewAccount> = specs.iter().map(|s| s.account.clone()).collect();
-        let (t, created) = timed(|| Ok(replica.create_accounts(&batch)?))?;
-        table.row(&create_name, ANCHOR_CREATE).ours.push(t);
-        ids = created;
-        let (t, ()) = timed(|| ours_enrich(&mut replica, &ids, specs))?;
-        table.row(&enrich_name, ANCHOR_ENRICH).ours.push(t);
-    }
+    // (1) Bulk create, then (1b) fill each account through edit(). Which side
+    // goes first alternates between runs.
+    let sides = if run_no.is_multiple_of(2) { [true, false] } else { [false, true] };
+    let mut replica = if cfg.ours { Some(Replica::open(&replica_path, &identity)?) } else { None };
     let mut bare = bare_db(&bare_path)?;
-    if cfg.anchor {
-        let (t, bare_ids) = timed(|| anchor_create(&mut bare, &author, specs))?;
-        table.row(&create_name, ANCHOR_CREATE).anchor.push(t);
-        let (t, ()) = timed(|| anchor_enrich(&mut bare, &author, &bare_ids, specs, &settings))?;
-        table.row(&enrich_name, ANCHOR_ENRICH).anchor.push(t);
+    let batch: Vec<NewAccount> = specs.iter().map(|s| s.account.clone()).collect();
+    let (mut ids, mut bare_ids) = (Vec::new(), Vec::new());
+    for ours in sides {
+        settle();
+        if ours && let Some(replica) = replica.as_mut() {
+            let (t, created) = timed(|| Ok(replica.create_accounts(&batch)?))?;
+            table.row(&create_name, ANCHOR_CREATE).ours.push(t);
+            ids = created;
+        } else if !ours && cfg.anchor {
+            let (t, created) = timed(|| anchor_create(&mut bare, &author, specs))?;
+            table.row(&create_name, ANCHOR_CREATE).anchor.push(t);
+            bare_ids = created;
+        }
     }
+    for ours in sides {
+        settle();
+        if ours && let Some(replica) = replica.as_mut() {
+            let (t, ()) = timed(|| ours_enrich(replica, &ids, specs))?;
+            table.row(&enrich_name, ANCHOR_ENRICH).ours.push(t);
+        } else if !ours && cfg.anchor {
+            let (t, ()) = timed(|| anchor_enrich(&mut bare, &author, &bare_ids, specs, &settings))?;
+            table.row(&enrich_name, ANCHOR_ENRICH).anchor.push(t);
+        }
+    }
+    drop(replica);
+    table.row(&create_name, ANCHOR_CREATE).write = true;
+    table.row(&enrich_name, ANCHOR_ENRICH).write = true;
     if run_no == 0 && cfg.ours && cfg.anchor {
-        let ours_bytes = file_size(&replica_path);
-        let doc_bytes: i64 = bare.query_row(
-            "SELECT (SELECT total(length(bytes)) FROM docs) + (SELECT total(length(bytes)) FROM changes)",
-            [],
-            |r| r.get::<_, f64>(0),
-        )? as i64;
+        bare.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        let sum = |conn: &Connection, sql: &str| -> Res<f64> { Ok(conn.query_row(sql, [], |r| r.get(0))?) };
+        let ours_doc_bytes = {
+            let conn = Connection::open(&replica_path)?;
+            sum(
+                &conn,
+                "SELECT (SELECT total(length(snapshot)) FROM documents WHERE id != 'settings')
+                      + (SELECT total(length(bytes)) FROM doc_changes WHERE doc_id != 'settings')",
+            )?
+        };
+        let anchor_doc_bytes =
+            sum(&bare, "SELECT (SELECT total(length(bytes)) FROM docs) + (SELECT total(length(bytes)) FROM changes)")?;
         table.notes.push(format!(
-            "storage after create + fill: replica file {:.1} MB, bare anchor file {:.1} MB \
-             (Automerge bytes {:.0} per account)",
-            ours_bytes as f64 / 1e6,
+            "storage after create + fill: replica file {:.1} MB, bare anchor file {:.1} MB; \
+             Automerge bytes per account: ours {:.0}, anchor {:.0}",
+            file_size(&replica_path) as f64 / 1e6,
             file_size(&bare_path) as f64 / 1e6,
-            doc_bytes as f64 / n as f64,
+            ours_doc_bytes / n as f64,
+            anchor_doc_bytes / n as f64,
         ));
     }
 
@@ -1061,15 +1140,18 @@ fn run(cfg: &Config, run_no: usize, specs: &[Spec], table: &mut Table) -> Res<()
         std::fs::copy(&replica_path, &floor_path)?;
         assert!(!Path::new(&format!("{}-wal", replica_path.display())).exists(), "replica WAL not checkpointed");
         for _ in 0..cfg.read_reps {
-            let (t, (t_open, listed)) = timed(|| {
+            let (t, (t_open, replica, listed)) = timed(|| {
                 let start = Instant::now();
                 let replica = Replica::open(&replica_path, &identity)?;
                 let t_open = start.elapsed();
-                Ok((t_open, replica.list(&AccountFilter::default())?))
+                let listed = replica.list(&AccountFilter::default())?;
+                Ok((t_open, replica, listed))
             })?;
+            // Closing (a WAL checkpoint of what open wrote) is not part of the row.
+            drop(replica);
             assert_eq!(listed.len(), n, "list must show every account");
             table.row(LIST_ALL, ANCHOR_SCAN).ours.push(t);
-            table.row("  of which Replica::open", "").ours.push(t_open);
+            table.row("  of which Replica::open", "").ours.push(Probe::wall(t_open));
             table.row(&format!("{LIST_ALL} (vs bare SQL)"), ANCHOR_SQL).ours.push(t);
         }
     }
@@ -1081,8 +1163,9 @@ fn run(cfg: &Config, run_no: usize, specs: &[Spec], table: &mut Table) -> Res<()
         bare = bare_db(&bare_path)?;
     }
     let floor = if cfg.ours { Some(Connection::open(&floor_path)?) } else { None };
-    if let Some(floor) = &floor {
-        let sql = format!("{SUMMARY_SQL} WHERE a.merged_into IS NULL AND a.deleted = 0 ORDER BY a.name COLLATE NOCASE, a.id");
+    if floor.is_some() {
+        let sql =
+            format!("{SUMMARY_SQL} WHERE a.merged_into IS NULL AND a.deleted = 0 ORDER BY a.name COLLATE NOCASE, a.id");
         for _ in 0..cfg.read_reps {
             let (t, rows) = timed(|| {
                 let conn = Connection::open(&floor_path)?;
@@ -1129,10 +1212,7 @@ fn run(cfg: &Config, run_no: usize, specs: &[Spec], table: &mut Table) -> Res<()
         );
         for _ in 0..cfg.read_reps {
             let (t, hits) = timed(|| {
-                SEARCHES
-                    .iter()
-                    .map(|q| Ok(replica.search(q, SEARCH_LIMIT)?.len()))
-                    .collect::<Res<Vec<usize>>>()
+                SEARCHES.iter().map(|q| Ok(replica.search(q, SEARCH_LIMIT)?.len())).collect::<Res<Vec<usize>>>()
             })?;
             table.row(&search_name, ANCHOR_SCAN).ours.push(t);
             table.row(&format!("{search_name} (vs bare SQL)"), ANCHOR_SQL).ours.push(t);
@@ -1176,6 +1256,12 @@ fn run(cfg: &Config, run_no: usize, specs: &[Spec], table: &mut Table) -> Res<()
     // (5) Merge of concurrently edited accounts.
     if cfg.ours && cfg.merge > 0 {
         merge(cfg, run_no, dir.path(), &replica_path, &identity, &ids[..cfg.merge], table)?;
+    }
+    if run_no == 0 && cfg.ours {
+        breakdown(&replica_path, &ids, cfg.merge, table)?;
+    }
+    if run_no == 0 && std::env::var_os("RAPPORT_BENCH_KEEP").is_some() {
+        eprintln!("files of run 1 kept in {}", dir.keep().display());
     }
     Ok(())
 }
@@ -1223,7 +1309,10 @@ fn merge(
     {
         let tx = bare.transaction()?;
         for &id in ids {
-            tx.execute("INSERT INTO docs (id, bytes) VALUES (?1, ?2)", params![id.to_string(), a.export_document(id)?])?;
+            tx.execute(
+                "INSERT INTO docs (id, bytes) VALUES (?1, ?2)",
+                params![id.to_string(), a.export_document(id)?],
+            )?;
         }
         tx.commit()?;
     }
@@ -1237,14 +1326,12 @@ fn merge(
         for (id, bytes) in ids.iter().zip(&from_b) {
             let id = id.to_string();
             let tx = bare.transaction()?;
-            let mine: Vec<u8> = tx
-                .prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?
-                .query_row([&id], |r| r.get(0))?;
+            let mine: Vec<u8> =
+                tx.prepare_cached("SELECT bytes FROM docs WHERE id = ?1")?.query_row([&id], |r| r.get(0))?;
             let mut mine = AutoCommit::load(&mine)?;
             let mut theirs = AutoCommit::load(bytes)?;
             mine.merge(&mut theirs)?;
-            tx.prepare_cached("UPDATE docs SET bytes = ?2 WHERE id = ?1")?
-                .execute(params![id, mine.save()])?;
+            tx.prepare_cached("UPDATE docs SET bytes = ?2 WHERE id = ?1")?.execute(params![id, mine.save()])?;
             tx.commit()?;
         }
         Ok(())
@@ -1252,6 +1339,7 @@ fn merge(
     // Alternate which side goes first between runs.
     let (mut t_ours, mut t_anchor) = (None, None);
     for side in [run_no % 2, 1 - run_no % 2] {
+        settle();
         if side == 0 {
             t_ours = Some(timed(|| run_ours(&mut a))?.0);
         } else if cfg.anchor {
@@ -1259,23 +1347,141 @@ fn merge(
         }
     }
     let row = table.row(&name, ANCHOR_MERGE);
+    row.write = true;
     row.ours.extend(t_ours);
     row.anchor.extend(t_anchor);
-    let conflicted = a
-        .list(&AccountFilter {
-            with_conflicts: true,
-            ..AccountFilter::default()
-        })?
-        .len();
+    let conflicted = a.list(&AccountFilter { with_conflicts: true, ..AccountFilter::default() })?.len();
     assert_eq!(conflicted, m, "every merged account has the city conflict");
     if run_no == 0 {
         table.notes.push(format!(
             "merge: {conflicted} of {m} accounts show the city conflict after import; \
              exporting B's {m} documents (not in the row) took {}",
-            fmt(Some(t_export)),
+            fmt(Some(t_export.wall)),
         ));
     }
     Ok(())
+}
+
+/// A document as the replica stores it: snapshot and appended change chunks.
+type Stored = (Vec<u8>, Vec<Vec<u8>>);
+
+/// Where a write's time goes, per account, measured on the stored documents
+/// of this run (accounts `..merged` went through the merge, the rest did not).
+fn breakdown(replica_path: &Path, ids: &[AccountId], merged: usize, table: &mut Table) -> Res<()> {
+    let conn = Connection::open(replica_path)?;
+    let actor = ActorId::from(uuid::Uuid::new_v4().as_bytes().as_slice());
+    let sample = |range: &[AccountId]| -> Res<Vec<Stored>> {
+        range
+            .iter()
+            .map(|id| {
+                let id = id.to_string();
+                let snapshot: Vec<u8> =
+                    conn.query_row("SELECT snapshot FROM documents WHERE id = ?1", [&id], |r| r.get(0))?;
+                let mut stmt = conn.prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
+                let chunks = stmt.query_map([&id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<Vec<u8>>>>()?;
+                Ok((snapshot, chunks))
+            })
+            .collect()
+    };
+    let others = &ids[merged..ids.len().min(merged + 1000)];
+    for (label, stored) in [("merged", sample(&ids[..merged])?), ("edited-once", sample(others)?)] {
+        if stored.is_empty() {
+            continue;
+        }
+        let k = stored.len() as f64;
+        let chunks = stored.iter().map(|(_, c)| c.len()).sum::<usize>() as f64 / k;
+        let mut load_stored = Duration::ZERO;
+        let mut load_compact = Duration::ZERO;
+        let mut conflicts = Duration::ZERO;
+        let mut save = Duration::ZERO;
+        let mut flagged = Duration::ZERO;
+        let mut found = (0, 0);
+        for (snapshot, chunk_bytes) in &stored {
+            let start = Instant::now();
+            let mut doc = AutoCommit::load(snapshot)?;
+            for c in chunk_bytes {
+                doc.load_incremental(c)?;
+            }
+            load_stored += start.elapsed();
+            let start = Instant::now();
+            let compact = doc.save();
+            save += start.elapsed();
+            let start = Instant::now();
+            let doc = AutoCommit::load(&compact)?;
+            load_compact += start.elapsed();
+            let mut account = rapport_core::AccountDoc::load(&compact, actor.clone())?;
+            let start = Instant::now();
+            found.0 += account.conflicts().len();
+            conflicts += start.elapsed();
+            let start = Instant::now();
+            found.1 += flagged_conflicts(&doc);
+            flagged += start.elapsed();
+        }
+        assert_eq!(found.0, found.1, "map_range scan must find the same conflicts");
+        let us = |d: Duration| d.as_secs_f64() * 1e6 / k;
+        table.notes.push(format!(
+            "breakdown, {} {label} accounts (snapshot + {chunks:.1} chunks), per account: \
+             load as stored {:.0} µs, save compacted {:.0} µs, load compacted {:.0} µs; \
+             AccountDoc::conflicts() {:.0} µs, \
+             the same via map_range conflict flags {:.0} µs ({} conflicts)",
+            stored.len(),
+            us(load_stored),
+            us(save),
+            us(load_compact),
+            us(conflicts),
+            us(flagged),
+            found.0,
+        ));
+    }
+    Ok(())
+}
+
+/// The conflicts `AccountDoc::conflicts` counts (keys with several distinct
+/// scalar values), found through `map_range`'s conflict flag instead of a
+/// `get_all` per key.
+fn flagged_conflicts(d: &AutoCommit) -> usize {
+    let root = automerge::ROOT;
+    let child = |o: &ObjId, key: &str| match d.get(o, key) {
+        Ok(Some((Value::Object(_), id))) => Some(id),
+        _ => None,
+    };
+    let mut objects: Vec<(ObjId, bool)> = vec![(root.clone(), true)];
+    if let Some(p) = child(&root, "party") {
+        for sub in ["address", "demographics", "buying_habits"] {
+            objects.extend(child(&p, sub).map(|o| (o, false)));
+        }
+        objects.push((p, false));
+    }
+    for coll in ["contacts", "deals", "interactions", "tasks", "ties"] {
+        if let Some(c) = child(&root, coll) {
+            for item in d.map_range(&c, ..) {
+                if let ValueRef::Object(_) = item.value {
+                    objects.push((item.id(), false));
+                }
+            }
+        }
+    }
+    let mut n = 0;
+    for (o, only_root_keys) in objects {
+        for item in d.map_range(&o, ..) {
+            let key: &str = item.key.as_ref();
+            if !item.conflict || (only_root_keys && !["deleted_at", "merged_into"].contains(&key)) {
+                continue;
+            }
+            let Ok(values) = d.get_all(&o, key) else { continue };
+            let scalars: Vec<ScalarValue> = values
+                .iter()
+                .filter_map(|(v, _)| match v {
+                    Value::Scalar(s) => Some(s.clone().into_owned()),
+                    Value::Object(_) => None,
+                })
+                .collect();
+            if scalars.len() == values.len() && scalars.iter().any(|s| s != &scalars[0]) {
+                n += 1;
+            }
+        }
+    }
+    n
 }
 
 fn main() -> Res<()> {
@@ -1316,12 +1522,35 @@ fn main() -> Res<()> {
     println!("|---|---:|---:|---:|---|");
     for name in &table.order {
         let row = &table.rows[name];
-        let (ours, anchor) = (median(&row.ours), median(&row.anchor));
+        let (ours, anchor) = (median(row.ours.iter().map(|p| p.wall)), median(row.anchor.iter().map(|p| p.wall)));
         let ratio = match (ours, anchor) {
-            (Some(o), Some(a)) if !a.is_zero() => format!("{:.2}×", o.as_secs_f64() / a.as_secs_f64()),
+            (Some(o), Some(a)) if !a.is_zero() => {
+                format!("{:.2}×", o.as_secs_f64() / a.as_secs_f64())
+            }
             _ => "—".into(),
         };
         println!("| {name} | {} | {} | {ratio} | {} |", fmt(ours), fmt(anchor), row.anchor_is);
+    }
+    println!();
+    println!("Writes, CPU time (user + system) and bytes written to disk (medians, from /proc):");
+    println!();
+    println!("| operation | ours CPU | anchor CPU | CPU ours / anchor | ours written | anchor written |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for name in &table.order {
+        let row = &table.rows[name];
+        if !row.write {
+            continue;
+        }
+        let cpu = |ps: &[Probe]| median(ps.iter().filter_map(|p| p.cpu));
+        let mb = |ps: &[Probe]| {
+            median(ps.iter().filter_map(|p| p.written)).map_or("—".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
+        };
+        let (o, a) = (cpu(&row.ours), cpu(&row.anchor));
+        let ratio = match (o, a) {
+            (Some(o), Some(a)) if !a.is_zero() => format!("{:.2}×", o.as_secs_f64() / a.as_secs_f64()),
+            _ => "—".into(),
+        };
+        println!("| {name} | {} | {} | {ratio} | {} | {} |", fmt(o), fmt(a), mb(&row.ours), mb(&row.anchor));
     }
     println!();
     println!("Median of {} run(s); indexed reads repeat {} times per run.", cfg.runs, cfg.read_reps);

@@ -1,6 +1,8 @@
 //! Replicas edited on different devices: merge rules, conflicts, resolution,
 //! duplicate-account merge, history and document exchange.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

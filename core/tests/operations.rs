@@ -1,5 +1,7 @@
 //! Every account operation through the public replica API, valid and invalid.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

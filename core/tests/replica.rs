@@ -1,6 +1,8 @@
 //! The replica file: durability across restarts, index consistency, locking,
 //! foreign files and schema upgrades.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

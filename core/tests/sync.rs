@@ -1,6 +1,8 @@
 //! The batched sync protocol end to end in memory: replicas, the protocol's
 //! server half over a `MemoryStore`, and every message through the wire format.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;
@@ -187,7 +189,7 @@ fn compacted_documents_reach_fresh_and_stale_devices() {
         ana.replica.edit(id, |e| e.set_field("party.source", &format!("s{i}"))).unwrap();
     }
     sync(&mut ana.replica, &mut store);
-    store.compact(&id.to_string());
+    store.compact(&id.to_string(), true);
     ana.replica.edit(id, |e| e.set_field("party.industry", "Paper")).unwrap();
     sync(&mut ana.replica, &mut store);
     sync(&mut bob.replica, &mut store);
@@ -255,4 +257,112 @@ fn bad_pushes_are_rejected_and_store_nothing() {
     let bad_id = Message::Request(garbage("../etc/passwd", None, vec![vec![0]])).encode();
     assert!(matches!(Message::decode(&bad_id), Err(ProtocolError::BadDocId(_))));
     let _ = wire(Message::Request(garbage(&id, None, vec![vec![0]])));
+}
+
+/// Access that hides some documents from the requester, and remembers what it
+/// holds, as the server does per device.
+struct Scoped {
+    hidden: std::collections::HashSet<String>,
+    held: std::collections::HashSet<String>,
+}
+
+impl Access for Scoped {
+    fn may_read(&self, doc: &str) -> bool {
+        !self.hidden.contains(doc)
+    }
+    fn holds(&self, doc: &str) -> bool {
+        self.held.contains(doc)
+    }
+    fn check_write(
+        &self,
+        doc: &str,
+        _: Option<&[ChangeHash]>,
+        _: &automerge::AutoCommit,
+        _: &[automerge::Change],
+    ) -> Result<(), String> {
+        if self.hidden.contains(doc) { Err(format!("document {doc} is outside your scope")) } else { Ok(()) }
+    }
+}
+
+fn scoped_sync(r: &mut Replica, store: &mut MemoryStore, access: &mut Scoped) -> SyncReport {
+    let mut total = SyncReport::default();
+    for _ in 0..50 {
+        let (req, plan) = r.sync_request(SyncLimits::default()).unwrap();
+        let (resp, _) = handle(store, &*access, &req).unwrap();
+        for d in &req.push {
+            access.held.insert(d.doc.clone());
+        }
+        for d in &resp.pull {
+            access.held.insert(d.doc.clone());
+        }
+        for d in &resp.removed {
+            access.held.remove(d);
+        }
+        let report = r.sync_apply(&plan, &resp).unwrap();
+        total.removed.extend(report.removed.clone());
+        total.kept_unsynced.extend(report.kept_unsynced.clone());
+        total.rejected.extend(report.rejected.clone());
+        if !report.more && r.unsynced_count().unwrap() == 0 {
+            break;
+        }
+    }
+    total
+}
+
+#[test]
+fn documents_leave_and_join_a_scope_without_losing_edits() {
+    let mut store = MemoryStore::new();
+    let mut office = Fixture::new("office");
+    let mut rep = Fixture::new("rep");
+    let everything = || Scoped { hidden: Default::default(), held: Default::default() };
+    let mut office_access = everything();
+    let mut rep_access = everything();
+    let kept = office.account("Stays");
+    let moving = office.account("Moves");
+    scoped_sync(&mut office.replica, &mut store, &mut office_access);
+    scoped_sync(&mut rep.replica, &mut store, &mut rep_access);
+    assert_eq!(rep.replica.account_ids().unwrap().len(), 2);
+
+    // The account leaves the rep's scope while the rep has an unsynced edit to it.
+    rep.replica.edit(moving, |e| e.set_field("party.industry", "Paper")).unwrap();
+    office.replica.edit(moving, |e| e.set_field("party.owner", "someone-else")).unwrap();
+    scoped_sync(&mut office.replica, &mut store, &mut office_access);
+    // First the edit reaches the server while the rep may still write it...
+    let report = scoped_sync(&mut rep.replica, &mut store, &mut rep_access);
+    assert!(report.removed.is_empty());
+    // ...then the scope changes and the next sync removes the copy.
+    rep_access.hidden.insert(moving.to_string());
+    office.replica.edit(moving, |e| e.set_field("party.source", "reassigned")).unwrap();
+    scoped_sync(&mut office.replica, &mut store, &mut office_access);
+    let report = scoped_sync(&mut rep.replica, &mut store, &mut rep_access);
+    assert_eq!(report.removed, vec![moving.to_string()]);
+    assert_eq!(rep.replica.account_ids().unwrap(), vec![kept]);
+    assert!(rep.replica.search("moves", 5).unwrap().is_empty(), "index rows are gone too");
+    scoped_sync(&mut office.replica, &mut store, &mut office_access);
+    assert_eq!(office.replica.account(moving).unwrap().party.industry.as_deref(), Some("Paper"), "the rep's edit arrived");
+
+    // A copy with a refused edit is kept, never dropped.
+    let other = office.account("Other");
+    scoped_sync(&mut office.replica, &mut store, &mut office_access);
+    scoped_sync(&mut rep.replica, &mut store, &mut rep_access);
+    rep_access.hidden.insert(other.to_string());
+    rep.replica.edit(other, |e| e.set_field("party.industry", "Steel")).unwrap();
+    office.replica.edit(other, |e| e.set_field("party.source", "touch")).unwrap();
+    scoped_sync(&mut office.replica, &mut store, &mut office_access);
+    let report = scoped_sync(&mut rep.replica, &mut store, &mut rep_access);
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.kept_unsynced, vec![other.to_string()]);
+    assert_eq!(rep.replica.account(other).unwrap().party.industry.as_deref(), Some("Steel"));
+    assert_eq!(rep.replica.rejected_documents().unwrap().len(), 1);
+
+    // A document that enters the scope arrives whole on a device that never held it.
+    let mut late = Fixture::new("late");
+    let mut late_access = Scoped { hidden: [kept.to_string()].into(), held: Default::default() };
+    scoped_sync(&mut late.replica, &mut store, &mut late_access);
+    assert!(late.replica.account(kept).is_err());
+    late_access.hidden.clear();
+    office.replica.edit(kept, |e| e.set_field("party.source", "now visible")).unwrap();
+    scoped_sync(&mut office.replica, &mut store, &mut office_access);
+    scoped_sync(&mut late.replica, &mut store, &mut late_access);
+    assert_eq!(late.replica.account(kept).unwrap(), office.replica.account(kept).unwrap());
 }

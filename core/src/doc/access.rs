@@ -84,9 +84,21 @@ pub(crate) fn keys(doc: &AutoCommit, map: Option<&ObjId>) -> Vec<String> {
 /// concurrent edit shows as a conflict rather than a silent delete-wins).
 pub(crate) fn put_opt_str(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: Option<&str>) -> Result<()> {
     match value {
-        Some(v) => doc.put(obj, key, v)?,
-        None => doc.put(obj, key, ScalarValue::Null)?,
+        Some(v) => put_fresh(doc, obj, key, v),
+        None => put_fresh(doc, obj, key, ScalarValue::Null),
     }
+}
+
+/// Writes `value` as a new operation that supersedes every value this replica
+/// sees, even when the value is unchanged. Automerge skips a put of the value
+/// already shown, which would leave a conflict's other values deleted but the
+/// winner's old write in place (a concurrent edit by its author would then
+/// silently replace the resolution). Deleting first makes the write fresh.
+pub(crate) fn put_fresh(doc: &mut AutoCommit, obj: &ObjId, key: &str, value: impl Into<ScalarValue>) -> Result<()> {
+    if doc.get(obj, key)?.is_some() {
+        doc.delete(obj, key)?;
+    }
+    doc.put(obj, key, value.into())?;
     Ok(())
 }
 

@@ -396,8 +396,7 @@ impl<'a> Editor<'a> {
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
             let target = obj_path(c.doc, &path)
                 .ok_or_else(|| Error::not_found(field.collection.record_kind(), field.record.unwrap_or_default()))?;
-            c.doc.put(&target, key.as_str(), stored)?;
-            Ok(())
+            a::put_fresh(c.doc, &target, &key, stored)
         })
     }
 
@@ -589,17 +588,19 @@ impl<'a> Editor<'a> {
             let from = a::string(c.doc, &o, "stage");
             let history = obj(c.doc, &o, "stage_history").ok_or_else(|| damaged("deal has no stage history"))?;
             c.stage_move(&history, from.as_deref(), &stage.id)?;
-            c.doc.put(&o, "stage", stage.id.as_str())?;
-            c.doc.put(&o, "probability", ScalarValue::Uint(u64::from(probability.unwrap_or(stage.probability))))?;
+            // Every field the stage implies is written fresh, so a concurrent
+            // move elsewhere conflicts on all of them rather than merging into
+            // a stage and an outcome that disagree.
             let outcome = outcome_for(stage.kind);
-            let was_open =
-                a::parsed::<DealOutcome>(c.doc, &o, "outcome").unwrap_or(DealOutcome::Open) == DealOutcome::Open;
-            c.doc.put(&o, "outcome", outcome.as_str())?;
-            if outcome != DealOutcome::Open {
-                c.doc.put(&o, "forecast", ForecastCategory::Closed.as_str())?;
-            } else if !was_open {
-                c.doc.put(&o, "forecast", ForecastCategory::Pipeline.as_str())?;
-            }
+            let forecast = match (outcome, a::parsed::<ForecastCategory>(c.doc, &o, "forecast")) {
+                (DealOutcome::Open, Some(ForecastCategory::Closed) | None) => ForecastCategory::Pipeline,
+                (DealOutcome::Open, Some(current)) => current,
+                _ => ForecastCategory::Closed,
+            };
+            a::put_fresh(c.doc, &o, "stage", stage.id.as_str())?;
+            a::put_fresh(c.doc, &o, "probability", ScalarValue::Uint(u64::from(probability.unwrap_or(stage.probability))))?;
+            a::put_fresh(c.doc, &o, "outcome", outcome.as_str())?;
+            a::put_fresh(c.doc, &o, "forecast", forecast.as_str())?;
             Ok(())
         })
     }
@@ -626,11 +627,11 @@ impl<'a> Editor<'a> {
             let from = a::string(c.doc, &o, "stage");
             let history = obj(c.doc, &o, "stage_history").ok_or_else(|| damaged("deal has no stage history"))?;
             c.stage_move(&history, from.as_deref(), &stage.id)?;
-            c.doc.put(&o, "stage", stage.id.as_str())?;
-            c.doc.put(&o, "probability", ScalarValue::Uint(u64::from(stage.probability)))?;
-            c.doc.put(&o, "outcome", DealOutcome::Lost.as_str())?;
-            c.doc.put(&o, "forecast", ForecastCategory::Closed.as_str())?;
-            c.doc.put(&o, "lost_reason", reason)?;
+            a::put_fresh(c.doc, &o, "stage", stage.id.as_str())?;
+            a::put_fresh(c.doc, &o, "probability", ScalarValue::Uint(u64::from(stage.probability)))?;
+            a::put_fresh(c.doc, &o, "outcome", DealOutcome::Lost.as_str())?;
+            a::put_fresh(c.doc, &o, "forecast", ForecastCategory::Closed.as_str())?;
+            a::put_fresh(c.doc, &o, "lost_reason", reason)?;
             a::put_opt_str(c.doc, &o, "lost_note", note)?;
             Ok(())
         })
@@ -750,7 +751,7 @@ impl<'a> Editor<'a> {
         self.change("party.ladder", |c| {
             let p = c.party()?;
             let from = a::parsed::<LoyaltyRung>(c.doc, &p, "loyalty_rung").unwrap_or(LoyaltyRung::Prospect);
-            c.doc.put(&p, "loyalty_rung", to.as_str())?;
+            a::put_fresh(c.doc, &p, "loyalty_rung", to.as_str())?;
             c.transition("ladder", from.as_str(), to.as_str(), reason)
         })
     }
@@ -761,7 +762,7 @@ impl<'a> Editor<'a> {
             let p = c.party()?;
             let from =
                 a::parsed::<LifecyclePhase>(c.doc, &p, "lifecycle_phase").unwrap_or(LifecyclePhase::PreRelationship);
-            c.doc.put(&p, "lifecycle_phase", to.as_str())?;
+            a::put_fresh(c.doc, &p, "lifecycle_phase", to.as_str())?;
             c.transition("lifecycle", from.as_str(), to.as_str(), reason)
         })
     }
@@ -782,10 +783,10 @@ impl<'a> Editor<'a> {
         self.change("party.end", |c| {
             let p = c.party()?;
             let phase = a::string(c.doc, &p, "lifecycle_phase").unwrap_or_else(|| "pre_relationship".into());
-            c.doc.put(&p, "status", status.as_str())?;
-            c.doc.put(&p, "end_reason", reason)?;
-            c.doc.put(&p, "ended_on", a::format_date(on))?;
-            c.doc.put(&p, "ended_in_phase", phase)?;
+            a::put_fresh(c.doc, &p, "status", status.as_str())?;
+            a::put_fresh(c.doc, &p, "end_reason", reason)?;
+            a::put_fresh(c.doc, &p, "ended_on", a::format_date(on))?;
+            a::put_fresh(c.doc, &p, "ended_in_phase", phase)?;
             Ok(())
         })
     }
@@ -794,8 +795,8 @@ impl<'a> Editor<'a> {
     pub fn soft_delete(&mut self) -> Result<()> {
         self.change("account.delete", |c| {
             let root = automerge::ROOT;
-            a::put_ts(c.doc, &root, "deleted_at", c.now)?;
-            c.doc.put(&root, "deleted_by", c.author.user.as_str())?;
+            a::put_fresh(c.doc, &root, "deleted_at", ScalarValue::Timestamp(a::millis(c.now)))?;
+            a::put_fresh(c.doc, &root, "deleted_by", c.author.user.as_str())?;
             Ok(())
         })
     }
@@ -803,8 +804,8 @@ impl<'a> Editor<'a> {
     pub fn restore(&mut self) -> Result<()> {
         self.change("account.restore", |c| {
             let root = automerge::ROOT;
-            c.doc.put(&root, "deleted_at", ScalarValue::Null)?;
-            c.doc.put(&root, "deleted_by", ScalarValue::Null)?;
+            a::put_fresh(c.doc, &root, "deleted_at", ScalarValue::Null)?;
+            a::put_fresh(c.doc, &root, "deleted_by", ScalarValue::Null)?;
             Ok(())
         })
     }
@@ -874,10 +875,9 @@ impl Ctx<'_> {
     fn set_member(&mut self, path: &[&str], member: &str, present: bool) -> Result<()> {
         let set = obj_path(self.doc, path).ok_or_else(|| damaged("missing set"))?;
         if present {
-            // A fresh value each time: re-adding a member this replica already
-            // sees is still a new operation, so it wins over a concurrent removal
-            // (observed-remove set). Re-putting an equal value would be a no-op.
-            self.doc.put(&set, member, ScalarValue::Timestamp(a::millis(self.now)))?;
+            // A fresh operation each time: re-adding a member this replica
+            // already sees still wins over a concurrent removal (observed-remove set).
+            a::put_fresh(self.doc, &set, member, true)?;
         } else if self.doc.get(&set, member)?.is_some() {
             self.doc.delete(&set, member)?;
         }

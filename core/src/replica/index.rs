@@ -179,6 +179,19 @@ pub(crate) fn write(conn: &Connection, r: &Row) -> Result<()> {
     Ok(())
 }
 
+/// Drops one account's index rows.
+pub(crate) fn remove(conn: &Connection, id: &str) -> Result<()> {
+    let rowid: Option<i64> =
+        conn.prepare_cached("SELECT rowid FROM accounts WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?;
+    if let Some(rowid) = rowid {
+        conn.prepare_cached("DELETE FROM accounts_fts WHERE rowid = ?1")?.execute([rowid])?;
+    }
+    conn.prepare_cached("DELETE FROM accounts WHERE id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM account_tags WHERE account_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM account_deal_stages WHERE account_id = ?1")?.execute([id])?;
+    Ok(())
+}
+
 pub(crate) fn clear(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DELETE FROM accounts; DELETE FROM account_tags; DELETE FROM account_deal_stages; DELETE FROM accounts_fts;",

@@ -66,6 +66,11 @@ pub struct SyncReport {
     pub rejected: Vec<(String, String)>,
     /// Whether the server has more to send (call again).
     pub more: bool,
+    /// Documents that left this device's scope and were removed from the replica.
+    pub removed: Vec<String>,
+    /// Documents that left this device's scope but are kept because they hold
+    /// edits the server has not acknowledged (they are never dropped).
+    pub kept_unsynced: Vec<String>,
 }
 
 fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
@@ -176,6 +181,13 @@ impl Replica {
                 apply_account(&tx, data, &self.author.actor)?;
             }
         }
+        for doc in &response.removed {
+            if remove_if_clean(&tx, doc)? {
+                report.removed.push(doc.clone());
+            } else {
+                report.kept_unsynced.push(doc.clone());
+            }
+        }
         let after = response.after.max(base);
         let new_base = if response.more { base } else { after };
         for (key, value) in [("base", new_base), ("after", after)] {
@@ -258,15 +270,35 @@ fn apply_account(tx: &Transaction<'_>, data: &DocData, actor: &automerge::ActorI
             settle_if_clean(tx, &data.doc, &doc.heads())?;
         }
         Err(Error::NotFound { .. }) => {
-            let mut am = AutoCommit::new().with_actor(actor.clone());
-            absorb(&mut am, data)?;
-            let mut doc = AccountDoc::from_automerge(am)?;
+            // A new document: load the snapshot directly (no merge into an empty
+            // document) and, when nothing follows it, store its bytes as they came.
+            let (am, stored) = match &data.snapshot {
+                Some(snapshot) => {
+                    let mut am = load_verified(snapshot)?;
+                    am.apply_changes(data.parse_changes()?)?;
+                    if !am.get_missing_deps(&[]).is_empty() {
+                        return Err(Error::IncompleteSync { doc: data.doc.clone() });
+                    }
+                    let stored = data.changes.is_empty().then(|| snapshot.clone());
+                    (am, stored)
+                }
+                None => {
+                    let mut am = AutoCommit::new();
+                    absorb(&mut am, data)?;
+                    (am, None)
+                }
+            };
+            let mut doc = AccountDoc::from_automerge(am.with_actor(actor.clone()))?;
             if doc.id() != id {
                 return Err(Error::InvalidDocument(format!("server sent account {} under id {id}", doc.id())));
             }
             let at = last_change_time(&mut doc);
+            let bytes = match stored {
+                Some(bytes) => bytes,
+                None => doc.save(),
+            };
             tx.prepare_cached("INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)")?
-                .execute(params![data.doc, doc.save(), access::millis(OffsetDateTime::now_utc())])?;
+                .execute(params![data.doc, bytes, access::millis(OffsetDateTime::now_utc())])?;
             index::write(tx, &index::row(&mut doc, at, true))?;
             tx.prepare_cached("INSERT OR REPLACE INTO doc_sync (doc_id, synced_heads) VALUES (?1, ?2)")?
                 .execute(params![data.doc, encode_heads(&doc.heads())])?;
@@ -287,6 +319,27 @@ fn apply_settings(tx: &Transaction<'_>, data: &DocData) -> Result<()> {
     tx.execute("UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1", params![SETTINGS_DOC_ID, am.save()])?;
     tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
     settle_if_clean(tx, SETTINGS_DOC_ID, &heads)
+}
+
+/// Removes a document that left this device's scope, unless it holds edits the
+/// server has not acknowledged (pending or rejected): those are never dropped.
+fn remove_if_clean(tx: &Transaction<'_>, doc: &str) -> Result<bool> {
+    let dirty: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM doc_sync WHERE doc_id = ?1
+                 AND (local_version > acked_version OR rejected IS NOT NULL))",
+        )?
+        .query_row([doc], |r| r.get(0))?;
+    if dirty {
+        return Ok(false);
+    }
+    if doc != SETTINGS_DOC_ID {
+        index::remove(tx, doc)?;
+        tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([doc])?;
+        tx.prepare_cached("DELETE FROM documents WHERE id = ?1")?.execute([doc])?;
+        tx.prepare_cached("DELETE FROM doc_sync WHERE doc_id = ?1")?.execute([doc])?;
+    }
+    Ok(true)
 }
 
 /// A document with no unacknowledged local edits is now known to the server at `heads`.

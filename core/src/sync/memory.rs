@@ -11,6 +11,7 @@ use super::server::{DocMeta, LoggedChange, ServerStore};
 struct Doc {
     snapshot: Option<Vec<u8>>,
     snapshot_seq: u64,
+    pruned_seq: u64,
     changes: Vec<LoggedChange>,
     last_seq: u64,
 }
@@ -28,13 +29,17 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// Folds every logged change of `doc` into its snapshot.
-    pub fn compact(&mut self, doc: &str) {
+    /// Folds every logged change of `doc` into its snapshot; with `prune`,
+    /// also deletes the folded change rows.
+    pub fn compact(&mut self, doc: &str, prune: bool) {
         let Some(Some(mut loaded)) = self.load(doc).ok() else { return };
         if let Some(d) = self.docs.get_mut(doc) {
             d.snapshot = Some(loaded.save());
             d.snapshot_seq = d.last_seq;
-            d.changes.clear();
+            if prune {
+                d.pruned_seq = d.last_seq;
+                d.changes.clear();
+            }
         }
     }
 
@@ -61,7 +66,7 @@ impl ServerStore for MemoryStore {
         Ok(Some(out))
     }
 
-    fn append(&mut self, doc: &str, changes: &[Change]) -> Result<(), Infallible> {
+    fn append(&mut self, doc: &str, changes: &[Change], _updated: AutoCommit) -> Result<(), Infallible> {
         let d = self.docs.entry(doc.to_owned()).or_default();
         for c in changes {
             self.head += 1;
@@ -80,7 +85,7 @@ impl ServerStore for MemoryStore {
             .docs
             .iter()
             .filter(|(_, d)| d.last_seq > after && d.last_seq <= upto)
-            .map(|(id, d)| (id.clone(), DocMeta { last_seq: d.last_seq, snapshot_seq: d.snapshot_seq }))
+            .map(|(id, d)| (id.clone(), DocMeta { last_seq: d.last_seq, snapshot_seq: d.snapshot_seq, pruned_seq: d.pruned_seq }))
             .collect();
         out.sort_by_key(|(_, m)| m.last_seq);
         out.truncate(limit);

@@ -95,6 +95,9 @@ pub struct SyncResponse {
     pub after: u64,
     /// More documents wait: send another request with `after`.
     pub more: bool,
+    /// Documents the requester may no longer read: it drops its copy once it
+    /// has no unacknowledged edits to it.
+    pub removed: Vec<String>,
 }
 
 /// Any protocol message.
@@ -147,7 +150,12 @@ impl Message {
                 }
                 &r.push
             }
-            Message::Response(r) => &r.pull,
+            Message::Response(r) => {
+                if r.removed.len() > MAX_DOCS_PER_MESSAGE {
+                    return Err(ProtocolError::TooLarge(format!("{} removed documents", r.removed.len())));
+                }
+                &r.pull
+            }
         };
         if docs.len() > MAX_DOCS_PER_MESSAGE {
             return Err(ProtocolError::TooLarge(format!("{} documents", docs.len())));

@@ -21,6 +21,9 @@ pub struct DocMeta {
     pub last_seq: u64,
     /// Log position up to which changes are folded into the snapshot (0: no snapshot).
     pub snapshot_seq: u64,
+    /// Change rows at or below this position were deleted (they live on only in
+    /// the snapshot); rows above it are all kept. Never above `snapshot_seq`.
+    pub pruned_seq: u64,
 }
 
 /// One logged change.
@@ -38,10 +41,15 @@ pub trait ServerStore {
 
     /// The newest log position.
     fn head(&mut self) -> Result<u64, Self::Error>;
-    /// The document with every stored change, or `None` if unknown.
+    /// The document with every stored change, or `None` if unknown. The store
+    /// may hand over its only cached copy (no clone): give it back with
+    /// [`ServerStore::append`] or [`ServerStore::release`].
     fn load(&mut self, doc: &str) -> Result<Option<AutoCommit>, Self::Error>;
-    /// Appends new changes of `doc` to the log (creating the document if needed).
-    fn append(&mut self, doc: &str, changes: &[Change]) -> Result<(), Self::Error>;
+    /// Appends new changes of `doc` to the log (creating the document if
+    /// needed). `updated` is the document with the changes applied, for caching.
+    fn append(&mut self, doc: &str, changes: &[Change], updated: AutoCommit) -> Result<(), Self::Error>;
+    /// Returns a document obtained from `load`, unchanged.
+    fn release(&mut self, _doc: &str, _unchanged: AutoCommit) {}
     /// Documents whose `last_seq` is in `(after, upto]`, by `last_seq`, at most `limit`.
     fn changed(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<(String, DocMeta)>, Self::Error>;
     /// The document's snapshot bytes, if it has one.
@@ -53,15 +61,18 @@ pub trait ServerStore {
 /// Decides what a requester may read and write. Access rules live in the server.
 pub trait Access {
     fn may_read(&self, doc: &str) -> bool;
-    /// `Err(reason)` refuses the push; `before` is the stored document (if any),
-    /// `after` the document with the pushed changes applied.
-    fn check_write(
-        &self,
-        doc: &str,
-        before: Option<&AutoCommit>,
-        after: &AutoCommit,
-        changes: &[Change],
-    ) -> Result<(), String>;
+    /// Whether the requester's device already holds `doc` (was sent it, or
+    /// pushed it). A readable document it does not hold is sent whole; an
+    /// unreadable one it holds is listed in `removed`.
+    fn holds(&self, _doc: &str) -> bool {
+        true
+    }
+    /// `Err(reason)` refuses the push. `before` is the heads of the stored
+    /// document (`None`: a new document; `after.fork_at(before)` or
+    /// `after.diff(before, …)` shows the old state), `after` the document with
+    /// the pushed changes applied.
+    fn check_write(&self, doc: &str, before: Option<&[ChangeHash]>, after: &AutoCommit, changes: &[Change])
+    -> Result<(), String>;
 }
 
 /// Everyone may read and write everything (single-user setups, tests).
@@ -72,7 +83,7 @@ impl Access for OpenAccess {
     fn may_read(&self, _doc: &str) -> bool {
         true
     }
-    fn check_write(&self, _: &str, _: Option<&AutoCommit>, _: &AutoCommit, _: &[Change]) -> Result<(), String> {
+    fn check_write(&self, _: &str, _: Option<&[ChangeHash]>, _: &AutoCommit, _: &[Change]) -> Result<(), String> {
         Ok(())
     }
 }
@@ -109,6 +120,7 @@ pub fn handle<S: ServerStore>(
 
     let head = store.head()?;
     let mut pull = Vec::new();
+    let mut removed = Vec::new();
     let mut bytes = 0usize;
     let mut after = req.after;
     let mut more = false;
@@ -123,10 +135,15 @@ pub fn handle<S: ServerStore>(
                 break 'fill;
             }
             after = meta.last_seq;
+            let held = access.holds(&doc);
             if !access.may_read(&doc) {
+                if held {
+                    removed.push(doc);
+                }
                 continue;
             }
-            if let Some(data) = payload(store, &doc, meta, req)? {
+            let base = if held { req.base } else { 0 };
+            if let Some(data) = payload(store, &doc, meta, base, &req.actor)? {
                 bytes += data.snapshot.as_ref().map_or(0, Vec::len) + data.changes.iter().map(Vec::len).sum::<usize>();
                 pull.push(data);
             }
@@ -137,32 +154,51 @@ pub fn handle<S: ServerStore>(
     }
     stats.docs_sent = pull.len();
     stats.bytes_sent = bytes;
-    Ok((SyncResponse { acks, pull, base: req.base, after, more }, stats))
+    Ok((SyncResponse { acks, pull, base: req.base, after, more, removed }, stats))
 }
 
-/// What the requester lacks of one document.
+/// What the requester lacks of one document: the change rows after its base
+/// (without its own), or the snapshot and the rows after it, whichever is
+/// valid and smaller. Rows are only valid if none after the base was pruned.
 fn payload<S: ServerStore>(
     store: &mut S,
     doc: &str,
     meta: DocMeta,
-    req: &SyncRequest,
+    base: u64,
+    actor: &[u8],
 ) -> Result<Option<DocData>, S::Error> {
-    if meta.snapshot_seq > req.base {
-        // Changes the requester lacks were folded into the snapshot: send it all.
-        let snapshot = store.snapshot(doc)?;
-        let changes = store.changes_after(doc, meta.snapshot_seq)?;
-        return Ok(Some(DocData {
-            doc: doc.to_owned(),
-            snapshot,
-            changes: changes.into_iter().map(|c| c.bytes).collect(),
+    let rows_valid = meta.pruned_seq <= base;
+    let has_snapshot = meta.snapshot_seq > 0;
+    if rows_valid {
+        let changes: Vec<Vec<u8>> = store
+            .changes_after(doc, base)?
+            .into_iter()
+            .filter(|c| c.actor != actor)
+            .map(|c| c.bytes)
+            .collect();
+        if !has_snapshot || base >= meta.snapshot_seq {
+            return Ok((!changes.is_empty()).then(|| DocData { doc: doc.to_owned(), snapshot: None, changes }));
+        }
+        if changes.is_empty() {
+            return Ok(None);
+        }
+        let rows_bytes: usize = changes.iter().map(Vec::len).sum();
+        let snapshot = snapshot_payload(store, doc, meta)?;
+        let snapshot_bytes = snapshot.snapshot.as_ref().map_or(0, Vec::len) + snapshot.changes.iter().map(Vec::len).sum::<usize>();
+        return Ok(Some(if snapshot_bytes < rows_bytes {
+            snapshot
+        } else {
+            DocData { doc: doc.to_owned(), snapshot: None, changes }
         }));
     }
-    let changes: Vec<Vec<u8>> =
-        store.changes_after(doc, req.base)?.into_iter().filter(|c| c.actor != req.actor).map(|c| c.bytes).collect();
-    if changes.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(DocData { doc: doc.to_owned(), snapshot: None, changes }))
+    Ok(Some(snapshot_payload(store, doc, meta)?))
+}
+
+/// The snapshot and every change row after it.
+fn snapshot_payload<S: ServerStore>(store: &mut S, doc: &str, meta: DocMeta) -> Result<DocData, S::Error> {
+    let snapshot = store.snapshot(doc)?;
+    let changes = store.changes_after(doc, meta.snapshot_seq)?;
+    Ok(DocData { doc: doc.to_owned(), snapshot, changes: changes.into_iter().map(|c| c.bytes).collect() })
 }
 
 fn push_one<S: ServerStore>(
@@ -181,16 +217,22 @@ fn push_one<S: ServerStore>(
             Err(e) => return Ok(AckStatus::Rejected(format!("document {}: {e}", data.doc))),
         }
     }
-    let existing = store.load(&data.doc)?;
-    let mut working = existing.clone().unwrap_or_default();
+    let mut existing = store.load(&data.doc)?;
+    let before: Option<Vec<ChangeHash>> = existing.as_mut().map(|d| d.get_heads());
+    let mut working = existing.unwrap_or_default();
     let mut seen: HashSet<ChangeHash> = HashSet::new();
     let fresh: Vec<Change> = incoming
         .into_iter()
         .filter(|c| seen.insert(c.hash()) && working.get_change_by_hash(&c.hash()).is_none())
         .collect();
     if fresh.is_empty() {
+        if before.is_some() {
+            store.release(&data.doc, working);
+        }
         return Ok(AckStatus::Stored);
     }
+    // From here on `working` may hold refused changes: on any refusal it is
+    // dropped, never handed back to the store.
     if working.apply_changes(fresh.iter().cloned()).is_err() {
         return Ok(AckStatus::Rejected(format!("document {}: changes cannot be applied", data.doc)));
     }
@@ -198,11 +240,12 @@ fn push_one<S: ServerStore>(
         return Ok(AckStatus::NeedSnapshot);
     }
     let checked = validate_doc(&data.doc, working)
-        .and_then(|after| access.check_write(&data.doc, existing.as_ref(), &after, &fresh));
-    if let Err(reason) = checked {
-        return Ok(AckStatus::Rejected(reason));
-    }
-    store.append(&data.doc, &fresh)?;
+        .and_then(|after| access.check_write(&data.doc, before.as_deref(), &after, &fresh).map(|()| after));
+    let after = match checked {
+        Ok(after) => after,
+        Err(reason) => return Ok(AckStatus::Rejected(reason)),
+    };
+    store.append(&data.doc, &fresh, after)?;
     stats.docs_stored += 1;
     stats.changes_stored += fresh.len();
     Ok(AckStatus::Stored)

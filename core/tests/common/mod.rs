@@ -1,6 +1,8 @@
 //! Fixtures shared by core's integration tests.
 #![allow(dead_code)]
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use rapport_core::*;
 use tempfile::TempDir;
 
