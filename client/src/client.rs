@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rapport_core::sync::{Message, SyncResponse};
+use rapport_core::sync::{Message, SyncRequest, SyncResponse};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 
 use crate::endpoint::Endpoint;
@@ -82,6 +82,13 @@ impl Client {
         }
         let body = response.bytes().await.unwrap_or_default();
         Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), &body))
+    }
+
+    /// Sends one request and returns the server's response, without touching a
+    /// replica: for tools and load tests that build requests themselves.
+    pub async fn exchange(&self, request: SyncRequest) -> Result<SyncResponse, ClientError> {
+        let bytes = Message::Request(request).encode();
+        Ok(self.post_sync(bytes).await?.0)
     }
 
     /// One `POST /v1/sync` exchange of encoded message bytes.

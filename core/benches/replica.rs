@@ -552,7 +552,9 @@ mod raw {
         Ok(id)
     }
 
-    /// Mirrors `Editor::move_deal_stage` (without its validation).
+    /// Mirrors `Editor::move_deal_stage` (without its validation). The replica's
+    /// operations change as it evolves: the "Automerge bytes per account" note of
+    /// the output shows whether both sides still build documents of the same size.
     pub fn move_deal(doc: &mut AutoCommit, author: &Author, deal: &str, stage: &Stage) -> Res<()> {
         let now = OffsetDateTime::now_utc();
         let deals = child(doc, &automerge::ROOT, "deals")?;
@@ -563,11 +565,20 @@ mod raw {
         };
         let history = child(doc, &o, "stage_history")?;
         stage_move(doc, author, &history, from.as_deref(), &stage.id, now)?;
-        doc.put(&o, "stage", stage.id.as_str())?;
-        doc.put(&o, "probability", ScalarValue::Uint(u64::from(stage.probability)))?;
-        doc.put(&o, "outcome", outcome(stage.kind))?;
-        if stage.kind != StageKind::Open {
-            doc.put(&o, "forecast", "closed")?;
+        // Deals here start in "pipeline", so an open stage keeps it and any other closes it.
+        let forecast = if stage.kind == StageKind::Open { "pipeline" } else { "closed" };
+        // Like the replica, every field the stage implies is written fresh (delete, then put).
+        let fields: [(&str, ScalarValue); 4] = [
+            ("stage", stage.id.as_str().into()),
+            ("probability", ScalarValue::Uint(u64::from(stage.probability))),
+            ("outcome", outcome(stage.kind).into()),
+            ("forecast", forecast.into()),
+        ];
+        for (key, value) in fields {
+            if doc.get(&o, key)?.is_some() {
+                doc.delete(&o, key)?;
+            }
+            doc.put(&o, key, value)?;
         }
         commit(doc, author, "deal.stage", now);
         Ok(())
@@ -981,6 +992,24 @@ fn timed<T>(f: impl FnOnce() -> Res<T>) -> Res<(Probe, T)> {
         written: written_now().zip(written).map(|(b, a)| b.saturating_sub(a)),
     };
     Ok((probe, out))
+}
+
+/// ours / anchor: the median of the ratios of paired samples (one run or
+/// repetition each, measured back to back), or of the medians when unpaired.
+fn ratio(ours: &[Option<Duration>], anchor: &[Option<Duration>]) -> Option<f64> {
+    let secs = |d: &Option<Duration>| d.map(|d| d.as_secs_f64()).filter(|s| *s > 0.0);
+    let mut ratios: Vec<f64> = if ours.len() == anchor.len() {
+        ours.iter().zip(anchor).filter_map(|(o, a)| Some(secs(o)? / secs(a)?)).collect()
+    } else {
+        let med = |xs: &[Option<Duration>]| median(xs.iter().flatten().copied());
+        med(ours).zip(med(anchor)).and_then(|(o, a)| Some(secs(&Some(o))? / secs(&Some(a))?)).into_iter().collect()
+    };
+    ratios.sort_by(f64::total_cmp);
+    ratios.get(ratios.len() / 2).copied()
+}
+
+fn fmt_ratio(r: Option<f64>) -> String {
+    r.map_or("—".into(), |r| format!("{r:.2}×"))
 }
 
 fn fmt(d: Option<Duration>) -> String {
@@ -1522,38 +1551,49 @@ fn main() -> Res<()> {
     println!("|---|---:|---:|---:|---|");
     for name in &table.order {
         let row = &table.rows[name];
+        let wall = |ps: &[Probe]| ps.iter().map(|p| Some(p.wall)).collect::<Vec<_>>();
         let (ours, anchor) = (median(row.ours.iter().map(|p| p.wall)), median(row.anchor.iter().map(|p| p.wall)));
-        let ratio = match (ours, anchor) {
-            (Some(o), Some(a)) if !a.is_zero() => {
-                format!("{:.2}×", o.as_secs_f64() / a.as_secs_f64())
-            }
-            _ => "—".into(),
-        };
-        println!("| {name} | {} | {} | {ratio} | {} |", fmt(ours), fmt(anchor), row.anchor_is);
+        let ratio = ratio(&wall(&row.ours), &wall(&row.anchor));
+        println!("| {name} | {} | {} | {} | {} |", fmt(ours), fmt(anchor), fmt_ratio(ratio), row.anchor_is);
     }
     println!();
-    println!("Writes, CPU time (user + system) and bytes written to disk (medians, from /proc):");
+    println!("Writes: wall time of each run, CPU time (user + system) and bytes written to disk (from /proc):");
     println!();
-    println!("| operation | ours CPU | anchor CPU | CPU ours / anchor | ours written | anchor written |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| operation | each run: ours / anchor | ours CPU | anchor CPU | CPU ours / anchor | ours written | anchor written |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
     for name in &table.order {
         let row = &table.rows[name];
         if !row.write {
             continue;
         }
-        let cpu = |ps: &[Probe]| median(ps.iter().filter_map(|p| p.cpu));
+        let runs = row
+            .ours
+            .iter()
+            .zip(&row.anchor)
+            .map(|(o, a)| format!("{} / {}", fmt(Some(o.wall)), fmt(Some(a.wall))))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let cpu = |ps: &[Probe]| ps.iter().map(|p| p.cpu).collect::<Vec<_>>();
         let mb = |ps: &[Probe]| {
             median(ps.iter().filter_map(|p| p.written)).map_or("—".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
         };
-        let (o, a) = (cpu(&row.ours), cpu(&row.anchor));
-        let ratio = match (o, a) {
-            (Some(o), Some(a)) if !a.is_zero() => format!("{:.2}×", o.as_secs_f64() / a.as_secs_f64()),
-            _ => "—".into(),
-        };
-        println!("| {name} | {} | {} | {ratio} | {} | {} |", fmt(o), fmt(a), mb(&row.ours), mb(&row.anchor));
+        println!(
+            "| {name} | {runs} | {} | {} | {} | {} | {} |",
+            fmt(median(row.ours.iter().filter_map(|p| p.cpu))),
+            fmt(median(row.anchor.iter().filter_map(|p| p.cpu))),
+            fmt_ratio(ratio(&cpu(&row.ours), &cpu(&row.anchor))),
+            mb(&row.ours),
+            mb(&row.anchor)
+        );
     }
     println!();
-    println!("Median of {} run(s); indexed reads repeat {} times per run.", cfg.runs, cfg.read_reps);
+    println!(
+        "Times are medians of {} run(s); indexed reads repeat {} times per run. A ratio is the median of the \
+         per-run (per-repetition) ratios, ours and anchor being measured back to back.",
+        cfg.runs, cfg.read_reps
+    );
     for note in &table.notes {
         println!("* {note}");
     }

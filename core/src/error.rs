@@ -44,7 +44,7 @@ pub enum Error {
     InvalidValue { field: String, reason: String },
 
     /// The field path does not name a field that can be set.
-    #[error("unknown field {0:?}; see `rapport_core::fields` for the list of settable fields")]
+    #[error("unknown field {0:?}: not a settable field path such as party.name or deals.<id>.amount")]
     UnknownField(String),
 
     /// The account was merged into another one; edit the survivor instead.

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::error::Error;
 
 macro_rules! id_type {
-    ($(#[$m:meta])* $name:ident) => {
+    ($(#[$m:meta])* $name:ident, $label:literal) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -45,7 +45,7 @@ macro_rules! id_type {
             fn from_str(s: &str) -> Result<Self, Error> {
                 Uuid::parse_str(s.trim())
                     .map(Self)
-                    .map_err(|_| Error::invalid(stringify!($name), "not a UUID"))
+                    .map_err(|_| Error::invalid($label, "not a valid id (expected a UUID)"))
             }
         }
     };
@@ -53,32 +53,38 @@ macro_rules! id_type {
 
 id_type!(
     /// Identifies an account document (a party and everything that belongs to it).
-    AccountId
+    AccountId,
+    "account id"
 );
 id_type!(
     /// Identifies a contact inside an account.
-    ContactId
+    ContactId,
+    "contact id"
 );
 id_type!(
     /// Identifies a deal inside an account.
-    DealId
+    DealId,
+    "deal id"
 );
 id_type!(
     /// Identifies an interaction inside an account.
-    InteractionId
+    InteractionId,
+    "interaction id"
 );
 id_type!(
     /// Identifies a task inside an account.
-    TaskId
+    TaskId,
+    "task id"
 );
 id_type!(
     /// Identifies a tie inside an account.
-    TieId
+    TieId,
+    "tie id"
 );
 
 /// Declares a closed set of values stored in documents as lower-case strings.
 macro_rules! str_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident, $label:literal { $($variant:ident => $s:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum $name { $($variant),+ }
@@ -121,7 +127,7 @@ macro_rules! str_enum {
                 match norm.as_str() {
                     $($s => Ok($name::$variant),)+
                     _ => Err(Error::invalid(
-                        stringify!($name),
+                        $label,
                         format!("expected one of: {}", [$($s),+].join(", ")),
                     )),
                 }
@@ -132,86 +138,86 @@ macro_rules! str_enum {
 
 str_enum!(
     /// Organization or person.
-    PartyKind { Organization => "organization", Person => "person" }
+    PartyKind, "party kind" { Organization => "organization", Person => "person" }
 );
 str_enum!(
     /// The broad notion of client: a party can hold several roles.
-    Role {
+    Role, "role" {
         Customer => "customer", Supplier => "supplier", Partner => "partner",
         Reseller => "reseller", Government => "government", Internal => "internal",
     }
 );
 str_enum!(
     /// Value tier: drives contact cadence and manager attention.
-    ValueTier { Key => "key", Standard => "standard", Low => "low" }
+    ValueTier, "value tier" { Key => "key", Standard => "standard", Low => "low" }
 );
 str_enum!(
     /// Loyalty ladder (Payne et al.), lowest rung first.
-    LoyaltyRung {
+    LoyaltyRung, "loyalty rung" {
         Prospect => "prospect", Customer => "customer", Client => "client",
         Supporter => "supporter", Advocate => "advocate", Partner => "partner",
     }
 );
 str_enum!(
     /// Relationship lifecycle phase (Ford; Dwyer et al.).
-    LifecyclePhase {
+    LifecyclePhase, "lifecycle phase" {
         PreRelationship => "pre_relationship", Early => "early", Development => "development",
         LongTerm => "long_term", Final => "final",
     }
 );
 str_enum!(
     /// Whether the relationship is going on or has ended.
-    AccountStatus { Active => "active", Former => "former", Lost => "lost" }
+    AccountStatus, "status" { Active => "active", Former => "former", Lost => "lost" }
 );
 str_enum!(
     /// Broadcast channel.
-    Channel {
+    Channel, "channel" {
         Phone => "phone", Email => "email", Sms => "sms", Messenger => "messenger",
         Visit => "visit", Post => "post",
     }
 );
 str_enum!(
     /// Kind of phone number.
-    PhoneKind { Mobile => "mobile", Work => "work", Home => "home", Fax => "fax", Other => "other" }
+    PhoneKind, "phone kind" { Mobile => "mobile", Work => "work", Home => "home", Fax => "fax", Other => "other" }
 );
 str_enum!(
     /// A contact's consent or refusal for a channel and topic.
-    ConsentStatus { OptIn => "opt_in", OptOut => "opt_out", Refused => "refused" }
+    ConsentStatus, "consent status" { OptIn => "opt_in", OptOut => "opt_out", Refused => "refused" }
 );
 str_enum!(
     /// Forecast category of a deal.
-    ForecastCategory {
+    ForecastCategory, "forecast category" {
         Pipeline => "pipeline", BestCase => "best_case", Commit => "commit",
         Omitted => "omitted", Closed => "closed",
     }
 );
 str_enum!(
     /// Outcome of a deal.
-    DealOutcome { Open => "open", Won => "won", Lost => "lost" }
+    DealOutcome, "deal outcome" { Open => "open", Won => "won", Lost => "lost" }
 );
 str_enum!(
     /// What a pipeline stage means for a deal's outcome.
-    StageKind { Open => "open", Won => "won", Lost => "lost" }
+    StageKind, "stage kind" { Open => "open", Won => "won", Lost => "lost" }
 );
 str_enum!(
     /// Kind of interaction (transaction model).
-    InteractionKind { Call => "call", Meeting => "meeting", Visit => "visit", Email => "email", Note => "note" }
+    InteractionKind, "interaction kind" { Call => "call", Meeting => "meeting", Visit => "visit", Email => "email", Note => "note" }
 );
 str_enum!(
     /// Direction of an interaction.
-    Direction { Inbound => "inbound", Outbound => "outbound" }
+    Direction, "direction" { Inbound => "inbound", Outbound => "outbound" }
 );
 str_enum!(
     /// Status of an interaction.
-    InteractionStatus { Planned => "planned", Held => "held", NotHeld => "not_held", Cancelled => "cancelled" }
+    InteractionStatus, "interaction status" { Planned => "planned", Held => "held", NotHeld => "not_held", Cancelled => "cancelled" }
 );
 str_enum!(
     /// Status of a task.
-    TaskStatus { Todo => "todo", Doing => "doing", Done => "done" }
+    TaskStatus, "task status" { Todo => "todo", Doing => "doing", Done => "done" }
 );
 str_enum!(
     /// Kind of tie between contacts and parties.
-    TieKind {
+    TieKind, "tie kind" {
         Professional => "professional", Social => "social", Personal => "personal",
         Parent => "parent", Group => "group",
     }

@@ -144,7 +144,7 @@ fn set_field_refuses_bad_paths_and_values() {
     assert_invalid(refused(&mut fx, id, |e| e.set_field("party.value_tier", "gold")), "party.value_tier");
     assert_invalid(refused(&mut fx, id, |e| e.set_field("party.geo", "north")), "party.geo");
     assert_invalid(refused(&mut fx, id, |e| e.set_field("party.parent", "acme")), "party.parent");
-    assert_invalid(refused(&mut fx, id, |e| e.set_field("party.loyalty_rung", "fan")), "LoyaltyRung");
+    assert_invalid(refused(&mut fx, id, |e| e.set_field("party.loyalty_rung", "fan")), "party.loyalty_rung");
     let unknown = DealId::new();
     assert_not_found(refused(&mut fx, id, |e| e.set_field(&format!("deals.{unknown}.title"), "x")), RecordKind::Deal);
     assert_not_found(fx.replica.edit(AccountId::new(), |e| e.set_field("name", "x")), RecordKind::Account);

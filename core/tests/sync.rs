@@ -339,7 +339,11 @@ fn documents_leave_and_join_a_scope_without_losing_edits() {
     assert_eq!(rep.replica.account_ids().unwrap(), vec![kept]);
     assert!(rep.replica.search("moves", 5).unwrap().is_empty(), "index rows are gone too");
     scoped_sync(&mut office.replica, &mut store, &mut office_access);
-    assert_eq!(office.replica.account(moving).unwrap().party.industry.as_deref(), Some("Paper"), "the rep's edit arrived");
+    assert_eq!(
+        office.replica.account(moving).unwrap().party.industry.as_deref(),
+        Some("Paper"),
+        "the rep's edit arrived"
+    );
 
     // A copy with a refused edit is kept, never dropped.
     let other = office.account("Other");

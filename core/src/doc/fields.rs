@@ -262,7 +262,8 @@ impl FieldPath {
     }
 }
 
-fn retarget(e: Error, field: &str) -> Error {
+/// Names the field path in a value error raised by a type's parser.
+pub(crate) fn retarget(e: Error, field: &str) -> Error {
     match e {
         Error::InvalidValue { reason, .. } => Error::invalid(field, reason),
         other => other,

@@ -12,7 +12,7 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use super::access::{self as a, obj, obj_path};
-use super::fields::{Collection, FieldPath, Kind, valid_free_key};
+use super::fields::{Collection, FieldPath, Kind, retarget, valid_free_key};
 use super::{AccountDoc, Author, SCHEMA_VERSION, commit_options};
 use crate::error::{Error, Result};
 use crate::model::*;
@@ -387,8 +387,12 @@ impl<'a> Editor<'a> {
                 let deal = DealId(field.record.unwrap_or_default());
                 return self.move_deal_stage(deal, value.trim(), None);
             }
-            Kind::Rung => return self.move_ladder(value.parse()?, None),
-            Kind::Phase => return self.move_lifecycle(value.parse()?, None),
+            Kind::Rung => {
+                return self.move_ladder(value.parse().map_err(|e| retarget(e, &field.to_string()))?, None);
+            }
+            Kind::Phase => {
+                return self.move_lifecycle(value.parse().map_err(|e| retarget(e, &field.to_string()))?, None);
+            }
             _ => {}
         }
         self.change("account.set_field", |c| {
@@ -598,7 +602,12 @@ impl<'a> Editor<'a> {
                 _ => ForecastCategory::Closed,
             };
             a::put_fresh(c.doc, &o, "stage", stage.id.as_str())?;
-            a::put_fresh(c.doc, &o, "probability", ScalarValue::Uint(u64::from(probability.unwrap_or(stage.probability))))?;
+            a::put_fresh(
+                c.doc,
+                &o,
+                "probability",
+                ScalarValue::Uint(u64::from(probability.unwrap_or(stage.probability))),
+            )?;
             a::put_fresh(c.doc, &o, "outcome", outcome.as_str())?;
             a::put_fresh(c.doc, &o, "forecast", forecast.as_str())?;
             Ok(())

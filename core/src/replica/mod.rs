@@ -107,7 +107,7 @@ impl Replica {
         let author = Author::new(identity.user.clone(), identity.device.clone(), actor);
         let mut replica = Replica { conn, path, author, settings: Settings::default() };
         replica.settings = replica.load_settings()?.read();
-        if reindex {
+        if reindex || !replica.index_complete()? {
             replica.reindex()?;
         }
         Ok(replica)
@@ -353,6 +353,17 @@ impl Replica {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Whether every account document has its index row (a cheap check on
+    /// open; a replica written by an older build, or damaged by hand, is reindexed).
+    fn index_complete(&self) -> Result<bool> {
+        let (docs, rows): (i64, i64) = self.conn.query_row(
+            "SELECT (SELECT count(*) FROM documents WHERE id != ?1), (SELECT count(*) FROM accounts)",
+            [SETTINGS_DOC_ID],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(docs == rows)
     }
 
     fn exists(&self, id: AccountId) -> Result<bool> {

@@ -85,7 +85,9 @@ impl ServerStore for MemoryStore {
             .docs
             .iter()
             .filter(|(_, d)| d.last_seq > after && d.last_seq <= upto)
-            .map(|(id, d)| (id.clone(), DocMeta { last_seq: d.last_seq, snapshot_seq: d.snapshot_seq, pruned_seq: d.pruned_seq }))
+            .map(|(id, d)| {
+                (id.clone(), DocMeta { last_seq: d.last_seq, snapshot_seq: d.snapshot_seq, pruned_seq: d.pruned_seq })
+            })
             .collect();
         out.sort_by_key(|(_, m)| m.last_seq);
         out.truncate(limit);

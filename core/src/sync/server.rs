@@ -71,8 +71,13 @@ pub trait Access {
     /// document (`None`: a new document; `after.fork_at(before)` or
     /// `after.diff(before, …)` shows the old state), `after` the document with
     /// the pushed changes applied.
-    fn check_write(&self, doc: &str, before: Option<&[ChangeHash]>, after: &AutoCommit, changes: &[Change])
-    -> Result<(), String>;
+    fn check_write(
+        &self,
+        doc: &str,
+        before: Option<&[ChangeHash]>,
+        after: &AutoCommit,
+        changes: &[Change],
+    ) -> Result<(), String>;
 }
 
 /// Everyone may read and write everything (single-user setups, tests).
@@ -170,12 +175,8 @@ fn payload<S: ServerStore>(
     let rows_valid = meta.pruned_seq <= base;
     let has_snapshot = meta.snapshot_seq > 0;
     if rows_valid {
-        let changes: Vec<Vec<u8>> = store
-            .changes_after(doc, base)?
-            .into_iter()
-            .filter(|c| c.actor != actor)
-            .map(|c| c.bytes)
-            .collect();
+        let changes: Vec<Vec<u8>> =
+            store.changes_after(doc, base)?.into_iter().filter(|c| c.actor != actor).map(|c| c.bytes).collect();
         if !has_snapshot || base >= meta.snapshot_seq {
             return Ok((!changes.is_empty()).then(|| DocData { doc: doc.to_owned(), snapshot: None, changes }));
         }
@@ -184,7 +185,8 @@ fn payload<S: ServerStore>(
         }
         let rows_bytes: usize = changes.iter().map(Vec::len).sum();
         let snapshot = snapshot_payload(store, doc, meta)?;
-        let snapshot_bytes = snapshot.snapshot.as_ref().map_or(0, Vec::len) + snapshot.changes.iter().map(Vec::len).sum::<usize>();
+        let snapshot_bytes =
+            snapshot.snapshot.as_ref().map_or(0, Vec::len) + snapshot.changes.iter().map(Vec::len).sum::<usize>();
         return Ok(Some(if snapshot_bytes < rows_bytes {
             snapshot
         } else {

@@ -1,6 +1,5 @@
 //! Fixtures shared by core's integration tests.
 #![allow(dead_code)]
-
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use rapport_core::*;

@@ -1,0 +1,91 @@
+//! The one error the apps see, and the one place core's and the client's
+//! errors are mapped to it.
+//!
+//! `RapportError` is a flat enum: each variant is something an app acts on,
+//! and carries a plain-sentence message (Kotlin `e.message`, Swift
+//! `.network(message:)`, Python `str(e)`). Messages come from core and the
+//! client, which never put customer data in them.
+
+use rapport_client::ClientError;
+
+/// Every error the library throws.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[uniffi(flat_error)]
+pub enum RapportError {
+    /// The server could not be reached or did not answer in time, or failed
+    /// on its side: keep working offline and sync again later.
+    #[error("{message}")]
+    Network { message: String },
+
+    /// The server refused the device token: sign in again / get a new token.
+    #[error("{message}")]
+    Unauthorized { message: String },
+
+    /// The server refused some pushed edits (they are kept locally); see
+    /// `Replica.rejectedDocuments()`. Everything else was synced.
+    #[error("{message}")]
+    RejectedChange { message: String },
+
+    /// An argument is not valid (unknown field, bad value, malformed id, bad
+    /// server URL): show the message next to the input.
+    #[error("{message}")]
+    InvalidInput { message: String },
+
+    /// No record with that id (account, contact, deal, task, stage…).
+    #[error("{message}")]
+    NotFound { message: String },
+
+    /// The account was merged into another one: open and edit the survivor.
+    #[error("{message}")]
+    Merged { message: String },
+
+    /// The server does not speak this app's protocol version, or refused the
+    /// request as malformed: the app (or the server) needs an upgrade.
+    #[error("{message}")]
+    Server { message: String },
+
+    /// The local replica failed: disk full, file damaged, already open
+    /// elsewhere, or written by a newer version.
+    #[error("{message}")]
+    Storage { message: String },
+}
+
+impl From<rapport_core::Error> for RapportError {
+    fn from(e: rapport_core::Error) -> Self {
+        use rapport_core::Error as E;
+        let message = e.to_string();
+        match e {
+            E::NotFound { .. } => RapportError::NotFound { message },
+            E::InvalidValue { .. } | E::UnknownField(_) | E::InvalidMerge(_) => RapportError::InvalidInput { message },
+            E::AccountMerged { .. } => RapportError::Merged { message },
+            // Only sync answers produce these: nothing was applied, and syncing again is safe.
+            E::Protocol(_) | E::IncompleteSync { .. } => RapportError::Network { message },
+            E::InvalidDocument(_)
+            | E::UnsupportedSchema { .. }
+            | E::ReplicaLocked(_)
+            | E::NotAReplica(_)
+            | E::ReplicaTooNew { .. }
+            | E::Storage(_)
+            | E::Automerge(_)
+            | E::Io { .. } => RapportError::Storage { message },
+        }
+    }
+}
+
+impl From<ClientError> for RapportError {
+    fn from(e: ClientError) -> Self {
+        let message = e.to_string();
+        match e {
+            ClientError::Replica(core) => core.into(),
+            ClientError::InvalidUrl { .. } => RapportError::InvalidInput { message },
+            ClientError::InvalidToken { .. } | ClientError::Unauthorized { .. } => {
+                RapportError::Unauthorized { message }
+            }
+            ClientError::Server { status, .. } if status >= 500 => RapportError::Network { message },
+            ClientError::Network { .. } | ClientError::Stalled { .. } | ClientError::Tls(_) => {
+                RapportError::Network { message }
+            }
+            ClientError::Server { .. } | ClientError::Protocol { .. } => RapportError::Server { message },
+        }
+    }
+}

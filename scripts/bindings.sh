@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds rapport-ffi and generates its Kotlin, Swift and Python bindings
+# (uniffi library mode) into target/bindings/{kotlin,swift,python}.
+#
+#   scripts/bindings.sh            # debug build
+#   PROFILE=release scripts/bindings.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROFILE="${PROFILE:-debug}"
+profile_flag=()
+[[ "$PROFILE" == "release" ]] && profile_flag=(--release)
+
+case "$(uname -s)" in
+  Darwin) lib="librapport_ffi.dylib" ;;
+  *) lib="librapport_ffi.so" ;;
+esac
+
+# One cargo invocation, so the library and uniffi-bindgen share uniffi's build.
+cargo build "${profile_flag[@]}" -p rapport-ffi -p rapport-uniffi-bindgen
+
+library="target/$PROFILE/$lib"
+bindgen="target/$PROFILE/uniffi-bindgen"
+out="target/bindings"
+rm -rf "$out"
+for language in kotlin swift python; do
+  "$bindgen" generate --library "$library" --language "$language" --out-dir "$out/$language" --no-format
+done
+# Python loads the library from its own directory.
+cp "$library" "$out/python/"
+echo "bindings in $out/{kotlin,swift,python} (library: $library)"

@@ -1,0 +1,9 @@
+//! `Message::decode` on arbitrary bytes: never panics, and whatever decodes
+//! re-encodes to an equal message.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    rapport_server::decode_for_fuzz(data);
+});

@@ -1,0 +1,224 @@
+//! The sync protocol's [`Access`] for one request, over the server's SQLite
+//! transaction: scoping from the `accounts` index, what the device holds
+//! from `device_docs`, actor binding from `actors`, and write rules judged
+//! on the state each pushed change was based on (causal permission).
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use automerge::{AutoCommit, Change, ChangeHash, Patch, PatchAction, Prop};
+use rapport_core::SettingsDoc;
+use rapport_core::sync::Access;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{AccountScope, Role, Subject};
+use crate::db::DbError;
+
+const SETTINGS: &str = rapport_core::settings::SETTINGS_DOC_ID;
+
+/// One sync request's access rules, evaluated inside its savepoint.
+pub(crate) struct SqlAccess<'a> {
+    conn: &'a Connection,
+    subject: Subject,
+    device_id: i64,
+    /// The request's resume point: documents sent in a response are held once
+    /// the device asks from a position at or past that response's `after`.
+    client_after: u64,
+    max_doc_bytes: u64,
+}
+
+impl<'a> SqlAccess<'a> {
+    pub(crate) fn new(
+        conn: &'a Connection,
+        subject: Subject,
+        device_id: i64,
+        client_after: u64,
+        max_doc_bytes: u64,
+    ) -> Self {
+        SqlAccess { conn, subject, device_id, client_after, max_doc_bytes }
+    }
+
+    /// Binds the request's actor id to this device on first use; refuses an
+    /// actor id bound to another device (a replayed or forged request).
+    pub(crate) fn bind_request_actor(&self, actor: &[u8]) -> Result<(), DbError> {
+        if actor.is_empty() {
+            return Ok(());
+        }
+        match self.actor_device(actor)? {
+            Some(device) if device != self.device_id => Err(DbError::ForeignActor),
+            Some(_) => Ok(()),
+            None => Ok(self.bind(actor)?),
+        }
+    }
+
+    fn actor_device(&self, actor: &[u8]) -> rusqlite::Result<Option<i64>> {
+        self.conn
+            .prepare_cached("SELECT device_id FROM actors WHERE actor = ?1")?
+            .query_row([actor], |r| r.get(0))
+            .optional()
+    }
+
+    fn bind(&self, actor: &[u8]) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO actors (actor, device_id, bound_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![actor, self.device_id, crate::db::now_millis()])?;
+        Ok(())
+    }
+
+    fn check_size(&self, doc: &str, changes: &[Change]) -> Result<(), String> {
+        let stored: i64 = self
+            .conn
+            .prepare_cached("SELECT bytes FROM documents WHERE id = ?1")
+            .and_then(|mut s| s.query_row([doc], |r| r.get(0)).optional())
+            .map_err(|e| internal(doc, &e))?
+            .unwrap_or(0);
+        let pushed: u64 = changes.iter().map(|c| c.raw_bytes().len() as u64).sum();
+        let total = stored.max(0) as u64 + pushed;
+        if total > self.max_doc_bytes {
+            return Err(format!(
+                "document {doc}: {total} bytes of changes exceed the {}-byte document limit",
+                self.max_doc_bytes
+            ));
+        }
+        Ok(())
+    }
+
+    /// Actor ids of `changes` not bound yet; refuses changes by another device's actor.
+    fn check_actors(&self, doc: &str, changes: &[Change]) -> Result<BTreeSet<Vec<u8>>, String> {
+        let mut unbound = BTreeSet::new();
+        for change in changes {
+            if settings_genesis().contains(&change.hash()) {
+                continue;
+            }
+            let actor = change.actor_id().to_bytes().to_vec();
+            if unbound.contains(&actor) {
+                continue;
+            }
+            match self.actor_device(&actor).map_err(|e| internal(doc, &e))? {
+                Some(device) if device != self.device_id => {
+                    return Err(format!("document {doc}: a change is made with an actor id bound to another device"));
+                }
+                Some(_) => {}
+                None => {
+                    unbound.insert(actor);
+                }
+            }
+        }
+        Ok(unbound)
+    }
+
+    /// Judges every change on the state it was based on: its dependencies
+    /// (or, for the change that creates the account, the state it creates).
+    fn check_account(&self, doc: &str, after: &AutoCommit, changes: &[Change]) -> Result<(), String> {
+        let role = self.subject.role;
+        let mut copy: Option<AutoCommit> = None;
+        for change in changes {
+            let hash = [change.hash()];
+            let creating = change.deps().is_empty();
+            let based_on = if creating { &hash[..] } else { change.deps() };
+            let scope = AccountScope::of(after, Some(based_on));
+            if !self.subject.may_access(&scope) {
+                return Err(if creating {
+                    format!("document {doc}: role {role} may not create an account outside this user's scope")
+                } else {
+                    format!("document {doc}: the account is not in this user's scope")
+                });
+            }
+            if creating || role != Role::Rep {
+                continue;
+            }
+            let am = copy.get_or_insert_with(|| after.clone());
+            for patch in am.document().diff(change.deps(), &hash) {
+                let field = touched_field(&patch);
+                if !self.subject.may_change_field(&field) {
+                    return Err(format!("document {doc}: role {role} may not change {field}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Access for SqlAccess<'_> {
+    fn may_read(&self, doc: &str) -> bool {
+        if doc == SETTINGS || self.subject.sees_everything() {
+            return true;
+        }
+        match AccountScope::read(self.conn, doc) {
+            Ok(Some(scope)) => self.subject.may_access(&scope),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the accounts index; treating the document as unreadable");
+                false
+            }
+        }
+    }
+
+    fn holds(&self, doc: &str) -> bool {
+        let row: rusqlite::Result<Option<(i64, Option<i64>)>> = self
+            .conn
+            .prepare_cached("SELECT since, gone FROM device_docs WHERE device_id = ?1 AND doc_id = ?2")
+            .and_then(|mut s| s.query_row(params![self.device_id, doc], |r| Ok((r.get(0)?, r.get(1)?))).optional());
+        let after = i64::try_from(self.client_after).unwrap_or(i64::MAX);
+        match row {
+            Ok(Some((since, gone))) => since <= after && gone.is_none_or(|g| after < g),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read device_docs; sending the document whole");
+                false
+            }
+        }
+    }
+
+    fn check_write(
+        &self,
+        doc: &str,
+        _before: Option<&[ChangeHash]>,
+        after: &AutoCommit,
+        changes: &[Change],
+    ) -> Result<(), String> {
+        self.check_size(doc, changes)?;
+        let unbound = self.check_actors(doc, changes)?;
+        if doc == SETTINGS {
+            if !self.subject.may_write_settings() {
+                return Err(format!("document {doc}: role {} may not change the settings", self.subject.role));
+            }
+        } else if !self.subject.sees_everything() {
+            self.check_account(doc, after, changes)?;
+        }
+        for actor in unbound {
+            self.bind(&actor).map_err(|e| internal(doc, &e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The dotted path of the field a patch changes (`party.owner`, `deleted_at`,
+/// `party.notes` for a text splice).
+fn touched_field(patch: &Patch) -> String {
+    let prop = |p: &Prop| match p {
+        Prop::Map(k) => k.clone(),
+        Prop::Seq(i) => i.to_string(),
+    };
+    let mut parts: Vec<String> = patch.path.iter().map(|(_, p)| prop(p)).collect();
+    match &patch.action {
+        PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => parts.push(key.clone()),
+        PatchAction::Increment { prop: p, .. } | PatchAction::Conflict { prop: p } => parts.push(prop(p)),
+        _ => {}
+    }
+    parts.join(".")
+}
+
+/// The changes of the settings genesis every replica starts from (written
+/// with a fixed actor id, so they are nobody's to bind).
+fn settings_genesis() -> &'static [ChangeHash] {
+    static GENESIS: OnceLock<Vec<ChangeHash>> = OnceLock::new();
+    GENESIS.get_or_init(|| SettingsDoc::genesis().automerge_mut().get_heads())
+}
+
+fn internal(doc: &str, e: &rusqlite::Error) -> String {
+    tracing::error!(error = %e, doc, "storage error while checking a push");
+    format!("document {doc}: the server could not check this push; retry later")
+}

@@ -1,0 +1,118 @@
+//! Device tokens and the bearer-token middleware.
+//!
+//! A token is 32 random bytes shown once as 64 hex digits; the server keeps
+//! only its SHA-256 hash. Every route except `/healthz` runs behind
+//! [`require_token`], which puts the caller's [`Principal`] in the request
+//! extensions and applies the device's rate limit; `/v1/admin` also runs
+//! behind [`require_admin`].
+
+use axum::Extension;
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Longest token accepted in a header (generated tokens are 64 characters).
+const MAX_TOKEN_LEN: usize = 256;
+
+pub use crate::access::Role;
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: i64,
+    pub device_id: i64,
+    pub user: String,
+    pub role: Role,
+}
+
+/// SHA-256 of a token: what the database stores and looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    pub fn of(token: &str) -> TokenHash {
+        TokenHash(Sha256::digest(token.as_bytes()).into())
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// A fresh device token: 32 bytes from the OS's random source, as hex.
+pub fn generate_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Whether `token` is acceptable as a device token (also checked for
+/// `RAPPORT_ADMIN_TOKEN`): 16 to 256 visible ASCII characters.
+pub fn valid_token(token: &str) -> bool {
+    (16..=MAX_TOKEN_LEN).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Rejects requests without a valid `Authorization: Bearer <token>` header.
+pub async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+    let header =
+        req.headers().get(AUTHORIZATION).ok_or(ApiError::Unauthorized("the request has no Authorization header"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| valid_token(t))
+        .ok_or(ApiError::Unauthorized("the Authorization header is not a valid bearer token"))?;
+    let principal = state
+        .db()
+        .authenticate(TokenHash::of(token))
+        .await?
+        .ok_or(ApiError::Unauthorized("the token is unknown or revoked"))?;
+    // Admin devices are the operator's own automation and are not throttled.
+    if principal.role != Role::Admin {
+        state.limiter().check(principal.device_id).map_err(|wait| ApiError::RateLimited { retry_after: wait })?;
+    }
+    req.extensions_mut().insert(principal);
+    Ok(next.run(req).await)
+}
+
+/// Refuses callers whose user is not an admin (after [`require_token`]).
+pub async fn require_admin(
+    Extension(principal): Extension<Principal>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    if principal.role != Role::Admin {
+        return Err(ApiError::Forbidden("the admin API needs a device of an admin user".into()));
+    }
+    Ok(next.run(req).await)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn generated_tokens_are_valid_and_distinct() {
+        let a = generate_token().unwrap();
+        let b = generate_token().unwrap();
+        assert_eq!(a.len(), 64);
+        assert!(valid_token(&a));
+        assert_ne!(a, b);
+        assert_ne!(TokenHash::of(&a), TokenHash::of(&b));
+    }
+
+    #[test]
+    fn short_or_odd_tokens_are_invalid() {
+        assert!(!valid_token("short"));
+        assert!(!valid_token("has a space in the middle of it"));
+        assert!(!valid_token(&"x".repeat(MAX_TOKEN_LEN + 1)));
+    }
+}

@@ -1,0 +1,279 @@
+//! The server's storage: one SQLite file, owned by one database thread.
+//!
+//! Every read and write goes through [`Db`], which sends a job to the thread
+//! and awaits the answer. The thread group-commits: it takes every queued
+//! sync request, handles each in its own savepoint inside one transaction,
+//! commits once (one fsync), and only then answers them. An `Ack::Stored` is
+//! therefore always on disk. Between batches, the thread folds documents with
+//! many change rows into snapshots (compaction).
+
+pub mod audit;
+mod cache;
+pub(crate) mod schema;
+mod store;
+pub mod users;
+mod worker;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rapport_core::sync::{HandleStats, SyncRequest, SyncResponse};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+use tokio::sync::{oneshot, watch};
+
+use crate::auth::{Principal, TokenHash};
+use crate::metrics::Metrics;
+
+pub(crate) use cache::DocCache;
+pub(crate) use store::SqlStore;
+pub use users::Bootstrap;
+
+/// Why the database could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("the database file is in use by another server process")]
+    Locked,
+    #[error("the file is not a Rapport server database")]
+    NotServerDatabase,
+    #[error("the database has schema version {found}; this server supports up to {supported}")]
+    TooNew { found: i64, supported: i64 },
+    #[error("stored document {doc} cannot be loaded: {reason}")]
+    Corrupt { doc: String, reason: String },
+    #[error("cannot generate a token: {0}")]
+    Random(#[from] getrandom::Error),
+    #[error("the transaction of a batch of sync requests could not be committed")]
+    BatchFailed,
+    #[error("cannot start the database thread: {0}")]
+    Thread(std::io::Error),
+    #[error("the database thread has stopped")]
+    Stopped,
+    #[error("the device token was revoked or its user deleted")]
+    Revoked,
+    #[error("the request's actor id is bound to another device")]
+    ForeignActor,
+}
+
+/// Tuning of the database thread.
+#[derive(Debug, Clone, Copy)]
+pub struct DbOptions {
+    /// Documents kept loaded in memory.
+    pub cache_docs: usize,
+    /// Change rows a document may have before it is folded into a snapshot.
+    pub compact_after: u64,
+    /// How often every document is checked for compaction.
+    pub compact_interval: Duration,
+    /// Most sync requests committed together.
+    pub max_batch: usize,
+    /// Largest document accepted from a push (bytes of its accepted changes).
+    pub max_doc_bytes: u64,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            cache_docs: 256,
+            compact_after: 64,
+            compact_interval: Duration::from_secs(30),
+            max_batch: 256,
+            max_doc_bytes: 16 << 20,
+        }
+    }
+}
+
+/// A job run on the database thread with its connection (admin operations).
+pub(crate) type Call = Box<dyn FnOnce(&mut Connection) + Send>;
+
+pub(crate) enum Job {
+    Sync {
+        request: SyncRequest,
+        principal: Principal,
+        reply: oneshot::Sender<Result<(SyncResponse, HandleStats), DbError>>,
+    },
+    Authenticate {
+        hash: TokenHash,
+        reply: oneshot::Sender<Result<Option<Principal>, DbError>>,
+    },
+    Document {
+        id: String,
+        principal: Principal,
+        reply: oneshot::Sender<Result<Option<Vec<u8>>, DbError>>,
+    },
+    Call(Call),
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// Creates a database file with only the first `n` migrations applied, as an
+/// older server left it (for upgrade tests).
+#[doc(hidden)]
+pub fn create_at_version(path: &Path, n: usize) -> Result<(), DbError> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "application_id", schema::APPLICATION_ID)?;
+    schema::apply(&mut conn, 0, n)
+}
+
+/// How many migrations this server has (for upgrade tests).
+#[doc(hidden)]
+pub fn schema_version() -> usize {
+    schema::MIGRATIONS.len()
+}
+
+/// A handle to the database thread. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    jobs: mpsc::Sender<Job>,
+    head: watch::Receiver<u64>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Db {
+    /// Opens (creating or upgrading) the database at `path` and starts its thread.
+    pub fn open(
+        path: &Path,
+        options: DbOptions,
+        admin_token: Option<&str>,
+        metrics: Arc<Metrics>,
+    ) -> Result<(Db, Bootstrap), DbError> {
+        let conn = open_exclusive(path)?;
+        Self::start(conn, options, admin_token, metrics)
+    }
+
+    /// A database in memory (fuzzing, tests): nothing survives the process.
+    pub fn open_in_memory(options: DbOptions, metrics: Arc<Metrics>) -> Result<Db, DbError> {
+        let conn = Connection::open_in_memory()?;
+        Ok(Self::start(conn, options, None, metrics)?.0)
+    }
+
+    fn start(
+        mut conn: Connection,
+        options: DbOptions,
+        admin_token: Option<&str>,
+        metrics: Arc<Metrics>,
+    ) -> Result<(Db, Bootstrap), DbError> {
+        conn.pragma_update(None, "foreign_keys", true)?;
+        schema::migrate(&mut conn)?;
+        let bootstrap = users::bootstrap(&mut conn, admin_token)?;
+        store::backfill_index(&mut conn)?;
+        let (jobs, rx) = mpsc::channel();
+        let worker = worker::Worker::new(conn, options, metrics)?;
+        let head = worker.subscribe();
+        let thread = std::thread::Builder::new()
+            .name("rapport-db".into())
+            .spawn(move || worker.run(rx))
+            .map_err(DbError::Thread)?;
+        let db = Db { inner: Arc::new(Inner { jobs, head, thread: Mutex::new(Some(thread)) }) };
+        Ok((db, bootstrap))
+    }
+
+    async fn ask<T>(&self, job: impl FnOnce(oneshot::Sender<Result<T, DbError>>) -> Job) -> Result<T, DbError> {
+        let (reply, answer) = oneshot::channel();
+        self.inner.jobs.send(job(reply)).map_err(|_| DbError::Stopped)?;
+        answer.await.map_err(|_| DbError::Stopped)?
+    }
+
+    /// Handles one sync request of `principal`'s device under its user's
+    /// access rules; resolves once its effects are durable.
+    pub async fn sync(
+        &self,
+        request: SyncRequest,
+        principal: Principal,
+    ) -> Result<(SyncResponse, HandleStats), DbError> {
+        self.ask(|reply| Job::Sync { request, principal, reply }).await
+    }
+
+    /// Runs `f` on the database thread with its connection, between sync batches.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        self.ask(|reply| {
+            Job::Call(Box::new(move |conn: &mut Connection| {
+                let _ = reply.send(f(conn));
+            }))
+        })
+        .await
+    }
+
+    pub async fn authenticate(&self, hash: TokenHash) -> Result<Option<Principal>, DbError> {
+        self.ask(|reply| Job::Authenticate { hash, reply }).await
+    }
+
+    /// The whole saved Automerge document, or `None` if unknown or not
+    /// readable by `principal`.
+    pub async fn document(&self, id: String, principal: Principal) -> Result<Option<Vec<u8>>, DbError> {
+        self.ask(|reply| Job::Document { id, principal, reply }).await
+    }
+
+    /// The log head after each commit that stored changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.head.clone()
+    }
+
+    /// Finishes every queued job, closes the database and joins its thread.
+    pub async fn shutdown(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.inner.jobs.send(Job::Shutdown { reply }).is_ok() {
+            let _ = done.await;
+        }
+        let thread = self.inner.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let joined = tokio::task::spawn_blocking(move || thread.join()).await;
+            if !matches!(joined, Ok(Ok(()))) {
+                tracing::error!("the database thread ended abnormally");
+            }
+        }
+    }
+}
+
+/// Opens the database file with SQLite's exclusive lock held for as long as
+/// the connection lives: [`DbError::Locked`] if another process (a running
+/// server) holds it.
+pub fn open_exclusive(path: &Path) -> Result<Connection, DbError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir { path: dir.to_path_buf(), source })?;
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let locked = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => DbError::Locked,
+        Some(ErrorCode::NotADatabase) => DbError::NotServerDatabase,
+        _ => DbError::Sqlite(e),
+    };
+    conn.busy_timeout(Duration::ZERO)?;
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE").map_err(locked)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(locked)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(locked)?;
+    // Take the exclusive lock now, so a second server fails at start.
+    conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;").map_err(locked)?;
+    Ok(conn)
+}
+
+/// Opens (creating or upgrading) the database for the management commands,
+/// which work on the file directly while no server runs.
+pub fn open_for_management(path: &Path) -> Result<Connection, DbError> {
+    let mut conn = open_exclusive(path)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    schema::migrate(&mut conn)?;
+    store::backfill_index(&mut conn)?;
+    Ok(conn)
+}
+
+/// Milliseconds since the Unix epoch, UTC: the server's clock for records.
+pub(crate) fn now_millis() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}

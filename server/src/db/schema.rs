@@ -1,0 +1,224 @@
+//! Versioned schema of the server's SQLite file.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied;
+//! `PRAGMA application_id` marks the file as a Rapport server database.
+//! Migrations are append-only: never edit one that has shipped, add the next.
+
+use rusqlite::Connection;
+
+use super::DbError;
+
+/// Identifies a Rapport server database ("RAPS").
+pub(crate) const APPLICATION_ID: i32 = 0x5241_5053;
+
+/// Each entry is one migration; its index + 1 is the schema version it produces.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: the change log. Every stored change gets the next `seq`
+    // (AUTOINCREMENT: a position is never reused, even after compaction
+    // deleted the newest rows). A document is a snapshot folding every change
+    // up to `snapshot_seq` plus its change rows after it.
+    "
+    CREATE TABLE documents (
+        id           TEXT PRIMARY KEY,
+        snapshot     BLOB,
+        snapshot_seq INTEGER NOT NULL DEFAULT 0,
+        last_seq     INTEGER NOT NULL,
+        change_count INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX documents_last_seq ON documents(last_seq);
+    CREATE TABLE changes (
+        seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL REFERENCES documents(id),
+        actor  BLOB NOT NULL,
+        bytes  BLOB NOT NULL
+    );
+    CREATE INDEX changes_doc_seq ON changes(doc_id, seq);
+    ",
+    // 2: users and their device tokens (only SHA-256 hashes are stored).
+    // Roles, teams and territories hang off `users`; revocation sets `revoked_at`.
+    "
+    CREATE TABLE users (
+        id         INTEGER PRIMARY KEY,
+        name       TEXT NOT NULL UNIQUE,
+        role       TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE devices (
+        id         INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users(id),
+        name       TEXT NOT NULL,
+        token_hash BLOB NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER
+    );
+    CREATE INDEX devices_user ON devices(user_id);
+    ",
+    // 3: compaction keeps recent change rows. A snapshot may now be refreshed
+    // without deleting rows; `pruned_seq` says up to where rows were deleted
+    // (until now, always at the snapshot). Stale snapshots are found by index.
+    "
+    ALTER TABLE documents ADD COLUMN pruned_seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE documents SET pruned_seq = snapshot_seq;
+    CREATE INDEX documents_stale ON documents(id) WHERE last_seq > snapshot_seq;
+    ",
+    // 4: access. Teams and the teams/territories a user belongs to; users are
+    // soft-deleted. Actor ids are bound to the device that first pushed with
+    // them. `accounts` indexes each account's owner/team/territory (written in
+    // the transaction of every accepted change) and the bytes of its accepted
+    // changes; `device_docs` is what each device holds; `audit` records every
+    // accepted change.
+    "
+    ALTER TABLE users ADD COLUMN deleted_at INTEGER;
+    CREATE TABLE teams (
+        name       TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE user_teams (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        team    TEXT NOT NULL REFERENCES teams(name),
+        PRIMARY KEY (user_id, team)
+    );
+    CREATE TABLE user_territories (
+        user_id   INTEGER NOT NULL REFERENCES users(id),
+        territory TEXT NOT NULL,
+        PRIMARY KEY (user_id, territory)
+    );
+    CREATE TABLE actors (
+        actor     BLOB PRIMARY KEY,
+        device_id INTEGER NOT NULL REFERENCES devices(id),
+        bound_at  INTEGER NOT NULL
+    );
+    CREATE INDEX actors_device ON actors(device_id);
+    CREATE TABLE accounts (
+        doc_id    TEXT PRIMARY KEY REFERENCES documents(id),
+        owner     TEXT,
+        team      TEXT,
+        territory TEXT
+    );
+    CREATE INDEX accounts_owner ON accounts(owner);
+    CREATE INDEX accounts_team ON accounts(team);
+    CREATE INDEX accounts_territory ON accounts(territory);
+    ALTER TABLE documents ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE device_docs (
+        device_id INTEGER NOT NULL REFERENCES devices(id),
+        doc_id    TEXT NOT NULL,
+        since     INTEGER NOT NULL,
+        gone      INTEGER,
+        PRIMARY KEY (device_id, doc_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit (
+        id        INTEGER PRIMARY KEY,
+        at        INTEGER NOT NULL,
+        user_id   INTEGER NOT NULL REFERENCES users(id),
+        device_id INTEGER NOT NULL REFERENCES devices(id),
+        doc_id    TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        change    BLOB NOT NULL,
+        op        TEXT NOT NULL
+    );
+    CREATE INDEX audit_doc ON audit(doc_id, id);
+    ",
+];
+
+/// The schema version a fully migrated database has.
+pub(crate) fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the database to the latest schema, one transaction per migration.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    if app_id != APPLICATION_ID && !(app_id == 0 && tables == 0) {
+        return Err(DbError::NotServerDatabase);
+    }
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > latest_version() {
+        return Err(DbError::TooNew { found: version, supported: latest_version() });
+    }
+    if version == 0 {
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    }
+    apply(conn, version.max(0) as usize, MIGRATIONS.len())
+}
+
+/// Applies migrations `from..to` (0-based), each in its own transaction.
+pub(crate) fn apply(conn: &mut Connection, from: usize, to: usize) -> Result<(), DbError> {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(to).skip(from) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The schema as SQLite reports it, for comparing databases.
+    fn dump(conn: &Connection) -> Vec<(String, String, String)> {
+        let mut stmt =
+            conn.prepare("SELECT type, name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    fn fresh() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        conn
+    }
+
+    #[test]
+    fn every_old_schema_upgrades_to_the_fresh_one() {
+        let expected = dump(&fresh());
+        for n in 0..MIGRATIONS.len() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("old.db");
+            {
+                let mut conn = Connection::open(&path).unwrap();
+                conn.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
+                apply(&mut conn, 0, n).unwrap();
+                if n >= 1 {
+                    conn.execute("INSERT INTO documents (id, last_seq) VALUES ('settings', 1)", []).unwrap();
+                    conn.execute("INSERT INTO changes (doc_id, actor, bytes) VALUES ('settings', x'01', x'02')", [])
+                        .unwrap();
+                }
+            }
+            let mut conn = Connection::open(&path).unwrap();
+            migrate(&mut conn).unwrap();
+            assert_eq!(dump(&conn), expected, "upgrading from version {n}");
+            let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+            assert_eq!(version, latest_version());
+            if n >= 1 {
+                let kept: i64 = conn.query_row("SELECT count(*) FROM changes", [], |r| r.get(0)).unwrap();
+                assert_eq!(kept, 1, "data written at version {n} survives the upgrade");
+            }
+        }
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let mut conn = fresh();
+        conn.pragma_update(None, "user_version", latest_version() + 1).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(DbError::TooNew { .. })));
+    }
+
+    #[test]
+    fn a_foreign_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE other (x INTEGER)").unwrap();
+        assert!(matches!(migrate(&mut conn), Err(DbError::NotServerDatabase)));
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let mut conn = fresh();
+        let before = dump(&conn);
+        migrate(&mut conn).unwrap();
+        assert_eq!(dump(&conn), before);
+    }
+}

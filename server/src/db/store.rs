@@ -1,0 +1,236 @@
+//! [`ServerStore`] over the server's SQLite file, through the document cache.
+//!
+//! A `SqlStore` borrows a connection (in practice a transaction or savepoint
+//! owned by the database thread) and the cache. It remembers which documents
+//! it appended to, so the caller can evict them if the transaction is rolled
+//! back and the cache would otherwise run ahead of the disk.
+
+use automerge::{AutoCommit, Change};
+use rapport_core::settings::SETTINGS_DOC_ID;
+use rapport_core::sync::{DocMeta, LoggedChange, ServerStore};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::cache::DocCache;
+use super::{DbError, audit};
+use crate::access::write_index;
+
+pub(crate) struct SqlStore<'a> {
+    conn: &'a Connection,
+    cache: &'a mut DocCache,
+    compact_after: u64,
+    /// Who the changes appended through this store come from, for the audit log.
+    author: Option<audit::Author>,
+    /// What this store wrote, for the caller to act on after commit or rollback.
+    pub(crate) written: Written,
+}
+
+/// The effects of appends made through one [`SqlStore`].
+#[derive(Debug, Default)]
+pub(crate) struct Written {
+    /// Documents appended to (to evict from the cache on rollback).
+    pub(crate) touched: Vec<String>,
+    /// How many of them did not exist before.
+    pub(crate) new_docs: u64,
+    /// Documents whose change rows passed the compaction threshold.
+    pub(crate) compact: Vec<String>,
+}
+
+impl<'a> SqlStore<'a> {
+    pub(crate) fn new(conn: &'a Connection, cache: &'a mut DocCache, compact_after: u64) -> Self {
+        SqlStore { conn, cache, compact_after, author: None, written: Written::default() }
+    }
+
+    /// Attributes appended changes to a user and device in the audit log.
+    pub(crate) fn with_author(mut self, author: audit::Author) -> Self {
+        self.author = Some(author);
+        self
+    }
+
+    fn load_from_disk(&self, id: &str) -> Result<Option<AutoCommit>, DbError> {
+        let row: Option<(Option<Vec<u8>>, i64)> = self
+            .conn
+            .prepare_cached("SELECT snapshot, snapshot_seq FROM documents WHERE id = ?1")?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((snapshot, snapshot_seq)) = row else { return Ok(None) };
+        let corrupt = |e: automerge::AutomergeError| DbError::Corrupt { doc: id.to_owned(), reason: e.to_string() };
+        let mut doc = match snapshot {
+            Some(bytes) => AutoCommit::load(&bytes).map_err(corrupt)?,
+            None => AutoCommit::new(),
+        };
+        let mut stmt =
+            self.conn.prepare_cached("SELECT bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let mut changes = Vec::new();
+        for raw in stmt.query_map(params![id, snapshot_seq], |r| r.get::<_, Vec<u8>>(0))? {
+            let change =
+                Change::from_bytes(raw?).map_err(|e| DbError::Corrupt { doc: id.to_owned(), reason: e.to_string() })?;
+            changes.push(change);
+        }
+        doc.apply_changes(changes).map_err(corrupt)?;
+        Ok(Some(doc))
+    }
+
+    /// Folds every change of `id` into a new snapshot, so a device that holds
+    /// none of the document receives it compressed. Change rows are kept for
+    /// devices that are only a few changes behind, and deleted (pruned) once
+    /// there are more than `compact_after` of them. Returns whether the
+    /// document exists.
+    pub(crate) fn compact(&mut self, id: &str) -> Result<bool, DbError> {
+        let Some(mut doc) = self.load(id)? else { return Ok(false) };
+        let snapshot = doc.save();
+        let rows: i64 = self
+            .conn
+            .prepare_cached(
+                "UPDATE documents SET snapshot = ?2, snapshot_seq = last_seq WHERE id = ?1 RETURNING change_count",
+            )?
+            .query_row(params![id, snapshot], |r| r.get(0))?;
+        if rows.max(0) as u64 > self.compact_after {
+            self.conn
+                .prepare_cached("UPDATE documents SET pruned_seq = last_seq, change_count = 0 WHERE id = ?1")?
+                .execute([id])?;
+            self.conn.prepare_cached("DELETE FROM changes WHERE doc_id = ?1")?.execute([id])?;
+        }
+        self.cache.insert(id, doc);
+        Ok(true)
+    }
+
+    /// Documents whose snapshot is older than their newest change.
+    pub(crate) fn compaction_candidates(&self) -> Result<Vec<String>, DbError> {
+        let mut stmt = self.conn.prepare_cached("SELECT id FROM documents WHERE last_seq > snapshot_seq")?;
+        let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(ids)
+    }
+}
+
+impl ServerStore for SqlStore<'_> {
+    type Error = DbError;
+
+    fn head(&mut self) -> Result<u64, DbError> {
+        let head: i64 = self
+            .conn
+            .prepare_cached("SELECT coalesce(max(last_seq), 0) FROM documents")?
+            .query_row([], |r| r.get(0))?;
+        Ok(head.max(0) as u64)
+    }
+
+    /// Hands over the cached copy (no clone); `append` or `release` puts it back.
+    fn load(&mut self, doc: &str) -> Result<Option<AutoCommit>, DbError> {
+        if let Some(cached) = self.cache.take(doc) {
+            return Ok(Some(cached));
+        }
+        self.load_from_disk(doc)
+    }
+
+    fn release(&mut self, doc: &str, unchanged: AutoCommit) {
+        self.cache.insert(doc, unchanged);
+    }
+
+    fn append(&mut self, doc: &str, changes: &[Change], updated: AutoCommit) -> Result<(), DbError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let created = self
+            .conn
+            .prepare_cached("INSERT INTO documents (id, last_seq) VALUES (?1, 0) ON CONFLICT (id) DO NOTHING")?
+            .execute([doc])?;
+        self.written.touched.push(doc.to_owned());
+        self.written.new_docs += created as u64;
+        let mut insert = self.conn.prepare_cached("INSERT INTO changes (doc_id, actor, bytes) VALUES (?1, ?2, ?3)")?;
+        let mut bytes = 0i64;
+        for change in changes {
+            insert.execute(params![doc, change.actor_id().to_bytes(), change.raw_bytes()])?;
+            bytes += change.raw_bytes().len() as i64;
+            if let Some(author) = self.author {
+                audit::record(self.conn, author, doc, self.conn.last_insert_rowid(), change)?;
+            }
+        }
+        let last_seq = self.conn.last_insert_rowid();
+        let count: i64 = self
+            .conn
+            .prepare_cached(
+                "UPDATE documents SET last_seq = ?2, change_count = change_count + ?3, bytes = bytes + ?4 WHERE id = ?1
+                 RETURNING change_count",
+            )?
+            .query_row(params![doc, last_seq, changes.len() as i64, bytes], |r| r.get(0))?;
+        if doc != SETTINGS_DOC_ID {
+            write_index(self.conn, doc, &updated)?;
+        }
+        if count.max(0) as u64 > self.compact_after {
+            self.written.compact.push(doc.to_owned());
+        }
+        self.cache.insert(doc, updated);
+        Ok(())
+    }
+
+    fn changed(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<(String, DocMeta)>, DbError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, last_seq, snapshot_seq, pruned_seq FROM documents
+             WHERE last_seq > ?1 AND last_seq <= ?2 ORDER BY last_seq LIMIT ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![clamp(after), clamp(upto), limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    DocMeta {
+                        last_seq: r.get::<_, i64>(1)?.max(0) as u64,
+                        snapshot_seq: r.get::<_, i64>(2)?.max(0) as u64,
+                        pruned_seq: r.get::<_, i64>(3)?.max(0) as u64,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    fn snapshot(&mut self, doc: &str) -> Result<Option<Vec<u8>>, DbError> {
+        let snapshot: Option<Option<Vec<u8>>> = self
+            .conn
+            .prepare_cached("SELECT snapshot FROM documents WHERE id = ?1")?
+            .query_row([doc], |r| r.get(0))
+            .optional()?;
+        Ok(snapshot.flatten())
+    }
+
+    fn changes_after(&mut self, doc: &str, after: u64) -> Result<Vec<LoggedChange>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, actor, bytes FROM changes WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq")?;
+        let rows = stmt
+            .query_map(params![doc, clamp(after)], |r| {
+                Ok(LoggedChange { seq: r.get::<_, i64>(0)?.max(0) as u64, actor: r.get(1)?, bytes: r.get(2)? })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
+
+/// Indexes every account that has no `accounts` row yet (documents stored
+/// before the index existed), so scoping covers them.
+pub(crate) fn backfill_index(conn: &mut Connection) -> Result<(), DbError> {
+    let missing: Vec<String> = conn
+        .prepare(
+            "SELECT id FROM documents WHERE id != ?1 AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.doc_id = documents.id)",
+        )?
+        .query_map([SETTINGS_DOC_ID], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    let mut cache = DocCache::new(0);
+    let store = SqlStore::new(&tx, &mut cache, u64::MAX);
+    for id in &missing {
+        if let Some(doc) = store.load_from_disk(id)? {
+            write_index(&tx, id, &doc)?;
+        }
+    }
+    drop(store);
+    tx.commit()?;
+    tracing::info!(documents = missing.len(), "indexed the owner, team and territory of stored accounts");
+    Ok(())
+}
+
+/// Log positions come from clients as u64; SQLite integers are i64.
+fn clamp(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}

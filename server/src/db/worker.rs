@@ -1,0 +1,260 @@
+//! The database thread: group commit and compaction.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use rapport_core::sync::{Access, AckStatus, HandleStats, ServerStore, SyncRequest, SyncResponse, handle};
+use rusqlite::{Connection, params};
+use tokio::sync::{oneshot, watch};
+
+use super::audit::Author;
+use super::cache::DocCache;
+use super::store::{SqlStore, Written};
+use super::{DbError, DbOptions, Job, users};
+use crate::access::SqlAccess;
+use crate::auth::Principal;
+use crate::metrics::Metrics;
+
+type SyncReply = oneshot::Sender<Result<(SyncResponse, HandleStats), DbError>>;
+
+pub(super) struct Worker {
+    conn: Connection,
+    cache: DocCache,
+    options: DbOptions,
+    metrics: Arc<Metrics>,
+    head: watch::Sender<u64>,
+    /// Documents waiting to be compacted.
+    to_compact: BTreeSet<String>,
+}
+
+impl Worker {
+    pub(super) fn new(conn: Connection, options: DbOptions, metrics: Arc<Metrics>) -> Result<Worker, DbError> {
+        let mut cache = DocCache::new(options.cache_docs);
+        let (head, documents, to_compact) = {
+            let mut store = SqlStore::new(&conn, &mut cache, options.compact_after);
+            let head = store.head()?;
+            let documents: i64 = conn.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?;
+            (head, documents, store.compaction_candidates()?)
+        };
+        metrics.set_documents(documents.max(0) as u64);
+        metrics.set_head(head);
+        Ok(Worker {
+            conn,
+            cache,
+            options,
+            metrics,
+            head: watch::channel(head).0,
+            to_compact: to_compact.into_iter().collect(),
+        })
+    }
+
+    pub(super) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.head.subscribe()
+    }
+
+    /// Serves jobs until told to shut down or every sender is gone.
+    pub(super) fn run(mut self, jobs: Receiver<Job>) {
+        let mut next_scan = Instant::now() + self.options.compact_interval;
+        loop {
+            // Compaction only runs while no job waits.
+            let wait = if self.to_compact.is_empty() {
+                next_scan.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
+            let first = match jobs.recv_timeout(wait) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    if Instant::now() >= next_scan {
+                        self.scan_for_compaction();
+                        next_scan = Instant::now() + self.options.compact_interval;
+                    }
+                    self.compact_next();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut batch = vec![first];
+            while batch.len() < self.options.max_batch.max(1) {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            if let Some(reply) = self.process(batch) {
+                // Close the database before saying it is closed.
+                drop(self);
+                let _ = reply.send(());
+                return;
+            }
+        }
+    }
+
+    /// Answers a batch of jobs; returns the shutdown reply if one was asked.
+    fn process(&mut self, batch: Vec<Job>) -> Option<oneshot::Sender<()>> {
+        let mut syncs = Vec::new();
+        let mut shutdown = None;
+        for job in batch {
+            match job {
+                Job::Sync { request, principal, reply } => syncs.push((request, principal, reply)),
+                Job::Call(call) => call(&mut self.conn),
+                Job::Authenticate { hash, reply } => {
+                    let _ = reply.send(users::authenticate(&self.conn, &hash));
+                }
+                Job::Document { id, principal, reply } => {
+                    let _ = reply.send(self.document(&id, &principal));
+                }
+                Job::Shutdown { reply } => shutdown = Some(reply),
+            }
+        }
+        if !syncs.is_empty() {
+            self.commit_group(syncs);
+        }
+        self.metrics.set_cached(self.cache.len());
+        shutdown
+    }
+
+    /// The whole document, if it exists and the device's user may read it.
+    fn document(&mut self, id: &str, principal: &Principal) -> Result<Option<Vec<u8>>, DbError> {
+        let subject = users::subject(&self.conn, principal.device_id)?.ok_or(DbError::Revoked)?;
+        let access = SqlAccess::new(&self.conn, subject, principal.device_id, 0, self.options.max_doc_bytes);
+        if !access.may_read(id) {
+            return Ok(None);
+        }
+        let mut store = SqlStore::new(&self.conn, &mut self.cache, self.options.compact_after);
+        Ok(store.load(id)?.map(|mut d| {
+            let bytes = d.save();
+            store.release(id, d);
+            bytes
+        }))
+    }
+
+    /// Handles every request in one transaction, each in its own savepoint
+    /// (so one failing request does not undo the others), commits once, and
+    /// only then answers.
+    fn commit_group(&mut self, syncs: Vec<(SyncRequest, Principal, SyncReply)>) {
+        let started = Instant::now();
+        let mut tx = match self.conn.transaction() {
+            Ok(tx) => tx,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot begin a transaction");
+                for (_, _, reply) in syncs {
+                    let _ = reply.send(Err(DbError::BatchFailed));
+                }
+                return;
+            }
+        };
+        let mut answers = Vec::with_capacity(syncs.len());
+        let mut written = Written::default();
+        let mut changes_stored = 0u64;
+        let mut docs_rejected = 0u64;
+        for (request, principal, reply) in syncs {
+            let outcome = tx.savepoint().map_err(DbError::from).and_then(|sp| {
+                let subject = users::subject(&sp, principal.device_id)?.ok_or(DbError::Revoked)?;
+                let access =
+                    SqlAccess::new(&sp, subject, principal.device_id, request.after, self.options.max_doc_bytes);
+                access.bind_request_actor(&request.actor)?;
+                let author = Author { user_id: principal.user_id, device_id: principal.device_id };
+                let mut store = SqlStore::new(&sp, &mut self.cache, self.options.compact_after).with_author(author);
+                let result = handle(&mut store, &access, &request)
+                    .and_then(|answer| record_held(&sp, principal.device_id, &answer.0).map(|()| answer));
+                let mine = std::mem::take(&mut store.written);
+                drop(store);
+                drop(access);
+                match result.and_then(|answer| sp.commit().map(|()| answer).map_err(DbError::from)) {
+                    Ok(answer) => Ok((answer, mine)),
+                    Err(e) => {
+                        // The savepoint rolled back: the cache must not keep its appends.
+                        for doc in &mine.touched {
+                            self.cache.remove(doc);
+                        }
+                        Err(e)
+                    }
+                }
+            });
+            match outcome {
+                Ok((answer, mine)) => {
+                    changes_stored += answer.1.changes_stored as u64;
+                    docs_rejected += answer.1.docs_rejected as u64;
+                    written.touched.extend(mine.touched);
+                    written.new_docs += mine.new_docs;
+                    written.compact.extend(mine.compact);
+                    answers.push((reply, Ok(answer)));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a sync request failed; its changes were rolled back");
+                    answers.push((reply, Err(e)));
+                }
+            }
+        }
+        let head = SqlStore::new(&tx, &mut self.cache, self.options.compact_after).head();
+        if let Err(e) = tx.commit() {
+            tracing::error!(error = %e, "cannot commit a batch of sync requests");
+            for doc in &written.touched {
+                self.cache.remove(doc);
+            }
+            for (reply, _) in answers {
+                let _ = reply.send(Err(DbError::BatchFailed));
+            }
+            return;
+        }
+        self.metrics.batch_committed(answers.len(), changes_stored, docs_rejected, written.new_docs);
+        self.to_compact.extend(written.compact);
+        for (reply, answer) in answers {
+            let _ = reply.send(answer);
+        }
+        tracing::debug!(elapsed = ?started.elapsed(), changes_stored, "committed a batch of sync requests");
+        if let Ok(head) = head {
+            self.metrics.set_head(head);
+            if changes_stored > 0 {
+                self.head.send_replace(head);
+            }
+        }
+    }
+
+    fn scan_for_compaction(&mut self) {
+        let store = SqlStore::new(&self.conn, &mut self.cache, self.options.compact_after);
+        match store.compaction_candidates() {
+            Ok(ids) => self.to_compact.extend(ids),
+            Err(e) => tracing::error!(error = %e, "cannot list documents to compact"),
+        }
+    }
+
+    /// Folds one waiting document's change rows into a snapshot, in its own transaction.
+    fn compact_next(&mut self) {
+        let Some(doc) = self.to_compact.pop_first() else { return };
+        let result = self.conn.transaction().map_err(DbError::from).and_then(|tx| {
+            SqlStore::new(&tx, &mut self.cache, self.options.compact_after).compact(&doc)?;
+            tx.commit()?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => self.metrics.compacted(),
+            Err(e) => tracing::error!(error = %e, "compacting a document failed"),
+        }
+    }
+}
+
+/// Updates what the device holds after a response: documents it was sent
+/// (held once it asks from past this response), documents it pushed (held),
+/// documents that left its scope (gone once it asks from past this response).
+fn record_held(conn: &Connection, device: i64, response: &SyncResponse) -> Result<(), DbError> {
+    let after = i64::try_from(response.after).unwrap_or(i64::MAX);
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO device_docs (device_id, doc_id, since, gone) VALUES (?1, ?2, ?3, NULL)
+         ON CONFLICT (device_id, doc_id) DO UPDATE SET since = ?3, gone = NULL",
+    )?;
+    for data in &response.pull {
+        upsert.execute(params![device, data.doc, after])?;
+    }
+    for ack in response.acks.iter().filter(|a| a.status == AckStatus::Stored) {
+        upsert.execute(params![device, ack.doc, 0])?;
+    }
+    let mut gone = conn.prepare_cached("UPDATE device_docs SET gone = ?3 WHERE device_id = ?1 AND doc_id = ?2")?;
+    for doc in &response.removed {
+        gone.execute(params![device, doc, after])?;
+    }
+    Ok(())
+}

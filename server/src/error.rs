@@ -1,0 +1,179 @@
+//! Errors: [`ApiError`] is what a client sees, [`ServerError`] what stops the server.
+
+use std::any::Any;
+
+use axum::Json;
+use axum::extract::rejection::BytesRejection;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rapport_core::sync::ProtocolError;
+use serde_json::json;
+
+use crate::db::DbError;
+use crate::db::users::AdminError;
+
+/// Every error a client can get, as `{"error": {"code", "message"}}`.
+/// Messages are plain and never carry customer data.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many requests from this device; retry in {} ms", retry_after.as_millis())]
+    RateLimited { retry_after: std::time::Duration },
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    MalformedMessage(String),
+    #[error("{0}")]
+    UnsupportedVersion(String),
+    #[error("the account id is not a valid UUID")]
+    InvalidId,
+    #[error("the request body exceeds the {limit}-byte limit")]
+    PayloadTooLarge { limit: usize },
+    #[error("the request body could not be read")]
+    BadBody,
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("the server is shutting down; retry shortly")]
+    Unavailable,
+    #[error("the request took too long")]
+    Timeout,
+    #[error("internal server error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::MalformedMessage(_)
+            | ApiError::UnsupportedVersion(_)
+            | ApiError::InvalidId
+            | ApiError::BadBody => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::MalformedMessage(_) => "malformed_message",
+            ApiError::UnsupportedVersion(_) => "unsupported_version",
+            ApiError::InvalidId => "invalid_id",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::BadBody => "bad_request",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Timeout => "timeout",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    /// The JSON body, also sent as a text frame on the live socket.
+    pub fn body(&self) -> serde_json::Value {
+        json!({ "error": { "code": self.code(), "message": self.to_string() } })
+    }
+
+    /// Maps a body that could not be buffered (too large, or broken off).
+    pub fn from_body(rejection: BytesRejection, limit: usize) -> ApiError {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::BadBody
+        }
+    }
+}
+
+impl From<ProtocolError> for ApiError {
+    fn from(e: ProtocolError) -> ApiError {
+        match e {
+            ProtocolError::UnsupportedVersion { .. } => ApiError::UnsupportedVersion(e.to_string()),
+            other => ApiError::MalformedMessage(other.to_string()),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> ApiError {
+        match e {
+            DbError::Stopped => ApiError::Unavailable,
+            DbError::Revoked => ApiError::Unauthorized("the token is unknown or revoked"),
+            DbError::ForeignActor => ApiError::Forbidden(
+                "the request's actor id is bound to another device; each device syncs with its own".into(),
+            ),
+            other => {
+                tracing::error!(error = %other, "storage error while serving a request");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> ApiError {
+        match e {
+            AdminError::UnknownUser | AdminError::UnknownDevice => ApiError::NotFound(match e {
+                AdminError::UnknownUser => "there is no user with this name",
+                _ => "there is no device with this id",
+            }),
+            AdminError::UserExists | AdminError::TeamExists => ApiError::Conflict(e.to_string()),
+            AdminError::UnknownTeam | AdminError::InvalidName | AdminError::InvalidRole | AdminError::BuiltInAdmin => {
+                ApiError::InvalidRequest(e.to_string())
+            }
+            AdminError::Db(db) => ApiError::from(db),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let retry = match &self {
+            ApiError::RateLimited { retry_after } => Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
+            _ => None,
+        };
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if let Some(secs) = retry {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// The answer to a handler that panicked (`tower_http::catch_panic`).
+pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %detail, "a request handler panicked");
+    ApiError::Internal.into_response()
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("network error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("RAPPORT_ADMIN_TOKEN must be 16 to 256 visible ASCII characters")]
+    InvalidAdminToken,
+}

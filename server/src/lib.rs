@@ -1,0 +1,179 @@
+//! # rapport-server
+//!
+//! The sync server: Rapport's batched sync protocol (`rapport_core::sync`)
+//! over HTTP and a WebSocket, stored durably in one SQLite file.
+//!
+//! * [`run`] serves on a listener until a shutdown future resolves; tests
+//!   bind port 0 and call it in-process. `main.rs` only parses arguments.
+//! * [`router`] is every route over an [`AppState`].
+//! * [`db`] owns the SQLite file on one thread that group-commits sync
+//!   requests: an acknowledgement always means "on disk".
+//!
+//! This crate knows HTTP, tokens and SQL; the protocol's rules (what to store,
+//! what to send back) live in `rapport_core::sync::handle`.
+
+pub mod access;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+mod fuzz;
+pub mod manage;
+pub mod metrics;
+mod routes;
+pub mod shutdown;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use db::{Bootstrap, Db, DbError, DbOptions};
+pub use error::{ApiError, ServerError};
+pub use fuzz::{decode_for_fuzz, ingest_for_fuzz};
+pub use metrics::Metrics;
+pub use routes::router;
+pub use shutdown::Closing;
+
+/// How long shutdown waits for live sockets to close.
+const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Limits the routes enforce.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_pull_bytes: u64,
+    pub request_timeout: Duration,
+}
+
+/// What every handler shares. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    db: Db,
+    metrics: Arc<Metrics>,
+    limits: Limits,
+    closing: Closing,
+    limiter: access::RateLimiter,
+    /// Bumped whenever a device is revoked or a user deleted; live sockets re-check theirs.
+    revocations: tokio::sync::watch::Sender<u64>,
+}
+
+impl AppState {
+    pub fn new(db: Db, metrics: Arc<Metrics>, config: &Config, closing: Closing) -> AppState {
+        AppState {
+            inner: Arc::new(Shared {
+                db,
+                metrics,
+                limits: Limits {
+                    max_body_bytes: config.max_body_bytes,
+                    max_pull_bytes: config.max_pull_bytes,
+                    request_timeout: config.request_timeout,
+                },
+                closing,
+                limiter: access::RateLimiter::new(config.rate_per_sec, config.rate_burst),
+                revocations: tokio::sync::watch::channel(0).0,
+            }),
+        }
+    }
+
+    /// The per-device request rate limiter.
+    pub fn limiter(&self) -> &access::RateLimiter {
+        &self.inner.limiter
+    }
+
+    /// Tells live sockets that a device was revoked or a user deleted.
+    pub fn revoked(&self) {
+        self.inner.revocations.send_modify(|n| *n += 1);
+    }
+
+    /// Changes when a device was revoked or a user deleted.
+    pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.revocations.subscribe()
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.inner.limits
+    }
+
+    pub fn closing(&self) -> &Closing {
+        &self.inner.closing
+    }
+}
+
+/// Opens the data directory, serves on `listener` until `shutdown` resolves,
+/// then stops accepting, closes live sockets, lets in-flight requests
+/// finish and closes the database.
+///
+/// Prints `listening on http://ADDR` (and, on first start, the admin token)
+/// to stdout.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    if let Some(token) = &config.admin_token
+        && !auth::valid_token(token)
+    {
+        return Err(ServerError::InvalidAdminToken);
+    }
+    let metrics = Arc::new(Metrics::default());
+    let opened = {
+        let (path, options, token, metrics) =
+            (config.database_path(), config.db, config.admin_token.clone(), metrics.clone());
+        tokio::task::spawn_blocking(move || Db::open(&path, options, token.as_deref(), metrics))
+            .await
+            .map_err(|_| ServerError::Db(DbError::Stopped))?
+    };
+    let (db, bootstrap) = opened?;
+    let addr = listener.local_addr()?;
+    announce(&bootstrap, &format!("http://{addr}"));
+
+    let closing = Closing::default();
+    let state = AppState::new(db.clone(), metrics, &config, closing.clone());
+    let signal_closing = closing.clone();
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, closing live sockets");
+            signal_closing.begin();
+        })
+        .await;
+    closing.begin();
+    if !closing.wait(SOCKET_CLOSE_GRACE).await {
+        tracing::warn!("some live sockets did not close in time");
+    }
+    db.shutdown().await;
+    tracing::info!("stopped");
+    served.map_err(ServerError::from)
+}
+
+fn announce(bootstrap: &Bootstrap, url: &str) {
+    if let Some(token) = &bootstrap.new_token {
+        println!("Created the admin user and its first device token (shown only this once):");
+        println!();
+        println!("    {token}");
+        println!();
+        println!("Connect the desktop app with:");
+        println!();
+        println!("    rapport init --server {url} --token {token}");
+        println!();
+    } else if bootstrap.created_admin {
+        println!("Created the admin user with the token from RAPPORT_ADMIN_TOKEN.");
+    }
+    println!("listening on {url}");
+}

@@ -1,0 +1,281 @@
+//! `rapport-server`: parses arguments and calls [`rapport_server::run`].
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use rapport_server::config::{
+    DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SEC,
+};
+use rapport_server::db::users::UserChange;
+use rapport_server::manage::{ManageError, Manager};
+use rapport_server::{Config, run, shutdown};
+use tracing_subscriber::EnvFilter;
+
+/// Rapport's sync server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the sync protocol (the default).
+    Serve(ServeArgs),
+    /// Manage users (on the data directory; while the server runs, use the admin API).
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Manage teams.
+    Team {
+        #[command(subcommand)]
+        action: TeamAction,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Manage devices and their tokens.
+    Device {
+        #[command(subcommand)]
+        action: DeviceAction,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Print the audit log: every accepted change with user, device and server time.
+    Audit {
+        /// Only this account (UUID).
+        #[arg(long)]
+        account: Option<String>,
+        /// Newest entries to print.
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Debug, Args)]
+struct DataArg {
+    /// Directory holding the server's database.
+    #[arg(long, global = true, default_value = DEFAULT_DATA_DIR)]
+    data: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Create a user and a first device; prints the device token alone on the last line.
+    Add {
+        name: String,
+        /// admin, manager, office or rep.
+        #[arg(long)]
+        role: String,
+        /// A team the user belongs to (repeatable; the team must exist).
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        /// A territory the user covers (repeatable).
+        #[arg(long = "territory")]
+        territories: Vec<String>,
+        /// Name of the first device.
+        #[arg(long, default_value = "first device")]
+        device: String,
+    },
+    /// List users.
+    List,
+    /// Change a user's role, teams or territories (given lists replace the old ones).
+    Set {
+        name: String,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        #[arg(long = "territory")]
+        territories: Vec<String>,
+        /// Remove the user from every team.
+        #[arg(long)]
+        no_teams: bool,
+        /// Remove every territory of the user.
+        #[arg(long)]
+        no_territories: bool,
+    },
+    /// Delete a user (kept in the audit log) and revoke their devices.
+    Delete { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum TeamAction {
+    /// Add a team.
+    Add { name: String },
+    /// List teams.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceAction {
+    /// List devices (never their tokens) and their bound actor ids.
+    List,
+    /// Add a device to a user; prints its token alone on the last line.
+    Add {
+        user: String,
+        #[arg(long, default_value = "device")]
+        name: String,
+    },
+    /// Revoke a device's token.
+    Revoke { id: i64 },
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Directory holding the server's database.
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    data: PathBuf,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    /// Largest request body or WebSocket message, in bytes.
+    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// Documents kept loaded in memory.
+    #[arg(long, default_value_t = 256)]
+    cache_docs: usize,
+    /// Requests per second each non-admin device may make (0: unlimited).
+    #[arg(long, default_value_t = DEFAULT_RATE_PER_SEC)]
+    rate: f64,
+    /// Requests a device may make in a burst.
+    #[arg(long, default_value_t = DEFAULT_RATE_BURST)]
+    burst: u32,
+    /// Largest document a push may produce, in bytes of changes.
+    #[arg(long, default_value_t = 16 << 20)]
+    max_doc_bytes: u64,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            data: PathBuf::from(DEFAULT_DATA_DIR),
+            listen: DEFAULT_LISTEN.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            cache_docs: 256,
+            rate: DEFAULT_RATE_PER_SEC,
+            burst: DEFAULT_RATE_BURST,
+            max_doc_bytes: 16 << 20,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let args = match Cli::parse().command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => args,
+        other => {
+            return match manage(other) {
+                Ok(out) => {
+                    print!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("rapport-server: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    };
+    let mut config = Config::new(args.data);
+    config.max_body_bytes = args.max_body_bytes;
+    config.db.cache_docs = args.cache_docs;
+    config.rate_per_sec = args.rate;
+    config.rate_burst = args.burst;
+    config.db.max_doc_bytes = args.max_doc_bytes;
+    config.admin_token = std::env::var("RAPPORT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("rapport-server: cannot listen on {}: {e}", args.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(listener, config, shutdown::signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rapport-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs a management command; returns what to print.
+fn manage(command: Command) -> Result<String, ManageError> {
+    let list = |v: Vec<String>, clear: bool| (clear || !v.is_empty()).then(|| v.into_iter().collect());
+    match command {
+        Command::Serve(_) => Ok(String::new()),
+        Command::User { action, data } => {
+            let mut m = Manager::open(&data.data)?;
+            match action {
+                UserAction::Add { name, role, teams, territories, device } => {
+                    let change = UserChange {
+                        role: None,
+                        teams: Some(teams.into_iter().collect()),
+                        territories: Some(territories.into_iter().collect()),
+                    };
+                    let new = m.add_user(&name, &role, &change, &device)?;
+                    Ok(format!(
+                        "Created user {} ({role}) with device {}. Its token, shown only this once:\n{}\n",
+                        new.user, new.device_id, new.token
+                    ))
+                }
+                UserAction::List => m.users_table(),
+                UserAction::Set { name, role, teams, territories, no_teams, no_territories } => {
+                    let change = UserChange {
+                        role,
+                        teams: list(teams, no_teams),
+                        territories: list(territories, no_territories),
+                    };
+                    m.set_user(&name, &change)?;
+                    Ok(format!("Updated user {name}.\n"))
+                }
+                UserAction::Delete { name } => {
+                    m.delete_user(&name)?;
+                    Ok(format!("Deleted user {name} and revoked their devices.\n"))
+                }
+            }
+        }
+        Command::Team { action, data } => {
+            let mut m = Manager::open(&data.data)?;
+            match action {
+                TeamAction::Add { name } => {
+                    m.add_team(&name)?;
+                    Ok(format!("Added team {name}.\n"))
+                }
+                TeamAction::List => m.teams_table(),
+            }
+        }
+        Command::Device { action, data } => {
+            let mut m = Manager::open(&data.data)?;
+            match action {
+                DeviceAction::List => m.devices_table(),
+                DeviceAction::Add { user, name } => {
+                    let new = m.add_device(&user, &name)?;
+                    Ok(format!(
+                        "Added device {} for {}. Its token, shown only this once:\n{}\n",
+                        new.device_id, new.user, new.token
+                    ))
+                }
+                DeviceAction::Revoke { id } => {
+                    m.revoke_device(id)?;
+                    Ok(format!("Revoked device {id}.\n"))
+                }
+            }
+        }
+        Command::Audit { account, limit, data } => Manager::open(&data.data)?.audit_table(account.as_deref(), limit),
+    }
+}

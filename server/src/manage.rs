@@ -1,0 +1,121 @@
+//! The management commands (`rapport-server user|team|device|audit`), run
+//! on the data directory directly. The server holds its database with an
+//! exclusive lock, so while it runs these refuse with
+//! [`ManageError::ServerRunning`] and the operator uses the admin HTTP API
+//! (`/v1/admin/...`) instead (`docs/adr/0004-access.md`).
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use crate::config::DATABASE_FILE;
+use crate::db::users::{self, AdminError, NewDevice, UserChange};
+use crate::db::{DbError, audit, open_for_management};
+
+/// Why a management command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ManageError {
+    #[error(
+        "the server is running and holds the database in {0}; use the admin API (/v1/admin/...) with an admin \
+         token, or stop the server first"
+    )]
+    ServerRunning(PathBuf),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    #[error(transparent)]
+    Db(DbError),
+}
+
+impl From<DbError> for ManageError {
+    fn from(e: DbError) -> Self {
+        ManageError::Db(e)
+    }
+}
+
+/// The data directory's database, opened for management.
+#[derive(Debug)]
+pub struct Manager {
+    conn: Connection,
+}
+
+impl Manager {
+    pub fn open(data_dir: &Path) -> Result<Manager, ManageError> {
+        match open_for_management(&data_dir.join(DATABASE_FILE)) {
+            Ok(conn) => Ok(Manager { conn }),
+            Err(DbError::Locked) => Err(ManageError::ServerRunning(data_dir.to_path_buf())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn add_user(
+        &mut self,
+        name: &str,
+        role: &str,
+        change: &UserChange,
+        device: &str,
+    ) -> Result<NewDevice, ManageError> {
+        Ok(users::add_user(&mut self.conn, name, role, change, device)?)
+    }
+
+    pub fn set_user(&mut self, name: &str, change: &UserChange) -> Result<(), ManageError> {
+        Ok(users::set_user(&mut self.conn, name, change)?)
+    }
+
+    pub fn delete_user(&mut self, name: &str) -> Result<(), ManageError> {
+        Ok(users::delete_user(&mut self.conn, name)?)
+    }
+
+    pub fn add_team(&mut self, name: &str) -> Result<(), ManageError> {
+        Ok(users::add_team(&self.conn, name)?)
+    }
+
+    pub fn add_device(&mut self, user: &str, name: &str) -> Result<NewDevice, ManageError> {
+        Ok(users::add_device(&mut self.conn, user, name)?)
+    }
+
+    pub fn revoke_device(&mut self, id: i64) -> Result<(), ManageError> {
+        Ok(users::revoke_device(&self.conn, id)?)
+    }
+
+    /// `name  role  teams  territories` per user.
+    pub fn users_table(&self) -> Result<String, ManageError> {
+        let mut out = String::from("NAME\tROLE\tTEAMS\tTERRITORIES\tSTATUS\n");
+        for u in users::list_users(&self.conn)? {
+            let join = |s: &std::collections::BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(",");
+            let status = if u.deleted { "deleted" } else { "active" };
+            let _ = writeln!(out, "{}\t{}\t{}\t{}\t{status}", u.name, u.role, join(&u.teams), join(&u.territories));
+        }
+        Ok(out)
+    }
+
+    pub fn teams_table(&self) -> Result<String, ManageError> {
+        Ok(users::list_teams(&self.conn)?.into_iter().map(|t| t + "\n").collect())
+    }
+
+    pub fn devices_table(&self) -> Result<String, ManageError> {
+        let mut out = String::from("ID\tUSER\tNAME\tSTATUS\tACTORS\n");
+        for d in users::list_devices(&self.conn)? {
+            let status = if d.revoked { "revoked" } else { "active" };
+            let _ = writeln!(out, "{}\t{}\t{}\t{status}\t{}", d.id, d.user, d.name, d.actors.join(","));
+        }
+        Ok(out)
+    }
+
+    /// The audit log (of one account), oldest first, with RFC 3339 server times.
+    pub fn audit_table(&self, account: Option<&str>, limit: u32) -> Result<String, ManageError> {
+        let mut out = String::from("TIME\tUSER\tDEVICE\tDOCUMENT\tSEQ\tOP\tCHANGE\n");
+        for e in audit::list(&self.conn, account, limit)? {
+            let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.at) * 1_000_000)
+                .ok()
+                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+                .unwrap_or_else(|| e.at.to_string());
+            let _ = writeln!(
+                out,
+                "{at}\t{}\t{} ({})\t{}\t{}\t{}\t{}",
+                e.user, e.device_id, e.device, e.document, e.seq, e.op, e.change
+            );
+        }
+        Ok(out)
+    }
+}

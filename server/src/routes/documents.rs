@@ -1,0 +1,27 @@
+//! `GET /v1/accounts/{id}/automerge`: one whole Automerge document.
+
+use axum::Extension;
+use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::metrics::Transport;
+
+/// Accounts outside the caller's scope are answered 404, as if unknown.
+pub(super) async fn automerge(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::InvalidId)?;
+    let bytes = state
+        .db()
+        .document(id.to_string(), principal)
+        .await?
+        .ok_or(ApiError::NotFound("the server has no account with this id"))?;
+    state.metrics().bytes_out(Transport::Http, bytes.len());
+    Ok(([(CONTENT_TYPE, "application/octet-stream")], bytes).into_response())
+}

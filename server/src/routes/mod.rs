@@ -1,0 +1,47 @@
+//! HTTP routes. The only place that knows URLs.
+
+mod admin;
+mod documents;
+mod health;
+mod live;
+mod sync;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::AppState;
+use crate::error::{ApiError, panic_response};
+use crate::{auth, metrics};
+
+/// Every route, with authentication, body limits, timeouts, metrics,
+/// tracing and panic catching.
+pub fn router(state: AppState) -> Router {
+    let admin = admin::routes().route_layer(axum::middleware::from_fn(auth::require_admin));
+    let protected = Router::new()
+        .merge(admin)
+        .route("/v1/sync", post(sync::sync))
+        .route("/v1/live", get(live::live))
+        .route("/v1/accounts/{id}/automerge", get(documents::automerge))
+        .route("/metrics", get(health::metrics))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .merge(protected)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.limits().max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.limits().request_timeout))
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such endpoint")
+}

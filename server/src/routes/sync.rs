@@ -1,0 +1,75 @@
+//! `POST /v1/sync`, and the exchange it shares with the live socket.
+
+use std::time::Instant;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use rapport_core::sync::{Message, SyncResponse};
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::metrics::Transport;
+
+pub(super) async fn sync(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|r| ApiError::from_body(r, state.limits().max_body_bytes))?;
+    let exchanged = exchange(&state, &principal, &body, Transport::Http).await?;
+    state.metrics().bytes_out(Transport::Http, exchanged.encoded.len());
+    Ok(([(CONTENT_TYPE, "application/octet-stream")], exchanged.encoded).into_response())
+}
+
+/// One answered request, with what the live socket tracks of it.
+pub(super) struct Exchanged {
+    /// The requester's actor and pull budget.
+    pub(super) actor: Vec<u8>,
+    pub(super) budget: u64,
+    /// The response's base, resume point and whether more waits.
+    pub(super) base: u64,
+    pub(super) after: u64,
+    pub(super) more: bool,
+    pub(super) encoded: Vec<u8>,
+}
+
+/// Decodes a request, handles it durably, and encodes the response.
+pub(super) async fn exchange(
+    state: &AppState,
+    principal: &Principal,
+    bytes: &[u8],
+    transport: Transport,
+) -> Result<Exchanged, ApiError> {
+    let started = Instant::now();
+    state.metrics().bytes_in(transport, bytes.len());
+    let mut request = match Message::decode(bytes)? {
+        Message::Request(r) => r,
+        Message::Response(_) => {
+            return Err(ApiError::MalformedMessage("expected a sync request, got a sync response".into()));
+        }
+    };
+    request.max_pull_bytes = request.max_pull_bytes.min(state.limits().max_pull_bytes);
+    let (actor, budget) = (request.actor.clone(), request.max_pull_bytes);
+    let (response, stats) = state.db().sync(request, principal.clone()).await?;
+    let exchanged = encode(actor, budget, response);
+    state.metrics().sync_latency(started.elapsed());
+    tracing::debug!(
+        user = principal.user_id,
+        device = principal.device_id,
+        stored = stats.docs_stored,
+        rejected = stats.docs_rejected,
+        sent = stats.docs_sent,
+        "sync"
+    );
+    Ok(exchanged)
+}
+
+pub(super) fn encode(actor: Vec<u8>, budget: u64, response: SyncResponse) -> Exchanged {
+    let (base, after, more) = (response.base, response.after, response.more);
+    Exchanged { actor, budget, base, after, more, encoded: Message::Response(response).encode() }
+}

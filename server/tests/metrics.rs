@@ -1,0 +1,42 @@
+//! `/metrics` speaks the Prometheus text format.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+
+#[tokio::test]
+async fn metrics_count_requests_latency_documents_and_bytes() {
+    let (_dir, server) = TestServer::start().await;
+    let mut ana = Device::new("ana");
+    ana.account("Acme");
+    ana.account("Borealis");
+    sync(&server, &mut ana.replica).await;
+    let refused = client().post(format!("{}/v1/sync", server.url)).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+
+    let response = client().get(format!("{}/metrics", server.url)).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(value("rapport_http_requests_total{route=\"/v1/sync\",status=\"200\"}") >= 1.0);
+    assert_eq!(value("rapport_http_requests_total{route=\"/v1/sync\",status=\"401\"}"), 1.0);
+    assert!(value("rapport_sync_duration_seconds_count") >= 1.0);
+    assert_eq!(
+        value("rapport_sync_duration_seconds_bucket{le=\"+Inf\"}"),
+        value("rapport_sync_duration_seconds_count")
+    );
+    assert_eq!(value("rapport_documents_stored"), 2.0);
+    assert_eq!(value("rapport_changes_stored_total"), 2.0);
+    assert!(value("rapport_bytes_received_total{transport=\"http\"}") > 0.0);
+    assert!(value("rapport_bytes_sent_total{transport=\"http\"}") > 0.0);
+    assert!(text.contains("# TYPE rapport_sync_duration_seconds histogram"));
+    server.stop().await;
+}

@@ -1,0 +1,155 @@
+"""Invalid input from Python: each mistake raises the right RapportError variant."""
+
+import asyncio
+import threading
+
+import pytest
+import rapport_ffi
+
+from conftest import dead_url
+
+UNKNOWN = "0190f5a4-0000-7000-8000-000000000000"
+
+
+@pytest.fixture
+def replica(ffi, tmp_path):
+    return ffi.Replica.open(str(tmp_path / "r.db"), "ana", "ana-phone")
+
+
+@pytest.fixture
+def acme(ffi, replica):
+    return replica.create_account(ffi.NewAccount(name="Acme Oy"))
+
+
+def test_unknown_ids_are_not_found(ffi, replica, acme):
+    with pytest.raises(ffi.RapportError.NotFound):
+        replica.account(UNKNOWN)
+    with pytest.raises(ffi.RapportError.NotFound):
+        replica.set_field(UNKNOWN, "party.name", "x")
+    with pytest.raises(ffi.RapportError.NotFound):
+        replica.complete_task(acme, UNKNOWN)
+    with pytest.raises(ffi.RapportError.NotFound):
+        replica.move_deal_stage(acme, UNKNOWN, "qualified", None)
+
+
+def test_bad_values_are_invalid_input(ffi, replica, acme):
+    cases = [
+        lambda: replica.account("not-an-id"),
+        lambda: replica.set_field(acme, "party.no_such_field", "x"),
+        lambda: replica.set_field(acme, "party.name", "   "),
+        lambda: replica.set_field(acme, "party.value_tier", "platinum"),
+        lambda: replica.add_deal(acme, ffi.NewDeal(title="X", amount=ffi.Money(minor=-1, currency="EUR"))),
+        lambda: replica.add_deal(acme, ffi.NewDeal(title="X", amount=ffi.Money(minor=1, currency="euro"))),
+        lambda: replica.add_task(acme, ffi.NewTask(title="Call", due="next tuesday")),
+        lambda: replica.add_tag(acme, ""),
+        lambda: replica.create_account(ffi.NewAccount(name="")),
+        lambda: replica.add_contact(acme, ffi.NewContact(name="Maija", emails=["not an email"])),
+    ]
+    for case in cases:
+        with pytest.raises(ffi.RapportError.InvalidInput) as raised:
+            case()
+        assert str(raised.value), "every error carries a message"
+    # A refused edit changes nothing.
+    assert replica.account(acme).party.name == "Acme Oy"
+    assert len(replica.history(acme)) == 1
+
+
+def test_second_open_of_the_same_file_is_storage_error(ffi, replica, tmp_path):
+    with pytest.raises(ffi.RapportError.Storage):
+        ffi.Replica.open(str(tmp_path / "r.db"), "ana", "ana-phone")
+
+
+def test_sync_errors_are_typed(ffi, server, token, replica):
+    with pytest.raises(ffi.RapportError.InvalidInput):
+        asyncio.run(replica.sync("not a url", token, None))
+    with pytest.raises(ffi.RapportError.InvalidInput):
+        asyncio.run(replica.sync("ftp://127.0.0.1:1", token, None))
+    with pytest.raises(ffi.RapportError.Unauthorized):
+        asyncio.run(replica.sync(server.url, "wrong-token-wrong-token-wrong", None))
+    with pytest.raises(ffi.RapportError.Unauthorized):
+        asyncio.run(replica.sync(server.url, "", None))
+    with pytest.raises(ffi.RapportError.Network):
+        asyncio.run(replica.sync(dead_url(), token, None))
+    # The right token still works afterwards.
+    assert asyncio.run(replica.sync(server.url, token, None)).rounds >= 1
+
+
+class Throwing(rapport_ffi.SyncListener):
+    def __init__(self):
+        self.calls = []
+
+    def on_progress(self, progress):
+        self.calls.append("progress")
+        raise RuntimeError("listener bug")
+
+    def on_complete(self, report):
+        self.calls.append("complete")
+        raise ValueError("listener bug")
+
+    def on_error(self, message):
+        self.calls.append("error")
+        raise KeyError("listener bug")
+
+
+def test_a_throwing_listener_does_not_break_sync(ffi, server, token, replica, acme):
+    listener = Throwing()
+    report = asyncio.run(replica.sync(server.url, token, listener))
+    assert report.pushed_docs == 1
+    assert listener.calls[0] == "progress" and listener.calls[-1] == "complete"
+    assert replica.unsynced_count() == 0
+
+    failing = Throwing()
+    with pytest.raises(ffi.RapportError.Network):
+        asyncio.run(replica.sync(dead_url(), token, failing))
+    assert failing.calls == ["error"]
+    # The library is still fine.
+    replica.set_field(acme, "party.industry", "logistics")
+    assert replica.account(acme).party.industry == "logistics"
+
+
+def test_listener_calling_back_into_the_replica_gets_an_error_not_a_deadlock(ffi, server, token, replica, acme):
+    seen = []
+
+    class Reentrant(ffi.SyncListener):
+        def on_progress(self, progress):
+            try:
+                replica.account(acme)
+                seen.append("read")
+            except ffi.RapportError.Storage:
+                seen.append("busy")
+
+        def on_complete(self, report):
+            seen.append(replica.account(acme).party.name)
+
+        def on_error(self, message):
+            seen.append("error")
+
+    done = threading.Event()
+    result = {}
+
+    def run():
+        result["report"] = asyncio.run(replica.sync(server.url, token, Reentrant()))
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(60), "sync deadlocked"
+    assert seen[0] == "busy" and seen[-1] == "Acme Oy"
+
+
+def test_replica_is_usable_from_many_threads(ffi, replica):
+    errors = []
+
+    def work(n):
+        try:
+            for i in range(10):
+                replica.create_account(ffi.NewAccount(name=f"T{n}-{i}"))
+        except Exception as e:  # noqa: BLE001 - the test reports any failure
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(replica.list(ffi.AccountFilter())) == 40

@@ -1,0 +1,134 @@
+//! The server is killed with SIGKILL at random points while clients sync.
+//! After each restart nothing it acknowledged is missing, and at the end
+//! every client converges.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rapport_core::{AccountId, ChangeHash, DeviceIdentity, NewAccount, Replica};
+use rapport_e2e::*;
+
+/// A small deterministic generator, so a failing run can be replayed from its seed.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn kills() -> usize {
+    std::env::var("RAPPORT_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20)
+}
+
+/// Heads of every document, as the replica holds them now.
+fn all_heads(r: &Replica) -> HashMap<AccountId, Vec<ChangeHash>> {
+    r.account_ids().unwrap().into_iter().map(|id| (id, r.document(id).unwrap().heads())).collect()
+}
+
+#[test]
+fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
+    let seed = std::env::var("RAPPORT_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    });
+    println!("crash test seed: {seed} (set RAPPORT_CRASH_SEED to replay)");
+    let mut rng = Rng(seed);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("server");
+    let mut replicas: Vec<Replica> = (0..3)
+        .map(|i| {
+            Replica::open(
+                root.path().join(format!("r{i}.db")),
+                &DeviceIdentity::new(format!("rep{i}"), format!("dev{i}")),
+            )
+            .unwrap()
+        })
+        .collect();
+    // Per replica, per document: the heads the server acknowledged last.
+    let mut acked: Vec<HashMap<AccountId, Vec<ChangeHash>>> = vec![HashMap::new(); replicas.len()];
+    let mut acknowledged_syncs = 0;
+    let mut interrupted_syncs = 0;
+
+    for round in 0..kills() {
+        let server = Server::start(&data);
+        let url = server.url.clone();
+        let pid = server.child.id();
+        let delay = Duration::from_millis(30 + rng.below(400));
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = std::process::Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+        });
+        'work: loop {
+            for (i, r) in replicas.iter_mut().enumerate() {
+                for _ in 0..1 + rng.below(4) {
+                    let ids = r.account_ids().unwrap();
+                    if ids.is_empty() || rng.below(4) == 0 {
+                        r.create_account(&NewAccount::new(format!("r{i} round {round} #{}", rng.below(1000)))).unwrap();
+                    } else {
+                        let id = ids[rng.below(ids.len() as u64) as usize];
+                        let value = format!("r{i}-{round}-{}", rng.next());
+                        r.edit(id, |e| e.set_field("party.source", &value)).unwrap();
+                    }
+                }
+                match rt.block_on(rapport_client::sync_once(&url, TOKEN, r)) {
+                    Ok(_) => {
+                        acknowledged_syncs += 1;
+                        acked[i] = all_heads(r);
+                    }
+                    Err(e) => {
+                        assert!(e.is_transient(), "sync failed for a reason other than the crash: {e}");
+                        interrupted_syncs += 1;
+                        break 'work;
+                    }
+                }
+            }
+        }
+        killer.join().unwrap();
+        server.kill9();
+    }
+    println!("{acknowledged_syncs} acknowledged syncs, {interrupted_syncs} interrupted by SIGKILL");
+    assert!(acknowledged_syncs > 0 && interrupted_syncs == kills());
+
+    // After a restart, a fresh device receives every acknowledged change.
+    let server = Server::start(&data);
+    let mut fresh = Replica::open(root.path().join("fresh.db"), &DeviceIdentity::new("auditor", "fresh")).unwrap();
+    rt.block_on(rapport_client::sync_once(&server.url, TOKEN, &mut fresh)).unwrap();
+    for (i, per_doc) in acked.iter().enumerate() {
+        for (id, heads) in per_doc {
+            let mut doc = fresh
+                .document(*id)
+                .unwrap_or_else(|e| panic!("acknowledged account {id} of replica {i} is missing: {e}"));
+            for h in heads {
+                assert!(
+                    doc.automerge_mut().get_change_by_hash(h).is_some(),
+                    "change {h} of account {id}, acknowledged to replica {i}, is missing after the crash"
+                );
+            }
+        }
+    }
+    // And everyone converges.
+    for _ in 0..2 {
+        for r in replicas.iter_mut() {
+            rt.block_on(rapport_client::sync_once(&server.url, TOKEN, r)).unwrap();
+        }
+    }
+    rt.block_on(rapport_client::sync_once(&server.url, TOKEN, &mut fresh)).unwrap();
+    let expected: Vec<_> = {
+        let mut ids = fresh.account_ids().unwrap();
+        ids.sort();
+        ids.into_iter().map(|id| fresh.account(id).unwrap()).collect()
+    };
+    for r in &replicas {
+        let mut ids = r.account_ids().unwrap();
+        ids.sort();
+        let got: Vec<_> = ids.into_iter().map(|id| r.account(id).unwrap()).collect();
+        assert_eq!(got, expected);
+    }
+}
