@@ -5,15 +5,16 @@
 //! reports ours / anchor. See docs/BENCHMARKS.md for what each anchor is.
 //!
 //! * `cargo bench -p rapport-core --bench replica`: 10,000 accounts, 3 runs.
-//! * `RAPPORT_BENCH_ACCOUNTS=500`: a cheap smoke run. `RAPPORT_BENCH_RUNS`,
-//!   `RAPPORT_BENCH_MERGE` (accounts merged, default min(1000, accounts)) and
+//! * `RAPPORT_BENCH_ACCOUNTS=500`: a cheap smoke run. Also `RAPPORT_BENCH_RUNS`,
+//!   `RAPPORT_BENCH_MERGE` (accounts merged, default min(1000, accounts)),
 //!   `RAPPORT_BENCH_ONLY` (`ours` or `anchor`, for profiling one side) and
-//!   `RAPPORT_BENCH_KEEP` (keep the first run's SQLite files) also apply.
+//!   `RAPPORT_BENCH_KEEP` (keep the first run's SQLite files).
 //! * Without `--bench` (`cargo test --all-targets`) it runs 40 accounts once.
 //!
 //! A plain timed binary rather than criterion sampling: one run builds 10,000
 //! accounts from scratch, so criterion's sampling would take far too long.
-//! Each phase runs several times and the median is reported.
+//! Every write phase runs once per run (fresh files each run), every indexed
+//! read 5 times per run; the tables report medians and paired ratios.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -1009,7 +1010,11 @@ fn ratio(ours: &[Option<Duration>], anchor: &[Option<Duration>]) -> Option<f64> 
 }
 
 fn fmt_ratio(r: Option<f64>) -> String {
-    r.map_or("—".into(), |r| format!("{r:.2}×"))
+    match r {
+        None => "—".into(),
+        Some(r) if r < 0.01 => format!("{r:.1e}×"),
+        Some(r) => format!("{r:.2}×"),
+    }
 }
 
 fn fmt(d: Option<Duration>) -> String {

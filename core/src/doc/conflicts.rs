@@ -67,7 +67,9 @@ pub(super) fn list(doc: &mut AutoCommit) -> Vec<Conflict> {
 /// Collects keys of `o` with more than one distinct concurrent scalar value.
 /// `only`, when non-empty, limits the scan to those keys.
 fn scan(d: &AutoCommit, o: &ObjId, prefix: &str, out: &mut Vec<(String, ObjId, String)>, only: &[&str]) {
-    let keys: Vec<String> = d.keys(o).collect();
+    // Only keys Automerge flags as conflicted can hold several values; the
+    // others cost no `get_all` (an edit rescans its account's conflicts).
+    let keys: Vec<String> = d.map_range(o, ..).filter(|item| item.conflict).map(|item| item.key.into_owned()).collect();
     for key in keys {
         if !only.is_empty() && !only.contains(&key.as_str()) {
             continue;

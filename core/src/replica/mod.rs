@@ -29,7 +29,7 @@ pub use index::{AccountFilter, AccountSummary};
 pub use sync::{PushPlan, SyncLimits, SyncReport};
 
 /// Change chunks kept after a snapshot before the document is re-saved whole.
-pub const COMPACT_AFTER: i64 = 32;
+pub const COMPACT_AFTER: i64 = 8;
 
 /// The user and device a replica writes as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +88,8 @@ impl Replica {
             };
             for (key, value) in [("user", &identity.user), ("device", &identity.device)] {
                 tx.execute(
-                    "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = ?2 WHERE value IS NOT ?2",
                     params![key, value.as_bytes()],
                 )?;
             }
@@ -135,9 +136,10 @@ impl Replica {
     /// Creates many accounts in one transaction (all or none).
     pub fn create_accounts(&mut self, batch: &[NewAccount]) -> Result<Vec<AccountId>> {
         let mut docs = Vec::with_capacity(batch.len());
+        let mut ids_in_batch = std::collections::HashSet::new();
         for new in batch {
             if let Some(id) = new.id
-                && self.exists(id)?
+                && (self.exists(id)? || !ids_in_batch.insert(id))
             {
                 return Err(Error::invalid("id", format!("account {id} already exists")));
             }
