@@ -25,6 +25,9 @@ pub enum ApiError {
     RateLimited { retry_after: std::time::Duration },
     #[error("{0}")]
     InvalidRequest(String),
+    /// A query parameter is wrong; the message names it.
+    #[error("{0}")]
+    BadRequest(String),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -53,7 +56,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidRequest(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::MalformedMessage(_)
             | ApiError::UnsupportedVersion(_)
@@ -78,7 +81,7 @@ impl ApiError {
             ApiError::UnsupportedVersion(_) => "unsupported_version",
             ApiError::InvalidId => "invalid_id",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::BadBody => "bad_request",
+            ApiError::BadBody | ApiError::BadRequest(_) => "bad_request",
             ApiError::NotFound(_) => "not_found",
             ApiError::Unavailable => "unavailable",
             ApiError::Timeout => "timeout",

@@ -167,6 +167,7 @@ impl Db {
         schema::migrate(&mut conn)?;
         let bootstrap = users::bootstrap(&mut conn, admin_token)?;
         store::backfill_index(&mut conn)?;
+        store::backfill_reports(&mut conn)?;
         let (jobs, rx) = mpsc::channel();
         let worker = worker::Worker::new(conn, options, metrics)?;
         let head = worker.subscribe();

@@ -118,6 +118,93 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX audit_doc ON audit(doc_id, id);
     ",
+    // 5: the reporting index (issue 6): each account's reportable facts,
+    // rewritten from the typed account in the transaction of every accepted
+    // change (one account's rows deleted and inserted again). Instants are
+    // milliseconds since the Unix epoch (UTC); dates are `YYYY-MM-DD`.
+    "
+    CREATE TABLE rpt_accounts (
+        doc_id      TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        owner       TEXT,
+        team        TEXT,
+        territory   TEXT,
+        tier        TEXT NOT NULL,
+        rung        TEXT NOT NULL,
+        phase       TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        end_reason  TEXT,
+        ended_phase TEXT,
+        ended_on    TEXT,
+        hidden      INTEGER NOT NULL
+    );
+    CREATE INDEX rpt_accounts_owner ON rpt_accounts(owner);
+    CREATE INDEX rpt_accounts_team ON rpt_accounts(team);
+    CREATE INDEX rpt_accounts_territory ON rpt_accounts(territory);
+    CREATE TABLE rpt_deals (
+        doc_id           TEXT NOT NULL,
+        deal_id          TEXT NOT NULL,
+        stage            TEXT NOT NULL,
+        amount_minor     INTEGER NOT NULL,
+        currency         TEXT NOT NULL,
+        probability      INTEGER NOT NULL,
+        forecast         TEXT NOT NULL,
+        outcome          TEXT NOT NULL,
+        lost_reason      TEXT,
+        expected_close   TEXT,
+        stage_changed_at INTEGER,
+        created_at       INTEGER,
+        PRIMARY KEY (doc_id, deal_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_deals_outcome ON rpt_deals(outcome, stage);
+    CREATE TABLE rpt_stage_moves (
+        doc_id     TEXT NOT NULL,
+        deal_id    TEXT NOT NULL,
+        n          INTEGER NOT NULL,
+        from_stage TEXT,
+        to_stage   TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        by         TEXT NOT NULL,
+        PRIMARY KEY (doc_id, deal_id, n)
+    ) WITHOUT ROWID;
+    CREATE TABLE rpt_interactions (
+        doc_id         TEXT NOT NULL,
+        interaction_id TEXT NOT NULL,
+        rep            TEXT NOT NULL,
+        kind           TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        planned_start  INTEGER,
+        actual_start   INTEGER,
+        at             INTEGER NOT NULL,
+        week           TEXT NOT NULL,
+        contacts       INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, interaction_id, rep)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_interactions_rep ON rpt_interactions(rep, week);
+    CREATE TABLE rpt_interaction_contacts (
+        doc_id         TEXT NOT NULL,
+        interaction_id TEXT NOT NULL,
+        contact_id     TEXT NOT NULL,
+        PRIMARY KEY (doc_id, interaction_id, contact_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE rpt_ladder_moves (
+        doc_id    TEXT NOT NULL,
+        move_id   TEXT NOT NULL,
+        from_rung TEXT NOT NULL,
+        to_rung   TEXT NOT NULL,
+        up        INTEGER NOT NULL,
+        at        INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, move_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE rpt_lifecycle_moves (
+        doc_id     TEXT NOT NULL,
+        move_id    TEXT NOT NULL,
+        from_phase TEXT NOT NULL,
+        to_phase   TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, move_id)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version a fully migrated database has.

@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::cache::DocCache;
 use super::{DbError, audit};
 use crate::access::write_index;
+use crate::reports::write_report_rows;
 
 pub(crate) struct SqlStore<'a> {
     conn: &'a Connection,
@@ -154,6 +155,7 @@ impl ServerStore for SqlStore<'_> {
             .query_row(params![doc, last_seq, changes.len() as i64, bytes], |r| r.get(0))?;
         if doc != SETTINGS_DOC_ID {
             write_index(self.conn, doc, &updated)?;
+            write_report_rows(self.conn, doc, &updated)?;
         }
         if count.max(0) as u64 > self.compact_after {
             self.written.compact.push(doc.to_owned());
@@ -227,6 +229,33 @@ pub(crate) fn backfill_index(conn: &mut Connection) -> Result<(), DbError> {
     drop(store);
     tx.commit()?;
     tracing::info!(documents = missing.len(), "indexed the owner, team and territory of stored accounts");
+    Ok(())
+}
+
+/// Writes the reporting rows of every account that has none yet (documents
+/// stored before the reporting index existed).
+pub(crate) fn backfill_reports(conn: &mut Connection) -> Result<(), DbError> {
+    let missing: Vec<String> = conn
+        .prepare(
+            "SELECT id FROM documents WHERE id != ?1
+             AND NOT EXISTS (SELECT 1 FROM rpt_accounts a WHERE a.doc_id = documents.id)",
+        )?
+        .query_map([SETTINGS_DOC_ID], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    let mut cache = DocCache::new(0);
+    let store = SqlStore::new(&tx, &mut cache, u64::MAX);
+    for id in &missing {
+        if let Some(doc) = store.load_from_disk(id)? {
+            write_report_rows(&tx, id, &doc)?;
+        }
+    }
+    drop(store);
+    tx.commit()?;
+    tracing::info!(documents = missing.len(), "wrote the reporting index of stored accounts");
     Ok(())
 }
 

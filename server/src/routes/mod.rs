@@ -29,9 +29,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/live", get(live::live))
         .route("/v1/accounts/{id}/automerge", get(documents::automerge))
         .route("/metrics", get(health::metrics))
+        .merge(crate::reports::routes::routes())
         .route_layer(from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/v1/openapi.json", get(crate::reports::routes::openapi))
         .merge(protected)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.limits().max_body_bytes))

@@ -1,0 +1,171 @@
+//! What a report is asked for: the caller's scope and the filters of the
+//! query string, validated before any figure is computed, and turned into a
+//! SQL condition over `rpt_accounts a`.
+
+use std::collections::HashMap;
+
+use rusqlite::Connection;
+use rusqlite::OptionalExtension;
+use rusqlite::types::Value;
+use time::{Date, OffsetDateTime, Time};
+
+use crate::access::Subject;
+
+/// A filter the caller got wrong; the message names the parameter, never data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("query parameter `{param}`: {reason}")]
+pub struct BadFilter {
+    pub param: &'static str,
+    pub reason: &'static str,
+}
+
+/// Longest day count accepted for `days` (about 27 years).
+const MAX_DAYS: u32 = 10_000;
+const PARAMS: [&str; 7] = ["team", "rep", "territory", "from", "to", "days", "format"];
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
+/// The filters of one report request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub team: Option<String>,
+    /// The account owner.
+    pub rep: Option<String>,
+    pub territory: Option<String>,
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+    /// `days` for the reports that take a number of days.
+    pub days: Option<u32>,
+}
+
+impl Filter {
+    /// Parses the query string. Unknown parameters are refused, so a typo
+    /// never silently widens a report.
+    pub fn parse(query: &HashMap<String, String>) -> Result<Filter, BadFilter> {
+        if query.keys().any(|k| !PARAMS.contains(&k.as_str())) {
+            return Err(BadFilter {
+                param: "query",
+                reason: "unknown parameter (accepted: team, rep, territory, from, to, days, format)",
+            });
+        }
+        let text = |k: &'static str| -> Result<Option<String>, BadFilter> {
+            match query.get(k).map(|v| v.trim()) {
+                None => Ok(None),
+                Some("") => Err(BadFilter { param: k, reason: "must not be empty" }),
+                Some(v) => Ok(Some(v.to_owned())),
+            }
+        };
+        let date = |k: &'static str| -> Result<Option<Date>, BadFilter> {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            query
+                .get(k)
+                .map(|v| Date::parse(v.trim(), format))
+                .transpose()
+                .map_err(|_| BadFilter { param: k, reason: "expected a date as YYYY-MM-DD" })
+        };
+        let days = match query.get("days") {
+            None => None,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=MAX_DAYS).contains(&n) => Some(n),
+                _ => {
+                    return Err(BadFilter { param: "days", reason: "expected a whole number of days from 1 to 10000" });
+                }
+            },
+        };
+        let filter = Filter {
+            team: text("team")?,
+            rep: text("rep")?,
+            territory: text("territory")?,
+            from: date("from")?,
+            to: date("to")?,
+            days,
+        };
+        if let (Some(from), Some(to)) = (filter.from, filter.to)
+            && from > to
+        {
+            return Err(BadFilter { param: "from", reason: "the period starts after it ends (`from` > `to`)" });
+        }
+        Ok(filter)
+    }
+
+    /// Refuses a team or rep the server does not know.
+    pub(crate) fn check_known(&self, conn: &Connection) -> Result<Result<(), BadFilter>, rusqlite::Error> {
+        let exists = |sql: &str, v: &str| -> rusqlite::Result<bool> {
+            Ok(conn.prepare_cached(sql)?.query_row([v], |_| Ok(())).optional()?.is_some())
+        };
+        if let Some(team) = &self.team
+            && !exists("SELECT 1 FROM teams WHERE name = ?1", team)?
+        {
+            return Ok(Err(BadFilter { param: "team", reason: "no such team" }));
+        }
+        if let Some(rep) = &self.rep
+            && !exists("SELECT 1 FROM users WHERE name = ?1", rep)?
+        {
+            return Ok(Err(BadFilter { param: "rep", reason: "no such user" }));
+        }
+        Ok(Ok(()))
+    }
+
+    /// The period as `[start, end)` in milliseconds (unbounded sides as extremes).
+    pub(crate) fn period_ms(&self) -> (i64, i64) {
+        let ms = |d: Date| crate::reports::index::millis(d.with_time(Time::MIDNIGHT).assume_utc());
+        (self.from.map_or(i64::MIN, ms), self.to.map_or(i64::MAX, |d| ms(d) + DAY_MS))
+    }
+
+    /// The period as inclusive `YYYY-MM-DD` bounds (for date columns).
+    pub(crate) fn period_dates(&self) -> (String, String) {
+        (
+            self.from.map_or_else(|| "0000-00-00".to_owned(), |d| d.to_string()),
+            self.to.map_or_else(|| "9999-99-99".to_owned(), |d| d.to_string()),
+        )
+    }
+}
+
+/// A SQL condition over `rpt_accounts a` with its positional (`?`) parameters.
+#[derive(Debug, Clone)]
+pub(crate) struct Cond {
+    pub sql: String,
+    pub params: Vec<Value>,
+}
+
+impl Cond {
+    /// Visible accounts in the subject's scope that pass the filter.
+    pub(crate) fn accounts(subject: &Subject, filter: &Filter) -> Cond {
+        let mut sql = String::from("a.hidden = 0");
+        let mut params = Vec::new();
+        if !subject.sees_everything() {
+            let (column, set) = match subject.role {
+                crate::access::Role::Manager => ("a.team", &subject.teams),
+                _ => ("a.territory", &subject.territories),
+            };
+            sql.push_str(" AND (a.owner = ?");
+            params.push(Value::Text(subject.user.clone()));
+            if !set.is_empty() {
+                sql.push_str(&format!(" OR {column} IN ({})", vec!["?"; set.len()].join(", ")));
+                params.extend(set.iter().map(|s| Value::Text(s.clone())));
+            }
+            sql.push(')');
+        }
+        for (column, value) in [("a.team", &filter.team), ("a.owner", &filter.rep), ("a.territory", &filter.territory)]
+        {
+            if let Some(v) = value {
+                sql.push_str(&format!(" AND {column} = ?"));
+                params.push(Value::Text(v.clone()));
+            }
+        }
+        Cond { sql, params }
+    }
+
+    /// Adds `AND <sql>` with its parameters.
+    pub(crate) fn and(mut self, sql: &str, params: impl IntoIterator<Item = Value>) -> Cond {
+        self.sql.push_str(" AND ");
+        self.sql.push_str(sql);
+        self.params.extend(params);
+        self
+    }
+}
+
+/// Now, and today's `[start, end)` in milliseconds (UTC).
+pub(crate) fn today_ms(now: OffsetDateTime) -> (i64, i64, i64) {
+    let start = crate::reports::index::millis(now.date().with_time(Time::MIDNIGHT).assume_utc());
+    (crate::reports::index::millis(now), start, start + DAY_MS)
+}

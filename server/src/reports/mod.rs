@@ -1,0 +1,24 @@
+//! What managers read (issue 6): figures over the merged records, per team,
+//! rep, territory and period, from a reporting index the server keeps beside
+//! the documents.
+//!
+//! * [`index`] rewrites one account's `rpt_*` rows from its typed
+//!   [`rapport_core::Account`] in the transaction of every accepted change
+//!   (and backfills accounts stored before the index existed).
+//! * [`filter`] parses and checks the query string and turns the caller's
+//!   scope (the rules of [`crate::access`]) into SQL.
+//! * [`queries`] is every report as SQL over the index.
+//! * [`routes`] serves them under `/v1/reports/…` as JSON or CSV, with the
+//!   account history, the live events stream and the OpenAPI description.
+//!
+//! `docs/adr/0005-reports.md` records the decisions.
+
+mod csv;
+pub mod filter;
+pub(crate) mod index;
+pub mod queries;
+pub(crate) mod routes;
+
+pub use filter::{BadFilter, Filter};
+pub(crate) use index::write_report_rows;
+pub use queries::{REPORTS, Table};

@@ -1,0 +1,408 @@
+//! Every report as SQL over the reporting index (`rpt_*`), restricted to the
+//! caller's scope and filters. Each returns a [`Table`]: named columns and
+//! rows, which the routes send as JSON or CSV.
+//!
+//! Deal snapshots (pipeline, stages, forecast, stale, overdue) take the
+//! period on the expected close date; events take it on when they happened
+//! (closing = last stage change, stage moves, interactions, ladder moves,
+//! ended relationships). Instants are milliseconds since the Unix epoch.
+
+use rapport_core::{LifecyclePhase, LoyaltyRung, Settings, StageKind};
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, params_from_iter};
+use serde_json::Value as Json;
+
+use super::filter::{Cond, DAY_MS, Filter, today_ms};
+use crate::access::Subject;
+
+/// A report's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub columns: Vec<&'static str>,
+    pub rows: Vec<Vec<Json>>,
+}
+
+/// Days without an interaction after which a key account is at risk, if `days` is not given.
+const DEFAULT_RISK_DAYS: u32 = 30;
+
+/// Every report name served under `/v1/reports/{name}`.
+pub const REPORTS: [&str; 14] = [
+    "pipeline",
+    "stages",
+    "forecast",
+    "win-rate",
+    "stage-conversion",
+    "stale-deals",
+    "overdue-deals",
+    "lost-reasons",
+    "rep-activity",
+    "rep-summary",
+    "contact-depth",
+    "ladder",
+    "lifecycle",
+    "key-accounts-at-risk",
+];
+
+/// Runs report `name`; `None` if there is no such report.
+pub fn run(conn: &Connection, name: &str, subject: &Subject, filter: &Filter) -> Option<rusqlite::Result<Table>> {
+    let q = Query { conn, subject, filter, now: time::OffsetDateTime::now_utc() };
+    Some(match name {
+        "pipeline" => q.pipeline(),
+        "stages" => q.stages(),
+        "forecast" => q.forecast(),
+        "win-rate" => q.win_rate(),
+        "stage-conversion" => q.stage_conversion(),
+        "stale-deals" => q.stale_deals(),
+        "overdue-deals" => q.overdue_deals(),
+        "lost-reasons" => q.lost_reasons(),
+        "rep-activity" => q.rep_activity(),
+        "rep-summary" => q.rep_summary(),
+        "contact-depth" => q.contact_depth(),
+        "ladder" => q.ladder(),
+        "lifecycle" => q.lifecycle(),
+        "key-accounts-at-risk" => q.key_accounts_at_risk(),
+        _ => return None,
+    })
+}
+
+struct Query<'a> {
+    conn: &'a Connection,
+    subject: &'a Subject,
+    filter: &'a Filter,
+    now: time::OffsetDateTime,
+}
+
+fn json(v: ValueRef<'_>) -> Json {
+    match v {
+        ValueRef::Null => Json::Null,
+        ValueRef::Integer(i) => Json::from(i),
+        ValueRef::Real(f) => Json::from(f),
+        ValueRef::Text(t) => Json::from(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(_) => Json::Null,
+    }
+}
+
+fn ratio(num: &Json, den: &Json) -> Json {
+    match (num.as_i64(), den.as_i64()) {
+        (Some(n), Some(d)) if d > 0 => Json::from(n as f64 / d as f64),
+        _ => Json::Null,
+    }
+}
+
+impl Query<'_> {
+    fn accounts(&self) -> Cond {
+        Cond::accounts(self.subject, self.filter)
+    }
+
+    /// `d.expected_close` within the period (deals without one only when no period is given).
+    fn close_in_period(&self, cond: Cond) -> Cond {
+        if self.filter.from.is_none() && self.filter.to.is_none() {
+            return cond;
+        }
+        let (from, to) = self.filter.period_dates();
+        cond.and("d.expected_close BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)])
+    }
+
+    fn at_in_period(&self, cond: Cond, column: &str) -> Cond {
+        let (from, to) = self.filter.period_ms();
+        cond.and(&format!("{column} >= ? AND {column} < ?"), [Value::Integer(from), Value::Integer(to)])
+    }
+
+    fn table(&self, columns: Vec<&'static str>, sql: &str, params: &[Value]) -> rusqlite::Result<Table> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let n = columns.len();
+        let rows = stmt
+            .query_map(params_from_iter(params), |r| (0..n).map(|i| r.get_ref(i).map(json)).collect())?
+            .collect::<rusqlite::Result<Vec<Vec<Json>>>>()?;
+        Ok(Table { columns, rows })
+    }
+
+    fn pipeline(&self) -> rusqlite::Result<Table> {
+        let c = self.close_in_period(self.accounts().and("d.outcome = 'open'", []));
+        let sql = format!(
+            "SELECT d.currency, count(*), sum(d.amount_minor), sum(d.amount_minor * d.probability) / 100
+             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY d.currency ORDER BY 1",
+            c.sql
+        );
+        self.table(vec!["currency", "open_deals", "amount_minor", "weighted_minor"], &sql, &c.params)
+    }
+
+    fn stages(&self) -> rusqlite::Result<Table> {
+        let c = self.close_in_period(self.accounts());
+        let sql = format!(
+            "SELECT d.stage, d.currency, count(*), sum(d.amount_minor)
+             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
+            c.sql
+        );
+        self.table(vec!["stage", "currency", "deals", "amount_minor"], &sql, &c.params)
+    }
+
+    fn forecast(&self) -> rusqlite::Result<Table> {
+        let c = self.close_in_period(self.accounts().and("d.forecast != 'omitted'", []));
+        let sql = format!(
+            "SELECT d.forecast, d.currency, count(*), sum(d.amount_minor)
+             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
+            c.sql
+        );
+        self.table(vec!["forecast", "currency", "deals", "amount_minor"], &sql, &c.params)
+    }
+
+    fn win_rate(&self) -> rusqlite::Result<Table> {
+        let c = self.at_in_period(self.accounts().and("d.outcome IN ('won', 'lost')", []), "d.stage_changed_at");
+        let sql = format!(
+            "SELECT coalesce(sum(d.outcome = 'won'), 0), coalesce(sum(d.outcome = 'lost'), 0)
+             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {}",
+            c.sql
+        );
+        let mut t = self.table(vec!["won", "lost"], &sql, &c.params)?;
+        t.columns.push("win_rate");
+        for row in &mut t.rows {
+            let total = Json::from(row[0].as_i64().unwrap_or(0) + row[1].as_i64().unwrap_or(0));
+            let rate = ratio(&row[0], &total);
+            row.push(rate);
+        }
+        Ok(t)
+    }
+
+    fn stage_conversion(&self) -> rusqlite::Result<Table> {
+        let c = self.at_in_period(self.accounts(), "s.at");
+        let sql = format!(
+            "WITH m AS (SELECT s.doc_id, s.deal_id, s.from_stage, s.to_stage
+                        FROM rpt_stage_moves s JOIN rpt_accounts a ON a.doc_id = s.doc_id WHERE {}),
+                  entered AS (SELECT to_stage AS stage, count(DISTINCT doc_id || '/' || deal_id) AS n
+                              FROM m GROUP BY to_stage)
+             SELECT m.from_stage, m.to_stage, count(*), coalesce(e.n, 0)
+             FROM m LEFT JOIN entered e ON e.stage = m.from_stage
+             WHERE m.from_stage IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
+            c.sql
+        );
+        let mut t = self.table(vec!["from_stage", "to_stage", "moves", "deals_entered_from"], &sql, &c.params)?;
+        t.columns.push("rate");
+        for row in &mut t.rows {
+            let rate = ratio(&row[2], &row[3]);
+            row.push(rate);
+        }
+        Ok(t)
+    }
+
+    /// Open deals past their stage's threshold (default settings), or, with
+    /// `days`, on accounts with no held interaction for that many days.
+    fn stale_deals(&self) -> rusqlite::Result<Table> {
+        let settings = Settings::default();
+        let thresholds: String = settings
+            .stages
+            .iter()
+            .filter(|s| s.kind == StageKind::Open && s.stale_after_days > 0)
+            .map(|s| format!(" WHEN '{}' THEN {}", s.id.replace('\'', "''"), s.stale_after_days))
+            .collect();
+        let (now, _, _) = today_ms(self.now);
+        let idle_since = self.filter.days.map(|d| now - i64::from(d) * DAY_MS);
+        let c = self.close_in_period(self.accounts().and("d.outcome = 'open'", []));
+        let sql = format!(
+            "SELECT * FROM (
+                SELECT a.doc_id, a.name, d.deal_id, d.stage, d.stage_changed_at,
+                       CASE d.stage{thresholds} ELSE NULL END AS limit_days,
+                       (SELECT max(i.at) FROM rpt_interactions i WHERE i.doc_id = d.doc_id AND i.status = 'held') AS last
+                FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {})
+             WHERE (limit_days IS NOT NULL AND stage_changed_at < ? - limit_days * {DAY_MS})
+                OR (? IS NOT NULL AND (last IS NULL OR last < ?))
+             ORDER BY 1, 3",
+            c.sql
+        );
+        let mut params = c.params;
+        params.push(Value::Integer(now));
+        params.push(idle_since.map_or(Value::Null, Value::Integer));
+        params.push(idle_since.map_or(Value::Null, Value::Integer));
+        let columns =
+            vec!["account_id", "account", "deal_id", "stage", "stage_changed_ms", "stage_limit_days", "last_touch_ms"];
+        self.table(columns, &sql, &params)
+    }
+
+    fn overdue_deals(&self) -> rusqlite::Result<Table> {
+        let today = self.now.date().to_string();
+        let c = self
+            .close_in_period(self.accounts().and("d.outcome = 'open' AND d.expected_close < ?", [Value::Text(today)]));
+        let sql = format!(
+            "SELECT a.doc_id, a.name, d.deal_id, d.stage, d.expected_close, d.amount_minor, d.currency
+             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} ORDER BY 5, 1, 3",
+            c.sql
+        );
+        let columns = vec!["account_id", "account", "deal_id", "stage", "expected_close", "amount_minor", "currency"];
+        self.table(columns, &sql, &c.params)
+    }
+
+    fn lost_reasons(&self) -> rusqlite::Result<Table> {
+        let deals = self.at_in_period(self.accounts().and("d.outcome = 'lost'", []), "d.stage_changed_at");
+        let (from, to) = self.filter.period_dates();
+        let ended = self
+            .accounts()
+            .and("a.end_reason IS NOT NULL AND a.ended_on BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
+        let sql = format!(
+            "SELECT 'deal', coalesce(d.lost_reason, ''), count(*)
+             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY 2
+             UNION ALL
+             SELECT 'relationship', a.end_reason, count(*) FROM rpt_accounts a WHERE {} GROUP BY 2
+             ORDER BY 1, 2",
+            deals.sql, ended.sql
+        );
+        let params: Vec<Value> = deals.params.into_iter().chain(ended.params).collect();
+        self.table(vec!["record", "reason", "count"], &sql, &params)
+    }
+
+    /// Held interactions per rep (staff, else who logged it) × kind × ISO week.
+    fn rep_activity(&self) -> rusqlite::Result<Table> {
+        let c = self.at_in_period(self.accounts().and("i.status = 'held'", []), "i.at");
+        let sql = format!(
+            "SELECT i.rep, i.kind, i.week, count(*)
+             FROM rpt_interactions i JOIN rpt_accounts a ON a.doc_id = i.doc_id WHERE {} GROUP BY 1, 2, 3
+             ORDER BY 1, 2, 3",
+            c.sql
+        );
+        self.table(vec!["rep", "kind", "week", "interactions"], &sql, &c.params)
+    }
+
+    /// Per user: accounts owned, open deals on them, planned interactions
+    /// (theirs, by planned start) overdue / today / later, as of now.
+    fn rep_summary(&self) -> rusqlite::Result<Table> {
+        let c = self.accounts();
+        let (_, today, tomorrow) = today_ms(self.now);
+        let sql = format!(
+            "WITH acc AS (SELECT a.doc_id, a.owner FROM rpt_accounts a WHERE {}),
+             owned AS (SELECT owner AS rep, count(*) AS n FROM acc WHERE owner IS NOT NULL GROUP BY owner),
+             deals AS (SELECT acc.owner AS rep, count(*) AS n FROM rpt_deals d JOIN acc ON acc.doc_id = d.doc_id
+                       WHERE d.outcome = 'open' AND acc.owner IS NOT NULL GROUP BY acc.owner),
+             planned AS (SELECT i.rep, sum(i.at < ?) AS overdue, sum(i.at >= ? AND i.at < ?) AS today,
+                                sum(i.at >= ?) AS later
+                         FROM rpt_interactions i JOIN acc ON acc.doc_id = i.doc_id
+                         WHERE i.status = 'planned' GROUP BY i.rep),
+             reps AS (SELECT rep FROM owned UNION SELECT rep FROM deals UNION SELECT rep FROM planned)
+             SELECT reps.rep, coalesce(owned.n, 0), coalesce(deals.n, 0), coalesce(planned.overdue, 0),
+                    coalesce(planned.today, 0), coalesce(planned.later, 0)
+             FROM reps LEFT JOIN owned ON owned.rep = reps.rep LEFT JOIN deals ON deals.rep = reps.rep
+                       LEFT JOIN planned ON planned.rep = reps.rep
+             ORDER BY 1",
+            c.sql
+        );
+        let mut params = c.params;
+        params.extend([today, today, tomorrow, tomorrow].map(Value::Integer));
+        let columns = vec!["rep", "accounts_owned", "open_deals", "planned_overdue", "planned_today", "planned_later"];
+        self.table(columns, &sql, &params)
+    }
+
+    /// Per account: distinct contacts in held interactions, held interactions
+    /// (in the period), last held and next planned touch.
+    fn contact_depth(&self) -> rusqlite::Result<Table> {
+        let (from, to) = self.filter.period_ms();
+        let (now, _, _) = today_ms(self.now);
+        let c = self.accounts();
+        let sql = format!(
+            "SELECT a.doc_id, a.name,
+                (SELECT count(DISTINCT ic.contact_id) FROM rpt_interaction_contacts ic
+                   JOIN rpt_interactions i ON i.doc_id = ic.doc_id AND i.interaction_id = ic.interaction_id
+                   WHERE ic.doc_id = a.doc_id AND i.status = 'held' AND i.at >= ?1 AND i.at < ?2),
+                (SELECT count(DISTINCT i.interaction_id) FROM rpt_interactions i
+                   WHERE i.doc_id = a.doc_id AND i.status = 'held' AND i.at >= ?1 AND i.at < ?2),
+                (SELECT max(i.at) FROM rpt_interactions i WHERE i.doc_id = a.doc_id AND i.status = 'held'),
+                (SELECT min(i.at) FROM rpt_interactions i
+                   WHERE i.doc_id = a.doc_id AND i.status = 'planned' AND i.at >= ?3)
+             FROM rpt_accounts a WHERE {} ORDER BY 1",
+            numbered(&c.sql, 4)
+        );
+        let params: Vec<Value> = [from, to, now].map(Value::Integer).into_iter().chain(c.params).collect();
+        let columns =
+            vec!["account_id", "account", "contacts_engaged", "interactions_held", "last_touch_ms", "next_touch_ms"];
+        self.table(columns, &sql, &params)
+    }
+
+    /// Accounts per rung now, and moves up and down from each rung in the period.
+    fn ladder(&self) -> rusqlite::Result<Table> {
+        let c = self.accounts();
+        let now = self.table(
+            vec!["rung", "n"],
+            &format!("SELECT a.rung, count(*) FROM rpt_accounts a WHERE {} GROUP BY 1", c.sql),
+            &c.params,
+        )?;
+        let m = self.at_in_period(self.accounts(), "l.at");
+        let moves = self.table(
+            vec!["rung", "up", "down"],
+            &format!(
+                "SELECT l.from_rung, sum(l.up), sum(1 - l.up)
+                 FROM rpt_ladder_moves l JOIN rpt_accounts a ON a.doc_id = l.doc_id WHERE {} GROUP BY 1",
+                m.sql
+            ),
+            &m.params,
+        )?;
+        let rows = LoyaltyRung::ALL
+            .iter()
+            .map(|r| {
+                let find = |t: &Table, col: usize| {
+                    t.rows.iter().find(|row| row[0] == r.as_str()).map_or(Json::from(0), |row| row[col].clone())
+                };
+                vec![Json::from(r.as_str()), find(&now, 1), find(&moves, 1), find(&moves, 2)]
+            })
+            .collect();
+        Ok(Table { columns: vec!["rung", "accounts", "moved_up_from", "moved_down_from"], rows })
+    }
+
+    /// Accounts per phase now, and relationships ended in each phase in the period.
+    fn lifecycle(&self) -> rusqlite::Result<Table> {
+        let c = self.accounts();
+        let now = self.table(
+            vec!["phase", "n"],
+            &format!("SELECT a.phase, count(*) FROM rpt_accounts a WHERE {} GROUP BY 1", c.sql),
+            &c.params,
+        )?;
+        let (from, to) = self.filter.period_dates();
+        let e = self
+            .accounts()
+            .and("a.ended_phase IS NOT NULL AND a.ended_on BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
+        let ended = self.table(
+            vec!["phase", "n"],
+            &format!("SELECT a.ended_phase, count(*) FROM rpt_accounts a WHERE {} GROUP BY 1", e.sql),
+            &e.params,
+        )?;
+        let rows = LifecyclePhase::ALL
+            .iter()
+            .map(|p| {
+                let find = |t: &Table| {
+                    t.rows.iter().find(|row| row[0] == p.as_str()).map_or(Json::from(0), |row| row[1].clone())
+                };
+                vec![Json::from(p.as_str()), find(&now), find(&ended)]
+            })
+            .collect();
+        Ok(Table { columns: vec!["phase", "accounts", "ended"], rows })
+    }
+
+    /// Active key accounts with no held interaction in `days` (default 30).
+    fn key_accounts_at_risk(&self) -> rusqlite::Result<Table> {
+        let (now, _, _) = today_ms(self.now);
+        let since = now - i64::from(self.filter.days.unwrap_or(DEFAULT_RISK_DAYS)) * DAY_MS;
+        let c = self.accounts().and("a.tier = 'key' AND a.status = 'active'", []);
+        let sql = format!(
+            "SELECT * FROM (
+                SELECT a.doc_id, a.name, a.owner,
+                    (SELECT max(i.at) FROM rpt_interactions i WHERE i.doc_id = a.doc_id AND i.status = 'held') AS last
+                FROM rpt_accounts a WHERE {})
+             WHERE last IS NULL OR last < ? ORDER BY 1",
+            c.sql
+        );
+        let mut params = c.params;
+        params.push(Value::Integer(since));
+        self.table(vec!["account_id", "account", "owner", "last_touch_ms"], &sql, &params)
+    }
+}
+
+/// Turns positional `?` into `?N`, `?N+1`, … (to mix with numbered parameters).
+fn numbered(sql: &str, first: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = first;
+    for ch in sql.chars() {
+        if ch == '?' {
+            out.push_str(&format!("?{n}"));
+            n += 1;
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
