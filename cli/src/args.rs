@@ -99,6 +99,7 @@ pub enum AccountCommand {
         /// organization or person.
         #[arg(long, default_value = "organization")]
         kind: String,
+        /// The owning rep's user name (default: you, as set by `init --user`).
         #[arg(long)]
         owner: Option<String>,
         #[arg(long)]

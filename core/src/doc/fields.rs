@@ -151,7 +151,8 @@ pub enum Collection {
 }
 
 impl Collection {
-    fn key(self) -> &'static str {
+    /// The key of this collection under the document root.
+    pub(crate) fn key(self) -> &'static str {
         match self {
             Collection::Party => "party",
             Collection::Contacts => "contacts",

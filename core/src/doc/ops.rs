@@ -864,15 +864,7 @@ impl Ctx<'_> {
     }
 
     fn collection(&self, c: Collection) -> Result<ObjId> {
-        let key = match c {
-            Collection::Party => "party",
-            Collection::Contacts => "contacts",
-            Collection::Deals => "deals",
-            Collection::Interactions => "interactions",
-            Collection::Tasks => "tasks",
-            Collection::Ties => "ties",
-        };
-        obj_path(self.doc, &[key]).ok_or_else(|| damaged("missing collection"))
+        obj_path(self.doc, &[c.key()]).ok_or_else(|| damaged("missing collection"))
     }
 
     /// The record's map, or NotFound.
