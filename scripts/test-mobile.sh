@@ -19,4 +19,4 @@ fi
 python3 -m pytest -q tests/python
 
 echo "== mvn test (tests/kotlin)"
-(cd tests/kotlin && mvn -B -q test)
+(cd tests/kotlin && mvn -B -ntp test)
