@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, Rust unit, integration
-# and end-to-end tests, then the mobile bindings from Python and Kotlin.
-# Needs the Rust toolchain, python3 and Java 17 with Maven (see README).
+# and end-to-end tests, the dashboard in headless Chromium, then the mobile
+# bindings from Python and Kotlin. Needs the Rust toolchain, Node.js with npm,
+# Chromium, python3 and Java 17 with Maven (.ci/run installs what is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== install missing test dependencies"
+scripts/install-test-deps.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -16,6 +20,9 @@ cargo build --workspace --bins --locked
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== manager dashboard in headless Chromium"
+scripts/test-web.sh
 
 echo "== mobile bindings (Python, Kotlin, Swift API check)"
 scripts/test-mobile.sh

@@ -118,6 +118,7 @@ impl From<DbError> for ApiError {
         match e {
             DbError::Stopped => ApiError::Unavailable,
             DbError::Revoked => ApiError::Unauthorized("the token is unknown or revoked"),
+            DbError::Unprocessable => ApiError::MalformedMessage(DbError::Unprocessable.to_string()),
             DbError::ForeignActor => ApiError::Forbidden(
                 "the request's actor id is bound to another device; each device syncs with its own".into(),
             ),

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod reports;
 mod routes;
 pub mod shutdown;
+mod web;
 
 use std::future::Future;
 use std::sync::Arc;

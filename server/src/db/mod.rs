@@ -58,6 +58,10 @@ pub enum DbError {
     Revoked,
     #[error("the request's actor id is bound to another device")]
     ForeignActor,
+    /// Processing the message panicked (a bug, or bytes the Automerge decoder
+    /// chokes on): that request was rolled back, the server goes on.
+    #[error("the server could not process this sync message; nothing of it was stored")]
+    Unprocessable,
 }
 
 /// Tuning of the database thread.

@@ -205,6 +205,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, move_id)
     ) WITHOUT ROWID;
     ",
+    // 6: covering indexes for the reports (issue 6 benchmark, docs/BENCHMARKS.md).
+    // The join to an account's scope reads one index instead of the
+    // `doc_id` autoindex plus the table row; held/planned interactions are
+    // grouped by rep, kind and week straight from an index (and an account's
+    // last held / next planned touch found by `(doc_id, status, at)`, so the
+    // planner never scans by status alone for one account); the pipeline
+    // sums open deals without visiting the table.
+    "
+    CREATE INDEX rpt_accounts_scope ON rpt_accounts(doc_id, hidden, owner, team, territory);
+    CREATE INDEX rpt_interactions_status ON rpt_interactions(status, rep, kind, week, at);
+    CREATE INDEX rpt_interactions_doc ON rpt_interactions(doc_id, status, at);
+    CREATE INDEX rpt_deals_currency ON rpt_deals(outcome, currency, amount_minor, probability);
+    ",
 ];
 
 /// The schema version a fully migrated database has.

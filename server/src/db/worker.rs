@@ -151,29 +151,39 @@ impl Worker {
         let mut changes_stored = 0u64;
         let mut docs_rejected = 0u64;
         for (request, principal, reply) in syncs {
-            let outcome = tx.savepoint().map_err(DbError::from).and_then(|sp| {
-                let subject = users::subject(&sp, principal.device_id)?.ok_or(DbError::Revoked)?;
-                let access =
-                    SqlAccess::new(&sp, subject, principal.device_id, request.after, self.options.max_doc_bytes);
-                access.bind_request_actor(&request.actor)?;
-                let author = Author { user_id: principal.user_id, device_id: principal.device_id };
-                let mut store = SqlStore::new(&sp, &mut self.cache, self.options.compact_after).with_author(author);
-                let result = handle(&mut store, &access, &request)
-                    .and_then(|answer| record_held(&sp, principal.device_id, &answer.0).map(|()| answer));
-                let mine = std::mem::take(&mut store.written);
-                drop(store);
-                drop(access);
-                match result.and_then(|answer| sp.commit().map(|()| answer).map_err(DbError::from)) {
-                    Ok(answer) => Ok((answer, mine)),
-                    Err(e) => {
-                        // The savepoint rolled back: the cache must not keep its appends.
-                        for doc in &mine.touched {
-                            self.cache.remove(doc);
+            let outcome =
+                tx.savepoint().map_err(DbError::from).and_then(|sp| {
+                    let subject = users::subject(&sp, principal.device_id)?.ok_or(DbError::Revoked)?;
+                    let access =
+                        SqlAccess::new(&sp, subject, principal.device_id, request.after, self.options.max_doc_bytes);
+                    access.bind_request_actor(&request.actor)?;
+                    let author = Author { user_id: principal.user_id, device_id: principal.device_id };
+                    let mut store = SqlStore::new(&sp, &mut self.cache, self.options.compact_after).with_author(author);
+                    // A panic while handling one request (remote bytes are untrusted)
+                    // must not kill the database thread: that request is rolled back.
+                    let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        handle(&mut store, &access, &request)
+                    }))
+                    .unwrap_or_else(|_| {
+                        tracing::error!(device = principal.device_id, "handling a sync request panicked; rolled back");
+                        Err(DbError::Unprocessable)
+                    });
+                    let result =
+                        handled.and_then(|answer| record_held(&sp, principal.device_id, &answer.0).map(|()| answer));
+                    let mine = std::mem::take(&mut store.written);
+                    drop(store);
+                    drop(access);
+                    match result.and_then(|answer| sp.commit().map(|()| answer).map_err(DbError::from)) {
+                        Ok(answer) => Ok((answer, mine)),
+                        Err(e) => {
+                            // The savepoint rolled back: the cache must not keep its appends.
+                            for doc in &mine.touched {
+                                self.cache.remove(doc);
+                            }
+                            Err(e)
                         }
-                        Err(e)
                     }
-                }
-            });
+                });
             match outcome {
                 Ok((answer, mine)) => {
                     changes_stored += answer.1.changes_stored as u64;

@@ -30,10 +30,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/accounts/{id}/automerge", get(documents::automerge))
         .route("/metrics", get(health::metrics))
         .merge(crate::reports::routes::routes())
+        .merge(crate::web::api_routes())
         .route_layer(from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/v1/openapi.json", get(crate::reports::routes::openapi))
+        .merge(crate::web::routes())
         .merge(protected)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.limits().max_body_bytes))

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond the Rust toolchain, if it is missing:
+# Chromium and Node.js (dashboard browser tests), Java 17 + Maven (Kotlin
+# bindings), python3 + pytest (Python bindings), rustfmt and clippy.
+set -euo pipefail
+
+if command -v rustup >/dev/null 2>&1; then
+    rustup component add rustfmt clippy >/dev/null 2>&1 || true
+fi
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium chromium-driver)
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
+if ((${#missing[@]})); then
+    if [ "$(id -u)" != 0 ]; then
+        echo "error: missing ${missing[*]}; install them (apt-get install ${missing[*]}) or run this as root" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+python3 -c "import pytest" 2>/dev/null || python3 -m pip install --quiet pytest

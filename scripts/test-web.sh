@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Browser tests of the manager dashboard: headless Chromium (playwright-core)
+# against a real rapport-server seeded with the rapport CLI.
+# Screenshots land in artifacts/ (dashboard.png, dashboard-tablet.png).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        apt-get install -y -qq chromium chromium-driver
+    else
+        echo "error: /usr/bin/chromium is missing; install it (apt-get install chromium) as root" >&2
+        exit 1
+    fi
+fi
+
+(
+    cd tests/web
+    if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+)
+
+# Always (incremental, quick when up to date): a stale binary would serve old assets.
+cargo build -p rapport-server -p rapport-cli
+
+cd tests/web
+exec node --test

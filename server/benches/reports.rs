@@ -1,0 +1,533 @@
+//! Manager reports benchmark (issue 6).
+//!
+//! Seeds the reporting index (`rpt_*`) of a real server database file and
+//! times every report as the server runs it (`reports::queries::run` on a
+//! connection opened like the server's), unfiltered and with a team filter.
+//! Each report is paired with an *anchor* in the same run on the same rows:
+//! the equivalent aggregate over bare copies of the tables (account columns
+//! copied onto every row, no indexes, no join). Rows report ours / anchor.
+//!
+//! * `cargo bench -p rapport-server --bench reports`: 100,000 accounts.
+//! * `RAPPORT_BENCH_ACCOUNTS=2000`: a cheap smoke run; `RAPPORT_BENCH_RUNS`
+//!   sets the timed runs per measurement (default 7, at least 5 under `--bench`);
+//!   `RAPPORT_BENCH_CACHE_MIB` sets SQLite's page cache for both sides (server: default 2 MiB);
+//!   `RAPPORT_BENCH_KEEP` keeps the database file (for `EXPLAIN QUERY PLAN`).
+//! * Without `--bench` (`cargo test --all-targets`) it runs 200 accounts once.
+//!
+//! Seeding is a **fast path**: rows are inserted with rusqlite straight into
+//! the `rpt_*` tables in one transaction, not produced by pushing Automerge
+//! changes through sync (which would take hours at this size and is measured
+//! by the sync benchmark). The rows have the shape `reports::index` writes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::error::Error as StdError;
+use std::time::{Duration, Instant};
+
+use rapport_server::access::{Role, Subject};
+use rapport_server::reports::{Filter, queries};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, params};
+use time::OffsetDateTime;
+
+type Res<T> = Result<T, Box<dyn StdError>>;
+
+const DAY_MS: i64 = 86_400_000;
+const TEAMS: [&str; 4] = ["north", "south", "east", "west"];
+const STAGES: [&str; 6] = ["prospecting", "qualification", "proposal", "negotiation", "won", "lost"];
+const PROBABILITY: [i64; 6] = [10, 20, 50, 80, 100, 0];
+const RUNGS: [&str; 6] = ["prospect", "customer", "client", "supporter", "advocate", "partner"];
+const PHASES: [&str; 5] = ["pre_relationship", "early", "development", "long_term", "final"];
+const KINDS: [&str; 5] = ["call", "meeting", "visit", "email", "note"];
+const LOST: [&str; 5] = ["price", "timing", "competitor", "no_budget", "no_decision"];
+const ENDED: [&str; 4] = ["price", "service", "moved", "other"];
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1) as u64) as i64
+    }
+    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len() as u64) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn id(&mut self) -> String {
+        let hi = u128::from(self.next()) << 64;
+        uuid::Uuid::from_u128(hi | u128::from(self.next())).to_string()
+    }
+}
+
+fn rep(i: usize) -> String {
+    format!("rep{:02}", i + 1)
+}
+
+fn week(ms: i64) -> String {
+    let t = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).expect("instant in range");
+    let (y, w, _) = t.to_iso_week_date();
+    format!("{y}-W{w:02}")
+}
+
+fn date(ms: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).expect("instant in range").date().to_string()
+}
+
+#[derive(Default, Debug)]
+struct Counts {
+    accounts: u64,
+    deals: u64,
+    stage_moves: u64,
+    interactions: u64,
+    interaction_rows: u64,
+    contacts: u64,
+    ladder: u64,
+    lifecycle: u64,
+}
+
+/// Seeds the `rpt_*` tables in one transaction (the fast path), then the bare anchor tables.
+fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
+    let mut rng = Rng(0x5241_5053);
+    let mut n = Counts::default();
+    let tx = conn.transaction()?;
+    for t in TEAMS {
+        tx.execute("INSERT OR IGNORE INTO teams (name, created_at) VALUES (?1, ?2)", params![t, now])?;
+    }
+    {
+        let mut acc = tx.prepare(
+            "INSERT INTO rpt_accounts (doc_id, name, owner, team, territory, tier, rung, phase, status,
+                                       end_reason, ended_phase, ended_on, hidden)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?;
+        let mut deal = tx.prepare(
+            "INSERT INTO rpt_deals (doc_id, deal_id, stage, amount_minor, currency, probability, forecast, outcome,
+                                    lost_reason, expected_close, stage_changed_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        let mut moved = tx.prepare(
+            "INSERT INTO rpt_stage_moves (doc_id, deal_id, n, from_stage, to_stage, at, by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let mut inter = tx.prepare(
+            "INSERT INTO rpt_interactions (doc_id, interaction_id, rep, kind, status, planned_start, actual_start,
+                                           at, week, contacts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        let mut engaged = tx
+            .prepare("INSERT INTO rpt_interaction_contacts (doc_id, interaction_id, contact_id) VALUES (?1, ?2, ?3)")?;
+        let mut ladder = tx.prepare(
+            "INSERT INTO rpt_ladder_moves (doc_id, move_id, from_rung, to_rung, up, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        let mut life = tx.prepare(
+            "INSERT INTO rpt_lifecycle_moves (doc_id, move_id, from_phase, to_phase, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let year_ago = now - 364 * DAY_MS;
+        for k in 0..accounts {
+            let doc = rng.id();
+            let owner_i = rng.below(20) as usize;
+            let owner = (!rng.chance(2)).then(|| rep(owner_i));
+            let team = owner.as_ref().map(|_| TEAMS[owner_i / 5]);
+            let territory = (!rng.chance(3)).then(|| format!("T{:02}", rng.range(1, 19)));
+            let tier = match rng.below(10) {
+                0 => "key",
+                1..=6 => "standard",
+                _ => "low",
+            };
+            let status = match rng.below(20) {
+                0..=16 => "active",
+                17 | 18 => "former",
+                _ => "lost",
+            };
+            let (end_reason, ended_phase, ended_on) = if status == "active" {
+                (None, None, None)
+            } else {
+                (Some(*rng.pick(&ENDED)), Some(*rng.pick(&PHASES)), Some(date(rng.range(year_ago, now))))
+            };
+            let hidden = rng.chance(1);
+            acc.execute(params![
+                doc,
+                format!("Account {k}"),
+                owner,
+                team,
+                territory,
+                tier,
+                rng.pick(&RUNGS),
+                rng.pick(&PHASES),
+                status,
+                end_reason,
+                ended_phase,
+                ended_on,
+                hidden
+            ])?;
+            n.accounts += 1;
+            let staff_default = owner.clone().unwrap_or_else(|| rep(owner_i));
+            // Deals: 0–4, 2 on average, in every stage and outcome.
+            for _ in 0..*rng.pick(&[0, 1, 1, 2, 2, 2, 3, 3, 4]) {
+                let deal_id = rng.id();
+                let last = match rng.below(10) {
+                    0..=5 => rng.below(4) as usize,
+                    6 | 7 => 4,
+                    _ => 5,
+                };
+                let created = rng.range(year_ago, now - DAY_MS);
+                let mut at = created;
+                let path: Vec<usize> =
+                    if last == 5 { (0..=rng.below(4) as usize).chain([5]).collect() } else { (0..=last).collect() };
+                let mut from: Option<&str> = None;
+                for (i, &s) in path.iter().enumerate() {
+                    if i > 0 {
+                        at = (at + rng.range(1, 30) * DAY_MS).min(now);
+                    }
+                    moved.execute(params![doc, deal_id, i as i64, from, STAGES[s], at, staff_default])?;
+                    from = Some(STAGES[s]);
+                    n.stage_moves += 1;
+                }
+                let outcome = match last {
+                    4 => "won",
+                    5 => "lost",
+                    _ => "open",
+                };
+                let forecast = if outcome == "open" {
+                    *rng.pick(&["pipeline", "best_case", "commit", "omitted"])
+                } else {
+                    "closed"
+                };
+                let currency = match rng.below(10) {
+                    0..=6 => "EUR",
+                    7 | 8 => "USD",
+                    _ => "GBP",
+                };
+                deal.execute(params![
+                    doc,
+                    deal_id,
+                    STAGES[last],
+                    rng.range(10, 5000) * 10_000,
+                    currency,
+                    PROBABILITY[last],
+                    forecast,
+                    outcome,
+                    (outcome == "lost").then(|| *rng.pick(&LOST)),
+                    date(created + rng.range(30, 180) * DAY_MS),
+                    at,
+                    created
+                ])?;
+                n.deals += 1;
+            }
+            // Interactions: 5–15, over the last 52 weeks and the next 4.
+            let contacts: Vec<String> = (0..rng.range(1, 4)).map(|_| rng.id()).collect();
+            for _ in 0..rng.range(5, 15) {
+                let id = rng.id();
+                let at = rng.range(year_ago, now + 28 * DAY_MS);
+                let status = if at > now {
+                    "planned"
+                } else {
+                    match rng.below(20) {
+                        0..=16 => "held",
+                        17 => "not_held",
+                        18 => "cancelled",
+                        _ => "planned",
+                    }
+                };
+                let mut staff = vec![if rng.chance(80) { staff_default.clone() } else { rep(rng.below(20) as usize) }];
+                if rng.chance(10) {
+                    let other = rep(rng.below(20) as usize);
+                    if other != staff[0] {
+                        staff.push(other);
+                    }
+                }
+                let engaged_n = rng.below(3) as usize;
+                let actual = (status == "held").then_some(at);
+                for r in &staff {
+                    inter.execute(params![
+                        doc,
+                        id,
+                        r,
+                        rng.pick(&KINDS),
+                        status,
+                        at,
+                        actual,
+                        at,
+                        week(at),
+                        engaged_n as i64
+                    ])?;
+                    n.interaction_rows += 1;
+                }
+                for c in contacts.iter().take(engaged_n) {
+                    engaged.execute(params![doc, id, c])?;
+                    n.contacts += 1;
+                }
+                n.interactions += 1;
+            }
+            // Ladder and lifecycle moves.
+            for _ in 0..rng.below(4) {
+                let (a, b) = (rng.below(6) as usize, rng.below(6) as usize);
+                if a == b {
+                    continue;
+                }
+                ladder.execute(params![doc, rng.id(), RUNGS[a], RUNGS[b], b > a, rng.range(year_ago, now)])?;
+                n.ladder += 1;
+            }
+            for _ in 0..rng.below(3) {
+                let a = rng.below(4) as usize;
+                life.execute(params![doc, rng.id(), PHASES[a], PHASES[a + 1], rng.range(year_ago, now)])?;
+                n.lifecycle += 1;
+            }
+        }
+    }
+    // The anchor: bare copies with the account's columns on every row, no indexes.
+    tx.execute_batch(
+        "DROP TABLE IF EXISTS bare_accounts; DROP TABLE IF EXISTS bare_deals; DROP TABLE IF EXISTS bare_moves;
+         DROP TABLE IF EXISTS bare_interactions; DROP TABLE IF EXISTS bare_contacts; DROP TABLE IF EXISTS bare_ladder;
+         CREATE TABLE bare_accounts AS SELECT * FROM rpt_accounts;
+         CREATE TABLE bare_deals AS SELECT d.*, a.name, a.owner, a.team, a.hidden
+             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id;
+         CREATE TABLE bare_moves AS SELECT s.*, a.team, a.hidden
+             FROM rpt_stage_moves s JOIN rpt_accounts a ON a.doc_id = s.doc_id;
+         CREATE TABLE bare_interactions AS SELECT i.*, a.team, a.hidden
+             FROM rpt_interactions i JOIN rpt_accounts a ON a.doc_id = i.doc_id;
+         CREATE TABLE bare_contacts AS SELECT ic.*, a.team, a.hidden,
+             (SELECT i.status FROM rpt_interactions i
+               WHERE i.doc_id = ic.doc_id AND i.interaction_id = ic.interaction_id LIMIT 1) AS status,
+             (SELECT i.at FROM rpt_interactions i
+               WHERE i.doc_id = ic.doc_id AND i.interaction_id = ic.interaction_id LIMIT 1) AS at
+             FROM rpt_interaction_contacts ic JOIN rpt_accounts a ON a.doc_id = ic.doc_id;
+         CREATE TABLE bare_ladder AS SELECT l.*, a.team, a.hidden
+             FROM rpt_ladder_moves l JOIN rpt_accounts a ON a.doc_id = l.doc_id;",
+    )?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// The anchor statements of a report; `{T}` becomes the team condition.
+fn anchor(report: &str, now: i64, today: &str, today_ms: i64) -> Vec<String> {
+    let tomorrow = today_ms + DAY_MS;
+    let since = now - 30 * DAY_MS;
+    let limits = "CASE stage WHEN 'prospecting' THEN 30 WHEN 'qualification' THEN 30 WHEN 'proposal' THEN 21
+                  WHEN 'negotiation' THEN 14 ELSE NULL END";
+    let last = "(SELECT doc_id, max(at) AS last FROM bare_interactions WHERE status = 'held' GROUP BY doc_id)";
+    let sqls: Vec<String> = match report {
+        "pipeline" => vec![
+            "SELECT currency, count(*), sum(amount_minor), sum(amount_minor * probability) / 100 FROM bare_deals
+             WHERE hidden = 0 {T} AND outcome = 'open' GROUP BY currency ORDER BY 1"
+                .into(),
+        ],
+        "stages" => vec![
+            "SELECT stage, currency, count(*), sum(amount_minor) FROM bare_deals WHERE hidden = 0 {T}
+             GROUP BY 1, 2 ORDER BY 1, 2"
+                .into(),
+        ],
+        "forecast" => vec![
+            "SELECT forecast, currency, count(*), sum(amount_minor) FROM bare_deals
+             WHERE hidden = 0 {T} AND forecast != 'omitted' GROUP BY 1, 2 ORDER BY 1, 2"
+                .into(),
+        ],
+        "win-rate" => vec![
+            "SELECT coalesce(sum(outcome = 'won'), 0), coalesce(sum(outcome = 'lost'), 0) FROM bare_deals
+             WHERE hidden = 0 {T} AND outcome IN ('won', 'lost')"
+                .into(),
+        ],
+        "stage-conversion" => vec![
+            "WITH m AS (SELECT doc_id, deal_id, from_stage, to_stage FROM bare_moves WHERE hidden = 0 {T}),
+                  entered AS (SELECT to_stage AS stage, count(DISTINCT doc_id || '/' || deal_id) AS n
+                              FROM m GROUP BY to_stage)
+             SELECT m.from_stage, m.to_stage, count(*), coalesce(e.n, 0)
+             FROM m LEFT JOIN entered e ON e.stage = m.from_stage
+             WHERE m.from_stage IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
+                .into(),
+        ],
+        "stale-deals" => vec![format!(
+            "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.stage_changed_at, {limits}, l.last
+             FROM bare_deals d LEFT JOIN {last} l ON l.doc_id = d.doc_id
+             WHERE d.hidden = 0 {{T}} AND d.outcome = 'open' AND d.stage_changed_at < {now} - ({limits}) * {DAY_MS}
+             ORDER BY 1, 3"
+        )],
+        "overdue-deals" => vec![format!(
+            "SELECT doc_id, name, deal_id, stage, expected_close, amount_minor, currency FROM bare_deals
+             WHERE hidden = 0 {{T}} AND outcome = 'open' AND expected_close < '{today}' ORDER BY 5, 1, 3"
+        )],
+        "lost-reasons" => vec![
+            "SELECT 'deal', coalesce(lost_reason, ''), count(*) FROM bare_deals WHERE hidden = 0 {T}
+               AND outcome = 'lost' GROUP BY 2
+             UNION ALL
+             SELECT 'relationship', end_reason, count(*) FROM bare_accounts WHERE hidden = 0 {T}
+               AND end_reason IS NOT NULL GROUP BY 2
+             ORDER BY 1, 2"
+                .into(),
+        ],
+        "rep-activity" => vec![
+            "SELECT rep, kind, week, count(*) FROM bare_interactions WHERE hidden = 0 {T} AND status = 'held'
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+                .into(),
+        ],
+        "rep-summary" => vec![format!(
+            "WITH owned AS (SELECT owner AS rep, count(*) AS n FROM bare_accounts
+                            WHERE hidden = 0 {{T}} AND owner IS NOT NULL GROUP BY owner),
+             deals AS (SELECT owner AS rep, count(*) AS n FROM bare_deals
+                       WHERE hidden = 0 {{T}} AND outcome = 'open' AND owner IS NOT NULL GROUP BY owner),
+             planned AS (SELECT rep, sum(at < {today_ms}) AS overdue, sum(at >= {today_ms} AND at < {tomorrow}) AS today,
+                                sum(at >= {tomorrow}) AS later
+                         FROM bare_interactions WHERE hidden = 0 {{T}} AND status = 'planned' GROUP BY rep),
+             reps AS (SELECT rep FROM owned UNION SELECT rep FROM deals UNION SELECT rep FROM planned)
+             SELECT reps.rep, coalesce(owned.n, 0), coalesce(deals.n, 0), coalesce(planned.overdue, 0),
+                    coalesce(planned.today, 0), coalesce(planned.later, 0)
+             FROM reps LEFT JOIN owned ON owned.rep = reps.rep LEFT JOIN deals ON deals.rep = reps.rep
+                       LEFT JOIN planned ON planned.rep = reps.rep ORDER BY 1"
+        )],
+        "contact-depth" => vec![format!(
+            "WITH c AS (SELECT doc_id, count(DISTINCT contact_id) AS n FROM bare_contacts
+                        WHERE hidden = 0 {{T}} AND status = 'held' GROUP BY doc_id),
+                  h AS (SELECT doc_id, count(DISTINCT interaction_id) AS n, max(at) AS last FROM bare_interactions
+                        WHERE hidden = 0 {{T}} AND status = 'held' GROUP BY doc_id),
+                  p AS (SELECT doc_id, min(at) AS next FROM bare_interactions
+                        WHERE hidden = 0 {{T}} AND status = 'planned' AND at >= {now} GROUP BY doc_id)
+             SELECT a.doc_id, a.name, coalesce(c.n, 0), coalesce(h.n, 0), h.last, p.next
+             FROM bare_accounts a LEFT JOIN c ON c.doc_id = a.doc_id LEFT JOIN h ON h.doc_id = a.doc_id
+                  LEFT JOIN p ON p.doc_id = a.doc_id
+             WHERE a.hidden = 0 {{T}} ORDER BY 1"
+        )],
+        "ladder" => vec![
+            "SELECT rung, count(*) FROM bare_accounts WHERE hidden = 0 {T} GROUP BY 1".into(),
+            "SELECT from_rung, sum(up), sum(1 - up) FROM bare_ladder WHERE hidden = 0 {T} GROUP BY 1".into(),
+        ],
+        "lifecycle" => vec![
+            "SELECT phase, count(*) FROM bare_accounts WHERE hidden = 0 {T} GROUP BY 1".into(),
+            "SELECT ended_phase, count(*) FROM bare_accounts WHERE hidden = 0 {T} AND ended_phase IS NOT NULL
+             GROUP BY 1"
+                .into(),
+        ],
+        "key-accounts-at-risk" => vec![format!(
+            "SELECT a.doc_id, a.name, a.owner, l.last FROM bare_accounts a LEFT JOIN {last} l ON l.doc_id = a.doc_id
+             WHERE a.hidden = 0 {{T}} AND a.tier = 'key' AND a.status = 'active' AND (l.last IS NULL OR l.last < {since})
+             ORDER BY 1"
+        )],
+        other => panic!("no anchor for report {other}"),
+    };
+    sqls
+}
+
+fn to_json(v: ValueRef<'_>) -> serde_json::Value {
+    match v {
+        ValueRef::Null | ValueRef::Blob(_) => serde_json::Value::Null,
+        ValueRef::Integer(i) => serde_json::Value::from(i),
+        ValueRef::Real(f) => serde_json::Value::from(f),
+        ValueRef::Text(t) => serde_json::Value::from(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
+/// Runs anchor statements, materialising rows like the reports do; returns the row count.
+fn run_anchor(conn: &Connection, sqls: &[String], team: Option<&str>) -> Res<usize> {
+    let mut rows = 0;
+    for sql in sqls {
+        let sql = sql.replace("{T}", if team.is_some() { "AND team = ?1" } else { "" });
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let cols = stmt.column_count();
+        let params: Vec<&dyn rusqlite::ToSql> = team.iter().map(|t| t as &dyn rusqlite::ToSql).collect();
+        let out = stmt
+            .query_map(params.as_slice(), |r| {
+                (0..cols).map(|i| r.get_ref(i).map(to_json)).collect::<Result<Vec<_>, _>>()
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows += out.len();
+    }
+    Ok(rows)
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> Res<T>) -> Res<(Duration, T)> {
+    let mut out = f()?; // warm-up (statement cache, page cache)
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        out = f()?;
+        times.push(start.elapsed());
+    }
+    Ok((median(times), out))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() -> Res<()> {
+    let bench = std::env::args().any(|a| a == "--bench");
+    let var = |k: &str| -> Res<Option<usize>> { Ok(std::env::var(k).ok().map(|v| v.parse()).transpose()?) };
+    let accounts = var("RAPPORT_BENCH_ACCOUNTS")?.unwrap_or(if bench { 100_000 } else { 200 });
+    let runs = var("RAPPORT_BENCH_RUNS")?.unwrap_or(if bench { 7 } else { 1 }).max(if bench { 5 } else { 1 });
+
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("rapport.db");
+    let mut conn = rapport_server::db::open_for_management(&path)?;
+    let now_t = OffsetDateTime::now_utc();
+    let now = (now_t.unix_timestamp_nanos() / 1_000_000) as i64;
+    let today_ms = now - now.rem_euclid(DAY_MS);
+    let today = now_t.date().to_string();
+
+    let start = Instant::now();
+    let n = seed(&mut conn, accounts, now)?;
+    let seeded = start.elapsed();
+    // Steady state: the seed transaction checkpointed out of the WAL, as the server does over time.
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    // The server keeps SQLite's default page cache (2 MiB); `RAPPORT_BENCH_CACHE_MIB` tries a larger one
+    // (for both sides), to show how much of the time is page-cache misses.
+    if let Some(mib) = var("RAPPORT_BENCH_CACHE_MIB")? {
+        conn.pragma_update(None, "cache_size", -(mib as i64) * 1024)?;
+        println!("page cache: {mib} MiB (server default: 2 MiB)");
+    }
+    let bytes =
+        std::fs::metadata(&path)?.len() + std::fs::metadata(dir.path().join("rapport.db-wal")).map_or(0, |m| m.len());
+    println!("seeded in {:.1} s (one transaction, incl. anchor tables): {n:?}", seeded.as_secs_f64());
+    println!(
+        "database file (with WAL): {:.0} MiB; {runs} timed runs per cell (median), after one warm-up",
+        bytes as f64 / 1048576.0
+    );
+
+    let admin =
+        Subject { user: "admin".into(), role: Role::Admin, teams: Default::default(), territories: Default::default() };
+    println!();
+    println!("| report | filter | ours | anchor | ratio | rows ours / anchor | target met? |");
+    println!("|---|---|---:|---:|---:|---:|---|");
+    let mut misses = 0;
+    for report in queries::REPORTS {
+        let sqls = anchor(report, now, &today, today_ms);
+        for team in [None, Some("north")] {
+            let filter = Filter { team: team.map(str::to_owned), ..Filter::default() };
+            let (ours, table) =
+                time(runs, || Ok(queries::run(&conn, report, &admin, &filter).ok_or("unknown report")??))?;
+            let (base, anchor_rows) = time(runs, || run_anchor(&conn, &sqls, team))?;
+            let ratio = ours.as_secs_f64() / base.as_secs_f64();
+            let met = ratio <= 2.0 && ours < Duration::from_millis(100);
+            misses += usize::from(!met);
+            println!(
+                "| {report} | {} | {} | {} | {ratio:.2} | {} / {anchor_rows} | {} |",
+                team.map_or("none".to_owned(), |t| format!("team={t}")),
+                ms(ours),
+                ms(base),
+                table.rows.len(),
+                if met { "yes" } else { "**no**" }
+            );
+        }
+    }
+    println!();
+    println!("{misses} of {} measurements miss the target (≤ 2× anchor and < 100 ms)", queries::REPORTS.len() * 2);
+    if std::env::var("RAPPORT_BENCH_KEEP").is_ok() {
+        drop(conn);
+        let kept = dir.keep();
+        println!("kept {}", kept.join("rapport.db").display());
+    }
+    Ok(())
+}

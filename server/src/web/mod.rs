@@ -1,0 +1,130 @@
+//! The managers' dashboard: one HTML page, a script and a stylesheet embedded
+//! in the binary (`include_str!`, no build step, nothing fetched from the
+//! network), served at `/` and `/assets/…` without a token. The page asks for
+//! a device token, keeps it in `sessionStorage` and calls the report API with
+//! `Authorization: Bearer`; every figure it shows comes from that API.
+//!
+//! Beside the page, [`api_routes`] adds the one drill-down the report API does
+//! not answer as rows: the deals (and their accounts) behind one stage of the
+//! `stages` report, with the same scope and filters.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use rusqlite::types::Value;
+use serde_json::{Value as JsonValue, json};
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::db::{DbError, users};
+use crate::error::ApiError;
+use crate::reports::filter::{BadFilter, Cond, Filter};
+
+const INDEX_HTML: &str = include_str!("assets/index.html");
+const APP_JS: &str = include_str!("assets/app.js");
+const APP_CSS: &str = include_str!("assets/app.css");
+/// Longest stage id accepted by the drill-down.
+const MAX_STAGE_LEN: usize = 64;
+/// Most deals listed by one drill-down.
+const MAX_DRILL_ROWS: i64 = 1000;
+
+/// The page and its assets (public: they hold no data).
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/index.html", get(index))
+        .route("/assets/app.js", get(app_js))
+        .route("/assets/app.css", get(app_css))
+}
+
+/// The dashboard's drill-down (behind the bearer-token middleware).
+pub(crate) fn api_routes() -> Router<AppState> {
+    Router::new().route("/v1/dashboard/stage-deals", get(stage_deals))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-cache")], body).into_response()
+}
+
+async fn index() -> Response {
+    asset("text/html; charset=utf-8", INDEX_HTML)
+}
+
+async fn app_js() -> Response {
+    asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+async fn app_css() -> Response {
+    asset("text/css; charset=utf-8", APP_CSS)
+}
+
+/// `GET /v1/dashboard/stage-deals?stage=S[&team&rep&territory&from&to]`: the
+/// deals in stage `S` that the `stages` report counts for the same filters,
+/// as `{"report", "columns", "rows"}`.
+async fn stage_deals(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let Query(mut query) =
+        query.map_err(|_| ApiError::BadRequest("query parameter `query`: the query string cannot be parsed".into()))?;
+    let stage = query.remove("stage").map(|s| s.trim().to_owned()).unwrap_or_default();
+    if stage.is_empty() || stage.len() > MAX_STAGE_LEN {
+        return Err(BadFilter { param: "stage", reason: "expected a stage id" }.into());
+    }
+    if query.contains_key("format") || query.contains_key("days") {
+        return Err(BadFilter {
+            param: "query",
+            reason: "unknown parameter (accepted: stage, team, rep, territory, from, to)",
+        }
+        .into());
+    }
+    let filter = Filter::parse(&query)?;
+    let columns = ["account_id", "account", "owner", "deal_id", "amount_minor", "currency", "expected_close"];
+    let rows = state
+        .db()
+        .call(move |conn| {
+            let subject = users::subject(conn, principal.device_id)?.ok_or(DbError::Revoked)?;
+            if let Err(bad) = filter.check_known(conn)? {
+                return Ok(Err(bad));
+            }
+            let mut c = Cond::accounts(&subject, &filter).and("d.stage = ?", [Value::Text(stage)]);
+            if filter.from.is_some() || filter.to.is_some() {
+                let (from, to) = filter.period_dates();
+                c = c.and("d.expected_close BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
+            }
+            let sql = format!(
+                "SELECT a.doc_id, a.name, a.owner, d.deal_id, d.amount_minor, d.currency, d.expected_close
+                 FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {}
+                 ORDER BY a.name, a.doc_id, d.deal_id LIMIT {MAX_DRILL_ROWS}",
+                c.sql
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(c.params.iter()), |r| {
+                    (0..columns.len()).map(|i| r.get::<_, Value>(i).map(to_json)).collect::<rusqlite::Result<Vec<_>>>()
+                })?
+                .collect::<rusqlite::Result<Vec<Vec<JsonValue>>>>()?;
+            Ok(Ok(rows))
+        })
+        .await??;
+    let rows: Vec<JsonValue> = rows
+        .into_iter()
+        .map(|row| JsonValue::Object(columns.iter().map(|c| c.to_string()).zip(row).collect()))
+        .collect();
+    Ok(Json(json!({ "report": "stage-deals", "columns": columns, "rows": rows })))
+}
+
+fn to_json(v: Value) -> JsonValue {
+    match v {
+        Value::Null | Value::Blob(_) => JsonValue::Null,
+        Value::Integer(i) => JsonValue::from(i),
+        Value::Real(f) => JsonValue::from(f),
+        Value::Text(s) => JsonValue::from(s),
+    }
+}

@@ -1,0 +1,211 @@
+// Browser test of the manager dashboard: a real rapport-server, data seeded
+// with the real `rapport` CLI, the page driven in headless Chromium.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SERVER_BIN = path.join(ROOT, 'target', 'debug', 'rapport-server');
+const CLI_BIN = path.join(ROOT, 'target', 'debug', 'rapport');
+const ARTIFACTS = path.join(ROOT, 'artifacts');
+const TOKEN = 'web-test-admin-token-0123456789abcdef-0123';
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+  '--disable-quic', '--disable-component-update', '--disable-sync',
+];
+
+let tmp, server, url, context, page;
+
+function cli(replica, ...args) {
+  const out = execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 });
+  const lines = out.trim().split('\n');
+  return lines[lines.length - 1].trim();
+}
+
+function startServer(dataDir) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(SERVER_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir], {
+      env: { ...process.env, RAPPORT_ADMIN_TOKEN: TOKEN, RUST_LOG: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the server did not start in time')), 30000);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      if (m) { clearTimeout(timer); resolve({ child, url: m[1] }); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error('the server exited with ' + code)); });
+  });
+}
+
+async function api(pathname, params = {}) {
+  const q = new URLSearchParams(params).toString();
+  const res = await fetch(url + pathname + (q ? '?' + q : ''), { headers: { Authorization: 'Bearer ' + TOKEN } });
+  assert.equal(res.status, 200, pathname);
+  return res.json();
+}
+
+async function pageWeighted() {
+  return page.$$eval('#weighted-value [data-currency]', (spans) =>
+    Object.fromEntries(spans.map((s) => [s.dataset.currency, Number(s.dataset.minor)])));
+}
+
+function apiWeighted(report) {
+  return Object.fromEntries(report.rows.map((r) => [r.currency, r.weighted_minor]));
+}
+
+async function pageStages() {
+  return page.$$eval('#funnel [data-stage]', (gs) =>
+    Object.fromEntries(gs.map((g) => [g.dataset.stage, { count: Number(g.dataset.count), amounts: g.dataset.amounts }])));
+}
+
+function apiStages(report) {
+  const out = {};
+  for (const r of report.rows) {
+    const s = out[r.stage] || (out[r.stage] = { count: 0, amounts: [] });
+    s.count += r.deals;
+    s.amounts.push(r.currency + '=' + r.amount_minor);
+  }
+  for (const s of Object.values(out)) s.amounts = s.amounts.join(';');
+  return out;
+}
+
+async function until(what, check, ms = 10000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('timed out waiting for ' + what);
+}
+
+let seeded;
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-web-'));
+  ({ child: server, url } = await startServer(path.join(tmp, 'data')));
+
+  const a = path.join(tmp, 'replica-a');
+  cli(a, 'init', '--server', url, '--token', TOKEN, '--user', 'admin', '--device', 'laptop');
+  const acme = cli(a, 'account', 'add', '--name', 'Acme Tools', '--owner', 'ana');
+  const globex = cli(a, 'account', 'add', '--name', 'Globex Foods', '--owner', 'ana');
+  const big = cli(a, 'deal', 'add', acme, '--title', 'Fleet renewal', '--amount', '120000', '--currency', 'EUR', '--stage', 'proposal');
+  const small = cli(a, 'deal', 'add', globex, '--title', 'Pilot', '--amount', '45000', '--currency', 'EUR', '--stage', 'proposal');
+  const third = cli(a, 'deal', 'add', globex, '--title', 'Expansion', '--amount', '80000', '--currency', 'EUR');
+  cli(a, 'deal', 'stage', globex, third, 'negotiation');
+  cli(a, 'interaction', 'log', acme, '--kind', 'visit', '--subject', 'Site visit');
+  cli(a, 'interaction', 'log', globex, '--kind', 'call', '--subject', 'Intro call');
+  cli(a, 'sync');
+  seeded = { acme, globex, big, small, third };
+
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1366, height: 768 },
+  });
+  page = context.pages()[0] || (await context.newPage());
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (server) {
+    server.kill('SIGTERM');
+    await new Promise((r) => (server.exitCode !== null ? r() : server.on('exit', r)));
+  }
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('the dashboard shows the API figures, drills down and follows the server live', async () => {
+  const res = await page.goto(url + '/');
+  assert.equal(res.status(), 200);
+  assert.ok(await page.isVisible('#sign-in-form'));
+
+  // A wrong token is refused without showing the dashboard.
+  await page.fill('#token', 'not-a-valid-token-at-all-0000');
+  await page.click('#sign-in-button');
+  await page.waitForSelector('#sign-in-error:not([hidden])');
+  assert.ok(await page.isHidden('#dashboard'));
+
+  await page.fill('#token', TOKEN);
+  await page.click('#sign-in-button');
+  await page.waitForSelector('#weighted-value [data-currency]');
+
+  // Figures equal the JSON API's for the same (empty) filters.
+  const pipeline = await api('/v1/reports/pipeline');
+  assert.deepEqual(await pageWeighted(), apiWeighted(pipeline));
+  assert.equal(pipeline.rows[0].weighted_minor, 120000 * 0.5 + 45000 * 0.5 + 80000 * 0.8);
+  const stages = await api('/v1/reports/stages');
+  assert.deepEqual(await pageStages(), apiStages(stages));
+  assert.equal(await page.getAttribute('[data-stage="proposal"]', 'data-count'), '2');
+  const activity = await api('/v1/reports/rep-activity');
+  for (const row of activity.rows) {
+    const n = await page.getAttribute(`#activity [data-rep="${row.rep}"][data-kind="${row.kind}"]`, 'data-count');
+    assert.ok(Number(n) >= row.interactions);
+  }
+  const ladder = await api('/v1/reports/ladder');
+  assert.equal(await page.locator('#ladder tbody tr').count(), ladder.rows.length);
+
+  // A filter goes to the API: a territory with no accounts shows no deals.
+  await page.fill('#f-territory', 'nowhere');
+  await page.click('#apply-filters');
+  await page.waitForSelector('#weighted-value [data-minor="0"]');
+  assert.deepEqual((await api('/v1/reports/pipeline', { territory: 'nowhere' })).rows, []);
+  assert.equal(await page.locator('#funnel [data-stage]').count(), 0);
+  await page.click('#clear-filters');
+  await page.waitForSelector('#funnel [data-stage="proposal"]');
+
+  // Drill down: the accounts behind a stage, then an account's history.
+  await page.click('[data-stage="proposal"]');
+  await page.waitForSelector('[data-testid="drill-list"][data-stage="proposal"] li');
+  const names = await page.$$eval('[data-testid="drill-list"] li [data-account]', (bs) => bs.map((b) => b.textContent));
+  assert.deepEqual(names.sort(), ['Acme Tools', 'Globex Foods']);
+  await page.click(`[data-testid="drill-list"] [data-account="${seeded.acme}"]`);
+  await page.waitForSelector(`[data-testid="history-table"][data-account="${seeded.acme}"] tbody tr`);
+  const history = await api(`/v1/reports/accounts/${seeded.acme}/history`);
+  assert.equal(await page.locator('[data-testid="history-table"] tbody tr').count(), history.changes.length);
+
+  // Live: the events stream is open.
+  await until('the live stream', async () => (await page.getAttribute('#live-status', 'data-mode')) === 'live');
+  const before = (await pageWeighted()).EUR;
+
+  // A second replica wins the big deal and syncs; the page follows without reload.
+  const b = path.join(tmp, 'replica-b');
+  cli(b, 'init', '--server', url, '--token', TOKEN, '--user', 'admin', '--device', 'tablet');
+  cli(b, 'sync');
+  cli(b, 'deal', 'stage', seeded.acme, seeded.big, 'won');
+  cli(b, 'sync');
+  const marker = await page.evaluate(() => (window.__sameDocument = true));
+  const after = await until('the weighted value to change', async () => {
+    const now = (await pageWeighted()).EUR;
+    return now !== before ? now : null;
+  }, 10000);
+  assert.equal(await page.evaluate(() => window.__sameDocument), marker, 'no reload');
+  const fresh = await api('/v1/reports/pipeline');
+  assert.equal(after, fresh.rows[0].weighted_minor);
+  assert.equal(after, 45000 * 0.5 + 80000 * 0.8);
+  await until('the won stage', async () => (await page.getAttribute('[data-stage="won"]', 'data-count')) === '1');
+  assert.deepEqual(await pageStages(), apiStages(await api('/v1/reports/stages')));
+  // The open drill-down followed too.
+  await until('the drill-down to follow', async () =>
+    (await page.locator('[data-testid="drill-list"][data-stage="proposal"] li').count()) === 1);
+
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+
+  // The tablet layout keeps every card on screen without horizontal scrolling.
+  await page.setViewportSize({ width: 1024, height: 768 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, 'no horizontal scroll at 1024 px');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-tablet.png'), fullPage: true });
+});
