@@ -101,3 +101,31 @@ async fn garbage_automerge_bytes_are_rejected_and_nothing_is_stored() {
     assert_serving(&server).await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_gets_a_json_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_dir, server) = TestServer::start_with(|c| c.request_timeout = std::time::Duration::from_millis(300)).await;
+    // Headers promise a body that never comes: the handler waits past the deadline.
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /v1/sync HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: 100\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_string(&mut answer))
+        .await
+        .expect("the server answers within its timeout")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"timeout""#), "{answer}");
+    // And it keeps serving.
+    let health = reqwest_get(&format!("{}/healthz", server.url)).await;
+    assert_eq!(health, 200);
+}
+
+async fn reqwest_get(url: &str) -> u16 {
+    client().get(url).send().await.unwrap().status().as_u16()
+}
