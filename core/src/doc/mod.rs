@@ -134,6 +134,11 @@ impl AccountDoc {
         self.id
     }
 
+    /// Who wrote the newest change (by time among the heads), and when.
+    pub(crate) fn last_change(&mut self) -> (String, OffsetDateTime) {
+        read::last_change(&mut self.doc)
+    }
+
     /// The typed account.
     pub fn read(&mut self) -> Account {
         read::account(&mut self.doc, self.id)

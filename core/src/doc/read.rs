@@ -82,7 +82,7 @@ pub(crate) fn account(doc: &mut AutoCommit, id: AccountId) -> Account {
 }
 
 /// Who wrote the latest change, and when (the newest head by time).
-fn last_change(doc: &mut AutoCommit) -> (String, OffsetDateTime) {
+pub(crate) fn last_change(doc: &mut AutoCommit) -> (String, OffsetDateTime) {
     let heads = doc.get_heads();
     let mut best: Option<(i64, String)> = None;
     for h in heads {

@@ -65,8 +65,9 @@ pub(crate) struct Row {
     notes: String,
 }
 
-pub(crate) fn row(doc: &mut AccountDoc, updated_at: OffsetDateTime, with_conflicts: bool) -> Row {
+pub(crate) fn row(doc: &mut AccountDoc, with_conflicts: bool) -> Row {
     let conflicts = if with_conflicts { doc.conflicts().len() as u32 } else { 0 };
+    let (_, updated_at) = doc.last_change();
     let id = doc.id();
     let d: &AutoCommit = doc.automerge();
     let root = automerge::ROOT;

@@ -150,12 +150,12 @@ impl Replica {
         }
         let tx = self.conn.transaction()?;
         let mut ids = Vec::with_capacity(docs.len());
+        let stored_at = access::millis(OffsetDateTime::now_utc());
         for mut doc in docs {
             let bytes = doc.save();
-            let at = last_change_time(&mut doc);
             tx.prepare_cached("INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)")?
-                .execute(params![doc.id().to_string(), bytes, access::millis(at)])?;
-            index::write(&tx, &index::row(&mut doc, at, false))?;
+                .execute(params![doc.id().to_string(), bytes, stored_at])?;
+            index::write(&tx, &index::row(&mut doc, false))?;
             mark_dirty(&tx, &doc.id().to_string())?;
             ids.push(doc.id());
         }
@@ -276,8 +276,7 @@ impl Replica {
                     "INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)",
                     params![id.to_string(), incoming.save(), access::millis(now)],
                 )?;
-                let at = last_change_time(&mut incoming);
-                index::write(&tx, &index::row(&mut incoming, at, true))?;
+                index::write(&tx, &index::row(&mut incoming, true))?;
                 mark_dirty(&tx, &id.to_string())?;
             }
             Err(e) => return Err(e),
@@ -353,8 +352,7 @@ impl Replica {
         index::clear(&tx)?;
         for id in ids {
             let mut doc = load_account(&tx, id, &self.author.actor)?;
-            let at = last_change_time(&mut doc);
-            index::write(&tx, &index::row(&mut doc, at, true))?;
+            index::write(&tx, &index::row(&mut doc, true))?;
         }
         tx.commit()?;
         Ok(())
@@ -495,17 +493,6 @@ fn store_changes(tx: &Transaction<'_>, doc: &mut AccountDoc, before: &[ChangeHas
             access::millis(now)
         ])?;
     }
-    let at = last_change_time(doc);
-    index::write(tx, &index::row(doc, at, true))?;
+    index::write(tx, &index::row(doc, true))?;
     Ok(())
-}
-
-fn last_change_time(doc: &mut AccountDoc) -> OffsetDateTime {
-    let heads = doc.heads();
-    heads
-        .iter()
-        .filter_map(|h| doc.automerge_mut().get_change_meta_by_hash(h).map(|m| m.timestamp))
-        .max()
-        .and_then(access::from_millis)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }

@@ -10,7 +10,7 @@ use automerge::{AutoCommit, ChangeHash};
 use rusqlite::{OptionalExtension, Transaction, params};
 use time::OffsetDateTime;
 
-use super::{Replica, index, last_change_time, load_account, load_settings, store_changes};
+use super::{Replica, index, load_account, load_settings, store_changes};
 use crate::doc::{AccountDoc, access, load_verified};
 use crate::error::{Error, Result};
 use crate::settings::SETTINGS_DOC_ID;
@@ -292,14 +292,13 @@ fn apply_account(tx: &Transaction<'_>, data: &DocData, actor: &automerge::ActorI
             if doc.id() != id {
                 return Err(Error::InvalidDocument(format!("server sent account {} under id {id}", doc.id())));
             }
-            let at = last_change_time(&mut doc);
             let bytes = match stored {
                 Some(bytes) => bytes,
                 None => doc.save(),
             };
             tx.prepare_cached("INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)")?
                 .execute(params![data.doc, bytes, access::millis(OffsetDateTime::now_utc())])?;
-            index::write(tx, &index::row(&mut doc, at, true))?;
+            index::write(tx, &index::row(&mut doc, true))?;
             tx.prepare_cached("INSERT OR REPLACE INTO doc_sync (doc_id, synced_heads) VALUES (?1, ?2)")?
                 .execute(params![data.doc, encode_heads(&doc.heads())])?;
         }
