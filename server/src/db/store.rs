@@ -209,54 +209,51 @@ impl ServerStore for SqlStore<'_> {
 /// Indexes every account that has no `accounts` row yet (documents stored
 /// before the index existed), so scoping covers them.
 pub(crate) fn backfill_index(conn: &mut Connection) -> Result<(), DbError> {
-    let missing: Vec<String> = conn
-        .prepare(
-            "SELECT id FROM documents WHERE id != ?1 AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.doc_id = documents.id)",
-        )?
-        .query_map([SETTINGS_DOC_ID], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if missing.is_empty() {
-        return Ok(());
+    let done = backfill(conn, "accounts", write_index)?;
+    if done > 0 {
+        tracing::info!(documents = done, "indexed the owner, team and territory of stored accounts");
     }
-    let tx = conn.transaction()?;
-    let mut cache = DocCache::new(0);
-    let store = SqlStore::new(&tx, &mut cache, u64::MAX);
-    for id in &missing {
-        if let Some(doc) = store.load_from_disk(id)? {
-            write_index(&tx, id, &doc)?;
-        }
-    }
-    drop(store);
-    tx.commit()?;
-    tracing::info!(documents = missing.len(), "indexed the owner, team and territory of stored accounts");
     Ok(())
 }
 
 /// Writes the reporting rows of every account that has none yet (documents
 /// stored before the reporting index existed).
 pub(crate) fn backfill_reports(conn: &mut Connection) -> Result<(), DbError> {
+    let done = backfill(conn, "rpt_accounts", write_report_rows)?;
+    if done > 0 {
+        tracing::info!(documents = done, "wrote the reporting index of stored accounts");
+    }
+    Ok(())
+}
+
+/// Runs `write` for every stored account without a row in `table` (keyed by
+/// `doc_id`), in one transaction; returns how many were written.
+fn backfill(
+    conn: &mut Connection,
+    table: &'static str,
+    write: fn(&Connection, &str, &AutoCommit) -> rusqlite::Result<()>,
+) -> Result<usize, DbError> {
     let missing: Vec<String> = conn
-        .prepare(
+        .prepare(&format!(
             "SELECT id FROM documents WHERE id != ?1
-             AND NOT EXISTS (SELECT 1 FROM rpt_accounts a WHERE a.doc_id = documents.id)",
-        )?
+             AND NOT EXISTS (SELECT 1 FROM {table} a WHERE a.doc_id = documents.id)"
+        ))?
         .query_map([SETTINGS_DOC_ID], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if missing.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let tx = conn.transaction()?;
     let mut cache = DocCache::new(0);
     let store = SqlStore::new(&tx, &mut cache, u64::MAX);
     for id in &missing {
         if let Some(doc) = store.load_from_disk(id)? {
-            write_report_rows(&tx, id, &doc)?;
+            write(&tx, id, &doc)?;
         }
     }
     drop(store);
     tx.commit()?;
-    tracing::info!(documents = missing.len(), "wrote the reporting index of stored accounts");
-    Ok(())
+    Ok(missing.len())
 }
 
 /// Log positions come from clients as u64; SQLite integers are i64.
