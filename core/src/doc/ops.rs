@@ -547,36 +547,33 @@ impl<'a> Editor<'a> {
             if let Some(pc) = new.primary_contact {
                 c.record(Collection::Contacts, pc.0)?;
             }
-            let deals = c.collection(Collection::Deals)?;
-            let o = a::put_map(c.doc, &deals, &id.to_string())?;
-            c.doc.put(&o, "title", title.as_str())?;
-            c.doc.put(&o, "amount", ScalarValue::Int(new.amount.minor))?;
-            c.doc.put(&o, "currency", new.amount.currency.trim().to_ascii_uppercase())?;
             let outcome = outcome_for(stage.kind);
-            c.doc.put(&o, "stage", stage.id.as_str())?;
-            c.doc.put(&o, "probability", ScalarValue::Uint(u64::from(new.probability.unwrap_or(stage.probability))))?;
-            let forecast = new.forecast.unwrap_or(if outcome == DealOutcome::Open {
-                ForecastCategory::Pipeline
-            } else {
-                ForecastCategory::Closed
-            });
-            c.doc.put(&o, "forecast", forecast.as_str())?;
-            c.doc.put(&o, "outcome", outcome.as_str())?;
-            if let Some(d) = new.expected_close {
-                c.doc.put(&o, "expected_close", a::format_date(d))?;
-            }
-            if let Some(s) = clean(&new.next_step) {
-                c.doc.put(&o, "next_step", s)?;
-            }
-            if let Some(d) = new.next_step_due {
-                c.doc.put(&o, "next_step_due", a::format_date(d))?;
-            }
-            if let Some(pc) = new.primary_contact {
-                c.doc.put(&o, "primary_contact", pc.to_string())?;
-            }
-            let history = a::put_map(c.doc, &o, "stage_history")?;
-            c.stage_move(&history, None, &stage.id)?;
-            Ok(())
+            let deal = Deal {
+                id,
+                title: title.clone(),
+                amount: Money { minor: new.amount.minor, currency: new.amount.currency.trim().to_ascii_uppercase() },
+                stage: stage.id.clone(),
+                probability: new.probability.unwrap_or(stage.probability),
+                forecast: new.forecast.unwrap_or(if outcome == DealOutcome::Open {
+                    ForecastCategory::Pipeline
+                } else {
+                    ForecastCategory::Closed
+                }),
+                expected_close: new.expected_close,
+                next_step: clean(&new.next_step),
+                next_step_due: new.next_step_due,
+                outcome,
+                lost_reason: None,
+                lost_note: None,
+                primary_contact: new.primary_contact,
+                stage_history: vec![StageMove {
+                    from: None,
+                    to: stage.id.clone(),
+                    at: c.now,
+                    by: c.author.user.clone(),
+                }],
+            };
+            c.write_deal(&deal, |_| Uuid::now_v7())
         })?;
         Ok(id)
     }
@@ -664,46 +661,34 @@ impl<'a> Editor<'a> {
             if let Some(deal) = new.deal {
                 c.record(Collection::Deals, deal.0)?;
             }
-            let map = c.collection(Collection::Interactions)?;
-            let o = a::put_map(c.doc, &map, &id.to_string())?;
-            c.doc.put(&o, "kind", new.kind.as_str())?;
-            c.doc.put(&o, "subject", subject.as_str())?;
-            c.doc.put(&o, "status", new.status.as_str())?;
-            if let Some(d) = new.direction {
-                c.doc.put(&o, "direction", d.as_str())?;
-            }
-            a::put_opt_ts(c.doc, &o, "planned_start", new.planned_start)?;
-            a::put_opt_ts(c.doc, &o, "planned_end", new.planned_end)?;
-            let actual_start = match (new.actual_start, new.status) {
-                (None, InteractionStatus::Held) => Some(c.now),
-                (start, _) => start,
-            };
-            a::put_opt_ts(c.doc, &o, "actual_start", actual_start)?;
-            a::put_opt_ts(c.doc, &o, "actual_end", new.actual_end)?;
-            let contacts = a::put_map(c.doc, &o, "contacts")?;
-            for contact in &new.contacts {
-                c.doc.put(&contacts, contact.to_string(), true)?;
-            }
-            let staff = a::put_map(c.doc, &o, "staff")?;
-            let mut people = new.staff.clone();
-            people.insert(c.author.user.clone());
-            for s in &people {
-                c.doc.put(&staff, s.as_str(), true)?;
-            }
-            if let Some(deal) = new.deal {
-                c.doc.put(&o, "deal", deal.to_string())?;
-            }
-            for (key, value) in [("department", &new.department), ("notes", &new.notes), ("outcome", &new.outcome)] {
-                if let Some(v) = clean(value) {
-                    c.doc.put(&o, key, v)?;
-                }
-            }
             if let Some(geo) = new.check_in {
                 Geo::new(geo.lat, geo.lon)?;
-                c.doc.put(&o, "check_in", geo.to_string())?;
             }
-            c.doc.put(&o, "logged_by", c.author.user.as_str())?;
-            a::put_ts(c.doc, &o, "logged_at", c.now)?;
+            let mut staff = new.staff.clone();
+            staff.insert(c.author.user.clone());
+            c.write_interaction(&Interaction {
+                id,
+                kind: new.kind,
+                direction: new.direction,
+                status: new.status,
+                planned_start: new.planned_start,
+                planned_end: new.planned_end,
+                actual_start: match (new.actual_start, new.status) {
+                    (None, InteractionStatus::Held) => Some(c.now),
+                    (start, _) => start,
+                },
+                actual_end: new.actual_end,
+                contacts: new.contacts.clone(),
+                deal: new.deal,
+                staff,
+                department: clean(&new.department),
+                subject: subject.clone(),
+                notes: clean(&new.notes),
+                outcome: clean(&new.outcome),
+                check_in: new.check_in,
+                logged_by: c.author.user.clone(),
+                logged_at: c.now,
+            })?;
             if new.kind == InteractionKind::Visit && new.status == InteractionStatus::Held {
                 let counters = obj(c.doc, &automerge::ROOT, "counters").ok_or_else(|| damaged("no counters"))?;
                 c.doc.increment(&counters, "visits", 1)?;
@@ -716,19 +701,8 @@ impl<'a> Editor<'a> {
     pub fn add_task(&mut self, new: &NewTask) -> Result<TaskId> {
         let title = required("task.title", &new.title)?;
         let id = TaskId::new();
-        self.change("task.add", |c| {
-            let map = c.collection(Collection::Tasks)?;
-            let o = a::put_map(c.doc, &map, &id.to_string())?;
-            c.doc.put(&o, "title", title.as_str())?;
-            c.doc.put(&o, "status", TaskStatus::Todo.as_str())?;
-            if let Some(d) = new.due {
-                c.doc.put(&o, "due", a::format_date(d))?;
-            }
-            if let Some(who) = clean(&new.assignee) {
-                c.doc.put(&o, "assignee", who)?;
-            }
-            Ok(())
-        })?;
+        let task = Task { id, title, due: new.due, assignee: clean(&new.assignee), status: TaskStatus::Todo };
+        self.change("task.add", |c| c.write_task(&task))?;
         Ok(id)
     }
 
@@ -741,17 +715,8 @@ impl<'a> Editor<'a> {
             return Err(Error::invalid("tie.to", "a tie needs two different ends"));
         }
         let id = TieId::new();
-        self.change("tie.add", |c| {
-            let map = c.collection(Collection::Ties)?;
-            let o = a::put_map(c.doc, &map, &id.to_string())?;
-            c.doc.put(&o, "from", new.from.to_string())?;
-            c.doc.put(&o, "to", new.to.to_string())?;
-            c.doc.put(&o, "kind", new.kind.as_str())?;
-            if let Some(role) = clean(&new.role) {
-                c.doc.put(&o, "role", role)?;
-            }
-            Ok(())
-        })?;
+        let tie = Tie { id, from: new.from, to: new.to, kind: new.kind, role: clean(&new.role) };
+        self.change("tie.add", |c| c.write_tie(&tie))?;
         Ok(id)
     }
 
@@ -946,6 +911,105 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Writes a new deal record; `move_key(i)` names the i-th stage move.
+    fn write_deal(&mut self, deal: &Deal, move_key: impl Fn(usize) -> Uuid) -> Result<()> {
+        let deals = self.collection(Collection::Deals)?;
+        let o = a::put_map(self.doc, &deals, &deal.id.to_string())?;
+        self.doc.put(&o, "title", deal.title.as_str())?;
+        self.doc.put(&o, "amount", ScalarValue::Int(deal.amount.minor))?;
+        self.doc.put(&o, "currency", deal.amount.currency.as_str())?;
+        self.doc.put(&o, "stage", deal.stage.as_str())?;
+        self.doc.put(&o, "probability", ScalarValue::Uint(u64::from(deal.probability)))?;
+        self.doc.put(&o, "forecast", deal.forecast.as_str())?;
+        self.doc.put(&o, "outcome", deal.outcome.as_str())?;
+        for (key, value) in [
+            ("expected_close", deal.expected_close.map(a::format_date)),
+            ("next_step", deal.next_step.clone()),
+            ("next_step_due", deal.next_step_due.map(a::format_date)),
+            ("lost_reason", deal.lost_reason.clone()),
+            ("lost_note", deal.lost_note.clone()),
+            ("primary_contact", deal.primary_contact.map(|c| c.to_string())),
+        ] {
+            if let Some(v) = value {
+                self.doc.put(&o, key, v)?;
+            }
+        }
+        let history = a::put_map(self.doc, &o, "stage_history")?;
+        for (i, m) in deal.stage_history.iter().enumerate() {
+            let e = a::put_map(self.doc, &history, &move_key(i).to_string())?;
+            if let Some(f) = &m.from {
+                self.doc.put(&e, "from", f.as_str())?;
+            }
+            self.doc.put(&e, "to", m.to.as_str())?;
+            a::put_ts(self.doc, &e, "at", m.at)?;
+            self.doc.put(&e, "by", m.by.as_str())?;
+        }
+        Ok(())
+    }
+
+    fn write_interaction(&mut self, i: &Interaction) -> Result<()> {
+        let interactions = self.collection(Collection::Interactions)?;
+        let o = a::put_map(self.doc, &interactions, &i.id.to_string())?;
+        self.doc.put(&o, "kind", i.kind.as_str())?;
+        self.doc.put(&o, "subject", i.subject.as_str())?;
+        self.doc.put(&o, "status", i.status.as_str())?;
+        if let Some(d) = i.direction {
+            self.doc.put(&o, "direction", d.as_str())?;
+        }
+        a::put_opt_ts(self.doc, &o, "planned_start", i.planned_start)?;
+        a::put_opt_ts(self.doc, &o, "planned_end", i.planned_end)?;
+        a::put_opt_ts(self.doc, &o, "actual_start", i.actual_start)?;
+        a::put_opt_ts(self.doc, &o, "actual_end", i.actual_end)?;
+        let cs = a::put_map(self.doc, &o, "contacts")?;
+        for c in &i.contacts {
+            self.doc.put(&cs, c.to_string(), true)?;
+        }
+        let staff = a::put_map(self.doc, &o, "staff")?;
+        for s in &i.staff {
+            self.doc.put(&staff, s.as_str(), true)?;
+        }
+        for (key, value) in [
+            ("deal", i.deal.map(|d| d.to_string())),
+            ("department", i.department.clone()),
+            ("notes", i.notes.clone()),
+            ("outcome", i.outcome.clone()),
+            ("check_in", i.check_in.map(|g| g.to_string())),
+        ] {
+            if let Some(v) = value {
+                self.doc.put(&o, key, v)?;
+            }
+        }
+        self.doc.put(&o, "logged_by", i.logged_by.as_str())?;
+        a::put_ts(self.doc, &o, "logged_at", i.logged_at)?;
+        Ok(())
+    }
+
+    fn write_task(&mut self, t: &Task) -> Result<()> {
+        let tasks = self.collection(Collection::Tasks)?;
+        let o = a::put_map(self.doc, &tasks, &t.id.to_string())?;
+        self.doc.put(&o, "title", t.title.as_str())?;
+        self.doc.put(&o, "status", t.status.as_str())?;
+        if let Some(d) = t.due {
+            self.doc.put(&o, "due", a::format_date(d))?;
+        }
+        if let Some(w) = &t.assignee {
+            self.doc.put(&o, "assignee", w.as_str())?;
+        }
+        Ok(())
+    }
+
+    fn write_tie(&mut self, t: &Tie) -> Result<()> {
+        let ties = self.collection(Collection::Ties)?;
+        let o = a::put_map(self.doc, &ties, &t.id.to_string())?;
+        self.doc.put(&o, "from", t.from.to_string())?;
+        self.doc.put(&o, "to", t.to.to_string())?;
+        self.doc.put(&o, "kind", t.kind.as_str())?;
+        if let Some(r) = &t.role {
+            self.doc.put(&o, "role", r.as_str())?;
+        }
+        Ok(())
+    }
+
     fn absorb(&mut self, dup: &Account) -> Result<()> {
         let root = automerge::ROOT;
         let p = self.party()?;
@@ -1015,106 +1079,27 @@ impl Ctx<'_> {
         }
         let deals = self.collection(Collection::Deals)?;
         for deal in &dup.deals {
-            if obj(self.doc, &deals, &deal.id.to_string()).is_some() {
-                continue;
-            }
-            let o = a::put_map(self.doc, &deals, &deal.id.to_string())?;
-            self.doc.put(&o, "title", deal.title.as_str())?;
-            self.doc.put(&o, "amount", ScalarValue::Int(deal.amount.minor))?;
-            self.doc.put(&o, "currency", deal.amount.currency.as_str())?;
-            self.doc.put(&o, "stage", deal.stage.as_str())?;
-            self.doc.put(&o, "probability", ScalarValue::Uint(u64::from(deal.probability)))?;
-            self.doc.put(&o, "forecast", deal.forecast.as_str())?;
-            self.doc.put(&o, "outcome", deal.outcome.as_str())?;
-            for (key, value) in [
-                ("expected_close", deal.expected_close.map(a::format_date)),
-                ("next_step", deal.next_step.clone()),
-                ("next_step_due", deal.next_step_due.map(a::format_date)),
-                ("lost_reason", deal.lost_reason.clone()),
-                ("lost_note", deal.lost_note.clone()),
-                ("primary_contact", deal.primary_contact.map(|c| c.to_string())),
-            ] {
-                if let Some(v) = value {
-                    self.doc.put(&o, key, v)?;
-                }
-            }
-            let history = a::put_map(self.doc, &o, "stage_history")?;
-            for (i, m) in deal.stage_history.iter().enumerate() {
+            if obj(self.doc, &deals, &deal.id.to_string()).is_none() {
                 // Deterministic ids, so absorbing on two replicas yields the same keys.
-                let key = Uuid::new_v5(&deal.id.0, format!("stage-move-{i}").as_bytes());
-                let e = a::put_map(self.doc, &history, &key.to_string())?;
-                if let Some(f) = &m.from {
-                    self.doc.put(&e, "from", f.as_str())?;
-                }
-                self.doc.put(&e, "to", m.to.as_str())?;
-                a::put_ts(self.doc, &e, "at", m.at)?;
-                self.doc.put(&e, "by", m.by.as_str())?;
+                self.write_deal(deal, |i| Uuid::new_v5(&deal.id.0, format!("stage-move-{i}").as_bytes()))?;
             }
         }
         let interactions = self.collection(Collection::Interactions)?;
         for i in &dup.interactions {
-            if obj(self.doc, &interactions, &i.id.to_string()).is_some() {
-                continue;
+            if obj(self.doc, &interactions, &i.id.to_string()).is_none() {
+                self.write_interaction(i)?;
             }
-            let o = a::put_map(self.doc, &interactions, &i.id.to_string())?;
-            self.doc.put(&o, "kind", i.kind.as_str())?;
-            self.doc.put(&o, "subject", i.subject.as_str())?;
-            self.doc.put(&o, "status", i.status.as_str())?;
-            if let Some(d) = i.direction {
-                self.doc.put(&o, "direction", d.as_str())?;
-            }
-            a::put_opt_ts(self.doc, &o, "planned_start", i.planned_start)?;
-            a::put_opt_ts(self.doc, &o, "planned_end", i.planned_end)?;
-            a::put_opt_ts(self.doc, &o, "actual_start", i.actual_start)?;
-            a::put_opt_ts(self.doc, &o, "actual_end", i.actual_end)?;
-            let cs = a::put_map(self.doc, &o, "contacts")?;
-            for c in &i.contacts {
-                self.doc.put(&cs, c.to_string(), true)?;
-            }
-            let staff = a::put_map(self.doc, &o, "staff")?;
-            for s in &i.staff {
-                self.doc.put(&staff, s.as_str(), true)?;
-            }
-            for (key, value) in [
-                ("deal", i.deal.map(|d| d.to_string())),
-                ("department", i.department.clone()),
-                ("notes", i.notes.clone()),
-                ("outcome", i.outcome.clone()),
-                ("check_in", i.check_in.map(|g| g.to_string())),
-            ] {
-                if let Some(v) = value {
-                    self.doc.put(&o, key, v)?;
-                }
-            }
-            self.doc.put(&o, "logged_by", i.logged_by.as_str())?;
-            a::put_ts(self.doc, &o, "logged_at", i.logged_at)?;
         }
         let tasks = self.collection(Collection::Tasks)?;
         for t in &dup.tasks {
-            if obj(self.doc, &tasks, &t.id.to_string()).is_some() {
-                continue;
-            }
-            let o = a::put_map(self.doc, &tasks, &t.id.to_string())?;
-            self.doc.put(&o, "title", t.title.as_str())?;
-            self.doc.put(&o, "status", t.status.as_str())?;
-            if let Some(d) = t.due {
-                self.doc.put(&o, "due", a::format_date(d))?;
-            }
-            if let Some(w) = &t.assignee {
-                self.doc.put(&o, "assignee", w.as_str())?;
+            if obj(self.doc, &tasks, &t.id.to_string()).is_none() {
+                self.write_task(t)?;
             }
         }
         let ties = self.collection(Collection::Ties)?;
         for t in &dup.ties {
-            if obj(self.doc, &ties, &t.id.to_string()).is_some() {
-                continue;
-            }
-            let o = a::put_map(self.doc, &ties, &t.id.to_string())?;
-            self.doc.put(&o, "from", t.from.to_string())?;
-            self.doc.put(&o, "to", t.to.to_string())?;
-            self.doc.put(&o, "kind", t.kind.as_str())?;
-            if let Some(r) = &t.role {
-                self.doc.put(&o, "role", r.as_str())?;
+            if obj(self.doc, &ties, &t.id.to_string()).is_none() {
+                self.write_tie(t)?;
             }
         }
         for (log, moves) in [
