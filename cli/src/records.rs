@@ -42,9 +42,7 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
         AccountCommand::Add { name, kind, owner, territory, team } => {
             let mut new = NewAccount::new(name);
             new.kind = parse_flag::<PartyKind>("kind", &kind)?;
-            // The creator owns a new account unless told otherwise, as in any
-            // CRM (and a rep's server only accepts accounts in their scope).
-            new.owner = owner.or_else(|| Some(replica.author().user.clone()));
+            new.owner = owner;
             new.territory = territory;
             new.team = team;
             let id = replica.create_account(&new)?;

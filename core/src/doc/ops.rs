@@ -30,6 +30,7 @@ pub struct NewAccount {
     pub website: Option<String>,
     pub address: Address,
     pub geo: Option<Geo>,
+    /// The owning user; `None` makes the creating user the owner.
     pub owner: Option<String>,
     pub team: Option<String>,
     pub territory: Option<String>,
@@ -280,10 +281,13 @@ fn write_genesis(
     let p = a::put_map(doc, &root, "party")?;
     doc.put(&p, "kind", new.kind.as_str())?;
     doc.put(&p, "name", name)?;
+    // The creator owns a new account unless told otherwise, as in any CRM (a
+    // rep's server only accepts accounts in the rep's scope).
+    let owner = Some(clean(&new.owner).unwrap_or_else(|| author.user.clone()));
     for (key, value) in [
         ("industry", &new.industry),
         ("website", &new.website),
-        ("owner", &new.owner),
+        ("owner", &owner),
         ("team", &new.team),
         ("territory", &new.territory),
         ("source", &new.source),
