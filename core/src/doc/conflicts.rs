@@ -10,7 +10,7 @@ use automerge::{AutoCommit, ObjId, ReadDoc, ScalarValue, Value};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::access::{self, obj};
+use super::access::{self, Fields};
 
 /// One of the concurrent values of a field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,43 +38,57 @@ pub struct Conflict {
 const RECORD_COLLECTIONS: &[&str] = &["contacts", "deals", "interactions", "tasks", "ties"];
 
 pub(super) fn list(doc: &mut AutoCommit) -> Vec<Conflict> {
-    let mut found: Vec<(String, ObjId, String)> = Vec::new();
-    {
-        let d: &AutoCommit = doc;
-        let root = automerge::ROOT;
-        scan(d, &root, "", &mut found, &["deleted_at", "merged_into"]);
-        if let Some(p) = obj(d, &root, "party") {
-            scan(d, &p, "party.", &mut found, &[]);
-            for sub in ["address", "demographics", "buying_habits"] {
-                if let Some(o) = obj(d, &p, sub) {
-                    scan(d, &o, &format!("party.{sub}."), &mut found, &[]);
-                }
-            }
-        }
-        for coll in RECORD_COLLECTIONS {
-            let Some(c) = obj(d, &root, coll) else { continue };
-            let ids: Vec<String> = d.keys(&c).collect();
-            for id in ids {
-                if let Some(r) = obj(d, &c, &id) {
-                    scan(d, &r, &format!("{coll}.{id}."), &mut found, &[]);
-                }
+    let found = flagged(doc);
+    found.into_iter().filter_map(|(path, o, key)| describe(doc, path, &o, &key)).collect()
+}
+
+/// How many fields hold concurrent values (what [`list`] returns, without describing them).
+pub(super) fn count(doc: &AutoCommit) -> usize {
+    flagged(doc).len()
+}
+
+/// Fields with more than one distinct concurrent value: (path, object, key).
+fn flagged(d: &AutoCommit) -> Vec<(String, ObjId, String)> {
+    let mut found = Vec::new();
+    let root = Fields::of(d, &automerge::ROOT);
+    scan(d, &automerge::ROOT, &root, "", &mut found, &["deleted_at", "merged_into"]);
+    if let Some(p) = root.obj("party") {
+        let party = Fields::of(d, &p);
+        scan(d, &p, &party, "party.", &mut found, &[]);
+        for sub in ["address", "demographics", "buying_habits"] {
+            if let Some(o) = party.obj(sub) {
+                scan(d, &o, &Fields::of(d, &o), &format!("party.{sub}."), &mut found, &[]);
             }
         }
     }
-    found.into_iter().filter_map(|(path, o, key)| describe(doc, path, &o, &key)).collect()
+    for coll in RECORD_COLLECTIONS {
+        for (id, r) in Fields::child(d, &root, coll).objects() {
+            let fields = Fields::of(d, &r);
+            if fields.conflicted().next().is_some() {
+                scan(d, &r, &fields, &format!("{coll}.{id}."), &mut found, &[]);
+            }
+        }
+    }
+    found
 }
 
 /// Collects keys of `o` with more than one distinct concurrent scalar value.
 /// `only`, when non-empty, limits the scan to those keys.
-fn scan(d: &AutoCommit, o: &ObjId, prefix: &str, out: &mut Vec<(String, ObjId, String)>, only: &[&str]) {
+fn scan(
+    d: &AutoCommit,
+    o: &ObjId,
+    fields: &Fields<'_>,
+    prefix: &str,
+    out: &mut Vec<(String, ObjId, String)>,
+    only: &[&str],
+) {
     // Only keys Automerge flags as conflicted can hold several values; the
     // others cost no `get_all` (an edit rescans its account's conflicts).
-    let keys: Vec<String> = d.map_range(o, ..).filter(|item| item.conflict).map(|item| item.key.into_owned()).collect();
-    for key in keys {
-        if !only.is_empty() && !only.contains(&key.as_str()) {
+    for key in fields.conflicted() {
+        if !only.is_empty() && !only.contains(&key) {
             continue;
         }
-        let Ok(values) = d.get_all(o, key.as_str()) else { continue };
+        let Ok(values) = d.get_all(o, key) else { continue };
         if values.len() < 2 {
             continue;
         }
@@ -86,7 +100,7 @@ fn scan(d: &AutoCommit, o: &ObjId, prefix: &str, out: &mut Vec<(String, ObjId, S
             })
             .collect();
         if scalars.len() == values.len() && scalars.iter().any(|s| s != &scalars[0]) {
-            out.push((format!("{prefix}{key}"), o.clone(), key));
+            out.push((format!("{prefix}{key}"), o.clone(), key.to_owned()));
         }
     }
 }

@@ -184,6 +184,11 @@ impl AccountDoc {
         conflicts::list(&mut self.doc)
     }
 
+    /// How many fields hold concurrent values (`conflicts().len()`, cheaper).
+    pub fn conflict_count(&self) -> usize {
+        conflicts::count(&self.doc)
+    }
+
     /// Every change, oldest first, with who, device, when and which fields.
     pub fn history(&mut self) -> Vec<HistoryEntry> {
         history::list(&mut self.doc)

@@ -3,13 +3,13 @@
 //! It is derived from the documents and rewritten in the same SQLite
 //! transaction as every document write, so it can never disagree with them.
 
-use automerge::{AutoCommit, ReadDoc};
+use automerge::AutoCommit;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter, types::Value as SqlValue};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::doc::AccountDoc;
-use crate::doc::access::{self as a, obj, obj_path};
+use crate::doc::access::{self as a, Fields};
 use crate::error::Result;
 use crate::model::*;
 
@@ -66,67 +66,59 @@ pub(crate) struct Row {
 }
 
 pub(crate) fn row(doc: &mut AccountDoc, with_conflicts: bool) -> Row {
-    let conflicts = if with_conflicts { doc.conflicts().len() as u32 } else { 0 };
+    let conflicts = if with_conflicts { doc.conflict_count() as u32 } else { 0 };
     let (_, updated_at) = doc.last_change();
     let id = doc.id();
     let d: &AutoCommit = doc.automerge();
-    let root = automerge::ROOT;
-    let p = obj(d, &root, "party").unwrap_or(automerge::ROOT);
+    let root = Fields::of(d, &automerge::ROOT);
+    let p = Fields::child(d, &root, "party");
     let mut stages = Vec::new();
     let mut open_deals = 0;
-    if let Some(deals) = obj_path(d, &["deals"]) {
-        for key in d.keys(&deals).collect::<Vec<_>>() {
-            let Some(o) = obj(d, &deals, &key) else { continue };
-            if let Some(s) = a::string(d, &o, "stage") {
-                stages.push(s);
-            }
-            if a::parsed::<DealOutcome>(d, &o, "outcome").unwrap_or(DealOutcome::Open) == DealOutcome::Open {
-                open_deals += 1;
-            }
+    for (_, o) in Fields::child(d, &root, "deals").objects() {
+        let deal = Fields::of(d, &o);
+        if let Some(s) = deal.string("stage") {
+            stages.push(s);
+        }
+        if deal.parsed::<DealOutcome>("outcome").unwrap_or(DealOutcome::Open) == DealOutcome::Open {
+            open_deals += 1;
         }
     }
     stages.sort();
     stages.dedup();
     let mut contacts_text = String::new();
-    if let Some(contacts) = obj_path(d, &["contacts"]) {
-        for key in d.keys(&contacts).collect::<Vec<_>>() {
-            let Some(o) = obj(d, &contacts, &key) else { continue };
-            if let Some(n) = a::string(d, &o, "name") {
-                contacts_text.push_str(&n);
-                contacts_text.push(' ');
-            }
-            for e in a::keys(d, obj(d, &o, "emails").as_ref()) {
-                contacts_text.push_str(&e);
-                contacts_text.push(' ');
-            }
-            for n in a::keys(d, obj(d, &o, "phones").as_ref()) {
-                contacts_text.push_str(&n);
-                contacts_text.push(' ');
-            }
+    for (_, o) in Fields::child(d, &root, "contacts").objects() {
+        let contact = Fields::of(d, &o);
+        if let Some(n) = contact.string("name") {
+            contacts_text.push_str(&n);
+            contacts_text.push(' ');
+        }
+        for word in contact.set(d, "emails").into_iter().chain(contact.set(d, "phones")) {
+            contacts_text.push_str(&word);
+            contacts_text.push(' ');
         }
     }
     Row {
         summary: AccountSummary {
             id,
-            name: a::string(d, &p, "name").unwrap_or_default(),
-            kind: a::parsed(d, &p, "kind").unwrap_or(PartyKind::Organization),
-            owner: a::string(d, &p, "owner"),
-            team: a::string(d, &p, "team"),
-            territory: a::string(d, &p, "territory"),
-            loyalty_rung: a::parsed(d, &p, "loyalty_rung").unwrap_or(LoyaltyRung::Prospect),
-            lifecycle_phase: a::parsed(d, &p, "lifecycle_phase").unwrap_or(LifecyclePhase::PreRelationship),
-            value_tier: a::parsed(d, &p, "value_tier").unwrap_or(ValueTier::Standard),
-            status: a::parsed(d, &p, "status").unwrap_or(AccountStatus::Active),
-            deleted: a::timestamp(d, &root, "deleted_at").is_some(),
+            name: p.string("name").unwrap_or_default(),
+            kind: p.parsed("kind").unwrap_or(PartyKind::Organization),
+            owner: p.string("owner"),
+            team: p.string("team"),
+            territory: p.string("territory"),
+            loyalty_rung: p.parsed("loyalty_rung").unwrap_or(LoyaltyRung::Prospect),
+            lifecycle_phase: p.parsed("lifecycle_phase").unwrap_or(LifecyclePhase::PreRelationship),
+            value_tier: p.parsed("value_tier").unwrap_or(ValueTier::Standard),
+            status: p.parsed("status").unwrap_or(AccountStatus::Active),
+            deleted: root.timestamp("deleted_at").is_some(),
             open_deals,
             conflicts,
             updated_at,
         },
-        merged_into: a::string(d, &root, "merged_into"),
-        tags: a::keys(d, obj(d, &p, "tags").as_ref()),
+        merged_into: root.string("merged_into"),
+        tags: p.set(d, "tags"),
         stages,
         contacts_text,
-        notes: a::text(d, &p, "notes"),
+        notes: p.text(d, "notes"),
     }
 }
 
