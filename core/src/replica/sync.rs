@@ -170,6 +170,11 @@ impl Replica {
             }
         }
         let mut settings_changed = false;
+        let mut fresh = Vec::new();
+        let mut named: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for data in &response.pull {
+            *named.entry(data.doc.as_str()).or_default() += 1;
+        }
         for data in &response.pull {
             report.pulled_docs += 1;
             report.pulled_bytes +=
@@ -177,10 +182,13 @@ impl Replica {
             if data.doc == SETTINGS_DOC_ID {
                 apply_settings(&tx, data)?;
                 settings_changed = true;
+            } else if named[data.doc.as_str()] == 1 && !holds(&tx, &data.doc)? {
+                fresh.push(data);
             } else {
                 apply_account(&tx, data, &self.author.actor)?;
             }
         }
+        store_new_accounts(&tx, &fresh, &self.author.actor)?;
         for doc in &response.removed {
             if remove_if_clean(&tx, doc)? {
                 report.removed.push(doc.clone());
@@ -260,6 +268,11 @@ fn absorb(target: &mut AutoCommit, data: &DocData) -> Result<()> {
     Ok(())
 }
 
+/// Whether the replica stores document `doc`.
+fn holds(tx: &Transaction<'_>, doc: &str) -> Result<bool> {
+    Ok(tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?.query_row([doc], |r| r.get(0))?)
+}
+
 fn apply_account(tx: &Transaction<'_>, data: &DocData, actor: &automerge::ActorId) -> Result<()> {
     let id: crate::model::AccountId = data.doc.parse()?;
     match load_account(tx, id, actor) {
@@ -269,42 +282,103 @@ fn apply_account(tx: &Transaction<'_>, data: &DocData, actor: &automerge::ActorI
             store_changes(tx, &mut doc, &before, false)?;
             settle_if_clean(tx, &data.doc, &doc.heads())?;
         }
-        Err(Error::NotFound { .. }) => {
-            // A new document: load the snapshot directly (no merge into an empty
-            // document) and, when nothing follows it, store its bytes as they came.
-            let (am, stored) = match &data.snapshot {
-                Some(snapshot) => {
-                    let mut am = load_verified(snapshot)?;
-                    am.apply_changes(data.parse_changes()?)?;
-                    if !am.get_missing_deps(&[]).is_empty() {
-                        return Err(Error::IncompleteSync { doc: data.doc.clone() });
-                    }
-                    let stored = data.changes.is_empty().then(|| snapshot.clone());
-                    (am, stored)
-                }
-                None => {
-                    let mut am = AutoCommit::new();
-                    absorb(&mut am, data)?;
-                    (am, None)
-                }
-            };
-            let mut doc = AccountDoc::from_automerge(am.with_actor(actor.clone()))?;
-            if doc.id() != id {
-                return Err(Error::InvalidDocument(format!("server sent account {} under id {id}", doc.id())));
-            }
-            let bytes = match stored {
-                Some(bytes) => bytes,
-                None => doc.save(),
-            };
-            tx.prepare_cached("INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)")?
-                .execute(params![data.doc, bytes, access::millis(OffsetDateTime::now_utc())])?;
-            index::write(tx, &index::row(&mut doc, true))?;
-            tx.prepare_cached("INSERT OR REPLACE INTO doc_sync (doc_id, synced_heads) VALUES (?1, ?2)")?
-                .execute(params![data.doc, encode_heads(&doc.heads())])?;
-        }
+        Err(Error::NotFound { .. }) => store_new(tx, prepare_new(data, actor)?)?,
         Err(e) => return Err(e),
     }
     Ok(())
+}
+
+/// An account received whole, decoded, validated and indexed, ready to store.
+struct NewAccountDoc {
+    doc: String,
+    bytes: Vec<u8>,
+    row: index::Row,
+    heads: Vec<ChangeHash>,
+}
+
+/// Decodes and indexes an account this replica does not hold. Pure CPU, no
+/// storage: runs on worker threads for large pulls.
+fn prepare_new(data: &DocData, actor: &automerge::ActorId) -> Result<NewAccountDoc> {
+    let id: crate::model::AccountId = data.doc.parse()?;
+    // Load the snapshot directly (no merge into an empty document) and, when
+    // nothing follows it, store its bytes as they came.
+    let (am, stored) = match &data.snapshot {
+        Some(snapshot) => {
+            let mut am = load_verified(snapshot)?;
+            am.apply_changes(data.parse_changes()?)?;
+            if !am.get_missing_deps(&[]).is_empty() {
+                return Err(Error::IncompleteSync { doc: data.doc.clone() });
+            }
+            let stored = data.changes.is_empty().then(|| snapshot.clone());
+            (am, stored)
+        }
+        None => {
+            let mut am = AutoCommit::new();
+            absorb(&mut am, data)?;
+            (am, None)
+        }
+    };
+    let mut doc = AccountDoc::from_automerge(am.with_actor(actor.clone()))?;
+    if doc.id() != id {
+        return Err(Error::InvalidDocument(format!("server sent account {} under id {id}", doc.id())));
+    }
+    let bytes = match stored {
+        Some(bytes) => bytes,
+        None => doc.save(),
+    };
+    Ok(NewAccountDoc { doc: data.doc.clone(), bytes, row: index::row(&mut doc, true), heads: doc.heads() })
+}
+
+fn store_new(tx: &Transaction<'_>, new: NewAccountDoc) -> Result<()> {
+    tx.prepare_cached("INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)")?
+        .execute(params![new.doc, new.bytes, access::millis(OffsetDateTime::now_utc())])?;
+    index::write(tx, &new.row)?;
+    tx.prepare_cached("INSERT OR REPLACE INTO doc_sync (doc_id, synced_heads) VALUES (?1, ?2)")?
+        .execute(params![new.doc, encode_heads(&new.heads)])?;
+    Ok(())
+}
+
+/// Below this many new accounts, decoding on the calling thread is cheaper
+/// than starting workers.
+const PARALLEL_FROM: usize = 64;
+
+/// Stores accounts received whole. Decoding and indexing (the bulk of a
+/// first pull) run on one worker per core while this thread writes SQLite;
+/// the first error stops the workers and fails the whole response.
+fn store_new_accounts(tx: &Transaction<'_>, fresh: &[&DocData], actor: &automerge::ActorId) -> Result<()> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    if fresh.len() < PARALLEL_FROM || workers < 2 {
+        for data in fresh {
+            store_new(tx, prepare_new(data, actor)?)?;
+        }
+        return Ok(());
+    }
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<NewAccountDoc>>(workers * 4);
+        for w in 0..workers {
+            let sender = sender.clone();
+            let failed = &failed;
+            scope.spawn(move || {
+                for data in fresh.iter().skip(w).step_by(workers) {
+                    if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    if sender.send(prepare_new(data, actor)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        let stored = receiver.iter().try_for_each(|prepared| store_new(tx, prepared?));
+        if stored.is_err() {
+            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+            // Unblock workers waiting on a full channel.
+            drop(receiver);
+        }
+        stored
+    })
 }
 
 fn apply_settings(tx: &Transaction<'_>, data: &DocData) -> Result<()> {
