@@ -199,6 +199,45 @@ fn compacted_documents_reach_fresh_and_stale_devices() {
     assert_eq!(carol.replica.account(id).unwrap(), ana.replica.account(id).unwrap());
 }
 
+/// A first pull of many accounts (decoded on worker threads) stores exactly
+/// what the server holds; one damaged document fails the whole response and
+/// leaves the replica as it was.
+#[test]
+fn a_large_first_pull_is_all_or_nothing() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let batch: Vec<NewAccount> = (0..150).map(|i| NewAccount::new(format!("Customer {i:03}"))).collect();
+    let ids = ana.replica.create_accounts(&batch).unwrap();
+    ana.replica.edit(ids[7], |e| e.set_field("party.industry", "Paper")).unwrap();
+    sync(&mut ana.replica, &mut store);
+    for id in &ids {
+        store.compact(&id.to_string(), true);
+    }
+
+    let mut bob = Fixture::new("bob");
+    let (req, plan) = bob.replica.sync_request(SyncLimits::default()).unwrap();
+    let (mut resp, _) = handle(&mut store, &OpenAccess, &req).unwrap();
+    assert!(resp.pull.len() > 100, "one response carries every account");
+    let damaged = resp.pull.iter_mut().rev().find(|d| d.doc != "settings").unwrap();
+    let snapshot = damaged.snapshot.as_mut().expect("a first pull sends snapshots");
+    let len = snapshot.len();
+    snapshot.truncate(len / 2);
+    let Message::Response(resp) = wire(Message::Response(resp)) else { panic!("response") };
+    assert!(bob.replica.sync_apply(&plan, &resp).is_err());
+    assert!(bob.replica.account_ids().unwrap().is_empty());
+    assert_eq!(bob.replica.sync_position().unwrap(), (0, 0));
+
+    sync(&mut bob.replica, &mut store);
+    assert_eq!(bob.replica.account_ids().unwrap().len(), ids.len());
+    for id in &ids {
+        assert_eq!(bob.replica.account(*id).unwrap(), ana.replica.account(*id).unwrap());
+    }
+    assert_eq!(
+        bob.replica.list(&AccountFilter::default()).unwrap(),
+        ana.replica.list(&AccountFilter::default()).unwrap()
+    );
+}
+
 #[test]
 fn settings_sync_like_any_document() {
     let mut store = MemoryStore::new();
