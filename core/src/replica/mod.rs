@@ -398,6 +398,8 @@ fn open_locked(path: &Path) -> Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::ZERO)?;
+    // Edits, sync and the index use more distinct statements than rusqlite's default cache of 16.
+    conn.set_prepared_statement_cache_capacity(128);
     let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(not_replica)?;
     let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(not_replica)?;
     if app_id != schema::APPLICATION_ID && !(app_id == 0 && tables == 0) {

@@ -174,6 +174,11 @@ fn payload<S: ServerStore>(
 ) -> Result<Option<DocData>, S::Error> {
     let rows_valid = meta.pruned_seq <= base;
     let has_snapshot = meta.snapshot_seq > 0;
+    if base == 0 && has_snapshot {
+        // A device that holds nothing gets the compacted snapshot, without
+        // reading every logged change only to find it larger.
+        return Ok(Some(snapshot_payload(store, doc, meta)?));
+    }
     if rows_valid {
         let changes: Vec<Vec<u8>> =
             store.changes_after(doc, base)?.into_iter().filter(|c| c.actor != actor).map(|c| c.bytes).collect();
