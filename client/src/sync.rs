@@ -160,10 +160,30 @@ impl Client {
         let mut summary = SyncSummary::default();
         let unsynced_at_start = replica.unsynced_count()?;
         let mut idle = 0;
+        let mut prefetch: Option<Prefetch> = None;
         while summary.rounds < MAX_ROUNDS {
             let position = replica.sync_position()?;
-            let (bytes, plan) = next_request(replica, limits, &mut summary)?;
-            let (response, received) = self.post_sync(bytes).await?;
+            let (response, received, plan) = match prefetch.take() {
+                Some(next) => {
+                    let (response, received) = next.response().await?;
+                    (response, received, PushPlan::default())
+                }
+                None => {
+                    let (bytes, plan) = next_request(replica, limits, &mut summary)?;
+                    let (response, received) = self.post_sync(bytes).await?;
+                    (response, received, plan)
+                }
+            };
+            // While this page is applied (SQLite and Automerge work on this
+            // task), the next one travels and the server prepares it.
+            if let Some(request) = replica.next_pull(&response, limits) {
+                let message = Message::Request(request);
+                let bytes = message.encode();
+                if let Message::Request(request) = &message {
+                    summary.count_request(request, bytes.len());
+                }
+                prefetch = Some(Prefetch::start(self, bytes));
+            }
             let report = replica.sync_apply(&plan, &response)?;
             summary.count_response(&response, &report, received);
             let unsynced_now = replica.unsynced_count()?;
@@ -188,6 +208,36 @@ impl Client {
             }
         }
         Err(ClientError::Stalled { rounds: summary.rounds, unsynced: replica.unsynced_count()? })
+    }
+}
+
+/// The next page of a pull, requested before the current one is applied.
+/// Dropping it (an error while applying) cancels the request.
+struct Prefetch {
+    task: tokio::task::JoinHandle<Result<(SyncResponse, usize), ClientError>>,
+    url: String,
+}
+
+impl Prefetch {
+    fn start(client: &Client, request: Vec<u8>) -> Prefetch {
+        let url = client.endpoint.base().to_owned();
+        let client = client.clone();
+        Prefetch { task: tokio::spawn(async move { client.post_sync(request).await }), url }
+    }
+
+    async fn response(mut self) -> Result<(SyncResponse, usize), ClientError> {
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(e) => {
+                Err(ClientError::Network { url: self.url.clone(), reason: format!("the request was lost ({e})") })
+            }
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

@@ -135,6 +135,20 @@ impl Replica {
         Ok((request, plan))
     }
 
+    /// The pull-only request that continues past `response` (when the server
+    /// said it has more), built before `response` is applied: a transport can
+    /// fetch the next page while this one is applied. Pushes wait for the next
+    /// [`Replica::sync_request`]; apply responses in the order they were asked for.
+    pub fn next_pull(&self, response: &SyncResponse, limits: SyncLimits) -> Option<SyncRequest> {
+        response.more.then(|| SyncRequest {
+            base: response.base,
+            after: response.after.max(response.base),
+            actor: self.author.actor.to_bytes().to_vec(),
+            push: Vec::new(),
+            max_pull_bytes: limits.max_pull_bytes,
+        })
+    }
+
     /// Applies the server's response in one transaction: acknowledgements,
     /// pulled documents, and the new pull position.
     pub fn sync_apply(&mut self, plan: &PushPlan, response: &SyncResponse) -> Result<SyncReport> {
