@@ -308,3 +308,25 @@ fn settings_merge_across_replicas_from_a_shared_genesis() {
     };
     assert!(ana.replica.edit_settings(|s, author| s.put_stage(author, &bad)).is_err());
 }
+
+/// Reading an account in place (the server's cached documents) gives what
+/// taking the document over gives, and leaves the document as it was.
+#[test]
+fn an_account_read_in_place_is_the_same_and_the_document_is_untouched() {
+    let author = Author::new("ana", "ana-device", automerge::ActorId::from(&[7u8; 16][..]));
+    let mut account = AccountDoc::create(&author, &NewAccount::new("Acme")).unwrap();
+    account.edit(&author, &Settings::default()).set_field("party.industry", "Paper").unwrap();
+    let bytes = account.save();
+    let expected = account.read();
+
+    let mut am = automerge::AutoCommit::load(&bytes).unwrap();
+    let heads = am.get_heads();
+    let (read, conflicts) = AccountDoc::with_borrowed(&mut am, |a| (a.read(), a.conflicts())).unwrap();
+    assert_eq!(read, expected);
+    assert!(conflicts.is_empty());
+    assert_eq!(am.get_heads(), heads);
+    assert_eq!(am.save(), bytes);
+
+    let mut other = automerge::AutoCommit::new();
+    assert!(matches!(AccountDoc::with_borrowed(&mut other, |a| a.read()), Err(Error::InvalidDocument(_))));
+}

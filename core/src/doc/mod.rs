@@ -111,23 +111,40 @@ impl AccountDoc {
 
     /// Wraps an Automerge document after checking it is a Rapport account this build can read.
     pub fn from_automerge(doc: AutoCommit) -> Result<AccountDoc> {
+        let id = Self::check(&doc)?;
+        Ok(AccountDoc { doc, id })
+    }
+
+    /// Runs `f` on the account held in `doc` without copying the document
+    /// (the server indexes documents it keeps in its cache). `doc` is put back
+    /// as `f` leaves it; `Err` if it is not a readable account.
+    pub fn with_borrowed<T>(doc: &mut AutoCommit, f: impl FnOnce(&mut AccountDoc) -> T) -> Result<T> {
+        let id = Self::check(doc)?;
+        let mut account = AccountDoc { doc: std::mem::take(doc), id };
+        let out = f(&mut account);
+        *doc = account.doc;
+        Ok(out)
+    }
+
+    /// The account id of `doc`, if it is an account this build can read.
+    fn check(doc: &AutoCommit) -> Result<AccountId> {
         let root = automerge::ROOT;
-        if access::string(&doc, &root, "type").as_deref() != Some("account") {
+        if access::string(doc, &root, "type").as_deref() != Some("account") {
             return Err(Error::InvalidDocument("not a Rapport account document".into()));
         }
-        let found = access::int(&doc, &root, "schema").unwrap_or(0).max(0) as u64;
+        let found = access::int(doc, &root, "schema").unwrap_or(0).max(0) as u64;
         if found == 0 {
             return Err(Error::InvalidDocument("account document has no schema version".into()));
         }
         if found > SCHEMA_VERSION {
             return Err(Error::UnsupportedSchema { found, supported: SCHEMA_VERSION });
         }
-        let id = access::parsed::<AccountId>(&doc, &root, "id")
+        let id = access::parsed::<AccountId>(doc, &root, "id")
             .ok_or_else(|| Error::InvalidDocument("account document has no valid id".into()))?;
-        if access::obj(&doc, &root, "party").is_none() {
+        if access::obj(doc, &root, "party").is_none() {
             return Err(Error::InvalidDocument("account document has no party".into()));
         }
-        Ok(AccountDoc { doc, id })
+        Ok(id)
     }
 
     pub fn id(&self) -> AccountId {
