@@ -204,7 +204,9 @@ fn payload<S: ServerStore>(
 /// The snapshot and every change row after it.
 fn snapshot_payload<S: ServerStore>(store: &mut S, doc: &str, meta: DocMeta) -> Result<DocData, S::Error> {
     let snapshot = store.snapshot(doc)?;
-    let changes = store.changes_after(doc, meta.snapshot_seq)?;
+    // Nothing was logged after the snapshot folded the document: no rows to read.
+    let changes =
+        if meta.last_seq > meta.snapshot_seq { store.changes_after(doc, meta.snapshot_seq)? } else { Vec::new() };
     Ok(DocData { doc: doc.to_owned(), snapshot, changes: changes.into_iter().map(|c| c.bytes).collect() })
 }
 
