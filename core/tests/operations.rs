@@ -540,4 +540,29 @@ fn filtered_lists_and_full_text_search() {
     assert_eq!(search("recycl pulp"), vec!["Acme Paper"], "by notes, prefix terms");
     assert!(search("\"unbalanced AND (").is_empty(), "search syntax in user input is harmless");
     assert!(search("   ").is_empty());
+
+    // Edits that leave tags, stages and text alone keep them; edits that
+    // change them replace the old rows.
+    fx.replica.edit(acme, |e| e.set_field("party.industry", "Paper")).unwrap();
+    let search =
+        |r: &Replica, q: &str| -> Vec<String> { r.search(q, 10).unwrap().into_iter().map(|s| s.name).collect() };
+    let tagged = |r: &Replica, tag: &str| -> Vec<String> {
+        let filter = AccountFilter { tag: Some(tag.into()), ..Default::default() };
+        r.list(&filter).unwrap().into_iter().map(|s| s.name).collect()
+    };
+    assert_eq!(search(&fx.replica, "pulp"), vec!["Acme Paper"]);
+    assert_eq!(tagged(&fx.replica, "paper"), vec!["Acme Paper"]);
+    fx.replica
+        .edit(acme, |e| {
+            e.remove_tag("paper")?;
+            e.add_tag("pulp")?;
+            e.set_field("party.name", "Acme Pulp")?;
+            e.set_notes("Wants a quote for kraft liners.")
+        })
+        .unwrap();
+    assert!(search(&fx.replica, "recycled").is_empty(), "old notes are no longer searchable");
+    assert_eq!(search(&fx.replica, "kraft"), vec!["Acme Pulp"]);
+    assert_eq!(search(&fx.replica, "acme pulp"), vec!["Acme Pulp"]);
+    assert!(tagged(&fx.replica, "paper").is_empty());
+    assert_eq!(tagged(&fx.replica, "pulp"), vec!["Acme Pulp"]);
 }

@@ -155,21 +155,45 @@ pub(crate) fn write(conn: &Connection, r: &Row) -> Result<()> {
             ],
             |row| row.get(0),
         )?;
-    conn.prepare_cached("DELETE FROM account_tags WHERE account_id = ?1")?.execute([&id])?;
-    conn.prepare_cached("DELETE FROM account_deal_stages WHERE account_id = ?1")?.execute([&id])?;
-    let mut tag = conn.prepare_cached("INSERT OR IGNORE INTO account_tags (account_id, tag) VALUES (?1, ?2)")?;
-    for t in &r.tags {
-        tag.execute(params![id, t])?;
+    // Most edits change none of the tags, deal stages or searchable text:
+    // rewrite those rows only when they differ (a full-text rewrite tokenizes
+    // the old and the new text).
+    let mut tags = r.tags.clone();
+    tags.sort();
+    tags.dedup();
+    if column(conn, "SELECT tag FROM account_tags WHERE account_id = ?1 ORDER BY tag", &id)? != tags {
+        conn.prepare_cached("DELETE FROM account_tags WHERE account_id = ?1")?.execute([&id])?;
+        let mut tag = conn.prepare_cached("INSERT INTO account_tags (account_id, tag) VALUES (?1, ?2)")?;
+        for t in &tags {
+            tag.execute(params![id, t])?;
+        }
     }
-    let mut stage =
-        conn.prepare_cached("INSERT OR IGNORE INTO account_deal_stages (account_id, stage) VALUES (?1, ?2)")?;
-    for st in &r.stages {
-        stage.execute(params![id, st])?;
+    if column(conn, "SELECT stage FROM account_deal_stages WHERE account_id = ?1 ORDER BY stage", &id)? != r.stages {
+        conn.prepare_cached("DELETE FROM account_deal_stages WHERE account_id = ?1")?.execute([&id])?;
+        let mut stage = conn.prepare_cached("INSERT INTO account_deal_stages (account_id, stage) VALUES (?1, ?2)")?;
+        for st in &r.stages {
+            stage.execute(params![id, st])?;
+        }
     }
-    conn.prepare_cached("DELETE FROM accounts_fts WHERE rowid = ?1")?.execute([rowid])?;
-    conn.prepare_cached("INSERT INTO accounts_fts (rowid, name, contacts, notes) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![rowid, s.name, r.contacts_text, r.notes])?;
+    let text: Option<(String, String, String)> = conn
+        .prepare_cached("SELECT name, contacts, notes FROM accounts_fts WHERE rowid = ?1")?
+        .query_row([rowid], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?;
+    let unchanged =
+        text.is_some_and(|(name, contacts, notes)| name == s.name && contacts == r.contacts_text && notes == r.notes);
+    if !unchanged {
+        conn.prepare_cached("DELETE FROM accounts_fts WHERE rowid = ?1")?.execute([rowid])?;
+        conn.prepare_cached("INSERT INTO accounts_fts (rowid, name, contacts, notes) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![rowid, s.name, r.contacts_text, r.notes])?;
+    }
     Ok(())
+}
+
+/// The strings one query returns for `id`, in its order.
+fn column(conn: &Connection, sql: &str, id: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([id], |row| row.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Drops one account's index rows.
