@@ -179,10 +179,13 @@ pub(crate) fn write(conn: &Connection, r: &Row) -> Result<()> {
         .prepare_cached("SELECT name, contacts, notes FROM accounts_fts WHERE rowid = ?1")?
         .query_row([rowid], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()?;
-    let unchanged =
-        text.is_some_and(|(name, contacts, notes)| name == s.name && contacts == r.contacts_text && notes == r.notes);
+    let unchanged = text
+        .as_ref()
+        .is_some_and(|(name, contacts, notes)| *name == s.name && *contacts == r.contacts_text && *notes == r.notes);
     if !unchanged {
-        conn.prepare_cached("DELETE FROM accounts_fts WHERE rowid = ?1")?.execute([rowid])?;
+        if text.is_some() {
+            conn.prepare_cached("DELETE FROM accounts_fts WHERE rowid = ?1")?.execute([rowid])?;
+        }
         conn.prepare_cached("INSERT INTO accounts_fts (rowid, name, contacts, notes) VALUES (?1, ?2, ?3, ?4)")?
             .execute(params![rowid, s.name, r.contacts_text, r.notes])?;
     }
