@@ -41,6 +41,7 @@ const PHASES: [&str; 5] = ["pre_relationship", "early", "development", "long_ter
 const KINDS: [&str; 5] = ["call", "meeting", "visit", "email", "note"];
 const LOST: [&str; 5] = ["price", "timing", "competitor", "no_budget", "no_decision"];
 const ENDED: [&str; 4] = ["price", "service", "moved", "other"];
+const FIELDS: [&str; 3] = ["party.website", "party.industry", "party.address.city"];
 
 struct Rng(u64);
 
@@ -94,6 +95,7 @@ struct Counts {
     contacts: u64,
     ladder: u64,
     lifecycle: u64,
+    conflicts: u64,
 }
 
 /// Seeds the `rpt_*` tables in one transaction (the fast path), then the bare anchor tables.
@@ -131,6 +133,11 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
         )?;
         let mut life = tx.prepare(
             "INSERT INTO rpt_lifecycle_moves (doc_id, move_id, from_phase, to_phase, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut conflict = tx.prepare(
+            "INSERT INTO rpt_conflicts (doc_id, field, name, owner, team, territory, hidden, n_values, shown,
+                                        value_list, newest_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         let year_ago = now - 364 * DAY_MS;
         for k in 0..accounts {
@@ -283,12 +290,40 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                 life.execute(params![doc, rng.id(), PHASES[a], PHASES[a + 1], rng.range(year_ago, now)])?;
                 n.lifecycle += 1;
             }
+            // Open conflicts: 3 % of the accounts, 1–3 fields with 2–3 values each.
+            if rng.chance(3) {
+                for field in FIELDS.iter().take(rng.range(1, 3) as usize) {
+                    let values: Vec<serde_json::Value> = (0..rng.range(2, 3))
+                        .map(|v| {
+                            serde_json::json!({"value": format!("value {v}"), "user": rep(rng.below(20) as usize),
+                                               "device": "phone", "at_ms": rng.range(year_ago, now), "winner": v == 0})
+                        })
+                        .collect();
+                    let newest = values.iter().filter_map(|v| v["at_ms"].as_i64()).max().unwrap_or(now);
+                    conflict.execute(params![
+                        doc,
+                        field,
+                        format!("Account {k}"),
+                        owner,
+                        team,
+                        territory,
+                        hidden,
+                        values.len() as i64,
+                        "value 0",
+                        serde_json::Value::Array(values).to_string(),
+                        newest
+                    ])?;
+                    n.conflicts += 1;
+                }
+            }
         }
     }
     // The anchor: bare copies with the account's columns on every row, no indexes.
     tx.execute_batch(
         "DROP TABLE IF EXISTS bare_accounts; DROP TABLE IF EXISTS bare_deals; DROP TABLE IF EXISTS bare_moves;
          DROP TABLE IF EXISTS bare_interactions; DROP TABLE IF EXISTS bare_contacts; DROP TABLE IF EXISTS bare_ladder;
+         DROP TABLE IF EXISTS bare_conflicts;
+         CREATE TABLE bare_conflicts AS SELECT * FROM rpt_conflicts;
          CREATE TABLE bare_accounts AS SELECT * FROM rpt_accounts;
          CREATE TABLE bare_deals AS SELECT d.*, a.name, a.owner, a.team, a.hidden
              FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id;
@@ -411,6 +446,11 @@ fn anchor(report: &str, now: i64, today: &str, today_ms: i64) -> Vec<String> {
              WHERE a.hidden = 0 {{T}} AND a.tier = 'key' AND a.status = 'active' AND (l.last IS NULL OR l.last < {since})
              ORDER BY 1"
         )],
+        "open-conflicts" => vec![
+            "SELECT doc_id, name, owner, field, n_values, shown, value_list, newest_at FROM bare_conflicts
+             WHERE hidden = 0 {T} ORDER BY newest_at DESC, doc_id, field"
+                .into(),
+        ],
         other => panic!("no anchor for report {other}"),
     };
     sqls

@@ -147,10 +147,27 @@ fn last_touch(a: &Account) -> Option<i64> {
     held(a).map(|i| ms(i.when())).max()
 }
 
+/// What a replica reads after syncing everything: the typed accounts and
+/// each account's fields with concurrent values.
+struct Data {
+    accounts: Vec<Account>,
+    conflicts: BTreeMap<AccountId, Vec<Conflict>>,
+}
+
+impl Data {
+    fn read(replica: &Replica) -> Data {
+        let ids = replica.account_ids().unwrap();
+        Data {
+            accounts: ids.iter().map(|id| replica.account(*id).unwrap()).collect(),
+            conflicts: ids.iter().map(|id| (*id, replica.conflicts(*id).unwrap())).collect(),
+        }
+    }
+}
+
 /// Every report, computed from the typed accounts (no period given).
-fn expected(accounts: &[Account], sel: &Sel, report: &str, days: Option<i64>) -> Rows {
+fn expected(data: &Data, sel: &Sel, report: &str, days: Option<i64>) -> Rows {
     let now = OffsetDateTime::now_utc();
-    let acc: Vec<&Account> = accounts.iter().filter(|a| sel.passes(a)).collect();
+    let acc: Vec<&Account> = data.accounts.iter().filter(|a| sel.passes(a)).collect();
     let deals = || acc.iter().flat_map(|a| a.deals.iter().map(move |d| (*a, d)));
     let open = || deals().filter(|(_, d)| d.outcome == DealOutcome::Open);
     let mut rows: Rows = Vec::new();
@@ -361,6 +378,31 @@ fn expected(accounts: &[Account], sel: &Sel, report: &str, days: Option<i64>) ->
                 }
             }
         }
+        "open-conflicts" => {
+            for a in &acc {
+                for c in data.conflicts.get(&a.id).into_iter().flatten() {
+                    let values: Vec<Value> = c
+                        .values
+                        .iter()
+                        .map(|v| {
+                            json!({"value": v.value, "user": v.user, "device": v.device, "at_ms": ms(v.at),
+                                   "winner": v.winner})
+                        })
+                        .collect();
+                    let shown = c.values.iter().find(|v| v.winner).map(|v| v.value.clone());
+                    rows.push(vec![
+                        json!(a.id.to_string()),
+                        json!(a.party.name),
+                        json!(a.party.owner),
+                        json!(c.field),
+                        json!(c.values.len()),
+                        json!(shown),
+                        json!(values),
+                        json!(c.values.iter().map(|v| ms(v.at)).max()),
+                    ]);
+                }
+            }
+        }
         other => panic!("no expectation for {other}"),
     }
     sorted(rows)
@@ -381,7 +423,58 @@ async fn report(server: &TestServer, token: &str, path: &str) -> Rows {
     sorted(rows.iter().map(|r| columns.iter().map(|c| r[c].clone()).collect()).collect())
 }
 
-async fn setup() -> (tempfile::TempDir, TestServer, Device, String, Vec<Account>) {
+/// The id of the seeded account called `name`.
+fn named(device: &Device, name: &str) -> AccountId {
+    let ids = device.replica.account_ids().unwrap();
+    ids.into_iter().find(|id| device.replica.account(*id).unwrap().party.name == name).unwrap()
+}
+
+/// Concurrent writes to one field: `(account name, field path, [(device user, value)])`.
+type Writes = (&'static str, String, Vec<(&'static str, &'static str)>);
+
+/// One open conflict as the tests compare it: `(account name, field, value count, [(value, user)] sorted)`.
+type Listed = (String, String, u64, Vec<(String, String)>);
+
+/// The concurrent writes that leave open conflicts.
+/// Each device writes its value without having seen the others'.
+fn concurrent_writes(office: &Device) -> Vec<Writes> {
+    let account5 = named(office, "Account 5");
+    let deal = office.replica.account(account5).unwrap().deals[0].id;
+    vec![
+        ("Account 0", "party.website".into(), vec![("olga", "https://a.example"), ("tom", "https://b.example")]),
+        ("Account 0", "party.industry".into(), vec![("olga", "Retail"), ("tom", "Wholesale")]),
+        ("Account 5", format!("deals.{deal}.amount"), vec![("olga", "123400"), ("tom", "567800")]),
+        ("Account 6", "party.address.city".into(), vec![("olga", "Lyon"), ("tom", "Porto"), ("una", "Turku")]),
+        // A deleted account's conflict is left out of the report.
+        ("Account 11", "party.website".into(), vec![("olga", "https://c.example"), ("tom", "https://d.example")]),
+    ]
+}
+
+/// Three devices write the same fields without syncing in between, then all sync.
+async fn make_conflicts(server: &TestServer, office: &mut Device) {
+    let mut others = [Device::new("tom"), Device::new("una")];
+    for device in &mut others {
+        sync(server, &mut device.replica).await;
+    }
+    for (account, field, writes) in concurrent_writes(office) {
+        for (user, value) in writes {
+            let device = if user == "olga" {
+                &mut *office
+            } else {
+                others.iter_mut().find(|d| d.replica.author().user == user).unwrap()
+            };
+            let id = named(device, account);
+            device.replica.edit(id, |e| e.set_field(&field, value)).unwrap();
+        }
+    }
+    sync(server, &mut office.replica).await;
+    for device in &mut others {
+        sync(server, &mut device.replica).await;
+    }
+    sync(server, &mut office.replica).await;
+}
+
+async fn setup() -> (tempfile::TempDir, TestServer, Device, String, Data) {
     let (dir, server) = TestServer::start().await;
     add_team(&server, "east").await;
     add_team(&server, "west").await;
@@ -391,16 +484,21 @@ async fn setup() -> (tempfile::TempDir, TestServer, Device, String, Vec<Account>
     let mut office = Device::new("olga");
     seed(&mut office);
     sync(&server, &mut office.replica).await;
+    make_conflicts(&server, &mut office).await;
     // The figures are checked against what another replica reads after syncing.
-    let mut reader = Device::new("reader");
-    sync(&server, &mut reader.replica).await;
-    let accounts: Vec<Account> =
-        reader.replica.account_ids().unwrap().into_iter().map(|id| reader.replica.account(id).unwrap()).collect();
-    assert_eq!(accounts.len(), 12);
-    (dir, server, office, ana, accounts)
+    let data = read_back(&server).await;
+    assert_eq!(data.accounts.len(), 12);
+    (dir, server, office, ana, data)
 }
 
-const ALL: [&str; 14] = [
+/// What a new replica reads after syncing everything from the server.
+async fn read_back(server: &TestServer) -> Data {
+    let mut reader = Device::new("reader");
+    sync(server, &mut reader.replica).await;
+    Data::read(&reader.replica)
+}
+
+const ALL: [&str; 15] = [
     "pipeline",
     "stages",
     "forecast",
@@ -415,15 +513,16 @@ const ALL: [&str; 14] = [
     "ladder",
     "lifecycle",
     "key-accounts-at-risk",
+    "open-conflicts",
 ];
 
 #[tokio::test]
 async fn every_report_matches_figures_computed_from_the_records() {
-    let (_dir, server, _office, _ana, accounts) = setup().await;
+    let (_dir, server, _office, _ana, data) = setup().await;
     let everyone = Sel::default();
     for name in ALL {
         let got = report(&server, TOKEN, &format!("/v1/reports/{name}")).await;
-        assert_eq!(got, expected(&accounts, &everyone, name, None), "{name}");
+        assert_eq!(got, expected(&data, &everyone, name, None), "{name}");
         // Every deal moved moments ago and every key account was touched within
         // 30 days: these two have figures only with a shorter `days` (below).
         let quiet = ["stale-deals", "key-accounts-at-risk"].contains(&name);
@@ -432,7 +531,7 @@ async fn every_report_matches_figures_computed_from_the_records() {
     for days in [1, 4, 10] {
         for name in ["stale-deals", "key-accounts-at-risk"] {
             let got = report(&server, TOKEN, &format!("/v1/reports/{name}?days={days}")).await;
-            assert_eq!(got, expected(&accounts, &everyone, name, Some(days)), "{name} days={days}");
+            assert_eq!(got, expected(&data, &everyone, name, Some(days)), "{name} days={days}");
             assert!(!got.is_empty(), "{name} days={days} has figures");
         }
     }
@@ -444,30 +543,30 @@ async fn every_report_matches_figures_computed_from_the_records() {
     for (query, sel) in filters {
         for name in ALL {
             let got = report(&server, TOKEN, &format!("/v1/reports/{name}?{query}")).await;
-            assert_eq!(got, expected(&accounts, &sel, name, None), "{name}?{query}");
+            assert_eq!(got, expected(&data, &sel, name, None), "{name}?{query}");
         }
     }
 }
 
 #[tokio::test]
 async fn a_rep_sees_only_own_and_territory_figures() {
-    let (_dir, server, _office, ana, accounts) = setup().await;
+    let (_dir, server, _office, ana, data) = setup().await;
     let scope = Sel { rep_scope: Some(("ana", &["south"])), ..Sel::default() };
     let everyone = Sel::default();
     for name in ALL {
         let got = report(&server, &ana, &format!("/v1/reports/{name}")).await;
-        assert_eq!(got, expected(&accounts, &scope, name, None), "{name} as ana");
+        assert_eq!(got, expected(&data, &scope, name, None), "{name} as ana");
     }
-    assert_ne!(expected(&accounts, &scope, "stages", None), expected(&accounts, &everyone, "stages", None));
+    assert_ne!(expected(&data, &scope, "stages", None), expected(&data, &everyone, "stages", None));
     // A filter cannot widen the scope.
     let got = report(&server, &ana, "/v1/reports/pipeline?team=west").await;
     let sel = Sel { team: Some("west"), rep_scope: Some(("ana", &["south"])), ..Sel::default() };
-    assert_eq!(got, expected(&accounts, &sel, "pipeline", None));
+    assert_eq!(got, expected(&data, &sel, "pipeline", None));
 }
 
 #[tokio::test]
 async fn a_period_limits_events_to_it() {
-    let (_dir, server, _office, _ana, accounts) = setup().await;
+    let (_dir, server, _office, _ana, data) = setup().await;
     let today = OffsetDateTime::now_utc().date();
     let past = format!("from={}&to={}", today - Duration::days(400), today - Duration::days(300));
     let got = report(&server, TOKEN, &format!("/v1/reports/win-rate?{past}")).await;
@@ -475,7 +574,7 @@ async fn a_period_limits_events_to_it() {
     assert!(report(&server, TOKEN, &format!("/v1/reports/rep-activity?{past}")).await.is_empty());
     let now = format!("from={}&to={}", today - Duration::days(1), today + Duration::days(1));
     let got = report(&server, TOKEN, &format!("/v1/reports/win-rate?{now}")).await;
-    assert_eq!(got, expected(&accounts, &Sel::default(), "win-rate", None));
+    assert_eq!(got, expected(&data, &Sel::default(), "win-rate", None));
 }
 
 #[tokio::test]
@@ -509,7 +608,7 @@ async fn bad_filters_are_refused_naming_the_parameter() {
 
 #[tokio::test]
 async fn reports_come_as_csv_and_the_api_is_described() {
-    let (_dir, server, _office, _ana, accounts) = setup().await;
+    let (_dir, server, _office, _ana, data) = setup().await;
     let (status, body) = get(&server, TOKEN, "/v1/reports/stages?format=csv").await;
     assert_eq!(status, 200);
     let mut reader = csv::Reader::from_reader(body.as_bytes());
@@ -521,7 +620,7 @@ async fn reports_come_as_csv_and_the_api_is_described() {
             vec![json!(r[0]), json!(r[1]), json!(r[2].parse::<i64>().unwrap()), json!(r[3].parse::<i64>().unwrap())]
         })
         .collect();
-    assert_eq!(sorted(rows), expected(&accounts, &Sel::default(), "stages", None));
+    assert_eq!(sorted(rows), expected(&data, &Sel::default(), "stages", None));
 
     let response = client().get(format!("{}/v1/openapi.json", server.url)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
@@ -539,7 +638,7 @@ async fn reports_come_as_csv_and_the_api_is_described() {
 
 #[tokio::test]
 async fn the_index_follows_edits_and_history_names_who_changed_what() {
-    let (_dir, server, mut office, _ana, _accounts) = setup().await;
+    let (_dir, server, mut office, _ana, _data) = setup().await;
     let (_, before) = get(&server, TOKEN, "/v1/reports/version").await;
     let before: Value = serde_json::from_str(&before).unwrap();
     let id = office.replica.account_ids().unwrap()[0];
@@ -562,4 +661,98 @@ async fn the_index_follows_edits_and_history_names_who_changed_what() {
     assert!(history["audit"].as_array().unwrap().iter().any(|a| a["op"] == "deal.add" && a["user"] == "admin"));
     let (status, _) = get(&server, TOKEN, "/v1/reports/accounts/not-a-uuid/history").await;
     assert_eq!(status, 400);
+}
+
+/// The open conflicts listed by report rows.
+fn conflict_summary(rows: &[Value]) -> BTreeSet<Listed> {
+    rows.iter()
+        .map(|r| {
+            let mut values: Vec<(String, String)> = r["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| (v["value"].as_str().unwrap().to_owned(), v["user"].as_str().unwrap().to_owned()))
+                .collect();
+            values.sort();
+            let name = r["account"].as_str().unwrap().to_owned();
+            (name, r["field"].as_str().unwrap().to_owned(), r["value_count"].as_u64().unwrap(), values)
+        })
+        .collect()
+}
+
+async fn report_rows(server: &TestServer, token: &str, path: &str) -> Vec<Value> {
+    let (status, body) = get(server, token, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    let value: Value = serde_json::from_str(&body).unwrap();
+    value["rows"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn open_conflicts_list_concurrent_writes_until_one_is_resolved() {
+    let (_dir, server, mut office, _ana, data) = setup().await;
+    // What the devices wrote, independently of how either side detects conflicts.
+    let written: BTreeSet<Listed> = concurrent_writes(&office)
+        .into_iter()
+        .filter(|(account, _, _)| *account != "Account 11")
+        .map(|(account, field, writes)| {
+            let mut values: Vec<(String, String)> =
+                writes.iter().map(|(user, value)| ((*value).to_owned(), (*user).to_owned())).collect();
+            values.sort();
+            (account.to_owned(), field, writes.len() as u64, values)
+        })
+        .collect();
+    let rows = report_rows(&server, TOKEN, "/v1/reports/open-conflicts").await;
+    assert_eq!(conflict_summary(&rows), written);
+    // Newest first; the value shown is the one every replica reads.
+    let newest: Vec<i64> = rows.iter().map(|r| r["newest_ms"].as_i64().unwrap()).collect();
+    assert!(newest.windows(2).all(|w| w[0] >= w[1]), "{newest:?}");
+    for r in &rows {
+        let account = data.accounts.iter().find(|a| a.id.to_string() == r["account_id"]).unwrap();
+        if r["field"] == "party.website" {
+            assert_eq!(r["shown_value"], json!(account.party.website), "{r}");
+        }
+        let winners = r["values"].as_array().unwrap().iter().filter(|v| v["winner"] == json!(true)).count();
+        assert_eq!(winners, 1, "{r}");
+        let max_at = r["values"].as_array().unwrap().iter().map(|v| v["at_ms"].as_i64().unwrap()).max();
+        assert_eq!(r["newest_ms"].as_i64(), max_at);
+    }
+
+    // The period is when the newest value was written.
+    let today = OffsetDateTime::now_utc().date();
+    let past = format!("from={}&to={}", today - Duration::days(400), today - Duration::days(300));
+    assert!(report(&server, TOKEN, &format!("/v1/reports/open-conflicts?{past}")).await.is_empty());
+    let around = format!("from={}&to={}", today - Duration::days(1), today + Duration::days(1));
+    let got = report(&server, TOKEN, &format!("/v1/reports/open-conflicts?{around}")).await;
+    assert_eq!(got, expected(&data, &Sel::default(), "open-conflicts", None));
+
+    // Writing the field again on any device resolves it everywhere.
+    let id = named(&office, "Account 0");
+    office.replica.edit(id, |e| e.set_field("party.website", "https://b.example")).unwrap();
+    sync(&server, &mut office.replica).await;
+    let rows = report_rows(&server, TOKEN, "/v1/reports/open-conflicts").await;
+    let left: BTreeSet<_> =
+        written.iter().filter(|w| !(w.0 == "Account 0" && w.1 == "party.website")).cloned().collect();
+    assert_eq!(conflict_summary(&rows), left);
+    let after = read_back(&server).await;
+    let got = report(&server, TOKEN, "/v1/reports/open-conflicts").await;
+    assert_eq!(got, expected(&after, &Sel::default(), "open-conflicts", None));
+
+    // CSV carries the values as a JSON text.
+    let (status, body) = get(&server, TOKEN, "/v1/reports/open-conflicts?format=csv").await;
+    assert_eq!(status, 200);
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(
+        headers,
+        ["account_id", "account", "owner", "field", "value_count", "shown_value", "values", "newest_ms"]
+    );
+    let csv_rows: Vec<Value> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            json!({"account": &r[1], "field": &r[3], "value_count": r[4].parse::<u64>().unwrap(),
+                   "values": serde_json::from_str::<Value>(&r[6]).unwrap()})
+        })
+        .collect();
+    assert_eq!(conflict_summary(&csv_rows), left);
 }

@@ -218,6 +218,35 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX rpt_interactions_doc ON rpt_interactions(doc_id, status, at);
     CREATE INDEX rpt_deals_currency ON rpt_deals(outcome, currency, amount_minor, probability);
     ",
+    // 7: open conflicts in the reporting index (issue 6): one row per field of
+    // an account holding concurrent values, with the account's name and scope
+    // copied on the row (rewritten with the account's other rows, so they
+    // cannot disagree). The reporting index is emptied so that the backfill
+    // at start rewrites every stored account, conflicts included.
+    "
+    CREATE TABLE rpt_conflicts (
+        doc_id     TEXT NOT NULL,
+        field      TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        owner      TEXT,
+        team       TEXT,
+        territory  TEXT,
+        hidden     INTEGER NOT NULL,
+        n_values   INTEGER NOT NULL,
+        shown      TEXT NOT NULL,
+        value_list TEXT NOT NULL,
+        newest_at  INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, field)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_conflicts_newest ON rpt_conflicts(hidden, newest_at);
+    DELETE FROM rpt_accounts;
+    DELETE FROM rpt_deals;
+    DELETE FROM rpt_stage_moves;
+    DELETE FROM rpt_interactions;
+    DELETE FROM rpt_interaction_contacts;
+    DELETE FROM rpt_ladder_moves;
+    DELETE FROM rpt_lifecycle_moves;
+    ",
 ];
 
 /// The schema version a fully migrated database has.

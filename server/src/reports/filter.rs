@@ -128,27 +128,32 @@ pub(crate) struct Cond {
 }
 
 impl Cond {
-    /// Visible accounts in the subject's scope that pass the filter.
+    /// Visible accounts in the subject's scope that pass the filter, over `rpt_accounts a`.
     pub(crate) fn accounts(subject: &Subject, filter: &Filter) -> Cond {
-        let mut sql = String::from("a.hidden = 0");
+        Cond::on("a", subject, filter)
+    }
+
+    /// The same condition over any table aliased `alias` that carries the
+    /// account's `hidden`, `owner`, `team` and `territory` columns.
+    pub(crate) fn on(alias: &str, subject: &Subject, filter: &Filter) -> Cond {
+        let mut sql = format!("{alias}.hidden = 0");
         let mut params = Vec::new();
         if !subject.sees_everything() {
             let (column, set) = match subject.role {
-                crate::access::Role::Manager => ("a.team", &subject.teams),
-                _ => ("a.territory", &subject.territories),
+                crate::access::Role::Manager => ("team", &subject.teams),
+                _ => ("territory", &subject.territories),
             };
-            sql.push_str(" AND (a.owner = ?");
+            sql.push_str(&format!(" AND ({alias}.owner = ?"));
             params.push(Value::Text(subject.user.clone()));
             if !set.is_empty() {
-                sql.push_str(&format!(" OR {column} IN ({})", vec!["?"; set.len()].join(", ")));
+                sql.push_str(&format!(" OR {alias}.{column} IN ({})", vec!["?"; set.len()].join(", ")));
                 params.extend(set.iter().map(|s| Value::Text(s.clone())));
             }
             sql.push(')');
         }
-        for (column, value) in [("a.team", &filter.team), ("a.owner", &filter.rep), ("a.territory", &filter.territory)]
-        {
+        for (column, value) in [("team", &filter.team), ("owner", &filter.rep), ("territory", &filter.territory)] {
             if let Some(v) = value {
-                sql.push_str(&format!(" AND {column} = ?"));
+                sql.push_str(&format!(" AND {alias}.{column} = ?"));
                 params.push(Value::Text(v.clone()));
             }
         }

@@ -4,12 +4,12 @@
 //! never disagree with the documents.
 
 use automerge::AutoCommit;
-use rapport_core::{Account, AccountDoc, Interaction};
+use rapport_core::{Account, AccountDoc, Conflict, Interaction};
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
 /// Tables holding one account's rows, keyed by `doc_id`.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "rpt_accounts",
     "rpt_deals",
     "rpt_stage_moves",
@@ -17,6 +17,7 @@ const TABLES: [&str; 7] = [
     "rpt_interaction_contacts",
     "rpt_ladder_moves",
     "rpt_lifecycle_moves",
+    "rpt_conflicts",
 ];
 
 /// Milliseconds since the Unix epoch (UTC).
@@ -42,7 +43,11 @@ pub(crate) fn write_report_rows(conn: &Connection, doc: &str, am: &AutoCommit) -
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?.execute([doc])?;
     }
     match AccountDoc::from_automerge(am.clone()) {
-        Ok(mut account) => insert(conn, doc, &account.read()),
+        Ok(mut account) => {
+            let typed = account.read();
+            insert(conn, doc, &typed)?;
+            insert_conflicts(conn, doc, &typed, &account.conflicts())
+        }
         Err(e) => {
             tracing::warn!(doc, error = %e, "not indexing a document that is not a readable account");
             Ok(())
@@ -142,6 +147,50 @@ fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
     )?;
     for m in &a.lifecycle_history {
         phase.execute(params![doc, m.id.to_string(), m.from.as_str(), m.to.as_str(), millis(m.at)])?;
+    }
+    Ok(())
+}
+
+/// One row per field holding concurrent values: how many, the one shown, every
+/// value with who wrote it, on which device and when (a JSON array), and when
+/// the newest was written.
+fn insert_conflicts(conn: &Connection, doc: &str, a: &Account, conflicts: &[Conflict]) -> rusqlite::Result<()> {
+    let p = &a.party;
+    let hidden = a.deleted.is_some() || a.merged_into.is_some();
+    let mut row = conn.prepare_cached(
+        "INSERT INTO rpt_conflicts (doc_id, field, name, owner, team, territory, hidden, n_values, shown, value_list,
+                                    newest_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for c in conflicts {
+        let values: Vec<serde_json::Value> = c
+            .values
+            .iter()
+            .map(|v| {
+                serde_json::json!({
+                    "value": v.value,
+                    "user": v.user,
+                    "device": v.device,
+                    "at_ms": millis(v.at),
+                    "winner": v.winner,
+                })
+            })
+            .collect();
+        let shown = c.values.iter().find(|v| v.winner).map_or("", |v| v.value.as_str());
+        let newest = c.values.iter().map(|v| millis(v.at)).max().unwrap_or(0);
+        row.execute(params![
+            doc,
+            c.field,
+            p.name,
+            p.owner,
+            p.team,
+            p.territory,
+            hidden,
+            c.values.len() as i64,
+            shown,
+            serde_json::Value::Array(values).to_string(),
+            newest,
+        ])?;
     }
     Ok(())
 }

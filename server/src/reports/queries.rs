@@ -5,7 +5,10 @@
 //! Deal snapshots (pipeline, stages, forecast, stale, overdue) take the
 //! period on the expected close date; events take it on when they happened
 //! (closing = last stage change, stage moves, interactions, ladder moves,
-//! ended relationships). Instants are milliseconds since the Unix epoch.
+//! ended relationships). Open conflicts take it on when the newest of the
+//! field's concurrent values was written (the time of the change that wrote
+//! it, from the writer's clock): "conflicts that arose in the period".
+//! Instants are milliseconds since the Unix epoch.
 
 use rapport_core::{LifecyclePhase, LoyaltyRung, Settings, StageKind};
 use rusqlite::types::{Value, ValueRef};
@@ -26,7 +29,7 @@ pub struct Table {
 const DEFAULT_RISK_DAYS: u32 = 30;
 
 /// Every report name served under `/v1/reports/{name}`.
-pub const REPORTS: [&str; 14] = [
+pub const REPORTS: [&str; 15] = [
     "pipeline",
     "stages",
     "forecast",
@@ -41,6 +44,7 @@ pub const REPORTS: [&str; 14] = [
     "ladder",
     "lifecycle",
     "key-accounts-at-risk",
+    "open-conflicts",
 ];
 
 /// Runs report `name`; `None` if there is no such report.
@@ -61,6 +65,7 @@ pub fn run(conn: &Connection, name: &str, subject: &Subject, filter: &Filter) ->
         "ladder" => q.ladder(),
         "lifecycle" => q.lifecycle(),
         "key-accounts-at-risk" => q.key_accounts_at_risk(),
+        "open-conflicts" => q.open_conflicts(),
         _ => return None,
     })
 }
@@ -389,6 +394,27 @@ impl Query<'_> {
         let mut params = c.params;
         params.push(Value::Integer(since));
         self.table(vec!["account_id", "account", "owner", "last_touch_ms"], &sql, &params)
+    }
+
+    /// Fields of visible accounts holding concurrent values, newest first: how
+    /// many values, the one shown while the conflict stands, and every value
+    /// with who wrote it, on which device and when.
+    fn open_conflicts(&self) -> rusqlite::Result<Table> {
+        let c = self.at_in_period(Cond::on("c", self.subject, self.filter), "c.newest_at");
+        let sql = format!(
+            "SELECT c.doc_id, c.name, c.owner, c.field, c.n_values, c.shown, c.value_list, c.newest_at
+             FROM rpt_conflicts c WHERE {} ORDER BY c.newest_at DESC, c.doc_id, c.field",
+            c.sql
+        );
+        let columns =
+            vec!["account_id", "account", "owner", "field", "value_count", "shown_value", "values", "newest_ms"];
+        let mut t = self.table(columns, &sql, &c.params)?;
+        for row in &mut t.rows {
+            if let Some(text) = row[6].as_str() {
+                row[6] = serde_json::from_str(text).unwrap_or_else(|_| Json::from(text));
+            }
+        }
+        Ok(t)
     }
 }
 
