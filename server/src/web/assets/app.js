@@ -250,6 +250,24 @@
     if (!report.rows.length) emptyRow(body, 3, 'No key account at risk.');
   }
 
+  function renderConflicts(report) {
+    const body = $('open-conflicts').tBodies[0];
+    body.replaceChildren();
+    for (const row of report.rows) {
+      const values = el('ul', { class: 'values' });
+      for (const v of row.values || []) {
+        values.append(el('li', { class: v.winner ? 'winner' : null, 'data-value': v.value, 'data-user': v.user },
+          (v.value === '' ? '(cleared)' : v.value) + ' (' + v.user + ' on ' + v.device + ')'));
+      }
+      body.append(el('tr', { 'data-account-row': row.account_id, 'data-field': row.field, 'data-count': row.value_count },
+        el('td', {}, accountButton(row.account_id, row.account)),
+        el('td', {}, row.field),
+        el('td', {}, values),
+        el('td', {}, when(row.newest_ms))));
+    }
+    if (!report.rows.length) emptyRow(body, 4, 'No open conflicts.');
+  }
+
   // ---------- drill-down ----------
   async function drillIntoStage(stage) {
     drillStage = stage;
@@ -311,13 +329,14 @@
     const f = filters();
     try {
       const version = await api('/v1/reports/version');
-      const [pipeline, stages, ladder, activity, stale, risk] = await Promise.all([
+      const [pipeline, stages, ladder, activity, stale, risk, conflicts] = await Promise.all([
         api('/v1/reports/pipeline', f),
         api('/v1/reports/stages', f),
         api('/v1/reports/ladder', f),
         api('/v1/reports/rep-activity', f),
         api('/v1/reports/stale-deals', f),
         api('/v1/reports/key-accounts-at-risk', f),
+        api('/v1/reports/open-conflicts', f),
       ]);
       if (gen !== generation) return;
       renderPipeline(pipeline);
@@ -326,6 +345,7 @@
       renderActivity(activity);
       renderStale(stale);
       renderRisk(risk);
+      renderConflicts(conflicts);
       loadedHead = version.head;
       $('head').textContent = String(version.head);
       $('updated').textContent = new Date().toLocaleTimeString();
