@@ -21,6 +21,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::time::{Duration, Instant};
 
@@ -81,6 +82,12 @@ fn week(ms: i64) -> String {
     format!("{y}-W{w:02}")
 }
 
+/// Monday 00:00 UTC of the ISO week holding `ms`.
+fn week_start(ms: i64) -> i64 {
+    let day = ms.div_euclid(DAY_MS);
+    (day - (day + 3).rem_euclid(7)) * DAY_MS
+}
+
 fn date(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).expect("instant in range").date().to_string()
 }
@@ -98,7 +105,8 @@ struct Counts {
     conflicts: u64,
 }
 
-/// Seeds the `rpt_*` tables in one transaction (the fast path), then the bare anchor tables.
+/// Seeds the `rpt_*` tables in one transaction (the fast path), their
+/// rollups from those rows, then the bare anchor tables.
 fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
     let mut rng = Rng(0x5241_5053);
     let mut n = Counts::default();
@@ -108,31 +116,35 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
     }
     {
         let mut acc = tx.prepare(
-            "INSERT INTO rpt_accounts (doc_id, name, owner, team, territory, tier, rung, phase, status,
-                                       end_reason, ended_phase, ended_on, hidden)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO rpt_accounts (doc_id, name, owner, team, territory, hidden, tier, rung, phase, status,
+                                       end_reason, ended_phase, ended_on, last_touch, open_deals)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let mut deal = tx.prepare(
-            "INSERT INTO rpt_deals (doc_id, deal_id, stage, amount_minor, currency, probability, forecast, outcome,
-                                    lost_reason, expected_close, stage_changed_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO rpt_deals (doc_id, deal_id, name, owner, team, territory, hidden, last_touch, stage,
+                                    amount_minor, currency, probability, forecast, outcome, lost_reason, expected_close,
+                                    stage_changed_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?;
         let mut moved = tx.prepare(
-            "INSERT INTO rpt_stage_moves (doc_id, deal_id, n, from_stage, to_stage, at, by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO rpt_stage_moves (doc_id, deal_id, n, owner, team, territory, hidden, from_stage, to_stage, at,
+                                          week_start, prev_day, by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         let mut inter = tx.prepare(
-            "INSERT INTO rpt_interactions (doc_id, interaction_id, rep, kind, status, planned_start, actual_start,
-                                           at, week, contacts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO rpt_interactions (doc_id, interaction_id, rep, owner, team, territory, hidden, kind, status,
+                                           planned_start, actual_start, at, week, week_start, contacts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let mut engaged = tx
             .prepare("INSERT INTO rpt_interaction_contacts (doc_id, interaction_id, contact_id) VALUES (?1, ?2, ?3)")?;
         let mut ladder = tx.prepare(
-            "INSERT INTO rpt_ladder_moves (doc_id, move_id, from_rung, to_rung, up, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO rpt_ladder_moves (doc_id, move_id, owner, team, territory, hidden, from_rung, to_rung, up, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         let mut life = tx.prepare(
-            "INSERT INTO rpt_lifecycle_moves (doc_id, move_id, from_phase, to_phase, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO rpt_lifecycle_moves (doc_id, move_id, owner, team, territory, hidden, from_phase, to_phase, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         let mut conflict = tx.prepare(
             "INSERT INTO rpt_conflicts (doc_id, field, name, owner, team, territory, hidden, n_values, shown,
@@ -142,6 +154,7 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
         let year_ago = now - 364 * DAY_MS;
         for k in 0..accounts {
             let doc = rng.id();
+            let name = format!("Account {k}");
             let owner_i = rng.below(20) as usize;
             let owner = (!rng.chance(2)).then(|| rep(owner_i));
             let team = owner.as_ref().map(|_| TEAMS[owner_i / 5]);
@@ -162,77 +175,10 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                 (Some(*rng.pick(&ENDED)), Some(*rng.pick(&PHASES)), Some(date(rng.range(year_ago, now))))
             };
             let hidden = rng.chance(1);
-            acc.execute(params![
-                doc,
-                format!("Account {k}"),
-                owner,
-                team,
-                territory,
-                tier,
-                rng.pick(&RUNGS),
-                rng.pick(&PHASES),
-                status,
-                end_reason,
-                ended_phase,
-                ended_on,
-                hidden
-            ])?;
-            n.accounts += 1;
             let staff_default = owner.clone().unwrap_or_else(|| rep(owner_i));
-            // Deals: 0–4, 2 on average, in every stage and outcome.
-            for _ in 0..*rng.pick(&[0, 1, 1, 2, 2, 2, 3, 3, 4]) {
-                let deal_id = rng.id();
-                let last = match rng.below(10) {
-                    0..=5 => rng.below(4) as usize,
-                    6 | 7 => 4,
-                    _ => 5,
-                };
-                let created = rng.range(year_ago, now - DAY_MS);
-                let mut at = created;
-                let path: Vec<usize> =
-                    if last == 5 { (0..=rng.below(4) as usize).chain([5]).collect() } else { (0..=last).collect() };
-                let mut from: Option<&str> = None;
-                for (i, &s) in path.iter().enumerate() {
-                    if i > 0 {
-                        at = (at + rng.range(1, 30) * DAY_MS).min(now);
-                    }
-                    moved.execute(params![doc, deal_id, i as i64, from, STAGES[s], at, staff_default])?;
-                    from = Some(STAGES[s]);
-                    n.stage_moves += 1;
-                }
-                let outcome = match last {
-                    4 => "won",
-                    5 => "lost",
-                    _ => "open",
-                };
-                let forecast = if outcome == "open" {
-                    *rng.pick(&["pipeline", "best_case", "commit", "omitted"])
-                } else {
-                    "closed"
-                };
-                let currency = match rng.below(10) {
-                    0..=6 => "EUR",
-                    7 | 8 => "USD",
-                    _ => "GBP",
-                };
-                deal.execute(params![
-                    doc,
-                    deal_id,
-                    STAGES[last],
-                    rng.range(10, 5000) * 10_000,
-                    currency,
-                    PROBABILITY[last],
-                    forecast,
-                    outcome,
-                    (outcome == "lost").then(|| *rng.pick(&LOST)),
-                    date(created + rng.range(30, 180) * DAY_MS),
-                    at,
-                    created
-                ])?;
-                n.deals += 1;
-            }
             // Interactions: 5–15, over the last 52 weeks and the next 4.
             let contacts: Vec<String> = (0..rng.range(1, 4)).map(|_| rng.id()).collect();
+            let mut last_touch: Option<i64> = None;
             for _ in 0..rng.range(5, 15) {
                 let id = rng.id();
                 let at = rng.range(year_ago, now + 28 * DAY_MS);
@@ -246,6 +192,9 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                         _ => "planned",
                     }
                 };
+                if status == "held" {
+                    last_touch = last_touch.max(Some(at));
+                }
                 let mut staff = vec![if rng.chance(80) { staff_default.clone() } else { rep(rng.below(20) as usize) }];
                 if rng.chance(10) {
                     let other = rep(rng.below(20) as usize);
@@ -260,12 +209,17 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                         doc,
                         id,
                         r,
+                        owner,
+                        team,
+                        territory,
+                        hidden,
                         rng.pick(&KINDS),
                         status,
                         at,
                         actual,
                         at,
                         week(at),
+                        week_start(at),
                         engaged_n as i64
                     ])?;
                     n.interaction_rows += 1;
@@ -276,18 +230,133 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                 }
                 n.interactions += 1;
             }
+            // Deals: 0–4, 2 on average, in every stage and outcome.
+            let mut open_deals = 0;
+            for _ in 0..*rng.pick(&[0, 1, 1, 2, 2, 2, 3, 3, 4]) {
+                let deal_id = rng.id();
+                let last = match rng.below(10) {
+                    0..=5 => rng.below(4) as usize,
+                    6 | 7 => 4,
+                    _ => 5,
+                };
+                let created = rng.range(year_ago, now - DAY_MS);
+                let mut at = created;
+                let path: Vec<usize> =
+                    if last == 5 { (0..=rng.below(4) as usize).chain([5]).collect() } else { (0..=last).collect() };
+                let mut from: Option<&str> = None;
+                let mut entered: HashMap<usize, i64> = HashMap::new();
+                for (i, &s) in path.iter().enumerate() {
+                    if i > 0 {
+                        at = (at + rng.range(1, 30) * DAY_MS).min(now);
+                    }
+                    let prev_day = entered.insert(s, at).map_or(-1, |t| t.div_euclid(DAY_MS) * DAY_MS);
+                    moved.execute(params![
+                        doc,
+                        deal_id,
+                        i as i64,
+                        owner,
+                        team,
+                        territory,
+                        hidden,
+                        from,
+                        STAGES[s],
+                        at,
+                        week_start(at),
+                        prev_day,
+                        staff_default
+                    ])?;
+                    from = Some(STAGES[s]);
+                    n.stage_moves += 1;
+                }
+                let outcome = match last {
+                    4 => "won",
+                    5 => "lost",
+                    _ => "open",
+                };
+                open_deals += i64::from(outcome == "open");
+                let forecast = if outcome == "open" {
+                    *rng.pick(&["pipeline", "best_case", "commit", "omitted"])
+                } else {
+                    "closed"
+                };
+                let currency = match rng.below(10) {
+                    0..=6 => "EUR",
+                    7 | 8 => "USD",
+                    _ => "GBP",
+                };
+                deal.execute(params![
+                    doc,
+                    deal_id,
+                    name,
+                    owner,
+                    team,
+                    territory,
+                    hidden,
+                    last_touch,
+                    STAGES[last],
+                    rng.range(10, 5000) * 10_000,
+                    currency,
+                    PROBABILITY[last],
+                    forecast,
+                    outcome,
+                    (outcome == "lost").then(|| *rng.pick(&LOST)),
+                    date(created + rng.range(30, 180) * DAY_MS),
+                    at,
+                    created
+                ])?;
+                n.deals += 1;
+            }
+            acc.execute(params![
+                doc,
+                name,
+                owner,
+                team,
+                territory,
+                hidden,
+                tier,
+                rng.pick(&RUNGS),
+                rng.pick(&PHASES),
+                status,
+                end_reason,
+                ended_phase,
+                ended_on,
+                last_touch,
+                open_deals
+            ])?;
+            n.accounts += 1;
             // Ladder and lifecycle moves.
             for _ in 0..rng.below(4) {
                 let (a, b) = (rng.below(6) as usize, rng.below(6) as usize);
                 if a == b {
                     continue;
                 }
-                ladder.execute(params![doc, rng.id(), RUNGS[a], RUNGS[b], b > a, rng.range(year_ago, now)])?;
+                ladder.execute(params![
+                    doc,
+                    rng.id(),
+                    owner,
+                    team,
+                    territory,
+                    hidden,
+                    RUNGS[a],
+                    RUNGS[b],
+                    b > a,
+                    rng.range(year_ago, now)
+                ])?;
                 n.ladder += 1;
             }
             for _ in 0..rng.below(3) {
                 let a = rng.below(4) as usize;
-                life.execute(params![doc, rng.id(), PHASES[a], PHASES[a + 1], rng.range(year_ago, now)])?;
+                life.execute(params![
+                    doc,
+                    rng.id(),
+                    owner,
+                    team,
+                    territory,
+                    hidden,
+                    PHASES[a],
+                    PHASES[a + 1],
+                    rng.range(year_ago, now)
+                ])?;
                 n.lifecycle += 1;
             }
             // Open conflicts: 3 % of the accounts, 1–3 fields with 2–3 values each.
@@ -303,7 +372,7 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                     conflict.execute(params![
                         doc,
                         field,
-                        format!("Account {k}"),
+                        name,
                         owner,
                         team,
                         territory,
@@ -318,27 +387,25 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
             }
         }
     }
-    // The anchor: bare copies with the account's columns on every row, no indexes.
+    // What `write_report_rows` maintains row by row, computed once from the seeded rows.
+    rapport_server::reports::rebuild_rollups(&tx)?;
+    // The anchor: bare copies with the account's columns on every row, no indexes, no rollups.
     tx.execute_batch(
         "DROP TABLE IF EXISTS bare_accounts; DROP TABLE IF EXISTS bare_deals; DROP TABLE IF EXISTS bare_moves;
          DROP TABLE IF EXISTS bare_interactions; DROP TABLE IF EXISTS bare_contacts; DROP TABLE IF EXISTS bare_ladder;
          DROP TABLE IF EXISTS bare_conflicts;
-         CREATE TABLE bare_conflicts AS SELECT * FROM rpt_conflicts;
          CREATE TABLE bare_accounts AS SELECT * FROM rpt_accounts;
-         CREATE TABLE bare_deals AS SELECT d.*, a.name, a.owner, a.team, a.hidden
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id;
-         CREATE TABLE bare_moves AS SELECT s.*, a.team, a.hidden
-             FROM rpt_stage_moves s JOIN rpt_accounts a ON a.doc_id = s.doc_id;
-         CREATE TABLE bare_interactions AS SELECT i.*, a.team, a.hidden
-             FROM rpt_interactions i JOIN rpt_accounts a ON a.doc_id = i.doc_id;
+         CREATE TABLE bare_deals AS SELECT * FROM rpt_deals;
+         CREATE TABLE bare_moves AS SELECT * FROM rpt_stage_moves;
+         CREATE TABLE bare_interactions AS SELECT * FROM rpt_interactions;
          CREATE TABLE bare_contacts AS SELECT ic.*, a.team, a.hidden,
              (SELECT i.status FROM rpt_interactions i
                WHERE i.doc_id = ic.doc_id AND i.interaction_id = ic.interaction_id LIMIT 1) AS status,
              (SELECT i.at FROM rpt_interactions i
                WHERE i.doc_id = ic.doc_id AND i.interaction_id = ic.interaction_id LIMIT 1) AS at
              FROM rpt_interaction_contacts ic JOIN rpt_accounts a ON a.doc_id = ic.doc_id;
-         CREATE TABLE bare_ladder AS SELECT l.*, a.team, a.hidden
-             FROM rpt_ladder_moves l JOIN rpt_accounts a ON a.doc_id = l.doc_id;",
+         CREATE TABLE bare_ladder AS SELECT * FROM rpt_ladder_moves;
+         CREATE TABLE bare_conflicts AS SELECT * FROM rpt_conflicts;",
     )?;
     tx.commit()?;
     Ok(n)
@@ -385,7 +452,7 @@ fn anchor(report: &str, now: i64, today: &str, today_ms: i64) -> Vec<String> {
             "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.stage_changed_at, {limits}, l.last
              FROM bare_deals d LEFT JOIN {last} l ON l.doc_id = d.doc_id
              WHERE d.hidden = 0 {{T}} AND d.outcome = 'open' AND d.stage_changed_at < {now} - ({limits}) * {DAY_MS}
-             ORDER BY 1, 3"
+             ORDER BY 5, 1, 3"
         )],
         "overdue-deals" => vec![format!(
             "SELECT doc_id, name, deal_id, stage, expected_close, amount_minor, currency FROM bare_deals
@@ -429,7 +496,7 @@ fn anchor(report: &str, now: i64, today: &str, today_ms: i64) -> Vec<String> {
              SELECT a.doc_id, a.name, coalesce(c.n, 0), coalesce(h.n, 0), h.last, p.next
              FROM bare_accounts a LEFT JOIN c ON c.doc_id = a.doc_id LEFT JOIN h ON h.doc_id = a.doc_id
                   LEFT JOIN p ON p.doc_id = a.doc_id
-             WHERE a.hidden = 0 {{T}} ORDER BY 1"
+             WHERE a.hidden = 0 {{T}} ORDER BY a.name, a.doc_id"
         )],
         "ladder" => vec![
             "SELECT rung, count(*) FROM bare_accounts WHERE hidden = 0 {T} GROUP BY 1".into(),
@@ -444,7 +511,7 @@ fn anchor(report: &str, now: i64, today: &str, today_ms: i64) -> Vec<String> {
         "key-accounts-at-risk" => vec![format!(
             "SELECT a.doc_id, a.name, a.owner, l.last FROM bare_accounts a LEFT JOIN {last} l ON l.doc_id = a.doc_id
              WHERE a.hidden = 0 {{T}} AND a.tier = 'key' AND a.status = 'active' AND (l.last IS NULL OR l.last < {since})
-             ORDER BY 1"
+             ORDER BY l.last, a.name, a.doc_id"
         )],
         "open-conflicts" => vec![
             "SELECT doc_id, name, owner, field, n_values, shown, value_list, newest_at FROM bare_conflicts

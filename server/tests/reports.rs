@@ -108,6 +108,8 @@ struct Sel {
     territory: Option<&'static str>,
     /// A rep's scope: own or these territories.
     rep_scope: Option<(&'static str, &'static [&'static str])>,
+    /// A manager's scope: own or these teams.
+    manager_scope: Option<(&'static str, &'static [&'static str])>,
 }
 
 impl Sel {
@@ -116,6 +118,8 @@ impl Sel {
         let eq = |want: Option<&str>, got: &Option<String>| want.is_none_or(|w| got.as_deref() == Some(w));
         let in_scope = self.rep_scope.is_none_or(|(user, territories)| {
             p.owner.as_deref() == Some(user) || p.territory.as_deref().is_some_and(|t| territories.contains(&t))
+        }) && self.manager_scope.is_none_or(|(user, teams)| {
+            p.owner.as_deref() == Some(user) || p.team.as_deref().is_some_and(|t| teams.contains(&t))
         });
         a.deleted.is_none()
             && a.merged_into.is_none()
@@ -755,4 +759,52 @@ async fn open_conflicts_list_concurrent_writes_until_one_is_resolved() {
         })
         .collect();
     assert_eq!(conflict_summary(&csv_rows), left);
+}
+
+#[tokio::test]
+async fn figures_follow_reassignment_deletion_and_new_activity() {
+    let (_dir, server, mut office, _ana, _data) = setup().await;
+    let moved = named(&office, "Account 1");
+    office
+        .replica
+        .edit(moved, |e| {
+            e.set_field("party.team", "east")?;
+            e.set_field("party.owner", "mia")
+        })
+        .unwrap();
+    let deleted = named(&office, "Account 2");
+    office.replica.edit(deleted, |e| e.soft_delete()).unwrap();
+    let busy = named(&office, "Account 3");
+    office
+        .replica
+        .edit(busy, |e| {
+            let mut call = NewInteraction::new(InteractionKind::Call, "Follow-up");
+            call.actual_start = Some(OffsetDateTime::now_utc() - Duration::days(8));
+            call.staff = ["ben".to_owned()].into();
+            e.log_interaction(&call)?;
+            let deal = e.add_deal(&NewDeal::new("Upsell", Money::new(9_900, "EUR")?))?;
+            e.move_deal_stage(deal, "proposal", None)
+        })
+        .unwrap();
+    sync(&server, &mut office.replica).await;
+    let data = read_back(&server).await;
+    let filters: [(&str, Sel); 4] = [
+        ("", Sel::default()),
+        ("team=east", Sel { team: Some("east"), ..Sel::default() }),
+        ("team=west", Sel { team: Some("west"), ..Sel::default() }),
+        ("rep=mia", Sel { owner: Some("mia"), ..Sel::default() }),
+    ];
+    for (query, sel) in filters {
+        for name in ALL {
+            let got = report(&server, TOKEN, &format!("/v1/reports/{name}?{query}")).await;
+            assert_eq!(got, expected(&data, &sel, name, None), "{name}?{query}");
+        }
+    }
+    // The manager of team east now sees the moved account's activity.
+    let mia = add_device(&server, "mia").await.1;
+    let scope = Sel { manager_scope: Some(("mia", &["east"])), ..Sel::default() };
+    for name in ALL {
+        let got = report(&server, &mia, &format!("/v1/reports/{name}")).await;
+        assert_eq!(got, expected(&data, &scope, name, None), "{name} as mia");
+    }
 }

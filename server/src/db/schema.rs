@@ -247,6 +247,171 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     DELETE FROM rpt_ladder_moves;
     DELETE FROM rpt_lifecycle_moves;
     ",
+    // 8: reports without joins (issue 6 benchmark, docs/BENCHMARKS.md, ADR 0006).
+    // Every fact row carries its account's `owner`, `team`, `territory` and
+    // `hidden` (written in the same rewrite as the account row, so they
+    // cannot disagree), and the indexes each report reads are covering, in
+    // the order it groups or pages by. Accounts carry derived facts:
+    // `last_touch` (newest held interaction, also on deals) and `open_deals`.
+    // Two rollups are kept up to date by every rewrite (subtract the old
+    // rows, add the new): held interactions per rep × kind × week and stage
+    // moves per from → to × week, each per team and owner; `prev_day` is the
+    // UTC day of the deal's previous entry into `to_stage` (-1: its first),
+    // so distinct deals entering a stage stay exact for any period. Owner and
+    // team are '' for none in the rollups (keys are NOT NULL). The tables are
+    // created empty: the backfill at start rewrites every stored account.
+    "
+    DROP TABLE rpt_accounts;
+    DROP TABLE rpt_deals;
+    DROP TABLE rpt_stage_moves;
+    DROP TABLE rpt_interactions;
+    DROP TABLE rpt_ladder_moves;
+    DROP TABLE rpt_lifecycle_moves;
+    DELETE FROM rpt_interaction_contacts;
+    DELETE FROM rpt_conflicts;
+    DROP INDEX rpt_conflicts_newest;
+    CREATE INDEX rpt_conflicts_newest ON rpt_conflicts(hidden, newest_at, owner, team, territory);
+    CREATE TABLE rpt_accounts (
+        doc_id      TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        owner       TEXT,
+        team        TEXT,
+        territory   TEXT,
+        hidden      INTEGER NOT NULL,
+        tier        TEXT NOT NULL,
+        rung        TEXT NOT NULL,
+        phase       TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        end_reason  TEXT,
+        ended_phase TEXT,
+        ended_on    TEXT,
+        last_touch  INTEGER,
+        open_deals  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_accounts_owner ON rpt_accounts(hidden, owner, team, territory, open_deals);
+    CREATE INDEX rpt_accounts_name ON rpt_accounts(hidden, name, owner, team, territory);
+    CREATE INDEX rpt_accounts_rung ON rpt_accounts(hidden, rung, owner, team, territory);
+    CREATE INDEX rpt_accounts_phase ON rpt_accounts(hidden, phase, owner, team, territory);
+    CREATE INDEX rpt_accounts_ended ON rpt_accounts(hidden, ended_on, end_reason, ended_phase, owner, team, territory);
+    CREATE INDEX rpt_accounts_risk ON rpt_accounts(hidden, tier, status, last_touch, owner, team, territory);
+    CREATE TABLE rpt_deals (
+        doc_id           TEXT NOT NULL,
+        deal_id          TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        owner            TEXT,
+        team             TEXT,
+        territory        TEXT,
+        hidden           INTEGER NOT NULL,
+        last_touch       INTEGER,
+        stage            TEXT NOT NULL,
+        amount_minor     INTEGER NOT NULL,
+        currency         TEXT NOT NULL,
+        probability      INTEGER NOT NULL,
+        forecast         TEXT NOT NULL,
+        outcome          TEXT NOT NULL,
+        lost_reason      TEXT,
+        expected_close   TEXT,
+        stage_changed_at INTEGER,
+        created_at       INTEGER,
+        PRIMARY KEY (doc_id, deal_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_deals_pipeline
+        ON rpt_deals(hidden, outcome, currency, amount_minor, probability, expected_close, owner, team, territory);
+    CREATE INDEX rpt_deals_stage ON rpt_deals(hidden, stage, currency, amount_minor, expected_close, owner, team, territory);
+    CREATE INDEX rpt_deals_forecast
+        ON rpt_deals(hidden, forecast, currency, amount_minor, expected_close, owner, team, territory);
+    CREATE INDEX rpt_deals_changed ON rpt_deals(hidden, outcome, stage_changed_at, stage, last_touch, lost_reason,
+                                                expected_close, owner, team, territory);
+    CREATE INDEX rpt_deals_close ON rpt_deals(hidden, outcome, expected_close, owner, team, territory);
+    CREATE TABLE rpt_stage_moves (
+        doc_id        TEXT NOT NULL,
+        deal_id       TEXT NOT NULL,
+        n             INTEGER NOT NULL,
+        owner         TEXT,
+        team          TEXT,
+        territory     TEXT,
+        hidden        INTEGER NOT NULL,
+        from_stage    TEXT,
+        to_stage      TEXT NOT NULL,
+        at            INTEGER NOT NULL,
+        week_start    INTEGER NOT NULL,
+        prev_day      INTEGER NOT NULL,
+        by            TEXT NOT NULL,
+        PRIMARY KEY (doc_id, deal_id, n)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_stage_moves_at
+        ON rpt_stage_moves(hidden, at, from_stage, to_stage, prev_day, owner, team, territory);
+    CREATE TABLE rpt_stage_flow (
+        hidden     INTEGER NOT NULL,
+        team       TEXT NOT NULL,
+        owner      TEXT NOT NULL,
+        from_stage TEXT NOT NULL,
+        to_stage   TEXT NOT NULL,
+        week_start INTEGER NOT NULL,
+        prev_day   INTEGER NOT NULL,
+        n          INTEGER NOT NULL,
+        PRIMARY KEY (hidden, team, owner, from_stage, to_stage, week_start, prev_day)
+    ) WITHOUT ROWID;
+    CREATE TABLE rpt_interactions (
+        doc_id         TEXT NOT NULL,
+        interaction_id TEXT NOT NULL,
+        rep            TEXT NOT NULL,
+        owner          TEXT,
+        team           TEXT,
+        territory      TEXT,
+        hidden         INTEGER NOT NULL,
+        kind           TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        planned_start  INTEGER,
+        actual_start   INTEGER,
+        at             INTEGER NOT NULL,
+        week           TEXT NOT NULL,
+        week_start     INTEGER NOT NULL,
+        contacts       INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, interaction_id, rep)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_interactions_doc ON rpt_interactions(doc_id, status, at);
+    CREATE INDEX rpt_interactions_at
+        ON rpt_interactions(hidden, status, at, rep, kind, week, owner, team, territory);
+    CREATE INDEX rpt_interactions_rep ON rpt_interactions(hidden, status, rep, at, owner, team, territory);
+    CREATE TABLE rpt_activity (
+        hidden     INTEGER NOT NULL,
+        rep        TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        week_start INTEGER NOT NULL,
+        team       TEXT NOT NULL,
+        owner      TEXT NOT NULL,
+        week       TEXT NOT NULL,
+        n          INTEGER NOT NULL,
+        PRIMARY KEY (hidden, rep, kind, week_start, team, owner)
+    ) WITHOUT ROWID;
+    CREATE TABLE rpt_ladder_moves (
+        doc_id    TEXT NOT NULL,
+        move_id   TEXT NOT NULL,
+        owner     TEXT,
+        team      TEXT,
+        territory TEXT,
+        hidden    INTEGER NOT NULL,
+        from_rung TEXT NOT NULL,
+        to_rung   TEXT NOT NULL,
+        up        INTEGER NOT NULL,
+        at        INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, move_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_ladder_moves_rung ON rpt_ladder_moves(hidden, from_rung, at, up, owner, team, territory);
+    CREATE TABLE rpt_lifecycle_moves (
+        doc_id     TEXT NOT NULL,
+        move_id    TEXT NOT NULL,
+        owner      TEXT,
+        team       TEXT,
+        territory  TEXT,
+        hidden     INTEGER NOT NULL,
+        from_phase TEXT NOT NULL,
+        to_phase   TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, move_id)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version a fully migrated database has.

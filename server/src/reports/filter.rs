@@ -1,6 +1,6 @@
 //! What a report is asked for: the caller's scope and the filters of the
 //! query string, validated before any figure is computed, and turned into a
-//! SQL condition over `rpt_accounts a`.
+//! SQL condition over any reporting table (each carries its account's scope).
 
 use std::collections::HashMap;
 
@@ -22,7 +22,7 @@ pub struct BadFilter {
 /// Longest day count accepted for `days` (about 27 years).
 const MAX_DAYS: u32 = 10_000;
 const PARAMS: [&str; 7] = ["team", "rep", "territory", "from", "to", "days", "format"];
-pub(crate) const DAY_MS: i64 = 86_400_000;
+pub(crate) use super::index::DAY_MS;
 
 /// The filters of one report request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,7 +120,7 @@ impl Filter {
     }
 }
 
-/// A SQL condition over `rpt_accounts a` with its positional (`?`) parameters.
+/// A SQL condition over a reporting table with its positional (`?`) parameters.
 #[derive(Debug, Clone)]
 pub(crate) struct Cond {
     pub sql: String,
@@ -128,13 +128,9 @@ pub(crate) struct Cond {
 }
 
 impl Cond {
-    /// Visible accounts in the subject's scope that pass the filter, over `rpt_accounts a`.
-    pub(crate) fn accounts(subject: &Subject, filter: &Filter) -> Cond {
-        Cond::on("a", subject, filter)
-    }
-
-    /// The same condition over any table aliased `alias` that carries the
-    /// account's `hidden`, `owner`, `team` and `territory` columns.
+    /// Rows of visible accounts in the subject's scope that pass the filter,
+    /// over any table aliased `alias` that carries the account's `hidden`,
+    /// `owner`, `team` and `territory` columns.
     pub(crate) fn on(alias: &str, subject: &Subject, filter: &Filter) -> Cond {
         let mut sql = format!("{alias}.hidden = 0");
         let mut params = Vec::new();

@@ -9,6 +9,13 @@
 //! field's concurrent values was written (the time of the change that wrote
 //! it, from the writer's clock): "conflicts that arose in the period".
 //! Instants are milliseconds since the Unix epoch.
+//!
+//! Every query reads one table: the account's scope is on each row (see
+//! [`super::index`]). `rep-activity` and `stage-conversion` read whole weeks
+//! of the period from their rollups and only the days before the first and
+//! after the last whole week from the fact rows, unless the scope or filter
+//! needs the territory (the rollups are kept per team and owner only), in
+//! which case they read the fact rows alone.
 
 use rapport_core::{LifecyclePhase, LoyaltyRung, Settings, StageKind};
 use rusqlite::types::{Value, ValueRef};
@@ -16,7 +23,8 @@ use rusqlite::{Connection, params_from_iter};
 use serde_json::Value as Json;
 
 use super::filter::{Cond, DAY_MS, Filter, today_ms};
-use crate::access::Subject;
+use super::index::{FIRST_ENTRY, week_start};
+use crate::access::{Role, Subject};
 
 /// A report's result.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,25 +57,21 @@ pub const REPORTS: [&str; 15] = [
 
 /// Runs report `name`; `None` if there is no such report.
 pub fn run(conn: &Connection, name: &str, subject: &Subject, filter: &Filter) -> Option<rusqlite::Result<Table>> {
-    let q = Query { conn, subject, filter, now: time::OffsetDateTime::now_utc() };
-    Some(match name {
-        "pipeline" => q.pipeline(),
-        "stages" => q.stages(),
-        "forecast" => q.forecast(),
-        "win-rate" => q.win_rate(),
-        "stage-conversion" => q.stage_conversion(),
-        "stale-deals" => q.stale_deals(),
-        "overdue-deals" => q.overdue_deals(),
-        "lost-reasons" => q.lost_reasons(),
-        "rep-activity" => q.rep_activity(),
-        "rep-summary" => q.rep_summary(),
-        "contact-depth" => q.contact_depth(),
-        "ladder" => q.ladder(),
-        "lifecycle" => q.lifecycle(),
-        "key-accounts-at-risk" => q.key_accounts_at_risk(),
-        "open-conflicts" => q.open_conflicts(),
-        _ => return None,
-    })
+    Query { conn, subject, filter, now: time::OffsetDateTime::now_utc(), rollups: true }.run(name)
+}
+
+/// Runs report `name` as of `now`, reading the weekly rollups only if `rollups`
+/// (the tests compare both ways).
+#[cfg(test)]
+pub(crate) fn run_at(
+    conn: &Connection,
+    name: &str,
+    subject: &Subject,
+    filter: &Filter,
+    now: time::OffsetDateTime,
+    rollups: bool,
+) -> Option<rusqlite::Result<Table>> {
+    Query { conn, subject, filter, now, rollups }.run(name)
 }
 
 struct Query<'a> {
@@ -75,6 +79,9 @@ struct Query<'a> {
     subject: &'a Subject,
     filter: &'a Filter,
     now: time::OffsetDateTime,
+    /// Whether the weekly rollups may be read (always, but in the tests that
+    /// compare them with the fact rows).
+    rollups: bool,
 }
 
 fn json(v: ValueRef<'_>) -> Json {
@@ -94,23 +101,96 @@ fn ratio(num: &Json, den: &Json) -> Json {
     }
 }
 
-impl Query<'_> {
-    fn accounts(&self) -> Cond {
-        Cond::accounts(self.subject, self.filter)
+/// How a period `[from, to)` splits for a weekly rollup: whole weeks
+/// (`week_start` in `[first, last)`) from the rollup, the days outside them
+/// from the fact rows.
+#[derive(Debug, PartialEq, Eq)]
+struct Split {
+    weeks: Option<(i64, i64)>,
+    days: Vec<(i64, i64)>,
+}
+
+fn split_weeks(from: i64, to: i64) -> Split {
+    let first = match from {
+        i64::MIN => i64::MIN,
+        _ if week_start(from) == from => from,
+        _ => week_start(from) + 7 * DAY_MS,
+    };
+    let last = if to == i64::MAX { i64::MAX } else { week_start(to) };
+    if first < last {
+        let days = [(from, first), (last, to)].into_iter().filter(|(a, b)| a < b).collect();
+        Split { weeks: Some((first, last)), days }
+    } else {
+        Split { weeks: None, days: vec![(from, to)] }
+    }
+}
+
+/// Parts of a `UNION ALL` with their parameters, in order.
+#[derive(Default)]
+struct Union {
+    parts: Vec<String>,
+    params: Vec<Value>,
+}
+
+impl Union {
+    fn push(&mut self, sql: String, params: impl IntoIterator<Item = Value>) {
+        self.parts.push(sql);
+        self.params.extend(params);
     }
 
-    /// `d.expected_close` within the period (deals without one only when no period is given).
-    fn close_in_period(&self, cond: Cond) -> Cond {
+    fn sql(&self) -> String {
+        self.parts.join(" UNION ALL ")
+    }
+}
+
+impl Query<'_> {
+    fn run(&self, name: &str) -> Option<rusqlite::Result<Table>> {
+        Some(match name {
+            "pipeline" => self.pipeline(),
+            "stages" => self.stages(),
+            "forecast" => self.forecast(),
+            "win-rate" => self.win_rate(),
+            "stage-conversion" => self.stage_conversion(),
+            "stale-deals" => self.stale_deals(),
+            "overdue-deals" => self.overdue_deals(),
+            "lost-reasons" => self.lost_reasons(),
+            "rep-activity" => self.rep_activity(),
+            "rep-summary" => self.rep_summary(),
+            "contact-depth" => self.contact_depth(),
+            "ladder" => self.ladder(),
+            "lifecycle" => self.lifecycle(),
+            "key-accounts-at-risk" => self.key_accounts_at_risk(),
+            "open-conflicts" => self.open_conflicts(),
+            _ => return None,
+        })
+    }
+
+    /// Visible rows of table `alias` in the caller's scope that pass the filter.
+    fn on(&self, alias: &str) -> Cond {
+        Cond::on(alias, self.subject, self.filter)
+    }
+
+    /// Whether the condition can be answered from a rollup kept per team and
+    /// owner: neither the filter nor the caller's scope involves the territory.
+    fn rollup_fits(&self) -> bool {
+        let scope_by_territory = !self.subject.sees_everything()
+            && self.subject.role != Role::Manager
+            && !self.subject.territories.is_empty();
+        self.rollups && self.filter.territory.is_none() && !scope_by_territory
+    }
+
+    /// `{alias}.expected_close` within the period (deals without one only when no period is given).
+    fn close_in_period(&self, cond: Cond, alias: &str) -> Cond {
         if self.filter.from.is_none() && self.filter.to.is_none() {
             return cond;
         }
         let (from, to) = self.filter.period_dates();
-        cond.and("d.expected_close BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)])
+        cond.and(&format!("{alias}.expected_close BETWEEN ? AND ?"), [Value::Text(from), Value::Text(to)])
     }
 
     fn at_in_period(&self, cond: Cond, column: &str) -> Cond {
         let (from, to) = self.filter.period_ms();
-        cond.and(&format!("{column} >= ? AND {column} < ?"), [Value::Integer(from), Value::Integer(to)])
+        between(cond, column, from, to)
     }
 
     fn table(&self, columns: Vec<&'static str>, sql: &str, params: &[Value]) -> rusqlite::Result<Table> {
@@ -123,40 +203,40 @@ impl Query<'_> {
     }
 
     fn pipeline(&self) -> rusqlite::Result<Table> {
-        let c = self.close_in_period(self.accounts().and("d.outcome = 'open'", []));
+        let c = self.close_in_period(self.on("d").and("d.outcome = 'open'", []), "d");
         let sql = format!(
             "SELECT d.currency, count(*), sum(d.amount_minor), sum(d.amount_minor * d.probability) / 100
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY d.currency ORDER BY 1",
+             FROM rpt_deals d WHERE {} GROUP BY d.currency ORDER BY 1",
             c.sql
         );
         self.table(vec!["currency", "open_deals", "amount_minor", "weighted_minor"], &sql, &c.params)
     }
 
     fn stages(&self) -> rusqlite::Result<Table> {
-        let c = self.close_in_period(self.accounts());
+        let c = self.close_in_period(self.on("d"), "d");
         let sql = format!(
             "SELECT d.stage, d.currency, count(*), sum(d.amount_minor)
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
+             FROM rpt_deals d WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
             c.sql
         );
         self.table(vec!["stage", "currency", "deals", "amount_minor"], &sql, &c.params)
     }
 
     fn forecast(&self) -> rusqlite::Result<Table> {
-        let c = self.close_in_period(self.accounts().and("d.forecast != 'omitted'", []));
+        let c = self.close_in_period(self.on("d").and("d.forecast != 'omitted'", []), "d");
         let sql = format!(
             "SELECT d.forecast, d.currency, count(*), sum(d.amount_minor)
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
+             FROM rpt_deals d WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
             c.sql
         );
         self.table(vec!["forecast", "currency", "deals", "amount_minor"], &sql, &c.params)
     }
 
     fn win_rate(&self) -> rusqlite::Result<Table> {
-        let c = self.at_in_period(self.accounts().and("d.outcome IN ('won', 'lost')", []), "d.stage_changed_at");
+        let c = self.at_in_period(self.on("d").and("d.outcome IN ('won', 'lost')", []), "d.stage_changed_at");
         let sql = format!(
             "SELECT coalesce(sum(d.outcome = 'won'), 0), coalesce(sum(d.outcome = 'lost'), 0)
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {}",
+             FROM rpt_deals d WHERE {}",
             c.sql
         );
         let mut t = self.table(vec!["won", "lost"], &sql, &c.params)?;
@@ -169,25 +249,68 @@ impl Query<'_> {
         Ok(t)
     }
 
+    /// Moves from → to in the period, and the distinct deals that entered the
+    /// from-stage in the period: a move counts as an entry if the deal's
+    /// previous entry into that stage (`prev_day`) lies before the period.
     fn stage_conversion(&self) -> rusqlite::Result<Table> {
-        let c = self.at_in_period(self.accounts(), "s.at");
+        let (from, _) = self.filter.period_ms();
+        let mut parts = Union::default();
+        let facts = |parts: &mut Union, lo: i64, hi: i64| {
+            let c = between(self.on("s"), "s.at", lo, hi);
+            parts.push(
+                format!(
+                    "SELECT coalesce(s.from_stage, '') AS f, s.to_stage AS t, count(*) AS n,
+                            sum(s.prev_day = {FIRST_ENTRY} OR s.prev_day < ?) AS entries
+                     FROM rpt_stage_moves s WHERE {} GROUP BY 1, 2",
+                    c.sql
+                ),
+                [Value::Integer(from)].into_iter().chain(c.params),
+            );
+        };
+        self.split(&mut parts, facts, |parts, first, last| {
+            let c = between(self.on("v"), "v.week_start", first, last);
+            parts.push(
+                format!(
+                    "SELECT v.from_stage AS f, v.to_stage AS t, sum(v.n) AS n,
+                            sum(CASE WHEN v.prev_day = {FIRST_ENTRY} OR v.prev_day < ? THEN v.n ELSE 0 END) AS entries
+                     FROM rpt_stage_flow v WHERE {} GROUP BY 1, 2",
+                    c.sql
+                ),
+                [Value::Integer(from)].into_iter().chain(c.params),
+            );
+        });
         let sql = format!(
-            "WITH m AS (SELECT s.doc_id, s.deal_id, s.from_stage, s.to_stage
-                        FROM rpt_stage_moves s JOIN rpt_accounts a ON a.doc_id = s.doc_id WHERE {}),
-                  entered AS (SELECT to_stage AS stage, count(DISTINCT doc_id || '/' || deal_id) AS n
-                              FROM m GROUP BY to_stage)
-             SELECT m.from_stage, m.to_stage, count(*), coalesce(e.n, 0)
-             FROM m LEFT JOIN entered e ON e.stage = m.from_stage
-             WHERE m.from_stage IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
-            c.sql
+            "WITH g AS (SELECT f, t, sum(n) AS n, sum(entries) AS entries FROM ({}) GROUP BY f, t),
+                  entered AS (SELECT t AS stage, sum(entries) AS n FROM g GROUP BY t)
+             SELECT g.f, g.t, g.n, coalesce(e.n, 0) FROM g LEFT JOIN entered e ON e.stage = g.f
+             WHERE g.f != '' AND g.n > 0 ORDER BY 1, 2",
+            parts.sql()
         );
-        let mut t = self.table(vec!["from_stage", "to_stage", "moves", "deals_entered_from"], &sql, &c.params)?;
+        let mut t = self.table(vec!["from_stage", "to_stage", "moves", "deals_entered_from"], &sql, &parts.params)?;
         t.columns.push("rate");
         for row in &mut t.rows {
             let rate = ratio(&row[2], &row[3]);
             row.push(rate);
         }
         Ok(t)
+    }
+
+    /// Adds the parts of a weekly-rollup report for the period: `rollup` for
+    /// whole weeks `[first, last)`, `facts` for the days outside them (or for
+    /// the whole period when the rollup does not fit the condition).
+    fn split(&self, parts: &mut Union, facts: impl Fn(&mut Union, i64, i64), rollup: impl Fn(&mut Union, i64, i64)) {
+        let (from, to) = self.filter.period_ms();
+        if !self.rollup_fits() {
+            facts(parts, from, to);
+            return;
+        }
+        let split = split_weeks(from, to);
+        if let Some((first, last)) = split.weeks {
+            rollup(parts, first, last);
+        }
+        for (lo, hi) in split.days {
+            facts(parts, lo, hi);
+        }
     }
 
     /// Open deals past their stage's threshold (default settings), or, with
@@ -202,16 +325,15 @@ impl Query<'_> {
             .collect();
         let (now, _, _) = today_ms(self.now);
         let idle_since = self.filter.days.map(|d| now - i64::from(d) * DAY_MS);
-        let c = self.close_in_period(self.accounts().and("d.outcome = 'open'", []));
+        let c = self.close_in_period(self.on("d").and("d.outcome = 'open'", []), "d");
         let sql = format!(
             "SELECT * FROM (
-                SELECT a.doc_id, a.name, d.deal_id, d.stage, d.stage_changed_at,
-                       CASE d.stage{thresholds} ELSE NULL END AS limit_days,
-                       (SELECT max(i.at) FROM rpt_interactions i WHERE i.doc_id = d.doc_id AND i.status = 'held') AS last
-                FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {})
+                SELECT d.doc_id, d.name, d.deal_id, d.stage, d.stage_changed_at,
+                       CASE d.stage{thresholds} ELSE NULL END AS limit_days, d.last_touch AS last
+                FROM rpt_deals d WHERE {})
              WHERE (limit_days IS NOT NULL AND stage_changed_at < ? - limit_days * {DAY_MS})
                 OR (? IS NOT NULL AND (last IS NULL OR last < ?))
-             ORDER BY 1, 3",
+             ORDER BY 5, 1, 3",
             c.sql
         );
         let mut params = c.params;
@@ -225,11 +347,13 @@ impl Query<'_> {
 
     fn overdue_deals(&self) -> rusqlite::Result<Table> {
         let today = self.now.date().to_string();
-        let c = self
-            .close_in_period(self.accounts().and("d.outcome = 'open' AND d.expected_close < ?", [Value::Text(today)]));
+        let c = self.close_in_period(
+            self.on("d").and("d.outcome = 'open' AND d.expected_close < ?", [Value::Text(today)]),
+            "d",
+        );
         let sql = format!(
-            "SELECT a.doc_id, a.name, d.deal_id, d.stage, d.expected_close, d.amount_minor, d.currency
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} ORDER BY 5, 1, 3",
+            "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.expected_close, d.amount_minor, d.currency
+             FROM rpt_deals d WHERE {} ORDER BY 5, 1, 3",
             c.sql
         );
         let columns = vec!["account_id", "account", "deal_id", "stage", "expected_close", "amount_minor", "currency"];
@@ -237,14 +361,13 @@ impl Query<'_> {
     }
 
     fn lost_reasons(&self) -> rusqlite::Result<Table> {
-        let deals = self.at_in_period(self.accounts().and("d.outcome = 'lost'", []), "d.stage_changed_at");
+        let deals = self.at_in_period(self.on("d").and("d.outcome = 'lost'", []), "d.stage_changed_at");
         let (from, to) = self.filter.period_dates();
         let ended = self
-            .accounts()
+            .on("a")
             .and("a.end_reason IS NOT NULL AND a.ended_on BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
         let sql = format!(
-            "SELECT 'deal', coalesce(d.lost_reason, ''), count(*)
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY 2
+            "SELECT 'deal', coalesce(d.lost_reason, ''), count(*) FROM rpt_deals d WHERE {} GROUP BY 2
              UNION ALL
              SELECT 'relationship', a.end_reason, count(*) FROM rpt_accounts a WHERE {} GROUP BY 2
              ORDER BY 1, 2",
@@ -256,40 +379,65 @@ impl Query<'_> {
 
     /// Held interactions per rep (staff, else who logged it) × kind × ISO week.
     fn rep_activity(&self) -> rusqlite::Result<Table> {
-        let c = self.at_in_period(self.accounts().and("i.status = 'held'", []), "i.at");
-        let sql = format!(
-            "SELECT i.rep, i.kind, i.week, count(*)
-             FROM rpt_interactions i JOIN rpt_accounts a ON a.doc_id = i.doc_id WHERE {} GROUP BY 1, 2, 3
-             ORDER BY 1, 2, 3",
-            c.sql
-        );
-        self.table(vec!["rep", "kind", "week", "interactions"], &sql, &c.params)
+        let mut parts = Union::default();
+        let facts = |parts: &mut Union, lo: i64, hi: i64| {
+            let c = between(self.on("i").and("i.status = 'held'", []), "i.at", lo, hi);
+            parts.push(
+                format!(
+                    "SELECT i.rep AS rep, i.kind AS kind, i.week_start AS w, i.week AS week, count(*) AS n
+                     FROM rpt_interactions i WHERE {} GROUP BY 1, 2, 3",
+                    c.sql
+                ),
+                c.params,
+            );
+        };
+        self.split(&mut parts, facts, |parts, first, last| {
+            let c = between(self.on("v"), "v.week_start", first, last);
+            parts.push(
+                format!(
+                    "SELECT v.rep AS rep, v.kind AS kind, v.week_start AS w, v.week AS week, sum(v.n) AS n
+                     FROM rpt_activity v WHERE {} GROUP BY 1, 2, 3",
+                    c.sql
+                ),
+                c.params,
+            );
+        });
+        let sql = if parts.parts.len() == 1 {
+            format!("SELECT rep, kind, week, n FROM ({}) WHERE n > 0 ORDER BY 1, 2, 3", parts.sql())
+        } else {
+            format!(
+                "SELECT rep, kind, week, sum(n) FROM ({}) GROUP BY rep, kind, w HAVING sum(n) > 0 ORDER BY 1, 2, 3",
+                parts.sql()
+            )
+        };
+        self.table(vec!["rep", "kind", "week", "interactions"], &sql, &parts.params)
     }
 
     /// Per user: accounts owned, open deals on them, planned interactions
     /// (theirs, by planned start) overdue / today / later, as of now.
     fn rep_summary(&self) -> rusqlite::Result<Table> {
-        let c = self.accounts();
+        let accounts = self.on("a").and("a.owner IS NOT NULL", []);
+        let planned = self.on("i").and("i.status = 'planned'", []);
         let (_, today, tomorrow) = today_ms(self.now);
         let sql = format!(
-            "WITH acc AS (SELECT a.doc_id, a.owner FROM rpt_accounts a WHERE {}),
-             owned AS (SELECT owner AS rep, count(*) AS n FROM acc WHERE owner IS NOT NULL GROUP BY owner),
-             deals AS (SELECT acc.owner AS rep, count(*) AS n FROM rpt_deals d JOIN acc ON acc.doc_id = d.doc_id
-                       WHERE d.outcome = 'open' AND acc.owner IS NOT NULL GROUP BY acc.owner),
+            "WITH owned AS (SELECT a.owner AS rep, count(*) AS n, sum(a.open_deals) AS deals
+                            FROM rpt_accounts a WHERE {} GROUP BY a.owner),
              planned AS (SELECT i.rep, sum(i.at < ?) AS overdue, sum(i.at >= ? AND i.at < ?) AS today,
                                 sum(i.at >= ?) AS later
-                         FROM rpt_interactions i JOIN acc ON acc.doc_id = i.doc_id
-                         WHERE i.status = 'planned' GROUP BY i.rep),
-             reps AS (SELECT rep FROM owned UNION SELECT rep FROM deals UNION SELECT rep FROM planned)
-             SELECT reps.rep, coalesce(owned.n, 0), coalesce(deals.n, 0), coalesce(planned.overdue, 0),
+                         FROM rpt_interactions i WHERE {} GROUP BY i.rep),
+             reps AS (SELECT rep FROM owned UNION SELECT rep FROM planned)
+             SELECT reps.rep, coalesce(owned.n, 0), coalesce(owned.deals, 0), coalesce(planned.overdue, 0),
                     coalesce(planned.today, 0), coalesce(planned.later, 0)
-             FROM reps LEFT JOIN owned ON owned.rep = reps.rep LEFT JOIN deals ON deals.rep = reps.rep
-                       LEFT JOIN planned ON planned.rep = reps.rep
+             FROM reps LEFT JOIN owned ON owned.rep = reps.rep LEFT JOIN planned ON planned.rep = reps.rep
              ORDER BY 1",
-            c.sql
+            accounts.sql, planned.sql
         );
-        let mut params = c.params;
-        params.extend([today, today, tomorrow, tomorrow].map(Value::Integer));
+        let params: Vec<Value> = accounts
+            .params
+            .into_iter()
+            .chain([today, today, tomorrow, tomorrow].map(Value::Integer))
+            .chain(planned.params)
+            .collect();
         let columns = vec!["rep", "accounts_owned", "open_deals", "planned_overdue", "planned_today", "planned_later"];
         self.table(columns, &sql, &params)
     }
@@ -299,7 +447,7 @@ impl Query<'_> {
     fn contact_depth(&self) -> rusqlite::Result<Table> {
         let (from, to) = self.filter.period_ms();
         let (now, _, _) = today_ms(self.now);
-        let c = self.accounts();
+        let c = self.on("a");
         let sql = format!(
             "SELECT a.doc_id, a.name,
                 (SELECT count(DISTINCT ic.contact_id) FROM rpt_interaction_contacts ic
@@ -307,10 +455,10 @@ impl Query<'_> {
                    WHERE ic.doc_id = a.doc_id AND i.status = 'held' AND i.at >= ?1 AND i.at < ?2),
                 (SELECT count(DISTINCT i.interaction_id) FROM rpt_interactions i
                    WHERE i.doc_id = a.doc_id AND i.status = 'held' AND i.at >= ?1 AND i.at < ?2),
-                (SELECT max(i.at) FROM rpt_interactions i WHERE i.doc_id = a.doc_id AND i.status = 'held'),
+                a.last_touch,
                 (SELECT min(i.at) FROM rpt_interactions i
                    WHERE i.doc_id = a.doc_id AND i.status = 'planned' AND i.at >= ?3)
-             FROM rpt_accounts a WHERE {} ORDER BY 1",
+             FROM rpt_accounts a WHERE {} ORDER BY a.name, a.doc_id",
             numbered(&c.sql, 4)
         );
         let params: Vec<Value> = [from, to, now].map(Value::Integer).into_iter().chain(c.params).collect();
@@ -321,20 +469,16 @@ impl Query<'_> {
 
     /// Accounts per rung now, and moves up and down from each rung in the period.
     fn ladder(&self) -> rusqlite::Result<Table> {
-        let c = self.accounts();
+        let c = self.on("a");
         let now = self.table(
             vec!["rung", "n"],
             &format!("SELECT a.rung, count(*) FROM rpt_accounts a WHERE {} GROUP BY 1", c.sql),
             &c.params,
         )?;
-        let m = self.at_in_period(self.accounts(), "l.at");
+        let m = self.at_in_period(self.on("l"), "l.at");
         let moves = self.table(
             vec!["rung", "up", "down"],
-            &format!(
-                "SELECT l.from_rung, sum(l.up), sum(1 - l.up)
-                 FROM rpt_ladder_moves l JOIN rpt_accounts a ON a.doc_id = l.doc_id WHERE {} GROUP BY 1",
-                m.sql
-            ),
+            &format!("SELECT l.from_rung, sum(l.up), sum(1 - l.up) FROM rpt_ladder_moves l WHERE {} GROUP BY 1", m.sql),
             &m.params,
         )?;
         let rows = LoyaltyRung::ALL
@@ -351,7 +495,7 @@ impl Query<'_> {
 
     /// Accounts per phase now, and relationships ended in each phase in the period.
     fn lifecycle(&self) -> rusqlite::Result<Table> {
-        let c = self.accounts();
+        let c = self.on("a");
         let now = self.table(
             vec!["phase", "n"],
             &format!("SELECT a.phase, count(*) FROM rpt_accounts a WHERE {} GROUP BY 1", c.sql),
@@ -359,7 +503,7 @@ impl Query<'_> {
         )?;
         let (from, to) = self.filter.period_dates();
         let e = self
-            .accounts()
+            .on("a")
             .and("a.ended_phase IS NOT NULL AND a.ended_on BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
         let ended = self.table(
             vec!["phase", "n"],
@@ -378,29 +522,27 @@ impl Query<'_> {
         Ok(Table { columns: vec!["phase", "accounts", "ended"], rows })
     }
 
-    /// Active key accounts with no held interaction in `days` (default 30).
+    /// Active key accounts with no held interaction in `days` (default 30),
+    /// the longest untouched first.
     fn key_accounts_at_risk(&self) -> rusqlite::Result<Table> {
         let (now, _, _) = today_ms(self.now);
         let since = now - i64::from(self.filter.days.unwrap_or(DEFAULT_RISK_DAYS)) * DAY_MS;
-        let c = self.accounts().and("a.tier = 'key' AND a.status = 'active'", []);
+        let c = self.on("a").and(
+            "a.tier = 'key' AND a.status = 'active' AND (a.last_touch IS NULL OR a.last_touch < ?)",
+            [Value::Integer(since)],
+        );
         let sql = format!(
-            "SELECT * FROM (
-                SELECT a.doc_id, a.name, a.owner,
-                    (SELECT max(i.at) FROM rpt_interactions i WHERE i.doc_id = a.doc_id AND i.status = 'held') AS last
-                FROM rpt_accounts a WHERE {})
-             WHERE last IS NULL OR last < ? ORDER BY 1",
+            "SELECT a.doc_id, a.name, a.owner, a.last_touch FROM rpt_accounts a WHERE {} ORDER BY 4, 2, 1",
             c.sql
         );
-        let mut params = c.params;
-        params.push(Value::Integer(since));
-        self.table(vec!["account_id", "account", "owner", "last_touch_ms"], &sql, &params)
+        self.table(vec!["account_id", "account", "owner", "last_touch_ms"], &sql, &c.params)
     }
 
     /// Fields of visible accounts holding concurrent values, newest first: how
     /// many values, the one shown while the conflict stands, and every value
     /// with who wrote it, on which device and when.
     fn open_conflicts(&self) -> rusqlite::Result<Table> {
-        let c = self.at_in_period(Cond::on("c", self.subject, self.filter), "c.newest_at");
+        let c = self.at_in_period(self.on("c"), "c.newest_at");
         let sql = format!(
             "SELECT c.doc_id, c.name, c.owner, c.field, c.n_values, c.shown, c.value_list, c.newest_at
              FROM rpt_conflicts c WHERE {} ORDER BY c.newest_at DESC, c.doc_id, c.field",
@@ -416,6 +558,17 @@ impl Query<'_> {
         }
         Ok(t)
     }
+}
+
+/// Adds `column` in `[from, to)`; unbounded sides (`i64::MIN`, `i64::MAX`) add nothing.
+fn between(mut cond: Cond, column: &str, from: i64, to: i64) -> Cond {
+    if from != i64::MIN {
+        cond = cond.and(&format!("{column} >= ?"), [Value::Integer(from)]);
+    }
+    if to != i64::MAX {
+        cond = cond.and(&format!("{column} < ?"), [Value::Integer(to)]);
+    }
+    cond
 }
 
 /// Turns positional `?` into `?N`, `?N+1`, … (to mix with numbered parameters).
