@@ -636,6 +636,10 @@ async fn reports_come_as_csv_and_the_api_is_described() {
         for p in ["team", "rep", "territory", "from", "to", "format"] {
             assert!(names.contains(&p), "{name} documents {p}");
         }
+        let paged = rapport_server::reports::queries::PAGINATED.contains(&name);
+        for p in ["limit", "offset"] {
+            assert_eq!(names.contains(&p), paged, "{name} documents {p} only if it is paginated");
+        }
     }
     assert!(spec["paths"]["/v1/reports/accounts/{id}/history"].is_object());
 }
@@ -806,5 +810,107 @@ async fn figures_follow_reassignment_deletion_and_new_activity() {
     for name in ALL {
         let got = report(&server, &mia, &format!("/v1/reports/{name}")).await;
         assert_eq!(got, expected(&data, &scope, name, None), "{name} as mia");
+    }
+}
+
+/// The whole JSON body of a report request that must succeed.
+async fn body(server: &TestServer, path: &str) -> Value {
+    let (status, body) = get(server, TOKEN, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The documented order of each per-row report, as a sort key of a row.
+fn order_key(report: &str, r: &Value) -> Vec<Value> {
+    let cols: &[&str] = match report {
+        "stale-deals" => &["stage_changed_ms", "account_id", "deal_id"],
+        "overdue-deals" => &["expected_close", "account_id", "deal_id"],
+        "contact-depth" => &["account", "account_id"],
+        "key-accounts-at-risk" => &["last_touch_ms", "account", "account_id"],
+        "open-conflicts" => &["newest_ms", "account_id", "field"],
+        other => panic!("{other} is not a per-row report"),
+    };
+    cols.iter().map(|c| r[*c].clone()).collect()
+}
+
+fn in_order(report: &str, a: &Value, b: &Value) -> bool {
+    let cmp = |x: &Value, y: &Value| match (x, y) {
+        (Value::Null, Value::Null) => std::cmp::Ordering::Equal,
+        (Value::Null, _) => std::cmp::Ordering::Less,
+        (_, Value::Null) => std::cmp::Ordering::Greater,
+        (Value::Number(x), Value::Number(y)) => x.as_i64().cmp(&y.as_i64()),
+        _ => x.as_str().cmp(&y.as_str()),
+    };
+    let (ka, kb) = (order_key(report, a), order_key(report, b));
+    let mut ord = std::cmp::Ordering::Equal;
+    for (n, (x, y)) in ka.iter().zip(&kb).enumerate() {
+        ord = if report == "open-conflicts" && n == 0 { cmp(y, x) } else { cmp(x, y) };
+        if ord != std::cmp::Ordering::Equal {
+            break;
+        }
+    }
+    ord != std::cmp::Ordering::Greater
+}
+
+#[tokio::test]
+async fn per_row_reports_come_in_pages_with_the_total() {
+    let (_dir, server, _office, _ana, data) = setup().await;
+    for (name, query) in [
+        ("stale-deals", "days=4"),
+        ("overdue-deals", ""),
+        ("contact-depth", ""),
+        ("key-accounts-at-risk", "days=4"),
+        ("open-conflicts", ""),
+    ] {
+        let days = query.strip_prefix("days=").map(|d| d.parse().unwrap());
+        let want = expected(&data, &Sel::default(), name, days);
+        assert!(want.len() >= 3, "{name} has several rows");
+        let all = body(&server, &format!("/v1/reports/{name}?{query}&limit=10000")).await;
+        let rows = all["rows"].as_array().unwrap().clone();
+        assert_eq!(all["total"], json!(want.len()), "{name}");
+        assert_eq!(rows.len(), want.len(), "{name}");
+        assert!(rows.windows(2).all(|w| in_order(name, &w[0], &w[1])), "{name} is in its documented order");
+        // Without `limit` JSON has the first 100 rows (all of these), with the page described.
+        let default = body(&server, &format!("/v1/reports/{name}?{query}")).await;
+        assert_eq!((default["limit"].clone(), default["offset"].clone()), (json!(100), json!(0)), "{name}");
+        assert_eq!(default["rows"], all["rows"], "{name}");
+        // Pages of two put together are the whole report, in order.
+        let mut paged = Vec::new();
+        for offset in (0..want.len() + 2).step_by(2) {
+            let page = body(&server, &format!("/v1/reports/{name}?{query}&limit=2&offset={offset}")).await;
+            assert_eq!(page["total"], json!(want.len()), "{name} offset {offset}");
+            let got = page["rows"].as_array().unwrap();
+            assert_eq!(got.len(), 2.min(want.len().saturating_sub(offset)), "{name} offset {offset}");
+            paged.extend(got.iter().cloned());
+        }
+        assert_eq!(paged, rows, "{name}");
+        // CSV has every row, and the total in a header.
+        let response = client()
+            .get(format!("{}/v1/reports/{name}?{query}&format=csv", server.url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["x-total-count"], want.len().to_string().as_str(), "{name}");
+        let csv = response.text().await.unwrap();
+        assert_eq!(csv::Reader::from_reader(csv.as_bytes()).records().count(), want.len(), "{name}");
+        let (_, one) = get(&server, TOKEN, &format!("/v1/reports/{name}?{query}&format=csv&limit=1&offset=1")).await;
+        assert_eq!(csv::Reader::from_reader(one.as_bytes()).records().count(), 1, "{name}");
+    }
+    let cases = [
+        ("/v1/reports/stale-deals?limit=0", "limit"),
+        ("/v1/reports/stale-deals?limit=10001", "limit"),
+        ("/v1/reports/stale-deals?limit=ten", "limit"),
+        ("/v1/reports/open-conflicts?offset=-1", "offset"),
+        ("/v1/reports/contact-depth?offset=1e3", "offset"),
+        ("/v1/reports/pipeline?limit=10", "limit"),
+        ("/v1/reports/rep-activity?offset=10", "offset"),
+    ];
+    for (path, param) in cases {
+        let (status, body) = get(&server, TOKEN, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(error_code(body.as_bytes()), "bad_request", "{path}");
+        let message: Value = serde_json::from_str(&body).unwrap();
+        assert!(message["error"]["message"].as_str().unwrap().contains(&format!("`{param}`")), "{path}: {body}");
     }
 }

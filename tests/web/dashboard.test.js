@@ -124,6 +124,12 @@ before(async () => {
   cli(a, 'interaction', 'log', acme, '--kind', 'visit', '--subject', 'Site visit');
   cli(a, 'interaction', 'log', globex, '--kind', 'call', '--subject', 'Intro call');
   cli(a, 'sync');
+  // 25 key accounts nobody has talked to: more than one page of "key accounts at risk".
+  const csv = path.join(tmp, 'key-accounts.csv');
+  fs.writeFileSync(csv, 'name,owner,value_tier\n' +
+    Array.from({ length: 25 }, (_, i) => `Key ${String(i).padStart(2, '0')},ana,key\n`).join(''));
+  cli(a, 'import', csv);
+  cli(a, 'sync');
   // Two devices write Acme's website without seeing each other's edit: an open conflict.
   const c = path.join(tmp, 'replica-c');
   cli(c, 'init', '--server', url, '--token', TOKEN, '--user', 'admin', '--device', 'phone');
@@ -186,6 +192,25 @@ test('the dashboard shows the API figures, drills down and follows the server li
   assert.deepEqual(await pageConflicts(), apiConflicts(conflicts));
   assert.deepEqual(Object.keys(apiConflicts(conflicts)), [seeded.acme + '/party.website']);
   assert.equal(conflicts.rows[0].values.map((v) => v.value).sort().join(' '), 'acme-tools.example acme.example');
+
+  // Per-row tables come a page at a time, as the API pages them.
+  const pageIds = () => page.$$eval('#key-accounts tbody tr[data-account-row]', (trs) => trs.map((tr) => tr.dataset.accountRow));
+  const riskPage = async (offset) => (await api('/v1/reports/key-accounts-at-risk', { limit: 20, offset })).rows.map((r) => r.account_id);
+  const pager = '[data-testid="key-accounts-at-risk-pager"]';
+  assert.equal(await page.getAttribute(pager, 'data-total'), '25');
+  assert.equal((await page.textContent(pager + ' .range')).trim(), '1–20 of 25');
+  assert.deepEqual(await pageIds(), await riskPage(0));
+  assert.ok(await page.isDisabled(pager + ' [data-page="prev"]'));
+  await page.click(pager + ' [data-page="next"]');
+  await page.waitForSelector(pager + '[data-offset="20"]');
+  assert.deepEqual(await pageIds(), await riskPage(20));
+  assert.equal((await pageIds()).length, 5);
+  assert.ok(await page.isDisabled(pager + ' [data-page="next"]'));
+  await page.click(pager + ' [data-page="prev"]');
+  await page.waitForSelector(pager + '[data-offset="0"]');
+  assert.deepEqual(await pageIds(), await riskPage(0));
+  const conflictPager = '[data-testid="open-conflicts-pager"]';
+  assert.equal(await page.getAttribute(conflictPager, 'data-total'), String(conflicts.total));
 
   // A filter goes to the API: a territory with no accounts shows no deals.
   await page.fill('#f-territory', 'nowhere');

@@ -21,7 +21,11 @@ pub struct BadFilter {
 
 /// Longest day count accepted for `days` (about 27 years).
 const MAX_DAYS: u32 = 10_000;
-const PARAMS: [&str; 7] = ["team", "rep", "territory", "from", "to", "days", "format"];
+/// Most rows one page of a per-row report may ask for.
+pub const MAX_LIMIT: u32 = 10_000;
+/// Largest `offset` accepted.
+const MAX_OFFSET: u64 = 1_000_000_000;
+const PARAMS: [&str; 9] = ["team", "rep", "territory", "from", "to", "days", "format", "limit", "offset"];
 pub(crate) use super::index::DAY_MS;
 
 /// The filters of one report request.
@@ -35,6 +39,10 @@ pub struct Filter {
     pub to: Option<Date>,
     /// `days` for the reports that take a number of days.
     pub days: Option<u32>,
+    /// Rows of a per-row report to return (`None`: all of them).
+    pub limit: Option<u32>,
+    /// Rows of a per-row report to skip first.
+    pub offset: Option<u64>,
 }
 
 impl Filter {
@@ -44,7 +52,7 @@ impl Filter {
         if query.keys().any(|k| !PARAMS.contains(&k.as_str())) {
             return Err(BadFilter {
                 param: "query",
-                reason: "unknown parameter (accepted: team, rep, territory, from, to, days, format)",
+                reason: "unknown parameter (accepted: team, rep, territory, from, to, days, format, limit, offset)",
             });
         }
         let text = |k: &'static str| -> Result<Option<String>, BadFilter> {
@@ -71,6 +79,30 @@ impl Filter {
                 }
             },
         };
+        let limit = match query.get("limit") {
+            None => None,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => Some(n),
+                _ => {
+                    return Err(BadFilter {
+                        param: "limit",
+                        reason: "expected a whole number of rows from 1 to 10000",
+                    });
+                }
+            },
+        };
+        let offset = match query.get("offset") {
+            None => None,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n <= MAX_OFFSET => Some(n),
+                _ => {
+                    return Err(BadFilter {
+                        param: "offset",
+                        reason: "expected a whole number of rows to skip from 0 to 1000000000",
+                    });
+                }
+            },
+        };
         let filter = Filter {
             team: text("team")?,
             rep: text("rep")?,
@@ -78,6 +110,8 @@ impl Filter {
             from: date("from")?,
             to: date("to")?,
             days,
+            limit,
+            offset,
         };
         if let (Some(from), Some(to)) = (filter.from, filter.to)
             && from > to

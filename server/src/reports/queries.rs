@@ -31,7 +31,18 @@ use crate::access::{Role, Subject};
 pub struct Table {
     pub columns: Vec<&'static str>,
     pub rows: Vec<Vec<Json>>,
+    /// For a per-row report: every row the report has, of which `rows` is
+    /// the page asked for.
+    pub total: Option<u64>,
 }
+
+/// The per-row reports: they return one page of rows (`limit`, `offset`)
+/// with the total, in a stable order.
+pub const PAGINATED: [&str; 5] =
+    ["stale-deals", "overdue-deals", "contact-depth", "key-accounts-at-risk", "open-conflicts"];
+
+/// Rows of a per-row report returned as JSON when `limit` is not given.
+pub const DEFAULT_LIMIT: u32 = 100;
 
 /// Days without an interaction after which a key account is at risk, if `days` is not given.
 const DEFAULT_RISK_DAYS: u32 = 30;
@@ -199,7 +210,29 @@ impl Query<'_> {
         let rows = stmt
             .query_map(params_from_iter(params), |r| (0..n).map(|i| r.get_ref(i).map(json)).collect())?
             .collect::<rusqlite::Result<Vec<Vec<Json>>>>()?;
-        Ok(Table { columns, rows })
+        Ok(Table { columns, rows, total: None })
+    }
+
+    /// The page the filter asks for of `select` (ordered, without `LIMIT`),
+    /// and the number of rows of the whole report, which `count` gives.
+    fn page(
+        &self,
+        columns: Vec<&'static str>,
+        (select, select_params): (&str, Vec<Value>),
+        (count, count_params): (&str, &[Value]),
+    ) -> rusqlite::Result<Table> {
+        let offset = self.filter.offset.unwrap_or(0);
+        let mut params = select_params;
+        params.push(Value::Integer(self.filter.limit.map_or(-1, i64::from)));
+        params.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
+        let mut t = self.table(columns, &format!("{select} LIMIT ? OFFSET ?"), &params)?;
+        t.total = Some(if self.filter.limit.is_none() && offset == 0 {
+            t.rows.len() as u64
+        } else {
+            let n: i64 = self.conn.prepare_cached(count)?.query_row(params_from_iter(count_params), |r| r.get(0))?;
+            n.max(0) as u64
+        });
+        Ok(t)
     }
 
     fn pipeline(&self) -> rusqlite::Result<Table> {
@@ -326,14 +359,12 @@ impl Query<'_> {
         let (now, _, _) = today_ms(self.now);
         let idle_since = self.filter.days.map(|d| now - i64::from(d) * DAY_MS);
         let c = self.close_in_period(self.on("d").and("d.outcome = 'open'", []), "d");
-        let sql = format!(
-            "SELECT * FROM (
-                SELECT d.doc_id, d.name, d.deal_id, d.stage, d.stage_changed_at,
-                       CASE d.stage{thresholds} ELSE NULL END AS limit_days, d.last_touch AS last
-                FROM rpt_deals d WHERE {})
+        let stale = format!(
+            "(SELECT d.doc_id, d.name, d.deal_id, d.stage, d.stage_changed_at,
+                     CASE d.stage{thresholds} ELSE NULL END AS limit_days, d.last_touch AS last
+              FROM rpt_deals d WHERE {})
              WHERE (limit_days IS NOT NULL AND stage_changed_at < ? - limit_days * {DAY_MS})
-                OR (? IS NOT NULL AND (last IS NULL OR last < ?))
-             ORDER BY 5, 1, 3",
+                OR (? IS NOT NULL AND (last IS NULL OR last < ?))",
             c.sql
         );
         let mut params = c.params;
@@ -342,7 +373,9 @@ impl Query<'_> {
         params.push(idle_since.map_or(Value::Null, Value::Integer));
         let columns =
             vec!["account_id", "account", "deal_id", "stage", "stage_changed_ms", "stage_limit_days", "last_touch_ms"];
-        self.table(columns, &sql, &params)
+        let select = format!("SELECT * FROM {stale} ORDER BY 5, 1, 3");
+        let count = format!("SELECT count(*) FROM {stale}");
+        self.page(columns, (&select, params.clone()), (&count, &params))
     }
 
     fn overdue_deals(&self) -> rusqlite::Result<Table> {
@@ -351,13 +384,14 @@ impl Query<'_> {
             self.on("d").and("d.outcome = 'open' AND d.expected_close < ?", [Value::Text(today)]),
             "d",
         );
-        let sql = format!(
+        let select = format!(
             "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.expected_close, d.amount_minor, d.currency
              FROM rpt_deals d WHERE {} ORDER BY 5, 1, 3",
             c.sql
         );
+        let count = format!("SELECT count(*) FROM rpt_deals d WHERE {}", c.sql);
         let columns = vec!["account_id", "account", "deal_id", "stage", "expected_close", "amount_minor", "currency"];
-        self.table(columns, &sql, &c.params)
+        self.page(columns, (&select, c.params.clone()), (&count, &c.params))
     }
 
     fn lost_reasons(&self) -> rusqlite::Result<Table> {
@@ -461,10 +495,11 @@ impl Query<'_> {
              FROM rpt_accounts a WHERE {} ORDER BY a.name, a.doc_id",
             numbered(&c.sql, 4)
         );
-        let params: Vec<Value> = [from, to, now].map(Value::Integer).into_iter().chain(c.params).collect();
+        let count = format!("SELECT count(*) FROM rpt_accounts a WHERE {}", c.sql);
+        let params: Vec<Value> = [from, to, now].map(Value::Integer).into_iter().chain(c.params.clone()).collect();
         let columns =
             vec!["account_id", "account", "contacts_engaged", "interactions_held", "last_touch_ms", "next_touch_ms"];
-        self.table(columns, &sql, &params)
+        self.page(columns, (&sql, params), (&count, &c.params))
     }
 
     /// Accounts per rung now, and moves up and down from each rung in the period.
@@ -490,7 +525,7 @@ impl Query<'_> {
                 vec![Json::from(r.as_str()), find(&now, 1), find(&moves, 1), find(&moves, 2)]
             })
             .collect();
-        Ok(Table { columns: vec!["rung", "accounts", "moved_up_from", "moved_down_from"], rows })
+        Ok(Table { columns: vec!["rung", "accounts", "moved_up_from", "moved_down_from"], rows, total: None })
     }
 
     /// Accounts per phase now, and relationships ended in each phase in the period.
@@ -519,7 +554,7 @@ impl Query<'_> {
                 vec![Json::from(p.as_str()), find(&now), find(&ended)]
             })
             .collect();
-        Ok(Table { columns: vec!["phase", "accounts", "ended"], rows })
+        Ok(Table { columns: vec!["phase", "accounts", "ended"], rows, total: None })
     }
 
     /// Active key accounts with no held interaction in `days` (default 30),
@@ -531,11 +566,13 @@ impl Query<'_> {
             "a.tier = 'key' AND a.status = 'active' AND (a.last_touch IS NULL OR a.last_touch < ?)",
             [Value::Integer(since)],
         );
-        let sql = format!(
+        let select = format!(
             "SELECT a.doc_id, a.name, a.owner, a.last_touch FROM rpt_accounts a WHERE {} ORDER BY 4, 2, 1",
             c.sql
         );
-        self.table(vec!["account_id", "account", "owner", "last_touch_ms"], &sql, &c.params)
+        let count = format!("SELECT count(*) FROM rpt_accounts a WHERE {}", c.sql);
+        let columns = vec!["account_id", "account", "owner", "last_touch_ms"];
+        self.page(columns, (&select, c.params.clone()), (&count, &c.params))
     }
 
     /// Fields of visible accounts holding concurrent values, newest first: how
@@ -543,14 +580,15 @@ impl Query<'_> {
     /// with who wrote it, on which device and when.
     fn open_conflicts(&self) -> rusqlite::Result<Table> {
         let c = self.at_in_period(self.on("c"), "c.newest_at");
-        let sql = format!(
+        let select = format!(
             "SELECT c.doc_id, c.name, c.owner, c.field, c.n_values, c.shown, c.value_list, c.newest_at
              FROM rpt_conflicts c WHERE {} ORDER BY c.newest_at DESC, c.doc_id, c.field",
             c.sql
         );
+        let count = format!("SELECT count(*) FROM rpt_conflicts c WHERE {}", c.sql);
         let columns =
             vec!["account_id", "account", "owner", "field", "value_count", "shown_value", "values", "newest_ms"];
-        let mut t = self.table(columns, &sql, &c.params)?;
+        let mut t = self.page(columns, (&select, c.params.clone()), (&count, &c.params))?;
         for row in &mut t.rows {
             if let Some(text) = row[6].as_str() {
                 row[6] = serde_json::from_str(text).unwrap_or_else(|_| Json::from(text));

@@ -77,7 +77,7 @@ async fn stage_deals(
     if stage.is_empty() || stage.len() > MAX_STAGE_LEN {
         return Err(BadFilter { param: "stage", reason: "expected a stage id" }.into());
     }
-    if query.contains_key("format") || query.contains_key("days") {
+    if ["format", "days", "limit", "offset"].iter().any(|k| query.contains_key(*k)) {
         return Err(BadFilter {
             param: "query",
             reason: "unknown parameter (accepted: stage, team, rep, territory, from, to)",
