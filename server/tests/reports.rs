@@ -914,3 +914,26 @@ async fn per_row_reports_come_in_pages_with_the_total() {
         assert!(message["error"]["message"].as_str().unwrap().contains(&format!("`{param}`")), "{path}: {body}");
     }
 }
+
+#[tokio::test]
+async fn the_planner_has_statistics_of_the_reporting_index_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(dir.path(), |_| {}).await;
+    let mut office = Device::new("olga");
+    seed(&mut office);
+    sync(&server, &mut office.replica).await;
+    server.stop().await;
+    // Start gathers what is missing (the database thread refreshes it hourly).
+    TestServer::start_in(dir.path(), |_| {}).await.stop().await;
+    let conn = rusqlite::Connection::open(dir.path().join(rapport_server::config::DATABASE_FILE)).unwrap();
+    let analysed: BTreeSet<String> = conn
+        .prepare("SELECT DISTINCT tbl FROM sqlite_stat1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    for table in ["rpt_accounts", "rpt_deals", "rpt_interactions", "rpt_stage_moves", "rpt_activity"] {
+        assert!(analysed.contains(table), "{table} has statistics: {analysed:?}");
+    }
+}
