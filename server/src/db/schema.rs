@@ -412,6 +412,25 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, move_id)
     ) WITHOUT ROWID;
     ",
+    // 9: pages of the per-row reports straight from an index (issue 6): the
+    // indexes they page through hold the whole sort key (the report's order,
+    // then the row's key) before the other columns, so a page is a range of
+    // one index with no sort, and `OFFSET` skips index entries only.
+    "
+    DROP INDEX rpt_deals_changed;
+    CREATE INDEX rpt_deals_changed ON rpt_deals(hidden, outcome, stage_changed_at, doc_id, deal_id, stage, last_touch,
+                                                lost_reason, expected_close, owner, team, territory);
+    DROP INDEX rpt_deals_close;
+    CREATE INDEX rpt_deals_close ON rpt_deals(hidden, outcome, expected_close, doc_id, deal_id, owner, team, territory);
+    DROP INDEX rpt_accounts_name;
+    CREATE INDEX rpt_accounts_name ON rpt_accounts(hidden, name, doc_id, owner, team, territory);
+    DROP INDEX rpt_accounts_risk;
+    CREATE INDEX rpt_accounts_risk
+        ON rpt_accounts(hidden, tier, status, last_touch, name, doc_id, owner, team, territory);
+    DROP INDEX rpt_conflicts_newest;
+    CREATE INDEX rpt_conflicts_newest
+        ON rpt_conflicts(hidden, newest_at DESC, doc_id, field, owner, team, territory);
+    ",
 ];
 
 /// The schema version a fully migrated database has.

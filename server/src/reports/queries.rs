@@ -213,26 +213,29 @@ impl Query<'_> {
         Ok(Table { columns, rows, total: None })
     }
 
-    /// The page the filter asks for of `select` (ordered, without `LIMIT`),
-    /// and the number of rows of the whole report, which `count` gives.
+    /// A page of a per-row report: `select` (ordered, with `LIMIT ? OFFSET ?`
+    /// where its parameters [`Self::window`] go), and the number of rows of
+    /// the whole report, which `count` gives.
     fn page(
         &self,
         columns: Vec<&'static str>,
         (select, select_params): (&str, Vec<Value>),
         (count, count_params): (&str, &[Value]),
     ) -> rusqlite::Result<Table> {
-        let offset = self.filter.offset.unwrap_or(0);
-        let mut params = select_params;
-        params.push(Value::Integer(self.filter.limit.map_or(-1, i64::from)));
-        params.push(Value::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
-        let mut t = self.table(columns, &format!("{select} LIMIT ? OFFSET ?"), &params)?;
-        t.total = Some(if self.filter.limit.is_none() && offset == 0 {
+        let mut t = self.table(columns, select, &select_params)?;
+        t.total = Some(if self.filter.limit.is_none() && self.filter.offset.unwrap_or(0) == 0 {
             t.rows.len() as u64
         } else {
             let n: i64 = self.conn.prepare_cached(count)?.query_row(params_from_iter(count_params), |r| r.get(0))?;
             n.max(0) as u64
         });
         Ok(t)
+    }
+
+    /// The `LIMIT ? OFFSET ?` parameters of the page asked for (no limit: every row).
+    fn window(&self) -> [Value; 2] {
+        let offset = i64::try_from(self.filter.offset.unwrap_or(0)).unwrap_or(i64::MAX);
+        [Value::Integer(self.filter.limit.map_or(-1, i64::from)), Value::Integer(offset)]
     }
 
     fn pipeline(&self) -> rusqlite::Result<Table> {
@@ -347,7 +350,9 @@ impl Query<'_> {
     }
 
     /// Open deals past their stage's threshold (default settings), or, with
-    /// `days`, on accounts with no held interaction for that many days.
+    /// `days`, on accounts with no held interaction for that many days; the
+    /// longest unmoved first. The page's keys come from one index
+    /// (`rpt_deals_changed`), the other columns only for the page's rows.
     fn stale_deals(&self) -> rusqlite::Result<Table> {
         let settings = Settings::default();
         let thresholds: String = settings
@@ -356,28 +361,32 @@ impl Query<'_> {
             .filter(|s| s.kind == StageKind::Open && s.stale_after_days > 0)
             .map(|s| format!(" WHEN '{}' THEN {}", s.id.replace('\'', "''"), s.stale_after_days))
             .collect();
+        let limit_days = format!("CASE d.stage{thresholds} ELSE NULL END");
         let (now, _, _) = today_ms(self.now);
-        let idle_since = self.filter.days.map(|d| now - i64::from(d) * DAY_MS);
-        let c = self.close_in_period(self.on("d").and("d.outcome = 'open'", []), "d");
-        let stale = format!(
-            "(SELECT d.doc_id, d.name, d.deal_id, d.stage, d.stage_changed_at,
-                     CASE d.stage{thresholds} ELSE NULL END AS limit_days, d.last_touch AS last
-              FROM rpt_deals d WHERE {})
-             WHERE (limit_days IS NOT NULL AND stage_changed_at < ? - limit_days * {DAY_MS})
-                OR (? IS NOT NULL AND (last IS NULL OR last < ?))",
+        let idle_since = self.filter.days.map_or(Value::Null, |d| Value::Integer(now - i64::from(d) * DAY_MS));
+        let c = self.close_in_period(self.on("d").and("d.outcome = 'open'", []), "d").and(
+            &format!(
+                "(({limit_days}) IS NOT NULL AND d.stage_changed_at < ? - ({limit_days}) * {DAY_MS}
+                  OR ? IS NOT NULL AND (d.last_touch IS NULL OR d.last_touch < ?))"
+            ),
+            [Value::Integer(now), idle_since.clone(), idle_since],
+        );
+        let select = format!(
+            "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.stage_changed_at, {limit_days}, d.last_touch
+             FROM (SELECT d.doc_id, d.deal_id FROM rpt_deals d WHERE {}
+                   ORDER BY d.stage_changed_at, d.doc_id, d.deal_id LIMIT ? OFFSET ?) p
+             JOIN rpt_deals d ON d.doc_id = p.doc_id AND d.deal_id = p.deal_id
+             ORDER BY d.stage_changed_at, d.doc_id, d.deal_id",
             c.sql
         );
-        let mut params = c.params;
-        params.push(Value::Integer(now));
-        params.push(idle_since.map_or(Value::Null, Value::Integer));
-        params.push(idle_since.map_or(Value::Null, Value::Integer));
+        let count = format!("SELECT count(*) FROM rpt_deals d WHERE {}", c.sql);
+        let params = c.params.iter().cloned().chain(self.window()).collect();
         let columns =
             vec!["account_id", "account", "deal_id", "stage", "stage_changed_ms", "stage_limit_days", "last_touch_ms"];
-        let select = format!("SELECT * FROM {stale} ORDER BY 5, 1, 3");
-        let count = format!("SELECT count(*) FROM {stale}");
-        self.page(columns, (&select, params.clone()), (&count, &params))
+        self.page(columns, (&select, params), (&count, &c.params))
     }
 
+    /// Open deals whose expected close has passed, the oldest first.
     fn overdue_deals(&self) -> rusqlite::Result<Table> {
         let today = self.now.date().to_string();
         let c = self.close_in_period(
@@ -386,12 +395,16 @@ impl Query<'_> {
         );
         let select = format!(
             "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.expected_close, d.amount_minor, d.currency
-             FROM rpt_deals d WHERE {} ORDER BY 5, 1, 3",
+             FROM (SELECT d.doc_id, d.deal_id FROM rpt_deals d WHERE {}
+                   ORDER BY d.expected_close, d.doc_id, d.deal_id LIMIT ? OFFSET ?) p
+             JOIN rpt_deals d ON d.doc_id = p.doc_id AND d.deal_id = p.deal_id
+             ORDER BY d.expected_close, d.doc_id, d.deal_id",
             c.sql
         );
         let count = format!("SELECT count(*) FROM rpt_deals d WHERE {}", c.sql);
+        let params = c.params.iter().cloned().chain(self.window()).collect();
         let columns = vec!["account_id", "account", "deal_id", "stage", "expected_close", "amount_minor", "currency"];
-        self.page(columns, (&select, c.params.clone()), (&count, &c.params))
+        self.page(columns, (&select, params), (&count, &c.params))
     }
 
     fn lost_reasons(&self) -> rusqlite::Result<Table> {
@@ -476,8 +489,9 @@ impl Query<'_> {
         self.table(columns, &sql, &params)
     }
 
-    /// Per account: distinct contacts in held interactions, held interactions
-    /// (in the period), last held and next planned touch.
+    /// Per account, by name: distinct contacts in held interactions, held
+    /// interactions (in the period), last held and next planned touch. The
+    /// per-account figures are computed for the page's accounts only.
     fn contact_depth(&self) -> rusqlite::Result<Table> {
         let (from, to) = self.filter.period_ms();
         let (now, _, _) = today_ms(self.now);
@@ -492,11 +506,18 @@ impl Query<'_> {
                 a.last_touch,
                 (SELECT min(i.at) FROM rpt_interactions i
                    WHERE i.doc_id = a.doc_id AND i.status = 'planned' AND i.at >= ?3)
-             FROM rpt_accounts a WHERE {} ORDER BY a.name, a.doc_id",
+             FROM (SELECT a.doc_id FROM rpt_accounts a WHERE {} ORDER BY a.name, a.doc_id LIMIT ? OFFSET ?) p
+             JOIN rpt_accounts a ON a.doc_id = p.doc_id
+             ORDER BY a.name, a.doc_id",
             numbered(&c.sql, 4)
         );
         let count = format!("SELECT count(*) FROM rpt_accounts a WHERE {}", c.sql);
-        let params: Vec<Value> = [from, to, now].map(Value::Integer).into_iter().chain(c.params.clone()).collect();
+        let params: Vec<Value> = [from, to, now]
+            .map(Value::Integer)
+            .into_iter()
+            .chain(c.params.iter().cloned())
+            .chain(self.window())
+            .collect();
         let columns =
             vec!["account_id", "account", "contacts_engaged", "interactions_held", "last_touch_ms", "next_touch_ms"];
         self.page(columns, (&sql, params), (&count, &c.params))
@@ -567,12 +588,14 @@ impl Query<'_> {
             [Value::Integer(since)],
         );
         let select = format!(
-            "SELECT a.doc_id, a.name, a.owner, a.last_touch FROM rpt_accounts a WHERE {} ORDER BY 4, 2, 1",
+            "SELECT a.doc_id, a.name, a.owner, a.last_touch FROM rpt_accounts a WHERE {}
+             ORDER BY a.last_touch, a.name, a.doc_id LIMIT ? OFFSET ?",
             c.sql
         );
         let count = format!("SELECT count(*) FROM rpt_accounts a WHERE {}", c.sql);
+        let params = c.params.iter().cloned().chain(self.window()).collect();
         let columns = vec!["account_id", "account", "owner", "last_touch_ms"];
-        self.page(columns, (&select, c.params.clone()), (&count, &c.params))
+        self.page(columns, (&select, params), (&count, &c.params))
     }
 
     /// Fields of visible accounts holding concurrent values, newest first: how
@@ -582,13 +605,17 @@ impl Query<'_> {
         let c = self.at_in_period(self.on("c"), "c.newest_at");
         let select = format!(
             "SELECT c.doc_id, c.name, c.owner, c.field, c.n_values, c.shown, c.value_list, c.newest_at
-             FROM rpt_conflicts c WHERE {} ORDER BY c.newest_at DESC, c.doc_id, c.field",
+             FROM (SELECT c.doc_id, c.field FROM rpt_conflicts c WHERE {}
+                   ORDER BY c.newest_at DESC, c.doc_id, c.field LIMIT ? OFFSET ?) p
+             JOIN rpt_conflicts c ON c.doc_id = p.doc_id AND c.field = p.field
+             ORDER BY c.newest_at DESC, c.doc_id, c.field",
             c.sql
         );
         let count = format!("SELECT count(*) FROM rpt_conflicts c WHERE {}", c.sql);
+        let params = c.params.iter().cloned().chain(self.window()).collect();
         let columns =
             vec!["account_id", "account", "owner", "field", "value_count", "shown_value", "values", "newest_ms"];
-        let mut t = self.page(columns, (&select, c.params.clone()), (&count, &c.params))?;
+        let mut t = self.page(columns, (&select, params), (&count, &c.params))?;
         for row in &mut t.rows {
             if let Some(text) = row[6].as_str() {
                 row[6] = serde_json::from_str(text).unwrap_or_else(|_| Json::from(text));
