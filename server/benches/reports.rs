@@ -597,6 +597,80 @@ fn run_anchor(conn: &Connection, anchor: &Anchor, team: Option<&str>, page: (i64
     Ok((rows, total))
 }
 
+/// `n` account documents written through the editor, shaped like the
+/// seeded ones: two deals moved through two stages, ten held interactions,
+/// a ladder move.
+fn account_docs(n: usize) -> Res<Vec<(String, automerge::AutoCommit)>> {
+    use rapport_core::*;
+    let author = Author::new("rep01", "phone", ActorId::random());
+    let settings = Settings::default();
+    let mut out = Vec::with_capacity(n);
+    for k in 0..n {
+        let mut new = NewAccount::new(format!("Written {k}"));
+        new.owner = Some(rep(k % 20));
+        new.team = Some(TEAMS[(k % 20) / 5].to_owned());
+        new.territory = Some(format!("T{:02}", k % 19 + 1));
+        let mut doc = AccountDoc::create(&author, &new)?;
+        let mut e = doc.edit(&author, &settings);
+        for d in 0..2 {
+            let deal = e.add_deal(&NewDeal::new(format!("Deal {d}"), Money::new(120_000, "EUR")?))?;
+            e.move_deal_stage(deal, "qualification", None)?;
+            e.move_deal_stage(deal, "proposal", None)?;
+        }
+        for i in 0..10 {
+            e.log_interaction(&NewInteraction::new(
+                *InteractionKind::ALL.iter().cycle().nth(i).ok_or("no kind")?,
+                "Call",
+            ))?;
+        }
+        e.move_ladder(LoyaltyRung::Customer, None)?;
+        out.push((doc.id().to_string(), doc.into_automerge()));
+    }
+    Ok(out)
+}
+
+/// Per account: reading the document (typed account and conflicts), writing
+/// its reporting rows the first time, and rewriting them, in a transaction
+/// rolled back afterwards; `drop_indexes` first drops the reports' secondary
+/// indexes, to tell their share.
+fn write_cost(
+    conn: &mut Connection,
+    docs: &[(String, automerge::AutoCommit)],
+    drop_indexes: bool,
+) -> Res<(Duration, Duration, Duration)> {
+    let per = |d: Duration| d / docs.len() as u32;
+    let tx = conn.transaction()?;
+    if drop_indexes {
+        let indexes: Vec<String> = tx
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'rpt_%' AND sql IS NOT NULL",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for index in indexes {
+            tx.execute_batch(&format!("DROP INDEX {index}"))?;
+        }
+    }
+    let start = Instant::now();
+    for (_, doc) in docs {
+        let mut account = rapport_core::AccountDoc::from_automerge(doc.clone())?;
+        std::hint::black_box((account.read(), account.conflicts()));
+    }
+    let read = per(start.elapsed());
+    let start = Instant::now();
+    for (id, doc) in docs {
+        rapport_server::reports::write_report_rows(&tx, id, doc)?;
+    }
+    let first = per(start.elapsed());
+    let start = Instant::now();
+    for (id, doc) in docs {
+        rapport_server::reports::write_report_rows(&tx, id, doc)?;
+    }
+    let again = per(start.elapsed());
+    tx.rollback()?;
+    Ok((read, first, again))
+}
+
 fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
     xs[xs.len() / 2]
@@ -611,6 +685,10 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> Res<T>) -> Res<(Duration, T)> {
         times.push(start.elapsed());
     }
     Ok((median(times), out))
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
 }
 
 fn ms(d: Duration) -> String {
@@ -707,6 +785,24 @@ fn main() -> Res<()> {
             ms(base),
             ours.as_secs_f64() / base.as_secs_f64()
         );
+    }
+    // What the reporting index costs each accepted change: one account's rows rewritten.
+    let docs = account_docs(if bench { 500 } else { 20 })?;
+    println!();
+    println!(
+        "| reporting rows of one account ({} accounts, mean) | read document | first write | rewrite |",
+        docs.len()
+    );
+    println!("|---|---:|---:|---:|");
+    for (label, drop_indexes) in [("as the server keeps them", false), ("without the reports' secondary indexes", true)]
+    {
+        let mut runs_of = Vec::new();
+        for _ in 0..3 {
+            runs_of.push(write_cost(&mut conn, &docs, drop_indexes)?);
+        }
+        runs_of.sort_by_key(|r| r.2);
+        let (read, first, again) = runs_of[1];
+        println!("| {label} | {} | {} | {} |", us(read), us(first), us(again));
     }
     if std::env::var("RAPPORT_BENCH_KEEP").is_ok() {
         drop(conn);
