@@ -242,7 +242,7 @@ impl Query<'_> {
         let c = self.close_in_period(self.on("d").and("d.outcome = 'open'", []), "d");
         let sql = format!(
             "SELECT d.currency, count(*), sum(d.amount_minor), sum(d.amount_minor * d.probability) / 100
-             FROM rpt_deals d WHERE {} GROUP BY d.currency ORDER BY 1",
+             FROM rpt_deals d INDEXED BY rpt_deals_pipeline WHERE {} GROUP BY d.currency ORDER BY 1",
             c.sql
         );
         self.table(vec!["currency", "open_deals", "amount_minor", "weighted_minor"], &sql, &c.params)
@@ -252,7 +252,7 @@ impl Query<'_> {
         let c = self.close_in_period(self.on("d"), "d");
         let sql = format!(
             "SELECT d.stage, d.currency, count(*), sum(d.amount_minor)
-             FROM rpt_deals d WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
+             FROM rpt_deals d INDEXED BY rpt_deals_stage WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
             c.sql
         );
         self.table(vec!["stage", "currency", "deals", "amount_minor"], &sql, &c.params)
@@ -262,7 +262,7 @@ impl Query<'_> {
         let c = self.close_in_period(self.on("d").and("d.forecast != 'omitted'", []), "d");
         let sql = format!(
             "SELECT d.forecast, d.currency, count(*), sum(d.amount_minor)
-             FROM rpt_deals d WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
+             FROM rpt_deals d INDEXED BY rpt_deals_forecast WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
             c.sql
         );
         self.table(vec!["forecast", "currency", "deals", "amount_minor"], &sql, &c.params)
@@ -272,7 +272,7 @@ impl Query<'_> {
         let c = self.at_in_period(self.on("d").and("d.outcome IN ('won', 'lost')", []), "d.stage_changed_at");
         let sql = format!(
             "SELECT coalesce(sum(d.outcome = 'won'), 0), coalesce(sum(d.outcome = 'lost'), 0)
-             FROM rpt_deals d WHERE {}",
+             FROM rpt_deals d INDEXED BY rpt_deals_changed WHERE {}",
             c.sql
         );
         let mut t = self.table(vec!["won", "lost"], &sql, &c.params)?;
@@ -297,7 +297,7 @@ impl Query<'_> {
                 format!(
                     "SELECT coalesce(s.from_stage, '') AS f, s.to_stage AS t, count(*) AS n,
                             sum(s.prev_day = {FIRST_ENTRY} OR s.prev_day < ?) AS entries
-                     FROM rpt_stage_moves s WHERE {} GROUP BY 1, 2",
+                     FROM rpt_stage_moves s INDEXED BY rpt_stage_moves_at WHERE {} GROUP BY 1, 2",
                     c.sql
                 ),
                 [Value::Integer(from)].into_iter().chain(c.params),
@@ -373,13 +373,13 @@ impl Query<'_> {
         );
         let select = format!(
             "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.stage_changed_at, {limit_days}, d.last_touch
-             FROM (SELECT d.doc_id, d.deal_id FROM rpt_deals d WHERE {}
+             FROM (SELECT d.doc_id, d.deal_id FROM rpt_deals d INDEXED BY rpt_deals_changed WHERE {}
                    ORDER BY d.stage_changed_at, d.doc_id, d.deal_id LIMIT ? OFFSET ?) p
              JOIN rpt_deals d ON d.doc_id = p.doc_id AND d.deal_id = p.deal_id
              ORDER BY d.stage_changed_at, d.doc_id, d.deal_id",
             c.sql
         );
-        let count = format!("SELECT count(*) FROM rpt_deals d WHERE {}", c.sql);
+        let count = format!("SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_changed WHERE {}", c.sql);
         let params = c.params.iter().cloned().chain(self.window()).collect();
         let columns =
             vec!["account_id", "account", "deal_id", "stage", "stage_changed_ms", "stage_limit_days", "last_touch_ms"];
@@ -395,13 +395,13 @@ impl Query<'_> {
         );
         let select = format!(
             "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.expected_close, d.amount_minor, d.currency
-             FROM (SELECT d.doc_id, d.deal_id FROM rpt_deals d WHERE {}
+             FROM (SELECT d.doc_id, d.deal_id FROM rpt_deals d INDEXED BY rpt_deals_close WHERE {}
                    ORDER BY d.expected_close, d.doc_id, d.deal_id LIMIT ? OFFSET ?) p
              JOIN rpt_deals d ON d.doc_id = p.doc_id AND d.deal_id = p.deal_id
              ORDER BY d.expected_close, d.doc_id, d.deal_id",
             c.sql
         );
-        let count = format!("SELECT count(*) FROM rpt_deals d WHERE {}", c.sql);
+        let count = format!("SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_close WHERE {}", c.sql);
         let params = c.params.iter().cloned().chain(self.window()).collect();
         let columns = vec!["account_id", "account", "deal_id", "stage", "expected_close", "amount_minor", "currency"];
         self.page(columns, (&select, params), (&count, &c.params))
@@ -414,9 +414,9 @@ impl Query<'_> {
             .on("a")
             .and("a.end_reason IS NOT NULL AND a.ended_on BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
         let sql = format!(
-            "SELECT 'deal', coalesce(d.lost_reason, ''), count(*) FROM rpt_deals d WHERE {} GROUP BY 2
+            "SELECT 'deal', coalesce(d.lost_reason, ''), count(*) FROM rpt_deals d INDEXED BY rpt_deals_changed WHERE {} GROUP BY 2
              UNION ALL
-             SELECT 'relationship', a.end_reason, count(*) FROM rpt_accounts a WHERE {} GROUP BY 2
+             SELECT 'relationship', a.end_reason, count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_ended WHERE {} GROUP BY 2
              ORDER BY 1, 2",
             deals.sql, ended.sql
         );
@@ -431,8 +431,8 @@ impl Query<'_> {
             let c = between(self.on("i").and("i.status = 'held'", []), "i.at", lo, hi);
             parts.push(
                 format!(
-                    "SELECT i.rep AS rep, i.kind AS kind, i.week_start AS w, i.week AS week, count(*) AS n
-                     FROM rpt_interactions i WHERE {} GROUP BY 1, 2, 3",
+                    "SELECT i.rep AS rep, i.kind AS kind, i.week AS week, count(*) AS n
+                     FROM rpt_interactions i INDEXED BY rpt_interactions_at WHERE {} GROUP BY 1, 2, 3",
                     c.sql
                 ),
                 c.params,
@@ -442,8 +442,8 @@ impl Query<'_> {
             let c = between(self.on("v"), "v.week_start", first, last);
             parts.push(
                 format!(
-                    "SELECT v.rep AS rep, v.kind AS kind, v.week_start AS w, v.week AS week, sum(v.n) AS n
-                     FROM rpt_activity v WHERE {} GROUP BY 1, 2, 3",
+                    "SELECT v.rep AS rep, v.kind AS kind, v.week AS week, sum(v.n) AS n
+                     FROM rpt_activity v WHERE {} GROUP BY v.rep, v.kind, v.week_start",
                     c.sql
                 ),
                 c.params,
@@ -453,7 +453,7 @@ impl Query<'_> {
             format!("SELECT rep, kind, week, n FROM ({}) WHERE n > 0 ORDER BY 1, 2, 3", parts.sql())
         } else {
             format!(
-                "SELECT rep, kind, week, sum(n) FROM ({}) GROUP BY rep, kind, w HAVING sum(n) > 0 ORDER BY 1, 2, 3",
+                "SELECT rep, kind, week, sum(n) FROM ({}) GROUP BY rep, kind, week HAVING sum(n) > 0 ORDER BY 1, 2, 3",
                 parts.sql()
             )
         };
@@ -468,10 +468,10 @@ impl Query<'_> {
         let (_, today, tomorrow) = today_ms(self.now);
         let sql = format!(
             "WITH owned AS (SELECT a.owner AS rep, count(*) AS n, sum(a.open_deals) AS deals
-                            FROM rpt_accounts a WHERE {} GROUP BY a.owner),
+                            FROM rpt_accounts a INDEXED BY rpt_accounts_owner WHERE {} GROUP BY a.owner),
              planned AS (SELECT i.rep, sum(i.at < ?) AS overdue, sum(i.at >= ? AND i.at < ?) AS today,
                                 sum(i.at >= ?) AS later
-                         FROM rpt_interactions i WHERE {} GROUP BY i.rep),
+                         FROM rpt_interactions i INDEXED BY rpt_interactions_rep WHERE {} GROUP BY i.rep),
              reps AS (SELECT rep FROM owned UNION SELECT rep FROM planned)
              SELECT reps.rep, coalesce(owned.n, 0), coalesce(owned.deals, 0), coalesce(planned.overdue, 0),
                     coalesce(planned.today, 0), coalesce(planned.later, 0)
@@ -506,12 +506,12 @@ impl Query<'_> {
                 a.last_touch,
                 (SELECT min(i.at) FROM rpt_interactions i
                    WHERE i.doc_id = a.doc_id AND i.status = 'planned' AND i.at >= ?3)
-             FROM (SELECT a.doc_id FROM rpt_accounts a WHERE {} ORDER BY a.name, a.doc_id LIMIT ? OFFSET ?) p
+             FROM (SELECT a.doc_id FROM rpt_accounts a INDEXED BY rpt_accounts_name WHERE {} ORDER BY a.name, a.doc_id LIMIT ? OFFSET ?) p
              JOIN rpt_accounts a ON a.doc_id = p.doc_id
              ORDER BY a.name, a.doc_id",
             numbered(&c.sql, 4)
         );
-        let count = format!("SELECT count(*) FROM rpt_accounts a WHERE {}", c.sql);
+        let count = format!("SELECT count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_name WHERE {}", c.sql);
         let params: Vec<Value> = [from, to, now]
             .map(Value::Integer)
             .into_iter()
@@ -528,13 +528,16 @@ impl Query<'_> {
         let c = self.on("a");
         let now = self.table(
             vec!["rung", "n"],
-            &format!("SELECT a.rung, count(*) FROM rpt_accounts a WHERE {} GROUP BY 1", c.sql),
+            &format!(
+                "SELECT a.rung, count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_rung WHERE {} GROUP BY 1",
+                c.sql
+            ),
             &c.params,
         )?;
         let m = self.at_in_period(self.on("l"), "l.at");
         let moves = self.table(
             vec!["rung", "up", "down"],
-            &format!("SELECT l.from_rung, sum(l.up), sum(1 - l.up) FROM rpt_ladder_moves l WHERE {} GROUP BY 1", m.sql),
+            &format!("SELECT l.from_rung, sum(l.up), sum(1 - l.up) FROM rpt_ladder_moves l INDEXED BY rpt_ladder_moves_rung WHERE {} GROUP BY 1", m.sql),
             &m.params,
         )?;
         let rows = LoyaltyRung::ALL
@@ -554,7 +557,10 @@ impl Query<'_> {
         let c = self.on("a");
         let now = self.table(
             vec!["phase", "n"],
-            &format!("SELECT a.phase, count(*) FROM rpt_accounts a WHERE {} GROUP BY 1", c.sql),
+            &format!(
+                "SELECT a.phase, count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_phase WHERE {} GROUP BY 1",
+                c.sql
+            ),
             &c.params,
         )?;
         let (from, to) = self.filter.period_dates();
@@ -563,7 +569,10 @@ impl Query<'_> {
             .and("a.ended_phase IS NOT NULL AND a.ended_on BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
         let ended = self.table(
             vec!["phase", "n"],
-            &format!("SELECT a.ended_phase, count(*) FROM rpt_accounts a WHERE {} GROUP BY 1", e.sql),
+            &format!(
+                "SELECT a.ended_phase, count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_ended WHERE {} GROUP BY 1",
+                e.sql
+            ),
             &e.params,
         )?;
         let rows = LifecyclePhase::ALL
@@ -588,11 +597,11 @@ impl Query<'_> {
             [Value::Integer(since)],
         );
         let select = format!(
-            "SELECT a.doc_id, a.name, a.owner, a.last_touch FROM rpt_accounts a WHERE {}
+            "SELECT a.doc_id, a.name, a.owner, a.last_touch FROM rpt_accounts a INDEXED BY rpt_accounts_risk WHERE {}
              ORDER BY a.last_touch, a.name, a.doc_id LIMIT ? OFFSET ?",
             c.sql
         );
-        let count = format!("SELECT count(*) FROM rpt_accounts a WHERE {}", c.sql);
+        let count = format!("SELECT count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_risk WHERE {}", c.sql);
         let params = c.params.iter().cloned().chain(self.window()).collect();
         let columns = vec!["account_id", "account", "owner", "last_touch_ms"];
         self.page(columns, (&select, params), (&count, &c.params))
@@ -605,13 +614,13 @@ impl Query<'_> {
         let c = self.at_in_period(self.on("c"), "c.newest_at");
         let select = format!(
             "SELECT c.doc_id, c.name, c.owner, c.field, c.n_values, c.shown, c.value_list, c.newest_at
-             FROM (SELECT c.doc_id, c.field FROM rpt_conflicts c WHERE {}
+             FROM (SELECT c.doc_id, c.field FROM rpt_conflicts c INDEXED BY rpt_conflicts_newest WHERE {}
                    ORDER BY c.newest_at DESC, c.doc_id, c.field LIMIT ? OFFSET ?) p
              JOIN rpt_conflicts c ON c.doc_id = p.doc_id AND c.field = p.field
              ORDER BY c.newest_at DESC, c.doc_id, c.field",
             c.sql
         );
-        let count = format!("SELECT count(*) FROM rpt_conflicts c WHERE {}", c.sql);
+        let count = format!("SELECT count(*) FROM rpt_conflicts c INDEXED BY rpt_conflicts_newest WHERE {}", c.sql);
         let params = c.params.iter().cloned().chain(self.window()).collect();
         let columns =
             vec!["account_id", "account", "owner", "field", "value_count", "shown_value", "values", "newest_ms"];
