@@ -431,6 +431,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX rpt_conflicts_newest
         ON rpt_conflicts(hidden, newest_at DESC, doc_id, field, owner, team, territory);
     ",
+    // 10: rows picked by territory (issue 6). The weekly rollups are kept per
+    // team and owner only, so rep activity and stage conversion read the fact
+    // rows of a territory filter, and of the others' accounts in a rep's
+    // territories, through these.
+    "
+    CREATE INDEX rpt_interactions_territory
+        ON rpt_interactions(territory, hidden, status, at, rep, kind, week, owner, team);
+    CREATE INDEX rpt_stage_moves_territory
+        ON rpt_stage_moves(territory, hidden, at, from_stage, to_stage, prev_day, owner, team);
+    ",
 ];
 
 /// The schema version a fully migrated database has.

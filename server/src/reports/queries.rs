@@ -10,12 +10,13 @@
 //! it, from the writer's clock): "conflicts that arose in the period".
 //! Instants are milliseconds since the Unix epoch.
 //!
-//! Every query reads one table: the account's scope is on each row (see
+//! Every query reads one table, through the covering index made for it
+//! (named with `INDEXED BY`): the account's scope is on each row (see
 //! [`super::index`]). `rep-activity` and `stage-conversion` read whole weeks
 //! of the period from their rollups and only the days before the first and
-//! after the last whole week from the fact rows, unless the scope or filter
-//! needs the territory (the rollups are kept per team and owner only), in
-//! which case they read the fact rows alone.
+//! after the last whole week from the fact rows; the rollups are kept per
+//! team and owner, so rows picked by territory come from the fact rows,
+//! through an index that starts with the territory.
 
 use rapport_core::{LifecyclePhase, LoyaltyRung, Settings, StageKind};
 use rusqlite::types::{Value, ValueRef};
@@ -24,7 +25,7 @@ use serde_json::Value as Json;
 
 use super::filter::{Cond, DAY_MS, Filter, today_ms};
 use super::index::{FIRST_ENTRY, week_start};
-use crate::access::{Role, Subject};
+use crate::access::Subject;
 
 /// A report's result.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,15 +182,6 @@ impl Query<'_> {
         Cond::on(alias, self.subject, self.filter)
     }
 
-    /// Whether the condition can be answered from a rollup kept per team and
-    /// owner: neither the filter nor the caller's scope involves the territory.
-    fn rollup_fits(&self) -> bool {
-        let scope_by_territory = !self.subject.sees_everything()
-            && self.subject.role != Role::Manager
-            && !self.subject.territories.is_empty();
-        self.rollups && self.filter.territory.is_none() && !scope_by_territory
-    }
-
     /// `{alias}.expected_close` within the period (deals without one only when no period is given).
     fn close_in_period(&self, cond: Cond, alias: &str) -> Cond {
         if self.filter.from.is_none() && self.filter.to.is_none() {
@@ -291,20 +283,21 @@ impl Query<'_> {
     fn stage_conversion(&self) -> rusqlite::Result<Table> {
         let (from, _) = self.filter.period_ms();
         let mut parts = Union::default();
-        let facts = |parts: &mut Union, lo: i64, hi: i64| {
-            let c = between(self.on("s"), "s.at", lo, hi);
+        let facts = |parts: &mut Union, c: Cond, index: &str, lo: i64, hi: i64| {
+            let c = between(c, "s.at", lo, hi);
             parts.push(
                 format!(
                     "SELECT coalesce(s.from_stage, '') AS f, s.to_stage AS t, count(*) AS n,
                             sum(s.prev_day = {FIRST_ENTRY} OR s.prev_day < ?) AS entries
-                     FROM rpt_stage_moves s INDEXED BY rpt_stage_moves_at WHERE {} GROUP BY 1, 2",
+                     FROM rpt_stage_moves s INDEXED BY {index} WHERE {} GROUP BY 1, 2",
                     c.sql
                 ),
                 [Value::Integer(from)].into_iter().chain(c.params),
             );
         };
-        self.split(&mut parts, facts, |parts, first, last| {
-            let c = between(self.on("v"), "v.week_start", first, last);
+        let source = ("s", "rpt_stage_moves_at", "rpt_stage_moves_territory");
+        self.split(source, &mut parts, facts, |parts, c, first, last| {
+            let c = between(c, "v.week_start", first, last);
             parts.push(
                 format!(
                     "SELECT v.from_stage AS f, v.to_stage AS t, sum(v.n) AS n,
@@ -331,21 +324,45 @@ impl Query<'_> {
         Ok(t)
     }
 
-    /// Adds the parts of a weekly-rollup report for the period: `rollup` for
-    /// whole weeks `[first, last)`, `facts` for the days outside them (or for
-    /// the whole period when the rollup does not fit the condition).
-    fn split(&self, parts: &mut Union, facts: impl Fn(&mut Union, i64, i64), rollup: impl Fn(&mut Union, i64, i64)) {
+    /// Adds the parts of a weekly-rollup report for the period: `rollup`
+    /// (over `rpt_… v`) for whole weeks `[first, last)`, `facts` (over the
+    /// fact table aliased `alias`, through index `all` or, when the rows are
+    /// picked by territory, `by_territory`) for the rest. The rollups are kept
+    /// per team and owner: with a territory in the filter the period comes
+    /// from the fact rows alone; a rep's scope (own ∪ territories) is read as
+    /// the rep's own rows (rollup and days) plus the others' rows in the
+    /// territories (fact rows).
+    fn split(
+        &self,
+        (alias, all, by_territory): (&str, &'static str, &'static str),
+        parts: &mut Union,
+        facts: impl Fn(&mut Union, Cond, &str, i64, i64),
+        rollup: impl Fn(&mut Union, Cond, i64, i64),
+    ) {
         let (from, to) = self.filter.period_ms();
-        if !self.rollup_fits() {
-            facts(parts, from, to);
+        if !self.rollups {
+            facts(parts, self.on(alias), all, from, to);
             return;
         }
+        if self.filter.territory.is_some() {
+            facts(parts, self.on(alias), by_territory, from, to);
+            return;
+        }
+        let own;
+        let subject = match Cond::others_in_territories(alias, self.subject, self.filter) {
+            Some(others) => {
+                facts(parts, others, by_territory, from, to);
+                own = Subject { territories: Default::default(), ..self.subject.clone() };
+                &own
+            }
+            None => self.subject,
+        };
         let split = split_weeks(from, to);
         if let Some((first, last)) = split.weeks {
-            rollup(parts, first, last);
+            rollup(parts, Cond::on("v", subject, self.filter), first, last);
         }
         for (lo, hi) in split.days {
-            facts(parts, lo, hi);
+            facts(parts, Cond::on(alias, subject, self.filter), all, lo, hi);
         }
     }
 
@@ -427,19 +444,20 @@ impl Query<'_> {
     /// Held interactions per rep (staff, else who logged it) × kind × ISO week.
     fn rep_activity(&self) -> rusqlite::Result<Table> {
         let mut parts = Union::default();
-        let facts = |parts: &mut Union, lo: i64, hi: i64| {
-            let c = between(self.on("i").and("i.status = 'held'", []), "i.at", lo, hi);
+        let facts = |parts: &mut Union, c: Cond, index: &str, lo: i64, hi: i64| {
+            let c = between(c.and("i.status = 'held'", []), "i.at", lo, hi);
             parts.push(
                 format!(
                     "SELECT i.rep AS rep, i.kind AS kind, i.week AS week, count(*) AS n
-                     FROM rpt_interactions i INDEXED BY rpt_interactions_at WHERE {} GROUP BY 1, 2, 3",
+                     FROM rpt_interactions i INDEXED BY {index} WHERE {} GROUP BY 1, 2, 3",
                     c.sql
                 ),
                 c.params,
             );
         };
-        self.split(&mut parts, facts, |parts, first, last| {
-            let c = between(self.on("v"), "v.week_start", first, last);
+        let source = ("i", "rpt_interactions_at", "rpt_interactions_territory");
+        self.split(source, &mut parts, facts, |parts, c, first, last| {
+            let c = between(c, "v.week_start", first, last);
             parts.push(
                 format!(
                     "SELECT v.rep AS rep, v.kind AS kind, v.week AS week, sum(v.n) AS n
