@@ -842,7 +842,7 @@ fn main() -> Res<()> {
     let docs = account_docs(if bench { 500 } else { 20 })?;
     println!();
     println!(
-        "| reporting rows of one account ({} accounts, mean) | read document | first write | rewrite |",
+        "| reporting rows of one account ({} accounts, mean) | read document | first write (incl. read) | rewrite (incl. read) |",
         docs.len()
     );
     println!("|---|---:|---:|---:|");
