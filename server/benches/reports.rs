@@ -21,6 +21,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::time::{Duration, Instant};
 
@@ -41,6 +42,7 @@ const PHASES: [&str; 5] = ["pre_relationship", "early", "development", "long_ter
 const KINDS: [&str; 5] = ["call", "meeting", "visit", "email", "note"];
 const LOST: [&str; 5] = ["price", "timing", "competitor", "no_budget", "no_decision"];
 const ENDED: [&str; 4] = ["price", "service", "moved", "other"];
+const FIELDS: [&str; 3] = ["party.website", "party.industry", "party.address.city"];
 
 struct Rng(u64);
 
@@ -80,6 +82,12 @@ fn week(ms: i64) -> String {
     format!("{y}-W{w:02}")
 }
 
+/// Monday 00:00 UTC of the ISO week holding `ms`.
+fn week_start(ms: i64) -> i64 {
+    let day = ms.div_euclid(DAY_MS);
+    (day - (day + 3).rem_euclid(7)) * DAY_MS
+}
+
 fn date(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).expect("instant in range").date().to_string()
 }
@@ -94,9 +102,11 @@ struct Counts {
     contacts: u64,
     ladder: u64,
     lifecycle: u64,
+    conflicts: u64,
 }
 
-/// Seeds the `rpt_*` tables in one transaction (the fast path), then the bare anchor tables.
+/// Seeds the `rpt_*` tables in one transaction (the fast path), their
+/// rollups from those rows, then the bare anchor tables.
 fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
     let mut rng = Rng(0x5241_5053);
     let mut n = Counts::default();
@@ -106,35 +116,45 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
     }
     {
         let mut acc = tx.prepare(
-            "INSERT INTO rpt_accounts (doc_id, name, owner, team, territory, tier, rung, phase, status,
-                                       end_reason, ended_phase, ended_on, hidden)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            "INSERT INTO rpt_accounts (doc_id, name, owner, team, territory, hidden, tier, rung, phase, status,
+                                       end_reason, ended_phase, ended_on, last_touch, open_deals)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let mut deal = tx.prepare(
-            "INSERT INTO rpt_deals (doc_id, deal_id, stage, amount_minor, currency, probability, forecast, outcome,
-                                    lost_reason, expected_close, stage_changed_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO rpt_deals (doc_id, deal_id, name, owner, team, territory, hidden, last_touch, stage,
+                                    amount_minor, currency, probability, forecast, outcome, lost_reason, expected_close,
+                                    stage_changed_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         )?;
         let mut moved = tx.prepare(
-            "INSERT INTO rpt_stage_moves (doc_id, deal_id, n, from_stage, to_stage, at, by)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO rpt_stage_moves (doc_id, deal_id, n, owner, team, territory, hidden, from_stage, to_stage, at,
+                                          week_start, prev_day, by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         let mut inter = tx.prepare(
-            "INSERT INTO rpt_interactions (doc_id, interaction_id, rep, kind, status, planned_start, actual_start,
-                                           at, week, contacts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO rpt_interactions (doc_id, interaction_id, rep, owner, team, territory, hidden, kind, status,
+                                           planned_start, actual_start, at, week, week_start, contacts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?;
         let mut engaged = tx
             .prepare("INSERT INTO rpt_interaction_contacts (doc_id, interaction_id, contact_id) VALUES (?1, ?2, ?3)")?;
         let mut ladder = tx.prepare(
-            "INSERT INTO rpt_ladder_moves (doc_id, move_id, from_rung, to_rung, up, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO rpt_ladder_moves (doc_id, move_id, owner, team, territory, hidden, from_rung, to_rung, up, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?;
         let mut life = tx.prepare(
-            "INSERT INTO rpt_lifecycle_moves (doc_id, move_id, from_phase, to_phase, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO rpt_lifecycle_moves (doc_id, move_id, owner, team, territory, hidden, from_phase, to_phase, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        let mut conflict = tx.prepare(
+            "INSERT INTO rpt_conflicts (doc_id, field, name, owner, team, territory, hidden, n_values, shown,
+                                        value_list, newest_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         let year_ago = now - 364 * DAY_MS;
         for k in 0..accounts {
             let doc = rng.id();
+            let name = format!("Account {k}");
             let owner_i = rng.below(20) as usize;
             let owner = (!rng.chance(2)).then(|| rep(owner_i));
             let team = owner.as_ref().map(|_| TEAMS[owner_i / 5]);
@@ -155,77 +175,10 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                 (Some(*rng.pick(&ENDED)), Some(*rng.pick(&PHASES)), Some(date(rng.range(year_ago, now))))
             };
             let hidden = rng.chance(1);
-            acc.execute(params![
-                doc,
-                format!("Account {k}"),
-                owner,
-                team,
-                territory,
-                tier,
-                rng.pick(&RUNGS),
-                rng.pick(&PHASES),
-                status,
-                end_reason,
-                ended_phase,
-                ended_on,
-                hidden
-            ])?;
-            n.accounts += 1;
             let staff_default = owner.clone().unwrap_or_else(|| rep(owner_i));
-            // Deals: 0–4, 2 on average, in every stage and outcome.
-            for _ in 0..*rng.pick(&[0, 1, 1, 2, 2, 2, 3, 3, 4]) {
-                let deal_id = rng.id();
-                let last = match rng.below(10) {
-                    0..=5 => rng.below(4) as usize,
-                    6 | 7 => 4,
-                    _ => 5,
-                };
-                let created = rng.range(year_ago, now - DAY_MS);
-                let mut at = created;
-                let path: Vec<usize> =
-                    if last == 5 { (0..=rng.below(4) as usize).chain([5]).collect() } else { (0..=last).collect() };
-                let mut from: Option<&str> = None;
-                for (i, &s) in path.iter().enumerate() {
-                    if i > 0 {
-                        at = (at + rng.range(1, 30) * DAY_MS).min(now);
-                    }
-                    moved.execute(params![doc, deal_id, i as i64, from, STAGES[s], at, staff_default])?;
-                    from = Some(STAGES[s]);
-                    n.stage_moves += 1;
-                }
-                let outcome = match last {
-                    4 => "won",
-                    5 => "lost",
-                    _ => "open",
-                };
-                let forecast = if outcome == "open" {
-                    *rng.pick(&["pipeline", "best_case", "commit", "omitted"])
-                } else {
-                    "closed"
-                };
-                let currency = match rng.below(10) {
-                    0..=6 => "EUR",
-                    7 | 8 => "USD",
-                    _ => "GBP",
-                };
-                deal.execute(params![
-                    doc,
-                    deal_id,
-                    STAGES[last],
-                    rng.range(10, 5000) * 10_000,
-                    currency,
-                    PROBABILITY[last],
-                    forecast,
-                    outcome,
-                    (outcome == "lost").then(|| *rng.pick(&LOST)),
-                    date(created + rng.range(30, 180) * DAY_MS),
-                    at,
-                    created
-                ])?;
-                n.deals += 1;
-            }
             // Interactions: 5–15, over the last 52 weeks and the next 4.
             let contacts: Vec<String> = (0..rng.range(1, 4)).map(|_| rng.id()).collect();
+            let mut last_touch: Option<i64> = None;
             for _ in 0..rng.range(5, 15) {
                 let id = rng.id();
                 let at = rng.range(year_ago, now + 28 * DAY_MS);
@@ -239,6 +192,9 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                         _ => "planned",
                     }
                 };
+                if status == "held" {
+                    last_touch = last_touch.max(Some(at));
+                }
                 let mut staff = vec![if rng.chance(80) { staff_default.clone() } else { rep(rng.below(20) as usize) }];
                 if rng.chance(10) {
                     let other = rep(rng.below(20) as usize);
@@ -253,12 +209,17 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                         doc,
                         id,
                         r,
+                        owner,
+                        team,
+                        territory,
+                        hidden,
                         rng.pick(&KINDS),
                         status,
                         at,
                         actual,
                         at,
                         week(at),
+                        week_start(at),
                         engaged_n as i64
                     ])?;
                     n.interaction_rows += 1;
@@ -269,53 +230,227 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                 }
                 n.interactions += 1;
             }
+            // Deals: 0–4, 2 on average, in every stage and outcome.
+            let mut open_deals = 0;
+            for _ in 0..*rng.pick(&[0, 1, 1, 2, 2, 2, 3, 3, 4]) {
+                let deal_id = rng.id();
+                let last = match rng.below(10) {
+                    0..=5 => rng.below(4) as usize,
+                    6 | 7 => 4,
+                    _ => 5,
+                };
+                let created = rng.range(year_ago, now - DAY_MS);
+                let mut at = created;
+                let path: Vec<usize> =
+                    if last == 5 { (0..=rng.below(4) as usize).chain([5]).collect() } else { (0..=last).collect() };
+                let mut from: Option<&str> = None;
+                let mut entered: HashMap<usize, i64> = HashMap::new();
+                for (i, &s) in path.iter().enumerate() {
+                    if i > 0 {
+                        at = (at + rng.range(1, 30) * DAY_MS).min(now);
+                    }
+                    let prev_day = entered.insert(s, at).map_or(-1, |t| t.div_euclid(DAY_MS) * DAY_MS);
+                    moved.execute(params![
+                        doc,
+                        deal_id,
+                        i as i64,
+                        owner,
+                        team,
+                        territory,
+                        hidden,
+                        from,
+                        STAGES[s],
+                        at,
+                        week_start(at),
+                        prev_day,
+                        staff_default
+                    ])?;
+                    from = Some(STAGES[s]);
+                    n.stage_moves += 1;
+                }
+                let outcome = match last {
+                    4 => "won",
+                    5 => "lost",
+                    _ => "open",
+                };
+                open_deals += i64::from(outcome == "open");
+                let forecast = if outcome == "open" {
+                    *rng.pick(&["pipeline", "best_case", "commit", "omitted"])
+                } else {
+                    "closed"
+                };
+                let currency = match rng.below(10) {
+                    0..=6 => "EUR",
+                    7 | 8 => "USD",
+                    _ => "GBP",
+                };
+                deal.execute(params![
+                    doc,
+                    deal_id,
+                    name,
+                    owner,
+                    team,
+                    territory,
+                    hidden,
+                    last_touch,
+                    STAGES[last],
+                    rng.range(10, 5000) * 10_000,
+                    currency,
+                    PROBABILITY[last],
+                    forecast,
+                    outcome,
+                    (outcome == "lost").then(|| *rng.pick(&LOST)),
+                    date(created + rng.range(30, 180) * DAY_MS),
+                    at,
+                    created
+                ])?;
+                n.deals += 1;
+            }
+            acc.execute(params![
+                doc,
+                name,
+                owner,
+                team,
+                territory,
+                hidden,
+                tier,
+                rng.pick(&RUNGS),
+                rng.pick(&PHASES),
+                status,
+                end_reason,
+                ended_phase,
+                ended_on,
+                last_touch,
+                open_deals
+            ])?;
+            n.accounts += 1;
             // Ladder and lifecycle moves.
             for _ in 0..rng.below(4) {
                 let (a, b) = (rng.below(6) as usize, rng.below(6) as usize);
                 if a == b {
                     continue;
                 }
-                ladder.execute(params![doc, rng.id(), RUNGS[a], RUNGS[b], b > a, rng.range(year_ago, now)])?;
+                ladder.execute(params![
+                    doc,
+                    rng.id(),
+                    owner,
+                    team,
+                    territory,
+                    hidden,
+                    RUNGS[a],
+                    RUNGS[b],
+                    b > a,
+                    rng.range(year_ago, now)
+                ])?;
                 n.ladder += 1;
             }
             for _ in 0..rng.below(3) {
                 let a = rng.below(4) as usize;
-                life.execute(params![doc, rng.id(), PHASES[a], PHASES[a + 1], rng.range(year_ago, now)])?;
+                life.execute(params![
+                    doc,
+                    rng.id(),
+                    owner,
+                    team,
+                    territory,
+                    hidden,
+                    PHASES[a],
+                    PHASES[a + 1],
+                    rng.range(year_ago, now)
+                ])?;
                 n.lifecycle += 1;
+            }
+            // Open conflicts: 3 % of the accounts, 1–3 fields with 2–3 values each.
+            if rng.chance(3) {
+                for field in FIELDS.iter().take(rng.range(1, 3) as usize) {
+                    let values: Vec<serde_json::Value> = (0..rng.range(2, 3))
+                        .map(|v| {
+                            serde_json::json!({"value": format!("value {v}"), "user": rep(rng.below(20) as usize),
+                                               "device": "phone", "at_ms": rng.range(year_ago, now), "winner": v == 0})
+                        })
+                        .collect();
+                    let newest = values.iter().filter_map(|v| v["at_ms"].as_i64()).max().unwrap_or(now);
+                    conflict.execute(params![
+                        doc,
+                        field,
+                        name,
+                        owner,
+                        team,
+                        territory,
+                        hidden,
+                        values.len() as i64,
+                        "value 0",
+                        serde_json::Value::Array(values).to_string(),
+                        newest
+                    ])?;
+                    n.conflicts += 1;
+                }
             }
         }
     }
-    // The anchor: bare copies with the account's columns on every row, no indexes.
+    // What `write_report_rows` maintains row by row, computed once from the seeded rows.
+    rapport_server::reports::rebuild_rollups(&tx)?;
+    // The anchor: bare copies with the account's columns on every row, no indexes, no rollups.
     tx.execute_batch(
         "DROP TABLE IF EXISTS bare_accounts; DROP TABLE IF EXISTS bare_deals; DROP TABLE IF EXISTS bare_moves;
          DROP TABLE IF EXISTS bare_interactions; DROP TABLE IF EXISTS bare_contacts; DROP TABLE IF EXISTS bare_ladder;
+         DROP TABLE IF EXISTS bare_conflicts;
          CREATE TABLE bare_accounts AS SELECT * FROM rpt_accounts;
-         CREATE TABLE bare_deals AS SELECT d.*, a.name, a.owner, a.team, a.hidden
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id;
-         CREATE TABLE bare_moves AS SELECT s.*, a.team, a.hidden
-             FROM rpt_stage_moves s JOIN rpt_accounts a ON a.doc_id = s.doc_id;
-         CREATE TABLE bare_interactions AS SELECT i.*, a.team, a.hidden
-             FROM rpt_interactions i JOIN rpt_accounts a ON a.doc_id = i.doc_id;
-         CREATE TABLE bare_contacts AS SELECT ic.*, a.team, a.hidden,
+         CREATE TABLE bare_deals AS SELECT * FROM rpt_deals;
+         CREATE TABLE bare_moves AS SELECT * FROM rpt_stage_moves;
+         CREATE TABLE bare_interactions AS SELECT * FROM rpt_interactions;
+         CREATE TABLE bare_contacts AS SELECT ic.*, a.owner, a.team, a.territory, a.hidden,
              (SELECT i.status FROM rpt_interactions i
                WHERE i.doc_id = ic.doc_id AND i.interaction_id = ic.interaction_id LIMIT 1) AS status,
              (SELECT i.at FROM rpt_interactions i
                WHERE i.doc_id = ic.doc_id AND i.interaction_id = ic.interaction_id LIMIT 1) AS at
              FROM rpt_interaction_contacts ic JOIN rpt_accounts a ON a.doc_id = ic.doc_id;
-         CREATE TABLE bare_ladder AS SELECT l.*, a.team, a.hidden
-             FROM rpt_ladder_moves l JOIN rpt_accounts a ON a.doc_id = l.doc_id;",
+         CREATE TABLE bare_ladder AS SELECT * FROM rpt_ladder_moves;
+         CREATE TABLE bare_conflicts AS SELECT * FROM rpt_conflicts;",
     )?;
     tx.commit()?;
     Ok(n)
 }
 
-/// The anchor statements of a report; `{T}` becomes the team condition.
-fn anchor(report: &str, now: i64, today: &str, today_ms: i64) -> Vec<String> {
+/// The anchor of a report: its statements and, for a per-row report, the
+/// statement counting every row (the statements then end in `LIMIT ? OFFSET ?`,
+/// the page asked for). `{T}` becomes the team condition.
+#[derive(Clone)]
+struct Anchor {
+    sqls: Vec<String>,
+    count: Option<String>,
+}
+
+fn anchor(report: &str, now: i64, today: &str, today_ms: i64) -> Anchor {
+    let sqls = anchor_rows(report, now, today, today_ms);
+    let stale = format!("outcome = 'open' AND stage_changed_at < {now} - ({LIMITS}) * {DAY_MS}");
+    let last = LAST;
+    let since = now - 30 * DAY_MS;
+    let count = match report {
+        "stale-deals" => format!("SELECT count(*) FROM bare_deals WHERE hidden = 0 {{T}} AND {stale}"),
+        "overdue-deals" => format!(
+            "SELECT count(*) FROM bare_deals WHERE hidden = 0 {{T}} AND outcome = 'open' AND expected_close < '{today}'"
+        ),
+        "contact-depth" => "SELECT count(*) FROM bare_accounts WHERE hidden = 0 {T}".into(),
+        "key-accounts-at-risk" => format!(
+            "SELECT count(*) FROM bare_accounts a LEFT JOIN {last} l ON l.doc_id = a.doc_id
+             WHERE a.hidden = 0 {{T}} AND a.tier = 'key' AND a.status = 'active' AND (l.last IS NULL OR l.last < {since})"
+        ),
+        "open-conflicts" => "SELECT count(*) FROM bare_conflicts WHERE hidden = 0 {T}".into(),
+        _ => return Anchor { sqls, count: None },
+    };
+    Anchor { sqls: sqls.into_iter().map(|s| format!("{s} LIMIT ?1 OFFSET ?2")).collect(), count: Some(count) }
+}
+
+/// Stale-stage thresholds of the default settings, as the reports use them.
+const LIMITS: &str = "CASE stage WHEN 'prospecting' THEN 30 WHEN 'qualification' THEN 30 WHEN 'proposal' THEN 21
+                      WHEN 'negotiation' THEN 14 ELSE NULL END";
+/// Each account's last held interaction, the plain way.
+const LAST: &str = "(SELECT doc_id, max(at) AS last FROM bare_interactions WHERE status = 'held' GROUP BY doc_id)";
+
+fn anchor_rows(report: &str, now: i64, today: &str, today_ms: i64) -> Vec<String> {
     let tomorrow = today_ms + DAY_MS;
     let since = now - 30 * DAY_MS;
-    let limits = "CASE stage WHEN 'prospecting' THEN 30 WHEN 'qualification' THEN 30 WHEN 'proposal' THEN 21
-                  WHEN 'negotiation' THEN 14 ELSE NULL END";
-    let last = "(SELECT doc_id, max(at) AS last FROM bare_interactions WHERE status = 'held' GROUP BY doc_id)";
+    let (limits, last) = (LIMITS, LAST);
     let sqls: Vec<String> = match report {
         "pipeline" => vec![
             "SELECT currency, count(*), sum(amount_minor), sum(amount_minor * probability) / 100 FROM bare_deals
@@ -350,7 +485,7 @@ fn anchor(report: &str, now: i64, today: &str, today_ms: i64) -> Vec<String> {
             "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.stage_changed_at, {limits}, l.last
              FROM bare_deals d LEFT JOIN {last} l ON l.doc_id = d.doc_id
              WHERE d.hidden = 0 {{T}} AND d.outcome = 'open' AND d.stage_changed_at < {now} - ({limits}) * {DAY_MS}
-             ORDER BY 1, 3"
+             ORDER BY 5, 1, 3"
         )],
         "overdue-deals" => vec![format!(
             "SELECT doc_id, name, deal_id, stage, expected_close, amount_minor, currency FROM bare_deals
@@ -394,7 +529,7 @@ fn anchor(report: &str, now: i64, today: &str, today_ms: i64) -> Vec<String> {
              SELECT a.doc_id, a.name, coalesce(c.n, 0), coalesce(h.n, 0), h.last, p.next
              FROM bare_accounts a LEFT JOIN c ON c.doc_id = a.doc_id LEFT JOIN h ON h.doc_id = a.doc_id
                   LEFT JOIN p ON p.doc_id = a.doc_id
-             WHERE a.hidden = 0 {{T}} ORDER BY 1"
+             WHERE a.hidden = 0 {{T}} ORDER BY a.name, a.doc_id"
         )],
         "ladder" => vec![
             "SELECT rung, count(*) FROM bare_accounts WHERE hidden = 0 {T} GROUP BY 1".into(),
@@ -409,8 +544,13 @@ fn anchor(report: &str, now: i64, today: &str, today_ms: i64) -> Vec<String> {
         "key-accounts-at-risk" => vec![format!(
             "SELECT a.doc_id, a.name, a.owner, l.last FROM bare_accounts a LEFT JOIN {last} l ON l.doc_id = a.doc_id
              WHERE a.hidden = 0 {{T}} AND a.tier = 'key' AND a.status = 'active' AND (l.last IS NULL OR l.last < {since})
-             ORDER BY 1"
+             ORDER BY l.last, a.name, a.doc_id"
         )],
+        "open-conflicts" => vec![
+            "SELECT doc_id, name, owner, field, n_values, shown, value_list, newest_at FROM bare_conflicts
+             WHERE hidden = 0 {T} ORDER BY newest_at DESC, doc_id, field"
+                .into(),
+        ],
         other => panic!("no anchor for report {other}"),
     };
     sqls
@@ -425,22 +565,117 @@ fn to_json(v: ValueRef<'_>) -> serde_json::Value {
     }
 }
 
-/// Runs anchor statements, materialising rows like the reports do; returns the row count.
-fn run_anchor(conn: &Connection, sqls: &[String], team: Option<&str>) -> Res<usize> {
+/// A filter or scope the benchmark asks for: as the report API takes it, and
+/// as a condition on the anchor's bare rows.
+struct Shape {
+    label: &'static str,
+    subject: Subject,
+    filter: Filter,
+    cond: &'static str,
+}
+
+/// Runs anchor statements with `cond` for `{T}`, materialising rows like the
+/// reports do, for the page `(limit, offset)` of a per-row report; returns the
+/// row count and the total of a per-row report.
+fn run_anchor(conn: &Connection, anchor: &Anchor, cond: &str, page: (i64, i64)) -> Res<(usize, Option<i64>)> {
+    let bind = |sql: &str| -> Res<(rusqlite::CachedStatement<'_>, Vec<i64>)> {
+        let stmt = conn.prepare_cached(&sql.replace("{T}", cond))?;
+        let params = [page.0, page.1][..stmt.parameter_count()].to_vec();
+        Ok((stmt, params))
+    };
     let mut rows = 0;
-    for sql in sqls {
-        let sql = sql.replace("{T}", if team.is_some() { "AND team = ?1" } else { "" });
-        let mut stmt = conn.prepare_cached(&sql)?;
+    for sql in &anchor.sqls {
+        let (mut stmt, params) = bind(sql)?;
         let cols = stmt.column_count();
-        let params: Vec<&dyn rusqlite::ToSql> = team.iter().map(|t| t as &dyn rusqlite::ToSql).collect();
         let out = stmt
-            .query_map(params.as_slice(), |r| {
+            .query_map(rusqlite::params_from_iter(params), |r| {
                 (0..cols).map(|i| r.get_ref(i).map(to_json)).collect::<Result<Vec<_>, _>>()
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows += out.len();
     }
-    Ok(rows)
+    let total = match &anchor.count {
+        Some(sql) => {
+            let (mut stmt, params) = bind(sql)?;
+            Some(stmt.query_row(rusqlite::params_from_iter(params), |r| r.get(0))?)
+        }
+        None => None,
+    };
+    Ok((rows, total))
+}
+
+/// `n` account documents written through the editor, shaped like the
+/// seeded ones: two deals moved through two stages, ten held interactions,
+/// a ladder move.
+fn account_docs(n: usize) -> Res<Vec<(String, automerge::AutoCommit)>> {
+    use rapport_core::*;
+    let author = Author::new("rep01", "phone", ActorId::random());
+    let settings = Settings::default();
+    let mut out = Vec::with_capacity(n);
+    for k in 0..n {
+        let mut new = NewAccount::new(format!("Written {k}"));
+        new.owner = Some(rep(k % 20));
+        new.team = Some(TEAMS[(k % 20) / 5].to_owned());
+        new.territory = Some(format!("T{:02}", k % 19 + 1));
+        let mut doc = AccountDoc::create(&author, &new)?;
+        let mut e = doc.edit(&author, &settings);
+        for d in 0..2 {
+            let deal = e.add_deal(&NewDeal::new(format!("Deal {d}"), Money::new(120_000, "EUR")?))?;
+            e.move_deal_stage(deal, "qualification", None)?;
+            e.move_deal_stage(deal, "proposal", None)?;
+        }
+        for i in 0..10 {
+            e.log_interaction(&NewInteraction::new(
+                *InteractionKind::ALL.iter().cycle().nth(i).ok_or("no kind")?,
+                "Call",
+            ))?;
+        }
+        e.move_ladder(LoyaltyRung::Customer, None)?;
+        out.push((doc.id().to_string(), doc.into_automerge()));
+    }
+    Ok(out)
+}
+
+/// Per account: reading the document (typed account and conflicts), writing
+/// its reporting rows the first time, and rewriting them, in a transaction
+/// rolled back afterwards; `drop_indexes` first drops the reports' secondary
+/// indexes, to tell their share.
+fn write_cost(
+    conn: &mut Connection,
+    docs: &[(String, automerge::AutoCommit)],
+    drop_indexes: bool,
+) -> Res<(Duration, Duration, Duration)> {
+    let per = |d: Duration| d / docs.len() as u32;
+    let tx = conn.transaction()?;
+    if drop_indexes {
+        let indexes: Vec<String> = tx
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'rpt_%' AND sql IS NOT NULL",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for index in indexes {
+            tx.execute_batch(&format!("DROP INDEX {index}"))?;
+        }
+    }
+    let start = Instant::now();
+    for (_, doc) in docs {
+        let mut account = rapport_core::AccountDoc::from_automerge(doc.clone())?;
+        std::hint::black_box((account.read(), account.conflicts()));
+    }
+    let read = per(start.elapsed());
+    let start = Instant::now();
+    for (id, doc) in docs {
+        rapport_server::reports::write_report_rows(&tx, id, doc)?;
+    }
+    let first = per(start.elapsed());
+    let start = Instant::now();
+    for (id, doc) in docs {
+        rapport_server::reports::write_report_rows(&tx, id, doc)?;
+    }
+    let again = per(start.elapsed());
+    tx.rollback()?;
+    Ok((read, first, again))
 }
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -457,6 +692,10 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> Res<T>) -> Res<(Duration, T)> {
         times.push(start.elapsed());
     }
     Ok((median(times), out))
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
 }
 
 fn ms(d: Duration) -> String {
@@ -480,8 +719,10 @@ fn main() -> Res<()> {
     let start = Instant::now();
     let n = seed(&mut conn, accounts, now)?;
     let seeded = start.elapsed();
-    // Steady state: the seed transaction checkpointed out of the WAL, as the server does over time.
+    // Steady state: the seed transaction checkpointed out of the WAL, as the server does over time,
+    // and the planner's statistics gathered, as the server does at start and hourly.
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    rapport_server::db::optimize(&conn, true)?;
     // The server keeps SQLite's default page cache (2 MiB); `RAPPORT_BENCH_CACHE_MIB` tries a larger one
     // (for both sides), to show how much of the time is page-cache misses.
     if let Some(mib) = var("RAPPORT_BENCH_CACHE_MIB")? {
@@ -496,34 +737,125 @@ fn main() -> Res<()> {
         bytes as f64 / 1048576.0
     );
 
-    let admin =
-        Subject { user: "admin".into(), role: Role::Admin, teams: Default::default(), territories: Default::default() };
-    println!();
-    println!("| report | filter | ours | anchor | ratio | rows ours / anchor | target met? |");
-    println!("|---|---|---:|---:|---:|---:|---|");
-    let mut misses = 0;
-    for report in queries::REPORTS {
-        let sqls = anchor(report, now, &today, today_ms);
-        for team in [None, Some("north")] {
-            let filter = Filter { team: team.map(str::to_owned), ..Filter::default() };
-            let (ours, table) =
-                time(runs, || Ok(queries::run(&conn, report, &admin, &filter).ok_or("unknown report")??))?;
-            let (base, anchor_rows) = time(runs, || run_anchor(&conn, &sqls, team))?;
-            let ratio = ours.as_secs_f64() / base.as_secs_f64();
-            let met = ratio <= 2.0 && ours < Duration::from_millis(100);
-            misses += usize::from(!met);
-            println!(
-                "| {report} | {} | {} | {} | {ratio:.2} | {} / {anchor_rows} | {} |",
-                team.map_or("none".to_owned(), |t| format!("team={t}")),
-                ms(ours),
-                ms(base),
-                table.rows.len(),
-                if met { "yes" } else { "**no**" }
-            );
+    let subject = |user: &str, role, teams: &[&str], territories: &[&str]| Subject {
+        user: user.into(),
+        role,
+        teams: teams.iter().map(|t| (*t).to_owned()).collect(),
+        territories: territories.iter().map(|t| (*t).to_owned()).collect(),
+    };
+    let admin = subject("admin", Role::Admin, &[], &[]);
+    // The target grid (unfiltered, and a team), then other filters and scopes.
+    let grid = vec![
+        Shape { label: "none", subject: admin.clone(), filter: Filter::default(), cond: "" },
+        Shape {
+            label: "team=north",
+            subject: admin.clone(),
+            filter: Filter { team: Some("north".into()), ..Filter::default() },
+            cond: "AND team = 'north'",
+        },
+    ];
+    let others = vec![
+        Shape {
+            label: "territory=T05",
+            subject: admin.clone(),
+            filter: Filter { territory: Some("T05".into()), ..Filter::default() },
+            cond: "AND territory = 'T05'",
+        },
+        Shape {
+            label: "rep=rep03",
+            subject: admin.clone(),
+            filter: Filter { rep: Some("rep03".into()), ..Filter::default() },
+            cond: "AND owner = 'rep03'",
+        },
+        Shape {
+            label: "manager rep01 (north)",
+            subject: subject("rep01", Role::Manager, &["north"], &[]),
+            filter: Filter::default(),
+            cond: "AND (owner = 'rep01' OR team IN ('north'))",
+        },
+        Shape {
+            label: "rep rep03 (T05)",
+            subject: subject("rep03", Role::Rep, &[], &["T05"]),
+            filter: Filter::default(),
+            cond: "AND (owner = 'rep03' OR territory IN ('T05'))",
+        },
+    ];
+    let mut last_pages = Vec::new();
+    for (title, shapes) in [("filter", &grid), ("other filter or scope (outside the target grid)", &others)] {
+        println!();
+        println!("| report | {title} | ours | anchor | ratio | rows ours / anchor | target met? |");
+        println!("|---|---|---:|---:|---:|---:|---|");
+        let mut misses = 0;
+        for report in queries::REPORTS {
+            let anchor = anchor(report, now, &today, today_ms);
+            for shape in shapes {
+                // As the API answers JSON: the first page of a per-row report.
+                let limit = queries::PAGINATED.contains(&report).then_some(queries::DEFAULT_LIMIT);
+                let filter = Filter { limit, ..shape.filter.clone() };
+                let (ours, table) =
+                    time(runs, || Ok(queries::run(&conn, report, &shape.subject, &filter).ok_or("unknown report")??))?;
+                let page = (i64::from(limit.unwrap_or(0)), 0);
+                let (base, (anchor_rows, anchor_total)) = time(runs, || run_anchor(&conn, &anchor, shape.cond, page))?;
+                let ratio = ours.as_secs_f64() / base.as_secs_f64();
+                let met = ratio <= 2.0 && ours < Duration::from_millis(100);
+                misses += usize::from(!met);
+                let of = |total: Option<i64>| total.map_or(String::new(), |t| format!(" of {t}"));
+                println!(
+                    "| {report} | {} | {} | {} | {ratio:.2} | {}{} / {anchor_rows}{} | {} |",
+                    shape.label,
+                    ms(ours),
+                    ms(base),
+                    table.rows.len(),
+                    of(table.total.map(|t| t as i64)),
+                    of(anchor_total),
+                    if met { "yes" } else { "**no**" }
+                );
+                if let (Some(total), "none") = (table.total, shape.label) {
+                    last_pages.push((report, total, anchor.clone()));
+                }
+            }
         }
+        println!();
+        println!(
+            "{misses} of {} measurements miss the target (≤ 2× anchor and < 100 ms)",
+            queries::REPORTS.len() * shapes.len()
+        );
     }
+    // OFFSET paging reads the rows it skips: the last page of each per-row report, unfiltered.
     println!();
-    println!("{misses} of {} measurements miss the target (≤ 2× anchor and < 100 ms)", queries::REPORTS.len() * 2);
+    println!("| report (last page, no filter) | offset | ours | anchor | ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    for (report, total, anchor) in last_pages {
+        let offset = total.saturating_sub(u64::from(queries::DEFAULT_LIMIT));
+        let filter = Filter { limit: Some(queries::DEFAULT_LIMIT), offset: Some(offset), ..Filter::default() };
+        let (ours, _) = time(runs, || Ok(queries::run(&conn, report, &admin, &filter).ok_or("unknown report")??))?;
+        let page = (i64::from(queries::DEFAULT_LIMIT), offset as i64);
+        let (base, _) = time(runs, || run_anchor(&conn, &anchor, "", page))?;
+        println!(
+            "| {report} | {offset} | {} | {} | {:.2} |",
+            ms(ours),
+            ms(base),
+            ours.as_secs_f64() / base.as_secs_f64()
+        );
+    }
+    // What the reporting index costs each accepted change: one account's rows rewritten.
+    let docs = account_docs(if bench { 500 } else { 20 })?;
+    println!();
+    println!(
+        "| reporting rows of one account ({} accounts, mean) | read document | first write (incl. read) | rewrite (incl. read) |",
+        docs.len()
+    );
+    println!("|---|---:|---:|---:|");
+    for (label, drop_indexes) in [("as the server keeps them", false), ("without the reports' secondary indexes", true)]
+    {
+        let mut runs_of = Vec::new();
+        for _ in 0..3 {
+            runs_of.push(write_cost(&mut conn, &docs, drop_indexes)?);
+        }
+        runs_of.sort_by_key(|r| r.2);
+        let (read, first, again) = runs_of[1];
+        println!("| {label} | {} | {} | {} |", us(read), us(first), us(again));
+    }
     if std::env::var("RAPPORT_BENCH_KEEP").is_ok() {
         drop(conn);
         let kept = dir.keep();

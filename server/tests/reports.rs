@@ -108,6 +108,8 @@ struct Sel {
     territory: Option<&'static str>,
     /// A rep's scope: own or these territories.
     rep_scope: Option<(&'static str, &'static [&'static str])>,
+    /// A manager's scope: own or these teams.
+    manager_scope: Option<(&'static str, &'static [&'static str])>,
 }
 
 impl Sel {
@@ -116,6 +118,8 @@ impl Sel {
         let eq = |want: Option<&str>, got: &Option<String>| want.is_none_or(|w| got.as_deref() == Some(w));
         let in_scope = self.rep_scope.is_none_or(|(user, territories)| {
             p.owner.as_deref() == Some(user) || p.territory.as_deref().is_some_and(|t| territories.contains(&t))
+        }) && self.manager_scope.is_none_or(|(user, teams)| {
+            p.owner.as_deref() == Some(user) || p.team.as_deref().is_some_and(|t| teams.contains(&t))
         });
         a.deleted.is_none()
             && a.merged_into.is_none()
@@ -147,10 +151,27 @@ fn last_touch(a: &Account) -> Option<i64> {
     held(a).map(|i| ms(i.when())).max()
 }
 
+/// What a replica reads after syncing everything: the typed accounts and
+/// each account's fields with concurrent values.
+struct Data {
+    accounts: Vec<Account>,
+    conflicts: BTreeMap<AccountId, Vec<Conflict>>,
+}
+
+impl Data {
+    fn read(replica: &Replica) -> Data {
+        let ids = replica.account_ids().unwrap();
+        Data {
+            accounts: ids.iter().map(|id| replica.account(*id).unwrap()).collect(),
+            conflicts: ids.iter().map(|id| (*id, replica.conflicts(*id).unwrap())).collect(),
+        }
+    }
+}
+
 /// Every report, computed from the typed accounts (no period given).
-fn expected(accounts: &[Account], sel: &Sel, report: &str, days: Option<i64>) -> Rows {
+fn expected(data: &Data, sel: &Sel, report: &str, days: Option<i64>) -> Rows {
     let now = OffsetDateTime::now_utc();
-    let acc: Vec<&Account> = accounts.iter().filter(|a| sel.passes(a)).collect();
+    let acc: Vec<&Account> = data.accounts.iter().filter(|a| sel.passes(a)).collect();
     let deals = || acc.iter().flat_map(|a| a.deals.iter().map(move |d| (*a, d)));
     let open = || deals().filter(|(_, d)| d.outcome == DealOutcome::Open);
     let mut rows: Rows = Vec::new();
@@ -361,6 +382,31 @@ fn expected(accounts: &[Account], sel: &Sel, report: &str, days: Option<i64>) ->
                 }
             }
         }
+        "open-conflicts" => {
+            for a in &acc {
+                for c in data.conflicts.get(&a.id).into_iter().flatten() {
+                    let values: Vec<Value> = c
+                        .values
+                        .iter()
+                        .map(|v| {
+                            json!({"value": v.value, "user": v.user, "device": v.device, "at_ms": ms(v.at),
+                                   "winner": v.winner})
+                        })
+                        .collect();
+                    let shown = c.values.iter().find(|v| v.winner).map(|v| v.value.clone());
+                    rows.push(vec![
+                        json!(a.id.to_string()),
+                        json!(a.party.name),
+                        json!(a.party.owner),
+                        json!(c.field),
+                        json!(c.values.len()),
+                        json!(shown),
+                        json!(values),
+                        json!(c.values.iter().map(|v| ms(v.at)).max()),
+                    ]);
+                }
+            }
+        }
         other => panic!("no expectation for {other}"),
     }
     sorted(rows)
@@ -381,7 +427,58 @@ async fn report(server: &TestServer, token: &str, path: &str) -> Rows {
     sorted(rows.iter().map(|r| columns.iter().map(|c| r[c].clone()).collect()).collect())
 }
 
-async fn setup() -> (tempfile::TempDir, TestServer, Device, String, Vec<Account>) {
+/// The id of the seeded account called `name`.
+fn named(device: &Device, name: &str) -> AccountId {
+    let ids = device.replica.account_ids().unwrap();
+    ids.into_iter().find(|id| device.replica.account(*id).unwrap().party.name == name).unwrap()
+}
+
+/// Concurrent writes to one field: `(account name, field path, [(device user, value)])`.
+type Writes = (&'static str, String, Vec<(&'static str, &'static str)>);
+
+/// One open conflict as the tests compare it: `(account name, field, value count, [(value, user)] sorted)`.
+type Listed = (String, String, u64, Vec<(String, String)>);
+
+/// The concurrent writes that leave open conflicts.
+/// Each device writes its value without having seen the others'.
+fn concurrent_writes(office: &Device) -> Vec<Writes> {
+    let account5 = named(office, "Account 5");
+    let deal = office.replica.account(account5).unwrap().deals[0].id;
+    vec![
+        ("Account 0", "party.website".into(), vec![("olga", "https://a.example"), ("tom", "https://b.example")]),
+        ("Account 0", "party.industry".into(), vec![("olga", "Retail"), ("tom", "Wholesale")]),
+        ("Account 5", format!("deals.{deal}.amount"), vec![("olga", "123400"), ("tom", "567800")]),
+        ("Account 6", "party.address.city".into(), vec![("olga", "Lyon"), ("tom", "Porto"), ("una", "Turku")]),
+        // A deleted account's conflict is left out of the report.
+        ("Account 11", "party.website".into(), vec![("olga", "https://c.example"), ("tom", "https://d.example")]),
+    ]
+}
+
+/// Three devices write the same fields without syncing in between, then all sync.
+async fn make_conflicts(server: &TestServer, office: &mut Device) {
+    let mut others = [Device::new("tom"), Device::new("una")];
+    for device in &mut others {
+        sync(server, &mut device.replica).await;
+    }
+    for (account, field, writes) in concurrent_writes(office) {
+        for (user, value) in writes {
+            let device = if user == "olga" {
+                &mut *office
+            } else {
+                others.iter_mut().find(|d| d.replica.author().user == user).unwrap()
+            };
+            let id = named(device, account);
+            device.replica.edit(id, |e| e.set_field(&field, value)).unwrap();
+        }
+    }
+    sync(server, &mut office.replica).await;
+    for device in &mut others {
+        sync(server, &mut device.replica).await;
+    }
+    sync(server, &mut office.replica).await;
+}
+
+async fn setup() -> (tempfile::TempDir, TestServer, Device, String, Data) {
     let (dir, server) = TestServer::start().await;
     add_team(&server, "east").await;
     add_team(&server, "west").await;
@@ -391,16 +488,21 @@ async fn setup() -> (tempfile::TempDir, TestServer, Device, String, Vec<Account>
     let mut office = Device::new("olga");
     seed(&mut office);
     sync(&server, &mut office.replica).await;
+    make_conflicts(&server, &mut office).await;
     // The figures are checked against what another replica reads after syncing.
-    let mut reader = Device::new("reader");
-    sync(&server, &mut reader.replica).await;
-    let accounts: Vec<Account> =
-        reader.replica.account_ids().unwrap().into_iter().map(|id| reader.replica.account(id).unwrap()).collect();
-    assert_eq!(accounts.len(), 12);
-    (dir, server, office, ana, accounts)
+    let data = read_back(&server).await;
+    assert_eq!(data.accounts.len(), 12);
+    (dir, server, office, ana, data)
 }
 
-const ALL: [&str; 14] = [
+/// What a new replica reads after syncing everything from the server.
+async fn read_back(server: &TestServer) -> Data {
+    let mut reader = Device::new("reader");
+    sync(server, &mut reader.replica).await;
+    Data::read(&reader.replica)
+}
+
+const ALL: [&str; 15] = [
     "pipeline",
     "stages",
     "forecast",
@@ -415,15 +517,16 @@ const ALL: [&str; 14] = [
     "ladder",
     "lifecycle",
     "key-accounts-at-risk",
+    "open-conflicts",
 ];
 
 #[tokio::test]
 async fn every_report_matches_figures_computed_from_the_records() {
-    let (_dir, server, _office, _ana, accounts) = setup().await;
+    let (_dir, server, _office, _ana, data) = setup().await;
     let everyone = Sel::default();
     for name in ALL {
         let got = report(&server, TOKEN, &format!("/v1/reports/{name}")).await;
-        assert_eq!(got, expected(&accounts, &everyone, name, None), "{name}");
+        assert_eq!(got, expected(&data, &everyone, name, None), "{name}");
         // Every deal moved moments ago and every key account was touched within
         // 30 days: these two have figures only with a shorter `days` (below).
         let quiet = ["stale-deals", "key-accounts-at-risk"].contains(&name);
@@ -432,7 +535,7 @@ async fn every_report_matches_figures_computed_from_the_records() {
     for days in [1, 4, 10] {
         for name in ["stale-deals", "key-accounts-at-risk"] {
             let got = report(&server, TOKEN, &format!("/v1/reports/{name}?days={days}")).await;
-            assert_eq!(got, expected(&accounts, &everyone, name, Some(days)), "{name} days={days}");
+            assert_eq!(got, expected(&data, &everyone, name, Some(days)), "{name} days={days}");
             assert!(!got.is_empty(), "{name} days={days} has figures");
         }
     }
@@ -444,30 +547,30 @@ async fn every_report_matches_figures_computed_from_the_records() {
     for (query, sel) in filters {
         for name in ALL {
             let got = report(&server, TOKEN, &format!("/v1/reports/{name}?{query}")).await;
-            assert_eq!(got, expected(&accounts, &sel, name, None), "{name}?{query}");
+            assert_eq!(got, expected(&data, &sel, name, None), "{name}?{query}");
         }
     }
 }
 
 #[tokio::test]
 async fn a_rep_sees_only_own_and_territory_figures() {
-    let (_dir, server, _office, ana, accounts) = setup().await;
+    let (_dir, server, _office, ana, data) = setup().await;
     let scope = Sel { rep_scope: Some(("ana", &["south"])), ..Sel::default() };
     let everyone = Sel::default();
     for name in ALL {
         let got = report(&server, &ana, &format!("/v1/reports/{name}")).await;
-        assert_eq!(got, expected(&accounts, &scope, name, None), "{name} as ana");
+        assert_eq!(got, expected(&data, &scope, name, None), "{name} as ana");
     }
-    assert_ne!(expected(&accounts, &scope, "stages", None), expected(&accounts, &everyone, "stages", None));
+    assert_ne!(expected(&data, &scope, "stages", None), expected(&data, &everyone, "stages", None));
     // A filter cannot widen the scope.
     let got = report(&server, &ana, "/v1/reports/pipeline?team=west").await;
     let sel = Sel { team: Some("west"), rep_scope: Some(("ana", &["south"])), ..Sel::default() };
-    assert_eq!(got, expected(&accounts, &sel, "pipeline", None));
+    assert_eq!(got, expected(&data, &sel, "pipeline", None));
 }
 
 #[tokio::test]
 async fn a_period_limits_events_to_it() {
-    let (_dir, server, _office, _ana, accounts) = setup().await;
+    let (_dir, server, _office, _ana, data) = setup().await;
     let today = OffsetDateTime::now_utc().date();
     let past = format!("from={}&to={}", today - Duration::days(400), today - Duration::days(300));
     let got = report(&server, TOKEN, &format!("/v1/reports/win-rate?{past}")).await;
@@ -475,7 +578,7 @@ async fn a_period_limits_events_to_it() {
     assert!(report(&server, TOKEN, &format!("/v1/reports/rep-activity?{past}")).await.is_empty());
     let now = format!("from={}&to={}", today - Duration::days(1), today + Duration::days(1));
     let got = report(&server, TOKEN, &format!("/v1/reports/win-rate?{now}")).await;
-    assert_eq!(got, expected(&accounts, &Sel::default(), "win-rate", None));
+    assert_eq!(got, expected(&data, &Sel::default(), "win-rate", None));
 }
 
 #[tokio::test]
@@ -509,7 +612,7 @@ async fn bad_filters_are_refused_naming_the_parameter() {
 
 #[tokio::test]
 async fn reports_come_as_csv_and_the_api_is_described() {
-    let (_dir, server, _office, _ana, accounts) = setup().await;
+    let (_dir, server, _office, _ana, data) = setup().await;
     let (status, body) = get(&server, TOKEN, "/v1/reports/stages?format=csv").await;
     assert_eq!(status, 200);
     let mut reader = csv::Reader::from_reader(body.as_bytes());
@@ -521,7 +624,7 @@ async fn reports_come_as_csv_and_the_api_is_described() {
             vec![json!(r[0]), json!(r[1]), json!(r[2].parse::<i64>().unwrap()), json!(r[3].parse::<i64>().unwrap())]
         })
         .collect();
-    assert_eq!(sorted(rows), expected(&accounts, &Sel::default(), "stages", None));
+    assert_eq!(sorted(rows), expected(&data, &Sel::default(), "stages", None));
 
     let response = client().get(format!("{}/v1/openapi.json", server.url)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
@@ -533,13 +636,17 @@ async fn reports_come_as_csv_and_the_api_is_described() {
         for p in ["team", "rep", "territory", "from", "to", "format"] {
             assert!(names.contains(&p), "{name} documents {p}");
         }
+        let paged = rapport_server::reports::queries::PAGINATED.contains(&name);
+        for p in ["limit", "offset"] {
+            assert_eq!(names.contains(&p), paged, "{name} documents {p} only if it is paginated");
+        }
     }
     assert!(spec["paths"]["/v1/reports/accounts/{id}/history"].is_object());
 }
 
 #[tokio::test]
 async fn the_index_follows_edits_and_history_names_who_changed_what() {
-    let (_dir, server, mut office, _ana, _accounts) = setup().await;
+    let (_dir, server, mut office, _ana, _data) = setup().await;
     let (_, before) = get(&server, TOKEN, "/v1/reports/version").await;
     let before: Value = serde_json::from_str(&before).unwrap();
     let id = office.replica.account_ids().unwrap()[0];
@@ -562,4 +669,271 @@ async fn the_index_follows_edits_and_history_names_who_changed_what() {
     assert!(history["audit"].as_array().unwrap().iter().any(|a| a["op"] == "deal.add" && a["user"] == "admin"));
     let (status, _) = get(&server, TOKEN, "/v1/reports/accounts/not-a-uuid/history").await;
     assert_eq!(status, 400);
+}
+
+/// The open conflicts listed by report rows.
+fn conflict_summary(rows: &[Value]) -> BTreeSet<Listed> {
+    rows.iter()
+        .map(|r| {
+            let mut values: Vec<(String, String)> = r["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| (v["value"].as_str().unwrap().to_owned(), v["user"].as_str().unwrap().to_owned()))
+                .collect();
+            values.sort();
+            let name = r["account"].as_str().unwrap().to_owned();
+            (name, r["field"].as_str().unwrap().to_owned(), r["value_count"].as_u64().unwrap(), values)
+        })
+        .collect()
+}
+
+async fn report_rows(server: &TestServer, token: &str, path: &str) -> Vec<Value> {
+    let (status, body) = get(server, token, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    let value: Value = serde_json::from_str(&body).unwrap();
+    value["rows"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn open_conflicts_list_concurrent_writes_until_one_is_resolved() {
+    let (_dir, server, mut office, _ana, data) = setup().await;
+    // What the devices wrote, independently of how either side detects conflicts.
+    let written: BTreeSet<Listed> = concurrent_writes(&office)
+        .into_iter()
+        .filter(|(account, _, _)| *account != "Account 11")
+        .map(|(account, field, writes)| {
+            let mut values: Vec<(String, String)> =
+                writes.iter().map(|(user, value)| ((*value).to_owned(), (*user).to_owned())).collect();
+            values.sort();
+            (account.to_owned(), field, writes.len() as u64, values)
+        })
+        .collect();
+    let rows = report_rows(&server, TOKEN, "/v1/reports/open-conflicts").await;
+    assert_eq!(conflict_summary(&rows), written);
+    // Newest first; the value shown is the one every replica reads.
+    let newest: Vec<i64> = rows.iter().map(|r| r["newest_ms"].as_i64().unwrap()).collect();
+    assert!(newest.windows(2).all(|w| w[0] >= w[1]), "{newest:?}");
+    for r in &rows {
+        let account = data.accounts.iter().find(|a| a.id.to_string() == r["account_id"]).unwrap();
+        if r["field"] == "party.website" {
+            assert_eq!(r["shown_value"], json!(account.party.website), "{r}");
+        }
+        let winners = r["values"].as_array().unwrap().iter().filter(|v| v["winner"] == json!(true)).count();
+        assert_eq!(winners, 1, "{r}");
+        let max_at = r["values"].as_array().unwrap().iter().map(|v| v["at_ms"].as_i64().unwrap()).max();
+        assert_eq!(r["newest_ms"].as_i64(), max_at);
+    }
+
+    // The period is when the newest value was written.
+    let today = OffsetDateTime::now_utc().date();
+    let past = format!("from={}&to={}", today - Duration::days(400), today - Duration::days(300));
+    assert!(report(&server, TOKEN, &format!("/v1/reports/open-conflicts?{past}")).await.is_empty());
+    let around = format!("from={}&to={}", today - Duration::days(1), today + Duration::days(1));
+    let got = report(&server, TOKEN, &format!("/v1/reports/open-conflicts?{around}")).await;
+    assert_eq!(got, expected(&data, &Sel::default(), "open-conflicts", None));
+
+    // Writing the field again on any device resolves it everywhere.
+    let id = named(&office, "Account 0");
+    office.replica.edit(id, |e| e.set_field("party.website", "https://b.example")).unwrap();
+    sync(&server, &mut office.replica).await;
+    let rows = report_rows(&server, TOKEN, "/v1/reports/open-conflicts").await;
+    let left: BTreeSet<_> =
+        written.iter().filter(|w| !(w.0 == "Account 0" && w.1 == "party.website")).cloned().collect();
+    assert_eq!(conflict_summary(&rows), left);
+    let after = read_back(&server).await;
+    let got = report(&server, TOKEN, "/v1/reports/open-conflicts").await;
+    assert_eq!(got, expected(&after, &Sel::default(), "open-conflicts", None));
+
+    // CSV carries the values as a JSON text.
+    let (status, body) = get(&server, TOKEN, "/v1/reports/open-conflicts?format=csv").await;
+    assert_eq!(status, 200);
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(
+        headers,
+        ["account_id", "account", "owner", "field", "value_count", "shown_value", "values", "newest_ms"]
+    );
+    let csv_rows: Vec<Value> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            json!({"account": &r[1], "field": &r[3], "value_count": r[4].parse::<u64>().unwrap(),
+                   "values": serde_json::from_str::<Value>(&r[6]).unwrap()})
+        })
+        .collect();
+    assert_eq!(conflict_summary(&csv_rows), left);
+}
+
+#[tokio::test]
+async fn figures_follow_reassignment_deletion_and_new_activity() {
+    let (_dir, server, mut office, _ana, _data) = setup().await;
+    let moved = named(&office, "Account 1");
+    office
+        .replica
+        .edit(moved, |e| {
+            e.set_field("party.team", "east")?;
+            e.set_field("party.owner", "mia")
+        })
+        .unwrap();
+    let deleted = named(&office, "Account 2");
+    office.replica.edit(deleted, |e| e.soft_delete()).unwrap();
+    let busy = named(&office, "Account 3");
+    office
+        .replica
+        .edit(busy, |e| {
+            let mut call = NewInteraction::new(InteractionKind::Call, "Follow-up");
+            call.actual_start = Some(OffsetDateTime::now_utc() - Duration::days(8));
+            call.staff = ["ben".to_owned()].into();
+            e.log_interaction(&call)?;
+            let deal = e.add_deal(&NewDeal::new("Upsell", Money::new(9_900, "EUR")?))?;
+            e.move_deal_stage(deal, "proposal", None)
+        })
+        .unwrap();
+    sync(&server, &mut office.replica).await;
+    let data = read_back(&server).await;
+    let filters: [(&str, Sel); 4] = [
+        ("", Sel::default()),
+        ("team=east", Sel { team: Some("east"), ..Sel::default() }),
+        ("team=west", Sel { team: Some("west"), ..Sel::default() }),
+        ("rep=mia", Sel { owner: Some("mia"), ..Sel::default() }),
+    ];
+    for (query, sel) in filters {
+        for name in ALL {
+            let got = report(&server, TOKEN, &format!("/v1/reports/{name}?{query}")).await;
+            assert_eq!(got, expected(&data, &sel, name, None), "{name}?{query}");
+        }
+    }
+    // The manager of team east now sees the moved account's activity.
+    let mia = add_device(&server, "mia").await.1;
+    let scope = Sel { manager_scope: Some(("mia", &["east"])), ..Sel::default() };
+    for name in ALL {
+        let got = report(&server, &mia, &format!("/v1/reports/{name}")).await;
+        assert_eq!(got, expected(&data, &scope, name, None), "{name} as mia");
+    }
+}
+
+/// The whole JSON body of a report request that must succeed.
+async fn body(server: &TestServer, path: &str) -> Value {
+    let (status, body) = get(server, TOKEN, path).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The documented order of each per-row report, as a sort key of a row.
+fn order_key(report: &str, r: &Value) -> Vec<Value> {
+    let cols: &[&str] = match report {
+        "stale-deals" => &["stage_changed_ms", "account_id", "deal_id"],
+        "overdue-deals" => &["expected_close", "account_id", "deal_id"],
+        "contact-depth" => &["account", "account_id"],
+        "key-accounts-at-risk" => &["last_touch_ms", "account", "account_id"],
+        "open-conflicts" => &["newest_ms", "account_id", "field"],
+        other => panic!("{other} is not a per-row report"),
+    };
+    cols.iter().map(|c| r[*c].clone()).collect()
+}
+
+fn in_order(report: &str, a: &Value, b: &Value) -> bool {
+    let cmp = |x: &Value, y: &Value| match (x, y) {
+        (Value::Null, Value::Null) => std::cmp::Ordering::Equal,
+        (Value::Null, _) => std::cmp::Ordering::Less,
+        (_, Value::Null) => std::cmp::Ordering::Greater,
+        (Value::Number(x), Value::Number(y)) => x.as_i64().cmp(&y.as_i64()),
+        _ => x.as_str().cmp(&y.as_str()),
+    };
+    let (ka, kb) = (order_key(report, a), order_key(report, b));
+    let mut ord = std::cmp::Ordering::Equal;
+    for (n, (x, y)) in ka.iter().zip(&kb).enumerate() {
+        ord = if report == "open-conflicts" && n == 0 { cmp(y, x) } else { cmp(x, y) };
+        if ord != std::cmp::Ordering::Equal {
+            break;
+        }
+    }
+    ord != std::cmp::Ordering::Greater
+}
+
+#[tokio::test]
+async fn per_row_reports_come_in_pages_with_the_total() {
+    let (_dir, server, _office, _ana, data) = setup().await;
+    for (name, query) in [
+        ("stale-deals", "days=4"),
+        ("overdue-deals", ""),
+        ("contact-depth", ""),
+        ("key-accounts-at-risk", "days=4"),
+        ("open-conflicts", ""),
+    ] {
+        let days = query.strip_prefix("days=").map(|d| d.parse().unwrap());
+        let want = expected(&data, &Sel::default(), name, days);
+        assert!(want.len() >= 3, "{name} has several rows");
+        let all = body(&server, &format!("/v1/reports/{name}?{query}&limit=10000")).await;
+        let rows = all["rows"].as_array().unwrap().clone();
+        assert_eq!(all["total"], json!(want.len()), "{name}");
+        assert_eq!(rows.len(), want.len(), "{name}");
+        assert!(rows.windows(2).all(|w| in_order(name, &w[0], &w[1])), "{name} is in its documented order");
+        // Without `limit` JSON has the first 100 rows (all of these), with the page described.
+        let default = body(&server, &format!("/v1/reports/{name}?{query}")).await;
+        assert_eq!((default["limit"].clone(), default["offset"].clone()), (json!(100), json!(0)), "{name}");
+        assert_eq!(default["rows"], all["rows"], "{name}");
+        // Pages of two put together are the whole report, in order.
+        let mut paged = Vec::new();
+        for offset in (0..want.len() + 2).step_by(2) {
+            let page = body(&server, &format!("/v1/reports/{name}?{query}&limit=2&offset={offset}")).await;
+            assert_eq!(page["total"], json!(want.len()), "{name} offset {offset}");
+            let got = page["rows"].as_array().unwrap();
+            assert_eq!(got.len(), 2.min(want.len().saturating_sub(offset)), "{name} offset {offset}");
+            paged.extend(got.iter().cloned());
+        }
+        assert_eq!(paged, rows, "{name}");
+        // CSV has every row, and the total in a header.
+        let response = client()
+            .get(format!("{}/v1/reports/{name}?{query}&format=csv", server.url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["x-total-count"], want.len().to_string().as_str(), "{name}");
+        let csv = response.text().await.unwrap();
+        assert_eq!(csv::Reader::from_reader(csv.as_bytes()).records().count(), want.len(), "{name}");
+        let (_, one) = get(&server, TOKEN, &format!("/v1/reports/{name}?{query}&format=csv&limit=1&offset=1")).await;
+        assert_eq!(csv::Reader::from_reader(one.as_bytes()).records().count(), 1, "{name}");
+    }
+    let cases = [
+        ("/v1/reports/stale-deals?limit=0", "limit"),
+        ("/v1/reports/stale-deals?limit=10001", "limit"),
+        ("/v1/reports/stale-deals?limit=ten", "limit"),
+        ("/v1/reports/open-conflicts?offset=-1", "offset"),
+        ("/v1/reports/contact-depth?offset=1e3", "offset"),
+        ("/v1/reports/pipeline?limit=10", "limit"),
+        ("/v1/reports/rep-activity?offset=10", "offset"),
+    ];
+    for (path, param) in cases {
+        let (status, body) = get(&server, TOKEN, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(error_code(body.as_bytes()), "bad_request", "{path}");
+        let message: Value = serde_json::from_str(&body).unwrap();
+        assert!(message["error"]["message"].as_str().unwrap().contains(&format!("`{param}`")), "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn the_planner_has_statistics_of_the_reporting_index_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(dir.path(), |_| {}).await;
+    let mut office = Device::new("olga");
+    seed(&mut office);
+    sync(&server, &mut office.replica).await;
+    server.stop().await;
+    // Start gathers what is missing (the database thread refreshes it hourly).
+    TestServer::start_in(dir.path(), |_| {}).await.stop().await;
+    let conn = rusqlite::Connection::open(dir.path().join(rapport_server::config::DATABASE_FILE)).unwrap();
+    let analysed: BTreeSet<String> = conn
+        .prepare("SELECT DISTINCT tbl FROM sqlite_stat1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    for table in ["rpt_accounts", "rpt_deals", "rpt_interactions", "rpt_stage_moves", "rpt_activity"] {
+        assert!(analysed.contains(table), "{table} has statistics: {analysed:?}");
+    }
 }

@@ -87,6 +87,7 @@ async fn the_stage_drill_down_lists_the_deals_the_stages_report_counts() {
         "/v1/dashboard/stage-deals?stage=proposal&bogus=1",
         "/v1/dashboard/stage-deals?stage=proposal&rep=nobody",
         "/v1/dashboard/stage-deals?stage=proposal&from=2026-13-01",
+        "/v1/dashboard/stage-deals?stage=proposal&limit=5",
     ] {
         let (status, _, body) = get(&server, path, Some(TOKEN)).await;
         assert_eq!(status, 400, "{path}: {body}");

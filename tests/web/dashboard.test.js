@@ -66,6 +66,25 @@ async function pageStages() {
     Object.fromEntries(gs.map((g) => [g.dataset.stage, { count: Number(g.dataset.count), amounts: g.dataset.amounts }])));
 }
 
+// The open-conflicts table as {account/field: {count, values}}.
+async function pageConflicts() {
+  return page.$$eval('#open-conflicts tbody tr[data-field]', (trs) => Object.fromEntries(trs.map((tr) => [
+    tr.dataset.accountRow + '/' + tr.dataset.field,
+    {
+      count: Number(tr.dataset.count),
+      values: [...tr.querySelectorAll('li[data-value]')].map((li) => li.dataset.value + ' (' + li.dataset.user + ')').sort().join(', '),
+      shown: tr.querySelector('li.winner').dataset.value,
+    },
+  ])));
+}
+
+function apiConflicts(report) {
+  return Object.fromEntries(report.rows.map((r) => [
+    r.account_id + '/' + r.field,
+    { count: r.value_count, values: r.values.map((v) => v.value + ' (' + v.user + ')').sort().join(', '), shown: r.shown_value },
+  ]));
+}
+
 function apiStages(report) {
   const out = {};
   for (const r of report.rows) {
@@ -105,6 +124,20 @@ before(async () => {
   cli(a, 'interaction', 'log', acme, '--kind', 'visit', '--subject', 'Site visit');
   cli(a, 'interaction', 'log', globex, '--kind', 'call', '--subject', 'Intro call');
   cli(a, 'sync');
+  // 25 key accounts nobody has talked to: more than one page of "key accounts at risk".
+  const csv = path.join(tmp, 'key-accounts.csv');
+  fs.writeFileSync(csv, 'name,owner,value_tier\n' +
+    Array.from({ length: 25 }, (_, i) => `Key ${String(i).padStart(2, '0')},ana,key\n`).join(''));
+  cli(a, 'import', csv);
+  cli(a, 'sync');
+  // Two devices write Acme's website without seeing each other's edit: an open conflict.
+  const c = path.join(tmp, 'replica-c');
+  cli(c, 'init', '--server', url, '--token', TOKEN, '--user', 'admin', '--device', 'phone');
+  cli(c, 'sync');
+  cli(a, 'account', 'set', acme, 'party.website', 'acme.example');
+  cli(c, 'account', 'set', acme, 'party.website', 'acme-tools.example');
+  cli(a, 'sync');
+  cli(c, 'sync');
   seeded = { acme, globex, big, small, third };
 
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-chromium-'));
@@ -155,6 +188,29 @@ test('the dashboard shows the API figures, drills down and follows the server li
   }
   const ladder = await api('/v1/reports/ladder');
   assert.equal(await page.locator('#ladder tbody tr').count(), ladder.rows.length);
+  const conflicts = await api('/v1/reports/open-conflicts');
+  assert.deepEqual(await pageConflicts(), apiConflicts(conflicts));
+  assert.deepEqual(Object.keys(apiConflicts(conflicts)), [seeded.acme + '/party.website']);
+  assert.equal(conflicts.rows[0].values.map((v) => v.value).sort().join(' '), 'acme-tools.example acme.example');
+
+  // Per-row tables come a page at a time, as the API pages them.
+  const pageIds = () => page.$$eval('#key-accounts tbody tr[data-account-row]', (trs) => trs.map((tr) => tr.dataset.accountRow));
+  const riskPage = async (offset) => (await api('/v1/reports/key-accounts-at-risk', { limit: 20, offset })).rows.map((r) => r.account_id);
+  const pager = '[data-testid="key-accounts-at-risk-pager"]';
+  assert.equal(await page.getAttribute(pager, 'data-total'), '25');
+  assert.equal((await page.textContent(pager + ' .range')).trim(), '1–20 of 25');
+  assert.deepEqual(await pageIds(), await riskPage(0));
+  assert.ok(await page.isDisabled(pager + ' [data-page="prev"]'));
+  await page.click(pager + ' [data-page="next"]');
+  await page.waitForSelector(pager + '[data-offset="20"]');
+  assert.deepEqual(await pageIds(), await riskPage(20));
+  assert.equal((await pageIds()).length, 5);
+  assert.ok(await page.isDisabled(pager + ' [data-page="next"]'));
+  await page.click(pager + ' [data-page="prev"]');
+  await page.waitForSelector(pager + '[data-offset="0"]');
+  assert.deepEqual(await pageIds(), await riskPage(0));
+  const conflictPager = '[data-testid="open-conflicts-pager"]';
+  assert.equal(await page.getAttribute(conflictPager, 'data-total'), String(conflicts.total));
 
   // A filter goes to the API: a territory with no accounts shows no deals.
   await page.fill('#f-territory', 'nowhere');
@@ -174,6 +230,13 @@ test('the dashboard shows the API figures, drills down and follows the server li
   await page.waitForSelector(`[data-testid="history-table"][data-account="${seeded.acme}"] tbody tr`);
   const history = await api(`/v1/reports/accounts/${seeded.acme}/history`);
   assert.equal(await page.locator('[data-testid="history-table"] tbody tr').count(), history.changes.length);
+  // From the conflicts table to the account's history, which shows both devices' edits.
+  await page.click(`[data-testid="drill-list"] [data-account="${seeded.globex}"]`);
+  await page.waitForSelector(`[data-testid="history-table"][data-account="${seeded.globex}"] tbody tr`);
+  await page.click(`#open-conflicts [data-account="${seeded.acme}"]`);
+  await page.waitForSelector(`[data-testid="history-table"][data-account="${seeded.acme}"] tbody tr`);
+  const devices = await page.$$eval('[data-testid="history-table"] tbody tr td:nth-child(3)', (tds) => tds.map((t) => t.textContent));
+  assert.ok(devices.includes('laptop') && devices.includes('phone'), devices.join(','));
 
   // Live: the events stream is open.
   await until('the live stream', async () => (await page.getAttribute('#live-status', 'data-mode')) === 'live');
@@ -208,4 +271,12 @@ test('the dashboard shows the API figures, drills down and follows the server li
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, 'no horizontal scroll at 1024 px');
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-tablet.png'), fullPage: true });
+
+  // The tablet resolves the conflict; it leaves the table without reload.
+  cli(b, 'account', 'set', seeded.acme, 'party.website', 'acme.example');
+  cli(b, 'sync');
+  await until('the conflict to leave', async () =>
+    (await page.locator('#open-conflicts tbody tr[data-field]').count()) === 0);
+  assert.deepEqual((await api('/v1/reports/open-conflicts')).rows, []);
+  assert.equal(await page.evaluate(() => window.__sameDocument), marker, 'no reload');
 });

@@ -178,6 +178,7 @@ impl Db {
         let bootstrap = users::bootstrap(&mut conn, admin_token)?;
         store::backfill_index(&mut conn)?;
         store::backfill_reports(&mut conn)?;
+        optimize(&conn, true)?;
         let (jobs, rx) = mpsc::channel();
         let worker = worker::Worker::new(conn, options, metrics)?;
         let head = worker.subscribe();
@@ -282,6 +283,18 @@ pub fn open_for_management(path: &Path) -> Result<Connection, DbError> {
     schema::migrate(&mut conn)?;
     store::backfill_index(&mut conn)?;
     Ok(conn)
+}
+
+/// Refreshes the query planner's statistics (`sqlite_stat1`) of tables whose
+/// size changed a lot since they were last analysed, or never were, reading
+/// at most about 1000 rows per index (`analysis_limit`). With `all_tables`
+/// (at start, after the backfill) every table is checked; otherwise (the
+/// database thread, hourly) the tables this connection's queries used.
+#[doc(hidden)]
+pub fn optimize(conn: &Connection, all_tables: bool) -> Result<(), DbError> {
+    conn.pragma_update(None, "analysis_limit", 1000)?;
+    conn.execute_batch(if all_tables { "PRAGMA optimize = 0x10002;" } else { "PRAGMA optimize;" })?;
+    Ok(())
 }
 
 /// Milliseconds since the Unix epoch, UTC: the server's clock for records.

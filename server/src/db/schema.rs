@@ -218,6 +218,229 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX rpt_interactions_doc ON rpt_interactions(doc_id, status, at);
     CREATE INDEX rpt_deals_currency ON rpt_deals(outcome, currency, amount_minor, probability);
     ",
+    // 7: open conflicts in the reporting index (issue 6): one row per field of
+    // an account holding concurrent values, with the account's name and scope
+    // copied on the row (rewritten with the account's other rows, so they
+    // cannot disagree). The reporting index is emptied so that the backfill
+    // at start rewrites every stored account, conflicts included.
+    "
+    CREATE TABLE rpt_conflicts (
+        doc_id     TEXT NOT NULL,
+        field      TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        owner      TEXT,
+        team       TEXT,
+        territory  TEXT,
+        hidden     INTEGER NOT NULL,
+        n_values   INTEGER NOT NULL,
+        shown      TEXT NOT NULL,
+        value_list TEXT NOT NULL,
+        newest_at  INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, field)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_conflicts_newest ON rpt_conflicts(hidden, newest_at);
+    DELETE FROM rpt_accounts;
+    DELETE FROM rpt_deals;
+    DELETE FROM rpt_stage_moves;
+    DELETE FROM rpt_interactions;
+    DELETE FROM rpt_interaction_contacts;
+    DELETE FROM rpt_ladder_moves;
+    DELETE FROM rpt_lifecycle_moves;
+    ",
+    // 8: reports without joins (issue 6 benchmark, docs/BENCHMARKS.md, ADR 0006).
+    // Every fact row carries its account's `owner`, `team`, `territory` and
+    // `hidden` (written in the same rewrite as the account row, so they
+    // cannot disagree), and the indexes each report reads are covering, in
+    // the order it groups or pages by. Accounts carry derived facts:
+    // `last_touch` (newest held interaction, also on deals) and `open_deals`.
+    // Two rollups are kept up to date by every rewrite (subtract the old
+    // rows, add the new): held interactions per rep × kind × week and stage
+    // moves per from → to × week, each per team and owner; `prev_day` is the
+    // UTC day of the deal's previous entry into `to_stage` (-1: its first),
+    // so distinct deals entering a stage stay exact for any period. Owner and
+    // team are '' for none in the rollups (keys are NOT NULL). The tables are
+    // created empty: the backfill at start rewrites every stored account.
+    "
+    DROP TABLE rpt_accounts;
+    DROP TABLE rpt_deals;
+    DROP TABLE rpt_stage_moves;
+    DROP TABLE rpt_interactions;
+    DROP TABLE rpt_ladder_moves;
+    DROP TABLE rpt_lifecycle_moves;
+    DELETE FROM rpt_interaction_contacts;
+    DELETE FROM rpt_conflicts;
+    DROP INDEX rpt_conflicts_newest;
+    CREATE INDEX rpt_conflicts_newest ON rpt_conflicts(hidden, newest_at, owner, team, territory);
+    CREATE TABLE rpt_accounts (
+        doc_id      TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        owner       TEXT,
+        team        TEXT,
+        territory   TEXT,
+        hidden      INTEGER NOT NULL,
+        tier        TEXT NOT NULL,
+        rung        TEXT NOT NULL,
+        phase       TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        end_reason  TEXT,
+        ended_phase TEXT,
+        ended_on    TEXT,
+        last_touch  INTEGER,
+        open_deals  INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_accounts_owner ON rpt_accounts(hidden, owner, team, territory, open_deals);
+    CREATE INDEX rpt_accounts_name ON rpt_accounts(hidden, name, owner, team, territory);
+    CREATE INDEX rpt_accounts_rung ON rpt_accounts(hidden, rung, owner, team, territory);
+    CREATE INDEX rpt_accounts_phase ON rpt_accounts(hidden, phase, owner, team, territory);
+    CREATE INDEX rpt_accounts_ended ON rpt_accounts(hidden, ended_on, end_reason, ended_phase, owner, team, territory);
+    CREATE INDEX rpt_accounts_risk ON rpt_accounts(hidden, tier, status, last_touch, owner, team, territory);
+    CREATE TABLE rpt_deals (
+        doc_id           TEXT NOT NULL,
+        deal_id          TEXT NOT NULL,
+        name             TEXT NOT NULL,
+        owner            TEXT,
+        team             TEXT,
+        territory        TEXT,
+        hidden           INTEGER NOT NULL,
+        last_touch       INTEGER,
+        stage            TEXT NOT NULL,
+        amount_minor     INTEGER NOT NULL,
+        currency         TEXT NOT NULL,
+        probability      INTEGER NOT NULL,
+        forecast         TEXT NOT NULL,
+        outcome          TEXT NOT NULL,
+        lost_reason      TEXT,
+        expected_close   TEXT,
+        stage_changed_at INTEGER,
+        created_at       INTEGER,
+        PRIMARY KEY (doc_id, deal_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_deals_pipeline
+        ON rpt_deals(hidden, outcome, currency, amount_minor, probability, expected_close, owner, team, territory);
+    CREATE INDEX rpt_deals_stage ON rpt_deals(hidden, stage, currency, amount_minor, expected_close, owner, team, territory);
+    CREATE INDEX rpt_deals_forecast
+        ON rpt_deals(hidden, forecast, currency, amount_minor, expected_close, owner, team, territory);
+    CREATE INDEX rpt_deals_changed ON rpt_deals(hidden, outcome, stage_changed_at, stage, last_touch, lost_reason,
+                                                expected_close, owner, team, territory);
+    CREATE INDEX rpt_deals_close ON rpt_deals(hidden, outcome, expected_close, owner, team, territory);
+    CREATE TABLE rpt_stage_moves (
+        doc_id        TEXT NOT NULL,
+        deal_id       TEXT NOT NULL,
+        n             INTEGER NOT NULL,
+        owner         TEXT,
+        team          TEXT,
+        territory     TEXT,
+        hidden        INTEGER NOT NULL,
+        from_stage    TEXT,
+        to_stage      TEXT NOT NULL,
+        at            INTEGER NOT NULL,
+        week_start    INTEGER NOT NULL,
+        prev_day      INTEGER NOT NULL,
+        by            TEXT NOT NULL,
+        PRIMARY KEY (doc_id, deal_id, n)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_stage_moves_at
+        ON rpt_stage_moves(hidden, at, from_stage, to_stage, prev_day, owner, team, territory);
+    CREATE TABLE rpt_stage_flow (
+        hidden     INTEGER NOT NULL,
+        team       TEXT NOT NULL,
+        owner      TEXT NOT NULL,
+        from_stage TEXT NOT NULL,
+        to_stage   TEXT NOT NULL,
+        week_start INTEGER NOT NULL,
+        prev_day   INTEGER NOT NULL,
+        n          INTEGER NOT NULL,
+        PRIMARY KEY (hidden, team, owner, from_stage, to_stage, week_start, prev_day)
+    ) WITHOUT ROWID;
+    CREATE TABLE rpt_interactions (
+        doc_id         TEXT NOT NULL,
+        interaction_id TEXT NOT NULL,
+        rep            TEXT NOT NULL,
+        owner          TEXT,
+        team           TEXT,
+        territory      TEXT,
+        hidden         INTEGER NOT NULL,
+        kind           TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        planned_start  INTEGER,
+        actual_start   INTEGER,
+        at             INTEGER NOT NULL,
+        week           TEXT NOT NULL,
+        week_start     INTEGER NOT NULL,
+        contacts       INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, interaction_id, rep)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_interactions_doc ON rpt_interactions(doc_id, status, at);
+    CREATE INDEX rpt_interactions_at
+        ON rpt_interactions(hidden, status, at, rep, kind, week, owner, team, territory);
+    CREATE INDEX rpt_interactions_rep ON rpt_interactions(hidden, status, rep, at, owner, team, territory);
+    CREATE TABLE rpt_activity (
+        hidden     INTEGER NOT NULL,
+        rep        TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        week_start INTEGER NOT NULL,
+        team       TEXT NOT NULL,
+        owner      TEXT NOT NULL,
+        week       TEXT NOT NULL,
+        n          INTEGER NOT NULL,
+        PRIMARY KEY (hidden, rep, kind, week_start, team, owner)
+    ) WITHOUT ROWID;
+    CREATE TABLE rpt_ladder_moves (
+        doc_id    TEXT NOT NULL,
+        move_id   TEXT NOT NULL,
+        owner     TEXT,
+        team      TEXT,
+        territory TEXT,
+        hidden    INTEGER NOT NULL,
+        from_rung TEXT NOT NULL,
+        to_rung   TEXT NOT NULL,
+        up        INTEGER NOT NULL,
+        at        INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, move_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_ladder_moves_rung ON rpt_ladder_moves(hidden, from_rung, at, up, owner, team, territory);
+    CREATE TABLE rpt_lifecycle_moves (
+        doc_id     TEXT NOT NULL,
+        move_id    TEXT NOT NULL,
+        owner      TEXT,
+        team       TEXT,
+        territory  TEXT,
+        hidden     INTEGER NOT NULL,
+        from_phase TEXT NOT NULL,
+        to_phase   TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (doc_id, move_id)
+    ) WITHOUT ROWID;
+    ",
+    // 9: pages of the per-row reports straight from an index (issue 6): the
+    // indexes they page through hold the whole sort key (the report's order,
+    // then the row's key) before the other columns, so a page is a range of
+    // one index with no sort, and `OFFSET` skips index entries only.
+    "
+    DROP INDEX rpt_deals_changed;
+    CREATE INDEX rpt_deals_changed ON rpt_deals(hidden, outcome, stage_changed_at, doc_id, deal_id, stage, last_touch,
+                                                lost_reason, expected_close, owner, team, territory);
+    DROP INDEX rpt_deals_close;
+    CREATE INDEX rpt_deals_close ON rpt_deals(hidden, outcome, expected_close, doc_id, deal_id, owner, team, territory);
+    DROP INDEX rpt_accounts_name;
+    CREATE INDEX rpt_accounts_name ON rpt_accounts(hidden, name, doc_id, owner, team, territory);
+    DROP INDEX rpt_accounts_risk;
+    CREATE INDEX rpt_accounts_risk
+        ON rpt_accounts(hidden, tier, status, last_touch, name, doc_id, owner, team, territory);
+    DROP INDEX rpt_conflicts_newest;
+    CREATE INDEX rpt_conflicts_newest
+        ON rpt_conflicts(hidden, newest_at DESC, doc_id, field, owner, team, territory);
+    ",
+    // 10: rows picked by territory (issue 6). The weekly rollups are kept per
+    // team and owner only, so rep activity and stage conversion read the fact
+    // rows of a territory filter, and of the others' accounts in a rep's
+    // territories, through these.
+    "
+    CREATE INDEX rpt_interactions_territory
+        ON rpt_interactions(territory, hidden, status, at, rep, kind, week, owner, team);
+    CREATE INDEX rpt_stage_moves_territory
+        ON rpt_stage_moves(territory, hidden, at, from_stage, to_stage, prev_day, owner, team);
+    ",
 ];
 
 /// The schema version a fully migrated database has.

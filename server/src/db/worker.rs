@@ -19,6 +19,9 @@ use crate::metrics::Metrics;
 
 type SyncReply = oneshot::Sender<Result<(SyncResponse, HandleStats), DbError>>;
 
+/// How often an idle database thread refreshes the planner's statistics.
+const OPTIMIZE_INTERVAL: Duration = Duration::from_secs(3600);
+
 pub(super) struct Worker {
     conn: Connection,
     cache: DocCache,
@@ -57,6 +60,7 @@ impl Worker {
     /// Serves jobs until told to shut down or every sender is gone.
     pub(super) fn run(mut self, jobs: Receiver<Job>) {
         let mut next_scan = Instant::now() + self.options.compact_interval;
+        let mut next_optimize = Instant::now() + OPTIMIZE_INTERVAL;
         loop {
             // Compaction only runs while no job waits.
             let wait = if self.to_compact.is_empty() {
@@ -70,6 +74,12 @@ impl Worker {
                     if Instant::now() >= next_scan {
                         self.scan_for_compaction();
                         next_scan = Instant::now() + self.options.compact_interval;
+                    }
+                    if Instant::now() >= next_optimize {
+                        if let Err(e) = super::optimize(&self.conn, false) {
+                            tracing::error!(error = %e, "cannot refresh the query planner's statistics");
+                        }
+                        next_optimize = Instant::now() + OPTIMIZE_INTERVAL;
                     }
                     self.compact_next();
                     continue;

@@ -1,6 +1,6 @@
 //! What a report is asked for: the caller's scope and the filters of the
 //! query string, validated before any figure is computed, and turned into a
-//! SQL condition over `rpt_accounts a`.
+//! SQL condition over any reporting table (each carries its account's scope).
 
 use std::collections::HashMap;
 
@@ -9,7 +9,7 @@ use rusqlite::OptionalExtension;
 use rusqlite::types::Value;
 use time::{Date, OffsetDateTime, Time};
 
-use crate::access::Subject;
+use crate::access::{Role, Subject};
 
 /// A filter the caller got wrong; the message names the parameter, never data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,8 +21,12 @@ pub struct BadFilter {
 
 /// Longest day count accepted for `days` (about 27 years).
 const MAX_DAYS: u32 = 10_000;
-const PARAMS: [&str; 7] = ["team", "rep", "territory", "from", "to", "days", "format"];
-pub(crate) const DAY_MS: i64 = 86_400_000;
+/// Most rows one page of a per-row report may ask for.
+pub const MAX_LIMIT: u32 = 10_000;
+/// Largest `offset` accepted.
+const MAX_OFFSET: u64 = 1_000_000_000;
+const PARAMS: [&str; 9] = ["team", "rep", "territory", "from", "to", "days", "format", "limit", "offset"];
+pub(crate) use super::index::DAY_MS;
 
 /// The filters of one report request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,6 +39,10 @@ pub struct Filter {
     pub to: Option<Date>,
     /// `days` for the reports that take a number of days.
     pub days: Option<u32>,
+    /// Rows of a per-row report to return (`None`: all of them).
+    pub limit: Option<u32>,
+    /// Rows of a per-row report to skip first.
+    pub offset: Option<u64>,
 }
 
 impl Filter {
@@ -44,7 +52,7 @@ impl Filter {
         if query.keys().any(|k| !PARAMS.contains(&k.as_str())) {
             return Err(BadFilter {
                 param: "query",
-                reason: "unknown parameter (accepted: team, rep, territory, from, to, days, format)",
+                reason: "unknown parameter (accepted: team, rep, territory, from, to, days, format, limit, offset)",
             });
         }
         let text = |k: &'static str| -> Result<Option<String>, BadFilter> {
@@ -71,6 +79,30 @@ impl Filter {
                 }
             },
         };
+        let limit = match query.get("limit") {
+            None => None,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => Some(n),
+                _ => {
+                    return Err(BadFilter {
+                        param: "limit",
+                        reason: "expected a whole number of rows from 1 to 10000",
+                    });
+                }
+            },
+        };
+        let offset = match query.get("offset") {
+            None => None,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n <= MAX_OFFSET => Some(n),
+                _ => {
+                    return Err(BadFilter {
+                        param: "offset",
+                        reason: "expected a whole number of rows to skip from 0 to 1000000000",
+                    });
+                }
+            },
+        };
         let filter = Filter {
             team: text("team")?,
             rep: text("rep")?,
@@ -78,6 +110,8 @@ impl Filter {
             from: date("from")?,
             to: date("to")?,
             days,
+            limit,
+            offset,
         };
         if let (Some(from), Some(to)) = (filter.from, filter.to)
             && from > to
@@ -120,7 +154,7 @@ impl Filter {
     }
 }
 
-/// A SQL condition over `rpt_accounts a` with its positional (`?`) parameters.
+/// A SQL condition over a reporting table with its positional (`?`) parameters.
 #[derive(Debug, Clone)]
 pub(crate) struct Cond {
     pub sql: String,
@@ -128,31 +162,56 @@ pub(crate) struct Cond {
 }
 
 impl Cond {
-    /// Visible accounts in the subject's scope that pass the filter.
-    pub(crate) fn accounts(subject: &Subject, filter: &Filter) -> Cond {
-        let mut sql = String::from("a.hidden = 0");
+    /// Rows of visible accounts in the subject's scope that pass the filter,
+    /// over any table aliased `alias` that carries the account's `hidden`,
+    /// `owner`, `team` and `territory` columns.
+    pub(crate) fn on(alias: &str, subject: &Subject, filter: &Filter) -> Cond {
+        let mut sql = format!("{alias}.hidden = 0");
         let mut params = Vec::new();
         if !subject.sees_everything() {
             let (column, set) = match subject.role {
-                crate::access::Role::Manager => ("a.team", &subject.teams),
-                _ => ("a.territory", &subject.territories),
+                Role::Manager => ("team", &subject.teams),
+                _ => ("territory", &subject.territories),
             };
-            sql.push_str(" AND (a.owner = ?");
+            sql.push_str(&format!(" AND ({alias}.owner = ?"));
             params.push(Value::Text(subject.user.clone()));
             if !set.is_empty() {
-                sql.push_str(&format!(" OR {column} IN ({})", vec!["?"; set.len()].join(", ")));
+                sql.push_str(&format!(" OR {alias}.{column} IN ({})", vec!["?"; set.len()].join(", ")));
                 params.extend(set.iter().map(|s| Value::Text(s.clone())));
             }
             sql.push(')');
         }
-        for (column, value) in [("a.team", &filter.team), ("a.owner", &filter.rep), ("a.territory", &filter.territory)]
-        {
+        Cond { sql, params }.filtered(alias, filter)
+    }
+
+    /// For a caller whose scope is own ∪ territories (a rep with
+    /// territories): the rows of those territories that are not the caller's
+    /// own, passing the filter. With the caller's own rows (`on` with the
+    /// same user and no territories) it makes the whole scope, every row
+    /// once; unlike the whole scope, each part can be read through an index
+    /// or a rollup. `None` for every other caller.
+    pub(crate) fn others_in_territories(alias: &str, subject: &Subject, filter: &Filter) -> Option<Cond> {
+        if subject.sees_everything() || subject.role == Role::Manager || subject.territories.is_empty() {
+            return None;
+        }
+        let set = vec!["?"; subject.territories.len()].join(", ");
+        let sql = format!(
+            "{alias}.hidden = 0 AND {alias}.territory IN ({set}) AND ({alias}.owner IS NULL OR {alias}.owner != ?)"
+        );
+        let mut params: Vec<Value> = subject.territories.iter().map(|t| Value::Text(t.clone())).collect();
+        params.push(Value::Text(subject.user.clone()));
+        Some(Cond { sql, params }.filtered(alias, filter))
+    }
+
+    /// Adds the filter's team, rep (owner) and territory.
+    fn filtered(mut self, alias: &str, filter: &Filter) -> Cond {
+        for (column, value) in [("team", &filter.team), ("owner", &filter.rep), ("territory", &filter.territory)] {
             if let Some(v) = value {
-                sql.push_str(&format!(" AND {column} = ?"));
-                params.push(Value::Text(v.clone()));
+                self.sql.push_str(&format!(" AND {alias}.{column} = ?"));
+                self.params.push(Value::Text(v.clone()));
             }
         }
-        Cond { sql, params }
+        self
     }
 
     /// Adds `AND <sql>` with its parameters.

@@ -2,14 +2,24 @@
 //! `rpt_*` tables, rewritten from the typed [`Account`] in the transaction of
 //! every accepted change (delete, then insert), so the figures managers read
 //! never disagree with the documents.
+//!
+//! Every fact row carries the account's scope (`owner`, `team`, `territory`,
+//! `hidden`), so a report reads one table and never joins. Two rollups,
+//! `rpt_activity` (held interactions per rep × kind × week) and
+//! `rpt_stage_flow` (stage moves per from → to × week), are maintained in the
+//! same rewrite: what the account's old rows contributed is subtracted before
+//! they are deleted, what the new rows contribute is added after they are
+//! inserted. [`rebuild_rollups`] recomputes them from the fact rows.
+
+use std::collections::HashMap;
 
 use automerge::AutoCommit;
-use rapport_core::{Account, AccountDoc, Interaction};
+use rapport_core::{Account, AccountDoc, Conflict, DealOutcome, Interaction, InteractionStatus};
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
 /// Tables holding one account's rows, keyed by `doc_id`.
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 8] = [
     "rpt_accounts",
     "rpt_deals",
     "rpt_stage_moves",
@@ -17,11 +27,43 @@ const TABLES: [&str; 7] = [
     "rpt_interaction_contacts",
     "rpt_ladder_moves",
     "rpt_lifecycle_moves",
+    "rpt_conflicts",
 ];
+
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
+/// `prev_day` of a stage move that is the deal's first entry into its stage.
+pub(crate) const FIRST_ENTRY: i64 = -1;
+
+/// Held interactions of the rows selected by `{rows}`, grouped by the key of `rpt_activity`.
+const ACTIVITY_OF: &str =
+    "SELECT hidden, rep, kind, week_start, coalesce(team, '') AS team, coalesce(owner, '') AS owner,
+                                  week, count(*) AS n
+                           FROM rpt_interactions WHERE {rows} AND status = 'held'
+                           GROUP BY hidden, rep, kind, week_start, coalesce(team, ''), coalesce(owner, '')";
+
+/// Stage moves of the rows selected by `{rows}`, grouped by the key of `rpt_stage_flow`.
+const FLOW_OF: &str = "SELECT hidden, coalesce(team, '') AS team, coalesce(owner, '') AS owner,
+                              coalesce(from_stage, '') AS from_stage, to_stage, week_start, prev_day, count(*) AS n
+                       FROM rpt_stage_moves WHERE {rows}
+                       GROUP BY hidden, coalesce(team, ''), coalesce(owner, ''), coalesce(from_stage, ''), to_stage,
+                                week_start, prev_day";
 
 /// Milliseconds since the Unix epoch (UTC).
 pub(crate) fn millis(t: OffsetDateTime) -> i64 {
     (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The start (00:00 UTC) of the day holding instant `ms`.
+pub(crate) fn day_start(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS) * DAY_MS
+}
+
+/// The start (Monday 00:00 UTC) of the ISO week holding instant `ms`.
+pub(crate) fn week_start(ms: i64) -> i64 {
+    let day = ms.div_euclid(DAY_MS);
+    // 1970-01-01 was a Thursday: three days after a Monday.
+    (day - (day + 3).rem_euclid(7)) * DAY_MS
 }
 
 /// The ISO week of an instant (UTC), as `2026-W07`.
@@ -37,34 +79,132 @@ pub(crate) fn interaction_reps(i: &Interaction) -> Vec<String> {
 
 /// Rewrites the reporting rows of account `doc` from its current state. A
 /// document that is not a readable account leaves no rows.
-pub(crate) fn write_report_rows(conn: &Connection, doc: &str, am: &AutoCommit) -> rusqlite::Result<()> {
-    for table in TABLES {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?.execute([doc])?;
-    }
+#[doc(hidden)]
+pub fn write_report_rows(conn: &Connection, doc: &str, am: &AutoCommit) -> rusqlite::Result<()> {
     match AccountDoc::from_automerge(am.clone()) {
-        Ok(mut account) => insert(conn, doc, &account.read()),
+        Ok(mut account) => {
+            let typed = account.read();
+            rewrite(conn, doc, Some((&typed, &account.conflicts())))
+        }
         Err(e) => {
             tracing::warn!(doc, error = %e, "not indexing a document that is not a readable account");
-            Ok(())
+            rewrite(conn, doc, None)
         }
     }
 }
 
+/// Replaces the rows of account `doc` with those of `account` (none if `None`),
+/// keeping the rollups in step.
+pub(crate) fn rewrite(conn: &Connection, doc: &str, account: Option<(&Account, &[Conflict])>) -> rusqlite::Result<()> {
+    subtract_rollups(conn, doc)?;
+    for table in TABLES {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?.execute([doc])?;
+    }
+    if let Some((typed, conflicts)) = account {
+        insert(conn, doc, typed)?;
+        insert_conflicts(conn, doc, typed, conflicts)?;
+        add_rollups(conn, doc)?;
+    }
+    Ok(())
+}
+
+/// Takes what account `doc`'s current rows contribute out of the rollups
+/// (and drops rollup rows left at zero).
+fn subtract_rollups(conn: &Connection, doc: &str) -> rusqlite::Result<()> {
+    let activity = ACTIVITY_OF.replace("{rows}", "doc_id = ?1");
+    conn.prepare_cached(&format!(
+        "UPDATE rpt_activity AS v SET n = v.n - x.n FROM ({activity}) AS x
+         WHERE v.hidden = x.hidden AND v.rep = x.rep AND v.kind = x.kind AND v.week_start = x.week_start
+           AND v.team = x.team AND v.owner = x.owner"
+    ))?
+    .execute([doc])?;
+    conn.prepare_cached(&format!(
+        "DELETE FROM rpt_activity WHERE n <= 0
+           AND (hidden, rep, kind, week_start, team, owner) IN
+               (SELECT hidden, rep, kind, week_start, team, owner FROM ({activity}))"
+    ))?
+    .execute([doc])?;
+    let flow = FLOW_OF.replace("{rows}", "doc_id = ?1");
+    conn.prepare_cached(&format!(
+        "UPDATE rpt_stage_flow AS v SET n = v.n - x.n FROM ({flow}) AS x
+         WHERE v.hidden = x.hidden AND v.team = x.team AND v.owner = x.owner AND v.from_stage = x.from_stage
+           AND v.to_stage = x.to_stage AND v.week_start = x.week_start AND v.prev_day = x.prev_day"
+    ))?
+    .execute([doc])?;
+    conn.prepare_cached(&format!(
+        "DELETE FROM rpt_stage_flow WHERE n <= 0
+           AND (hidden, team, owner, from_stage, to_stage, week_start, prev_day) IN
+               (SELECT hidden, team, owner, from_stage, to_stage, week_start, prev_day FROM ({flow}))"
+    ))?
+    .execute([doc])?;
+    Ok(())
+}
+
+/// Adds what account `doc`'s rows contribute to the rollups.
+fn add_rollups(conn: &Connection, doc: &str) -> rusqlite::Result<()> {
+    upsert_rollups(conn, "doc_id = ?1", &[&doc])
+}
+
+/// Adds the contribution of the fact rows selected by `rows` to the rollups.
+fn upsert_rollups(conn: &Connection, rows: &str, params: &[&dyn rusqlite::ToSql]) -> rusqlite::Result<()> {
+    let activity = ACTIVITY_OF.replace("{rows}", rows);
+    conn.prepare_cached(&format!(
+        "INSERT INTO rpt_activity (hidden, rep, kind, week_start, team, owner, week, n)
+         SELECT * FROM ({activity}) WHERE true
+         ON CONFLICT (hidden, rep, kind, week_start, team, owner) DO UPDATE SET n = n + excluded.n"
+    ))?
+    .execute(params)?;
+    let flow = FLOW_OF.replace("{rows}", rows);
+    conn.prepare_cached(&format!(
+        "INSERT INTO rpt_stage_flow (hidden, team, owner, from_stage, to_stage, week_start, prev_day, n)
+         SELECT * FROM ({flow}) WHERE true
+         ON CONFLICT (hidden, team, owner, from_stage, to_stage, week_start, prev_day) DO UPDATE SET n = n + excluded.n"
+    ))?
+    .execute(params)?;
+    Ok(())
+}
+
+/// Recomputes both rollups from every fact row (for rows written without
+/// [`write_report_rows`], such as the benchmark's fast seeding path, and to
+/// check the incremental maintenance).
+#[doc(hidden)]
+pub fn rebuild_rollups(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("DELETE FROM rpt_activity; DELETE FROM rpt_stage_flow;")?;
+    upsert_rollups(conn, "true", &[])
+}
+
+/// The account's scope, copied on every fact row.
+struct Scope<'a> {
+    owner: Option<&'a str>,
+    team: Option<&'a str>,
+    territory: Option<&'a str>,
+    hidden: bool,
+}
+
 fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
     let p = &a.party;
-    let hidden = a.deleted.is_some() || a.merged_into.is_some();
+    let s = Scope {
+        owner: p.owner.as_deref(),
+        team: p.team.as_deref(),
+        territory: p.territory.as_deref(),
+        hidden: a.deleted.is_some() || a.merged_into.is_some(),
+    };
     let ending = p.ending.as_ref();
+    let held = a.interactions.iter().filter(|i| i.status == InteractionStatus::Held);
+    let last_touch = held.map(|i| millis(i.when())).max();
+    let open_deals = a.deals.iter().filter(|d| d.outcome == DealOutcome::Open).count() as i64;
     conn.prepare_cached(
-        "INSERT INTO rpt_accounts (doc_id, name, owner, team, territory, tier, rung, phase, status,
-                                   end_reason, ended_phase, ended_on, hidden)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "INSERT INTO rpt_accounts (doc_id, name, owner, team, territory, hidden, tier, rung, phase, status,
+                                   end_reason, ended_phase, ended_on, last_touch, open_deals)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         doc,
         p.name,
-        p.owner,
-        p.team,
-        p.territory,
+        s.owner,
+        s.team,
+        s.territory,
+        s.hidden,
         p.value_tier.as_str(),
         p.loyalty_rung.as_str(),
         p.lifecycle_phase.as_str(),
@@ -72,22 +212,31 @@ fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
         ending.map(|e| e.reason.as_str()),
         ending.map(|e| e.phase.as_str()),
         ending.map(|e| e.on.to_string()),
-        hidden,
+        last_touch,
+        open_deals,
     ])?;
     let mut deal = conn.prepare_cached(
-        "INSERT INTO rpt_deals (doc_id, deal_id, stage, amount_minor, currency, probability, forecast, outcome,
-                                lost_reason, expected_close, stage_changed_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO rpt_deals (doc_id, deal_id, name, owner, team, territory, hidden, last_touch, stage, amount_minor,
+                                currency, probability, forecast, outcome, lost_reason, expected_close,
+                                stage_changed_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?;
     let mut moved = conn.prepare_cached(
-        "INSERT INTO rpt_stage_moves (doc_id, deal_id, n, from_stage, to_stage, at, by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO rpt_stage_moves (doc_id, deal_id, n, owner, team, territory, hidden, from_stage, to_stage, at,
+                                      week_start, prev_day, by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     for d in &a.deals {
         let id = d.id.to_string();
         deal.execute(params![
             doc,
             id,
+            p.name,
+            s.owner,
+            s.team,
+            s.territory,
+            s.hidden,
+            last_touch,
             d.stage,
             d.amount.minor,
             d.amount.currency,
@@ -99,31 +248,63 @@ fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
             d.stage_history.iter().map(|m| millis(m.at)).max(),
             d.stage_history.iter().map(|m| millis(m.at)).min(),
         ])?;
+        // The day of each move's previous entry into the same stage, in time order.
+        let mut order: Vec<usize> = (0..d.stage_history.len()).collect();
+        order.sort_by_key(|&n| (millis(d.stage_history[n].at), n));
+        let mut entered: HashMap<&str, i64> = HashMap::new();
+        let mut prev_day = vec![FIRST_ENTRY; d.stage_history.len()];
+        for n in order {
+            let m = &d.stage_history[n];
+            if let Some(before) = entered.insert(m.to.as_str(), millis(m.at)) {
+                prev_day[n] = day_start(before);
+            }
+        }
         for (n, m) in d.stage_history.iter().enumerate() {
-            moved.execute(params![doc, id, n as i64, m.from, m.to, millis(m.at), m.by])?;
+            let at = millis(m.at);
+            moved.execute(params![
+                doc,
+                id,
+                n as i64,
+                s.owner,
+                s.team,
+                s.territory,
+                s.hidden,
+                m.from,
+                m.to,
+                at,
+                week_start(at),
+                prev_day[n],
+                m.by
+            ])?;
         }
     }
     let mut held = conn.prepare_cached(
-        "INSERT INTO rpt_interactions (doc_id, interaction_id, rep, kind, status, planned_start, actual_start,
-                                       at, week, contacts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO rpt_interactions (doc_id, interaction_id, rep, owner, team, territory, hidden, kind, status,
+                                       planned_start, actual_start, at, week, week_start, contacts)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     let mut engaged = conn.prepare_cached(
         "INSERT INTO rpt_interaction_contacts (doc_id, interaction_id, contact_id) VALUES (?1, ?2, ?3)",
     )?;
     for i in &a.interactions {
         let id = i.id.to_string();
+        let at = millis(i.when());
         for rep in interaction_reps(i) {
             held.execute(params![
                 doc,
                 id,
                 rep,
+                s.owner,
+                s.team,
+                s.territory,
+                s.hidden,
                 i.kind.as_str(),
                 i.status.as_str(),
                 i.planned_start.map(millis),
                 i.actual_start.map(millis),
-                millis(i.when()),
+                at,
                 iso_week(i.when()),
+                week_start(at),
                 i.contacts.len() as i64,
             ])?;
         }
@@ -132,16 +313,109 @@ fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
         }
     }
     let mut ladder = conn.prepare_cached(
-        "INSERT INTO rpt_ladder_moves (doc_id, move_id, from_rung, to_rung, up, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO rpt_ladder_moves (doc_id, move_id, owner, team, territory, hidden, from_rung, to_rung, up, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
     for m in &a.ladder_history {
-        ladder.execute(params![doc, m.id.to_string(), m.from.as_str(), m.to.as_str(), m.to > m.from, millis(m.at)])?;
+        ladder.execute(params![
+            doc,
+            m.id.to_string(),
+            s.owner,
+            s.team,
+            s.territory,
+            s.hidden,
+            m.from.as_str(),
+            m.to.as_str(),
+            m.to > m.from,
+            millis(m.at)
+        ])?;
     }
     let mut phase = conn.prepare_cached(
-        "INSERT INTO rpt_lifecycle_moves (doc_id, move_id, from_phase, to_phase, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO rpt_lifecycle_moves (doc_id, move_id, owner, team, territory, hidden, from_phase, to_phase, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for m in &a.lifecycle_history {
-        phase.execute(params![doc, m.id.to_string(), m.from.as_str(), m.to.as_str(), millis(m.at)])?;
+        phase.execute(params![
+            doc,
+            m.id.to_string(),
+            s.owner,
+            s.team,
+            s.territory,
+            s.hidden,
+            m.from.as_str(),
+            m.to.as_str(),
+            millis(m.at)
+        ])?;
     }
     Ok(())
+}
+
+/// One row per field holding concurrent values: how many, the one shown, every
+/// value with who wrote it, on which device and when (a JSON array), and when
+/// the newest was written.
+fn insert_conflicts(conn: &Connection, doc: &str, a: &Account, conflicts: &[Conflict]) -> rusqlite::Result<()> {
+    let p = &a.party;
+    let hidden = a.deleted.is_some() || a.merged_into.is_some();
+    let mut row = conn.prepare_cached(
+        "INSERT INTO rpt_conflicts (doc_id, field, name, owner, team, territory, hidden, n_values, shown, value_list,
+                                    newest_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for c in conflicts {
+        let values: Vec<serde_json::Value> = c
+            .values
+            .iter()
+            .map(|v| {
+                serde_json::json!({
+                    "value": v.value,
+                    "user": v.user,
+                    "device": v.device,
+                    "at_ms": millis(v.at),
+                    "winner": v.winner,
+                })
+            })
+            .collect();
+        let shown = c.values.iter().find(|v| v.winner).map_or("", |v| v.value.as_str());
+        let newest = c.values.iter().map(|v| millis(v.at)).max().unwrap_or(0);
+        row.execute(params![
+            doc,
+            c.field,
+            p.name,
+            p.owner,
+            p.team,
+            p.territory,
+            hidden,
+            c.values.len() as i64,
+            shown,
+            serde_json::Value::Array(values).to_string(),
+            newest,
+        ])?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_start_on_monday_utc() {
+        let at = |s: &str| {
+            millis(OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap_or_else(|e| {
+                panic!("{s}: {e}");
+            }))
+        };
+        // 2026-11-23 is a Monday.
+        let monday = at("2026-11-23T00:00:00Z");
+        assert_eq!(week_start(monday), monday);
+        assert_eq!(week_start(at("2026-11-29T23:59:59.999Z")), monday);
+        assert_eq!(week_start(at("2026-11-30T00:00:00Z")), monday + 7 * DAY_MS);
+        assert_eq!(week_start(at("2026-11-22T23:59:59Z")), monday - 7 * DAY_MS);
+        // Before 1970 too: 1969-12-29 was a Monday.
+        assert_eq!(week_start(at("1969-12-31T12:00:00Z")), at("1969-12-29T00:00:00Z"));
+        assert_eq!(day_start(at("1969-12-31T12:00:00Z")), at("1969-12-31T00:00:00Z"));
+        // The label and the start agree.
+        let t = OffsetDateTime::from_unix_timestamp(monday / 1000 + 3 * 86_400).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(iso_week(t), "2026-W48");
+    }
 }

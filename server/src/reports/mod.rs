@@ -20,5 +20,8 @@ pub mod queries;
 pub(crate) mod routes;
 
 pub use filter::{BadFilter, Filter};
-pub(crate) use index::write_report_rows;
+pub use index::{rebuild_rollups, write_report_rows};
 pub use queries::{REPORTS, Table};
+
+#[cfg(test)]
+mod tests;

@@ -5,7 +5,18 @@
 //! Deal snapshots (pipeline, stages, forecast, stale, overdue) take the
 //! period on the expected close date; events take it on when they happened
 //! (closing = last stage change, stage moves, interactions, ladder moves,
-//! ended relationships). Instants are milliseconds since the Unix epoch.
+//! ended relationships). Open conflicts take it on when the newest of the
+//! field's concurrent values was written (the time of the change that wrote
+//! it, from the writer's clock): "conflicts that arose in the period".
+//! Instants are milliseconds since the Unix epoch.
+//!
+//! Every query reads one table, through the covering index made for it
+//! (named with `INDEXED BY`): the account's scope is on each row (see
+//! [`super::index`]). `rep-activity` and `stage-conversion` read whole weeks
+//! of the period from their rollups and only the days before the first and
+//! after the last whole week from the fact rows; the rollups are kept per
+//! team and owner, so rows picked by territory come from the fact rows,
+//! through an index that starts with the territory.
 
 use rapport_core::{LifecyclePhase, LoyaltyRung, Settings, StageKind};
 use rusqlite::types::{Value, ValueRef};
@@ -13,6 +24,7 @@ use rusqlite::{Connection, params_from_iter};
 use serde_json::Value as Json;
 
 use super::filter::{Cond, DAY_MS, Filter, today_ms};
+use super::index::{FIRST_ENTRY, week_start};
 use crate::access::Subject;
 
 /// A report's result.
@@ -20,13 +32,24 @@ use crate::access::Subject;
 pub struct Table {
     pub columns: Vec<&'static str>,
     pub rows: Vec<Vec<Json>>,
+    /// For a per-row report: every row the report has, of which `rows` is
+    /// the page asked for.
+    pub total: Option<u64>,
 }
+
+/// The per-row reports: they return one page of rows (`limit`, `offset`)
+/// with the total, in a stable order.
+pub const PAGINATED: [&str; 5] =
+    ["stale-deals", "overdue-deals", "contact-depth", "key-accounts-at-risk", "open-conflicts"];
+
+/// Rows of a per-row report returned as JSON when `limit` is not given.
+pub const DEFAULT_LIMIT: u32 = 100;
 
 /// Days without an interaction after which a key account is at risk, if `days` is not given.
 const DEFAULT_RISK_DAYS: u32 = 30;
 
 /// Every report name served under `/v1/reports/{name}`.
-pub const REPORTS: [&str; 14] = [
+pub const REPORTS: [&str; 15] = [
     "pipeline",
     "stages",
     "forecast",
@@ -41,28 +64,26 @@ pub const REPORTS: [&str; 14] = [
     "ladder",
     "lifecycle",
     "key-accounts-at-risk",
+    "open-conflicts",
 ];
 
 /// Runs report `name`; `None` if there is no such report.
 pub fn run(conn: &Connection, name: &str, subject: &Subject, filter: &Filter) -> Option<rusqlite::Result<Table>> {
-    let q = Query { conn, subject, filter, now: time::OffsetDateTime::now_utc() };
-    Some(match name {
-        "pipeline" => q.pipeline(),
-        "stages" => q.stages(),
-        "forecast" => q.forecast(),
-        "win-rate" => q.win_rate(),
-        "stage-conversion" => q.stage_conversion(),
-        "stale-deals" => q.stale_deals(),
-        "overdue-deals" => q.overdue_deals(),
-        "lost-reasons" => q.lost_reasons(),
-        "rep-activity" => q.rep_activity(),
-        "rep-summary" => q.rep_summary(),
-        "contact-depth" => q.contact_depth(),
-        "ladder" => q.ladder(),
-        "lifecycle" => q.lifecycle(),
-        "key-accounts-at-risk" => q.key_accounts_at_risk(),
-        _ => return None,
-    })
+    Query { conn, subject, filter, now: time::OffsetDateTime::now_utc(), rollups: true }.run(name)
+}
+
+/// Runs report `name` as of `now`, reading the weekly rollups only if `rollups`
+/// (the tests compare both ways).
+#[cfg(test)]
+pub(crate) fn run_at(
+    conn: &Connection,
+    name: &str,
+    subject: &Subject,
+    filter: &Filter,
+    now: time::OffsetDateTime,
+    rollups: bool,
+) -> Option<rusqlite::Result<Table>> {
+    Query { conn, subject, filter, now, rollups }.run(name)
 }
 
 struct Query<'a> {
@@ -70,6 +91,9 @@ struct Query<'a> {
     subject: &'a Subject,
     filter: &'a Filter,
     now: time::OffsetDateTime,
+    /// Whether the weekly rollups may be read (always, but in the tests that
+    /// compare them with the fact rows).
+    rollups: bool,
 }
 
 fn json(v: ValueRef<'_>) -> Json {
@@ -89,23 +113,87 @@ fn ratio(num: &Json, den: &Json) -> Json {
     }
 }
 
-impl Query<'_> {
-    fn accounts(&self) -> Cond {
-        Cond::accounts(self.subject, self.filter)
+/// How a period `[from, to)` splits for a weekly rollup: whole weeks
+/// (`week_start` in `[first, last)`) from the rollup, the days outside them
+/// from the fact rows.
+#[derive(Debug, PartialEq, Eq)]
+struct Split {
+    weeks: Option<(i64, i64)>,
+    days: Vec<(i64, i64)>,
+}
+
+fn split_weeks(from: i64, to: i64) -> Split {
+    let first = match from {
+        i64::MIN => i64::MIN,
+        _ if week_start(from) == from => from,
+        _ => week_start(from) + 7 * DAY_MS,
+    };
+    let last = if to == i64::MAX { i64::MAX } else { week_start(to) };
+    if first < last {
+        let days = [(from, first), (last, to)].into_iter().filter(|(a, b)| a < b).collect();
+        Split { weeks: Some((first, last)), days }
+    } else {
+        Split { weeks: None, days: vec![(from, to)] }
+    }
+}
+
+/// Parts of a `UNION ALL` with their parameters, in order.
+#[derive(Default)]
+struct Union {
+    parts: Vec<String>,
+    params: Vec<Value>,
+}
+
+impl Union {
+    fn push(&mut self, sql: String, params: impl IntoIterator<Item = Value>) {
+        self.parts.push(sql);
+        self.params.extend(params);
     }
 
-    /// `d.expected_close` within the period (deals without one only when no period is given).
-    fn close_in_period(&self, cond: Cond) -> Cond {
+    fn sql(&self) -> String {
+        self.parts.join(" UNION ALL ")
+    }
+}
+
+impl Query<'_> {
+    fn run(&self, name: &str) -> Option<rusqlite::Result<Table>> {
+        Some(match name {
+            "pipeline" => self.pipeline(),
+            "stages" => self.stages(),
+            "forecast" => self.forecast(),
+            "win-rate" => self.win_rate(),
+            "stage-conversion" => self.stage_conversion(),
+            "stale-deals" => self.stale_deals(),
+            "overdue-deals" => self.overdue_deals(),
+            "lost-reasons" => self.lost_reasons(),
+            "rep-activity" => self.rep_activity(),
+            "rep-summary" => self.rep_summary(),
+            "contact-depth" => self.contact_depth(),
+            "ladder" => self.ladder(),
+            "lifecycle" => self.lifecycle(),
+            "key-accounts-at-risk" => self.key_accounts_at_risk(),
+            "open-conflicts" => self.open_conflicts(),
+            _ => return None,
+        })
+    }
+
+    /// Visible rows of table `alias` in the caller's scope that pass the filter.
+    fn on(&self, alias: &str) -> Cond {
+        Cond::on(alias, self.subject, self.filter)
+    }
+
+    /// `{alias}.expected_close` within the period (deals without one only when no period is given).
+    fn close_in_period(&self, cond: Cond, alias: &str) -> Cond {
         if self.filter.from.is_none() && self.filter.to.is_none() {
             return cond;
         }
         let (from, to) = self.filter.period_dates();
-        cond.and("d.expected_close BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)])
+        cond.and(&format!("{alias}.expected_close BETWEEN ? AND ?"), [Value::Text(from), Value::Text(to)])
     }
 
     fn at_in_period(&self, cond: Cond, column: &str) -> Cond {
         let (from, to) = self.filter.period_ms();
-        cond.and(&format!("{column} >= ? AND {column} < ?"), [Value::Integer(from), Value::Integer(to)])
+        between(cond, column, from, to)
     }
 
     fn table(&self, columns: Vec<&'static str>, sql: &str, params: &[Value]) -> rusqlite::Result<Table> {
@@ -114,44 +202,69 @@ impl Query<'_> {
         let rows = stmt
             .query_map(params_from_iter(params), |r| (0..n).map(|i| r.get_ref(i).map(json)).collect())?
             .collect::<rusqlite::Result<Vec<Vec<Json>>>>()?;
-        Ok(Table { columns, rows })
+        Ok(Table { columns, rows, total: None })
+    }
+
+    /// A page of a per-row report: `select` (ordered, with `LIMIT ? OFFSET ?`
+    /// where its parameters [`Self::window`] go), and the number of rows of
+    /// the whole report, which `count` gives.
+    fn page(
+        &self,
+        columns: Vec<&'static str>,
+        (select, select_params): (&str, Vec<Value>),
+        (count, count_params): (&str, &[Value]),
+    ) -> rusqlite::Result<Table> {
+        let mut t = self.table(columns, select, &select_params)?;
+        t.total = Some(if self.filter.limit.is_none() && self.filter.offset.unwrap_or(0) == 0 {
+            t.rows.len() as u64
+        } else {
+            let n: i64 = self.conn.prepare_cached(count)?.query_row(params_from_iter(count_params), |r| r.get(0))?;
+            n.max(0) as u64
+        });
+        Ok(t)
+    }
+
+    /// The `LIMIT ? OFFSET ?` parameters of the page asked for (no limit: every row).
+    fn window(&self) -> [Value; 2] {
+        let offset = i64::try_from(self.filter.offset.unwrap_or(0)).unwrap_or(i64::MAX);
+        [Value::Integer(self.filter.limit.map_or(-1, i64::from)), Value::Integer(offset)]
     }
 
     fn pipeline(&self) -> rusqlite::Result<Table> {
-        let c = self.close_in_period(self.accounts().and("d.outcome = 'open'", []));
+        let c = self.close_in_period(self.on("d").and("d.outcome = 'open'", []), "d");
         let sql = format!(
             "SELECT d.currency, count(*), sum(d.amount_minor), sum(d.amount_minor * d.probability) / 100
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY d.currency ORDER BY 1",
+             FROM rpt_deals d INDEXED BY rpt_deals_pipeline WHERE {} GROUP BY d.currency ORDER BY 1",
             c.sql
         );
         self.table(vec!["currency", "open_deals", "amount_minor", "weighted_minor"], &sql, &c.params)
     }
 
     fn stages(&self) -> rusqlite::Result<Table> {
-        let c = self.close_in_period(self.accounts());
+        let c = self.close_in_period(self.on("d"), "d");
         let sql = format!(
             "SELECT d.stage, d.currency, count(*), sum(d.amount_minor)
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
+             FROM rpt_deals d INDEXED BY rpt_deals_stage WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
             c.sql
         );
         self.table(vec!["stage", "currency", "deals", "amount_minor"], &sql, &c.params)
     }
 
     fn forecast(&self) -> rusqlite::Result<Table> {
-        let c = self.close_in_period(self.accounts().and("d.forecast != 'omitted'", []));
+        let c = self.close_in_period(self.on("d").and("d.forecast != 'omitted'", []), "d");
         let sql = format!(
             "SELECT d.forecast, d.currency, count(*), sum(d.amount_minor)
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
+             FROM rpt_deals d INDEXED BY rpt_deals_forecast WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
             c.sql
         );
         self.table(vec!["forecast", "currency", "deals", "amount_minor"], &sql, &c.params)
     }
 
     fn win_rate(&self) -> rusqlite::Result<Table> {
-        let c = self.at_in_period(self.accounts().and("d.outcome IN ('won', 'lost')", []), "d.stage_changed_at");
+        let c = self.at_in_period(self.on("d").and("d.outcome IN ('won', 'lost')", []), "d.stage_changed_at");
         let sql = format!(
             "SELECT coalesce(sum(d.outcome = 'won'), 0), coalesce(sum(d.outcome = 'lost'), 0)
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {}",
+             FROM rpt_deals d INDEXED BY rpt_deals_changed WHERE {}",
             c.sql
         );
         let mut t = self.table(vec!["won", "lost"], &sql, &c.params)?;
@@ -164,19 +277,45 @@ impl Query<'_> {
         Ok(t)
     }
 
+    /// Moves from → to in the period, and the distinct deals that entered the
+    /// from-stage in the period: a move counts as an entry if the deal's
+    /// previous entry into that stage (`prev_day`) lies before the period.
     fn stage_conversion(&self) -> rusqlite::Result<Table> {
-        let c = self.at_in_period(self.accounts(), "s.at");
+        let (from, _) = self.filter.period_ms();
+        let mut parts = Union::default();
+        let facts = |parts: &mut Union, c: Cond, index: &str, lo: i64, hi: i64| {
+            let c = between(c, "s.at", lo, hi);
+            parts.push(
+                format!(
+                    "SELECT coalesce(s.from_stage, '') AS f, s.to_stage AS t, count(*) AS n,
+                            sum(s.prev_day = {FIRST_ENTRY} OR s.prev_day < ?) AS entries
+                     FROM rpt_stage_moves s INDEXED BY {index} WHERE {} GROUP BY 1, 2",
+                    c.sql
+                ),
+                [Value::Integer(from)].into_iter().chain(c.params),
+            );
+        };
+        let source = ("s", "rpt_stage_moves_at", "rpt_stage_moves_territory");
+        self.split(source, &mut parts, facts, |parts, c, first, last| {
+            let c = between(c, "v.week_start", first, last);
+            parts.push(
+                format!(
+                    "SELECT v.from_stage AS f, v.to_stage AS t, sum(v.n) AS n,
+                            sum(CASE WHEN v.prev_day = {FIRST_ENTRY} OR v.prev_day < ? THEN v.n ELSE 0 END) AS entries
+                     FROM rpt_stage_flow v WHERE {} GROUP BY 1, 2",
+                    c.sql
+                ),
+                [Value::Integer(from)].into_iter().chain(c.params),
+            );
+        });
         let sql = format!(
-            "WITH m AS (SELECT s.doc_id, s.deal_id, s.from_stage, s.to_stage
-                        FROM rpt_stage_moves s JOIN rpt_accounts a ON a.doc_id = s.doc_id WHERE {}),
-                  entered AS (SELECT to_stage AS stage, count(DISTINCT doc_id || '/' || deal_id) AS n
-                              FROM m GROUP BY to_stage)
-             SELECT m.from_stage, m.to_stage, count(*), coalesce(e.n, 0)
-             FROM m LEFT JOIN entered e ON e.stage = m.from_stage
-             WHERE m.from_stage IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2",
-            c.sql
+            "WITH g AS (SELECT f, t, sum(n) AS n, sum(entries) AS entries FROM ({}) GROUP BY f, t),
+                  entered AS (SELECT t AS stage, sum(entries) AS n FROM g GROUP BY t)
+             SELECT g.f, g.t, g.n, coalesce(e.n, 0) FROM g LEFT JOIN entered e ON e.stage = g.f
+             WHERE g.f != '' AND g.n > 0 ORDER BY 1, 2",
+            parts.sql()
         );
-        let mut t = self.table(vec!["from_stage", "to_stage", "moves", "deals_entered_from"], &sql, &c.params)?;
+        let mut t = self.table(vec!["from_stage", "to_stage", "moves", "deals_entered_from"], &sql, &parts.params)?;
         t.columns.push("rate");
         for row in &mut t.rows {
             let rate = ratio(&row[2], &row[3]);
@@ -185,8 +324,52 @@ impl Query<'_> {
         Ok(t)
     }
 
+    /// Adds the parts of a weekly-rollup report for the period: `rollup`
+    /// (over `rpt_… v`) for whole weeks `[first, last)`, `facts` (over the
+    /// fact table aliased `alias`, through index `all` or, when the rows are
+    /// picked by territory, `by_territory`) for the rest. The rollups are kept
+    /// per team and owner: with a territory in the filter the period comes
+    /// from the fact rows alone; a rep's scope (own ∪ territories) is read as
+    /// the rep's own rows (rollup and days) plus the others' rows in the
+    /// territories (fact rows).
+    fn split(
+        &self,
+        (alias, all, by_territory): (&str, &'static str, &'static str),
+        parts: &mut Union,
+        facts: impl Fn(&mut Union, Cond, &str, i64, i64),
+        rollup: impl Fn(&mut Union, Cond, i64, i64),
+    ) {
+        let (from, to) = self.filter.period_ms();
+        if !self.rollups {
+            facts(parts, self.on(alias), all, from, to);
+            return;
+        }
+        if self.filter.territory.is_some() {
+            facts(parts, self.on(alias), by_territory, from, to);
+            return;
+        }
+        let own;
+        let subject = match Cond::others_in_territories(alias, self.subject, self.filter) {
+            Some(others) => {
+                facts(parts, others, by_territory, from, to);
+                own = Subject { territories: Default::default(), ..self.subject.clone() };
+                &own
+            }
+            None => self.subject,
+        };
+        let split = split_weeks(from, to);
+        if let Some((first, last)) = split.weeks {
+            rollup(parts, Cond::on("v", subject, self.filter), first, last);
+        }
+        for (lo, hi) in split.days {
+            facts(parts, Cond::on(alias, subject, self.filter), all, lo, hi);
+        }
+    }
+
     /// Open deals past their stage's threshold (default settings), or, with
-    /// `days`, on accounts with no held interaction for that many days.
+    /// `days`, on accounts with no held interaction for that many days; the
+    /// longest unmoved first. The page's keys come from one index
+    /// (`rpt_deals_changed`), the other columns only for the page's rows.
     fn stale_deals(&self) -> rusqlite::Result<Table> {
         let settings = Settings::default();
         let thresholds: String = settings
@@ -195,53 +378,62 @@ impl Query<'_> {
             .filter(|s| s.kind == StageKind::Open && s.stale_after_days > 0)
             .map(|s| format!(" WHEN '{}' THEN {}", s.id.replace('\'', "''"), s.stale_after_days))
             .collect();
+        let limit_days = format!("CASE d.stage{thresholds} ELSE NULL END");
         let (now, _, _) = today_ms(self.now);
-        let idle_since = self.filter.days.map(|d| now - i64::from(d) * DAY_MS);
-        let c = self.close_in_period(self.accounts().and("d.outcome = 'open'", []));
-        let sql = format!(
-            "SELECT * FROM (
-                SELECT a.doc_id, a.name, d.deal_id, d.stage, d.stage_changed_at,
-                       CASE d.stage{thresholds} ELSE NULL END AS limit_days,
-                       (SELECT max(i.at) FROM rpt_interactions i WHERE i.doc_id = d.doc_id AND i.status = 'held') AS last
-                FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {})
-             WHERE (limit_days IS NOT NULL AND stage_changed_at < ? - limit_days * {DAY_MS})
-                OR (? IS NOT NULL AND (last IS NULL OR last < ?))
-             ORDER BY 1, 3",
+        let idle_since = self.filter.days.map_or(Value::Null, |d| Value::Integer(now - i64::from(d) * DAY_MS));
+        let c = self.close_in_period(self.on("d").and("d.outcome = 'open'", []), "d").and(
+            &format!(
+                "(({limit_days}) IS NOT NULL AND d.stage_changed_at < ? - ({limit_days}) * {DAY_MS}
+                  OR ? IS NOT NULL AND (d.last_touch IS NULL OR d.last_touch < ?))"
+            ),
+            [Value::Integer(now), idle_since.clone(), idle_since],
+        );
+        let select = format!(
+            "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.stage_changed_at, {limit_days}, d.last_touch
+             FROM (SELECT d.doc_id, d.deal_id FROM rpt_deals d INDEXED BY rpt_deals_changed WHERE {}
+                   ORDER BY d.stage_changed_at, d.doc_id, d.deal_id LIMIT ? OFFSET ?) p
+             JOIN rpt_deals d ON d.doc_id = p.doc_id AND d.deal_id = p.deal_id
+             ORDER BY d.stage_changed_at, d.doc_id, d.deal_id",
             c.sql
         );
-        let mut params = c.params;
-        params.push(Value::Integer(now));
-        params.push(idle_since.map_or(Value::Null, Value::Integer));
-        params.push(idle_since.map_or(Value::Null, Value::Integer));
+        let count = format!("SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_changed WHERE {}", c.sql);
+        let params = c.params.iter().cloned().chain(self.window()).collect();
         let columns =
             vec!["account_id", "account", "deal_id", "stage", "stage_changed_ms", "stage_limit_days", "last_touch_ms"];
-        self.table(columns, &sql, &params)
+        self.page(columns, (&select, params), (&count, &c.params))
     }
 
+    /// Open deals whose expected close has passed, the oldest first.
     fn overdue_deals(&self) -> rusqlite::Result<Table> {
         let today = self.now.date().to_string();
-        let c = self
-            .close_in_period(self.accounts().and("d.outcome = 'open' AND d.expected_close < ?", [Value::Text(today)]));
-        let sql = format!(
-            "SELECT a.doc_id, a.name, d.deal_id, d.stage, d.expected_close, d.amount_minor, d.currency
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} ORDER BY 5, 1, 3",
+        let c = self.close_in_period(
+            self.on("d").and("d.outcome = 'open' AND d.expected_close < ?", [Value::Text(today)]),
+            "d",
+        );
+        let select = format!(
+            "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.expected_close, d.amount_minor, d.currency
+             FROM (SELECT d.doc_id, d.deal_id FROM rpt_deals d INDEXED BY rpt_deals_close WHERE {}
+                   ORDER BY d.expected_close, d.doc_id, d.deal_id LIMIT ? OFFSET ?) p
+             JOIN rpt_deals d ON d.doc_id = p.doc_id AND d.deal_id = p.deal_id
+             ORDER BY d.expected_close, d.doc_id, d.deal_id",
             c.sql
         );
+        let count = format!("SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_close WHERE {}", c.sql);
+        let params = c.params.iter().cloned().chain(self.window()).collect();
         let columns = vec!["account_id", "account", "deal_id", "stage", "expected_close", "amount_minor", "currency"];
-        self.table(columns, &sql, &c.params)
+        self.page(columns, (&select, params), (&count, &c.params))
     }
 
     fn lost_reasons(&self) -> rusqlite::Result<Table> {
-        let deals = self.at_in_period(self.accounts().and("d.outcome = 'lost'", []), "d.stage_changed_at");
+        let deals = self.at_in_period(self.on("d").and("d.outcome = 'lost'", []), "d.stage_changed_at");
         let (from, to) = self.filter.period_dates();
         let ended = self
-            .accounts()
+            .on("a")
             .and("a.end_reason IS NOT NULL AND a.ended_on BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
         let sql = format!(
-            "SELECT 'deal', coalesce(d.lost_reason, ''), count(*)
-             FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {} GROUP BY 2
+            "SELECT 'deal', coalesce(d.lost_reason, ''), count(*) FROM rpt_deals d INDEXED BY rpt_deals_changed WHERE {} GROUP BY 2
              UNION ALL
-             SELECT 'relationship', a.end_reason, count(*) FROM rpt_accounts a WHERE {} GROUP BY 2
+             SELECT 'relationship', a.end_reason, count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_ended WHERE {} GROUP BY 2
              ORDER BY 1, 2",
             deals.sql, ended.sql
         );
@@ -251,50 +443,77 @@ impl Query<'_> {
 
     /// Held interactions per rep (staff, else who logged it) × kind × ISO week.
     fn rep_activity(&self) -> rusqlite::Result<Table> {
-        let c = self.at_in_period(self.accounts().and("i.status = 'held'", []), "i.at");
-        let sql = format!(
-            "SELECT i.rep, i.kind, i.week, count(*)
-             FROM rpt_interactions i JOIN rpt_accounts a ON a.doc_id = i.doc_id WHERE {} GROUP BY 1, 2, 3
-             ORDER BY 1, 2, 3",
-            c.sql
-        );
-        self.table(vec!["rep", "kind", "week", "interactions"], &sql, &c.params)
+        let mut parts = Union::default();
+        let facts = |parts: &mut Union, c: Cond, index: &str, lo: i64, hi: i64| {
+            let c = between(c.and("i.status = 'held'", []), "i.at", lo, hi);
+            parts.push(
+                format!(
+                    "SELECT i.rep AS rep, i.kind AS kind, i.week AS week, count(*) AS n
+                     FROM rpt_interactions i INDEXED BY {index} WHERE {} GROUP BY 1, 2, 3",
+                    c.sql
+                ),
+                c.params,
+            );
+        };
+        let source = ("i", "rpt_interactions_at", "rpt_interactions_territory");
+        self.split(source, &mut parts, facts, |parts, c, first, last| {
+            let c = between(c, "v.week_start", first, last);
+            parts.push(
+                format!(
+                    "SELECT v.rep AS rep, v.kind AS kind, v.week AS week, sum(v.n) AS n
+                     FROM rpt_activity v WHERE {} GROUP BY v.rep, v.kind, v.week_start",
+                    c.sql
+                ),
+                c.params,
+            );
+        });
+        let sql = if parts.parts.len() == 1 {
+            format!("SELECT rep, kind, week, n FROM ({}) WHERE n > 0 ORDER BY 1, 2, 3", parts.sql())
+        } else {
+            format!(
+                "SELECT rep, kind, week, sum(n) FROM ({}) GROUP BY rep, kind, week HAVING sum(n) > 0 ORDER BY 1, 2, 3",
+                parts.sql()
+            )
+        };
+        self.table(vec!["rep", "kind", "week", "interactions"], &sql, &parts.params)
     }
 
     /// Per user: accounts owned, open deals on them, planned interactions
     /// (theirs, by planned start) overdue / today / later, as of now.
     fn rep_summary(&self) -> rusqlite::Result<Table> {
-        let c = self.accounts();
+        let accounts = self.on("a").and("a.owner IS NOT NULL", []);
+        let planned = self.on("i").and("i.status = 'planned'", []);
         let (_, today, tomorrow) = today_ms(self.now);
         let sql = format!(
-            "WITH acc AS (SELECT a.doc_id, a.owner FROM rpt_accounts a WHERE {}),
-             owned AS (SELECT owner AS rep, count(*) AS n FROM acc WHERE owner IS NOT NULL GROUP BY owner),
-             deals AS (SELECT acc.owner AS rep, count(*) AS n FROM rpt_deals d JOIN acc ON acc.doc_id = d.doc_id
-                       WHERE d.outcome = 'open' AND acc.owner IS NOT NULL GROUP BY acc.owner),
+            "WITH owned AS (SELECT a.owner AS rep, count(*) AS n, sum(a.open_deals) AS deals
+                            FROM rpt_accounts a INDEXED BY rpt_accounts_owner WHERE {} GROUP BY a.owner),
              planned AS (SELECT i.rep, sum(i.at < ?) AS overdue, sum(i.at >= ? AND i.at < ?) AS today,
                                 sum(i.at >= ?) AS later
-                         FROM rpt_interactions i JOIN acc ON acc.doc_id = i.doc_id
-                         WHERE i.status = 'planned' GROUP BY i.rep),
-             reps AS (SELECT rep FROM owned UNION SELECT rep FROM deals UNION SELECT rep FROM planned)
-             SELECT reps.rep, coalesce(owned.n, 0), coalesce(deals.n, 0), coalesce(planned.overdue, 0),
+                         FROM rpt_interactions i INDEXED BY rpt_interactions_rep WHERE {} GROUP BY i.rep),
+             reps AS (SELECT rep FROM owned UNION SELECT rep FROM planned)
+             SELECT reps.rep, coalesce(owned.n, 0), coalesce(owned.deals, 0), coalesce(planned.overdue, 0),
                     coalesce(planned.today, 0), coalesce(planned.later, 0)
-             FROM reps LEFT JOIN owned ON owned.rep = reps.rep LEFT JOIN deals ON deals.rep = reps.rep
-                       LEFT JOIN planned ON planned.rep = reps.rep
+             FROM reps LEFT JOIN owned ON owned.rep = reps.rep LEFT JOIN planned ON planned.rep = reps.rep
              ORDER BY 1",
-            c.sql
+            accounts.sql, planned.sql
         );
-        let mut params = c.params;
-        params.extend([today, today, tomorrow, tomorrow].map(Value::Integer));
+        let params: Vec<Value> = accounts
+            .params
+            .into_iter()
+            .chain([today, today, tomorrow, tomorrow].map(Value::Integer))
+            .chain(planned.params)
+            .collect();
         let columns = vec!["rep", "accounts_owned", "open_deals", "planned_overdue", "planned_today", "planned_later"];
         self.table(columns, &sql, &params)
     }
 
-    /// Per account: distinct contacts in held interactions, held interactions
-    /// (in the period), last held and next planned touch.
+    /// Per account, by name: distinct contacts in held interactions, held
+    /// interactions (in the period), last held and next planned touch. The
+    /// per-account figures are computed for the page's accounts only.
     fn contact_depth(&self) -> rusqlite::Result<Table> {
         let (from, to) = self.filter.period_ms();
         let (now, _, _) = today_ms(self.now);
-        let c = self.accounts();
+        let c = self.on("a");
         let sql = format!(
             "SELECT a.doc_id, a.name,
                 (SELECT count(DISTINCT ic.contact_id) FROM rpt_interaction_contacts ic
@@ -302,34 +521,41 @@ impl Query<'_> {
                    WHERE ic.doc_id = a.doc_id AND i.status = 'held' AND i.at >= ?1 AND i.at < ?2),
                 (SELECT count(DISTINCT i.interaction_id) FROM rpt_interactions i
                    WHERE i.doc_id = a.doc_id AND i.status = 'held' AND i.at >= ?1 AND i.at < ?2),
-                (SELECT max(i.at) FROM rpt_interactions i WHERE i.doc_id = a.doc_id AND i.status = 'held'),
+                a.last_touch,
                 (SELECT min(i.at) FROM rpt_interactions i
                    WHERE i.doc_id = a.doc_id AND i.status = 'planned' AND i.at >= ?3)
-             FROM rpt_accounts a WHERE {} ORDER BY 1",
+             FROM (SELECT a.doc_id FROM rpt_accounts a INDEXED BY rpt_accounts_name WHERE {} ORDER BY a.name, a.doc_id LIMIT ? OFFSET ?) p
+             JOIN rpt_accounts a ON a.doc_id = p.doc_id
+             ORDER BY a.name, a.doc_id",
             numbered(&c.sql, 4)
         );
-        let params: Vec<Value> = [from, to, now].map(Value::Integer).into_iter().chain(c.params).collect();
+        let count = format!("SELECT count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_name WHERE {}", c.sql);
+        let params: Vec<Value> = [from, to, now]
+            .map(Value::Integer)
+            .into_iter()
+            .chain(c.params.iter().cloned())
+            .chain(self.window())
+            .collect();
         let columns =
             vec!["account_id", "account", "contacts_engaged", "interactions_held", "last_touch_ms", "next_touch_ms"];
-        self.table(columns, &sql, &params)
+        self.page(columns, (&sql, params), (&count, &c.params))
     }
 
     /// Accounts per rung now, and moves up and down from each rung in the period.
     fn ladder(&self) -> rusqlite::Result<Table> {
-        let c = self.accounts();
+        let c = self.on("a");
         let now = self.table(
             vec!["rung", "n"],
-            &format!("SELECT a.rung, count(*) FROM rpt_accounts a WHERE {} GROUP BY 1", c.sql),
+            &format!(
+                "SELECT a.rung, count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_rung WHERE {} GROUP BY 1",
+                c.sql
+            ),
             &c.params,
         )?;
-        let m = self.at_in_period(self.accounts(), "l.at");
+        let m = self.at_in_period(self.on("l"), "l.at");
         let moves = self.table(
             vec!["rung", "up", "down"],
-            &format!(
-                "SELECT l.from_rung, sum(l.up), sum(1 - l.up)
-                 FROM rpt_ladder_moves l JOIN rpt_accounts a ON a.doc_id = l.doc_id WHERE {} GROUP BY 1",
-                m.sql
-            ),
+            &format!("SELECT l.from_rung, sum(l.up), sum(1 - l.up) FROM rpt_ladder_moves l INDEXED BY rpt_ladder_moves_rung WHERE {} GROUP BY 1", m.sql),
             &m.params,
         )?;
         let rows = LoyaltyRung::ALL
@@ -341,24 +567,30 @@ impl Query<'_> {
                 vec![Json::from(r.as_str()), find(&now, 1), find(&moves, 1), find(&moves, 2)]
             })
             .collect();
-        Ok(Table { columns: vec!["rung", "accounts", "moved_up_from", "moved_down_from"], rows })
+        Ok(Table { columns: vec!["rung", "accounts", "moved_up_from", "moved_down_from"], rows, total: None })
     }
 
     /// Accounts per phase now, and relationships ended in each phase in the period.
     fn lifecycle(&self) -> rusqlite::Result<Table> {
-        let c = self.accounts();
+        let c = self.on("a");
         let now = self.table(
             vec!["phase", "n"],
-            &format!("SELECT a.phase, count(*) FROM rpt_accounts a WHERE {} GROUP BY 1", c.sql),
+            &format!(
+                "SELECT a.phase, count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_phase WHERE {} GROUP BY 1",
+                c.sql
+            ),
             &c.params,
         )?;
         let (from, to) = self.filter.period_dates();
         let e = self
-            .accounts()
+            .on("a")
             .and("a.ended_phase IS NOT NULL AND a.ended_on BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
         let ended = self.table(
             vec!["phase", "n"],
-            &format!("SELECT a.ended_phase, count(*) FROM rpt_accounts a WHERE {} GROUP BY 1", e.sql),
+            &format!(
+                "SELECT a.ended_phase, count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_ended WHERE {} GROUP BY 1",
+                e.sql
+            ),
             &e.params,
         )?;
         let rows = LifecyclePhase::ALL
@@ -370,26 +602,65 @@ impl Query<'_> {
                 vec![Json::from(p.as_str()), find(&now), find(&ended)]
             })
             .collect();
-        Ok(Table { columns: vec!["phase", "accounts", "ended"], rows })
+        Ok(Table { columns: vec!["phase", "accounts", "ended"], rows, total: None })
     }
 
-    /// Active key accounts with no held interaction in `days` (default 30).
+    /// Active key accounts with no held interaction in `days` (default 30),
+    /// the longest untouched first.
     fn key_accounts_at_risk(&self) -> rusqlite::Result<Table> {
         let (now, _, _) = today_ms(self.now);
         let since = now - i64::from(self.filter.days.unwrap_or(DEFAULT_RISK_DAYS)) * DAY_MS;
-        let c = self.accounts().and("a.tier = 'key' AND a.status = 'active'", []);
-        let sql = format!(
-            "SELECT * FROM (
-                SELECT a.doc_id, a.name, a.owner,
-                    (SELECT max(i.at) FROM rpt_interactions i WHERE i.doc_id = a.doc_id AND i.status = 'held') AS last
-                FROM rpt_accounts a WHERE {})
-             WHERE last IS NULL OR last < ? ORDER BY 1",
+        let c = self.on("a").and(
+            "a.tier = 'key' AND a.status = 'active' AND (a.last_touch IS NULL OR a.last_touch < ?)",
+            [Value::Integer(since)],
+        );
+        let select = format!(
+            "SELECT a.doc_id, a.name, a.owner, a.last_touch FROM rpt_accounts a INDEXED BY rpt_accounts_risk WHERE {}
+             ORDER BY a.last_touch, a.name, a.doc_id LIMIT ? OFFSET ?",
             c.sql
         );
-        let mut params = c.params;
-        params.push(Value::Integer(since));
-        self.table(vec!["account_id", "account", "owner", "last_touch_ms"], &sql, &params)
+        let count = format!("SELECT count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_risk WHERE {}", c.sql);
+        let params = c.params.iter().cloned().chain(self.window()).collect();
+        let columns = vec!["account_id", "account", "owner", "last_touch_ms"];
+        self.page(columns, (&select, params), (&count, &c.params))
     }
+
+    /// Fields of visible accounts holding concurrent values, newest first: how
+    /// many values, the one shown while the conflict stands, and every value
+    /// with who wrote it, on which device and when.
+    fn open_conflicts(&self) -> rusqlite::Result<Table> {
+        let c = self.at_in_period(self.on("c"), "c.newest_at");
+        let select = format!(
+            "SELECT c.doc_id, c.name, c.owner, c.field, c.n_values, c.shown, c.value_list, c.newest_at
+             FROM (SELECT c.doc_id, c.field FROM rpt_conflicts c INDEXED BY rpt_conflicts_newest WHERE {}
+                   ORDER BY c.newest_at DESC, c.doc_id, c.field LIMIT ? OFFSET ?) p
+             JOIN rpt_conflicts c ON c.doc_id = p.doc_id AND c.field = p.field
+             ORDER BY c.newest_at DESC, c.doc_id, c.field",
+            c.sql
+        );
+        let count = format!("SELECT count(*) FROM rpt_conflicts c INDEXED BY rpt_conflicts_newest WHERE {}", c.sql);
+        let params = c.params.iter().cloned().chain(self.window()).collect();
+        let columns =
+            vec!["account_id", "account", "owner", "field", "value_count", "shown_value", "values", "newest_ms"];
+        let mut t = self.page(columns, (&select, params), (&count, &c.params))?;
+        for row in &mut t.rows {
+            if let Some(text) = row[6].as_str() {
+                row[6] = serde_json::from_str(text).unwrap_or_else(|_| Json::from(text));
+            }
+        }
+        Ok(t)
+    }
+}
+
+/// Adds `column` in `[from, to)`; unbounded sides (`i64::MIN`, `i64::MAX`) add nothing.
+fn between(mut cond: Cond, column: &str, from: i64, to: i64) -> Cond {
+    if from != i64::MIN {
+        cond = cond.and(&format!("{column} >= ?"), [Value::Integer(from)]);
+    }
+    if to != i64::MAX {
+        cond = cond.and(&format!("{column} < ?"), [Value::Integer(to)]);
+    }
+    cond
 }
 
 /// Turns positional `?` into `?N`, `?N+1`, … (to mix with numbered parameters).

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -25,6 +26,10 @@ use crate::db::{DbError, audit, users};
 use crate::error::ApiError;
 
 const OPENAPI: &str = include_str!("openapi.json");
+/// The number of rows a per-row report has, on its CSV export.
+const TOTAL_HEADER: &str = "x-total-count";
+const NOT_PAGINATED: &str = "only the per-row reports are paginated \
+                             (stale-deals, overdue-deals, contact-depth, key-accounts-at-risk, open-conflicts)";
 /// Most audit rows listed with an account's history.
 const HISTORY_AUDIT_ROWS: u32 = 1000;
 
@@ -64,7 +69,17 @@ async fn report(
         Some("csv") => true,
         Some(_) => return Err(BadFilter { param: "format", reason: "expected json or csv" }.into()),
     };
-    let filter = Filter::parse(&query)?;
+    let mut filter = Filter::parse(&query)?;
+    if queries::PAGINATED.contains(&name.as_str()) {
+        // JSON comes a page at a time; a CSV export has every row unless a page is asked for.
+        if !csv && filter.limit.is_none() {
+            filter.limit = Some(queries::DEFAULT_LIMIT);
+        }
+    } else if filter.limit.is_some() || filter.offset.is_some() {
+        let param = if filter.limit.is_some() { "limit" } else { "offset" };
+        return Err(BadFilter { param, reason: NOT_PAGINATED }.into());
+    }
+    let page = (filter.limit, filter.offset.unwrap_or(0));
     let report = name.clone();
     let table = state
         .db()
@@ -84,19 +99,30 @@ async fn report(
             tracing::error!(error = %e, "cannot write a report as CSV");
             ApiError::Internal
         })?;
-        return Ok(([(CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response());
+        let mut response = ([(CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response();
+        if let Some(total) = table.total {
+            response.headers_mut().insert(TOTAL_HEADER, HeaderValue::from(total));
+        }
+        return Ok(response);
     }
-    Ok(Json(as_json(&name, &table)).into_response())
+    Ok(Json(as_json(&name, &table, page)).into_response())
 }
 
-/// `{"report", "columns", "rows": [{column: value}]}`.
-fn as_json(name: &str, table: &Table) -> Value {
+/// `{"report", "columns", "rows": [{column: value}]}`, and for a per-row
+/// report `"total"`, `"limit"` (null: every row) and `"offset"`.
+fn as_json(name: &str, table: &Table, (limit, offset): (Option<u32>, u64)) -> Value {
     let rows: Vec<Value> = table
         .rows
         .iter()
         .map(|row| Value::Object(table.columns.iter().map(|c| c.to_string()).zip(row.iter().cloned()).collect()))
         .collect();
-    json!({ "report": name, "columns": table.columns, "rows": rows })
+    let mut out = json!({ "report": name, "columns": table.columns, "rows": rows });
+    if let Some(total) = table.total {
+        out["total"] = json!(total);
+        out["limit"] = json!(limit);
+        out["offset"] = json!(offset);
+    }
+    out
 }
 
 /// Who changed what on an account: its CRDT history and the server's audit rows.

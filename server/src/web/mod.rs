@@ -77,7 +77,7 @@ async fn stage_deals(
     if stage.is_empty() || stage.len() > MAX_STAGE_LEN {
         return Err(BadFilter { param: "stage", reason: "expected a stage id" }.into());
     }
-    if query.contains_key("format") || query.contains_key("days") {
+    if ["format", "days", "limit", "offset"].iter().any(|k| query.contains_key(*k)) {
         return Err(BadFilter {
             param: "query",
             reason: "unknown parameter (accepted: stage, team, rep, territory, from, to)",
@@ -93,15 +93,14 @@ async fn stage_deals(
             if let Err(bad) = filter.check_known(conn)? {
                 return Ok(Err(bad));
             }
-            let mut c = Cond::accounts(&subject, &filter).and("d.stage = ?", [Value::Text(stage)]);
+            let mut c = Cond::on("d", &subject, &filter).and("d.stage = ?", [Value::Text(stage)]);
             if filter.from.is_some() || filter.to.is_some() {
                 let (from, to) = filter.period_dates();
                 c = c.and("d.expected_close BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
             }
             let sql = format!(
-                "SELECT a.doc_id, a.name, a.owner, d.deal_id, d.amount_minor, d.currency, d.expected_close
-                 FROM rpt_deals d JOIN rpt_accounts a ON a.doc_id = d.doc_id WHERE {}
-                 ORDER BY a.name, a.doc_id, d.deal_id LIMIT {MAX_DRILL_ROWS}",
+                "SELECT d.doc_id, d.name, d.owner, d.deal_id, d.amount_minor, d.currency, d.expected_close
+                 FROM rpt_deals d WHERE {} ORDER BY d.name, d.doc_id, d.deal_id LIMIT {MAX_DRILL_ROWS}",
                 c.sql
             );
             let mut stmt = conn.prepare(&sql)?;

@@ -7,6 +7,8 @@
   const STAGE_ORDER = ['prospecting', 'qualification', 'proposal', 'negotiation', 'won', 'lost'];
   const KIND_COLORS = { call: '#2563eb', meeting: '#0f766e', visit: '#9333ea', email: '#d97706', note: '#64748b' };
   const POLL_MS = 2000;
+  // Rows per page of the per-row tables (the API pages them: limit/offset, total).
+  const PAGE_ROWS = 20;
   const SVG_NS = 'http://www.w3.org/2000/svg';
 
   const $ = (id) => document.getElementById(id);
@@ -18,6 +20,8 @@
   let refreshQueued = false;
   let refreshing = false;
   let drillStage = null;
+  // Offset of each paged table.
+  const offsets = { 'stale-deals': 0, 'key-accounts-at-risk': 0, 'open-conflicts': 0 };
 
   // ---------- helpers ----------
   class ApiError extends Error {
@@ -250,6 +254,74 @@
     if (!report.rows.length) emptyRow(body, 3, 'No key account at risk.');
   }
 
+  function renderConflicts(report) {
+    const body = $('open-conflicts').tBodies[0];
+    body.replaceChildren();
+    for (const row of report.rows) {
+      const values = el('ul', { class: 'values' });
+      for (const v of row.values || []) {
+        values.append(el('li', { class: v.winner ? 'winner' : null, 'data-value': v.value, 'data-user': v.user },
+          (v.value === '' ? '(cleared)' : v.value) + ' (' + v.user + ' on ' + v.device + ')'));
+      }
+      body.append(el('tr', { 'data-account-row': row.account_id, 'data-field': row.field, 'data-count': row.value_count },
+        el('td', {}, accountButton(row.account_id, row.account)),
+        el('td', {}, row.field),
+        el('td', {}, values),
+        el('td', {}, when(row.newest_ms))));
+    }
+    if (!report.rows.length) emptyRow(body, 4, 'No open conflicts.');
+  }
+
+  // "21–40 of 345" with previous / next buttons under a paged table.
+  function renderPager(name, report) {
+    const box = document.querySelector(`.pager[data-report="${name}"]`);
+    const total = Number(report.total || 0);
+    const offset = Number(report.offset || 0);
+    const shown = report.rows.length;
+    box.dataset.total = total;
+    box.dataset.offset = offset;
+    box.replaceChildren();
+    if (!total) return;
+    const range = shown ? `${offset + 1}–${offset + shown} of ${total}` : `none of ${total} here`;
+    const go = (to) => { offsets[name] = Math.max(0, to); loadPaged(name); };
+    const prev = el('button', { type: 'button', class: 'secondary', 'data-page': 'prev', 'aria-label': 'Previous page', onclick: () => go(offset - PAGE_ROWS) }, '‹');
+    const next = el('button', { type: 'button', class: 'secondary', 'data-page': 'next', 'aria-label': 'Next page', onclick: () => go(offset + PAGE_ROWS) }, '›');
+    prev.disabled = offset === 0;
+    next.disabled = offset + shown >= total;
+    box.append(prev, el('span', { class: 'range', role: 'status' }, range), next);
+  }
+
+  const PAGED = {
+    'stale-deals': renderStale,
+    'key-accounts-at-risk': renderRisk,
+    'open-conflicts': renderConflicts,
+  };
+
+  // One page of a per-row report; a page left empty by a change goes back to the last one.
+  async function fetchPaged(name, f) {
+    let report = await api('/v1/reports/' + name, Object.assign({}, f, { limit: PAGE_ROWS, offset: offsets[name] }));
+    if (!report.rows.length && offsets[name] > 0) {
+      offsets[name] = Math.max(0, Math.floor((Number(report.total) - 1) / PAGE_ROWS) * PAGE_ROWS);
+      report = await api('/v1/reports/' + name, Object.assign({}, f, { limit: PAGE_ROWS, offset: offsets[name] }));
+    }
+    return report;
+  }
+
+  function showPaged(name, report) {
+    PAGED[name](report);
+    renderPager(name, report);
+  }
+
+  async function loadPaged(name) {
+    const gen = generation;
+    try {
+      const report = await fetchPaged(name, filters());
+      if (gen === generation) showPaged(name, report);
+    } catch (e) {
+      handleError(e);
+    }
+  }
+
   // ---------- drill-down ----------
   async function drillIntoStage(stage) {
     drillStage = stage;
@@ -311,21 +383,23 @@
     const f = filters();
     try {
       const version = await api('/v1/reports/version');
-      const [pipeline, stages, ladder, activity, stale, risk] = await Promise.all([
+      const [pipeline, stages, ladder, activity, stale, risk, conflicts] = await Promise.all([
         api('/v1/reports/pipeline', f),
         api('/v1/reports/stages', f),
         api('/v1/reports/ladder', f),
         api('/v1/reports/rep-activity', f),
-        api('/v1/reports/stale-deals', f),
-        api('/v1/reports/key-accounts-at-risk', f),
+        fetchPaged('stale-deals', f),
+        fetchPaged('key-accounts-at-risk', f),
+        fetchPaged('open-conflicts', f),
       ]);
       if (gen !== generation) return;
       renderPipeline(pipeline);
       renderStages(stages);
       renderLadder(ladder);
       renderActivity(activity);
-      renderStale(stale);
-      renderRisk(risk);
+      showPaged('stale-deals', stale);
+      showPaged('key-accounts-at-risk', risk);
+      showPaged('open-conflicts', conflicts);
       loadedHead = version.head;
       $('head').textContent = String(version.head);
       $('updated').textContent = new Date().toLocaleTimeString();
@@ -449,8 +523,11 @@
     signIn(t);
   });
   $('sign-out').addEventListener('click', () => signOut(''));
-  $('filters').addEventListener('submit', (e) => { e.preventDefault(); refresh(); });
-  $('clear-filters').addEventListener('click', () => { $('filters').reset(); refresh(); });
+  function firstPages() {
+    for (const name of Object.keys(offsets)) offsets[name] = 0;
+  }
+  $('filters').addEventListener('submit', (e) => { e.preventDefault(); firstPages(); refresh(); });
+  $('clear-filters').addEventListener('click', () => { $('filters').reset(); firstPages(); refresh(); });
 
   if (token) signIn(token); else showDashboard(false);
 })();

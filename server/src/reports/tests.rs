@@ -1,0 +1,291 @@
+//! The weekly rollups against the fact rows and against figures computed here
+//! from the typed accounts, over seeded random histories with arbitrary times
+//! (stage re-entries, weeks cut by the period, every scope), and the
+//! incremental maintenance against a rebuild from the fact rows.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rapport_core::*;
+use rusqlite::Connection;
+use serde_json::{Value as Json, json};
+use time::{Date, Duration, OffsetDateTime};
+
+use super::Filter;
+use super::index::{rebuild_rollups, rewrite};
+use super::queries::run_at;
+use crate::access::{Role, Subject};
+
+const STAGES: [&str; 6] = ["prospecting", "qualification", "proposal", "negotiation", "won", "lost"];
+const USERS: [&str; 3] = ["ana", "ben", "olga"];
+
+/// SplitMix64: a seeded, reproducible sequence.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
+        xs[self.below(xs.len() as u64) as usize].clone()
+    }
+}
+
+fn base() -> OffsetDateTime {
+    time::macros::datetime!(2026-03-01 00:00 UTC)
+}
+
+fn database() -> Connection {
+    let mut conn = Connection::open_in_memory().unwrap();
+    crate::db::schema::migrate(&mut conn).unwrap();
+    conn
+}
+
+/// A real account (written through the editor) to vary: three deals, eight interactions.
+fn template() -> Account {
+    let author = Author::new("olga", "laptop", ActorId::random());
+    let settings = Settings::default();
+    let mut doc = AccountDoc::create(&author, &NewAccount::new("Template")).unwrap();
+    let mut editor = doc.edit(&author, &settings);
+    for d in 0..3 {
+        editor.add_deal(&NewDeal::new(format!("Deal {d}"), Money::new(1000, "EUR").unwrap())).unwrap();
+    }
+    for kind in InteractionKind::ALL.iter().cycle().take(8) {
+        editor.log_interaction(&NewInteraction::new(*kind, "Touch")).unwrap();
+    }
+    doc.read()
+}
+
+/// Account `n` of the data set drawn from `rng`: any scope, a deleted one now
+/// and then, interactions at any time in 150 days, deals wandering between
+/// stages (re-entering some) over those days.
+fn vary(template: &Account, rng: &mut Rng) -> Account {
+    let mut a = template.clone();
+    a.party.owner = rng.pick(&[Some("ana"), Some("ben"), None]).map(str::to_owned);
+    a.party.team = rng.pick(&[Some("east"), Some("west"), None]).map(str::to_owned);
+    a.party.territory = rng.pick(&[Some("north"), Some("south"), None]).map(str::to_owned);
+    a.deleted = (rng.below(10) == 0).then(|| Deletion { at: base(), by: "olga".into() });
+    let mut at = || base() - Duration::milliseconds(rng.next().rem_euclid(150 * 86_400_000) as i64);
+    let times: Vec<OffsetDateTime> = (0..a.interactions.len() + 32).map(|_| at()).collect();
+    let mut times = times.into_iter();
+    for i in &mut a.interactions {
+        let t = times.next().unwrap();
+        i.status = rng.pick(&[
+            InteractionStatus::Held,
+            InteractionStatus::Held,
+            InteractionStatus::Held,
+            InteractionStatus::Planned,
+            InteractionStatus::Cancelled,
+        ]);
+        (i.actual_start, i.planned_start) =
+            if i.status == InteractionStatus::Planned { (None, Some(t)) } else { (Some(t), None) };
+        i.staff = USERS.iter().filter(|_| rng.below(3) == 0).map(|u| (*u).to_owned()).collect();
+    }
+    for d in &mut a.deals {
+        let mut t = times.next().unwrap();
+        let mut from: Option<String> = None;
+        d.stage_history.clear();
+        for _ in 0..=rng.below(7) {
+            let to = rng.pick(&STAGES).to_owned();
+            if from.as_deref() == Some(to.as_str()) {
+                continue;
+            }
+            d.stage_history.push(StageMove { from: from.clone(), to: to.clone(), at: t, by: "olga".into() });
+            from = Some(to);
+            // Several moves on one day now and then.
+            t += Duration::hours(rng.below(24 * 12) as i64);
+        }
+        d.stage = from.unwrap_or_else(|| "prospecting".into());
+    }
+    a
+}
+
+fn subjects() -> Vec<Subject> {
+    let subject = |user: &str, role, teams: &[&str], territories: &[&str]| Subject {
+        user: user.into(),
+        role,
+        teams: teams.iter().map(|t| (*t).to_owned()).collect(),
+        territories: territories.iter().map(|t| (*t).to_owned()).collect(),
+    };
+    vec![
+        subject("admin", Role::Admin, &[], &[]),
+        subject("ana", Role::Manager, &["west"], &[]),
+        subject("ben", Role::Rep, &[], &["north"]),
+        subject("ana", Role::Rep, &[], &[]),
+    ]
+}
+
+fn filters(rng: &mut Rng) -> Vec<Filter> {
+    let day = |rng: &mut Rng| base().date() - Duration::days(rng.below(165) as i64 - 5);
+    let mut out = vec![Filter::default()];
+    for _ in 0..12 {
+        let (a, b) = (day(rng), day(rng));
+        let (from, to) = (a.min(b), a.max(b));
+        out.push(Filter { from: Some(from), to: Some(to), ..Filter::default() });
+        out.push(Filter { from: Some(from), ..Filter::default() });
+        out.push(Filter { to: Some(to), ..Filter::default() });
+    }
+    // A single day, a Monday-to-Sunday week, and the other filters.
+    let monday = time::macros::date!(2026 - 01 - 05);
+    out.push(Filter { from: Some(monday), to: Some(monday), ..Filter::default() });
+    out.push(Filter { from: Some(monday), to: Some(monday + Duration::days(6)), ..Filter::default() });
+    out.push(Filter {
+        from: Some(monday),
+        to: Some(monday + Duration::days(13)),
+        team: Some("east".into()),
+        ..Filter::default()
+    });
+    out.push(Filter { rep: Some("ben".into()), ..Filter::default() });
+    out.push(Filter { territory: Some("south".into()), to: Some(monday), ..Filter::default() });
+    out
+}
+
+/// Whether the subject may read the account and it passes the filter.
+fn passes(a: &Account, s: &Subject, f: &Filter) -> bool {
+    let p = &a.party;
+    let owner = p.owner.as_deref();
+    let in_scope = match s.role {
+        Role::Admin | Role::Office => true,
+        Role::Manager => owner == Some(s.user.as_str()) || p.team.as_ref().is_some_and(|t| s.teams.contains(t)),
+        Role::Rep => owner == Some(s.user.as_str()) || p.territory.as_ref().is_some_and(|t| s.territories.contains(t)),
+    };
+    let eq = |want: &Option<String>, got: &Option<String>| want.is_none() || want == got;
+    a.deleted.is_none()
+        && a.merged_into.is_none()
+        && in_scope
+        && eq(&f.team, &p.team)
+        && eq(&f.rep, &p.owner)
+        && eq(&f.territory, &p.territory)
+}
+
+fn in_period(t: OffsetDateTime, f: &Filter) -> bool {
+    let start = |d: Date| d.midnight().assume_utc();
+    f.from.is_none_or(|d| t >= start(d)) && f.to.is_none_or(|d| t < start(d + Duration::days(1)))
+}
+
+/// `rep-activity` from the typed accounts.
+fn expected_activity(accounts: &[Account], s: &Subject, f: &Filter) -> Vec<Vec<Json>> {
+    let mut counts: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+    for a in accounts.iter().filter(|a| passes(a, s, f)) {
+        for i in a.interactions.iter().filter(|i| i.status == InteractionStatus::Held && in_period(i.when(), f)) {
+            let (y, w, _) = i.when().to_iso_week_date();
+            let reps: Vec<String> =
+                if i.staff.is_empty() { vec![i.logged_by.clone()] } else { i.staff.iter().cloned().collect() };
+            for rep in reps {
+                *counts.entry((rep, i.kind.as_str().to_owned(), format!("{y}-W{w:02}"))).or_default() += 1;
+            }
+        }
+    }
+    counts.into_iter().map(|((r, k, w), n)| vec![json!(r), json!(k), json!(w), json!(n)]).collect()
+}
+
+/// `stage-conversion` from the typed accounts: moves in the period, and the
+/// distinct deals that entered the from-stage in the period.
+fn expected_conversion(accounts: &[Account], s: &Subject, f: &Filter) -> Vec<Vec<Json>> {
+    let mut moves: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut entered: BTreeMap<String, BTreeSet<(usize, usize)>> = BTreeMap::new();
+    for (n, a) in accounts.iter().enumerate().filter(|(_, a)| passes(a, s, f)) {
+        for (k, d) in a.deals.iter().enumerate() {
+            for m in d.stage_history.iter().filter(|m| in_period(m.at, f)) {
+                entered.entry(m.to.clone()).or_default().insert((n, k));
+                if let Some(from) = &m.from {
+                    *moves.entry((from.clone(), m.to.clone())).or_default() += 1;
+                }
+            }
+        }
+    }
+    moves
+        .into_iter()
+        .map(|((from, to), n)| {
+            let e = entered.get(&from).map_or(0, |s| s.len() as i64);
+            let rate = if e > 0 { json!(n as f64 / e as f64) } else { Json::Null };
+            vec![json!(from), json!(to), json!(n), json!(e), rate]
+        })
+        .collect()
+}
+
+fn rows(conn: &Connection, report: &str, s: &Subject, f: &Filter, rollups: bool) -> Vec<Vec<Json>> {
+    run_at(conn, report, s, f, base(), rollups).unwrap().unwrap().rows
+}
+
+/// Every row of a rollup table, in key order.
+fn snapshot(conn: &Connection, table: &str) -> Vec<Vec<rusqlite::types::Value>> {
+    let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5, 6, 7")).unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |r| (0..n).map(|i| r.get(i)).collect()).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+}
+
+fn write_all(conn: &Connection, accounts: &[Account]) {
+    for (n, a) in accounts.iter().enumerate() {
+        rewrite(conn, &format!("doc-{n}"), Some((a, &[]))).unwrap();
+    }
+}
+
+#[test]
+fn weekly_rollups_give_the_figures_of_the_records_for_every_period_and_scope() {
+    let mut rng = Rng(0x5241_5053);
+    let template = template();
+    let accounts: Vec<Account> = (0..60).map(|_| vary(&template, &mut rng)).collect();
+    let conn = database();
+    write_all(&conn, &accounts);
+    let rollup_rows: i64 = conn.query_row("SELECT count(*) FROM rpt_activity", [], |r| r.get(0)).unwrap();
+    let reentries: i64 =
+        conn.query_row("SELECT count(*) FROM rpt_stage_flow WHERE prev_day != -1", [], |r| r.get(0)).unwrap();
+    assert!(rollup_rows > 0 && reentries > 0, "the data set exercises the rollups ({rollup_rows}, {reentries})");
+    let mut checked = 0;
+    for f in filters(&mut rng) {
+        for s in subjects() {
+            let activity = expected_activity(&accounts, &s, &f);
+            let conversion = expected_conversion(&accounts, &s, &f);
+            for rollups in [true, false] {
+                let what = format!("{} {f:?} rollups={rollups}", s.user);
+                assert_eq!(rows(&conn, "rep-activity", &s, &f, rollups), activity, "rep-activity as {what}");
+                assert_eq!(rows(&conn, "stage-conversion", &s, &f, rollups), conversion, "stage-conversion as {what}");
+            }
+            checked += usize::from(!activity.is_empty() && !conversion.is_empty());
+        }
+    }
+    assert!(checked > 100, "most cases have figures ({checked})");
+}
+
+#[test]
+fn rollups_stay_equal_to_a_rebuild_through_every_rewrite() {
+    let mut rng = Rng(7);
+    let template = template();
+    let mut accounts: Vec<Account> = (0..40).map(|_| vary(&template, &mut rng)).collect();
+    let conn = database();
+    write_all(&conn, &accounts);
+    for round in 0..4 {
+        // Reassign, hide, move in time: every account drawn again, some twice.
+        for (n, account) in accounts.iter_mut().enumerate() {
+            if rng.below(2) == 0 {
+                *account = vary(&template, &mut rng);
+                rewrite(&conn, &format!("doc-{n}"), Some((account, &[]))).unwrap();
+            }
+        }
+        // A document that stops being a readable account leaves nothing behind.
+        let gone = format!("doc-{}", rng.below(accounts.len() as u64));
+        rewrite(&conn, &gone, None).unwrap();
+        let incremental = [snapshot(&conn, "rpt_activity"), snapshot(&conn, "rpt_stage_flow")];
+        assert!(incremental.iter().all(|t| !t.is_empty()));
+        rebuild_rollups(&conn).unwrap();
+        assert_eq!([snapshot(&conn, "rpt_activity"), snapshot(&conn, "rpt_stage_flow")], incremental, "round {round}");
+        let zero: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM rpt_activity WHERE n <= 0) + (SELECT count(*) FROM rpt_stage_flow WHERE n <= 0)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(zero, 0, "no empty rollup rows are kept");
+        let n: usize = gone.trim_start_matches("doc-").parse().unwrap();
+        rewrite(&conn, &gone, Some((&accounts[n], &[]))).unwrap();
+    }
+}
