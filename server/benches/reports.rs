@@ -642,10 +642,11 @@ fn account_docs(n: usize) -> Res<Vec<(String, automerge::AutoCommit)>> {
 /// indexes, to tell their share.
 fn write_cost(
     conn: &mut Connection,
-    docs: &[(String, automerge::AutoCommit)],
+    docs: &mut [(String, automerge::AutoCommit)],
     drop_indexes: bool,
 ) -> Res<(Duration, Duration, Duration)> {
-    let per = |d: Duration| d / docs.len() as u32;
+    let count = docs.len() as u32;
+    let per = |d: Duration| d / count;
     let tx = conn.transaction()?;
     if drop_indexes {
         let indexes: Vec<String> = tx
@@ -659,18 +660,18 @@ fn write_cost(
         }
     }
     let start = Instant::now();
-    for (_, doc) in docs {
+    for (_, doc) in docs.iter() {
         let mut account = rapport_core::AccountDoc::from_automerge(doc.clone())?;
         std::hint::black_box((account.read(), account.conflicts()));
     }
     let read = per(start.elapsed());
     let start = Instant::now();
-    for (id, doc) in docs {
+    for (id, doc) in docs.iter_mut() {
         rapport_server::reports::write_report_rows(&tx, id, doc)?;
     }
     let first = per(start.elapsed());
     let start = Instant::now();
-    for (id, doc) in docs {
+    for (id, doc) in docs.iter_mut() {
         rapport_server::reports::write_report_rows(&tx, id, doc)?;
     }
     let again = per(start.elapsed());
@@ -839,7 +840,7 @@ fn main() -> Res<()> {
         );
     }
     // What the reporting index costs each accepted change: one account's rows rewritten.
-    let docs = account_docs(if bench { 500 } else { 20 })?;
+    let mut docs = account_docs(if bench { 500 } else { 20 })?;
     println!();
     println!(
         "| reporting rows of one account ({} accounts, mean) | read document | first write (incl. read) | rewrite (incl. read) |",
@@ -850,7 +851,7 @@ fn main() -> Res<()> {
     {
         let mut runs_of = Vec::new();
         for _ in 0..3 {
-            runs_of.push(write_cost(&mut conn, &docs, drop_indexes)?);
+            runs_of.push(write_cost(&mut conn, &mut docs, drop_indexes)?);
         }
         runs_of.sort_by_key(|r| r.2);
         let (read, first, again) = runs_of[1];

@@ -126,7 +126,7 @@ impl ServerStore for SqlStore<'_> {
         self.cache.insert(doc, unchanged);
     }
 
-    fn append(&mut self, doc: &str, changes: &[Change], updated: AutoCommit) -> Result<(), DbError> {
+    fn append(&mut self, doc: &str, changes: &[Change], mut updated: AutoCommit) -> Result<(), DbError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -155,7 +155,7 @@ impl ServerStore for SqlStore<'_> {
             .query_row(params![doc, last_seq, changes.len() as i64, bytes], |r| r.get(0))?;
         if doc != SETTINGS_DOC_ID {
             write_index(self.conn, doc, &updated)?;
-            write_report_rows(self.conn, doc, &updated)?;
+            write_report_rows(self.conn, doc, &mut updated)?;
         }
         if count.max(0) as u64 > self.compact_after {
             self.written.compact.push(doc.to_owned());
@@ -209,7 +209,7 @@ impl ServerStore for SqlStore<'_> {
 /// Indexes every account that has no `accounts` row yet (documents stored
 /// before the index existed), so scoping covers them.
 pub(crate) fn backfill_index(conn: &mut Connection) -> Result<(), DbError> {
-    let done = backfill(conn, "accounts", write_index)?;
+    let done = backfill(conn, "accounts", |conn, doc, am| write_index(conn, doc, am))?;
     if done > 0 {
         tracing::info!(documents = done, "indexed the owner, team and territory of stored accounts");
     }
@@ -231,7 +231,7 @@ pub(crate) fn backfill_reports(conn: &mut Connection) -> Result<(), DbError> {
 fn backfill(
     conn: &mut Connection,
     table: &'static str,
-    write: fn(&Connection, &str, &AutoCommit) -> rusqlite::Result<()>,
+    write: fn(&Connection, &str, &mut AutoCommit) -> rusqlite::Result<()>,
 ) -> Result<usize, DbError> {
     let missing: Vec<String> = conn
         .prepare(&format!(
@@ -247,8 +247,8 @@ fn backfill(
     let mut cache = DocCache::new(0);
     let store = SqlStore::new(&tx, &mut cache, u64::MAX);
     for id in &missing {
-        if let Some(doc) = store.load_from_disk(id)? {
-            write(&tx, id, &doc)?;
+        if let Some(mut doc) = store.load_from_disk(id)? {
+            write(&tx, id, &mut doc)?;
         }
     }
     drop(store);

@@ -80,12 +80,10 @@ pub(crate) fn interaction_reps(i: &Interaction) -> Vec<String> {
 /// Rewrites the reporting rows of account `doc` from its current state. A
 /// document that is not a readable account leaves no rows.
 #[doc(hidden)]
-pub fn write_report_rows(conn: &Connection, doc: &str, am: &AutoCommit) -> rusqlite::Result<()> {
-    match AccountDoc::from_automerge(am.clone()) {
-        Ok(mut account) => {
-            let typed = account.read();
-            rewrite(conn, doc, Some((&typed, &account.conflicts())))
-        }
+pub fn write_report_rows(conn: &Connection, doc: &str, am: &mut AutoCommit) -> rusqlite::Result<()> {
+    // Read in place: the document stays in the server's cache, no copy.
+    match AccountDoc::with_borrowed(am, |account| (account.read(), account.conflicts())) {
+        Ok((typed, conflicts)) => rewrite(conn, doc, Some((&typed, &conflicts))),
         Err(e) => {
             tracing::warn!(doc, error = %e, "not indexing a document that is not a readable account");
             rewrite(conn, doc, None)
