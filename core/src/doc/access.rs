@@ -69,11 +69,16 @@ impl<'a> Fields<'a> {
         Fields { items: doc.map_range(obj, ..).collect() }
     }
 
+    /// No fields (an object that is not there).
+    pub(crate) fn empty() -> Fields<'a> {
+        Fields { items: Vec::new() }
+    }
+
     /// The fields of the map under `key` of `parent`, empty if there is none.
     pub(crate) fn child(doc: &'a AutoCommit, parent: &Fields<'_>, key: &str) -> Fields<'a> {
         match parent.obj(key) {
             Some(o) => Fields::of(doc, &o),
-            None => Fields { items: Vec::new() },
+            None => Fields::empty(),
         }
     }
 

@@ -42,34 +42,74 @@ pub(super) fn list(doc: &mut AutoCommit) -> Vec<Conflict> {
     found.into_iter().filter_map(|(path, o, key)| describe(doc, path, &o, &key)).collect()
 }
 
-/// How many fields hold concurrent values (what [`list`] returns, without describing them).
-pub(super) fn count(doc: &AutoCommit) -> usize {
-    flagged(doc).len()
+/// The objects a conflict scan reads that other readers want too, kept as read.
+#[derive(Default)]
+pub(crate) struct Walked<'a> {
+    pub(crate) root: Option<Fields<'a>>,
+    pub(crate) party: Option<Fields<'a>>,
+    pub(crate) deals: Vec<Fields<'a>>,
+    pub(crate) contacts: Vec<Fields<'a>>,
+    /// How many fields hold concurrent values.
+    pub(crate) conflicts: usize,
+}
+
+/// Counts the fields holding concurrent values and keeps the root, party,
+/// deal and contact objects it read, so a caller that also needs them (the
+/// replica's index row) walks the document once.
+pub(crate) fn walk(d: &AutoCommit) -> Walked<'_> {
+    let mut found = Vec::new();
+    let mut walked = Walked::default();
+    visit(d, &mut found, |place, fields| match place {
+        Place::Root => walked.root = Some(fields),
+        Place::Party => walked.party = Some(fields),
+        Place::Record("deals") => walked.deals.push(fields),
+        Place::Record("contacts") => walked.contacts.push(fields),
+        Place::Record(_) => {}
+    });
+    walked.conflicts = found.len();
+    walked
 }
 
 /// Fields with more than one distinct concurrent value: (path, object, key).
 fn flagged(d: &AutoCommit) -> Vec<(String, ObjId, String)> {
     let mut found = Vec::new();
+    visit(d, &mut found, |_, _| {});
+    found
+}
+
+/// Where an object sits in an account document.
+enum Place<'p> {
+    Root,
+    Party,
+    /// An entry of a record collection (`deals`, `contacts`, …).
+    Record(&'p str),
+}
+
+/// Reads every object that can hold field conflicts once, collecting the
+/// conflicted fields into `found` and handing root, party and record objects to `keep`.
+fn visit<'a>(d: &'a AutoCommit, found: &mut Vec<(String, ObjId, String)>, mut keep: impl FnMut(Place<'_>, Fields<'a>)) {
     let root = Fields::of(d, &automerge::ROOT);
-    scan(d, &automerge::ROOT, &root, "", &mut found, &["deleted_at", "merged_into"]);
+    scan(d, &automerge::ROOT, &root, "", found, &["deleted_at", "merged_into"]);
     if let Some(p) = root.obj("party") {
         let party = Fields::of(d, &p);
-        scan(d, &p, &party, "party.", &mut found, &[]);
+        scan(d, &p, &party, "party.", found, &[]);
         for sub in ["address", "demographics", "buying_habits"] {
             if let Some(o) = party.obj(sub) {
-                scan(d, &o, &Fields::of(d, &o), &format!("party.{sub}."), &mut found, &[]);
+                scan(d, &o, &Fields::of(d, &o), &format!("party.{sub}."), found, &[]);
             }
         }
+        keep(Place::Party, party);
     }
     for coll in RECORD_COLLECTIONS {
         for (id, r) in Fields::child(d, &root, coll).objects() {
             let fields = Fields::of(d, &r);
             if fields.conflicted().next().is_some() {
-                scan(d, &r, &fields, &format!("{coll}.{id}."), &mut found, &[]);
+                scan(d, &r, &fields, &format!("{coll}.{id}."), found, &[]);
             }
+            keep(Place::Record(coll), fields);
         }
     }
-    found
+    keep(Place::Root, root);
 }
 
 /// Collects keys of `o` with more than one distinct concurrent scalar value.

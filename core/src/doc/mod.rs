@@ -33,7 +33,7 @@
 //! Append-only logs are maps keyed by a fresh UUID (union on merge).
 
 pub(crate) mod access;
-mod conflicts;
+pub(crate) mod conflicts;
 mod fields;
 mod history;
 mod ops;
@@ -203,7 +203,7 @@ impl AccountDoc {
 
     /// How many fields hold concurrent values (`conflicts().len()`, cheaper).
     pub fn conflict_count(&self) -> usize {
-        conflicts::count(&self.doc)
+        conflicts::walk(&self.doc).conflicts
     }
 
     /// Every change, oldest first, with who, device, when and which fields.

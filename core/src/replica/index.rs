@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::doc::AccountDoc;
 use crate::doc::access::{self as a, Fields};
+use crate::doc::conflicts;
 use crate::error::Result;
 use crate::model::*;
 
@@ -65,17 +66,18 @@ pub(crate) struct Row {
     notes: String,
 }
 
-pub(crate) fn row(doc: &mut AccountDoc, with_conflicts: bool) -> Row {
-    let conflicts = if with_conflicts { doc.conflict_count() as u32 } else { 0 };
+pub(crate) fn row(doc: &mut AccountDoc) -> Row {
     let (_, updated_at) = doc.last_change();
     let id = doc.id();
     let d: &AutoCommit = doc.automerge();
-    let root = Fields::of(d, &automerge::ROOT);
-    let p = Fields::child(d, &root, "party");
+    // One walk counts conflicts and reads the objects the row needs.
+    let walked = conflicts::walk(d);
+    let empty = Fields::empty();
+    let root = walked.root.as_ref().unwrap_or(&empty);
+    let p = walked.party.as_ref().unwrap_or(&empty);
     let mut stages = Vec::new();
     let mut open_deals = 0;
-    for (_, o) in Fields::child(d, &root, "deals").objects() {
-        let deal = Fields::of(d, &o);
+    for deal in &walked.deals {
         if let Some(s) = deal.string("stage") {
             stages.push(s);
         }
@@ -86,8 +88,7 @@ pub(crate) fn row(doc: &mut AccountDoc, with_conflicts: bool) -> Row {
     stages.sort();
     stages.dedup();
     let mut contacts_text = String::new();
-    for (_, o) in Fields::child(d, &root, "contacts").objects() {
-        let contact = Fields::of(d, &o);
+    for contact in &walked.contacts {
         if let Some(n) = contact.string("name") {
             contacts_text.push_str(&n);
             contacts_text.push(' ');
@@ -97,6 +98,7 @@ pub(crate) fn row(doc: &mut AccountDoc, with_conflicts: bool) -> Row {
             contacts_text.push(' ');
         }
     }
+    let conflicts = walked.conflicts as u32;
     Row {
         summary: AccountSummary {
             id,

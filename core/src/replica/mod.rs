@@ -155,7 +155,7 @@ impl Replica {
             let bytes = doc.save();
             tx.prepare_cached("INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)")?
                 .execute(params![doc.id().to_string(), bytes, stored_at])?;
-            index::write(&tx, &index::row(&mut doc, false))?;
+            index::write(&tx, &index::row(&mut doc))?;
             mark_dirty(&tx, &doc.id().to_string())?;
             ids.push(doc.id());
         }
@@ -276,7 +276,7 @@ impl Replica {
                     "INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)",
                     params![id.to_string(), incoming.save(), access::millis(now)],
                 )?;
-                index::write(&tx, &index::row(&mut incoming, true))?;
+                index::write(&tx, &index::row(&mut incoming))?;
                 mark_dirty(&tx, &id.to_string())?;
             }
             Err(e) => return Err(e),
@@ -352,7 +352,7 @@ impl Replica {
         index::clear(&tx)?;
         for id in ids {
             let mut doc = load_account(&tx, id, &self.author.actor)?;
-            index::write(&tx, &index::row(&mut doc, true))?;
+            index::write(&tx, &index::row(&mut doc))?;
         }
         tx.commit()?;
         Ok(())
@@ -495,6 +495,6 @@ fn store_changes(tx: &Transaction<'_>, doc: &mut AccountDoc, before: &[ChangeHas
             access::millis(now)
         ])?;
     }
-    index::write(tx, &index::row(doc, true))?;
+    index::write(tx, &index::row(doc))?;
     Ok(())
 }

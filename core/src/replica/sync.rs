@@ -340,7 +340,7 @@ fn prepare_new(data: &DocData, actor: &automerge::ActorId) -> Result<NewAccountD
         Some(bytes) => bytes,
         None => doc.save(),
     };
-    Ok(NewAccountDoc { doc: data.doc.clone(), bytes, row: index::row(&mut doc, true), heads: doc.heads() })
+    Ok(NewAccountDoc { doc: data.doc.clone(), bytes, row: index::row(&mut doc), heads: doc.heads() })
 }
 
 fn store_new(tx: &Transaction<'_>, new: NewAccountDoc) -> Result<()> {
