@@ -441,6 +441,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE INDEX rpt_stage_moves_territory
         ON rpt_stage_moves(territory, hidden, at, from_stage, to_stage, prev_day, owner, team);
     ",
+    // 11: a digest of the rows each account's rewrite produced (issue 3): a
+    // change that leaves every reporting row as it was (most field edits)
+    // skips the rewrite. Kept on `rpt_accounts`, so emptying the index for a
+    // backfill also forgets the digests.
+    "
+    ALTER TABLE rpt_accounts ADD COLUMN digest BLOB;
+    ",
 ];
 
 /// The schema version a fully migrated database has.

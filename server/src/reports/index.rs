@@ -11,11 +11,14 @@
 //! they are deleted, what the new rows contribute is added after they are
 //! inserted. [`rebuild_rollups`] recomputes them from the fact rows.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use automerge::AutoCommit;
 use rapport_core::{Account, AccountDoc, Conflict, DealOutcome, Interaction, InteractionStatus};
-use rusqlite::{Connection, params};
+use rusqlite::types::{ToSqlOutput, Value};
+use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 /// Tables holding one account's rows, keyed by `doc_id`.
@@ -93,17 +96,116 @@ pub fn write_report_rows(conn: &Connection, doc: &str, am: &mut AutoCommit) -> r
 
 /// Replaces the rows of account `doc` with those of `account` (none if `None`),
 /// keeping the rollups in step.
+///
+/// The new rows are planned first; when their digest equals the one stored
+/// with the account's current rows (an edit of a field no report reads), the
+/// rows are already right and nothing is written.
 pub(crate) fn rewrite(conn: &Connection, doc: &str, account: Option<(&Account, &[Conflict])>) -> rusqlite::Result<()> {
+    let plan = Plan::default();
+    if let Some((typed, conflicts)) = account {
+        insert(&plan, doc, typed)?;
+        insert_conflicts(&plan, doc, typed, conflicts)?;
+        let digest = plan.digest();
+        let stored: Option<Option<Vec<u8>>> = conn
+            .prepare_cached("SELECT digest FROM rpt_accounts WHERE doc_id = ?1")?
+            .query_row([doc], |r| r.get(0))
+            .optional()?;
+        if stored.flatten().is_some_and(|d| d == digest) {
+            return Ok(());
+        }
+    }
     subtract_rollups(conn, doc)?;
     for table in TABLES {
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?.execute([doc])?;
     }
-    if let Some((typed, conflicts)) = account {
-        insert(conn, doc, typed)?;
-        insert_conflicts(conn, doc, typed, conflicts)?;
+    if account.is_some() {
+        plan.run(conn)?;
         add_rollups(conn, doc)?;
+        conn.prepare_cached("UPDATE rpt_accounts SET digest = ?2 WHERE doc_id = ?1")?
+            .execute(params![doc, plan.digest().as_slice()])?;
     }
     Ok(())
+}
+
+/// The rows one account's rewrite inserts, recorded before anything is
+/// written, so that their digest can tell whether anything changed.
+#[derive(Default)]
+struct Plan {
+    rows: RefCell<Vec<(&'static str, Vec<Value>)>>,
+}
+
+impl Plan {
+    /// A statement whose `execute` records its row (infallible; `Result` to
+    /// read like `Connection::prepare_cached`).
+    fn statement(&self, sql: &'static str) -> rusqlite::Result<Planned<'_>> {
+        Ok(Planned { plan: self, sql })
+    }
+
+    /// SHA-256 over every statement and value, in order.
+    fn digest(&self) -> [u8; 32] {
+        let mut hash = Sha256::new();
+        for (sql, values) in self.rows.borrow().iter() {
+            hash.update((sql.len() as u64).to_le_bytes());
+            hash.update(sql.as_bytes());
+            hash.update((values.len() as u64).to_le_bytes());
+            for value in values {
+                match value {
+                    Value::Null => hash.update([0]),
+                    Value::Integer(i) => {
+                        hash.update([1]);
+                        hash.update(i.to_le_bytes());
+                    }
+                    Value::Real(f) => {
+                        hash.update([2]);
+                        hash.update(f.to_bits().to_le_bytes());
+                    }
+                    Value::Text(t) => {
+                        hash.update([3]);
+                        hash.update((t.len() as u64).to_le_bytes());
+                        hash.update(t.as_bytes());
+                    }
+                    Value::Blob(b) => {
+                        hash.update([4]);
+                        hash.update((b.len() as u64).to_le_bytes());
+                        hash.update(b);
+                    }
+                }
+            }
+        }
+        hash.finalize().into()
+    }
+
+    fn run(&self, conn: &Connection) -> rusqlite::Result<()> {
+        for (sql, values) in self.rows.borrow().iter() {
+            conn.prepare_cached(sql)?.execute(params_from_iter(values))?;
+        }
+        Ok(())
+    }
+}
+
+/// One statement of a [`Plan`].
+struct Planned<'p> {
+    plan: &'p Plan,
+    sql: &'static str,
+}
+
+impl Planned<'_> {
+    fn execute(&mut self, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+        let values = params
+            .iter()
+            .map(|p| {
+                Ok(match p.to_sql()? {
+                    ToSqlOutput::Borrowed(v) => {
+                        Value::try_from(v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?
+                    }
+                    ToSqlOutput::Owned(v) => v,
+                    _ => return Err(rusqlite::Error::ToSqlConversionFailure("unsupported report value".into())),
+                })
+            })
+            .collect::<rusqlite::Result<Vec<Value>>>()?;
+        self.plan.rows.borrow_mut().push((self.sql, values));
+        Ok(1)
+    }
 }
 
 /// Takes what account `doc`'s current rows contribute out of the rollups
@@ -179,7 +281,7 @@ struct Scope<'a> {
     hidden: bool,
 }
 
-fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
+fn insert(plan: &Plan, doc: &str, a: &Account) -> rusqlite::Result<()> {
     let p = &a.party;
     let s = Scope {
         owner: p.owner.as_deref(),
@@ -191,7 +293,7 @@ fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
     let held = a.interactions.iter().filter(|i| i.status == InteractionStatus::Held);
     let last_touch = held.map(|i| millis(i.when())).max();
     let open_deals = a.deals.iter().filter(|d| d.outcome == DealOutcome::Open).count() as i64;
-    conn.prepare_cached(
+    plan.statement(
         "INSERT INTO rpt_accounts (doc_id, name, owner, team, territory, hidden, tier, rung, phase, status,
                                    end_reason, ended_phase, ended_on, last_touch, open_deals)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
@@ -213,13 +315,13 @@ fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
         last_touch,
         open_deals,
     ])?;
-    let mut deal = conn.prepare_cached(
+    let mut deal = plan.statement(
         "INSERT INTO rpt_deals (doc_id, deal_id, name, owner, team, territory, hidden, last_touch, stage, amount_minor,
                                 currency, probability, forecast, outcome, lost_reason, expected_close,
                                 stage_changed_at, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?;
-    let mut moved = conn.prepare_cached(
+    let mut moved = plan.statement(
         "INSERT INTO rpt_stage_moves (doc_id, deal_id, n, owner, team, territory, hidden, from_stage, to_stage, at,
                                       week_start, prev_day, by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -276,14 +378,13 @@ fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
             ])?;
         }
     }
-    let mut held = conn.prepare_cached(
+    let mut held = plan.statement(
         "INSERT INTO rpt_interactions (doc_id, interaction_id, rep, owner, team, territory, hidden, kind, status,
                                        planned_start, actual_start, at, week, week_start, contacts)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
-    let mut engaged = conn.prepare_cached(
-        "INSERT INTO rpt_interaction_contacts (doc_id, interaction_id, contact_id) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut engaged = plan
+        .statement("INSERT INTO rpt_interaction_contacts (doc_id, interaction_id, contact_id) VALUES (?1, ?2, ?3)")?;
     for i in &a.interactions {
         let id = i.id.to_string();
         let at = millis(i.when());
@@ -310,7 +411,7 @@ fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
             engaged.execute(params![doc, id, c.to_string()])?;
         }
     }
-    let mut ladder = conn.prepare_cached(
+    let mut ladder = plan.statement(
         "INSERT INTO rpt_ladder_moves (doc_id, move_id, owner, team, territory, hidden, from_rung, to_rung, up, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
@@ -328,7 +429,7 @@ fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
             millis(m.at)
         ])?;
     }
-    let mut phase = conn.prepare_cached(
+    let mut phase = plan.statement(
         "INSERT INTO rpt_lifecycle_moves (doc_id, move_id, owner, team, territory, hidden, from_phase, to_phase, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
@@ -351,10 +452,10 @@ fn insert(conn: &Connection, doc: &str, a: &Account) -> rusqlite::Result<()> {
 /// One row per field holding concurrent values: how many, the one shown, every
 /// value with who wrote it, on which device and when (a JSON array), and when
 /// the newest was written.
-fn insert_conflicts(conn: &Connection, doc: &str, a: &Account, conflicts: &[Conflict]) -> rusqlite::Result<()> {
+fn insert_conflicts(plan: &Plan, doc: &str, a: &Account, conflicts: &[Conflict]) -> rusqlite::Result<()> {
     let p = &a.party;
     let hidden = a.deleted.is_some() || a.merged_into.is_some();
-    let mut row = conn.prepare_cached(
+    let mut row = plan.statement(
         "INSERT INTO rpt_conflicts (doc_id, field, name, owner, team, territory, hidden, n_values, shown, value_list,
                                     newest_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
