@@ -169,7 +169,10 @@ impl Client {
                     (response, received, PushPlan::default())
                 }
                 None => {
-                    let (bytes, plan) = next_request(replica, limits, &mut summary)?;
+                    // The first exchange asks for a small page, so the pipeline
+                    // below starts applying while the server prepares the rest.
+                    let budget = if summary.rounds == 0 { first_page(limits) } else { limits };
+                    let (bytes, plan) = next_request(replica, budget, &mut summary)?;
                     let (response, received) = self.post_sync(bytes).await?;
                     (response, received, plan)
                 }
@@ -209,6 +212,14 @@ impl Client {
         }
         Err(ClientError::Stalled { rounds: summary.rounds, unsynced: replica.unsynced_count()? })
     }
+}
+
+/// Pull budget of a sync's first exchange: small, so a large pull starts
+/// being applied after one short wait instead of one full page.
+const FIRST_PAGE_BYTES: u64 = 256 << 10;
+
+fn first_page(limits: SyncLimits) -> SyncLimits {
+    SyncLimits { max_pull_bytes: limits.max_pull_bytes.min(FIRST_PAGE_BYTES), ..limits }
 }
 
 /// The next page of a pull, requested before the current one is applied.

@@ -217,11 +217,16 @@ fn main() {
             }
             load_times.push(t.elapsed());
         }
+        let spread = |v: &[Duration]| {
+            let ms: Vec<String> = v.iter().map(|d| format!("{:.0}", d.as_secs_f64() * 1e3)).collect();
+            ms.join(", ")
+        };
+        let runs = format!("runs: ours {} ms; anchor {} ms", spread(&pull_times), spread(&load_times));
         let (pull, load) = (median(pull_times), median(load_times));
         println!("\n(b) fresh replica pulls {n} accounts");
         println!("  ours:   {:>9.1} ms, {:>11} bytes on the wire ({} bytes of documents)", pull.as_secs_f64() * 1e3, pull_bytes, pulled_payload);
         println!("  anchor: {:>9.1} ms, {:>11} bytes of saved documents (AutoCommit::load of each, in process)", load.as_secs_f64() * 1e3, saved_bytes);
-        println!("  ratio:  time {:.2}x, bytes {:.3}x", pull.as_secs_f64() / load.as_secs_f64(), pull_bytes as f64 / saved_bytes as f64);
+        println!("  ratio:  time {:.2}x, bytes {:.3}x (medians of 3; {runs})", pull.as_secs_f64() / load.as_secs_f64(), pull_bytes as f64 / saved_bytes as f64);
 
         // (a) No-op sync of a replica holding everything, against Automerge's per-document protocol.
         let s = rapport_client::sync_once(&server.url, TOKEN, &mut office).await.unwrap();
