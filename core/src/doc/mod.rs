@@ -128,20 +128,23 @@ impl AccountDoc {
 
     /// The account id of `doc`, if it is an account this build can read.
     fn check(doc: &AutoCommit) -> Result<AccountId> {
-        let root = automerge::ROOT;
-        if access::string(doc, &root, "type").as_deref() != Some("account") {
+        // One pass over the root object (this runs for every document a pull brings).
+        let root = access::Fields::of(doc, &automerge::ROOT);
+        if root.string("type").as_deref() != Some("account") {
             return Err(Error::InvalidDocument("not a Rapport account document".into()));
         }
-        let found = access::int(doc, &root, "schema").unwrap_or(0).max(0) as u64;
+        let schema = root.int("schema").or_else(|| access::int(doc, &automerge::ROOT, "schema"));
+        let found = schema.unwrap_or(0).max(0) as u64;
         if found == 0 {
             return Err(Error::InvalidDocument("account document has no schema version".into()));
         }
         if found > SCHEMA_VERSION {
             return Err(Error::UnsupportedSchema { found, supported: SCHEMA_VERSION });
         }
-        let id = access::parsed::<AccountId>(doc, &root, "id")
+        let id = root
+            .parsed::<AccountId>("id")
             .ok_or_else(|| Error::InvalidDocument("account document has no valid id".into()))?;
-        if access::obj(doc, &root, "party").is_none() {
+        if root.obj("party").is_none() {
             return Err(Error::InvalidDocument("account document has no party".into()));
         }
         Ok(id)
