@@ -370,10 +370,7 @@ impl Replica {
     }
 
     fn exists(&self, id: AccountId) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?
-            .query_row([id.to_string()], |r| r.get(0))?)
+        holds(&self.conn, &id.to_string())
     }
 
     fn load_settings(&self) -> Result<SettingsDoc> {
@@ -426,6 +423,11 @@ fn load_chunks(conn: &Connection, id: &str) -> Result<Option<StoredChunks>> {
     let mut stmt = conn.prepare_cached("SELECT bytes FROM doc_changes WHERE doc_id = ?1 ORDER BY seq")?;
     let chunks = stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<Vec<u8>>>>()?;
     Ok(Some((snapshot, chunks)))
+}
+
+/// Whether the replica stores document `doc` (an account id or `settings`).
+fn holds(conn: &Connection, doc: &str) -> Result<bool> {
+    Ok(conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?.query_row([doc], |r| r.get(0))?)
 }
 
 fn load_account(conn: &Connection, id: AccountId, actor: &ActorId) -> Result<AccountDoc> {

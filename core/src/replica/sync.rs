@@ -10,7 +10,7 @@ use automerge::{AutoCommit, ChangeHash};
 use rusqlite::{OptionalExtension, Transaction, params};
 use time::OffsetDateTime;
 
-use super::{Replica, index, load_account, load_settings, store_changes};
+use super::{Replica, holds, index, load_account, load_settings, store_changes};
 use crate::doc::{AccountDoc, access, load_verified};
 use crate::error::{Error, Result};
 use crate::settings::SETTINGS_DOC_ID;
@@ -280,11 +280,6 @@ fn absorb(target: &mut AutoCommit, data: &DocData) -> Result<()> {
         return Err(Error::IncompleteSync { doc: data.doc.clone() });
     }
     Ok(())
-}
-
-/// Whether the replica stores document `doc`.
-fn holds(tx: &Transaction<'_>, doc: &str) -> Result<bool> {
-    Ok(tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?.query_row([doc], |r| r.get(0))?)
 }
 
 fn apply_account(tx: &Transaction<'_>, data: &DocData, actor: &automerge::ActorId) -> Result<()> {
