@@ -102,27 +102,29 @@ pub fn write_report_rows(conn: &Connection, doc: &str, am: &mut AutoCommit) -> r
 /// rows are already right and nothing is written.
 pub(crate) fn rewrite(conn: &Connection, doc: &str, account: Option<(&Account, &[Conflict])>) -> rusqlite::Result<()> {
     let plan = Plan::default();
+    let mut digest = None;
     if let Some((typed, conflicts)) = account {
         insert(&plan, doc, typed)?;
         insert_conflicts(&plan, doc, typed, conflicts)?;
-        let digest = plan.digest();
+        let planned = plan.digest();
         let stored: Option<Option<Vec<u8>>> = conn
             .prepare_cached("SELECT digest FROM rpt_accounts WHERE doc_id = ?1")?
             .query_row([doc], |r| r.get(0))
             .optional()?;
-        if stored.flatten().is_some_and(|d| d == digest) {
+        if stored.flatten().is_some_and(|d| d == planned) {
             return Ok(());
         }
+        digest = Some(planned);
     }
     subtract_rollups(conn, doc)?;
     for table in TABLES {
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE doc_id = ?1"))?.execute([doc])?;
     }
-    if account.is_some() {
+    if let Some(digest) = digest {
         plan.run(conn)?;
         add_rollups(conn, doc)?;
         conn.prepare_cached("UPDATE rpt_accounts SET digest = ?2 WHERE doc_id = ?1")?
-            .execute(params![doc, plan.digest().as_slice()])?;
+            .execute(params![doc, digest.as_slice()])?;
     }
     Ok(())
 }
