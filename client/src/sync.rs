@@ -125,12 +125,17 @@ pub(crate) fn next_request(
     summary: &mut SyncSummary,
 ) -> Result<(Vec<u8>, PushPlan), ClientError> {
     let (request, plan) = replica.sync_request(limits)?;
+    Ok((encode_request(request, summary), plan))
+}
+
+/// Encodes `request` for the wire, counting what it pushes and its size.
+fn encode_request(request: SyncRequest, summary: &mut SyncSummary) -> Vec<u8> {
     let message = Message::Request(request);
     let bytes = message.encode();
     if let Message::Request(request) = &message {
         summary.count_request(request, bytes.len());
     }
-    Ok((bytes, plan))
+    bytes
 }
 
 /// Whether an exchange changed anything: something stored, pulled, refused,
@@ -180,12 +185,7 @@ impl Client {
             // While this page is applied (SQLite and Automerge work on this
             // task), the next one travels and the server prepares it.
             if let Some(request) = replica.next_pull(&response, limits) {
-                let message = Message::Request(request);
-                let bytes = message.encode();
-                if let Message::Request(request) = &message {
-                    summary.count_request(request, bytes.len());
-                }
-                prefetch = Some(Prefetch::start(self, bytes));
+                prefetch = Some(Prefetch::start(self, encode_request(request, &mut summary)));
             }
             let report = replica.sync_apply(&plan, &response)?;
             summary.count_response(&response, &report, received);
