@@ -397,6 +397,10 @@ fn open_locked(path: &Path) -> Result<Connection> {
     conn.busy_timeout(std::time::Duration::ZERO)?;
     // Edits, sync and the index use more distinct statements than rusqlite's default cache of 16.
     conn.set_prepared_statement_cache_capacity(128);
+    // Plan each statement once: without this, binding a new value re-prepares
+    // any statement whose plan looked at a bound value (a table with a partial
+    // index is enough), so cached statements were compiled again on each use.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     let app_id: i32 = conn.pragma_query_value(None, "application_id", |r| r.get(0)).map_err(not_replica)?;
     let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).map_err(not_replica)?;
     if app_id != schema::APPLICATION_ID && !(app_id == 0 && tables == 0) {
@@ -499,4 +503,25 @@ fn store_changes(tx: &Transaction<'_>, doc: &mut AccountDoc, before: &[ChangeHas
     }
     index::write(tx, &index::row(doc))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    /// A cached statement is compiled once, whatever values it is run with:
+    /// `conflicts > ?1` against the partial index `WHERE conflicts > 0` made
+    /// SQLite compile it again for each new value.
+    #[test]
+    fn cached_statements_are_not_compiled_again_for_new_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let replica = Replica::open(dir.path().join("r.db"), &DeviceIdentity::new("u", "d")).unwrap();
+        let sql = "SELECT count(*) FROM accounts WHERE conflicts > ?1";
+        for value in 0..4 {
+            replica.conn.prepare_cached(sql).unwrap().query_row([value], |r| r.get::<_, i64>(0)).unwrap();
+        }
+        assert_eq!(replica.conn.prepare_cached(sql).unwrap().get_status(StatementStatus::RePrepare), 0);
+    }
 }

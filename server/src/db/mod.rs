@@ -174,6 +174,11 @@ impl Db {
         // Sync, access, audit and the reporting index use ~100 distinct
         // statements; rusqlite's default cache of 16 re-prepared most of them.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // Plan each statement once: without this, binding a new value
+        // re-prepares any statement whose plan looked at a bound value (a
+        // table with a partial index is enough), so the cached statements of
+        // authentication, access and pulls were compiled again on every request.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::migrate(&mut conn)?;
         let bootstrap = users::bootstrap(&mut conn, admin_token)?;
         store::backfill_index(&mut conn)?;
@@ -300,4 +305,35 @@ pub fn optimize(conn: &Connection, all_tables: bool) -> Result<(), DbError> {
 /// Milliseconds since the Unix epoch, UTC: the server's clock for records.
 pub(crate) fn now_millis() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    /// A cached statement is compiled once, whatever values it is run with
+    /// (SQLite compiled the device lookup of every request again).
+    #[tokio::test]
+    async fn cached_statements_are_not_compiled_again_for_new_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let (db, _) =
+            Db::open(&dir.path().join("server.db"), DbOptions::default(), Some("t".repeat(32).as_str()), metrics)
+                .unwrap();
+        let reprepared = db
+            .call(|conn| {
+                let sql = "SELECT u.id FROM devices d JOIN users u ON u.id = d.user_id
+                           WHERE d.id = ?1 AND d.revoked_at IS NULL AND u.deleted_at IS NULL";
+                for device in 0..4 {
+                    conn.prepare_cached(sql)?.query_map([device], |r| r.get::<_, i64>(0))?.count();
+                }
+                Ok(conn.prepare_cached(sql)?.get_status(StatementStatus::RePrepare))
+            })
+            .await
+            .unwrap();
+        assert_eq!(reprepared, 0);
+        db.shutdown().await;
+    }
 }
