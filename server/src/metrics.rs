@@ -48,6 +48,7 @@ pub struct Metrics {
     changes_stored: AtomicU64,
     docs_rejected: AtomicU64,
     compactions: AtomicU64,
+    report_rewrites: AtomicU64,
     live_connections: AtomicU64,
     live_pushes: AtomicU64,
 }
@@ -100,6 +101,10 @@ impl Metrics {
 
     pub(crate) fn compacted(&self) {
         self.compactions.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn reports_refreshed(&self, accounts: u64) {
+        self.report_rewrites.fetch_add(accounts, Relaxed);
     }
 
     pub(crate) fn live_connected(&self) {
@@ -160,6 +165,12 @@ impl Metrics {
             ("rapport_changes_stored_total", "counter", "Automerge changes stored.", &self.changes_stored),
             ("rapport_documents_rejected_total", "counter", "Pushed documents refused.", &self.docs_rejected),
             ("rapport_compactions_total", "counter", "Documents folded into a new snapshot.", &self.compactions),
+            (
+                "rapport_report_rewrites_total",
+                "counter",
+                "Accounts whose reporting rows were rewritten after changes.",
+                &self.report_rewrites,
+            ),
             ("rapport_live_connections", "gauge", "Open live WebSocket connections.", &self.live_connections),
             ("rapport_live_pushes_total", "counter", "Unsolicited responses sent on live sockets.", &self.live_pushes),
         ] {

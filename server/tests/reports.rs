@@ -937,3 +937,57 @@ async fn the_planner_has_statistics_of_the_reporting_index_after_a_restart() {
         assert!(analysed.contains(table), "{table} has statistics: {analysed:?}");
     }
 }
+
+/// Every report, as `TOKEN` reads it.
+async fn all_reports(server: &TestServer) -> Vec<Rows> {
+    let mut out = Vec::new();
+    for name in ALL {
+        out.push(report(server, TOKEN, &format!("/v1/reports/{name}")).await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn reporting_rows_a_crash_left_behind_are_rewritten_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(rapport_server::config::DATABASE_FILE);
+    let server = TestServer::start_in(dir.path(), |_| {}).await;
+    let mut office = Device::new("olga");
+    seed(&mut office);
+    sync(&server, &mut office.replica).await;
+    server.stop().await;
+    let old_rows = dir.path().join("old-rows.db");
+    std::fs::copy(&file, &old_rows).unwrap();
+
+    let server = TestServer::start_in(dir.path(), |_| {}).await;
+    let id = office.replica.account_ids().unwrap()[0];
+    office.replica.edit(id, |e| e.add_deal(&NewDeal::new("Late", Money::new(5_000_000, "NOK").unwrap()))).unwrap();
+    sync(&server, &mut office.replica).await;
+    let expected = all_reports(&server).await;
+    server.stop().await;
+
+    // What `kill -9` between a commit and the rewrite of its reporting rows
+    // leaves: the new change stored, the account's old rows, its stale mark.
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.execute("ATTACH ?1 AS old", [old_rows.to_str().unwrap()]).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rpt%' AND name != 'rpt_stale'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert!(tables.len() >= 10, "{tables:?}");
+    for table in &tables {
+        conn.execute_batch(&format!("DELETE FROM main.{table}; INSERT INTO main.{table} SELECT * FROM old.{table};"))
+            .unwrap();
+    }
+    conn.execute("INSERT INTO rpt_stale (doc_id) VALUES (?1)", [id.to_string()]).unwrap();
+    drop(conn);
+
+    let server = TestServer::start_in(dir.path(), |_| {}).await;
+    let got = all_reports(&server).await;
+    assert_eq!(got, expected);
+    assert!(got[0].contains(&vec![json!("NOK"), json!(1), json!(5_000_000), json!(500_000)]), "{:?}", got[0]);
+    server.stop().await;
+}

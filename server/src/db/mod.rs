@@ -183,6 +183,7 @@ impl Db {
         let bootstrap = users::bootstrap(&mut conn, admin_token)?;
         store::backfill_index(&mut conn)?;
         store::backfill_reports(&mut conn)?;
+        store::refresh_stale_reports(&mut conn)?;
         optimize(&conn, true)?;
         let (jobs, rx) = mpsc::channel();
         let worker = worker::Worker::new(conn, options, metrics)?;
@@ -309,6 +310,8 @@ pub(crate) fn now_millis() -> i64 {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use rusqlite::StatementStatus;
 
     use super::*;

@@ -95,6 +95,31 @@ impl<'a> SqlStore<'a> {
         Ok(true)
     }
 
+    /// Rewrites the reporting rows of `docs` from their current documents and
+    /// clears their stale marks; returns how many were rewritten. A document
+    /// that cannot be loaded is logged and stays marked.
+    pub(crate) fn refresh_reports<'d>(&mut self, docs: impl IntoIterator<Item = &'d str>) -> Result<usize, DbError> {
+        let mut done = 0;
+        for id in docs {
+            match self.load(id) {
+                Ok(Some(mut doc)) => {
+                    let written = write_report_rows(self.conn, id, &mut doc);
+                    self.release(id, doc);
+                    written?;
+                }
+                Ok(None) => {}
+                Err(e @ DbError::Corrupt { .. }) => {
+                    tracing::error!(doc = id, error = %e, "cannot write the reporting rows of a damaged document");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            self.conn.prepare_cached("DELETE FROM rpt_stale WHERE doc_id = ?1")?.execute([id])?;
+            done += 1;
+        }
+        Ok(done)
+    }
+
     /// Documents whose snapshot is older than their newest change.
     pub(crate) fn compaction_candidates(&self) -> Result<Vec<String>, DbError> {
         let mut stmt = self.conn.prepare_cached("SELECT id FROM documents WHERE last_seq > snapshot_seq")?;
@@ -126,7 +151,7 @@ impl ServerStore for SqlStore<'_> {
         self.cache.insert(doc, unchanged);
     }
 
-    fn append(&mut self, doc: &str, changes: &[Change], mut updated: AutoCommit) -> Result<(), DbError> {
+    fn append(&mut self, doc: &str, changes: &[Change], updated: AutoCommit) -> Result<(), DbError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -155,7 +180,9 @@ impl ServerStore for SqlStore<'_> {
             .query_row(params![doc, last_seq, changes.len() as i64, bytes], |r| r.get(0))?;
         if doc != SETTINGS_DOC_ID {
             write_index(self.conn, doc, &updated)?;
-            write_report_rows(self.conn, doc, &mut updated)?;
+            // The reporting rows follow later, once per burst of changes
+            // (the database thread's `refresh_reports`).
+            self.conn.prepare_cached("INSERT OR IGNORE INTO rpt_stale (doc_id) VALUES (?1)")?.execute([doc])?;
         }
         if count.max(0) as u64 > self.compact_after {
             self.written.compact.push(doc.to_owned());
@@ -224,6 +251,22 @@ pub(crate) fn backfill_reports(conn: &mut Connection) -> Result<(), DbError> {
         tracing::info!(documents = done, "wrote the reporting index of stored accounts");
     }
     Ok(())
+}
+
+/// Rewrites the reporting rows still marked stale (changes accepted just
+/// before the server stopped or was killed), in one transaction.
+pub(crate) fn refresh_stale_reports(conn: &mut Connection) -> Result<usize, DbError> {
+    let stale: Vec<String> =
+        conn.prepare("SELECT doc_id FROM rpt_stale")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    if stale.is_empty() {
+        return Ok(0);
+    }
+    let tx = conn.transaction()?;
+    let mut cache = DocCache::new(0);
+    let done = SqlStore::new(&tx, &mut cache, u64::MAX).refresh_reports(stale.iter().map(String::as_str))?;
+    tx.commit()?;
+    tracing::info!(documents = done, "brought the reporting rows of recently changed accounts up to date");
+    Ok(done)
 }
 
 /// Runs `write` for every stored account without a row in `table` (keyed by

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use rapport_core::settings::SETTINGS_DOC_ID;
 use rapport_core::sync::{Access, AckStatus, HandleStats, ServerStore, SyncRequest, SyncResponse, handle};
 use rusqlite::{Connection, params};
 use tokio::sync::{oneshot, watch};
@@ -22,6 +23,15 @@ type SyncReply = oneshot::Sender<Result<(SyncResponse, HandleStats), DbError>>;
 /// How often an idle database thread refreshes the planner's statistics.
 const OPTIMIZE_INTERVAL: Duration = Duration::from_secs(3600);
 
+/// How long the thread waits for more work before rewriting stale reporting rows.
+const REPORTS_IDLE: Duration = Duration::from_millis(5);
+
+/// Under sustained load, reporting rows are rewritten at least this often...
+const REPORTS_MAX_LAG: Duration = Duration::from_secs(1);
+
+/// ...or once this many accounts wait.
+const REPORTS_MAX_STALE: usize = 1024;
+
 pub(super) struct Worker {
     conn: Connection,
     cache: DocCache,
@@ -30,6 +40,10 @@ pub(super) struct Worker {
     head: watch::Sender<u64>,
     /// Documents waiting to be compacted.
     to_compact: BTreeSet<String>,
+    /// Accounts whose reporting rows are behind their documents (marked in
+    /// `rpt_stale` too, for a restart), and since when the oldest waits.
+    stale_reports: BTreeSet<String>,
+    stale_since: Option<Instant>,
 }
 
 impl Worker {
@@ -50,6 +64,8 @@ impl Worker {
             metrics,
             head: watch::channel(head).0,
             to_compact: to_compact.into_iter().collect(),
+            stale_reports: BTreeSet::new(),
+            stale_since: None,
         })
     }
 
@@ -62,15 +78,17 @@ impl Worker {
         let mut next_scan = Instant::now() + self.options.compact_interval;
         let mut next_optimize = Instant::now() + OPTIMIZE_INTERVAL;
         loop {
-            // Compaction only runs while no job waits.
+            // Reporting rows and compaction only run while no job waits.
             let wait = if self.to_compact.is_empty() {
                 next_scan.saturating_duration_since(Instant::now())
             } else {
                 Duration::ZERO
             };
+            let wait = if self.stale_reports.is_empty() { wait } else { wait.min(REPORTS_IDLE) };
             let first = match jobs.recv_timeout(wait) {
                 Ok(job) => job,
                 Err(RecvTimeoutError::Timeout) => {
+                    self.refresh_reports();
                     if Instant::now() >= next_scan {
                         self.scan_for_compaction();
                         next_scan = Instant::now() + self.options.compact_interval;
@@ -109,7 +127,11 @@ impl Worker {
         for job in batch {
             match job {
                 Job::Sync { request, principal, reply } => syncs.push((request, principal, reply)),
-                Job::Call(call) => call(&mut self.conn),
+                Job::Call(call) => {
+                    // Reports (and everything else a call reads) see every acknowledged change.
+                    self.refresh_reports();
+                    call(&mut self.conn)
+                }
                 Job::Authenticate { hash, reply } => {
                     let _ = reply.send(users::authenticate(&self.conn, &hash));
                 }
@@ -121,6 +143,13 @@ impl Worker {
         }
         if !syncs.is_empty() {
             self.commit_group(syncs);
+            let lagging = self.stale_since.is_some_and(|t| t.elapsed() >= REPORTS_MAX_LAG);
+            if lagging || self.stale_reports.len() >= REPORTS_MAX_STALE {
+                self.refresh_reports();
+            }
+        }
+        if shutdown.is_some() {
+            self.refresh_reports();
         }
         self.metrics.set_cached(self.cache.len());
         shutdown
@@ -222,6 +251,10 @@ impl Worker {
         }
         self.metrics.batch_committed(answers.len(), changes_stored, docs_rejected, written.new_docs);
         self.to_compact.extend(written.compact);
+        if !written.touched.is_empty() {
+            self.stale_since.get_or_insert_with(Instant::now);
+            self.stale_reports.extend(written.touched.into_iter().filter(|doc| doc != SETTINGS_DOC_ID));
+        }
         for (reply, answer) in answers {
             let _ = reply.send(answer);
         }
@@ -231,6 +264,28 @@ impl Worker {
             if changes_stored > 0 {
                 self.head.send_replace(head);
             }
+        }
+    }
+
+    /// Rewrites the reporting rows of every account changed since the last
+    /// rewrite, in one transaction. On failure they stay marked in
+    /// `rpt_stale` and are rewritten by the next change or at the next start.
+    fn refresh_reports(&mut self) {
+        if self.stale_reports.is_empty() {
+            return;
+        }
+        let stale = std::mem::take(&mut self.stale_reports);
+        self.stale_since = None;
+        let result = self.conn.transaction().map_err(DbError::from).and_then(|tx| {
+            let mut store = SqlStore::new(&tx, &mut self.cache, self.options.compact_after);
+            let done = store.refresh_reports(stale.iter().map(String::as_str))?;
+            drop(store);
+            tx.commit()?;
+            Ok(done)
+        });
+        match result {
+            Ok(done) => self.metrics.reports_refreshed(done as u64),
+            Err(e) => tracing::error!(error = %e, accounts = stale.len(), "cannot write reporting rows"),
         }
     }
 
