@@ -238,6 +238,42 @@ fn a_large_first_pull_is_all_or_nothing() {
     );
 }
 
+/// A replica keeps recently used documents loaded: a response that fails
+/// halfway, or an edit whose closure fails, must not leave a loaded document
+/// ahead of the file.
+#[test]
+fn a_failed_response_or_edit_leaves_loaded_documents_as_stored() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let ids = ana.replica.create_accounts(&[NewAccount::new("Alpha Oy"), NewAccount::new("Beta Oy")]).unwrap();
+    sync(&mut ana.replica, &mut store);
+    let mut bob = Fixture::new("bob");
+    sync(&mut bob.replica, &mut store);
+    let before = bob.replica.account(ids[0]).unwrap();
+
+    ana.replica.edit(ids[0], |e| e.set_field("party.industry", "Paper")).unwrap();
+    ana.replica.edit(ids[1], |e| e.set_field("party.industry", "Steel")).unwrap();
+    sync(&mut ana.replica, &mut store);
+    let (req, plan) = bob.replica.sync_request(SyncLimits::default()).unwrap();
+    let (mut resp, _) = handle(&mut store, &OpenAccess, &req).unwrap();
+    let order: Vec<&str> = resp.pull.iter().map(|d| d.doc.as_str()).collect();
+    assert_eq!(order, [ids[0].to_string(), ids[1].to_string()], "Alpha is applied before Beta fails");
+    resp.pull[1].changes = vec![vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3]];
+    assert!(bob.replica.sync_apply(&plan, &resp).is_err());
+    assert_eq!(bob.replica.account(ids[0]).unwrap(), before);
+
+    let failed = bob.replica.edit(ids[0], |e| {
+        e.set_field("party.industry", "Glass")?;
+        Err::<(), _>(Error::UnknownField("party.colour".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(bob.replica.account(ids[0]).unwrap(), before);
+
+    sync(&mut bob.replica, &mut store);
+    assert_eq!(bob.replica.account(ids[0]).unwrap().party.industry.as_deref(), Some("Paper"));
+    assert_eq!(bob.replica.account(ids[1]).unwrap(), ana.replica.account(ids[1]).unwrap());
+}
+
 #[test]
 fn settings_sync_like_any_document() {
     let mut store = MemoryStore::new();

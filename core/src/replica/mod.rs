@@ -11,10 +11,12 @@
 //!   the same transaction as the document it describes.
 
 mod index;
+mod loaded;
 pub mod schema;
 mod sync;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use automerge::{ActorId, ChangeHash};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, params};
@@ -61,6 +63,8 @@ pub struct Replica {
     path: PathBuf,
     author: Author,
     settings: Settings,
+    /// Recently used account documents, kept loaded (see `loaded`).
+    loaded: Mutex<loaded::Loaded>,
 }
 
 impl Replica {
@@ -109,7 +113,13 @@ impl Replica {
             ActorId::from(actor)
         };
         let author = Author::new(identity.user.clone(), identity.device.clone(), actor);
-        let mut replica = Replica { conn, path, author, settings: Settings::default() };
+        let mut replica = Replica {
+            conn,
+            path,
+            author,
+            settings: Settings::default(),
+            loaded: Mutex::new(loaded::Loaded::new(loaded::LOADED_DOCS)),
+        };
         replica.settings = replica.load_settings()?.read();
         if reindex || !replica.index_complete()? {
             replica.reindex()?;
@@ -165,18 +175,28 @@ impl Replica {
 
     /// The account as merged on this replica.
     pub fn account(&self, id: AccountId) -> Result<Account> {
-        Ok(self.document(id)?.read())
+        self.with_document(id, |doc| Ok(doc.read()))
     }
 
-    /// Loads an account's document.
+    /// A copy of an account's document.
     pub fn document(&self, id: AccountId) -> Result<AccountDoc> {
-        load_account(&self.conn, id, &self.author.actor)
+        self.with_document(id, |doc| Ok(doc.clone()))
+    }
+
+    /// Runs `f` on the account's loaded document, which it must only read.
+    fn with_document<T>(&self, id: AccountId, f: impl FnOnce(&mut AccountDoc) -> Result<T>) -> Result<T> {
+        let mut doc = take_loaded(&self.loaded, &self.conn, id, &self.author.actor)?;
+        let out = f(&mut doc);
+        keep_loaded(&self.loaded, doc);
+        out
     }
 
     /// Runs `f` on the account with an [`Editor`] and stores the result in one
     /// transaction. If `f` fails, nothing is stored.
     pub fn edit<T>(&mut self, id: AccountId, f: impl FnOnce(&mut Editor<'_>) -> Result<T>) -> Result<T> {
-        let mut doc = self.document(id)?;
+        // Taken out of the loaded documents: if `f` or the write fails, the
+        // half-edited document is dropped and the next call loads the file's.
+        let mut doc = take_loaded(&self.loaded, &self.conn, id, &self.author.actor)?;
         let before = doc.heads();
         let out = {
             let mut editor = doc.edit(&self.author, &self.settings);
@@ -185,6 +205,7 @@ impl Replica {
         let tx = self.conn.transaction()?;
         store_changes(&tx, &mut doc, &before, true)?;
         tx.commit()?;
+        keep_loaded(&self.loaded, doc);
         Ok(out)
     }
 
@@ -208,7 +229,7 @@ impl Replica {
 
     /// Fields with concurrent values in one account.
     pub fn conflicts(&self, id: AccountId) -> Result<Vec<Conflict>> {
-        Ok(self.document(id)?.conflicts())
+        self.with_document(id, |doc| Ok(doc.conflicts()))
     }
 
     /// Every open conflict on this replica.
@@ -227,17 +248,17 @@ impl Replica {
 
     /// Every change to the account, oldest first.
     pub fn history(&self, id: AccountId) -> Result<Vec<HistoryEntry>> {
-        Ok(self.document(id)?.history())
+        self.with_document(id, |doc| Ok(doc.history()))
     }
 
     /// The account as it was right after the change(s) `heads`.
     pub fn account_at(&self, id: AccountId, heads: &[ChangeHash]) -> Result<Account> {
-        self.document(id)?.at(heads)
+        self.with_document(id, |doc| doc.at(heads))
     }
 
     /// The account's whole Automerge document, for other Automerge implementations.
     pub fn export_document(&self, id: AccountId) -> Result<Vec<u8>> {
-        Ok(self.document(id)?.save())
+        self.with_document(id, |doc| Ok(doc.save()))
     }
 
     /// Stores document bytes from elsewhere: a new account, or changes to one
@@ -263,11 +284,13 @@ impl Replica {
         let mut incoming = AccountDoc::from_automerge(loaded)?;
         let id = incoming.id();
         let tx = self.conn.transaction()?;
-        match load_account(&tx, id, &self.author.actor) {
+        let mut merged = None;
+        match take_loaded(&self.loaded, &tx, id, &self.author.actor) {
             Ok(mut doc) => {
                 let before = doc.heads();
                 doc.merge(&mut incoming)?;
                 store_changes(&tx, &mut doc, &before, true)?;
+                merged = Some(doc);
             }
             Err(Error::NotFound { .. }) => {
                 incoming.automerge_mut().set_actor(self.author.actor.clone());
@@ -282,6 +305,9 @@ impl Replica {
             Err(e) => return Err(e),
         }
         tx.commit()?;
+        if let Some(doc) = merged {
+            keep_loaded(&self.loaded, doc);
+        }
         Ok(Imported::Account(id))
     }
 
@@ -294,7 +320,7 @@ impl Replica {
             return Err(Error::InvalidMerge("an account cannot be merged with itself".into()));
         }
         let mut dup = self.document(duplicate)?;
-        let mut surv = self.document(survivor)?;
+        let mut surv = take_loaded(&self.loaded, &self.conn, survivor, &self.author.actor)?;
         let dup_account = dup.read();
         if let Some(into) = dup_account.merged_into
             && into != survivor
@@ -313,6 +339,8 @@ impl Replica {
         store_changes(&tx, &mut surv, &surv_before, true)?;
         store_changes(&tx, &mut dup, &dup_before, true)?;
         tx.commit()?;
+        keep_loaded(&self.loaded, dup);
+        keep_loaded(&self.loaded, surv);
         Ok(())
     }
 
@@ -432,6 +460,29 @@ fn load_chunks(conn: &Connection, id: &str) -> Result<Option<StoredChunks>> {
 /// Whether the replica stores document `doc` (an account id or `settings`).
 fn holds(conn: &Connection, doc: &str) -> Result<bool> {
     Ok(conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM documents WHERE id = ?1)")?.query_row([doc], |r| r.get(0))?)
+}
+
+fn loaded(loaded: &Mutex<loaded::Loaded>) -> std::sync::MutexGuard<'_, loaded::Loaded> {
+    // The set holds whole documents only: a panic elsewhere cannot leave it half-changed.
+    loaded.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The account's document, out of the loaded set (put it back with
+/// [`keep_loaded`] once what changed it committed) or from the file.
+fn take_loaded(
+    loaded_docs: &Mutex<loaded::Loaded>,
+    conn: &Connection,
+    id: AccountId,
+    actor: &ActorId,
+) -> Result<AccountDoc> {
+    match loaded(loaded_docs).take(id) {
+        Some(doc) => Ok(doc),
+        None => load_account(conn, id, actor),
+    }
+}
+
+fn keep_loaded(loaded_docs: &Mutex<loaded::Loaded>, doc: AccountDoc) {
+    loaded(loaded_docs).keep(doc);
 }
 
 fn load_account(conn: &Connection, id: AccountId, actor: &ActorId) -> Result<AccountDoc> {

@@ -10,7 +10,7 @@ use automerge::{AutoCommit, ChangeHash};
 use rusqlite::{OptionalExtension, Transaction, params};
 use time::OffsetDateTime;
 
-use super::{Replica, holds, index, load_account, load_settings, store_changes};
+use super::{Replica, holds, index, keep_loaded, load_settings, loaded, store_changes, take_loaded};
 use crate::doc::{AccountDoc, access, load_verified};
 use crate::error::{Error, Result};
 use crate::settings::SETTINGS_DOC_ID;
@@ -101,18 +101,20 @@ impl Replica {
             if bytes >= limits.max_push_bytes && !push.is_empty() {
                 break;
             }
-            let mut am = self.load_any(&doc)?;
-            let heads = am.get_heads();
             let synced = decode_heads(&synced);
-            let data = if need_snapshot || synced.is_empty() {
-                DocData { doc: doc.clone(), snapshot: Some(am.save()), changes: Vec::new() }
-            } else {
-                DocData {
-                    doc: doc.clone(),
-                    snapshot: None,
-                    changes: am.get_changes(&synced).into_iter().map(|c| c.raw_bytes().to_vec()).collect(),
-                }
-            };
+            let (heads, data) = self.with_any(&doc, |am| {
+                let heads = am.get_heads();
+                let data = if need_snapshot || synced.is_empty() {
+                    DocData { doc: doc.clone(), snapshot: Some(am.save()), changes: Vec::new() }
+                } else {
+                    DocData {
+                        doc: doc.clone(),
+                        snapshot: None,
+                        changes: am.get_changes(&synced).into_iter().map(|c| c.raw_bytes().to_vec()).collect(),
+                    }
+                };
+                (heads, data)
+            })?;
             if data.snapshot.is_none() && data.changes.is_empty() {
                 // Nothing new after all (e.g. the edit was pulled back): acknowledge locally.
                 self.conn
@@ -160,6 +162,8 @@ impl Replica {
             )));
         }
         let tx = self.conn.transaction()?;
+        // Documents changed by this response, kept loaded once it committed.
+        let mut changed = Vec::new();
         for ack in &response.acks {
             let Some(p) = plan.entries.iter().find(|p| p.doc == ack.doc) else { continue };
             match &ack.status {
@@ -198,12 +202,16 @@ impl Replica {
                 settings_changed = true;
             } else if named[data.doc.as_str()] == 1 && !holds(&tx, &data.doc)? {
                 fresh.push(data);
-            } else {
-                apply_account(&tx, data, &self.author.actor)?;
+            } else if let Some(doc) = apply_account(&tx, &self.loaded, data, &self.author.actor)? {
+                changed.push(doc);
             }
         }
         store_new_accounts(&tx, &fresh, &self.author.actor)?;
         for doc in &response.removed {
+            if let Ok(id) = doc.parse() {
+                // Forgotten whether or not it is removed: the transaction may still fail.
+                loaded(&self.loaded).forget(id);
+            }
             if remove_if_clean(&tx, doc)? {
                 report.removed.push(doc.clone());
             } else {
@@ -219,6 +227,9 @@ impl Replica {
             .execute(params![key, value as i64])?;
         }
         tx.commit()?;
+        for doc in changed {
+            keep_loaded(&self.loaded, doc);
+        }
         if settings_changed {
             self.settings = load_settings(&self.conn)?.read();
         }
@@ -259,12 +270,12 @@ impl Replica {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn load_any(&self, doc: &str) -> Result<AutoCommit> {
+    /// Runs `f` on the settings document or an account's loaded document, which it must only read.
+    fn with_any<T>(&self, doc: &str, f: impl FnOnce(&mut AutoCommit) -> T) -> Result<T> {
         if doc == SETTINGS_DOC_ID {
-            return Ok(load_settings(&self.conn)?.automerge().clone());
+            return Ok(f(load_settings(&self.conn)?.automerge_mut()));
         }
-        let id = doc.parse()?;
-        Ok(load_account(&self.conn, id, &self.author.actor)?.into_automerge())
+        self.with_document(doc.parse()?, |account| Ok(f(account.automerge_mut())))
     }
 }
 
@@ -282,19 +293,29 @@ fn absorb(target: &mut AutoCommit, data: &DocData) -> Result<()> {
     Ok(())
 }
 
-fn apply_account(tx: &Transaction<'_>, data: &DocData, actor: &automerge::ActorId) -> Result<()> {
+/// Applies what the server sent of one account; returns the changed document
+/// if it was loaded, to keep loaded once the transaction committed.
+fn apply_account(
+    tx: &Transaction<'_>,
+    loaded_docs: &std::sync::Mutex<super::loaded::Loaded>,
+    data: &DocData,
+    actor: &automerge::ActorId,
+) -> Result<Option<AccountDoc>> {
     let id: crate::model::AccountId = data.doc.parse()?;
-    match load_account(tx, id, actor) {
+    match take_loaded(loaded_docs, tx, id, actor) {
         Ok(mut doc) => {
             let before = doc.heads();
             absorb(doc.automerge_mut(), data)?;
             store_changes(tx, &mut doc, &before, false)?;
             settle_if_clean(tx, &data.doc, &doc.heads())?;
+            Ok(Some(doc))
         }
-        Err(Error::NotFound { .. }) => store_new(tx, prepare_new(data, actor)?)?,
-        Err(e) => return Err(e),
+        Err(Error::NotFound { .. }) => {
+            store_new(tx, prepare_new(data, actor)?)?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
-    Ok(())
 }
 
 /// An account received whole, decoded, validated and indexed, ready to store.
