@@ -163,8 +163,9 @@ pub fn handle<S: ServerStore>(
 }
 
 /// What the requester lacks of one document: the change rows after its base
-/// (without its own), or the snapshot and the rows after it, whichever is
-/// valid and smaller. Rows are only valid if none after the base was pruned.
+/// (without its own), or the snapshot and the rows after it when the rows
+/// are not valid (some after the base were pruned) or are more than twice
+/// the snapshot's size.
 fn payload<S: ServerStore>(
     store: &mut S,
     doc: &str,
@@ -192,7 +193,10 @@ fn payload<S: ServerStore>(
         let snapshot = snapshot_payload(store, doc, meta)?;
         let snapshot_bytes =
             snapshot.snapshot.as_ref().map_or(0, Vec::len) + snapshot.changes.iter().map(Vec::len).sum::<usize>();
-        return Ok(Some(if snapshot_bytes < rows_bytes {
+        // Applying change rows costs the device far less than loading and
+        // merging a snapshot: the snapshot is sent only when it saves half
+        // the bytes or more.
+        return Ok(Some(if snapshot_bytes.saturating_mul(2) <= rows_bytes {
             snapshot
         } else {
             DocData { doc: doc.to_owned(), snapshot: None, changes }
