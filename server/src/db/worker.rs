@@ -44,6 +44,8 @@ pub(super) struct Worker {
     /// `rpt_stale` too, for a restart), and since when the oldest waits.
     stale_reports: BTreeSet<String>,
     stale_since: Option<Instant>,
+    /// After a failed rewrite, when the next one may run unasked.
+    reports_retry_at: Option<Instant>,
 }
 
 impl Worker {
@@ -66,6 +68,7 @@ impl Worker {
             to_compact: to_compact.into_iter().collect(),
             stale_reports: BTreeSet::new(),
             stale_since: None,
+            reports_retry_at: None,
         })
     }
 
@@ -84,11 +87,17 @@ impl Worker {
             } else {
                 Duration::ZERO
             };
-            let wait = if self.stale_reports.is_empty() { wait } else { wait.min(REPORTS_IDLE) };
+            let wait = match (self.stale_reports.is_empty(), self.reports_retry_at) {
+                (true, _) => wait,
+                (false, None) => wait.min(REPORTS_IDLE),
+                (false, Some(at)) => wait.min(at.saturating_duration_since(Instant::now()).max(REPORTS_IDLE)),
+            };
             let first = match jobs.recv_timeout(wait) {
                 Ok(job) => job,
                 Err(RecvTimeoutError::Timeout) => {
-                    self.refresh_reports();
+                    if self.reports_due() {
+                        self.refresh_reports();
+                    }
                     if Instant::now() >= next_scan {
                         self.scan_for_compaction();
                         next_scan = Instant::now() + self.options.compact_interval;
@@ -144,7 +153,7 @@ impl Worker {
         if !syncs.is_empty() {
             self.commit_group(syncs);
             let lagging = self.stale_since.is_some_and(|t| t.elapsed() >= REPORTS_MAX_LAG);
-            if lagging || self.stale_reports.len() >= REPORTS_MAX_STALE {
+            if (lagging || self.stale_reports.len() >= REPORTS_MAX_STALE) && self.reports_due() {
                 self.refresh_reports();
             }
         }
@@ -267,15 +276,22 @@ impl Worker {
         }
     }
 
+    /// Whether stale reporting rows may be rewritten without a reader asking
+    /// (not within a second of a failed rewrite).
+    fn reports_due(&self) -> bool {
+        self.reports_retry_at.is_none_or(|at| Instant::now() >= at)
+    }
+
     /// Rewrites the reporting rows of every account changed since the last
-    /// rewrite, in one transaction. On failure they stay marked in
-    /// `rpt_stale` and are rewritten by the next change or at the next start.
+    /// rewrite, in one transaction. If that fails, the accounts stay marked
+    /// and are tried again before the next call, or unasked a second later.
     fn refresh_reports(&mut self) {
         if self.stale_reports.is_empty() {
             return;
         }
         let stale = std::mem::take(&mut self.stale_reports);
         self.stale_since = None;
+        self.reports_retry_at = None;
         let result = self.conn.transaction().map_err(DbError::from).and_then(|tx| {
             let mut store = SqlStore::new(&tx, &mut self.cache, self.options.compact_after);
             let done = store.refresh_reports(stale.iter().map(String::as_str))?;
@@ -285,7 +301,12 @@ impl Worker {
         });
         match result {
             Ok(done) => self.metrics.reports_refreshed(done as u64),
-            Err(e) => tracing::error!(error = %e, accounts = stale.len(), "cannot write reporting rows"),
+            Err(e) => {
+                tracing::error!(error = %e, accounts = stale.len(), "cannot write reporting rows; retrying");
+                self.stale_reports = stale;
+                self.stale_since = Some(Instant::now());
+                self.reports_retry_at = Some(Instant::now() + REPORTS_MAX_LAG);
+            }
         }
     }
 
