@@ -418,6 +418,17 @@ async fn get(server: &TestServer, token: &str, path: &str) -> (u16, String) {
     (status, response.text().await.unwrap())
 }
 
+/// Each `(path, parameter)` is refused with 400 `bad_request` naming the parameter.
+async fn refused_naming(server: &TestServer, cases: &[(&str, &str)]) {
+    for (path, param) in cases {
+        let (status, body) = get(server, TOKEN, path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(error_code(body.as_bytes()), "bad_request", "{path}");
+        let message: Value = serde_json::from_str(&body).unwrap();
+        assert!(message["error"]["message"].as_str().unwrap().contains(&format!("`{param}`")), "{path}: {body}");
+    }
+}
+
 async fn report(server: &TestServer, token: &str, path: &str) -> Rows {
     let (status, body) = get(server, token, path).await;
     assert_eq!(status, 200, "{path}: {body}");
@@ -595,13 +606,7 @@ async fn bad_filters_are_refused_naming_the_parameter() {
         ("/v1/reports/pipeline?format=xml", "format"),
         ("/v1/reports/pipeline?colour=blue", "query"),
     ];
-    for (path, param) in cases {
-        let (status, body) = get(&server, TOKEN, path).await;
-        assert_eq!(status, 400, "{path}: {body}");
-        assert_eq!(error_code(body.as_bytes()), "bad_request", "{path}");
-        let message: Value = serde_json::from_str(&body).unwrap();
-        assert!(message["error"]["message"].as_str().unwrap().contains(&format!("`{param}`")), "{path}: {body}");
-    }
+    refused_naming(&server, &cases).await;
     let (status, _) = get(&server, TOKEN, "/v1/reports/pipeline?team=east").await;
     assert_eq!(status, 200);
     let (status, _) = get(&server, TOKEN, "/v1/reports/nonsense").await;
@@ -906,13 +911,7 @@ async fn per_row_reports_come_in_pages_with_the_total() {
         ("/v1/reports/pipeline?limit=10", "limit"),
         ("/v1/reports/rep-activity?offset=10", "offset"),
     ];
-    for (path, param) in cases {
-        let (status, body) = get(&server, TOKEN, path).await;
-        assert_eq!(status, 400, "{path}: {body}");
-        assert_eq!(error_code(body.as_bytes()), "bad_request", "{path}");
-        let message: Value = serde_json::from_str(&body).unwrap();
-        assert!(message["error"]["message"].as_str().unwrap().contains(&format!("`{param}`")), "{path}: {body}");
-    }
+    refused_naming(&server, &cases).await;
 }
 
 #[tokio::test]
