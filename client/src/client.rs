@@ -57,13 +57,13 @@ impl Client {
         auth.set_sensitive(true);
         let tls = crate::tls::config()?;
         let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls.clone())
+            .tls_backend_preconfigured(rustls::ClientConfig::clone(&tls))
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
             .user_agent(concat!("rapport-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Tls(crate::error::root_cause(&e)))?;
-        Ok(Client { endpoint, auth, http, tls: std::sync::Arc::new(tls), options })
+        Ok(Client { endpoint, auth, http, tls, options })
     }
 
     /// The server's base URL, normalized (no trailing slash).
