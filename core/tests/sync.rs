@@ -238,6 +238,49 @@ fn a_large_first_pull_is_all_or_nothing() {
     );
 }
 
+/// Changes to many held accounts (applied and encoded on worker threads) are
+/// stored and indexed as the server holds them, conflicts included; one
+/// damaged change fails the whole response and leaves every account, loaded
+/// or not, as it was.
+#[test]
+fn a_large_pull_into_held_accounts_is_all_or_nothing() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let batch: Vec<NewAccount> = (0..150).map(|i| NewAccount::new(format!("Customer {i:03}"))).collect();
+    let ids = ana.replica.create_accounts(&batch).unwrap();
+    sync(&mut ana.replica, &mut store);
+    let mut bob = Fixture::new("bob");
+    sync(&mut bob.replica, &mut store);
+    bob.replica.edit(ids[3], |e| e.set_field("party.industry", "Glass")).unwrap();
+    let before = snapshot(&bob.replica);
+    let listed = bob.replica.list(&AccountFilter::default()).unwrap();
+
+    for (i, id) in ids.iter().enumerate() {
+        ana.replica.edit(*id, |e| e.set_field("party.industry", &format!("Industry {i}"))).unwrap();
+    }
+    sync(&mut ana.replica, &mut store);
+    let (req, plan) = bob.replica.sync_request(SyncLimits::default()).unwrap();
+    let (mut resp, _) = handle(&mut store, &OpenAccess, &req).unwrap();
+    assert!(resp.pull.len() >= 150, "one response carries every changed account");
+    let damaged = resp.pull.iter_mut().rev().find(|d| d.doc != "settings" && !d.changes.is_empty()).unwrap();
+    damaged.changes[0].truncate(10);
+    let Message::Response(resp) = wire(Message::Response(resp)) else { panic!("response") };
+    assert!(bob.replica.sync_apply(&plan, &resp).is_err());
+    assert_eq!(snapshot(&bob.replica), before);
+    assert_eq!(bob.replica.list(&AccountFilter::default()).unwrap(), listed);
+
+    sync(&mut bob.replica, &mut store);
+    sync(&mut ana.replica, &mut store);
+    assert_eq!(snapshot(&bob.replica), snapshot(&ana.replica));
+    assert_eq!(
+        bob.replica.list(&AccountFilter::default()).unwrap(),
+        ana.replica.list(&AccountFilter::default()).unwrap()
+    );
+    let conflicted = bob.replica.list(&AccountFilter { with_conflicts: true, ..AccountFilter::default() }).unwrap();
+    assert_eq!(conflicted.iter().map(|a| a.id).collect::<Vec<_>>(), [ids[3]]);
+    assert_eq!(bob.replica.account(ids[10]).unwrap().party.industry.as_deref(), Some("Industry 10"));
+}
+
 /// A replica keeps recently used documents loaded: a response that fails
 /// halfway, or an edit whose closure fails, must not leave a loaded document
 /// ahead of the file.

@@ -528,32 +528,61 @@ fn store_changes(tx: &Transaction<'_>, doc: &mut AccountDoc, before: &[ChangeHas
     if doc.heads() == before {
         return Ok(());
     }
-    if local {
-        mark_dirty(tx, &doc.id().to_string())?;
-    }
-    let id = doc.id().to_string();
-    let now = OffsetDateTime::now_utc();
-    let pending: i64 =
-        tx.prepare_cached("SELECT pending FROM documents WHERE id = ?1")?.query_row([&id], |r| r.get(0))?;
-    if pending + 1 >= COMPACT_AFTER {
-        tx.prepare_cached("UPDATE documents SET snapshot = ?2, pending = 0, updated_at = ?3 WHERE id = ?1")?
-            .execute(params![id, doc.save(), access::millis(now)])?;
-        tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([&id])?;
+    let pending = stored_pending(tx, &doc.id().to_string())?;
+    write_encoded(tx, encode_changes(doc, before, pending), local)
+}
+
+/// How many change chunks follow the stored snapshot of `doc`.
+fn stored_pending(tx: &Transaction<'_>, doc: &str) -> Result<i64> {
+    Ok(tx.prepare_cached("SELECT pending FROM documents WHERE id = ?1")?.query_row([doc], |r| r.get(0))?)
+}
+
+/// What storing a changed document writes, encoded without touching storage
+/// (so that many documents can be encoded on worker threads).
+struct Encoded {
+    id: String,
+    body: Body,
+    row: index::Row,
+}
+
+enum Body {
+    /// The whole document, replacing the snapshot and its chunks.
+    Snapshot(Vec<u8>),
+    /// The changes since the last write, as chunk number `seq`.
+    Chunk { seq: i64, bytes: Vec<u8> },
+}
+
+/// Encodes the changes made since `before` to a document stored with
+/// `pending` chunks: a new snapshot every [`COMPACT_AFTER`] writes.
+fn encode_changes(doc: &mut AccountDoc, before: &[ChangeHash], pending: i64) -> Encoded {
+    let body = if pending + 1 >= COMPACT_AFTER {
+        Body::Snapshot(doc.save())
     } else {
-        let chunk = doc.automerge_mut().save_after(before);
-        tx.prepare_cached("INSERT INTO doc_changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)")?.execute(params![
-            id,
-            pending + 1,
-            chunk
-        ])?;
-        tx.prepare_cached("UPDATE documents SET pending = ?2, updated_at = ?3 WHERE id = ?1")?.execute(params![
-            id,
-            pending + 1,
-            access::millis(now)
-        ])?;
+        Body::Chunk { seq: pending + 1, bytes: doc.automerge_mut().save_after(before) }
+    };
+    Encoded { id: doc.id().to_string(), body, row: index::row(doc) }
+}
+
+fn write_encoded(tx: &Transaction<'_>, encoded: Encoded, local: bool) -> Result<()> {
+    let Encoded { id, body, row } = encoded;
+    if local {
+        mark_dirty(tx, &id)?;
     }
-    index::write(tx, &index::row(doc))?;
-    Ok(())
+    let now = access::millis(OffsetDateTime::now_utc());
+    match body {
+        Body::Snapshot(bytes) => {
+            tx.prepare_cached("UPDATE documents SET snapshot = ?2, pending = 0, updated_at = ?3 WHERE id = ?1")?
+                .execute(params![id, bytes, now])?;
+            tx.prepare_cached("DELETE FROM doc_changes WHERE doc_id = ?1")?.execute([&id])?;
+        }
+        Body::Chunk { seq, bytes } => {
+            tx.prepare_cached("INSERT INTO doc_changes (doc_id, seq, bytes) VALUES (?1, ?2, ?3)")?
+                .execute(params![id, seq, bytes])?;
+            tx.prepare_cached("UPDATE documents SET pending = ?2, updated_at = ?3 WHERE id = ?1")?
+                .execute(params![id, seq, now])?;
+        }
+    }
+    index::write(tx, &row)
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@ use automerge::{AutoCommit, ChangeHash};
 use rusqlite::{OptionalExtension, Transaction, params};
 use time::OffsetDateTime;
 
-use super::{Replica, holds, index, keep_loaded, load_settings, loaded, store_changes, take_loaded};
+use super::{
+    Replica, encode_changes, holds, index, keep_loaded, load_settings, loaded, store_changes, stored_pending,
+    take_loaded, write_encoded,
+};
 use crate::doc::{AccountDoc, access, load_verified};
 use crate::error::{Error, Result};
 use crate::settings::SETTINGS_DOC_ID;
@@ -193,6 +196,7 @@ impl Replica {
         for data in &response.pull {
             *named.entry(data.doc.as_str()).or_default() += 1;
         }
+        let mut held = Vec::new();
         for data in &response.pull {
             report.pulled_docs += 1;
             report.pulled_bytes +=
@@ -200,12 +204,18 @@ impl Replica {
             if data.doc == SETTINGS_DOC_ID {
                 apply_settings(&tx, data)?;
                 settings_changed = true;
-            } else if named[data.doc.as_str()] == 1 && !holds(&tx, &data.doc)? {
+            } else if named[data.doc.as_str()] > 1 {
+                // Named more than once: applied in order, one after the other.
+                if let Some(doc) = apply_account(&tx, &self.loaded, data, &self.author.actor)? {
+                    changed.push(doc);
+                }
+            } else if holds(&tx, &data.doc)? {
+                held.push(data);
+            } else {
                 fresh.push(data);
-            } else if let Some(doc) = apply_account(&tx, &self.loaded, data, &self.author.actor)? {
-                changed.push(doc);
             }
         }
+        changed.extend(apply_held(&tx, &self.loaded, &held, &self.author.actor)?);
         store_new_accounts(&tx, &fresh, &self.author.actor)?;
         for doc in &response.removed {
             if let Ok(id) = doc.parse() {
@@ -318,6 +328,63 @@ fn apply_account(
     }
 }
 
+/// A held account with what the server sent of it, and how many change
+/// chunks its stored copy has.
+struct HeldJob<'a> {
+    data: &'a DocData,
+    doc: AccountDoc,
+    pending: i64,
+}
+
+/// An account with the server's changes applied, and what storing them writes.
+struct Absorbed {
+    doc: AccountDoc,
+    encoded: Option<super::Encoded>,
+    heads: Vec<ChangeHash>,
+}
+
+/// Applies what the server sent of accounts this replica holds, each named
+/// once in the response. Taking each document (from the loaded set or the
+/// file) and writing runs on this thread; applying the changes, encoding the
+/// document and its index row (the bulk of the work) runs on the workers.
+/// Returns the changed documents, to keep loaded once the transaction committed.
+fn apply_held(
+    tx: &Transaction<'_>,
+    loaded_docs: &std::sync::Mutex<super::loaded::Loaded>,
+    held: &[&DocData],
+    actor: &automerge::ActorId,
+) -> Result<Vec<AccountDoc>> {
+    let mut jobs = Vec::with_capacity(held.len());
+    for data in held {
+        match take_loaded(loaded_docs, tx, data.doc.parse()?, actor) {
+            Ok(doc) => jobs.push(HeldJob { data, doc, pending: stored_pending(tx, &data.doc)? }),
+            Err(Error::NotFound { .. }) => store_new(tx, prepare_new(data, actor)?)?,
+            Err(e) => return Err(e),
+        }
+    }
+    let mut changed = Vec::with_capacity(jobs.len());
+    in_parallel(
+        jobs,
+        |HeldJob { data, mut doc, pending }| {
+            let before = doc.heads();
+            absorb(doc.automerge_mut(), data)?;
+            let heads = doc.heads();
+            let encoded = (heads != before).then(|| encode_changes(&mut doc, &before, pending));
+            Ok(Absorbed { doc, encoded, heads })
+        },
+        |Absorbed { doc, encoded, heads }| {
+            let id = doc.id().to_string();
+            if let Some(encoded) = encoded {
+                write_encoded(tx, encoded, false)?;
+            }
+            settle_if_clean(tx, &id, &heads)?;
+            changed.push(doc);
+            Ok(())
+        },
+    )?;
+    Ok(changed)
+}
+
 /// An account received whole, decoded, validated and indexed, ready to store.
 struct NewAccountDoc {
     doc: String,
@@ -368,40 +435,50 @@ fn store_new(tx: &Transaction<'_>, new: NewAccountDoc) -> Result<()> {
     Ok(())
 }
 
-/// Below this many new accounts, decoding on the calling thread is cheaper
+/// Below this many documents, working on the calling thread is cheaper
 /// than starting workers.
 const PARALLEL_FROM: usize = 64;
 
 /// Stores accounts received whole. Decoding and indexing (the bulk of a
-/// first pull) run on one worker per core while this thread writes SQLite;
-/// the first error stops the workers and fails the whole response.
+/// first pull) run on the workers while this thread writes SQLite.
 fn store_new_accounts(tx: &Transaction<'_>, fresh: &[&DocData], actor: &automerge::ActorId) -> Result<()> {
+    in_parallel(fresh.to_vec(), |data| prepare_new(data, actor), |prepared| store_new(tx, prepared))
+}
+
+/// Runs `work` on every item, on one worker per core (up to 8), while the
+/// calling thread hands each result to `store` as it comes (in no particular
+/// order). The first error stops the workers and is returned. Small batches
+/// and single-core machines run everything on the calling thread.
+fn in_parallel<T: Send, U: Send>(
+    items: Vec<T>,
+    work: impl Fn(T) -> Result<U> + Sync,
+    mut store: impl FnMut(U) -> Result<()>,
+) -> Result<()> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if fresh.len() < PARALLEL_FROM || workers < 2 {
-        for data in fresh {
-            store_new(tx, prepare_new(data, actor)?)?;
-        }
-        return Ok(());
+    if items.len() < PARALLEL_FROM || workers < 2 {
+        return items.into_iter().try_for_each(|item| store(work(item)?));
     }
+    let queue = std::sync::Mutex::new(items.into_iter());
     let failed = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<NewAccountDoc>>(workers * 4);
-        for w in 0..workers {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<U>>(workers * 4);
+        for _ in 0..workers {
             let sender = sender.clone();
-            let failed = &failed;
+            let (queue, failed, work) = (&queue, &failed, &work);
             scope.spawn(move || {
-                for data in fresh.iter().skip(w).step_by(workers) {
-                    if failed.load(std::sync::atomic::Ordering::Relaxed) {
+                while !failed.load(std::sync::atomic::Ordering::Relaxed) {
+                    // The queue only hands out items: a panic elsewhere cannot leave it half-changed.
+                    let Some(item) = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next() else {
                         return;
-                    }
-                    if sender.send(prepare_new(data, actor)).is_err() {
+                    };
+                    if sender.send(work(item)).is_err() {
                         return;
                     }
                 }
             });
         }
         drop(sender);
-        let stored = receiver.iter().try_for_each(|prepared| store_new(tx, prepared?));
+        let stored = receiver.iter().try_for_each(|result| store(result?));
         if stored.is_err() {
             failed.store(true, std::sync::atomic::Ordering::Relaxed);
             // Unblock workers waiting on a full channel.
