@@ -27,6 +27,7 @@
 pub mod doc;
 mod error;
 pub mod model;
+mod parallel;
 pub mod replica;
 pub mod settings;
 pub mod sync;

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::doc::{AccountDoc, access, load_verified};
 use crate::error::{Error, Result};
+use crate::parallel::in_order;
 use crate::settings::SETTINGS_DOC_ID;
 use crate::sync::{AckStatus, DocData, SyncRequest, SyncResponse};
 
@@ -363,14 +364,14 @@ fn apply_held(
         }
     }
     let mut changed = Vec::with_capacity(jobs.len());
-    in_parallel(
+    in_order(
         jobs,
         |HeldJob { data, mut doc, pending }| {
             let before = doc.heads();
             absorb(doc.automerge_mut(), data)?;
             let heads = doc.heads();
             let encoded = (heads != before).then(|| encode_changes(&mut doc, &before, pending));
-            Ok(Absorbed { doc, encoded, heads })
+            Ok::<_, Error>(Absorbed { doc, encoded, heads })
         },
         |Absorbed { doc, encoded, heads }| {
             let id = doc.id().to_string();
@@ -435,57 +436,10 @@ fn store_new(tx: &Transaction<'_>, new: NewAccountDoc) -> Result<()> {
     Ok(())
 }
 
-/// Below this many documents, working on the calling thread is cheaper
-/// than starting workers.
-const PARALLEL_FROM: usize = 64;
-
 /// Stores accounts received whole. Decoding and indexing (the bulk of a
 /// first pull) run on the workers while this thread writes SQLite.
 fn store_new_accounts(tx: &Transaction<'_>, fresh: &[&DocData], actor: &automerge::ActorId) -> Result<()> {
-    in_parallel(fresh.to_vec(), |data| prepare_new(data, actor), |prepared| store_new(tx, prepared))
-}
-
-/// Runs `work` on every item, on one worker per core (up to 8), while the
-/// calling thread hands each result to `store` as it comes (in no particular
-/// order). The first error stops the workers and is returned. Small batches
-/// and single-core machines run everything on the calling thread.
-fn in_parallel<T: Send, U: Send>(
-    items: Vec<T>,
-    work: impl Fn(T) -> Result<U> + Sync,
-    mut store: impl FnMut(U) -> Result<()>,
-) -> Result<()> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if items.len() < PARALLEL_FROM || workers < 2 {
-        return items.into_iter().try_for_each(|item| store(work(item)?));
-    }
-    let queue = std::sync::Mutex::new(items.into_iter());
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Result<U>>(workers * 4);
-        for _ in 0..workers {
-            let sender = sender.clone();
-            let (queue, failed, work) = (&queue, &failed, &work);
-            scope.spawn(move || {
-                while !failed.load(std::sync::atomic::Ordering::Relaxed) {
-                    // The queue only hands out items: a panic elsewhere cannot leave it half-changed.
-                    let Some(item) = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).next() else {
-                        return;
-                    };
-                    if sender.send(work(item)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(sender);
-        let stored = receiver.iter().try_for_each(|result| store(result?));
-        if stored.is_err() {
-            failed.store(true, std::sync::atomic::Ordering::Relaxed);
-            // Unblock workers waiting on a full channel.
-            drop(receiver);
-        }
-        stored
-    })
+    in_order(fresh.to_vec(), |data| prepare_new(data, actor), |prepared| store_new(tx, prepared))
 }
 
 fn apply_settings(tx: &Transaction<'_>, data: &DocData) -> Result<()> {
