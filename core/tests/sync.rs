@@ -377,6 +377,67 @@ fn bad_pushes_are_rejected_and_store_nothing() {
     let _ = wire(Message::Request(garbage(&id, None, vec![vec![0]])));
 }
 
+/// Refuses every write to one document.
+struct RefuseOne(String);
+
+impl Access for RefuseOne {
+    fn may_read(&self, _doc: &str) -> bool {
+        true
+    }
+    fn check_write(
+        &self,
+        doc: &str,
+        _: Option<&[ChangeHash]>,
+        _: &automerge::AutoCommit,
+        _: &[automerge::Change],
+    ) -> Result<(), String> {
+        if doc == self.0 { Err(format!("{doc} is read-only")) } else { Ok(()) }
+    }
+}
+
+/// A push of many documents (applied on worker threads) is judged document
+/// by document: acknowledgements in the request's order, garbage and
+/// refused documents rejected alone, a document named twice handled in turn.
+#[test]
+fn a_large_push_is_judged_document_by_document() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let batch: Vec<NewAccount> = (0..100).map(|i| NewAccount::new(format!("Customer {i:03}"))).collect();
+    ana.replica.create_accounts(&batch).unwrap();
+    let (mut req, _) = ana.replica.sync_request(SyncLimits::default()).unwrap();
+    assert!(req.push.len() >= 100);
+    req.push[10].changes = vec![b"not a change".to_vec()];
+    let twice = req.push[20].clone();
+    req.push.push(twice);
+    let refused = req.push[30].doc.clone();
+    let req = match wire(Message::Request(req)) {
+        Message::Request(req) => req,
+        other => panic!("{other:?}"),
+    };
+
+    let (resp, stats) = handle(&mut store, &RefuseOne(refused.clone()), &req).unwrap();
+    assert_eq!(
+        resp.acks.iter().map(|a| a.doc.as_str()).collect::<Vec<_>>(),
+        req.push.iter().map(|d| d.doc.as_str()).collect::<Vec<_>>()
+    );
+    for (i, ack) in resp.acks.iter().enumerate() {
+        match i {
+            10 => assert!(matches!(&ack.status, AckStatus::Rejected(r) if r.contains("change")), "{ack:?}"),
+            30 => assert_eq!(ack.status, AckStatus::Rejected(format!("{refused} is read-only"))),
+            _ => assert_eq!(ack.status, AckStatus::Stored, "{i}"),
+        }
+    }
+    assert_eq!(stats.docs_rejected, 2);
+    assert_eq!(stats.docs_stored, req.push.len() - 3, "the second copy of a document adds nothing");
+    let mut expected: Vec<String> = req.push.iter().map(|d| d.doc.clone()).filter(|d| *d != refused).collect();
+    expected.retain(|d| *d != req.push[10].doc);
+    expected.sort();
+    expected.dedup();
+    let mut stored = store.doc_ids();
+    stored.sort();
+    assert_eq!(stored, expected);
+}
+
 /// Access that hides some documents from the requester, and remembers what it
 /// holds, as the server does per device.
 struct Scoped {

@@ -6,7 +6,7 @@
 //! always means "on disk". Everything pushed is validated before anything of
 //! that document is stored.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use automerge::{AutoCommit, Change, ChangeHash, ReadDoc};
 
@@ -114,14 +114,7 @@ pub fn handle<S: ServerStore>(
     req: &SyncRequest,
 ) -> Result<(SyncResponse, HandleStats), S::Error> {
     let mut stats = HandleStats::default();
-    let mut acks = Vec::with_capacity(req.push.len());
-    for data in &req.push {
-        let status = push_one(store, access, data, &mut stats)?;
-        if matches!(status, AckStatus::Rejected(_)) {
-            stats.docs_rejected += 1;
-        }
-        acks.push(Ack { doc: data.doc.clone(), status });
-    }
+    let acks = push_all(store, access, &req.push, &mut stats)?;
 
     let head = store.head()?;
     let mut pull = Vec::new();
@@ -214,23 +207,77 @@ fn snapshot_payload<S: ServerStore>(store: &mut S, doc: &str, meta: DocMeta) -> 
     Ok(DocData { doc: doc.to_owned(), snapshot, changes: changes.into_iter().map(|c| c.bytes).collect() })
 }
 
-fn push_one<S: ServerStore>(
+/// Stores the pushed documents, acknowledging each in the request's order.
+/// Loading, the write checks and storing run in order on the calling thread
+/// (they use the store); decoding, applying and validating the changes (most
+/// of the work of a large push) run on one worker per core. A document named
+/// more than once is handled in rounds, each seeing what the one before stored.
+fn push_all<S: ServerStore>(
     store: &mut S,
     access: &dyn Access,
-    data: &DocData,
+    push: &[DocData],
     stats: &mut HandleStats,
-) -> Result<AckStatus, S::Error> {
+) -> Result<Vec<Ack>, S::Error> {
+    let mut rounds: Vec<Vec<usize>> = Vec::new();
+    let mut named: HashMap<&str, usize> = HashMap::new();
+    for (i, data) in push.iter().enumerate() {
+        let round = named.entry(data.doc.as_str()).or_default();
+        if rounds.len() <= *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push(i);
+        *round += 1;
+    }
+    // Every document is in exactly one round, and every round finishes or
+    // fails the request: the placeholder never reaches a client.
+    let mut statuses = vec![AckStatus::Rejected("not handled".into()); push.len()];
+    for round in rounds {
+        let mut loaded = Vec::with_capacity(round.len());
+        for i in round {
+            loaded.push((i, store.load(&push[i].doc)?));
+        }
+        crate::parallel::in_order(
+            loaded,
+            |(i, existing)| Ok((i, absorb_push(&push[i], existing))),
+            |(i, absorbed)| {
+                let status = finish_push(store, access, &push[i].doc, absorbed, stats)?;
+                if matches!(status, AckStatus::Rejected(_)) {
+                    stats.docs_rejected += 1;
+                }
+                statuses[i] = status;
+                Ok(())
+            },
+        )?;
+    }
+    Ok(push.iter().zip(statuses).map(|(data, status)| Ack { doc: data.doc.clone(), status }).collect())
+}
+
+/// One pushed document after its changes were applied to the stored copy.
+enum Absorbed {
+    /// Refused before anything was applied: the stored copy, unchanged, goes back to the store.
+    Untouched { stored: Option<AutoCommit>, status: AckStatus },
+    /// Refused after applying: the working copy is dropped, never handed back.
+    Dropped(AckStatus),
+    /// New changes applied and validated, for the write checks and the store.
+    Applied { before: Option<Vec<ChangeHash>>, fresh: Vec<Change>, after: AutoCommit },
+}
+
+/// Decodes what was pushed of one document and applies it to `existing`
+/// (the stored copy, `None` for a new document). No storage access.
+fn absorb_push(data: &DocData, mut existing: Option<AutoCommit>) -> Absorbed {
     let mut incoming: Vec<Change> = match data.parse_changes() {
         Ok(c) => c,
-        Err(e) => return Ok(AckStatus::Rejected(e.to_string())),
+        Err(e) => return Absorbed::Untouched { stored: existing, status: AckStatus::Rejected(e.to_string()) },
     };
     if let Some(snapshot) = &data.snapshot {
         match load_verified(snapshot) {
             Ok(mut doc) => incoming.extend(doc.get_changes(&[])),
-            Err(e) => return Ok(AckStatus::Rejected(format!("document {}: {e}", data.doc))),
+            Err(e) => {
+                let status = AckStatus::Rejected(format!("document {}: {e}", data.doc));
+                return Absorbed::Untouched { stored: existing, status };
+            }
         }
     }
-    let mut existing = store.load(&data.doc)?;
     let before: Option<Vec<ChangeHash>> = existing.as_mut().map(|d| d.get_heads());
     let mut working = existing.unwrap_or_default();
     let mut seen: HashSet<ChangeHash> = HashSet::new();
@@ -239,29 +286,49 @@ fn push_one<S: ServerStore>(
         .filter(|c| seen.insert(c.hash()) && working.get_change_by_hash(&c.hash()).is_none())
         .collect();
     if fresh.is_empty() {
-        if before.is_some() {
-            store.release(&data.doc, working);
-        }
-        return Ok(AckStatus::Stored);
+        let stored = before.is_some().then_some(working);
+        return Absorbed::Untouched { stored, status: AckStatus::Stored };
     }
     // From here on `working` may hold refused changes: on any refusal it is
     // dropped, never handed back to the store.
     if working.apply_changes(fresh.iter().cloned()).is_err() {
-        return Ok(AckStatus::Rejected(format!("document {}: changes cannot be applied", data.doc)));
+        return Absorbed::Dropped(AckStatus::Rejected(format!("document {}: changes cannot be applied", data.doc)));
     }
     if !working.get_missing_deps(&[]).is_empty() {
-        return Ok(AckStatus::NeedSnapshot);
+        return Absorbed::Dropped(AckStatus::NeedSnapshot);
     }
-    let checked = validate_doc(&data.doc, working)
-        .and_then(|after| access.check_write(&data.doc, before.as_deref(), &after, &fresh).map(|()| after));
-    let after = match checked {
-        Ok(after) => after,
-        Err(reason) => return Ok(AckStatus::Rejected(reason)),
-    };
-    store.append(&data.doc, &fresh, after)?;
-    stats.docs_stored += 1;
-    stats.changes_stored += fresh.len();
-    Ok(AckStatus::Stored)
+    match validate_doc(&data.doc, working) {
+        Ok(after) => Absorbed::Applied { before, fresh, after },
+        Err(reason) => Absorbed::Dropped(AckStatus::Rejected(reason)),
+    }
+}
+
+/// Checks the requester may make the applied changes and stores them.
+fn finish_push<S: ServerStore>(
+    store: &mut S,
+    access: &dyn Access,
+    doc: &str,
+    absorbed: Absorbed,
+    stats: &mut HandleStats,
+) -> Result<AckStatus, S::Error> {
+    match absorbed {
+        Absorbed::Untouched { stored, status } => {
+            if let Some(stored) = stored {
+                store.release(doc, stored);
+            }
+            Ok(status)
+        }
+        Absorbed::Dropped(status) => Ok(status),
+        Absorbed::Applied { before, fresh, after } => {
+            if let Err(reason) = access.check_write(doc, before.as_deref(), &after, &fresh) {
+                return Ok(AckStatus::Rejected(reason));
+            }
+            store.append(doc, &fresh, after)?;
+            stats.docs_stored += 1;
+            stats.changes_stored += fresh.len();
+            Ok(AckStatus::Stored)
+        }
+    }
 }
 
 /// The document must be a Rapport document with the id it is pushed under.
