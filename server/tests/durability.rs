@@ -8,16 +8,6 @@ use std::time::Duration;
 
 use common::*;
 
-async fn metric(server: &TestServer, name: &str) -> u64 {
-    let text =
-        client().get(format!("{}/metrics", server.url)).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("metric {name} in {text}"))
-        .parse()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn acknowledged_changes_survive_a_restart_and_compaction() {
     let dir = tempfile::tempdir().unwrap();

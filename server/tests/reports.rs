@@ -990,3 +990,30 @@ async fn reporting_rows_a_crash_left_behind_are_rewritten_at_the_next_start() {
     assert!(got[0].contains(&vec![json!("NOK"), json!(1), json!(5_000_000), json!(500_000)]), "{:?}", got[0]);
     server.stop().await;
 }
+
+/// Without any report being asked for, the reporting rows of a burst of
+/// changes are rewritten once the server is quiet (in steps, so a request
+/// arriving meanwhile waits for one step at most).
+#[tokio::test]
+async fn reporting_rows_are_rewritten_unasked_once_the_server_is_quiet() {
+    let (_dir, server) = TestServer::start().await;
+    let mut office = Device::new("olga");
+    let batch: Vec<NewAccount> = (0..150).map(|i| NewAccount::new(format!("Customer {i:03}"))).collect();
+    office.replica.create_accounts(&batch).unwrap();
+    sync(&server, &mut office.replica).await;
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while metric(&server, "rapport_report_rewrites_total").await < 150 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("every account's rows are rewritten");
+    let (status, body) = get(&server, TOKEN, "/v1/reports/pipeline").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        metric(&server, "rapport_report_rewrites_total").await,
+        150,
+        "nothing was left to rewrite for the report"
+    );
+    server.stop().await;
+}

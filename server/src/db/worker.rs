@@ -23,10 +23,18 @@ type SyncReply = oneshot::Sender<Result<(SyncResponse, HandleStats), DbError>>;
 /// How often an idle database thread refreshes the planner's statistics.
 const OPTIMIZE_INTERVAL: Duration = Duration::from_secs(3600);
 
-/// How long the thread waits for more work before rewriting stale reporting rows.
-const REPORTS_IDLE: Duration = Duration::from_millis(5);
+/// Stale reporting rows are rewritten unasked once no sync has come for this
+/// long: a burst of syncs touching the same accounts is over (one rewrite
+/// per account instead of one per sync), and the rewrite neither delays the
+/// next sync nor competes with it for the CPU.
+const REPORTS_QUIET: Duration = Duration::from_millis(100);
 
-/// Under sustained load, reporting rows are rewritten at least this often...
+/// Unasked rewrites run in steps of at most this many accounts, one
+/// transaction each: a job that arrives meanwhile waits for one step at most.
+const REPORTS_STEP: usize = 64;
+
+/// Under sustained load, a step runs after every committed batch once the
+/// oldest stale account has waited this long...
 const REPORTS_MAX_LAG: Duration = Duration::from_secs(1);
 
 /// ...or once this many accounts wait.
@@ -46,6 +54,8 @@ pub(super) struct Worker {
     stale_since: Option<Instant>,
     /// After a failed rewrite, when the next one may run unasked.
     reports_retry_at: Option<Instant>,
+    /// When the last sync request arrived.
+    last_sync: Instant,
 }
 
 impl Worker {
@@ -69,6 +79,7 @@ impl Worker {
             stale_reports: BTreeSet::new(),
             stale_since: None,
             reports_retry_at: None,
+            last_sync: Instant::now(),
         })
     }
 
@@ -87,16 +98,15 @@ impl Worker {
             } else {
                 Duration::ZERO
             };
-            let wait = match (self.stale_reports.is_empty(), self.reports_retry_at) {
-                (true, _) => wait,
-                (false, None) => wait.min(REPORTS_IDLE),
-                (false, Some(at)) => wait.min(at.saturating_duration_since(Instant::now()).max(REPORTS_IDLE)),
+            let wait = match self.reports_at() {
+                Some(at) => wait.min(at.saturating_duration_since(Instant::now())),
+                None => wait,
             };
             let first = match jobs.recv_timeout(wait) {
                 Ok(job) => job,
                 Err(RecvTimeoutError::Timeout) => {
-                    if self.reports_due() {
-                        self.refresh_reports();
+                    if self.reports_at().is_some_and(|at| Instant::now() >= at) {
+                        self.refresh_reports(REPORTS_STEP);
                     }
                     if Instant::now() >= next_scan {
                         self.scan_for_compaction();
@@ -135,10 +145,13 @@ impl Worker {
         let mut shutdown = None;
         for job in batch {
             match job {
-                Job::Sync { request, principal, reply } => syncs.push((request, principal, reply)),
+                Job::Sync { request, principal, reply } => {
+                    self.last_sync = Instant::now();
+                    syncs.push((request, principal, reply));
+                }
                 Job::Call(call) => {
                     // Reports (and everything else a call reads) see every acknowledged change.
-                    self.refresh_reports();
+                    self.refresh_reports(usize::MAX);
                     call(&mut self.conn)
                 }
                 Job::Authenticate { hash, reply } => {
@@ -154,11 +167,11 @@ impl Worker {
             self.commit_group(syncs);
             let lagging = self.stale_since.is_some_and(|t| t.elapsed() >= REPORTS_MAX_LAG);
             if (lagging || self.stale_reports.len() >= REPORTS_MAX_STALE) && self.reports_due() {
-                self.refresh_reports();
+                self.refresh_reports(REPORTS_STEP);
             }
         }
         if shutdown.is_some() {
-            self.refresh_reports();
+            self.refresh_reports(usize::MAX);
         }
         self.metrics.set_cached(self.cache.len());
         shutdown
@@ -282,29 +295,48 @@ impl Worker {
         self.reports_retry_at.is_none_or(|at| Instant::now() >= at)
     }
 
-    /// Rewrites the reporting rows of every account changed since the last
-    /// rewrite, in one transaction. If that fails, the accounts stay marked
-    /// and are tried again before the next call, or unasked a second later.
-    fn refresh_reports(&mut self) {
+    /// When stale reporting rows are next rewritten unasked, if any wait: once
+    /// no sync has come for [`REPORTS_QUIET`], and not within a second of a
+    /// failed rewrite.
+    fn reports_at(&self) -> Option<Instant> {
+        if self.stale_reports.is_empty() {
+            return None;
+        }
+        let quiet = self.last_sync + REPORTS_QUIET;
+        Some(self.reports_retry_at.map_or(quiet, |at| at.max(quiet)))
+    }
+
+    /// Rewrites the reporting rows of up to `limit` accounts changed since
+    /// their last rewrite, in one transaction. If that fails, the accounts
+    /// stay marked and are tried again before the next call, or unasked a
+    /// second later.
+    fn refresh_reports(&mut self, limit: usize) {
         if self.stale_reports.is_empty() {
             return;
         }
-        let stale = std::mem::take(&mut self.stale_reports);
-        self.stale_since = None;
+        let step: Vec<String> = if limit >= self.stale_reports.len() {
+            std::mem::take(&mut self.stale_reports).into_iter().collect()
+        } else {
+            (0..limit).filter_map(|_| self.stale_reports.pop_first()).collect()
+        };
         self.reports_retry_at = None;
         let result = self.conn.transaction().map_err(DbError::from).and_then(|tx| {
             let mut store = SqlStore::new(&tx, &mut self.cache, self.options.compact_after);
-            let done = store.refresh_reports(stale.iter().map(String::as_str))?;
+            let done = store.refresh_reports(step.iter().map(String::as_str))?;
             drop(store);
             tx.commit()?;
             Ok(done)
         });
         match result {
-            Ok(done) => self.metrics.reports_refreshed(done as u64),
+            Ok(done) => {
+                self.metrics.reports_refreshed(done as u64);
+                if self.stale_reports.is_empty() {
+                    self.stale_since = None;
+                }
+            }
             Err(e) => {
-                tracing::error!(error = %e, accounts = stale.len(), "cannot write reporting rows; retrying");
-                self.stale_reports = stale;
-                self.stale_since = Some(Instant::now());
+                tracing::error!(error = %e, accounts = step.len(), "cannot write reporting rows; retrying");
+                self.stale_reports.extend(step);
                 self.reports_retry_at = Some(Instant::now() + REPORTS_MAX_LAG);
             }
         }

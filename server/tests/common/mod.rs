@@ -228,3 +228,14 @@ pub async fn add_device(server: &TestServer, user: &str) -> (i64, String) {
     assert_eq!(status, 200, "{body}");
     (body["device_id"].as_i64().unwrap(), body["token"].as_str().unwrap().to_owned())
 }
+
+/// A counter or gauge from `/metrics`.
+pub async fn metric(server: &TestServer, name: &str) -> u64 {
+    let text =
+        client().get(format!("{}/metrics", server.url)).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("metric {name} in {text}"))
+        .parse()
+        .unwrap()
+}
