@@ -41,12 +41,15 @@ impl AccountScope {
     }
 }
 
-/// Rewrites the index row of account `doc` from its current state.
+/// Rewrites the index row of account `doc` from its current state. A row
+/// that already says so is left as it is (most changes do not reassign:
+/// no page is written for them).
 pub(crate) fn write_index(conn: &Connection, doc: &str, am: &AutoCommit) -> rusqlite::Result<()> {
     let scope = AccountScope::of(am, None);
     conn.prepare_cached(
         "INSERT INTO accounts (doc_id, owner, team, territory) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (doc_id) DO UPDATE SET owner = ?2, team = ?3, territory = ?4",
+         ON CONFLICT (doc_id) DO UPDATE SET owner = ?2, team = ?3, territory = ?4
+         WHERE owner IS NOT ?2 OR team IS NOT ?3 OR territory IS NOT ?4",
     )?
     .execute(params![doc, scope.owner, scope.team, scope.territory])?;
     Ok(())
