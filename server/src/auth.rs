@@ -31,7 +31,7 @@ pub struct Principal {
 }
 
 /// SHA-256 of a token: what the database stores and looks up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TokenHash([u8; 32]);
 
 impl TokenHash {

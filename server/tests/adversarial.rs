@@ -112,6 +112,27 @@ async fn revoked_tokens_and_deleted_users_are_refused_at_once() {
     server.stop().await;
 }
 
+/// The server remembers who a token belongs to, but never past a change of
+/// its user: a demoted admin is refused the admin API on the next request,
+/// and admitted again once promoted.
+#[tokio::test]
+async fn a_role_change_applies_to_the_next_request() {
+    let (_dir, server) = TestServer::start().await;
+    let token = add_user(&server, "ada", "admin", &[], &[]).await;
+    for _ in 0..2 {
+        let (status, body) = admin(&server, &token, reqwest::Method::GET, "/users", None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    for (role, expected) in [("rep", 403), ("admin", 200), ("office", 403)] {
+        let change = serde_json::json!({ "role": role });
+        let (status, body) = admin(&server, TOKEN, reqwest::Method::PATCH, "/users/ada", Some(change)).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = admin(&server, &token, reqwest::Method::GET, "/users", None).await;
+        assert_eq!(status, expected, "as {role}: {body}");
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn the_admin_api_needs_an_admin_and_answers_json() {
     let (_dir, server) = TestServer::start().await;

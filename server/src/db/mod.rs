@@ -14,9 +14,11 @@ mod store;
 pub mod users;
 mod worker;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -100,9 +102,10 @@ pub(crate) enum Job {
         principal: Principal,
         reply: oneshot::Sender<Result<(SyncResponse, HandleStats), DbError>>,
     },
+    /// Replies with the token's principal and the [`AuthCache`] generation it was read in.
     Authenticate {
         hash: TokenHash,
-        reply: oneshot::Sender<Result<Option<Principal>, DbError>>,
+        reply: oneshot::Sender<Result<(Option<Principal>, u64), DbError>>,
     },
     Document {
         id: String,
@@ -144,6 +147,40 @@ struct Inner {
     jobs: mpsc::Sender<Job>,
     head: watch::Receiver<u64>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    auth: AuthCache,
+}
+
+/// Most tokens remembered; a full cache starts over.
+const AUTH_CACHE_TOKENS: usize = 4096;
+
+/// The principals of recently seen tokens, so that a request does not wait
+/// for the database thread (behind a batch and its fsync) only to learn who
+/// sent it. An entry is valid while the generation it was read in is
+/// current: the database thread moves to the next generation before every
+/// call — the admin API, the only way users, roles and devices change while
+/// the server runs — so a revoked token, a deleted user or a changed role is
+/// never answered from here. Unknown tokens are not remembered. Writes do
+/// not depend on it: every sync re-reads its device's user in its transaction.
+#[derive(Debug, Default)]
+pub(crate) struct AuthCache {
+    generation: Arc<AtomicU64>,
+    tokens: Mutex<HashMap<TokenHash, (u64, Principal)>>,
+}
+
+impl AuthCache {
+    fn get(&self, hash: &TokenHash) -> Option<Principal> {
+        let current = self.generation.load(Ordering::Acquire);
+        let tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        tokens.get(hash).filter(|(generation, _)| *generation == current).map(|(_, p)| p.clone())
+    }
+
+    fn put(&self, hash: TokenHash, generation: u64, principal: Principal) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        if tokens.len() >= AUTH_CACHE_TOKENS {
+            tokens.clear();
+        }
+        tokens.insert(hash, (generation, principal));
+    }
 }
 
 impl Db {
@@ -186,13 +223,14 @@ impl Db {
         store::refresh_stale_reports(&mut conn)?;
         optimize(&conn, true)?;
         let (jobs, rx) = mpsc::channel();
-        let worker = worker::Worker::new(conn, options, metrics)?;
+        let auth = AuthCache::default();
+        let worker = worker::Worker::new(conn, options, metrics, auth.generation.clone())?;
         let head = worker.subscribe();
         let thread = std::thread::Builder::new()
             .name("rapport-db".into())
             .spawn(move || worker.run(rx))
             .map_err(DbError::Thread)?;
-        let db = Db { inner: Arc::new(Inner { jobs, head, thread: Mutex::new(Some(thread)) }) };
+        let db = Db { inner: Arc::new(Inner { jobs, head, thread: Mutex::new(Some(thread)), auth }) };
         Ok((db, bootstrap))
     }
 
@@ -225,8 +263,17 @@ impl Db {
         .await
     }
 
+    /// The principal of a device token, or `None` if it is unknown, revoked
+    /// or its user deleted.
     pub async fn authenticate(&self, hash: TokenHash) -> Result<Option<Principal>, DbError> {
-        self.ask(|reply| Job::Authenticate { hash, reply }).await
+        if let Some(principal) = self.inner.auth.get(&hash) {
+            return Ok(Some(principal));
+        }
+        let (principal, generation) = self.ask(|reply| Job::Authenticate { hash, reply }).await?;
+        if let Some(principal) = &principal {
+            self.inner.auth.put(hash, generation, principal.clone());
+        }
+        Ok(principal)
     }
 
     /// The whole saved Automerge document, or `None` if unknown or not

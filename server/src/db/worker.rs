@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -56,10 +57,17 @@ pub(super) struct Worker {
     reports_retry_at: Option<Instant>,
     /// When the last sync request arrived.
     last_sync: Instant,
+    /// The authentication cache's generation (`super::AuthCache`).
+    auth_generation: Arc<AtomicU64>,
 }
 
 impl Worker {
-    pub(super) fn new(conn: Connection, options: DbOptions, metrics: Arc<Metrics>) -> Result<Worker, DbError> {
+    pub(super) fn new(
+        conn: Connection,
+        options: DbOptions,
+        metrics: Arc<Metrics>,
+        auth_generation: Arc<AtomicU64>,
+    ) -> Result<Worker, DbError> {
         let mut cache = DocCache::new(options.cache_docs);
         let (head, documents, to_compact) = {
             let mut store = SqlStore::new(&conn, &mut cache, options.compact_after);
@@ -80,6 +88,7 @@ impl Worker {
             stale_since: None,
             reports_retry_at: None,
             last_sync: Instant::now(),
+            auth_generation,
         })
     }
 
@@ -152,10 +161,15 @@ impl Worker {
                 Job::Call(call) => {
                     // Reports (and everything else a call reads) see every acknowledged change.
                     self.refresh_reports(usize::MAX);
+                    // A call may revoke a device or change a user: remembered
+                    // principals stop counting before it runs (and so before
+                    // its caller hears back).
+                    self.auth_generation.fetch_add(1, Ordering::AcqRel);
                     call(&mut self.conn)
                 }
                 Job::Authenticate { hash, reply } => {
-                    let _ = reply.send(users::authenticate(&self.conn, &hash));
+                    let generation = self.auth_generation.load(Ordering::Acquire);
+                    let _ = reply.send(users::authenticate(&self.conn, &hash).map(|p| (p, generation)));
                 }
                 Job::Document { id, principal, reply } => {
                     let _ = reply.send(self.document(&id, &principal));
