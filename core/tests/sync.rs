@@ -377,24 +377,6 @@ fn bad_pushes_are_rejected_and_store_nothing() {
     let _ = wire(Message::Request(garbage(&id, None, vec![vec![0]])));
 }
 
-/// Refuses every write to one document.
-struct RefuseOne(String);
-
-impl Access for RefuseOne {
-    fn may_read(&self, _doc: &str) -> bool {
-        true
-    }
-    fn check_write(
-        &self,
-        doc: &str,
-        _: Option<&[ChangeHash]>,
-        _: &automerge::AutoCommit,
-        _: &[automerge::Change],
-    ) -> Result<(), String> {
-        if doc == self.0 { Err(format!("{doc} is read-only")) } else { Ok(()) }
-    }
-}
-
 /// A push of many documents (applied on worker threads) is judged document
 /// by document: acknowledgements in the request's order, garbage and
 /// refused documents rejected alone, a document named twice handled in turn.
@@ -415,7 +397,8 @@ fn a_large_push_is_judged_document_by_document() {
         other => panic!("{other:?}"),
     };
 
-    let (resp, stats) = handle(&mut store, &RefuseOne(refused.clone()), &req).unwrap();
+    let access = Scoped { hidden: [refused.clone()].into(), held: Default::default() };
+    let (resp, stats) = handle(&mut store, &access, &req).unwrap();
     assert_eq!(
         resp.acks.iter().map(|a| a.doc.as_str()).collect::<Vec<_>>(),
         req.push.iter().map(|d| d.doc.as_str()).collect::<Vec<_>>()
@@ -423,7 +406,7 @@ fn a_large_push_is_judged_document_by_document() {
     for (i, ack) in resp.acks.iter().enumerate() {
         match i {
             10 => assert!(matches!(&ack.status, AckStatus::Rejected(r) if r.contains("change")), "{ack:?}"),
-            30 => assert_eq!(ack.status, AckStatus::Rejected(format!("{refused} is read-only"))),
+            30 => assert_eq!(ack.status, AckStatus::Rejected(format!("document {refused} is outside your scope"))),
             _ => assert_eq!(ack.status, AckStatus::Stored, "{i}"),
         }
     }
