@@ -9,6 +9,11 @@ use std::sync::{Mutex, PoisonError, mpsc};
 /// starting workers.
 pub(crate) const PARALLEL_FROM: usize = 64;
 
+/// Most documents loaded at once for one batch of work: a response or a
+/// push may name tens of thousands (small changes to many accounts), and
+/// each loaded document costs ~20 KB or more.
+pub(crate) const BATCH_DOCS: usize = 256;
+
 /// Runs `work` on every item, on one worker per core (up to 8), while the
 /// calling thread hands each result to `store` in the items' order. The first
 /// error, from `work` or `store`, stops the workers and is returned. Small

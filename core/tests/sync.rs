@@ -238,7 +238,8 @@ fn a_large_first_pull_is_all_or_nothing() {
     );
 }
 
-/// Changes to many held accounts (applied and encoded on worker threads) are
+/// Changes to many held accounts (applied and encoded on worker threads, in
+/// batches) are
 /// stored and indexed as the server holds them, conflicts included; one
 /// damaged change fails the whole response and leaves every account, loaded
 /// or not, as it was.
@@ -246,7 +247,7 @@ fn a_large_first_pull_is_all_or_nothing() {
 fn a_large_pull_into_held_accounts_is_all_or_nothing() {
     let mut store = MemoryStore::new();
     let mut ana = Fixture::new("ana");
-    let batch: Vec<NewAccount> = (0..150).map(|i| NewAccount::new(format!("Customer {i:03}"))).collect();
+    let batch: Vec<NewAccount> = (0..300).map(|i| NewAccount::new(format!("Customer {i:03}"))).collect();
     let ids = ana.replica.create_accounts(&batch).unwrap();
     sync(&mut ana.replica, &mut store);
     let mut bob = Fixture::new("bob");
@@ -261,7 +262,7 @@ fn a_large_pull_into_held_accounts_is_all_or_nothing() {
     sync(&mut ana.replica, &mut store);
     let (req, plan) = bob.replica.sync_request(SyncLimits::default()).unwrap();
     let (mut resp, _) = handle(&mut store, &OpenAccess, &req).unwrap();
-    assert!(resp.pull.len() >= 150, "one response carries every changed account");
+    assert!(resp.pull.len() >= 300, "one response carries every changed account (in more than one batch)");
     let damaged = resp.pull.iter_mut().rev().find(|d| d.doc != "settings" && !d.changes.is_empty()).unwrap();
     damaged.changes[0].truncate(10);
     let Message::Response(resp) = wire(Message::Response(resp)) else { panic!("response") };
@@ -377,17 +378,17 @@ fn bad_pushes_are_rejected_and_store_nothing() {
     let _ = wire(Message::Request(garbage(&id, None, vec![vec![0]])));
 }
 
-/// A push of many documents (applied on worker threads) is judged document
+/// A push of many documents (applied on worker threads, in batches) is judged document
 /// by document: acknowledgements in the request's order, garbage and
 /// refused documents rejected alone, a document named twice handled in turn.
 #[test]
 fn a_large_push_is_judged_document_by_document() {
     let mut store = MemoryStore::new();
     let mut ana = Fixture::new("ana");
-    let batch: Vec<NewAccount> = (0..100).map(|i| NewAccount::new(format!("Customer {i:03}"))).collect();
+    let batch: Vec<NewAccount> = (0..300).map(|i| NewAccount::new(format!("Customer {i:03}"))).collect();
     ana.replica.create_accounts(&batch).unwrap();
     let (mut req, _) = ana.replica.sync_request(SyncLimits::default()).unwrap();
-    assert!(req.push.len() >= 100);
+    assert!(req.push.len() >= 300, "more than one batch");
     req.push[10].changes = vec![b"not a change".to_vec()];
     let twice = req.push[20].clone();
     req.push.push(twice);

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::doc::{AccountDoc, access, load_verified};
 use crate::error::{Error, Result};
-use crate::parallel::in_order;
+use crate::parallel::{BATCH_DOCS, in_order};
 use crate::settings::SETTINGS_DOC_ID;
 use crate::sync::{AckStatus, DocData, SyncRequest, SyncResponse};
 
@@ -348,42 +348,49 @@ struct Absorbed {
 /// once in the response. Taking each document (from the loaded set or the
 /// file) and writing runs on this thread; applying the changes, encoding the
 /// document and its index row (the bulk of the work) runs on the workers.
-/// Returns the changed documents, to keep loaded once the transaction committed.
+/// Returns the newest changed documents (as many as stay loaded), to keep
+/// loaded once the transaction committed.
 fn apply_held(
     tx: &Transaction<'_>,
     loaded_docs: &std::sync::Mutex<super::loaded::Loaded>,
     held: &[&DocData],
     actor: &automerge::ActorId,
 ) -> Result<Vec<AccountDoc>> {
-    let mut jobs = Vec::with_capacity(held.len());
-    for data in held {
-        match take_loaded(loaded_docs, tx, data.doc.parse()?, actor) {
-            Ok(doc) => jobs.push(HeldJob { data, doc, pending: stored_pending(tx, &data.doc)? }),
-            Err(Error::NotFound { .. }) => store_new(tx, prepare_new(data, actor)?)?,
-            Err(e) => return Err(e),
-        }
-    }
-    let mut changed = Vec::with_capacity(jobs.len());
-    in_order(
-        jobs,
-        |HeldJob { data, mut doc, pending }| {
-            let before = doc.heads();
-            absorb(doc.automerge_mut(), data)?;
-            let heads = doc.heads();
-            let encoded = (heads != before).then(|| encode_changes(&mut doc, &before, pending));
-            Ok::<_, Error>(Absorbed { doc, encoded, heads })
-        },
-        |Absorbed { doc, encoded, heads }| {
-            let id = doc.id().to_string();
-            if let Some(encoded) = encoded {
-                write_encoded(tx, encoded, false)?;
+    let mut changed = std::collections::VecDeque::new();
+    for batch in held.chunks(BATCH_DOCS) {
+        let mut jobs = Vec::with_capacity(batch.len());
+        for data in batch {
+            match take_loaded(loaded_docs, tx, data.doc.parse()?, actor) {
+                Ok(doc) => jobs.push(HeldJob { data, doc, pending: stored_pending(tx, &data.doc)? }),
+                Err(Error::NotFound { .. }) => store_new(tx, prepare_new(data, actor)?)?,
+                Err(e) => return Err(e),
             }
-            settle_if_clean(tx, &id, &heads)?;
-            changed.push(doc);
-            Ok(())
-        },
-    )?;
-    Ok(changed)
+        }
+        in_order(
+            jobs,
+            |HeldJob { data, mut doc, pending }| {
+                let before = doc.heads();
+                absorb(doc.automerge_mut(), data)?;
+                let heads = doc.heads();
+                let encoded = (heads != before).then(|| encode_changes(&mut doc, &before, pending));
+                Ok::<_, Error>(Absorbed { doc, encoded, heads })
+            },
+            |Absorbed { doc, encoded, heads }| {
+                let id = doc.id().to_string();
+                if let Some(encoded) = encoded {
+                    write_encoded(tx, encoded, false)?;
+                }
+                settle_if_clean(tx, &id, &heads)?;
+                // Only the newest ones would stay loaded anyway.
+                if changed.len() == super::loaded::LOADED_DOCS {
+                    changed.pop_front();
+                }
+                changed.push_back(doc);
+                Ok(())
+            },
+        )?;
+    }
+    Ok(changed.into())
 }
 
 /// An account received whole, decoded, validated and indexed, ready to store.

@@ -232,22 +232,24 @@ fn push_all<S: ServerStore>(
     // fails the request: the placeholder never reaches a client.
     let mut statuses = vec![AckStatus::Rejected("not handled".into()); push.len()];
     for round in rounds {
-        let mut loaded = Vec::with_capacity(round.len());
-        for i in round {
-            loaded.push((i, store.load(&push[i].doc)?));
+        for batch in round.chunks(crate::parallel::BATCH_DOCS) {
+            let mut loaded = Vec::with_capacity(batch.len());
+            for &i in batch {
+                loaded.push((i, store.load(&push[i].doc)?));
+            }
+            crate::parallel::in_order(
+                loaded,
+                |(i, existing)| Ok((i, absorb_push(&push[i], existing))),
+                |(i, absorbed)| {
+                    let status = finish_push(store, access, &push[i].doc, absorbed, stats)?;
+                    if matches!(status, AckStatus::Rejected(_)) {
+                        stats.docs_rejected += 1;
+                    }
+                    statuses[i] = status;
+                    Ok(())
+                },
+            )?;
         }
-        crate::parallel::in_order(
-            loaded,
-            |(i, existing)| Ok((i, absorb_push(&push[i], existing))),
-            |(i, absorbed)| {
-                let status = finish_push(store, access, &push[i].doc, absorbed, stats)?;
-                if matches!(status, AckStatus::Rejected(_)) {
-                    stats.docs_rejected += 1;
-                }
-                statuses[i] = status;
-                Ok(())
-            },
-        )?;
     }
     Ok(push.iter().zip(statuses).map(|(data, status)| Ack { doc: data.doc.clone(), status }).collect())
 }
