@@ -239,10 +239,9 @@ fn a_large_first_pull_is_all_or_nothing() {
 }
 
 /// Changes to many held accounts (applied and encoded on worker threads, in
-/// batches) are
-/// stored and indexed as the server holds them, conflicts included; one
-/// damaged change fails the whole response and leaves every account, loaded
-/// or not, as it was.
+/// batches) are stored and indexed as the server holds them, conflicts
+/// included; one damaged change fails the whole response and leaves every
+/// account, loaded or not, as it was.
 #[test]
 fn a_large_pull_into_held_accounts_is_all_or_nothing() {
     let mut store = MemoryStore::new();
@@ -280,6 +279,36 @@ fn a_large_pull_into_held_accounts_is_all_or_nothing() {
     let conflicted = bob.replica.list(&AccountFilter { with_conflicts: true, ..AccountFilter::default() }).unwrap();
     assert_eq!(conflicted.iter().map(|a| a.id).collect::<Vec<_>>(), [ids[3]]);
     assert_eq!(bob.replica.account(ids[10]).unwrap().party.industry.as_deref(), Some("Industry 10"));
+}
+
+/// A response may name one document twice (its changes split in two): the
+/// parts are applied in order, the first storing the new account, the second
+/// adding to it.
+#[test]
+fn a_document_named_twice_in_a_response_is_applied_in_order() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let id = ana.account("Acme");
+    ana.replica.edit(id, |e| e.set_field("party.industry", "Paper")).unwrap();
+    sync(&mut ana.replica, &mut store);
+
+    let mut bob = Fixture::new("bob");
+    let (req, plan) = bob.replica.sync_request(SyncLimits::default()).unwrap();
+    let (mut resp, _) = handle(&mut store, &OpenAccess, &req).unwrap();
+    let at = resp.pull.iter().position(|d| d.doc == id.to_string()).unwrap();
+    let mut second = resp.pull[at].clone();
+    assert!(second.snapshot.is_none() && second.changes.len() >= 2, "{second:?}");
+    let first_part = second.changes.len() / 2;
+    second.changes.drain(..first_part);
+    resp.pull[at].changes.truncate(first_part);
+    resp.pull.insert(at + 1, second);
+    let Message::Response(resp) = wire(Message::Response(resp)) else { panic!("response") };
+    bob.replica.sync_apply(&plan, &resp).unwrap();
+    assert_eq!(bob.replica.account(id).unwrap(), ana.replica.account(id).unwrap());
+    assert_eq!(
+        bob.replica.list(&AccountFilter::default()).unwrap(),
+        ana.replica.list(&AccountFilter::default()).unwrap()
+    );
 }
 
 /// A replica keeps recently used documents loaded: a response that fails

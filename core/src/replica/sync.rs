@@ -11,8 +11,8 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use time::OffsetDateTime;
 
 use super::{
-    Replica, encode_changes, holds, index, keep_loaded, load_settings, loaded, store_changes, stored_pending,
-    take_loaded, write_encoded,
+    Replica, encode_changes, holds, index, keep_loaded, load_settings, loaded, stored_pending, take_loaded,
+    write_encoded,
 };
 use crate::doc::{AccountDoc, access, load_verified};
 use crate::error::{Error, Result};
@@ -207,9 +207,7 @@ impl Replica {
                 settings_changed = true;
             } else if named[data.doc.as_str()] > 1 {
                 // Named more than once: applied in order, one after the other.
-                if let Some(doc) = apply_account(&tx, &self.loaded, data, &self.author.actor)? {
-                    changed.push(doc);
-                }
+                changed.extend(apply_held(&tx, &self.loaded, &[data], &self.author.actor)?);
             } else if holds(&tx, &data.doc)? {
                 held.push(data);
             } else {
@@ -304,31 +302,6 @@ fn absorb(target: &mut AutoCommit, data: &DocData) -> Result<()> {
     Ok(())
 }
 
-/// Applies what the server sent of one account; returns the changed document
-/// if it was loaded, to keep loaded once the transaction committed.
-fn apply_account(
-    tx: &Transaction<'_>,
-    loaded_docs: &std::sync::Mutex<super::loaded::Loaded>,
-    data: &DocData,
-    actor: &automerge::ActorId,
-) -> Result<Option<AccountDoc>> {
-    let id: crate::model::AccountId = data.doc.parse()?;
-    match take_loaded(loaded_docs, tx, id, actor) {
-        Ok(mut doc) => {
-            let before = doc.heads();
-            absorb(doc.automerge_mut(), data)?;
-            store_changes(tx, &mut doc, &before, false)?;
-            settle_if_clean(tx, &data.doc, &doc.heads())?;
-            Ok(Some(doc))
-        }
-        Err(Error::NotFound { .. }) => {
-            store_new(tx, prepare_new(data, actor)?)?;
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
-}
-
 /// A held account with what the server sent of it, and how many change
 /// chunks its stored copy has.
 struct HeldJob<'a> {
@@ -344,10 +317,11 @@ struct Absorbed {
     heads: Vec<ChangeHash>,
 }
 
-/// Applies what the server sent of accounts this replica holds, each named
-/// once in the response. Taking each document (from the loaded set or the
-/// file) and writing runs on this thread; applying the changes, encoding the
-/// document and its index row (the bulk of the work) runs on the workers.
+/// Applies what the server sent of accounts this replica holds (one not yet
+/// stored, named a second time in the response, is stored whole). Taking each
+/// document (from the loaded set or the file) and writing runs on this thread;
+/// applying the changes, encoding the document and its index row (the bulk of
+/// the work) runs on the workers.
 /// Returns the newest changed documents (as many as stay loaded), to keep
 /// loaded once the transaction committed.
 fn apply_held(
