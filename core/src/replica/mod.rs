@@ -319,7 +319,9 @@ impl Replica {
         if survivor == duplicate {
             return Err(Error::InvalidMerge("an account cannot be merged with itself".into()));
         }
-        let mut dup = self.document(duplicate)?;
+        // Both taken out of the loaded documents, like every write's: a merge
+        // that fails leaves neither half-changed in memory.
+        let mut dup = take_loaded(&self.loaded, &self.conn, duplicate, &self.author.actor)?;
         let mut surv = take_loaded(&self.loaded, &self.conn, survivor, &self.author.actor)?;
         let dup_account = dup.read();
         if let Some(into) = dup_account.merged_into
