@@ -450,9 +450,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ",
     // 12: accounts whose reporting rows are behind their document (issue 3).
     // An accepted change marks its account here, in its own transaction; the
-    // rows are rewritten later (before any report is read, when the database
-    // thread is idle, at least every second under load) and the mark
-    // removed. A restart rewrites whatever is still marked.
+    // rows are rewritten later (before any report is read, in steps once
+    // syncs are quiet, from a second behind under load; ADR 0007) and the
+    // mark removed. A restart rewrites whatever is still marked.
     "
     CREATE TABLE rpt_stale (doc_id TEXT PRIMARY KEY) WITHOUT ROWID;
     ",
