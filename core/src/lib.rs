@@ -31,6 +31,7 @@ mod parallel;
 pub mod replica;
 pub mod settings;
 pub mod sync;
+pub mod untrusted;
 
 pub use automerge::{ActorId, ChangeHash};
 pub use doc::{

@@ -13,6 +13,24 @@ use crate::db::{DocCache, SqlStore};
 /// An actor id no client is expected to use, for pulling everything back.
 const READER: &[u8] = b"rapport-fuzz-reader";
 
+/// Makes a fuzz target abort on every panic that core's boundary for remote
+/// bytes (`rapport_core::untrusted`) does not contain, and only on those.
+/// libFuzzer's own hook aborts on any panic, which would report panics the
+/// boundary turns into refusals; the targets call this once, so they look for
+/// what the boundary misses. Idempotent.
+pub fn abort_on_uncontained_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !rapport_core::untrusted::is_containing() {
+                report(info);
+                std::process::abort();
+            }
+        }));
+    });
+}
+
 /// Decodes untrusted bytes; whatever decodes must re-encode to an equal message.
 pub fn decode_for_fuzz(bytes: &[u8]) {
     if let Ok(message) = Message::decode(bytes) {

@@ -34,7 +34,7 @@ use tokio::net::TcpListener;
 pub use config::Config;
 pub use db::{Bootstrap, Db, DbError, DbOptions};
 pub use error::{ApiError, ServerError};
-pub use fuzz::{decode_for_fuzz, ingest_for_fuzz};
+pub use fuzz::{abort_on_uncontained_panics, decode_for_fuzz, ingest_for_fuzz};
 pub use metrics::Metrics;
 pub use routes::router;
 pub use shutdown::Closing;

@@ -243,11 +243,14 @@ pub(crate) fn load_verified(bytes: &[u8]) -> Result<AutoCommit> {
     if bytes.is_empty() {
         return Err(Error::InvalidDocument("no bytes".into()));
     }
-    let options = LoadOptions::new().on_partial_load(OnPartialLoad::Error).verification_mode(VerificationMode::Check);
-    let mut doc = AutoCommit::load_with_options(bytes, options)
-        .map_err(|e| Error::InvalidDocument(format!("cannot decode Automerge data ({e})")))?;
-    if doc.document().get_heads().is_empty() {
-        return Err(Error::InvalidDocument("document holds no changes".into()));
-    }
-    Ok(doc)
+    crate::untrusted::contain("document bytes", || {
+        let options =
+            LoadOptions::new().on_partial_load(OnPartialLoad::Error).verification_mode(VerificationMode::Check);
+        let mut doc = AutoCommit::load_with_options(bytes, options)
+            .map_err(|e| Error::InvalidDocument(format!("cannot decode Automerge data ({e})")))?;
+        if doc.document().get_heads().is_empty() {
+            return Err(Error::InvalidDocument("document holds no changes".into()));
+        }
+        Ok(doc)
+    })
 }

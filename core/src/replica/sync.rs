@@ -289,17 +289,20 @@ impl Replica {
 }
 
 /// Builds what the server sent into `target` (validated), refusing incomplete histories.
+/// Runs inside the engine's panic boundary: on `Err` the caller drops `target`.
 fn absorb(target: &mut AutoCommit, data: &DocData) -> Result<()> {
-    if let Some(snapshot) = &data.snapshot {
-        let mut snap = load_verified(snapshot)?;
-        target.merge(&mut snap)?;
-    }
-    let changes = data.parse_changes()?;
-    target.apply_changes(changes)?;
-    if !target.get_missing_deps(&[]).is_empty() {
-        return Err(Error::IncompleteSync { doc: data.doc.clone() });
-    }
-    Ok(())
+    crate::untrusted::contain("pulled changes", || {
+        if let Some(snapshot) = &data.snapshot {
+            let mut snap = load_verified(snapshot)?;
+            target.merge(&mut snap)?;
+        }
+        let changes = data.parse_changes()?;
+        target.apply_changes(changes)?;
+        if !target.get_missing_deps(&[]).is_empty() {
+            return Err(Error::IncompleteSync { doc: data.doc.clone() });
+        }
+        Ok(())
+    })
 }
 
 /// A held account with what the server sent of it, and how many change
@@ -343,11 +346,14 @@ fn apply_held(
         in_order(
             jobs,
             |HeldJob { data, mut doc, pending }| {
-                let before = doc.heads();
-                absorb(doc.automerge_mut(), data)?;
-                let heads = doc.heads();
-                let encoded = (heads != before).then(|| encode_changes(&mut doc, &before, pending));
-                Ok::<_, Error>(Absorbed { doc, encoded, heads })
+                // The document is moved into the boundary: on a panic it is dropped.
+                crate::untrusted::contain("pulled changes", move || {
+                    let before = doc.heads();
+                    absorb(doc.automerge_mut(), data)?;
+                    let heads = doc.heads();
+                    let encoded = (heads != before).then(|| encode_changes(&mut doc, &before, pending));
+                    Ok(Absorbed { doc, encoded, heads })
+                })
             },
             |Absorbed { doc, encoded, heads }| {
                 let id = doc.id().to_string();
@@ -378,6 +384,10 @@ struct NewAccountDoc {
 /// Decodes and indexes an account this replica does not hold. Pure CPU, no
 /// storage: runs on worker threads for large pulls.
 fn prepare_new(data: &DocData, actor: &automerge::ActorId) -> Result<NewAccountDoc> {
+    crate::untrusted::contain("a pulled account", || prepare_new_inside(data, actor))
+}
+
+fn prepare_new_inside(data: &DocData, actor: &automerge::ActorId) -> Result<NewAccountDoc> {
     let id: crate::model::AccountId = data.doc.parse()?;
     // Load the snapshot directly (no merge into an empty document) and, when
     // nothing follows it, store its bytes as they came.

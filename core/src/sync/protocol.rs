@@ -187,8 +187,11 @@ impl DocData {
             .iter()
             .enumerate()
             .map(|(index, raw)| {
-                automerge::Change::from_bytes(raw.clone())
-                    .map_err(|_| ProtocolError::BadChange { doc: self.doc.clone(), index })
+                let bad = || ProtocolError::BadChange { doc: self.doc.clone(), index };
+                crate::untrusted::contain("a change", || Ok(automerge::Change::from_bytes(raw.clone()).ok()))
+                    .ok()
+                    .flatten()
+                    .ok_or_else(bad)
             })
             .collect()
     }

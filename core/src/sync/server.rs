@@ -292,16 +292,21 @@ fn absorb_push(data: &DocData, mut existing: Option<AutoCommit>) -> Absorbed {
         return Absorbed::Untouched { stored, status: AckStatus::Stored };
     }
     // From here on `working` may hold refused changes: on any refusal it is
-    // dropped, never handed back to the store.
-    if working.apply_changes(fresh.iter().cloned()).is_err() {
-        return Absorbed::Dropped(AckStatus::Rejected(format!("document {}: changes cannot be applied", data.doc)));
-    }
-    if !working.get_missing_deps(&[]).is_empty() {
-        return Absorbed::Dropped(AckStatus::NeedSnapshot);
-    }
-    match validate_doc(&data.doc, working) {
-        Ok(after) => Absorbed::Applied { before, fresh, after },
-        Err(reason) => Absorbed::Dropped(AckStatus::Rejected(reason)),
+    // dropped, never handed back to the store. It is moved into the boundary,
+    // so a panic in the document engine drops it too.
+    let applied = crate::untrusted::contain("pushed changes", || {
+        if working.apply_changes(fresh.iter().cloned()).is_err() {
+            return Ok(Err(AckStatus::Rejected(format!("document {}: changes cannot be applied", data.doc))));
+        }
+        if !working.get_missing_deps(&[]).is_empty() {
+            return Ok(Err(AckStatus::NeedSnapshot));
+        }
+        Ok(validate_doc(&data.doc, working).map_err(AckStatus::Rejected))
+    });
+    match applied {
+        Ok(Ok(after)) => Absorbed::Applied { before, fresh, after },
+        Ok(Err(status)) => Absorbed::Dropped(status),
+        Err(e) => Absorbed::Dropped(AckStatus::Rejected(format!("document {}: {e}", data.doc))),
     }
 }
 

@@ -5,5 +5,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    rapport_server::abort_on_uncontained_panics();
     let _stored = rapport_server::ingest_for_fuzz(data);
 });
