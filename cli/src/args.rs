@@ -65,13 +65,15 @@ pub struct InitArgs {
     /// This device's token (from the administrator).
     #[arg(long, value_name = "TOKEN")]
     pub token: String,
-    /// The user edits are attributed to (default: your login name).
+    /// The user edits are attributed to: taken from the token; if given, it must be the token's user
+    /// (needed with --offline).
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
-    /// This device's name (default: the host name).
+    /// This device's name: taken from the token; if given, it must be the token's device
+    /// (with --offline, default: the host name).
     #[arg(long, value_name = "NAME")]
     pub device: Option<String>,
-    /// Do not contact the server now; the first sync checks it.
+    /// Do not contact the server now (needs --user); the first sync checks the token.
     #[arg(long)]
     pub offline: bool,
 }
@@ -99,7 +101,7 @@ pub enum AccountCommand {
         /// organization or person.
         #[arg(long, default_value = "organization")]
         kind: String,
-        /// The owning rep's user name (default: you, as set by `init --user`).
+        /// The owning rep's user name (default: you, the token's user).
         #[arg(long)]
         owner: Option<String>,
         #[arg(long)]

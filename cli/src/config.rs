@@ -20,8 +20,13 @@ pub const CONFIG_FILE: &str = "config.json";
 pub struct Config {
     pub server: String,
     pub token: String,
+    /// The token's user (from the server's `/v1/whoami`), whom edits are attributed to.
     pub user: String,
+    /// The token's device name.
     pub device: String,
+    /// The token's device id on the server (absent in configs of 0.1.0 and `--offline`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<i64>,
 }
 
 impl Config {
@@ -92,13 +97,4 @@ pub fn default_device() -> String {
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "desktop".to_owned())
-}
-
-/// A default user name: the login name, else `office`.
-pub fn default_user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| "office".to_owned())
 }

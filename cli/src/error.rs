@@ -32,12 +32,35 @@ pub enum CliError {
 
     /// The server check during `rapport init` failed; nothing was written.
     #[error(
-        "{source}\nnothing was set up; fix the problem above, or pass --offline to set up without checking the server"
+        "{source}\nnothing was set up: the user and device are taken from the token, which needs the server; fix \
+         the problem above and retry when the server can be reached (or pass --offline --user NAME to set up \
+         without it)"
     )]
     InitCheck {
         #[source]
         source: ClientError,
     },
+
+    /// `rapport init --user` names someone other than the token's user.
+    #[error(
+        "this token belongs to user {token_user}; leave out --user (the user comes from the token), or ask the \
+         administrator for a token of user {given}"
+    )]
+    NotTheTokensUser { token_user: String, given: String },
+
+    /// `rapport init --device` names another device than the token's.
+    #[error(
+        "this token belongs to device {token_device:?} of user {user}; leave out --device (the device name comes \
+         from the token), or ask the administrator to name the device {given:?}"
+    )]
+    NotTheTokensDevice { token_device: String, user: String, given: String },
+
+    /// A server older than `/v1/whoami` cannot say whom the token belongs to.
+    #[error(
+        "the server at {server} does not say whom this token belongs to (it predates /v1/whoami); pass --user NAME \
+         with the user name the administrator created for you, or upgrade the server"
+    )]
+    ServerWithoutWhoami { server: String },
 
     /// Invalid rows in a CSV import; nothing was imported.
     #[error("{} has {} invalid row(s); nothing was imported:\n{}", path.display(), rows.len(), rows.join("\n"))]

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use rapport_client::{Client, LiveControl, LiveEvent, SyncSummary, WatchOptions};
+use rapport_client::{Client, ClientError, LiveControl, LiveEvent, SyncSummary, TokenOwner, WatchOptions};
 use rapport_core::{Replica, SyncLimits};
 use serde::Serialize;
 
@@ -18,25 +18,49 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| CliError::io("tokio runtime", e))
 }
 
-/// `rapport init`: checks the server (unless `--offline`), then writes the
-/// config and creates the replica. Nothing is written when the check fails.
+/// `rapport init`: asks the server whom the token belongs to (unless
+/// `--offline`), checks the token with a no-op sync, then writes the config
+/// and creates the replica. The user and device come from the token; a
+/// `--user` or `--device` that differs is refused. Nothing is written when a
+/// check fails.
 pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
     let client = Client::new(&args.server, &args.token)?;
     let previous = Workspace::load(dir).ok().map(|w| w.config);
-    let config = Config {
-        server: client.server_url().to_owned(),
-        token: args.token.trim().to_owned(),
-        user: args.user.or_else(|| previous.as_ref().map(|c| c.user.clone())).unwrap_or_else(config::default_user),
-        device: args
-            .device
-            .or_else(|| previous.as_ref().map(|c| c.device.clone()))
-            .unwrap_or_else(config::default_device),
-    };
-    if !args.offline {
+    let config = if args.offline {
+        let user = args.user.ok_or_else(|| {
+            CliError::Usage(
+                "--offline needs --user NAME: without the server, the user cannot be taken from the token".into(),
+            )
+        })?;
+        Config {
+            server: client.server_url().to_owned(),
+            token: args.token.trim().to_owned(),
+            user,
+            device: args
+                .device
+                .or_else(|| previous.as_ref().map(|c| c.device.clone()))
+                .unwrap_or_else(config::default_device),
+            device_id: None,
+        }
+    } else {
         let rt = runtime()?;
         rt.block_on(client.health()).map_err(|source| CliError::InitCheck { source })?;
+        let config = match rt.block_on(client.whoami()) {
+            Ok(owner) => config_for(&client, &args.token, owner, args.user, args.device)?,
+            // A server older than /v1/whoami: the user must be named.
+            Err(ClientError::Server { status: 404, .. }) => Config {
+                server: client.server_url().to_owned(),
+                token: args.token.trim().to_owned(),
+                user: args
+                    .user
+                    .ok_or_else(|| CliError::ServerWithoutWhoami { server: client.server_url().to_owned() })?,
+                device: args.device.unwrap_or_else(config::default_device),
+                device_id: None,
+            },
+            Err(source) => return Err(CliError::InitCheck { source }),
+        };
         // A no-op exchange on a scratch replica proves the token is accepted
-        // without touching (or creating) the real one.
+        // for syncing without touching (or creating) the real one.
         let scratch = tempdir_in(dir)?;
         let result = (|| -> Result<()> {
             let mut replica = Replica::open(scratch.join(REPLICA_FILE), &config.identity())?;
@@ -46,7 +70,8 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
         })();
         std::fs::remove_dir_all(&scratch).ok();
         result?;
-    }
+        config
+    };
     config::save(dir, &config)?;
     Replica::open(dir.join(REPLICA_FILE), &config.identity())?;
     println!("replica ready at {}", dir.display());
@@ -57,6 +82,30 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
         println!("server reachable and token accepted; run `rapport sync` to pull the accounts");
     }
     Ok(())
+}
+
+/// The config for the token's owner; a `--user` or `--device` naming someone
+/// else is refused.
+fn config_for(
+    client: &Client,
+    token: &str,
+    owner: TokenOwner,
+    user: Option<String>,
+    device: Option<String>,
+) -> Result<Config> {
+    if let Some(given) = user.filter(|u| *u != owner.user) {
+        return Err(CliError::NotTheTokensUser { token_user: owner.user, given });
+    }
+    if let Some(given) = device.filter(|d| *d != owner.device) {
+        return Err(CliError::NotTheTokensDevice { token_device: owner.device, user: owner.user, given });
+    }
+    Ok(Config {
+        server: client.server_url().to_owned(),
+        token: token.trim().to_owned(),
+        user: owner.user,
+        device: owner.device,
+        device_id: Some(owner.device_id),
+    })
 }
 
 fn tempdir_in(dir: &Path) -> Result<std::path::PathBuf> {

@@ -122,7 +122,7 @@ impl Client {
         ClientError::Protocol { url: self.endpoint.base().to_owned(), reason }
     }
 
-    fn network_error(&self, e: &reqwest::Error) -> ClientError {
+    pub(crate) fn network_error(&self, e: &reqwest::Error) -> ClientError {
         let timeout = if e.is_connect() { self.options.connect_timeout } else { self.options.request_timeout };
         ClientError::network(self.endpoint.base(), e, timeout)
     }

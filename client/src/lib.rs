@@ -22,6 +22,8 @@
 //!
 //! * [`Client::sync`] / [`sync_once`]: request, apply, repeat until nothing
 //!   is left to push or pull. Each exchange commits locally before the next.
+//! * [`Client::whoami`]: the user and device a token belongs to, for the
+//!   replica's identity (`rapport init`, the apps' sign-in).
 //! * [`Client::watch`]: stays on the live socket with an `Arc<Mutex<Replica>>`,
 //!   applying other devices' changes as they land; see [`live`].
 //! * TLS is rustls with the `ring` provider and the operating system's
@@ -33,8 +35,10 @@ mod error;
 pub mod live;
 mod sync;
 mod tls;
+mod whoami;
 
 pub use client::{Client, ClientOptions};
 pub use error::ClientError;
 pub use live::{LiveControl, LiveEvent, WatchOptions};
 pub use sync::{MAX_IDLE_ROUNDS, MAX_ROUNDS, RejectedDoc, SyncProgress, SyncSummary, sync_once};
+pub use whoami::TokenOwner;

@@ -8,6 +8,8 @@
 //!
 //! * [`Replica`]: the local replica (blocking calls; use a background thread),
 //!   with `sync` as an async method (Kotlin `suspend`, Swift `async`).
+//! * [`whoami`] / [`open_with_token`]: the user and device a token belongs
+//!   to, so the replica writes as the token's user.
 //! * [`SyncListener`]: implemented by the app to follow a sync.
 //! * Bindings: `scripts/bindings.sh` (library mode); see `docs/MOBILE.md`.
 
@@ -18,12 +20,14 @@
 uniffi::setup_scaffolding!();
 
 pub mod error;
+pub mod identity;
 pub mod input;
 pub mod replica;
 pub mod sync;
 pub mod types;
 
 pub use error::RapportError;
+pub use identity::{TokenOwner, open_with_token, whoami};
 pub use input::{AccountFilter, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewTask, NewTie};
 /// Core's value types, exported as they are (see [`types`]).
 pub use rapport_core::{

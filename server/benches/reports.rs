@@ -711,7 +711,7 @@ fn main() -> Res<()> {
 
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("rapport.db");
-    let mut conn = rapport_server::db::open_for_management(&path)?;
+    let (mut conn, _lock) = rapport_server::db::open_for_management(&path)?;
     let now_t = OffsetDateTime::now_utc();
     let now = (now_t.unix_timestamp_nanos() / 1_000_000) as i64;
     let today_ms = now - now.rem_euclid(DAY_MS);

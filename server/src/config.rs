@@ -33,6 +33,48 @@ pub struct Config {
     pub rate_burst: u32,
     /// Database thread tuning (also the largest document a push may produce).
     pub db: DbOptions,
+    /// Backups through the admin API and on a schedule.
+    pub backup: BackupOptions,
+}
+
+/// Where backups go and how often they are taken unasked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupOptions {
+    /// The directory the admin API and scheduled backups write into (`None`:
+    /// no backups through the server; `rapport-server backup` still works).
+    pub dir: Option<PathBuf>,
+    /// Take a backup this often (needs `dir`).
+    pub every: Option<Duration>,
+    /// Scheduled backups kept; older ones are deleted.
+    pub keep: usize,
+}
+
+/// Scheduled backups kept by default.
+pub const DEFAULT_BACKUP_KEEP: usize = 48;
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions { dir: None, every: None, keep: DEFAULT_BACKUP_KEEP }
+    }
+}
+
+/// Parses an interval like `90s`, `15m`, `1h` or `2d` (a whole number and a unit).
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| format!("{text:?} is not an interval; write e.g. 30s, 15m, 1h or 1d"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?} has no unit; write e.g. 30s, 15m, 1h or 1d")),
+    };
+    if n == 0 {
+        return Err("the interval must be longer than zero".into());
+    }
+    n.checked_mul(seconds).map(Duration::from_secs).ok_or_else(|| format!("{text:?} is too long"))
 }
 
 /// Default per-device request rate and burst.
@@ -50,6 +92,7 @@ impl Config {
             rate_per_sec: DEFAULT_RATE_PER_SEC,
             rate_burst: DEFAULT_RATE_BURST,
             db: DbOptions::default(),
+            backup: BackupOptions::default(),
         }
     }
 
@@ -61,5 +104,20 @@ impl Config {
 impl Default for Config {
     fn default() -> Self {
         Config::new(DEFAULT_DATA_DIR)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_need_a_number_and_a_unit() {
+        assert_eq!(parse_interval("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_interval("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_interval("2d"), Ok(Duration::from_secs(172_800)));
+        for bad in ["", "h", "10", "0s", "1.5h", "1w", "-1h"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -14,6 +14,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -65,6 +66,7 @@ struct Shared {
     limiter: access::RateLimiter,
     /// Bumped whenever a device is revoked or a user deleted; live sockets re-check theirs.
     revocations: tokio::sync::watch::Sender<u64>,
+    backups: backup::Backups,
 }
 
 impl AppState {
@@ -81,6 +83,7 @@ impl AppState {
                 closing,
                 limiter: access::RateLimiter::new(config.rate_per_sec, config.rate_burst),
                 revocations: tokio::sync::watch::channel(0).0,
+                backups: backup::Backups { database: config.database_path(), dir: config.backup.dir.clone() },
             }),
         }
     }
@@ -115,6 +118,11 @@ impl AppState {
     pub fn closing(&self) -> &Closing {
         &self.inner.closing
     }
+
+    /// The database file and backup directory, for backups through the admin API.
+    pub fn backups(&self) -> &backup::Backups {
+        &self.inner.backups
+    }
 }
 
 /// Opens the data directory, serves on `listener` until `shutdown` resolves,
@@ -147,6 +155,12 @@ pub async fn run(
 
     let closing = Closing::default();
     let state = AppState::new(db.clone(), metrics, &config, closing.clone());
+    let schedule = match (config.backup.dir.is_some(), config.backup.every) {
+        (true, Some(every)) => {
+            Some(backup::spawn_schedule(state.backups().clone(), every, config.backup.keep, closing.watch()))
+        }
+        _ => None,
+    };
     let signal_closing = closing.clone();
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(async move {
@@ -156,6 +170,11 @@ pub async fn run(
         })
         .await;
     closing.begin();
+    if let Some(schedule) = schedule
+        && schedule.await.is_err()
+    {
+        tracing::error!("the backup schedule ended abnormally");
+    }
     if !closing.wait(SOCKET_CLOSE_GRACE).await {
         tracing::warn!("some live sockets did not close in time");
     }

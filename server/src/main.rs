@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use rapport_server::backup::{self, BackupError};
 use rapport_server::config::{
-    DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SEC,
+    BackupOptions, DATABASE_FILE, DEFAULT_BACKUP_KEEP, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SEC, parse_interval,
 };
 use rapport_server::db::users::UserChange;
 use rapport_server::manage::{ManageError, Manager};
@@ -55,6 +57,22 @@ enum Command {
         /// Newest entries to print.
         #[arg(long, default_value_t = 1000)]
         limit: u32,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Write a consistent, checked backup of the database to a new file (also while the server runs).
+    Backup {
+        /// The backup file to create (must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Replace the database with a backup (the server must be stopped; the old database is kept aside).
+    Restore {
+        /// The backup file, as written by `rapport-server backup`.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
         #[command(flatten)]
         data: DataArg,
     },
@@ -152,6 +170,15 @@ struct ServeArgs {
     /// Largest document a push may produce, in bytes of changes.
     #[arg(long, default_value_t = 16 << 20)]
     max_doc_bytes: u64,
+    /// Directory for backups taken through the admin API and on a schedule.
+    #[arg(long, value_name = "DIR")]
+    backup_dir: Option<PathBuf>,
+    /// Take a backup into --backup-dir this often, e.g. 1h, 30m, 1d.
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_interval, requires = "backup_dir")]
+    backup_every: Option<std::time::Duration>,
+    /// Scheduled backups to keep (the newest; older ones are deleted).
+    #[arg(long, value_name = "N", default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..))]
+    backup_keep: u32,
 }
 
 impl Default for ServeArgs {
@@ -164,6 +191,9 @@ impl Default for ServeArgs {
             rate: DEFAULT_RATE_PER_SEC,
             burst: DEFAULT_RATE_BURST,
             max_doc_bytes: 16 << 20,
+            backup_dir: None,
+            backup_every: None,
+            backup_keep: DEFAULT_BACKUP_KEEP as u32,
         }
     }
 }
@@ -177,6 +207,8 @@ async fn main() -> ExitCode {
         .init();
     let args = match Cli::parse().command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => args,
+        Command::Backup { to, data } => return report(backup_to(&data.data, &to)),
+        Command::Restore { from, data } => return report(restore_from(&from, &data.data)),
         other => {
             return match manage(other) {
                 Ok(out) => {
@@ -197,6 +229,8 @@ async fn main() -> ExitCode {
     config.rate_burst = args.burst;
     config.db.max_doc_bytes = args.max_doc_bytes;
     config.admin_token = std::env::var("RAPPORT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    config.backup =
+        BackupOptions { dir: args.backup_dir, every: args.backup_every, keep: args.backup_keep.max(1) as usize };
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -213,11 +247,53 @@ async fn main() -> ExitCode {
     }
 }
 
+fn report(result: Result<String, BackupError>) -> ExitCode {
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rapport-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `rapport-server backup`: prints the file and the log head it holds.
+fn backup_to(data: &std::path::Path, to: &std::path::Path) -> Result<String, BackupError> {
+    let info = backup::backup(&data.join(DATABASE_FILE), to)?;
+    Ok(format!(
+        "Backup written to {}: {} documents, {} bytes, integrity check ok.\nIt holds the log up to position {}.\n",
+        info.path.display(),
+        info.documents,
+        info.bytes,
+        info.head
+    ))
+}
+
+/// `rapport-server restore`: prints what was restored and where the old database went.
+fn restore_from(from: &std::path::Path, data: &std::path::Path) -> Result<String, BackupError> {
+    let info = backup::restore(from, data)?;
+    let mut out = format!(
+        "Restored {} into {}: {} documents, log up to position {}, integrity check ok.\n",
+        from.display(),
+        data.display(),
+        info.backup.documents,
+        info.backup.head
+    );
+    if let Some(previous) = info.previous {
+        out.push_str(&format!("The replaced database was kept as {}.\n", previous.display()));
+    }
+    out.push_str("Start the server; devices send what the restored database lacks on their next sync.\n");
+    Ok(out)
+}
+
 /// Runs a management command; returns what to print.
 fn manage(command: Command) -> Result<String, ManageError> {
     let list = |v: Vec<String>, clear: bool| (clear || !v.is_empty()).then(|| v.into_iter().collect());
     match command {
-        Command::Serve(_) => Ok(String::new()),
+        Command::Serve(_) | Command::Backup { .. } | Command::Restore { .. } => Ok(String::new()),
         Command::User { action, data } => {
             let mut m = Manager::open(&data.data)?;
             match action {

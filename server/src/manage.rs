@@ -37,12 +37,13 @@ impl From<DbError> for ManageError {
 #[derive(Debug)]
 pub struct Manager {
     conn: Connection,
+    _lock: crate::db::DataLock,
 }
 
 impl Manager {
     pub fn open(data_dir: &Path) -> Result<Manager, ManageError> {
         match open_for_management(&data_dir.join(DATABASE_FILE)) {
-            Ok(conn) => Ok(Manager { conn }),
+            Ok((conn, lock)) => Ok(Manager { conn, _lock: lock }),
             Err(DbError::Locked) => Err(ManageError::ServerRunning(data_dir.to_path_buf())),
             Err(e) => Err(e.into()),
         }

@@ -73,6 +73,40 @@ impl Server {
         Server { child, url, data: data.to_path_buf() }
     }
 
+    /// A new device token of `user` (created with `role` if it does not
+    /// exist yet), through the admin API with the admin token.
+    pub fn device_token(&self, user: &str, role: &str, device: &str) -> String {
+        let body = serde_json::json!({ "name": user, "role": role, "device": device });
+        let (status, answer) = self.admin_post("/v1/admin/users", &body);
+        let (status, answer) = if status == 409 {
+            self.admin_post(&format!("/v1/admin/users/{user}/devices"), &serde_json::json!({ "name": device }))
+        } else {
+            (status, answer)
+        };
+        assert_eq!(status, 200, "admin API: {answer}");
+        answer["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A JSON `POST` with the admin token (plain HTTP/1.1, one connection).
+    pub fn admin_post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        use std::io::{Read, Write};
+        let body = body.to_string();
+        let mut stream = std::net::TcpStream::connect(self.addr()).unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.addr(),
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, json) = response.split_once("\r\n\r\n").unwrap();
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap();
+        (status, serde_json::from_str(json).unwrap_or(serde_json::Value::Null))
+    }
+
     /// `host:port` the server listens on.
     pub fn addr(&self) -> String {
         self.url.trim_start_matches("http://").to_owned()
@@ -141,9 +175,12 @@ impl Desktop {
         self.command().args(args).output().unwrap()
     }
 
-    /// `init` against a server with a user and device name.
+    /// `init` against a server as an admin user named like this desktop,
+    /// with a device of the same name (created through the admin API; the
+    /// CLI takes both from the token).
     pub fn init(&self, server: &Server) {
-        self.ok(&["init", "--server", &server.url, "--token", TOKEN, "--user", &self.name, "--device", &self.name]);
+        let token = server.device_token(&self.name, "admin", &self.name);
+        self.ok(&["init", "--server", &server.url, "--token", &token, "--user", &self.name, "--device", &self.name]);
     }
 
     /// Runs a command and returns its last stdout line (ids printed by `add`).

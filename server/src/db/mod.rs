@@ -191,18 +191,19 @@ impl Db {
         admin_token: Option<&str>,
         metrics: Arc<Metrics>,
     ) -> Result<(Db, Bootstrap), DbError> {
-        let conn = open_exclusive(path)?;
-        Self::start(conn, options, admin_token, metrics)
+        let (conn, lock) = open_exclusive(path)?;
+        Self::start(conn, Some(lock), options, admin_token, metrics)
     }
 
     /// A database in memory (fuzzing, tests): nothing survives the process.
     pub fn open_in_memory(options: DbOptions, metrics: Arc<Metrics>) -> Result<Db, DbError> {
         let conn = Connection::open_in_memory()?;
-        Ok(Self::start(conn, options, None, metrics)?.0)
+        Ok(Self::start(conn, None, options, None, metrics)?.0)
     }
 
     fn start(
         mut conn: Connection,
+        lock: Option<DataLock>,
         options: DbOptions,
         admin_token: Option<&str>,
         metrics: Arc<Metrics>,
@@ -228,7 +229,11 @@ impl Db {
         let head = worker.subscribe();
         let thread = std::thread::Builder::new()
             .name("rapport-db".into())
-            .spawn(move || worker.run(rx))
+            .spawn(move || {
+                worker.run(rx);
+                // Released once the connection is closed.
+                drop(lock);
+            })
             .map_err(DbError::Thread)?;
         let db = Db { inner: Arc::new(Inner { jobs, head, thread: Mutex::new(Some(thread)), auth }) };
         Ok((db, bootstrap))
@@ -303,13 +308,43 @@ impl Db {
     }
 }
 
-/// Opens the database file with SQLite's exclusive lock held for as long as
-/// the connection lives: [`DbError::Locked`] if another process (a running
-/// server) holds it.
-pub fn open_exclusive(path: &Path) -> Result<Connection, DbError> {
+/// The data directory's lock: held by the one process that writes the
+/// database (a server, a management command, a restore) for as long as this
+/// value lives. It is an OS file lock on `<database>.lock`, not SQLite's
+/// exclusive locking mode, so that a backup can read the database through its
+/// own connection while the server writes.
+#[derive(Debug)]
+pub struct DataLock {
+    _file: std::fs::File,
+}
+
+/// Takes the lock of the database at `path`: [`DbError::Locked`] if another
+/// process (or another server in this process) holds it.
+pub fn lock_data(path: &Path) -> Result<DataLock, DbError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir { path: dir.to_path_buf(), source })?;
     }
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| DbError::DataDir { path: lock_path.clone(), source })?;
+    match file.try_lock() {
+        Ok(()) => Ok(DataLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(DbError::Locked),
+        Err(std::fs::TryLockError::Error(source)) => Err(DbError::DataDir { path: lock_path, source }),
+    }
+}
+
+/// Opens the database file with the data directory's lock held for as long
+/// as the returned [`DataLock`] lives: [`DbError::Locked`] if another process
+/// (a running server) holds it.
+pub fn open_exclusive(path: &Path) -> Result<(Connection, DataLock), DbError> {
+    let lock = lock_data(path)?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -320,22 +355,23 @@ pub fn open_exclusive(path: &Path) -> Result<Connection, DbError> {
         _ => DbError::Sqlite(e),
     };
     conn.busy_timeout(Duration::ZERO)?;
-    conn.pragma_update(None, "locking_mode", "EXCLUSIVE").map_err(locked)?;
     conn.pragma_update(None, "journal_mode", "WAL").map_err(locked)?;
     conn.pragma_update(None, "synchronous", "FULL").map_err(locked)?;
-    // Take the exclusive lock now, so a second server fails at start.
+    // Fails at once if a server of 0.1.0 (SQLite's exclusive locking mode) holds the file.
     conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;").map_err(locked)?;
-    Ok(conn)
+    // A backup's read connection may briefly hold a lock the writer waits for.
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok((conn, lock))
 }
 
 /// Opens (creating or upgrading) the database for the management commands,
 /// which work on the file directly while no server runs.
-pub fn open_for_management(path: &Path) -> Result<Connection, DbError> {
-    let mut conn = open_exclusive(path)?;
+pub fn open_for_management(path: &Path) -> Result<(Connection, DataLock), DbError> {
+    let (mut conn, lock) = open_exclusive(path)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     schema::migrate(&mut conn)?;
     store::backfill_index(&mut conn)?;
-    Ok(conn)
+    Ok((conn, lock))
 }
 
 /// Refreshes the query planner's statistics (`sqlite_stat1`) of tables whose

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::backup::BackupError;
 use crate::db::audit;
 use crate::db::users::{self, UserChange};
 use crate::error::ApiError;
@@ -25,6 +26,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/admin/devices", get(list_devices))
         .route("/v1/admin/devices/{id}/revoke", post(revoke_device))
         .route("/v1/admin/audit", get(list_audit))
+        .route("/v1/admin/backup", post(backup))
 }
 
 fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
@@ -130,4 +132,38 @@ async fn list_audit(State(state): State<AppState>, Query(q): Query<AuditQuery>) 
     let limit = q.limit.unwrap_or(1000).min(100_000);
     let entries = state.db().call(move |conn| audit::list(conn, account.as_deref(), limit)).await?;
     Ok(Json(json!({ "audit": entries })))
+}
+
+/// A backup's file name inside the server's backup directory (never a path).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BackupRequest {
+    name: Option<String>,
+}
+
+/// `POST /v1/admin/backup`: a consistent, checked backup into the configured
+/// backup directory, under `name` or a new time-stamped name.
+async fn backup(State(state): State<AppState>, bytes: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+    let request: BackupRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
+        BackupRequest::default()
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidRequest(format!("invalid JSON body: {e}")))?
+    };
+    let info = state.backups().backup_named(request.name.as_deref()).await.map_err(|e| match e {
+        BackupError::InvalidName => ApiError::InvalidRequest(e.to_string()),
+        BackupError::NoBackupDir | BackupError::TargetExists(_) => ApiError::Conflict(e.to_string()),
+        other => {
+            tracing::error!(error = %other, "a backup through the admin API failed");
+            ApiError::Internal
+        }
+    })?;
+    let file = info.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Json(json!({
+        "file": file,
+        "path": info.path,
+        "head": info.head,
+        "documents": info.documents,
+        "bytes": info.bytes,
+        "millis": info.millis,
+    })))
 }

@@ -5,6 +5,7 @@ mod documents;
 mod health;
 mod live;
 mod sync;
+mod whoami;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     let protected = Router::new()
         .merge(admin)
         .route("/v1/sync", post(sync::sync))
+        .route("/v1/whoami", get(whoami::whoami))
         .route("/v1/live", get(live::live))
         .route("/v1/accounts/{id}/automerge", get(documents::automerge))
         .route("/metrics", get(health::metrics))
