@@ -18,6 +18,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo build (the binaries the end-to-end tests start)"
 cargo build --workspace --bins --locked
 
+echo "== release 0.1.0 of the desktop client, for the compatibility tests"
+scripts/build-0.1.0.sh
+
 echo "== cargo test"
 cargo test --workspace --locked
 
