@@ -312,3 +312,18 @@ async fn restore_replaces_the_database_and_is_refused_while_a_server_runs() {
     assert_eq!(accounts, BTreeSet::from([before.to_string()]), "the server holds what the backup held");
     server.stop().await;
 }
+
+#[test]
+fn scheduled_backup_flags_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = server_cli(&["serve", "--backup-every", "1h"], &[("--data", dir.path())]);
+    assert!(!ok && err.contains("--backup-dir"), "an interval needs a directory: {err}");
+    for bad in ["0s", "1w", "soon"] {
+        let (ok, _, err) =
+            server_cli(&["serve", "--backup-every", bad], &[("--data", dir.path()), ("--backup-dir", dir.path())]);
+        assert!(!ok && (err.contains("30s, 15m, 1h") || err.contains("longer than zero")), "{bad}: {err}");
+    }
+    let (ok, _, err) = server_cli(&["serve", "--backup-keep", "0"], &[("--data", dir.path())]);
+    assert!(!ok && err.contains("--backup-keep"), "{err}");
+    assert!(!dir.path().join("rapport-server.db").exists(), "no server started");
+}
