@@ -266,22 +266,43 @@ fn set_aside(database: &Path) -> Result<PathBuf, BackupError> {
 }
 
 /// Keeps the newest `keep` scheduled backups in `dir` and deletes the older
-/// ones; other files are left alone. Returns the deleted files.
+/// ones, and temporary files of scheduled backups a crash left behind (older
+/// than [`STALE_PARTIAL`]); other files are left alone. Returns the deleted files.
 pub fn prune(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, BackupError> {
     let io = |source| BackupError::Io { path: dir.to_path_buf(), source };
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| is_scheduled_name(n))
-        .collect();
-    names.sort_unstable_by(|a, b| b.cmp(a));
+    let mut names = Vec::new();
     let mut deleted = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let Ok(entry) = entry else { continue };
+        let Ok(name) = entry.file_name().into_string() else { continue };
+        if is_scheduled_name(&name) {
+            names.push(name);
+        } else if is_stale_partial(&entry, &name) {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|source| BackupError::Io { path: path.clone(), source })?;
+            deleted.push(path);
+        }
+    }
+    names.sort_unstable_by(|a, b| b.cmp(a));
     for name in names.into_iter().skip(keep) {
         let path = dir.join(name);
         std::fs::remove_file(&path).map_err(|source| BackupError::Io { path: path.clone(), source })?;
         deleted.push(path);
     }
     Ok(deleted)
+}
+
+/// A scheduled backup's temporary file is this old only if its writer died.
+const STALE_PARTIAL: Duration = Duration::from_secs(24 * 3600);
+
+fn is_stale_partial(entry: &std::fs::DirEntry, name: &str) -> bool {
+    let ours = name.strip_prefix('.').is_some_and(|n| n.starts_with(SCHEDULED_PREFIX)) && name.contains(".partial-");
+    ours && entry
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > STALE_PARTIAL)
 }
 
 /// Scheduled backups: every `every`, a backup into `dir`, then the newest
@@ -468,6 +489,33 @@ mod tests {
         for other in ["before-upgrade.db", "rapport-backup-2026-12-04T09-05-07.004Z.db.tmp", "rapport-backup-x.db"] {
             assert!(!is_scheduled_name(other), "{other}");
         }
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_scheduled_backups_and_nothing_else_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let at =
+            |h: u8| scheduled_name(time::macros::datetime!(2026-12-04 00:00 UTC) + time::Duration::hours(h.into()));
+        let old_partial = format!(".{}.partial-1-0", at(9));
+        let fresh_partial = format!(".{}.partial-2-0", at(10));
+        for name in [at(1), at(3), at(2), "by-hand.db".into(), old_partial.clone(), fresh_partial.clone()] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let day_ago = std::time::SystemTime::now() - STALE_PARTIAL - Duration::from_secs(60);
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join(&old_partial))
+            .unwrap()
+            .set_modified(day_ago)
+            .unwrap();
+        let mut deleted: Vec<String> =
+            prune(dir.path(), 2).unwrap().iter().map(|p| p.file_name().unwrap().to_string_lossy().into()).collect();
+        deleted.sort();
+        assert_eq!(deleted, vec![old_partial, at(1)]);
+        let mut left: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        left.sort();
+        assert_eq!(left, vec![fresh_partial, "by-hand.db".to_owned(), at(2), at(3)]);
     }
 
     #[test]
