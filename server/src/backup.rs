@@ -78,6 +78,11 @@ pub enum BackupError {
     #[error("a server is running on {}; stop it first (a restore replaces its database)", .0.display())]
     ServerRunning(PathBuf),
     #[error(
+        "the database {} stayed locked for {} s (a rapport-server 0.1.0 holds its file exclusively); upgrade or \
+         stop that server and try again", .0.display(), BUSY_TIMEOUT.as_secs()
+    )]
+    Busy(PathBuf),
+    #[error(
         "backup names are 1 to {MAX_NAME_LEN} letters, digits, '.', '-' or '_', not starting with '.' (a file in \
          the backup directory, never a path)"
     )]
@@ -202,7 +207,12 @@ pub fn backup(database: &Path, to: &Path) -> Result<BackupInfo, BackupError> {
         source.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
         check_server_database(&source, database)?;
         let target = partial.path.to_str().ok_or_else(|| BackupError::PathNotUtf8(partial.path.clone()))?;
-        source.execute("VACUUM INTO ?1", [target]).map_err(sql)?;
+        source.execute("VACUUM INTO ?1", [target]).map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                BackupError::Busy(database.to_path_buf())
+            }
+            _ => sql(e),
+        })?;
     }
     let mut info = check_copy(&partial.path)?;
     sync_file(&partial.path)?;
@@ -230,6 +240,9 @@ pub fn restore(from: &Path, data_dir: &Path) -> Result<RestoreInfo, BackupError>
         Err(DbError::Locked) => return Err(BackupError::ServerRunning(data_dir.to_path_buf())),
         Err(e) => return Err(e.into()),
     };
+    if database.exists() {
+        ensure_unused(&database, data_dir)?;
+    }
     // The copy is checked before the live database is touched.
     let partial = Partial::new(data_dir, &database)?;
     std::fs::copy(from, &partial.path).map_err(|source| BackupError::Io { path: partial.path.clone(), source })?;
@@ -240,6 +253,24 @@ pub fn restore(from: &Path, data_dir: &Path) -> Result<RestoreInfo, BackupError>
     partial.done();
     sync_dir(data_dir)?;
     Ok(RestoreInfo { backup: BackupInfo { path: from.to_path_buf(), ..backup }, previous })
+}
+
+/// Refuses a database that a server of 0.1.0 holds (SQLite's exclusive
+/// locking mode, not the lock file); a file SQLite cannot open at all is no
+/// one's and may be replaced.
+fn ensure_unused(database: &Path, data_dir: &Path) -> Result<(), BackupError> {
+    let Ok(conn) = Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_WRITE) else { return Ok(()) };
+    match conn.busy_timeout(Duration::ZERO).and_then(|()| conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")) {
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ) =>
+        {
+            Err(BackupError::ServerRunning(data_dir.to_path_buf()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Moves the live database aside, its write-ahead log folded in first (or

@@ -327,3 +327,24 @@ fn scheduled_backup_flags_are_checked() {
     assert!(!ok && err.contains("--backup-keep"), "{err}");
     assert!(!dir.path().join("rapport-server.db").exists(), "no server started");
 }
+
+#[test]
+fn restore_is_refused_while_a_server_of_0_1_0_holds_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("rapport-server.db");
+    rapport_server::db::create_at_version(&database, rapport_server::db::schema_version()).unwrap();
+    let backup = dir.path().join("backup.db");
+    let (ok, _, err) = server_cli(&["backup"], &[("--data", dir.path()), ("--to", &backup)]);
+    assert!(ok, "{err}");
+    // How 0.1.0 held its file: SQLite's exclusive locking mode, no lock file.
+    let old_server = Connection::open(&database).unwrap();
+    old_server.pragma_update(None, "locking_mode", "EXCLUSIVE").unwrap();
+    old_server.pragma_update(None, "journal_mode", "WAL").unwrap();
+    old_server.execute_batch("BEGIN EXCLUSIVE; COMMIT;").unwrap();
+    let (ok, _, err) = server_cli(&["restore"], &[("--from", &backup), ("--data", dir.path())]);
+    assert!(!ok && err.contains("a server is running"), "{err}");
+    assert!(database.exists(), "the held database stays where it is");
+    drop(old_server);
+    let (ok, _, err) = server_cli(&["restore"], &[("--from", &backup), ("--data", dir.path())]);
+    assert!(ok, "{err}");
+}
