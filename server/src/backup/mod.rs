@@ -24,14 +24,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::config::DATABASE_FILE;
-use crate::db::{self, DbError, schema};
+use crate::db::{DbError, schema};
 
-/// Prefix and suffix of scheduled backup names; only such files are pruned.
-const SCHEDULED_PREFIX: &str = "rapport-backup-";
-const SCHEDULED_SUFFIX: &str = ".db";
-/// The timestamp of a scheduled name, digit by digit (`d`) and literal.
-const SCHEDULED_STAMP: &str = "dddd-dd-ddTdd-dd-dd.dddZ";
+mod restore;
+mod schedule;
+
+pub use restore::restore;
+pub use schedule::{is_scheduled_name, prune, scheduled_name, spawn_schedule};
 
 /// Longest backup file name accepted from the admin API.
 const MAX_NAME_LEN: usize = 128;
@@ -159,31 +158,6 @@ pub fn checked_name(name: &str) -> Result<&str, BackupError> {
     if ok { Ok(name) } else { Err(BackupError::InvalidName) }
 }
 
-/// The name of a backup taken at `at`: `rapport-backup-2026-12-04T16-35-00.123Z.db`.
-/// Names sort by time.
-pub fn scheduled_name(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{SCHEDULED_PREFIX}{:04}-{:02}-{:02}T{:02}-{:02}-{:02}.{:03}Z{SCHEDULED_SUFFIX}",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
-}
-
-/// Whether `name` is one [`scheduled_name`] makes (and so subject to retention).
-pub fn is_scheduled_name(name: &str) -> bool {
-    let Some(stamp) = name.strip_prefix(SCHEDULED_PREFIX).and_then(|n| n.strip_suffix(SCHEDULED_SUFFIX)) else {
-        return false;
-    };
-    stamp.len() == SCHEDULED_STAMP.len()
-        && stamp.bytes().zip(SCHEDULED_STAMP.bytes()).all(|(c, t)| if t == b'd' { c.is_ascii_digit() } else { c == t })
-}
-
 /// Takes a consistent backup of the database at `database` into the new file
 /// `to`, while a server may be writing it. Reports success only once the
 /// copy passed `PRAGMA integrity_check` and is durably in place.
@@ -225,155 +199,6 @@ pub fn backup(database: &Path, to: &Path) -> Result<BackupInfo, BackupError> {
     info.path = to.to_path_buf();
     info.millis = started.elapsed().as_millis() as u64;
     Ok(info)
-}
-
-/// Replaces the database in `data_dir` with the backup `from`. Refused while
-/// a server runs there. The replaced database is kept next to it as
-/// `rapport-server.db.before-restore-<time>`.
-pub fn restore(from: &Path, data_dir: &Path) -> Result<RestoreInfo, BackupError> {
-    if !from.is_file() {
-        return Err(BackupError::NoDatabase(from.to_path_buf()));
-    }
-    let database = data_dir.join(DATABASE_FILE);
-    let _lock = match db::lock_data(&database) {
-        Ok(lock) => lock,
-        Err(DbError::Locked) => return Err(BackupError::ServerRunning(data_dir.to_path_buf())),
-        Err(e) => return Err(e.into()),
-    };
-    if database.exists() {
-        ensure_unused(&database, data_dir)?;
-    }
-    // The copy is checked before the live database is touched.
-    let partial = Partial::new(data_dir, &database)?;
-    std::fs::copy(from, &partial.path).map_err(|source| BackupError::Io { path: partial.path.clone(), source })?;
-    let backup = check_copy(&partial.path)?;
-    sync_file(&partial.path)?;
-    let previous = if database.exists() { Some(set_aside(&database)?) } else { None };
-    std::fs::rename(&partial.path, &database).map_err(|source| BackupError::Io { path: database.clone(), source })?;
-    partial.done();
-    sync_dir(data_dir)?;
-    Ok(RestoreInfo { backup: BackupInfo { path: from.to_path_buf(), ..backup }, previous })
-}
-
-/// Refuses a database that a server of 0.1.0 holds (SQLite's exclusive
-/// locking mode, not the lock file); a file SQLite cannot open at all is no
-/// one's and may be replaced.
-fn ensure_unused(database: &Path, data_dir: &Path) -> Result<(), BackupError> {
-    let Ok(conn) = Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_WRITE) else { return Ok(()) };
-    match conn.busy_timeout(Duration::ZERO).and_then(|()| conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")) {
-        Err(e)
-            if matches!(
-                e.sqlite_error_code(),
-                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-            ) =>
-        {
-            Err(BackupError::ServerRunning(data_dir.to_path_buf()))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Moves the live database aside, its write-ahead log folded in first (or
-/// moved along with it if the file cannot be opened).
-fn set_aside(database: &Path) -> Result<PathBuf, BackupError> {
-    let stamp = scheduled_name(OffsetDateTime::now_utc());
-    let stamp = stamp.trim_start_matches(SCHEDULED_PREFIX).trim_end_matches(SCHEDULED_SUFFIX);
-    let aside = with_suffix(database, &format!(".before-restore-{stamp}"));
-    let folded = Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_WRITE)
-        .and_then(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)).map(|busy| (c, busy)))
-        .and_then(|(c, busy)| c.close().map_err(|(_, e)| e).map(|()| busy == 0));
-    if !matches!(folded, Ok(true)) {
-        tracing::warn!("could not fold the write-ahead log into the replaced database; moving it along");
-    }
-    for extra in ["-wal", "-shm"] {
-        let file = with_suffix(database, extra);
-        if file.exists() {
-            let to = with_suffix(&aside, extra);
-            std::fs::rename(&file, &to).map_err(|source| BackupError::Io { path: file, source })?;
-        }
-    }
-    std::fs::rename(database, &aside).map_err(|source| BackupError::Io { path: aside.clone(), source })?;
-    Ok(aside)
-}
-
-/// Keeps the newest `keep` scheduled backups in `dir` and deletes the older
-/// ones, and temporary files of scheduled backups a crash left behind (older
-/// than [`STALE_PARTIAL`]); other files are left alone. Returns the deleted files.
-pub fn prune(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, BackupError> {
-    let io = |source| BackupError::Io { path: dir.to_path_buf(), source };
-    let mut names = Vec::new();
-    let mut deleted = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let Ok(entry) = entry else { continue };
-        let Ok(name) = entry.file_name().into_string() else { continue };
-        if is_scheduled_name(&name) {
-            names.push(name);
-        } else if is_stale_partial(&entry, &name) {
-            let path = entry.path();
-            std::fs::remove_file(&path).map_err(|source| BackupError::Io { path: path.clone(), source })?;
-            deleted.push(path);
-        }
-    }
-    names.sort_unstable_by(|a, b| b.cmp(a));
-    for name in names.into_iter().skip(keep) {
-        let path = dir.join(name);
-        std::fs::remove_file(&path).map_err(|source| BackupError::Io { path: path.clone(), source })?;
-        deleted.push(path);
-    }
-    Ok(deleted)
-}
-
-/// A scheduled backup's temporary file is this old only if its writer died.
-const STALE_PARTIAL: Duration = Duration::from_secs(24 * 3600);
-
-fn is_stale_partial(entry: &std::fs::DirEntry, name: &str) -> bool {
-    let ours = name.strip_prefix('.').is_some_and(|n| n.starts_with(SCHEDULED_PREFIX)) && name.contains(".partial-");
-    ours && entry
-        .metadata()
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.elapsed().ok())
-        .is_some_and(|age| age > STALE_PARTIAL)
-}
-
-/// Scheduled backups: every `every`, a backup into `dir`, then the newest
-/// `keep` kept. Ends once `closing` turns true (a running backup finishes first).
-pub fn spawn_schedule(
-    backups: Backups,
-    every: Duration,
-    keep: usize,
-    mut closing: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let Some(dir) = backups.dir.clone() else { return };
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = closing.wait_for(|closing| *closing) => return,
-            }
-            match backups.backup_named(None).await {
-                Ok(info) => tracing::info!(
-                    file = %info.path.display(), head = info.head, bytes = info.bytes, millis = info.millis,
-                    "scheduled backup written"
-                ),
-                Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
-            }
-            let pruned = {
-                let dir = dir.clone();
-                run_blocking(move || prune(&dir, keep)).await
-            };
-            match pruned {
-                Ok(deleted) => {
-                    for file in deleted {
-                        tracing::info!(file = %file.display(), "deleted an old scheduled backup");
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "cannot delete old scheduled backups"),
-            }
-        }
-    })
 }
 
 /// Refuses a file that is not a Rapport server database of a schema this server knows.
@@ -509,45 +334,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    #[test]
-    fn scheduled_names_sort_by_time_and_are_recognised() {
-        let a = scheduled_name(time::macros::datetime!(2026-12-04 09:05:07.004 UTC));
-        let b = scheduled_name(time::macros::datetime!(2026-12-04 10:00:00.000 UTC));
-        assert_eq!(a, "rapport-backup-2026-12-04T09-05-07.004Z.db");
-        assert!(a < b);
-        assert!(is_scheduled_name(&a) && is_scheduled_name(&b));
-        for other in ["before-upgrade.db", "rapport-backup-2026-12-04T09-05-07.004Z.db.tmp", "rapport-backup-x.db"] {
-            assert!(!is_scheduled_name(other), "{other}");
-        }
-    }
-
-    #[test]
-    fn prune_keeps_the_newest_scheduled_backups_and_nothing_else_goes() {
-        let dir = tempfile::tempdir().unwrap();
-        let at =
-            |h: u8| scheduled_name(time::macros::datetime!(2026-12-04 00:00 UTC) + time::Duration::hours(h.into()));
-        let old_partial = format!(".{}.partial-1-0", at(9));
-        let fresh_partial = format!(".{}.partial-2-0", at(10));
-        for name in [at(1), at(3), at(2), "by-hand.db".into(), old_partial.clone(), fresh_partial.clone()] {
-            std::fs::write(dir.path().join(name), b"x").unwrap();
-        }
-        let day_ago = std::time::SystemTime::now() - STALE_PARTIAL - Duration::from_secs(60);
-        std::fs::File::options()
-            .write(true)
-            .open(dir.path().join(&old_partial))
-            .unwrap()
-            .set_modified(day_ago)
-            .unwrap();
-        let mut deleted: Vec<String> =
-            prune(dir.path(), 2).unwrap().iter().map(|p| p.file_name().unwrap().to_string_lossy().into()).collect();
-        deleted.sort();
-        assert_eq!(deleted, vec![old_partial, at(1)]);
-        let mut left: Vec<String> =
-            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
-        left.sort();
-        assert_eq!(left, vec![fresh_partial, "by-hand.db".to_owned(), at(2), at(3)]);
-    }
 
     #[test]
     fn only_plain_file_names_are_accepted() {
