@@ -45,19 +45,14 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
     } else {
         let rt = runtime()?;
         rt.block_on(client.health()).map_err(|source| CliError::InitCheck { source })?;
-        let config = match rt.block_on(client.whoami()) {
-            Ok(owner) => config_for(&client, &args.token, owner, args.user, args.device)?,
-            // A server older than /v1/whoami: the user must be named.
-            Err(ClientError::Server { status: 404, .. }) => Config {
-                server: client.server_url().to_owned(),
-                token: args.token.trim().to_owned(),
-                user: args
-                    .user
-                    .ok_or_else(|| CliError::ServerWithoutWhoami { server: client.server_url().to_owned() })?,
-                device: args.device.unwrap_or_else(config::default_device),
-                device_id: None,
-            },
-            Err(source) => return Err(CliError::InitCheck { source }),
+        let (user, device, device_id) =
+            identity(client.server_url(), rt.block_on(client.whoami()), args.user, args.device)?;
+        let config = Config {
+            server: client.server_url().to_owned(),
+            token: args.token.trim().to_owned(),
+            user,
+            device,
+            device_id,
         };
         // A no-op exchange on a scratch replica proves the token is accepted
         // for syncing without touching (or creating) the real one.
@@ -84,28 +79,31 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
     Ok(())
 }
 
-/// The config for the token's owner; a `--user` or `--device` naming someone
-/// else is refused.
-fn config_for(
-    client: &Client,
-    token: &str,
-    owner: TokenOwner,
+/// The user, device name and device id to write as, from the server's
+/// answer to `whoami`: the token's, with a `--user` or `--device` naming
+/// someone else refused. A server older than `/v1/whoami` (404) needs `--user`.
+fn identity(
+    server: &str,
+    owner: std::result::Result<TokenOwner, ClientError>,
     user: Option<String>,
     device: Option<String>,
-) -> Result<Config> {
-    if let Some(given) = user.filter(|u| *u != owner.user) {
-        return Err(CliError::NotTheTokensUser { token_user: owner.user, given });
+) -> Result<(String, String, Option<i64>)> {
+    match owner {
+        Ok(owner) => {
+            if let Some(given) = user.filter(|u| *u != owner.user) {
+                return Err(CliError::NotTheTokensUser { token_user: owner.user, given });
+            }
+            if let Some(given) = device.filter(|d| *d != owner.device) {
+                return Err(CliError::NotTheTokensDevice { token_device: owner.device, user: owner.user, given });
+            }
+            Ok((owner.user, owner.device, Some(owner.device_id)))
+        }
+        Err(ClientError::Server { status: 404, .. }) => {
+            let user = user.ok_or_else(|| CliError::ServerWithoutWhoami { server: server.to_owned() })?;
+            Ok((user, device.unwrap_or_else(config::default_device), None))
+        }
+        Err(source) => Err(CliError::InitCheck { source }),
     }
-    if let Some(given) = device.filter(|d| *d != owner.device) {
-        return Err(CliError::NotTheTokensDevice { token_device: owner.device, user: owner.user, given });
-    }
-    Ok(Config {
-        server: client.server_url().to_owned(),
-        token: token.trim().to_owned(),
-        user: owner.user,
-        device: owner.device,
-        device_id: Some(owner.device_id),
-    })
 }
 
 fn tempdir_in(dir: &Path) -> Result<std::path::PathBuf> {
@@ -301,4 +299,41 @@ pub fn status(ws: &Workspace, json: bool) -> Result<()> {
         println!("rejected:  {doc}: {reason}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const SERVER: &str = "http://rapport.test";
+
+    fn owner() -> std::result::Result<TokenOwner, ClientError> {
+        Ok(TokenOwner { user: "ana".into(), role: "rep".into(), device: "ana-laptop".into(), device_id: 7 })
+    }
+
+    fn status(status: u16) -> std::result::Result<TokenOwner, ClientError> {
+        Err(ClientError::Server { url: SERVER.into(), status, code: "x".into(), message: "x".into() })
+    }
+
+    #[test]
+    fn the_identity_is_the_tokens() {
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(identity(SERVER, owner(), None, None).unwrap(), ("ana".into(), "ana-laptop".into(), Some(7)));
+        assert!(identity(SERVER, owner(), some("ana"), some("ana-laptop")).is_ok());
+        let e = identity(SERVER, owner(), some("bob"), None).unwrap_err().to_string();
+        assert!(e.starts_with("this token belongs to user ana; "), "{e}");
+        let e = identity(SERVER, owner(), None, some("desk")).unwrap_err().to_string();
+        assert!(e.starts_with("this token belongs to device \"ana-laptop\" of user ana; "), "{e}");
+    }
+
+    #[test]
+    fn a_server_without_whoami_needs_the_user_named() {
+        let e = identity(SERVER, status(404), None, None).unwrap_err().to_string();
+        assert!(e.contains("does not say whom this token belongs to") && e.contains("--user NAME"), "{e}");
+        let (user, _, id) = identity(SERVER, status(404), Some("ana".into()), None).unwrap();
+        assert_eq!((user.as_str(), id), ("ana", None));
+        assert!(matches!(identity(SERVER, status(500), Some("ana".into()), None), Err(CliError::InitCheck { .. })));
+    }
 }

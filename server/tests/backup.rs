@@ -312,3 +312,39 @@ async fn restore_replaces_the_database_and_is_refused_while_a_server_runs() {
     assert_eq!(accounts, BTreeSet::from([before.to_string()]), "the server holds what the backup held");
     server.stop().await;
 }
+
+#[test]
+fn scheduled_backup_flags_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = server_cli(&["serve", "--backup-every", "1h"], &[("--data", dir.path())]);
+    assert!(!ok && err.contains("--backup-dir"), "an interval needs a directory: {err}");
+    for bad in ["0s", "1w", "soon"] {
+        let (ok, _, err) =
+            server_cli(&["serve", "--backup-every", bad], &[("--data", dir.path()), ("--backup-dir", dir.path())]);
+        assert!(!ok && (err.contains("30s, 15m, 1h") || err.contains("longer than zero")), "{bad}: {err}");
+    }
+    let (ok, _, err) = server_cli(&["serve", "--backup-keep", "0"], &[("--data", dir.path())]);
+    assert!(!ok && err.contains("--backup-keep"), "{err}");
+    assert!(!dir.path().join("rapport-server.db").exists(), "no server started");
+}
+
+#[test]
+fn restore_is_refused_while_a_server_of_0_1_0_holds_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("rapport-server.db");
+    rapport_server::db::create_at_version(&database, rapport_server::db::schema_version()).unwrap();
+    let backup = dir.path().join("backup.db");
+    let (ok, _, err) = server_cli(&["backup"], &[("--data", dir.path()), ("--to", &backup)]);
+    assert!(ok, "{err}");
+    // How 0.1.0 held its file: SQLite's exclusive locking mode, no lock file.
+    let old_server = Connection::open(&database).unwrap();
+    old_server.pragma_update(None, "locking_mode", "EXCLUSIVE").unwrap();
+    old_server.pragma_update(None, "journal_mode", "WAL").unwrap();
+    old_server.execute_batch("BEGIN EXCLUSIVE; COMMIT;").unwrap();
+    let (ok, _, err) = server_cli(&["restore"], &[("--from", &backup), ("--data", dir.path())]);
+    assert!(!ok && err.contains("a server is running"), "{err}");
+    assert!(database.exists(), "the held database stays where it is");
+    drop(old_server);
+    let (ok, _, err) = server_cli(&["restore"], &[("--from", &backup), ("--data", dir.path())]);
+    assert!(ok, "{err}");
+}

@@ -157,6 +157,10 @@ async fn backup(State(state): State<AppState>, bytes: axum::body::Bytes) -> Resu
             ApiError::Internal
         }
     })?;
+    tracing::info!(
+        file = %info.path.display(), head = info.head, bytes = info.bytes, millis = info.millis,
+        "backup written through the admin API"
+    );
     let file = info.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Json(json!({
         "file": file,

@@ -24,14 +24,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::config::DATABASE_FILE;
-use crate::db::{self, DbError, schema};
+use crate::db::{DbError, schema};
 
-/// Prefix and suffix of scheduled backup names; only such files are pruned.
-const SCHEDULED_PREFIX: &str = "rapport-backup-";
-const SCHEDULED_SUFFIX: &str = ".db";
-/// The timestamp of a scheduled name, digit by digit (`d`) and literal.
-const SCHEDULED_STAMP: &str = "dddd-dd-ddTdd-dd-dd.dddZ";
+mod restore;
+mod schedule;
+
+pub use restore::restore;
+pub use schedule::{is_scheduled_name, prune, scheduled_name, spawn_schedule};
 
 /// Longest backup file name accepted from the admin API.
 const MAX_NAME_LEN: usize = 128;
@@ -77,6 +76,11 @@ pub enum BackupError {
     TooNew { path: PathBuf, found: i64, supported: i64 },
     #[error("a server is running on {}; stop it first (a restore replaces its database)", .0.display())]
     ServerRunning(PathBuf),
+    #[error(
+        "the database {} stayed locked for {} s (a rapport-server 0.1.0 holds its file exclusively); upgrade or \
+         stop that server and try again", .0.display(), BUSY_TIMEOUT.as_secs()
+    )]
+    Busy(PathBuf),
     #[error(
         "backup names are 1 to {MAX_NAME_LEN} letters, digits, '.', '-' or '_', not starting with '.' (a file in \
          the backup directory, never a path)"
@@ -154,31 +158,6 @@ pub fn checked_name(name: &str) -> Result<&str, BackupError> {
     if ok { Ok(name) } else { Err(BackupError::InvalidName) }
 }
 
-/// The name of a backup taken at `at`: `rapport-backup-2026-12-04T16-35-00.123Z.db`.
-/// Names sort by time.
-pub fn scheduled_name(at: OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{SCHEDULED_PREFIX}{:04}-{:02}-{:02}T{:02}-{:02}-{:02}.{:03}Z{SCHEDULED_SUFFIX}",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.millisecond()
-    )
-}
-
-/// Whether `name` is one [`scheduled_name`] makes (and so subject to retention).
-pub fn is_scheduled_name(name: &str) -> bool {
-    let Some(stamp) = name.strip_prefix(SCHEDULED_PREFIX).and_then(|n| n.strip_suffix(SCHEDULED_SUFFIX)) else {
-        return false;
-    };
-    stamp.len() == SCHEDULED_STAMP.len()
-        && stamp.bytes().zip(SCHEDULED_STAMP.bytes()).all(|(c, t)| if t == b'd' { c.is_ascii_digit() } else { c == t })
-}
-
 /// Takes a consistent backup of the database at `database` into the new file
 /// `to`, while a server may be writing it. Reports success only once the
 /// copy passed `PRAGMA integrity_check` and is durably in place.
@@ -202,7 +181,12 @@ pub fn backup(database: &Path, to: &Path) -> Result<BackupInfo, BackupError> {
         source.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
         check_server_database(&source, database)?;
         let target = partial.path.to_str().ok_or_else(|| BackupError::PathNotUtf8(partial.path.clone()))?;
-        source.execute("VACUUM INTO ?1", [target]).map_err(sql)?;
+        source.execute("VACUUM INTO ?1", [target]).map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                BackupError::Busy(database.to_path_buf())
+            }
+            _ => sql(e),
+        })?;
     }
     let mut info = check_copy(&partial.path)?;
     sync_file(&partial.path)?;
@@ -215,113 +199,6 @@ pub fn backup(database: &Path, to: &Path) -> Result<BackupInfo, BackupError> {
     info.path = to.to_path_buf();
     info.millis = started.elapsed().as_millis() as u64;
     Ok(info)
-}
-
-/// Replaces the database in `data_dir` with the backup `from`. Refused while
-/// a server runs there. The replaced database is kept next to it as
-/// `rapport-server.db.before-restore-<time>`.
-pub fn restore(from: &Path, data_dir: &Path) -> Result<RestoreInfo, BackupError> {
-    if !from.is_file() {
-        return Err(BackupError::NoDatabase(from.to_path_buf()));
-    }
-    let database = data_dir.join(DATABASE_FILE);
-    let _lock = match db::lock_data(&database) {
-        Ok(lock) => lock,
-        Err(DbError::Locked) => return Err(BackupError::ServerRunning(data_dir.to_path_buf())),
-        Err(e) => return Err(e.into()),
-    };
-    // The copy is checked before the live database is touched.
-    let partial = Partial::new(data_dir, &database)?;
-    std::fs::copy(from, &partial.path).map_err(|source| BackupError::Io { path: partial.path.clone(), source })?;
-    let backup = check_copy(&partial.path)?;
-    sync_file(&partial.path)?;
-    let previous = if database.exists() { Some(set_aside(&database)?) } else { None };
-    std::fs::rename(&partial.path, &database).map_err(|source| BackupError::Io { path: database.clone(), source })?;
-    partial.done();
-    sync_dir(data_dir)?;
-    Ok(RestoreInfo { backup: BackupInfo { path: from.to_path_buf(), ..backup }, previous })
-}
-
-/// Moves the live database aside, its write-ahead log folded in first (or
-/// moved along with it if the file cannot be opened).
-fn set_aside(database: &Path) -> Result<PathBuf, BackupError> {
-    let stamp = scheduled_name(OffsetDateTime::now_utc());
-    let stamp = stamp.trim_start_matches(SCHEDULED_PREFIX).trim_end_matches(SCHEDULED_SUFFIX);
-    let aside = with_suffix(database, &format!(".before-restore-{stamp}"));
-    let folded = Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_WRITE)
-        .and_then(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)).map(|busy| (c, busy)))
-        .and_then(|(c, busy)| c.close().map_err(|(_, e)| e).map(|()| busy == 0));
-    if !matches!(folded, Ok(true)) {
-        tracing::warn!("could not fold the write-ahead log into the replaced database; moving it along");
-    }
-    for extra in ["-wal", "-shm"] {
-        let file = with_suffix(database, extra);
-        if file.exists() {
-            let to = with_suffix(&aside, extra);
-            std::fs::rename(&file, &to).map_err(|source| BackupError::Io { path: file, source })?;
-        }
-    }
-    std::fs::rename(database, &aside).map_err(|source| BackupError::Io { path: aside.clone(), source })?;
-    Ok(aside)
-}
-
-/// Keeps the newest `keep` scheduled backups in `dir` and deletes the older
-/// ones; other files are left alone. Returns the deleted files.
-pub fn prune(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, BackupError> {
-    let io = |source| BackupError::Io { path: dir.to_path_buf(), source };
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| is_scheduled_name(n))
-        .collect();
-    names.sort_unstable_by(|a, b| b.cmp(a));
-    let mut deleted = Vec::new();
-    for name in names.into_iter().skip(keep) {
-        let path = dir.join(name);
-        std::fs::remove_file(&path).map_err(|source| BackupError::Io { path: path.clone(), source })?;
-        deleted.push(path);
-    }
-    Ok(deleted)
-}
-
-/// Scheduled backups: every `every`, a backup into `dir`, then the newest
-/// `keep` kept. Ends once `closing` turns true (a running backup finishes first).
-pub fn spawn_schedule(
-    backups: Backups,
-    every: Duration,
-    keep: usize,
-    mut closing: tokio::sync::watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let Some(dir) = backups.dir.clone() else { return };
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = closing.wait_for(|closing| *closing) => return,
-            }
-            match backups.backup_named(None).await {
-                Ok(info) => tracing::info!(
-                    file = %info.path.display(), head = info.head, bytes = info.bytes, millis = info.millis,
-                    "scheduled backup written"
-                ),
-                Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
-            }
-            let pruned = {
-                let dir = dir.clone();
-                run_blocking(move || prune(&dir, keep)).await
-            };
-            match pruned {
-                Ok(deleted) => {
-                    for file in deleted {
-                        tracing::info!(file = %file.display(), "deleted an old scheduled backup");
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "cannot delete old scheduled backups"),
-            }
-        }
-    })
 }
 
 /// Refuses a file that is not a Rapport server database of a schema this server knows.
@@ -457,18 +334,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    #[test]
-    fn scheduled_names_sort_by_time_and_are_recognised() {
-        let a = scheduled_name(time::macros::datetime!(2026-12-04 09:05:07.004 UTC));
-        let b = scheduled_name(time::macros::datetime!(2026-12-04 10:00:00.000 UTC));
-        assert_eq!(a, "rapport-backup-2026-12-04T09-05-07.004Z.db");
-        assert!(a < b);
-        assert!(is_scheduled_name(&a) && is_scheduled_name(&b));
-        for other in ["before-upgrade.db", "rapport-backup-2026-12-04T09-05-07.004Z.db.tmp", "rapport-backup-x.db"] {
-            assert!(!is_scheduled_name(other), "{other}");
-        }
-    }
 
     #[test]
     fn only_plain_file_names_are_accepted() {
