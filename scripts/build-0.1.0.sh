@@ -21,4 +21,6 @@ git archive "$release" | tar -x -C "$dest/src"
 (cd "$dest/src" && CARGO_TARGET_DIR="$PWD/../target" cargo build --locked -p rapport-cli)
 cp "$dest/target/debug/rapport" "$dest/rapport"
 echo "$release" > "$dest/commit"
+# Only the binary is needed from now on; the sources and the build take ~1 GB.
+rm -rf "$dest/src" "$dest/target"
 echo "built release 0.1.0 of rapport into $dest/rapport"
