@@ -31,10 +31,12 @@ mod client;
 mod endpoint;
 mod error;
 pub mod live;
+mod retry;
 mod sync;
 mod tls;
 
 pub use client::{Client, ClientOptions};
 pub use error::ClientError;
 pub use live::{LiveControl, LiveEvent, WatchOptions};
+pub use retry::{Backoff, RetryPolicy};
 pub use sync::{MAX_IDLE_ROUNDS, MAX_ROUNDS, RejectedDoc, SyncProgress, SyncSummary, sync_once};
