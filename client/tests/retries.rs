@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use rapport_client::{Client, ClientError, ClientOptions, RetryPolicy};
+use axum::routing::{get, post};
+use rapport_client::{Client, ClientError, ClientOptions, LiveEvent, RetryPolicy, WatchOptions};
 use rapport_core::sync::{Ack, AckStatus, Message, SyncResponse};
 use rapport_core::{DeviceIdentity, NewAccount, Replica, SyncLimits};
 
@@ -42,9 +43,15 @@ async fn sync(State(script): State<Arc<Script>>, body: Bytes) -> Response {
         }
         return (StatusCode::from_u16(f.status).unwrap(), headers, body).into_response();
     }
-    let Ok(Message::Request(request)) = Message::decode(&body) else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
+    match answer(&body) {
+        Some(bytes) => bytes.into_response(),
+        None => StatusCode::BAD_REQUEST.into_response(),
+    }
+}
+
+/// Acknowledges every pushed document and sends nothing back.
+fn answer(body: &[u8]) -> Option<Vec<u8>> {
+    let Ok(Message::Request(request)) = Message::decode(body) else { return None };
     let acks = request.push.iter().map(|d| Ack { doc: d.doc.clone(), status: AckStatus::Stored }).collect();
     let response = SyncResponse {
         acks,
@@ -54,12 +61,35 @@ async fn sync(State(script): State<Arc<Script>>, body: Bytes) -> Response {
         more: false,
         removed: Vec::new(),
     };
-    Message::Response(response).encode().into_response()
+    Some(Message::Response(response).encode())
+}
+
+/// `GET /v1/live`: the scripted failures refuse the upgrade in turn, then the
+/// socket answers every request.
+async fn live(State(script): State<Arc<Script>>, ws: WebSocketUpgrade) -> Response {
+    let n = script.requests.fetch_add(1, Ordering::SeqCst);
+    if let Some(f) = script.failures.get(n) {
+        let mut headers = HeaderMap::new();
+        if let Some(r) = f.retry_after {
+            headers.insert("retry-after", HeaderValue::from_static(r));
+        }
+        return (StatusCode::from_u16(f.status).unwrap(), headers, f.code).into_response();
+    }
+    ws.on_upgrade(|mut socket: WebSocket| async move {
+        while let Some(Ok(frame)) = socket.recv().await {
+            if let WsMessage::Binary(bytes) = frame
+                && let Some(reply) = answer(&bytes)
+                && socket.send(WsMessage::Binary(reply.into())).await.is_err()
+            {
+                break;
+            }
+        }
+    })
 }
 
 async fn serve(failures: Vec<Failure>) -> (String, Arc<Script>) {
     let script = Arc::new(Script { failures, requests: AtomicUsize::new(0) });
-    let app = axum::Router::new().route("/v1/sync", post(sync)).with_state(script.clone());
+    let app = axum::Router::new().route("/v1/sync", post(sync)).route("/v1/live", get(live)).with_state(script.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -140,4 +170,40 @@ async fn a_full_server_disk_says_how_many_changes_are_safe_on_the_device() {
     // A wait longer than the policy's cap is not waited out: the user is told at once.
     assert_eq!(script.requests.load(Ordering::SeqCst), 1);
     assert_eq!(r.unsynced_count().unwrap(), unsent);
+}
+
+#[tokio::test]
+async fn watch_reconnects_after_an_unavailable_server_and_syncs() {
+    let unavailable = Failure { status: 503, code: "server_unavailable", retry_after: Some("1") };
+    let limited = Failure { status: 429, code: "rate_limited", retry_after: None };
+    let (url, script) = serve(vec![unavailable, limited]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let replica = Arc::new(std::sync::Mutex::new(replica(&dir)));
+    let options = WatchOptions::default();
+    let policy =
+        RetryPolicy { min_delay: Duration::from_millis(20), max_delay: Duration::from_secs(2), max_retries: None };
+    let mut retries = Vec::new();
+    let control = options.control.clone();
+    let started = Instant::now();
+    Client::new(&url, "t")
+        .unwrap()
+        .watch_reconnecting(
+            replica.clone(),
+            &options,
+            &policy,
+            |event| {
+                if matches!(event, LiveEvent::Synced(_)) {
+                    control.stop();
+                }
+            },
+            |e, wait| retries.push((e.to_string(), wait)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(retries.len(), 2, "{retries:?}");
+    assert!(retries[0].0.contains("temporarily unavailable") && retries[0].1 >= Duration::from_secs(1), "{retries:?}");
+    assert!(retries[1].0.contains("too many requests"), "{retries:?}");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(script.requests.load(Ordering::SeqCst), 3);
+    assert_eq!(replica.lock().unwrap().unsynced_count().unwrap(), 0);
 }
