@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use rapport_client::{Client, ClientError, LiveControl, LiveEvent, SyncSummary, TokenOwner, WatchOptions};
+use rapport_client::{Client, ClientError, LiveControl, LiveEvent, RetryPolicy, SyncSummary, TokenOwner, WatchOptions};
 use rapport_core::{Replica, SyncLimits};
 use serde::Serialize;
 
@@ -198,28 +198,21 @@ pub fn watch(ws: &Workspace, args: WatchArgs) -> Result<()> {
                 stopper.stop();
             }
         });
-        let mut pause = Duration::from_secs(1);
-        loop {
-            let result = client.watch(replica.clone(), &options, |event| print_event(&replica, &event)).await;
-            match result {
-                Ok(()) => {
-                    println!("stopped");
-                    return Ok(());
-                }
-                Err(e) if e.is_transient() && !control.is_stopped() => {
-                    eprintln!("{e}; reconnecting in {} s", pause.as_secs());
-                    tokio::select! {
-                        _ = tokio::time::sleep(pause) => {}
-                        _ = tokio::signal::ctrl_c() => { println!("stopped"); return Ok(()); }
-                    }
-                    pause = (pause * 2).min(Duration::from_secs(60));
-                }
-                Err(_) if control.is_stopped() => {
-                    println!("stopped");
-                    return Ok(());
-                }
-                Err(e) => return Err(CliError::from(e)),
+        let result = client
+            .watch_reconnecting(
+                replica.clone(),
+                &options,
+                &RetryPolicy::persistent(),
+                |event| print_event(&replica, &event),
+                |e, wait| eprintln!("{e}; reconnecting in {} s", wait.as_secs_f64().ceil() as u64),
+            )
+            .await;
+        match result {
+            Ok(()) => {
+                println!("stopped");
+                Ok(())
             }
+            Err(e) => Err(CliError::from(e)),
         }
     })
 }

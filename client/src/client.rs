@@ -7,20 +7,32 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 
 use crate::endpoint::Endpoint;
 use crate::error::ClientError;
+use crate::retry::{RetryPolicy, retrying};
 
-/// Timeouts of a [`Client`].
+/// Timeouts and retries of a [`Client`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientOptions {
     /// Giving up on opening a connection.
     pub connect_timeout: Duration,
     /// Giving up on one whole exchange (request sent, response read).
     pub request_timeout: Duration,
+    /// How each sync exchange is retried (429, 503, 507, no answer).
+    pub retry: RetryPolicy,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions { connect_timeout: Duration::from_secs(10), request_timeout: Duration::from_secs(120) }
+        ClientOptions {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(120),
+            retry: RetryPolicy::default(),
+        }
     }
+}
+
+/// The response's `Retry-After` header, if readable.
+pub(crate) fn retry_after(response: &reqwest::Response) -> Option<String> {
+    response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 /// A connection profile for one Rapport server and one device token.
@@ -80,15 +92,28 @@ impl Client {
         if status.is_success() {
             return Ok(());
         }
+        let retry_after = retry_after(&response);
         let body = response.bytes().await.unwrap_or_default();
-        Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), &body))
+        Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), retry_after.as_deref(), &body))
     }
 
     /// Sends one request and returns the server's response, without touching a
     /// replica: for tools and load tests that build requests themselves.
+    /// Retried under the client's [`RetryPolicy`].
     pub async fn exchange(&self, request: SyncRequest) -> Result<SyncResponse, ClientError> {
         let bytes = Message::Request(request).encode();
-        Ok(self.post_sync(bytes).await?.0)
+        Ok(self.post_sync_retrying(bytes).await?.0)
+    }
+
+    /// [`Client::post_sync`] under the client's [`RetryPolicy`] (the same
+    /// bytes again: the server stores each change once).
+    pub(crate) async fn post_sync_retrying(&self, request: Vec<u8>) -> Result<(SyncResponse, usize), ClientError> {
+        retrying(
+            &self.options.retry,
+            || self.post_sync(request.clone()),
+            |e, wait| tracing::info!(error = %e, wait_ms = wait.as_millis() as u64, "sync exchange failed; retrying"),
+        )
+        .await
     }
 
     /// One `POST /v1/sync` exchange of encoded message bytes.
@@ -103,9 +128,10 @@ impl Client {
             .await
             .map_err(|e| self.network_error(&e))?;
         let status = response.status();
+        let retry_after = retry_after(&response);
         let body = response.bytes().await.map_err(|e| self.network_error(&e))?;
         if !status.is_success() {
-            return Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), &body));
+            return Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), retry_after.as_deref(), &body));
         }
         Ok((self.decode_response(&body)?, body.len()))
     }

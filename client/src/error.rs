@@ -29,6 +29,22 @@ pub enum ClientError {
     )]
     Unauthorized { url: String, message: String },
 
+    /// The server limits how often this device may sync (HTTP 429).
+    #[error("the server at {url} is receiving too many requests from this device; {}", wait_hint(*retry_after))]
+    RateLimited { url: String, retry_after: Option<Duration> },
+
+    /// The server could not serve the request now (HTTP 503); nothing of it
+    /// was stored, and the device keeps its changes.
+    #[error("the server at {url} is temporarily unavailable; nothing was lost; {}", wait_hint(*retry_after))]
+    ServerUnavailable { url: String, retry_after: Option<Duration> },
+
+    /// The server's disk is full (HTTP 507). `unsent`: documents of this
+    /// device with changes the server does not have yet (0 when not known).
+    #[error(
+        "the server at {url} is out of disk space; your {unsent} unsent change(s) are safe on this device; sync again once the server's administrator has freed space"
+    )]
+    StorageFull { url: String, unsent: usize, retry_after: Option<Duration> },
+
     /// The server answered with an error (`{"error": {"code", "message"}}`).
     #[error("the server at {url} refused the request: {message} ({code})")]
     Server { url: String, status: u16, code: String, message: String },
@@ -58,9 +74,46 @@ impl ClientError {
     /// Whether retrying later (same URL, same token) may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
-            ClientError::Network { .. } | ClientError::Stalled { .. } => true,
+            ClientError::Network { .. }
+            | ClientError::Stalled { .. }
+            | ClientError::RateLimited { .. }
+            | ClientError::ServerUnavailable { .. }
+            | ClientError::StorageFull { .. } => true,
             ClientError::Server { status, .. } => *status >= 500,
             _ => false,
+        }
+    }
+
+    /// Whether the [`crate::RetryPolicy`] retries this error by itself: the
+    /// request can be sent again as it is (429, 503, 507, no answer).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Network { .. }
+                | ClientError::RateLimited { .. }
+                | ClientError::ServerUnavailable { .. }
+                | ClientError::StorageFull { .. }
+        )
+    }
+
+    /// How long the server asked to wait before retrying (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ClientError::RateLimited { retry_after, .. }
+            | ClientError::ServerUnavailable { retry_after, .. }
+            | ClientError::StorageFull { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// This error with the number of this device's unsent documents, if it
+    /// is a full server disk.
+    pub(crate) fn with_unsent(self, unsent: impl FnOnce() -> usize) -> ClientError {
+        match self {
+            ClientError::StorageFull { url, retry_after, .. } => {
+                ClientError::StorageFull { url, unsent: unsent(), retry_after }
+            }
+            other => other,
         }
     }
 
@@ -74,17 +127,43 @@ impl ClientError {
         ClientError::Network { url: url.to_owned(), reason }
     }
 
-    /// Maps an HTTP error status and its body to an error.
-    pub(crate) fn from_status(url: &str, status: u16, body: &[u8]) -> ClientError {
+    /// Maps an HTTP error status, its `Retry-After` header and its body to an error.
+    pub(crate) fn from_status(url: &str, status: u16, retry_after: Option<&str>, body: &[u8]) -> ClientError {
+        let retry_after = retry_after.and_then(|v| parse_retry_after(v, std::time::SystemTime::now()));
+        let url = url.to_owned();
+        match status {
+            429 => return ClientError::RateLimited { url, retry_after },
+            503 => return ClientError::ServerUnavailable { url, retry_after },
+            507 => return ClientError::StorageFull { url, unsent: 0, retry_after },
+            _ => {}
+        }
         let parsed = serde_json::from_slice::<ErrorBody>(body).ok().map(|b| b.error);
         let (code, message) = match parsed {
             Some(e) => (e.code, e.message),
             None => (format!("http_{status}"), plain_body(status, body)),
         };
         if status == 401 {
-            return ClientError::Unauthorized { url: url.to_owned(), message };
+            return ClientError::Unauthorized { url, message };
         }
-        ClientError::Server { url: url.to_owned(), status, code, message }
+        ClientError::Server { url, status, code, message }
+    }
+}
+
+/// `Retry-After`: delay seconds, or an HTTP date (a date in the past is no wait).
+pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// What to tell the user about when the server can be tried again.
+fn wait_hint(retry_after: Option<Duration>) -> String {
+    match retry_after {
+        Some(d) if d.as_secs() > 0 => format!("try again in {} s", d.as_secs()),
+        _ => "try again shortly".to_owned(),
     }
 }
 
@@ -141,4 +220,35 @@ pub(crate) fn with_hint(reason: &str) -> String {
         "check the network connection and the server URL"
     };
     format!("{reason}; {hint}")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480);
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn statuses_that_ask_for_a_retry_are_typed() {
+        let limited = ClientError::from_status("http://x", 429, Some("3"), b"{}");
+        assert!(
+            matches!(limited, ClientError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3))
+        );
+        assert!(limited.is_transient() && limited.is_retryable());
+        let full = ClientError::from_status("http://x", 507, None, b"{}").with_unsent(|| 4);
+        assert!(
+            full.to_string().contains("out of disk space; your 4 unsent change(s) are safe on this device"),
+            "{full}"
+        );
+        assert!(matches!(ClientError::from_status("http://x", 503, None, b""), ClientError::ServerUnavailable { .. }));
+    }
 }

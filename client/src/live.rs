@@ -26,6 +26,7 @@ use tokio_tungstenite::tungstenite::{self, Message as Frame};
 
 use crate::client::Client;
 use crate::error::{ClientError, root_cause, with_hint};
+use crate::retry::RetryPolicy;
 use crate::sync::{MAX_IDLE_ROUNDS, SyncSummary, made_progress, next_request};
 
 /// Largest frame accepted from the server. A pull page is capped by the byte
@@ -233,6 +234,53 @@ impl Client {
         }
     }
 
+    /// [`Client::watch`] again and again: after a transient failure it waits
+    /// as `policy` says (the server's `Retry-After`, else a capped, jittered
+    /// backoff that starts over once a connection has synced) and reconnects.
+    /// `on_retry` is told each failure and the wait. Returns `Ok(())` after
+    /// [`LiveControl::stop`], or the first error that is not transient, or
+    /// the last one when `policy` gives up.
+    pub async fn watch_reconnecting(
+        &self,
+        replica: Arc<Mutex<Replica>>,
+        options: &WatchOptions,
+        policy: &RetryPolicy,
+        mut on_event: impl FnMut(LiveEvent),
+        mut on_retry: impl FnMut(&ClientError, Duration),
+    ) -> Result<(), ClientError> {
+        let control = &options.control;
+        let mut backoff = policy.start();
+        loop {
+            let mut synced = false;
+            let result = self
+                .watch(replica.clone(), options, |event| {
+                    synced |= matches!(event, LiveEvent::Synced(_));
+                    on_event(event)
+                })
+                .await;
+            if synced {
+                backoff.reset();
+            }
+            let e = match result {
+                Ok(()) => return Ok(()),
+                Err(_) if control.is_stopped() => return Ok(()),
+                Err(e) => e,
+            };
+            // Every transient failure reconnects (a stalled exchange or a 5xx
+            // too: the socket starts over), after the policy's wait.
+            let wait = if e.is_transient() { backoff.next_wait(e.retry_after()) } else { None };
+            let Some(wait) = wait else { return Err(e) };
+            on_retry(&e, wait);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = control.inner.stop.notified() => return Ok(()),
+            }
+            if control.is_stopped() {
+                return Ok(());
+            }
+        }
+    }
+
     /// Applies one response from the socket. Returns `None` for a stale
     /// response (computed against an older pull position; a new request
     /// follows), else what it did, whether it answered our request, and
@@ -275,7 +323,8 @@ impl Client {
         match e {
             tungstenite::Error::Http(response) => {
                 let body = response.body().clone().unwrap_or_default();
-                ClientError::from_status(&url, response.status().as_u16(), &body)
+                let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok());
+                ClientError::from_status(&url, response.status().as_u16(), retry_after, &body)
             }
             tungstenite::Error::Capacity(c) => {
                 ClientError::Protocol { url, reason: format!("a live frame is too large ({c})") }
@@ -297,12 +346,19 @@ impl Client {
         ClientError::Network { url: self.endpoint.base().to_owned(), reason }
     }
 
-    /// The server sends errors on the socket as JSON text frames.
+    /// The server sends errors on the socket as JSON text frames (without
+    /// headers: a rate limit's wait is in its message only).
     fn text_frame_error(&self, text: &[u8]) -> ClientError {
         let status = serde_json::from_slice::<serde_json::Value>(text)
             .ok()
             .and_then(|v| v.pointer("/error/code").and_then(|c| c.as_str()).map(str::to_owned))
-            .map_or(400, |code| if code == "unauthorized" { 401 } else { 400 });
-        ClientError::from_status(self.endpoint.base(), status, text)
+            .map_or(400, |code| match code.as_str() {
+                "unauthorized" => 401,
+                "rate_limited" => 429,
+                "server_unavailable" => 503,
+                "server_storage_full" => 507,
+                _ => 400,
+            });
+        ClientError::from_status(self.endpoint.base(), status, None, text)
     }
 }

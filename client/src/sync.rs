@@ -156,7 +156,20 @@ impl Client {
     /// interrupted sync (network loss, Ctrl-C) loses nothing and resumes where
     /// it stopped. The replica is borrowed for the whole call; SQLite work runs
     /// on the calling task between network waits.
+    ///
+    /// Each exchange is retried under the client's [`crate::RetryPolicy`]; a
+    /// full server disk is reported with the number of unsent documents.
     pub async fn sync(
+        &self,
+        replica: &mut Replica,
+        limits: SyncLimits,
+        progress: impl FnMut(&SyncProgress),
+    ) -> Result<SyncSummary, ClientError> {
+        let result = self.sync_rounds(replica, limits, progress).await;
+        result.map_err(|e| e.with_unsent(|| replica.unsynced_count().unwrap_or(0)))
+    }
+
+    async fn sync_rounds(
         &self,
         replica: &mut Replica,
         limits: SyncLimits,
@@ -178,7 +191,7 @@ impl Client {
                     // below starts applying while the server prepares the rest.
                     let budget = if summary.rounds == 0 { first_page(limits) } else { limits };
                     let (bytes, plan) = next_request(replica, budget, &mut summary)?;
-                    let (response, received) = self.post_sync(bytes).await?;
+                    let (response, received) = self.post_sync_retrying(bytes).await?;
                     (response, received, plan)
                 }
             };
@@ -233,7 +246,7 @@ impl Prefetch {
     fn start(client: &Client, request: Vec<u8>) -> Prefetch {
         let url = client.endpoint.base().to_owned();
         let client = client.clone();
-        Prefetch { task: tokio::spawn(async move { client.post_sync(request).await }), url }
+        Prefetch { task: tokio::spawn(async move { client.post_sync_retrying(request).await }), url }
     }
 
     async fn response(mut self) -> Result<(SyncResponse, usize), ClientError> {

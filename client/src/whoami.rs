@@ -34,9 +34,10 @@ impl Client {
             .await
             .map_err(|e| self.network_error(&e))?;
         let status = response.status();
+        let retry_after = crate::client::retry_after(&response);
         let body = response.bytes().await.map_err(|e| self.network_error(&e))?;
         if !status.is_success() {
-            return Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), &body));
+            return Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), retry_after.as_deref(), &body));
         }
         serde_json::from_slice(&body)
             .map_err(|e| self.protocol_error(format!("the answer to /v1/whoami is not the expected JSON ({e})")))

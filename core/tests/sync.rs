@@ -459,11 +459,11 @@ struct Scoped {
 }
 
 impl Access for Scoped {
-    fn may_read(&self, doc: &str) -> bool {
-        !self.hidden.contains(doc)
+    fn may_read(&self, doc: &str) -> Result<bool, AccessError> {
+        Ok(!self.hidden.contains(doc))
     }
-    fn holds(&self, doc: &str) -> bool {
-        self.held.contains(doc)
+    fn holds(&self, doc: &str) -> Result<bool, AccessError> {
+        Ok(self.held.contains(doc))
     }
     fn check_write(
         &self,
@@ -471,8 +471,8 @@ impl Access for Scoped {
         _: Option<&[ChangeHash]>,
         _: &automerge::AutoCommit,
         _: &[automerge::Change],
-    ) -> Result<(), String> {
-        if self.hidden.contains(doc) { Err(format!("document {doc} is outside your scope")) } else { Ok(()) }
+    ) -> Result<Verdict, AccessError> {
+        Ok(if self.hidden.contains(doc) { Err(format!("document {doc} is outside your scope")) } else { Ok(()) })
     }
 }
 

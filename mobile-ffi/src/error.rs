@@ -39,6 +39,22 @@ pub enum RapportError {
     #[error("{message}")]
     Merged { message: String },
 
+    /// The server limits how often this device syncs (HTTP 429), and the
+    /// retries of this sync did not get through: sync again after
+    /// `retry_after_ms` (0: not said).
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_ms: u64 },
+
+    /// The server is temporarily unavailable (HTTP 503, e.g. its database
+    /// failed for a moment): nothing was lost; sync again shortly.
+    #[error("{message}")]
+    ServerUnavailable { message: String },
+
+    /// The server's disk is full (HTTP 507): the message says how many
+    /// unsent changes are safe on this device; sync again later.
+    #[error("{message}")]
+    ServerStorageFull { message: String },
+
     /// The server does not speak this app's protocol version, or refused the
     /// request as malformed: the app (or the server) needs an upgrade.
     #[error("{message}")]
@@ -81,6 +97,12 @@ impl From<ClientError> for RapportError {
             ClientError::InvalidToken { .. } | ClientError::Unauthorized { .. } => {
                 RapportError::Unauthorized { message }
             }
+            ClientError::RateLimited { retry_after, .. } => RapportError::RateLimited {
+                message,
+                retry_after_ms: retry_after.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            },
+            ClientError::ServerUnavailable { .. } => RapportError::ServerUnavailable { message },
+            ClientError::StorageFull { .. } => RapportError::ServerStorageFull { message },
             ClientError::Server { status, .. } if status >= 500 => RapportError::Network { message },
             ClientError::Network { .. } | ClientError::Stalled { .. } | ClientError::Tls(_) => {
                 RapportError::Network { message }

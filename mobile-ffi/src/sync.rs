@@ -137,7 +137,8 @@ impl Replica {
     /// Every exchange is committed locally before the next, so an interrupted
     /// sync loses nothing; just sync again.
     ///
-    /// Throws `Network` (offline, server down: retry later), `Unauthorized`,
+    /// Throws `Network` (offline, server down: retry later), `RateLimited`,
+    /// `ServerUnavailable`, `ServerStorageFull` (after this sync's own retries), `Unauthorized`,
     /// `InvalidInput` (bad URL), `RejectedChange` (the server refused some
     /// edits; everything else synced), `Server` or `Storage`.
     pub async fn sync(

@@ -13,6 +13,12 @@ use serde_json::json;
 use crate::db::DbError;
 use crate::db::users::AdminError;
 
+/// When to retry after a storage failure (`Retry-After` of a 503).
+const STORAGE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// When to retry after a full disk (`Retry-After` of a 507): freeing space takes a person.
+const STORAGE_FULL_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Every error a client can get, as `{"error": {"code", "message"}}`.
 /// Messages are plain and never carry customer data.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +50,16 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("the server is shutting down; retry shortly")]
     Unavailable,
+    /// Storage failed while the request was handled (judged or committed);
+    /// nothing of it was stored.
+    #[error("the server could not use its database for this request; nothing of it was stored; retry shortly")]
+    ServerUnavailable { retry_after: std::time::Duration },
+    /// The disk holding the server's database is full; nothing of the request was stored.
+    #[error(
+        "the server is out of disk space; nothing of this request was stored and the device keeps its changes; \
+         an administrator must free space on the server"
+    )]
+    StorageFull,
     #[error("the request took too long")]
     Timeout,
     #[error("internal server error")]
@@ -64,7 +80,8 @@ impl ApiError {
             | ApiError::BadBody => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::ServerUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -84,6 +101,8 @@ impl ApiError {
             ApiError::BadBody | ApiError::BadRequest(_) => "bad_request",
             ApiError::NotFound(_) => "not_found",
             ApiError::Unavailable => "unavailable",
+            ApiError::ServerUnavailable { .. } => "server_unavailable",
+            ApiError::StorageFull => "server_storage_full",
             ApiError::Timeout => "timeout",
             ApiError::Internal => "internal",
         }
@@ -115,6 +134,9 @@ impl From<ProtocolError> for ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> ApiError {
+        if e.is_storage_full() {
+            return ApiError::StorageFull;
+        }
         match e {
             DbError::Stopped => ApiError::Unavailable,
             DbError::Revoked => ApiError::Unauthorized("the token is unknown or revoked"),
@@ -122,6 +144,9 @@ impl From<DbError> for ApiError {
             DbError::ForeignActor => ApiError::Forbidden(
                 "the request's actor id is bound to another device; each device syncs with its own".into(),
             ),
+            DbError::Access(_) | DbError::BatchFailed => {
+                ApiError::ServerUnavailable { retry_after: STORAGE_RETRY_AFTER }
+            }
             other => {
                 tracing::error!(error = %other, "storage error while serving a request");
                 ApiError::Internal
@@ -149,7 +174,10 @@ impl From<AdminError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry = match &self {
-            ApiError::RateLimited { retry_after } => Some(retry_after.as_secs_f64().ceil().max(1.0) as u64),
+            ApiError::RateLimited { retry_after } | ApiError::ServerUnavailable { retry_after } => {
+                Some(retry_after.as_secs_f64().ceil().max(1.0) as u64)
+            }
+            ApiError::StorageFull => Some(STORAGE_FULL_RETRY_AFTER.as_secs()),
             _ => None,
         };
         let mut response = (self.status(), Json(self.body())).into_response();

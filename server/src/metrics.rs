@@ -51,6 +51,9 @@ pub struct Metrics {
     report_rewrites: AtomicU64,
     live_connections: AtomicU64,
     live_pushes: AtomicU64,
+    storage_failures: AtomicU64,
+    storage_full: AtomicU64,
+    free_bytes_at_failure: AtomicU64,
 }
 
 impl Metrics {
@@ -119,6 +122,23 @@ impl Metrics {
         self.live_pushes.fetch_add(1, Relaxed);
     }
 
+    /// A write failed because the disk is full (`free`: bytes still free then, if known).
+    pub(crate) fn storage_full(&self, free: Option<u64>) {
+        self.storage_failures.fetch_add(1, Relaxed);
+        self.free_bytes_at_failure.store(free.unwrap_or(0), Relaxed);
+        self.storage_full.store(1, Relaxed);
+    }
+
+    /// A write that stored changes was committed: the disk takes writes again.
+    pub(crate) fn storage_writable(&self) {
+        self.storage_full.store(0, Relaxed);
+    }
+
+    /// Whether the last write failed for a full disk and none has succeeded since.
+    pub fn storage_is_full(&self) -> bool {
+        self.storage_full.load(Relaxed) == 1
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
@@ -173,6 +193,24 @@ impl Metrics {
             ),
             ("rapport_live_connections", "gauge", "Open live WebSocket connections.", &self.live_connections),
             ("rapport_live_pushes_total", "counter", "Unsolicited responses sent on live sockets.", &self.live_pushes),
+            (
+                "rapport_storage_full_total",
+                "counter",
+                "Writes that failed because the disk holding the database is full.",
+                &self.storage_failures,
+            ),
+            (
+                "rapport_storage_full",
+                "gauge",
+                "1 while the disk is full (the last write failed for it and none has succeeded since).",
+                &self.storage_full,
+            ),
+            (
+                "rapport_storage_free_bytes_at_failure",
+                "gauge",
+                "Bytes free on the data directory's filesystem at the last full-disk failure.",
+                &self.free_bytes_at_failure,
+            ),
         ] {
             header(&mut out, name, kind, help);
             let _ = writeln!(out, "{name} {}", value.load(Relaxed));

@@ -27,8 +27,9 @@ sys.path.insert(0, str(BINDINGS))
 class Server:
     """A real rapport-server process on a free port, over a data directory that outlives restarts."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, extra_args=()):
         self.data_dir = data_dir
+        self.extra_args = list(extra_args)
         self.proc = None
         self.url = None
 
@@ -37,7 +38,7 @@ class Server:
             raise RuntimeError(f"{SERVER_BIN} is missing: run cargo build -p rapport-server")
         env = dict(os.environ, RAPPORT_ADMIN_TOKEN=ADMIN_TOKEN)
         self.proc = subprocess.Popen(
-            [str(SERVER_BIN), "serve", "--listen", "127.0.0.1:0", "--data", str(self.data_dir)],
+            [str(SERVER_BIN), "serve", "--listen", "127.0.0.1:0", "--data", str(self.data_dir), *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

@@ -6,7 +6,7 @@ import threading
 import pytest
 import rapport_ffi
 
-from conftest import dead_url
+from conftest import ADMIN_TOKEN, dead_url
 
 UNKNOWN = "0190f5a4-0000-7000-8000-000000000000"
 
@@ -153,3 +153,97 @@ def test_replica_is_usable_from_many_threads(ffi, replica):
         t.join()
     assert errors == []
     assert len(replica.list(ffi.AccountFilter())) == 40
+
+
+def add_rep(server, name):
+    """A rep user through the admin API (admins are not rate limited); returns its device token."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{server.url}/v1/admin/users",
+        data=json.dumps({"name": name, "role": "rep", "teams": [], "territories": []}).encode(),
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as response:
+        return json.loads(response.read())["token"]
+
+
+def test_a_rate_limit_the_retries_cannot_wait_out_is_rate_limited(ffi, tmp_path, token, replica):
+    from conftest import Server
+
+    # One request per 100 s after a burst of 3: the server's Retry-After is
+    # longer than the client's cap, so the sync reports it instead of waiting.
+    server = Server(tmp_path / "limited", ["--rate", "0.01", "--burst", "3"])
+    server.start()
+    try:
+        asyncio.run(replica.sync(server.url, token, None))
+        rep = ffi.Replica.open(str(tmp_path / "rep.db"), "rita", "rita-phone")
+        rep_token = add_rep(server, "rita")
+        with pytest.raises(ffi.RapportError.RateLimited) as raised:
+            for _ in range(5):
+                asyncio.run(rep.sync(server.url, rep_token, None))
+        assert "too many requests" in str(raised.value)
+        assert "try again in" in str(raised.value)
+    finally:
+        server.stop()
+
+
+class Scripted:
+    """A local HTTP server answering every request with one status and JSON error."""
+
+    def __init__(self, status, code, retry_after=None):
+        import http.server
+
+        outer = self
+        self.requests = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                outer.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = ('{"error":{"code":"%s","message":"scripted"}}' % code).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                if retry_after is not None:
+                    self.send_header("Retry-After", retry_after)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_an_unavailable_server_is_server_unavailable_after_the_retries(ffi, token, replica, acme):
+    scripted = Scripted(503, "server_unavailable", "0")
+    try:
+        with pytest.raises(ffi.RapportError.ServerUnavailable) as raised:
+            asyncio.run(replica.sync(scripted.url, token, None))
+        assert "temporarily unavailable" in str(raised.value)
+        assert scripted.requests == 4, "the first attempt and three retries"
+    finally:
+        scripted.close()
+    assert replica.unsynced_count() >= 1
+    assert replica.rejected_documents() == []
+
+
+def test_a_full_server_disk_is_server_storage_full_and_counts_the_unsent_changes(ffi, token, replica, acme):
+    scripted = Scripted(507, "server_storage_full", "60")
+    unsent = replica.unsynced_count()
+    try:
+        with pytest.raises(ffi.RapportError.ServerStorageFull) as raised:
+            asyncio.run(replica.sync(scripted.url, token, None))
+    finally:
+        scripted.close()
+    assert f"out of disk space; your {unsent} unsent change(s) are safe on this device" in str(raised.value)
+    assert replica.unsynced_count() == unsent

@@ -1,11 +1,10 @@
 //! An in-memory [`ServerStore`], for tests and simulations.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 
 use automerge::{AutoCommit, Change};
 
-use super::server::{DocMeta, LoggedChange, ServerStore};
+use super::server::{AccessError, DocMeta, LoggedChange, ServerStore};
 
 #[derive(Debug, Default, Clone)]
 struct Doc {
@@ -49,13 +48,15 @@ impl MemoryStore {
 }
 
 impl ServerStore for MemoryStore {
-    type Error = Infallible;
+    /// The store itself never fails: its only error is that of the access
+    /// rules a request is judged with.
+    type Error = AccessError;
 
-    fn head(&mut self) -> Result<u64, Infallible> {
+    fn head(&mut self) -> Result<u64, AccessError> {
         Ok(self.head)
     }
 
-    fn load(&mut self, doc: &str) -> Result<Option<AutoCommit>, Infallible> {
+    fn load(&mut self, doc: &str) -> Result<Option<AutoCommit>, AccessError> {
         let Some(d) = self.docs.get(doc) else { return Ok(None) };
         let mut out = match &d.snapshot {
             Some(s) => AutoCommit::load(s).unwrap_or_default(),
@@ -66,7 +67,7 @@ impl ServerStore for MemoryStore {
         Ok(Some(out))
     }
 
-    fn append(&mut self, doc: &str, changes: &[Change], _updated: AutoCommit) -> Result<(), Infallible> {
+    fn append(&mut self, doc: &str, changes: &[Change], _updated: AutoCommit) -> Result<(), AccessError> {
         let d = self.docs.entry(doc.to_owned()).or_default();
         for c in changes {
             self.head += 1;
@@ -80,7 +81,7 @@ impl ServerStore for MemoryStore {
         Ok(())
     }
 
-    fn changed(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<(String, DocMeta)>, Infallible> {
+    fn changed(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<(String, DocMeta)>, AccessError> {
         let mut out: Vec<(String, DocMeta)> = self
             .docs
             .iter()
@@ -94,11 +95,11 @@ impl ServerStore for MemoryStore {
         Ok(out)
     }
 
-    fn snapshot(&mut self, doc: &str) -> Result<Option<Vec<u8>>, Infallible> {
+    fn snapshot(&mut self, doc: &str) -> Result<Option<Vec<u8>>, AccessError> {
         Ok(self.docs.get(doc).and_then(|d| d.snapshot.clone()))
     }
 
-    fn changes_after(&mut self, doc: &str, after: u64) -> Result<Vec<LoggedChange>, Infallible> {
+    fn changes_after(&mut self, doc: &str, after: u64) -> Result<Vec<LoggedChange>, AccessError> {
         Ok(self
             .docs
             .get(doc)

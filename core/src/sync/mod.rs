@@ -14,4 +14,4 @@ pub use memory::MemoryStore;
 pub use protocol::{
     Ack, AckStatus, DocData, MAGIC, Message, PROTOCOL_VERSION, ProtocolError, SyncRequest, SyncResponse,
 };
-pub use server::{Access, DocMeta, HandleStats, LoggedChange, OpenAccess, ServerStore, handle};
+pub use server::{Access, AccessError, DocMeta, HandleStats, LoggedChange, OpenAccess, ServerStore, Verdict, handle};

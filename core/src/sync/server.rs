@@ -37,7 +37,8 @@ pub struct LoggedChange {
 /// Storage the protocol needs from a server. Implementations: the server's
 /// SQLite store, and [`super::MemoryStore`] for tests.
 pub trait ServerStore {
-    type Error: std::error::Error + Send + Sync + 'static;
+    /// Also carries an [`AccessError`]: the request then fails as a whole.
+    type Error: std::error::Error + Send + Sync + 'static + From<AccessError>;
 
     /// The newest log position.
     fn head(&mut self) -> Result<u64, Self::Error>;
@@ -58,16 +59,34 @@ pub trait ServerStore {
     fn changes_after(&mut self, doc: &str, after: u64) -> Result<Vec<LoggedChange>, Self::Error>;
 }
 
-/// Decides what a requester may read and write. Access rules live in the server.
+/// The access rules could not be evaluated: what they read failed (the
+/// server's database). Not a refusal: [`handle`] fails the whole request
+/// with it, nothing of the request is acknowledged, and the client retries.
+#[derive(Debug, thiserror::Error)]
+#[error("the access rules could not be evaluated: {0}")]
+pub struct AccessError(pub Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl AccessError {
+    pub fn new(source: impl std::error::Error + Send + Sync + 'static) -> AccessError {
+        AccessError(Box::new(source))
+    }
+}
+
+/// A write judgement: `Err(reason)` refuses the push.
+pub type Verdict = Result<(), String>;
+
+/// Decides what a requester may read and write. Access rules live in the
+/// server. `Err(AccessError)` from any method fails the request (it is never
+/// taken as "no").
 pub trait Access {
-    fn may_read(&self, doc: &str) -> bool;
+    fn may_read(&self, doc: &str) -> Result<bool, AccessError>;
     /// Whether the requester's device already holds `doc` (was sent it, or
     /// pushed it). A readable document it does not hold is sent whole; an
     /// unreadable one it holds is listed in `removed`.
-    fn holds(&self, _doc: &str) -> bool {
-        true
+    fn holds(&self, _doc: &str) -> Result<bool, AccessError> {
+        Ok(true)
     }
-    /// `Err(reason)` refuses the push. `before` is the heads of the stored
+    /// The [`Verdict`] on a push. `before` is the heads of the stored
     /// document (`None`: a new document; `after.fork_at(before)` or
     /// `after.diff(before, …)` shows the old state), `after` the document with
     /// the pushed changes applied.
@@ -77,7 +96,7 @@ pub trait Access {
         before: Option<&[ChangeHash]>,
         after: &AutoCommit,
         changes: &[Change],
-    ) -> Result<(), String>;
+    ) -> Result<Verdict, AccessError>;
 }
 
 /// Everyone may read and write everything (single-user setups, tests).
@@ -85,11 +104,17 @@ pub trait Access {
 pub struct OpenAccess;
 
 impl Access for OpenAccess {
-    fn may_read(&self, _doc: &str) -> bool {
-        true
+    fn may_read(&self, _doc: &str) -> Result<bool, AccessError> {
+        Ok(true)
     }
-    fn check_write(&self, _: &str, _: Option<&[ChangeHash]>, _: &AutoCommit, _: &[Change]) -> Result<(), String> {
-        Ok(())
+    fn check_write(
+        &self,
+        _: &str,
+        _: Option<&[ChangeHash]>,
+        _: &AutoCommit,
+        _: &[Change],
+    ) -> Result<Verdict, AccessError> {
+        Ok(Ok(()))
     }
 }
 
@@ -133,8 +158,8 @@ pub fn handle<S: ServerStore>(
                 break 'fill;
             }
             after = meta.last_seq;
-            let held = access.holds(&doc);
-            if !access.may_read(&doc) {
+            let held = access.holds(&doc)?;
+            if !access.may_read(&doc)? {
                 if held {
                     removed.push(doc);
                 }
@@ -239,7 +264,7 @@ fn push_all<S: ServerStore>(
             }
             crate::parallel::in_order(
                 loaded,
-                |(i, existing)| Ok((i, absorb_push(&push[i], existing))),
+                |(i, existing)| Ok::<_, S::Error>((i, absorb_push(&push[i], existing))),
                 |(i, absorbed)| {
                     let status = finish_push(store, access, &push[i].doc, absorbed, stats)?;
                     if matches!(status, AckStatus::Rejected(_)) {
@@ -327,7 +352,7 @@ fn finish_push<S: ServerStore>(
         }
         Absorbed::Dropped(status) => Ok(status),
         Absorbed::Applied { before, fresh, after } => {
-            if let Err(reason) = access.check_write(doc, before.as_deref(), &after, &fresh) {
+            if let Err(reason) = access.check_write(doc, before.as_deref(), &after, &fresh)? {
                 return Ok(AckStatus::Rejected(reason));
             }
             store.append(doc, &fresh, after)?;

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use automerge::{AutoCommit, Change, ChangeHash, Patch, PatchAction, Prop};
 use rapport_core::SettingsDoc;
-use rapport_core::sync::Access;
+use rapport_core::sync::{Access, AccessError, Verdict};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{AccountScope, Role, Subject};
@@ -67,26 +67,26 @@ impl<'a> SqlAccess<'a> {
         Ok(())
     }
 
-    fn check_size(&self, doc: &str, changes: &[Change]) -> Result<(), String> {
+    fn check_size(&self, doc: &str, changes: &[Change]) -> Result<Verdict, AccessError> {
         let stored: i64 = self
             .conn
             .prepare_cached("SELECT bytes FROM documents WHERE id = ?1")
             .and_then(|mut s| s.query_row([doc], |r| r.get(0)).optional())
-            .map_err(|e| internal(doc, &e))?
+            .map_err(|e| failed(doc, e))?
             .unwrap_or(0);
         let pushed: u64 = changes.iter().map(|c| c.raw_bytes().len() as u64).sum();
         let total = stored.max(0) as u64 + pushed;
         if total > self.max_doc_bytes {
-            return Err(format!(
+            return Ok(Err(format!(
                 "document {doc}: {total} bytes of changes exceed the {}-byte document limit",
                 self.max_doc_bytes
-            ));
+            )));
         }
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// Actor ids of `changes` not bound yet; refuses changes by another device's actor.
-    fn check_actors(&self, doc: &str, changes: &[Change]) -> Result<BTreeSet<Vec<u8>>, String> {
+    fn check_actors(&self, doc: &str, changes: &[Change]) -> Result<Result<BTreeSet<Vec<u8>>, String>, AccessError> {
         let mut unbound = BTreeSet::new();
         for change in changes {
             if settings_genesis().contains(&change.hash()) {
@@ -96,9 +96,11 @@ impl<'a> SqlAccess<'a> {
             if unbound.contains(&actor) {
                 continue;
             }
-            match self.actor_device(&actor).map_err(|e| internal(doc, &e))? {
+            match self.actor_device(&actor).map_err(|e| failed(doc, e))? {
                 Some(device) if device != self.device_id => {
-                    return Err(format!("document {doc}: a change is made with an actor id bound to another device"));
+                    return Ok(Err(format!(
+                        "document {doc}: a change is made with an actor id bound to another device"
+                    )));
                 }
                 Some(_) => {}
                 None => {
@@ -106,7 +108,7 @@ impl<'a> SqlAccess<'a> {
                 }
             }
         }
-        Ok(unbound)
+        Ok(Ok(unbound))
     }
 
     /// Judges every change on the state it was based on: its dependencies
@@ -142,34 +144,26 @@ impl<'a> SqlAccess<'a> {
 }
 
 impl Access for SqlAccess<'_> {
-    fn may_read(&self, doc: &str) -> bool {
+    fn may_read(&self, doc: &str) -> Result<bool, AccessError> {
         if doc == SETTINGS || self.subject.sees_everything() {
-            return true;
+            return Ok(true);
         }
-        match AccountScope::read(self.conn, doc) {
-            Ok(Some(scope)) => self.subject.may_access(&scope),
-            Ok(None) => false,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the accounts index; treating the document as unreadable");
-                false
-            }
+        match AccountScope::read(self.conn, doc).map_err(|e| failed(doc, e))? {
+            Some(scope) => Ok(self.subject.may_access(&scope)),
+            None => Ok(false),
         }
     }
 
-    fn holds(&self, doc: &str) -> bool {
+    fn holds(&self, doc: &str) -> Result<bool, AccessError> {
         let row: rusqlite::Result<Option<(i64, Option<i64>)>> = self
             .conn
             .prepare_cached("SELECT since, gone FROM device_docs WHERE device_id = ?1 AND doc_id = ?2")
             .and_then(|mut s| s.query_row(params![self.device_id, doc], |r| Ok((r.get(0)?, r.get(1)?))).optional());
         let after = i64::try_from(self.client_after).unwrap_or(i64::MAX);
-        match row {
-            Ok(Some((since, gone))) => since <= after && gone.is_none_or(|g| after < g),
-            Ok(None) => false,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read device_docs; sending the document whole");
-                false
-            }
-        }
+        Ok(match row.map_err(|e| failed(doc, e))? {
+            Some((since, gone)) => since <= after && gone.is_none_or(|g| after < g),
+            None => false,
+        })
     }
 
     fn check_write(
@@ -178,20 +172,27 @@ impl Access for SqlAccess<'_> {
         _before: Option<&[ChangeHash]>,
         after: &AutoCommit,
         changes: &[Change],
-    ) -> Result<(), String> {
-        self.check_size(doc, changes)?;
-        let unbound = self.check_actors(doc, changes)?;
+    ) -> Result<Verdict, AccessError> {
+        if let Err(reason) = self.check_size(doc, changes)? {
+            return Ok(Err(reason));
+        }
+        let unbound = match self.check_actors(doc, changes)? {
+            Ok(unbound) => unbound,
+            Err(reason) => return Ok(Err(reason)),
+        };
         if doc == SETTINGS {
             if !self.subject.may_write_settings() {
-                return Err(format!("document {doc}: role {} may not change the settings", self.subject.role));
+                return Ok(Err(format!("document {doc}: role {} may not change the settings", self.subject.role)));
             }
-        } else if !self.subject.sees_everything() {
-            self.check_account(doc, after, changes)?;
+        } else if !self.subject.sees_everything()
+            && let Err(reason) = self.check_account(doc, after, changes)
+        {
+            return Ok(Err(reason));
         }
         for actor in unbound {
-            self.bind(&actor).map_err(|e| internal(doc, &e))?;
+            self.bind(&actor).map_err(|e| failed(doc, e))?;
         }
-        Ok(())
+        Ok(Ok(()))
     }
 }
 
@@ -218,7 +219,9 @@ fn settings_genesis() -> &'static [ChangeHash] {
     GENESIS.get_or_init(|| SettingsDoc::genesis().automerge_mut().get_heads())
 }
 
-fn internal(doc: &str, e: &rusqlite::Error) -> String {
-    tracing::error!(error = %e, doc, "storage error while checking a push");
-    format!("document {doc}: the server could not check this push; retry later")
+/// A storage failure while judging: the whole request fails (503 or 507),
+/// never a refusal the device would keep.
+fn failed(doc: &str, e: rusqlite::Error) -> AccessError {
+    tracing::error!(error = %e, doc, "storage error while judging a sync request; the request fails");
+    AccessError::new(e)
 }

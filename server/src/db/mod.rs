@@ -10,6 +10,7 @@
 pub mod audit;
 mod cache;
 pub(crate) mod schema;
+pub mod space;
 mod store;
 pub mod users;
 mod worker;
@@ -64,6 +65,30 @@ pub enum DbError {
     /// chokes on): that request was rolled back, the server goes on.
     #[error("the server could not process this sync message; nothing of it was stored")]
     Unprocessable,
+    /// The access rules could not be read while a request was judged: the
+    /// request failed as a whole and nothing of it was stored.
+    #[error(transparent)]
+    Access(#[from] rapport_core::sync::AccessError),
+    /// The disk holding the database is full (`SQLITE_FULL`, `ENOSPC`): the
+    /// request was rolled back.
+    #[error("the disk holding the database is full")]
+    StorageFull,
+}
+
+impl DbError {
+    /// The SQLite error behind this one, if any.
+    pub fn sqlite(&self) -> Option<&rusqlite::Error> {
+        match self {
+            DbError::Sqlite(e) => Some(e),
+            DbError::Access(a) => a.0.downcast_ref::<rusqlite::Error>(),
+            _ => None,
+        }
+    }
+
+    /// Whether the disk holding the database is full.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, DbError::StorageFull) || self.sqlite().is_some_and(space::is_full)
+    }
 }
 
 /// Tuning of the database thread.

@@ -1,6 +1,7 @@
 //! The database thread: group commit and compaction.
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -59,6 +60,8 @@ pub(super) struct Worker {
     last_sync: Instant,
     /// The authentication cache's generation (`super::AuthCache`).
     auth_generation: Arc<AtomicU64>,
+    /// The database file (`None` in memory), for full-disk reports.
+    data_path: Option<PathBuf>,
 }
 
 impl Worker {
@@ -77,7 +80,9 @@ impl Worker {
         };
         metrics.set_documents(documents.max(0) as u64);
         metrics.set_head(head);
+        let data_path = conn.path().filter(|p| !p.is_empty()).map(PathBuf::from);
         Ok(Worker {
+            data_path,
             conn,
             cache,
             options,
@@ -195,7 +200,7 @@ impl Worker {
     fn document(&mut self, id: &str, principal: &Principal) -> Result<Option<Vec<u8>>, DbError> {
         let subject = users::subject(&self.conn, principal.device_id)?.ok_or(DbError::Revoked)?;
         let access = SqlAccess::new(&self.conn, subject, principal.device_id, 0, self.options.max_doc_bytes);
-        if !access.may_read(id) {
+        if !access.may_read(id)? {
             return Ok(None);
         }
         let mut store = SqlStore::new(&self.conn, &mut self.cache, self.options.compact_after);
@@ -215,8 +220,10 @@ impl Worker {
             Ok(tx) => tx,
             Err(e) => {
                 tracing::error!(error = %e, "cannot begin a transaction");
+                let full =
+                    storage_error(self.data_path.as_deref(), &self.metrics, DbError::Sqlite(e)).is_storage_full();
                 for (_, _, reply) in syncs {
-                    let _ = reply.send(Err(DbError::BatchFailed));
+                    let _ = reply.send(Err(if full { DbError::StorageFull } else { DbError::BatchFailed }));
                 }
                 return;
             }
@@ -270,7 +277,7 @@ impl Worker {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "a sync request failed; its changes were rolled back");
-                    answers.push((reply, Err(e)));
+                    answers.push((reply, Err(storage_error(self.data_path.as_deref(), &self.metrics, e))));
                 }
             }
         }
@@ -280,10 +287,14 @@ impl Worker {
             for doc in &written.touched {
                 self.cache.remove(doc);
             }
+            let full = storage_error(self.data_path.as_deref(), &self.metrics, DbError::Sqlite(e)).is_storage_full();
             for (reply, _) in answers {
-                let _ = reply.send(Err(DbError::BatchFailed));
+                let _ = reply.send(Err(if full { DbError::StorageFull } else { DbError::BatchFailed }));
             }
             return;
+        }
+        if changes_stored > 0 {
+            self.metrics.storage_writable();
         }
         self.metrics.batch_committed(answers.len(), changes_stored, docs_rejected, written.new_docs);
         self.to_compact.extend(written.compact);
@@ -377,6 +388,26 @@ impl Worker {
             Err(e) => tracing::error!(error = %e, "compacting a document failed"),
         }
     }
+}
+
+/// Turns a failure caused by a full disk into [`DbError::StorageFull`],
+/// logged with the database file and the free space of its filesystem, and counted.
+fn storage_error(path: Option<&Path>, metrics: &Metrics, e: DbError) -> DbError {
+    let dir = path.and_then(Path::parent);
+    let full = e.is_storage_full() || e.sqlite().zip(dir).is_some_and(|(s, d)| super::space::is_full_at(s, d));
+    if !full {
+        return e;
+    }
+    let free = dir.and_then(super::space::available);
+    tracing::error!(
+        path = %path.map_or_else(|| "(in memory)".into(), |p| p.display().to_string()),
+        free_bytes = free,
+        error = %e,
+        "the disk holding the database is full: sync requests are answered 507 and rolled back \
+         (nothing acknowledged is lost) until space is freed"
+    );
+    metrics.storage_full(free);
+    DbError::StorageFull
 }
 
 /// Updates what the device holds after a response: documents it was sent

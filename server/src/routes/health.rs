@@ -1,13 +1,26 @@
 //! `/healthz` and `/metrics`.
 
+use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
 use crate::AppState;
+use crate::error::ApiError;
 
-pub(super) async fn healthz() -> &'static str {
-    "ok"
+/// `200 ok` while the server takes writes. While its disk is full (the last
+/// write failed for it, none succeeded since): `503` with
+/// `{"status": "degraded", "error": {"code": "server_storage_full", …}}`, so
+/// that monitoring sees it and a 0.1.0 client's health check shows the message.
+pub(super) async fn healthz(State(state): State<AppState>) -> Response {
+    if !state.metrics().storage_is_full() {
+        return "ok".into_response();
+    }
+    let mut body = ApiError::StorageFull.body();
+    body["status"] = json!("degraded");
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

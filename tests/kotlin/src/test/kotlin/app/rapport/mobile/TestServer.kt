@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit
 const val ADMIN_TOKEN = "kotlin-test-admin-token-0123456789"
 
 /** A real `rapport-server` process on a free port, over a data directory that outlives restarts. */
-class TestServer(private val dataDir: File) : AutoCloseable {
+class TestServer(private val dataDir: File, private vararg val extraArgs: String) : AutoCloseable {
     private var process: Process? = null
     lateinit var url: String
         private set
@@ -19,7 +19,7 @@ class TestServer(private val dataDir: File) : AutoCloseable {
     fun start(): String {
         val bin = File(System.getProperty("rapport.server.bin") ?: error("rapport.server.bin is not set"))
         check(bin.canExecute()) { "$bin is missing: run cargo build -p rapport-server" }
-        val builder = ProcessBuilder(bin.path, "serve", "--listen", "127.0.0.1:0", "--data", dataDir.path)
+        val builder = ProcessBuilder(listOf(bin.path, "serve", "--listen", "127.0.0.1:0", "--data", dataDir.path) + extraArgs)
             .redirectError(ProcessBuilder.Redirect.DISCARD)
         builder.environment()["RAPPORT_ADMIN_TOKEN"] = ADMIN_TOKEN
         val proc = builder.start()
