@@ -29,6 +29,7 @@ mod error;
 pub mod model;
 mod parallel;
 pub mod replica;
+pub mod rules;
 pub mod settings;
 pub mod sync;
 
