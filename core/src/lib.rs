@@ -40,5 +40,8 @@ pub use doc::{
 };
 pub use error::{Error, RecordKind, Result};
 pub use model::*;
-pub use replica::{AccountFilter, AccountSummary, DeviceIdentity, Imported, PushPlan, Replica, SyncLimits, SyncReport};
+pub use replica::{
+    AccountFilter, AccountSummary, DeviceIdentity, Imported, PushPlan, RefusedEdit, RefusedEditId, Replica, SyncLimits,
+    SyncReport,
+};
 pub use settings::{ReasonCatalogue, Settings, SettingsDoc, Stage};

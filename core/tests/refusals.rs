@@ -1,0 +1,214 @@
+//! Refused edits (ADR 0010): the device runs the server's rules at the moment
+//! of the edit; an edit the server refuses anyway is set aside, and the
+//! device's other edits are rebuilt on the server's state and still arrive.
+//! The server half here judges pushes with the same rules as the real
+//! server's access check (`rapport_core::rules`), over a `MemoryStore`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::cell::RefCell;
+
+use common::*;
+use rapport_core::rules::{Principal, Role, changed_fields};
+use rapport_core::sync::*;
+use rapport_core::*;
+
+fn principal(user: &str, role: Role, territories: &[&str]) -> Principal {
+    Principal {
+        user: user.into(),
+        role,
+        teams: Default::default(),
+        territories: territories.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+/// The server's causal permission check, as `SqlAccess` runs it (without SQL).
+struct Rules(RefCell<Principal>);
+
+impl Access for Rules {
+    fn may_read(&self, _: &str) -> bool {
+        true
+    }
+    fn check_write(
+        &self,
+        doc: &str,
+        _: Option<&[ChangeHash]>,
+        after: &automerge::AutoCommit,
+        changes: &[automerge::Change],
+    ) -> Result<(), String> {
+        let subject = self.0.borrow();
+        if doc == "settings" {
+            return subject.check_settings_change().map_err(|r| format!("document {doc}: {r}"));
+        }
+        let mut copy = after.clone();
+        for change in changes {
+            subject
+                .check_account_change(after, change, &mut |b, a| changed_fields(&mut copy, b, a))
+                .map_err(|r| format!("document {doc}: {r}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// Syncs until nothing is left; returns every document the server refused.
+fn sync(r: &mut Replica, store: &mut MemoryStore, access: &Rules) -> Vec<(String, String)> {
+    let mut rejected = Vec::new();
+    for _ in 0..20 {
+        let (req, plan) = r.sync_request(SyncLimits::default()).unwrap();
+        let (resp, _) = handle(store, access, &req).unwrap();
+        let report = r.sync_apply(&plan, &resp).unwrap();
+        rejected.extend(report.rejected);
+        if !report.more && r.unsynced_count().unwrap() == 0 {
+            return rejected;
+        }
+    }
+    panic!("sync did not finish");
+}
+
+fn office() -> Rules {
+    Rules(RefCell::new(principal("office", Role::Office, &[])))
+}
+
+fn rep(user: &str) -> Rules {
+    Rules(RefCell::new(principal(user, Role::Rep, &["north"])))
+}
+
+#[test]
+fn a_forbidden_edit_is_refused_at_once_and_changes_nothing() {
+    let mut ana = Fixture::new("ana");
+    let id = ana.account("Acme");
+    ana.replica.edit(id, |e| e.set_field("party.owner", "ana")).unwrap();
+    ana.replica.set_principal(Some(&principal("ana", Role::Rep, &["north"]))).unwrap();
+    let before = ana.heads(id);
+    let err = ana.replica.edit(id, |e| e.set_field("party.owner", "bob")).unwrap_err();
+    match &err {
+        Error::NotPermitted { field, reason } => {
+            assert_eq!(field.as_deref(), Some("party.owner"));
+            assert_eq!(reason, "role rep may not change party.owner");
+        }
+        other => panic!("expected NotPermitted, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "not permitted: role rep may not change party.owner; ask a manager or the office to make this change"
+    );
+    assert_eq!(ana.heads(id), before);
+    assert_eq!(ana.replica.account(id).unwrap().party.owner.as_deref(), Some("ana"));
+    // Permitted edits go through; the principal survives a reopen.
+    ana.replica.edit(id, |e| e.set_field("party.industry", "Paper")).unwrap();
+    let mut ana = ana.reopen();
+    assert_eq!(ana.replica.principal().map(|p| p.role), Some(Role::Rep));
+    assert!(matches!(ana.replica.edit(id, |e| e.soft_delete()), Err(Error::NotPermitted { .. })));
+    // Out of scope: creating an account owned by someone else outside the rep's territories.
+    let mut theirs = NewAccount::new("Theirs");
+    theirs.owner = Some("bob".into());
+    assert!(matches!(ana.replica.create_account(&theirs), Err(Error::NotPermitted { field: None, .. })));
+    // Unknown principal: no pre-check.
+    ana.replica.set_principal(None).unwrap();
+    ana.replica.edit(id, |e| e.set_field("party.owner", "bob")).unwrap();
+}
+
+#[test]
+fn a_refused_edit_is_set_aside_and_later_edits_still_arrive() {
+    let mut store = MemoryStore::new();
+    let mut office_dev = Fixture::new("office");
+    let mut ana = Fixture::new("ana");
+    let office_access = office();
+    let ana_access = rep("ana");
+
+    let id = office_dev.account("Acme");
+    office_dev.replica.edit(id, |e| e.set_field("party.owner", "ana")).unwrap();
+    let deal = office_dev.replica.edit(id, |e| e.add_deal(&NewDeal::new("Deal", eur(100)))).unwrap();
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    sync(&mut ana.replica, &mut store, &ana_access);
+    let old_actor = ana.replica.author().actor.clone();
+
+    // Ana's device does not know her role: the owner change is not pre-checked.
+    ana.replica.edit(id, |e| e.set_field("party.owner", "bob")).unwrap();
+    ana.replica
+        .edit(id, |e| e.log_interaction(&NewInteraction::new(InteractionKind::Visit, "Visit")).map(|_| ()))
+        .unwrap();
+    ana.replica.edit(id, |e| e.set_notes("Met the buyer")).unwrap();
+    ana.replica.edit(id, |e| e.move_deal_stage(deal, "proposal", None)).unwrap();
+
+    let rejected = sync(&mut ana.replica, &mut store, &ana_access);
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    assert!(ana.replica.rejected_documents().unwrap().is_empty());
+    assert_ne!(ana.replica.author().actor, old_actor, "rebuilt under a fresh actor id");
+    let refused = ana.replica.refused_edits().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].account, id);
+    assert_eq!(refused[0].fields, vec!["party.owner".to_owned()]);
+    assert_eq!(refused[0].reason, "role rep may not change party.owner");
+
+    // The device shows everything but the refused edit, and so does the server.
+    let shown = ana.replica.account(id).unwrap();
+    assert_eq!(shown.party.owner.as_deref(), Some("ana"));
+    assert_eq!(shown.interactions.len(), 1);
+    assert_eq!(shown.party.notes, "Met the buyer");
+    assert_eq!(shown.deal(deal).unwrap().stage, "proposal");
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    assert_eq!(office_dev.replica.account(id).unwrap(), shown);
+
+    // Later edits keep flowing, under the new actor id.
+    ana.replica.edit(id, |e| e.set_field("party.industry", "Paper")).unwrap();
+    assert!(sync(&mut ana.replica, &mut store, &ana_access).is_empty());
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    assert_eq!(office_dev.replica.account(id).unwrap().party.industry.as_deref(), Some("Paper"));
+
+    // Retrying while still a rep is refused at once when the role is known.
+    ana.replica.set_principal(Some(&principal("ana", Role::Rep, &["north"]))).unwrap();
+    assert!(matches!(ana.replica.retry_refused(refused[0].id), Err(Error::NotPermitted { .. })));
+    assert_eq!(ana.replica.refused_edits().unwrap().len(), 1);
+
+    // Promoted to office: the retry is a new change, pushed and accepted.
+    let promoted = principal("ana", Role::Office, &[]);
+    ana.replica.set_principal(Some(&promoted)).unwrap();
+    *ana_access.0.borrow_mut() = promoted;
+    ana.replica.retry_refused(refused[0].id).unwrap();
+    assert!(ana.replica.refused_edits().unwrap().is_empty());
+    assert!(sync(&mut ana.replica, &mut store, &ana_access).is_empty());
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    let merged = office_dev.replica.account(id).unwrap();
+    assert_eq!(merged.party.owner.as_deref(), Some("bob"));
+    assert_eq!(merged.party.notes, "Met the buyer");
+    assert!(matches!(ana.replica.retry_refused(refused[0].id), Err(Error::NotFound { .. })));
+}
+
+#[test]
+fn a_refused_edit_can_be_discarded_and_survives_a_reopen_until_then() {
+    let mut store = MemoryStore::new();
+    let mut office_dev = Fixture::new("office");
+    let mut ana = Fixture::new("ana");
+    let office_access = office();
+    let ana_access = rep("ana");
+    let id = office_dev.account("Acme");
+    office_dev.replica.edit(id, |e| e.set_field("party.owner", "ana")).unwrap();
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    sync(&mut ana.replica, &mut store, &ana_access);
+
+    // Edits made before the refused one are rebuilt too.
+    ana.replica.edit(id, |e| e.set_field("party.industry", "Paper")).unwrap();
+    ana.replica.edit(id, |e| e.set_field("party.team", "south")).unwrap();
+    ana.replica.edit(id, |e| e.set_notes("Second visit")).unwrap();
+    let rejected = sync(&mut ana.replica, &mut store, &ana_access);
+    assert_eq!(rejected.len(), 1);
+    let refused = ana.replica.refused_edits().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+
+    let mut ana = ana.reopen();
+    assert_eq!(ana.replica.refused_edits().unwrap(), refused);
+    ana.replica.discard_refused(refused[0].id).unwrap();
+    assert!(ana.replica.refused_edits().unwrap().is_empty());
+    assert!(matches!(ana.replica.discard_refused(refused[0].id), Err(Error::NotFound { .. })));
+    assert!(matches!("x".parse::<RefusedEditId>(), Err(Error::InvalidValue { .. })));
+
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    let shown = office_dev.replica.account(id).unwrap();
+    assert_eq!(shown, ana.replica.account(id).unwrap());
+    assert_eq!(shown.party.industry.as_deref(), Some("Paper"));
+    assert_eq!(shown.party.notes, "Second visit");
+    assert_eq!(shown.party.team, None);
+}
