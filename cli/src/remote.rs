@@ -127,7 +127,10 @@ fn print_summary(s: &SyncSummary) {
     if s.rejected.is_empty() {
         println!("rejected: none");
     } else {
-        println!("rejected: {} docs (local edits kept; edit the account again to retry):", s.rejected.len());
+        println!(
+            "rejected: {} docs (refused edits kept aside, other edits sent; see `rapport refused list`):",
+            s.rejected.len()
+        );
         for r in &s.rejected {
             println!("  {}: {}", r.doc, r.reason);
         }

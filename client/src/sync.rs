@@ -163,6 +163,13 @@ impl Client {
         mut progress: impl FnMut(&SyncProgress),
     ) -> Result<SyncSummary, ClientError> {
         let mut summary = SyncSummary::default();
+        // The rules as they are now, so that edits are judged on the device
+        // as the server would (ADR 0010).
+        if let Some(principal) = self.rules().await? {
+            if replica.principal() != Some(&principal) {
+                replica.set_principal(Some(&principal))?;
+            }
+        }
         let unsynced_at_start = replica.unsynced_count()?;
         let mut idle = 0;
         let mut prefetch: Option<Prefetch> = None;

@@ -66,7 +66,12 @@ async fn a_reassigned_account_keeps_the_old_owners_edits_and_moves_devices() {
     assert_eq!(synced.rejected.len(), 1);
     assert!(synced.rejected[0].1.contains("not in this user's scope"), "{:?}", synced.rejected);
     assert_eq!(synced.kept_unsynced, Vec::<String>::new());
-    assert_eq!(ana.replica.rejected_documents().unwrap().len(), 1, "the refused edit is kept, marked rejected");
+    // The refused edit is set aside (ADR 0010), not lost: listed, with its reason.
+    let refused = ana.replica.refused_edits().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].fields, vec!["party.industry".to_owned()]);
+    assert_eq!(refused[0].reason, "the account is not in this user's scope");
+    assert!(ana.replica.rejected_documents().unwrap().is_empty());
     sync_as(&server, &ben_token, &mut ben.replica).await;
     assert_eq!(ben.replica.account(moving).unwrap().party.industry.as_deref(), Some("Paper"));
 
