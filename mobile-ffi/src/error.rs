@@ -21,8 +21,10 @@ pub enum RapportError {
     #[error("{message}")]
     Unauthorized { message: String },
 
-    /// The server refused some pushed edits (they are kept locally); see
-    /// `Replica.rejectedDocuments()`. Everything else was synced.
+    /// The server refused some pushed edits: they are kept aside on this
+    /// device (`Replica.refusedEdits()`, to discard or retry them; an account
+    /// whose creation was refused is in `Replica.rejectedDocuments()`).
+    /// Everything else was synced.
     #[error("{message}")]
     RejectedChange { message: String },
 
