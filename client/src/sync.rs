@@ -165,10 +165,10 @@ impl Client {
         let mut summary = SyncSummary::default();
         // The rules as they are now, so that edits are judged on the device
         // as the server would (ADR 0010).
-        if let Some(principal) = self.rules().await? {
-            if replica.principal() != Some(&principal) {
-                replica.set_principal(Some(&principal))?;
-            }
+        if let Some(principal) = self.rules().await?
+            && replica.principal() != Some(&principal)
+        {
+            replica.set_principal(Some(&principal))?;
         }
         let unsynced_at_start = replica.unsynced_count()?;
         let mut idle = 0;

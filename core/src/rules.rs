@@ -109,7 +109,7 @@ impl Principal {
         &self,
         doc: &AutoCommit,
         change: &Change,
-        fields: &mut dyn FnMut(&[ChangeHash], &[ChangeHash]) -> Vec<String>,
+        fields: &mut ChangedFields<'_>,
     ) -> Result<(), Refusal> {
         if self.sees_everything() {
             return Ok(());
@@ -136,6 +136,10 @@ impl Principal {
         if self.may_write_settings() { Ok(()) } else { Err(Refusal::Settings { role: self.role }) }
     }
 }
+
+/// Lists the fields changed between two sets of heads of the document being
+/// judged (usually [`changed_fields`] on a copy of it).
+pub type ChangedFields<'a> = dyn FnMut(&[ChangeHash], &[ChangeHash]) -> Vec<String> + 'a;
 
 /// Why the rules refuse a change. The text is safe to show and to send (no
 /// customer data); the server prefixes it with the document id.
