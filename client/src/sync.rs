@@ -163,13 +163,6 @@ impl Client {
         mut progress: impl FnMut(&SyncProgress),
     ) -> Result<SyncSummary, ClientError> {
         let mut summary = SyncSummary::default();
-        // The rules as they are now, so that edits are judged on the device
-        // as the server would (ADR 0010).
-        if let Some(principal) = self.rules().await?
-            && replica.principal() != Some(&principal)
-        {
-            replica.set_principal(Some(&principal))?;
-        }
         let unsynced_at_start = replica.unsynced_count()?;
         let mut idle = 0;
         let mut prefetch: Option<Prefetch> = None;
@@ -206,6 +199,7 @@ impl Client {
                 more: report.more,
             });
             if !report.more && unsynced_now == 0 {
+                self.refresh_rules(replica).await?;
                 return Ok(summary);
             }
             if made_progress(&report, &response, position) {
@@ -218,6 +212,24 @@ impl Client {
             }
         }
         Err(ClientError::Stalled { rounds: summary.rounds, unsynced: replica.unsynced_count()? })
+    }
+}
+
+impl Client {
+    /// Stores the rules this device's user writes under, as the server says
+    /// now, so that the next edits are judged on the device as the server
+    /// would judge them (ADR 0010). Best effort after a finished sync: if the
+    /// server cannot say (too old, or unreachable again), the replica keeps
+    /// what it knew, and the server judges every push anyway.
+    async fn refresh_rules(&self, replica: &mut Replica) -> Result<(), ClientError> {
+        match self.rules().await {
+            Ok(Some(principal)) if replica.principal() != Some(&principal) => {
+                replica.set_principal(Some(&principal))?;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read this device's rules; edits are judged by the server"),
+        }
+        Ok(())
     }
 }
 
