@@ -228,6 +228,7 @@ struct Status<'a> {
     accounts: usize,
     unsynced_docs: usize,
     rejected: Vec<(String, String)>,
+    refused_edits: usize,
     sync_position: u64,
 }
 
@@ -241,6 +242,7 @@ pub fn status(ws: &Workspace, json: bool) -> Result<()> {
         accounts: replica.account_ids()?.len(),
         unsynced_docs: replica.unsynced_count()?,
         rejected: replica.rejected_documents()?,
+        refused_edits: replica.refused_edits()?.len(),
         sync_position: replica.sync_position()?.0,
     };
     if json {
@@ -253,6 +255,9 @@ pub fn status(ws: &Workspace, json: bool) -> Result<()> {
     println!("unsynced:  {} docs", status.unsynced_docs);
     for (doc, reason) in &status.rejected {
         println!("rejected:  {doc}: {reason}");
+    }
+    if status.refused_edits > 0 {
+        println!("refused:   {} edits kept aside (see `rapport refused list`)", status.refused_edits);
     }
     Ok(())
 }

@@ -212,3 +212,43 @@ fn a_refused_edit_can_be_discarded_and_survives_a_reopen_until_then() {
     assert_eq!(shown.party.notes, "Second visit");
     assert_eq!(shown.party.team, None);
 }
+
+#[test]
+fn records_made_by_rebuilt_edits_are_found_again_by_later_ones() {
+    let mut store = MemoryStore::new();
+    let mut office_dev = Fixture::new("office");
+    let mut ana = Fixture::new("ana");
+    let (office_access, ana_access) = (office(), rep("ana"));
+    let id = office_dev.account("Acme");
+    office_dev.replica.edit(id, |e| e.set_field("party.owner", "ana")).unwrap();
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    sync(&mut ana.replica, &mut store, &ana_access);
+
+    // A deal made before the refused edit is rebuilt under a new object id;
+    // the stage move after it still finds it (by its key), as does a contact's email.
+    let deal = ana.replica.edit(id, |e| e.add_deal(&NewDeal::new("Boiler", eur(500)))).unwrap();
+    let maija =
+        ana.replica.edit(id, |e| e.add_contact(&NewContact { name: "Maija".into(), ..Default::default() })).unwrap();
+    ana.replica.edit(id, |e| e.set_field("party.territory", "south")).unwrap();
+    ana.replica.edit(id, |e| e.move_deal_stage(deal, "proposal", None)).unwrap();
+    ana.replica.edit(id, |e| e.add_email(maija, "maija@example.com")).unwrap();
+    ana.replica.edit(id, |e| e.splice_notes(0, 0, "Boiler room visit. ")).unwrap();
+    ana.replica.edit(id, |e| e.splice_notes(0, 0, "Tuesday: ")).unwrap();
+
+    let rejected = sync(&mut ana.replica, &mut store, &ana_access);
+    assert_eq!(rejected.len(), 1);
+    let refused = ana.replica.refused_edits().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].fields, vec!["party.territory".to_owned()]);
+
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    let shown = office_dev.replica.account(id).unwrap();
+    assert_eq!(shown, ana.replica.account(id).unwrap());
+    assert_eq!(shown.party.territory, None);
+    assert_eq!(shown.deal(deal).unwrap().stage, "proposal");
+    assert!(shown.contact(maija).unwrap().emails.contains("maija@example.com"));
+    assert_eq!(shown.party.notes, "Tuesday: Boiler room visit. ");
+    // The history still says who made each rebuilt edit.
+    let history = office_dev.replica.history(id).unwrap();
+    assert!(history.iter().filter(|h| h.user == "ana").count() >= 5, "{history:?}");
+}

@@ -121,6 +121,8 @@ fn a_refused_edit_does_not_hold_back_later_edits_and_can_be_retried() {
     // Nothing is left to push, and a second sync refuses nothing.
     let status = s.ana.json(&["status", "--json"]);
     assert_eq!(status["unsynced_docs"], 0, "{status}");
+    assert_eq!(status["refused_edits"], 1, "{status}");
+    assert!(s.ana.ok(&["status"]).contains("refused:   1 edits kept aside (see `rapport refused list`)"));
     assert!(s.ana.ok(&["sync"]).contains("rejected: none"));
 
     // Every permitted edit reached the server and the office; the refused one did not.
