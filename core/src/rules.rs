@@ -89,11 +89,17 @@ impl Principal {
         self.role != Role::Rep
     }
 
+    /// Whether some fields are closed to this user (then judging a change
+    /// needs the fields it changed).
+    pub fn has_field_rules(&self) -> bool {
+        self.role == Role::Rep
+    }
+
     /// Whether the user may change `field` (a dotted path such as
     /// `party.owner`) of an account in scope. Replacing a container that holds
     /// a protected field counts as changing it.
     pub fn may_change_field(&self, field: &str) -> bool {
-        if self.role != Role::Rep {
+        if !self.has_field_rules() {
             return true;
         }
         !PROTECTED_FIELDS.iter().any(|p| *p == field || p.strip_prefix(field).is_some_and(|rest| rest.starts_with('.')))
@@ -120,7 +126,7 @@ impl Principal {
         if !self.may_access(&AccountScope::of(doc, Some(based_on))) {
             return Err(if creating { Refusal::CreateOutOfScope { role: self.role } } else { Refusal::OutOfScope });
         }
-        if creating || self.role != Role::Rep {
+        if creating || !self.has_field_rules() {
             return Ok(());
         }
         for field in fields(change.deps(), &hash) {

@@ -194,11 +194,12 @@ impl Replica {
             return Ok(());
         }
         let am = doc.automerge_mut();
-        let changes = am.get_changes(before);
-        let mut copy = am.clone();
-        for change in &changes {
+        for change in am.get_changes(before) {
+            // The fields this change touched, found before judging it (no copy of the document).
+            let fields =
+                if principal.has_field_rules() { changed_fields(am, change.deps(), &[change.hash()]) } else { vec![] };
             principal
-                .check_account_change(am, change, &mut |b, a| changed_fields(&mut copy, b, a))
+                .check_account_change(am, &change, &mut |_, _| fields.clone())
                 .map_err(|r| Error::NotPermitted { field: r.field().map(str::to_owned), reason: r.to_string() })?;
         }
         Ok(())
