@@ -252,3 +252,67 @@ fn records_made_by_rebuilt_edits_are_found_again_by_later_ones() {
     let history = office_dev.replica.history(id).unwrap();
     assert!(history.iter().filter(|h| h.user == "ana").count() >= 5, "{history:?}");
 }
+
+/// Refuses any change that touches one field, naming it as the server does.
+struct RefuseField(String);
+
+impl Access for RefuseField {
+    fn may_read(&self, _: &str) -> bool {
+        true
+    }
+    fn check_write(
+        &self,
+        doc: &str,
+        _: Option<&[ChangeHash]>,
+        after: &automerge::AutoCommit,
+        changes: &[automerge::Change],
+    ) -> Result<(), String> {
+        let mut copy = after.clone();
+        for change in changes {
+            if changed_fields(&mut copy, change.deps(), &[change.hash()]).contains(&self.0) {
+                return Err(format!("document {doc}: role rep may not change {}", self.0));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn an_edit_inside_a_record_a_refused_edit_made_is_refused_with_it() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let id = ana.account("Acme");
+    let open = Rules(RefCell::new(principal("office", Role::Office, &[])));
+    sync(&mut ana.replica, &mut store, &open);
+
+    let maija =
+        ana.replica.edit(id, |e| e.add_contact(&NewContact { name: "Maija".into(), ..Default::default() })).unwrap();
+    ana.replica.edit(id, |e| e.add_email(maija, "maija@example.com")).unwrap();
+    ana.replica.edit(id, |e| e.set_field("party.industry", "Paper")).unwrap();
+    // The device's role is unknown: which change is refused comes from the server's reason.
+    let refuse = RefuseField(format!("contacts.{maija}"));
+    let (req, plan) = ana.replica.sync_request(SyncLimits::default()).unwrap();
+    let (resp, _) = handle(&mut store, &refuse, &req).unwrap();
+    assert_eq!(ana.replica.sync_apply(&plan, &resp).unwrap().rejected.len(), 1);
+
+    let refused = ana.replica.refused_edits().unwrap();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert_eq!(refused[0].reason, format!("role rep may not change contacts.{maija}"));
+    assert_eq!(refused[1].reason, "it changes something a refused edit made");
+    assert!(refused[1].fields.iter().all(|f| f.starts_with(&format!("contacts.{maija}."))), "{refused:?}");
+    let shown = ana.replica.account(id).unwrap();
+    assert!(shown.contacts.is_empty());
+    assert_eq!(shown.party.industry.as_deref(), Some("Paper"));
+
+    // The rebuilt edit is accepted; the dependent one cannot be retried alone
+    // (its contact is not there), the contact itself can once allowed.
+    sync(&mut ana.replica, &mut store, &open);
+    assert!(matches!(ana.replica.retry_refused(refused[1].id), Err(Error::CannotRetry { .. })));
+    ana.replica.retry_refused(refused[0].id).unwrap();
+    ana.replica.retry_refused(refused[1].id).unwrap();
+    sync(&mut ana.replica, &mut store, &open);
+    let mut office_dev = Fixture::new("office");
+    sync(&mut office_dev.replica, &mut store, &open);
+    let contact = office_dev.replica.account(id).unwrap().contact(maija).cloned().unwrap();
+    assert!(contact.emails.contains("maija@example.com"));
+}
