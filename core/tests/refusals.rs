@@ -316,3 +316,36 @@ fn an_edit_inside_a_record_a_refused_edit_made_is_refused_with_it() {
     let contact = office_dev.replica.account(id).unwrap().contact(maija).cloned().unwrap();
     assert!(contact.emails.contains("maija@example.com"));
 }
+
+#[test]
+fn edits_the_server_took_without_the_device_knowing_are_never_applied_twice() {
+    let mut store = MemoryStore::new();
+    let mut office_dev = Fixture::new("office");
+    let mut ana = Fixture::new("ana");
+    let (office_access, ana_access) = (office(), rep("ana"));
+    let id = office_dev.account("Acme");
+    office_dev.replica.edit(id, |e| e.set_field("party.owner", "ana")).unwrap();
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    sync(&mut ana.replica, &mut store, &ana_access);
+
+    // The server stores ana's notes, but its answer is lost on the way.
+    ana.replica.edit(id, |e| e.splice_notes(0, 0, "Visited. ")).unwrap();
+    ana.replica
+        .edit(id, |e| e.log_interaction(&NewInteraction::new(InteractionKind::Visit, "Visit")).map(|_| ()))
+        .unwrap();
+    let (req, _lost) = ana.replica.sync_request(SyncLimits::default()).unwrap();
+    handle(&mut store, &ana_access, &req).unwrap();
+
+    // Then a refused edit, and a permitted one after it.
+    ana.replica.edit(id, |e| e.set_field("party.owner", "bob")).unwrap();
+    ana.replica.edit(id, |e| e.splice_notes(0, 0, "Tuesday. ")).unwrap();
+    assert_eq!(sync(&mut ana.replica, &mut store, &ana_access).len(), 1);
+    assert_eq!(ana.replica.refused_edits().unwrap().len(), 1);
+
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    let shown = office_dev.replica.account(id).unwrap();
+    assert_eq!(shown.party.notes, "Tuesday. Visited. ", "no text applied twice");
+    assert_eq!((shown.interactions.len(), shown.visit_count), (1, 1), "no visit counted twice");
+    assert_eq!(shown, ana.replica.account(id).unwrap());
+    assert_eq!(shown.party.owner.as_deref(), Some("ana"));
+}

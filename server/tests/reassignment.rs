@@ -62,6 +62,15 @@ async fn a_reassigned_account_keeps_the_old_owners_edits_and_moves_devices() {
     assert!(sync_as(&server, &ben_token, &mut ben.replica).await.rejected.is_empty());
     ana.replica.import_document(&olga.replica.export_document(moving).unwrap()).unwrap();
     ana.replica.edit(moving, |e| e.set_field("party.industry", "Steel")).unwrap();
+    // Her device learns her rules (as a client sync would) only after the edit,
+    // so the server is the one to refuse it.
+    let rules = rapport_core::rules::Principal {
+        user: "ana".into(),
+        role: rapport_core::rules::Role::Rep,
+        teams: Default::default(),
+        territories: ["north".to_owned()].into(),
+    };
+    ana.replica.set_principal(Some(&rules)).unwrap();
     let synced = sync_as(&server, &ana_token, &mut ana.replica).await;
     assert_eq!(synced.rejected.len(), 1);
     assert!(synced.rejected[0].1.contains("not in this user's scope"), "{:?}", synced.rejected);

@@ -302,11 +302,18 @@ pub(super) fn set_aside(
         refused = vec![Some(server_reason.clone()); local.len()];
     }
 
-    // Rebuild on the server's state.
-    let base: Vec<ChangeHash> = synced.iter().copied().chain(held.iter().copied()).collect();
+    // Local changes before the first refused one do not depend on it: they
+    // stay as they are (if the server holds some already, say after a lost
+    // acknowledgement, it takes them again as duplicates, without effect).
+    // Every later local change depends on the refused one, so the server can
+    // hold none of them: the permitted ones are rebuilt on the state without
+    // it, and nothing is ever applied twice.
+    let first = refused.iter().position(Option::is_some).unwrap_or(local.len());
+    let server: Vec<ChangeHash> = synced.iter().copied().chain(held.iter().copied()).collect();
+    let server_heads = am.fork_at(&server)?.get_heads();
+    let base: Vec<ChangeHash> = server.iter().copied().chain(local[..first].iter().map(|c| c.hash())).collect();
     let mut rebuilt = am.fork_at(&base)?.with_actor(new_actor.clone());
-    let base_heads = rebuilt.get_heads();
-    for (i, change) in local.iter().enumerate() {
+    for (i, change) in local.iter().enumerate().skip(first) {
         if refused[i].is_some() {
             continue;
         }
@@ -347,13 +354,13 @@ pub(super) fn set_aside(
         Encoded { id: doc.to_owned(), body: Body::Snapshot(rebuilt.save()), row: index::row(&mut rebuilt) },
         true,
     )?;
-    let clean = heads == base_heads;
+    let clean = heads == server_heads;
     tx.prepare_cached(
         "UPDATE doc_sync SET synced_heads = ?2, rejected = NULL,
              acked_version = CASE WHEN ?3 THEN local_version ELSE acked_version END
          WHERE doc_id = ?1",
     )?
-    .execute(params![doc, super::sync::encode_heads(&base_heads), clean])?;
+    .execute(params![doc, super::sync::encode_heads(&server_heads), clean])?;
     Ok(SetAside::Rebuilt)
 }
 
