@@ -209,10 +209,12 @@ impl Replica {
 /// What setting refused edits aside did to one document.
 pub(super) enum SetAside {
     /// The document was rebuilt without the refused changes (stored, marked
-    /// for push); the replica's actor id must change to `actor`.
+    /// for push if anything is left to send); the caller retires the
+    /// replica's actor id for the new one once the transaction commits.
     Rebuilt,
-    /// Nothing of this device's could be told apart: keep the old behaviour
-    /// (the document is marked rejected, its edits kept).
+    /// No local change to set aside, or nothing left to build on (the
+    /// account's creation is refused): the caller marks the document
+    /// rejected, its edits kept, as before ADR 0010.
     NotRebuilt,
 }
 
@@ -249,7 +251,7 @@ pub(super) fn set_aside(
     reason: &str,
 ) -> Result<SetAside> {
     let id: AccountId = doc.parse()?;
-    // The file's copy: the loaded one may hold nothing more, and is replaced.
+    // Read from the file; the loaded copy is dropped (the rebuilt one replaces it).
     loaded(replica_loaded).forget(id);
     let mut original = load_account(tx, id, actor)?;
     let synced: Vec<u8> = tx
