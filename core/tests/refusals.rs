@@ -349,3 +349,32 @@ fn edits_the_server_took_without_the_device_knowing_are_never_applied_twice() {
     assert_eq!(shown, ana.replica.account(id).unwrap());
     assert_eq!(shown.party.owner.as_deref(), Some("ana"));
 }
+
+#[test]
+fn documents_an_older_build_stopped_pushing_are_pushed_again_after_the_upgrade() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let id = ana.account("Acme");
+    ana.replica.edit(id, |e| e.set_field("party.owner", "bob")).unwrap();
+    let path = ana.path();
+    let Fixture { dir, replica } = ana;
+    drop(replica);
+    // As release 0.1.0 left it: schema 3, the account refused and no longer pushed.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TABLE refused_edits; DROP TABLE past_actors; PRAGMA user_version = 3;
+             UPDATE doc_sync SET rejected = 'document x: role rep may not change party.owner';",
+        )
+        .unwrap();
+    }
+    let mut ana = Fixture { dir, replica: Replica::open(&path, &identity("ana")).unwrap() };
+    assert!(ana.replica.rejected_documents().unwrap().is_empty());
+    assert_eq!(ana.replica.unsynced_count().unwrap(), 1);
+    // Pushed again, and judged under today's rules: refused edits set aside.
+    let rules = Rules(RefCell::new(principal("ana", Role::Rep, &[])));
+    let rejected = sync(&mut ana.replica, &mut store, &rules);
+    assert_eq!(rejected.len(), 1, "the account's creation is ana's, its owner change is not");
+    assert_eq!(ana.replica.refused_edits().unwrap().len(), 1);
+    assert_eq!(ana.replica.account(id).unwrap().party.owner.as_deref(), Some("ana"));
+}

@@ -294,8 +294,9 @@ pub(super) fn set_aside(
     }
     if refused.iter().all(Option::is_none) {
         let named = server_reason.rsplit_once(" may not change ").map(|(_, f)| f.to_owned());
+        // Field rules never judge the change that creates the account (its scope is judged).
         for (i, touched) in fields.iter().enumerate() {
-            if named.as_ref().is_some_and(|f| touched.contains(f)) {
+            if !local[i].deps().is_empty() && named.as_ref().is_some_and(|f| touched.contains(f)) {
                 refused[i] = Some(server_reason.clone());
             }
         }

@@ -107,6 +107,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     },
     // 4: edits the server refused, set aside so that they hold nothing else
     // back (ADR 0010), and the actor ids this device wrote with before.
+    // Documents an older build marked rejected (and stopped pushing) are
+    // pushed again: a refusal now sets only the refused edits aside.
     Migration {
         sql: "
         CREATE TABLE refused_edits (
@@ -123,6 +125,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
             actor      BLOB PRIMARY KEY,
             retired_at INTEGER NOT NULL
         );
+        UPDATE doc_sync SET rejected = NULL WHERE rejected IS NOT NULL;
         ",
         reindex: false,
     },
