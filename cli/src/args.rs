@@ -48,6 +48,19 @@ pub enum Command {
     Import(ImportArgs),
     /// Write accounts to a CSV file.
     Export(ExportArgs),
+    /// Edits the server refused: list them, discard one, or make it again.
+    #[command(subcommand)]
+    Refused(RefusedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RefusedCommand {
+    /// List the refused edits kept on this device, with why they were refused.
+    List(JsonFlag),
+    /// Throw a refused edit away for good.
+    Discard { id: String },
+    /// Make a refused edit again on the account as it is now (pushed at the next sync).
+    Retry { id: String },
 }
 
 #[derive(Debug, Args)]

@@ -88,6 +88,9 @@ pub fn core_message(e: &rapport_core::Error) -> String {
         E::NotFound { kind: rapport_core::RecordKind::Account, id } => {
             format!("no account with id {id} on this replica; find ids with `rapport account list`")
         }
+        E::NotFound { kind: rapport_core::RecordKind::RefusedEdit, id } => {
+            format!("no refused edit with id {id}; list them with `rapport refused list`")
+        }
         E::NotFound { kind, id } => {
             format!("no {kind} with id {id} in this account; see the account with `rapport account show ID`")
         }

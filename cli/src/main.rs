@@ -9,6 +9,7 @@ mod csv_io;
 mod error;
 mod output;
 mod records;
+mod refused;
 mod remote;
 
 use std::process::ExitCode;
@@ -59,6 +60,7 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Refused(c) => refused::run(&mut ws.open()?, c),
         Command::Export(args) => {
             let n = csv_io::export(&ws.open()?, &args.file, args.include_deleted)?;
             println!("exported {n} accounts to {}", args.file.display());

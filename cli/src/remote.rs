@@ -174,7 +174,10 @@ fn print_summary(s: &SyncSummary) {
     if s.rejected.is_empty() {
         println!("rejected: none");
     } else {
-        println!("rejected: {} docs (local edits kept; edit the account again to retry):", s.rejected.len());
+        println!(
+            "rejected: {} docs (refused edits kept aside, other edits sent; see `rapport refused list`):",
+            s.rejected.len()
+        );
         for r in &s.rejected {
             println!("  {}: {}", r.doc, r.reason);
         }
@@ -265,6 +268,7 @@ struct Status<'a> {
     accounts: usize,
     unsynced_docs: usize,
     rejected: Vec<(String, String)>,
+    refused_edits: usize,
     sync_position: u64,
 }
 
@@ -278,6 +282,7 @@ pub fn status(ws: &Workspace, json: bool) -> Result<()> {
         accounts: replica.account_ids()?.len(),
         unsynced_docs: replica.unsynced_count()?,
         rejected: replica.rejected_documents()?,
+        refused_edits: replica.refused_edits()?.len(),
         sync_position: replica.sync_position()?.0,
     };
     if json {
@@ -290,6 +295,9 @@ pub fn status(ws: &Workspace, json: bool) -> Result<()> {
     println!("unsynced:  {} docs", status.unsynced_docs);
     for (doc, reason) in &status.rejected {
         println!("rejected:  {doc}: {reason}");
+    }
+    if status.refused_edits > 0 {
+        println!("refused:   {} edits kept aside (see `rapport refused list`)", status.refused_edits);
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use rapport_core::rules::{Principal, Role};
 use rapport_core::sync::{Message, SyncRequest, SyncResponse};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 
@@ -95,6 +96,45 @@ impl Client {
         let retry_after = retry_after(&response);
         let body = response.bytes().await.unwrap_or_default();
         Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), retry_after.as_deref(), &body))
+    }
+
+    /// Who this device's user is to the permission rules (`GET /v1/me/rules`),
+    /// or `None` from a server too old to say (the device then does not
+    /// pre-check its edits).
+    pub async fn rules(&self) -> Result<Option<Principal>, ClientError> {
+        let response = self
+            .http
+            .get(self.endpoint.http("v1/me/rules"))
+            .header(AUTHORIZATION, self.auth.clone())
+            .send()
+            .await
+            .map_err(|e| self.network_error(&e))?;
+        let status = response.status();
+        let retry_after = retry_after(&response);
+        let body = response.bytes().await.map_err(|e| self.network_error(&e))?;
+        if status.as_u16() == 404 {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), retry_after.as_deref(), &body));
+        }
+        #[derive(serde::Deserialize)]
+        struct Rules {
+            user: String,
+            role: String,
+            teams: Vec<String>,
+            territories: Vec<String>,
+        }
+        let rules: Rules = serde_json::from_slice(&body)
+            .map_err(|e| self.protocol_error(format!("the rules of this device are not valid JSON ({e})")))?;
+        let role = Role::parse(&rules.role)
+            .ok_or_else(|| self.protocol_error(format!("unknown role {:?}; upgrade Rapport", rules.role)))?;
+        Ok(Some(Principal {
+            user: rules.user,
+            role,
+            teams: rules.teams.into_iter().collect(),
+            territories: rules.territories.into_iter().collect(),
+        }))
     }
 
     /// Sends one request and returns the server's response, without touching a

@@ -212,6 +212,7 @@ impl Client {
                 more: report.more,
             });
             if !report.more && unsynced_now == 0 {
+                self.refresh_rules(replica).await?;
                 return Ok(summary);
             }
             if made_progress(&report, &response, position) {
@@ -224,6 +225,24 @@ impl Client {
             }
         }
         Err(ClientError::Stalled { rounds: summary.rounds, unsynced: replica.unsynced_count()? })
+    }
+}
+
+impl Client {
+    /// Stores the rules this device's user writes under, as the server says
+    /// now, so that the next edits are judged on the device as the server
+    /// would judge them (ADR 0010). Best effort after a finished sync: if the
+    /// server cannot say (too old, or unreachable again), the replica keeps
+    /// what it knew, and the server judges every push anyway.
+    async fn refresh_rules(&self, replica: &mut Replica) -> Result<(), ClientError> {
+        match self.rules().await {
+            Ok(Some(principal)) if replica.principal() != Some(&principal) => {
+                replica.set_principal(Some(&principal))?;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read this device's rules; edits are judged by the server"),
+        }
+        Ok(())
     }
 }
 

@@ -16,6 +16,7 @@ pub enum RecordKind {
     Task,
     Tie,
     Stage,
+    RefusedEdit,
 }
 
 impl std::fmt::Display for RecordKind {
@@ -28,6 +29,7 @@ impl std::fmt::Display for RecordKind {
             RecordKind::Task => "task",
             RecordKind::Tie => "tie",
             RecordKind::Stage => "pipeline stage",
+            RecordKind::RefusedEdit => "refused edit",
         })
     }
 }
@@ -42,6 +44,19 @@ pub enum Error {
     /// A value failed validation; `field` is the document path, `reason` says why.
     #[error("invalid value for {field}: {reason}")]
     InvalidValue { field: String, reason: String },
+
+    /// The rules this device knows refuse the edit (the server would refuse
+    /// it too); nothing was changed. `field` is the dotted path, if the
+    /// refusal is about one.
+    #[error("not permitted: {reason}; ask a manager or the office to make this change")]
+    NotPermitted { field: Option<String>, reason: String },
+
+    /// A refused edit changes something that no longer exists on the account,
+    /// so it cannot be applied again.
+    #[error(
+        "refused edit {id} changes something that is no longer on this account; discard it and make the edit again"
+    )]
+    CannotRetry { id: i64 },
 
     /// The field path does not name a field that can be set.
     #[error("unknown field {0:?}: not a settable field path such as party.name or deals.<id>.amount")]

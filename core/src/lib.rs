@@ -29,6 +29,7 @@ mod error;
 pub mod model;
 mod parallel;
 pub mod replica;
+pub mod rules;
 pub mod settings;
 pub mod sync;
 pub mod untrusted;
@@ -40,5 +41,8 @@ pub use doc::{
 };
 pub use error::{Error, RecordKind, Result};
 pub use model::*;
-pub use replica::{AccountFilter, AccountSummary, DeviceIdentity, Imported, PushPlan, Replica, SyncLimits, SyncReport};
+pub use replica::{
+    AccountFilter, AccountSummary, DeviceIdentity, Imported, PushPlan, RefusedEdit, RefusedEditId, Replica, SyncLimits,
+    SyncReport,
+};
 pub use settings::{ReasonCatalogue, Settings, SettingsDoc, Stage};

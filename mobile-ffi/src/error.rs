@@ -21,10 +21,17 @@ pub enum RapportError {
     #[error("{message}")]
     Unauthorized { message: String },
 
-    /// The server refused some pushed edits (they are kept locally); see
-    /// `Replica.rejectedDocuments()`. Everything else was synced.
+    /// The server refused some pushed edits: they are kept aside on this
+    /// device (`Replica.refusedEdits()`, to discard or retry them; an account
+    /// whose creation was refused is in `Replica.rejectedDocuments()`).
+    /// Everything else was synced.
     #[error("{message}")]
     RejectedChange { message: String },
+
+    /// This user may not make the edit (the rules the server applies say so);
+    /// nothing was changed. The message names the field and who may change it.
+    #[error("{message}")]
+    NotPermitted { message: String },
 
     /// An argument is not valid (unknown field, bad value, malformed id, bad
     /// server URL): show the message next to the input.
@@ -72,7 +79,10 @@ impl From<rapport_core::Error> for RapportError {
         let message = e.to_string();
         match e {
             E::NotFound { .. } => RapportError::NotFound { message },
-            E::InvalidValue { .. } | E::UnknownField(_) | E::InvalidMerge(_) => RapportError::InvalidInput { message },
+            E::InvalidValue { .. } | E::UnknownField(_) | E::InvalidMerge(_) | E::CannotRetry { .. } => {
+                RapportError::InvalidInput { message }
+            }
+            E::NotPermitted { .. } => RapportError::NotPermitted { message },
             E::AccountMerged { .. } => RapportError::Merged { message },
             // Only sync answers produce these: nothing was applied, and syncing again is safe.
             E::Protocol(_) | E::IncompleteSync { .. } => RapportError::Network { message },

@@ -12,7 +12,9 @@ use crate::error::RapportError;
 use crate::input::{
     AccountFilter, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewTask, NewTie, date, id,
 };
-use crate::types::{Account, AccountConflict, AccountSummary, Conflict, HistoryEntry, Rejection, Settings};
+use crate::types::{
+    Account, AccountConflict, AccountSummary, Conflict, HistoryEntry, RefusedEdit, Rejection, Settings,
+};
 
 type Result<T, E = RapportError> = std::result::Result<T, E>;
 
@@ -314,5 +316,24 @@ impl Replica {
             .into_iter()
             .map(|(document, reason)| Rejection { document, reason })
             .collect())
+    }
+
+    // ── Refused edits (ADR 0010) ────────────────────────────────────────────
+
+    /// Edits the server refused, kept aside on this device, oldest first.
+    /// The device's other edits were sent without them.
+    pub fn refused_edits(&self) -> Result<Vec<RefusedEdit>> {
+        Ok(self.with(|r| r.refused_edits())?.into_iter().map(RefusedEdit::from).collect())
+    }
+
+    /// Throws a refused edit away for good.
+    pub fn discard_refused(&self, refused_id: i64) -> Result<()> {
+        self.with(|r| r.discard_refused(rc::RefusedEditId(refused_id)))
+    }
+
+    /// Makes a refused edit again on the account as it is now; the next sync
+    /// sends it. Fails with `NotPermitted` if the rules still refuse it.
+    pub fn retry_refused(&self, refused_id: i64) -> Result<()> {
+        self.with(|r| r.retry_refused(rc::RefusedEditId(refused_id)))
     }
 }

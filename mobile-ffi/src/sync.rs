@@ -188,7 +188,8 @@ impl Replica {
             let list = rejected.iter().map(|r| format!("{} ({})", r.document, r.reason)).collect::<Vec<_>>();
             return Err(RapportError::RejectedChange {
                 message: format!(
-                    "the server refused the latest edits of {} document(s): {}; the edits are kept on this device",
+                    "the server refused some edits of {} document(s): {}; they are kept aside on this device \
+                     (see Replica.refusedEdits, to discard or retry them), and the other edits were sent",
                     rejected.len(),
                     list.join(", ")
                 ),

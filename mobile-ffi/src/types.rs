@@ -719,3 +719,27 @@ pub struct Rejection {
     pub document: String,
     pub reason: String,
 }
+
+/// An edit the server refused, kept aside on this device (discard or retry it).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RefusedEdit {
+    pub id: i64,
+    pub account_id: String,
+    /// The fields the edit changes, e.g. `party.owner`.
+    pub fields: Vec<String>,
+    /// Why it was refused (names roles and fields, no customer data).
+    pub reason: String,
+    pub refused_at: SystemTime,
+}
+
+impl From<rapport_core::RefusedEdit> for RefusedEdit {
+    fn from(e: rapport_core::RefusedEdit) -> Self {
+        RefusedEdit {
+            id: e.id.0,
+            account_id: e.account.to_string(),
+            fields: e.fields,
+            reason: e.reason,
+            refused_at: instant(e.refused_at),
+        }
+    }
+}

@@ -176,9 +176,14 @@ async fn every_role_action_and_scope_is_allowed_or_refused_as_documented() {
                 mismatches.push(format!("{role} {action} {scope}: refused {refused:?}"));
             }
         }
-        // Refused edits stay on the device, marked rejected.
+        // Refused edits stay on the device: set aside (ADR 0010), or, where the
+        // account's creation itself was refused, the account is marked rejected.
         let expected_refusals = acted.values().filter(|(a, s)| !expected(role, a, s)).count();
-        assert_eq!(device.replica.rejected_documents().unwrap().len(), expected_refusals, "{role}");
+        let aside: HashSet<AccountId> =
+            device.replica.refused_edits().unwrap().into_iter().map(|e| e.account).collect();
+        let rejected_docs = device.replica.rejected_documents().unwrap().len();
+        assert_eq!(rejected_docs + aside.len(), expected_refusals, "{role}");
+        assert_eq!(device.replica.unsynced_count().unwrap(), 0, "{role}: nothing else is held back");
     }
 
     // What the server stored, as an admin replica sees it.

@@ -62,11 +62,25 @@ async fn a_reassigned_account_keeps_the_old_owners_edits_and_moves_devices() {
     assert!(sync_as(&server, &ben_token, &mut ben.replica).await.rejected.is_empty());
     ana.replica.import_document(&olga.replica.export_document(moving).unwrap()).unwrap();
     ana.replica.edit(moving, |e| e.set_field("party.industry", "Steel")).unwrap();
+    // Her device learns her rules (as a client sync would) only after the edit,
+    // so the server is the one to refuse it.
+    let rules = rapport_core::rules::Principal {
+        user: "ana".into(),
+        role: rapport_core::rules::Role::Rep,
+        teams: Default::default(),
+        territories: ["north".to_owned()].into(),
+    };
+    ana.replica.set_principal(Some(&rules)).unwrap();
     let synced = sync_as(&server, &ana_token, &mut ana.replica).await;
     assert_eq!(synced.rejected.len(), 1);
     assert!(synced.rejected[0].1.contains("not in this user's scope"), "{:?}", synced.rejected);
     assert_eq!(synced.kept_unsynced, Vec::<String>::new());
-    assert_eq!(ana.replica.rejected_documents().unwrap().len(), 1, "the refused edit is kept, marked rejected");
+    // The refused edit is set aside (ADR 0010), not lost: listed, with its reason.
+    let refused = ana.replica.refused_edits().unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].fields, vec!["party.industry".to_owned()]);
+    assert_eq!(refused[0].reason, "the account is not in this user's scope");
+    assert!(ana.replica.rejected_documents().unwrap().is_empty());
     sync_as(&server, &ben_token, &mut ben.replica).await;
     assert_eq!(ben.replica.account(moving).unwrap().party.industry.as_deref(), Some("Paper"));
 

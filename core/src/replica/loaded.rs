@@ -49,6 +49,11 @@ impl Loaded {
         self.docs.insert(id, (doc, self.clock));
     }
 
+    /// Drops every loaded document (they are loaded again from the file).
+    pub(crate) fn clear(&mut self) {
+        self.docs.clear();
+    }
+
     /// Forgets a document (it was removed from the replica).
     pub(crate) fn forget(&mut self, id: AccountId) {
         self.docs.remove(&id);

@@ -12,6 +12,7 @@
 
 mod index;
 mod loaded;
+mod refused;
 pub mod schema;
 mod sync;
 
@@ -26,9 +27,11 @@ use crate::doc::access;
 use crate::doc::{AccountDoc, Author, Conflict, Editor, HistoryEntry, NewAccount};
 use crate::error::{Error, RecordKind, Result};
 use crate::model::{Account, AccountId};
+use crate::rules::Principal;
 use crate::settings::{SETTINGS_DOC_ID, Settings, SettingsDoc};
 
 pub use index::{AccountFilter, AccountSummary};
+pub use refused::{RefusedEdit, RefusedEditId};
 pub use sync::{PushPlan, SyncLimits, SyncReport};
 
 /// Change chunks kept after a snapshot before the document is re-saved whole.
@@ -63,6 +66,8 @@ pub struct Replica {
     path: PathBuf,
     author: Author,
     settings: Settings,
+    /// Who the user is to the permission rules, when this device knows it.
+    principal: Option<Principal>,
     /// Recently used account documents, kept loaded (see `loaded`).
     loaded: Mutex<loaded::Loaded>,
 }
@@ -118,9 +123,11 @@ impl Replica {
             path,
             author,
             settings: Settings::default(),
+            principal: None,
             loaded: Mutex::new(loaded::Loaded::new(loaded::LOADED_DOCS)),
         };
         replica.settings = replica.load_settings()?.read();
+        replica.principal = refused::read_principal(&replica.conn)?;
         if reindex || !replica.index_complete()? {
             replica.reindex()?;
         }
@@ -156,7 +163,9 @@ impl Replica {
             {
                 return Err(Error::invalid("id", format!("account {id} already exists")));
             }
-            docs.push(AccountDoc::create(&self.author, new)?);
+            let mut doc = AccountDoc::create(&self.author, new)?;
+            self.precheck(&mut doc, &[])?;
+            docs.push(doc);
         }
         let tx = self.conn.transaction()?;
         let mut ids = Vec::with_capacity(docs.len());
@@ -192,7 +201,9 @@ impl Replica {
     }
 
     /// Runs `f` on the account with an [`Editor`] and stores the result in one
-    /// transaction. If `f` fails, nothing is stored.
+    /// transaction. If `f` fails, nothing is stored. When this device knows
+    /// its principal, the rules judge the change first: a change the server
+    /// would refuse is refused here ([`Error::NotPermitted`]), and nothing is stored.
     pub fn edit<T>(&mut self, id: AccountId, f: impl FnOnce(&mut Editor<'_>) -> Result<T>) -> Result<T> {
         // Taken out of the loaded documents: if `f` or the write fails, the
         // half-edited document is dropped and the next call loads the file's.
@@ -202,6 +213,7 @@ impl Replica {
             let mut editor = doc.edit(&self.author, &self.settings);
             f(&mut editor)?
         };
+        self.precheck(&mut doc, &before)?;
         let tx = self.conn.transaction()?;
         store_changes(&tx, &mut doc, &before, true)?;
         tx.commit()?;

@@ -105,6 +105,30 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ",
         reindex: false,
     },
+    // 4: edits the server refused, set aside so that they hold nothing else
+    // back (ADR 0010), and the actor ids this device wrote with before.
+    // Documents an older build marked rejected (and stopped pushing) are
+    // pushed again: a refusal now sets only the refused edits aside.
+    Migration {
+        sql: "
+        CREATE TABLE refused_edits (
+            id         INTEGER PRIMARY KEY,
+            doc_id     TEXT NOT NULL,
+            change     BLOB NOT NULL,
+            source     BLOB NOT NULL,
+            fields     TEXT NOT NULL,
+            reason     TEXT NOT NULL,
+            refused_at INTEGER NOT NULL
+        );
+        CREATE INDEX refused_edits_doc ON refused_edits(doc_id);
+        CREATE TABLE past_actors (
+            actor      BLOB PRIMARY KEY,
+            retired_at INTEGER NOT NULL
+        );
+        UPDATE doc_sync SET rejected = NULL WHERE rejected IS NOT NULL;
+        ",
+        reindex: false,
+    },
 ];
 
 /// The schema version a fully migrated replica has.

@@ -6,10 +6,11 @@
 //! applies everything in one transaction. A response that fails validation
 //! changes nothing, so an interrupted or refused exchange is simply retried.
 
-use automerge::{AutoCommit, ChangeHash};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use rusqlite::{OptionalExtension, Transaction, params};
 use time::OffsetDateTime;
 
+use super::refused::{self, SetAside};
 use super::{
     Replica, encode_changes, holds, index, keep_loaded, load_settings, loaded, stored_pending, take_loaded,
     write_encoded,
@@ -77,11 +78,11 @@ pub struct SyncReport {
     pub kept_unsynced: Vec<String>,
 }
 
-fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+pub(super) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     heads.iter().flat_map(|h| h.0).collect()
 }
 
-fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
+pub(super) fn decode_heads(bytes: &[u8]) -> Vec<ChangeHash> {
     bytes.chunks_exact(32).filter_map(|c| ChangeHash::try_from(c).ok()).collect()
 }
 
@@ -168,6 +169,9 @@ impl Replica {
         let tx = self.conn.transaction()?;
         // Documents changed by this response, kept loaded once it committed.
         let mut changed = Vec::new();
+        // A fresh actor id, taken when refused edits were set aside.
+        let mut new_actor: Option<ActorId> = None;
+        let mut rebuilt = false;
         for ack in &response.acks {
             let Some(p) = plan.entries.iter().find(|p| p.doc == ack.doc) else { continue };
             match &ack.status {
@@ -185,8 +189,21 @@ impl Replica {
                     tx.prepare_cached("UPDATE doc_sync SET need_snapshot = 1 WHERE doc_id = ?1")?.execute([&p.doc])?;
                 }
                 AckStatus::Rejected(reason) => {
-                    tx.prepare_cached("UPDATE doc_sync SET rejected = ?2 WHERE doc_id = ?1")?
-                        .execute(params![p.doc, reason])?;
+                    // Refused edits are set aside and the others rebuilt (ADR 0010).
+                    let fresh = new_actor.get_or_insert_with(ActorId::random);
+                    let set_aside = if p.doc == SETTINGS_DOC_ID {
+                        SetAside::NotRebuilt
+                    } else {
+                        let principal = self.principal.as_ref();
+                        refused::set_aside(&tx, &self.loaded, &self.author.actor, fresh, principal, &p.doc, reason)?
+                    };
+                    match set_aside {
+                        SetAside::Rebuilt => rebuilt = true,
+                        SetAside::NotRebuilt => {
+                            tx.prepare_cached("UPDATE doc_sync SET rejected = ?2 WHERE doc_id = ?1")?
+                                .execute(params![p.doc, reason])?;
+                        }
+                    }
                     report.rejected.push((p.doc.clone(), reason.clone()));
                 }
             }
@@ -235,7 +252,20 @@ impl Replica {
             )?
             .execute(params![key, value as i64])?;
         }
+        let rotated = match new_actor.filter(|_| rebuilt) {
+            Some(actor) => {
+                refused::rotate_actor(&tx, &self.author.actor, &actor)?;
+                Some(actor)
+            }
+            None => None,
+        };
         tx.commit()?;
+        if let Some(actor) = rotated {
+            // Every loaded document writes with the old actor id: load them again.
+            self.author.actor = actor;
+            loaded(&self.loaded).clear();
+            changed.clear();
+        }
         for doc in changed {
             keep_loaded(&self.loaded, doc);
         }
@@ -447,12 +477,14 @@ fn apply_settings(tx: &Transaction<'_>, data: &DocData) -> Result<()> {
 }
 
 /// Removes a document that left this device's scope, unless it holds edits the
-/// server has not acknowledged (pending or rejected): those are never dropped.
+/// server has not acknowledged (pending, rejected, or refused and set aside):
+/// those are never dropped.
 fn remove_if_clean(tx: &Transaction<'_>, doc: &str) -> Result<bool> {
     let dirty: bool = tx
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM doc_sync WHERE doc_id = ?1
-                 AND (local_version > acked_version OR rejected IS NOT NULL))",
+                 AND (local_version > acked_version OR rejected IS NOT NULL))
+             OR EXISTS (SELECT 1 FROM refused_edits WHERE doc_id = ?1)",
         )?
         .query_row([doc], |r| r.get(0))?;
     if dirty {

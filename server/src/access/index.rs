@@ -2,43 +2,16 @@
 //! read from the document itself and rewritten in the transaction of every
 //! accepted change, so scoping never disagrees with the documents.
 
-use automerge::{AutoCommit, ChangeHash, ObjType, ReadDoc, Value};
+use automerge::AutoCommit;
 use rusqlite::{Connection, OptionalExtension, params};
 
-/// Who an account belongs to: `party.owner`, `party.team`, `party.territory`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AccountScope {
-    pub owner: Option<String>,
-    pub team: Option<String>,
-    pub territory: Option<String>,
-}
+use rapport_core::rules::AccountScope;
 
-impl AccountScope {
-    /// The scope of `doc` as of `heads` (`None`: its current state). Where a
-    /// field has concurrent values, the deterministic winner counts, as
-    /// everywhere else.
-    pub(crate) fn of(doc: &AutoCommit, heads: Option<&[ChangeHash]>) -> AccountScope {
-        let get = |obj: &automerge::ObjId, key: &str| match heads {
-            Some(h) => doc.get_at(obj, key, h),
-            None => doc.get(obj, key),
-        };
-        let party = match get(&automerge::ROOT, "party") {
-            Ok(Some((Value::Object(ObjType::Map), id))) => id,
-            _ => return AccountScope::default(),
-        };
-        let text = |key: &str| match get(&party, key) {
-            Ok(Some((Value::Scalar(s), _))) => s.as_str().map(str::to_owned).filter(|s| !s.is_empty()),
-            _ => None,
-        };
-        AccountScope { owner: text("owner"), team: text("team"), territory: text("territory") }
-    }
-
-    /// The indexed scope of an account, or `None` if the server has no such account.
-    pub(crate) fn read(conn: &Connection, doc: &str) -> rusqlite::Result<Option<AccountScope>> {
-        conn.prepare_cached("SELECT owner, team, territory FROM accounts WHERE doc_id = ?1")?
-            .query_row([doc], |r| Ok(AccountScope { owner: r.get(0)?, team: r.get(1)?, territory: r.get(2)? }))
-            .optional()
-    }
+/// The indexed scope of an account, or `None` if the server has no such account.
+pub(crate) fn read_scope(conn: &Connection, doc: &str) -> rusqlite::Result<Option<AccountScope>> {
+    conn.prepare_cached("SELECT owner, team, territory FROM accounts WHERE doc_id = ?1")?
+        .query_row([doc], |r| Ok(AccountScope { owner: r.get(0)?, team: r.get(1)?, territory: r.get(2)? }))
+        .optional()
 }
 
 /// Rewrites the index row of account `doc` from its current state. A row

@@ -2,7 +2,7 @@
 //! index of each account's owner/team/territory, the sync protocol's
 //! [`rapport_core::sync::Access`] over that index, and per-device rate limits.
 //!
-//! The rules are in [`policy`] (pure, no storage); [`SqlAccess`] applies them
+//! The rules are core's (`rapport_core::rules`, re-exported by [`policy`]; pure, no storage); [`SqlAccess`] applies them
 //! to one sync request inside the database thread's transaction. The table
 //! they implement is `docs/adr/0004-access.md`.
 
@@ -11,7 +11,7 @@ mod limits;
 pub mod policy;
 mod sql;
 
-pub(crate) use index::{AccountScope, write_index};
+pub(crate) use index::{read_scope, write_index};
 pub use limits::RateLimiter;
 pub use policy::{Role, Subject};
 pub(crate) use sql::SqlAccess;

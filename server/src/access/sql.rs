@@ -6,12 +6,13 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use automerge::{AutoCommit, Change, ChangeHash, Patch, PatchAction, Prop};
+use automerge::{AutoCommit, Change, ChangeHash};
 use rapport_core::SettingsDoc;
+use rapport_core::rules::changed_fields;
 use rapport_core::sync::{Access, AccessError, Verdict};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{AccountScope, Role, Subject};
+use super::{Subject, read_scope};
 use crate::db::DbError;
 
 const SETTINGS: &str = rapport_core::settings::SETTINGS_DOC_ID;
@@ -111,33 +112,18 @@ impl<'a> SqlAccess<'a> {
         Ok(Ok(unbound))
     }
 
-    /// Judges every change on the state it was based on: its dependencies
-    /// (or, for the change that creates the account, the state it creates).
+    /// Judges every change on the state it was based on (causal permission),
+    /// with the rules core shares with the devices.
     fn check_account(&self, doc: &str, after: &AutoCommit, changes: &[Change]) -> Result<(), String> {
-        let role = self.subject.role;
+        // Diffing needs a mutable document: copied only if a rule asks for it.
         let mut copy: Option<AutoCommit> = None;
+        let mut fields = |before: &[ChangeHash], at: &[ChangeHash]| {
+            changed_fields(copy.get_or_insert_with(|| after.clone()), before, at)
+        };
         for change in changes {
-            let hash = [change.hash()];
-            let creating = change.deps().is_empty();
-            let based_on = if creating { &hash[..] } else { change.deps() };
-            let scope = AccountScope::of(after, Some(based_on));
-            if !self.subject.may_access(&scope) {
-                return Err(if creating {
-                    format!("document {doc}: role {role} may not create an account outside this user's scope")
-                } else {
-                    format!("document {doc}: the account is not in this user's scope")
-                });
-            }
-            if creating || role != Role::Rep {
-                continue;
-            }
-            let am = copy.get_or_insert_with(|| after.clone());
-            for patch in am.document().diff(change.deps(), &hash) {
-                let field = touched_field(&patch);
-                if !self.subject.may_change_field(&field) {
-                    return Err(format!("document {doc}: role {role} may not change {field}"));
-                }
-            }
+            self.subject
+                .check_account_change(after, change, &mut fields)
+                .map_err(|r| format!("document {doc}: {r}"))?;
         }
         Ok(())
     }
@@ -148,7 +134,7 @@ impl Access for SqlAccess<'_> {
         if doc == SETTINGS || self.subject.sees_everything() {
             return Ok(true);
         }
-        match AccountScope::read(self.conn, doc).map_err(|e| failed(doc, e))? {
+        match read_scope(self.conn, doc).map_err(|e| failed(doc, e))? {
             Some(scope) => Ok(self.subject.may_access(&scope)),
             None => Ok(false),
         }
@@ -181,8 +167,8 @@ impl Access for SqlAccess<'_> {
             Err(reason) => return Ok(Err(reason)),
         };
         if doc == SETTINGS {
-            if !self.subject.may_write_settings() {
-                return Ok(Err(format!("document {doc}: role {} may not change the settings", self.subject.role)));
+            if let Err(r) = self.subject.check_settings_change() {
+                return Ok(Err(format!("document {doc}: {r}")));
             }
         } else if !self.subject.sees_everything()
             && let Err(reason) = self.check_account(doc, after, changes)
@@ -194,22 +180,6 @@ impl Access for SqlAccess<'_> {
         }
         Ok(Ok(()))
     }
-}
-
-/// The dotted path of the field a patch changes (`party.owner`, `deleted_at`,
-/// `party.notes` for a text splice).
-fn touched_field(patch: &Patch) -> String {
-    let prop = |p: &Prop| match p {
-        Prop::Map(k) => k.clone(),
-        Prop::Seq(i) => i.to_string(),
-    };
-    let mut parts: Vec<String> = patch.path.iter().map(|(_, p)| prop(p)).collect();
-    match &patch.action {
-        PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => parts.push(key.clone()),
-        PatchAction::Increment { prop: p, .. } | PatchAction::Conflict { prop: p } => parts.push(prop(p)),
-        _ => {}
-    }
-    parts.join(".")
 }
 
 /// The changes of the settings genesis every replica starts from (written

@@ -4,6 +4,7 @@ mod admin;
 mod documents;
 mod health;
 mod live;
+mod me;
 mod sync;
 mod whoami;
 
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/sync", post(sync::sync))
         .route("/v1/whoami", get(whoami::whoami))
         .route("/v1/live", get(live::live))
+        .route("/v1/me/rules", get(me::rules))
         .route("/v1/accounts/{id}/automerge", get(documents::automerge))
         .route("/metrics", get(health::metrics))
         .merge(crate::reports::routes::routes())

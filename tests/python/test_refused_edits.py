@@ -1,0 +1,69 @@
+"""Refused edits from Python (ADR 0010): an edit the server refuses is kept
+aside and listed with its reason, the rep's other edits are still sent, and
+the refused one can be discarded."""
+
+import asyncio
+import json
+import urllib.request
+
+import pytest
+
+from conftest import ADMIN_TOKEN
+
+
+def admin(server, method, path, body):
+    request = urllib.request.Request(
+        f"{server.url}/v1/admin{path}",
+        data=json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+
+
+def sync(replica, url, token):
+    return asyncio.run(replica.sync(url, token, None))
+
+
+def test_a_refused_edit_is_listed_and_discarded_while_the_others_arrive(ffi, server, tmp_path):
+    ana_token = admin(server, "POST", "/users", {"name": "ana", "role": "office", "territories": ["north"]})["token"]
+    office = ffi.Replica.open(str(tmp_path / "office.db"), "olli", "office-desktop")
+    rep = ffi.Replica.open(str(tmp_path / "rep.db"), "ana", "ana-phone")
+    acme = office.create_account(ffi.NewAccount(name="Acme Oy", owner="ana", territory="north"))
+    sync(office, server.url, ADMIN_TOKEN)
+    sync(rep, server.url, ana_token)
+
+    # Ana becomes a rep while her phone is offline: it does not refuse her owner change.
+    admin(server, "PATCH", "/users/ana", {"role": "rep"})
+    rep.set_field(acme, "party.owner", "bob")
+    rep.set_notes(acme, "Wants delivery in May.")
+    with pytest.raises(ffi.RapportError.RejectedChange) as raised:
+        sync(rep, server.url, ana_token)
+    assert "kept aside" in str(raised.value)
+    assert rep.unsynced_count() == 0, "the other edits were sent"
+
+    refused = rep.refused_edits()
+    assert len(refused) == 1
+    assert refused[0].account_id == acme
+    assert refused[0].fields == ["party.owner"]
+    assert refused[0].reason == "role rep may not change party.owner"
+    assert rep.account(acme).party.owner == "ana"
+
+    sync(office, server.url, ADMIN_TOKEN)
+    shown = office.account(acme)
+    assert shown.party.notes == "Wants delivery in May."
+    assert shown.party.owner == "ana"
+
+    # Now that the phone knows her role, the same edit is refused at once; retrying too.
+    with pytest.raises(ffi.RapportError.NotPermitted):
+        rep.set_field(acme, "party.owner", "bob")
+    with pytest.raises(ffi.RapportError.NotPermitted):
+        rep.retry_refused(refused[0].id)
+
+    rep.discard_refused(refused[0].id)
+    assert rep.refused_edits() == []
+    with pytest.raises(ffi.RapportError.NotFound):
+        rep.discard_refused(refused[0].id)
+    sync(rep, server.url, ana_token)
+    assert rep.account(acme).party.owner == "ana"
