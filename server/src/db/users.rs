@@ -54,7 +54,7 @@ impl From<rusqlite::Error> for AdminError {
 }
 
 /// A user as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UserInfo {
     pub name: String,
     pub role: String,
@@ -64,7 +64,7 @@ pub struct UserInfo {
 }
 
 /// A device as listed (never its token).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeviceInfo {
     pub id: i64,
     pub user: String,
@@ -76,7 +76,7 @@ pub struct DeviceInfo {
 }
 
 /// A new device and its token, shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NewDevice {
     pub user: String,
     pub device_id: i64,

@@ -1,133 +1,339 @@
 //! `/v1/admin/...`: users, teams, devices and the audit log, as JSON, for
 //! devices of admin users. The same operations as the `rapport-server`
 //! management commands, for when the server holds the database.
+//!
+//! Request bodies refuse fields they do not know (400 naming the field), so
+//! a misspelt field never silently does less than asked.
 
 use std::collections::BTreeSet;
 
-use axum::extract::rejection::JsonRejection;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::db::audit;
-use crate::db::users::{self, UserChange};
+use crate::access::Role;
+use crate::db::audit::{self, AuditEntry};
+use crate::db::users::{self, DeviceInfo, NewDevice, UserChange, UserInfo};
 use crate::error::ApiError;
+use crate::openapi::ErrorBody;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/users", get(list_users).post(add_user))
-        .route("/v1/admin/users/{name}", axum::routing::patch(set_user).delete(delete_user))
-        .route("/v1/admin/users/{name}/devices", post(add_device))
-        .route("/v1/admin/teams", get(list_teams).post(add_team))
-        .route("/v1/admin/devices", get(list_devices))
-        .route("/v1/admin/devices/{id}/revoke", post(revoke_device))
-        .route("/v1/admin/audit", get(list_audit))
+/// Longest user, device, team or territory name (`db::users`).
+const MAX_NAME_LEN: usize = 64;
+/// Audit rows listed when `limit` is not given, and the most listed.
+const AUDIT_DEFAULT: u32 = 1000;
+const AUDIT_MAX: u32 = 100_000;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, add_user))
+        .routes(routes!(set_user, delete_user))
+        .routes(routes!(add_device))
+        .routes(routes!(list_teams, add_team))
+        .routes(routes!(list_devices))
+        .routes(routes!(revoke_device))
+        .routes(routes!(list_audit))
 }
 
-fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    json.map(|Json(t)| t).map_err(|e| ApiError::InvalidRequest(format!("invalid JSON body: {}", e.body_text())))
+/// The request body, or a 400 naming what is wrong with it (413 if too large).
+fn body<T>(state: &AppState, json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    json.map(|Json(t)| t).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit: state.limits().max_body_bytes }
+        } else {
+            ApiError::InvalidRequest(format!("invalid JSON body: {}", e.body_text()))
+        }
+    })
 }
 
-#[derive(Debug, Deserialize)]
+/// A name as `db::users` accepts it: 1 to 64 characters once trimmed, at
+/// least one not blank, no control characters.
+fn name_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_NAME_LEN))
+        .pattern(Some(r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"))
+}
+
+fn names_schema() -> ArrayBuilder {
+    ArrayBuilder::new().items(name_schema()).unique_items(true)
+}
+
+/// Team names: each must name an existing team.
+fn teams_schema() -> ArrayBuilder {
+    ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)).unique_items(true)
+}
+
+/// One of the roles the server knows.
+fn role_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(Role::ALL.map(Role::as_str)))
+}
+
+/// A user to create, with a first device.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct NewUser {
+    #[schema(schema_with = name_schema)]
     name: String,
+    #[schema(schema_with = role_schema)]
     role: String,
+    /// Teams the user belongs to; each must exist.
     #[serde(default)]
+    #[schema(schema_with = teams_schema)]
     teams: BTreeSet<String>,
+    /// Territories the user covers.
     #[serde(default)]
+    #[schema(schema_with = names_schema)]
     territories: BTreeSet<String>,
+    /// The first device's name (default "first device").
+    #[schema(schema_with = name_schema)]
     device: Option<String>,
 }
 
-async fn list_users(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let list = state.db().call(|conn| Ok(users::list_users(conn))).await??;
-    Ok(Json(json!({ "users": list })))
+/// What to change about a user; a field left out stays as it is, a list given replaces the old one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UserPatch {
+    #[schema(schema_with = role_schema)]
+    role: Option<String>,
+    /// Teams the user belongs to; each must exist.
+    #[schema(schema_with = teams_schema)]
+    teams: Option<BTreeSet<String>>,
+    #[schema(schema_with = names_schema)]
+    territories: Option<BTreeSet<String>>,
 }
 
+/// A device or team to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Named {
+    #[schema(schema_with = name_schema)]
+    name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Done {
+    /// Always true.
+    ok: bool,
+}
+
+const DONE: Json<Done> = Json(Done { ok: true });
+
+#[derive(Debug, Serialize, ToSchema)]
+struct UserList {
+    users: Vec<UserInfo>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct TeamList {
+    teams: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct DeviceList {
+    devices: Vec<DeviceInfo>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct AuditList {
+    /// Newest first.
+    audit: Vec<AuditEntry>,
+}
+
+/// Every user, deleted ones included.
+#[utoipa::path(get, path = "/v1/admin/users", tag = "admin", responses((status = 200, body = UserList)))]
+async fn list_users(State(state): State<AppState>) -> Result<Json<UserList>, ApiError> {
+    let users = state.db().call(|conn| Ok(users::list_users(conn))).await??;
+    Ok(Json(UserList { users }))
+}
+
+/// Creates a user and a first device; the answer holds the device's token, shown this once.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users",
+    tag = "admin",
+    request_body = NewUser,
+    responses(
+        (status = 200, description = "The user's first device and its token.", body = NewDevice),
+        (status = 400, description = "Not valid JSON, an unknown field, a bad name or role, or a team that does not exist (`invalid_request`).", body = ErrorBody),
+        (status = 409, description = "A user with this name exists or existed (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body exceeds the server's size limit.", body = ErrorBody),
+    )
+)]
 async fn add_user(
     State(state): State<AppState>,
     json: Result<Json<NewUser>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let new = body(json)?;
+) -> Result<Json<NewDevice>, ApiError> {
+    let new = body(&state, json)?;
     let change = UserChange { role: None, teams: Some(new.teams), territories: Some(new.territories) };
     let device = new.device.unwrap_or_else(|| "first device".into());
     let created =
         state.db().call(move |conn| Ok(users::add_user(conn, &new.name, &new.role, &change, &device))).await??;
-    Ok(Json(json!(created)))
+    Ok(Json(created))
 }
 
+/// Changes a user's role, teams or territories; takes effect at each of their devices' next request.
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/users/{name}",
+    tag = "admin",
+    params(("name" = String, Path, description = "The user's name.")),
+    request_body = UserPatch,
+    responses(
+        (status = 200, body = Done),
+        (status = 400, description = "Not valid JSON, an unknown field, a bad role or territory, a team that does not exist, or demoting the built-in admin (`invalid_request`).", body = ErrorBody),
+        (status = 404, description = "No user with this name.", body = ErrorBody),
+        (status = 413, description = "The body exceeds the server's size limit.", body = ErrorBody),
+    )
+)]
 async fn set_user(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    json: Result<Json<UserChange>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let change = body(json)?;
+    json: Result<Json<UserPatch>, JsonRejection>,
+) -> Result<Json<Done>, ApiError> {
+    let patch = body(&state, json)?;
+    let change = UserChange { role: patch.role, teams: patch.teams, territories: patch.territories };
     state.db().call(move |conn| Ok(users::set_user(conn, &name, &change))).await??;
-    Ok(Json(json!({ "ok": true })))
+    Ok(DONE)
 }
 
-async fn delete_user(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+/// Deletes a user (kept in the audit log) and revokes their devices.
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/users/{name}",
+    tag = "admin",
+    params(("name" = String, Path, description = "The user's name.")),
+    responses(
+        (status = 200, body = Done),
+        (status = 400, description = "The built-in admin cannot be deleted (`invalid_request`).", body = ErrorBody),
+        (status = 404, description = "No user with this name.", body = ErrorBody),
+    )
+)]
+async fn delete_user(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Done>, ApiError> {
     state.db().call(move |conn| Ok(users::delete_user(conn, &name))).await??;
     state.revoked();
-    Ok(Json(json!({ "ok": true })))
+    Ok(DONE)
 }
 
-#[derive(Debug, Deserialize)]
-struct Named {
-    name: String,
-}
-
+/// Adds a device to a user; the answer holds its token, shown this once.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users/{name}/devices",
+    tag = "admin",
+    params(("name" = String, Path, description = "The user's name.")),
+    request_body = Named,
+    responses(
+        (status = 200, description = "The device and its token.", body = NewDevice),
+        (status = 400, description = "Not valid JSON, an unknown field or a bad name (`invalid_request`).", body = ErrorBody),
+        (status = 404, description = "No user with this name.", body = ErrorBody),
+        (status = 413, description = "The body exceeds the server's size limit.", body = ErrorBody),
+    )
+)]
 async fn add_device(
     State(state): State<AppState>,
     Path(user): Path<String>,
     json: Result<Json<Named>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let device = body(json)?.name;
+) -> Result<Json<NewDevice>, ApiError> {
+    let device = body(&state, json)?.name;
     let created = state.db().call(move |conn| Ok(users::add_device(conn, &user, &device))).await??;
-    Ok(Json(json!(created)))
+    Ok(Json(created))
 }
 
-async fn list_teams(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Every team.
+#[utoipa::path(get, path = "/v1/admin/teams", tag = "admin", responses((status = 200, body = TeamList)))]
+async fn list_teams(State(state): State<AppState>) -> Result<Json<TeamList>, ApiError> {
     let teams = state.db().call(|conn| Ok(users::list_teams(conn))).await??;
-    Ok(Json(json!({ "teams": teams })))
+    Ok(Json(TeamList { teams }))
 }
 
+/// Adds a team.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/teams",
+    tag = "admin",
+    request_body = Named,
+    responses(
+        (status = 200, body = Done),
+        (status = 400, description = "Not valid JSON, an unknown field or a bad name (`invalid_request`).", body = ErrorBody),
+        (status = 409, description = "A team with this name exists (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body exceeds the server's size limit.", body = ErrorBody),
+    )
+)]
 async fn add_team(
     State(state): State<AppState>,
     json: Result<Json<Named>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let name = body(json)?.name;
+) -> Result<Json<Done>, ApiError> {
+    let name = body(&state, json)?.name;
     state.db().call(move |conn| Ok(users::add_team(conn, &name))).await??;
-    Ok(Json(json!({ "ok": true })))
+    Ok(DONE)
 }
 
-async fn list_devices(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Every device (never its token) with its bound actor ids.
+#[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", responses((status = 200, body = DeviceList)))]
+async fn list_devices(State(state): State<AppState>) -> Result<Json<DeviceList>, ApiError> {
     let devices = state.db().call(|conn| Ok(users::list_devices(conn))).await??;
-    Ok(Json(json!({ "devices": devices })))
+    Ok(Json(DeviceList { devices }))
 }
 
-async fn revoke_device(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// Revokes a device's token; its live socket is closed.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/devices/{id}/revoke",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The device id (as listed).")),
+    responses(
+        (status = 200, body = Done),
+        (status = 400, description = "The id is not a number (`invalid_request`).", body = ErrorBody),
+        (status = 404, description = "No device with this id.", body = ErrorBody),
+    )
+)]
+async fn revoke_device(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Done>, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::InvalidRequest("the device id is not a number".into()))?;
     state.db().call(move |conn| Ok(users::revoke_device(conn, id))).await??;
     state.revoked();
-    Ok(Json(json!({ "ok": true })))
+    Ok(DONE)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// Only this account.
+    #[param(value_type = Option<uuid::Uuid>)]
     account: Option<String>,
+    /// The newest entries to list (default 1000; at most 100000 are listed).
+    #[param(minimum = 0)]
     limit: Option<u32>,
 }
 
-async fn list_audit(State(state): State<AppState>, Query(q): Query<AuditQuery>) -> Result<Json<Value>, ApiError> {
+/// The audit log: every accepted change with user, device and server time, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/audit",
+    tag = "admin",
+    params(AuditQuery),
+    responses(
+        (status = 200, body = AuditList),
+        (status = 400, description = "An unknown parameter or a bad value (`invalid_request`), or an account id that is not a UUID (`invalid_id`).", body = ErrorBody),
+    )
+)]
+async fn list_audit(
+    State(state): State<AppState>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<AuditList>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::InvalidRequest(format!("invalid query: {}", e.body_text())))?;
     let account = match q.account {
         Some(a) => Some(uuid::Uuid::parse_str(&a).map_err(|_| ApiError::InvalidId)?.to_string()),
         None => None,
     };
-    let limit = q.limit.unwrap_or(1000).min(100_000);
-    let entries = state.db().call(move |conn| audit::list(conn, account.as_deref(), limit)).await?;
-    Ok(Json(json!({ "audit": entries })))
+    let limit = q.limit.unwrap_or(AUDIT_DEFAULT).min(AUDIT_MAX);
+    let audit = state.db().call(move |conn| audit::list(conn, account.as_deref(), limit)).await?;
+    Ok(Json(AuditList { audit }))
 }
