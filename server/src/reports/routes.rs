@@ -59,6 +59,7 @@ struct Filters {
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
     /// `json` (the default) or `csv`.
+    #[param(inline)]
     format: Option<Format>,
 }
 

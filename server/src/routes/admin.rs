@@ -12,7 +12,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -62,18 +62,38 @@ fn name_schema() -> ObjectBuilder {
         .pattern(Some(r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"))
 }
 
-fn names_schema() -> ArrayBuilder {
-    ArrayBuilder::new().items(name_schema()).unique_items(true)
+/// `null` or a name (an optional field may be sent as `null`).
+fn name_or_null_schema() -> ObjectBuilder {
+    name_schema().schema_type(SchemaType::from_iter([Type::String, Type::Null]))
 }
 
-/// Team names: each must name an existing team.
+/// Names (a name given twice counts once).
+fn names_schema() -> ArrayBuilder {
+    ArrayBuilder::new().items(name_schema())
+}
+
+fn names_or_null_schema() -> ArrayBuilder {
+    names_schema().schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+}
+
+/// Team names: each must name an existing team (a name given twice counts once).
 fn teams_schema() -> ArrayBuilder {
-    ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)).unique_items(true)
+    ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String))
+}
+
+fn teams_or_null_schema() -> ArrayBuilder {
+    teams_schema().schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
 }
 
 /// One of the roles the server knows.
 fn role_schema() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::String).enum_values(Some(Role::ALL.map(Role::as_str)))
+}
+
+fn role_or_null_schema() -> ObjectBuilder {
+    role_schema().schema_type(SchemaType::from_iter([Type::String, Type::Null])).enum_values(Some(
+        Role::ALL.map(|r| serde_json::Value::from(r.as_str())).into_iter().chain([serde_json::Value::Null]),
+    ))
 }
 
 /// A user to create, with a first device.
@@ -93,7 +113,7 @@ struct NewUser {
     #[schema(schema_with = names_schema)]
     territories: BTreeSet<String>,
     /// The first device's name (default "first device").
-    #[schema(schema_with = name_schema)]
+    #[schema(schema_with = name_or_null_schema)]
     device: Option<String>,
 }
 
@@ -101,12 +121,12 @@ struct NewUser {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UserPatch {
-    #[schema(schema_with = role_schema)]
+    #[schema(schema_with = role_or_null_schema)]
     role: Option<String>,
     /// Teams the user belongs to; each must exist.
-    #[schema(schema_with = teams_schema)]
+    #[schema(schema_with = teams_or_null_schema)]
     teams: Option<BTreeSet<String>>,
-    #[schema(schema_with = names_schema)]
+    #[schema(schema_with = names_or_null_schema)]
     territories: Option<BTreeSet<String>>,
 }
 
@@ -308,8 +328,8 @@ struct AuditQuery {
     /// Only this account.
     #[param(value_type = Option<uuid::Uuid>)]
     account: Option<String>,
-    /// The newest entries to list (default 1000; at most 100000 are listed).
-    #[param(minimum = 0)]
+    /// The newest entries to list (default 1000; a larger number than 100000 lists 100000).
+    #[param(minimum = 0, maximum = 4294967295_u64)]
     limit: Option<u32>,
 }
 
