@@ -187,6 +187,18 @@ async fn the_admin_api_refuses_unknown_fields_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn the_built_in_admin_is_neither_deleted_nor_demoted() {
+    let (_dir, server) = TestServer::start().await;
+    let (status, body) = admin(&server, TOKEN, Method::DELETE, "/users/admin", None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+    let (status, body) = admin(&server, TOKEN, Method::PATCH, "/users/admin", Some(json!({ "role": "rep" }))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("forbidden")), "{body}");
+    let (_, users) = admin(&server, TOKEN, Method::GET, "/users", None).await;
+    let admin_user = users["users"].as_array().unwrap().iter().find(|u| u["name"] == "admin").unwrap().clone();
+    assert_eq!((admin_user["role"].as_str(), admin_user["deleted"].as_bool()), (Some("admin"), Some(false)));
+}
+
+#[tokio::test]
 async fn the_live_socket_answers_a_plain_request_with_the_error_body() {
     let (_dir, server) = TestServer::start().await;
     let response = client().get(format!("{}/v1/live", server.url)).bearer_auth(TOKEN).send().await.unwrap();

@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::access::Role;
 use crate::db::audit::{self, AuditEntry};
-use crate::db::users::{self, DeviceInfo, NewDevice, UserChange, UserInfo};
+use crate::db::users::{self, AdminError, DeviceInfo, NewDevice, UserChange, UserInfo};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 
@@ -50,6 +50,15 @@ fn body<T>(state: &AppState, json: Result<Json<T>, JsonRejection>) -> Result<T, 
             ApiError::InvalidRequest(format!("invalid JSON body: {}", e.body_text()))
         }
     })
+}
+
+/// The built-in admin may be deleted or demoted by no one: 403, as the request
+/// itself is well formed.
+fn refused(e: AdminError) -> ApiError {
+    match e {
+        AdminError::BuiltInAdmin => ApiError::Forbidden(e.to_string()),
+        other => other.into(),
+    }
 }
 
 /// A name as `db::users` accepts it: 1 to 64 characters once trimmed, at
@@ -208,7 +217,8 @@ async fn add_user(
     request_body = UserPatch,
     responses(
         (status = 200, body = Done),
-        (status = 400, description = "Not valid JSON, an unknown field, a bad role or territory, a team that does not exist, or demoting the built-in admin (`invalid_request`).", body = ErrorBody),
+        (status = 400, description = "Not valid JSON, an unknown field, a bad role or territory, or a team that does not exist (`invalid_request`).", body = ErrorBody),
+        (status = 403, description = "The token's user is not an admin, or the change would demote the built-in admin (`forbidden`).", body = ErrorBody),
         (status = 404, description = "No user with this name.", body = ErrorBody),
         (status = 413, description = "The body exceeds the server's size limit.", body = ErrorBody),
     )
@@ -220,7 +230,7 @@ async fn set_user(
 ) -> Result<Json<Done>, ApiError> {
     let patch = body(&state, json)?;
     let change = UserChange { role: patch.role, teams: patch.teams, territories: patch.territories };
-    state.db().call(move |conn| Ok(users::set_user(conn, &name, &change))).await??;
+    state.db().call(move |conn| Ok(users::set_user(conn, &name, &change))).await?.map_err(refused)?;
     Ok(DONE)
 }
 
@@ -232,12 +242,12 @@ async fn set_user(
     params(("name" = String, Path, description = "The user's name.")),
     responses(
         (status = 200, body = Done),
-        (status = 400, description = "The built-in admin cannot be deleted (`invalid_request`).", body = ErrorBody),
+        (status = 403, description = "The token's user is not an admin, or this is the built-in admin, which cannot be deleted (`forbidden`).", body = ErrorBody),
         (status = 404, description = "No user with this name.", body = ErrorBody),
     )
 )]
 async fn delete_user(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Done>, ApiError> {
-    state.db().call(move |conn| Ok(users::delete_user(conn, &name))).await??;
+    state.db().call(move |conn| Ok(users::delete_user(conn, &name))).await?.map_err(refused)?;
     state.revoked();
     Ok(DONE)
 }
