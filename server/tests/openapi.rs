@@ -187,6 +187,15 @@ async fn the_admin_api_refuses_unknown_fields_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn an_admin_body_over_the_limit_is_413_as_described() {
+    let (_dir, server) = TestServer::start_with(|c| c.max_body_bytes = 1024).await;
+    let doc = description(&server).await;
+    assert!(doc["paths"]["/v1/admin/teams"]["post"]["responses"]["413"].is_object());
+    let (status, body) = admin(&server, TOKEN, Method::POST, "/teams", Some(json!({ "name": "x".repeat(4096) }))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{body}");
+}
+
+#[tokio::test]
 async fn the_built_in_admin_is_neither_deleted_nor_demoted() {
     let (_dir, server) = TestServer::start().await;
     let (status, body) = admin(&server, TOKEN, Method::DELETE, "/users/admin", None).await;

@@ -26,6 +26,8 @@ use crate::openapi::ErrorBody;
 
 /// Longest user, device, team or territory name (`db::users`).
 const MAX_NAME_LEN: usize = 64;
+/// Control characters (Unicode `Cc`), as a regex class body.
+const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
 /// Audit rows listed when `limit` is not given, and the most listed.
 const AUDIT_DEFAULT: u32 = 1000;
 const AUDIT_MAX: u32 = 100_000;
@@ -61,14 +63,13 @@ fn refused(e: AdminError) -> ApiError {
     }
 }
 
-/// A name as `db::users` accepts it: 1 to 64 characters once trimmed, at
-/// least one not blank, no control characters.
+/// A name as `db::users` accepts it: once trimmed of white space, 1 to 64
+/// characters without control characters.
 fn name_schema() -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(1))
-        .max_length(Some(MAX_NAME_LEN))
-        .pattern(Some(r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"))
+        .pattern(Some(format!(r"^\s*[^\s{CONTROL}](?:[^{CONTROL}]{{0,{}}}[^\s{CONTROL}])?\s*$", MAX_NAME_LEN - 2)))
 }
 
 /// `null` or a name (an optional field may be sent as `null`).
@@ -339,7 +340,7 @@ struct AuditQuery {
     #[param(value_type = Option<uuid::Uuid>)]
     account: Option<String>,
     /// The newest entries to list (default 1000; a larger number than 100000 lists 100000).
-    #[param(minimum = 0, maximum = 4294967295_u64)]
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     limit: Option<u32>,
 }
 

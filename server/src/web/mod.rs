@@ -87,8 +87,8 @@ async fn app_css() -> Response {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Describes the query string.
 struct StageQuery {
-    /// The stage id (e.g. `proposal`).
-    #[param(min_length = 1, max_length = 64, pattern = r"\S")]
+    /// The stage id (e.g. `proposal`): once trimmed, 1 to 64 characters.
+    #[param(min_length = 1, pattern = r"^\s*\S(?:[\s\S]{0,62}\S)?\s*$")]
     stage: String,
     /// Only accounts of this team (it must exist).
     #[param(min_length = 1, pattern = r"\S")]
@@ -133,7 +133,7 @@ async fn stage_deals(
     let Query(mut query) =
         query.map_err(|_| ApiError::BadRequest("query parameter `query`: the query string cannot be parsed".into()))?;
     let stage = query.remove("stage").map(|s| s.trim().to_owned()).unwrap_or_default();
-    if stage.is_empty() || stage.len() > MAX_STAGE_LEN {
+    if stage.is_empty() || stage.chars().count() > MAX_STAGE_LEN {
         return Err(BadFilter { param: "stage", reason: "expected a stage id" }.into());
     }
     if ["format", "days", "limit", "offset"].iter().any(|k| query.contains_key(*k)) {
