@@ -254,7 +254,11 @@ fn set_memberships(tx: &Transaction<'_>, id: i64, change: &UserChange) -> Result
         tx.execute("DELETE FROM user_territories WHERE user_id = ?1", [id])?;
         for territory in territories {
             let territory = check_name(territory)?;
-            tx.execute("INSERT INTO user_territories (user_id, territory) VALUES (?1, ?2)", params![id, territory])?;
+            // Names that differ only in surrounding white space are one territory.
+            tx.execute(
+                "INSERT OR IGNORE INTO user_territories (user_id, territory) VALUES (?1, ?2)",
+                params![id, territory],
+            )?;
         }
     }
     Ok(())
