@@ -13,7 +13,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -c "import schemathesis" 2>/dev/null || python3 -m pip install --quiet schemathesis
+if ! python3 -c "import schemathesis" 2>/dev/null; then
+    # A system Python may refuse pip installs without --break-system-packages.
+    python3 -m pip install --quiet schemathesis ||
+        python3 -m pip install --quiet --break-system-packages schemathesis
+fi
 cargo build -p rapport-server --bin rapport-server -p rapport-cli --bin rapport
 root=$(pwd)
 
@@ -64,7 +68,9 @@ case "$ACCOUNT_ID" in *[!0-9a-f-]* | "") echo "error: the seeded account has no 
 # scripts/api/schemathesis.toml and hooks.py: what the description cannot state (see there).
 cd "$work"
 sed "s/@ACCOUNT_ID@/$ACCOUNT_ID/" "$root/scripts/api/schemathesis.toml" >schemathesis.toml
-SCHEMATHESIS_HOOKS="$root/scripts/api/hooks.py" schemathesis --config-file schemathesis.toml \
+# Through python3, wherever pip put the `schemathesis` command.
+SCHEMATHESIS_HOOKS="$root/scripts/api/hooks.py" python3 -c 'from schemathesis.cli import schemathesis; schemathesis()' \
+    --config-file schemathesis.toml \
     run "$url/v1/openapi.json" \
     --header "Authorization: Bearer $token" \
     --max-examples "${EXAMPLES:-12}" \
