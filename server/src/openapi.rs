@@ -96,9 +96,9 @@ pub(crate) enum Access {
 }
 
 /// Adds to every operation of `group` what its access implies: the security
-/// requirement, 401 and 429 for a token, 403 for the admin API, and the
-/// answers any request can get (408 from the deadline, 500, 503 while the
-/// server shuts down).
+/// requirement, 401, 429 and 503 (while the server shuts down) for a token,
+/// 403 for the admin API, and the answers any request can get (408 from the
+/// deadline, 500).
 pub(crate) fn mark(mut group: OpenApiRouter<AppState>, access: Access) -> OpenApiRouter<AppState> {
     let doc = group.get_openapi_mut();
     for item in doc.paths.paths.values_mut() {
@@ -124,7 +124,10 @@ pub(crate) fn mark(mut group: OpenApiRouter<AppState>, access: Access) -> OpenAp
             }
             add(op, "408", "The request took longer than the server's request timeout.");
             add(op, "500", "An internal error; it is logged on the server.");
-            add(op, "503", "The server is shutting down; retry shortly.");
+            if access != Access::Public {
+                // Checking the token reads the database, which is closed while the server stops.
+                add(op, "503", "The server is shutting down; retry shortly.");
+            }
         }
     }
     group
