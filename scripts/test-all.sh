@@ -27,5 +27,8 @@ cargo test --workspace --locked
 echo "== manager dashboard in headless Chromium"
 scripts/test-web.sh
 
+echo "== HTTP API against its OpenAPI description (schemathesis)"
+scripts/test-api.sh
+
 echo "== mobile bindings (Python, Kotlin, Swift API check)"
 scripts/test-mobile.sh

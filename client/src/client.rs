@@ -98,13 +98,13 @@ impl Client {
         Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), retry_after.as_deref(), &body))
     }
 
-    /// Who this device's user is to the permission rules (`GET /v1/me/rules`),
+    /// Who this device's user is to the permission rules (`GET /v1/whoami`),
     /// or `None` from a server too old to say (the device then does not
     /// pre-check its edits).
     pub async fn rules(&self) -> Result<Option<Principal>, ClientError> {
         let response = self
             .http
-            .get(self.endpoint.http("v1/me/rules"))
+            .get(self.endpoint.http("v1/whoami"))
             .header(AUTHORIZATION, self.auth.clone())
             .send()
             .await

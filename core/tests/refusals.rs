@@ -28,8 +28,8 @@ fn principal(user: &str, role: Role, territories: &[&str]) -> Principal {
 struct Rules(RefCell<Principal>);
 
 impl Access for Rules {
-    fn may_read(&self, _: &str) -> bool {
-        true
+    fn may_read(&self, _: &str) -> Result<bool, AccessError> {
+        Ok(true)
     }
     fn check_write(
         &self,
@@ -37,7 +37,13 @@ impl Access for Rules {
         _: Option<&[ChangeHash]>,
         after: &automerge::AutoCommit,
         changes: &[automerge::Change],
-    ) -> Result<(), String> {
+    ) -> Result<Verdict, AccessError> {
+        Ok(self.judge(doc, after, changes))
+    }
+}
+
+impl Rules {
+    fn judge(&self, doc: &str, after: &automerge::AutoCommit, changes: &[automerge::Change]) -> Verdict {
         let subject = self.0.borrow();
         if doc == "settings" {
             return subject.check_settings_change().map_err(|r| format!("document {doc}: {r}"));
@@ -257,8 +263,8 @@ fn records_made_by_rebuilt_edits_are_found_again_by_later_ones() {
 struct RefuseField(String);
 
 impl Access for RefuseField {
-    fn may_read(&self, _: &str) -> bool {
-        true
+    fn may_read(&self, _: &str) -> Result<bool, AccessError> {
+        Ok(true)
     }
     fn check_write(
         &self,
@@ -266,14 +272,14 @@ impl Access for RefuseField {
         _: Option<&[ChangeHash]>,
         after: &automerge::AutoCommit,
         changes: &[automerge::Change],
-    ) -> Result<(), String> {
+    ) -> Result<Verdict, AccessError> {
         let mut copy = after.clone();
         for change in changes {
             if changed_fields(&mut copy, change.deps(), &[change.hash()]).contains(&self.0) {
-                return Err(format!("document {doc}: role rep may not change {}", self.0));
+                return Ok(Err(format!("document {doc}: role rep may not change {}", self.0)));
             }
         }
-        Ok(())
+        Ok(Ok(()))
     }
 }
 

@@ -21,6 +21,7 @@ pub mod error;
 mod fuzz;
 pub mod manage;
 pub mod metrics;
+pub mod openapi;
 pub mod reports;
 mod routes;
 pub mod shutdown;

@@ -1,7 +1,7 @@
 //! The server's half of refused edits (ADR 0010): a device that set a refused
 //! edit aside pushes its other edits rebuilt under a fresh actor id, which
 //! the server binds to the same device (while another device still may not
-//! use it); and `GET /v1/me/rules` tells a device the rules it writes under.
+//! use it); and `GET /v1/whoami` tells a device the rules it writes under.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -64,11 +64,18 @@ async fn rebuilt_edits_under_a_second_actor_of_the_same_device_are_accepted_and_
 async fn a_device_learns_the_rules_it_writes_under() {
     let (_dir, server) = TestServer::start().await;
     let ana_token = add_user(&server, "ana", "rep", &[], &["north", "east"]).await;
-    let response = client().get(format!("{}/v1/me/rules", server.url)).bearer_auth(&ana_token).send().await.unwrap();
+    let response = client().get(format!("{}/v1/whoami", server.url)).bearer_auth(&ana_token).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
-    assert_eq!(body, serde_json::json!({"user": "ana", "role": "rep", "teams": [], "territories": ["east", "north"]}));
-    let response = client().get(format!("{}/v1/me/rules", server.url)).send().await.unwrap();
+    for (key, value) in [
+        ("user", serde_json::json!("ana")),
+        ("role", serde_json::json!("rep")),
+        ("teams", serde_json::json!([])),
+        ("territories", serde_json::json!(["east", "north"])),
+    ] {
+        assert_eq!(body[key], value, "{key} in {body}");
+    }
+    let response = client().get(format!("{}/v1/whoami", server.url)).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 401);
 
     server.stop().await;

@@ -54,7 +54,7 @@ impl From<rusqlite::Error> for AdminError {
 }
 
 /// A user as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UserInfo {
     pub name: String,
     pub role: String,
@@ -64,7 +64,7 @@ pub struct UserInfo {
 }
 
 /// A device as listed (never its token).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeviceInfo {
     pub id: i64,
     pub user: String,
@@ -76,7 +76,7 @@ pub struct DeviceInfo {
 }
 
 /// A new device and its token, shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct NewDevice {
     pub user: String,
     pub device_id: i64,
@@ -254,7 +254,11 @@ fn set_memberships(tx: &Transaction<'_>, id: i64, change: &UserChange) -> Result
         tx.execute("DELETE FROM user_territories WHERE user_id = ?1", [id])?;
         for territory in territories {
             let territory = check_name(territory)?;
-            tx.execute("INSERT INTO user_territories (user_id, territory) VALUES (?1, ?2)", params![id, territory])?;
+            // Names that differ only in surrounding white space are one territory.
+            tx.execute(
+                "INSERT OR IGNORE INTO user_territories (user_id, territory) VALUES (?1, ?2)",
+                params![id, territory],
+            )?;
         }
     }
     Ok(())

@@ -1,7 +1,8 @@
 //! `/v1/reports/…`: every report as JSON (`{"report", "columns", "rows"}`) or
 //! CSV (`?format=csv`), an account's history, the log head and a
-//! Server-Sent Events stream that fires when it moves, and the OpenAPI
-//! description at `/v1/openapi.json`.
+//! Server-Sent Events stream that fires when it moves. Each report has its
+//! own route and description (`reports!` below), with the query parameters
+//! it takes.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -13,19 +14,23 @@ use axum::http::HeaderValue;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use futures_util::Stream;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::filter::{BadFilter, Filter};
 use super::queries::{self, Table};
 use crate::AppState;
 use crate::auth::Principal;
+use crate::db::audit::AuditEntry;
 use crate::db::{DbError, audit, users};
 use crate::error::ApiError;
+use crate::openapi::ErrorBody;
 
-const OPENAPI: &str = include_str!("openapi.json");
 /// The number of rows a per-row report has, on its CSV export.
 const TOTAL_HEADER: &str = "x-total-count";
 const NOT_PAGINATED: &str = "only the per-row reports are paginated \
@@ -33,18 +38,148 @@ const NOT_PAGINATED: &str = "only the per-row reports are paginated \
 /// Most audit rows listed with an account's history.
 const HISTORY_AUDIT_ROWS: u32 = 1000;
 
-/// The report routes (behind the bearer-token middleware).
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/reports/version", get(version))
-        .route("/v1/reports/events", get(events))
-        .route("/v1/reports/accounts/{id}/history", get(history))
-        .route("/v1/reports/{name}", get(report))
+/// The filters every report takes (`Filter::parse` reads them from the query string).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query string; `Filter::parse` reads it.
+struct Filters {
+    /// Only accounts of this team (it must exist).
+    #[param(min_length = 1, pattern = r"\S")]
+    team: Option<String>,
+    /// Only accounts owned by this user (it must exist).
+    #[param(min_length = 1, pattern = r"\S")]
+    rep: Option<String>,
+    /// Only accounts in this territory.
+    #[param(min_length = 1, pattern = r"\S")]
+    territory: Option<String>,
+    /// Start of the period (YYYY-MM-DD, inclusive; not after `to`).
+    #[param(value_type = Option<String>, format = Date)]
+    from: Option<String>,
+    /// End of the period (YYYY-MM-DD, inclusive).
+    #[param(value_type = Option<String>, format = Date)]
+    to: Option<String>,
+    /// `json` (the default) or `csv`.
+    #[param(inline)]
+    format: Option<Format>,
 }
 
-/// `/v1/openapi.json` (public: it describes the API, no data).
-pub(crate) async fn openapi() -> Response {
-    ([(CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+/// How a report is answered.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // Describes the `format` parameter.
+enum Format {
+    Json,
+    Csv,
+}
+
+/// The page of a per-row report.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query string; `Filter::parse` reads it.
+struct Page {
+    /// Rows to return (default 100 as JSON; every row as CSV unless given).
+    #[param(minimum = 1, maximum = 10000)]
+    limit: Option<u32>,
+    /// Rows to skip first.
+    #[param(minimum = 0, maximum = 1000000000)]
+    offset: Option<u64>,
+}
+
+/// The reports that take a number of days.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query string; `Filter::parse` reads it.
+struct Days {
+    /// A number of days (see the report).
+    #[param(minimum = 1, maximum = 10000)]
+    days: Option<u32>,
+}
+
+/// A report as JSON.
+#[derive(Debug, Serialize, ToSchema)]
+struct Report {
+    /// The report's name.
+    report: String,
+    /// The column names, in order.
+    columns: Vec<String>,
+    /// One object per row, keyed by column.
+    rows: Vec<std::collections::BTreeMap<String, Value>>,
+    /// Per-row reports only: rows of the whole report.
+    total: Option<u64>,
+    /// Per-row reports only: the page size asked for (null: every row).
+    limit: Option<u32>,
+    /// Per-row reports only: rows skipped before the page.
+    offset: Option<u64>,
+}
+
+/// Declares one handler per report, each with its route and description.
+macro_rules! reports {
+    ($( $handler:ident $name:tt $path:tt ( $($params:ty),* ) $description:tt; )*) => {
+        $(
+            #[utoipa::path(
+                get,
+                path = $path,
+                tag = "reports",
+                description = $description,
+                params($($params),*),
+                responses(
+                    (status = 200, description = "The report, as JSON or (`format=csv`) CSV.",
+                        content((Report = "application/json"), (String = "text/csv; charset=utf-8")),
+                        headers(("X-Total-Count" = u64, description = "CSV of a per-row report: rows of the whole report."))),
+                    (status = 400, description = "A bad parameter, named in the message (`bad_request`): an unknown parameter, an empty or unknown team or rep, a bad date or number, `from` after `to`.", body = ErrorBody),
+                )
+            )]
+            async fn $handler(
+                state: State<AppState>,
+                principal: Extension<Principal>,
+                query: Result<Query<HashMap<String, String>>, QueryRejection>,
+            ) -> Result<Response, ApiError> {
+                report(state, principal, $name, query).await
+            }
+        )*
+
+        /// The report routes (behind the bearer-token middleware).
+        pub(crate) fn routes() -> OpenApiRouter<AppState> {
+            OpenApiRouter::new()
+                $(.routes(routes!($handler)))*
+                .routes(routes!(version))
+                .routes(routes!(events))
+                .routes(routes!(history))
+        }
+    };
+}
+
+reports! {
+    pipeline "pipeline" "/v1/reports/pipeline" (Filters)
+        "Weighted pipeline per currency: open deals, Σ amount, Σ amount × probability / 100 (minor units). Period: expected close.";
+    stages "stages" "/v1/reports/stages" (Filters)
+        "Deals per stage and currency: count and Σ amount. Period: expected close.";
+    forecast "forecast" "/v1/reports/forecast" (Filters)
+        "Deals per forecast category and currency (omitted excluded): count and Σ amount. Period: expected close.";
+    win_rate "win-rate" "/v1/reports/win-rate" (Filters)
+        "Won, lost and won / (won + lost) of deals closed in the period (closing = last stage change).";
+    stage_conversion "stage-conversion" "/v1/reports/stage-conversion" (Filters)
+        "Stage moves from → to in the period, deals that entered the from-stage, and the rate.";
+    stale_deals "stale-deals" "/v1/reports/stale-deals" (Filters, Days, Page)
+        "Open deals with no stage change for longer than their stage's threshold (prospecting 30, qualification 30, proposal 21, negotiation 14 days), or with `days`, on accounts with no held interaction for that many days. Ordered by the last stage change (oldest first), then account and deal id. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
+    overdue_deals "overdue-deals" "/v1/reports/overdue-deals" (Filters, Page)
+        "Open deals whose expected close has passed. Ordered by expected close (oldest first), then account and deal id. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
+    lost_reasons "lost-reasons" "/v1/reports/lost-reasons" (Filters)
+        "Lost deals per reason (closed in the period) and ended relationships per reason (ended in the period).";
+    rep_activity "rep-activity" "/v1/reports/rep-activity" (Filters)
+        "Held interactions per rep (staff, else who logged it) × kind × ISO week, in the period.";
+    rep_summary "rep-summary" "/v1/reports/rep-summary" (Filters)
+        "Per user: accounts owned, open deals on them, planned interactions overdue / today / later (UTC).";
+    contact_depth "contact-depth" "/v1/reports/contact-depth" (Filters, Page)
+        "Per account: distinct contacts in held interactions and held interactions (in the period), last held and next planned touch. Ordered by account name, then account id. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
+    ladder "ladder" "/v1/reports/ladder" (Filters)
+        "Accounts per loyalty rung, and moves up and down from each rung in the period.";
+    lifecycle "lifecycle" "/v1/reports/lifecycle" (Filters)
+        "Accounts per lifecycle phase, and relationships ended in each phase in the period.";
+    key_accounts_at_risk "key-accounts-at-risk" "/v1/reports/key-accounts-at-risk" (Filters, Days, Page)
+        "Active key-tier accounts with no held interaction in `days` (default 30). Ordered by last touch (never touched first), then account name and id. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
+    open_conflicts "open-conflicts" "/v1/reports/open-conflicts" (Filters, Page)
+        "Fields of readable accounts that hold concurrent values (open conflicts), newest first: account, owner, field path (as `set_field` accepts it), how many values, the value shown while the conflict stands, and `values`: every concurrent value with the user and device that wrote it, `at_ms` and `winner` (a JSON array; a JSON text in CSV). Period: when the newest of the field's values was written. A conflict leaves the report once any device writes the field again and that change reaches the server. Ordered by when the newest value was written (newest first), then account id and field. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
 }
 
 impl From<BadFilter> for ApiError {
@@ -56,21 +191,18 @@ impl From<BadFilter> for ApiError {
 async fn report(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    Path(name): Path<String>,
+    name: &'static str,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) =
         query.map_err(|_| ApiError::BadRequest("query parameter `query`: the query string cannot be parsed".into()))?;
-    if !queries::REPORTS.contains(&name.as_str()) {
-        return Err(ApiError::NotFound("no such report"));
-    }
     let csv = match query.get("format").map(String::as_str) {
         None | Some("json") => false,
         Some("csv") => true,
         Some(_) => return Err(BadFilter { param: "format", reason: "expected json or csv" }.into()),
     };
     let mut filter = Filter::parse(&query)?;
-    if queries::PAGINATED.contains(&name.as_str()) {
+    if queries::PAGINATED.contains(&name) {
         // JSON comes a page at a time; a CSV export has every row unless a page is asked for.
         if !csv && filter.limit.is_none() {
             filter.limit = Some(queries::DEFAULT_LIMIT);
@@ -80,7 +212,7 @@ async fn report(
         return Err(BadFilter { param, reason: NOT_PAGINATED }.into());
     }
     let page = (filter.limit, filter.offset.unwrap_or(0));
-    let report = name.clone();
+    let report = name;
     let table = state
         .db()
         .call(move |conn| {
@@ -88,7 +220,7 @@ async fn report(
             if let Err(bad) = filter.check_known(conn)? {
                 return Ok(Err(bad));
             }
-            match queries::run(conn, &report, &subject, &filter) {
+            match queries::run(conn, report, &subject, &filter) {
                 Some(result) => Ok(Ok(result?)),
                 None => Ok(Err(BadFilter { param: "report", reason: "no such report" })),
             }
@@ -105,7 +237,7 @@ async fn report(
         }
         return Ok(response);
     }
-    Ok(Json(as_json(&name, &table, page)).into_response())
+    Ok(Json(as_json(name, &table, page)).into_response())
 }
 
 /// `{"report", "columns", "rows": [{column: value}]}`, and for a per-row
@@ -125,7 +257,51 @@ fn as_json(name: &str, table: &Table, (limit, offset): (Option<u32>, u64)) -> Va
     out
 }
 
-/// Who changed what on an account: its CRDT history and the server's audit rows.
+/// One change to an account (`rapport_core::HistoryEntry`, as served).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // Describes `HistoryEntry`'s JSON; core carries no OpenAPI derives.
+struct HistoryChange {
+    /// The Automerge change hash, hex.
+    hash: String,
+    user: String,
+    device: String,
+    /// Hex Automerge actor id of the device.
+    actor: String,
+    /// When the device made the change: year, day of the year, hour, minute, second,
+    /// nanosecond, and the UTC offset's hours, minutes and seconds.
+    #[schema(value_type = Vec<i64>, min_items = 9, max_items = 9)]
+    at: Vec<i64>,
+    /// The operation, e.g. `account.set_field`, `deal.stage`.
+    op: String,
+    /// Field paths the change touched (record level for new records).
+    fields: Vec<String>,
+}
+
+/// An account's history.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // Describes the JSON `history` answers.
+struct History {
+    account_id: uuid::Uuid,
+    /// Every change of the account's document, oldest first.
+    changes: Vec<HistoryChange>,
+    /// The server's audit rows of the account, newest first (at most 1000).
+    audit: Vec<AuditEntry>,
+}
+
+/// Who changed what on an account: its CRDT change history (user, device,
+/// time, operation, fields) and the server's audit rows.
+#[utoipa::path(
+    get,
+    path = "/v1/reports/accounts/{id}/history",
+    tag = "reports",
+    operation_id = "account_history",
+    params(("id" = uuid::Uuid, Path, description = "The account id (a UUID).")),
+    responses(
+        (status = 200, body = History),
+        (status = 400, description = "The id is not a UUID (`invalid_id`).", body = ErrorBody),
+        (status = 404, description = "No account with this id that the caller may read.", body = ErrorBody),
+    )
+)]
 async fn history(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -147,13 +323,39 @@ async fn history(
     Ok(Json(json!({ "account_id": id, "changes": changes, "audit": audit })))
 }
 
-/// The server's log head: it moves whenever a sync stores changes.
-async fn version(State(state): State<AppState>) -> Json<Value> {
-    let head = *state.db().subscribe().borrow();
-    Json(json!({ "head": head }))
+/// Where the server's log stands.
+#[derive(Debug, Serialize, ToSchema)]
+struct Head {
+    /// The log head; it moves whenever a sync stores changes.
+    head: u64,
 }
 
-/// Server-Sent Events: a `head` event now and whenever the log head moves.
+/// The server's log head: it moves whenever a sync stores changes.
+#[utoipa::path(get, path = "/v1/reports/version", tag = "reports", responses((status = 200, body = Head)))]
+async fn version(State(state): State<AppState>) -> Json<Head> {
+    let head = *state.db().subscribe().borrow();
+    Json(Head { head })
+}
+
+/// One Server-Sent Event of `/v1/reports/events`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // Describes the events `events` sends.
+struct HeadEvent {
+    #[schema(pattern = "^head$")]
+    event: String,
+    /// The log head, in decimal.
+    #[schema(pattern = "^[0-9]+$")]
+    data: String,
+}
+
+/// Server-Sent Events: a `head` event at once and whenever the log head moves
+/// (and a comment every 15 s to keep the connection open).
+#[utoipa::path(
+    get,
+    path = "/v1/reports/events",
+    tag = "reports",
+    responses((status = 200, description = "An endless event stream; each event as described.", content_type = "text/event-stream", body = HeadEvent))
+)]
 async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut rx = state.db().subscribe();
     rx.mark_changed();

@@ -1,149 +1,416 @@
 //! `/v1/admin/...`: users, teams, devices and the audit log, as JSON, for
 //! devices of admin users. The same operations as the `rapport-server`
 //! management commands, for when the server holds the database.
+//!
+//! Request bodies refuse fields they do not know (400 naming the field), so
+//! a misspelt field never silently does less than asked.
 
 use std::collections::BTreeSet;
 
-use axum::extract::rejection::JsonRejection;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::access::Role;
 use crate::backup::BackupError;
-use crate::db::audit;
-use crate::db::users::{self, UserChange};
+use crate::db::audit::{self, AuditEntry};
+use crate::db::users::{self, AdminError, DeviceInfo, NewDevice, UserChange, UserInfo};
 use crate::error::ApiError;
+use crate::openapi::ErrorBody;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/users", get(list_users).post(add_user))
-        .route("/v1/admin/users/{name}", axum::routing::patch(set_user).delete(delete_user))
-        .route("/v1/admin/users/{name}/devices", post(add_device))
-        .route("/v1/admin/teams", get(list_teams).post(add_team))
-        .route("/v1/admin/devices", get(list_devices))
-        .route("/v1/admin/devices/{id}/revoke", post(revoke_device))
-        .route("/v1/admin/audit", get(list_audit))
-        .route("/v1/admin/backup", post(backup))
+/// Longest user, device, team or territory name (`db::users`).
+const MAX_NAME_LEN: usize = 64;
+/// Control characters (Unicode `Cc`), as a regex class body.
+const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
+/// Audit rows listed when `limit` is not given, and the most listed.
+const AUDIT_DEFAULT: u32 = 1000;
+const AUDIT_MAX: u32 = 100_000;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, add_user))
+        .routes(routes!(set_user, delete_user))
+        .routes(routes!(add_device))
+        .routes(routes!(list_teams, add_team))
+        .routes(routes!(list_devices))
+        .routes(routes!(revoke_device))
+        .routes(routes!(list_audit))
+        .routes(routes!(backup))
 }
 
-fn body<T>(json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    json.map(|Json(t)| t).map_err(|e| ApiError::InvalidRequest(format!("invalid JSON body: {}", e.body_text())))
+/// The request body, or a 400 naming what is wrong with it (413 if too large).
+fn body<T>(state: &AppState, json: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    json.map(|Json(t)| t).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit: state.limits().max_body_bytes }
+        } else {
+            ApiError::InvalidRequest(format!("invalid JSON body: {}", e.body_text()))
+        }
+    })
 }
 
-#[derive(Debug, Deserialize)]
+/// The built-in admin may be deleted or demoted by no one: 403, as the request
+/// itself is well formed.
+fn refused(e: AdminError) -> ApiError {
+    match e {
+        AdminError::BuiltInAdmin => ApiError::Forbidden(e.to_string()),
+        other => other.into(),
+    }
+}
+
+/// A name as `db::users` accepts it: once trimmed of white space, 1 to 64
+/// characters without control characters.
+fn name_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .pattern(Some(format!(r"^\s*[^\s{CONTROL}](?:[^{CONTROL}]{{0,{}}}[^\s{CONTROL}])?\s*$", MAX_NAME_LEN - 2)))
+}
+
+/// `null` or a name (an optional field may be sent as `null`).
+fn name_or_null_schema() -> ObjectBuilder {
+    name_schema().schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+}
+
+/// Names (a name given twice counts once).
+fn names_schema() -> ArrayBuilder {
+    ArrayBuilder::new().items(name_schema())
+}
+
+fn names_or_null_schema() -> ArrayBuilder {
+    names_schema().schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+}
+
+/// Team names: each must name an existing team (a name given twice counts once).
+fn teams_schema() -> ArrayBuilder {
+    ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String))
+}
+
+fn teams_or_null_schema() -> ArrayBuilder {
+    teams_schema().schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+}
+
+/// One of the roles the server knows.
+fn role_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(Role::ALL.map(Role::as_str)))
+}
+
+fn role_or_null_schema() -> ObjectBuilder {
+    role_schema().schema_type(SchemaType::from_iter([Type::String, Type::Null])).enum_values(Some(
+        Role::ALL.map(|r| serde_json::Value::from(r.as_str())).into_iter().chain([serde_json::Value::Null]),
+    ))
+}
+
+/// A user to create, with a first device.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct NewUser {
+    #[schema(schema_with = name_schema)]
     name: String,
+    #[schema(schema_with = role_schema)]
     role: String,
+    /// Teams the user belongs to; each must exist.
     #[serde(default)]
+    #[schema(schema_with = teams_schema)]
     teams: BTreeSet<String>,
+    /// Territories the user covers.
     #[serde(default)]
+    #[schema(schema_with = names_schema)]
     territories: BTreeSet<String>,
+    /// The first device's name (default "first device").
+    #[schema(schema_with = name_or_null_schema)]
     device: Option<String>,
 }
 
-async fn list_users(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let list = state.db().call(|conn| Ok(users::list_users(conn))).await??;
-    Ok(Json(json!({ "users": list })))
+/// What to change about a user; a field left out stays as it is, a list given replaces the old one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UserPatch {
+    #[schema(schema_with = role_or_null_schema)]
+    role: Option<String>,
+    /// Teams the user belongs to; each must exist.
+    #[schema(schema_with = teams_or_null_schema)]
+    teams: Option<BTreeSet<String>>,
+    #[schema(schema_with = names_or_null_schema)]
+    territories: Option<BTreeSet<String>>,
 }
 
+/// A device or team to add.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Named {
+    #[schema(schema_with = name_schema)]
+    name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Done {
+    /// Always true.
+    ok: bool,
+}
+
+const DONE: Json<Done> = Json(Done { ok: true });
+
+#[derive(Debug, Serialize, ToSchema)]
+struct UserList {
+    users: Vec<UserInfo>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct TeamList {
+    teams: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct DeviceList {
+    devices: Vec<DeviceInfo>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct AuditList {
+    /// Newest first.
+    audit: Vec<AuditEntry>,
+}
+
+/// Every user, deleted ones included.
+#[utoipa::path(get, path = "/v1/admin/users", tag = "admin", responses((status = 200, body = UserList)))]
+async fn list_users(State(state): State<AppState>) -> Result<Json<UserList>, ApiError> {
+    let users = state.db().call(|conn| Ok(users::list_users(conn))).await??;
+    Ok(Json(UserList { users }))
+}
+
+/// Creates a user and a first device; the answer holds the device's token, shown this once.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users",
+    tag = "admin",
+    request_body = NewUser,
+    responses(
+        (status = 200, description = "The user's first device and its token.", body = NewDevice),
+        (status = 400, description = "Not valid JSON, an unknown field, a bad name or role, or a team that does not exist (`invalid_request`).", body = ErrorBody),
+        (status = 409, description = "A user with this name exists or existed (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body exceeds the server's size limit.", body = ErrorBody),
+    )
+)]
 async fn add_user(
     State(state): State<AppState>,
     json: Result<Json<NewUser>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let new = body(json)?;
+) -> Result<Json<NewDevice>, ApiError> {
+    let new = body(&state, json)?;
     let change = UserChange { role: None, teams: Some(new.teams), territories: Some(new.territories) };
     let device = new.device.unwrap_or_else(|| "first device".into());
     let created =
         state.db().call(move |conn| Ok(users::add_user(conn, &new.name, &new.role, &change, &device))).await??;
-    Ok(Json(json!(created)))
+    Ok(Json(created))
 }
 
+/// Changes a user's role, teams or territories; takes effect at each of their devices' next request.
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/users/{name}",
+    tag = "admin",
+    params(("name" = String, Path, description = "The user's name.")),
+    request_body = UserPatch,
+    responses(
+        (status = 200, body = Done),
+        (status = 400, description = "Not valid JSON, an unknown field, a bad role or territory, or a team that does not exist (`invalid_request`).", body = ErrorBody),
+        (status = 403, description = "The token's user is not an admin, or the change would demote the built-in admin (`forbidden`).", body = ErrorBody),
+        (status = 404, description = "No user with this name.", body = ErrorBody),
+        (status = 413, description = "The body exceeds the server's size limit.", body = ErrorBody),
+    )
+)]
 async fn set_user(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    json: Result<Json<UserChange>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let change = body(json)?;
-    state.db().call(move |conn| Ok(users::set_user(conn, &name, &change))).await??;
-    Ok(Json(json!({ "ok": true })))
+    json: Result<Json<UserPatch>, JsonRejection>,
+) -> Result<Json<Done>, ApiError> {
+    let patch = body(&state, json)?;
+    let change = UserChange { role: patch.role, teams: patch.teams, territories: patch.territories };
+    state.db().call(move |conn| Ok(users::set_user(conn, &name, &change))).await?.map_err(refused)?;
+    Ok(DONE)
 }
 
-async fn delete_user(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
-    state.db().call(move |conn| Ok(users::delete_user(conn, &name))).await??;
+/// Deletes a user (kept in the audit log) and revokes their devices.
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/users/{name}",
+    tag = "admin",
+    params(("name" = String, Path, description = "The user's name.")),
+    responses(
+        (status = 200, body = Done),
+        (status = 403, description = "The token's user is not an admin, or this is the built-in admin, which cannot be deleted (`forbidden`).", body = ErrorBody),
+        (status = 404, description = "No user with this name.", body = ErrorBody),
+    )
+)]
+async fn delete_user(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Done>, ApiError> {
+    state.db().call(move |conn| Ok(users::delete_user(conn, &name))).await?.map_err(refused)?;
     state.revoked();
-    Ok(Json(json!({ "ok": true })))
+    Ok(DONE)
 }
 
-#[derive(Debug, Deserialize)]
-struct Named {
-    name: String,
-}
-
+/// Adds a device to a user; the answer holds its token, shown this once.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/users/{name}/devices",
+    tag = "admin",
+    params(("name" = String, Path, description = "The user's name.")),
+    request_body = Named,
+    responses(
+        (status = 200, description = "The device and its token.", body = NewDevice),
+        (status = 400, description = "Not valid JSON, an unknown field or a bad name (`invalid_request`).", body = ErrorBody),
+        (status = 404, description = "No user with this name.", body = ErrorBody),
+        (status = 413, description = "The body exceeds the server's size limit.", body = ErrorBody),
+    )
+)]
 async fn add_device(
     State(state): State<AppState>,
     Path(user): Path<String>,
     json: Result<Json<Named>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let device = body(json)?.name;
+) -> Result<Json<NewDevice>, ApiError> {
+    let device = body(&state, json)?.name;
     let created = state.db().call(move |conn| Ok(users::add_device(conn, &user, &device))).await??;
-    Ok(Json(json!(created)))
+    Ok(Json(created))
 }
 
-async fn list_teams(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Every team.
+#[utoipa::path(get, path = "/v1/admin/teams", tag = "admin", responses((status = 200, body = TeamList)))]
+async fn list_teams(State(state): State<AppState>) -> Result<Json<TeamList>, ApiError> {
     let teams = state.db().call(|conn| Ok(users::list_teams(conn))).await??;
-    Ok(Json(json!({ "teams": teams })))
+    Ok(Json(TeamList { teams }))
 }
 
+/// Adds a team.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/teams",
+    tag = "admin",
+    request_body = Named,
+    responses(
+        (status = 200, body = Done),
+        (status = 400, description = "Not valid JSON, an unknown field or a bad name (`invalid_request`).", body = ErrorBody),
+        (status = 409, description = "A team with this name exists (`conflict`).", body = ErrorBody),
+        (status = 413, description = "The body exceeds the server's size limit.", body = ErrorBody),
+    )
+)]
 async fn add_team(
     State(state): State<AppState>,
     json: Result<Json<Named>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let name = body(json)?.name;
+) -> Result<Json<Done>, ApiError> {
+    let name = body(&state, json)?.name;
     state.db().call(move |conn| Ok(users::add_team(conn, &name))).await??;
-    Ok(Json(json!({ "ok": true })))
+    Ok(DONE)
 }
 
-async fn list_devices(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Every device (never its token) with its bound actor ids.
+#[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", responses((status = 200, body = DeviceList)))]
+async fn list_devices(State(state): State<AppState>) -> Result<Json<DeviceList>, ApiError> {
     let devices = state.db().call(|conn| Ok(users::list_devices(conn))).await??;
-    Ok(Json(json!({ "devices": devices })))
+    Ok(Json(DeviceList { devices }))
 }
 
-async fn revoke_device(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+/// Revokes a device's token; its live socket is closed.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/devices/{id}/revoke",
+    tag = "admin",
+    params(("id" = i64, Path, description = "The device id (as listed).")),
+    responses(
+        (status = 200, body = Done),
+        (status = 400, description = "The id is not a number (`invalid_request`).", body = ErrorBody),
+        (status = 404, description = "No device with this id.", body = ErrorBody),
+    )
+)]
+async fn revoke_device(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Done>, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::InvalidRequest("the device id is not a number".into()))?;
     state.db().call(move |conn| Ok(users::revoke_device(conn, id))).await??;
     state.revoked();
-    Ok(Json(json!({ "ok": true })))
+    Ok(DONE)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// Only this account.
+    #[param(value_type = Option<uuid::Uuid>)]
     account: Option<String>,
+    /// The newest entries to list (default 1000; a larger number than 100000 lists 100000).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
     limit: Option<u32>,
 }
 
-async fn list_audit(State(state): State<AppState>, Query(q): Query<AuditQuery>) -> Result<Json<Value>, ApiError> {
+/// The audit log: every accepted change with user, device and server time, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/audit",
+    tag = "admin",
+    params(AuditQuery),
+    responses(
+        (status = 200, body = AuditList),
+        (status = 400, description = "An unknown parameter or a bad value (`invalid_request`), or an account id that is not a UUID (`invalid_id`).", body = ErrorBody),
+    )
+)]
+async fn list_audit(
+    State(state): State<AppState>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<AuditList>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::InvalidRequest(format!("invalid query: {}", e.body_text())))?;
     let account = match q.account {
         Some(a) => Some(uuid::Uuid::parse_str(&a).map_err(|_| ApiError::InvalidId)?.to_string()),
         None => None,
     };
-    let limit = q.limit.unwrap_or(1000).min(100_000);
-    let entries = state.db().call(move |conn| audit::list(conn, account.as_deref(), limit)).await?;
-    Ok(Json(json!({ "audit": entries })))
+    let limit = q.limit.unwrap_or(AUDIT_DEFAULT).min(AUDIT_MAX);
+    let audit = state.db().call(move |conn| audit::list(conn, account.as_deref(), limit)).await?;
+    Ok(Json(AuditList { audit }))
 }
 
 /// A backup's file name inside the server's backup directory (never a path).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BackupRequest {
+    /// A plain file name (no directory part); default: a new time-stamped name.
     name: Option<String>,
+}
+
+/// A backup that was written and checked.
+#[derive(Debug, Serialize, ToSchema)]
+struct BackupWritten {
+    /// The file name inside the backup directory.
+    file: String,
+    /// Where the server wrote it.
+    #[schema(value_type = String)]
+    path: std::path::PathBuf,
+    /// The server log position the backup holds everything up to.
+    head: u64,
+    /// Documents in the backup.
+    documents: u64,
+    /// Size of the file.
+    bytes: u64,
+    /// How long the backup took.
+    millis: u64,
 }
 
 /// `POST /v1/admin/backup`: a consistent, checked backup into the configured
 /// backup directory, under `name` or a new time-stamped name.
-async fn backup(State(state): State<AppState>, bytes: axum::body::Bytes) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    post,
+    path = "/v1/admin/backup",
+    tag = "admin",
+    request_body(content = Option<BackupRequest>, description = "Optional; an empty body picks a time-stamped name."),
+    responses(
+        (status = 200, description = "The backup was written and passed `PRAGMA integrity_check`.", body = BackupWritten),
+        (status = 400, description = "Not a plain file name, or unknown fields (`invalid_request`).", body = ErrorBody),
+        (status = 409, description = "The server has no backup directory (`--backup-dir`), or the file exists (`conflict`).", body = ErrorBody),
+    )
+)]
+async fn backup(State(state): State<AppState>, bytes: axum::body::Bytes) -> Result<Json<BackupWritten>, ApiError> {
     let request: BackupRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
         BackupRequest::default()
     } else {
@@ -162,12 +429,12 @@ async fn backup(State(state): State<AppState>, bytes: axum::body::Bytes) -> Resu
         "backup written through the admin API"
     );
     let file = info.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Json(json!({
-        "file": file,
-        "path": info.path,
-        "head": info.head,
-        "documents": info.documents,
-        "bytes": info.bytes,
-        "millis": info.millis,
-    })))
+    Ok(Json(BackupWritten {
+        file,
+        path: info.path,
+        head: info.head,
+        documents: info.documents as u64,
+        bytes: info.bytes as u64,
+        millis: info.millis as u64,
+    }))
 }

@@ -9,11 +9,21 @@ use serde_json::json;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::openapi::ErrorBody;
 
 /// `200 ok` while the server takes writes. While its disk is full (the last
 /// write failed for it, none succeeded since): `503` with
 /// `{"status": "degraded", "error": {"code": "server_storage_full", …}}`, so
 /// that monitoring sees it and a 0.1.0 client's health check shows the message.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The server is up and takes writes.", content_type = "text/plain; charset=utf-8", body = String, example = "ok"),
+        (status = 503, description = "Degraded: the server's disk is full (`server_storage_full`); reads still work.", body = ErrorBody),
+    )
+)]
 pub(super) async fn healthz(State(state): State<AppState>) -> Response {
     if !state.metrics().storage_is_full() {
         return "ok".into_response();
@@ -23,6 +33,13 @@ pub(super) async fn healthz(State(state): State<AppState>) -> Response {
     (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
+/// The server's metrics in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String))
+)]
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics().render())
 }

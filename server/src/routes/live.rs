@@ -8,6 +8,7 @@
 
 use axum::Extension;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use rapport_core::sync::SyncRequest;
@@ -24,15 +25,61 @@ const MAX_PUSH_PAGES: usize = 16;
 /// How long a closing socket waits for the peer's Close.
 const CLOSE_HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The sync protocol over a WebSocket (RFC 6455), with server pushes.
+///
+/// Not a JSON endpoint: the client upgrades the connection, then sends binary
+/// frames each holding a postcard-encoded sync request (as the body of
+/// `POST /v1/sync`); each is answered by a binary frame holding the sync
+/// response, or a text frame holding an `ErrorBody`. After other devices'
+/// changes are stored, the server sends unsolicited responses. A message
+/// larger than the body limit closes the socket with 1009; a revoked token
+/// with 1008; shutdown with 1001.
+#[utoipa::path(
+    get,
+    path = "/v1/live",
+    tag = "sync",
+    params(Handshake),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol; frames as described above."),
+        (status = 400, description = "Not a WebSocket upgrade request (`invalid_request`): connect with a WebSocket client.", body = crate::openapi::ErrorBody),
+    )
+)]
 pub(super) async fn live(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
-    ws: WebSocketUpgrade,
-) -> Response {
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|e| {
+        ApiError::InvalidRequest(format!(
+            "this endpoint is a WebSocket; connect with a WebSocket client ({})",
+            e.body_text().to_lowercase()
+        ))
+    })?;
     let limit = state.limits().max_body_bytes;
-    ws.max_message_size(limit)
+    Ok(ws
+        .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| Session::new(state, principal).run(socket))
+        .on_upgrade(move |socket| Session::new(state, principal).run(socket)))
+}
+
+/// The headers of a WebSocket opening handshake, as the server checks them
+/// (case-insensitively, as RFC 6455 says).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Only describes the headers; `WebSocketUpgrade` reads them.
+struct Handshake {
+    /// Holds the token `upgrade`.
+    #[param(rename = "Connection", pattern = "(^|,)[ \\t]*[Uu][Pp][Gg][Rr][Aa][Dd][Ee][ \\t]*(,|$)")]
+    connection: String,
+    /// `websocket`.
+    #[param(rename = "Upgrade", pattern = "^[Ww][Ee][Bb][Ss][Oo][Cc][Kk][Ee][Tt]$")]
+    upgrade: String,
+    /// `13`.
+    #[param(rename = "Sec-WebSocket-Version", pattern = "^13$")]
+    version: String,
+    /// The client's handshake key.
+    #[param(rename = "Sec-WebSocket-Key")]
+    key: String,
 }
 
 /// Where the client stands, as of the last response it was sent.

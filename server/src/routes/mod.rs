@@ -4,41 +4,61 @@ mod admin;
 mod documents;
 mod health;
 mod live;
-mod me;
 mod sync;
 mod whoami;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiError, panic_response};
+use crate::openapi::{Access, mark};
 use crate::{auth, metrics};
+
+/// The routes anyone may call: they hold no data.
+fn public() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::healthz))
+        .routes(routes!(crate::openapi::openapi))
+        .merge(crate::web::routes())
+}
+
+/// The routes that need a device token.
+fn protected() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sync::sync))
+        .routes(routes!(whoami::whoami))
+        .routes(routes!(live::live))
+        .routes(routes!(documents::automerge))
+        .routes(routes!(health::metrics))
+        .merge(crate::reports::routes::routes())
+        .merge(crate::web::api_routes())
+}
+
+/// Every route with its description, grouped by who may call it: the
+/// router and `/v1/openapi.json` are both made from this.
+fn groups() -> [OpenApiRouter<AppState>; 3] {
+    [mark(public(), Access::Public), mark(protected(), Access::Token), mark(admin::routes(), Access::Admin)]
+}
+
+/// Every route, unlayered, for its description.
+pub(crate) fn described() -> OpenApiRouter<AppState> {
+    groups().into_iter().fold(OpenApiRouter::new(), OpenApiRouter::merge)
+}
 
 /// Every route, with authentication, body limits, timeouts, metrics,
 /// tracing and panic catching.
 pub fn router(state: AppState) -> Router {
-    let admin = admin::routes().route_layer(axum::middleware::from_fn(auth::require_admin));
-    let protected = Router::new()
-        .merge(admin)
-        .route("/v1/sync", post(sync::sync))
-        .route("/v1/whoami", get(whoami::whoami))
-        .route("/v1/live", get(live::live))
-        .route("/v1/me/rules", get(me::rules))
-        .route("/v1/accounts/{id}/automerge", get(documents::automerge))
-        .route("/metrics", get(health::metrics))
-        .merge(crate::reports::routes::routes())
-        .merge(crate::web::api_routes())
-        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/v1/openapi.json", get(crate::reports::routes::openapi))
-        .merge(crate::web::routes())
-        .merge(protected)
+    let [public, protected, admin] = groups();
+    let admin = admin.route_layer(axum::middleware::from_fn(auth::require_admin));
+    let protected = protected.merge(admin).route_layer(from_fn_with_state(state.clone(), auth::require_token));
+    let (routes, _) = public.merge(protected).split_for_parts();
+    routes
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.limits().max_body_bytes))
         .layer(from_fn_with_state(state.clone(), deadline))

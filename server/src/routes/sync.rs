@@ -15,6 +15,24 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::metrics::Transport;
 
+/// One sync exchange: a binary `SyncRequest` in, a binary `SyncResponse` out.
+///
+/// Both are postcard-encoded `rapport_core::sync::Message`s (docs/PROTOCOL.md):
+/// the request carries the changes the device pushes and where it stands; the
+/// response what the server stored, refused and sends back. Nothing is
+/// acknowledged before it is on disk.
+#[utoipa::path(
+    post,
+    path = "/v1/sync",
+    tag = "sync",
+    request_body(content = crate::openapi::Binary, content_type = "application/octet-stream", description = "A postcard-encoded sync request (docs/PROTOCOL.md)."),
+    responses(
+        (status = 200, description = "A postcard-encoded sync response.", content_type = "application/octet-stream", body = crate::openapi::Binary),
+        (status = 400, description = "The body is not a sync request (`malformed_message`), is of an unsupported protocol version (`unsupported_version`), or could not be read (`bad_request`).", body = crate::openapi::ErrorBody),
+        (status = 403, description = "The request's actor id is bound to another device (`forbidden`).", body = crate::openapi::ErrorBody),
+        (status = 413, description = "The body exceeds the server's size limit (`payload_too_large`).", body = crate::openapi::ErrorBody),
+    )
+)]
 pub(super) async fn sync(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,

@@ -1,38 +1,64 @@
 //! `GET /v1/whoami`: whom the bearer token belongs to, so that a device
-//! takes its user and device name from the server instead of guessing them.
+//! takes its user and device name from the server instead of guessing them,
+//! and runs the same permission rules before it commits an edit (ADR 0010).
+//! Read fresh from the user directory on each call.
 
 use axum::extract::State;
 use axum::{Extension, Json};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Principal;
 use crate::db::DbError;
 use crate::error::ApiError;
+use crate::openapi::ErrorBody;
 
-/// The answer: the token's user, role and device.
-#[derive(Debug, Serialize)]
+/// The token's user and device, and the user as the permission rules see them.
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct WhoAmI {
     user: String,
+    /// `admin`, `manager`, `office` or `rep`.
     role: &'static str,
     device: String,
     device_id: i64,
+    teams: Vec<String>,
+    territories: Vec<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/whoami",
+    tag = "sync",
+    responses(
+        (status = 200, description = "The token's user, role, device, teams and territories.", body = WhoAmI),
+        (status = 401, description = "The token is unknown or revoked (`unauthorized`).", body = ErrorBody),
+    )
+)]
 pub(super) async fn whoami(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Json<WhoAmI>, ApiError> {
     let device_id = principal.device_id;
-    let device = state
+    let (device, subject) = state
         .db()
         .call(move |conn| {
-            conn.prepare_cached("SELECT name FROM devices WHERE id = ?1 AND revoked_at IS NULL")?
+            let device = conn
+                .prepare_cached("SELECT name FROM devices WHERE id = ?1 AND revoked_at IS NULL")?
                 .query_row([device_id], |r| r.get::<_, String>(0))
                 .optional()?
-                .ok_or(DbError::Revoked)
+                .ok_or(DbError::Revoked)?;
+            let subject = crate::db::users::subject(conn, device_id)?.ok_or(DbError::Revoked)?;
+            Ok((device, subject))
         })
         .await?;
-    Ok(Json(WhoAmI { user: principal.user, role: principal.role.as_str(), device, device_id }))
+    Ok(Json(WhoAmI {
+        user: subject.user,
+        role: subject.role.as_str(),
+        device,
+        device_id,
+        teams: subject.teams.into_iter().collect(),
+        territories: subject.territories.into_iter().collect(),
+    }))
 }

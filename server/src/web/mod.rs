@@ -14,15 +14,18 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use rusqlite::types::Value;
 use serde_json::{Value as JsonValue, json};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
 use crate::db::{DbError, users};
 use crate::error::ApiError;
+use crate::openapi::ErrorBody;
 use crate::reports::filter::{BadFilter, Cond, Filter};
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
@@ -34,38 +37,94 @@ const MAX_STAGE_LEN: usize = 64;
 const MAX_DRILL_ROWS: i64 = 1000;
 
 /// The page and its assets (public: they hold no data).
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/index.html", get(index))
-        .route("/assets/app.js", get(app_js))
-        .route("/assets/app.css", get(app_css))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(index))
+        .routes(routes!(index_html))
+        .routes(routes!(app_js))
+        .routes(routes!(app_css))
 }
 
 /// The dashboard's drill-down (behind the bearer-token middleware).
-pub(crate) fn api_routes() -> Router<AppState> {
-    Router::new().route("/v1/dashboard/stage-deals", get(stage_deals))
+pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stage_deals))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-cache")], body).into_response()
 }
 
+/// The managers' dashboard (an HTML page; it asks for a device token).
+#[utoipa::path(get, path = "/", tag = "dashboard",
+    responses((status = 200, description = "The page.", content_type = "text/html; charset=utf-8", body = String)))]
 async fn index() -> Response {
     asset("text/html; charset=utf-8", INDEX_HTML)
 }
 
+/// The managers' dashboard, by its file name.
+#[utoipa::path(get, path = "/index.html", tag = "dashboard",
+    responses((status = 200, description = "The page.", content_type = "text/html; charset=utf-8", body = String)))]
+async fn index_html() -> Response {
+    index().await
+}
+
+/// The dashboard's script.
+#[utoipa::path(get, path = "/assets/app.js", tag = "dashboard",
+    responses((status = 200, description = "The script.", content_type = "text/javascript; charset=utf-8", body = String)))]
 async fn app_js() -> Response {
     asset("text/javascript; charset=utf-8", APP_JS)
 }
 
+/// The dashboard's stylesheet.
+#[utoipa::path(get, path = "/assets/app.css", tag = "dashboard",
+    responses((status = 200, description = "The stylesheet.", content_type = "text/css; charset=utf-8", body = String)))]
 async fn app_css() -> Response {
     asset("text/css; charset=utf-8", APP_CSS)
+}
+
+/// The query of the drill-down (`stage_deals` reads it; `Filter::parse` the filters).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query string.
+struct StageQuery {
+    /// The stage id (e.g. `proposal`): once trimmed, 1 to 64 characters.
+    #[param(min_length = 1, pattern = r"^\s*\S(?:[\s\S]{0,62}\S)?\s*$")]
+    stage: String,
+    /// Only accounts of this team (it must exist).
+    #[param(min_length = 1, pattern = r"\S")]
+    team: Option<String>,
+    /// Only accounts owned by this user (it must exist).
+    #[param(min_length = 1, pattern = r"\S")]
+    rep: Option<String>,
+    /// Only accounts in this territory.
+    #[param(min_length = 1, pattern = r"\S")]
+    territory: Option<String>,
+    /// Start of the period on the expected close (YYYY-MM-DD, inclusive; not after `to`).
+    #[param(value_type = Option<String>, format = Date)]
+    from: Option<String>,
+    /// End of the period (YYYY-MM-DD, inclusive).
+    #[param(value_type = Option<String>, format = Date)]
+    to: Option<String>,
 }
 
 /// `GET /v1/dashboard/stage-deals?stage=S[&team&rep&territory&from&to]`: the
 /// deals in stage `S` that the `stages` report counts for the same filters,
 /// as `{"report", "columns", "rows"}`.
+///
+/// The open and closed deals behind one stage of the funnel (the dashboard's
+/// drill-down): account, deal, amount, owner. Same scope, filters and period
+/// as `stages`; at most 1000 rows.
+#[utoipa::path(
+    get,
+    path = "/v1/dashboard/stage-deals",
+    tag = "dashboard",
+    operation_id = "stageDeals",
+    params(StageQuery),
+    responses(
+        (status = 200, description = "The deals, as `{\"report\", \"columns\", \"rows\"}`.", body = Object),
+        (status = 400, description = "A bad parameter, named in the message (`bad_request`).", body = ErrorBody),
+    )
+)]
 async fn stage_deals(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
@@ -74,7 +133,7 @@ async fn stage_deals(
     let Query(mut query) =
         query.map_err(|_| ApiError::BadRequest("query parameter `query`: the query string cannot be parsed".into()))?;
     let stage = query.remove("stage").map(|s| s.trim().to_owned()).unwrap_or_default();
-    if stage.is_empty() || stage.len() > MAX_STAGE_LEN {
+    if stage.is_empty() || stage.chars().count() > MAX_STAGE_LEN {
         return Err(BadFilter { param: "stage", reason: "expected a stage id" }.into());
     }
     if ["format", "days", "limit", "offset"].iter().any(|k| query.contains_key(*k)) {
