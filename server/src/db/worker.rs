@@ -261,6 +261,15 @@ impl Worker {
                 });
             match outcome {
                 Ok((answer, mine)) => {
+                    if let Some(seen) = answer.1.diverged_at {
+                        tracing::warn!(
+                            device = principal.device_id,
+                            seen,
+                            new_epoch = answer.1.new_epoch,
+                            "a device saw a log position this database does not have (it was restored): \
+                             the device re-sends what it holds"
+                        );
+                    }
                     changes_stored += answer.1.changes_stored as u64;
                     docs_rejected += answer.1.docs_rejected as u64;
                     written.touched.extend(mine.touched);
