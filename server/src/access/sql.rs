@@ -16,6 +16,9 @@ use crate::db::DbError;
 
 const SETTINGS: &str = rapport_core::settings::SETTINGS_DOC_ID;
 
+/// The users whose rules judge relayed changes, by actor id.
+type Relayed = std::collections::HashMap<Vec<u8>, Subject>;
+
 /// One sync request's access rules, evaluated inside its savepoint.
 pub(crate) struct SqlAccess<'a> {
     conn: &'a Connection,
@@ -25,6 +28,9 @@ pub(crate) struct SqlAccess<'a> {
     /// the device asks from a position at or past that response's `after`.
     client_after: u64,
     max_doc_bytes: u64,
+    /// The device heals a restored server (protocol version 2): it may relay
+    /// changes made by other devices (ADR 0009).
+    healing: bool,
 }
 
 impl<'a> SqlAccess<'a> {
@@ -35,7 +41,16 @@ impl<'a> SqlAccess<'a> {
         client_after: u64,
         max_doc_bytes: u64,
     ) -> Self {
-        SqlAccess { conn, subject, device_id, client_after, max_doc_bytes }
+        SqlAccess { conn, subject, device_id, client_after, max_doc_bytes, healing: false }
+    }
+
+    /// A request of a device that heals a restored server: changes by actor
+    /// ids bound to other devices are relayed (judged with the rules of
+    /// their device's user, as when that device pushed them), and actor ids
+    /// other than the request's are not bound to this device.
+    pub(crate) fn healing(mut self, healing: bool) -> Self {
+        self.healing = healing;
+        self
     }
 
     /// Binds the request's actor id to this device on first use; refuses an
@@ -85,41 +100,76 @@ impl<'a> SqlAccess<'a> {
         Ok(())
     }
 
-    /// Actor ids of `changes` not bound yet; refuses changes by another device's actor.
-    fn check_actors(&self, doc: &str, changes: &[Change]) -> Result<BTreeSet<Vec<u8>>, String> {
+    /// Actor ids of `changes` not bound yet, and the users whose rules judge
+    /// relayed changes (by actor id); refuses changes by another device's
+    /// actor unless the device heals a restored server.
+    fn check_actors(&self, doc: &str, changes: &[Change]) -> Result<(BTreeSet<Vec<u8>>, Relayed), String> {
         let mut unbound = BTreeSet::new();
+        let mut relayed = Relayed::new();
         for change in changes {
             if settings_genesis().contains(&change.hash()) {
                 continue;
             }
             let actor = change.actor_id().to_bytes().to_vec();
-            if unbound.contains(&actor) {
+            if unbound.contains(&actor) || relayed.contains_key(&actor) {
                 continue;
             }
             match self.actor_device(&actor).map_err(|e| internal(doc, &e))? {
                 Some(device) if device != self.device_id => {
-                    return Err(format!("document {doc}: a change is made with an actor id bound to another device"));
+                    if !self.healing {
+                        return Err(format!(
+                            "document {doc}: a change is made with an actor id bound to another device"
+                        ));
+                    }
+                    // A revoked device's or deleted user's changes are judged
+                    // with the relaying user's rules.
+                    let author = crate::db::users::subject(self.conn, device).map_err(|e| {
+                        tracing::error!(error = %e, doc, "storage error while checking a push");
+                        format!("document {doc}: the server could not check this push; retry later")
+                    })?;
+                    relayed.insert(actor, author.unwrap_or_else(|| self.subject.clone()));
                 }
                 Some(_) => {}
+                // While healing, only the request's own actor id (bound
+                // before the push) is bound to this device.
+                None if self.healing => {}
                 None => {
                     unbound.insert(actor);
                 }
             }
         }
-        Ok(unbound)
+        Ok((unbound, relayed))
+    }
+
+    /// Whose rules judge `change`: its device's user when relayed, else the requester.
+    fn judge<'s>(&'s self, relayed: &'s Relayed, change: &Change) -> &'s Subject {
+        if relayed.is_empty() {
+            return &self.subject;
+        }
+        relayed.get(&change.actor_id().to_bytes().to_vec()).unwrap_or(&self.subject)
     }
 
     /// Judges every change on the state it was based on: its dependencies
     /// (or, for the change that creates the account, the state it creates).
-    fn check_account(&self, doc: &str, after: &AutoCommit, changes: &[Change]) -> Result<(), String> {
-        let role = self.subject.role;
+    fn check_account(
+        &self,
+        doc: &str,
+        after: &AutoCommit,
+        changes: &[Change],
+        relayed: &Relayed,
+    ) -> Result<(), String> {
         let mut copy: Option<AutoCommit> = None;
         for change in changes {
+            let subject = self.judge(relayed, change);
+            if subject.sees_everything() {
+                continue;
+            }
+            let role = subject.role;
             let hash = [change.hash()];
             let creating = change.deps().is_empty();
             let based_on = if creating { &hash[..] } else { change.deps() };
             let scope = AccountScope::of(after, Some(based_on));
-            if !self.subject.may_access(&scope) {
+            if !subject.may_access(&scope) {
                 return Err(if creating {
                     format!("document {doc}: role {role} may not create an account outside this user's scope")
                 } else {
@@ -132,7 +182,7 @@ impl<'a> SqlAccess<'a> {
             let am = copy.get_or_insert_with(|| after.clone());
             for patch in am.document().diff(change.deps(), &hash) {
                 let field = touched_field(&patch);
-                if !self.subject.may_change_field(&field) {
+                if !subject.may_change_field(&field) {
                     return Err(format!("document {doc}: role {role} may not change {field}"));
                 }
             }
@@ -180,13 +230,22 @@ impl Access for SqlAccess<'_> {
         changes: &[Change],
     ) -> Result<(), String> {
         self.check_size(doc, changes)?;
-        let unbound = self.check_actors(doc, changes)?;
+        let (unbound, relayed) = self.check_actors(doc, changes)?;
         if doc == SETTINGS {
-            if !self.subject.may_write_settings() {
-                return Err(format!("document {doc}: role {} may not change the settings", self.subject.role));
+            let refused = if relayed.is_empty() {
+                Some(&self.subject).filter(|s| !s.may_write_settings())
+            } else {
+                changes
+                    .iter()
+                    .filter(|c| !settings_genesis().contains(&c.hash()))
+                    .map(|c| self.judge(&relayed, c))
+                    .find(|s| !s.may_write_settings())
+            };
+            if let Some(subject) = refused {
+                return Err(format!("document {doc}: role {} may not change the settings", subject.role));
             }
-        } else if !self.subject.sees_everything() {
-            self.check_account(doc, after, changes)?;
+        } else {
+            self.check_account(doc, after, changes, &relayed)?;
         }
         for actor in unbound {
             self.bind(&actor).map_err(|e| internal(doc, &e))?;

@@ -230,7 +230,8 @@ impl Worker {
                 tx.savepoint().map_err(DbError::from).and_then(|sp| {
                     let subject = users::subject(&sp, principal.device_id)?.ok_or(DbError::Revoked)?;
                     let access =
-                        SqlAccess::new(&sp, subject, principal.device_id, request.after, self.options.max_doc_bytes);
+                        SqlAccess::new(&sp, subject, principal.device_id, request.after, self.options.max_doc_bytes)
+                            .healing(request.v2.as_ref().is_some_and(|ext| ext.healing));
                     access.bind_request_actor(&request.actor)?;
                     let author = Author { user_id: principal.user_id, device_id: principal.device_id };
                     let mut store = SqlStore::new(&sp, &mut self.cache, self.options.compact_after).with_author(author);

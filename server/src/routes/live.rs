@@ -207,7 +207,8 @@ impl Session {
         socket.send(Message::Binary(encoded.into())).await.map_err(|_| None)?;
         // A client told to heal pulls again from 0 with its next request:
         // nothing is sent unasked until then.
-        self.position = (!heal).then(|| Position { base: if more { base } else { after }, after, actor, budget, seen });
+        self.position =
+            (!heal).then_some(Position { base: if more { base } else { after }, after, actor, budget, seen });
         Ok(())
     }
 }
