@@ -172,3 +172,35 @@ fn a_version_1_device_ahead_of_a_restored_server_receives_everything() {
     assert_eq!(stats.diverged_at, None, "the head passed the old device's base: nothing to tell");
     assert_eq!(old.replica.account(fresh).unwrap().party.name, "Fresh on the restored server");
 }
+
+#[test]
+fn a_replica_file_of_0_1_0_heals_a_server_restored_after_it_synced_in_version_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // The replica schema 0.1.0 wrote (three migrations).
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        rapport_core::replica::schema::create_at_version(&mut conn, 3).unwrap();
+    }
+    let mut old = Replica::open(&path, &identity("old")).unwrap();
+    let mut store = identity_store();
+    let v1_sync = |r: &mut Replica, store: &mut MemoryStore| {
+        let (mut req, plan) = r.sync_request(SyncLimits::default()).unwrap();
+        req.v2 = None;
+        let (resp, _) = handle(store, &OpenAccess, &req).unwrap();
+        r.sync_apply(&plan, &resp).unwrap();
+    };
+    old.create_account(&NewAccount::new("Before")).unwrap();
+    v1_sync(&mut old, &mut store);
+    let backup = store.clone();
+    let lost = old.create_account(&NewAccount::new("Lost")).unwrap();
+    v1_sync(&mut old, &mut store);
+    assert_eq!(old.unsynced_count().unwrap(), 0);
+    assert_eq!(old.log_mark().unwrap(), None, "version-1 answers carry no mark");
+
+    // Upgraded, it meets the restored server: no mark, but a base above the head.
+    let mut store = backup.restored();
+    assert!(sync(&mut old, &mut store));
+    assert_eq!(server_name(&mut store, lost), "Lost");
+    assert!(old.log_mark().unwrap().is_some());
+}

@@ -163,6 +163,9 @@ struct After {
 fn after_backup(w: &World, b: &Before) -> After {
     let cobalt = w.office.last_line(&["account", "add", "--name", "Cobalt AB"]);
     w.office.ok(&["account", "set", &b.acme, "party.industry", "Paper"]);
+    // A field reps may not change: Bob relays it to the restored server
+    // under the office's rules.
+    w.office.ok(&["account", "set", &b.acme, "party.territory", "FI-11"]);
     w.office.sync();
     w.bob.ok(&["interaction", "log", &b.acme, "--kind", "call", "--subject", "Call after the backup"]);
     let delta = w.bob.last_line(&["account", "add", "--name", "Delta Ltd", "--owner", "bob"]);
@@ -195,6 +198,7 @@ fn assert_everything_back(w: &World, b: &Before, a: &After, bobs_new: &[&str]) {
 
     let acme = reader.account(&b.acme);
     assert_eq!(acme["party"]["industry"], "Paper");
+    assert_eq!(acme["party"]["territory"], "FI-11");
     assert!(acme.to_string().contains("Call after the backup"), "bob's call is back");
     assert!(!reader.account(&b.borealis)["deleted"].is_null(), "the delete is back");
     assert_eq!(reader.account(&a.cobalt)["party"]["name"], "Cobalt AB");

@@ -247,9 +247,12 @@ fn compare_logs<S: ServerStore>(
     head: u64,
     stats: &mut HandleStats,
 ) -> Result<Seen, S::Error> {
-    let mut restart = |store: &mut S, seen: u64, this_epoch: bool| -> Result<Seen, S::Error> {
+    // Positions the requester saw are never given to new changes. A new
+    // epoch starts when the requester proves that this epoch's log lost
+    // changes: its mark is of this epoch, or (no mark) positions had to move.
+    let mut restart = |store: &mut S, seen: u64, this_epoch: Option<bool>| -> Result<Seen, S::Error> {
         let moved = store.skip_past(seen)?;
-        if this_epoch || moved {
+        if this_epoch.unwrap_or(moved) {
             stats.new_epoch = Some(store.start_epoch()?.epoch);
         }
         Ok(Seen::Gone(seen))
@@ -258,7 +261,7 @@ fn compare_logs<S: ServerStore>(
         // A version-1 device, or one that never had a version-2 answer: only
         // its position tells.
         let position = req.after.max(req.base);
-        return if req.base > head { restart(store, position, false) } else { Ok(Seen::Same) };
+        return if req.base > head { restart(store, position, None) } else { Ok(Seen::Same) };
     };
     let id = store.identity()?;
     if seen.server != id.server {
@@ -266,11 +269,11 @@ fn compare_logs<S: ServerStore>(
     }
     let this_epoch = seen.epoch == id.epoch;
     if seen.head > head || req.base > head {
-        return restart(store, seen.head.max(req.after), this_epoch);
+        return restart(store, seen.head.max(req.after), Some(this_epoch));
     }
     let ours = if seen.head == 0 { Some([0; 8]) } else { store.fingerprint(seen.head)? };
     if ours.is_some_and(|f| f != seen.fingerprint) {
-        return restart(store, seen.head, this_epoch);
+        return restart(store, seen.head, Some(this_epoch));
     }
     Ok(if this_epoch { Seen::Same } else { Seen::Gone(seen.head) })
 }
