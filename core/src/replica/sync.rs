@@ -371,7 +371,8 @@ fn note_announced(tx: &Transaction<'_>, plan: &PushPlan, ext: &HealResponse, rep
     let mut lacking = tx.prepare_cached(
         "UPDATE doc_sync SET need_snapshot = 1, acked_version = min(acked_version, local_version - 1) WHERE doc_id = ?1",
     )?;
-    for doc in ext.lacking.iter().filter(|d| plan.announced.contains(d)) {
+    let announced: std::collections::HashSet<&str> = plan.announced.iter().map(String::as_str).collect();
+    for doc in ext.lacking.iter().filter(|d| announced.contains(d.as_str())) {
         report.lacking += lacking.execute([doc])?;
     }
     let pending: bool =
