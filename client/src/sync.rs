@@ -37,6 +37,11 @@ pub struct SyncSummary {
     pub rejected: Vec<RejectedDoc>,
     /// Account ids (or `settings`) received, in the order they arrived.
     pub pulled_ids: Vec<String>,
+    /// The server was restored from a backup and lacked what this device
+    /// saw: the device announced what it holds and pulled everything again.
+    pub server_restored: bool,
+    /// Documents the restored server lacked, sent to it whole.
+    pub resent_docs: usize,
 }
 
 /// A document the server refused to store.
@@ -83,6 +88,8 @@ impl SyncSummary {
         self.bytes_down += other.bytes_down;
         self.rejected.extend(other.rejected.iter().cloned());
         self.pulled_ids.extend(other.pulled_ids.iter().cloned());
+        self.server_restored |= other.server_restored;
+        self.resent_docs += other.resent_docs;
     }
 
     pub(crate) fn count_request(&mut self, request: &SyncRequest, encoded: usize) {
@@ -100,6 +107,8 @@ impl SyncSummary {
         self.bytes_down += encoded;
         self.pushed_docs += report.pushed_docs;
         self.pulled_docs += report.pulled_docs;
+        self.server_restored |= report.heal_started;
+        self.resent_docs += report.lacking;
         for d in &response.pull {
             let (changes, snapshots, bytes) = sizes(d);
             self.pulled_changes += changes;

@@ -43,10 +43,11 @@ impl Device {
         self.desktop.last_line(args)
     }
 
-    /// Syncs; the server refuses nothing.
-    fn sync(&self) {
+    /// Syncs; the server refuses nothing. Returns the summary.
+    fn sync(&self) -> Value {
         let summary = self.desktop.json(&["sync", "--json"]);
         assert_eq!(summary["rejected"], Value::Array(Vec::new()), "{} had pushes refused", self.desktop.name);
+        summary
     }
 
     fn account(&self, id: &str) -> Value {
@@ -225,9 +226,15 @@ fn a_restored_server_gets_every_acknowledged_change_back_from_the_devices() {
 
     w.server = Some(restore(w.server.take().unwrap(), &backup, true));
     // Bob and Ana first; the office, which made most of the lost changes, last.
-    for d in [&w.bob, &w.ana, &w.office] {
-        d.sync();
+    // Each learns that the server was restored; Bob sends back his account
+    // the server lacked (and the one the office edited).
+    let bobs = w.bob.sync();
+    assert_eq!(bobs["server_restored"], true);
+    assert_eq!(bobs["resent_docs"], 2, "{bobs}");
+    for d in [&w.ana, &w.office] {
+        assert_eq!(d.sync()["server_restored"], true);
     }
+    assert_eq!(w.office.sync()["server_restored"], false, "healed once");
     // A change made on the restored server reaches the devices that were ahead of it.
     let fresh = w.bob.last_line(&["account", "add", "--name", "Foxtrot", "--owner", "bob"]);
     w.bob.sync();
