@@ -204,3 +204,26 @@ fn a_replica_file_of_0_1_0_heals_a_server_restored_after_it_synced_in_version_1(
     assert_eq!(server_name(&mut store, lost), "Lost");
     assert!(old.log_mark().unwrap().is_some());
 }
+
+#[test]
+fn an_edit_made_offline_on_a_lost_account_is_asked_for_whole_and_arrives() {
+    let mut store = identity_store();
+    let mut ana = Fixture::new("ana");
+    ana.account("Before");
+    sync(&mut ana.replica, &mut store);
+    let backup = store.clone();
+    let lost = ana.account("Lost");
+    sync(&mut ana.replica, &mut store);
+    // Edited offline: the push carries only the new change, which depends
+    // on the account's creation, which the restored server lacks.
+    ana.replica.edit(lost, |e| e.set_field("party.industry", "Paper")).unwrap();
+    let mut store = backup.restored();
+    let (req, plan) = ana.replica.sync_request(SyncLimits::default()).unwrap();
+    assert!(req.push[0].snapshot.is_none() && req.push[0].changes.len() == 1);
+    let (resp, _) = handle(&mut store, &OpenAccess, &req).unwrap();
+    assert_eq!(resp.acks[0].status, AckStatus::NeedSnapshot, "asked for the whole document, not refused");
+    ana.replica.sync_apply(&plan, &resp).unwrap();
+    sync(&mut ana.replica, &mut store);
+    let doc = store.load(&lost.to_string()).unwrap().unwrap();
+    assert_eq!(AccountDoc::from_automerge(doc).unwrap().read().party.industry.as_deref(), Some("Paper"));
+}
