@@ -171,6 +171,9 @@ fn print_summary(s: &SyncSummary) {
         kib(s.pulled_bytes)
     );
     println!("exchanges: {} ({} up, {} down)", s.rounds, kib(s.bytes_up), kib(s.bytes_down));
+    if s.server_restored {
+        println!("the server was restored from a backup: this device sent back {} documents it lacked", s.resent_docs);
+    }
     if s.rejected.is_empty() {
         println!("rejected: none");
     } else {

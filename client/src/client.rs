@@ -47,6 +47,9 @@ pub struct Client {
     pub(crate) http: reqwest::Client,
     pub(crate) tls: std::sync::Arc<rustls::ClientConfig>,
     pub(crate) options: ClientOptions,
+    /// The server answered a version-2 request with `unsupported_version`
+    /// (a 0.1.0 server): it is sent version-1 requests from then on.
+    pub(crate) v1_only: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Client {
@@ -76,7 +79,7 @@ impl Client {
             .user_agent(concat!("rapport-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Tls(crate::error::root_cause(&e)))?;
-        Ok(Client { endpoint, auth, http, tls, options })
+        Ok(Client { endpoint, auth, http, tls, options, v1_only: Default::default() })
     }
 
     /// The server's base URL, normalized (no trailing slash).
@@ -182,6 +185,22 @@ impl Client {
             Ok(Message::Request(_)) => Err(self.protocol_error("a request where a response was expected".into())),
             Err(e) => Err(self.protocol_error(e.to_string())),
         }
+    }
+
+    /// Whether requests go out in protocol version 1 (the server speaks no later one).
+    pub(crate) fn v1_only(&self) -> bool {
+        self.v1_only.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Notes a server that refused protocol version 2; returns whether `e` is that refusal.
+    pub(crate) fn refused_v2(&self, e: &ClientError) -> bool {
+        let refused = matches!(e, ClientError::Server { code, .. } if code == "unsupported_version");
+        if refused && !self.v1_only() {
+            tracing::info!(server = self.endpoint.base(), "the server speaks sync protocol version 1 only");
+            self.v1_only.store(true, std::sync::atomic::Ordering::Relaxed);
+            return true;
+        }
+        false
     }
 
     pub(crate) fn protocol_error(&self, reason: String) -> ClientError {

@@ -166,7 +166,7 @@ impl Client {
                 let (bytes, plan, position) = {
                     let mut r = lock(&replica);
                     let position = r.sync_position()?;
-                    let (bytes, plan) = next_request(&mut r, options.limits, &mut sent)?;
+                    let (bytes, plan) = next_request(&mut r, options.limits, &mut sent, self.v1_only())?;
                     (bytes, plan, position)
                 };
                 sink.send(Frame::Binary(bytes.into())).await.map_err(|e| self.ws_error(e))?;
@@ -201,7 +201,12 @@ impl Client {
                 frame = stream.next() => {
                     let bytes = match frame {
                         Some(Ok(Frame::Binary(bytes))) => bytes,
-                        Some(Ok(Frame::Text(text))) => return Err(self.text_frame_error(text.as_bytes())),
+                        Some(Ok(Frame::Text(text))) => {
+                            let e = self.text_frame_error(text.as_bytes());
+                            // A 0.1.0 server: the reopened connection speaks version 1.
+                            self.refused_v2(&e);
+                            return Err(e);
+                        }
                         Some(Ok(Frame::Close(close))) => return Err(self.closed(close.map(|c| c.reason.to_string()))),
                         Some(Ok(_)) => continue,
                         Some(Err(e)) => return Err(self.ws_error(e)),
@@ -217,7 +222,9 @@ impl Client {
                     if answered {
                         idle = if progressed { 0 } else { idle + 1 };
                     }
-                    want_request = response.more || (unsynced > 0 && idle < MAX_IDLE_ROUNDS);
+                    // A replica healing a restored server announces its documents next.
+                    let healing = lock(&replica).heal_pending()? > 0;
+                    want_request = response.more || healing || (unsynced > 0 && idle < MAX_IDLE_ROUNDS);
                     match initial.as_mut() {
                         Some(total) => {
                             total.add(&summary);

@@ -37,6 +37,11 @@ pub struct SyncSummary {
     pub rejected: Vec<RejectedDoc>,
     /// Account ids (or `settings`) received, in the order they arrived.
     pub pulled_ids: Vec<String>,
+    /// The server was restored from a backup and lacked what this device
+    /// saw: the device announced what it holds and pulled everything again.
+    pub server_restored: bool,
+    /// Documents the restored server lacked, sent to it whole.
+    pub resent_docs: usize,
 }
 
 /// A document the server refused to store.
@@ -83,6 +88,8 @@ impl SyncSummary {
         self.bytes_down += other.bytes_down;
         self.rejected.extend(other.rejected.iter().cloned());
         self.pulled_ids.extend(other.pulled_ids.iter().cloned());
+        self.server_restored |= other.server_restored;
+        self.resent_docs += other.resent_docs;
     }
 
     pub(crate) fn count_request(&mut self, request: &SyncRequest, encoded: usize) {
@@ -100,6 +107,8 @@ impl SyncSummary {
         self.bytes_down += encoded;
         self.pushed_docs += report.pushed_docs;
         self.pulled_docs += report.pulled_docs;
+        self.server_restored |= report.heal_started;
+        self.resent_docs += report.lacking;
         for d in &response.pull {
             let (changes, snapshots, bytes) = sizes(d);
             self.pulled_changes += changes;
@@ -118,13 +127,18 @@ fn sizes(d: &DocData) -> (usize, usize, usize) {
     (d.changes.len(), usize::from(d.snapshot.is_some()), snapshot + d.changes.iter().map(Vec::len).sum::<usize>())
 }
 
-/// The next request from the replica, encoded, with its plan.
+/// The next request from the replica, encoded (in protocol version 1 when
+/// `v1` is set: the server speaks no later one), with its plan.
 pub(crate) fn next_request(
     replica: &mut Replica,
     limits: SyncLimits,
     summary: &mut SyncSummary,
+    v1: bool,
 ) -> Result<(Vec<u8>, PushPlan), ClientError> {
-    let (request, plan) = replica.sync_request(limits)?;
+    let (mut request, plan) = replica.sync_request(limits)?;
+    if v1 {
+        request.v2 = None;
+    }
     Ok((encode_request(request, summary), plan))
 }
 
@@ -146,6 +160,8 @@ pub(crate) fn made_progress(report: &SyncReport, response: &SyncResponse, positi
         || !report.rejected.is_empty()
         || response.acks.iter().any(|a| a.status != AckStatus::NeedSnapshot)
         || response.after > position_before.1
+        || report.heal_started
+        || report.announced > 0
 }
 
 impl Client {
@@ -190,9 +206,13 @@ impl Client {
                     // The first exchange asks for a small page, so the pipeline
                     // below starts applying while the server prepares the rest.
                     let budget = if summary.rounds == 0 { first_page(limits) } else { limits };
-                    let (bytes, plan) = next_request(replica, budget, &mut summary)?;
-                    let (response, received) = self.post_sync_retrying(bytes).await?;
-                    (response, received, plan)
+                    let (bytes, plan) = next_request(replica, budget, &mut summary, self.v1_only())?;
+                    match self.post_sync_retrying(bytes).await {
+                        Ok((response, received)) => (response, received, plan),
+                        // A 0.1.0 server: the same request again, in version 1.
+                        Err(e) if self.refused_v2(&e) => continue,
+                        Err(e) => return Err(e),
+                    }
                 }
             };
             // While this page is applied (SQLite and Automerge work on this

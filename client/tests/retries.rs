@@ -60,6 +60,7 @@ fn answer(body: &[u8]) -> Option<Vec<u8>> {
         after: request.after,
         more: false,
         removed: Vec::new(),
+        v2: None,
     };
     Some(Message::Response(response).encode())
 }

@@ -368,6 +368,7 @@ fn bad_pushes_are_rejected_and_store_nothing() {
         actor: vec![1; 16],
         push: vec![DocData { doc: doc.into(), snapshot, changes }],
         max_pull_bytes: 1 << 20,
+        v2: None,
     };
     let foreign = {
         use automerge::transaction::Transactable;

@@ -48,7 +48,7 @@ fn the_server_half_refuses_the_panicking_push_and_keeps_the_rest() {
 
 /// The crasher's two entries, as a server would send them to a device.
 fn pulled(entries: Vec<DocData>, base: u64) -> SyncResponse {
-    SyncResponse { acks: Vec::new(), pull: entries, base, after: base + 2, more: false, removed: Vec::new() }
+    SyncResponse { acks: Vec::new(), pull: entries, base, after: base + 2, more: false, removed: Vec::new(), v2: None }
 }
 
 #[test]

@@ -59,7 +59,7 @@ pub fn ingest_for_fuzz(bytes: &[u8]) -> usize {
     assert!(Message::decode(&encoded).is_ok(), "the server's response must decode");
 
     let everything =
-        SyncRequest { base: 0, after: 0, actor: READER.to_vec(), push: Vec::new(), max_pull_bytes: u64::MAX };
+        SyncRequest { base: 0, after: 0, actor: READER.to_vec(), push: Vec::new(), max_pull_bytes: u64::MAX, v2: None };
     let mut store = SqlStore::new(&conn, &mut cache, 4);
     handle(&mut store, &OpenAccess, &everything).expect("pulling");
     let head = store.head().expect("head");

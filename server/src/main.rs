@@ -12,6 +12,7 @@ use rapport_server::config::{
     DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SEC, parse_interval,
 };
 use rapport_server::db::users::UserChange;
+use rapport_server::db::{DbError, start_new_epoch};
 use rapport_server::manage::{ManageError, Manager};
 use rapport_server::{Config, run, shutdown};
 use tracing_subscriber::EnvFilter;
@@ -73,6 +74,13 @@ enum Command {
         /// The backup file, as written by `rapport-server backup`.
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Declare that the data directory was restored (from a backup, or by
+    /// copying files back): starts a new epoch, so that devices re-send
+    /// what the restored database lacks. Run it while the server is stopped.
+    NewEpoch {
         #[command(flatten)]
         data: DataArg,
     },
@@ -353,5 +361,13 @@ fn manage(command: Command) -> Result<String, ManageError> {
             }
         }
         Command::Audit { account, limit, data } => Manager::open(&data.data)?.audit_table(account.as_deref(), limit),
+        Command::NewEpoch { data } => match start_new_epoch(&data.data.join(DATABASE_FILE)) {
+            Ok(id) => Ok(format!(
+                "started epoch {}: devices re-send what this database lacks when they next sync\n",
+                id.epoch
+            )),
+            Err(DbError::Locked) => Err(ManageError::ServerRunning(data.data)),
+            Err(e) => Err(e.into()),
+        },
     }
 }

@@ -7,8 +7,15 @@ use common::*;
 use rapport_core::sync::{Message, SyncRequest};
 
 fn empty_request() -> Vec<u8> {
-    Message::Request(SyncRequest { base: 0, after: 0, actor: vec![1; 16], push: Vec::new(), max_pull_bytes: 1 << 20 })
-        .encode()
+    Message::Request(SyncRequest {
+        base: 0,
+        after: 0,
+        actor: vec![1; 16],
+        push: Vec::new(),
+        max_pull_bytes: 1 << 20,
+        v2: None,
+    })
+    .encode()
 }
 
 #[tokio::test]

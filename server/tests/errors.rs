@@ -8,7 +8,7 @@ use common::*;
 use rapport_core::sync::{AckStatus, DocData, Message, PROTOCOL_VERSION, SyncRequest, SyncResponse};
 
 fn request(push: Vec<DocData>) -> Message {
-    Message::Request(SyncRequest { base: 0, after: 0, actor: vec![7; 16], push, max_pull_bytes: 1 << 20 })
+    Message::Request(SyncRequest { base: 0, after: 0, actor: vec![7; 16], push, max_pull_bytes: 1 << 20, v2: None })
 }
 
 #[tokio::test]
@@ -30,6 +30,7 @@ async fn malformed_truncated_and_foreign_messages_are_400() {
         after: 0,
         more: false,
         removed: Vec::new(),
+        v2: None,
     })
     .encode();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![

@@ -55,6 +55,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         actor: vec![1; 16],
         push: Vec::new(),
         max_pull_bytes: 1 << 20,
+        v2: None,
     })
     .encode();
     let garbage_change = Message::Request(SyncRequest {

@@ -335,11 +335,14 @@ fn main() {
                 doc.edit(&author, &settings).set_field("party.source", &format!("c{c} k{k}")).unwrap();
                 let changes = doc.automerge_mut().get_changes(&before).into_iter().map(|ch| ch.raw_bytes().to_vec()).collect();
                 requests.push(SyncRequest {
-                    base: u64::MAX / 2,
+                    // A resume point past the head, so that nothing is
+                    // pulled (a base past it would mean a restored server).
+                    base: 0,
                     after: u64::MAX / 2,
                     actor: actor.to_bytes().to_vec(),
                     push: vec![DocData { doc: id.to_string(), snapshot: None, changes }],
                     max_pull_bytes: 0,
+                    v2: None,
                 });
             }
             plans.push(requests);

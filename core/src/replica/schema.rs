@@ -129,6 +129,22 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ",
         reindex: false,
     },
+    // 5: healing a restored server (protocol version 2). `sync_log` keeps the
+    // server's log mark from the last version-2 response (`mark`: server id,
+    // epoch, head, fingerprint); `heal_announce` lists the documents still to
+    // announce after the server asked this device to heal.
+    Migration {
+        sql: "
+        CREATE TABLE sync_log (
+            key   TEXT PRIMARY KEY,
+            value BLOB NOT NULL
+        );
+        CREATE TABLE heal_announce (
+            doc_id TEXT PRIMARY KEY
+        ) WITHOUT ROWID;
+        ",
+        reindex: false,
+    },
 ];
 
 /// The schema version a fully migrated replica has.

@@ -19,7 +19,10 @@ use crate::doc::{AccountDoc, access, load_verified};
 use crate::error::{Error, Result};
 use crate::parallel::{BATCH_DOCS, in_order};
 use crate::settings::SETTINGS_DOC_ID;
-use crate::sync::{AckStatus, DocData, SyncRequest, SyncResponse};
+use crate::sync::{AckStatus, Announced, DocData, HealRequest, HealResponse, LogMark, SyncRequest, SyncResponse};
+
+/// Most documents announced in one request while healing a restored server.
+const ANNOUNCE_PAGE: usize = 1000;
 
 /// Byte budgets for one exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +43,8 @@ impl Default for SyncLimits {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PushPlan {
     entries: Vec<Planned>,
+    /// Documents announced in the request (healing a restored server).
+    announced: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +81,13 @@ pub struct SyncReport {
     /// Documents that left this device's scope but are kept because they hold
     /// edits the server has not acknowledged (they are never dropped).
     pub kept_unsynced: Vec<String>,
+    /// The server was restored and lacks what this device saw: the device
+    /// pulls everything again and announces what it holds (see `announced`).
+    pub heal_started: bool,
+    /// Documents announced to a restored server in this exchange, and how
+    /// many of them it lacked (they are pushed whole next).
+    pub announced: usize,
+    pub lacking: usize,
 }
 
 pub(super) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
@@ -132,14 +144,61 @@ impl Replica {
             plan.entries.push(Planned { doc, heads, version, changes: data.changes.len(), bytes: size });
             push.push(data);
         }
+        let v2 = self.heal_request(&mut plan)?;
         let request = SyncRequest {
             base,
             after,
             actor: self.author.actor.to_bytes().to_vec(),
             push,
             max_pull_bytes: limits.max_pull_bytes,
+            v2: Some(v2),
         };
         Ok((request, plan))
+    }
+
+    /// The version-2 part of the next request: the server log last seen, and
+    /// while healing a restored server, the next page of documents to announce.
+    fn heal_request(&self, plan: &mut PushPlan) -> Result<HealRequest> {
+        let pending: Vec<String> = self
+            .conn
+            .prepare_cached("SELECT doc_id FROM heal_announce ORDER BY doc_id LIMIT ?1")?
+            .query_map([ANNOUNCE_PAGE as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut announce = Vec::with_capacity(pending.len());
+        for doc in pending {
+            match self.with_any(&doc, |am| am.get_heads()) {
+                Ok(heads) => announce.push(Announced { doc: doc.clone(), heads: heads.iter().map(|h| h.0).collect() }),
+                // Gone meanwhile (left this device's scope): nothing to announce.
+                Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            plan.announced.push(doc);
+        }
+        let healing = !plan.announced.is_empty()
+            || self
+                .conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM doc_sync WHERE need_snapshot != 0
+                         AND local_version > acked_version AND rejected IS NULL)",
+                )?
+                .query_row([], |r| r.get(0))?;
+        Ok(HealRequest { seen: self.log_mark()?, healing, announce })
+    }
+
+    /// The server log as of the last version-2 response applied, if any.
+    pub fn log_mark(&self) -> Result<Option<LogMark>> {
+        let bytes: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT value FROM sync_log WHERE key = 'mark'")?
+            .query_row([], |r| r.get(0))
+            .optional()?;
+        Ok(bytes.and_then(|b| postcard::from_bytes(&b).ok()))
+    }
+
+    /// Documents still to announce to a restored server.
+    pub fn heal_pending(&self) -> Result<usize> {
+        Ok(self.conn.prepare_cached("SELECT count(*) FROM heal_announce")?.query_row([], |r| r.get::<_, i64>(0))?
+            as usize)
     }
 
     /// The pull-only request that continues past `response` (when the server
@@ -153,6 +212,8 @@ impl Replica {
             actor: self.author.actor.to_bytes().to_vec(),
             push: Vec::new(),
             max_pull_bytes: limits.max_pull_bytes,
+            // A version-1 server gets a version-1 request.
+            v2: response.v2.as_ref().map(|ext| HealRequest { seen: Some(ext.log), ..HealRequest::default() }),
         })
     }
 
@@ -233,6 +294,9 @@ impl Replica {
         }
         changed.extend(apply_held(&tx, &self.loaded, &held, &self.author.actor)?);
         store_new_accounts(&tx, &fresh, &self.author.actor)?;
+        if let Some(ext) = &response.v2 {
+            note_announced(&tx, plan, ext, &mut report)?;
+        }
         for doc in &response.removed {
             if let Ok(id) = doc.parse() {
                 // Forgotten whether or not it is removed: the transaction may still fail.
@@ -245,7 +309,12 @@ impl Replica {
             }
         }
         let after = response.after.max(base);
-        let new_base = if response.more { base } else { after };
+        let mut new_base = if response.more { base } else { after };
+        let mut after = after;
+        if response.v2.as_ref().is_some_and(|ext| ext.heal) {
+            start_heal(&tx, &mut report)?;
+            (new_base, after) = (0, 0);
+        }
         for (key, value) in [("base", new_base), ("after", after)] {
             tx.prepare_cached(
                 "INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = ?2",
@@ -259,6 +328,9 @@ impl Replica {
             }
             None => None,
         };
+        if let Some(ext) = &response.v2 {
+            put_mark(&tx, &ext.log)?;
+        }
         tx.commit()?;
         if let Some(actor) = rotated {
             // Every loaded document writes with the old actor id: load them again.
@@ -316,6 +388,46 @@ impl Replica {
         }
         self.with_document(doc.parse()?, |account| Ok(f(account.automerge_mut())))
     }
+}
+
+/// Announced documents are done; those the server lacks are pushed whole
+/// next (as if edited: their acknowledged version is set below the local one).
+fn note_announced(tx: &Transaction<'_>, plan: &PushPlan, ext: &HealResponse, report: &mut SyncReport) -> Result<()> {
+    let mut done = tx.prepare_cached("DELETE FROM heal_announce WHERE doc_id = ?1")?;
+    for doc in &plan.announced {
+        done.execute([doc])?;
+    }
+    report.announced = plan.announced.len();
+    let mut lacking = tx.prepare_cached(
+        "UPDATE doc_sync SET need_snapshot = 1, acked_version = min(acked_version, local_version - 1) WHERE doc_id = ?1",
+    )?;
+    let announced: std::collections::HashSet<&str> = plan.announced.iter().map(String::as_str).collect();
+    for doc in ext.lacking.iter().filter(|d| announced.contains(d.as_str())) {
+        report.lacking += lacking.execute([doc])?;
+    }
+    let pending: bool =
+        tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM heal_announce)")?.query_row([], |r| r.get(0))?;
+    report.more |= pending;
+    Ok(())
+}
+
+/// The server does not have the log this device saw (it was restored): the
+/// acknowledgements stand (they are on the restored server); everything is
+/// pulled again from position 0 and every document held is announced.
+fn start_heal(tx: &Transaction<'_>, report: &mut SyncReport) -> Result<()> {
+    tx.execute("DELETE FROM heal_announce", [])?;
+    tx.execute("INSERT INTO heal_announce (doc_id) SELECT id FROM documents", [])?;
+    report.heal_started = true;
+    report.more = true;
+    Ok(())
+}
+
+/// Remembers the server's log as of a version-2 response.
+fn put_mark(tx: &Transaction<'_>, mark: &LogMark) -> Result<()> {
+    let bytes = postcard::to_allocvec(mark)
+        .map_err(|e| Error::Protocol(crate::sync::ProtocolError::Malformed(e.to_string())))?;
+    tx.prepare_cached("INSERT OR REPLACE INTO sync_log (key, value) VALUES ('mark', ?1)")?.execute([bytes])?;
+    Ok(())
 }
 
 /// Builds what the server sent into `target` (validated), refusing incomplete histories.

@@ -1,10 +1,11 @@
 //! An in-memory [`ServerStore`], for tests and simulations.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use automerge::{AutoCommit, Change};
 
-use super::server::{AccessError, DocMeta, LoggedChange, ServerStore};
+use super::protocol::{Fingerprint, fingerprint_of};
+use super::server::{AccessError, DocMeta, LogIdentity, LoggedChange, ServerStore};
 
 #[derive(Debug, Default, Clone)]
 struct Doc {
@@ -20,12 +21,27 @@ struct Doc {
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
     head: u64,
+    /// The last position given to a change (at or past `head`).
+    last_position: u64,
     docs: BTreeMap<String, Doc>,
+    identity: LogIdentity,
+    hashes: HashMap<u64, [u8; 32]>,
 }
 
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store with this identity (a restored copy keeps its original's).
+    pub fn with_identity(identity: LogIdentity) -> Self {
+        MemoryStore { identity, ..Self::default() }
+    }
+
+    /// Starts a new epoch, as restoring a server from a backup does.
+    pub fn restored(mut self) -> Self {
+        self.start_epoch().ok();
+        self
     }
 
     /// Folds every logged change of `doc` into its snapshot; with `prune`,
@@ -70,7 +86,9 @@ impl ServerStore for MemoryStore {
     fn append(&mut self, doc: &str, changes: &[Change], _updated: AutoCommit) -> Result<(), AccessError> {
         let d = self.docs.entry(doc.to_owned()).or_default();
         for c in changes {
-            self.head += 1;
+            self.last_position = self.last_position.max(self.head) + 1;
+            self.head = self.last_position;
+            self.hashes.insert(self.head, c.hash().0);
             d.changes.push(LoggedChange {
                 seq: self.head,
                 actor: c.actor_id().to_bytes().to_vec(),
@@ -105,5 +123,24 @@ impl ServerStore for MemoryStore {
             .get(doc)
             .map(|d| d.changes.iter().filter(|c| c.seq > after).cloned().collect())
             .unwrap_or_default())
+    }
+
+    fn identity(&mut self) -> Result<LogIdentity, AccessError> {
+        Ok(self.identity)
+    }
+
+    fn fingerprint(&mut self, seq: u64) -> Result<Option<Fingerprint>, AccessError> {
+        Ok(self.hashes.get(&seq).map(fingerprint_of))
+    }
+
+    fn skip_past(&mut self, seen: u64) -> Result<bool, AccessError> {
+        let moved = self.last_position < seen;
+        self.last_position = self.last_position.max(seen);
+        Ok(moved)
+    }
+
+    fn start_epoch(&mut self) -> Result<LogIdentity, AccessError> {
+        self.identity.epoch += 1;
+        Ok(self.identity)
     }
 }

@@ -12,6 +12,9 @@ pub mod server;
 
 pub use memory::MemoryStore;
 pub use protocol::{
-    Ack, AckStatus, DocData, MAGIC, Message, PROTOCOL_VERSION, ProtocolError, SyncRequest, SyncResponse,
+    Ack, AckStatus, Announced, DocData, Fingerprint, HealRequest, HealResponse, LogMark, MAGIC, Message, PROTOCOL_V1,
+    PROTOCOL_VERSION, ProtocolError, SyncRequest, SyncResponse, fingerprint_of,
 };
-pub use server::{Access, AccessError, DocMeta, HandleStats, LoggedChange, OpenAccess, ServerStore, Verdict, handle};
+pub use server::{
+    Access, AccessError, DocMeta, HandleStats, LogIdentity, LoggedChange, OpenAccess, ServerStore, Verdict, handle,
+};

@@ -10,7 +10,9 @@ use std::collections::{HashMap, HashSet};
 
 use automerge::{AutoCommit, Change, ChangeHash, ReadDoc};
 
-use super::protocol::{Ack, AckStatus, DocData, SyncRequest, SyncResponse};
+use super::protocol::{
+    Ack, AckStatus, Announced, DocData, Fingerprint, HealResponse, LogMark, SyncRequest, SyncResponse,
+};
 use crate::doc::{AccountDoc, load_verified};
 use crate::settings::SETTINGS_DOC_ID;
 
@@ -32,6 +34,16 @@ pub struct LoggedChange {
     pub seq: u64,
     pub actor: Vec<u8>,
     pub bytes: Vec<u8>,
+}
+
+/// Which log a store holds: its database's identity and epoch (protocol version 2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogIdentity {
+    /// A random UUID created with the database.
+    pub server: [u8; 16],
+    /// A new value after every restore (and whenever a device proves the
+    /// log it saw is gone).
+    pub epoch: u64,
 }
 
 /// Storage the protocol needs from a server. Implementations: the server's
@@ -57,6 +69,25 @@ pub trait ServerStore {
     fn snapshot(&mut self, doc: &str) -> Result<Option<Vec<u8>>, Self::Error>;
     /// Logged changes of `doc` with `seq > after`, oldest first.
     fn changes_after(&mut self, doc: &str, after: u64) -> Result<Vec<LoggedChange>, Self::Error>;
+    /// The database's identity and current epoch (all zero for a store without one).
+    fn identity(&mut self) -> Result<LogIdentity, Self::Error> {
+        Ok(LogIdentity::default())
+    }
+    /// The fingerprint of the change logged at `seq` ([`super::protocol::fingerprint_of`]
+    /// its hash), if the store knows it.
+    fn fingerprint(&mut self, _seq: u64) -> Result<Option<Fingerprint>, Self::Error> {
+        Ok(None)
+    }
+    /// A device saw this log up to position `seen`, beyond the head: changes
+    /// stored from now on get positions above `seen`, so that no device takes
+    /// a new change for one it already has. Returns whether positions moved.
+    fn skip_past(&mut self, _seen: u64) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
+    /// Starts a new epoch (the log is not the one devices saw); returns it.
+    fn start_epoch(&mut self) -> Result<LogIdentity, Self::Error> {
+        self.identity()
+    }
 }
 
 /// The access rules could not be evaluated: what they read failed (the
@@ -126,6 +157,20 @@ pub struct HandleStats {
     pub docs_rejected: usize,
     pub docs_sent: usize,
     pub bytes_sent: usize,
+    /// The requester saw a log this store no longer has, up to this position
+    /// (the store was restored): it was told to heal, or (version 1) sent everything.
+    pub diverged_at: Option<u64>,
+    /// The epoch this request started, if it did.
+    pub new_epoch: Option<u64>,
+}
+
+/// How the log a requester saw compares with the store's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// The same log (or nothing to compare).
+    Same,
+    /// A log this store no longer has, up to this position.
+    Gone(u64),
 }
 
 /// How many `changed` rows to fetch at a time while filling a response.
@@ -139,13 +184,45 @@ pub fn handle<S: ServerStore>(
     req: &SyncRequest,
 ) -> Result<(SyncResponse, HandleStats), S::Error> {
     let mut stats = HandleStats::default();
-    let acks = push_all(store, access, &req.push, &mut stats)?;
-
+    // Before anything is stored: a restored log must first move its
+    // positions past those the requester saw.
     let head = store.head()?;
+    let seen = compare_logs(store, req, head, &mut stats)?;
+    let acks = push_all(store, access, &req.push, &mut stats)?;
+    let head = store.head()?;
+    if let (Seen::Gone(at), Some(_)) = (seen, &req.v2) {
+        // The device re-pulls from 0 and announces what it holds next.
+        stats.diverged_at = Some(at);
+        let v2 = HealResponse { log: mark(store, head)?, heal: true, lacking: Vec::new() };
+        let response = SyncResponse {
+            acks,
+            pull: Vec::new(),
+            base: req.base,
+            after: req.after,
+            more: false,
+            removed: Vec::new(),
+            v2: Some(v2),
+        };
+        return Ok((response, stats));
+    }
+    // A version-1 device that saw more than this log holds is answered as
+    // if it held nothing, in one response: it keeps its own (higher) base
+    // whatever the response says, so it could not page through the log.
+    let (base, budget) = match seen {
+        Seen::Gone(at) => {
+            stats.diverged_at = Some(at);
+            (0, u64::MAX)
+        }
+        Seen::Same => (req.base, req.max_pull_bytes),
+    };
+    let lacking = match &req.v2 {
+        Some(ext) => lacking(store, &ext.announce)?,
+        None => Vec::new(),
+    };
     let mut pull = Vec::new();
     let mut removed = Vec::new();
     let mut bytes = 0usize;
-    let mut after = req.after;
+    let mut after = if seen == Seen::Same { req.after } else { 0 };
     let mut more = false;
     'fill: loop {
         let batch = store.changed(after, head, LIST_BATCH)?;
@@ -153,7 +230,7 @@ pub fn handle<S: ServerStore>(
             break;
         }
         for (doc, meta) in batch {
-            if bytes >= req.max_pull_bytes as usize && !pull.is_empty() {
+            if bytes as u64 >= budget && !pull.is_empty() {
                 more = true;
                 break 'fill;
             }
@@ -165,7 +242,7 @@ pub fn handle<S: ServerStore>(
                 }
                 continue;
             }
-            let base = if held { req.base } else { 0 };
+            let base = if held { base } else { 0 };
             if let Some(data) = payload(store, &doc, meta, base, &req.actor)? {
                 bytes += data.snapshot.as_ref().map_or(0, Vec::len) + data.changes.iter().map(Vec::len).sum::<usize>();
                 pull.push(data);
@@ -177,7 +254,79 @@ pub fn handle<S: ServerStore>(
     }
     stats.docs_sent = pull.len();
     stats.bytes_sent = bytes;
-    Ok((SyncResponse { acks, pull, base: req.base, after, more, removed }, stats))
+    let v2 = match &req.v2 {
+        Some(_) => Some(HealResponse { log: mark(store, head)?, heal: false, lacking }),
+        None => None,
+    };
+    Ok((SyncResponse { acks, pull, base: req.base, after, more, removed, v2 }, stats))
+}
+
+/// Whether the requester saw a log this store no longer has: another
+/// database or epoch, a position past the head, or another change at the
+/// position it saw last (a restore from a copy, then new changes). When the
+/// requester proves that this epoch's log lost changes, a new epoch starts;
+/// positions it saw are never given to new changes.
+fn compare_logs<S: ServerStore>(
+    store: &mut S,
+    req: &SyncRequest,
+    head: u64,
+    stats: &mut HandleStats,
+) -> Result<Seen, S::Error> {
+    // Positions the requester saw are never given to new changes. A new
+    // epoch starts when the requester proves that this epoch's log lost
+    // changes: its mark is of this epoch, or (no mark) positions had to move.
+    let mut restart = |store: &mut S, seen: u64, this_epoch: Option<bool>| -> Result<Seen, S::Error> {
+        let moved = store.skip_past(seen)?;
+        if this_epoch.unwrap_or(moved) {
+            stats.new_epoch = Some(store.start_epoch()?.epoch);
+        }
+        Ok(Seen::Gone(seen))
+    };
+    let Some(seen) = req.v2.as_ref().and_then(|ext| ext.seen) else {
+        // A version-1 device, or one that never had a version-2 answer: only
+        // its position tells.
+        let position = req.after.max(req.base);
+        return if req.base > head { restart(store, position, None) } else { Ok(Seen::Same) };
+    };
+    let id = store.identity()?;
+    if seen.server != id.server {
+        return Ok(Seen::Gone(seen.head));
+    }
+    let this_epoch = seen.epoch == id.epoch;
+    if seen.head > head || req.base > head {
+        return restart(store, seen.head.max(req.after), Some(this_epoch));
+    }
+    let ours = if seen.head == 0 { Some([0; 8]) } else { store.fingerprint(seen.head)? };
+    if ours.is_some_and(|f| f != seen.fingerprint) {
+        return restart(store, seen.head, Some(this_epoch));
+    }
+    Ok(if this_epoch { Seen::Same } else { Seen::Gone(seen.head) })
+}
+
+/// The store's log as of `head`, for a version-2 response.
+fn mark<S: ServerStore>(store: &mut S, head: u64) -> Result<LogMark, S::Error> {
+    let id = store.identity()?;
+    let fingerprint = if head == 0 { [0; 8] } else { store.fingerprint(head)?.unwrap_or([0; 8]) };
+    Ok(LogMark { server: id.server, epoch: id.epoch, head, fingerprint })
+}
+
+/// Announced documents of which the store lacks a head: the device pushes them whole.
+fn lacking<S: ServerStore>(store: &mut S, announced: &[Announced]) -> Result<Vec<String>, S::Error> {
+    let mut out = Vec::new();
+    for a in announced {
+        let has_all = match store.load(&a.doc)? {
+            Some(doc) => {
+                let all = a.heads.iter().all(|h| doc.get_change_by_hash(&ChangeHash(*h)).is_some());
+                store.release(&a.doc, doc);
+                all
+            }
+            None => false,
+        };
+        if !has_all {
+            out.push(a.doc.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// What the requester lacks of one document: the change rows after its base

@@ -17,6 +17,12 @@ use crate::db::DbError;
 
 const SETTINGS: &str = rapport_core::settings::SETTINGS_DOC_ID;
 
+/// The users whose rules judge relayed changes, by actor id.
+type Relayed = std::collections::HashMap<Vec<u8>, Subject>;
+
+/// A push's actor ids not bound yet, and its relayed ones.
+type Actors = (BTreeSet<Vec<u8>>, Relayed);
+
 /// One sync request's access rules, evaluated inside its savepoint.
 pub(crate) struct SqlAccess<'a> {
     conn: &'a Connection,
@@ -26,6 +32,9 @@ pub(crate) struct SqlAccess<'a> {
     /// the device asks from a position at or past that response's `after`.
     client_after: u64,
     max_doc_bytes: u64,
+    /// The device heals a restored server (protocol version 2): it may relay
+    /// changes made by other devices (ADR 0011).
+    healing: bool,
 }
 
 impl<'a> SqlAccess<'a> {
@@ -36,7 +45,16 @@ impl<'a> SqlAccess<'a> {
         client_after: u64,
         max_doc_bytes: u64,
     ) -> Self {
-        SqlAccess { conn, subject, device_id, client_after, max_doc_bytes }
+        SqlAccess { conn, subject, device_id, client_after, max_doc_bytes, healing: false }
+    }
+
+    /// A request of a device that heals a restored server: changes by actor
+    /// ids bound to other devices are relayed (judged with the rules of
+    /// their device's user, as when that device pushed them), and actor ids
+    /// other than the request's are not bound to this device.
+    pub(crate) fn healing(mut self, healing: bool) -> Self {
+        self.healing = healing;
+        self
     }
 
     /// Binds the request's actor id to this device on first use; refuses an
@@ -86,44 +104,66 @@ impl<'a> SqlAccess<'a> {
         Ok(Ok(()))
     }
 
-    /// Actor ids of `changes` not bound yet; refuses changes by another device's actor.
-    fn check_actors(&self, doc: &str, changes: &[Change]) -> Result<Result<BTreeSet<Vec<u8>>, String>, AccessError> {
+    /// Actor ids of `changes` not bound yet, and the users whose rules judge
+    /// relayed changes (by actor id); refuses changes by another device's
+    /// actor unless the device heals a restored server.
+    fn check_actors(&self, doc: &str, changes: &[Change]) -> Result<Result<Actors, String>, AccessError> {
         let mut unbound = BTreeSet::new();
+        let mut relayed = Relayed::new();
         for change in changes {
             if settings_genesis().contains(&change.hash()) {
                 continue;
             }
             let actor = change.actor_id().to_bytes().to_vec();
-            if unbound.contains(&actor) {
+            if unbound.contains(&actor) || relayed.contains_key(&actor) {
                 continue;
             }
             match self.actor_device(&actor).map_err(|e| failed(doc, e))? {
                 Some(device) if device != self.device_id => {
-                    return Ok(Err(format!(
-                        "document {doc}: a change is made with an actor id bound to another device"
-                    )));
+                    if !self.healing {
+                        return Ok(Err(format!(
+                            "document {doc}: a change is made with an actor id bound to another device"
+                        )));
+                    }
+                    // A revoked device's or deleted user's changes are judged
+                    // with the relaying user's rules.
+                    let author = crate::db::users::subject(self.conn, device).map_err(|e| failed(doc, e))?;
+                    relayed.insert(actor, author.unwrap_or_else(|| self.subject.clone()));
                 }
                 Some(_) => {}
+                // While healing, only the request's own actor id (bound
+                // before the push) is bound to this device.
+                None if self.healing => {}
                 None => {
                     unbound.insert(actor);
                 }
             }
         }
-        Ok(Ok(unbound))
+        Ok(Ok((unbound, relayed)))
+    }
+
+    /// Whose rules judge `change`: its device's user when relayed, else the requester.
+    fn judge<'s>(&'s self, relayed: &'s Relayed, change: &Change) -> &'s Subject {
+        if relayed.is_empty() {
+            return &self.subject;
+        }
+        relayed.get(&change.actor_id().to_bytes().to_vec()).unwrap_or(&self.subject)
     }
 
     /// Judges every change on the state it was based on (causal permission),
     /// with the rules core shares with the devices.
-    fn check_account(&self, doc: &str, after: &AutoCommit, changes: &[Change]) -> Result<(), String> {
+    fn check_account(&self, doc: &str, after: &AutoCommit, changes: &[Change], relayed: &Relayed) -> Verdict {
         // Diffing needs a mutable document: copied only if a rule asks for it.
         let mut copy: Option<AutoCommit> = None;
         let mut fields = |before: &[ChangeHash], at: &[ChangeHash]| {
             changed_fields(copy.get_or_insert_with(|| after.clone()), before, at)
         };
         for change in changes {
-            self.subject
-                .check_account_change(after, change, &mut fields)
-                .map_err(|r| format!("document {doc}: {r}"))?;
+            let subject = self.judge(relayed, change);
+            if subject.sees_everything() {
+                continue;
+            }
+            subject.check_account_change(after, change, &mut fields).map_err(|r| format!("document {doc}: {r}"))?;
         }
         Ok(())
     }
@@ -162,16 +202,24 @@ impl Access for SqlAccess<'_> {
         if let Err(reason) = self.check_size(doc, changes)? {
             return Ok(Err(reason));
         }
-        let unbound = match self.check_actors(doc, changes)? {
-            Ok(unbound) => unbound,
+        let (unbound, relayed) = match self.check_actors(doc, changes)? {
+            Ok(found) => found,
             Err(reason) => return Ok(Err(reason)),
         };
         if doc == SETTINGS {
-            if let Err(r) = self.subject.check_settings_change() {
+            let refusal = if relayed.is_empty() {
+                self.subject.check_settings_change().err()
+            } else {
+                changes
+                    .iter()
+                    .filter(|c| !settings_genesis().contains(&c.hash()))
+                    .find_map(|c| self.judge(&relayed, c).check_settings_change().err())
+            };
+            if let Some(r) = refusal {
                 return Ok(Err(format!("document {doc}: {r}")));
             }
-        } else if !self.subject.sees_everything()
-            && let Err(reason) = self.check_account(doc, after, changes)
+        } else if !(relayed.is_empty() && self.subject.sees_everything())
+            && let Err(reason) = self.check_account(doc, after, changes, &relayed)
         {
             return Ok(Err(reason));
         }
@@ -191,7 +239,7 @@ fn settings_genesis() -> &'static [ChangeHash] {
 
 /// A storage failure while judging: the whole request fails (503 or 507),
 /// never a refusal the device would keep.
-fn failed(doc: &str, e: rusqlite::Error) -> AccessError {
+fn failed(doc: &str, e: impl std::error::Error + Send + Sync + 'static) -> AccessError {
     tracing::error!(error = %e, doc, "storage error while judging a sync request; the request fails");
     AccessError::new(e)
 }

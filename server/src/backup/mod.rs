@@ -74,6 +74,11 @@ pub enum BackupError {
          wrote it", path.display()
     )]
     TooNew { path: PathBuf, found: i64, supported: i64 },
+    #[error(
+        "the backup was put in place, but a new epoch could not be started ({0}); run `rapport-server new-epoch` \
+         on the data directory before starting the server, so that devices re-send what it lacks"
+    )]
+    NewEpoch(#[source] crate::db::DbError),
     #[error("a server is running on {}; stop it first (a restore replaces its database)", .0.display())]
     ServerRunning(PathBuf),
     #[error(

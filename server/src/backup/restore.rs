@@ -19,6 +19,15 @@ pub fn restore(from: &Path, data_dir: &Path) -> Result<RestoreInfo, BackupError>
         return Err(BackupError::NoDatabase(from.to_path_buf()));
     }
     let database = data_dir.join(DATABASE_FILE);
+    let info = swap_in(from, data_dir, &database)?;
+    // Devices that saw the log past this backup must re-send what it lacks.
+    db::start_new_epoch(&database).map_err(BackupError::NewEpoch)?;
+    Ok(info)
+}
+
+/// Checks the backup and puts it in place of the database, under the data lock.
+fn swap_in(from: &Path, data_dir: &Path, database: &Path) -> Result<RestoreInfo, BackupError> {
+    let database = database.to_path_buf();
     let _lock = match db::lock_data(&database) {
         Ok(lock) => lock,
         Err(DbError::Locked) => return Err(BackupError::ServerRunning(data_dir.to_path_buf())),

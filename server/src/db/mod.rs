@@ -9,6 +9,7 @@
 
 pub mod audit;
 mod cache;
+mod meta;
 pub(crate) mod schema;
 pub mod space;
 mod store;
@@ -31,6 +32,7 @@ use crate::auth::{Principal, TokenHash};
 use crate::metrics::Metrics;
 
 pub(crate) use cache::DocCache;
+pub use meta::start_new_epoch;
 pub(crate) use store::SqlStore;
 pub use users::Bootstrap;
 
@@ -43,6 +45,8 @@ pub enum DbError {
     DataDir { path: PathBuf, source: std::io::Error },
     #[error("the database file is in use by another server process")]
     Locked,
+    #[error("there is no server database at {0}; check the --data directory")]
+    NoDatabase(PathBuf),
     #[error("the file is not a Rapport server database")]
     NotServerDatabase,
     #[error("the database has schema version {found}; this server supports up to {supported}")]
@@ -243,6 +247,7 @@ impl Db {
         // authentication, access and pulls were compiled again on every request.
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::migrate(&mut conn)?;
+        meta::backfill_log_hashes(&mut conn)?;
         let bootstrap = users::bootstrap(&mut conn, admin_token)?;
         store::backfill_index(&mut conn)?;
         store::backfill_reports(&mut conn)?;

@@ -456,6 +456,27 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE rpt_stale (doc_id TEXT PRIMARY KEY) WITHOUT ROWID;
     ",
+    // 13: which log this is (issue 12, protocol version 2; ADR 0011). `meta`
+    // holds the database's identity (`server_id`, a random UUID made once)
+    // and its `epoch` (milliseconds since the Unix epoch when it started; a
+    // new one after every restore). `log_hashes` keeps the hash of the change
+    // at every log position, also once compaction pruned the change row:
+    // devices send back the position they saw last with its hash, which tells
+    // a restored log from the one they saw. Rows for changes stored before
+    // this migration are filled in at start (`store::backfill_log_hashes`).
+    "
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value ANY NOT NULL
+    ) STRICT;
+    INSERT INTO meta (key, value) VALUES
+        ('server_id', randomblob(16)),
+        ('epoch', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    CREATE TABLE log_hashes (
+        seq  INTEGER PRIMARY KEY,
+        hash BLOB NOT NULL
+    );
+    ",
 ];
 
 /// The schema version a fully migrated database has.

@@ -7,11 +7,11 @@
 
 use automerge::{AutoCommit, Change};
 use rapport_core::settings::SETTINGS_DOC_ID;
-use rapport_core::sync::{DocMeta, LoggedChange, ServerStore};
+use rapport_core::sync::{DocMeta, Fingerprint, LogIdentity, LoggedChange, ServerStore};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::cache::DocCache;
-use super::{DbError, audit};
+use super::{DbError, audit, meta};
 use crate::access::write_index;
 use crate::reports::write_report_rows;
 
@@ -162,15 +162,19 @@ impl ServerStore for SqlStore<'_> {
         self.written.touched.push(doc.to_owned());
         self.written.new_docs += created as u64;
         let mut insert = self.conn.prepare_cached("INSERT INTO changes (doc_id, actor, bytes) VALUES (?1, ?2, ?3)")?;
+        let mut hash = self.conn.prepare_cached("INSERT OR REPLACE INTO log_hashes (seq, hash) VALUES (?1, ?2)")?;
         let mut bytes = 0i64;
+        let mut last_seq = 0;
         for change in changes {
             insert.execute(params![doc, change.actor_id().to_bytes(), change.raw_bytes()])?;
+            // Taken before any other insert: the audit row has its own rowid.
+            last_seq = self.conn.last_insert_rowid();
+            hash.execute(params![last_seq, &change.hash().0[..]])?;
             bytes += change.raw_bytes().len() as i64;
             if let Some(author) = self.author {
-                audit::record(self.conn, author, doc, self.conn.last_insert_rowid(), change)?;
+                audit::record(self.conn, author, doc, last_seq, change)?;
             }
         }
-        let last_seq = self.conn.last_insert_rowid();
         let count: i64 = self
             .conn
             .prepare_cached(
@@ -218,6 +222,22 @@ impl ServerStore for SqlStore<'_> {
             .query_row([doc], |r| r.get(0))
             .optional()?;
         Ok(snapshot.flatten())
+    }
+
+    fn identity(&mut self) -> Result<LogIdentity, DbError> {
+        meta::identity(self.conn)
+    }
+
+    fn fingerprint(&mut self, seq: u64) -> Result<Option<Fingerprint>, DbError> {
+        meta::fingerprint(self.conn, seq)
+    }
+
+    fn skip_past(&mut self, seen: u64) -> Result<bool, DbError> {
+        meta::skip_past(self.conn, seen)
+    }
+
+    fn start_epoch(&mut self) -> Result<LogIdentity, DbError> {
+        meta::start_epoch(self.conn)
     }
 
     fn changes_after(&mut self, doc: &str, after: u64) -> Result<Vec<LoggedChange>, DbError> {

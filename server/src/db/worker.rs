@@ -237,7 +237,8 @@ impl Worker {
                 tx.savepoint().map_err(DbError::from).and_then(|sp| {
                     let subject = users::subject(&sp, principal.device_id)?.ok_or(DbError::Revoked)?;
                     let access =
-                        SqlAccess::new(&sp, subject, principal.device_id, request.after, self.options.max_doc_bytes);
+                        SqlAccess::new(&sp, subject, principal.device_id, request.after, self.options.max_doc_bytes)
+                            .healing(request.v2.as_ref().is_some_and(|ext| ext.healing));
                     access.bind_request_actor(&request.actor)?;
                     let author = Author { user_id: principal.user_id, device_id: principal.device_id };
                     let mut store = SqlStore::new(&sp, &mut self.cache, self.options.compact_after).with_author(author);
@@ -268,6 +269,15 @@ impl Worker {
                 });
             match outcome {
                 Ok((answer, mine)) => {
+                    if let Some(seen) = answer.1.diverged_at {
+                        tracing::warn!(
+                            device = principal.device_id,
+                            seen,
+                            new_epoch = answer.1.new_epoch,
+                            "a device saw a log position this database does not have (it was restored): \
+                             the device re-sends what it holds"
+                        );
+                    }
                     changes_stored += answer.1.changes_stored as u64;
                     docs_rejected += answer.1.docs_rejected as u64;
                     written.touched.extend(mine.touched);

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
-use rapport_core::sync::SyncRequest;
+use rapport_core::sync::{HealRequest, LogMark, SyncRequest};
 
 use super::sync::{Exchanged, encode, exchange};
 use crate::AppState;
@@ -89,6 +89,9 @@ struct Position {
     after: u64,
     actor: Vec<u8>,
     budget: u64,
+    /// The log mark of the last response (protocol version 2; `None`: the
+    /// client speaks version 1 and is answered in it).
+    seen: Option<LogMark>,
 }
 
 struct Session {
@@ -207,6 +210,7 @@ impl Session {
                 actor: pos.actor.clone(),
                 push: Vec::new(),
                 max_pull_bytes: pos.budget,
+                v2: pos.seen.map(|seen| HealRequest { seen: Some(seen), ..HealRequest::default() }),
             };
             let response = match self.state.db().sync(request, self.principal.clone()).await {
                 Ok((response, _)) => response,
@@ -245,10 +249,13 @@ impl Session {
 
     /// Sends a response and moves the tracked position as the client will.
     async fn send(&mut self, socket: &mut WebSocket, exchanged: Exchanged) -> Result<(), End> {
-        let Exchanged { actor, budget, base, after, more, encoded } = exchanged;
+        let Exchanged { actor, budget, base, after, more, seen, heal, encoded } = exchanged;
         self.state.metrics().bytes_out(Transport::WebSocket, encoded.len());
         socket.send(Message::Binary(encoded.into())).await.map_err(|_| None)?;
-        self.position = Some(Position { base: if more { base } else { after }, after, actor, budget });
+        // A client told to heal pulls again from 0 with its next request:
+        // nothing is sent unasked until then.
+        self.position =
+            (!heal).then_some(Position { base: if more { base } else { after }, after, actor, budget, seen });
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use rapport_core::sync::{Message, SyncResponse};
+use rapport_core::sync::{LogMark, Message, SyncResponse};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -53,10 +53,15 @@ pub(super) struct Exchanged {
     pub(super) base: u64,
     pub(super) after: u64,
     pub(super) more: bool,
+    /// Version 2: the log mark the response carried (`None`: version 1), and
+    /// whether it told the client to heal (it re-pulls from 0 next).
+    pub(super) seen: Option<LogMark>,
+    pub(super) heal: bool,
     pub(super) encoded: Vec<u8>,
 }
 
-/// Decodes a request, handles it durably, and encodes the response.
+/// Decodes a request, handles it durably, and encodes the response in the
+/// request's protocol version.
 pub(super) async fn exchange(
     state: &AppState,
     principal: &Principal,
@@ -89,5 +94,9 @@ pub(super) async fn exchange(
 
 pub(super) fn encode(actor: Vec<u8>, budget: u64, response: SyncResponse) -> Exchanged {
     let (base, after, more) = (response.base, response.after, response.more);
-    Exchanged { actor, budget, base, after, more, encoded: Message::Response(response).encode() }
+    let (seen, heal) = match &response.v2 {
+        Some(ext) => (Some(ext.log), ext.heal),
+        None => (None, false),
+    };
+    Exchanged { actor, budget, base, after, more, seen, heal, encoded: Message::Response(response).encode() }
 }
