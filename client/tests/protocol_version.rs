@@ -30,10 +30,16 @@ async fn old_server() -> OldServer {
     tokio::spawn(async move {
         loop {
             let (mut socket, _) = listener.accept().await.unwrap();
-            let body = read_body(&mut socket).await;
-            let version = u16::from_le_bytes([body[4], body[5]]);
-            v.lock().unwrap().push(version);
-            let (status, content_type, answer) = if version == 1 {
+            let (path, body) = read_request(&mut socket).await;
+            let version = if path == "/v1/sync" { u16::from_le_bytes([body[4], body[5]]) } else { 0 };
+            if version > 0 {
+                v.lock().unwrap().push(version);
+            }
+            let (status, content_type, answer) = if version == 0 {
+                // 0.1.0 has no other endpoint a sync calls (e.g. `/v1/whoami`).
+                let json = r#"{"error":{"code":"not_found","message":"no such endpoint"}}"#;
+                ("404 Not Found", "application/json", json.as_bytes().to_vec())
+            } else if version == 1 {
                 let Message::Request(request) = Message::decode(&body).unwrap() else { panic!("a request") };
                 let (response, _) = handle(&mut *s.lock().unwrap(), &OpenAccess, &request).unwrap();
                 ("200 OK", "application/octet-stream", Message::Response(response).encode())
@@ -55,8 +61,8 @@ async fn old_server() -> OldServer {
     OldServer { url, store, versions }
 }
 
-/// Reads one HTTP request and returns its body.
-async fn read_body(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
+/// Reads one HTTP request and returns its path and body.
+async fn read_request(socket: &mut tokio::net::TcpStream) -> (String, Vec<u8>) {
     let mut request = Vec::new();
     let mut buf = [0u8; 8192];
     loop {
@@ -69,7 +75,8 @@ async fn read_body(socket: &mut tokio::net::TcpStream) -> Vec<u8> {
                 .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
                 .unwrap_or(0);
             if request.len() >= end + 4 + length {
-                return request[end + 4..end + 4 + length].to_vec();
+                let path = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                return (path, request[end + 4..end + 4 + length].to_vec());
             }
         }
         assert!(n > 0, "the client closed the connection mid-request");
