@@ -47,7 +47,7 @@ fn set_role(server: Server, user: &str, role: &str, territories: &[&str]) -> Ser
 }
 
 fn init(d: &Desktop, server: &Server, token: &str) {
-    d.ok(&["init", "--server", &server.url, "--token", token, "--user", &d.name, "--device", &d.name]);
+    d.ok(&["init", "--server", &server.url, "--token", token, "--user", &d.name]);
 }
 
 fn account(d: &Desktop, id: &str) -> Value {

@@ -31,7 +31,7 @@ struct Device {
 impl Device {
     fn new(root: &Path, server: &Server, name: &str, token: &str) -> Device {
         let desktop = Desktop::new(root, name);
-        desktop.ok(&["init", "--server", &server.url, "--token", token, "--user", name, "--device", name]);
+        desktop.ok(&["init", "--server", &server.url, "--token", token]);
         Device { desktop }
     }
 
