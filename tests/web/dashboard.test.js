@@ -28,6 +28,18 @@ function cli(replica, ...args) {
   return lines[lines.length - 1].trim();
 }
 
+/** A new device token of the admin user, named `name` (the CLI takes the device from its token). */
+async function deviceToken(name) {
+  const res = await fetch(`${url}/v1/admin/users/admin/devices`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  const body = await res.text();
+  assert.equal(res.status, 200, body);
+  return JSON.parse(body).token;
+}
+
 function startServer(dataDir) {
   return new Promise((resolve, reject) => {
     const child = spawn(SERVER_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', dataDir], {
@@ -114,7 +126,7 @@ before(async () => {
   ({ child: server, url } = await startServer(path.join(tmp, 'data')));
 
   const a = path.join(tmp, 'replica-a');
-  cli(a, 'init', '--server', url, '--token', TOKEN, '--user', 'admin', '--device', 'laptop');
+  cli(a, 'init', '--server', url, '--token', await deviceToken('laptop'));
   const acme = cli(a, 'account', 'add', '--name', 'Acme Tools', '--owner', 'ana');
   const globex = cli(a, 'account', 'add', '--name', 'Globex Foods', '--owner', 'ana');
   const big = cli(a, 'deal', 'add', acme, '--title', 'Fleet renewal', '--amount', '120000', '--currency', 'EUR', '--stage', 'proposal');
@@ -132,7 +144,7 @@ before(async () => {
   cli(a, 'sync');
   // Two devices write Acme's website without seeing each other's edit: an open conflict.
   const c = path.join(tmp, 'replica-c');
-  cli(c, 'init', '--server', url, '--token', TOKEN, '--user', 'admin', '--device', 'phone');
+  cli(c, 'init', '--server', url, '--token', await deviceToken('phone'));
   cli(c, 'sync');
   cli(a, 'account', 'set', acme, 'party.website', 'acme.example');
   cli(c, 'account', 'set', acme, 'party.website', 'acme-tools.example');
@@ -244,7 +256,7 @@ test('the dashboard shows the API figures, drills down and follows the server li
 
   // A second replica wins the big deal and syncs; the page follows without reload.
   const b = path.join(tmp, 'replica-b');
-  cli(b, 'init', '--server', url, '--token', TOKEN, '--user', 'admin', '--device', 'tablet');
+  cli(b, 'init', '--server', url, '--token', await deviceToken('tablet'));
   cli(b, 'sync');
   cli(b, 'deal', 'stage', seeded.acme, seeded.big, 'won');
   cli(b, 'sync');
