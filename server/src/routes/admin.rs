@@ -403,7 +403,7 @@ struct BackupWritten {
     post,
     path = "/v1/admin/backup",
     tag = "admin",
-    request_body(content = Option<BackupRequest>, description = "Optional; an empty body picks a time-stamped name."),
+    request_body(content = Option<BackupRequest>, description = "Optional; no body (or `null`) picks a time-stamped name."),
     responses(
         (status = 200, description = "The backup was written and passed `PRAGMA integrity_check`.", body = BackupWritten),
         (status = 400, description = "Not a plain file name, or unknown fields (`invalid_request`).", body = ErrorBody),
@@ -411,10 +411,13 @@ struct BackupWritten {
     )
 )]
 async fn backup(State(state): State<AppState>, bytes: axum::body::Bytes) -> Result<Json<BackupWritten>, ApiError> {
+    // No body, or `null`, asks for a time-stamped name.
     let request: BackupRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
         BackupRequest::default()
     } else {
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidRequest(format!("invalid JSON body: {e}")))?
+        serde_json::from_slice::<Option<BackupRequest>>(&bytes)
+            .map_err(|e| ApiError::InvalidRequest(format!("invalid JSON body: {e}")))?
+            .unwrap_or_default()
     };
     let info = state.backups().backup_named(request.name.as_deref()).await.map_err(|e| match e {
         BackupError::InvalidName => ApiError::InvalidRequest(e.to_string()),
