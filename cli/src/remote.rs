@@ -314,7 +314,14 @@ mod tests {
     const SERVER: &str = "http://rapport.test";
 
     fn owner() -> std::result::Result<TokenOwner, ClientError> {
-        Ok(TokenOwner { user: "ana".into(), role: "rep".into(), device: "ana-laptop".into(), device_id: 7 })
+        Ok(TokenOwner {
+            user: "ana".into(),
+            role: "rep".into(),
+            device: "ana-laptop".into(),
+            device_id: 7,
+            teams: Vec::new(),
+            territories: Vec::new(),
+        })
     }
 
     fn status(status: u16) -> std::result::Result<TokenOwner, ClientError> {

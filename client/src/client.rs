@@ -105,38 +105,18 @@ impl Client {
     /// or `None` from a server too old to say (the device then does not
     /// pre-check its edits).
     pub async fn rules(&self) -> Result<Option<Principal>, ClientError> {
-        let response = self
-            .http
-            .get(self.endpoint.http("v1/whoami"))
-            .header(AUTHORIZATION, self.auth.clone())
-            .send()
-            .await
-            .map_err(|e| self.network_error(&e))?;
-        let status = response.status();
-        let retry_after = retry_after(&response);
-        let body = response.bytes().await.map_err(|e| self.network_error(&e))?;
-        if status.as_u16() == 404 {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            return Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), retry_after.as_deref(), &body));
-        }
-        #[derive(serde::Deserialize)]
-        struct Rules {
-            user: String,
-            role: String,
-            teams: Vec<String>,
-            territories: Vec<String>,
-        }
-        let rules: Rules = serde_json::from_slice(&body)
-            .map_err(|e| self.protocol_error(format!("the rules of this device are not valid JSON ({e})")))?;
-        let role = Role::parse(&rules.role)
-            .ok_or_else(|| self.protocol_error(format!("unknown role {:?}; upgrade Rapport", rules.role)))?;
+        let owner = match self.whoami().await {
+            Ok(owner) => owner,
+            Err(ClientError::Server { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let role = Role::parse(&owner.role)
+            .ok_or_else(|| self.protocol_error(format!("unknown role {:?}; upgrade Rapport", owner.role)))?;
         Ok(Some(Principal {
-            user: rules.user,
+            user: owner.user,
             role,
-            teams: rules.teams.into_iter().collect(),
-            territories: rules.territories.into_iter().collect(),
+            teams: owner.teams.into_iter().collect(),
+            territories: owner.territories.into_iter().collect(),
         }))
     }
 

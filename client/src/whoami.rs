@@ -17,6 +17,11 @@ pub struct TokenOwner {
     pub device: String,
     /// The device's id on the server.
     pub device_id: i64,
+    /// The user's teams and territories, as the permission rules see them.
+    #[serde(default)]
+    pub teams: Vec<String>,
+    #[serde(default)]
+    pub territories: Vec<String>,
 }
 
 impl Client {
