@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use automerge::{AutoCommit, Change, ChangeHash};
 use rapport_core::SettingsDoc;
-use rapport_core::rules::changed_fields;
+use rapport_core::rules::{AccountScope, changed_fields};
 use rapport_core::sync::{Access, AccessError, Verdict};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -142,6 +142,24 @@ impl<'a> SqlAccess<'a> {
         Ok(Ok((unbound, relayed)))
     }
 
+    /// A device relays only accounts in its own user's scope (as the server
+    /// holds them, or as pushed for one it lacks): the authors' rules never
+    /// open an account to a relaying user who may not see it (ADR 0011).
+    fn check_relay_scope(&self, doc: &str, after: &AutoCommit, relayed: &Relayed) -> Result<Verdict, AccessError> {
+        if relayed.is_empty() || self.subject.sees_everything() {
+            return Ok(Ok(()));
+        }
+        let scope = match read_scope(self.conn, doc).map_err(|e| failed(doc, e))? {
+            Some(stored) => stored,
+            None => AccountScope::of(after, None),
+        };
+        Ok(if self.subject.may_access(&scope) {
+            Ok(())
+        } else {
+            Err(format!("document {doc}: the account is not in this user's scope"))
+        })
+    }
+
     /// Whose rules judge `change`: its device's user when relayed, else the requester.
     fn judge<'s>(&'s self, relayed: &'s Relayed, change: &Change) -> &'s Subject {
         if relayed.is_empty() {
@@ -207,21 +225,25 @@ impl Access for SqlAccess<'_> {
             Err(reason) => return Ok(Err(reason)),
         };
         if doc == SETTINGS {
-            let refusal = if relayed.is_empty() {
-                self.subject.check_settings_change().err()
-            } else {
+            // Relayed settings changes must be the relaying user's to make too.
+            let refusal = self.subject.check_settings_change().err().or_else(|| {
                 changes
                     .iter()
-                    .filter(|c| !settings_genesis().contains(&c.hash()))
+                    .filter(|c| !relayed.is_empty() && !settings_genesis().contains(&c.hash()))
                     .find_map(|c| self.judge(&relayed, c).check_settings_change().err())
-            };
+            });
             if let Some(r) = refusal {
                 return Ok(Err(format!("document {doc}: {r}")));
             }
-        } else if !(relayed.is_empty() && self.subject.sees_everything())
-            && let Err(reason) = self.check_account(doc, after, changes, &relayed)
-        {
-            return Ok(Err(reason));
+        } else {
+            if let Err(reason) = self.check_relay_scope(doc, after, &relayed)? {
+                return Ok(Err(reason));
+            }
+            if !(relayed.is_empty() && self.subject.sees_everything())
+                && let Err(reason) = self.check_account(doc, after, changes, &relayed)
+            {
+                return Ok(Err(reason));
+            }
         }
         for actor in unbound {
             self.bind(&actor).map_err(|e| failed(doc, e))?;
