@@ -73,7 +73,9 @@ pub fn ingest_for_fuzz(bytes: &[u8]) -> usize {
     for (id, _) in &stored {
         let tx = conn.transaction().expect("transaction");
         let mut store = SqlStore::new(&tx, &mut cache, 4);
-        assert!(store.compact(id).expect("compacting"));
+        // Compaction may decline (a snapshot that would not load back keeps
+        // the rows); either way the document must read back whole below.
+        store.compact(id).expect("compacting");
         drop(store);
         tx.commit().expect("commit");
     }
