@@ -217,18 +217,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => args,
         Command::Backup { to, data } => return report(backup_to(&data.data, &to)),
         Command::Restore { from, data } => return report(restore_from(&from, &data.data)),
-        other => {
-            return match manage(other) {
-                Ok(out) => {
-                    print!("{out}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("rapport-server: {e}");
-                    ExitCode::FAILURE
-                }
-            };
-        }
+        other => return report(manage(other)),
     };
     let mut config = Config::new(args.data);
     config.max_body_bytes = args.max_body_bytes;
@@ -255,7 +244,8 @@ async fn main() -> ExitCode {
     }
 }
 
-fn report(result: Result<String, BackupError>) -> ExitCode {
+/// Prints what a command that is not `serve` says, or its error.
+fn report(result: Result<String, impl std::fmt::Display>) -> ExitCode {
     match result {
         Ok(out) => {
             print!("{out}");
