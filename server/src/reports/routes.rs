@@ -38,11 +38,12 @@ const NOT_PAGINATED: &str = "only the per-row reports are paginated \
 /// Most audit rows listed with an account's history.
 const HISTORY_AUDIT_ROWS: u32 = 1000;
 
-/// The filters every report takes (`Filter::parse` reads them from the query string).
+/// The filters every report and the dashboard's drill-down take
+/// (`Filter::parse` reads them from the query string).
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Describes the query string; `Filter::parse` reads it.
-struct Filters {
+pub(crate) struct Filters {
     /// Only accounts of this team (it must exist).
     #[param(min_length = 1, pattern = r"\S")]
     team: Option<String>,
@@ -58,6 +59,13 @@ struct Filters {
     /// End of the period (YYYY-MM-DD, inclusive).
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
+}
+
+/// How a report is asked to be answered.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query string; the report handlers read it.
+struct Output {
     /// `json` (the default) or `csv`.
     #[param(inline)]
     format: Option<Format>,
@@ -150,35 +158,35 @@ macro_rules! reports {
 }
 
 reports! {
-    pipeline "pipeline" "/v1/reports/pipeline" (Filters)
+    pipeline "pipeline" "/v1/reports/pipeline" (Filters, Output)
         "Weighted pipeline per currency: open deals, Σ amount, Σ amount × probability / 100 (minor units). Period: expected close.";
-    stages "stages" "/v1/reports/stages" (Filters)
+    stages "stages" "/v1/reports/stages" (Filters, Output)
         "Deals per stage and currency: count and Σ amount. Period: expected close.";
-    forecast "forecast" "/v1/reports/forecast" (Filters)
+    forecast "forecast" "/v1/reports/forecast" (Filters, Output)
         "Deals per forecast category and currency (omitted excluded): count and Σ amount. Period: expected close.";
-    win_rate "win-rate" "/v1/reports/win-rate" (Filters)
+    win_rate "win-rate" "/v1/reports/win-rate" (Filters, Output)
         "Won, lost and won / (won + lost) of deals closed in the period (closing = last stage change).";
-    stage_conversion "stage-conversion" "/v1/reports/stage-conversion" (Filters)
+    stage_conversion "stage-conversion" "/v1/reports/stage-conversion" (Filters, Output)
         "Stage moves from → to in the period, deals that entered the from-stage, and the rate.";
-    stale_deals "stale-deals" "/v1/reports/stale-deals" (Filters, Days, Page)
+    stale_deals "stale-deals" "/v1/reports/stale-deals" (Filters, Output, Days, Page)
         "Open deals with no stage change for longer than their stage's threshold (prospecting 30, qualification 30, proposal 21, negotiation 14 days), or with `days`, on accounts with no held interaction for that many days. Ordered by the last stage change (oldest first), then account and deal id. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
-    overdue_deals "overdue-deals" "/v1/reports/overdue-deals" (Filters, Page)
+    overdue_deals "overdue-deals" "/v1/reports/overdue-deals" (Filters, Output, Page)
         "Open deals whose expected close has passed. Ordered by expected close (oldest first), then account and deal id. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
-    lost_reasons "lost-reasons" "/v1/reports/lost-reasons" (Filters)
+    lost_reasons "lost-reasons" "/v1/reports/lost-reasons" (Filters, Output)
         "Lost deals per reason (closed in the period) and ended relationships per reason (ended in the period).";
-    rep_activity "rep-activity" "/v1/reports/rep-activity" (Filters)
+    rep_activity "rep-activity" "/v1/reports/rep-activity" (Filters, Output)
         "Held interactions per rep (staff, else who logged it) × kind × ISO week, in the period.";
-    rep_summary "rep-summary" "/v1/reports/rep-summary" (Filters)
+    rep_summary "rep-summary" "/v1/reports/rep-summary" (Filters, Output)
         "Per user: accounts owned, open deals on them, planned interactions overdue / today / later (UTC).";
-    contact_depth "contact-depth" "/v1/reports/contact-depth" (Filters, Page)
+    contact_depth "contact-depth" "/v1/reports/contact-depth" (Filters, Output, Page)
         "Per account: distinct contacts in held interactions and held interactions (in the period), last held and next planned touch. Ordered by account name, then account id. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
-    ladder "ladder" "/v1/reports/ladder" (Filters)
+    ladder "ladder" "/v1/reports/ladder" (Filters, Output)
         "Accounts per loyalty rung, and moves up and down from each rung in the period.";
-    lifecycle "lifecycle" "/v1/reports/lifecycle" (Filters)
+    lifecycle "lifecycle" "/v1/reports/lifecycle" (Filters, Output)
         "Accounts per lifecycle phase, and relationships ended in each phase in the period.";
-    key_accounts_at_risk "key-accounts-at-risk" "/v1/reports/key-accounts-at-risk" (Filters, Days, Page)
+    key_accounts_at_risk "key-accounts-at-risk" "/v1/reports/key-accounts-at-risk" (Filters, Output, Days, Page)
         "Active key-tier accounts with no held interaction in `days` (default 30). Ordered by last touch (never touched first), then account name and id. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
-    open_conflicts "open-conflicts" "/v1/reports/open-conflicts" (Filters, Page)
+    open_conflicts "open-conflicts" "/v1/reports/open-conflicts" (Filters, Output, Page)
         "Fields of readable accounts that hold concurrent values (open conflicts), newest first: account, owner, field path (as `set_field` accepts it), how many values, the value shown while the conflict stands, and `values`: every concurrent value with the user and device that wrote it, `at_ms` and `winner` (a JSON array; a JSON text in CSV). Period: when the newest of the field's values was written. A conflict leaves the report once any device writes the field again and that change reaches the server. Ordered by when the newest value was written (newest first), then account id and field. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
 }
 

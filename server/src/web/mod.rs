@@ -27,6 +27,7 @@ use crate::db::{DbError, users};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::reports::filter::{BadFilter, Cond, Filter};
+use crate::reports::routes::Filters;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
@@ -90,21 +91,6 @@ struct StageQuery {
     /// The stage id (e.g. `proposal`): once trimmed, 1 to 64 characters.
     #[param(min_length = 1, pattern = r"^\s*\S(?:[\s\S]{0,62}\S)?\s*$")]
     stage: String,
-    /// Only accounts of this team (it must exist).
-    #[param(min_length = 1, pattern = r"\S")]
-    team: Option<String>,
-    /// Only accounts owned by this user (it must exist).
-    #[param(min_length = 1, pattern = r"\S")]
-    rep: Option<String>,
-    /// Only accounts in this territory.
-    #[param(min_length = 1, pattern = r"\S")]
-    territory: Option<String>,
-    /// Start of the period on the expected close (YYYY-MM-DD, inclusive; not after `to`).
-    #[param(value_type = Option<String>, format = Date)]
-    from: Option<String>,
-    /// End of the period (YYYY-MM-DD, inclusive).
-    #[param(value_type = Option<String>, format = Date)]
-    to: Option<String>,
 }
 
 /// `GET /v1/dashboard/stage-deals?stage=S[&team&rep&territory&from&to]`: the
@@ -119,7 +105,7 @@ struct StageQuery {
     path = "/v1/dashboard/stage-deals",
     tag = "dashboard",
     operation_id = "stageDeals",
-    params(StageQuery),
+    params(StageQuery, Filters),
     responses(
         (status = 200, description = "The deals, as `{\"report\", \"columns\", \"rows\"}`.", body = Object),
         (status = 400, description = "A bad parameter, named in the message (`bad_request`).", body = ErrorBody),
