@@ -836,8 +836,9 @@ fn anchor_scan(
 }
 
 /// What `index::fts_query` makes of free text: every word a quoted prefix term.
+/// The query the replica's search runs (prefixes and stems).
 fn fts_query(text: &str) -> String {
-    text.split_whitespace().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ")
+    rapport_core::replica::search_query(text).unwrap_or_default()
 }
 
 const SUMMARY_SQL: &str =

@@ -14,6 +14,8 @@ use crate::doc::conflicts;
 use crate::error::Result;
 use crate::model::*;
 
+use super::words;
+
 /// One row of the index, as lists return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSummary {
@@ -47,7 +49,7 @@ pub struct AccountFilter {
     /// Accounts with at least one deal in this stage.
     pub deal_stage: Option<String>,
     pub tag: Option<String>,
-    /// Full-text query over names, contacts and notes.
+    /// Full-text query over names, contacts, notes and addresses, by prefix and by word form.
     pub text: Option<String>,
     /// Only accounts with open conflicts.
     pub with_conflicts: bool,
@@ -64,6 +66,8 @@ pub(crate) struct Row {
     stages: Vec<String>,
     contacts_text: String,
     notes: String,
+    /// Street, city, region and postcode.
+    address: String,
 }
 
 pub(crate) fn row(doc: &mut AccountDoc) -> Row {
@@ -98,6 +102,13 @@ pub(crate) fn row(doc: &mut AccountDoc) -> Row {
             contacts_text.push(' ');
         }
     }
+    let address = p
+        .obj("address")
+        .map(|o| {
+            let f = Fields::of(d, &o);
+            ["street", "city", "region", "postcode"].iter().filter_map(|k| f.string(k)).collect::<Vec<_>>().join(" ")
+        })
+        .unwrap_or_default();
     let conflicts = walked.conflicts as u32;
     Row {
         summary: AccountSummary {
@@ -121,6 +132,7 @@ pub(crate) fn row(doc: &mut AccountDoc) -> Row {
         stages,
         contacts_text,
         notes: p.text(d, "notes"),
+        address,
     }
 }
 
@@ -177,19 +189,22 @@ pub(crate) fn write(conn: &Connection, r: &Row) -> Result<()> {
             stage.execute(params![id, st])?;
         }
     }
-    let text: Option<(String, String, String)> = conn
-        .prepare_cached("SELECT name, contacts, notes FROM accounts_fts WHERE rowid = ?1")?
-        .query_row([rowid], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+    let text: Option<(String, String, String, String)> = conn
+        .prepare_cached("SELECT name, contacts, notes, address FROM accounts_fts WHERE rowid = ?1")?
+        .query_row([rowid], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
         .optional()?;
-    let unchanged = text
-        .as_ref()
-        .is_some_and(|(name, contacts, notes)| *name == s.name && *contacts == r.contacts_text && *notes == r.notes);
+    let unchanged = text.as_ref().is_some_and(|(name, contacts, notes, address)| {
+        *name == s.name && *contacts == r.contacts_text && *notes == r.notes && *address == r.address
+    });
     if !unchanged {
         if text.is_some() {
             conn.prepare_cached("DELETE FROM accounts_fts WHERE rowid = ?1")?.execute([rowid])?;
         }
-        conn.prepare_cached("INSERT INTO accounts_fts (rowid, name, contacts, notes) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![rowid, s.name, r.contacts_text, r.notes])?;
+        let stems = words::stem_text([s.name.as_str(), &r.contacts_text, &r.notes, &r.address]);
+        conn.prepare_cached(
+            "INSERT INTO accounts_fts (rowid, name, contacts, notes, address, stems) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![rowid, s.name, r.contacts_text, r.notes, r.address, stems])?;
     }
     Ok(())
 }
@@ -246,24 +261,13 @@ fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountSummary> {
     })
 }
 
-/// Turns free text into an FTS5 query that cannot be a syntax error: every
-/// word becomes a quoted prefix term, all of which must match.
-pub(crate) fn fts_query(text: &str) -> Option<String> {
-    let terms: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric() && c != '@' && c != '.' && c != '-' && c != '_')
-        .filter(|w| !w.is_empty())
-        .map(|w| format!("\"{}\"*", w.replace('"', "")))
-        .collect();
-    if terms.is_empty() { None } else { Some(terms.join(" ")) }
-}
-
 pub(crate) fn list(conn: &Connection, f: &AccountFilter) -> Result<Vec<AccountSummary>> {
     let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM accounts a");
     let mut wheres: Vec<String> = vec!["a.merged_into IS NULL".into()];
     let mut args: Vec<SqlValue> = Vec::new();
     let mut order = "a.name COLLATE NOCASE, a.id".to_owned();
     if let Some(text) = &f.text {
-        match fts_query(text) {
+        match words::fts_query(text) {
             Some(q) => {
                 sql.push_str(" JOIN accounts_fts ON accounts_fts.rowid = a.rowid");
                 wheres.push("accounts_fts MATCH ?".into());

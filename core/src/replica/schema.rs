@@ -145,6 +145,19 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ",
         reindex: false,
     },
+    // 6: search by word forms and by address. The full-text index gains the
+    // address (street, city, region, postcode) and the stems of every word
+    // (`words.rs`); it is rebuilt from the documents.
+    Migration {
+        sql: "
+        DROP TABLE accounts_fts;
+        CREATE VIRTUAL TABLE accounts_fts USING fts5(
+            name, contacts, notes, address, stems,
+            tokenize = 'unicode61 remove_diacritics 2'
+        );
+        ",
+        reindex: true,
+    },
 ];
 
 /// The schema version a fully migrated replica has.
