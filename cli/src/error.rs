@@ -20,6 +20,10 @@ pub enum CliError {
         source: std::io::Error,
     },
 
+    /// Whoever read the output stopped reading (`| head`): not a failure.
+    #[error("the output was closed")]
+    OutputClosed,
+
     /// A command-line value the CLI itself checks (clap checks the rest).
     #[error("{0}")]
     Usage(String),

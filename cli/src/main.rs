@@ -3,11 +3,12 @@
 //! Every record command works on the local replica and needs no network;
 //! `sync` and `watch` exchange changes with the server. See `rapport --help`.
 
+#[macro_use]
+mod output;
 mod args;
 mod config;
 mod csv_io;
 mod error;
-mod output;
 mod records;
 mod refused;
 mod remote;
@@ -18,12 +19,13 @@ use clap::Parser;
 
 use crate::args::{Cli, Command};
 use crate::config::Workspace;
-use crate::error::Result;
+use crate::error::{CliError, Result};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::OutputClosed) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
@@ -51,7 +53,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Resolve { id, field, value } => records::resolve(&mut ws.open()?, &id, &field, &value),
         Command::Import(args) => {
             let report = csv_io::import(&mut ws.open()?, &args.file)?;
-            println!(
+            outln!(
                 "imported {}: {} created, {} updated, {} unchanged",
                 args.file.display(),
                 report.created,
@@ -63,7 +65,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Refused(c) => refused::run(&mut ws.open()?, c),
         Command::Export(args) => {
             let n = csv_io::export(&ws.open()?, &args.file, args.include_deleted)?;
-            println!("exported {n} accounts to {}", args.file.display());
+            outln!("exported {n} accounts to {}", args.file.display());
             Ok(())
         }
     }

@@ -8,12 +8,36 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::error::Result;
+use crate::error::{CliError, Result};
+
+/// Writes one line to standard output (through [`outln!`]). A reader that
+/// went away (`rapport … | head`, `grep -q`) ends the command quietly with
+/// [`CliError::OutputClosed`] instead of a panic.
+pub fn line(args: std::fmt::Arguments<'_>) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(CliError::OutputClosed),
+        Err(source) => Err(CliError::Io { path: "standard output".into(), source }),
+    }
+}
+
+/// `println!` that returns early with an error when standard output fails.
+#[macro_export]
+macro_rules! outln {
+    () => {
+        $crate::output::line(format_args!(""))?
+    };
+    ($($arg:tt)*) => {
+        $crate::output::line(format_args!($($arg)*))?
+    };
+}
 
 pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| crate::error::CliError::Usage(format!("cannot encode JSON output: {e}")))?;
-    println!("{text}");
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| CliError::Usage(format!("cannot encode JSON output: {e}")))?;
+    outln!("{text}");
     Ok(())
 }
 

@@ -46,15 +46,15 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
             new.territory = territory;
             new.team = team;
             let id = replica.create_account(&new)?;
-            println!("created account {:?}", new.name.trim());
-            println!("{id}");
+            outln!("created account {:?}", new.name.trim());
+            outln!("{id}");
         }
         AccountCommand::Set { id, field, value } => {
             let id = account_id(&id)?;
             // The CSV column names (`city`, `postcode`, …) work too.
             let field = crate::csv_io::field_path(&field).map_or(field, str::to_owned);
             replica.edit(id, |e| e.set_field(&field, &value))?;
-            println!("set {field} on {id}");
+            outln!("set {field} on {id}");
         }
         AccountCommand::Show { id, json } => {
             let id = account_id(&id)?;
@@ -63,7 +63,7 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
             if json {
                 output::json(&ShowJson { account: &account, conflicts: &conflicts })?;
             } else {
-                println!("{}", output::account(&account, &conflicts));
+                outln!("{}", output::account(&account, &conflicts));
             }
         }
         AccountCommand::List(args) => list(replica, args)?,
@@ -73,24 +73,24 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
                 output::json(&history)?;
             } else {
                 for h in &history {
-                    println!("{}", output::history_line(h));
+                    outln!("{}", output::history_line(h));
                 }
             }
         }
         AccountCommand::Delete { id } => {
             let id = account_id(&id)?;
             replica.edit(id, |e| e.soft_delete())?;
-            println!("deleted {id} (undo with `rapport account restore {id}`)");
+            outln!("deleted {id} (undo with `rapport account restore {id}`)");
         }
         AccountCommand::Restore { id } => {
             let id = account_id(&id)?;
             replica.edit(id, |e| e.restore())?;
-            println!("restored {id}");
+            outln!("restored {id}");
         }
         AccountCommand::Merge { survivor, duplicate } => {
             let (s, d) = (account_id(&survivor)?, account_id(&duplicate)?);
             replica.merge_accounts(s, d)?;
-            println!("merged {d} into {s}; {d} now redirects to {s}");
+            outln!("merged {d} into {s}; {d} now redirects to {s}");
         }
     }
     Ok(())
@@ -165,9 +165,9 @@ fn list(replica: &Replica, args: ListArgs) -> Result<()> {
         eprintln!("no accounts match");
         return Ok(());
     }
-    println!("{}", output::summary_header());
+    outln!("{}", output::summary_header());
     for r in &rows {
-        println!("{}", output::summary_line(r));
+        outln!("{}", output::summary_line(r));
     }
     Ok(())
 }
@@ -179,8 +179,8 @@ pub fn interaction(replica: &mut Replica, command: InteractionCommand) -> Result
             let mut new = NewInteraction::new(parse_flag::<InteractionKind>("kind", &kind)?, subject);
             new.notes = notes;
             let interaction = replica.edit(account, |e| e.log_interaction(&new))?;
-            println!("logged {} on {account}", new.kind.as_str());
-            println!("{interaction}");
+            outln!("logged {} on {account}", new.kind.as_str());
+            outln!("{interaction}");
         }
     }
     Ok(())
@@ -194,14 +194,14 @@ pub fn deal(replica: &mut Replica, command: DealCommand) -> Result<()> {
             new.stage = stage;
             new.probability = probability;
             let deal = replica.edit(account, |e| e.add_deal(&new))?;
-            println!("added deal {:?} to {account}", new.title.trim());
-            println!("{deal}");
+            outln!("added deal {:?} to {account}", new.title.trim());
+            outln!("{deal}");
         }
         DealCommand::Stage { id, deal, stage, probability } => {
             let account = account_id(&id)?;
             let deal = deal_id(&deal)?;
             replica.edit(account, |e| e.move_deal_stage(deal, &stage, probability))?;
-            println!("moved deal {deal} to {stage}");
+            outln!("moved deal {deal} to {stage}");
         }
     }
     Ok(())
@@ -212,7 +212,7 @@ pub fn notes(replica: &mut Replica, command: NotesCommand) -> Result<()> {
         NotesCommand::Set { id, text } => {
             let id = account_id(&id)?;
             replica.edit(id, |e| e.set_notes(&text))?;
-            println!("notes of {id} replaced");
+            outln!("notes of {id} replaced");
         }
     }
     Ok(())
@@ -223,12 +223,12 @@ pub fn tag(replica: &mut Replica, command: TagCommand) -> Result<()> {
         TagCommand::Add { id, tag } => {
             let id = account_id(&id)?;
             replica.edit(id, |e| e.add_tag(&tag))?;
-            println!("tagged {id} {:?}", tag.trim());
+            outln!("tagged {id} {:?}", tag.trim());
         }
         TagCommand::Remove { id, tag } => {
             let id = account_id(&id)?;
             replica.edit(id, |e| e.remove_tag(&tag))?;
-            println!("removed tag {:?} from {id}", tag.trim());
+            outln!("removed tag {:?} from {id}", tag.trim());
         }
     }
     Ok(())
@@ -253,14 +253,14 @@ pub fn conflicts(replica: &Replica, json: bool) -> Result<()> {
         return output::json(&rows);
     }
     if rows.is_empty() {
-        println!("no conflicts");
+        outln!("no conflicts");
         return Ok(());
     }
     for r in &rows {
-        println!("{}  {}  {}", r.account, r.name, r.conflict.field);
+        outln!("{}  {}  {}", r.account, r.name, r.conflict.field);
         for v in &r.conflict.values {
             let shown = if v.value.is_empty() { "(cleared)" } else { v.value.as_str() };
-            println!(
+            outln!(
                 "    {} {:?}  by {}@{} at {}",
                 if v.winner { "*" } else { " " },
                 shown,
@@ -270,7 +270,7 @@ pub fn conflicts(replica: &Replica, json: bool) -> Result<()> {
             );
         }
     }
-    println!("(* = shown now) resolve with `rapport resolve ID FIELD VALUE`");
+    outln!("(* = shown now) resolve with `rapport resolve ID FIELD VALUE`");
     Ok(())
 }
 
@@ -284,6 +284,6 @@ pub fn resolve(replica: &mut Replica, id: &str, field: &str, value: &str) -> Res
         )));
     }
     replica.edit(id, |e| e.set_field(&path, value))?;
-    println!("resolved {path} on {id}; run `rapport sync` to clear it on every device");
+    outln!("resolved {path} on {id}; run `rapport sync` to clear it on every device");
     Ok(())
 }

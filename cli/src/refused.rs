@@ -22,12 +22,12 @@ pub fn run(replica: &mut Replica, command: RefusedCommand) -> Result<()> {
         RefusedCommand::List(f) => list(replica, f.json),
         RefusedCommand::Discard { id } => {
             replica.discard_refused(id.parse()?)?;
-            println!("discarded refused edit {id}");
+            outln!("discarded refused edit {id}");
             Ok(())
         }
         RefusedCommand::Retry { id } => {
             replica.retry_refused(id.parse()?)?;
-            println!("refused edit {id} made again; `rapport sync` sends it");
+            outln!("refused edit {id} made again; `rapport sync` sends it");
             Ok(())
         }
     }
@@ -40,13 +40,13 @@ fn list(replica: &Replica, json: bool) -> Result<()> {
         return output::json(&rows);
     }
     if edits.is_empty() {
-        println!("no refused edits");
+        outln!("no refused edits");
         return Ok(());
     }
     for e in &edits {
-        println!("{}  {}  {}  {}: {}", e.id, output::when(e.refused_at), e.account, e.fields.join(", "), e.reason);
+        outln!("{}  {}  {}  {}: {}", e.id, output::when(e.refused_at), e.account, e.fields.join(", "), e.reason);
     }
-    println!("discard one with `rapport refused discard ID`, or make it again with `rapport refused retry ID`");
+    outln!("discard one with `rapport refused discard ID`, or make it again with `rapport refused retry ID`");
     Ok(())
 }
 

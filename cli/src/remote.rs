@@ -69,12 +69,12 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
     };
     config::save(dir, &config)?;
     Replica::open(dir.join(REPLICA_FILE), &config.identity())?;
-    println!("replica ready at {}", dir.display());
-    println!("server {} as {}@{}", config.server, config.user, config.device);
+    outln!("replica ready at {}", dir.display());
+    outln!("server {} as {}@{}", config.server, config.user, config.device);
     if args.offline {
-        println!("the server was not contacted; `rapport sync` will check it");
+        outln!("the server was not contacted; `rapport sync` will check it");
     } else {
-        println!("server reachable and token accepted; run `rapport sync` to pull the accounts");
+        outln!("server reachable and token accepted; run `rapport sync` to pull the accounts");
     }
     Ok(())
 }
@@ -147,44 +147,44 @@ pub fn sync(ws: &Workspace, args: SyncArgs) -> Result<()> {
     if args.json {
         return output::json(&summary);
     }
-    print_summary(&summary);
-    Ok(())
+    print_summary(&summary)
 }
 
 fn kib(bytes: usize) -> String {
     if bytes < 1024 { format!("{bytes} B") } else { format!("{:.1} KiB", bytes as f64 / 1024.0) }
 }
 
-fn print_summary(s: &SyncSummary) {
-    println!(
+fn print_summary(s: &SyncSummary) -> Result<()> {
+    outln!(
         "pushed: {} docs ({} changes, {} whole docs, {})",
         s.pushed_docs,
         s.pushed_changes,
         s.pushed_snapshots,
         kib(s.pushed_bytes)
     );
-    println!(
+    outln!(
         "pulled: {} docs ({} changes, {} whole docs, {})",
         s.pulled_docs,
         s.pulled_changes,
         s.pulled_snapshots,
         kib(s.pulled_bytes)
     );
-    println!("exchanges: {} ({} up, {} down)", s.rounds, kib(s.bytes_up), kib(s.bytes_down));
+    outln!("exchanges: {} ({} up, {} down)", s.rounds, kib(s.bytes_up), kib(s.bytes_down));
     if s.server_restored {
-        println!("the server was restored from a backup: this device sent back {} documents it lacked", s.resent_docs);
+        outln!("the server was restored from a backup: this device sent back {} documents it lacked", s.resent_docs);
     }
     if s.rejected.is_empty() {
-        println!("rejected: none");
+        outln!("rejected: none");
     } else {
-        println!(
+        outln!(
             "rejected: {} docs (refused edits kept aside, other edits sent; see `rapport refused list`):",
             s.rejected.len()
         );
         for r in &s.rejected {
-            println!("  {}: {}", r.doc, r.reason);
+            outln!("  {}: {}", r.doc, r.reason);
         }
     }
+    Ok(())
 }
 
 pub fn watch(ws: &Workspace, args: WatchArgs) -> Result<()> {
@@ -209,13 +209,18 @@ pub fn watch(ws: &Workspace, args: WatchArgs) -> Result<()> {
                 replica.clone(),
                 &options,
                 &RetryPolicy::persistent(),
-                |event| print_event(&replica, &event),
+                |event| {
+                    // Whoever read the output went away: stop watching.
+                    if print_event(&replica, &event).is_err() {
+                        control.stop();
+                    }
+                },
                 |e, wait| eprintln!("{e}; reconnecting in {} s", wait.as_secs_f64().ceil() as u64),
             )
             .await;
         match result {
             Ok(()) => {
-                println!("stopped");
+                outln!("stopped");
                 Ok(())
             }
             Err(e) => Err(CliError::from(e)),
@@ -223,11 +228,13 @@ pub fn watch(ws: &Workspace, args: WatchArgs) -> Result<()> {
     })
 }
 
-fn print_event(replica: &Mutex<Replica>, event: &LiveEvent) {
+fn print_event(replica: &Mutex<Replica>, event: &LiveEvent) -> Result<()> {
     match event {
-        LiveEvent::Connected { url } => println!("connected to {url}"),
+        LiveEvent::Connected { url } => {
+            outln!("connected to {url}");
+        }
         LiveEvent::Synced(s) => {
-            println!("in sync: pushed {} docs, pulled {} docs{}", s.pushed_docs, s.pulled_docs, rejected_note(s))
+            outln!("in sync: pushed {} docs, pulled {} docs{}", s.pushed_docs, s.pulled_docs, rejected_note(s));
         }
         LiveEvent::Update(s) => {
             let names = {
@@ -242,16 +249,17 @@ fn print_event(replica: &Mutex<Replica>, event: &LiveEvent) {
             };
             let at = output::when(time::OffsetDateTime::now_utc());
             if !names.is_empty() {
-                println!("{at} received {} update(s): {}", names.len(), names.join(", "));
+                outln!("{at} received {} update(s): {}", names.len(), names.join(", "));
             }
             if s.pushed_docs > 0 {
-                println!("{at} pushed {} doc(s)", s.pushed_docs);
+                outln!("{at} pushed {} doc(s)", s.pushed_docs);
             }
             for r in &s.rejected {
-                println!("{at} rejected {}: {}", r.doc, r.reason);
+                outln!("{at} rejected {}: {}", r.doc, r.reason);
             }
         }
     }
+    Ok(())
 }
 
 fn rejected_note(s: &SyncSummary) -> String {
@@ -291,16 +299,16 @@ pub fn status(ws: &Workspace, json: bool) -> Result<()> {
     if json {
         return output::json(&status);
     }
-    println!("replica:   {}", status.replica);
-    println!("server:    {}", status.server);
-    println!("identity:  {}@{}", status.user, status.device);
-    println!("accounts:  {}", status.accounts);
-    println!("unsynced:  {} docs", status.unsynced_docs);
+    outln!("replica:   {}", status.replica);
+    outln!("server:    {}", status.server);
+    outln!("identity:  {}@{}", status.user, status.device);
+    outln!("accounts:  {}", status.accounts);
+    outln!("unsynced:  {} docs", status.unsynced_docs);
     for (doc, reason) in &status.rejected {
-        println!("rejected:  {doc}: {reason}");
+        outln!("rejected:  {doc}: {reason}");
     }
     if status.refused_edits > 0 {
-        println!("refused:   {} edits kept aside (see `rapport refused list`)", status.refused_edits);
+        outln!("refused:   {} edits kept aside (see `rapport refused list`)", status.refused_edits);
     }
     Ok(())
 }

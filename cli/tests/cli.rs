@@ -394,3 +394,28 @@ not-a-uuid,Bad Id,organization,,,,,,,,,,,standard,prospect,pre_relationship,acti
     assert!(run.stderr().contains("missing.csv"), "{}", run.stderr());
     assert_eq!(r.names(&[]), ["Existing"]);
 }
+
+/// `rapport … | head` or `| grep -q`: the reader goes away before the
+/// output is written; the command ends quietly and successfully.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let r = Replica::new();
+    let id = r.add("Acme Oy", &[]);
+    r.add("Бета ТОВ", &[]);
+    for args in [&["account", "show", id.as_str(), "--json"][..], &["account", "list"], &["account", "history", &id]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
+            .arg("--replica")
+            .arg(r.dir.path())
+            .args(args)
+            .env_remove("RAPPORT_REPLICA")
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?} failed: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} printed: {stderr}");
+    }
+}
