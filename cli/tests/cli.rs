@@ -419,3 +419,21 @@ fn output_into_a_closed_pipe_ends_quietly() {
         assert!(stderr.is_empty(), "{args:?} printed: {stderr}");
     }
 }
+
+/// JSON output gives instants in RFC 3339 and dates as ISO dates.
+#[test]
+fn json_times_are_rfc3339_and_dates_iso() {
+    let r = Replica::new();
+    let id = r.add("Acme Oy", &[]);
+    let deal =
+        r.run(&["deal", "add", &id, "--title", "Paper", "--amount", "120000", "--currency", "eur"]).ok().last_line();
+    r.run(&["account", "set", &id, &format!("deals.{deal}.expected_close"), "2027-03-31"]).ok();
+    let shown = r.run(&["account", "show", &id, "--json"]).ok().json();
+    let created = shown["account"]["party"]["created_at"].as_str().unwrap_or_else(|| panic!("not a string: {shown}"));
+    assert!(time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339).is_ok(), "{created}");
+    assert_eq!(shown["account"]["deals"][0]["expected_close"], "2027-03-31");
+    let listed = r.run(&["account", "list", "--json"]).ok().json();
+    assert!(listed[0]["updated_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{listed}");
+    let history = r.run(&["account", "history", &id, "--json"]).ok().json();
+    assert!(history[0]["at"].as_str().is_some(), "{history}");
+}

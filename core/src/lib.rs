@@ -30,6 +30,7 @@ pub mod model;
 mod parallel;
 pub mod replica;
 pub mod rules;
+pub mod serde_time;
 pub mod settings;
 pub mod sync;
 pub mod untrusted;

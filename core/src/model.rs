@@ -297,6 +297,7 @@ pub struct Address {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ending {
     pub reason: String,
+    #[serde(with = "crate::serde_time::date")]
     pub on: Date,
     /// The lifecycle phase the relationship was in when it ended.
     pub phase: LifecyclePhase,
@@ -305,6 +306,7 @@ pub struct Ending {
 /// A soft deletion: the account is hidden from lists but kept and restorable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deletion {
+    #[serde(with = "crate::serde_time::instant")]
     pub at: OffsetDateTime,
     pub by: String,
 }
@@ -334,8 +336,10 @@ pub struct Party {
     pub buying_habits: BTreeMap<String, String>,
     pub notes: String,
     pub created_by: String,
+    #[serde(with = "crate::serde_time::instant")]
     pub created_at: OffsetDateTime,
     pub updated_by: String,
+    #[serde(with = "crate::serde_time::instant")]
     pub updated_at: OffsetDateTime,
 }
 
@@ -354,6 +358,7 @@ pub struct Consent {
     pub topic: String,
     pub status: ConsentStatus,
     pub reason: Option<String>,
+    #[serde(with = "crate::serde_time::instant")]
     pub at: OffsetDateTime,
     pub by: String,
 }
@@ -386,6 +391,7 @@ impl Contact {
 pub struct StageMove {
     pub from: Option<String>,
     pub to: String,
+    #[serde(with = "crate::serde_time::instant")]
     pub at: OffsetDateTime,
     pub by: String,
 }
@@ -399,8 +405,10 @@ pub struct Deal {
     pub stage: String,
     pub probability: u8,
     pub forecast: ForecastCategory,
+    #[serde(with = "crate::serde_time::date::option")]
     pub expected_close: Option<Date>,
     pub next_step: Option<String>,
+    #[serde(with = "crate::serde_time::date::option")]
     pub next_step_due: Option<Date>,
     pub outcome: DealOutcome,
     pub lost_reason: Option<String>,
@@ -417,9 +425,13 @@ pub struct Interaction {
     pub kind: InteractionKind,
     pub direction: Option<Direction>,
     pub status: InteractionStatus,
+    #[serde(with = "crate::serde_time::instant::option")]
     pub planned_start: Option<OffsetDateTime>,
+    #[serde(with = "crate::serde_time::instant::option")]
     pub planned_end: Option<OffsetDateTime>,
+    #[serde(with = "crate::serde_time::instant::option")]
     pub actual_start: Option<OffsetDateTime>,
+    #[serde(with = "crate::serde_time::instant::option")]
     pub actual_end: Option<OffsetDateTime>,
     pub contacts: BTreeSet<ContactId>,
     pub deal: Option<DealId>,
@@ -430,6 +442,7 @@ pub struct Interaction {
     pub outcome: Option<String>,
     pub check_in: Option<Geo>,
     pub logged_by: String,
+    #[serde(with = "crate::serde_time::instant")]
     pub logged_at: OffsetDateTime,
 }
 
@@ -445,6 +458,7 @@ impl Interaction {
 pub struct Task {
     pub id: TaskId,
     pub title: String,
+    #[serde(with = "crate::serde_time::date::option")]
     pub due: Option<Date>,
     pub assignee: Option<String>,
     pub status: TaskStatus,
@@ -466,6 +480,7 @@ pub struct LadderMove {
     pub id: Uuid,
     pub from: LoyaltyRung,
     pub to: LoyaltyRung,
+    #[serde(with = "crate::serde_time::instant")]
     pub at: OffsetDateTime,
     pub by: String,
     pub reason: Option<String>,
@@ -477,6 +492,7 @@ pub struct LifecycleMove {
     pub id: Uuid,
     pub from: LifecyclePhase,
     pub to: LifecyclePhase,
+    #[serde(with = "crate::serde_time::instant")]
     pub at: OffsetDateTime,
     pub by: String,
     pub reason: Option<String>,

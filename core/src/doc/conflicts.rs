@@ -21,6 +21,7 @@ pub struct ConflictValue {
     pub device: String,
     /// Hex Automerge actor id of the device that wrote it.
     pub actor: String,
+    #[serde(with = "crate::serde_time::instant")]
     pub at: OffsetDateTime,
     /// Whether this is the value shown while the conflict stands.
     pub winner: bool,

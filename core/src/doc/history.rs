@@ -17,6 +17,7 @@ pub struct HistoryEntry {
     pub device: String,
     /// Hex Automerge actor id of the device.
     pub actor: String,
+    #[serde(with = "crate::serde_time::instant")]
     pub at: OffsetDateTime,
     /// The operation, e.g. `account.set_field`, `deal.stage`.
     pub op: String,

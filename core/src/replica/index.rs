@@ -33,6 +33,7 @@ pub struct AccountSummary {
     pub open_deals: u32,
     /// Number of fields with concurrent values.
     pub conflicts: u32,
+    #[serde(with = "crate::serde_time::instant")]
     pub updated_at: OffsetDateTime,
 }
 
