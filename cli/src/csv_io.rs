@@ -4,11 +4,23 @@
 //! region,postcode,country,value_tier,loyalty_rung,lifecycle_phase,status,
 //! tags,source. `tags` is semicolon-separated.
 //!
+//! Files as office software writes them: the delimiter (comma, semicolon or
+//! tab) is taken from the header line; the encoding is UTF-8 (with or without
+//! a byte-order mark), UTF-16 with a byte-order mark (Excel's "Unicode
+//! text"), or else Windows-1251 (Excel's "CSV" in Ukrainian and Russian
+//! locales). Exports are UTF-8 with a byte-order mark, so that Excel shows
+//! Cyrillic correctly.
+//!
 //! Import rules:
 //! * Only `name` is required in the header; columns left out are not touched.
-//! * A row whose `id` is empty creates an account; a row whose `id` names an
-//!   account on this replica updates it; an unknown `id` creates the account
-//!   with that id (moving accounts between systems keeps their ids).
+//! * A row whose `id` is empty creates an account, unless one account on this
+//!   replica has the same name and city (ignoring case and surrounding
+//!   spaces): then that account is updated, so re-importing a file changes
+//!   nothing. Two rows without an id with the same name and city, or a row
+//!   that matches several accounts, are errors that name the lines.
+//! * A row whose `id` names an account on this replica updates it; an
+//!   unknown `id` creates the account with that id (moving accounts between
+//!   systems keeps their ids).
 //! * On an update, every column present is authoritative: an empty cell
 //!   clears the field (except `name`, which must not be empty), and `tags`
 //!   becomes exactly the listed set. Fields already equal are not written, so
@@ -19,7 +31,7 @@
 //! * New accounts are written in batches of [`BATCH`] (one transaction each);
 //!   updates are one transaction per account.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -126,12 +138,53 @@ pub struct ImportReport {
     pub unchanged: usize,
 }
 
+/// The text of a CSV file in any of the encodings office software writes
+/// (see the module's description).
+fn decode(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(&bytes) {
+        let (text, _) = encoding.decode_without_bom_handling(&bytes[bom..]);
+        return Ok(text.into_owned());
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => Ok(encoding_rs::WINDOWS_1251.decode_without_bom_handling(e.as_bytes()).0.into_owned()),
+    }
+}
+
+/// The delimiter of the header line: the most frequent of comma, semicolon
+/// and tab outside quotes (comma if none).
+fn delimiter(text: &str) -> u8 {
+    let header = text.lines().next().unwrap_or_default();
+    let mut counts = [(b',', 0usize), (b';', 0), (b'\t', 0)];
+    let mut quoted = false;
+    for b in header.bytes() {
+        match b {
+            b'"' => quoted = !quoted,
+            _ if quoted => {}
+            _ => {
+                if let Some(c) = counts.iter_mut().find(|(d, _)| *d == b) {
+                    c.1 += 1;
+                }
+            }
+        }
+    }
+    counts.iter().fold((b',', 0), |best, &c| if c.1 > best.1 { c } else { best }).0
+}
+
+/// The key that finds an account again when a row has no id: its name and
+/// city, trimmed and in lower case.
+fn match_key(name: &str, city: &str) -> (String, String) {
+    (name.trim().to_lowercase(), city.trim().to_lowercase())
+}
+
 pub fn import(replica: &mut Replica, path: &Path) -> Result<ImportReport> {
+    let text = decode(path)?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
-        .from_path(path)
-        .map_err(|e| csv_error(path, e))?;
+        .delimiter(delimiter(&text))
+        .from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
         .map_err(|e| csv_error(path, e))?
@@ -165,10 +218,11 @@ pub fn import(replica: &mut Replica, path: &Path) -> Result<ImportReport> {
     let bar = progress(records.len() as u64, "checking");
     let mut plans = Vec::with_capacity(records.len());
     let mut seen_ids = HashSet::new();
+    let mut known = KnownAccounts::read(replica)?;
     for (line, record) in &records {
         bar.inc(1);
         let cell = |name: &str| headers.iter().position(|h| h == name).and_then(|i| record.get(i));
-        match plan_row(replica, &headers, &cell, &mut seen_ids) {
+        match plan_row(replica, &headers, &cell, &mut seen_ids, &mut known, *line) {
             Ok(plan) => plans.push(plan),
             Err(reason) => problems.push(format!("  line {line}: {reason}")),
         }
@@ -253,12 +307,50 @@ fn check_headers(path: &Path, headers: &[String]) -> Result<()> {
     if rows.is_empty() { Ok(()) } else { Err(CliError::InvalidCsv { path: path.to_path_buf(), rows }) }
 }
 
+/// The accounts on this replica by [`match_key`], and the rows without an
+/// id seen so far in the file.
+struct KnownAccounts {
+    by_key: HashMap<(String, String), Vec<AccountId>>,
+    rows: HashMap<(String, String), u64>,
+}
+
+impl KnownAccounts {
+    fn read(replica: &Replica) -> Result<KnownAccounts> {
+        let mut by_key: HashMap<(String, String), Vec<AccountId>> = HashMap::new();
+        for summary in replica.list(&rapport_core::AccountFilter::default())? {
+            let city = replica.account(summary.id)?.party.address.city.unwrap_or_default();
+            by_key.entry(match_key(&summary.name, &city)).or_default().push(summary.id);
+        }
+        Ok(KnownAccounts { by_key, rows: HashMap::new() })
+    }
+
+    /// The account a row without an id stands for, if any.
+    fn find(&mut self, name: &str, city: &str, line: u64) -> std::result::Result<Option<AccountId>, String> {
+        let key = match_key(name, city);
+        if let Some(first) = self.rows.insert(key.clone(), line) {
+            return Err(format!(
+                "the same name and city as line {first}; give each row its id, or tell the accounts apart by name"
+            ));
+        }
+        match self.by_key.get(&key).map(Vec::as_slice) {
+            None | Some([]) => Ok(None),
+            Some([id]) => Ok(Some(*id)),
+            Some(ids) => Err(format!(
+                "{} accounts on this device have this name and city; add the id column to say which one",
+                ids.len()
+            )),
+        }
+    }
+}
+
 /// Checks one row, with core's validation on an in-memory copy; returns the reason if invalid.
 fn plan_row<'r>(
     replica: &Replica,
     headers: &[String],
     cell: &dyn Fn(&str) -> Option<&'r str>,
     seen_ids: &mut HashSet<AccountId>,
+    known: &mut KnownAccounts,
+    line: u64,
 ) -> std::result::Result<Planned, String> {
     let id = match cell("id").filter(|v| !v.is_empty()) {
         Some(v) => {
@@ -268,7 +360,7 @@ fn plan_row<'r>(
             }
             Some(id)
         }
-        None => None,
+        None => known.find(cell("name").unwrap_or_default(), cell("city").unwrap_or_default(), line)?,
     };
     let existing = match id {
         Some(id) => match replica.document(id) {
@@ -370,7 +462,9 @@ pub fn export(replica: &Replica, path: &Path, include_deleted: bool) -> Result<u
         .map(|s| s.id)
         .collect();
     let tmp = path.with_extension("csv.partial");
-    let mut writer = csv::Writer::from_path(&tmp).map_err(|e| csv_error(&tmp, e))?;
+    let mut file = std::fs::File::create(&tmp).map_err(|e| CliError::io(&tmp, e))?;
+    std::io::Write::write_all(&mut file, "\u{feff}".as_bytes()).map_err(|e| CliError::io(&tmp, e))?;
+    let mut writer = csv::Writer::from_writer(file);
     writer.write_record(COLUMNS).map_err(|e| csv_error(&tmp, e))?;
     let bar = progress(ids.len() as u64, "exporting");
     for id in &ids {

@@ -311,7 +311,9 @@ fn import_then_export_round_trips_and_reimport_changes_nothing() {
 
     let out = r.dir.path().join("out.csv");
     r.run(&["export", out.to_str().unwrap()]).ok();
-    let mut reader = csv::Reader::from_path(&out).unwrap();
+    let exported = std::fs::read(&out).unwrap();
+    assert!(exported.starts_with("\u{feff}".as_bytes()), "UTF-8 with a byte-order mark, for Excel");
+    let mut reader = csv::Reader::from_reader(&exported[3..]);
     assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>().join(",") + "\n", HEADER);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 3);
@@ -436,4 +438,47 @@ fn json_times_are_rfc3339_and_dates_iso() {
     assert!(listed[0]["updated_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{listed}");
     let history = r.run(&["account", "history", &id, "--json"]).ok().json();
     assert!(history[0]["at"].as_str().is_some(), "{history}");
+}
+
+/// Files as Excel writes them in Ukrainian and Russian locales: semicolons,
+/// UTF-8 with a byte-order mark or Windows-1251, or tab-separated UTF-16.
+/// Re-importing a file without ids changes nothing.
+#[test]
+fn office_csv_files_import_and_reimport_changes_nothing() {
+    let r = Replica::new();
+    let text = "name;city;postcode;tags\nТОВ «Ромашка»;Київ;01001;опт\n\"Бета; Груп\";Львів;79000;\n";
+    // UTF-8 with a byte-order mark, semicolons.
+    let bom = r.file("bom.csv", &format!("\u{feff}{text}"));
+    let run = r.run(&["import", bom.to_str().unwrap()]).ok();
+    assert!(run.stdout().contains("2 created, 0 updated"), "{}", run.stdout());
+    assert_eq!(r.names(&[]), ["Бета; Груп", "ТОВ «Ромашка»"]);
+    let shown = r.run(&["account", "list", "--json"]).ok().json();
+    let romashka = shown.as_array().unwrap().iter().find(|a| a["name"] == "ТОВ «Ромашка»").unwrap()["id"].clone();
+    let account = r.run(&["account", "show", romashka.as_str().unwrap(), "--json"]).ok().json();
+    assert_eq!(account["account"]["party"]["address"]["postcode"], "01001", "leading zero kept");
+    assert_eq!(account["account"]["party"]["address"]["city"], "Київ");
+
+    // The same rows again, in Windows-1251: nothing changes.
+    let (cp1251, _, lossy) = encoding_rs::WINDOWS_1251.encode(text);
+    assert!(!lossy);
+    let path = r.dir.path().join("cp1251.csv");
+    std::fs::write(&path, &cp1251).unwrap();
+    let run = r.run(&["import", path.to_str().unwrap()]).ok();
+    assert!(run.stdout().contains("0 created, 0 updated, 2 unchanged"), "{}", run.stdout());
+
+    // Tab-separated UTF-16 ("Unicode text"), with one changed cell.
+    let tabbed = text.replace(';', "\t").replace("\"Бета\t Груп\"", "\"Бета; Груп\"").replace("79000", "79001");
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(tabbed.encode_utf16().flat_map(u16::to_le_bytes));
+    let path = r.dir.path().join("unicode.txt");
+    std::fs::write(&path, &utf16).unwrap();
+    let run = r.run(&["import", path.to_str().unwrap()]).ok();
+    assert!(run.stdout().contains("0 created, 1 updated, 1 unchanged"), "{}", run.stdout());
+    assert_eq!(r.names(&[]), ["Бета; Груп", "ТОВ «Ромашка»"]);
+
+    // Two rows that would be the same account are refused, by line.
+    let twice = r.file("twice.csv", "name;city\nГамма;Одеса\nгамма ; одеса\n");
+    let run = r.run(&["import", twice.to_str().unwrap()]).fails();
+    assert!(run.stderr().contains("line 3: the same name and city as line 2"), "{}", run.stderr());
+    assert_eq!(r.names(&[]).len(), 2, "nothing imported");
 }
