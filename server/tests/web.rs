@@ -19,6 +19,35 @@ async fn get(server: &TestServer, path: &str, token: Option<&str>) -> (u16, Stri
     (status, content_type, res.text().await.unwrap())
 }
 
+/// Pages, assets, API answers and errors carry the headers a security
+/// review expects.
+#[tokio::test]
+async fn every_answer_has_the_security_headers() {
+    let (_dir, server) = TestServer::start().await;
+    for (path, token) in [
+        ("/", None),
+        ("/assets/app.js", None),
+        ("/v1/reports/pipeline", Some(TOKEN)),
+        ("/v1/reports/pipeline", None),
+        ("/no/such/page", None),
+    ] {
+        let mut req = client().get(format!("{}{path}", server.url));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.unwrap();
+        let header = |name: &str| res.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let csp = header("content-security-policy");
+        for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{path}: {csp}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+    }
+}
+
 #[tokio::test]
 async fn the_page_and_its_assets_load_without_a_token() {
     let (_dir, server) = TestServer::start().await;

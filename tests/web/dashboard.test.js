@@ -21,6 +21,7 @@ const CHROMIUM_ARGS = [
 ];
 
 let tmp, server, url, context, page;
+const consoleErrors = [];
 
 function cli(replica, ...args) {
   const out = execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 });
@@ -160,6 +161,11 @@ before(async () => {
     viewport: { width: 1366, height: 768 },
   });
   page = context.pages()[0] || (await context.newPage());
+  // The page must work under its Content-Security-Policy: the browser reports
+  // anything the policy blocks on the console.
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(msg.text());
+  });
 });
 
 after(async () => {
@@ -173,6 +179,8 @@ after(async () => {
 
 test('the dashboard shows the API figures, drills down and follows the server live', async () => {
   const res = await page.goto(url + '/');
+  assert.match(res.headers()['content-security-policy'], /script-src 'self'/);
+  assert.equal(res.headers()['x-content-type-options'], 'nosniff');
   assert.equal(res.status(), 200);
   assert.ok(await page.isVisible('#sign-in-form'));
 
@@ -291,4 +299,5 @@ test('the dashboard shows the API figures, drills down and follows the server li
     (await page.locator('#open-conflicts tbody tr[data-field]').count()) === 0);
   assert.deepEqual((await api('/v1/reports/open-conflicts')).rows, []);
   assert.equal(await page.evaluate(() => window.__sameDocument), marker, 'no reload');
+  assert.deepEqual(consoleErrors.filter((e) => /Content.Security.Policy/i.test(e)), [], 'nothing blocked by the CSP');
 });

@@ -52,7 +52,7 @@ pub(crate) fn described() -> OpenApiRouter<AppState> {
 }
 
 /// Every route, with authentication, body limits, timeouts, metrics,
-/// tracing and panic catching.
+/// tracing, panic catching and the security headers.
 pub fn router(state: AppState) -> Router {
     let [public, protected, admin] = groups();
     let admin = admin.route_layer(axum::middleware::from_fn(auth::require_admin));
@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::map_response(crate::web::headers::add))
         .with_state(state)
 }
 

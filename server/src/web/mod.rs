@@ -29,6 +29,8 @@ use crate::openapi::ErrorBody;
 use crate::reports::filter::{BadFilter, Cond, Filter};
 use crate::reports::routes::Filters;
 
+pub(crate) mod headers;
+
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");
