@@ -56,14 +56,16 @@ async fn the_page_and_its_assets_load_without_a_token() {
         assert_eq!(status, 200, "{path}");
         assert!(content_type.starts_with("text/html"), "{path}: {content_type}");
         assert!(body.contains("<form id=\"sign-in-form\""), "{path}");
-        assert!(body.contains("<label for=\"token\">"), "{path}");
+        assert!(body.contains("<label for=\"token\" data-i18n=\"token\">"), "{path}");
         assert!(body.contains("id=\"weighted-value\""), "{path}");
         // Nothing from another origin.
         assert!(!body.contains("http://") && !body.contains("https://"), "{path}");
     }
-    for (path, kind, marker) in
-        [("/assets/app.js", "text/javascript", "/v1/reports/events"), ("/assets/app.css", "text/css", ".grid")]
-    {
+    for (path, kind, marker) in [
+        ("/assets/app.js", "text/javascript", "/v1/reports/events"),
+        ("/assets/i18n.js", "text/javascript", "Зважена воронка"),
+        ("/assets/app.css", "text/css", ".grid"),
+    ] {
         let (status, content_type, body) = get(&server, path, None).await;
         assert_eq!(status, 200, "{path}");
         assert!(content_type.starts_with(kind), "{path}: {content_type}");

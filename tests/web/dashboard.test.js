@@ -301,3 +301,46 @@ test('the dashboard shows the API figures, drills down and follows the server li
   assert.equal(await page.evaluate(() => window.__sameDocument), marker, 'no reload');
   assert.deepEqual(consoleErrors.filter((e) => /Content.Security.Policy/i.test(e)), [], 'nothing blocked by the CSP');
 });
+
+test('the dashboard speaks Ukrainian and Russian, with their formats and stage names', async () => {
+  await page.setViewportSize({ width: 1366, height: 768 });
+  // Chosen in the URL (the token is still in this tab's session storage).
+  await page.goto(url + '/?lang=uk');
+  await page.waitForSelector('#weighted-value [data-currency]');
+  assert.equal(await page.getAttribute('html', 'lang'), 'uk');
+  assert.equal((await page.textContent('#weighted-title')).trim(), 'Зважена воронка');
+  assert.equal((await page.textContent('[data-stage="proposal"] text')).trim(), 'Пропозиція');
+  // Money and numbers in the Ukrainian format: a comma before the decimals.
+  const weighted = (await page.textContent('#weighted-value [data-currency]')).trim();
+  assert.match(weighted, /^\d{1,3}(\s\d{3})*,\d{2}\s(€|EUR)$/u, weighted);
+  assert.match(await page.textContent('#live-status'), /наживо|опитування/);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-uk.png'), fullPage: true });
+
+  // Switched on the page: Russian, kept for the next visit.
+  await page.selectOption('#lang', 'ru');
+  await until('the page in Russian', async () => (await page.textContent('#weighted-title')).trim() === 'Взвешенная воронка');
+  await until('the funnel in Russian', async () =>
+    (await page.textContent('[data-stage="proposal"] text')).trim() === 'Предложение');
+  assert.equal(await page.getAttribute('html', 'lang'), 'ru');
+  assert.match(page.url(), /lang=ru/);
+  await page.goto(url + '/');
+  await page.waitForSelector('#weighted-value [data-currency]');
+  assert.equal((await page.textContent('#ladder-title')).trim(), 'Лестница лояльности');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-ru.png'), fullPage: true });
+
+  // A browser set to Ukrainian gets Ukrainian without asking.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-chromium-'));
+  const ukrainian = await chromium.launchPersistentContext(dir, {
+    executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, locale: 'uk-UA',
+  });
+  try {
+    const p = ukrainian.pages()[0] || (await ukrainian.newPage());
+    await p.goto(url + '/');
+    assert.equal((await p.textContent('#sign-in-title')).trim(), 'Увійти');
+    assert.equal(await p.getAttribute('html', 'lang'), 'uk');
+  } finally {
+    await ukrainian.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(consoleErrors.filter((e) => /Content.Security.Policy/i.test(e)), [], 'nothing blocked by the CSP');
+});

@@ -33,6 +33,7 @@ pub(crate) mod headers;
 
 const INDEX_HTML: &str = include_str!("assets/index.html");
 const APP_JS: &str = include_str!("assets/app.js");
+const I18N_JS: &str = include_str!("assets/i18n.js");
 const APP_CSS: &str = include_str!("assets/app.css");
 /// Longest stage id accepted by the drill-down.
 const MAX_STAGE_LEN: usize = 64;
@@ -45,6 +46,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(index))
         .routes(routes!(index_html))
         .routes(routes!(app_js))
+        .routes(routes!(i18n_js))
         .routes(routes!(app_css))
 }
 
@@ -76,6 +78,13 @@ async fn index_html() -> Response {
     responses((status = 200, description = "The script.", content_type = "text/javascript; charset=utf-8", body = String)))]
 async fn app_js() -> Response {
     asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+/// The dashboard's words in English, Ukrainian and Russian, and the locale's formats.
+#[utoipa::path(get, path = "/assets/i18n.js", tag = "dashboard",
+    responses((status = 200, description = "The script.", content_type = "text/javascript; charset=utf-8", body = String)))]
+async fn i18n_js() -> Response {
+    asset("text/javascript; charset=utf-8", I18N_JS)
 }
 
 /// The dashboard's stylesheet.

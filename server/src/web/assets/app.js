@@ -12,6 +12,8 @@
   const SVG_NS = 'http://www.w3.org/2000/svg';
 
   const $ = (id) => document.getElementById(id);
+  const I18n = window.RapportI18n;
+  const t = I18n.t;
   let token = sessionStorage.getItem(TOKEN_KEY) || '';
   let loadedHead = null;
   let generation = 0;
@@ -20,6 +22,7 @@
   let refreshQueued = false;
   let refreshing = false;
   let drillStage = null;
+  let historyShown = null; // [id, name] of the account whose history is shown
   // Offset of each paged table.
   const offsets = { 'stale-deals': 0, 'key-accounts-at-risk': 0, 'open-conflicts': 0 };
 
@@ -77,18 +80,11 @@
     return node;
   }
 
-  function money(minor, currency) {
-    const n = Number(minor || 0) / 100;
-    try {
-      return new Intl.NumberFormat('en', { style: 'currency', currency }).format(n);
-    } catch (_) {
-      return currency + ' ' + n.toFixed(2);
-    }
-  }
+  const money = I18n.money;
 
   function day(ms) {
     if (ms === null || ms === undefined) return '—';
-    return new Date(Number(ms)).toISOString().slice(0, 10);
+    return I18n.date(Number(ms));
   }
 
   // A time from the API: milliseconds, an RFC 3339 string, or the tuple
@@ -102,7 +98,7 @@
       ms = Date.UTC(y, 0, ordinal, h, mi, s) + Math.floor(ns / 1e6) - ((oh * 60 + om) * 60 + os) * 1000;
     }
     if (ms === null || Number.isNaN(ms)) return String(at);
-    return new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+    return I18n.dateTime(ms);
   }
 
   function showError(message) {
@@ -127,9 +123,9 @@
     const detail = [];
     for (const row of report.rows) {
       box.append(el('span', { class: 'cur', 'data-currency': row.currency, 'data-minor': row.weighted_minor }, money(row.weighted_minor, row.currency)));
-      detail.push(row.open_deals + ' open deals, ' + money(row.amount_minor, row.currency) + ' unweighted');
+      detail.push(t('pipeline.detail', { n: Number(row.open_deals), amount: money(row.amount_minor, row.currency) }));
     }
-    if (!report.rows.length) box.append(el('span', { class: 'cur', 'data-minor': 0 }, 'No open deals'));
+    if (!report.rows.length) box.append(el('span', { class: 'cur', 'data-minor': 0 }, t('no-open-deals')));
     $('pipeline-detail').textContent = detail.join(' · ');
   }
 
@@ -144,26 +140,26 @@
     const names = [...stages.keys()].sort((a, b) => stageRank(a) - stageRank(b) || a.localeCompare(b));
     const box = $('funnel');
     box.replaceChildren();
-    if (!names.length) { box.append(el('p', { class: 'muted' }, 'No deals for these filters.')); return; }
+    if (!names.length) { box.append(el('p', { class: 'muted' }, t('funnel.none'))); return; }
     const max = Math.max(...names.map((n) => stages.get(n).count), 1);
     const rowH = 34, labelW = 120, barMax = 380, width = labelW + barMax + 230;
-    const chart = svg('svg', { viewBox: `0 0 ${width} ${names.length * rowH + 4}`, width, role: 'list', 'aria-label': 'Deals per stage' });
+    const chart = svg('svg', { viewBox: `0 0 ${width} ${names.length * rowH + 4}`, width, role: 'list', 'aria-label': t('funnel.label') });
     names.forEach((name, i) => {
       const s = stages.get(name);
       const w = Math.max(2, Math.round((s.count / max) * barMax));
       const y = i * rowH + 2;
       const amounts = s.amounts.map(([c, a]) => money(a, c)).join(' + ');
-      const label = `${name}: ${s.count} deal${s.count === 1 ? '' : 's'}, ${amounts}`;
+      const label = t('funnel.stage', { stage: I18n.name('stage', name), n: s.count, amounts });
       const g = svg('g', {
-        class: 'stage', role: 'button', tabindex: '0', 'aria-label': label + '. Show deals',
+        class: 'stage', role: 'button', tabindex: '0', 'aria-label': label + '. ' + t('funnel.show'),
         'data-stage': name, 'data-testid': 'stage-' + name, 'data-count': s.count,
         'data-amounts': s.amounts.map(([c, a]) => c + '=' + a).join(';'),
       });
       g.append(svg('title', {}, label));
-      g.append(svg('text', { x: 0, y: y + 20 }, name));
+      g.append(svg('text', { x: 0, y: y + 20 }, I18n.name('stage', name)));
       const cls = name === 'won' ? 'bar closed-won' : name === 'lost' ? 'bar closed-lost' : 'bar';
       g.append(svg('rect', { class: cls, x: labelW, y: y + 4, width: w, height: rowH - 10, rx: 3 }));
-      g.append(svg('text', { x: labelW + w + 8, y: y + 20, class: 'figure' }, `${s.count} · ${amounts}`));
+      g.append(svg('text', { x: labelW + w + 8, y: y + 20, class: 'figure' }, `${I18n.number(s.count)} · ${amounts}`));
       g.addEventListener('click', () => drillIntoStage(name));
       g.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); drillIntoStage(name); } });
       chart.append(g);
@@ -183,18 +179,18 @@
     }
     const box = $('activity');
     box.replaceChildren();
-    if (!per.size) { box.append(el('p', { class: 'muted' }, 'No interactions held for these filters.')); return; }
+    if (!per.size) { box.append(el('p', { class: 'muted' }, t('activity.none'))); return; }
     const kindList = [...kinds].sort();
     const reps = [...per.keys()].sort();
     const max = Math.max(...reps.flatMap((r) => [...per.get(r).values()]), 1);
     const barH = 14, labelW = 110, barMax = 420, width = labelW + barMax + 60;
     const groupH = kindList.length * barH + 12;
     const legendH = 22;
-    const chart = svg('svg', { viewBox: `0 0 ${width} ${legendH + reps.length * groupH}`, width, role: 'img', 'aria-label': 'Interactions per rep and kind' });
+    const chart = svg('svg', { viewBox: `0 0 ${width} ${legendH + reps.length * groupH}`, width, role: 'img', 'aria-label': t('activity.label') });
     const legend = svg('g', { class: 'legend' });
     kindList.forEach((k, i) => {
       legend.append(svg('rect', { x: labelW + i * 90, y: 4, width: 10, height: 10, fill: KIND_COLORS[k] || '#334155' }));
-      legend.append(svg('text', { x: labelW + i * 90 + 14, y: 13 }, k));
+      legend.append(svg('text', { x: labelW + i * 90 + 14, y: 13 }, I18n.name('kind', k)));
     });
     chart.append(legend);
     reps.forEach((rep, r) => {
@@ -203,7 +199,7 @@
       kindList.forEach((k, i) => {
         const n = per.get(rep).get(k) || 0;
         const g = svg('g', { 'data-rep': rep, 'data-kind': k, 'data-count': n });
-        g.append(svg('title', {}, `${rep} · ${k}: ${n}`));
+        g.append(svg('title', {}, `${rep} · ${I18n.name('kind', k)}: ${I18n.number(n)}`));
         g.append(svg('rect', { x: labelW, y: y0 + i * barH, width: n ? Math.max(2, (n / max) * barMax) : 0, height: barH - 3, fill: KIND_COLORS[k] || '#334155' }));
         if (n) g.append(svg('text', { x: labelW + (n / max) * barMax + 6, y: y0 + i * barH + 10 }, n));
         chart.append(g);
@@ -217,7 +213,7 @@
     body.replaceChildren();
     for (const row of report.rows) {
       body.append(el('tr', { 'data-rung': row.rung },
-        el('th', { scope: 'row' }, row.rung),
+        el('th', { scope: 'row' }, I18n.name('rung', row.rung)),
         el('td', { class: 'num', 'data-testid': 'ladder-accounts' }, row.accounts),
         el('td', { class: 'num up' }, '▲ ' + row.moved_up_from),
         el('td', { class: 'num down' }, '▼ ' + row.moved_down_from)));
@@ -234,12 +230,12 @@
     for (const row of report.rows) {
       body.append(el('tr', { 'data-deal': row.deal_id },
         el('td', {}, accountButton(row.account_id, row.account)),
-        el('td', {}, row.stage),
+        el('td', {}, I18n.name('stage', row.stage)),
         el('td', {}, day(row.stage_changed_ms)),
         el('td', { class: 'num' }, row.stage_limit_days === null ? '—' : row.stage_limit_days),
         el('td', {}, day(row.last_touch_ms))));
     }
-    if (!report.rows.length) emptyRow(body, 5, 'No stale deals.');
+    if (!report.rows.length) emptyRow(body, 5, t('stale.none'));
   }
 
   function renderRisk(report) {
@@ -251,7 +247,7 @@
         el('td', {}, row.owner || '—'),
         el('td', {}, day(row.last_touch_ms))));
     }
-    if (!report.rows.length) emptyRow(body, 3, 'No key account at risk.');
+    if (!report.rows.length) emptyRow(body, 3, t('risk.none'));
   }
 
   function renderConflicts(report) {
@@ -261,7 +257,7 @@
       const values = el('ul', { class: 'values' });
       for (const v of row.values || []) {
         values.append(el('li', { class: v.winner ? 'winner' : null, 'data-value': v.value, 'data-user': v.user },
-          (v.value === '' ? '(cleared)' : v.value) + ' (' + v.user + ' on ' + v.device + ')'));
+          (v.value === '' ? t('cleared') : v.value) + ' (' + t('written-by', { user: v.user, device: v.device }) + ')'));
       }
       body.append(el('tr', { 'data-account-row': row.account_id, 'data-field': row.field, 'data-count': row.value_count },
         el('td', {}, accountButton(row.account_id, row.account)),
@@ -269,7 +265,7 @@
         el('td', {}, values),
         el('td', {}, when(row.newest_ms))));
     }
-    if (!report.rows.length) emptyRow(body, 4, 'No open conflicts.');
+    if (!report.rows.length) emptyRow(body, 4, t('conflicts.none'));
   }
 
   // "21–40 of 345" with previous / next buttons under a paged table.
@@ -282,10 +278,12 @@
     box.dataset.offset = offset;
     box.replaceChildren();
     if (!total) return;
-    const range = shown ? `${offset + 1}–${offset + shown} of ${total}` : `none of ${total} here`;
+    const range = shown
+      ? t('pager.range', { from: offset + 1, to: offset + shown, total })
+      : t('pager.none', { total });
     const go = (to) => { offsets[name] = Math.max(0, to); loadPaged(name); };
-    const prev = el('button', { type: 'button', class: 'secondary', 'data-page': 'prev', 'aria-label': 'Previous page', onclick: () => go(offset - PAGE_ROWS) }, '‹');
-    const next = el('button', { type: 'button', class: 'secondary', 'data-page': 'next', 'aria-label': 'Next page', onclick: () => go(offset + PAGE_ROWS) }, '›');
+    const prev = el('button', { type: 'button', class: 'secondary', 'data-page': 'prev', 'aria-label': t('pager.prev'), onclick: () => go(offset - PAGE_ROWS) }, '‹');
+    const next = el('button', { type: 'button', class: 'secondary', 'data-page': 'next', 'aria-label': t('pager.next'), onclick: () => go(offset + PAGE_ROWS) }, '›');
     prev.disabled = offset === 0;
     next.disabled = offset + shown >= total;
     box.append(prev, el('span', { class: 'range', role: 'status' }, range), next);
@@ -326,8 +324,8 @@
   async function drillIntoStage(stage) {
     drillStage = stage;
     const box = $('drill');
-    $('drill-title').textContent = 'Deals in ' + stage;
-    box.replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
+    $('drill-title').textContent = t('deals-in', { stage: I18n.name('stage', stage) });
+    box.replaceChildren(el('p', { class: 'muted' }, t('loading')));
     try {
       const report = await api('/v1/dashboard/stage-deals', Object.assign({ stage }, filters()));
       if (drillStage !== stage) return;
@@ -337,21 +335,22 @@
           accountButton(row.account_id, row.account), ' — ', money(row.amount_minor, row.currency),
           row.owner ? ' · ' + row.owner : ''));
       }
-      box.replaceChildren(report.rows.length ? list : el('p', { class: 'muted' }, 'No deals in this stage.'));
+      box.replaceChildren(report.rows.length ? list : el('p', { class: 'muted' }, t('drill.none')));
     } catch (e) {
       handleError(e);
-      box.replaceChildren(el('p', { class: 'error' }, 'Cannot load the deals: ' + e.message));
+      box.replaceChildren(el('p', { class: 'error' }, t('drill.error', { message: e.message })));
     }
   }
 
   async function showHistory(id, name) {
     const box = $('history');
-    $('history-title').textContent = 'History of ' + (name || 'account');
-    box.replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
+    historyShown = [id, name];
+    $('history-title').textContent = t('history.of', { name: name || id });
+    box.replaceChildren(el('p', { class: 'muted' }, t('loading')));
     try {
       const h = await api('/v1/reports/accounts/' + encodeURIComponent(id) + '/history');
       const table = el('table', { 'data-testid': 'history-table', 'data-account': id },
-        el('thead', {}, el('tr', {}, ...['When', 'Who', 'Device', 'Operation', 'Fields'].map((t) => el('th', { scope: 'col' }, t)))));
+        el('thead', {}, el('tr', {}, ...['when', 'who', 'device', 'operation', 'fields'].map((k) => el('th', { scope: 'col' }, t(k))))));
       const tbody = el('tbody');
       for (const c of [...h.changes].reverse()) {
         tbody.append(el('tr', { 'data-op': c.op },
@@ -359,18 +358,18 @@
           el('td', {}, (c.fields || []).join(', '))));
       }
       table.append(tbody);
-      box.replaceChildren(el('p', { class: 'muted' }, `${h.changes.length} changes, ${h.audit.length} audit rows on the server`), table);
+      box.replaceChildren(el('p', { class: 'muted' }, t('history.count', { changes: h.changes.length, audit: h.audit.length })), table);
       document.getElementById('history-card').scrollIntoView({ block: 'nearest' });
     } catch (e) {
       handleError(e);
-      box.replaceChildren(el('p', { class: 'error' }, 'Cannot load the history: ' + e.message));
+      box.replaceChildren(el('p', { class: 'error' }, t('history.error', { message: e.message })));
     }
   }
 
   // ---------- loading ----------
   function handleError(e) {
     if (e instanceof ApiError && e.status === 401) {
-      signOut('The token was refused: ' + e.message);
+      signOut(t('token.refused-with', { message: e.message }));
       return;
     }
     showError(e.message);
@@ -402,7 +401,7 @@
       showPaged('open-conflicts', conflicts);
       loadedHead = version.head;
       $('head').textContent = String(version.head);
-      $('updated').textContent = new Date().toLocaleTimeString();
+      $('updated').textContent = new Date().toLocaleTimeString(I18n.lang);
       document.body.dataset.head = String(version.head);
       showError('');
       if (drillStage) drillIntoStage(drillStage);
@@ -452,7 +451,7 @@
       throw new Error('the events stream ended');
     } catch (e) {
       if (controller.signal.aborted || live !== controller) return;
-      if (e instanceof ApiError && e.status === 401) { signOut('The token was refused.'); return; }
+      if (e instanceof ApiError && e.status === 401) { signOut(t('token.refused')); return; }
       startPolling();
       setTimeout(() => { if (live === controller && token) startLive(); }, 10000);
     }
@@ -476,7 +475,7 @@
 
   function setLive(mode) {
     const s = $('live-status');
-    s.textContent = mode;
+    s.textContent = t('live.' + mode);
     s.className = mode === 'offline' ? '' : 'live';
     s.dataset.mode = mode;
   }
@@ -496,7 +495,7 @@
       await api('/v1/reports/version');
     } catch (e) {
       token = '';
-      err.textContent = e instanceof ApiError && e.status === 401 ? 'This token is not accepted.' : 'Cannot reach the server: ' + e.message;
+      err.textContent = e instanceof ApiError && e.status === 401 ? t('token.refused') : t('unreachable', { message: e.message });
       err.hidden = false;
       return;
     }
@@ -528,6 +527,18 @@
   }
   $('filters').addEventListener('submit', (e) => { e.preventDefault(); firstPages(); refresh(); });
   $('clear-filters').addEventListener('click', () => { $('filters').reset(); firstPages(); refresh(); });
+
+  // Language: the page's words now, and everything again when it changes.
+  I18n.translatePage();
+  $('lang').value = I18n.lang;
+  $('lang').addEventListener('change', () => {
+    I18n.set($('lang').value);
+    setLive($('live-status').dataset.mode || 'offline');
+    if (!$('dashboard').hidden) {
+      refresh();
+      if (historyShown) showHistory(...historyShown);
+    }
+  });
 
   if (token) signIn(token); else showDashboard(false);
 })();

@@ -1,0 +1,248 @@
+// Rapport dashboard: the words of the page in English, Ukrainian and Russian,
+// and the locale's formats for numbers, money and dates. The language comes
+// from ?lang=, else the one chosen before (localStorage), else the browser's
+// languages, else English.
+'use strict';
+
+(function () {
+  const LANGS = ['en', 'uk', 'ru'];
+  const LANG_KEY = 'rapport.lang';
+
+  // Plural forms follow Intl.PluralRules: one, few, many, other.
+  const MESSAGES = {
+    en: {
+      'lang.name': 'English',
+      'lang.label': 'Language',
+      'title': 'Rapport — manager dashboard',
+      'top.sub': 'manager dashboard',
+      'live.offline': 'offline', 'live.live': 'live', 'live.polling': 'polling',
+      'sign-out': 'Sign out', 'sign-in': 'Sign in', 'token': 'Device token',
+      'token.hint': 'The token stays in this browser tab only (session storage).',
+      'token.refused': 'This token is not accepted.',
+      'token.refused-with': 'The token was refused: {message}',
+      'unreachable': 'Cannot reach the server: {message}',
+      'filters': 'Filters', 'f.team': 'Team', 'f.rep': 'Rep', 'f.territory': 'Territory', 'f.from': 'From', 'f.to': 'To',
+      'apply': 'Apply', 'clear': 'Clear',
+      'weighted': 'Weighted pipeline', 'no-open-deals': 'No open deals',
+      'pipeline.detail': { one: '{n} open deal, {amount} unweighted', other: '{n} open deals, {amount} unweighted' },
+      'funnel': 'Pipeline by stage', 'funnel.hint': 'Select a stage to list its deals.',
+      'funnel.none': 'No deals for these filters.', 'funnel.label': 'Deals per stage',
+      'funnel.stage': { one: '{stage}: {n} deal, {amounts}', other: '{stage}: {n} deals, {amounts}' },
+      'funnel.show': 'Show deals',
+      'ladder': 'Loyalty ladder', 'rung': 'Rung', 'accounts': 'Accounts', 'moved-up': 'Moved up', 'moved-down': 'Moved down',
+      'activity': 'Activity per rep', 'activity.none': 'No interactions held for these filters.',
+      'activity.label': 'Interactions per rep and kind',
+      'details': 'Details', 'details.hint': 'Select a stage or an account.',
+      'stale': 'Stale deals', 'account': 'Account', 'stage': 'Stage', 'stage-since': 'Stage since',
+      'limit-days': 'Limit (days)', 'last-touch': 'Last touch', 'stale.none': 'No stale deals.',
+      'risk': 'Key accounts at risk', 'owner': 'Owner', 'risk.none': 'No key account at risk.',
+      'conflicts': 'Open conflicts',
+      'conflicts.hint': 'Fields edited concurrently on several devices; the value in bold is the one shown until someone sets the field again.',
+      'field': 'Field', 'values': 'Values (who wrote them)', 'newest': 'Newest', 'cleared': '(cleared)',
+      'written-by': '{user} on {device}', 'conflicts.none': 'No open conflicts.',
+      'history': 'Account history', 'history.hint': 'Select an account to see who changed what.',
+      'history.of': 'History of {name}', 'history.error': 'Cannot load the history: {message}',
+      'history.count': '{changes} changes, {audit} audit rows on the server',
+      'when': 'When', 'who': 'Who', 'device': 'Device', 'operation': 'Operation', 'fields': 'Fields',
+      'deals-in': 'Deals in {stage}', 'loading': 'Loading…', 'drill.none': 'No deals in this stage.',
+      'drill.error': 'Cannot load the deals: {message}',
+      'pager.range': '{from}–{to} of {total}', 'pager.none': 'none of {total} here',
+      'pager.prev': 'Previous page', 'pager.next': 'Next page',
+      'log-head': 'Log head', 'updated': 'updated',
+    },
+    uk: {
+      'lang.name': 'Українська',
+      'lang.label': 'Мова',
+      'title': 'Rapport — панель керівника',
+      'top.sub': 'панель керівника',
+      'live.offline': 'офлайн', 'live.live': 'наживо', 'live.polling': 'опитування',
+      'sign-out': 'Вийти', 'sign-in': 'Увійти', 'token': 'Токен пристрою',
+      'token.hint': 'Токен зберігається лише в цій вкладці браузера (session storage).',
+      'token.refused': 'Цей токен не прийнято.',
+      'token.refused-with': 'Токен відхилено: {message}',
+      'unreachable': 'Сервер недоступний: {message}',
+      'filters': 'Фільтри', 'f.team': 'Команда', 'f.rep': 'Менеджер', 'f.territory': 'Територія', 'f.from': 'З', 'f.to': 'По',
+      'apply': 'Застосувати', 'clear': 'Очистити',
+      'weighted': 'Зважена воронка', 'no-open-deals': 'Немає відкритих угод',
+      'pipeline.detail': {
+        one: '{n} відкрита угода, {amount} без зважування',
+        few: '{n} відкриті угоди, {amount} без зважування',
+        many: '{n} відкритих угод, {amount} без зважування',
+        other: '{n} відкритої угоди, {amount} без зважування',
+      },
+      'funnel': 'Воронка за етапами', 'funnel.hint': 'Оберіть етап, щоб побачити його угоди.',
+      'funnel.none': 'Немає угод для цих фільтрів.', 'funnel.label': 'Угоди за етапами',
+      'funnel.stage': {
+        one: '{stage}: {n} угода, {amounts}', few: '{stage}: {n} угоди, {amounts}',
+        many: '{stage}: {n} угод, {amounts}', other: '{stage}: {n} угоди, {amounts}',
+      },
+      'funnel.show': 'Показати угоди',
+      'ladder': 'Драбина лояльності', 'rung': 'Щабель', 'accounts': 'Клієнти', 'moved-up': 'Піднялися', 'moved-down': 'Опустилися',
+      'activity': 'Активність менеджерів', 'activity.none': 'Немає проведених взаємодій для цих фільтрів.',
+      'activity.label': 'Взаємодії за менеджерами та видами',
+      'details': 'Подробиці', 'details.hint': 'Оберіть етап або клієнта.',
+      'stale': 'Завислі угоди', 'account': 'Клієнт', 'stage': 'Етап', 'stage-since': 'На етапі з',
+      'limit-days': 'Ліміт (днів)', 'last-touch': 'Останній контакт', 'stale.none': 'Завислих угод немає.',
+      'risk': 'Ключові клієнти під загрозою', 'owner': 'Відповідальний', 'risk.none': 'Ключових клієнтів під загрозою немає.',
+      'conflicts': 'Відкриті конфлікти',
+      'conflicts.hint': 'Поля, змінені одночасно на кількох пристроях; жирним — значення, яке показується, доки хтось не задасть поле знову.',
+      'field': 'Поле', 'values': 'Значення (хто записав)', 'newest': 'Найновіше', 'cleared': '(очищено)',
+      'written-by': '{user} на {device}', 'conflicts.none': 'Відкритих конфліктів немає.',
+      'history': 'Історія клієнта', 'history.hint': 'Оберіть клієнта, щоб побачити, хто що змінив.',
+      'history.of': 'Історія: {name}', 'history.error': 'Не вдалося завантажити історію: {message}',
+      'history.count': 'Змін: {changes}, записів аудиту на сервері: {audit}',
+      'when': 'Коли', 'who': 'Хто', 'device': 'Пристрій', 'operation': 'Операція', 'fields': 'Поля',
+      'deals-in': 'Угоди на етапі «{stage}»', 'loading': 'Завантаження…', 'drill.none': 'На цьому етапі угод немає.',
+      'drill.error': 'Не вдалося завантажити угоди: {message}',
+      'pager.range': '{from}–{to} з {total}', 'pager.none': 'тут нічого з {total}',
+      'pager.prev': 'Попередня сторінка', 'pager.next': 'Наступна сторінка',
+      'log-head': 'Позиція журналу', 'updated': 'оновлено',
+      'stage.prospecting': 'Пошук', 'stage.qualification': 'Кваліфікація', 'stage.proposal': 'Пропозиція',
+      'stage.negotiation': 'Переговори', 'stage.won': 'Виграно', 'stage.lost': 'Програно',
+      'rung.prospect': 'Потенційний', 'rung.customer': 'Покупець', 'rung.client': 'Клієнт',
+      'rung.supporter': 'Прихильник', 'rung.advocate': 'Адвокат', 'rung.partner': 'Партнер',
+      'kind.call': 'дзвінок', 'kind.meeting': 'зустріч', 'kind.visit': 'візит', 'kind.email': 'лист', 'kind.note': 'нотатка',
+    },
+    ru: {
+      'lang.name': 'Русский',
+      'lang.label': 'Язык',
+      'title': 'Rapport — панель руководителя',
+      'top.sub': 'панель руководителя',
+      'live.offline': 'офлайн', 'live.live': 'в реальном времени', 'live.polling': 'опрос',
+      'sign-out': 'Выйти', 'sign-in': 'Войти', 'token': 'Токен устройства',
+      'token.hint': 'Токен хранится только в этой вкладке браузера (session storage).',
+      'token.refused': 'Этот токен не принят.',
+      'token.refused-with': 'Токен отклонён: {message}',
+      'unreachable': 'Сервер недоступен: {message}',
+      'filters': 'Фильтры', 'f.team': 'Команда', 'f.rep': 'Менеджер', 'f.territory': 'Территория', 'f.from': 'С', 'f.to': 'По',
+      'apply': 'Применить', 'clear': 'Сбросить',
+      'weighted': 'Взвешенная воронка', 'no-open-deals': 'Нет открытых сделок',
+      'pipeline.detail': {
+        one: '{n} открытая сделка, {amount} без взвешивания',
+        few: '{n} открытые сделки, {amount} без взвешивания',
+        many: '{n} открытых сделок, {amount} без взвешивания',
+        other: '{n} открытой сделки, {amount} без взвешивания',
+      },
+      'funnel': 'Воронка по этапам', 'funnel.hint': 'Выберите этап, чтобы увидеть его сделки.',
+      'funnel.none': 'Нет сделок для этих фильтров.', 'funnel.label': 'Сделки по этапам',
+      'funnel.stage': {
+        one: '{stage}: {n} сделка, {amounts}', few: '{stage}: {n} сделки, {amounts}',
+        many: '{stage}: {n} сделок, {amounts}', other: '{stage}: {n} сделки, {amounts}',
+      },
+      'funnel.show': 'Показать сделки',
+      'ladder': 'Лестница лояльности', 'rung': 'Ступень', 'accounts': 'Клиенты', 'moved-up': 'Поднялись', 'moved-down': 'Опустились',
+      'activity': 'Активность менеджеров', 'activity.none': 'Нет проведённых взаимодействий для этих фильтров.',
+      'activity.label': 'Взаимодействия по менеджерам и видам',
+      'details': 'Подробности', 'details.hint': 'Выберите этап или клиента.',
+      'stale': 'Зависшие сделки', 'account': 'Клиент', 'stage': 'Этап', 'stage-since': 'На этапе с',
+      'limit-days': 'Лимит (дней)', 'last-touch': 'Последний контакт', 'stale.none': 'Зависших сделок нет.',
+      'risk': 'Ключевые клиенты под угрозой', 'owner': 'Ответственный', 'risk.none': 'Ключевых клиентов под угрозой нет.',
+      'conflicts': 'Открытые конфликты',
+      'conflicts.hint': 'Поля, изменённые одновременно на нескольких устройствах; жирным — значение, которое показывается, пока кто-нибудь не задаст поле снова.',
+      'field': 'Поле', 'values': 'Значения (кто записал)', 'newest': 'Новейшее', 'cleared': '(очищено)',
+      'written-by': '{user} на {device}', 'conflicts.none': 'Открытых конфликтов нет.',
+      'history': 'История клиента', 'history.hint': 'Выберите клиента, чтобы увидеть, кто что изменил.',
+      'history.of': 'История: {name}', 'history.error': 'Не удалось загрузить историю: {message}',
+      'history.count': 'Изменений: {changes}, записей аудита на сервере: {audit}',
+      'when': 'Когда', 'who': 'Кто', 'device': 'Устройство', 'operation': 'Операция', 'fields': 'Поля',
+      'deals-in': 'Сделки на этапе «{stage}»', 'loading': 'Загрузка…', 'drill.none': 'На этом этапе сделок нет.',
+      'drill.error': 'Не удалось загрузить сделки: {message}',
+      'pager.range': '{from}–{to} из {total}', 'pager.none': 'здесь ничего из {total}',
+      'pager.prev': 'Предыдущая страница', 'pager.next': 'Следующая страница',
+      'log-head': 'Позиция журнала', 'updated': 'обновлено',
+      'stage.prospecting': 'Поиск', 'stage.qualification': 'Квалификация', 'stage.proposal': 'Предложение',
+      'stage.negotiation': 'Переговоры', 'stage.won': 'Выиграно', 'stage.lost': 'Проиграно',
+      'rung.prospect': 'Потенциальный', 'rung.customer': 'Покупатель', 'rung.client': 'Клиент',
+      'rung.supporter': 'Сторонник', 'rung.advocate': 'Адвокат', 'rung.partner': 'Партнёр',
+      'kind.call': 'звонок', 'kind.meeting': 'встреча', 'kind.visit': 'визит', 'kind.email': 'письмо', 'kind.note': 'заметка',
+    },
+  };
+
+  function pick() {
+    const asked = new URLSearchParams(location.search).get('lang');
+    if (LANGS.includes(asked)) return asked;
+    const saved = localStorage.getItem(LANG_KEY);
+    if (LANGS.includes(saved)) return saved;
+    for (const l of navigator.languages || [navigator.language || 'en']) {
+      const base = String(l).toLowerCase().split('-')[0];
+      if (LANGS.includes(base)) return base;
+    }
+    return 'en';
+  }
+
+  let lang = pick();
+
+  // Numbers are written in the language's format (1 234,5 in Ukrainian).
+  function fill(text, vars) {
+    return text.replace(/\{(\w+)\}/g, (m, k) => {
+      if (!vars || !(k in vars)) return m;
+      return typeof vars[k] === 'number' ? number(vars[k]) : String(vars[k]);
+    });
+  }
+
+  // The message `key` in the current language (English if missing), with
+  // {vars} filled in; a plural message picks its form by vars.n.
+  function t(key, vars) {
+    let m = MESSAGES[lang][key];
+    if (m === undefined) m = MESSAGES.en[key];
+    if (m === undefined) return key;
+    if (typeof m === 'object') {
+      const form = new Intl.PluralRules(lang).select(Number(vars && vars.n) || 0);
+      m = m[form] || m.other;
+    }
+    return fill(m, vars);
+  }
+
+  // A name from a catalogue (stage, rung, kind): translated when the
+  // language knows it, else the settings' name or the id itself.
+  function name(kind, id, fallback) {
+    const m = MESSAGES[lang][kind + '.' + id];
+    return m === undefined ? (fallback || id) : m;
+  }
+
+  // Words of the static page: data-i18n (text), data-i18n-aria (aria-label).
+  function translatePage() {
+    document.documentElement.lang = lang;
+    document.title = t('title');
+    for (const node of document.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+    for (const node of document.querySelectorAll('[data-i18n-aria]')) node.setAttribute('aria-label', t(node.dataset.i18nAria));
+  }
+
+  function set(next) {
+    if (!LANGS.includes(next)) return;
+    lang = next;
+    localStorage.setItem(LANG_KEY, next);
+    const url = new URL(location.href);
+    url.searchParams.set('lang', next);
+    history.replaceState(null, '', url);
+    translatePage();
+  }
+
+  const numberFormats = new Map();
+  function number(n) {
+    if (!numberFormats.has(lang)) numberFormats.set(lang, new Intl.NumberFormat(lang));
+    return numberFormats.get(lang).format(n);
+  }
+
+  function money(minor, currency) {
+    const n = Number(minor || 0) / 100;
+    try {
+      return new Intl.NumberFormat(lang, { style: 'currency', currency }).format(n);
+    } catch (_) {
+      return number(n) + ' ' + currency;
+    }
+  }
+
+  function date(ms) {
+    return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(ms));
+  }
+
+  function dateTime(ms) {
+    return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(ms));
+  }
+
+  window.RapportI18n = {
+    LANGS, MESSAGES, t, name, set, translatePage, number, money, date, dateTime,
+    get lang() { return lang; },
+  };
+})();
