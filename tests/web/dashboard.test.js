@@ -238,8 +238,15 @@ test('the dashboard shows the API figures, drills down and follows the server li
   await page.waitForSelector('#weighted-value [data-minor="0"]');
   assert.deepEqual((await api('/v1/reports/pipeline', { territory: 'nowhere' })).rows, []);
   assert.equal(await page.locator('#funnel [data-stage]').count(), 0);
+  // The filter is in the URL: a reload (or a shared link) shows the same view.
+  assert.equal(new URL(page.url()).searchParams.get('territory'), 'nowhere');
+  await page.reload();
+  await page.waitForSelector('#weighted-value [data-minor="0"]');
+  assert.equal(await page.inputValue('#f-territory'), 'nowhere');
+  assert.equal(await page.locator('#funnel [data-stage]').count(), 0);
   await page.click('#clear-filters');
   await page.waitForSelector('#funnel [data-stage="proposal"]');
+  assert.equal(new URL(page.url()).searchParams.get('territory'), null);
 
   // Drill down: the accounts behind a stage, then an account's history.
   await page.click('[data-stage="proposal"]');

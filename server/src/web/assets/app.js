@@ -31,13 +31,31 @@
     constructor(status, message) { super(message); this.status = status; }
   }
 
+  const FILTERS = [['team', 'f-team'], ['rep', 'f-rep'], ['territory', 'f-territory'], ['from', 'f-from'], ['to', 'f-to']];
+
   function filters() {
     const out = {};
-    for (const [key, id] of [['team', 'f-team'], ['rep', 'f-rep'], ['territory', 'f-territory'], ['from', 'f-from'], ['to', 'f-to']]) {
+    for (const [key, id] of FILTERS) {
       const v = $(id).value.trim();
       if (v) out[key] = v;
     }
     return out;
+  }
+
+  // The filters live in the URL, so that a view can be bookmarked, shared
+  // and reloaded.
+  function filtersToUrl() {
+    const url = new URL(location.href);
+    const f = filters();
+    for (const [key] of FILTERS) {
+      if (f[key]) url.searchParams.set(key, f[key]); else url.searchParams.delete(key);
+    }
+    history.replaceState(null, '', url);
+  }
+
+  function filtersFromUrl() {
+    const params = new URLSearchParams(location.search);
+    for (const [key, id] of FILTERS) $(id).value = params.get(key) || '';
   }
 
   function query(params) {
@@ -525,8 +543,9 @@
   function firstPages() {
     for (const name of Object.keys(offsets)) offsets[name] = 0;
   }
-  $('filters').addEventListener('submit', (e) => { e.preventDefault(); firstPages(); refresh(); });
-  $('clear-filters').addEventListener('click', () => { $('filters').reset(); firstPages(); refresh(); });
+  $('filters').addEventListener('submit', (e) => { e.preventDefault(); filtersToUrl(); firstPages(); refresh(); });
+  $('clear-filters').addEventListener('click', () => { $('filters').reset(); filtersToUrl(); firstPages(); refresh(); });
+  filtersFromUrl();
 
   // Language: the page's words now, and everything again when it changes.
   I18n.translatePage();
