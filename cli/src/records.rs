@@ -3,6 +3,7 @@
 
 use std::str::FromStr;
 
+use rapport_core::replica::MIN_ID_PREFIX;
 use rapport_core::{
     AccountFilter, AccountId, AccountStatus, DealId, InteractionKind, LifecyclePhase, LoyaltyRung, Money, NewAccount,
     NewDeal, NewInteraction, PartyKind, Replica, ValueTier,
@@ -13,18 +14,44 @@ use crate::args::{AccountCommand, DealCommand, InteractionCommand, ListArgs, Not
 use crate::error::{CliError, Result};
 use crate::output;
 
-pub fn account_id(s: &str) -> Result<AccountId> {
-    AccountId::from_str(s).map_err(|_| {
-        CliError::Usage(format!("{s:?} is not an account id (a UUID); find ids with `rapport account list`"))
+/// An account named by its id or the first few characters of it (as `git`
+/// accepts short hashes).
+pub fn account_id(replica: &Replica, s: &str) -> Result<AccountId> {
+    replica.find_account(s).map_err(|e| match e {
+        rapport_core::Error::InvalidValue { .. } => CliError::Usage(format!(
+            "{s:?} is not an account id (a UUID, or its first {MIN_ID_PREFIX} or more characters); find ids with \
+             `rapport account list`"
+        )),
+        other => CliError::Core(other),
     })
 }
 
-fn deal_id(s: &str) -> Result<DealId> {
-    DealId::from_str(s).map_err(|_| {
+/// A deal of `account` named by its id or the first few characters of it.
+fn deal_id(replica: &Replica, account: AccountId, s: &str) -> Result<DealId> {
+    if let Ok(id) = DealId::from_str(s.trim()) {
+        return Ok(id);
+    }
+    let prefix = s.trim().to_ascii_lowercase();
+    let usage = || {
         CliError::Usage(format!(
-            "{s:?} is not a deal id (a UUID); see the account's deals with `rapport account show ID`"
+            "{s:?} is not a deal id of this account (a UUID, or its first {MIN_ID_PREFIX} or more characters); see \
+             the account's deals with `rapport account show {account}`"
         ))
-    })
+    };
+    if prefix.len() < MIN_ID_PREFIX {
+        return Err(usage());
+    }
+    let deals: Vec<DealId> =
+        replica.account(account)?.deals.iter().map(|d| d.id).filter(|id| id.to_string().starts_with(&prefix)).collect();
+    match deals.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(usage()),
+        _ => Err(CliError::Core(rapport_core::Error::AmbiguousId {
+            kind: rapport_core::RecordKind::Deal,
+            prefix,
+            matches: deals.iter().map(ToString::to_string).collect(),
+        })),
+    }
 }
 
 /// Parses an enum value given on the command line, naming the flag on error.
@@ -50,14 +77,14 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
             outln!("{id}");
         }
         AccountCommand::Set { id, field, value } => {
-            let id = account_id(&id)?;
+            let id = account_id(replica, &id)?;
             // The CSV column names (`city`, `postcode`, …) work too.
             let field = crate::csv_io::field_path(&field).map_or(field, str::to_owned);
             replica.edit(id, |e| e.set_field(&field, &value))?;
             outln!("set {field} on {id}");
         }
         AccountCommand::Show { id, json } => {
-            let id = account_id(&id)?;
+            let id = account_id(replica, &id)?;
             let account = replica.account(id)?;
             let conflicts = replica.conflicts(id)?;
             if json {
@@ -68,7 +95,7 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
         }
         AccountCommand::List(args) => list(replica, args)?,
         AccountCommand::History { id, json } => {
-            let history = replica.history(account_id(&id)?)?;
+            let history = replica.history(account_id(replica, &id)?)?;
             if json {
                 output::json(&history)?;
             } else {
@@ -78,17 +105,17 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
             }
         }
         AccountCommand::Delete { id } => {
-            let id = account_id(&id)?;
+            let id = account_id(replica, &id)?;
             replica.edit(id, |e| e.soft_delete())?;
             outln!("deleted {id} (undo with `rapport account restore {id}`)");
         }
         AccountCommand::Restore { id } => {
-            let id = account_id(&id)?;
+            let id = account_id(replica, &id)?;
             replica.edit(id, |e| e.restore())?;
             outln!("restored {id}");
         }
         AccountCommand::Merge { survivor, duplicate } => {
-            let (s, d) = (account_id(&survivor)?, account_id(&duplicate)?);
+            let (s, d) = (account_id(replica, &survivor)?, account_id(replica, &duplicate)?);
             replica.merge_accounts(s, d)?;
             outln!("merged {d} into {s}; {d} now redirects to {s}");
         }
@@ -175,7 +202,7 @@ fn list(replica: &Replica, args: ListArgs) -> Result<()> {
 pub fn interaction(replica: &mut Replica, command: InteractionCommand) -> Result<()> {
     match command {
         InteractionCommand::Log { id, kind, subject, notes } => {
-            let account = account_id(&id)?;
+            let account = account_id(replica, &id)?;
             let mut new = NewInteraction::new(parse_flag::<InteractionKind>("kind", &kind)?, subject);
             new.notes = notes;
             let interaction = replica.edit(account, |e| e.log_interaction(&new))?;
@@ -189,7 +216,7 @@ pub fn interaction(replica: &mut Replica, command: InteractionCommand) -> Result
 pub fn deal(replica: &mut Replica, command: DealCommand) -> Result<()> {
     match command {
         DealCommand::Add { id, title, amount, currency, stage, probability } => {
-            let account = account_id(&id)?;
+            let account = account_id(replica, &id)?;
             let mut new = NewDeal::new(title, Money::new(amount, &currency)?);
             new.stage = stage;
             new.probability = probability;
@@ -198,8 +225,8 @@ pub fn deal(replica: &mut Replica, command: DealCommand) -> Result<()> {
             outln!("{deal}");
         }
         DealCommand::Stage { id, deal, stage, probability } => {
-            let account = account_id(&id)?;
-            let deal = deal_id(&deal)?;
+            let account = account_id(replica, &id)?;
+            let deal = deal_id(replica, account, &deal)?;
             replica.edit(account, |e| e.move_deal_stage(deal, &stage, probability))?;
             outln!("moved deal {deal} to {stage}");
         }
@@ -210,7 +237,7 @@ pub fn deal(replica: &mut Replica, command: DealCommand) -> Result<()> {
 pub fn notes(replica: &mut Replica, command: NotesCommand) -> Result<()> {
     match command {
         NotesCommand::Set { id, text } => {
-            let id = account_id(&id)?;
+            let id = account_id(replica, &id)?;
             replica.edit(id, |e| e.set_notes(&text))?;
             outln!("notes of {id} replaced");
         }
@@ -221,12 +248,12 @@ pub fn notes(replica: &mut Replica, command: NotesCommand) -> Result<()> {
 pub fn tag(replica: &mut Replica, command: TagCommand) -> Result<()> {
     match command {
         TagCommand::Add { id, tag } => {
-            let id = account_id(&id)?;
+            let id = account_id(replica, &id)?;
             replica.edit(id, |e| e.add_tag(&tag))?;
             outln!("tagged {id} {:?}", tag.trim());
         }
         TagCommand::Remove { id, tag } => {
-            let id = account_id(&id)?;
+            let id = account_id(replica, &id)?;
             replica.edit(id, |e| e.remove_tag(&tag))?;
             outln!("removed tag {:?} from {id}", tag.trim());
         }
@@ -275,7 +302,7 @@ pub fn conflicts(replica: &Replica, json: bool) -> Result<()> {
 }
 
 pub fn resolve(replica: &mut Replica, id: &str, field: &str, value: &str) -> Result<()> {
-    let id = account_id(id)?;
+    let id = account_id(replica, id)?;
     let path: rapport_core::FieldPath = field.parse()?;
     let path = path.to_string();
     if !replica.conflicts(id)?.iter().any(|c| c.field == path) {

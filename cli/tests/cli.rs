@@ -482,3 +482,36 @@ fn office_csv_files_import_and_reimport_changes_nothing() {
     assert!(run.stderr().contains("line 3: the same name and city as line 2"), "{}", run.stderr());
     assert_eq!(r.names(&[]).len(), 2, "nothing imported");
 }
+
+/// Ids can be shortened as git shortens hashes: a unique prefix of four or
+/// more characters; an ambiguous or too short one is refused with the reason.
+#[test]
+fn unique_id_prefixes_are_accepted() {
+    let r = Replica::new();
+    let acme = r.add("Acme Oy", &[]);
+    let beta = r.add("Beta Ltd", &[]);
+    // Distinct from here on (ids made in the same millisecond share a prefix).
+    let common = acme.chars().zip(beta.chars()).take_while(|(a, b)| a == b).count();
+    let short = &acme[..(common + 1).max(4)];
+    let shown = r.run(&["account", "show", short, "--json"]).ok().json();
+    assert_eq!(shown["account"]["party"]["name"], "Acme Oy");
+    r.run(&["account", "set", short, "city", "Tampere"]).ok();
+    let deal =
+        r.run(&["deal", "add", short, "--title", "Paper", "--amount", "1000", "--currency", "eur"]).ok().last_line();
+    r.run(&["deal", "stage", short, &deal[..8], "proposal"]).ok();
+    let shown = r.run(&["account", "show", &acme, "--json"]).ok().json();
+    assert_eq!(shown["account"]["deals"][0]["stage"], "proposal");
+
+    // Ids are time-ordered (UUIDv7): accounts made together share their start.
+    assert!(common >= 4, "{acme} {beta}");
+    let run = r.run(&["account", "show", &acme[..4]]).fails();
+    assert!(run.stderr().contains(&format!("the id {} could be any of 2 accounts", &acme[..4])), "{}", run.stderr());
+    let run = r.run(&["account", "show", "01a"]).fails();
+    assert!(
+        run.stderr().contains("\"01a\" is not an account id (a UUID, or its first 4 or more characters)"),
+        "{}",
+        run.stderr()
+    );
+    let run = r.run(&["account", "show", "ffff"]).fails();
+    assert!(run.stderr().contains("no account with id ffff"), "{}", run.stderr());
+}

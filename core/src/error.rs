@@ -58,6 +58,11 @@ pub enum Error {
     )]
     CannotRetry { id: i64 },
 
+    /// A shortened id (as `git` accepts short hashes) that starts more than
+    /// one record's id; `matches` holds a few of them.
+    #[error("the id {prefix} could be any of {} {kind}s ({}); type more of it", .matches.len(), .matches.join(", "))]
+    AmbiguousId { kind: RecordKind, prefix: String, matches: Vec<String> },
+
     /// The field path does not name a field that can be set.
     #[error("unknown field {0:?}: not a settable field path such as party.name or deals.<id>.amount")]
     UnknownField(String),

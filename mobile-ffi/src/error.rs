@@ -79,9 +79,11 @@ impl From<rapport_core::Error> for RapportError {
         let message = e.to_string();
         match e {
             E::NotFound { .. } => RapportError::NotFound { message },
-            E::InvalidValue { .. } | E::UnknownField(_) | E::InvalidMerge(_) | E::CannotRetry { .. } => {
-                RapportError::InvalidInput { message }
-            }
+            E::InvalidValue { .. }
+            | E::UnknownField(_)
+            | E::InvalidMerge(_)
+            | E::CannotRetry { .. }
+            | E::AmbiguousId { .. } => RapportError::InvalidInput { message },
             E::NotPermitted { .. } => RapportError::NotPermitted { message },
             E::AccountMerged { .. } => RapportError::Merged { message },
             // Only sync answers produce these: nothing was applied, and syncing again is safe.

@@ -35,6 +35,9 @@ pub use index::{AccountFilter, AccountSummary};
 pub use refused::{RefusedEdit, RefusedEditId};
 pub use sync::{PushPlan, SyncLimits, SyncReport};
 
+/// The fewest characters of an id [`Replica::find_account`] accepts.
+pub const MIN_ID_PREFIX: usize = 4;
+
 /// The FTS5 query [`Replica::search`] runs for `text` (for benchmarks that
 /// run the same SQL without the replica).
 #[doc(hidden)]
@@ -242,6 +245,37 @@ impl Replica {
             &self.conn,
             &AccountFilter { text: Some(text.to_owned()), limit: Some(limit), ..AccountFilter::default() },
         )
+    }
+
+    /// The account an id or a shortened id names: a whole id, or its first
+    /// [`MIN_ID_PREFIX`] or more characters, as `git` accepts short hashes.
+    /// An id no account starts with is `NotFound`; one several start with is
+    /// `AmbiguousId`, with some of them.
+    pub fn find_account(&self, id_or_prefix: &str) -> Result<AccountId> {
+        let prefix = id_or_prefix.trim().to_ascii_lowercase();
+        if let Ok(id) = prefix.parse::<AccountId>() {
+            return Ok(id);
+        }
+        if prefix.len() < MIN_ID_PREFIX || !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(Error::InvalidValue {
+                field: "id".into(),
+                reason: format!(
+                    "{id_or_prefix:?} is not an account id or the first {MIN_ID_PREFIX} or more characters of one"
+                ),
+            });
+        }
+        let matches: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM accounts WHERE id >= ?1 AND substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 5",
+            )?
+            .query_map([&prefix], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        match matches.as_slice() {
+            [] => Err(Error::not_found(RecordKind::Account, prefix)),
+            [one] => one.parse().map_err(|_| Error::not_found(RecordKind::Account, prefix)),
+            _ => Err(Error::AmbiguousId { kind: RecordKind::Account, prefix, matches }),
+        }
     }
 
     /// The index row of one account.
