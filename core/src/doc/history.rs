@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use automerge::{AutoCommit, ChangeHash, PatchAction, Prop};
+use automerge::{AutoCommit, ChangeHash, ObjType, PatchAction, Prop, ReadDoc, Value};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -23,6 +23,20 @@ pub struct HistoryEntry {
     pub op: String,
     /// Field paths the change touched (record level for new records).
     pub fields: Vec<String>,
+    /// Each field the change touched, with its value before and after.
+    pub changes: Vec<FieldChange>,
+}
+
+/// One field a change touched, with its value right before the change (at
+/// the change's dependencies) and right after it, as text in the form
+/// `set_field` accepts. `None` where there was no value (a new field or
+/// record) or is none any more (removed). A record (a new deal, contact, …)
+/// shows its title, name or subject; a set (tags, roles) its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
 }
 
 impl HistoryEntry {
@@ -37,6 +51,16 @@ pub(super) fn list(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
     for meta in metas {
         let note = super::parse_note(meta.message.as_deref());
         let fields = touched(doc, &meta.deps, meta.hash);
+        let mut after = meta.deps.clone();
+        after.push(meta.hash);
+        let changes = fields
+            .iter()
+            .map(|field| FieldChange {
+                field: field.clone(),
+                old: value_at(doc, field, &meta.deps),
+                new: value_at(doc, field, &after),
+            })
+            .collect();
         out.push(HistoryEntry {
             hash: meta.hash.to_string(),
             user: note.user,
@@ -45,6 +69,7 @@ pub(super) fn list(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
             at: access::from_millis(meta.timestamp).unwrap_or(OffsetDateTime::UNIX_EPOCH),
             op: note.op,
             fields,
+            changes,
         });
     }
     out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.hash.cmp(&b.hash)));
@@ -80,7 +105,7 @@ fn touched(doc: &mut AutoCommit, deps: &[ChangeHash], hash: ChangeHash) -> Vec<S
                 Some("address" | "demographics" | "buying_habits") => 3,
                 _ => 2,
             },
-            Some("contacts" | "deals" | "interactions" | "tasks" | "ties") => 3,
+            Some(c) if RECORDS.contains(&c) => 3,
             Some("ladder" | "lifecycle" | "counters" | "merged_from") => 1,
             _ => 1,
         };
@@ -97,4 +122,39 @@ fn touched(doc: &mut AutoCommit, deps: &[ChangeHash], hash: ChangeHash) -> Vec<S
         })
         .cloned()
         .collect()
+}
+
+/// The collections whose entries are records with an id.
+const RECORDS: [&str; 5] = ["contacts", "deals", "interactions", "tasks", "ties"];
+
+/// The value at a dotted field path as the document was at `heads`, as text.
+fn value_at(doc: &AutoCommit, path: &str, heads: &[ChangeHash]) -> Option<String> {
+    let mut obj = automerge::ROOT;
+    let parts: Vec<&str> = path.split('.').collect();
+    let (last, parents) = parts.split_last()?;
+    for part in parents {
+        match doc.get_at(&obj, *part, heads).ok().flatten()? {
+            (Value::Object(_), id) => obj = id,
+            (Value::Scalar(_), _) => return None,
+        }
+    }
+    match doc.get_at(&obj, *last, heads).ok().flatten()? {
+        (Value::Scalar(v), _) => Some(access::display_scalar(&v)),
+        (Value::Object(ObjType::Text), id) => doc.text_at(&id, heads).ok(),
+        (Value::Object(ObjType::Map), id) if parents.len() == 1 && RECORDS.contains(&parents[0]) => {
+            // A record (`deals.<id>`) by its title, name or subject.
+            ["title", "name", "subject"].iter().find_map(|k| value_at_obj(doc, &id, k, heads)).or(Some(String::new()))
+        }
+        // A set (tags, roles): its members.
+        (Value::Object(ObjType::Map), id) => Some(doc.keys_at(&id, heads).collect::<Vec<_>>().join(", ")),
+        (Value::Object(_), id) => Some(format!("{} entries", doc.length_at(&id, heads))),
+    }
+}
+
+fn value_at_obj(doc: &AutoCommit, obj: &automerge::ObjId, key: &str, heads: &[ChangeHash]) -> Option<String> {
+    match doc.get_at(obj, key, heads).ok().flatten()? {
+        (Value::Scalar(v), _) => Some(access::display_scalar(&v)),
+        (Value::Object(ObjType::Text), id) => doc.text_at(&id, heads).ok(),
+        _ => None,
+    }
 }

@@ -275,14 +275,27 @@ struct HistoryChange {
     device: String,
     /// Hex Automerge actor id of the device.
     actor: String,
-    /// When the device made the change: year, day of the year, hour, minute, second,
-    /// nanosecond, and the UTC offset's hours, minutes and seconds.
-    #[schema(value_type = Vec<i64>, min_items = 9, max_items = 9)]
-    at: Vec<i64>,
+    /// When the device made the change (RFC 3339).
+    #[schema(format = DateTime)]
+    at: String,
     /// The operation, e.g. `account.set_field`, `deal.stage`.
     op: String,
     /// Field paths the change touched (record level for new records).
     fields: Vec<String>,
+    /// Each field the change set, with its value before and after.
+    changes: Vec<FieldChange>,
+}
+
+/// One field a change set (`rapport_core::FieldChange`, as served).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // Describes `FieldChange`'s JSON.
+struct FieldChange {
+    /// The field path, e.g. `party.address.city` or `deals.<id>.stage`.
+    field: String,
+    /// The value before the change, as text; null where there was none.
+    old: Option<String>,
+    /// The value after the change, as text; null where it was removed.
+    new: Option<String>,
 }
 
 /// An account's history.
