@@ -67,6 +67,11 @@ id_type!(
     "deal id"
 );
 id_type!(
+    /// Identifies a line item inside a deal.
+    LineItemId,
+    "line item id"
+);
+id_type!(
     /// Identifies an interaction inside an account.
     InteractionId,
     "interaction id"
@@ -390,6 +395,35 @@ pub struct StageMove {
     pub by: String,
 }
 
+/// One product or service sold in a deal (document lens 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub id: LineItemId,
+    /// The product or service.
+    pub name: String,
+    /// Whole units, at least 1.
+    pub quantity: u32,
+    /// Price of one unit in minor units of the deal's currency.
+    pub unit_price_minor: i64,
+    /// Whole percent, 0–100.
+    pub discount_percent: u8,
+}
+
+impl LineItem {
+    /// quantity × unit price × (100 − discount) / 100, rounded half up to a
+    /// minor unit; `None` if it does not fit in an `i64`.
+    pub fn total_minor(&self) -> Option<i64> {
+        let gross = i128::from(self.quantity) * i128::from(self.unit_price_minor);
+        let net = (gross * i128::from(100 - self.discount_percent.min(100)) + 50) / 100;
+        i64::try_from(net).ok()
+    }
+}
+
+/// The sum of the line items' totals; `None` if it overflows.
+pub fn line_items_total(items: &[LineItem]) -> Option<i64> {
+    items.iter().try_fold(0i64, |sum, i| sum.checked_add(i.total_minor()?))
+}
+
 /// A deal (opportunity).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deal {
@@ -408,6 +442,13 @@ pub struct Deal {
     pub primary_contact: Option<ContactId>,
     /// Every stage move, oldest first.
     pub stage_history: Vec<StageMove>,
+    /// Products and services sold, oldest first (document lens 2; empty in older documents).
+    #[serde(default)]
+    pub line_items: Vec<LineItem>,
+    /// Whether `amount` is the line items' total (`true`) or was set by hand
+    /// (`false`: set when the deal was added, with `set_field`, or by a 0.1.0 device).
+    #[serde(default)]
+    pub amount_from_line_items: bool,
 }
 
 /// A logged interaction (transaction model). Append-only.
@@ -487,6 +528,10 @@ pub struct LifecycleMove {
 pub struct Account {
     pub id: AccountId,
     pub schema_version: u64,
+    /// The newest additive lens written into the document (1 for documents
+    /// written by 0.1.0); see `docs/COMPATIBILITY.md`.
+    #[serde(default = "first_lens")]
+    pub lens_version: u64,
     pub party: Party,
     pub contacts: Vec<Contact>,
     pub deals: Vec<Deal>,
@@ -503,6 +548,10 @@ pub struct Account {
     pub merged_into: Option<AccountId>,
     /// Accounts that were merged into this one.
     pub merged_from: BTreeSet<AccountId>,
+}
+
+fn first_lens() -> u64 {
+    1
 }
 
 impl Account {

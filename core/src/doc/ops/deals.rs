@@ -56,6 +56,8 @@ impl Editor<'_> {
                     at: c.now,
                     by: c.author.user.clone(),
                 }],
+                line_items: Vec::new(),
+                amount_from_line_items: false,
             };
             c.write_deal(&deal, |_| Uuid::now_v7())
         })?;
@@ -181,6 +183,15 @@ impl Ctx<'_> {
             self.doc.put(&e, "to", m.to.as_str())?;
             a::put_ts(self.doc, &e, "at", m.at)?;
             self.doc.put(&e, "by", m.by.as_str())?;
+        }
+        if !deal.line_items.is_empty() {
+            for item in &deal.line_items {
+                self.write_line_item(deal.id, item)?;
+            }
+            self.raise_lens()?;
+            if deal.amount_from_line_items {
+                self.write_items_amount(&o, deal.amount.minor)?;
+            }
         }
         Ok(())
     }

@@ -9,11 +9,13 @@ mod contacts;
 mod create;
 mod deals;
 mod inputs;
+mod line_items;
 mod party;
 mod records;
 
 pub use inputs::{NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewTask, NewTie};
 use inputs::{clean, required, validate_email, validate_money, validate_phone, validate_probability, validate_tag};
+pub use line_items::{LineItemChange, NewLineItem};
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ReadDoc};
@@ -84,6 +86,7 @@ impl<'a> Editor<'a> {
             Kind::Phase => {
                 return self.move_lifecycle(value.parse().map_err(|e| retarget(e, &field.to_string()))?, None);
             }
+            Kind::LineItem(which) => return self.set_line_item_field(&field, which, stored),
             _ => {}
         }
         self.change("account.set_field", |c| {
