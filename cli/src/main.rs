@@ -7,6 +7,7 @@ mod args;
 mod config;
 mod csv_io;
 mod error;
+mod line_items;
 mod output;
 mod records;
 mod refused;

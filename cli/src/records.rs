@@ -19,7 +19,7 @@ pub fn account_id(s: &str) -> Result<AccountId> {
     })
 }
 
-fn deal_id(s: &str) -> Result<DealId> {
+pub fn deal_id(s: &str) -> Result<DealId> {
     DealId::from_str(s).map_err(|_| {
         CliError::Usage(format!(
             "{s:?} is not a deal id (a UUID); see the account's deals with `rapport account show ID`"
@@ -202,6 +202,13 @@ pub fn deal(replica: &mut Replica, command: DealCommand) -> Result<()> {
             let deal = deal_id(&deal)?;
             replica.edit(account, |e| e.move_deal_stage(deal, &stage, probability))?;
             println!("moved deal {deal} to {stage}");
+        }
+        DealCommand::LineItem(command) => crate::line_items::line_item(replica, command)?,
+        DealCommand::FollowLineItems { id, deal } => {
+            let account = account_id(&id)?;
+            let deal = deal_id(&deal)?;
+            replica.edit(account, |e| e.follow_line_items(deal))?;
+            println!("the amount of deal {deal} follows its line items");
         }
     }
     Ok(())

@@ -245,6 +245,64 @@ impl Money {
     }
 }
 
+/// Decimal places of a currency's minor unit (ISO 4217): 0 for JPY, KRW, …,
+/// 3 for BHD, KWD, …, else 2.
+pub fn currency_exponent(currency: &str) -> u32 {
+    match currency.trim().to_ascii_uppercase().as_str() {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// Parses an amount typed in major units (`1200.50`, `1200`) into minor units
+/// of `currency`; more decimals than the currency has, a sign, or anything
+/// but digits and one `.` is refused.
+pub fn parse_major_units(field: &str, text: &str, currency: &str) -> Result<i64, Error> {
+    let exp = currency_exponent(currency);
+    let t = text.trim();
+    let bad = || {
+        Error::invalid(
+            field,
+            format!("expected an amount in major units with at most {exp} decimals, e.g. {}", example(exp)),
+        )
+    };
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > exp as usize || t.ends_with('.') {
+        return Err(bad());
+    }
+    let scale = 10i64.pow(exp);
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<width$}", width = exp as usize).parse().map_err(|_| bad())?
+    };
+    whole.checked_mul(scale).and_then(|w| w.checked_add(frac)).ok_or_else(bad)
+}
+
+fn example(exp: u32) -> &'static str {
+    match exp {
+        0 => "1200",
+        3 => "1200.500",
+        _ => "1200.50",
+    }
+}
+
+/// Formats minor units of `currency` in major units (`120050` EUR → `1200.50`).
+pub fn format_major_units(minor: i64, currency: &str) -> String {
+    let exp = currency_exponent(currency);
+    if exp == 0 {
+        return minor.to_string();
+    }
+    let scale = 10i64.pow(exp);
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    format!("{sign}{}.{:0width$}", m / scale as u64, m % scale as u64, width = exp as usize)
+}
+
 pub(crate) fn parse_currency(code: &str) -> Result<String, Error> {
     let code = code.trim();
     if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {

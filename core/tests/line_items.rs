@@ -200,3 +200,19 @@ fn merging_duplicate_accounts_carries_line_items_and_the_following_amount() {
     let d = deal_of(&fx, survivor, deal);
     assert_eq!((d.amount.minor, d.amount_from_line_items, d.line_items.len()), (30_000, true, 1));
 }
+
+#[test]
+fn prices_typed_in_major_units_are_read_in_the_currency_s_minor_units() {
+    assert_eq!(parse_major_units("p", "1200.50", "EUR").unwrap(), 120_050);
+    assert_eq!(parse_major_units("p", "1200.5", "eur").unwrap(), 120_050);
+    assert_eq!(parse_major_units("p", " 1200 ", "EUR").unwrap(), 120_000);
+    assert_eq!(parse_major_units("p", "1200", "JPY").unwrap(), 1_200);
+    assert_eq!(parse_major_units("p", "1.234", "KWD").unwrap(), 1_234);
+    for bad in ["", "1.", ".5", "-1", "1,200.50", "1.234", "12a", "99999999999999999999"] {
+        assert_invalid(parse_major_units("p", bad, "EUR"), "p");
+    }
+    assert_invalid(parse_major_units("p", "1.5", "JPY"), "p");
+    assert_eq!(format_major_units(120_050, "EUR"), "1200.50");
+    assert_eq!(format_major_units(5, "EUR"), "0.05");
+    assert_eq!(format_major_units(1_200, "JPY"), "1200");
+}
