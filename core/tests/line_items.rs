@@ -216,3 +216,91 @@ fn prices_typed_in_major_units_are_read_in_the_currency_s_minor_units() {
     assert_eq!(format_major_units(5, "EUR"), "0.05");
     assert_eq!(format_major_units(1_200, "JPY"), "1200");
 }
+
+/// SplitMix64: a seeded, reproducible sequence.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+#[test]
+fn line_items_edited_on_three_devices_in_any_order_converge_and_the_amount_stays_their_total() {
+    for seed in 0..6u64 {
+        let mut rng = Rng(seed);
+        let (first, id, deal) = deal_fixture("r0");
+        let mut fx = vec![first, Fixture::new("r1"), Fixture::new("r2")];
+        let (head, tail) = fx.split_at_mut(1);
+        head[0].send(id, &mut tail[0]);
+        head[0].send(id, &mut tail[1]);
+        let mut added = std::collections::BTreeSet::new();
+        let mut removed = std::collections::BTreeSet::new();
+        for _ in 0..60 {
+            let r = rng.below(3) as usize;
+            let seen: Vec<LineItemId> = deal_of(&fx[r], id, deal).line_items.iter().map(|i| i.id).collect();
+            match rng.below(6) {
+                0 | 1 => {
+                    let new = item("Part", 1 + rng.below(5) as u32, 100 * (1 + rng.below(50) as i64), 0);
+                    added.insert(fx[r].replica.edit(id, |e| e.add_line_item(deal, &new)).unwrap());
+                }
+                2 | 3 if !seen.is_empty() => {
+                    let pick = seen[rng.below(seen.len() as u64) as usize];
+                    let change = LineItemChange {
+                        quantity: Some(1 + rng.below(9) as u32),
+                        discount_percent: Some(rng.below(3) as u8 * 10),
+                        ..LineItemChange::default()
+                    };
+                    fx[r].replica.edit(id, |e| e.update_line_item(deal, pick, &change)).unwrap();
+                }
+                4 if seen.len() > 1 => {
+                    let pick = seen[rng.below(seen.len() as u64) as usize];
+                    fx[r].replica.edit(id, |e| e.remove_line_item(deal, pick)).unwrap();
+                    removed.insert(pick);
+                }
+                _ => {
+                    let (a, b) = (rng.below(3) as usize, rng.below(3) as usize);
+                    if a != b {
+                        let (from, into) = if a < b {
+                            let (x, y) = fx.split_at_mut(b);
+                            (&x[a], &mut y[0])
+                        } else {
+                            let (x, y) = fx.split_at_mut(a);
+                            (&y[0], &mut x[b])
+                        };
+                        from.send(id, into);
+                    }
+                }
+            }
+        }
+        // Everyone meets everyone.
+        for _ in 0..2 {
+            for a in 0..3 {
+                for b in 0..3 {
+                    if a < b {
+                        let (x, y) = fx.split_at_mut(b);
+                        x[a].send(id, &mut y[0]);
+                        y[0].send(id, &mut x[a]);
+                    }
+                }
+            }
+        }
+        let d = deal_of(&fx[0], id, deal);
+        for other in &fx[1..] {
+            assert_eq!(deal_of(other, id, deal), d, "seed {seed}: converged");
+            assert_eq!(other.replica.conflicts(id).unwrap(), fx[0].replica.conflicts(id).unwrap(), "seed {seed}");
+        }
+        let kept: std::collections::BTreeSet<LineItemId> = d.line_items.iter().map(|i| i.id).collect();
+        assert_eq!(kept, added.difference(&removed).copied().collect(), "seed {seed}: every item kept unless removed");
+        assert!(d.amount_from_line_items, "seed {seed}: nobody set the amount by hand");
+        assert_eq!(Some(d.amount.minor), line_items_total(&d.line_items), "seed {seed}");
+        let amount_conflicts =
+            fx[0].replica.conflicts(id).unwrap().into_iter().filter(|c| c.field.ends_with(".amount")).count();
+        assert_eq!(amount_conflicts, 0, "seed {seed}: written totals are never a conflict");
+    }
+}
