@@ -235,7 +235,7 @@ fn line_items_edited_on_three_devices_in_any_order_converge_and_the_amount_stays
     for seed in 0..6u64 {
         let mut rng = Rng(seed);
         let (first, id, deal) = deal_fixture("r0");
-        let mut fx = vec![first, Fixture::new("r1"), Fixture::new("r2")];
+        let mut fx = [first, Fixture::new("r1"), Fixture::new("r2")];
         let (head, tail) = fx.split_at_mut(1);
         head[0].send(id, &mut tail[0]);
         head[0].send(id, &mut tail[1]);
