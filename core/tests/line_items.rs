@@ -97,6 +97,10 @@ fn bad_line_items_are_refused_and_change_nothing() {
         fx.replica.edit(id, |e| e.set_field(&format!("deals.{deal}.line_item:{good}.discount"), "150")),
         "discount",
     );
+    let (mut empty, empty_id, empty_deal) = deal_fixture("bob");
+    let empty_heads = empty.heads(empty_id);
+    assert_invalid(empty.replica.edit(empty_id, |e| e.follow_line_items(empty_deal)), "amount");
+    assert_eq!(empty.heads(empty_id), empty_heads);
     let missing = LineItemId::new();
     assert_not_found(fx.replica.edit(id, |e| e.remove_line_item(deal, missing)), RecordKind::LineItem);
     assert_not_found(fx.replica.edit(id, |e| e.add_line_item(DealId::new(), &item("X", 1, 1, 0))), RecordKind::Deal);

@@ -168,7 +168,17 @@ impl Editor<'_> {
 
     /// Makes the deal's amount follow its line items again after it was set by hand.
     pub fn follow_line_items(&mut self, deal: DealId) -> Result<()> {
-        self.change("deal.amount_from_line_items", |c| c.change_line_items(deal, |_| Ok(true)))
+        self.change("deal.amount_from_line_items", |c| {
+            c.change_line_items(deal, |items| {
+                if items.is_empty() {
+                    return Err(Error::invalid(
+                        format!("deals.{deal}.amount"),
+                        "the deal has no line items to follow; add one first",
+                    ));
+                }
+                Ok(true)
+            })
+        })
     }
 }
 
