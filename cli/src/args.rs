@@ -31,7 +31,7 @@ pub enum Command {
     /// Log an interaction (call, meeting, visit, email, note).
     #[command(subcommand)]
     Interaction(InteractionCommand),
-    /// Deals: add, move between stages.
+    /// Deals: add, move between stages, line items.
     #[command(subcommand)]
     Deal(DealCommand),
     /// Replace an account's notes.
@@ -228,6 +228,59 @@ pub enum DealCommand {
         stage: String,
         #[arg(long)]
         probability: Option<u8>,
+    },
+    /// A deal's line items (products and services): add, set, remove, list.
+    #[command(subcommand)]
+    LineItem(LineItemCommand),
+    /// Make a deal's amount follow its line items again after it was set by hand.
+    FollowLineItems { id: String, deal: String },
+}
+
+/// Line items; prices are typed in major units of the deal's currency (`--unit-price 1200.50`).
+#[derive(Debug, Subcommand)]
+pub enum LineItemCommand {
+    /// Add a line item; prints its id alone on the last line. The first line
+    /// item makes the deal's amount follow them.
+    Add {
+        id: String,
+        deal: String,
+        /// The product or service.
+        #[arg(long)]
+        name: String,
+        /// Whole units.
+        #[arg(long, default_value_t = 1)]
+        quantity: u32,
+        /// Price of one unit in major units, e.g. 1200.50.
+        #[arg(long)]
+        unit_price: String,
+        /// Discount in whole percent (0–100).
+        #[arg(long, default_value_t = 0)]
+        discount: u8,
+    },
+    /// Change fields of a line item.
+    Set {
+        id: String,
+        deal: String,
+        item: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        quantity: Option<u32>,
+        /// Price of one unit in major units, e.g. 1200.50.
+        #[arg(long)]
+        unit_price: Option<String>,
+        /// Discount in whole percent (0–100).
+        #[arg(long)]
+        discount: Option<u8>,
+    },
+    /// Remove a line item.
+    Remove { id: String, deal: String, item: String },
+    /// List a deal's line items and the amount they give.
+    List {
+        id: String,
+        deal: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 

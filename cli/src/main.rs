@@ -9,6 +9,7 @@ mod args;
 mod config;
 mod csv_io;
 mod error;
+mod line_items;
 mod records;
 mod refused;
 mod remote;

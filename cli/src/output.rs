@@ -47,11 +47,7 @@ pub fn when(t: OffsetDateTime) -> String {
 
 /// `1200.00 EUR` from minor units (zero-decimal currencies printed whole).
 pub fn money(m: &Money) -> String {
-    const WHOLE: &[&str] = &["JPY", "KRW", "ISK", "CLP", "VND", "XOF", "XAF", "PYG", "UGX"];
-    if WHOLE.contains(&m.currency.as_str()) {
-        return format!("{} {}", m.minor, m.currency);
-    }
-    format!("{}.{:02} {}", m.minor / 100, (m.minor % 100).abs(), m.currency)
+    format!("{} {}", rapport_core::format_major_units(m.minor, &m.currency), m.currency)
 }
 
 fn opt(v: &Option<String>) -> &str {
@@ -162,6 +158,22 @@ pub fn account(a: &Account, conflicts: &[Conflict]) -> String {
                 d.probability,
                 d.outcome.as_str()
             );
+            for i in &d.line_items {
+                let total = i.total_minor().map(|t| money(&Money { minor: t, currency: d.amount.currency.clone() }));
+                let _ = writeln!(
+                    o,
+                    "      {} × {} at {}{}  = {}",
+                    i.quantity,
+                    i.name,
+                    money(&Money { minor: i.unit_price_minor, currency: d.amount.currency.clone() }),
+                    if i.discount_percent > 0 { format!(" −{}%", i.discount_percent) } else { String::new() },
+                    total.unwrap_or_default()
+                );
+            }
+            if !d.line_items.is_empty() && !d.amount_from_line_items {
+                let _ =
+                    writeln!(o, "      (amount set by hand; `rapport deal follow-line-items` makes it their total)");
+            }
         }
     }
     if !a.interactions.is_empty() {

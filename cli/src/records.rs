@@ -27,7 +27,7 @@ pub fn account_id(replica: &Replica, s: &str) -> Result<AccountId> {
 }
 
 /// A deal of `account` named by its id or the first few characters of it.
-fn deal_id(replica: &Replica, account: AccountId, s: &str) -> Result<DealId> {
+pub fn deal_id(replica: &Replica, account: AccountId, s: &str) -> Result<DealId> {
     if let Ok(id) = DealId::from_str(s.trim()) {
         return Ok(id);
     }
@@ -229,6 +229,13 @@ pub fn deal(replica: &mut Replica, command: DealCommand) -> Result<()> {
             let deal = deal_id(replica, account, &deal)?;
             replica.edit(account, |e| e.move_deal_stage(deal, &stage, probability))?;
             outln!("moved deal {deal} to {stage}");
+        }
+        DealCommand::LineItem(command) => crate::line_items::line_item(replica, command)?,
+        DealCommand::FollowLineItems { id, deal } => {
+            let account = account_id(replica, &id)?;
+            let deal = deal_id(replica, account, &deal)?;
+            replica.edit(account, |e| e.follow_line_items(deal))?;
+            outln!("the amount of deal {deal} follows its line items");
         }
     }
     Ok(())

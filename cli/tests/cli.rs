@@ -515,3 +515,66 @@ fn unique_id_prefixes_are_accepted() {
     let run = r.run(&["account", "show", "ffff"]).fails();
     assert!(run.stderr().contains("no account with id ffff"), "{}", run.stderr());
 }
+
+#[test]
+fn deal_line_items_priced_in_major_units_and_the_amount_they_give() {
+    let r = Replica::new();
+    let id = r.add("Acme Oy", &[]);
+    let deal =
+        r.run(&["deal", "add", &id, "--title", "Boilers", "--amount", "100", "--currency", "EUR"]).ok().last_line();
+    let boiler = r
+        .run(&[
+            "deal",
+            "line-item",
+            "add",
+            &id,
+            &deal,
+            "--name",
+            "Boiler",
+            "--quantity",
+            "2",
+            "--unit-price",
+            "1200.50",
+            "--discount",
+            "10",
+        ])
+        .ok()
+        .last_line();
+    r.run(&["deal", "line-item", "add", &id, &deal, "--name", "Valve", "--unit-price", "99.9"]).ok();
+    let listed = r.run(&["deal", "line-item", "list", &id, &deal, "--json"]).ok().json();
+    assert_eq!(listed["amount_minor"], 216_090 + 9_990);
+    assert_eq!(listed["amount_from_line_items"], true);
+    assert_eq!(listed["line_items"][0]["unit_price_minor"], 120_050);
+    let text = r.run(&["deal", "line-item", "list", &id, &deal]).ok().stdout();
+    assert!(text.contains("Boiler") && text.contains("1200.50") && text.contains("amount 2260.80 EUR"), "{text}");
+    let shown = r.run(&["account", "show", &id]).ok().stdout();
+    assert!(shown.contains("2 × Boiler at 1200.50 EUR −10%  = 2160.90 EUR"), "{shown}");
+
+    r.run(&["deal", "line-item", "set", &id, &deal, &boiler, "--quantity", "1", "--discount", "0"]).ok();
+    let a = r.run(&["account", "show", &id, "--json"]).ok().json();
+    assert_eq!(a["account"]["deals"][0]["amount"]["minor"], 120_050 + 9_990);
+
+    // Bad input is refused with what to do, and changes nothing.
+    let before = r.history_len(&id);
+    let run = r.run(&["deal", "line-item", "add", &id, &deal, "--name", "X", "--unit-price", "12.345"]).fails();
+    assert!(run.stderr().contains("--unit-price") && run.stderr().contains("1200.50"), "{}", run.stderr());
+    let run = r.run(&["deal", "line-item", "add", &id, &deal, "--name", " ", "--unit-price", "1"]).fails();
+    assert!(run.stderr().contains("line_item.name"), "{}", run.stderr());
+    let run = r.run(&["deal", "line-item", "remove", &id, &deal, "not-an-id"]).fails();
+    assert!(run.stderr().contains("line-item list"), "{}", run.stderr());
+    let run = r.run(&["deal", "line-item", "remove", &id, &deal, "01a205f6-9d8f-712f-bfbd-5ac4763e37aa"]).fails();
+    assert!(run.stderr().contains("no line item"), "{}", run.stderr());
+    let run = r.run(&["deal", "line-item", "set", &id, &deal, &boiler]).fails();
+    assert!(run.stderr().contains("nothing to change"), "{}", run.stderr());
+    assert_eq!(r.history_len(&id), before);
+
+    // A hand-set amount stays until the deal follows its line items again.
+    r.run(&["account", "set", &id, &format!("deals.{deal}.amount"), "500000"]).ok();
+    r.run(&["deal", "line-item", "remove", &id, &deal, &boiler]).ok();
+    let a = r.run(&["account", "show", &id, "--json"]).ok().json();
+    assert_eq!(a["account"]["deals"][0]["amount"]["minor"], 500_000);
+    assert!(r.run(&["account", "show", &id]).ok().stdout().contains("amount set by hand"));
+    r.run(&["deal", "follow-line-items", &id, &deal]).ok();
+    let a = r.run(&["account", "show", &id, "--json"]).ok().json();
+    assert_eq!(a["account"]["deals"][0]["amount"]["minor"], 9_990);
+}

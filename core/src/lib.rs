@@ -37,8 +37,9 @@ pub mod untrusted;
 
 pub use automerge::{ActorId, ChangeHash};
 pub use doc::{
-    AccountDoc, Author, Conflict, ConflictValue, Editor, FieldPath, HistoryEntry, NewAccount, NewConsent, NewContact,
-    NewDeal, NewInteraction, NewTask, NewTie, SCHEMA_VERSION, settable_fields,
+    AccountDoc, Author, Conflict, ConflictValue, Editor, FieldPath, HistoryEntry, LENS_VERSION, LineItemChange,
+    NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem, NewTask, NewTie, SCHEMA_VERSION,
+    settable_fields,
 };
 pub use error::{Error, RecordKind, Result};
 pub use model::*;

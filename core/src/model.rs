@@ -67,6 +67,11 @@ id_type!(
     "deal id"
 );
 id_type!(
+    /// Identifies a line item inside a deal.
+    LineItemId,
+    "line item id"
+);
+id_type!(
     /// Identifies an interaction inside an account.
     InteractionId,
     "interaction id"
@@ -240,6 +245,64 @@ impl Money {
     }
 }
 
+/// Decimal places of a currency's minor unit (ISO 4217): 0 for JPY, KRW, …,
+/// 3 for BHD, KWD, …, else 2.
+pub fn currency_exponent(currency: &str) -> u32 {
+    match currency.trim().to_ascii_uppercase().as_str() {
+        "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "UYI" | "VND"
+        | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+        "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// Parses an amount typed in major units (`1200.50`, `1200`) into minor units
+/// of `currency`; more decimals than the currency has, a sign, or anything
+/// but digits and one `.` is refused.
+pub fn parse_major_units(field: &str, text: &str, currency: &str) -> Result<i64, Error> {
+    let exp = currency_exponent(currency);
+    let t = text.trim();
+    let bad = || {
+        Error::invalid(
+            field,
+            format!("expected an amount in major units with at most {exp} decimals, e.g. {}", example(exp)),
+        )
+    };
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(frac) || frac.len() > exp as usize || t.ends_with('.') {
+        return Err(bad());
+    }
+    let scale = 10i64.pow(exp);
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<width$}", width = exp as usize).parse().map_err(|_| bad())?
+    };
+    whole.checked_mul(scale).and_then(|w| w.checked_add(frac)).ok_or_else(bad)
+}
+
+fn example(exp: u32) -> &'static str {
+    match exp {
+        0 => "1200",
+        3 => "1200.500",
+        _ => "1200.50",
+    }
+}
+
+/// Formats minor units of `currency` in major units (`120050` EUR → `1200.50`).
+pub fn format_major_units(minor: i64, currency: &str) -> String {
+    let exp = currency_exponent(currency);
+    if exp == 0 {
+        return minor.to_string();
+    }
+    let scale = 10i64.pow(exp);
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    format!("{sign}{}.{:0width$}", m / scale as u64, m % scale as u64, width = exp as usize)
+}
+
 pub(crate) fn parse_currency(code: &str) -> Result<String, Error> {
     let code = code.trim();
     if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -396,6 +459,35 @@ pub struct StageMove {
     pub by: String,
 }
 
+/// One product or service sold in a deal (document lens 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub id: LineItemId,
+    /// The product or service.
+    pub name: String,
+    /// Whole units, at least 1.
+    pub quantity: u32,
+    /// Price of one unit in minor units of the deal's currency.
+    pub unit_price_minor: i64,
+    /// Whole percent, 0–100.
+    pub discount_percent: u8,
+}
+
+impl LineItem {
+    /// quantity × unit price × (100 − discount) / 100, rounded half up to a
+    /// minor unit; `None` if it does not fit in an `i64`.
+    pub fn total_minor(&self) -> Option<i64> {
+        let gross = i128::from(self.quantity) * i128::from(self.unit_price_minor);
+        let net = (gross * i128::from(100 - self.discount_percent.min(100)) + 50) / 100;
+        i64::try_from(net).ok()
+    }
+}
+
+/// The sum of the line items' totals; `None` if it overflows.
+pub fn line_items_total(items: &[LineItem]) -> Option<i64> {
+    items.iter().try_fold(0i64, |sum, i| sum.checked_add(i.total_minor()?))
+}
+
 /// A deal (opportunity).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deal {
@@ -416,6 +508,13 @@ pub struct Deal {
     pub primary_contact: Option<ContactId>,
     /// Every stage move, oldest first.
     pub stage_history: Vec<StageMove>,
+    /// Products and services sold, oldest first (document lens 2; empty in older documents).
+    #[serde(default)]
+    pub line_items: Vec<LineItem>,
+    /// Whether `amount` is the line items' total (`true`) or was set by hand
+    /// (`false`: set when the deal was added, with `set_field`, or by a 0.1.0 device).
+    #[serde(default)]
+    pub amount_from_line_items: bool,
 }
 
 /// A logged interaction (transaction model). Append-only.
@@ -503,6 +602,10 @@ pub struct LifecycleMove {
 pub struct Account {
     pub id: AccountId,
     pub schema_version: u64,
+    /// The newest additive lens written into the document (1 for documents
+    /// written by 0.1.0); see `docs/COMPATIBILITY.md`.
+    #[serde(default = "first_lens")]
+    pub lens_version: u64,
     pub party: Party,
     pub contacts: Vec<Contact>,
     pub deals: Vec<Deal>,
@@ -519,6 +622,10 @@ pub struct Account {
     pub merged_into: Option<AccountId>,
     /// Accounts that were merged into this one.
     pub merged_from: BTreeSet<AccountId>,
+}
+
+fn first_lens() -> u64 {
+    1
 }
 
 impl Account {

@@ -1475,7 +1475,7 @@ fn concurrent_stage_moves_conflict_on_every_field_they_imply() {
 /// Regression (found by this suite, fixed with `put_fresh`): `set_member`
 /// used to store `Timestamp(now)` so that re-adding a member a replica
 /// already sees is a new op that wins over a concurrent removal (so says the
-/// comment in ops.rs). But a re-add in the same millisecond as the add it sees
+/// comment in doc/ops/mod.rs). But a re-add in the same millisecond as the add it sees
 /// stores an equal value, which Automerge drops: the re-add is lost to a
 /// removal that never saw it. It takes two adds within one millisecond (or
 /// device clocks that skew onto the same one); the test retries until it gets

@@ -188,6 +188,53 @@ impl TryFrom<NewDeal> for rc::NewDeal {
     }
 }
 
+/// A new line item of a deal; the unit price in minor units of the deal's currency.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct NewLineItem {
+    pub name: String,
+    #[uniffi(default = 1)]
+    pub quantity: u32,
+    pub unit_price_minor: i64,
+    /// Whole percent, 0–100.
+    #[uniffi(default = 0)]
+    pub discount_percent: u8,
+}
+
+impl From<NewLineItem> for rc::NewLineItem {
+    fn from(n: NewLineItem) -> Self {
+        rc::NewLineItem {
+            name: n.name,
+            quantity: n.quantity,
+            unit_price_minor: n.unit_price_minor,
+            discount_percent: n.discount_percent,
+        }
+    }
+}
+
+/// Fields of a line item to change; `None` keeps a field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, uniffi::Record)]
+pub struct LineItemChange {
+    #[uniffi(default)]
+    pub name: Option<String>,
+    #[uniffi(default)]
+    pub quantity: Option<u32>,
+    #[uniffi(default)]
+    pub unit_price_minor: Option<i64>,
+    #[uniffi(default)]
+    pub discount_percent: Option<u8>,
+}
+
+impl From<LineItemChange> for rc::LineItemChange {
+    fn from(c: LineItemChange) -> Self {
+        rc::LineItemChange {
+            name: c.name,
+            quantity: c.quantity,
+            unit_price_minor: c.unit_price_minor,
+            discount_percent: c.discount_percent,
+        }
+    }
+}
+
 /// A new interaction. Only `kind` and `subject` are required; it is held, now, by default.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NewInteraction {

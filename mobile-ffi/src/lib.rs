@@ -28,7 +28,10 @@ pub mod types;
 
 pub use error::RapportError;
 pub use identity::{TokenOwner, open_with_token, whoami};
-pub use input::{AccountFilter, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewTask, NewTie};
+pub use input::{
+    AccountFilter, LineItemChange, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem, NewTask,
+    NewTie,
+};
 /// Core's value types, exported as they are (see [`types`]).
 pub use rapport_core::{
     AccountStatus, Address, Channel, ConsentStatus, DealOutcome, Direction, ForecastCategory, Geo, InteractionKind,

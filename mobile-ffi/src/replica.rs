@@ -4,13 +4,14 @@
 //! background thread / dispatcher. Methods take ids as strings and forward to
 //! core; a method returning normally has committed to disk.
 
-use rapport_core::{self as rc, AccountId, ContactId, DealId, LifecyclePhase, LoyaltyRung, Phone, TaskId};
+use rapport_core::{self as rc, AccountId, ContactId, DealId, LifecyclePhase, LineItemId, LoyaltyRung, Phone, TaskId};
 use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::error::RapportError;
 use crate::input::{
-    AccountFilter, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewTask, NewTie, date, id,
+    AccountFilter, LineItemChange, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem, NewTask,
+    NewTie, date, id,
 };
 use crate::types::{
     Account, AccountConflict, AccountSummary, Conflict, HistoryEntry, RefusedEdit, Rejection, Settings,
@@ -247,6 +248,41 @@ impl Replica {
     ) -> Result<()> {
         let deal: DealId = id(&deal_id)?;
         self.edit(&account_id, |e| e.mark_deal_lost(deal, &reason, note.as_deref()))
+    }
+
+    /// Adds a line item to a deal and returns its id. The first line item
+    /// makes the deal's amount follow them; a hand-set amount stays otherwise.
+    pub fn add_line_item(&self, account_id: String, deal_id: String, item: NewLineItem) -> Result<String> {
+        let deal: DealId = id(&deal_id)?;
+        let new = item.into();
+        Ok(self.edit(&account_id, |e| e.add_line_item(deal, &new))?.to_string())
+    }
+
+    /// Changes the given fields of a line item.
+    pub fn update_line_item(
+        &self,
+        account_id: String,
+        deal_id: String,
+        item_id: String,
+        change: LineItemChange,
+    ) -> Result<()> {
+        let deal: DealId = id(&deal_id)?;
+        let item: LineItemId = id(&item_id)?;
+        let change = change.into();
+        self.edit(&account_id, |e| e.update_line_item(deal, item, &change))
+    }
+
+    /// Removes a line item.
+    pub fn remove_line_item(&self, account_id: String, deal_id: String, item_id: String) -> Result<()> {
+        let deal: DealId = id(&deal_id)?;
+        let item: LineItemId = id(&item_id)?;
+        self.edit(&account_id, |e| e.remove_line_item(deal, item))
+    }
+
+    /// Makes a deal's amount follow its line items again after it was set by hand.
+    pub fn follow_line_items(&self, account_id: String, deal_id: String) -> Result<()> {
+        let deal: DealId = id(&deal_id)?;
+        self.edit(&account_id, |e| e.follow_line_items(deal))
     }
 
     // ── Interactions and tasks ──────────────────────────────────────────────

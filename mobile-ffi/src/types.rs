@@ -401,6 +401,36 @@ pub struct Deal {
     pub primary_contact: Option<String>,
     /// Every stage move, oldest first.
     pub stage_history: Vec<StageMove>,
+    /// Products and services sold, oldest first.
+    pub line_items: Vec<LineItem>,
+    /// Whether `amount` is the line items' total (`false`: set by hand).
+    pub amount_from_line_items: bool,
+}
+
+/// One product or service sold in a deal; prices in minor units of the deal's currency.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct LineItem {
+    pub id: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price_minor: i64,
+    /// Whole percent, 0–100.
+    pub discount_percent: u8,
+    /// quantity × unit price − discount, rounded to a minor unit.
+    pub total_minor: i64,
+}
+
+impl From<rc::LineItem> for LineItem {
+    fn from(i: rc::LineItem) -> Self {
+        LineItem {
+            id: i.id.to_string(),
+            total_minor: i.total_minor().unwrap_or(i64::MAX),
+            name: i.name,
+            quantity: i.quantity,
+            unit_price_minor: i.unit_price_minor,
+            discount_percent: i.discount_percent,
+        }
+    }
 }
 
 impl From<rc::Deal> for Deal {
@@ -424,6 +454,8 @@ impl From<rc::Deal> for Deal {
                 .into_iter()
                 .map(|m| StageMove { from: m.from, to: m.to, at: instant(m.at), by: m.by })
                 .collect(),
+            line_items: d.line_items.into_iter().map(LineItem::from).collect(),
+            amount_from_line_items: d.amount_from_line_items,
         }
     }
 }

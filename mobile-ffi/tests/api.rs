@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use rapport_ffi::{
-    AccountFilter, ListenerError, Money, NewAccount, NewDeal, NewTask, RapportError, Replica, SyncListener,
-    SyncProgress, SyncReport,
+    AccountFilter, LineItemChange, ListenerError, Money, NewAccount, NewDeal, NewLineItem, NewTask, RapportError,
+    Replica, SyncListener, SyncProgress, SyncReport,
 };
 
 fn replica(dir: &tempfile::TempDir) -> Arc<Replica> {
@@ -37,6 +37,51 @@ fn new_account(name: &str) -> NewAccount {
         buying_habits: Default::default(),
         notes: None,
     }
+}
+
+#[test]
+fn line_items_are_edited_through_the_bindings_and_the_amount_follows_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = replica(&dir);
+    let acme = r.create_account(new_account("Acme Oy")).expect("create");
+    let deal = NewDeal {
+        title: "Boilers".into(),
+        amount: Money { minor: 1, currency: "EUR".into() },
+        stage: None,
+        probability: None,
+        forecast: None,
+        expected_close: None,
+        next_step: None,
+        next_step_due: None,
+        primary_contact: None,
+    };
+    let deal = r.add_deal(acme.clone(), deal).expect("deal");
+    let item = |name: &str, quantity, unit_price_minor| NewLineItem {
+        name: name.into(),
+        quantity,
+        unit_price_minor,
+        discount_percent: 0,
+    };
+    let boiler = r.add_line_item(acme.clone(), deal.clone(), item("Boiler", 2, 100_000)).expect("add");
+    let valve = r.add_line_item(acme.clone(), deal.clone(), item("Valve", 1, 5_000)).expect("add");
+    let change = LineItemChange { discount_percent: Some(10), ..LineItemChange::default() };
+    r.update_line_item(acme.clone(), deal.clone(), boiler.clone(), change).expect("update");
+    r.remove_line_item(acme.clone(), deal.clone(), valve).expect("remove");
+    let shown = r.account(acme.clone()).expect("account").deals.remove(0);
+    assert_eq!(shown.amount.minor, 180_000);
+    assert!(shown.amount_from_line_items);
+    assert_eq!(shown.line_items.len(), 1);
+    assert_eq!((shown.line_items[0].id.as_str(), shown.line_items[0].total_minor), (boiler.as_str(), 180_000));
+
+    r.set_field(acme.clone(), format!("deals.{deal}.amount"), "150000".into()).expect("by hand");
+    assert_eq!(r.account(acme.clone()).expect("account").deals[0].amount.minor, 150_000);
+    r.follow_line_items(acme.clone(), deal.clone()).expect("follow");
+    assert_eq!(r.account(acme.clone()).expect("account").deals[0].amount.minor, 180_000);
+
+    let bad = item("", 1, 1);
+    assert!(matches!(r.add_line_item(acme.clone(), deal.clone(), bad), Err(RapportError::InvalidInput { .. })));
+    let unknown = "0190f5a4-0000-7000-8000-000000000000".to_string();
+    assert!(matches!(r.remove_line_item(acme, deal, unknown), Err(RapportError::NotFound { .. })));
 }
 
 #[test]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::access::{self, Fields};
+use super::lens;
 
 /// One of the concurrent values of a field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,7 +106,28 @@ fn visit<'a>(d: &'a AutoCommit, found: &mut Vec<(String, ObjId, String)>, mut ke
         for (id, r) in Fields::child(d, &root, coll).objects() {
             let fields = Fields::of(d, &r);
             if fields.conflicted().next().is_some() {
+                let before = found.len();
                 scan(d, &r, &fields, &format!("{coll}.{id}."), found, &[]);
+                if *coll == "deals" {
+                    // Concurrent line-item totals are not a conflict: the
+                    // reader sums the merged line items (lens 2).
+                    let mut i = before;
+                    while i < found.len() {
+                        if found[i].2 == "amount" && lens::amount_conflict_is_only_totals(d, &r) {
+                            found.remove(i);
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            if *coll == "deals" {
+                for (key, item) in fields.objects().filter(|(k, _)| k.starts_with(lens::LINE_ITEM_PREFIX)) {
+                    let item_fields = Fields::of(d, &item);
+                    if item_fields.conflicted().next().is_some() {
+                        scan(d, &item, &item_fields, &format!("{coll}.{id}.{key}."), found, &[]);
+                    }
+                }
             }
             keep(Place::Record(coll), fields);
         }

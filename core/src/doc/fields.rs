@@ -41,7 +41,25 @@ pub(crate) enum Kind {
     Rung,
     /// Lifecycle phase: moves the lifecycle (records history).
     Phase,
+    /// A field of a deal's line item (lens 2): changes it and the amount that follows it.
+    LineItem(LineItemField),
 }
+
+/// The settable fields of a line item (`deals.<id>.line_item:<id>.<field>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LineItemField {
+    Name,
+    Quantity,
+    UnitPrice,
+    Discount,
+}
+
+const LINE_ITEM: &[(&str, Kind)] = &[
+    ("name", Kind::LineItem(LineItemField::Name)),
+    ("quantity", Kind::LineItem(LineItemField::Quantity)),
+    ("unit_price", Kind::LineItem(LineItemField::UnitPrice)),
+    ("discount", Kind::LineItem(LineItemField::Discount)),
+];
 
 fn e<T: FromStr<Err = Error> + Into<&'static str>>(s: &str) -> Result<&'static str> {
     Ok(s.parse::<T>()?.into())
@@ -193,7 +211,8 @@ pub struct FieldPath {
     pub collection: Collection,
     /// The record inside a keyed collection; `None` for party fields.
     pub record: Option<Uuid>,
-    /// The field inside the party or record, e.g. `address.city` or `amount`.
+    /// The field inside the party or record, e.g. `address.city`, `amount`
+    /// or `line_item:<id>.quantity`.
     pub field: String,
     pub(crate) kind: Kind,
 }
@@ -259,6 +278,24 @@ impl FieldPath {
                 _ => return Err(bad("expected true or false")),
             }),
             Kind::Stage | Kind::Rung | Kind::Phase => ScalarValue::Str(v.into()),
+            Kind::LineItem(LineItemField::Name) if v.is_empty() => return Err(bad("must not be empty")),
+            Kind::LineItem(LineItemField::Name) => ScalarValue::Str(v.into()),
+            Kind::LineItem(LineItemField::Quantity) => match v.parse::<u32>() {
+                Ok(n) if n >= 1 => ScalarValue::Uint(u64::from(n)),
+                _ => return Err(bad("expected a whole number of at least 1")),
+            },
+            Kind::LineItem(LineItemField::UnitPrice) => {
+                let n: i64 =
+                    v.parse().map_err(|_| bad("expected a whole number of minor units (e.g. cents), no decimals"))?;
+                if n < 0 {
+                    return Err(bad("must not be negative"));
+                }
+                ScalarValue::Int(n)
+            }
+            Kind::LineItem(LineItemField::Discount) => match v.parse::<u8>() {
+                Ok(n) if n <= 100 => ScalarValue::Uint(u64::from(n)),
+                _ => return Err(bad("expected a whole percent between 0 and 100")),
+            },
         })
     }
 }
@@ -310,7 +347,14 @@ impl FromStr for FieldPath {
         }
         let (id, field) = rest.split_once('.').ok_or_else(unknown)?;
         let record = Uuid::parse_str(id).map_err(|_| unknown())?;
-        let kind = lookup(collection.specs(), field).ok_or_else(unknown)?;
+        let kind = match field.strip_prefix(super::lens::LINE_ITEM_PREFIX) {
+            Some(rest) if collection == Collection::Deals => {
+                let (item, sub) = rest.split_once('.').ok_or_else(unknown)?;
+                Uuid::parse_str(item).map_err(|_| unknown())?;
+                lookup(LINE_ITEM, sub).ok_or_else(unknown)?
+            }
+            _ => lookup(collection.specs(), field).ok_or_else(unknown)?,
+        };
         Ok(FieldPath { collection, record: Some(record), field: field.to_owned(), kind })
     }
 }
@@ -348,6 +392,11 @@ pub fn settable_fields() -> Vec<String> {
                 out.push(format!("party.{name}"));
             } else {
                 out.push(format!("{}.<id>.{name}", c.key()));
+            }
+        }
+        if c == Collection::Deals {
+            for (name, _) in LINE_ITEM {
+                out.push(format!("deals.<id>.line_item:<id>.{name}"));
             }
         }
         if c == Collection::Party {

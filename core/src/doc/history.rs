@@ -141,8 +141,10 @@ fn value_at(doc: &AutoCommit, path: &str, heads: &[ChangeHash]) -> Option<String
     match doc.get_at(&obj, *last, heads).ok().flatten()? {
         (Value::Scalar(v), _) => Some(access::display_scalar(&v)),
         (Value::Object(ObjType::Text), id) => doc.text_at(&id, heads).ok(),
-        (Value::Object(ObjType::Map), id) if parents.len() == 1 && RECORDS.contains(&parents[0]) => {
-            // A record (`deals.<id>`) by its title, name or subject.
+        (Value::Object(ObjType::Map), id)
+            if (parents.len() == 1 && RECORDS.contains(&parents[0])) || last.starts_with("line_item:") =>
+        {
+            // A record (`deals.<id>`, a deal's line item) by its title, name or subject.
             ["title", "name", "subject"].iter().find_map(|k| value_at_obj(doc, &id, k, heads)).or(Some(String::new()))
         }
         // A set (tags, roles): its members.

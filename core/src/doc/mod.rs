@@ -6,7 +6,7 @@
 //! writes, and commits one attributed change, or returns an error and leaves
 //! the document exactly as it was.
 //!
-//! ## Layout (schema version 1)
+//! ## Layout (schema version 1, lenses 1–2)
 //!
 //! ```text
 //! ROOT { type: "account", schema: 1, id, created_by, created_at,
@@ -21,10 +21,14 @@
 //!                        preferred_channel, language, active, consents: {id: {...}}}},
 //!        deals: {id: {title, amount (int minor units), currency, stage, probability,
 //!                     forecast, expected_close, next_step, next_step_due, outcome,
-//!                     lost_reason, lost_note, primary_contact, stage_history: {id: {...}}}},
+//!                     lost_reason, lost_note, primary_contact, stage_history: {id: {...}},
+//!                     // lens 2 (0.2.0), see `lens`:
+//!                     "line_item:<id>": {name, quantity, unit_price, discount},
+//!                     amount_by_items: {op}}},
 //!        interactions: {id: {...}}, tasks: {id: {...}}, ties: {id: {...}},
 //!        ladder: {id: {from, to, at, by, reason}}, lifecycle: {id: {...}},
-//!        counters: {visits: Counter} }
+//!        counters: {visits: Counter},
+//!        lens?: 2 }
 //! ```
 //!
 //! Every container is created once, by the change that creates its parent,
@@ -36,6 +40,7 @@ pub(crate) mod access;
 pub(crate) mod conflicts;
 mod fields;
 mod history;
+pub(crate) mod lens;
 mod ops;
 mod read;
 
@@ -51,9 +56,16 @@ use crate::settings::Settings;
 pub use conflicts::{Conflict, ConflictValue};
 pub use fields::{FieldPath, settable_fields};
 pub use history::HistoryEntry;
-pub use ops::{Editor, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewTask, NewTie};
+pub use lens::LENS_VERSION;
+pub use ops::{
+    Editor, LineItemChange, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem, NewTask, NewTie,
+};
 
 /// The account document schema this build writes and the newest it reads.
+///
+/// This is the *breaking* version, which 0.1.0 checks (it refuses anything
+/// above 1): additive changes of shape raise the document's lens instead
+/// ([`LENS_VERSION`], see [`lens`]).
 pub const SCHEMA_VERSION: u64 = 1;
 
 /// Who is editing: the user, the device, and the device's Automerge actor id.

@@ -48,12 +48,26 @@ pub(crate) fn account(doc: &mut AutoCommit, id: AccountId) -> Account {
     // A counter's value is the sum of its increments: read it with `get`.
     let visit_count = root.obj("counters").and_then(|c| a::int(d, &c, "visits")).unwrap_or(0);
 
+    let lens_version = super::lens::version(d);
+    let deals = Fields::child(d, &root, "deals")
+        .objects()
+        .filter_map(|(k, o)| {
+            let f = Fields::of(d, &o);
+            let mut deal = deal(d, &f, k)?;
+            if lens_version >= 2 {
+                super::lens::read_deal(d, &o, &f, &mut deal);
+            }
+            Some(deal)
+        })
+        .collect();
+
     Account {
         id,
         schema_version: root.int("schema").unwrap_or(0).max(0) as u64,
+        lens_version,
         party,
         contacts: records(d, &root, "contacts", |f, key| contact(d, f, key)),
-        deals: records(d, &root, "deals", |f, key| deal(d, f, key)),
+        deals,
         interactions,
         tasks: records(d, &root, "tasks", |f, key| {
             Some(Task {
@@ -237,6 +251,9 @@ fn deal(d: &AutoCommit, f: &Fields<'_>, key: &str) -> Option<Deal> {
         lost_note: f.string("lost_note"),
         primary_contact: f.parsed("primary_contact"),
         stage_history: stage_history.into_iter().map(|(_, m)| m).collect(),
+        // Lens 1: no line items, the amount is as set. Lens 2 is applied by the caller.
+        line_items: Vec::new(),
+        amount_from_line_items: false,
     })
 }
 

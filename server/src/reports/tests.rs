@@ -332,3 +332,38 @@ fn a_rewrite_that_changes_no_row_writes_nothing_and_one_that_does_rewrites() {
     rewrite(&fresh, "doc-0", Some((&account, &[]))).unwrap();
     assert_eq!(after, all_rows(&fresh));
 }
+
+#[test]
+fn reports_use_the_amount_a_deal_s_line_items_give_unless_it_was_set_by_hand() {
+    let author = Author::new("olga", "laptop", ActorId::random());
+    let settings = Settings::default();
+    let mut doc = AccountDoc::create(&author, &NewAccount::new("Acme")).unwrap();
+    let (follows, by_hand) = {
+        let mut e = doc.edit(&author, &settings);
+        let follows = e.add_deal(&NewDeal::new("Boilers", Money::new(1, "EUR").unwrap())).unwrap();
+        let item = |name: &str, quantity, unit_price_minor, discount_percent| NewLineItem {
+            name: name.into(),
+            quantity,
+            unit_price_minor,
+            discount_percent,
+        };
+        e.add_line_item(follows, &item("Boiler", 2, 120_050, 10)).unwrap();
+        e.add_line_item(follows, &item("Installation", 1, 5_000, 0)).unwrap();
+        let by_hand = e.add_deal(&NewDeal::new("Pumps", Money::new(1, "EUR").unwrap())).unwrap();
+        e.add_line_item(by_hand, &item("Pump", 10, 10_000, 0)).unwrap();
+        e.set_field(&format!("deals.{by_hand}.amount"), "75000").unwrap();
+        (follows, by_hand)
+    };
+    let conn = database();
+    let mut am = doc.into_automerge();
+    super::index::write_report_rows(&conn, "doc-0", &mut am).unwrap();
+    let amount = |deal: DealId| -> i64 {
+        conn.query_row("SELECT amount_minor FROM rpt_deals WHERE deal_id = ?1", [deal.to_string()], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(amount(follows), 216_090 + 5_000, "the line items' total");
+    assert_eq!(amount(by_hand), 75_000, "the hand-set amount");
+    let admin = subjects().remove(0);
+    let pipeline = rows(&conn, "pipeline", &admin, &Filter::default(), true);
+    assert_eq!(pipeline, vec![vec![json!("EUR"), json!(2), json!(296_090), json!(296_090 * 10 / 100)]], "{pipeline:?}");
+}

@@ -1,0 +1,92 @@
+//! The party's ladder, lifecycle, end of relationship, deletion and restore.
+
+use automerge::ScalarValue;
+use automerge::transaction::Transactable;
+use time::Date;
+use uuid::Uuid;
+
+use super::super::access::{self as a, obj_path};
+use super::*;
+use crate::error::{Error, Result};
+use crate::model::*;
+
+impl Editor<'_> {
+    /// Moves the party on the loyalty ladder and records the transition.
+    pub fn move_ladder(&mut self, to: LoyaltyRung, reason: Option<&str>) -> Result<()> {
+        self.change("party.ladder", |c| {
+            let p = c.party()?;
+            let from = a::parsed::<LoyaltyRung>(c.doc, &p, "loyalty_rung").unwrap_or(LoyaltyRung::Prospect);
+            a::put_fresh(c.doc, &p, "loyalty_rung", to.as_str())?;
+            c.transition("ladder", from.as_str(), to.as_str(), reason)
+        })
+    }
+
+    /// Moves the relationship to a lifecycle phase and records the transition.
+    pub fn move_lifecycle(&mut self, to: LifecyclePhase, reason: Option<&str>) -> Result<()> {
+        self.change("party.lifecycle", |c| {
+            let p = c.party()?;
+            let from =
+                a::parsed::<LifecyclePhase>(c.doc, &p, "lifecycle_phase").unwrap_or(LifecyclePhase::PreRelationship);
+            a::put_fresh(c.doc, &p, "lifecycle_phase", to.as_str())?;
+            c.transition("lifecycle", from.as_str(), to.as_str(), reason)
+        })
+    }
+
+    /// Ends the relationship (status former or lost) with a catalogued reason,
+    /// keeping the lifecycle phase in which it ended.
+    pub fn end_relationship(&mut self, status: AccountStatus, reason: &str, on: Date) -> Result<()> {
+        if status == AccountStatus::Active {
+            return Err(Error::invalid("party.status", "an ended relationship is former or lost"));
+        }
+        let reason = reason.trim();
+        if !self.settings.end_reasons.iter().any(|r| r == reason) {
+            return Err(Error::invalid(
+                "party.end_reason",
+                format!("not in the end-reason catalogue ({})", self.settings.end_reasons.join(", ")),
+            ));
+        }
+        self.change("party.end", |c| {
+            let p = c.party()?;
+            let phase = a::string(c.doc, &p, "lifecycle_phase").unwrap_or_else(|| "pre_relationship".into());
+            a::put_fresh(c.doc, &p, "status", status.as_str())?;
+            a::put_fresh(c.doc, &p, "end_reason", reason)?;
+            a::put_fresh(c.doc, &p, "ended_on", a::format_date(on))?;
+            a::put_fresh(c.doc, &p, "ended_in_phase", phase)?;
+            Ok(())
+        })
+    }
+
+    /// Soft-deletes the account: hidden from lists, kept, restorable.
+    pub fn soft_delete(&mut self) -> Result<()> {
+        self.change("account.delete", |c| {
+            let root = automerge::ROOT;
+            a::put_fresh(c.doc, &root, "deleted_at", ScalarValue::Timestamp(a::millis(c.now)))?;
+            a::put_fresh(c.doc, &root, "deleted_by", c.author.user.as_str())?;
+            Ok(())
+        })
+    }
+
+    pub fn restore(&mut self) -> Result<()> {
+        self.change("account.restore", |c| {
+            let root = automerge::ROOT;
+            a::put_fresh(c.doc, &root, "deleted_at", ScalarValue::Null)?;
+            a::put_fresh(c.doc, &root, "deleted_by", ScalarValue::Null)?;
+            Ok(())
+        })
+    }
+}
+
+impl Ctx<'_> {
+    pub(super) fn transition(&mut self, log: &str, from: &str, to: &str, reason: Option<&str>) -> Result<()> {
+        let map = obj_path(self.doc, &[log]).ok_or_else(|| damaged("missing history"))?;
+        let m = a::put_map(self.doc, &map, &Uuid::now_v7().to_string())?;
+        self.doc.put(&m, "from", from)?;
+        self.doc.put(&m, "to", to)?;
+        a::put_ts(self.doc, &m, "at", self.now)?;
+        self.doc.put(&m, "by", self.author.user.as_str())?;
+        if let Some(r) = reason.map(str::trim).filter(|r| !r.is_empty()) {
+            self.doc.put(&m, "reason", r)?;
+        }
+        Ok(())
+    }
+}
