@@ -38,9 +38,12 @@ def test_a_refused_edit_is_listed_and_discarded_while_the_others_arrive(ffi, ser
     admin(server, "PATCH", "/users/ana", {"role": "rep"})
     rep.set_field(acme, "party.owner", "bob")
     rep.set_notes(acme, "Wants delivery in May.")
-    with pytest.raises(ffi.RapportError.RejectedChange) as raised:
-        sync(rep, server.url, ana_token)
-    assert "kept aside" in str(raised.value)
+    # The refusal does not fail the sync: its report says what was set aside.
+    report = sync(rep, server.url, ana_token)
+    assert report.refused_edits == 1
+    assert [r.document for r in report.refused] == [acme]
+    assert report.refused[0].reason.endswith("role rep may not change party.owner")
+    assert report.pushed_docs == 1, "the notes were sent"
     assert rep.unsynced_count() == 0, "the other edits were sent"
 
     refused = rep.refused_edits()
@@ -65,5 +68,6 @@ def test_a_refused_edit_is_listed_and_discarded_while_the_others_arrive(ffi, ser
     assert rep.refused_edits() == []
     with pytest.raises(ffi.RapportError.NotFound):
         rep.discard_refused(refused[0].id)
-    sync(rep, server.url, ana_token)
+    again = sync(rep, server.url, ana_token)
+    assert again.refused_edits == 0 and again.refused == []
     assert rep.account(acme).party.owner == "ana"
