@@ -3,7 +3,7 @@
 //!
 //! `RapportError` is an enum whose variants are what an app acts on. Every
 //! variant carries a plain-sentence `message` (Kotlin `e.message`, Swift
-//! `.network(message:)` and `localizedDescription`, Python `e.message` and
+//! `.Network(message:)` and `description`, Python `e.message` and
 //! `str(e)`); the variants an app schedules a retry from carry their data
 //! too (`retry_after_ms`, `unsent`). Messages come from core and the client,
 //! which never put customer data in them.

@@ -130,6 +130,15 @@ impl Shared {
     }
 }
 
+/// Marks the watch finished when its thread ends.
+struct Finished(Arc<Shared>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
 #[uniffi::export]
 impl LiveWatch {
     /// Closes the connection and stops all callbacks. Returns once the
@@ -197,11 +206,12 @@ impl Replica {
             .name("rapport-live".into())
             .spawn(move || {
                 let shared = on_thread;
+                // Marks the watch finished however the thread ends (a panic included).
+                let _finished = Finished(Arc::clone(&shared));
                 let result = runtime.block_on(run(&client, replica, &options, listener.as_ref(), &shared));
                 if let Err(e) = result {
                     shared.notify(listener.as_ref(), |l| l.on_status(LiveStatus::Failed { error: e.into() }));
                 }
-                shared.finish();
             })
             .map_err(cannot_start)?;
         Ok(Arc::new(LiveWatch { control, shared, thread: thread.thread().id() }))
