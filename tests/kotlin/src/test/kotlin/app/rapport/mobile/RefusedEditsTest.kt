@@ -67,4 +67,36 @@ class RefusedEditsTest {
             office.close()
         }
     }
+
+    @Test
+    fun `a refused edit retried once the role allows it reaches the others`() = runBlocking {
+        TestServer(File(dir.toFile(), "server")).use { server ->
+            server.start()
+            val anaToken = Admin.addUser(server.url, """{"name":"ana","role":"office","territories":["north"]}""")
+            val office = Replica.open("$dir/office.db", "olli", "office-desktop")
+            val rep = Replica.open("$dir/rep.db", "ana", "ana-phone")
+            val acme = office.createAccount(NewAccount(name = "Acme Oy", owner = "ana", territory = "north"))
+            office.sync(server.url, ADMIN_TOKEN, null)
+            rep.sync(server.url, anaToken, null)
+
+            Admin.call(server.url, "PATCH", "/users/ana", """{"role":"rep"}""")
+            rep.setField(acme, "party.owner", "bob")
+            assertEquals(1uL, rep.sync(server.url, anaToken, null).refusedEdits)
+            val refused = rep.refusedEdits().single()
+
+            // She is office staff again; the phone learns it at its next sync, and the retry goes through.
+            Admin.call(server.url, "PATCH", "/users/ana", """{"role":"office"}""")
+            rep.sync(server.url, anaToken, null)
+            rep.retryRefused(refused.id)
+            assertEquals(emptyList<RefusedEdit>(), rep.refusedEdits())
+            assertEquals("bob", rep.account(acme).party.owner)
+            val report = rep.sync(server.url, anaToken, null)
+            assertEquals(0uL, report.refusedEdits)
+            assertEquals(1uL, report.pushedDocs)
+            office.sync(server.url, ADMIN_TOKEN, null)
+            assertEquals("bob", office.account(acme).party.owner)
+            rep.close()
+            office.close()
+        }
+    }
 }
