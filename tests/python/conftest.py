@@ -65,12 +65,6 @@ class Server:
                 self.url = line.split("listening on ", 1)[1].strip()
                 return self.url
 
-    def restart(self) -> str:
-        """Stops the server and starts it again on the same port, over the same data."""
-        address = self.url.removeprefix("http://")
-        self.stop()
-        return self.start(address)
-
     def stop(self):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()

@@ -5,6 +5,7 @@ restart on the same port, and a stopped watch makes no more callbacks."""
 import asyncio
 import json
 import queue
+import threading
 import time
 import urllib.request
 
@@ -123,10 +124,22 @@ def test_the_watch_survives_a_server_restart(ffi, server, devices):
         recorder.wait_for(acme, ARRIVAL)
         recorder.wait_status(ffi.LiveStatus.IN_SYNC, ARRIVAL)
 
-        server.restart()
+        address = server.url.removeprefix("http://")
+        server.stop()
         reconnecting = recorder.wait_status(ffi.LiveStatus.RECONNECTING, AFTER_RESTART)
         assert "the server" in reconnecting.message or "reach" in reconnecting.message, reconnecting.message
+        assert reconnecting.retry_in_ms > 0
+        # While the watch waits for the server, the replica is free for the app.
+        edited = threading.Thread(target=lambda: phone.set_field(acme, "party.industry", "forestry"))
+        edited.start()
+        edited.join(ARRIVAL)
+        assert not edited.is_alive(), "an edit waited for the watch"
+
+        server.start(address)
         recorder.wait_status(ffi.LiveStatus.IN_SYNC, AFTER_RESTART)
+        assert phone.unsynced_count() == 0, "the edit made while disconnected was sent on reconnecting"
+        sync(office, server.url, ADMIN_TOKEN)
+        assert office.account(acme).party.industry == "forestry"
 
         office.set_notes(acme, "Edited after the restart.")
         sync(office, server.url, ADMIN_TOKEN)

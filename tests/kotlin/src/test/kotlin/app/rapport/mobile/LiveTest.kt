@@ -106,9 +106,20 @@ class LiveTest {
             updates.awaitAccount(acme, ARRIVAL)
             statuses.await(ARRIVAL) { it is LiveStatus.InSync }
 
-            server.restart()
-            statuses.await(AFTER_RESTART) { it is LiveStatus.Reconnecting }
+            val address = server.url.removePrefix("http://")
+            server.stop()
+            val reconnecting = statuses.await(AFTER_RESTART) { it is LiveStatus.Reconnecting } as LiveStatus.Reconnecting
+            assertTrue(reconnecting.retryInMs > 0uL)
+            // While the watch waits for the server, the replica is free for the app.
+            val edit = Thread { phone.setField(acme, "party.industry", "forestry") }.apply { isDaemon = true; start() }
+            edit.join(TimeUnit.SECONDS.toMillis(ARRIVAL))
+            assertFalse(edit.isAlive, "an edit waited for the watch")
+
+            server.start(address)
             statuses.await(AFTER_RESTART) { it is LiveStatus.InSync }
+            assertEquals(0uL, phone.unsyncedCount(), "the edit made while disconnected was sent on reconnecting")
+            office.sync(server.url, ADMIN_TOKEN, null)
+            assertEquals("forestry", office.account(acme).party.industry)
 
             office.setNotes(acme, "Edited after the restart.")
             office.sync(server.url, ADMIN_TOKEN, null)

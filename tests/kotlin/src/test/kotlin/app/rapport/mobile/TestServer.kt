@@ -41,13 +41,6 @@ class TestServer(private val dataDir: File, private vararg val extraArgs: String
         }
     }
 
-    /** Stops the server and starts it again on the same port, over the same data. */
-    fun restart(): String {
-        val address = url.removePrefix("http://")
-        stop()
-        return start(address)
-    }
-
     fun stop() {
         process?.let {
             it.destroy()
