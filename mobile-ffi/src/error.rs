@@ -1,16 +1,24 @@
 //! The one error the apps see, and the one place core's and the client's
 //! errors are mapped to it.
 //!
-//! `RapportError` is a flat enum: each variant is something an app acts on,
-//! and carries a plain-sentence message (Kotlin `e.message`, Swift
-//! `.network(message:)`, Python `str(e)`). Messages come from core and the
-//! client, which never put customer data in them.
+//! `RapportError` is an enum whose variants are what an app acts on. Every
+//! variant carries a plain-sentence `message` (Kotlin `e.message`, Swift
+//! `.Network(message:)` and `description`, Python `e.message` and
+//! `str(e)`); the variants an app schedules a retry from carry their data
+//! too (`retry_after_ms`, `unsent`). Messages come from core and the client,
+//! which never put customer data in them.
+//!
+//! The error is not "flat": uniffi lowers its fields. uniffi 0.32's Kotlin
+//! generator writes a variant's field called `message` without `override`
+//! (uniffi-rs issues 1434, 2065): `scripts/bindings.sh` fixes that in the
+//! generated Kotlin, and makes Python's `str(e)` the message (see
+//! `scripts/fix-bindings.py` and docs/MOBILE.md).
 
 use rapport_client::ClientError;
 
 /// Every error the library throws.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
-#[uniffi(flat_error)]
+#[uniffi::export(Display)]
 pub enum RapportError {
     /// The server could not be reached or did not answer in time, or failed
     /// on its side: keep working offline and sync again later.
@@ -20,13 +28,6 @@ pub enum RapportError {
     /// The server refused the device token: sign in again / get a new token.
     #[error("{message}")]
     Unauthorized { message: String },
-
-    /// The server refused some pushed edits: they are kept aside on this
-    /// device (`Replica.refusedEdits()`, to discard or retry them; an account
-    /// whose creation was refused is in `Replica.rejectedDocuments()`).
-    /// Everything else was synced.
-    #[error("{message}")]
-    RejectedChange { message: String },
 
     /// This user may not make the edit (the rules the server applies say so);
     /// nothing was changed. The message names the field and who may change it.
@@ -48,19 +49,22 @@ pub enum RapportError {
 
     /// The server limits how often this device syncs (HTTP 429), and the
     /// retries of this sync did not get through: sync again after
-    /// `retry_after_ms` (0: not said).
+    /// `retry_after_ms` milliseconds (null: the server did not say; pick a
+    /// wait of your own, e.g. a minute).
     #[error("{message}")]
-    RateLimited { message: String, retry_after_ms: u64 },
+    RateLimited { message: String, retry_after_ms: Option<u64> },
 
     /// The server is temporarily unavailable (HTTP 503, e.g. its database
-    /// failed for a moment): nothing was lost; sync again shortly.
+    /// failed for a moment): nothing was lost; sync again shortly, after
+    /// `retry_after_ms` milliseconds if the server said.
     #[error("{message}")]
-    ServerUnavailable { message: String },
+    ServerUnavailable { message: String, retry_after_ms: Option<u64> },
 
-    /// The server's disk is full (HTTP 507): the message says how many
-    /// unsent changes are safe on this device; sync again later.
+    /// The server's disk is full (HTTP 507): `unsent` documents with changes
+    /// the server does not have are safe on this device; sync again later
+    /// (after `retry_after_ms` milliseconds if the server said).
     #[error("{message}")]
-    ServerStorageFull { message: String },
+    ServerStorageFull { message: String, unsent: u64, retry_after_ms: Option<u64> },
 
     /// The server does not speak this app's protocol version, or refused the
     /// request as malformed: the app (or the server) needs an upgrade.
@@ -109,17 +113,60 @@ impl From<ClientError> for RapportError {
             ClientError::InvalidToken { .. } | ClientError::Unauthorized { .. } => {
                 RapportError::Unauthorized { message }
             }
-            ClientError::RateLimited { retry_after, .. } => RapportError::RateLimited {
+            ClientError::RateLimited { retry_after, .. } => {
+                RapportError::RateLimited { message, retry_after_ms: retry_after.map(millis) }
+            }
+            ClientError::ServerUnavailable { retry_after, .. } => {
+                RapportError::ServerUnavailable { message, retry_after_ms: retry_after.map(millis) }
+            }
+            ClientError::StorageFull { unsent, retry_after, .. } => RapportError::ServerStorageFull {
                 message,
-                retry_after_ms: retry_after.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                unsent: unsent as u64,
+                retry_after_ms: retry_after.map(millis),
             },
-            ClientError::ServerUnavailable { .. } => RapportError::ServerUnavailable { message },
-            ClientError::StorageFull { .. } => RapportError::ServerStorageFull { message },
             ClientError::Server { status, .. } if status >= 500 => RapportError::Network { message },
             ClientError::Network { .. } | ClientError::Stalled { .. } | ClientError::Tls(_) => {
                 RapportError::Network { message }
             }
             ClientError::Server { .. } | ClientError::Protocol { .. } => RapportError::Server { message },
         }
+    }
+}
+
+/// A wait in whole milliseconds, for the apps.
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn retryable_faults_keep_their_data() {
+        let url = "http://rapport.example".to_owned();
+        let limited = RapportError::from(ClientError::RateLimited {
+            url: url.clone(),
+            retry_after: Some(Duration::from_millis(2_500)),
+        });
+        assert!(
+            matches!(&limited, RapportError::RateLimited { retry_after_ms: Some(2_500), message } if message.contains("try again in 2 s")),
+            "{limited:?}"
+        );
+        let unavailable = RapportError::from(ClientError::ServerUnavailable { url: url.clone(), retry_after: None });
+        assert!(matches!(unavailable, RapportError::ServerUnavailable { retry_after_ms: None, .. }), "{unavailable:?}");
+        let full =
+            RapportError::from(ClientError::StorageFull { url, unsent: 3, retry_after: Some(Duration::from_secs(60)) });
+        assert!(
+            matches!(&full, RapportError::ServerStorageFull { unsent: 3, retry_after_ms: Some(60_000), message }
+                if message.contains("your 3 unsent change(s) are safe on this device")),
+            "{full:?}"
+        );
+        assert_eq!(
+            full.to_string(),
+            "the server at http://rapport.example is out of disk space; your 3 unsent change(s) are safe on this device; sync again once the server's administrator has freed space"
+        );
     }
 }

@@ -4,13 +4,15 @@
 //! [uniffi](https://mozilla.github.io/uniffi-rs) layer over `rapport-core`
 //! and `rapport-client`. It holds no domain rules: it exports core's types as
 //! uniffi Records and Enums, forwards calls, and maps every error to the one
-//! flat [`RapportError`] in one place ([`error`]).
+//! [`RapportError`] in one place ([`error`]).
 //!
 //! * [`Replica`]: the local replica (blocking calls; use a background thread),
 //!   with `sync` as an async method (Kotlin `suspend`, Swift `async`).
 //! * [`whoami`] / [`open_with_token`]: the user and device a token belongs
 //!   to, so the replica writes as the token's user.
 //! * [`SyncListener`]: implemented by the app to follow a sync.
+//! * `Replica.watch` ([`live`]): the live connection, with a [`LiveListener`]
+//!   told which accounts changed, stopped through its [`LiveWatch`].
 //! * Bindings: `scripts/bindings.sh` (library mode); see `docs/MOBILE.md`.
 
 // No `#![allow(unsafe_code)]`: the `unsafe` in uniffi's scaffolding is
@@ -22,6 +24,7 @@ uniffi::setup_scaffolding!();
 pub mod error;
 pub mod identity;
 pub mod input;
+pub mod live;
 pub mod replica;
 pub mod sync;
 pub mod types;
@@ -32,6 +35,7 @@ pub use input::{
     AccountFilter, LineItemChange, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem, NewTask,
     NewTie,
 };
+pub use live::{LiveListener, LiveStatus, LiveUpdate, LiveWatch};
 /// Core's value types, exported as they are (see [`types`]).
 pub use rapport_core::{
     AccountStatus, Address, Channel, ConsentStatus, DealOutcome, Direction, ForecastCategory, Geo, InteractionKind,

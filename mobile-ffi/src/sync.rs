@@ -55,10 +55,18 @@ pub struct SyncReport {
     pub bytes_down: u64,
     /// Ids of the documents received (account ids, or `settings`), in arrival order.
     pub pulled_ids: Vec<String>,
+    /// Edits the server refused in this sync, set aside on this device
+    /// (`Replica.refusedEdits()` lists them, to discard or retry). The
+    /// device's other edits were sent without them.
+    pub refused_edits: u64,
+    /// The documents the server refused edits of, with its reason (an account
+    /// whose creation was refused is also in `Replica.rejectedDocuments()`).
+    pub refused: Vec<Rejection>,
 }
 
-impl From<&SyncSummary> for SyncReport {
-    fn from(s: &SyncSummary) -> Self {
+impl SyncReport {
+    /// The report of `s`, which set `refused_edits` edits aside.
+    pub(crate) fn new(s: &SyncSummary, refused_edits: u64) -> Self {
         SyncReport {
             rounds: s.rounds as u64,
             pushed_docs: s.pushed_docs as u64,
@@ -68,6 +76,12 @@ impl From<&SyncSummary> for SyncReport {
             bytes_up: s.bytes_up as u64,
             bytes_down: s.bytes_down as u64,
             pulled_ids: s.pulled_ids.clone(),
+            refused_edits,
+            refused: s
+                .rejected
+                .iter()
+                .map(|r| Rejection { document: r.doc.clone(), reason: r.reason.clone() })
+                .collect(),
         }
     }
 }
@@ -137,10 +151,13 @@ impl Replica {
     /// Every exchange is committed locally before the next, so an interrupted
     /// sync loses nothing; just sync again.
     ///
+    /// Edits the server refuses do not fail the sync: they are set aside on
+    /// this device, everything else is sent, and the report says how many
+    /// (`refusedEdits`) and why (`refused`).
+    ///
     /// Throws `Network` (offline, server down: retry later), `RateLimited`,
     /// `ServerUnavailable`, `ServerStorageFull` (after this sync's own retries), `Unauthorized`,
-    /// `InvalidInput` (bad URL), `RejectedChange` (the server refused some
-    /// edits; everything else synced), `Server` or `Storage`.
+    /// `InvalidInput` (bad URL), `Server` or `Storage`.
     pub async fn sync(
         self: Arc<Self>,
         server_url: String,
@@ -169,32 +186,18 @@ impl Replica {
         // The client borrows the replica for the whole sync; a std mutex guard
         // cannot cross an await of a `Send` future, so the sync is driven on a
         // blocking thread that holds the lock.
-        let task = tokio::task::spawn_blocking(move || -> Result<SyncSummary, ClientError> {
+        let task = tokio::task::spawn_blocking(move || -> Result<SyncReport, ClientError> {
             let mut replica = lock(&replica);
-            runtime.block_on(client.sync(&mut replica, SyncLimits::default(), |p| {
+            let refused_before = replica.refused_edits()?.len();
+            let summary = runtime.block_on(client.sync(&mut replica, SyncLimits::default(), |p| {
                 notify_holding_replica(&listener, |l| l.on_progress(p.into()))
-            }))
+            }))?;
+            let set_aside = replica.refused_edits()?.len().saturating_sub(refused_before);
+            Ok(SyncReport::new(&summary, set_aside as u64))
         });
-        let summary = match task.await {
-            Ok(result) => result?,
+        match task.await {
+            Ok(result) => Ok(result?),
             Err(join) => std::panic::resume_unwind(join.into_panic()),
-        };
-        if !summary.rejected.is_empty() {
-            let rejected: Vec<Rejection> = summary
-                .rejected
-                .iter()
-                .map(|r| Rejection { document: r.doc.clone(), reason: r.reason.clone() })
-                .collect();
-            let list = rejected.iter().map(|r| format!("{} ({})", r.document, r.reason)).collect::<Vec<_>>();
-            return Err(RapportError::RejectedChange {
-                message: format!(
-                    "the server refused some edits of {} document(s): {}; they are kept aside on this device \
-                     (see Replica.refusedEdits, to discard or retry them), and the other edits were sent",
-                    rejected.len(),
-                    list.join(", ")
-                ),
-            });
         }
-        Ok(SyncReport::from(&summary))
     }
 }

@@ -33,12 +33,13 @@ class Server:
         self.proc = None
         self.url = None
 
-    def start(self) -> str:
+    def start(self, listen: str = "127.0.0.1:0") -> str:
+        """Starts the server on `listen` (default: a free port); returns its URL."""
         if not SERVER_BIN.exists():
             raise RuntimeError(f"{SERVER_BIN} is missing: run cargo build -p rapport-server")
         env = dict(os.environ, RAPPORT_ADMIN_TOKEN=ADMIN_TOKEN)
         self.proc = subprocess.Popen(
-            [str(SERVER_BIN), "serve", "--listen", "127.0.0.1:0", "--data", str(self.data_dir), *self.extra_args],
+            [str(SERVER_BIN), "serve", "--listen", listen, "--data", str(self.data_dir), *self.extra_args],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

@@ -184,8 +184,11 @@ def test_a_rate_limit_the_retries_cannot_wait_out_is_rate_limited(ffi, tmp_path,
         with pytest.raises(ffi.RapportError.RateLimited) as raised:
             for _ in range(5):
                 asyncio.run(rep.sync(server.url, rep_token, None))
-        assert "too many requests" in str(raised.value)
-        assert "try again in" in str(raised.value)
+        error = raised.value
+        assert "too many requests" in str(error) and "try again in" in str(error)
+        assert str(error) == error.message, "str(e) is the plain message"
+        # The server asked for about 100 s, more than the client waits by itself.
+        assert error.retry_after_ms is not None and error.retry_after_ms > 30_000
     finally:
         server.stop()
 
@@ -230,6 +233,7 @@ def test_an_unavailable_server_is_server_unavailable_after_the_retries(ffi, toke
         with pytest.raises(ffi.RapportError.ServerUnavailable) as raised:
             asyncio.run(replica.sync(scripted.url, token, None))
         assert "temporarily unavailable" in str(raised.value)
+        assert raised.value.retry_after_ms == 0, "Retry-After: 0"
         assert scripted.requests == 4, "the first attempt and three retries"
     finally:
         scripted.close()
@@ -245,5 +249,8 @@ def test_a_full_server_disk_is_server_storage_full_and_counts_the_unsent_changes
             asyncio.run(replica.sync(scripted.url, token, None))
     finally:
         scripted.close()
-    assert f"out of disk space; your {unsent} unsent change(s) are safe on this device" in str(raised.value)
+    error = raised.value
+    assert f"out of disk space; your {unsent} unsent change(s) are safe on this device" in str(error)
+    assert error.unsent == unsent >= 1
+    assert error.retry_after_ms == 60_000
     assert replica.unsynced_count() == unsent

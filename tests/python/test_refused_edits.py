@@ -38,9 +38,12 @@ def test_a_refused_edit_is_listed_and_discarded_while_the_others_arrive(ffi, ser
     admin(server, "PATCH", "/users/ana", {"role": "rep"})
     rep.set_field(acme, "party.owner", "bob")
     rep.set_notes(acme, "Wants delivery in May.")
-    with pytest.raises(ffi.RapportError.RejectedChange) as raised:
-        sync(rep, server.url, ana_token)
-    assert "kept aside" in str(raised.value)
+    # The refusal does not fail the sync: its report says what was set aside.
+    report = sync(rep, server.url, ana_token)
+    assert report.refused_edits == 1
+    assert [r.document for r in report.refused] == [acme]
+    assert report.refused[0].reason.endswith("role rep may not change party.owner")
+    assert report.pushed_docs == 1, "the notes were sent"
     assert rep.unsynced_count() == 0, "the other edits were sent"
 
     refused = rep.refused_edits()
@@ -65,5 +68,30 @@ def test_a_refused_edit_is_listed_and_discarded_while_the_others_arrive(ffi, ser
     assert rep.refused_edits() == []
     with pytest.raises(ffi.RapportError.NotFound):
         rep.discard_refused(refused[0].id)
-    sync(rep, server.url, ana_token)
+    again = sync(rep, server.url, ana_token)
+    assert again.refused_edits == 0 and again.refused == []
     assert rep.account(acme).party.owner == "ana"
+
+
+def test_a_refused_edit_retried_once_the_role_allows_it_reaches_the_others(ffi, server, tmp_path):
+    ana_token = admin(server, "POST", "/users", {"name": "ana", "role": "office", "territories": ["north"]})["token"]
+    office = ffi.Replica.open(str(tmp_path / "office.db"), "olli", "office-desktop")
+    rep = ffi.Replica.open(str(tmp_path / "rep.db"), "ana", "ana-phone")
+    acme = office.create_account(ffi.NewAccount(name="Acme Oy", owner="ana", territory="north"))
+    sync(office, server.url, ADMIN_TOKEN)
+    sync(rep, server.url, ana_token)
+
+    admin(server, "PATCH", "/users/ana", {"role": "rep"})
+    rep.set_field(acme, "party.owner", "bob")
+    assert sync(rep, server.url, ana_token).refused_edits == 1
+    [refused] = rep.refused_edits()
+
+    # She is office staff again; the phone learns it at its next sync, and the retry goes through.
+    admin(server, "PATCH", "/users/ana", {"role": "office"})
+    sync(rep, server.url, ana_token)
+    rep.retry_refused(refused.id)
+    assert rep.refused_edits() == []
+    report = sync(rep, server.url, ana_token)
+    assert (report.refused_edits, report.pushed_docs) == (0, 1)
+    sync(office, server.url, ADMIN_TOKEN)
+    assert office.account(acme).party.owner == "bob"

@@ -42,7 +42,10 @@ class ErrorsTest {
         assertThrows<RapportException.NotFound> { replica.completeTask(acme, unknown) }
         val stage = replica.settings().stages.first().id
         val e = assertThrows<RapportException.NotFound> { replica.moveDealStage(acme, unknown, stage, null) }
-        assertTrue(e.message!!.contains(unknown))
+        assertTrue(e.message.contains(unknown))
+        // The message is the plain sentence, not "message=…".
+        assertTrue(!e.message.startsWith("message="), e.message)
+        assertEquals(e.message, e.toString())
     }
 
     @Test
@@ -66,9 +69,11 @@ class ErrorsTest {
             assertThrows<RapportException.Unauthorized> {
                 runBlocking { replica.sync(server.url, "wrong-token-wrong-token-wrong", null) }
             }
-            assertThrows<RapportException.Network> {
+            val offline = assertThrows<RapportException.Network> {
                 runBlocking { replica.sync(TestServer.deadUrl(), ADMIN_TOKEN, null) }
             }
+            assertTrue(offline.message.startsWith("cannot reach http://127.0.0.1:"), offline.message)
+            assertTrue(offline.message.contains("is the server running"), offline.message)
             assertEquals(1uL, replica.sync(server.url, ADMIN_TOKEN, null).pushedDocs)
         }
     }

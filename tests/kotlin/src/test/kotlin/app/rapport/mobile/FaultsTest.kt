@@ -56,7 +56,8 @@ class FaultsTest {
     @Test
     fun `an unavailable server is ServerUnavailable after the retries`() = scripted(503, "server_unavailable", "0") { url, requests ->
         val e = assertThrows<RapportException.ServerUnavailable> { runBlocking { replica.sync(url, ADMIN_TOKEN, null) } }
-        assertTrue(e.message!!.contains("temporarily unavailable"), e.message)
+        assertTrue(e.message.contains("temporarily unavailable"), e.message)
+        assertEquals(0uL, e.retryAfterMs, "Retry-After: 0")
         assertEquals(4, requests.get(), "the first attempt and three retries")
         assertEquals(0, replica.rejectedDocuments().size)
     }
@@ -65,7 +66,10 @@ class FaultsTest {
     fun `a full server disk is ServerStorageFull and counts the unsent changes`() = scripted(507, "server_storage_full", "60") { url, _ ->
         val unsent = replica.unsyncedCount()
         val e = assertThrows<RapportException.ServerStorageFull> { runBlocking { replica.sync(url, ADMIN_TOKEN, null) } }
-        assertTrue(e.message!!.contains("out of disk space; your $unsent unsent change(s) are safe on this device"), e.message)
+        assertTrue(e.message.contains("out of disk space; your $unsent unsent change(s) are safe on this device"), e.message)
+        assertEquals(unsent, e.unsent)
+        assertTrue(e.unsent >= 1uL)
+        assertEquals(60_000uL, e.retryAfterMs)
         assertEquals(unsent, replica.unsyncedCount())
     }
 
@@ -79,7 +83,9 @@ class FaultsTest {
             val e = assertThrows<RapportException.RateLimited> {
                 runBlocking { repeat(5) { rep.sync(server.url, repToken, null) } }
             }
-            assertTrue(e.message!!.contains("too many requests"), e.message)
+            assertTrue(e.message.contains("too many requests") && e.message.contains("try again in"), e.message)
+            // The server asked for about 100 s, more than the client waits by itself.
+            assertTrue((e.retryAfterMs ?: 0uL) > 30_000uL, "retryAfterMs = ${e.retryAfterMs}")
             rep.close()
         }
     }

@@ -16,10 +16,11 @@ class TestServer(private val dataDir: File, private vararg val extraArgs: String
     lateinit var url: String
         private set
 
-    fun start(): String {
+    /** Starts the server on [listen] (default: a free port); returns its URL. */
+    fun start(listen: String = "127.0.0.1:0"): String {
         val bin = File(System.getProperty("rapport.server.bin") ?: error("rapport.server.bin is not set"))
         check(bin.canExecute()) { "$bin is missing: run cargo build -p rapport-server" }
-        val builder = ProcessBuilder(listOf(bin.path, "serve", "--listen", "127.0.0.1:0", "--data", dataDir.path) + extraArgs)
+        val builder = ProcessBuilder(listOf(bin.path, "serve", "--listen", listen, "--data", dataDir.path) + extraArgs)
             .redirectError(ProcessBuilder.Redirect.DISCARD)
         builder.environment()["RAPPORT_ADMIN_TOKEN"] = ADMIN_TOKEN
         val proc = builder.start()
