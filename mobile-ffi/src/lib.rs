@@ -11,6 +11,7 @@
 //! * [`whoami`] / [`open_with_token`]: the user and device a token belongs
 //!   to, so the replica writes as the token's user.
 //! * [`SyncListener`]: implemented by the app to follow a sync.
+//! * `android::initialize` (Android only): the JNI call HTTPS needs first.
 //! * Bindings: `scripts/bindings.sh` (library mode); see `docs/MOBILE.md`.
 
 // No `#![allow(unsafe_code)]`: the `unsafe` in uniffi's scaffolding is
@@ -19,6 +20,8 @@
 
 uniffi::setup_scaffolding!();
 
+#[cfg(target_os = "android")]
+pub mod android;
 pub mod error;
 pub mod identity;
 pub mod input;

@@ -12,7 +12,7 @@ def test_swift_bindings_have_the_expected_api():
     expected = [
         r"open class Replica\b",
         r"public static func `open`\(path: String, user: String, device: String\)\s*throws\s*-> Replica",
-        r"func sync\(serverUrl: String, token: String, listener: SyncListener\?\)\s*async throws\s*-> SyncReport",
+        r"func sync\(serverUrl: String, token: String, listener: SyncListener\?, caCertPem: String\? = nil\)\s*async throws\s*-> SyncReport",
         r"public enum RapportError: Swift\.Error",
         r"public protocol SyncListener\b",
         r"func onProgress\(progress: SyncProgress\)",
