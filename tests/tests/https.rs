@@ -149,7 +149,6 @@ async fn the_live_socket_works_over_wss_and_refuses_an_untrusted_certificate() {
     // With it, a watching device hears another device's edit.
     let bob = Client::with_ca_cert(&server.url, &bob_token, ClientOptions::default(), Some(&pem)).unwrap();
     let options = WatchOptions::default();
-    let control = options.control.clone();
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let bob_replica = replica(root.path(), "bob");
     let watching = tokio::spawn({
@@ -183,8 +182,13 @@ async fn the_live_socket_works_over_wss_and_refuses_an_untrusted_certificate() {
     })
     .await;
     assert!(heard.is_ok(), "bob did not hear ana's edit over wss");
-    control.stop();
-    watching.await.unwrap().unwrap();
+
+    // Graceful shutdown over TLS: the server closes the live socket and exits cleanly.
+    let status = tokio::task::spawn_blocking(move || server.stop()).await.unwrap();
+    assert!(status.success(), "{status:?}");
+    let closed = tokio::time::timeout(Duration::from_secs(20), watching).await.unwrap().unwrap();
+    let e = closed.unwrap_err();
+    assert!(e.is_transient(), "a stopped server is worth reconnecting to: {e}");
 }
 
 #[test]
