@@ -23,11 +23,13 @@ def test_swift_bindings_have_the_expected_api():
         r"public struct Money\b",
         r"public enum LoyaltyRung\b",
         r"public func settableFields\(\)",
+        r"public func whoami\(serverUrl: String, token: String, caCertPem: String\? = nil\)\s*async throws\s*-> TokenOwner",
     ]
     flat = re.sub(r"\s+", " ", source)
     missing = [p for p in expected if not re.search(p, source) and not re.search(p, flat)]
     assert missing == []
     for case in ["network", "unauthorized", "rejectedChange", "invalidInput", "notFound", "storage"]:
         assert re.search(rf"case {case}\(message: String\)", source, re.IGNORECASE), case
+    assert re.search(r"case untrustedCertificate\(message: String\)", source, re.IGNORECASE)
     assert (SWIFT / "rapport_ffiFFI.h").exists()
     assert "module rapport_ffiFFI" in (SWIFT / "rapport_ffiFFI.modulemap").read_text()
