@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rapport_client::{Client, ClientError, ClientOptions, LiveEvent, WatchOptions};
+use rapport_client::{Client, ClientError, ClientOptions, LiveEvent, RetryPolicy, WatchOptions};
 use rapport_core::{DeviceIdentity, Replica};
 use rapport_e2e::*;
 use support::test_ca::{self, TestCa};
@@ -145,6 +145,12 @@ async fn the_live_socket_works_over_wss_and_refuses_an_untrusted_certificate() {
     assert!(matches!(e, ClientError::UntrustedCertificate { .. }), "{e}");
     assert!(!e.is_transient() && !e.is_retryable());
     assert!(e.to_string().starts_with(UNTRUSTED) && e.to_string().contains(FIX), "{e}");
+    let (mut retries, options, policy) = (0, WatchOptions::default(), RetryPolicy::default());
+    let reconnecting =
+        untrusted.watch_reconnecting(replica(root.path(), "bob-again"), &options, &policy, |_| {}, |_, _| retries += 1);
+    let e = tokio::time::timeout(Duration::from_secs(20), reconnecting).await.unwrap().unwrap_err();
+    assert!(matches!(e, ClientError::UntrustedCertificate { .. }), "{e}");
+    assert_eq!(retries, 0, "an untrusted certificate is not retried");
 
     // With it, a watching device hears another device's edit.
     let bob = Client::with_ca_cert(&server.url, &bob_token, ClientOptions::default(), Some(&pem)).unwrap();
