@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== cargo build -p rapport-ffi -p rapport-server"
+echo "== cargo build -p rapport-ffi -p rapport-server (and the test CA the HTTPS tests use)"
 cargo build -p rapport-ffi -p rapport-uniffi-bindgen -p rapport-server
+cargo build -p rapport-e2e --example test_ca
 
 echo "== bindings"
 scripts/bindings.sh

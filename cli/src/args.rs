@@ -89,6 +89,10 @@ pub struct InitArgs {
     /// Do not contact the server now (needs --user); the first sync checks the token.
     #[arg(long)]
     pub offline: bool,
+    /// Also trust this CA certificate (PEM) for the server's HTTPS certificate, for a self-hosted
+    /// server whose company CA is not installed on this machine; kept in the replica's config.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

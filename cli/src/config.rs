@@ -1,7 +1,8 @@
 //! Where the replica lives and the small config file next to it.
 //!
 //! `DIR/replica.db` is the SQLite replica; `DIR/config.json` holds the server
-//! URL, the device token and the user and device names the replica writes as.
+//! URL, the device token, the user and device names the replica writes as, and
+//! the CA certificate of a self-hosted server (`--ca-cert`), if given.
 //! `DIR` is `--replica`, else `$RAPPORT_REPLICA`, else the platform data
 //! directory (`~/.local/share/rapport` on Linux).
 
@@ -27,6 +28,10 @@ pub struct Config {
     /// The token's device id on the server (absent in configs of 0.1.0 and `--offline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<i64>,
+    /// A CA certificate (PEM) trusted for the server's HTTPS certificate
+    /// besides the system's (`rapport init --ca-cert FILE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert_pem: Option<String>,
 }
 
 impl Config {

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use rapport_client::{Client, ClientError, LiveControl, LiveEvent, RetryPolicy, SyncSummary, TokenOwner, WatchOptions};
+use rapport_client::{
+    Client, ClientError, ClientOptions, LiveControl, LiveEvent, RetryPolicy, SyncSummary, TokenOwner, WatchOptions,
+};
 use rapport_core::{Replica, SyncLimits};
 use serde::Serialize;
 
@@ -24,7 +26,11 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// `--user` or `--device` that differs is refused. Nothing is written when a
 /// check fails.
 pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
-    let client = Client::new(&args.server, &args.token)?;
+    let ca_cert_pem = match &args.ca_cert {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| CliError::io(path, e))?),
+        None => None,
+    };
+    let client = Client::with_ca_cert(&args.server, &args.token, ClientOptions::default(), ca_cert_pem.as_deref())?;
     let previous = Workspace::load(dir).ok().map(|w| w.config);
     let config = if args.offline {
         let user = args.user.ok_or_else(|| {
@@ -41,6 +47,7 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
                 .or_else(|| previous.as_ref().map(|c| c.device.clone()))
                 .unwrap_or_else(config::default_device),
             device_id: None,
+            ca_cert_pem,
         }
     } else {
         let rt = runtime()?;
@@ -53,6 +60,7 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
             user,
             device,
             device_id,
+            ca_cert_pem,
         };
         // A no-op exchange on a scratch replica proves the token is accepted
         // for syncing without touching (or creating) the real one.
@@ -114,7 +122,8 @@ fn tempdir_in(dir: &Path) -> Result<std::path::PathBuf> {
 }
 
 fn client(ws: &Workspace) -> Result<Client> {
-    Ok(Client::new(&ws.config.server, &ws.config.token)?)
+    let (server, token, ca) = (&ws.config.server, &ws.config.token, ws.config.ca_cert_pem.as_deref());
+    Ok(Client::with_ca_cert(server, token, ClientOptions::default(), ca)?)
 }
 
 fn progress_bar() -> ProgressBar {

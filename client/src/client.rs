@@ -60,6 +60,18 @@ impl Client {
     }
 
     pub fn with_options(server_url: &str, token: &str, options: ClientOptions) -> Result<Client, ClientError> {
+        Client::with_ca_cert(server_url, token, options, None)
+    }
+
+    /// A client that also trusts `ca_cert_pem` (PEM: one or more CA
+    /// certificates, e.g. a self-hosted server's company CA) besides the
+    /// platform's trust store, for HTTPS and the live WebSocket.
+    pub fn with_ca_cert(
+        server_url: &str,
+        token: &str,
+        options: ClientOptions,
+        ca_cert_pem: Option<&str>,
+    ) -> Result<Client, ClientError> {
         let endpoint = Endpoint::parse(server_url)?;
         let token = token.trim();
         if token.is_empty() {
@@ -71,7 +83,7 @@ impl Client {
                     .into(),
         })?;
         auth.set_sensitive(true);
-        let tls = crate::tls::config()?;
+        let tls = crate::tls::config(ca_cert_pem)?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(rustls::ClientConfig::clone(&tls))
             .connect_timeout(options.connect_timeout)

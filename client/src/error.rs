@@ -68,6 +68,17 @@ pub enum ClientError {
     /// TLS could not be set up on this machine.
     #[error("cannot set up TLS: {0}")]
     Tls(String),
+
+    /// The server's certificate is not trusted (unknown CA, another host
+    /// name, expired). Not transient: syncing again fails the same way.
+    #[error(
+        "the server's certificate is not trusted: {reason}; if your company runs its own server, ask for its CA certificate and pass --ca-cert (ca_cert_pem in the app)"
+    )]
+    UntrustedCertificate { url: String, reason: String },
+
+    /// The CA certificate given for a self-hosted server cannot be used.
+    #[error("the CA certificate cannot be used: {reason}; give the PEM file of your company's CA certificate")]
+    InvalidCaCert { reason: String },
 }
 
 impl ClientError {
@@ -119,6 +130,9 @@ impl ClientError {
 
     /// Maps a reqwest failure (no HTTP answer) to a network error.
     pub(crate) fn network(url: &str, e: &reqwest::Error, timeout: Duration) -> ClientError {
+        if let Some(reason) = crate::tls::untrusted_reason(e) {
+            return ClientError::UntrustedCertificate { url: url.to_owned(), reason };
+        }
         let reason = if e.is_timeout() {
             format!("no answer within {} s; check the network connection and try again", timeout.as_secs())
         } else {

@@ -341,7 +341,10 @@ impl Client {
             }
             tungstenite::Error::Url(u) => ClientError::InvalidUrl { url, reason: u.to_string() },
             tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => self.closed(None),
-            other => ClientError::Network { url, reason: with_hint(&root_cause(&other)) },
+            other => match crate::tls::untrusted_reason(&other) {
+                Some(reason) => ClientError::UntrustedCertificate { url, reason },
+                None => ClientError::Network { url, reason: with_hint(&root_cause(&other)) },
+            },
         }
     }
 

@@ -75,6 +75,12 @@ pub enum RapportError {
     /// elsewhere, or written by a newer version.
     #[error("{message}")]
     Storage { message: String },
+
+    /// The server's HTTPS certificate is not trusted (unknown CA, another
+    /// host name, expired): syncing again fails the same way. For a
+    /// self-hosted server, pass its CA certificate as `ca_cert_pem`.
+    #[error("{message}")]
+    UntrustedCertificate { message: String },
 }
 
 impl From<rapport_core::Error> for RapportError {
@@ -109,7 +115,10 @@ impl From<ClientError> for RapportError {
         let message = e.to_string();
         match e {
             ClientError::Replica(core) => core.into(),
-            ClientError::InvalidUrl { .. } => RapportError::InvalidInput { message },
+            ClientError::InvalidUrl { .. } | ClientError::InvalidCaCert { .. } => {
+                RapportError::InvalidInput { message }
+            }
+            ClientError::UntrustedCertificate { .. } => RapportError::UntrustedCertificate { message },
             ClientError::InvalidToken { .. } | ClientError::Unauthorized { .. } => {
                 RapportError::Unauthorized { message }
             }

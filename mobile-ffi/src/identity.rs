@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use rapport_client::Client;
+use rapport_client::{Client, ClientOptions};
 
 use crate::error::RapportError;
 use crate::replica::Replica;
@@ -31,21 +31,33 @@ impl From<rapport_client::TokenOwner> for TokenOwner {
 /// it at sign-in and open the replica as that user and device (or use
 /// [`open_with_token`]).
 ///
+/// `ca_cert_pem`: the CA certificate (PEM) of a self-hosted server, as for
+/// `Replica.sync`.
+///
 /// Throws `Unauthorized` (unknown or revoked token), `Network` (offline:
-/// sign in again when online), `InvalidInput` (bad URL) or `Server` (a server
-/// too old to answer).
-#[uniffi::export(async_runtime = "tokio")]
-pub async fn whoami(server_url: String, token: String) -> Result<TokenOwner, RapportError> {
-    let client = Client::new(&server_url, &token)?;
+/// sign in again when online), `InvalidInput` (bad URL or CA certificate),
+/// `UntrustedCertificate` or `Server` (a server too old to answer).
+#[uniffi::export(async_runtime = "tokio", default(ca_cert_pem = None))]
+pub async fn whoami(
+    server_url: String,
+    token: String,
+    ca_cert_pem: Option<String>,
+) -> Result<TokenOwner, RapportError> {
+    let client = Client::with_ca_cert(&server_url, &token, ClientOptions::default(), ca_cert_pem.as_deref())?;
     Ok(client.whoami().await?.into())
 }
 
 /// Opens (creating) the replica file at `path` as the user and device the
 /// `token` belongs to, asking the server at `server_url` first. Throws what
 /// [`whoami`] throws, and `Storage` if the file cannot be opened.
-#[uniffi::export(async_runtime = "tokio")]
-pub async fn open_with_token(path: String, server_url: String, token: String) -> Result<Arc<Replica>, RapportError> {
-    let owner = whoami(server_url, token).await?;
+#[uniffi::export(async_runtime = "tokio", default(ca_cert_pem = None))]
+pub async fn open_with_token(
+    path: String,
+    server_url: String,
+    token: String,
+    ca_cert_pem: Option<String>,
+) -> Result<Arc<Replica>, RapportError> {
+    let owner = whoami(server_url, token, ca_cert_pem).await?;
     tokio::task::spawn_blocking(move || Replica::open(path, owner.user, owner.device))
         .await
         .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))

@@ -13,6 +13,7 @@
 //! * [`SyncListener`]: implemented by the app to follow a sync.
 //! * `Replica.watch` ([`live`]): the live connection, with a [`LiveListener`]
 //!   told which accounts changed, stopped through its [`LiveWatch`].
+//! * `android::initialize` (Android only): the JNI call HTTPS needs first.
 //! * Bindings: `scripts/bindings.sh` (library mode); see `docs/MOBILE.md`.
 
 // No `#![allow(unsafe_code)]`: the `unsafe` in uniffi's scaffolding is
@@ -21,6 +22,8 @@
 
 uniffi::setup_scaffolding!();
 
+#[cfg(target_os = "android")]
+pub mod android;
 pub mod error;
 pub mod identity;
 pub mod input;

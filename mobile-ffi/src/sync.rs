@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::sync::Arc;
 
-use rapport_client::{Client, ClientError, SyncProgress as ClientProgress, SyncSummary};
+use rapport_client::{Client, ClientError, ClientOptions, SyncProgress as ClientProgress, SyncSummary};
 use rapport_core::SyncLimits;
 
 use crate::error::RapportError;
@@ -157,14 +157,20 @@ impl Replica {
     ///
     /// Throws `Network` (offline, server down: retry later), `RateLimited`,
     /// `ServerUnavailable`, `ServerStorageFull` (after this sync's own retries), `Unauthorized`,
-    /// `InvalidInput` (bad URL), `Server` or `Storage`.
+    /// `InvalidInput` (bad URL or CA certificate), `UntrustedCertificate`, `Server` or `Storage`.
+    #[uniffi::method(default(ca_cert_pem = None))]
     pub async fn sync(
         self: Arc<Self>,
         server_url: String,
         token: String,
         listener: Option<Arc<dyn SyncListener>>,
+        ca_cert_pem: Option<String>,
     ) -> Result<SyncReport, RapportError> {
-        let outcome = self.run_sync(&server_url, &token, listener.clone()).await;
+        let client = Client::with_ca_cert(&server_url, &token, ClientOptions::default(), ca_cert_pem.as_deref());
+        let outcome = match client {
+            Ok(client) => self.run_sync(client, listener.clone()).await,
+            Err(e) => Err(e.into()),
+        };
         match &outcome {
             Ok(report) => notify(&listener, |l| l.on_complete(report.clone())),
             Err(e) => notify(&listener, |l| l.on_error(e.to_string())),
@@ -176,11 +182,9 @@ impl Replica {
 impl Replica {
     async fn run_sync(
         &self,
-        server_url: &str,
-        token: &str,
+        client: Client,
         listener: Option<Arc<dyn SyncListener>>,
     ) -> Result<SyncReport, RapportError> {
-        let client = Client::new(server_url, token)?;
         let replica = Arc::clone(&self.inner);
         let runtime = tokio::runtime::Handle::current();
         // The client borrows the replica for the whole sync; a std mutex guard

@@ -144,12 +144,12 @@ async fn sync_errors_are_typed_and_a_failing_listener_is_ignored() {
     let dir = tempfile::tempdir().expect("tempdir");
     let r = replica(&dir);
     let listener = Arc::new(Failing::default());
-    let bad_url = r.clone().sync("not a url".into(), "token-token-token".into(), Some(listener.clone())).await;
+    let bad_url = r.clone().sync("not a url".into(), "token-token-token".into(), Some(listener.clone()), None).await;
     assert!(matches!(bad_url, Err(RapportError::InvalidInput { .. })), "{bad_url:?}");
-    let no_token = r.clone().sync("http://127.0.0.1:9".into(), " ".into(), None).await;
+    let no_token = r.clone().sync("http://127.0.0.1:9".into(), " ".into(), None, None).await;
     assert!(matches!(no_token, Err(RapportError::Unauthorized { .. })), "{no_token:?}");
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let offline = r.clone().sync(format!("http://127.0.0.1:{port}"), "token-token-token".into(), None).await;
+    let offline = r.clone().sync(format!("http://127.0.0.1:{port}"), "token-token-token".into(), None, None).await;
     assert!(matches!(offline, Err(RapportError::Network { .. })), "{offline:?}");
     assert_eq!(*listener.calls.lock().expect("lock"), vec!["error"]);
     // Still usable.

@@ -35,6 +35,8 @@ pub struct Config {
     pub db: DbOptions,
     /// Backups through the admin API and on a schedule.
     pub backup: BackupOptions,
+    /// Serve HTTPS with this certificate and key (`None`: plain HTTP, e.g. behind a proxy).
+    pub tls: Option<crate::tls::TlsFiles>,
 }
 
 /// Where backups go and how often they are taken unasked.
@@ -93,6 +95,7 @@ impl Config {
             rate_burst: DEFAULT_RATE_BURST,
             db: DbOptions::default(),
             backup: BackupOptions::default(),
+            tls: None,
         }
     }
 

@@ -208,4 +208,6 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("RAPPORT_ADMIN_TOKEN must be 16 to 256 visible ASCII characters")]
     InvalidAdminToken,
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }

@@ -25,6 +25,7 @@ pub mod openapi;
 pub mod reports;
 mod routes;
 pub mod shutdown;
+pub mod tls;
 mod web;
 
 use std::future::Future;
@@ -130,8 +131,11 @@ impl AppState {
 /// then stops accepting, closes live sockets, lets in-flight requests
 /// finish and closes the database.
 ///
-/// Prints `listening on http://ADDR` (and, on first start, the admin token)
-/// to stdout.
+/// Serves HTTPS when `config.tls` names a certificate and key (read before
+/// anything else: a bad file stops the start with [`ServerError::Tls`]).
+///
+/// Prints `listening on http://ADDR` (or `https://`; and, on first start,
+/// the admin token) to stdout.
 pub async fn run(
     listener: TcpListener,
     config: Config,
@@ -142,6 +146,7 @@ pub async fn run(
     {
         return Err(ServerError::InvalidAdminToken);
     }
+    let tls = config.tls.as_ref().map(tls::load).transpose()?;
     let metrics = Arc::new(Metrics::default());
     let opened = {
         let (path, options, token, metrics) =
@@ -152,7 +157,7 @@ pub async fn run(
     };
     let (db, bootstrap) = opened?;
     let addr = listener.local_addr()?;
-    announce(&bootstrap, &format!("http://{addr}"));
+    announce(&bootstrap, &format!("{}://{addr}", if tls.is_some() { "https" } else { "http" }));
 
     let closing = Closing::default();
     let state = AppState::new(db.clone(), metrics, &config, closing.clone());
@@ -163,13 +168,17 @@ pub async fn run(
         _ => None,
     };
     let signal_closing = closing.clone();
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections, closing live sockets");
-            signal_closing.begin();
-        })
-        .await;
+    let stop = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, closing live sockets");
+        signal_closing.begin();
+    };
+    let served = match tls {
+        Some(tls) => {
+            axum::serve(tls::TlsListener::new(listener, tls)?, router(state)).with_graceful_shutdown(stop).await
+        }
+        None => axum::serve(listener, router(state)).with_graceful_shutdown(stop).await,
+    };
     closing.begin();
     if let Some(schedule) = schedule
         && schedule.await.is_err()

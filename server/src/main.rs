@@ -14,6 +14,7 @@ use rapport_server::config::{
 use rapport_server::db::users::UserChange;
 use rapport_server::db::{DbError, start_new_epoch};
 use rapport_server::manage::{ManageError, Manager};
+use rapport_server::tls::TlsFiles;
 use rapport_server::{Config, run, shutdown};
 use tracing_subscriber::EnvFilter;
 
@@ -187,6 +188,12 @@ struct ServeArgs {
     /// Scheduled backups to keep (the newest; older ones are deleted).
     #[arg(long, value_name = "N", default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..))]
     backup_keep: u32,
+    /// Serve HTTPS with this certificate chain (PEM; the server's certificate first).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 impl Default for ServeArgs {
@@ -202,6 +209,8 @@ impl Default for ServeArgs {
             backup_dir: None,
             backup_every: None,
             backup_keep: DEFAULT_BACKUP_KEEP as u32,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -228,6 +237,9 @@ async fn main() -> ExitCode {
     config.admin_token = std::env::var("RAPPORT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
     config.backup =
         BackupOptions { dir: args.backup_dir, every: args.backup_every, keep: args.backup_keep.max(1) as usize };
+    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
+        config.tls = Some(TlsFiles { cert, key });
+    }
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {

@@ -12,7 +12,7 @@ def test_swift_bindings_have_the_expected_api():
     expected = [
         r"open class Replica\b",
         r"public static func `open`\(path: String, user: String, device: String\)\s*throws\s*-> Replica",
-        r"func sync\(serverUrl: String, token: String, listener: SyncListener\?\)\s*async throws\s*-> SyncReport",
+        r"func sync\(serverUrl: String, token: String, listener: SyncListener\?, caCertPem: String\? = nil\)\s*async throws\s*-> SyncReport",
         r"public enum RapportError: Swift\.Error",
         r"public protocol SyncListener\b",
         r"func onProgress\(progress: SyncProgress\)",
@@ -43,6 +43,7 @@ def test_swift_bindings_have_the_expected_api():
         r"case RateLimited\(message: String, retryAfterMs: UInt64\?\s*\)",
         r"case ServerUnavailable\(message: String, retryAfterMs: UInt64\?\s*\)",
         r"case ServerStorageFull\(message: String, unsent: UInt64, retryAfterMs: UInt64\?\s*\)",
+        r"public func whoami\(serverUrl: String, token: String, caCertPem: String\? = nil\)\s*async throws\s*-> TokenOwner",
     ]
     flat = re.sub(r"\s+", " ", source)
     missing = [p for p in expected if not re.search(p, source) and not re.search(p, flat)]
@@ -51,5 +52,6 @@ def test_swift_bindings_have_the_expected_api():
         assert re.search(rf"case {case}\(message: String\s*\)", source, re.IGNORECASE), case
     # A refused edit is in the sync's report, no longer an error.
     assert not re.search(r"case rejectedChange", source, re.IGNORECASE)
+    assert re.search(r"case untrustedCertificate\(message: String\s*\)", source, re.IGNORECASE)
     assert (SWIFT / "rapport_ffiFFI.h").exists()
     assert "module rapport_ffiFFI" in (SWIFT / "rapport_ffiFFI.modulemap").read_text()

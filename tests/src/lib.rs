@@ -46,10 +46,16 @@ impl Server {
     }
 
     pub fn start_on(data: &Path, listen: &str) -> Server {
+        Self::start_with(data, listen, &[])
+    }
+
+    /// Starts a server with more `serve` arguments (e.g. `--tls-cert FILE --tls-key FILE`).
+    pub fn start_with(data: &Path, listen: &str, extra: &[&std::ffi::OsStr]) -> Server {
         let mut child = Command::new(bin("rapport-server"))
             .args(["serve", "--data"])
             .arg(data)
             .args(["--listen", listen])
+            .args(extra)
             .env("RAPPORT_ADMIN_TOKEN", TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -109,7 +115,7 @@ impl Server {
 
     /// `host:port` the server listens on.
     pub fn addr(&self) -> String {
-        self.url.trim_start_matches("http://").to_owned()
+        self.url.trim_start_matches("http://").trim_start_matches("https://").to_owned()
     }
 
     /// SIGKILL, no chance to flush anything.
