@@ -27,6 +27,12 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    /// The device was revoked as lost (`device revoke --wipe`): it must erase
+    /// its local data and report it (`POST /v1/device/wiped`).
+    #[error(
+        "this device was reported lost and its access revoked; it must erase its local data and report that it did"
+    )]
+    DeviceWiped,
     #[error("too many requests from this device; retry in {} ms", retry_after.as_millis())]
     RateLimited { retry_after: std::time::Duration },
     #[error("{0}")]
@@ -71,6 +77,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::DeviceWiped => StatusCode::GONE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InvalidRequest(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -91,6 +98,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::DeviceWiped => "device_wiped",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::InvalidRequest(_) => "invalid_request",
             ApiError::Conflict(_) => "conflict",

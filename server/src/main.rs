@@ -151,8 +151,14 @@ enum DeviceAction {
         #[arg(long, default_value = "device")]
         name: String,
     },
-    /// Revoke a device's token.
-    Revoke { id: i64 },
+    /// Revoke a device's token. The device keeps its local data but can no longer sync.
+    Revoke {
+        id: i64,
+        /// The device is lost: at its next contact with the server it erases its
+        /// replica and configuration and reports how many unsynced changes went with them.
+        #[arg(long)]
+        wipe: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -344,9 +350,16 @@ fn manage(command: Command) -> Result<String, ManageError> {
                         new.device_id, new.user, new.token
                     ))
                 }
-                DeviceAction::Revoke { id } => {
+                DeviceAction::Revoke { id, wipe: false } => {
                     m.revoke_device(id)?;
                     Ok(format!("Revoked device {id}.\n"))
+                }
+                DeviceAction::Revoke { id, wipe: true } => {
+                    m.revoke_device_for_wipe(id)?;
+                    Ok(format!(
+                        "Revoked device {id} as lost. At its next contact with the server it erases its local data; \
+                         `rapport-server device list` shows when it did and what unsynced work was lost.\n"
+                    ))
                 }
             }
         }

@@ -106,6 +106,11 @@ pub(crate) fn mark(mut group: OpenApiRouter<AppState>, access: Access) -> OpenAp
             if access != Access::Public {
                 op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
                 add(op, "401", "No, an invalid, unknown or revoked device token.");
+                add(
+                    op,
+                    "410",
+                    "The device was revoked as lost (`device_wiped`): it must erase its local data and report it with `POST /v1/device/wiped`.",
+                );
                 let limited = ResponseBuilder::new()
                     .description("Too many requests from this (non-admin) device; retry after `Retry-After` seconds.")
                     .header(
