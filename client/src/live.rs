@@ -361,6 +361,8 @@ impl Client {
             .and_then(|v| v.pointer("/error/code").and_then(|c| c.as_str()).map(str::to_owned))
             .map_or(400, |code| match code.as_str() {
                 "unauthorized" => 401,
+                "device_wiped" => 410,
+                "client_too_old" => 426,
                 "rate_limited" => 429,
                 "server_unavailable" => 503,
                 "server_storage_full" => 507,

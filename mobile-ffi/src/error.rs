@@ -93,7 +93,8 @@ impl From<rapport_core::Error> for RapportError {
             | E::ReplicaTooNew { .. }
             | E::Storage(_)
             | E::Automerge(_)
-            | E::Io { .. } => RapportError::Storage { message },
+            | E::Io { .. }
+            | E::Erase { .. } => RapportError::Storage { message },
         }
     }
 }
@@ -104,7 +105,7 @@ impl From<ClientError> for RapportError {
         match e {
             ClientError::Replica(core) => core.into(),
             ClientError::InvalidUrl { .. } => RapportError::InvalidInput { message },
-            ClientError::InvalidToken { .. } | ClientError::Unauthorized { .. } => {
+            ClientError::InvalidToken { .. } | ClientError::Unauthorized { .. } | ClientError::DeviceWiped { .. } => {
                 RapportError::Unauthorized { message }
             }
             ClientError::RateLimited { retry_after, .. } => RapportError::RateLimited {
@@ -117,7 +118,9 @@ impl From<ClientError> for RapportError {
             ClientError::Network { .. } | ClientError::Stalled { .. } | ClientError::Tls(_) => {
                 RapportError::Network { message }
             }
-            ClientError::Server { .. } | ClientError::Protocol { .. } => RapportError::Server { message },
+            ClientError::Server { .. } | ClientError::Protocol { .. } | ClientError::ClientTooOld { .. } => {
+                RapportError::Server { message }
+            }
         }
     }
 }
