@@ -35,6 +35,9 @@ pub struct Config {
     pub db: DbOptions,
     /// Backups through the admin API and on a schedule.
     pub backup: BackupOptions,
+    /// The oldest client release accepted (`None`: every release whose
+    /// protocol version the server speaks); older ones get `426 client_too_old`.
+    pub min_client_version: Option<crate::min_client::ClientVersion>,
 }
 
 /// Where backups go and how often they are taken unasked.
@@ -93,6 +96,7 @@ impl Config {
             rate_burst: DEFAULT_RATE_BURST,
             db: DbOptions::default(),
             backup: BackupOptions::default(),
+            min_client_version: None,
         }
     }
 

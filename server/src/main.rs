@@ -190,6 +190,11 @@ struct ServeArgs {
     /// Take a backup into --backup-dir this often, e.g. 1h, 30m, 1d.
     #[arg(long, value_name = "INTERVAL", value_parser = parse_interval, requires = "backup_dir")]
     backup_every: Option<std::time::Duration>,
+    /// The oldest client release allowed to sync, e.g. 0.2.0 (default: every
+    /// release whose protocol this server speaks). Older apps are answered
+    /// 426 client_too_old with this version and keep their unsent changes.
+    #[arg(long, value_name = "VERSION", value_parser = rapport_server::min_client::parse_minimum)]
+    min_client_version: Option<rapport_server::min_client::ClientVersion>,
     /// Scheduled backups to keep (the newest; older ones are deleted).
     #[arg(long, value_name = "N", default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..))]
     backup_keep: u32,
@@ -208,6 +213,7 @@ impl Default for ServeArgs {
             backup_dir: None,
             backup_every: None,
             backup_keep: DEFAULT_BACKUP_KEEP as u32,
+            min_client_version: None,
         }
     }
 }
@@ -232,6 +238,7 @@ async fn main() -> ExitCode {
     config.rate_burst = args.burst;
     config.db.max_doc_bytes = args.max_doc_bytes;
     config.admin_token = std::env::var("RAPPORT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    config.min_client_version = args.min_client_version;
     config.backup =
         BackupOptions { dir: args.backup_dir, every: args.backup_every, keep: args.backup_keep.max(1) as usize };
     let listener = match tokio::net::TcpListener::bind(args.listen).await {

@@ -46,10 +46,16 @@ impl Server {
     }
 
     pub fn start_on(data: &Path, listen: &str) -> Server {
+        Self::start_with(data, listen, &[])
+    }
+
+    /// Starts a server with more `serve` options (e.g. `--min-client-version 0.2.0`).
+    pub fn start_with(data: &Path, listen: &str, options: &[&str]) -> Server {
         let mut child = Command::new(bin("rapport-server"))
             .args(["serve", "--data"])
             .arg(data)
             .args(["--listen", listen])
+            .args(options)
             .env("RAPPORT_ADMIN_TOKEN", TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

@@ -67,7 +67,10 @@ pub(crate) fn described() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let [public, protected, admin, wiping] = groups();
     let admin = admin.route_layer(axum::middleware::from_fn(auth::require_admin));
-    let protected = protected.merge(admin).route_layer(from_fn_with_state(state.clone(), auth::require_token));
+    let protected = protected
+        .merge(admin)
+        .route_layer(from_fn_with_state(state.clone(), crate::min_client::require_recent_client))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
     let wiping = wiping.route_layer(from_fn_with_state(state.clone(), auth::require_wiped_token));
     let (routes, _) = public.merge(protected).merge(wiping).split_for_parts();
     routes
