@@ -595,3 +595,16 @@ fn erasing_a_replica_counts_the_unsynced_work_and_removes_its_files() {
     let fresh = Replica::open(&path, &identity("ana")).unwrap();
     assert!(fresh.account_ids().unwrap().is_empty());
 }
+
+/// A shared replica (the bindings') is erased in place: files gone, nothing
+/// readable through the old handle any more, from disk or from memory.
+#[test]
+fn a_replica_erased_in_place_keeps_nothing_readable() {
+    let mut ana = Fixture::new("ana");
+    let id = ana.account("Acme Paper");
+    assert_eq!(ana.replica.account(id).unwrap().party.name, "Acme Paper", "the document is now kept loaded");
+    assert_eq!(ana.replica.erase_in_place().unwrap(), Unsynced { documents: 1, changes: 1 });
+    assert!(std::fs::read_dir(ana.dir.path()).unwrap().next().is_none(), "no file is left");
+    assert!(ana.replica.account(id).is_err());
+    assert!(ana.replica.account_ids().is_err());
+}

@@ -55,6 +55,22 @@ pub struct SyncReport {
     pub bytes_down: u64,
     /// Ids of the documents received (account ids, or `settings`), in arrival order.
     pub pulled_ids: Vec<String>,
+    /// Set when the server said this device was revoked as lost
+    /// (`device_wiped`): the replica's files were erased and this `Replica`
+    /// is empty and unusable. Drop it and delete the token and anything else
+    /// the app keeps for this server. Nothing else in the report moved.
+    pub wiped: Option<Wiped>,
+}
+
+/// What a remote wipe erased (docs/PROTOCOL.md, "Remote wipe").
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Wiped {
+    /// Documents with edits the server never received, and those edits
+    /// (with edits set aside after a refusal): lost with the device.
+    pub lost_documents: u64,
+    pub lost_changes: u64,
+    /// Whether the server recorded the wipe (it may have been unreachable).
+    pub reported: bool,
 }
 
 impl From<&SyncSummary> for SyncReport {
@@ -68,6 +84,7 @@ impl From<&SyncSummary> for SyncReport {
             bytes_up: s.bytes_up as u64,
             bytes_down: s.bytes_down as u64,
             pulled_ids: s.pulled_ids.clone(),
+            wiped: None,
         }
     }
 }
@@ -138,9 +155,12 @@ impl Replica {
     /// sync loses nothing; just sync again.
     ///
     /// Throws `Network` (offline, server down: retry later), `RateLimited`,
-    /// `ServerUnavailable`, `ServerStorageFull` (after this sync's own retries), `Unauthorized`,
+    /// `ServerUnavailable`, `ServerStorageFull` (after this sync's own retries), `Unauthorized`
+    /// (a revoked token: the data stays), `Server` (also: this app is too old for the server;
+    /// its edits stay),
     /// `InvalidInput` (bad URL), `RejectedChange` (the server refused some
-    /// edits; everything else synced), `Server` or `Storage`.
+    /// edits; everything else synced), or `Storage`. A device revoked as lost
+    /// does not throw: its data is erased and the report's `wiped` says so.
     pub async fn sync(
         self: Arc<Self>,
         server_url: String,
@@ -169,14 +189,32 @@ impl Replica {
         // The client borrows the replica for the whole sync; a std mutex guard
         // cannot cross an await of a `Send` future, so the sync is driven on a
         // blocking thread that holds the lock.
-        let task = tokio::task::spawn_blocking(move || -> Result<SyncSummary, ClientError> {
+        let task = tokio::task::spawn_blocking(move || -> Result<Result<SyncSummary, Wiped>, ClientError> {
             let mut replica = lock(&replica);
-            runtime.block_on(client.sync(&mut replica, SyncLimits::default(), |p| {
+            let synced = runtime.block_on(client.sync(&mut replica, SyncLimits::default(), |p| {
                 notify_holding_replica(&listener, |l| l.on_progress(p.into()))
-            }))
+            }));
+            match synced {
+                Ok(summary) => Ok(Ok(summary)),
+                // The device was revoked as lost: erase, then tell the server.
+                Err(ClientError::DeviceWiped { .. }) => {
+                    let lost = replica.erase_in_place()?;
+                    let reported = runtime.block_on(client.report_wiped(lost)).is_ok();
+                    Ok(Err(Wiped {
+                        lost_documents: lost.documents as u64,
+                        lost_changes: lost.changes as u64,
+                        reported,
+                    }))
+                }
+                Err(e) => Err(e),
+            }
         });
         let summary = match task.await {
-            Ok(result) => result?,
+            Ok(Ok(Ok(summary))) => summary,
+            Ok(Ok(Err(wiped))) => {
+                return Ok(SyncReport { wiped: Some(wiped), ..SyncReport::from(&SyncSummary::default()) });
+            }
+            Ok(Err(e)) => return Err(e.into()),
             Err(join) => std::panic::resume_unwind(join.into_panic()),
         };
         if !summary.rejected.is_empty() {

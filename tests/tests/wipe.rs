@@ -129,3 +129,58 @@ fn a_watching_device_revoked_as_lost_erases_its_data() {
     let line = devices_line(&data, id);
     assert!(line.contains("wiped (lost 0 unsynced change(s) in 0 document(s))"), "{line}");
 }
+
+/// The mobile bindings: a sync of a device revoked as lost does not throw;
+/// its report says the data was wiped and what was lost, the files are gone
+/// and the `Replica` holds nothing. A plainly revoked device is refused
+/// (`Unauthorized`) and keeps its data.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bindings_report_a_wipe_and_erase_the_replica() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(&root.path().join("server"));
+    let mut phones = Vec::new();
+    for name in ["lost", "kept"] {
+        let token = server.device_token(name, "office", &format!("{name}-phone"));
+        let path = root.path().join(name).join("replica.db");
+        {
+            // Two accounts made offline: never sent.
+            let identity = rapport_core::DeviceIdentity::new(name, format!("{name}-phone"));
+            let mut replica = rapport_core::Replica::open(&path, &identity).unwrap();
+            replica.create_account(&rapport_core::NewAccount::new("Acme Oy")).unwrap();
+            replica.create_account(&rapport_core::NewAccount::new("Globex")).unwrap();
+        }
+        let owner = rapport_ffi::whoami(server.url.clone(), token.clone()).await.unwrap();
+        let replica =
+            rapport_ffi::open_with_token(path.to_string_lossy().into_owned(), server.url.clone(), token.clone())
+                .await
+                .unwrap();
+        phones.push((token, path, owner.device_id, replica));
+    }
+    let [(lost_token, lost_path, lost_id, lost), (kept_token, kept_path, kept_id, kept)] =
+        <[_; 2]>::try_from(phones).unwrap();
+    let (status, body) =
+        server.admin_post(&format!("/v1/admin/devices/{lost_id}/revoke"), &serde_json::json!({"wipe": true}));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.admin_post(&format!("/v1/admin/devices/{kept_id}/revoke"), &serde_json::json!({}));
+    assert_eq!(status, 200, "{body}");
+
+    let report = lost.clone().sync(server.url.clone(), lost_token, None).await.unwrap();
+    let wiped = report.wiped.expect("the report says the data was wiped");
+    assert_eq!((wiped.lost_documents, wiped.lost_changes, wiped.reported), (2, 2, true));
+    assert_eq!((report.pushed_docs, report.pulled_docs), (0, 0));
+    let left: Vec<_> = std::fs::read_dir(lost_path.parent().unwrap()).unwrap().collect();
+    assert!(left.is_empty(), "no replica file is left: {left:?}");
+    assert!(lost.list(filter()).is_err(), "the erased replica holds nothing");
+
+    match kept.clone().sync(server.url.clone(), kept_token, None).await {
+        Err(rapport_ffi::RapportError::Unauthorized { message }) => assert!(message.contains("revoked"), "{message}"),
+        other => panic!("a plain revoke is Unauthorized, got {other:?}"),
+    }
+    assert_eq!(kept.list(filter()).unwrap().len(), 2, "a plain revoke keeps the data");
+    assert!(kept_path.exists());
+    assert!(server.stop().success());
+}
+
+fn filter() -> rapport_ffi::AccountFilter {
+    rapport_ffi::AccountFilter::default()
+}

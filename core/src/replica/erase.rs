@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::params;
 
-use super::Replica;
 use super::sync::decode_heads;
+use super::{Replica, loaded};
 use crate::error::{Error, Result};
 
 /// Work on this device that the server has not received.
@@ -45,12 +45,22 @@ impl Replica {
     /// Overwriting makes the customer data unreadable to anyone who gets the
     /// file system later; flash storage may still keep old blocks, which only
     /// encryption at rest covers.
-    pub fn erase(self) -> Result<Unsynced> {
+    pub fn erase(mut self) -> Result<Unsynced> {
+        self.erase_in_place()
+    }
+
+    /// [`Replica::erase`] for a replica the caller cannot give up (it is
+    /// shared, e.g. behind the bindings' mutex): the files are erased and the
+    /// documents kept in memory dropped; the replica is left empty and
+    /// unusable (every later call fails with a storage error). Drop it.
+    pub fn erase_in_place(&mut self) -> Result<Unsynced> {
         let unsynced = self.unsynced_work()?;
-        let path = self.path.clone();
+        loaded(&self.loaded).clear();
+        self.principal = None;
         // Closing folds the write-ahead log into the file and releases the lock.
-        drop(self);
-        for file in replica_files(&path) {
+        let closed = std::mem::replace(&mut self.conn, rusqlite::Connection::open_in_memory()?);
+        closed.close().map_err(|(_, e)| Error::Storage(e))?;
+        for file in replica_files(&self.path) {
             shred(&file)?;
         }
         Ok(unsynced)
