@@ -7,7 +7,8 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use rapport_e2e::{Desktop, Server, bin_dir};
 use serde_json::Value;
@@ -58,9 +59,16 @@ fn today_s_client_below_the_minimum_is_told_to_update_and_keeps_its_edits() {
     );
     assert_eq!(ana.json(&["status", "--json"])["unsynced_docs"], 2, "the edits stay on the device");
     assert_eq!(industry(&ana.json(&["account", "show", &acme, "--json"])), "Paper");
-    // The live socket is refused the same way.
-    let out = ana.run(&["watch"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("(it needs version 0.3.0 or later)"));
+    // The live socket is refused the same way, and `watch` stops (no reconnecting).
+    let mut watch = ana.command().arg("watch").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while watch.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "watch keeps retrying a server that needs a newer app");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut watch.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("(it needs version 0.3.0 or later)"), "{stderr}");
 
     // The operator lowers the minimum again: the kept edits sync.
     assert!(server.stop().success());
