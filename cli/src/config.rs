@@ -103,3 +103,18 @@ pub fn default_device() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "desktop".to_owned())
 }
+
+/// Overwrites `config.json` (it holds the token) with zeros and deletes it,
+/// after a remote wipe. A missing file is done.
+pub fn erase(dir: &Path) -> Result<()> {
+    for path in [dir.join(CONFIG_FILE), dir.join(".config.json.tmp")] {
+        let len = match std::fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(CliError::io(&path, e)),
+        };
+        std::fs::write(&path, vec![0u8; len as usize]).map_err(|e| CliError::io(&path, e))?;
+        std::fs::remove_file(&path).map_err(|e| CliError::io(&path, e))?;
+    }
+    Ok(())
+}

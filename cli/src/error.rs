@@ -66,6 +66,15 @@ pub enum CliError {
     )]
     ServerWithoutWhoami { server: String },
 
+    /// The server said this device was revoked as lost; its data was erased.
+    #[error(
+        "this device was reported lost and its access revoked by an administrator: the replica and configuration in \
+         {} were erased; {lost_changes} unsynced change(s) in {lost_documents} document(s) were lost{}",
+        dir.display(),
+        if *reported { " (the server recorded it)" } else { " (the server could not be told)" }
+    )]
+    Wiped { dir: PathBuf, lost_documents: usize, lost_changes: usize, reported: bool },
+
     /// Invalid rows in a CSV import; nothing was imported.
     #[error("{} has {} invalid row(s); nothing was imported:\n{}", path.display(), rows.len(), rows.join("\n"))]
     InvalidCsv { path: PathBuf, rows: Vec<String> },

@@ -140,7 +140,8 @@ pub fn sync(ws: &Workspace, args: SyncArgs) -> Result<()> {
     let mut replica = ws.open()?;
     let bar = progress_bar();
     bar.set_message(format!("syncing with {}", client.server_url()));
-    let result = runtime()?.block_on(client.sync(&mut replica, SyncLimits::default(), |p| {
+    let rt = runtime()?;
+    let result = rt.block_on(client.sync(&mut replica, SyncLimits::default(), |p| {
         bar.set_message(format!(
             "exchange {}: pushed {} docs, pulled {} docs, {} of {} left to push{}",
             p.round,
@@ -152,7 +153,10 @@ pub fn sync(ws: &Workspace, args: SyncArgs) -> Result<()> {
         ));
     }));
     bar.finish_and_clear();
-    let summary = result?;
+    let summary = match result {
+        Err(ClientError::DeviceWiped { .. }) => return Err(wipe(ws, &client, replica, &rt)),
+        other => other?,
+    };
     if args.json {
         return output::json(&summary);
     }
@@ -232,9 +236,38 @@ pub fn watch(ws: &Workspace, args: WatchArgs) -> Result<()> {
                 outln!("stopped");
                 Ok(())
             }
+            Err(ClientError::DeviceWiped { .. }) => match Arc::try_unwrap(replica) {
+                Ok(replica) => {
+                    let replica = replica.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    Err(wipe_async(ws, &client, replica).await)
+                }
+                Err(_) => Err(CliError::from(ClientError::DeviceWiped { url: client.server_url().to_owned() })),
+            },
             Err(e) => Err(CliError::from(e)),
         }
     })
+}
+
+/// After `410 device_wiped`: erases the replica and the configuration (with
+/// the token), tells the server, and returns the error that says so.
+fn wipe(ws: &Workspace, client: &Client, replica: Replica, rt: &tokio::runtime::Runtime) -> CliError {
+    rt.block_on(wipe_async(ws, client, replica))
+}
+
+async fn wipe_async(ws: &Workspace, client: &Client, replica: Replica) -> CliError {
+    let wiped = match client.wipe(replica).await {
+        Ok(wiped) => wiped,
+        Err(e) => return e.into(),
+    };
+    if let Err(e) = config::erase(&ws.dir) {
+        return e;
+    }
+    CliError::Wiped {
+        dir: ws.dir.clone(),
+        lost_documents: wiped.lost.documents,
+        lost_changes: wiped.lost.changes,
+        reported: wiped.reported,
+    }
 }
 
 fn print_event(replica: &Mutex<Replica>, event: &LiveEvent) -> Result<()> {

@@ -10,6 +10,10 @@ use crate::endpoint::Endpoint;
 use crate::error::ClientError;
 use crate::retry::{RetryPolicy, retrying};
 
+/// The `User-Agent` of every request: the server judges a minimum client
+/// version by it (every release since 0.1.0 sends it on HTTP).
+pub(crate) const USER_AGENT_VALUE: &str = concat!("rapport-client/", env!("CARGO_PKG_VERSION"));
+
 /// Timeouts and retries of a [`Client`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientOptions {
@@ -88,7 +92,7 @@ impl Client {
             .tls_backend_preconfigured(rustls::ClientConfig::clone(&tls))
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout)
-            .user_agent(concat!("rapport-client/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT_VALUE)
             .build()
             .map_err(|e| ClientError::Tls(crate::error::root_cause(&e)))?;
         Ok(Client { endpoint, auth, http, tls, options, v1_only: Default::default() })

@@ -29,6 +29,20 @@ pub enum ClientError {
     )]
     Unauthorized { url: String, message: String },
 
+    /// The administrator revoked this device as lost (HTTP 410
+    /// `device_wiped`): its local data must be erased ([`crate::Client::wipe`]).
+    #[error(
+        "the server at {url} says this device was reported lost: its access was revoked and its local data must be erased"
+    )]
+    DeviceWiped { url: String },
+
+    /// The server needs a newer app (HTTP 426 `client_too_old`). `unsent`:
+    /// this device's changes the server does not have yet, kept on it.
+    #[error(
+        "this app is too old for the server at {url} (it needs version {minimum} or later); update the app; your {unsent} unsent change(s) are kept on this device and sync once it is updated"
+    )]
+    ClientTooOld { url: String, minimum: String, unsent: usize },
+
     /// The server limits how often this device may sync (HTTP 429).
     #[error("the server at {url} is receiving too many requests from this device; {}", wait_hint(*retry_after))]
     RateLimited { url: String, retry_after: Option<Duration> },
@@ -124,6 +138,9 @@ impl ClientError {
             ClientError::StorageFull { url, retry_after, .. } => {
                 ClientError::StorageFull { url, unsent: unsent(), retry_after }
             }
+            ClientError::ClientTooOld { url, minimum, .. } => {
+                ClientError::ClientTooOld { url, minimum, unsent: unsent() }
+            }
             other => other,
         }
     }
@@ -152,10 +169,18 @@ impl ClientError {
             _ => {}
         }
         let parsed = serde_json::from_slice::<ErrorBody>(body).ok().map(|b| b.error);
-        let (code, message) = match parsed {
-            Some(e) => (e.code, e.message),
-            None => (format!("http_{status}"), plain_body(status, body)),
+        let (code, message, minimum) = match parsed {
+            Some(e) => (e.code, e.message, e.minimum),
+            None => (format!("http_{status}"), plain_body(status, body), None),
         };
+        match (status, code.as_str()) {
+            (410, "device_wiped") => return ClientError::DeviceWiped { url },
+            (426, _) => {
+                let minimum = minimum.unwrap_or_else(|| "a newer version".to_owned());
+                return ClientError::ClientTooOld { url, minimum, unsent: 0 };
+            }
+            _ => {}
+        }
         if status == 401 {
             return ClientError::Unauthorized { url, message };
         }
@@ -190,6 +215,9 @@ struct ErrorBody {
 struct ErrorDetail {
     code: String,
     message: String,
+    /// The oldest client version the server accepts (`client_too_old`).
+    #[serde(default)]
+    minimum: Option<String>,
 }
 
 /// A short, printable version of a non-JSON error body.
@@ -264,5 +292,23 @@ mod tests {
             "{full}"
         );
         assert!(matches!(ClientError::from_status("http://x", 503, None, b""), ClientError::ServerUnavailable { .. }));
+    }
+
+    #[test]
+    fn a_wipe_and_a_too_old_client_are_typed() {
+        let body = br#"{"error":{"code":"device_wiped","message":"m"}}"#;
+        let wiped = ClientError::from_status("http://x", 410, None, body);
+        assert!(matches!(wiped, ClientError::DeviceWiped { .. }) && !wiped.is_transient());
+        let plain =
+            ClientError::from_status("http://x", 401, None, br#"{"error":{"code":"unauthorized","message":"m"}}"#);
+        assert!(matches!(plain, ClientError::Unauthorized { .. }), "a plain revoke is not a wipe");
+        let body = br#"{"error":{"code":"client_too_old","message":"m","minimum":"0.3.0"}}"#;
+        let old = ClientError::from_status("http://x", 426, None, body).with_unsent(|| 3);
+        assert!(!old.is_transient() && !old.is_retryable());
+        assert_eq!(
+            old.to_string(),
+            "this app is too old for the server at http://x (it needs version 0.3.0 or later); update the app; \
+             your 3 unsent change(s) are kept on this device and sync once it is updated"
+        );
     }
 }

@@ -24,6 +24,9 @@
 //!   is left to push or pull. Each exchange commits locally before the next.
 //! * [`Client::whoami`]: the user and device a token belongs to, for the
 //!   replica's identity (`rapport init`, the apps' sign-in).
+//! * [`Client::wipe`]: after [`ClientError::DeviceWiped`] (the device was
+//!   revoked as lost), erases the replica and tells the server what unsynced
+//!   work was lost with it.
 //! * [`Client::watch`]: stays on the live socket with an `Arc<Mutex<Replica>>`,
 //!   applying other devices' changes as they land; see [`live`].
 //! * TLS is rustls with the `ring` provider and the operating system's
@@ -37,6 +40,7 @@ mod retry;
 mod sync;
 mod tls;
 mod whoami;
+mod wipe;
 
 pub use client::{Client, ClientOptions};
 pub use error::ClientError;
@@ -44,3 +48,4 @@ pub use live::{LiveControl, LiveEvent, WatchOptions};
 pub use retry::{Backoff, RetryPolicy};
 pub use sync::{MAX_IDLE_ROUNDS, MAX_ROUNDS, RejectedDoc, SyncProgress, SyncSummary, sync_once};
 pub use whoami::TokenOwner;
+pub use wipe::Wiped;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use rapport_core::sync::SyncResponse;
 use rapport_core::{PushPlan, Replica, SyncLimits};
-use reqwest::header::AUTHORIZATION;
+use reqwest::header::{AUTHORIZATION, HeaderValue, USER_AGENT};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -131,6 +131,8 @@ impl Client {
         let url = self.endpoint.websocket("v1/live");
         let mut request = url.as_str().into_client_request().map_err(|e| self.ws_error(e))?;
         request.headers_mut().insert(AUTHORIZATION, self.auth.clone());
+        // The release, so a server with a minimum client version can refuse it (426) before the upgrade.
+        request.headers_mut().insert(USER_AGENT, HeaderValue::from_static(crate::client::USER_AGENT_VALUE));
         let config =
             WebSocketConfig::default().max_message_size(Some(MAX_FRAME_BYTES)).max_frame_size(Some(MAX_FRAME_BYTES));
         let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
@@ -364,6 +366,8 @@ impl Client {
             .and_then(|v| v.pointer("/error/code").and_then(|c| c.as_str()).map(str::to_owned))
             .map_or(400, |code| match code.as_str() {
                 "unauthorized" => 401,
+                "device_wiped" => 410,
+                "client_too_old" => 426,
                 "rate_limited" => 429,
                 "server_unavailable" => 503,
                 "server_storage_full" => 507,

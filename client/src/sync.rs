@@ -182,7 +182,10 @@ impl Client {
         progress: impl FnMut(&SyncProgress),
     ) -> Result<SyncSummary, ClientError> {
         let result = self.sync_rounds(replica, limits, progress).await;
-        result.map_err(|e| e.with_unsent(|| replica.unsynced_count().unwrap_or(0)))
+        result.map_err(|e| match e {
+            ClientError::ClientTooOld { .. } => e.with_unsent(|| replica.unsynced_work().map_or(0, |u| u.changes)),
+            e => e.with_unsent(|| replica.unsynced_count().unwrap_or(0)),
+        })
     }
 
     async fn sync_rounds(

@@ -121,6 +121,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// A replica file could not be overwritten or deleted while erasing it.
+    #[error("cannot erase {path}: {source}; delete the file by hand")]
+    Erase {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Result alias for core.

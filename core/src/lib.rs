@@ -45,6 +45,6 @@ pub use error::{Error, RecordKind, Result};
 pub use model::*;
 pub use replica::{
     AccountFilter, AccountSummary, DeviceIdentity, Imported, PushPlan, RefusedEdit, RefusedEditId, Replica, SyncLimits,
-    SyncReport,
+    SyncReport, Unsynced,
 };
 pub use settings::{ReasonCatalogue, Settings, SettingsDoc, Stage};

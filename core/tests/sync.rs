@@ -568,3 +568,43 @@ fn documents_leave_and_join_a_scope_without_losing_edits() {
     scoped_sync(&mut late.replica, &mut store, &mut late_access);
     assert_eq!(late.replica.account(kept).unwrap(), office.replica.account(kept).unwrap());
 }
+
+/// Remote wipe: the work the server never received is counted before the
+/// replica's files are overwritten and deleted; acknowledged work is not.
+#[test]
+fn erasing_a_replica_counts_the_unsynced_work_and_removes_its_files() {
+    let mut store = MemoryStore::new();
+    let mut ana = Fixture::new("ana");
+    let synced = ana.account("Acme Paper");
+    sync(&mut ana.replica, &mut store);
+    assert_eq!(ana.replica.unsynced_work().unwrap(), Unsynced::default());
+
+    ana.replica.edit(synced, |e| e.set_field("party.industry", "Paper")).unwrap();
+    ana.replica.edit(synced, |e| e.set_field("party.website", "https://acme.example")).unwrap();
+    ana.account("Globex");
+    assert_eq!(ana.replica.unsynced_work().unwrap(), Unsynced { documents: 2, changes: 3 });
+
+    let path = ana.path();
+    assert!(path.exists());
+    let Fixture { dir, replica } = ana;
+    assert_eq!(replica.erase().unwrap(), Unsynced { documents: 2, changes: 3 });
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "nothing of the replica is left: {left:?}");
+
+    // The same path opens as a new, empty replica: nothing came back.
+    let fresh = Replica::open(&path, &identity("ana")).unwrap();
+    assert!(fresh.account_ids().unwrap().is_empty());
+}
+
+/// A shared replica (the bindings') is erased in place: files gone, nothing
+/// readable through the old handle any more, from disk or from memory.
+#[test]
+fn a_replica_erased_in_place_keeps_nothing_readable() {
+    let mut ana = Fixture::new("ana");
+    let id = ana.account("Acme Paper");
+    assert_eq!(ana.replica.account(id).unwrap().party.name, "Acme Paper", "the document is now kept loaded");
+    assert_eq!(ana.replica.erase_in_place().unwrap(), Unsynced { documents: 1, changes: 1 });
+    assert!(std::fs::read_dir(ana.dir.path()).unwrap().next().is_none(), "no file is left");
+    assert!(ana.replica.account(id).is_err());
+    assert!(ana.replica.account_ids().is_err());
+}

@@ -105,7 +105,8 @@ impl From<rapport_core::Error> for RapportError {
             | E::ReplicaTooNew { .. }
             | E::Storage(_)
             | E::Automerge(_)
-            | E::Io { .. } => RapportError::Storage { message },
+            | E::Io { .. }
+            | E::Erase { .. } => RapportError::Storage { message },
         }
     }
 }
@@ -119,7 +120,7 @@ impl From<ClientError> for RapportError {
                 RapportError::InvalidInput { message }
             }
             ClientError::UntrustedCertificate { .. } => RapportError::UntrustedCertificate { message },
-            ClientError::InvalidToken { .. } | ClientError::Unauthorized { .. } => {
+            ClientError::InvalidToken { .. } | ClientError::Unauthorized { .. } | ClientError::DeviceWiped { .. } => {
                 RapportError::Unauthorized { message }
             }
             ClientError::RateLimited { retry_after, .. } => {
@@ -137,7 +138,9 @@ impl From<ClientError> for RapportError {
             ClientError::Network { .. } | ClientError::Stalled { .. } | ClientError::Tls(_) => {
                 RapportError::Network { message }
             }
-            ClientError::Server { .. } | ClientError::Protocol { .. } => RapportError::Server { message },
+            ClientError::Server { .. } | ClientError::Protocol { .. } | ClientError::ClientTooOld { .. } => {
+                RapportError::Server { message }
+            }
         }
     }
 }

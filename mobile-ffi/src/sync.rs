@@ -62,6 +62,22 @@ pub struct SyncReport {
     /// The documents the server refused edits of, with its reason (an account
     /// whose creation was refused is also in `Replica.rejectedDocuments()`).
     pub refused: Vec<Rejection>,
+    /// Set when the server said this device was revoked as lost
+    /// (`device_wiped`): the replica's files were erased and this `Replica`
+    /// is empty and unusable. Drop it and delete the token and anything else
+    /// the app keeps for this server. Nothing else in the report moved.
+    pub wiped: Option<Wiped>,
+}
+
+/// What a remote wipe erased (docs/PROTOCOL.md, "Remote wipe").
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Wiped {
+    /// Documents with edits the server never received, and those edits
+    /// (with edits set aside after a refusal): lost with the device.
+    pub lost_documents: u64,
+    pub lost_changes: u64,
+    /// Whether the server recorded the wipe (it may have been unreachable).
+    pub reported: bool,
 }
 
 impl SyncReport {
@@ -82,6 +98,7 @@ impl SyncReport {
                 .iter()
                 .map(|r| Rejection { document: r.doc.clone(), reason: r.reason.clone() })
                 .collect(),
+            wiped: None,
         }
     }
 }
@@ -156,8 +173,11 @@ impl Replica {
     /// (`refusedEdits`) and why (`refused`).
     ///
     /// Throws `Network` (offline, server down: retry later), `RateLimited`,
-    /// `ServerUnavailable`, `ServerStorageFull` (after this sync's own retries), `Unauthorized`,
-    /// `InvalidInput` (bad URL or CA certificate), `UntrustedCertificate`, `Server` or `Storage`.
+    /// `ServerUnavailable`, `ServerStorageFull` (after this sync's own retries), `Unauthorized`
+    /// (a revoked token: the data stays), `Server` (also: this app is too old for the server;
+    /// its edits stay), `InvalidInput` (bad URL or CA certificate), `UntrustedCertificate`, or
+    /// `Storage`. A device revoked as lost does not throw: its data is erased and the report's
+    /// `wiped` says so.
     #[uniffi::method(default(ca_cert_pem = None))]
     pub async fn sync(
         self: Arc<Self>,
@@ -193,11 +213,24 @@ impl Replica {
         let task = tokio::task::spawn_blocking(move || -> Result<SyncReport, ClientError> {
             let mut replica = lock(&replica);
             let refused_before = replica.refused_edits()?.len();
-            let summary = runtime.block_on(client.sync(&mut replica, SyncLimits::default(), |p| {
+            let synced = runtime.block_on(client.sync(&mut replica, SyncLimits::default(), |p| {
                 notify_holding_replica(&listener, |l| l.on_progress(p.into()))
-            }))?;
-            let set_aside = replica.refused_edits()?.len().saturating_sub(refused_before);
-            Ok(SyncReport::new(&summary, set_aside as u64))
+            }));
+            match synced {
+                Ok(summary) => {
+                    let set_aside = replica.refused_edits()?.len().saturating_sub(refused_before);
+                    Ok(SyncReport::new(&summary, set_aside as u64))
+                }
+                // The device was revoked as lost: erase, then tell the server.
+                Err(ClientError::DeviceWiped { .. }) => {
+                    let lost = replica.erase_in_place()?;
+                    let reported = runtime.block_on(client.report_wiped(lost)).is_ok();
+                    let wiped =
+                        Wiped { lost_documents: lost.documents as u64, lost_changes: lost.changes as u64, reported };
+                    Ok(SyncReport { wiped: Some(wiped), ..SyncReport::new(&SyncSummary::default(), 0) })
+                }
+                Err(e) => Err(e),
+            }
         });
         match task.await {
             Ok(result) => Ok(result?),

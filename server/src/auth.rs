@@ -57,8 +57,8 @@ pub fn valid_token(token: &str) -> bool {
     (16..=MAX_TOKEN_LEN).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Rejects requests without a valid `Authorization: Bearer <token>` header.
-pub async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+/// The hash of the request's `Authorization: Bearer <token>`.
+fn bearer(req: &Request) -> Result<TokenHash, ApiError> {
     let header =
         req.headers().get(AUTHORIZATION).ok_or(ApiError::Unauthorized("the request has no Authorization header"))?;
     let token = header
@@ -68,16 +68,60 @@ pub async fn require_token(State(state): State<AppState>, mut req: Request, next
         .map(str::trim)
         .filter(|t| valid_token(t))
         .ok_or(ApiError::Unauthorized("the Authorization header is not a valid bearer token"))?;
-    let principal = state
-        .db()
-        .authenticate(TokenHash::of(token))
-        .await?
-        .ok_or(ApiError::Unauthorized("the token is unknown or revoked"))?;
+    Ok(TokenHash::of(token))
+}
+
+/// Rejects requests without a valid `Authorization: Bearer <token>` header.
+pub async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+    let hash = bearer(&req)?;
+    let Some(principal) = state.db().authenticate(hash).await? else {
+        return Err(refusal(&state, hash).await?);
+    };
     // Admin devices are the operator's own automation and are not throttled.
     if principal.role != Role::Admin {
         state.limiter().check(principal.device_id).map_err(|wait| ApiError::RateLimited { retry_after: wait })?;
     }
     req.extensions_mut().insert(principal);
+    Ok(next.run(req).await)
+}
+
+/// Why a token that does not authenticate is refused: `410 device_wiped` for
+/// a device revoked as lost, else `401`.
+async fn refusal(state: &AppState, hash: TokenHash) -> Result<ApiError, ApiError> {
+    let wiped = state.db().call(move |conn| crate::db::users::wiped_device(conn, &hash)).await?;
+    Ok(match wiped {
+        Some(_) => ApiError::DeviceWiped,
+        None => ApiError::Unauthorized("the token is unknown or revoked"),
+    })
+}
+
+/// A device revoked as lost, authenticated by its (revoked) token: the one
+/// caller of `POST /v1/device/wiped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WipedDevice {
+    pub device_id: i64,
+}
+
+/// Accepts only the token of a device revoked as lost (`device revoke
+/// --wipe`), for it to report that it erased its data. Any other token is
+/// refused: an active one with `409 conflict` (it has nothing to report), an
+/// unknown or plainly revoked one with `401`.
+pub async fn require_wiped_token(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let hash = bearer(&req)?;
+    let wiped = state.db().call(move |conn| crate::db::users::wiped_device(conn, &hash)).await?;
+    let Some(device_id) = wiped else {
+        return Err(match state.db().authenticate(hash).await? {
+            Some(_) => ApiError::Conflict("this device was not revoked as lost; it has no wipe to report".into()),
+            None => ApiError::Unauthorized("the token is unknown or revoked"),
+        });
+    };
+    // A lost device reports once; the limit keeps a stolen token from hammering the server.
+    state.limiter().check(device_id).map_err(|wait| ApiError::RateLimited { retry_after: wait })?;
+    req.extensions_mut().insert(WipedDevice { device_id });
     Ok(next.run(req).await)
 }
 

@@ -37,6 +37,9 @@ pub struct Config {
     pub backup: BackupOptions,
     /// Serve HTTPS with this certificate and key (`None`: plain HTTP, e.g. behind a proxy).
     pub tls: Option<crate::tls::TlsFiles>,
+    /// The oldest client release accepted (`None`: every release whose
+    /// protocol version the server speaks); older ones get `426 client_too_old`.
+    pub min_client_version: Option<crate::min_client::ClientVersion>,
 }
 
 /// Where backups go and how often they are taken unasked.
@@ -96,6 +99,7 @@ impl Config {
             db: DbOptions::default(),
             backup: BackupOptions::default(),
             tls: None,
+            min_client_version: None,
         }
     }
 

@@ -27,6 +27,17 @@ pub enum ApiError {
     Unauthorized(&'static str),
     #[error("{0}")]
     Forbidden(String),
+    /// The device was revoked as lost (`device revoke --wipe`): it must erase
+    /// its local data and report it (`POST /v1/device/wiped`).
+    #[error(
+        "this device was reported lost and its access revoked; it must erase its local data and report that it did"
+    )]
+    DeviceWiped,
+    /// The client is older than the server's minimum (`--min-client-version`).
+    #[error(
+        "this app is too old for this server; update it to version {minimum} or later; its unsent changes are kept on the device"
+    )]
+    ClientTooOld { minimum: crate::min_client::ClientVersion },
     #[error("too many requests from this device; retry in {} ms", retry_after.as_millis())]
     RateLimited { retry_after: std::time::Duration },
     #[error("{0}")]
@@ -71,6 +82,8 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::DeviceWiped => StatusCode::GONE,
+            ApiError::ClientTooOld { .. } => StatusCode::UPGRADE_REQUIRED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InvalidRequest(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -91,6 +104,8 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::DeviceWiped => "device_wiped",
+            ApiError::ClientTooOld { .. } => "client_too_old",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::InvalidRequest(_) => "invalid_request",
             ApiError::Conflict(_) => "conflict",
@@ -110,7 +125,12 @@ impl ApiError {
 
     /// The JSON body, also sent as a text frame on the live socket.
     pub fn body(&self) -> serde_json::Value {
-        json!({ "error": { "code": self.code(), "message": self.to_string() } })
+        match self {
+            ApiError::ClientTooOld { minimum } => json!({
+                "error": { "code": self.code(), "message": self.to_string(), "minimum": minimum.to_string() }
+            }),
+            _ => json!({ "error": { "code": self.code(), "message": self.to_string() } }),
+        }
     }
 
     /// Maps a body that could not be buffered (too large, or broken off).

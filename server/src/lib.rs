@@ -21,6 +21,7 @@ pub mod error;
 mod fuzz;
 pub mod manage;
 pub mod metrics;
+pub mod min_client;
 pub mod openapi;
 pub mod reports;
 mod routes;
@@ -69,6 +70,8 @@ struct Shared {
     /// Bumped whenever a device is revoked or a user deleted; live sockets re-check theirs.
     revocations: tokio::sync::watch::Sender<u64>,
     backups: backup::Backups,
+    /// The oldest client accepted (`--min-client-version`).
+    min_client: Option<min_client::ClientVersion>,
 }
 
 impl AppState {
@@ -86,8 +89,14 @@ impl AppState {
                 limiter: access::RateLimiter::new(config.rate_per_sec, config.rate_burst),
                 revocations: tokio::sync::watch::channel(0).0,
                 backups: backup::Backups { database: config.database_path(), dir: config.backup.dir.clone() },
+                min_client: config.min_client_version,
             }),
         }
+    }
+
+    /// The oldest client release accepted, if the operator set one.
+    pub fn min_client(&self) -> Option<min_client::ClientVersion> {
+        self.inner.min_client
     }
 
     /// The per-device request rate limiter.

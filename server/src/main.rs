@@ -152,8 +152,14 @@ enum DeviceAction {
         #[arg(long, default_value = "device")]
         name: String,
     },
-    /// Revoke a device's token.
-    Revoke { id: i64 },
+    /// Revoke a device's token. The device keeps its local data but can no longer sync.
+    Revoke {
+        id: i64,
+        /// The device is lost: at its next contact with the server it erases its
+        /// replica and configuration and reports how many unsynced changes went with them.
+        #[arg(long)]
+        wipe: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +191,11 @@ struct ServeArgs {
     /// Take a backup into --backup-dir this often, e.g. 1h, 30m, 1d.
     #[arg(long, value_name = "INTERVAL", value_parser = parse_interval, requires = "backup_dir")]
     backup_every: Option<std::time::Duration>,
+    /// The oldest client release allowed to sync, e.g. 0.2.0 (default: every
+    /// release whose protocol this server speaks). Older apps are answered
+    /// 426 client_too_old with this version and keep their unsent changes.
+    #[arg(long, value_name = "VERSION", value_parser = rapport_server::min_client::parse_minimum)]
+    min_client_version: Option<rapport_server::min_client::ClientVersion>,
     /// Scheduled backups to keep (the newest; older ones are deleted).
     #[arg(long, value_name = "N", default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..))]
     backup_keep: u32,
@@ -211,6 +222,7 @@ impl Default for ServeArgs {
             backup_keep: DEFAULT_BACKUP_KEEP as u32,
             tls_cert: None,
             tls_key: None,
+            min_client_version: None,
         }
     }
 }
@@ -235,6 +247,7 @@ async fn main() -> ExitCode {
     config.rate_burst = args.burst;
     config.db.max_doc_bytes = args.max_doc_bytes;
     config.admin_token = std::env::var("RAPPORT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    config.min_client_version = args.min_client_version;
     config.backup =
         BackupOptions { dir: args.backup_dir, every: args.backup_every, keep: args.backup_keep.max(1) as usize };
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
@@ -356,9 +369,16 @@ fn manage(command: Command) -> Result<String, ManageError> {
                         new.device_id, new.user, new.token
                     ))
                 }
-                DeviceAction::Revoke { id } => {
+                DeviceAction::Revoke { id, wipe: false } => {
                     m.revoke_device(id)?;
                     Ok(format!("Revoked device {id}.\n"))
+                }
+                DeviceAction::Revoke { id, wipe: true } => {
+                    m.revoke_device_for_wipe(id)?;
+                    Ok(format!(
+                        "Revoked device {id} as lost. At its next contact with the server it erases its local data; \
+                         `rapport-server device list` shows when it did and what unsynced work was lost.\n"
+                    ))
                 }
             }
         }

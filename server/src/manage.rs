@@ -79,6 +79,11 @@ impl Manager {
         Ok(users::revoke_device(&self.conn, id)?)
     }
 
+    /// Revokes a device as lost: at its next contact it is told to erase its data.
+    pub fn revoke_device_for_wipe(&mut self, id: i64) -> Result<(), ManageError> {
+        Ok(users::revoke_device_for_wipe(&mut self.conn, id)?)
+    }
+
     /// `name  role  teams  territories` per user.
     pub fn users_table(&self) -> Result<String, ManageError> {
         let mut out = String::from("NAME\tROLE\tTEAMS\tTERRITORIES\tSTATUS\n");
@@ -97,7 +102,16 @@ impl Manager {
     pub fn devices_table(&self) -> Result<String, ManageError> {
         let mut out = String::from("ID\tUSER\tNAME\tSTATUS\tACTORS\n");
         for d in users::list_devices(&self.conn)? {
-            let status = if d.revoked { "revoked" } else { "active" };
+            let status = match &d.wipe {
+                Some(users::WipeInfo { done_at: Some(_), lost_documents, lost_changes, .. }) => format!(
+                    "wiped (lost {} unsynced change(s) in {} document(s))",
+                    lost_changes.unwrap_or(0),
+                    lost_documents.unwrap_or(0)
+                ),
+                Some(_) => "revoked, wipe pending".to_owned(),
+                None if d.revoked => "revoked".to_owned(),
+                None => "active".to_owned(),
+            };
             let _ = writeln!(out, "{}\t{}\t{}\t{status}\t{}", d.id, d.user, d.name, d.actors.join(","));
         }
         Ok(out)

@@ -38,6 +38,9 @@ pub struct ErrorDetail {
     pub code: String,
     /// A plain sentence saying what to do; it never carries customer data.
     pub message: String,
+    /// `client_too_old` only: the oldest client release the server accepts, e.g. `0.2.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum: Option<String>,
 }
 
 /// Raw bytes (`application/octet-stream`): sync messages and Automerge documents.
@@ -106,6 +109,16 @@ pub(crate) fn mark(mut group: OpenApiRouter<AppState>, access: Access) -> OpenAp
             if access != Access::Public {
                 op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
                 add(op, "401", "No, an invalid, unknown or revoked device token.");
+                add(
+                    op,
+                    "426",
+                    "The client is older than the server's minimum (`client_too_old`; `minimum` names the release to update to). Its unsent changes stay on the device.",
+                );
+                add(
+                    op,
+                    "410",
+                    "The device was revoked as lost (`device_wiped`): it must erase its local data and report it with `POST /v1/device/wiped`.",
+                );
                 let limited = ResponseBuilder::new()
                     .description("Too many requests from this (non-admin) device; retry after `Retry-After` seconds.")
                     .header(

@@ -46,11 +46,12 @@ impl Server {
     }
 
     pub fn start_on(data: &Path, listen: &str) -> Server {
-        Self::start_with(data, listen, &[])
+        Self::start_with::<&str>(data, listen, &[])
     }
 
-    /// Starts a server with more `serve` arguments (e.g. `--tls-cert FILE --tls-key FILE`).
-    pub fn start_with(data: &Path, listen: &str, extra: &[&std::ffi::OsStr]) -> Server {
+    /// Starts a server with more `serve` arguments (e.g. `--tls-cert FILE --tls-key FILE`,
+    /// `--min-client-version 0.2.0`).
+    pub fn start_with<S: AsRef<std::ffi::OsStr>>(data: &Path, listen: &str, extra: &[S]) -> Server {
         let mut child = Command::new(bin("rapport-server"))
             .args(["serve", "--data"])
             .arg(data)

@@ -10,6 +10,7 @@
 //! * The materialized index (lists, filters, full-text search) is rewritten in
 //!   the same transaction as the document it describes.
 
+mod erase;
 mod index;
 mod loaded;
 mod refused;
@@ -31,6 +32,7 @@ use crate::model::{Account, AccountId};
 use crate::rules::Principal;
 use crate::settings::{SETTINGS_DOC_ID, Settings, SettingsDoc};
 
+pub use erase::Unsynced;
 pub use index::{AccountFilter, AccountSummary};
 pub use refused::{RefusedEdit, RefusedEditId};
 pub use sync::{PushPlan, SyncLimits, SyncReport};

@@ -382,7 +382,7 @@ impl Replica {
     }
 
     /// Runs `f` on the settings document or an account's loaded document, which it must only read.
-    fn with_any<T>(&self, doc: &str, f: impl FnOnce(&mut AutoCommit) -> T) -> Result<T> {
+    pub(super) fn with_any<T>(&self, doc: &str, f: impl FnOnce(&mut AutoCommit) -> T) -> Result<T> {
         if doc == SETTINGS_DOC_ID {
             return Ok(f(load_settings(&self.conn)?.automerge_mut()));
         }

@@ -477,6 +477,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         hash BLOB NOT NULL
     );
     ",
+    // 14: remote wipe (issue 13). A device revoked as lost (`device revoke
+    // --wipe`) has a row here; its token is answered `410 device_wiped` until
+    // the device reports that it erased its data (`done_at`), with the
+    // documents and changes it had not synced, which were lost with it.
+    "
+    CREATE TABLE device_wipes (
+        device_id      INTEGER PRIMARY KEY REFERENCES devices(id),
+        requested_at   INTEGER NOT NULL,
+        done_at        INTEGER,
+        lost_documents INTEGER,
+        lost_changes   INTEGER
+    );
+    ",
 ];
 
 /// The schema version a fully migrated database has.

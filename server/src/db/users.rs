@@ -73,6 +73,29 @@ pub struct DeviceInfo {
     pub revoked: bool,
     /// Automerge actor ids bound to the device, hex.
     pub actors: Vec<String>,
+    /// Set when the device was revoked as lost (`device revoke --wipe`).
+    pub wipe: Option<WipeInfo>,
+}
+
+/// A remote wipe: when it was asked for and, once the device erased its
+/// data, when it said so and what unsynced work was lost with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct WipeInfo {
+    /// Server time of `device revoke --wipe`, milliseconds since the Unix epoch (UTC).
+    pub requested_at: i64,
+    /// Server time the device reported its data erased; `None` until it does.
+    pub done_at: Option<i64>,
+    /// Documents with edits the server never received, erased with the device.
+    pub lost_documents: Option<i64>,
+    /// Changes the server never received (edits and edits set aside after a refusal), erased with the device.
+    pub lost_changes: Option<i64>,
+}
+
+/// What a wiped device reports it erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WipeReport {
+    pub lost_documents: i64,
+    pub lost_changes: i64,
 }
 
 /// A new device and its token, shown this once.
@@ -345,9 +368,20 @@ pub fn list_devices(conn: &Connection) -> Result<Vec<DeviceInfo>, AdminError> {
             .query_map([id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         let actors = actors.iter().map(|a| a.iter().map(|b| format!("{b:02x}")).collect()).collect();
-        devices.push(DeviceInfo { id, user, name, created_at, revoked, actors });
+        let wipe = wipe_info(conn, id)?;
+        devices.push(DeviceInfo { id, user, name, created_at, revoked, actors, wipe });
     }
     Ok(devices)
+}
+
+fn wipe_info(conn: &Connection, device_id: i64) -> rusqlite::Result<Option<WipeInfo>> {
+    conn.prepare_cached(
+        "SELECT requested_at, done_at, lost_documents, lost_changes FROM device_wipes WHERE device_id = ?1",
+    )?
+    .query_row([device_id], |r| {
+        Ok(WipeInfo { requested_at: r.get(0)?, done_at: r.get(1)?, lost_documents: r.get(2)?, lost_changes: r.get(3)? })
+    })
+    .optional()
 }
 
 /// Revokes a device's token: refused from the next request on (open sockets are closed).
@@ -359,6 +393,40 @@ pub fn revoke_device(conn: &Connection, id: i64) -> Result<(), AdminError> {
         return Err(AdminError::UnknownDevice);
     }
     Ok(())
+}
+
+/// Revokes a device as lost: its token is refused from the next request on,
+/// and answered `410 device_wiped`, which tells the device to erase its data.
+/// Asking again (or after a plain revoke) is allowed; the first request's time is kept.
+pub fn revoke_device_for_wipe(conn: &mut Connection, id: i64) -> Result<(), AdminError> {
+    let tx = conn.transaction()?;
+    revoke_device(&tx, id)?;
+    tx.prepare_cached("INSERT OR IGNORE INTO device_wipes (device_id, requested_at) VALUES (?1, ?2)")?
+        .execute(params![id, now_millis()])?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The device a token belongs to if it was revoked as lost, whether or not
+/// it has reported its data erased yet.
+pub(crate) fn wiped_device(conn: &Connection, hash: &TokenHash) -> Result<Option<i64>, DbError> {
+    Ok(conn
+        .prepare_cached("SELECT d.id FROM devices d JOIN device_wipes w ON w.device_id = d.id WHERE d.token_hash = ?1")?
+        .query_row([hash.as_bytes()], |r| r.get(0))
+        .optional()?)
+}
+
+/// Records that a device revoked as lost erased its data, and what unsynced
+/// work went with it. Only the first report counts: the device has no data
+/// left to count after it.
+pub(crate) fn record_wipe_done(conn: &Connection, device_id: i64, report: WipeReport) -> Result<bool, DbError> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE device_wipes SET done_at = ?2, lost_documents = ?3, lost_changes = ?4
+             WHERE device_id = ?1 AND done_at IS NULL",
+        )?
+        .execute(params![device_id, now_millis(), report.lost_documents, report.lost_changes])?;
+    Ok(changed > 0)
 }
 
 /// Whether a device may still connect.

@@ -315,21 +315,50 @@ async fn list_devices(State(state): State<AppState>) -> Result<Json<DeviceList>,
     Ok(Json(DeviceList { devices }))
 }
 
-/// Revokes a device's token; its live socket is closed.
+/// How to revoke a device.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Revoke {
+    /// The device is lost: at its next contact it is told to erase its local
+    /// data (`410 device_wiped`) and reports that it did. Default false: the
+    /// device keeps its data but can no longer sync.
+    #[serde(default)]
+    wipe: bool,
+}
+
+/// Revokes a device's token; its live socket is closed. With `{"wipe": true}`
+/// the device is revoked as lost and erases its data at its next contact.
 #[utoipa::path(
     post,
     path = "/v1/admin/devices/{id}/revoke",
     tag = "admin",
     params(("id" = i64, Path, description = "The device id (as listed).")),
+    request_body(content = Option<Revoke>, description = "Optional; no body (or `null`) is a plain revoke."),
     responses(
         (status = 200, body = Done),
-        (status = 400, description = "The id is not a number (`invalid_request`).", body = ErrorBody),
+        (status = 400, description = "The id is not a number, or the body is not valid JSON or has unknown fields (`invalid_request`).", body = ErrorBody),
         (status = 404, description = "No device with this id.", body = ErrorBody),
     )
 )]
-async fn revoke_device(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Done>, ApiError> {
+async fn revoke_device(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<Done>, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::InvalidRequest("the device id is not a number".into()))?;
-    state.db().call(move |conn| Ok(users::revoke_device(conn, id))).await??;
+    let request: Revoke = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Revoke::default()
+    } else {
+        serde_json::from_slice::<Option<Revoke>>(&bytes)
+            .map_err(|e| ApiError::InvalidRequest(format!("invalid JSON body: {e}")))?
+            .unwrap_or_default()
+    };
+    if request.wipe {
+        state.db().call(move |conn| Ok(users::revoke_device_for_wipe(conn, id))).await??;
+        tracing::warn!(device = id, "device revoked as lost; it erases its data at its next contact");
+    } else {
+        state.db().call(move |conn| Ok(users::revoke_device(conn, id))).await??;
+    }
     state.revoked();
     Ok(DONE)
 }

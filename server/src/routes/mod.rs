@@ -6,6 +6,7 @@ mod health;
 mod live;
 mod sync;
 mod whoami;
+mod wipe;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -40,10 +41,20 @@ fn protected() -> OpenApiRouter<AppState> {
         .merge(crate::web::api_routes())
 }
 
+/// The one route a device revoked as lost may still call.
+fn wiping() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(wipe::wiped))
+}
+
 /// Every route with its description, grouped by who may call it: the
 /// router and `/v1/openapi.json` are both made from this.
-fn groups() -> [OpenApiRouter<AppState>; 3] {
-    [mark(public(), Access::Public), mark(protected(), Access::Token), mark(admin::routes(), Access::Admin)]
+fn groups() -> [OpenApiRouter<AppState>; 4] {
+    [
+        mark(public(), Access::Public),
+        mark(protected(), Access::Token),
+        mark(admin::routes(), Access::Admin),
+        mark(wiping(), Access::Token),
+    ]
 }
 
 /// Every route, unlayered, for its description.
@@ -54,10 +65,14 @@ pub(crate) fn described() -> OpenApiRouter<AppState> {
 /// Every route, with authentication, body limits, timeouts, metrics,
 /// tracing, panic catching and the security headers.
 pub fn router(state: AppState) -> Router {
-    let [public, protected, admin] = groups();
+    let [public, protected, admin, wiping] = groups();
     let admin = admin.route_layer(axum::middleware::from_fn(auth::require_admin));
-    let protected = protected.merge(admin).route_layer(from_fn_with_state(state.clone(), auth::require_token));
-    let (routes, _) = public.merge(protected).split_for_parts();
+    let protected = protected
+        .merge(admin)
+        .route_layer(from_fn_with_state(state.clone(), crate::min_client::require_recent_client))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_token));
+    let wiping = wiping.route_layer(from_fn_with_state(state.clone(), auth::require_wiped_token));
+    let (routes, _) = public.merge(protected).merge(wiping).split_for_parts();
     routes
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.limits().max_body_bytes))

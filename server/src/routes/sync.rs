@@ -70,7 +70,9 @@ pub(super) async fn exchange(
 ) -> Result<Exchanged, ApiError> {
     let started = Instant::now();
     state.metrics().bytes_in(transport, bytes.len());
-    let mut request = match Message::decode(bytes)? {
+    let message = Message::decode(bytes)?;
+    crate::min_client::check_protocol(state, message.version())?;
+    let mut request = match message {
         Message::Request(r) => r,
         Message::Response(_) => {
             return Err(ApiError::MalformedMessage("expected a sync request, got a sync response".into()));
