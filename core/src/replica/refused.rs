@@ -334,7 +334,7 @@ pub(super) fn set_aside(
         // to rebuild on. The document stays as it is, marked rejected.
         _ => return Ok(SetAside::NotRebuilt),
     };
-    let source = am.save();
+    let source = super::stored::whole(am)?;
     let now = access::millis(OffsetDateTime::now_utc());
     for (i, change) in local.iter().enumerate() {
         let Some(reason) = &refused[i] else { continue };
@@ -354,7 +354,11 @@ pub(super) fn set_aside(
     let heads = rebuilt.heads();
     write_encoded(
         tx,
-        Encoded { id: doc.to_owned(), body: Body::Snapshot(rebuilt.save()), row: index::row(&mut rebuilt) },
+        Encoded {
+            id: doc.to_owned(),
+            body: Body::Snapshot(super::stored::whole(rebuilt.automerge_mut())?),
+            row: index::row(&mut rebuilt),
+        },
         true,
     )?;
     let clean = heads == server_heads;

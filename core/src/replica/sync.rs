@@ -122,7 +122,7 @@ impl Replica {
             let (heads, data) = self.with_any(&doc, |am| {
                 let heads = am.get_heads();
                 let data = if need_snapshot || synced.is_empty() {
-                    DocData { doc: doc.clone(), snapshot: Some(am.save()), changes: Vec::new() }
+                    DocData { doc: doc.clone(), snapshot: Some(super::stored::whole(am)?), changes: Vec::new() }
                 } else {
                     DocData {
                         doc: doc.clone(),
@@ -130,8 +130,8 @@ impl Replica {
                         changes: am.get_changes(&synced).into_iter().map(|c| c.raw_bytes().to_vec()).collect(),
                     }
                 };
-                (heads, data)
-            })?;
+                Ok::<_, Error>((heads, data))
+            })??;
             if data.snapshot.is_none() && data.changes.is_empty() {
                 // Nothing new after all (e.g. the edit was pulled back): acknowledge locally.
                 self.conn
@@ -493,7 +493,8 @@ fn apply_held(
                     let before = doc.heads();
                     absorb(doc.automerge_mut(), data)?;
                     let heads = doc.heads();
-                    let encoded = (heads != before).then(|| encode_changes(&mut doc, &before, pending));
+                    let encoded =
+                        if heads != before { Some(encode_changes(&mut doc, &before, pending)?) } else { None };
                     Ok(Absorbed { doc, encoded, heads })
                 })
             },
@@ -555,7 +556,7 @@ fn prepare_new_inside(data: &DocData, actor: &automerge::ActorId) -> Result<NewA
     }
     let bytes = match stored {
         Some(bytes) => bytes,
-        None => doc.save(),
+        None => super::stored::whole(doc.automerge_mut())?,
     };
     Ok(NewAccountDoc { doc: data.doc.clone(), bytes, row: index::row(&mut doc), heads: doc.heads() })
 }
@@ -583,7 +584,10 @@ fn apply_settings(tx: &Transaction<'_>, data: &DocData) -> Result<()> {
         return Err(Error::InvalidDocument("server sent a settings document of another type".into()));
     }
     let heads = am.get_heads();
-    tx.execute("UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1", params![SETTINGS_DOC_ID, am.save()])?;
+    tx.execute(
+        "UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1",
+        params![SETTINGS_DOC_ID, super::stored::whole(am)?],
+    )?;
     tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
     settle_if_clean(tx, SETTINGS_DOC_ID, &heads)
 }
