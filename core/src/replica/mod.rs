@@ -13,6 +13,7 @@
 mod index;
 mod loaded;
 mod refused;
+mod restored;
 pub mod schema;
 mod stored;
 mod sync;

@@ -88,6 +88,14 @@ pub struct SyncReport {
     /// many of them it lacked (they are pushed whole next).
     pub announced: usize,
     pub lacking: usize,
+    /// This replica was restored from a device backup and lacked changes the
+    /// server holds from it: its unacknowledged edits were set aside, it
+    /// writes under a fresh actor id and pulls everything again (ADR 0012).
+    pub replica_restored: bool,
+    /// Edits made on the restored replica (or kept unsent in its backup)
+    /// that the server lacked, rebuilt under the fresh actor id once the
+    /// pull was complete; they are pushed next.
+    pub rebuilt_after_restore: usize,
 }
 
 pub(super) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
@@ -311,9 +319,27 @@ impl Replica {
         let after = response.after.max(base);
         let mut new_base = if response.more { base } else { after };
         let mut after = after;
-        if response.v2.as_ref().is_some_and(|ext| ext.heal) {
+        let heal = response.v2.as_ref().is_some_and(|ext| ext.heal);
+        if heal {
             start_heal(&tx, &mut report)?;
             (new_base, after) = (0, 0);
+        }
+        let restored = response.v2.as_ref().is_some_and(|ext| ext.restored);
+        if restored {
+            // Restored from a device backup (ADR 0012): local edits aside,
+            // a fresh actor id, and everything pulled again.
+            super::restored::set_aside(&tx, &self.author.actor)?;
+            new_actor.get_or_insert_with(ActorId::random);
+            rebuilt = true;
+            report.replica_restored = true;
+            report.more = true;
+            (new_base, after) = (0, 0);
+        } else if !response.more && !heal && super::restored::pending(&tx)? {
+            // The pull is complete: what the server lacks is rebuilt and pushed next.
+            report.rebuilt_after_restore = super::restored::rebuild(&tx, &self.author.actor)?;
+            loaded(&self.loaded).clear();
+            changed.clear();
+            report.more = true;
         }
         for (key, value) in [("base", new_base), ("after", after)] {
             tx.prepare_cached(
