@@ -174,6 +174,13 @@ fn print_summary(s: &SyncSummary) {
     if s.server_restored {
         println!("the server was restored from a backup: this device sent back {} documents it lacked", s.resent_docs);
     }
+    if s.replica_restored {
+        println!(
+            "this device's data was restored from an older copy: everything was fetched again, \
+             and {} edits the server lacked were sent",
+            s.rebuilt_after_restore
+        );
+    }
     if s.rejected.is_empty() {
         println!("rejected: none");
     } else {

@@ -477,6 +477,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         hash BLOB NOT NULL
     );
     ",
+    // 14: the newest logged change of every actor id (ADR 0012): a device
+    // whose request shows it lacks its own newest change was restored from a
+    // device backup, and is told so. The change's hash is read from
+    // `log_hashes`. Filled from the change rows kept so far (an actor whose
+    // changes were all pruned gets its row with its next change).
+    "
+    CREATE TABLE actor_newest (
+        actor  BLOB PRIMARY KEY,
+        seq    INTEGER NOT NULL,
+        doc_id TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO actor_newest (actor, seq, doc_id) SELECT actor, max(seq), doc_id FROM changes GROUP BY actor;
+    ",
 ];
 
 /// The schema version a fully migrated database has.
