@@ -573,6 +573,27 @@ mod tests {
     }
 
     #[test]
+    fn the_newest_change_of_every_actor_is_filled_in_from_the_kept_change_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
+        apply(&mut conn, 0, 13).unwrap();
+        conn.execute_batch(
+            "INSERT INTO documents (id, last_seq) VALUES ('a', 3), ('b', 2);
+             INSERT INTO changes (doc_id, actor, bytes) VALUES ('a', x'01', x'00'), ('b', x'01', x'00'), ('a', x'02', x'00');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(Vec<u8>, i64, String)> = conn
+            .prepare("SELECT actor, seq, doc_id FROM actor_newest ORDER BY actor")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows, [(vec![1], 2, "b".to_owned()), (vec![2], 3, "a".to_owned())]);
+    }
+
+    #[test]
     fn a_newer_schema_is_refused() {
         let mut conn = fresh();
         conn.pragma_update(None, "user_version", latest_version() + 1).unwrap();
