@@ -186,6 +186,13 @@ fn print_summary(s: &SyncSummary) -> Result<()> {
     if s.server_restored {
         outln!("the server was restored from a backup: this device sent back {} documents it lacked", s.resent_docs);
     }
+    if s.replica_restored {
+        println!(
+            "this device's data was restored from an older copy: everything was fetched again, \
+             and {} edits the server lacked were sent",
+            s.rebuilt_after_restore
+        );
+    }
     if s.rejected.is_empty() {
         outln!("rejected: none");
     } else {

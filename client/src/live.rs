@@ -226,7 +226,11 @@ impl Client {
                     }
                     // A replica healing a restored server announces its documents next.
                     let healing = lock(&replica).heal_pending()? > 0;
-                    want_request = response.more || healing || (unsynced > 0 && idle < MAX_IDLE_ROUNDS);
+                    // A replica restored from a device backup pulls everything
+                    // again, then pushes what it rebuilt (ADR 0013).
+                    let restoring = summary.replica_restored || summary.rebuilt_after_restore > 0;
+                    want_request =
+                        response.more || healing || restoring || (unsynced > 0 && idle < MAX_IDLE_ROUNDS);
                     match initial.as_mut() {
                         Some(total) => {
                             total.add(&summary);

@@ -42,6 +42,11 @@ pub struct SyncSummary {
     pub server_restored: bool,
     /// Documents the restored server lacked, sent to it whole.
     pub resent_docs: usize,
+    /// This device's replica was restored from a device backup: it pulled
+    /// everything again under a fresh actor id (ADR 0013).
+    pub replica_restored: bool,
+    /// Edits the server lacked, rebuilt after that pull and sent.
+    pub rebuilt_after_restore: usize,
 }
 
 /// A document the server refused to store.
@@ -90,6 +95,8 @@ impl SyncSummary {
         self.pulled_ids.extend(other.pulled_ids.iter().cloned());
         self.server_restored |= other.server_restored;
         self.resent_docs += other.resent_docs;
+        self.replica_restored |= other.replica_restored;
+        self.rebuilt_after_restore += other.rebuilt_after_restore;
     }
 
     pub(crate) fn count_request(&mut self, request: &SyncRequest, encoded: usize) {
@@ -109,6 +116,8 @@ impl SyncSummary {
         self.pulled_docs += report.pulled_docs;
         self.server_restored |= report.heal_started;
         self.resent_docs += report.lacking;
+        self.replica_restored |= report.replica_restored;
+        self.rebuilt_after_restore += report.rebuilt_after_restore;
         for d in &response.pull {
             let (changes, snapshots, bytes) = sizes(d);
             self.pulled_changes += changes;
@@ -162,6 +171,8 @@ pub(crate) fn made_progress(report: &SyncReport, response: &SyncResponse, positi
         || response.after > position_before.1
         || report.heal_started
         || report.announced > 0
+        || report.replica_restored
+        || report.rebuilt_after_restore > 0
 }
 
 impl Client {

@@ -14,7 +14,9 @@ mod erase;
 mod index;
 mod loaded;
 mod refused;
+mod restored;
 pub mod schema;
+mod stored;
 mod sync;
 mod words;
 
@@ -184,7 +186,7 @@ impl Replica {
         let mut ids = Vec::with_capacity(docs.len());
         let stored_at = access::millis(OffsetDateTime::now_utc());
         for mut doc in docs {
-            let bytes = doc.save();
+            let bytes = stored::whole(doc.automerge_mut())?;
             tx.prepare_cached("INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)")?
                 .execute(params![doc.id().to_string(), bytes, stored_at])?;
             index::write(&tx, &index::row(&mut doc))?;
@@ -316,7 +318,7 @@ impl Replica {
 
     /// The account's whole Automerge document, for other Automerge implementations.
     pub fn export_document(&self, id: AccountId) -> Result<Vec<u8>> {
-        self.with_document(id, |doc| Ok(doc.save()))
+        self.with_document(id, |doc| stored::whole(doc.automerge_mut()))
     }
 
     /// Stores document bytes from elsewhere: a new account, or changes to one
@@ -328,7 +330,7 @@ impl Replica {
             let tx = self.conn.transaction()?;
             let mut settings = load_settings(&tx)?;
             settings.automerge_mut().merge(&mut loaded.clone())?;
-            let bytes = settings.automerge_mut().save();
+            let bytes = stored::whole(settings.automerge_mut())?;
             tx.execute(
                 "UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1",
                 params![SETTINGS_DOC_ID, bytes],
@@ -355,7 +357,7 @@ impl Replica {
                 let now = OffsetDateTime::now_utc();
                 tx.execute(
                     "INSERT INTO documents (id, snapshot, pending, updated_at) VALUES (?1, ?2, 0, ?3)",
-                    params![id.to_string(), incoming.save(), access::millis(now)],
+                    params![id.to_string(), stored::whole(incoming.automerge_mut())?, access::millis(now)],
                 )?;
                 index::write(&tx, &index::row(&mut incoming))?;
                 mark_dirty(&tx, &id.to_string())?;
@@ -408,7 +410,7 @@ impl Replica {
     pub fn edit_settings<T>(&mut self, f: impl FnOnce(&mut SettingsDoc, &Author) -> Result<T>) -> Result<T> {
         let mut doc = self.load_settings()?;
         let out = f(&mut doc, &self.author)?;
-        let bytes = doc.automerge_mut().save();
+        let bytes = stored::whole(doc.automerge_mut())?;
         let tx = self.conn.transaction()?;
         tx.execute("UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1", params![SETTINGS_DOC_ID, bytes])?;
         tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
@@ -420,7 +422,7 @@ impl Replica {
 
     /// The settings document's bytes, for sync and interop.
     pub fn export_settings(&self) -> Result<Vec<u8>> {
-        Ok(self.load_settings()?.automerge_mut().save())
+        stored::whole(self.load_settings()?.automerge_mut())
     }
 
     /// Ids of every account document stored here (including deleted and merged ones).
@@ -589,7 +591,7 @@ fn store_changes(tx: &Transaction<'_>, doc: &mut AccountDoc, before: &[ChangeHas
         return Ok(());
     }
     let pending = stored_pending(tx, &doc.id().to_string())?;
-    write_encoded(tx, encode_changes(doc, before, pending), local)
+    write_encoded(tx, encode_changes(doc, before, pending)?, local)
 }
 
 /// How many change chunks follow the stored snapshot of `doc`.
@@ -614,13 +616,13 @@ enum Body {
 
 /// Encodes the changes made since `before` to a document stored with
 /// `pending` chunks: a new snapshot every [`COMPACT_AFTER`] writes.
-fn encode_changes(doc: &mut AccountDoc, before: &[ChangeHash], pending: i64) -> Encoded {
+fn encode_changes(doc: &mut AccountDoc, before: &[ChangeHash], pending: i64) -> Result<Encoded> {
     let body = if pending + 1 >= COMPACT_AFTER {
-        Body::Snapshot(doc.save())
+        Body::Snapshot(stored::whole(doc.automerge_mut())?)
     } else {
         Body::Chunk { seq: pending + 1, bytes: doc.automerge_mut().save_after(before) }
     };
-    Encoded { id: doc.id().to_string(), body, row: index::row(doc) }
+    Ok(Encoded { id: doc.id().to_string(), body, row: index::row(doc) })
 }
 
 fn write_encoded(tx: &Transaction<'_>, encoded: Encoded, local: bool) -> Result<()> {

@@ -219,7 +219,7 @@ pub(super) enum SetAside {
 }
 
 /// The actor ids this device wrote with: the current one and those before it.
-fn local_actors(tx: &Transaction<'_>, current: &ActorId) -> Result<HashSet<ActorId>> {
+pub(super) fn local_actors(tx: &Transaction<'_>, current: &ActorId) -> Result<HashSet<ActorId>> {
     let mut out: HashSet<ActorId> = HashSet::from([current.clone()]);
     let mut stmt = tx.prepare_cached("SELECT actor FROM past_actors")?;
     for row in stmt.query_map([], |r| r.get::<_, Vec<u8>>(0))? {
@@ -334,7 +334,7 @@ pub(super) fn set_aside(
         // to rebuild on. The document stays as it is, marked rejected.
         _ => return Ok(SetAside::NotRebuilt),
     };
-    let source = am.save();
+    let source = super::stored::whole(am)?;
     let now = access::millis(OffsetDateTime::now_utc());
     for (i, change) in local.iter().enumerate() {
         let Some(reason) = &refused[i] else { continue };
@@ -354,7 +354,11 @@ pub(super) fn set_aside(
     let heads = rebuilt.heads();
     write_encoded(
         tx,
-        Encoded { id: doc.to_owned(), body: Body::Snapshot(rebuilt.save()), row: index::row(&mut rebuilt) },
+        Encoded {
+            id: doc.to_owned(),
+            body: Body::Snapshot(super::stored::whole(rebuilt.automerge_mut())?),
+            row: index::row(&mut rebuilt),
+        },
         true,
     )?;
     let clean = heads == server_heads;
@@ -373,11 +377,36 @@ pub(super) fn set_aside(
 /// that reads differently from where the change was made, so that its
 /// positions would mean something else).
 fn reapply(source: &mut AutoCommit, change: &Change, target: &mut AutoCommit, options: CommitOptions) -> Result<bool> {
+    replay(source, change, target, options, false)
+}
+
+/// [`reapply`] for a replica restored from a device backup (ADR 0013): its
+/// old actor id made other objects after the backup, on the server, under
+/// the same object ids as the ones `change` made, so objects are always
+/// found by their path of keys, and a map or list that `change` put at a key
+/// where `target` already has one of the same kind is reused, not replaced
+/// (it holds what the server has under it).
+pub(super) fn replay_by_path(
+    source: &mut AutoCommit,
+    change: &Change,
+    target: &mut AutoCommit,
+    options: CommitOptions,
+) -> Result<bool> {
+    replay(source, change, target, options, true)
+}
+
+fn replay(
+    source: &mut AutoCommit,
+    change: &Change,
+    target: &mut AutoCommit,
+    options: CommitOptions,
+    by_path: bool,
+) -> Result<bool> {
     let deps = change.deps().to_vec();
     let patches = source.diff(&deps, &[change.hash()]);
     let mut checked: HashSet<ObjId> = HashSet::new();
     for patch in &patches {
-        let Some(obj) = resolve(patch, target) else {
+        let Some(obj) = resolve(patch, target, by_path) else {
             target.rollback();
             return Ok(false);
         };
@@ -391,6 +420,9 @@ fn reapply(source: &mut AutoCommit, change: &Change, target: &mut AutoCommit, op
             target.rollback();
             return Ok(false);
         }
+        if by_path && reuses_object(patch, &obj, target) {
+            continue;
+        }
         apply_patch(patch, &obj, target)?;
     }
     target.commit_with(options);
@@ -400,8 +432,8 @@ fn reapply(source: &mut AutoCommit, change: &Change, target: &mut AutoCommit, op
 /// The object a patch applies to, in `target`: the same object if `target`
 /// has it, else the one found by following the patch's path of keys (map
 /// keys are stable: records are keyed by UUIDs).
-fn resolve(patch: &Patch, target: &AutoCommit) -> Option<ObjId> {
-    if target.object_type(&patch.obj).is_ok() {
+fn resolve(patch: &Patch, target: &AutoCommit, by_path: bool) -> Option<ObjId> {
+    if !by_path && target.object_type(&patch.obj).is_ok() {
         return Some(patch.obj.clone());
     }
     let mut obj = automerge::ROOT;
@@ -412,6 +444,13 @@ fn resolve(patch: &Patch, target: &AutoCommit) -> Option<ObjId> {
         }
     }
     Some(obj)
+}
+
+/// Whether `patch` puts a map or list at a key where `target` already has
+/// an object of the same kind.
+fn reuses_object(patch: &Patch, obj: &ObjId, target: &AutoCommit) -> bool {
+    let PatchAction::PutMap { key, value: (Value::Object(kind), _), .. } = &patch.action else { return false };
+    matches!(target.get(obj, key.as_str()), Ok(Some((Value::Object(found), _))) if found == *kind)
 }
 
 fn apply_patch(patch: &Patch, obj: &ObjId, target: &mut AutoCommit) -> Result<()> {

@@ -158,6 +158,22 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ",
         reindex: true,
     },
+    // 7: a replica restored from a device backup (ADR 0013). When the server
+    // says it holds newer changes of this device than the replica does, each
+    // document's unacknowledged local changes are set aside here (`source`:
+    // the document as it was; `changes`: their hashes, 32 bytes each, oldest
+    // first) until everything was pulled again; then those the server lacks
+    // are rebuilt under a fresh actor id.
+    Migration {
+        sql: "
+        CREATE TABLE restore_rebuild (
+            doc_id  TEXT PRIMARY KEY,
+            source  BLOB NOT NULL,
+            changes BLOB NOT NULL
+        ) WITHOUT ROWID;
+        ",
+        reindex: false,
+    },
 ];
 
 /// The schema version a fully migrated replica has.

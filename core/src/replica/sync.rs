@@ -88,6 +88,14 @@ pub struct SyncReport {
     /// many of them it lacked (they are pushed whole next).
     pub announced: usize,
     pub lacking: usize,
+    /// This replica was restored from a device backup and lacked changes the
+    /// server holds from it: its unacknowledged edits were set aside, it
+    /// writes under a fresh actor id and pulls everything again (ADR 0013).
+    pub replica_restored: bool,
+    /// Edits made on the restored replica (or kept unsent in its backup)
+    /// that the server lacked, rebuilt under the fresh actor id once the
+    /// pull was complete; they are pushed next.
+    pub rebuilt_after_restore: usize,
 }
 
 pub(super) fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
@@ -122,7 +130,7 @@ impl Replica {
             let (heads, data) = self.with_any(&doc, |am| {
                 let heads = am.get_heads();
                 let data = if need_snapshot || synced.is_empty() {
-                    DocData { doc: doc.clone(), snapshot: Some(am.save()), changes: Vec::new() }
+                    DocData { doc: doc.clone(), snapshot: Some(super::stored::whole(am)?), changes: Vec::new() }
                 } else {
                     DocData {
                         doc: doc.clone(),
@@ -130,8 +138,8 @@ impl Replica {
                         changes: am.get_changes(&synced).into_iter().map(|c| c.raw_bytes().to_vec()).collect(),
                     }
                 };
-                (heads, data)
-            })?;
+                Ok::<_, Error>((heads, data))
+            })??;
             if data.snapshot.is_none() && data.changes.is_empty() {
                 // Nothing new after all (e.g. the edit was pulled back): acknowledge locally.
                 self.conn
@@ -311,9 +319,27 @@ impl Replica {
         let after = response.after.max(base);
         let mut new_base = if response.more { base } else { after };
         let mut after = after;
-        if response.v2.as_ref().is_some_and(|ext| ext.heal) {
+        let heal = response.v2.as_ref().is_some_and(|ext| ext.heal);
+        if heal {
             start_heal(&tx, &mut report)?;
             (new_base, after) = (0, 0);
+        }
+        let restored = response.v2.as_ref().is_some_and(|ext| ext.restored);
+        if restored {
+            // Restored from a device backup (ADR 0013): local edits aside,
+            // a fresh actor id, and everything pulled again.
+            super::restored::set_aside(&tx, &self.author.actor)?;
+            new_actor.get_or_insert_with(ActorId::random);
+            rebuilt = true;
+            report.replica_restored = true;
+            report.more = true;
+            (new_base, after) = (0, 0);
+        } else if !response.more && !heal && super::restored::pending(&tx)? {
+            // The pull is complete: what the server lacks is rebuilt and pushed next.
+            report.rebuilt_after_restore = super::restored::rebuild(&tx, &self.author.actor)?;
+            loaded(&self.loaded).clear();
+            changed.clear();
+            report.more = true;
         }
         for (key, value) in [("base", new_base), ("after", after)] {
             tx.prepare_cached(
@@ -493,7 +519,8 @@ fn apply_held(
                     let before = doc.heads();
                     absorb(doc.automerge_mut(), data)?;
                     let heads = doc.heads();
-                    let encoded = (heads != before).then(|| encode_changes(&mut doc, &before, pending));
+                    let encoded =
+                        if heads != before { Some(encode_changes(&mut doc, &before, pending)?) } else { None };
                     Ok(Absorbed { doc, encoded, heads })
                 })
             },
@@ -555,7 +582,7 @@ fn prepare_new_inside(data: &DocData, actor: &automerge::ActorId) -> Result<NewA
     }
     let bytes = match stored {
         Some(bytes) => bytes,
-        None => doc.save(),
+        None => super::stored::whole(doc.automerge_mut())?,
     };
     Ok(NewAccountDoc { doc: data.doc.clone(), bytes, row: index::row(&mut doc), heads: doc.heads() })
 }
@@ -583,7 +610,10 @@ fn apply_settings(tx: &Transaction<'_>, data: &DocData) -> Result<()> {
         return Err(Error::InvalidDocument("server sent a settings document of another type".into()));
     }
     let heads = am.get_heads();
-    tx.execute("UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1", params![SETTINGS_DOC_ID, am.save()])?;
+    tx.execute(
+        "UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1",
+        params![SETTINGS_DOC_ID, super::stored::whole(am)?],
+    )?;
     tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
     settle_if_clean(tx, SETTINGS_DOC_ID, &heads)
 }

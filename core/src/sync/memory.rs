@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use automerge::{AutoCommit, Change};
 
 use super::protocol::{Fingerprint, fingerprint_of};
-use super::server::{AccessError, DocMeta, LogIdentity, LoggedChange, ServerStore};
+use super::server::{AccessError, ActorNewest, DocMeta, LogIdentity, LoggedChange, ServerStore};
 
 #[derive(Debug, Default, Clone)]
 struct Doc {
@@ -26,6 +26,7 @@ pub struct MemoryStore {
     docs: BTreeMap<String, Doc>,
     identity: LogIdentity,
     hashes: HashMap<u64, [u8; 32]>,
+    newest: HashMap<Vec<u8>, ActorNewest>,
 }
 
 impl MemoryStore {
@@ -95,6 +96,10 @@ impl ServerStore for MemoryStore {
                 bytes: c.raw_bytes().to_vec(),
             });
             d.last_seq = self.head;
+            self.newest.insert(
+                c.actor_id().to_bytes().to_vec(),
+                ActorNewest { seq: self.head, doc: doc.to_owned(), hash: c.hash().0 },
+            );
         }
         Ok(())
     }
@@ -142,5 +147,9 @@ impl ServerStore for MemoryStore {
     fn start_epoch(&mut self) -> Result<LogIdentity, AccessError> {
         self.identity.epoch += 1;
         Ok(self.identity)
+    }
+
+    fn newest_by_actor(&mut self, actor: &[u8]) -> Result<Option<ActorNewest>, AccessError> {
+        Ok(self.newest.get(actor).cloned())
     }
 }

@@ -16,5 +16,6 @@ pub use protocol::{
     PROTOCOL_VERSION, ProtocolError, SyncRequest, SyncResponse, fingerprint_of,
 };
 pub use server::{
-    Access, AccessError, DocMeta, HandleStats, LogIdentity, LoggedChange, OpenAccess, ServerStore, Verdict, handle,
+    Access, AccessError, ActorNewest, DocMeta, HandleStats, LogIdentity, LoggedChange, OpenAccess, ServerStore,
+    Verdict, handle,
 };

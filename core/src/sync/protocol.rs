@@ -174,6 +174,14 @@ pub struct HealResponse {
     pub heal: bool,
     /// Announced documents the server lacks some heads of: push them whole.
     pub lacking: Vec<String>,
+    /// This device's replica is older than what the server holds from it (it
+    /// was restored from a device backup): the server holds changes of the
+    /// request's actor that the device no longer has. Nothing of the request
+    /// was stored; the device sets its unacknowledged changes aside, writes
+    /// under a fresh actor id, pulls again from position 0 and then rebuilds
+    /// the changes the server lacks (ADR 0013). Encoded last, so every field
+    /// before it is where it was.
+    pub restored: bool,
 }
 
 /// Any protocol message.
@@ -399,7 +407,7 @@ mod tests {
         assert_eq!(Message::decode(&bytes).unwrap(), req);
 
         let resp = Message::Response(SyncResponse {
-            v2: Some(HealResponse { log: mark(), heal: true, lacking: vec!["settings".into()] }),
+            v2: Some(HealResponse { log: mark(), heal: true, lacking: vec!["settings".into()], restored: true }),
             ..response()
         });
         let bytes = resp.encode();
@@ -407,6 +415,20 @@ mod tests {
         assert_eq!(Message::decode(&bytes).unwrap(), resp);
         let empty = Message::Request(SyncRequest { v2: Some(HealRequest::default()), ..request() });
         assert_eq!(Message::decode(&empty.encode()).unwrap(), empty);
+    }
+
+    #[test]
+    fn the_restored_flag_is_the_last_byte_of_a_version_2_response() {
+        let with = |restored| {
+            let ext = HealResponse { log: mark(), heal: false, lacking: vec!["settings".into()], restored };
+            Message::Response(SyncResponse { v2: Some(ext), ..response() }).encode()
+        };
+        let (no, yes) = (with(false), with(true));
+        assert_eq!(no.len(), yes.len());
+        assert_eq!(no[..no.len() - 1], yes[..yes.len() - 1], "every field before it stays where it was");
+        assert_eq!((no[no.len() - 1], yes[yes.len() - 1]), (0, 1));
+        let Message::Response(decoded) = Message::decode(&yes).unwrap() else { panic!("a response") };
+        assert!(decoded.v2.unwrap().restored);
     }
 
     #[test]
@@ -442,7 +464,7 @@ mod tests {
         let bytes = Message::Request(SyncRequest { v2: Some(many), ..request() }).encode();
         assert!(matches!(Message::decode(&bytes), Err(ProtocolError::TooLarge(_))));
         let resp = SyncResponse {
-            v2: Some(HealResponse { log: mark(), heal: false, lacking: vec!["nope".into()] }),
+            v2: Some(HealResponse { log: mark(), heal: false, lacking: vec!["nope".into()], restored: false }),
             ..response()
         };
         assert!(matches!(Message::decode(&Message::Response(resp).encode()), Err(ProtocolError::BadDocId(_))));

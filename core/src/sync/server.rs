@@ -46,6 +46,17 @@ pub struct LogIdentity {
     pub epoch: u64,
 }
 
+/// The newest change a store logged from one actor id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActorNewest {
+    /// Its log position.
+    pub seq: u64,
+    /// The document it belongs to.
+    pub doc: String,
+    /// Its hash.
+    pub hash: [u8; 32],
+}
+
 /// Storage the protocol needs from a server. Implementations: the server's
 /// SQLite store, and [`super::MemoryStore`] for tests.
 pub trait ServerStore {
@@ -87,6 +98,12 @@ pub trait ServerStore {
     /// Starts a new epoch (the log is not the one devices saw); returns it.
     fn start_epoch(&mut self) -> Result<LogIdentity, Self::Error> {
         self.identity()
+    }
+    /// The newest change logged from `actor` (`None`: none, or the store
+    /// does not keep track; then a replica restored from a device backup is
+    /// not detected).
+    fn newest_by_actor(&mut self, _actor: &[u8]) -> Result<Option<ActorNewest>, Self::Error> {
+        Ok(None)
     }
 }
 
@@ -162,6 +179,10 @@ pub struct HandleStats {
     pub diverged_at: Option<u64>,
     /// The epoch this request started, if it did.
     pub new_epoch: Option<u64>,
+    /// The requester's replica lacks this device's own change logged at this
+    /// position (it was restored from a device backup): it was told so, and
+    /// nothing of its request was stored.
+    pub replica_behind: Option<u64>,
 }
 
 /// How the log a requester saw compares with the store's.
@@ -188,12 +209,30 @@ pub fn handle<S: ServerStore>(
     // positions past those the requester saw.
     let head = store.head()?;
     let seen = compare_logs(store, req, head, &mut stats)?;
+    if seen == Seen::Same
+        && let Some(lost) = replica_behind(store, req)?
+    {
+        // Its pushes were made at sequence numbers the server already holds
+        // from its later changes: none is stored; it rebuilds them.
+        stats.replica_behind = Some(lost);
+        let v2 = HealResponse { log: mark(store, head)?, heal: false, lacking: Vec::new(), restored: true };
+        let response = SyncResponse {
+            acks: Vec::new(),
+            pull: Vec::new(),
+            base: req.base,
+            after: req.after,
+            more: false,
+            removed: Vec::new(),
+            v2: Some(v2),
+        };
+        return Ok((response, stats));
+    }
     let acks = push_all(store, access, &req.push, &mut stats)?;
     let head = store.head()?;
     if let (Seen::Gone(at), Some(_)) = (seen, &req.v2) {
         // The device re-pulls from 0 and announces what it holds next.
         stats.diverged_at = Some(at);
-        let v2 = HealResponse { log: mark(store, head)?, heal: true, lacking: Vec::new() };
+        let v2 = HealResponse { log: mark(store, head)?, heal: true, lacking: Vec::new(), restored: false };
         let response = SyncResponse {
             acks,
             pull: Vec::new(),
@@ -255,7 +294,7 @@ pub fn handle<S: ServerStore>(
     stats.docs_sent = pull.len();
     stats.bytes_sent = bytes;
     let v2 = match &req.v2 {
-        Some(_) => Some(HealResponse { log: mark(store, head)?, heal: false, lacking }),
+        Some(_) => Some(HealResponse { log: mark(store, head)?, heal: false, lacking, restored: false }),
         None => None,
     };
     Ok((SyncResponse { acks, pull, base: req.base, after, more, removed, v2 }, stats))
@@ -301,6 +340,35 @@ fn compare_logs<S: ServerStore>(
         return restart(store, seen.head, Some(this_epoch));
     }
     Ok(if this_epoch { Seen::Same } else { Seen::Gone(seen.head) })
+}
+
+/// Whether a version-2 requester's replica is older than what this store
+/// holds from it (restored from a device backup): the newest change logged
+/// from its actor id is past the log it says it saw, and it does not push
+/// that change either (it would, still holding it unacknowledged, after a
+/// lost response). Returns that change's position. Version-1 requests are
+/// never judged (0.1.0 devices keep their behaviour).
+fn replica_behind<S: ServerStore>(store: &mut S, req: &SyncRequest) -> Result<Option<u64>, S::Error> {
+    let Some(ext) = &req.v2 else { return Ok(None) };
+    let Some(newest) = store.newest_by_actor(&req.actor)? else { return Ok(None) };
+    // The mark is taken at a response's head, which covers everything the
+    // device pushed before it; without one, its position is all there is.
+    let seen = ext.seen.map_or(req.after.max(req.base), |m| m.head);
+    if newest.seq <= seen {
+        return Ok(None);
+    }
+    let hash = ChangeHash(newest.hash);
+    let pushed = req.push.iter().filter(|d| d.doc == newest.doc).any(|data| {
+        let in_changes = data.parse_changes().is_ok_and(|cs| cs.iter().any(|c| c.hash() == hash));
+        in_changes
+            || data.snapshot.as_ref().is_some_and(|s| {
+                crate::untrusted::contain("a pushed snapshot", || {
+                    Ok(load_verified(s).ok().is_some_and(|d| d.get_change_by_hash(&hash).is_some()))
+                })
+                .unwrap_or(false)
+            })
+    });
+    Ok((!pushed).then_some(newest.seq))
 }
 
 /// The store's log as of `head`, for a version-2 response.

@@ -490,6 +490,19 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         lost_changes   INTEGER
     );
     ",
+    // 15: the newest logged change of every actor id (ADR 0013): a device
+    // whose request shows it lacks its own newest change was restored from a
+    // device backup, and is told so. The change's hash is read from
+    // `log_hashes`. Filled from the change rows kept so far (an actor whose
+    // changes were all pruned gets its row with its next change).
+    "
+    CREATE TABLE actor_newest (
+        actor  BLOB PRIMARY KEY,
+        seq    INTEGER NOT NULL,
+        doc_id TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO actor_newest (actor, seq, doc_id) SELECT actor, max(seq), doc_id FROM changes GROUP BY actor;
+    ",
 ];
 
 /// The schema version a fully migrated database has.
@@ -570,6 +583,27 @@ mod tests {
                 assert_eq!(kept, 1, "data written at version {n} survives the upgrade");
             }
         }
+    }
+
+    #[test]
+    fn the_newest_change_of_every_actor_is_filled_in_from_the_kept_change_rows() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
+        apply(&mut conn, 0, 13).unwrap();
+        conn.execute_batch(
+            "INSERT INTO documents (id, last_seq) VALUES ('a', 3), ('b', 2);
+             INSERT INTO changes (doc_id, actor, bytes) VALUES ('a', x'01', x'00'), ('b', x'01', x'00'), ('a', x'02', x'00');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(Vec<u8>, i64, String)> = conn
+            .prepare("SELECT actor, seq, doc_id FROM actor_newest ORDER BY actor")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(rows, [(vec![1], 2, "b".to_owned()), (vec![2], 3, "a".to_owned())]);
     }
 
     #[test]

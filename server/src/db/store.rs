@@ -7,7 +7,7 @@
 
 use automerge::{AutoCommit, Change};
 use rapport_core::settings::SETTINGS_DOC_ID;
-use rapport_core::sync::{DocMeta, Fingerprint, LogIdentity, LoggedChange, ServerStore};
+use rapport_core::sync::{ActorNewest, DocMeta, Fingerprint, LogIdentity, LoggedChange, ServerStore};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::cache::DocCache;
@@ -172,6 +172,10 @@ impl ServerStore for SqlStore<'_> {
         self.written.new_docs += created as u64;
         let mut insert = self.conn.prepare_cached("INSERT INTO changes (doc_id, actor, bytes) VALUES (?1, ?2, ?3)")?;
         let mut hash = self.conn.prepare_cached("INSERT OR REPLACE INTO log_hashes (seq, hash) VALUES (?1, ?2)")?;
+        let mut newest = self.conn.prepare_cached(
+            "INSERT INTO actor_newest (actor, seq, doc_id) VALUES (?1, ?2, ?3)
+             ON CONFLICT (actor) DO UPDATE SET seq = excluded.seq, doc_id = excluded.doc_id WHERE excluded.seq > seq",
+        )?;
         let mut bytes = 0i64;
         let mut last_seq = 0;
         for change in changes {
@@ -179,6 +183,7 @@ impl ServerStore for SqlStore<'_> {
             // Taken before any other insert: the audit row has its own rowid.
             last_seq = self.conn.last_insert_rowid();
             hash.execute(params![last_seq, &change.hash().0[..]])?;
+            newest.execute(params![change.actor_id().to_bytes(), last_seq, doc])?;
             bytes += change.raw_bytes().len() as i64;
             if let Some(author) = self.author {
                 audit::record(self.conn, author, doc, last_seq, change)?;
@@ -247,6 +252,23 @@ impl ServerStore for SqlStore<'_> {
 
     fn start_epoch(&mut self) -> Result<LogIdentity, DbError> {
         meta::start_epoch(self.conn)
+    }
+
+    fn newest_by_actor(&mut self, actor: &[u8]) -> Result<Option<ActorNewest>, DbError> {
+        let row: Option<(i64, String, Option<Vec<u8>>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT a.seq, a.doc_id, h.hash FROM actor_newest a LEFT JOIN log_hashes h ON h.seq = a.seq
+                 WHERE a.actor = ?1",
+            )?
+            .query_row([actor], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        // Without its hash (not backfilled yet) the change cannot be looked
+        // for in the request: nothing is judged.
+        Ok(row.and_then(|(seq, doc, hash)| {
+            let hash: [u8; 32] = hash?.try_into().ok()?;
+            Some(ActorNewest { seq: seq.max(0) as u64, doc, hash })
+        }))
     }
 
     fn changes_after(&mut self, doc: &str, after: u64) -> Result<Vec<LoggedChange>, DbError> {

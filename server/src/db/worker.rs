@@ -278,6 +278,14 @@ impl Worker {
                              the device re-sends what it holds"
                         );
                     }
+                    if let Some(lost) = answer.1.replica_behind {
+                        tracing::warn!(
+                            device = principal.device_id,
+                            lost,
+                            "a device lacks its own change at this log position (its replica was restored \
+                             from a device backup): it pulls everything again and rebuilds its unsent edits"
+                        );
+                    }
                     changes_stored += answer.1.changes_stored as u64;
                     docs_rejected += answer.1.docs_rejected as u64;
                     written.touched.extend(mine.touched);
