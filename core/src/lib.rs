@@ -39,10 +39,10 @@ pub use doc::{
     AccountDoc, Author, Conflict, ConflictValue, Editor, FieldPath, HistoryEntry, NewAccount, NewConsent, NewContact,
     NewDeal, NewInteraction, NewTask, NewTie, SCHEMA_VERSION, settable_fields,
 };
-pub use error::{Error, RecordKind, Result};
+pub use error::{Error, KeyProblem, RecordKind, Result};
 pub use model::*;
 pub use replica::{
-    AccountFilter, AccountSummary, DeviceIdentity, Imported, PushPlan, RefusedEdit, RefusedEditId, Replica, SyncLimits,
-    SyncReport,
+    AccountFilter, AccountSummary, DeviceIdentity, Encryption, Imported, PushPlan, RAW_KEY_LEN, RefusedEdit,
+    RefusedEditId, Replica, ReplicaKey, SyncLimits, SyncReport,
 };
 pub use settings::{ReasonCatalogue, Settings, SettingsDoc, Stage};
