@@ -10,6 +10,8 @@
 //!   with `sync` as an async method (Kotlin `suspend`, Swift `async`).
 //! * [`whoami`] / [`open_with_token`]: the user and device a token belongs
 //!   to, so the replica writes as the token's user.
+//! * [`encryption`]: encrypted replicas (`Replica.openEncrypted`,
+//!   [`encrypt_replica`]) with a key from the platform's keystore.
 //! * [`SyncListener`]: implemented by the app to follow a sync.
 //! * Bindings: `scripts/bindings.sh` (library mode); see `docs/MOBILE.md`.
 
@@ -19,6 +21,7 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod encryption;
 pub mod error;
 pub mod identity;
 pub mod input;
@@ -26,6 +29,7 @@ pub mod replica;
 pub mod sync;
 pub mod types;
 
+pub use encryption::{encrypt_replica, open_encrypted_with_token, replica_key_length};
 pub use error::RapportError;
 pub use identity::{TokenOwner, open_with_token, whoami};
 pub use input::{AccountFilter, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewTask, NewTie};

@@ -108,6 +108,9 @@ pub(crate) fn file_kind(path: &Path) -> Result<FileKind> {
 
 /// Gives the freshly opened connection its key. Must run before anything reads the file.
 pub(crate) fn apply(conn: &Connection, key: &ReplicaKey) -> Result<()> {
+    // A wrong key is reported as `Error::WrongKey`; SQLCipher would also
+    // print its page errors to stderr (the terminal, Android's logcat).
+    conn.execute_batch("PRAGMA cipher_log_level = NONE")?;
     conn.pragma_update(None, "key", key.sqlcipher_text())?;
     Ok(())
 }
