@@ -88,3 +88,21 @@ def test_encrypted_replica_syncs_through_a_server(ffi, server, token, tmp_path):
     asyncio.run(tablet.sync(server.url, token, None))
     assert tablet.account(acme).party.name == NAME
     assert leaks(tmp_path) == []
+
+
+def test_swift_bindings_have_the_encryption_api():
+    """No Swift compiler here: the generated Swift API has the shape docs/MOBILE.md shows."""
+    import re
+
+    from conftest import ROOT
+
+    source = (ROOT / "target" / "bindings" / "swift" / "rapport_ffi.swift").read_text()
+    flat = re.sub(r"\s+", " ", source)
+    for pattern in [
+        r"public static func openEncrypted\(path: String, user: String, device: String, key: Data\) ?throws ?-> Replica",
+        r"public func encryptReplica\(path: String, key: Data\) ?throws ?-> Bool",
+        r"public func openEncryptedWithToken\(path: String, serverUrl: String, token: String, key: Data\) ?async throws ?-> Replica",
+        r"public func replicaKeyLength\(\) ?-> UInt32",
+        r"case wrongKey\(message: String\)",
+    ]:
+        assert re.search(pattern, flat, re.IGNORECASE), pattern
