@@ -1,13 +1,16 @@
 //! Where the replica lives and the small config file next to it.
 //!
 //! `DIR/replica.db` is the SQLite replica; `DIR/config.json` holds the server
-//! URL, the device token and the user and device names the replica writes as.
+//! URL, the device token, the user and device names the replica writes as,
+//! and, for an encrypted replica, where its key comes from (never the key).
 //! `DIR` is `--replica`, else `$RAPPORT_REPLICA`, else the platform data
 //! directory (`~/.local/share/rapport` on Linux).
 
 use std::path::{Path, PathBuf};
 
 use rapport_core::{DeviceIdentity, Replica};
+
+use crate::encryption::{self, KeySource};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CliError, Result};
@@ -27,6 +30,9 @@ pub struct Config {
     /// The token's device id on the server (absent in configs of 0.1.0 and `--offline`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_id: Option<i64>,
+    /// Where the key of an encrypted replica comes from (absent: not encrypted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeySource>,
 }
 
 impl Config {
@@ -68,8 +74,17 @@ impl Workspace {
     }
 
     pub fn open(&self) -> Result<Replica> {
-        Ok(Replica::open(self.dir.join(REPLICA_FILE), &self.config.identity())?)
+        open(&self.dir, &self.config)
     }
+}
+
+/// Opens the replica in `dir` as `config` says: plain, or with its key.
+pub fn open(dir: &Path, config: &Config) -> Result<Replica> {
+    let path = dir.join(REPLICA_FILE);
+    Ok(match config.key {
+        None => Replica::open(path, &config.identity())?,
+        Some(source) => Replica::open_encrypted(path, &config.identity(), &encryption::key(dir, source)?)?,
+    })
 }
 
 /// Writes `config.json` (readable by the owner only: it holds the token).

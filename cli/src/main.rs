@@ -6,6 +6,7 @@
 mod args;
 mod config;
 mod csv_io;
+mod encryption;
 mod error;
 mod output;
 mod records;
@@ -41,6 +42,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Init(_) => Ok(()),
         Command::Sync(args) => remote::sync(&ws, args),
         Command::Watch(args) => remote::watch(&ws, args),
+        Command::Encrypt(args) => remote::encrypt(&ws, args),
         Command::Status(f) => remote::status(&ws, f.json),
         Command::Account(c) => records::account(&mut ws.open()?, c),
         Command::Interaction(c) => records::interaction(&mut ws.open()?, c),
