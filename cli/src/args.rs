@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::encryption::KeySource;
+
 #[derive(Debug, Parser)]
 #[command(name = "rapport", version, about = "Rapport CRM: a local replica synced with the Rapport server")]
 pub struct Cli {
@@ -23,6 +25,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Stay connected: apply changes from other devices as they land (Ctrl-C to stop).
     Watch(WatchArgs),
+    /// Encrypt the replica in place (key from the OS keyring, else a passphrase).
+    Encrypt(EncryptArgs),
     /// Show the replica's server, identity and unsynced changes.
     Status(JsonFlag),
     /// Accounts: add, edit, show, list, history, delete, merge.
@@ -93,6 +97,18 @@ pub struct InitArgs {
     /// server whose company CA is not installed on this machine; kept in the replica's config.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<std::path::PathBuf>,
+    /// Encrypt the replica: with a random key kept in the OS keyring (the default), or with a
+    /// passphrase ($RAPPORT_PASSPHRASE, else asked); without a reachable keyring, a passphrase.
+    #[arg(long, value_enum, value_name = "KEY", num_args = 0..=1, default_missing_value = "keyring")]
+    pub encrypt: Option<KeySource>,
+}
+
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// Where the key is kept: a random key in the OS keyring, or a passphrase
+    /// ($RAPPORT_PASSPHRASE, else asked). Without a reachable keyring, a passphrase.
+    #[arg(long, value_enum, value_name = "KEY", default_value = "keyring")]
+    pub key: KeySource,
 }
 
 #[derive(Debug, Args)]

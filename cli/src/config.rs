@@ -1,14 +1,17 @@
 //! Where the replica lives and the small config file next to it.
 //!
 //! `DIR/replica.db` is the SQLite replica; `DIR/config.json` holds the server
-//! URL, the device token, the user and device names the replica writes as, and
-//! the CA certificate of a self-hosted server (`--ca-cert`), if given.
+//! URL, the device token, the user and device names the replica writes as,
+//! the CA certificate of a self-hosted server (`--ca-cert`), if given, and,
+//! for an encrypted replica, where its key comes from (never the key).
 //! `DIR` is `--replica`, else `$RAPPORT_REPLICA`, else the platform data
 //! directory (`~/.local/share/rapport` on Linux).
 
 use std::path::{Path, PathBuf};
 
 use rapport_core::{DeviceIdentity, Replica};
+
+use crate::encryption::{self, KeySource};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CliError, Result};
@@ -32,6 +35,9 @@ pub struct Config {
     /// besides the system's (`rapport init --ca-cert FILE`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_cert_pem: Option<String>,
+    /// Where the key of an encrypted replica comes from (absent: not encrypted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeySource>,
 }
 
 impl Config {
@@ -73,8 +79,17 @@ impl Workspace {
     }
 
     pub fn open(&self) -> Result<Replica> {
-        Ok(Replica::open(self.dir.join(REPLICA_FILE), &self.config.identity())?)
+        open(&self.dir, &self.config)
     }
+}
+
+/// Opens the replica in `dir` as `config` says: plain, or with its key.
+pub fn open(dir: &Path, config: &Config) -> Result<Replica> {
+    let path = dir.join(REPLICA_FILE);
+    Ok(match config.key {
+        None => Replica::open(path, &config.identity())?,
+        Some(source) => Replica::open_encrypted(path, &config.identity(), &encryption::key(dir, source)?)?,
+    })
 }
 
 /// Writes `config.json` (readable by the owner only: it holds the token).

@@ -75,6 +75,20 @@ pub enum CliError {
     )]
     Wiped { dir: PathBuf, lost_documents: usize, lost_changes: usize, reported: bool },
 
+    /// The replica's key is in the OS keyring, which cannot be read.
+    #[error(
+        "cannot read the replica's key from the OS keyring ({reason}); unlock the keyring (log in to the desktop \
+         session that created the replica) and try again"
+    )]
+    Keyring { reason: String },
+
+    /// The replica is encrypted with a passphrase and none could be read.
+    #[error(
+        "the replica is encrypted with a passphrase and none could be read ({reason}); set RAPPORT_PASSPHRASE or \
+         run the command in a terminal"
+    )]
+    NoPassphrase { reason: String },
+
     /// Invalid rows in a CSV import; nothing was imported.
     #[error("{} has {} invalid row(s); nothing was imported:\n{}", path.display(), rows.len(), rows.join("\n"))]
     InvalidCsv { path: PathBuf, rows: Vec<String> },
@@ -110,6 +124,14 @@ pub fn core_message(e: &rapport_core::Error) -> String {
         E::UnknownField(field) => {
             format!("unknown field {field:?}; settable fields are: {}", rapport_core::settable_fields().join(", "))
         }
+        E::WrongKey { path, problem: rapport_core::KeyProblem::NotEncrypted } => {
+            format!("{} is not encrypted yet: run `rapport encrypt` to finish encrypting it", path.display())
+        }
+        E::WrongKey { path, problem: rapport_core::KeyProblem::Missing } => format!(
+            "{} is encrypted, but config.json does not say with which key: run `rapport encrypt --key keyring` (or \
+             `--key passphrase`) to use its key again",
+            path.display()
+        ),
         other => other.to_string(),
     }
 }

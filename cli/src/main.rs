@@ -8,6 +8,7 @@ mod output;
 mod args;
 mod config;
 mod csv_io;
+mod encryption;
 mod error;
 mod line_items;
 mod records;
@@ -44,6 +45,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Init(_) => Ok(()),
         Command::Sync(args) => remote::sync(&ws, args),
         Command::Watch(args) => remote::watch(&ws, args),
+        Command::Encrypt(args) => remote::encrypt(&ws, args),
         Command::Status(f) => remote::status(&ws, f.json),
         Command::Account(c) => records::account(&mut ws.open()?, c),
         Command::Interaction(c) => records::interaction(&mut ws.open()?, c),

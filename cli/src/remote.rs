@@ -1,4 +1,5 @@
-//! Commands that talk to the server: init, sync, watch, status.
+//! Commands that talk to the server: init, sync, watch, status (and
+//! encrypt, which changes the replica `init` set up).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -8,11 +9,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rapport_client::{
     Client, ClientError, ClientOptions, LiveControl, LiveEvent, RetryPolicy, SyncSummary, TokenOwner, WatchOptions,
 };
-use rapport_core::{Replica, SyncLimits};
+use rapport_core::{Encryption, Replica, ReplicaKey, SyncLimits};
 use serde::Serialize;
 
-use crate::args::{InitArgs, SyncArgs, WatchArgs};
+use crate::args::{EncryptArgs, InitArgs, SyncArgs, WatchArgs};
 use crate::config::{self, Config, REPLICA_FILE, Workspace};
+use crate::encryption::{self, KeySource};
 use crate::error::{CliError, Result};
 use crate::output;
 
@@ -32,6 +34,9 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
     };
     let client = Client::with_ca_cert(&args.server, &args.token, ClientOptions::default(), ca_cert_pem.as_deref())?;
     let previous = Workspace::load(dir).ok().map(|w| w.config);
+    // A replica encrypted before stays encrypted, with the key it has.
+    let kept_key = previous.as_ref().and_then(|c| c.key);
+    let encrypt = kept_key.is_some() || args.encrypt.is_some();
     let config = if args.offline {
         let user = args.user.ok_or_else(|| {
             CliError::Usage(
@@ -48,6 +53,7 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
                 .unwrap_or_else(config::default_device),
             device_id: None,
             ca_cert_pem,
+            key: None,
         }
     } else {
         let rt = runtime()?;
@@ -61,12 +67,20 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
             device,
             device_id,
             ca_cert_pem,
+            key: None,
         };
         // A no-op exchange on a scratch replica proves the token is accepted
         // for syncing without touching (or creating) the real one.
         let scratch = tempdir_in(dir)?;
         let result = (|| -> Result<()> {
-            let mut replica = Replica::open(scratch.join(REPLICA_FILE), &config.identity())?;
+            // Encrypted with a throwaway key when the replica will be: the
+            // exchange may pull accounts, which must not touch the disk in clear.
+            let path = scratch.join(REPLICA_FILE);
+            let mut replica = if encrypt {
+                Replica::open_encrypted(path, &config.identity(), &throwaway_key()?)?
+            } else {
+                Replica::open(path, &config.identity())?
+            };
             rt.block_on(client.sync(&mut replica, SyncLimits::default(), |_| {}))
                 .map_err(|source| CliError::InitCheck { source })?;
             Ok(())
@@ -75,9 +89,28 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
         result?;
         config
     };
+    let mut config = config;
+    let key = match (kept_key, args.encrypt) {
+        (Some(source), _) => Some((source, encryption::key(dir, source)?)),
+        (None, Some(wanted)) => Some(encryption::new_key(dir, wanted)?),
+        (None, None) => None,
+    };
+    config.key = key.as_ref().map(|(source, _)| *source);
     config::save(dir, &config)?;
-    Replica::open(dir.join(REPLICA_FILE), &config.identity())?;
+    let path = dir.join(REPLICA_FILE);
+    match &key {
+        None => drop(Replica::open(&path, &config.identity())?),
+        Some((_, key)) => {
+            if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
+                Replica::encrypt(&path, key)?;
+            }
+            drop(Replica::open_encrypted(&path, &config.identity(), key)?);
+        }
+    }
     outln!("replica ready at {}", dir.display());
+    if let Some((source, _)) = &key {
+        outln!("{}", encrypted_with(*source));
+    }
     outln!("server {} as {}@{}", config.server, config.user, config.device);
     if args.offline {
         outln!("the server was not contacted; `rapport sync` will check it");
@@ -112,6 +145,48 @@ fn identity(
         }
         Err(source) => Err(CliError::InitCheck { source }),
     }
+}
+
+fn throwaway_key() -> Result<ReplicaKey> {
+    let mut bytes = [0u8; rapport_core::RAW_KEY_LEN];
+    getrandom::fill(&mut bytes).map_err(|e| CliError::io("random key", std::io::Error::other(e.to_string())))?;
+    Ok(ReplicaKey::raw(&bytes)?)
+}
+
+fn encrypted_with(source: KeySource) -> &'static str {
+    match source {
+        KeySource::Keyring => "the replica is encrypted; its key is in the OS keyring",
+        KeySource::Passphrase => {
+            "the replica is encrypted with a passphrase: set RAPPORT_PASSPHRASE or type it when asked"
+        }
+    }
+}
+
+/// `rapport encrypt`: encrypts the plain replica in place. The config names
+/// the key's source first, so that a crash half-way is finished by running
+/// `rapport encrypt` again; if encrypting fails, the config is put back.
+pub fn encrypt(ws: &Workspace, args: EncryptArgs) -> Result<()> {
+    let path = ws.dir.join(REPLICA_FILE);
+    let (source, key, new) = match ws.config.key {
+        Some(source) => (source, encryption::key(&ws.dir, source)?, false),
+        None => {
+            let (source, key) = encryption::new_key(&ws.dir, args.key)?;
+            config::save(&ws.dir, &Config { key: Some(source), ..ws.config.clone() })?;
+            (source, key, true)
+        }
+    };
+    match Replica::encrypt(&path, &key) {
+        Ok(Encryption::Encrypted) => println!("encrypted {}", path.display()),
+        Ok(Encryption::AlreadyEncrypted) => println!("{} was already encrypted", path.display()),
+        Err(e) => {
+            if new {
+                config::save(&ws.dir, &ws.config)?;
+            }
+            return Err(e.into());
+        }
+    }
+    println!("{}", encrypted_with(source));
+    Ok(())
 }
 
 fn tempdir_in(dir: &Path) -> Result<std::path::PathBuf> {

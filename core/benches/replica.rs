@@ -7,8 +7,12 @@
 //! * `cargo bench -p rapport-core --bench replica`: 10,000 accounts, 3 runs.
 //! * `RAPPORT_BENCH_ACCOUNTS=500`: a cheap smoke run. Also `RAPPORT_BENCH_RUNS`,
 //!   `RAPPORT_BENCH_MERGE` (accounts merged, default min(1000, accounts)),
-//!   `RAPPORT_BENCH_ONLY` (`ours` or `anchor`, for profiling one side) and
+//!   `RAPPORT_BENCH_ONLY` (`ours` or `anchor`, for profiling one side;
+//!   `encryption` for the encrypted-against-plain rows alone) and
 //!   `RAPPORT_BENCH_KEEP` (keep the first run's SQLite files).
+//! * The `encrypted:` rows run the same operations on an encrypted
+//!   (SQLCipher, raw key) and a plain replica in the same run: there "ours"
+//!   is encrypted and "anchor" is plain.
 //! * Without `--bench` (`cargo test --all-targets`) it runs 40 accounts once.
 //!
 //! A plain timed binary rather than criterion sampling: one run builds 10,000
@@ -28,7 +32,7 @@ use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value
 use rapport_core::{
     AccountFilter, AccountId, Address, Channel, ContactId, DeviceIdentity, Direction, InteractionKind,
     InteractionStatus, LifecyclePhase, LoyaltyRung, Money, NewAccount, NewContact, NewDeal, NewInteraction, PartyKind,
-    Phone, PhoneKind, Replica, Role, Settings, Stage, StageKind, ValueTier,
+    Phone, PhoneKind, RAW_KEY_LEN, Replica, ReplicaKey, Role, Settings, Stage, StageKind, ValueTier,
 };
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
@@ -47,6 +51,8 @@ struct Config {
     read_reps: usize,
     ours: bool,
     anchor: bool,
+    /// The encrypted-against-plain rows.
+    encryption: bool,
 }
 
 impl Config {
@@ -67,8 +73,9 @@ impl Config {
             merge,
             runs,
             read_reps: if bench { 5 } else { 1 },
-            ours: only != "anchor",
-            anchor: only != "ours",
+            ours: only.is_empty() || only == "ours",
+            anchor: only.is_empty() || only == "anchor",
+            encryption: only.is_empty() || only == "encryption",
         })
     }
 }
@@ -1101,6 +1108,12 @@ const SEARCHES: [&str; 4] = ["korhonen", "renewal", "nordic logistics", "warehou
 const SEARCH_LIMIT: u32 = 50;
 
 fn run(cfg: &Config, run_no: usize, specs: &[Spec], table: &mut Table) -> Res<()> {
+    if cfg.encryption {
+        encryption(cfg, run_no, specs, table)?;
+    }
+    if !cfg.ours && !cfg.anchor {
+        return Ok(());
+    }
     let dir = tempfile::tempdir()?;
     let replica_path = dir.path().join("replica.db");
     let bare_path = dir.path().join("bare.db");
@@ -1539,6 +1552,103 @@ fn flagged_conflicts(d: &AutoCommit) -> usize {
     n
 }
 
+// ---------------------------------------------------------------------------
+// Encryption at rest: the same operations, encrypted against plain
+// ---------------------------------------------------------------------------
+
+const ANCHOR_PLAIN: &str = "the same on a plain replica (ours = encrypted, anchor = plain)";
+
+/// The replica's operations on a plain and on an encrypted replica (SQLCipher
+/// with a raw key, as the apps use), back to back, alternating which goes first.
+fn encryption(cfg: &Config, run_no: usize, specs: &[Spec], table: &mut Table) -> Res<()> {
+    let dir = tempfile::tempdir()?;
+    let identity = DeviceIdentity::new("ana", "ana-laptop");
+    let key = ReplicaKey::raw(&[0x42; RAW_KEY_LEN])?;
+    let paths = [dir.path().join("plain.db"), dir.path().join("encrypted.db")];
+    let open = |encrypted: bool| -> Res<Replica> {
+        Ok(if encrypted {
+            Replica::open_encrypted(&paths[1], &identity, &key)?
+        } else {
+            Replica::open(&paths[0], &identity)?
+        })
+    };
+    let record = |table: &mut Table, name: &str, encrypted: bool, t: Probe| {
+        let row = table.row(name, ANCHOR_PLAIN);
+        if encrypted { row.ours.push(t) } else { row.anchor.push(t) }
+    };
+    let n = specs.len();
+    let sides = if run_no.is_multiple_of(2) { [true, false] } else { [false, true] };
+    let create_name = format!("encrypted: bulk create {n}");
+    let enrich_name = format!("encrypted: add contacts/deals/interactions ({n} × edit())");
+    let batch: Vec<NewAccount> = specs.iter().map(|s| s.account.clone()).collect();
+    let mut replicas = [open(false)?, open(true)?];
+    let mut ids = [Vec::new(), Vec::new()];
+    for encrypted in sides {
+        settle();
+        let replica = &mut replicas[usize::from(encrypted)];
+        let (t, created) = timed(|| Ok(replica.create_accounts(&batch)?))?;
+        record(table, &create_name, encrypted, t);
+        ids[usize::from(encrypted)] = created;
+    }
+    for encrypted in sides {
+        settle();
+        let (replica, ids) = (&mut replicas[usize::from(encrypted)], &ids[usize::from(encrypted)]);
+        let (t, ()) = timed(|| ours_enrich(replica, ids, specs))?;
+        record(table, &enrich_name, encrypted, t);
+    }
+    drop(replicas);
+    table.row(&create_name, ANCHOR_PLAIN).write = true;
+    table.row(&enrich_name, ANCHOR_PLAIN).write = true;
+    if run_no == 0 {
+        table.notes.push(format!(
+            "encrypted rows: plain replica file {:.1} MB, encrypted {:.1} MB",
+            file_size(&paths[0]) as f64 / 1e6,
+            file_size(&paths[1]) as f64 / 1e6
+        ));
+    }
+
+    let list_name = format!("encrypted: {LIST_ALL}");
+    for _ in 0..cfg.read_reps {
+        for encrypted in sides {
+            let (t, listed) = timed(|| Ok(open(encrypted)?.list(&AccountFilter::default())?.len()))?;
+            assert_eq!(listed, n);
+            record(table, &list_name, encrypted, t);
+        }
+    }
+    let replicas = [open(false)?, open(true)?];
+    for f in filters() {
+        let name = format!("encrypted: {}", f.label);
+        let mut counts = [0, 0];
+        for _ in 0..cfg.read_reps {
+            for encrypted in sides {
+                let (t, rows) = timed(|| Ok(replicas[usize::from(encrypted)].list(&f.filter)?))?;
+                record(table, &name, encrypted, t);
+                counts[usize::from(encrypted)] = rows.len();
+            }
+        }
+        assert_eq!(counts[0], counts[1], "{name}: both replicas hold the same accounts");
+    }
+    let search_name = format!("encrypted: search ({} queries, limit {SEARCH_LIMIT})", SEARCHES.len());
+    for _ in 0..cfg.read_reps {
+        for encrypted in sides {
+            let replica = &replicas[usize::from(encrypted)];
+            let (t, _) = timed(|| {
+                SEARCHES.iter().map(|q| Ok(replica.search(q, SEARCH_LIMIT)?.len())).collect::<Res<Vec<usize>>>()
+            })?;
+            record(table, &search_name, encrypted, t);
+        }
+    }
+    drop(replicas);
+
+    // Encrypting the plain replica of this run in place (no plain counterpart).
+    settle();
+    let (t, _) = timed(|| Ok(Replica::encrypt(&paths[0], &key)?))?;
+    let row = table.row("encrypted: encrypt the plain replica in place (Replica::encrypt)", "— (one-off conversion)");
+    row.ours.push(t);
+    row.write = true;
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let cfg = Config::from_env()?;
     eprintln!(
@@ -1546,9 +1656,10 @@ fn main() -> Res<()> {
         cfg.accounts,
         cfg.merge,
         cfg.runs,
-        match (cfg.ours, cfg.anchor) {
-            (true, false) => " (ours only)",
-            (false, true) => " (anchor only)",
+        match (cfg.ours, cfg.anchor, cfg.encryption) {
+            (true, false, _) => " (ours only)",
+            (false, true, _) => " (anchor only)",
+            (false, false, true) => " (encrypted against plain only)",
             _ => "",
         }
     );
@@ -1594,13 +1705,16 @@ fn main() -> Res<()> {
         if !row.write {
             continue;
         }
-        let runs = row
-            .ours
-            .iter()
-            .zip(&row.anchor)
-            .map(|(o, a)| format!("{} / {}", fmt(Some(o.wall)), fmt(Some(a.wall))))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let runs = if row.anchor.is_empty() {
+            row.ours.iter().map(|o| fmt(Some(o.wall))).collect::<Vec<_>>().join(", ")
+        } else {
+            row.ours
+                .iter()
+                .zip(&row.anchor)
+                .map(|(o, a)| format!("{} / {}", fmt(Some(o.wall)), fmt(Some(a.wall))))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let cpu = |ps: &[Probe]| ps.iter().map(|p| p.cpu).collect::<Vec<_>>();
         let mb = |ps: &[Probe]| {
             median(ps.iter().filter_map(|p| p.written)).map_or("—".into(), |b| format!("{:.0} MB", b as f64 / 1e6))

@@ -36,6 +36,30 @@ impl std::fmt::Display for RecordKind {
     }
 }
 
+/// Why a replica's key does not open it ([`Error::WrongKey`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyProblem {
+    /// The replica is encrypted and was opened without a key.
+    Missing,
+    /// The key is not the one the replica was encrypted with.
+    Wrong,
+    /// A key was given, but the replica is not encrypted.
+    NotEncrypted,
+}
+
+impl std::fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KeyProblem::Missing => "is encrypted (or is not a Rapport replica): open it with its key",
+            KeyProblem::Wrong => {
+                "cannot be opened with this key: use the key it was encrypted with (without it, the data \
+                 cannot be read; sync a new replica from the server instead)"
+            }
+            KeyProblem::NotEncrypted => "is not encrypted: encrypt it first, or open it without a key",
+        })
+    }
+}
+
 /// Every error core returns.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -92,6 +116,11 @@ pub enum Error {
     /// The file exists but is not a Rapport replica.
     #[error("{0} is not a Rapport replica (wrong file, or a file from another program)")]
     NotAReplica(PathBuf),
+
+    /// The replica is encrypted and no key, or another key, was given; or a
+    /// key was given for a replica that is not encrypted. Nothing was read or changed.
+    #[error("{path} {problem}")]
+    WrongKey { path: PathBuf, problem: KeyProblem },
 
     /// The replica was created by a newer Rapport.
     #[error("replica schema version {found} is newer than the supported version {supported}; upgrade Rapport")]

@@ -41,10 +41,10 @@ pub use doc::{
     NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem, NewTask, NewTie, SCHEMA_VERSION,
     settable_fields,
 };
-pub use error::{Error, RecordKind, Result};
+pub use error::{Error, KeyProblem, RecordKind, Result};
 pub use model::*;
 pub use replica::{
-    AccountFilter, AccountSummary, DeviceIdentity, Imported, PushPlan, RefusedEdit, RefusedEditId, Replica, SyncLimits,
-    SyncReport, Unsynced,
+    AccountFilter, AccountSummary, DeviceIdentity, Encryption, Imported, PushPlan, RAW_KEY_LEN, RefusedEdit,
+    RefusedEditId, Replica, ReplicaKey, SyncLimits, SyncReport, Unsynced,
 };
 pub use settings::{ReasonCatalogue, Settings, SettingsDoc, Stage};

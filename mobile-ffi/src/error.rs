@@ -71,6 +71,12 @@ pub enum RapportError {
     #[error("{message}")]
     Server { message: String },
 
+    /// The replica is encrypted and the key given does not open it (or no
+    /// key was given), or a key was given for a replica that is not
+    /// encrypted (call `encryptReplica` first). Nothing was changed.
+    #[error("{message}")]
+    WrongKey { message: String },
+
     /// The local replica failed: disk full, file damaged, already open
     /// elsewhere, or written by a newer version.
     #[error("{message}")]
@@ -96,6 +102,7 @@ impl From<rapport_core::Error> for RapportError {
             | E::AmbiguousId { .. } => RapportError::InvalidInput { message },
             E::NotPermitted { .. } => RapportError::NotPermitted { message },
             E::AccountMerged { .. } => RapportError::Merged { message },
+            E::WrongKey { .. } => RapportError::WrongKey { message },
             // Only sync answers produce these: nothing was applied, and syncing again is safe.
             E::Protocol(_) | E::IncompleteSync { .. } => RapportError::Network { message },
             E::InvalidDocument(_)

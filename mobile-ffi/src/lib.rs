@@ -10,6 +10,8 @@
 //!   with `sync` as an async method (Kotlin `suspend`, Swift `async`).
 //! * [`whoami`] / [`open_with_token`]: the user and device a token belongs
 //!   to, so the replica writes as the token's user.
+//! * [`encryption`]: encrypted replicas (`Replica.openEncrypted`,
+//!   [`encrypt_replica`]) with a key from the platform's keystore.
 //! * [`SyncListener`]: implemented by the app to follow a sync.
 //! * `Replica.watch` ([`live`]): the live connection, with a [`LiveListener`]
 //!   told which accounts changed, stopped through its [`LiveWatch`].
@@ -24,6 +26,7 @@ uniffi::setup_scaffolding!();
 
 #[cfg(target_os = "android")]
 pub mod android;
+pub mod encryption;
 pub mod error;
 pub mod identity;
 pub mod input;
@@ -32,6 +35,7 @@ pub mod replica;
 pub mod sync;
 pub mod types;
 
+pub use encryption::{encrypt_replica, open_encrypted_with_token, replica_key_length};
 pub use error::RapportError;
 pub use identity::{TokenOwner, open_with_token, whoami};
 pub use input::{

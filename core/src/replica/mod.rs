@@ -9,9 +9,12 @@
 //!   ADR 0002 for the measurement).
 //! * The materialized index (lists, filters, full-text search) is rewritten in
 //!   the same transaction as the document it describes.
+//! * The file can be encrypted at rest ([`Replica::open_encrypted`],
+//!   [`Replica::encrypt`]; SQLCipher, see `key`).
 
 mod erase;
 mod index;
+mod key;
 mod loaded;
 mod refused;
 mod restored;
@@ -36,6 +39,7 @@ use crate::settings::{SETTINGS_DOC_ID, Settings, SettingsDoc};
 
 pub use erase::Unsynced;
 pub use index::{AccountFilter, AccountSummary};
+pub use key::{Encryption, RAW_KEY_LEN, ReplicaKey};
 pub use refused::{RefusedEdit, RefusedEditId};
 pub use sync::{PushPlan, SyncLimits, SyncReport};
 
@@ -89,9 +93,34 @@ pub struct Replica {
 
 impl Replica {
     /// Opens the replica at `path`, creating it if the file does not exist.
+    /// An encrypted replica fails with [`Error::WrongKey`]: use [`Replica::open_encrypted`].
     pub fn open(path: impl AsRef<Path>, identity: &DeviceIdentity) -> Result<Replica> {
-        let path = path.as_ref().to_path_buf();
-        let mut conn = open_locked(&path)?;
+        Replica::open_with(path.as_ref(), identity, None)
+    }
+
+    /// Opens the encrypted replica at `path` with `key`, creating it
+    /// (encrypted) if the file does not exist. A wrong key, or a replica that
+    /// is not encrypted (see [`Replica::encrypt`]), fails with
+    /// [`Error::WrongKey`] and changes nothing.
+    pub fn open_encrypted(path: impl AsRef<Path>, identity: &DeviceIdentity, key: &ReplicaKey) -> Result<Replica> {
+        Replica::open_with(path.as_ref(), identity, Some(key))
+    }
+
+    /// Encrypts the plain replica at `path` with `key`, in place: its
+    /// write-ahead log is checkpointed, the whole file is copied encrypted to
+    /// a new file beside it, which is synced to disk and renamed over the
+    /// replica; the plain file's bytes are then overwritten with zeros.
+    /// A crash at any point leaves either the plain or the encrypted replica,
+    /// whole. A replica already encrypted with `key` is left as it is
+    /// ([`Encryption::AlreadyEncrypted`]); with another key, [`Error::WrongKey`].
+    /// Fails with [`Error::ReplicaLocked`] while the replica is open.
+    pub fn encrypt(path: impl AsRef<Path>, key: &ReplicaKey) -> Result<Encryption> {
+        key::encrypt_in_place(path.as_ref(), key)
+    }
+
+    fn open_with(path: &Path, identity: &DeviceIdentity, key: Option<&ReplicaKey>) -> Result<Replica> {
+        let path = path.to_path_buf();
+        let mut conn = open_locked(&path, key)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > schema::latest_version() {
             return Err(Error::ReplicaTooNew { found: version, supported: schema::latest_version() });
@@ -470,13 +499,15 @@ impl Replica {
     }
 }
 
-/// Opens the SQLite file with an exclusive lock, WAL and full durability.
-fn open_locked(path: &Path) -> Result<Connection> {
+/// Opens the SQLite file with an exclusive lock, WAL and full durability,
+/// decrypting it with `key` if one is given.
+fn open_locked(path: &Path, key: Option<&ReplicaKey>) -> Result<Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     }
+    let kind = key::file_kind(path)?;
     let not_replica = |e: rusqlite::Error| match e.sqlite_error_code() {
-        Some(ErrorCode::NotADatabase) => Error::NotAReplica(path.to_path_buf()),
+        Some(ErrorCode::NotADatabase) => key::unreadable(path, kind, key),
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::ReplicaLocked(path.to_path_buf()),
         _ => Error::Storage(e),
     };
@@ -484,6 +515,9 @@ fn open_locked(path: &Path) -> Result<Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    if let Some(key) = key {
+        key::apply(&conn, key)?;
+    }
     conn.busy_timeout(std::time::Duration::ZERO)?;
     // Edits, sync and the index use more distinct statements than rusqlite's default cache of 16.
     conn.set_prepared_statement_cache_capacity(128);
