@@ -264,6 +264,13 @@ test('the dashboard shows the API figures, drills down and follows the server li
   await page.waitForSelector(`[data-testid="history-table"][data-account="${seeded.acme}"] tbody tr`);
   const devices = await page.$$eval('[data-testid="history-table"] tbody tr td:nth-child(3)', (tds) => tds.map((t) => t.textContent));
   assert.ok(devices.includes('laptop') && devices.includes('phone'), devices.join(','));
+  // Each change in words, with the value before and after it.
+  const websites = await page.$$eval('[data-testid="history-table"] li[data-field="party.website"]', (lis) =>
+    lis.map((li) => [li.querySelector('.field').textContent, li.querySelector('.old').textContent, li.querySelector('.new').textContent]));
+  assert.deepEqual(websites.map((w) => w[0]), ['Website', 'Website'], JSON.stringify(websites));
+  assert.deepEqual(websites.map((w) => w[2]).sort(), ['acme-tools.example', 'acme.example']);
+  const apiWebsites = history.changes.flatMap((c) => c.changes).filter((c) => c.field === 'party.website');
+  assert.deepEqual(apiWebsites.map((c) => c.new).sort(), ['acme-tools.example', 'acme.example']);
 
   // Live: the events stream is open.
   await until('the live stream', async () => (await page.getAttribute('#live-status', 'data-mode')) === 'live');

@@ -130,6 +130,27 @@
     return i < 0 ? STAGE_ORDER.length : i;
   }
 
+  // A field path in words: `party.address.city` → "City", `deals.<id>.stage`
+  // → "Deal: stage"; unknown fields as their path.
+  function fieldLabel(path) {
+    const parts = String(path).split('.');
+    const RECORDS = { contacts: 'contact', deals: 'deal', interactions: 'interaction', tasks: 'task', ties: 'tie' };
+    if (RECORDS[parts[0]]) {
+      const record = t('record.' + RECORDS[parts[0]]);
+      const rest = parts.slice(2).join('.');
+      if (!rest) return record;
+      const name = rest.startsWith('line_item:') ? t('record.line-item') : I18n.name('field', rest, rest);
+      return record + ': ' + name;
+    }
+    const key = parts[0] === 'party' ? parts.slice(1).join('.') : parts.join('.');
+    return I18n.name('field', key, path);
+  }
+
+  // A value from the history: empty means none.
+  function shown(value) {
+    return value === null || value === undefined || value === '' ? '—' : String(value);
+  }
+
   function accountButton(id, name) {
     return el('button', { type: 'button', class: 'link', 'data-account': id, onclick: () => showHistory(id, name) }, name || id);
   }
@@ -368,12 +389,17 @@
     try {
       const h = await api('/v1/reports/accounts/' + encodeURIComponent(id) + '/history');
       const table = el('table', { 'data-testid': 'history-table', 'data-account': id },
-        el('thead', {}, el('tr', {}, ...['when', 'who', 'device', 'operation', 'fields'].map((k) => el('th', { scope: 'col' }, t(k))))));
+        el('thead', {}, el('tr', {}, ...['when', 'who', 'device', 'changes'].map((k) => el('th', { scope: 'col' }, t(k))))));
       const tbody = el('tbody');
       for (const c of [...h.changes].reverse()) {
+        const changes = el('ul', { class: 'changes' });
+        for (const f of c.changes || (c.fields || []).map((field) => ({ field }))) {
+          changes.append(el('li', { 'data-field': f.field },
+            el('span', { class: 'field' }, fieldLabel(f.field)), ': ',
+            el('span', { class: 'old' }, shown(f.old)), ' → ', el('span', { class: 'new' }, shown(f.new))));
+        }
         tbody.append(el('tr', { 'data-op': c.op },
-          el('td', {}, when(c.at)), el('td', {}, c.user), el('td', {}, c.device), el('td', {}, c.op),
-          el('td', {}, (c.fields || []).join(', '))));
+          el('td', {}, when(c.at)), el('td', {}, c.user), el('td', {}, c.device), el('td', {}, changes)));
       }
       table.append(tbody);
       box.replaceChildren(el('p', { class: 'muted' }, t('history.count', { changes: h.changes.length, audit: h.audit.length })), table);
