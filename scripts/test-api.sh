@@ -65,7 +65,7 @@ export ADMIN_DEVICE SPARE_DEVICE
 cli() { target/debug/rapport --replica "$work/replica" "$@"; }
 cli init --server "$url" --token "$token" >/dev/null
 ACCOUNT_ID=$(cli account add --name "Acme Tools" --owner ana --team east --territory north | tail -n 1)
-cli deal add "$ACCOUNT_ID" --title "Lathes" --amount 1200000 --currency EUR >/dev/null
+cli deal add "$ACCOUNT_ID" --title "Lathes" --amount 12000 --currency EUR >/dev/null
 cli sync >/dev/null
 case "$ACCOUNT_ID" in *[!0-9a-f-]* | "") echo "error: the seeded account has no id" >&2; exit 1 ;; esac
 

@@ -230,9 +230,9 @@ pub enum DealCommand {
         id: String,
         #[arg(long)]
         title: String,
-        /// Amount in minor units (cents), e.g. 120000 for 1,200.00.
+        /// Amount in major units of the currency, e.g. 1200.50 (or 1200,50; 360 000,00).
         #[arg(long)]
-        amount: i64,
+        amount: String,
         #[arg(long)]
         currency: String,
         /// Stage id (default: the first open stage).

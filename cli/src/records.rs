@@ -217,7 +217,8 @@ pub fn deal(replica: &mut Replica, command: DealCommand) -> Result<()> {
     match command {
         DealCommand::Add { id, title, amount, currency, stage, probability } => {
             let account = account_id(replica, &id)?;
-            let mut new = NewDeal::new(title, Money::new(amount, &currency)?);
+            let minor = rapport_core::parse_major_units("--amount", &amount, &currency)?;
+            let mut new = NewDeal::new(title, Money::new(minor, &currency)?);
             new.stage = stage;
             new.probability = probability;
             let deal = replica.edit(account, |e| e.add_deal(&new))?;

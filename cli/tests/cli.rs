@@ -144,7 +144,7 @@ fn add_set_show_and_history() {
     r.run(&["notes", "set", &id, "Met at the fair"]).ok();
     r.run(&["tag", "add", &id, "vip"]).ok();
     let deal =
-        r.run(&["deal", "add", &id, "--title", "Paper", "--amount", "120000", "--currency", "eur"]).ok().last_line();
+        r.run(&["deal", "add", &id, "--title", "Paper", "--amount", "1200.00", "--currency", "eur"]).ok().last_line();
     r.run(&["deal", "stage", &id, &deal, "proposal"]).ok();
     let visit =
         r.run(&["interaction", "log", &id, "--kind", "visit", "--subject", "Intro", "--notes", "ok"]).ok().last_line();
@@ -201,6 +201,14 @@ fn bad_values_fail_clearly_and_change_nothing() {
     assert!(run.stderr().contains("must not be empty"), "{}", run.stderr());
     let run = r.run(&["deal", "add", &id, "--title", "X", "--amount", "5", "--currency", "euro"]).fails();
     assert!(run.stderr().contains("three-letter"), "{}", run.stderr());
+    for amount in ["12,3,4", "1,200.50", "1200.505", "дуже багато"] {
+        let run = r.run(&["deal", "add", &id, "--title", "X", "--amount", amount, "--currency", "UAH"]).fails();
+        assert_eq!(
+            run.stderr().trim(),
+            "error: invalid value for --amount: expected an amount in major units with at most 2 decimals, e.g. 1200.50",
+            "{amount}"
+        );
+    }
     let run = r.run(&["interaction", "log", &id, "--kind", "lunch", "--subject", "x"]).fails();
     assert!(run.stderr().contains("--kind") && run.stderr().contains("visit"), "{}", run.stderr());
     let run = r.run(&["account", "show", "not-an-id"]).fails();
@@ -228,7 +236,7 @@ fn list_filters_search_and_deletion() {
         "--title",
         "Ore",
         "--amount",
-        "100",
+        "1,00",
         "--currency",
         "EUR",
         "--stage",
@@ -428,7 +436,7 @@ fn json_times_are_rfc3339_and_dates_iso() {
     let r = Replica::new();
     let id = r.add("Acme Oy", &[]);
     let deal =
-        r.run(&["deal", "add", &id, "--title", "Paper", "--amount", "120000", "--currency", "eur"]).ok().last_line();
+        r.run(&["deal", "add", &id, "--title", "Paper", "--amount", "1200.00", "--currency", "eur"]).ok().last_line();
     r.run(&["account", "set", &id, &format!("deals.{deal}.expected_close"), "2027-03-31"]).ok();
     let shown = r.run(&["account", "show", &id, "--json"]).ok().json();
     let created = shown["account"]["party"]["created_at"].as_str().unwrap_or_else(|| panic!("not a string: {shown}"));
@@ -497,7 +505,7 @@ fn unique_id_prefixes_are_accepted() {
     assert_eq!(shown["account"]["party"]["name"], "Acme Oy");
     r.run(&["account", "set", short, "city", "Tampere"]).ok();
     let deal =
-        r.run(&["deal", "add", short, "--title", "Paper", "--amount", "1000", "--currency", "eur"]).ok().last_line();
+        r.run(&["deal", "add", short, "--title", "Paper", "--amount", "10", "--currency", "eur"]).ok().last_line();
     r.run(&["deal", "stage", short, &deal[..8], "proposal"]).ok();
     let shown = r.run(&["account", "show", &acme, "--json"]).ok().json();
     assert_eq!(shown["account"]["deals"][0]["stage"], "proposal");
@@ -521,7 +529,7 @@ fn deal_line_items_priced_in_major_units_and_the_amount_they_give() {
     let r = Replica::new();
     let id = r.add("Acme Oy", &[]);
     let deal =
-        r.run(&["deal", "add", &id, "--title", "Boilers", "--amount", "100", "--currency", "EUR"]).ok().last_line();
+        r.run(&["deal", "add", &id, "--title", "Boilers", "--amount", "1", "--currency", "EUR"]).ok().last_line();
     let boiler = r
         .run(&[
             "deal",

@@ -257,11 +257,15 @@ pub fn currency_exponent(currency: &str) -> u32 {
 }
 
 /// Parses an amount typed in major units (`1200.50`, `1200`) into minor units
-/// of `currency`; more decimals than the currency has, a sign, or anything
-/// but digits and one `.` is refused.
+/// of `currency`. As people type it in Ukrainian and Russian too: a comma may
+/// be the decimal separator (`1200,50`) when there is no dot, and spaces group
+/// the thousands (`360 000,00`). More decimals than the currency has, a sign,
+/// both a comma and a dot, or anything else is refused.
 pub fn parse_major_units(field: &str, text: &str, currency: &str) -> Result<i64, Error> {
     let exp = currency_exponent(currency);
-    let t = text.trim();
+    let grouped: String = text.trim().chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
+    let normalized = if grouped.contains('.') { grouped } else { grouped.replacen(',', ".", 1) };
+    let t = normalized.as_str();
     let bad = || {
         Error::invalid(
             field,

@@ -212,6 +212,11 @@ fn prices_typed_in_major_units_are_read_in_the_currency_s_minor_units() {
     assert_eq!(parse_major_units("p", " 1200 ", "EUR").unwrap(), 120_000);
     assert_eq!(parse_major_units("p", "1200", "JPY").unwrap(), 1_200);
     assert_eq!(parse_major_units("p", "1.234", "KWD").unwrap(), 1_234);
+    // As typed in Ukrainian and Russian: a decimal comma, spaces between thousands.
+    assert_eq!(parse_major_units("p", "1200,50", "UAH").unwrap(), 120_050);
+    assert_eq!(parse_major_units("p", "360 000,00", "UAH").unwrap(), 36_000_000);
+    assert_eq!(parse_major_units("p", "360\u{a0}000", "UAH").unwrap(), 36_000_000);
+    assert_invalid(parse_major_units("p", "1,2,3", "UAH"), "p");
     for bad in ["", "1.", ".5", "-1", "1,200.50", "1.234", "12a", "99999999999999999999"] {
         assert_invalid(parse_major_units("p", bad, "EUR"), "p");
     }

@@ -98,7 +98,7 @@ fn a_mixed_fleet_of_0_1_0_and_today_keeps_every_edit() {
 
     // Today's client creates the accounts; 0.1.0 receives them.
     let acme = new.last_line(&["account", "add", "--name", "Acme Oy", "--territory", "FI-11"]);
-    let deal = new.last_line(&["deal", "add", &acme, "--title", "Boiler", "--amount", "1250000", "--currency", "EUR"]);
+    let deal = new.last_line(&["deal", "add", &acme, "--title", "Boiler", "--amount", "12500", "--currency", "EUR"]);
     new.ok(&["sync"]);
     old.ok(&["sync"]);
     // And 0.1.0 creates one that today's client receives.
@@ -211,9 +211,8 @@ fn line_items_from_today_and_deal_edits_from_0_1_0_keep_each_other_in_every_sync
     // Deals of both releases: one added by today's client, two by 0.1.0 (lens-1 documents).
     let acme = new.last_line(&["account", "add", "--name", "Acme Oy"]);
     let boilers =
-        new.last_line(&["deal", "add", &acme, "--title", "Boilers", "--amount", "1000000", "--currency", "EUR"]);
-    let service =
-        new.last_line(&["deal", "add", &acme, "--title", "Service", "--amount", "50000", "--currency", "EUR"]);
+        new.last_line(&["deal", "add", &acme, "--title", "Boilers", "--amount", "10000", "--currency", "EUR"]);
+    let service = new.last_line(&["deal", "add", &acme, "--title", "Service", "--amount", "500", "--currency", "EUR"]);
     new.ok(&["sync"]);
     old.ok(&["sync"]);
     let borealis = old.last_line(&["account", "add", "--name", "Borealis"]);

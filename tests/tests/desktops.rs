@@ -43,8 +43,7 @@ fn two_reps_and_the_office_converge_in_any_order() {
     // The office sets up two accounts; everyone gets them.
     let acme = office.last_line(&["account", "add", "--name", "Acme Oy", "--territory", "FI-11"]);
     let borealis = office.last_line(&["account", "add", "--name", "Borealis", "--owner", "bob"]);
-    let deal =
-        office.last_line(&["deal", "add", &acme, "--title", "Boiler", "--amount", "1250000", "--currency", "EUR"]);
+    let deal = office.last_line(&["deal", "add", &acme, "--title", "Boiler", "--amount", "12500", "--currency", "EUR"]);
     office.ok(&["notes", "set", &acme, "Customer wants delivery."]);
     for d in [&office, &ana, &bob] {
         d.ok(&["sync"]);
@@ -58,7 +57,7 @@ fn two_reps_and_the_office_converge_in_any_order() {
     ana.ok(&["interaction", "log", &acme, "--kind", "visit", "--subject", "Mill tour"]); // new interactions
     bob.ok(&["interaction", "log", &acme, "--kind", "call", "--subject", "Follow-up"]);
     let bobs_deal =
-        bob.last_line(&["deal", "add", &acme, "--title", "Spare parts", "--amount", "90000", "--currency", "EUR"]);
+        bob.last_line(&["deal", "add", &acme, "--title", "Spare parts", "--amount", "900", "--currency", "EUR"]);
     ana.ok(&["deal", "stage", &acme, &deal, "proposal"]);
     office.ok(&["account", "set", &borealis, "party.value_tier", "key"]);
     office.ok(&["tag", "add", &acme, "paper"]);

@@ -79,7 +79,7 @@ fn setup() -> Setup {
     init(&ana, &server, &ana_token);
     init(&olga, &server, &olga_token);
     let acme = olga.last_line(&["account", "add", "--name", "Acme Oy", "--owner", "ana", "--territory", "north"]);
-    let deal = olga.last_line(&["deal", "add", &acme, "--title", "Boiler", "--amount", "1250000", "--currency", "EUR"]);
+    let deal = olga.last_line(&["deal", "add", &acme, "--title", "Boiler", "--amount", "12500", "--currency", "EUR"]);
     olga.ok(&["sync"]);
     ana.ok(&["sync"]);
     Setup { _root: root, server, ana, olga, acme, deal }

@@ -130,9 +130,9 @@ before(async () => {
   cli(a, 'init', '--server', url, '--token', await deviceToken('laptop'));
   const acme = cli(a, 'account', 'add', '--name', 'Acme Tools', '--owner', 'ana');
   const globex = cli(a, 'account', 'add', '--name', 'Globex Foods', '--owner', 'ana');
-  const big = cli(a, 'deal', 'add', acme, '--title', 'Fleet renewal', '--amount', '120000', '--currency', 'EUR', '--stage', 'proposal');
-  const small = cli(a, 'deal', 'add', globex, '--title', 'Pilot', '--amount', '45000', '--currency', 'EUR', '--stage', 'proposal');
-  const third = cli(a, 'deal', 'add', globex, '--title', 'Expansion', '--amount', '80000', '--currency', 'EUR');
+  const big = cli(a, 'deal', 'add', acme, '--title', 'Fleet renewal', '--amount', '1200', '--currency', 'EUR', '--stage', 'proposal');
+  const small = cli(a, 'deal', 'add', globex, '--title', 'Pilot', '--amount', '450', '--currency', 'EUR', '--stage', 'proposal');
+  const third = cli(a, 'deal', 'add', globex, '--title', 'Expansion', '--amount', '800', '--currency', 'EUR');
   cli(a, 'deal', 'stage', globex, third, 'negotiation');
   cli(a, 'interaction', 'log', acme, '--kind', 'visit', '--subject', 'Site visit');
   cli(a, 'interaction', 'log', globex, '--kind', 'call', '--subject', 'Intro call');
