@@ -111,6 +111,10 @@ pub async fn require_wiped_token(
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    // Another method is answered 405 by the route, whoever asks.
+    if req.method() != axum::http::Method::POST {
+        return Ok(next.run(req).await);
+    }
     let hash = bearer(&req)?;
     let wiped = state.db().call(move |conn| crate::db::users::wiped_device(conn, &hash)).await?;
     let Some(device_id) = wiped else {
