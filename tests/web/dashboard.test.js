@@ -201,6 +201,16 @@ test('the dashboard shows the API figures, drills down and follows the server li
   const stages = await api('/v1/reports/stages');
   assert.deepEqual(await pageStages(), apiStages(stages));
   assert.equal(await page.getAttribute('[data-stage="proposal"]', 'data-count'), '2');
+  // The bars follow the value (one currency here): the widths are in the
+  // ratio of the stages' amounts, not of their counts.
+  assert.equal(await page.getAttribute('[data-stage="proposal"]', 'data-bar-by'), 'value');
+  const barWidth = async (stage) => Number(await page.getAttribute(`[data-stage="${stage}"] rect`, 'width'));
+  const amountOf = (stage) => stages.rows.filter((r) => r.stage === stage).reduce((sum, r) => sum + Number(r.amount_minor), 0);
+  const stageNames = stages.rows.map((r) => r.stage);
+  for (const stage of stageNames) {
+    const expected = amountOf(stage) / Math.max(...stageNames.map(amountOf));
+    assert.ok(Math.abs((await barWidth(stage)) / 380 - expected) < 0.01, `${stage}: ${await barWidth(stage)}`);
+  }
   const activity = await api('/v1/reports/rep-activity');
   for (const row of activity.rows) {
     const n = await page.getAttribute(`#activity [data-rep="${row.rep}"][data-kind="${row.kind}"]`, 'data-count');

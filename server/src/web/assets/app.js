@@ -180,18 +180,24 @@
     const box = $('funnel');
     box.replaceChildren();
     if (!names.length) { box.append(el('p', { class: 'muted' }, t('funnel.none'))); return; }
-    const max = Math.max(...names.map((n) => stages.get(n).count), 1);
+    // Bars follow the value of the deals (3 small deals and 3 big ones must not
+    // look alike), with the count beside; with several currencies, which
+    // cannot be added up, they follow the count.
+    const currencies = new Set(names.flatMap((n) => stages.get(n).amounts.map(([c]) => c)));
+    const byValue = currencies.size === 1;
+    const measure = (s) => (byValue ? s.amounts.reduce((sum, [, a]) => sum + a, 0) : s.count);
+    const max = Math.max(...names.map((n) => measure(stages.get(n))), 1);
     const rowH = 34, labelW = 120, barMax = 380, width = labelW + barMax + 230;
     const chart = svg('svg', { viewBox: `0 0 ${width} ${names.length * rowH + 4}`, width, role: 'list', 'aria-label': t('funnel.label') });
     names.forEach((name, i) => {
       const s = stages.get(name);
-      const w = Math.max(2, Math.round((s.count / max) * barMax));
+      const w = Math.max(2, Math.round((measure(s) / max) * barMax));
       const y = i * rowH + 2;
       const amounts = s.amounts.map(([c, a]) => money(a, c)).join(' + ');
       const label = t('funnel.stage', { stage: I18n.name('stage', name), n: s.count, amounts });
       const g = svg('g', {
         class: 'stage', role: 'button', tabindex: '0', 'aria-label': label + '. ' + t('funnel.show'),
-        'data-stage': name, 'data-testid': 'stage-' + name, 'data-count': s.count,
+        'data-stage': name, 'data-testid': 'stage-' + name, 'data-count': s.count, 'data-bar-by': byValue ? 'value' : 'count',
         'data-amounts': s.amounts.map(([c, a]) => c + '=' + a).join(';'),
       });
       g.append(svg('title', {}, label));
