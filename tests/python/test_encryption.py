@@ -101,7 +101,7 @@ def test_swift_bindings_have_the_encryption_api():
     for pattern in [
         r"public static func openEncrypted\(path: String, user: String, device: String, key: Data\) ?throws ?-> Replica",
         r"public func encryptReplica\(path: String, key: Data\) ?throws ?-> Bool",
-        r"public func openEncryptedWithToken\(path: String, serverUrl: String, token: String, key: Data\) ?async throws ?-> Replica",
+        r"public func openEncryptedWithToken\(path: String, serverUrl: String, token: String, key: Data, caCertPem: String\? = nil\)\s*async throws\s*-> Replica",
         r"public func replicaKeyLength\(\) ?-> UInt32",
         r"case wrongKey\(message: String\)",
     ]:
