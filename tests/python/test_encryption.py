@@ -103,6 +103,6 @@ def test_swift_bindings_have_the_encryption_api():
         r"public func encryptReplica\(path: String, key: Data\) ?throws ?-> Bool",
         r"public func openEncryptedWithToken\(path: String, serverUrl: String, token: String, key: Data, caCertPem: String\? = nil\)\s*async throws\s*-> Replica",
         r"public func replicaKeyLength\(\) ?-> UInt32",
-        r"case wrongKey\(message: String\)",
+        r"case wrongKey\(message: String\s*\)",
     ]:
         assert re.search(pattern, flat, re.IGNORECASE), pattern
