@@ -9,10 +9,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
+
+use common::{ADMIN_TOKEN, Server};
 
 const NAME: &str = "Quackenbush Zebulon Haberdashery";
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -189,53 +192,6 @@ fn rapport_encrypt_of_a_replica_in_use_is_refused_and_puts_the_config_back() {
 }
 
 // ---- sync through a real server ----
-
-const ADMIN_TOKEN: &str = "cli-encryption-admin-token-0123456789";
-
-fn server_bin() -> PathBuf {
-    let rapport = PathBuf::from(env!("CARGO_BIN_EXE_rapport"));
-    let path = rapport.with_file_name(format!("rapport-server{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "{} is not built; run `cargo build --bins` first", path.display());
-    path
-}
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(data: &Path) -> Server {
-        let mut child = Command::new(server_bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data)
-            .env("RAPPORT_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(url) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(url.trim().to_owned());
-                }
-            }
-        });
-        let url = rx.recv_timeout(Duration::from_secs(60)).expect("the server prints its address");
-        Server { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn an_encrypted_replica_syncs_and_init_leaves_nothing_in_clear() {
