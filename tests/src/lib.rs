@@ -31,6 +31,17 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// Creates a user with a device on a stopped server's data directory; returns its token.
+pub fn add_user(data: &Path, name: &str, role: &str) -> String {
+    let out = Command::new(bin("rapport-server"))
+        .args(["user", "add", name, "--role", role, "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "user add {name}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().to_owned()
+}
+
 /// A running server process with its data directory.
 #[derive(Debug)]
 pub struct Server {

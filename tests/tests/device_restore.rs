@@ -8,21 +8,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::Command;
 
 use rapport_e2e::*;
 use serde_json::Value;
-
-/// Creates a user with a device on a stopped server's data directory; returns its token.
-fn add_user(data: &Path, name: &str, role: &str) -> String {
-    let out = Command::new(bin("rapport-server"))
-        .args(["user", "add", name, "--role", role, "--data"])
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "user add {name}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().to_owned()
-}
 
 fn device(root: &Path, server: &Server, name: &str, token: &str) -> Desktop {
     let desktop = Desktop::new(root, name);

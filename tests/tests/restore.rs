@@ -12,17 +12,6 @@ use std::process::Command;
 use rapport_e2e::*;
 use serde_json::Value;
 
-/// Creates a user with a device on a stopped server's data directory; returns its token.
-fn add_user(data: &Path, name: &str, role: &str) -> String {
-    let out = Command::new(bin("rapport-server"))
-        .args(["user", "add", name, "--role", role, "--data"])
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "user add {name}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().to_owned()
-}
-
 /// A desktop of one user, with the user's own device token.
 struct Device {
     desktop: Desktop,
