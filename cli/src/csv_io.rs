@@ -310,32 +310,46 @@ fn check_headers(path: &Path, headers: &[String]) -> Result<()> {
 /// The accounts on this replica by [`match_key`], and the rows without an
 /// id seen so far in the file.
 struct KnownAccounts {
-    by_key: HashMap<(String, String), Vec<AccountId>>,
+    /// Accounts by trimmed, lower-case name, from the index (no document is
+    /// loaded until a row's name matches).
+    by_name: HashMap<String, Vec<AccountId>>,
     rows: HashMap<(String, String), u64>,
 }
 
 impl KnownAccounts {
     fn read(replica: &Replica) -> Result<KnownAccounts> {
-        let mut by_key: HashMap<(String, String), Vec<AccountId>> = HashMap::new();
+        let mut by_name: HashMap<String, Vec<AccountId>> = HashMap::new();
         for summary in replica.list(&rapport_core::AccountFilter::default())? {
-            let city = replica.account(summary.id)?.party.address.city.unwrap_or_default();
-            by_key.entry(match_key(&summary.name, &city)).or_default().push(summary.id);
+            by_name.entry(match_key(&summary.name, "").0).or_default().push(summary.id);
         }
-        Ok(KnownAccounts { by_key, rows: HashMap::new() })
+        Ok(KnownAccounts { by_name, rows: HashMap::new() })
     }
 
     /// The account a row without an id stands for, if any.
-    fn find(&mut self, name: &str, city: &str, line: u64) -> std::result::Result<Option<AccountId>, String> {
+    fn find(
+        &mut self,
+        replica: &Replica,
+        name: &str,
+        city: &str,
+        line: u64,
+    ) -> std::result::Result<Option<AccountId>, String> {
         let key = match_key(name, city);
         if let Some(first) = self.rows.insert(key.clone(), line) {
             return Err(format!(
                 "the same name and city as line {first}; give each row its id, or tell the accounts apart by name"
             ));
         }
-        match self.by_key.get(&key).map(Vec::as_slice) {
-            None | Some([]) => Ok(None),
-            Some([id]) => Ok(Some(*id)),
-            Some(ids) => Err(format!(
+        let mut same = Vec::new();
+        for id in self.by_name.get(&key.0).into_iter().flatten() {
+            let account = replica.account(*id).map_err(|e| core_message(&e))?;
+            if match_key(name, account.party.address.city.as_deref().unwrap_or_default()) == key {
+                same.push(*id);
+            }
+        }
+        match same.as_slice() {
+            [] => Ok(None),
+            [id] => Ok(Some(*id)),
+            ids => Err(format!(
                 "{} accounts on this device have this name and city; add the id column to say which one",
                 ids.len()
             )),
@@ -360,7 +374,7 @@ fn plan_row<'r>(
             }
             Some(id)
         }
-        None => known.find(cell("name").unwrap_or_default(), cell("city").unwrap_or_default(), line)?,
+        None => known.find(replica, cell("name").unwrap_or_default(), cell("city").unwrap_or_default(), line)?,
     };
     let existing = match id {
         Some(id) => match replica.document(id) {
