@@ -105,16 +105,11 @@
     return I18n.date(Number(ms));
   }
 
-  // A time from the API: milliseconds, an RFC 3339 string, or the tuple
-  // [year, ordinal day, hour, minute, second, nanosecond, offset h, m, s].
+  // A time from the API: milliseconds or an RFC 3339 string.
   function when(at) {
     let ms = null;
     if (typeof at === 'number') ms = at;
     else if (typeof at === 'string') ms = Date.parse(at);
-    else if (Array.isArray(at) && at.length >= 6) {
-      const [y, ordinal, h, mi, s, ns, oh = 0, om = 0, os = 0] = at.map(Number);
-      ms = Date.UTC(y, 0, ordinal, h, mi, s) + Math.floor(ns / 1e6) - ((oh * 60 + om) * 60 + os) * 1000;
-    }
     if (ms === null || Number.isNaN(ms)) return String(at);
     return I18n.dateTime(ms);
   }
