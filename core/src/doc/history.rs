@@ -138,25 +138,32 @@ fn value_at(doc: &AutoCommit, path: &str, heads: &[ChangeHash]) -> Option<String
             (Value::Scalar(_), _) => return None,
         }
     }
-    match doc.get_at(&obj, *last, heads).ok().flatten()? {
-        (Value::Scalar(v), _) => Some(access::display_scalar(&v)),
-        (Value::Object(ObjType::Text), id) => doc.text_at(&id, heads).ok(),
-        (Value::Object(ObjType::Map), id)
+    let (value, id) = doc.get_at(&obj, *last, heads).ok().flatten()?;
+    if let Some(text) = leaf_text(doc, &value, &id, heads) {
+        return Some(text);
+    }
+    match value {
+        Value::Object(ObjType::Map)
             if (parents.len() == 1 && RECORDS.contains(&parents[0])) || last.starts_with("line_item:") =>
         {
             // A record (`deals.<id>`, a deal's line item) by its title, name or subject.
-            ["title", "name", "subject"].iter().find_map(|k| value_at_obj(doc, &id, k, heads)).or(Some(String::new()))
+            let named = ["title", "name", "subject"].iter().find_map(|k| {
+                let (value, field) = doc.get_at(&id, *k, heads).ok().flatten()?;
+                leaf_text(doc, &value, &field, heads)
+            });
+            named.or(Some(String::new()))
         }
         // A set (tags, roles): its members.
-        (Value::Object(ObjType::Map), id) => Some(doc.keys_at(&id, heads).collect::<Vec<_>>().join(", ")),
-        (Value::Object(_), id) => Some(format!("{} entries", doc.length_at(&id, heads))),
+        Value::Object(ObjType::Map) => Some(doc.keys_at(&id, heads).collect::<Vec<_>>().join(", ")),
+        _ => Some(format!("{} entries", doc.length_at(&id, heads))),
     }
 }
 
-fn value_at_obj(doc: &AutoCommit, obj: &automerge::ObjId, key: &str, heads: &[ChangeHash]) -> Option<String> {
-    match doc.get_at(obj, key, heads).ok().flatten()? {
-        (Value::Scalar(v), _) => Some(access::display_scalar(&v)),
-        (Value::Object(ObjType::Text), id) => doc.text_at(&id, heads).ok(),
-        _ => None,
+/// A scalar or a text as text; `None` for other objects.
+fn leaf_text(doc: &AutoCommit, value: &Value<'_>, id: &automerge::ObjId, heads: &[ChangeHash]) -> Option<String> {
+    match value {
+        Value::Scalar(v) => Some(access::display_scalar(v)),
+        Value::Object(ObjType::Text) => doc.text_at(id, heads).ok(),
+        Value::Object(_) => None,
     }
 }
