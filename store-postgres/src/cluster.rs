@@ -1,0 +1,288 @@
+//! Throwaway PostgreSQL databases for tests.
+//!
+//! [`TestDatabase::create`] gives each test an empty database, and removes
+//! it when dropped:
+//!
+//! * with `RAPPORT_TEST_PG_URL` set (a superuser's URL of an existing
+//!   cluster), a new database `rapport_test_<uuid>` in that cluster;
+//! * otherwise a new cluster made with Debian's `initdb` and `pg_ctl`
+//!   (`/usr/lib/postgresql/<version>/bin`, the newest; or the directory in
+//!   `RAPPORT_PG_BIN`), in a temporary directory, listening on a free port
+//!   of 127.0.0.1 only, with trust authentication.
+//!
+//! PostgreSQL refuses to run as root: as root, the cluster's commands run as
+//! the unprivileged user `nobody` (through `setpriv`, from util-linux, part
+//! of every Debian system) and the temporary directory is handed to it.
+//! When no PostgreSQL can be had, `create` returns an error saying how to
+//! install one: a test that needs PostgreSQL fails, it never skips.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tempfile::TempDir;
+
+/// Why no test database could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(
+        "PostgreSQL's initdb and pg_ctl were not found; install Debian's postgresql \
+         (scripts/install-test-deps.sh does), set RAPPORT_PG_BIN to their directory, \
+         or set RAPPORT_TEST_PG_URL to an existing cluster"
+    )]
+    NotInstalled,
+    #[error("cannot prepare the cluster's directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("{command} failed ({status}): {stderr}")]
+    Command { command: &'static str, status: String, stderr: String },
+    #[error("cannot reach the PostgreSQL cluster of RAPPORT_TEST_PG_URL: {0}")]
+    Shared(#[source] tokio_postgres::Error),
+}
+
+/// An empty database, dropped (with its cluster, if made for it) on drop.
+#[derive(Debug)]
+pub struct TestDatabase {
+    url: String,
+    owner: Owner,
+}
+
+#[derive(Debug)]
+enum Owner {
+    Cluster(Cluster),
+    Shared { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    /// A new empty database: in the cluster of `RAPPORT_TEST_PG_URL`, or in
+    /// a new throwaway cluster.
+    pub fn create() -> Result<TestDatabase, ClusterError> {
+        match std::env::var("RAPPORT_TEST_PG_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => shared(admin_url),
+            _ => {
+                let cluster = Cluster::start()?;
+                let url = format!("postgres://rapport@127.0.0.1:{}/postgres", cluster.port);
+                Ok(TestDatabase { url, owner: Owner::Cluster(cluster) })
+            }
+        }
+    }
+
+    /// Its connection string.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &mut self.owner {
+            Owner::Cluster(cluster) => cluster.stop(),
+            Owner::Shared { admin_url, name } => {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                if let Err(e) = admin(admin_url, &sql) {
+                    eprintln!("cannot drop the test database {name}: {e}");
+                }
+            }
+        }
+    }
+}
+
+fn shared(admin_url: String) -> Result<TestDatabase, ClusterError> {
+    let name = format!("rapport_test_{}", uuid::Uuid::new_v4().simple());
+    admin(&admin_url, &format!("CREATE DATABASE {name}"))?;
+    let mut config: tokio_postgres::Config = admin_url.parse().map_err(ClusterError::Shared)?;
+    config.dbname(&name);
+    let url = url_of(&config, &name);
+    Ok(TestDatabase { url, owner: Owner::Shared { admin_url, name } })
+}
+
+/// A URL for `config` with `dbname`, in key=value form (any host kind).
+fn url_of(config: &tokio_postgres::Config, dbname: &str) -> String {
+    let mut parts = vec![format!("dbname={dbname}")];
+    if let Some(user) = config.get_user() {
+        parts.push(format!("user={user}"));
+    }
+    if let Some(password) = config.get_password() {
+        parts.push(format!("password={}", String::from_utf8_lossy(password)));
+    }
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    if !hosts.is_empty() {
+        parts.push(format!("host={}", hosts.join(",")));
+    }
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    if !ports.is_empty() {
+        parts.push(format!("port={}", ports.join(",")));
+    }
+    parts.join(" ")
+}
+
+/// Runs one statement on the cluster of `url`.
+fn admin(url: &str, sql: &str) -> Result<(), ClusterError> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let (client, connection) =
+            tokio_postgres::connect(url, tokio_postgres::NoTls).await.map_err(ClusterError::Shared)?;
+        let driver = tokio::spawn(connection);
+        let done = client.batch_execute(sql).await.map_err(ClusterError::Shared);
+        drop(client);
+        let _ = driver.await;
+        done
+    })
+}
+
+/// A cluster in a temporary directory, stopped and deleted on drop.
+#[derive(Debug)]
+struct Cluster {
+    bin: PathBuf,
+    dir: TempDir,
+    port: u16,
+    /// The unprivileged user and group the cluster runs as, when we are root.
+    run_as: Option<(u32, u32)>,
+    running: bool,
+}
+
+/// Attempts at finding a free port (another process may take the one found).
+const PORT_ATTEMPTS: usize = 5;
+
+impl Cluster {
+    fn start() -> Result<Cluster, ClusterError> {
+        let bin = binaries().ok_or(ClusterError::NotInstalled)?;
+        let dir = tempfile::Builder::new().prefix("rapport-pg-").tempdir()?;
+        let run_as = if rustix::process::geteuid().is_root() { Some(nobody()) } else { None };
+        if let Some((uid, gid)) = run_as {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
+        }
+        let mut cluster = Cluster { bin, dir, port: 0, run_as, running: false };
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &[
+                "-D".as_ref(),
+                data.as_os_str(),
+                "-U".as_ref(),
+                "rapport".as_ref(),
+                "-A".as_ref(),
+                "trust".as_ref(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+                "--no-locale".as_ref(),
+                "--no-sync".as_ref(),
+            ],
+        )?;
+        let mut last = None;
+        for _ in 0..PORT_ATTEMPTS {
+            let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+            let options = format!(
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
+                cluster.dir.path().display()
+            );
+            let log = cluster.dir.path().join("server.log");
+            let started = cluster.run(
+                "pg_ctl start",
+                &[
+                    "-D".as_ref(),
+                    data.as_os_str(),
+                    "-l".as_ref(),
+                    log.as_os_str(),
+                    "-o".as_ref(),
+                    options.as_ref(),
+                    "-w".as_ref(),
+                    "start".as_ref(),
+                ],
+            );
+            match started {
+                Ok(_) => {
+                    cluster.port = port;
+                    cluster.running = true;
+                    return Ok(cluster);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or(ClusterError::NotInstalled))
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs one of the cluster's programs (as the unprivileged user when root).
+    fn run(&self, what: &'static str, args: &[&std::ffi::OsStr]) -> Result<Output, ClusterError> {
+        let program = self.bin.join(what.split(' ').next().unwrap_or(what));
+        let mut command = match self.run_as {
+            Some((uid, gid)) => {
+                let mut c = Command::new("setpriv");
+                c.arg(format!("--reuid={uid}")).arg(format!("--regid={gid}")).arg("--clear-groups").arg(&program);
+                c
+            }
+            None => Command::new(&program),
+        };
+        // The cluster's user may not be able to enter the current directory.
+        let output = command.args(args).current_dir(self.dir.path()).output()?;
+        if output.status.success() {
+            return Ok(output);
+        }
+        let mut stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        if let Ok(log) = std::fs::read_to_string(self.dir.path().join("server.log")) {
+            stderr.push_str(&log);
+        }
+        Err(ClusterError::Command { command: what, status: output.status.to_string(), stderr })
+    }
+
+    fn stop(&mut self) {
+        if !std::mem::replace(&mut self.running, false) {
+            return;
+        }
+        let data = self.data();
+        let args =
+            ["-D".as_ref(), data.as_os_str(), "-m".as_ref(), "immediate".as_ref(), "-w".as_ref(), "stop".as_ref()];
+        if let Err(e) = self.run("pg_ctl stop", &args) {
+            eprintln!("cannot stop the test cluster: {e}");
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The directory of `initdb` and `pg_ctl`.
+fn binaries() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("RAPPORT_PG_BIN") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .filter(|(_, bin): &(u32, PathBuf)| has_tools(bin))
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn has_tools(bin: &Path) -> bool {
+    bin.join("initdb").is_file() && bin.join("pg_ctl").is_file()
+}
+
+/// The uid and gid of `nobody` (65534 on Debian if it cannot be read).
+fn nobody() -> (u32, u32) {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            (fields.first() == Some(&"nobody") && fields.len() > 3)
+                .then(|| Some((fields[2].parse().ok()?, fields[3].parse().ok()?)))
+                .flatten()
+        })
+        .unwrap_or((65534, 65534))
+}
