@@ -221,13 +221,25 @@ impl ServerStore for PgTransaction {
         })
     }
 
+    /// As of position `upto`: a document logged in `(after, upto]` that
+    /// moved past `upto` since (another node committed to it after the
+    /// caller read the head, which a READ COMMITTED transaction sees) is
+    /// listed with its newest position at or below `upto`, so that a reader
+    /// paging up to the head it read never skips its earlier changes.
     fn changed(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<(String, DocMeta)>, PgError> {
         let (after, upto, limit) = (stored(after), stored(upto), i64::try_from(limit).unwrap_or(i64::MAX));
         let rows = self.call(|c| async move {
             let list = c
                 .prepare_cached(
-                    "SELECT id, last_seq, snapshot_seq, pruned_seq FROM documents
-                     WHERE last_seq > $1 AND last_seq <= $2 ORDER BY last_seq LIMIT $3",
+                    "(SELECT id, last_seq, snapshot_seq, pruned_seq FROM documents
+                      WHERE last_seq > $1 AND last_seq <= $2 ORDER BY last_seq LIMIT $3)
+                     UNION ALL
+                     (SELECT id, as_of, snapshot_seq, pruned_seq FROM (
+                        SELECT d.id, d.snapshot_seq, d.pruned_seq,
+                               (SELECT max(c.seq) FROM changes c WHERE c.doc_id = d.id AND c.seq <= $2) AS as_of
+                        FROM documents d WHERE d.last_seq > $2) moved
+                      WHERE as_of > $1)
+                     ORDER BY 2 LIMIT $3",
                 )
                 .await?;
             Ok(c.query(&list, &[&after, &upto, &limit]).await?)
