@@ -5,7 +5,7 @@
 //!
 //! * with `RAPPORT_TEST_PG_URL` set (a superuser's URL of an existing
 //!   cluster), a new database `rapport_test_<uuid>` in that cluster;
-//! * otherwise a new cluster made with Debian's `initdb` and `pg_ctl`
+//! * otherwise a new cluster made with Debian's `initdb` and `postgres`
 //!   (`/usr/lib/postgresql/<version>/bin`, the newest; or the directory in
 //!   `RAPPORT_PG_BIN`), in a temporary directory, listening on a free port
 //!   of 127.0.0.1 only, with trust authentication.
@@ -18,7 +18,8 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
@@ -26,7 +27,7 @@ use tempfile::TempDir;
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error(
-        "PostgreSQL's initdb and pg_ctl were not found; install Debian's postgresql \
+        "PostgreSQL's initdb, postgres and pg_isready were not found; install Debian's postgresql \
          (scripts/install-test-deps.sh does), set RAPPORT_PG_BIN to their directory, \
          or set RAPPORT_TEST_PG_URL to an existing cluster"
     )]
@@ -137,6 +138,14 @@ fn admin(url: &str, sql: &str) -> Result<(), ClusterError> {
 }
 
 /// A cluster in a temporary directory, stopped and deleted on drop.
+///
+/// `postgres` runs as this process's child under `setpriv --pdeathsig
+/// QUIT`: should the test process die without dropping it (killed, or a
+/// panic that aborts), the kernel sends PostgreSQL its immediate-shutdown
+/// signal, so no server outlives the tests. (Only its directory is then
+/// left in the temporary directory.) The kernel sends that signal when the
+/// *thread* that started the cluster ends: a cluster must not outlive the
+/// thread that made it (a test's own thread, as `TestDatabase::create` does).
 #[derive(Debug)]
 struct Cluster {
     bin: PathBuf,
@@ -144,11 +153,13 @@ struct Cluster {
     port: u16,
     /// The unprivileged user and group the cluster runs as, when we are root.
     run_as: Option<(u32, u32)>,
-    running: bool,
+    postgres: Option<Child>,
 }
 
 /// Attempts at finding a free port (another process may take the one found).
 const PORT_ATTEMPTS: usize = 5;
+/// How long a new cluster may take to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Cluster {
     fn start() -> Result<Cluster, ClusterError> {
@@ -158,93 +169,112 @@ impl Cluster {
         if let Some((uid, gid)) = run_as {
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
         }
-        let mut cluster = Cluster { bin, dir, port: 0, run_as, running: false };
+        let mut cluster = Cluster { bin, dir, port: 0, run_as, postgres: None };
         let data = cluster.data();
-        cluster.run(
-            "initdb",
-            &[
-                "-D".as_ref(),
-                data.as_os_str(),
-                "-U".as_ref(),
-                "rapport".as_ref(),
-                "-A".as_ref(),
-                "trust".as_ref(),
-                "-E".as_ref(),
-                "UTF8".as_ref(),
-                "--no-locale".as_ref(),
-                "--no-sync".as_ref(),
-            ],
-        )?;
+        let initdb = cluster
+            .command("initdb")
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "rapport", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+            .output()?;
+        cluster.check("initdb", &initdb)?;
         let mut last = None;
         for _ in 0..PORT_ATTEMPTS {
             let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-            let options = format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100",
-                cluster.dir.path().display()
-            );
-            let log = cluster.dir.path().join("server.log");
-            let started = cluster.run(
-                "pg_ctl start",
-                &[
-                    "-D".as_ref(),
-                    data.as_os_str(),
-                    "-l".as_ref(),
-                    log.as_os_str(),
-                    "-o".as_ref(),
-                    options.as_ref(),
-                    "-w".as_ref(),
-                    "start".as_ref(),
-                ],
-            );
-            match started {
-                Ok(_) => {
-                    cluster.port = port;
-                    cluster.running = true;
-                    return Ok(cluster);
-                }
+            match cluster.serve(port) {
+                Ok(()) => return Ok(cluster),
                 Err(e) => last = Some(e),
             }
         }
         Err(last.unwrap_or(ClusterError::NotInstalled))
     }
 
+    /// Starts `postgres` on `port` and waits until it accepts connections.
+    fn serve(&mut self, port: u16) -> Result<(), ClusterError> {
+        let log = std::fs::File::create(self.log())?;
+        let mut command = self.command("postgres");
+        command
+            .arg("-D")
+            .arg(self.data())
+            .arg("-p")
+            .arg(port.to_string())
+            .arg("-k")
+            .arg(self.dir.path())
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=100"])
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let mut child = command.spawn()?;
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Err(ClusterError::Command {
+                    command: "postgres",
+                    status: status.to_string(),
+                    stderr: self.log_text(),
+                });
+            }
+            let ready = Command::new(self.bin.join("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string(), "-U", "rapport", "-d", "postgres"])
+                .status()?;
+            if ready.success() {
+                self.port = port;
+                self.postgres = Some(child);
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(ClusterError::Command {
+                    command: "postgres",
+                    status: "not ready in time".into(),
+                    stderr: self.log_text(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 
-    /// Runs one of the cluster's programs (as the unprivileged user when root).
-    fn run(&self, what: &'static str, args: &[&std::ffi::OsStr]) -> Result<Output, ClusterError> {
-        let program = self.bin.join(what.split(' ').next().unwrap_or(what));
-        let mut command = match self.run_as {
-            Some((uid, gid)) => {
-                let mut c = Command::new("setpriv");
-                c.arg(format!("--reuid={uid}")).arg(format!("--regid={gid}")).arg("--clear-groups").arg(&program);
-                c
-            }
-            None => Command::new(&program),
-        };
-        // The cluster's user may not be able to enter the current directory.
-        let output = command.args(args).current_dir(self.dir.path()).output()?;
-        if output.status.success() {
-            return Ok(output);
-        }
-        let mut stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        if let Ok(log) = std::fs::read_to_string(self.dir.path().join("server.log")) {
-            stderr.push_str(&log);
-        }
-        Err(ClusterError::Command { command: what, status: output.status.to_string(), stderr })
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("server.log")
     }
 
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(self.log()).unwrap_or_default()
+    }
+
+    /// One of the cluster's programs, run as the unprivileged user when we
+    /// are root, in the cluster's directory (the user may not be able to
+    /// enter the current one), and stopped with SIGQUIT if we die.
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new("setpriv");
+        if let Some((uid, gid)) = self.run_as {
+            command.arg(format!("--reuid={uid}")).arg(format!("--regid={gid}")).arg("--clear-groups");
+        }
+        command.args(["--pdeathsig", "QUIT", "--"]).arg(self.bin.join(program)).current_dir(self.dir.path());
+        command
+    }
+
+    fn check(&self, command: &'static str, output: &Output) -> Result<(), ClusterError> {
+        if output.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        Err(ClusterError::Command { command, status: output.status.to_string(), stderr })
+    }
+
+    /// Immediate shutdown (SIGQUIT): nothing in a throwaway cluster is worth a checkpoint.
     fn stop(&mut self) {
-        if !std::mem::replace(&mut self.running, false) {
-            return;
-        }
-        let data = self.data();
-        let args =
-            ["-D".as_ref(), data.as_os_str(), "-m".as_ref(), "immediate".as_ref(), "-w".as_ref(), "stop".as_ref()];
-        if let Err(e) = self.run("pg_ctl stop", &args) {
+        let Some(mut postgres) = self.postgres.take() else { return };
+        let pid = rustix::process::Pid::from_child(&postgres);
+        if let Err(e) = rustix::process::kill_process(pid, rustix::process::Signal::QUIT) {
             eprintln!("cannot stop the test cluster: {e}");
+            let _ = postgres.kill();
         }
+        let _ = postgres.wait();
     }
 }
 
@@ -254,10 +284,11 @@ impl Drop for Cluster {
     }
 }
 
-/// The directory of `initdb` and `pg_ctl`.
+/// The directory of `initdb`, `postgres` and `pg_isready`.
 fn binaries() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("RAPPORT_PG_BIN") {
-        return Some(PathBuf::from(dir));
+        let bin = PathBuf::from(dir);
+        return has_tools(&bin).then_some(bin);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
@@ -270,7 +301,7 @@ fn binaries() -> Option<PathBuf> {
 }
 
 fn has_tools(bin: &Path) -> bool {
-    bin.join("initdb").is_file() && bin.join("pg_ctl").is_file()
+    ["initdb", "postgres", "pg_isready"].iter().all(|tool| bin.join(tool).is_file())
 }
 
 /// The uid and gid of `nobody` (65534 on Debian if it cannot be read).

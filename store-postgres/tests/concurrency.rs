@@ -15,7 +15,7 @@ use rapport_store_postgres::cluster::TestDatabase;
 use rapport_store_postgres::{PgError, PgLog, PgOptions, schema_version};
 
 fn database() -> TestDatabase {
-    TestDatabase::create().expect("a PostgreSQL test database (see store-postgres/src/cluster.rs)")
+    TestDatabase::create().unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"))
 }
 
 fn connect(db: &TestDatabase) -> PgLog {

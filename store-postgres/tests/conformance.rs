@@ -13,7 +13,7 @@ struct PostgresLog {
 
 impl PostgresLog {
     fn new() -> PostgresLog {
-        let db = TestDatabase::create().expect("a PostgreSQL test database (see store-postgres/src/cluster.rs)");
+        let db = TestDatabase::create().unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"));
         let log = PgLog::connect(db.url(), PgOptions::default()).expect("the log connects and migrates");
         PostgresLog { log, _db: db }
     }
