@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::runtime::{Handle, Runtime};
@@ -19,11 +20,20 @@ pub struct PgOptions {
     pub max_connections: usize,
     /// Threads driving the connections' sockets.
     pub io_threads: usize,
+    /// Longest wait for a new connection (unless the URL sets `connect_timeout`).
+    pub connect_timeout: Duration,
+    /// Longest wait for a free connection of the pool; then [`PgError::Connect`] (retryable).
+    pub pool_wait: Duration,
 }
 
 impl Default for PgOptions {
     fn default() -> Self {
-        PgOptions { max_connections: 16, io_threads: 2 }
+        PgOptions {
+            max_connections: 16,
+            io_threads: 2,
+            connect_timeout: Duration::from_secs(10),
+            pool_wait: Duration::from_secs(30),
+        }
     }
 }
 
@@ -57,7 +67,10 @@ impl PgLog {
     /// key=value pairs), applies the migrations it lacks (once, under an
     /// advisory lock, whatever other nodes do at the same time) and returns the log.
     pub fn connect(url: &str, options: PgOptions) -> Result<PgLog, PgError> {
-        let config: tokio_postgres::Config = url.parse().map_err(PgError::BadUrl)?;
+        let mut config: tokio_postgres::Config = url.parse().map_err(PgError::BadUrl)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.io_threads.max(1))
             .thread_name("rapport-pg")
@@ -71,6 +84,7 @@ impl PgLog {
         );
         let pool = Pool::builder(manager)
             .max_size(options.max_connections.max(1))
+            .wait_timeout(Some(options.pool_wait))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| PgError::CreatePool(deadpool_postgres::CreatePoolError::Build(e)))?;

@@ -19,7 +19,8 @@ fn database() -> TestDatabase {
 }
 
 fn connect(db: &TestDatabase) -> PgLog {
-    PgLog::connect(db.url(), PgOptions { max_connections: 4, io_threads: 1 }).expect("the log connects")
+    PgLog::connect(db.url(), PgOptions { max_connections: 4, io_threads: 1, ..PgOptions::default() })
+        .expect("the log connects")
 }
 
 /// A small deterministic generator (xorshift), so a failing run can be replayed.
@@ -228,7 +229,7 @@ fn nodes_starting_together_migrate_once() {
             let (url, start) = (db.url().to_owned(), start.clone());
             thread::spawn(move || {
                 start.wait();
-                PgLog::connect(&url, PgOptions { max_connections: 2, io_threads: 1 })
+                PgLog::connect(&url, PgOptions { max_connections: 2, io_threads: 1, ..PgOptions::default() })
             })
         })
         .collect();
