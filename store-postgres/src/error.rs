@@ -49,6 +49,9 @@ pub enum PgError {
     /// The transaction was already committed, or failed and must be dropped.
     #[error("the transaction is finished; begin a new one")]
     Finished,
+    /// A savepoint was released or rolled back that was never opened (a bug of the caller).
+    #[error("no savepoint is open in this transaction")]
+    NoSavepoint,
     /// The access rules could not be evaluated (the request fails as a whole).
     #[error(transparent)]
     Access(#[from] AccessError),

@@ -32,6 +32,8 @@ pub struct PgTransaction {
     client: Option<Arc<Object>>,
     /// Whether this transaction holds the log's advisory lock.
     locked: bool,
+    /// `locked` as it was at each open savepoint, innermost last.
+    savepoints: Vec<bool>,
 }
 
 impl std::fmt::Debug for PgTransaction {
@@ -66,7 +68,7 @@ fn position(value: i64) -> Result<u64, PgError> {
 
 impl PgTransaction {
     pub(crate) fn new(log: PgLog, client: Object) -> PgTransaction {
-        PgTransaction { log, client: Some(Arc::new(client)), locked: false }
+        PgTransaction { log, client: Some(Arc::new(client)), locked: false, savepoints: Vec::new() }
     }
 
     /// Commits. `Ok` means stored durably (as PostgreSQL's `synchronous_commit`
@@ -75,6 +77,32 @@ impl PgTransaction {
     pub fn commit(mut self) -> Result<(), PgError> {
         let client = self.client.take().ok_or(PgError::Finished)?;
         self.log.run(async move { client.batch_execute("COMMIT").await.map_err(PgError::commit) })?
+    }
+
+    /// Opens a savepoint: one request of a group commit (many requests, one
+    /// COMMIT) runs inside it, so that a failed request is undone alone.
+    pub fn savepoint(&mut self) -> Result<(), PgError> {
+        self.call(|c| async move { Ok(c.batch_execute("SAVEPOINT request").await?) })?;
+        self.savepoints.push(self.locked);
+        Ok(())
+    }
+
+    /// Keeps what was done since the innermost savepoint (part of the COMMIT to come).
+    pub fn release_savepoint(&mut self) -> Result<(), PgError> {
+        self.savepoints.pop().ok_or(PgError::NoSavepoint)?;
+        self.call(|c| async move { Ok(c.batch_execute("RELEASE SAVEPOINT request").await?) })
+    }
+
+    /// Undoes what was done since the innermost savepoint. A lock taken
+    /// since is treated as released (PostgreSQL releases a subtransaction's
+    /// locks when it is rolled back), so the next append takes it again.
+    pub fn rollback_to_savepoint(&mut self) -> Result<(), PgError> {
+        let locked = self.savepoints.pop().ok_or(PgError::NoSavepoint)?;
+        self.call(|c| async move {
+            Ok(c.batch_execute("ROLLBACK TO SAVEPOINT request; RELEASE SAVEPOINT request").await?)
+        })?;
+        self.locked = locked;
+        Ok(())
     }
 
     /// Runs one piece of async work with this transaction's connection.

@@ -277,3 +277,46 @@ fn query_i64(url: &str, sql: &str) -> i64 {
         client.query_one(sql, &[]).await.expect("the query runs").get(0)
     })
 }
+
+/// Group commit: requests in savepoints of one transaction. A request
+/// rolled back to its savepoint leaves no position behind; the next one
+/// takes the lock again, and positions stay gap-free for other nodes.
+#[test]
+fn requests_in_savepoints_of_one_transaction_keep_positions_gap_free() {
+    let db = database();
+    let (node, other) = (connect(&db), connect(&db));
+    let (a, first) = edits(None, 1, 2);
+    let (b, failed) = edits(None, 2, 3);
+    let (c, kept) = edits(None, 3, 1);
+    let mut tx = node.begin().expect("a transaction begins");
+    tx.savepoint().expect("a savepoint");
+    tx.append("a", &first, a).expect("appended");
+    tx.release_savepoint().expect("released");
+    tx.savepoint().expect("a savepoint");
+    tx.append("b", &failed, b).expect("appended");
+    tx.rollback_to_savepoint().expect("rolled back");
+    tx.savepoint().expect("a savepoint");
+    tx.append("c", &kept, c).expect("appended");
+    tx.release_savepoint().expect("released");
+    // Another node appends meanwhile: it waits for this transaction's lock.
+    let (d, theirs) = edits(None, 4, 1);
+    let waiting = thread::spawn(move || {
+        let mut tx = other.begin().expect("a transaction begins");
+        tx.append("d", &theirs, d).expect("appended");
+        tx.commit().expect("committed");
+    });
+    thread::sleep(Duration::from_millis(200));
+    assert!(!waiting.is_finished(), "the other node waits for the log's lock");
+    tx.commit().expect("the group commits");
+    waiting.join().expect("the other node finishes");
+    let mut tx = node.begin().expect("a transaction begins");
+    let position = |tx: &mut rapport_store_postgres::PgTransaction, doc: &str| -> Vec<u64> {
+        tx.changes_after(doc, 0).expect("changes read").iter().map(|c| c.seq).collect()
+    };
+    assert_eq!(position(&mut tx, "a"), [1, 2]);
+    assert!(position(&mut tx, "b").is_empty(), "the rolled-back request stored nothing");
+    assert_eq!(position(&mut tx, "c"), [3]);
+    assert_eq!(position(&mut tx, "d"), [4]);
+    assert_eq!(tx.head().expect("the head reads"), 4);
+    assert!(matches!(tx.release_savepoint(), Err(PgError::NoSavepoint)));
+}

@@ -5,7 +5,7 @@
 //! A backend implements [`LogBackend`] (how to run work in one committed
 //! transaction) and instantiates every test with [`log_conformance_tests!`]:
 //!
-//! ```ignore
+//! ```text
 //! rapport_core::log_conformance_tests!(my_backend_for_a_test());
 //! ```
 //!
