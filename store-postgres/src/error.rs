@@ -49,6 +49,10 @@ pub enum PgError {
     /// The transaction was already committed, or failed and must be dropped.
     #[error("the transaction is finished; begin a new one")]
     Finished,
+    /// A statement of the transaction failed earlier, so PostgreSQL rolled
+    /// it back: nothing of it was stored. Retry.
+    #[error("an earlier statement of the transaction failed; nothing of it was stored; retry")]
+    Aborted,
     /// A savepoint was released or rolled back that was never opened (a bug of the caller).
     #[error("no savepoint is open in this transaction")]
     NoSavepoint,

@@ -34,11 +34,18 @@ pub struct PgTransaction {
     locked: bool,
     /// `locked` as it was at each open savepoint, innermost last.
     savepoints: Vec<bool>,
+    /// A statement failed: PostgreSQL aborted the transaction, and would
+    /// answer COMMIT with a silent ROLLBACK.
+    failed: bool,
 }
 
 impl std::fmt::Debug for PgTransaction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgTransaction").field("open", &self.client.is_some()).field("locked", &self.locked).finish()
+        f.debug_struct("PgTransaction")
+            .field("open", &self.client.is_some())
+            .field("locked", &self.locked)
+            .field("failed", &self.failed)
+            .finish()
     }
 }
 
@@ -68,13 +75,19 @@ fn position(value: i64) -> Result<u64, PgError> {
 
 impl PgTransaction {
     pub(crate) fn new(log: PgLog, client: Object) -> PgTransaction {
-        PgTransaction { log, client: Some(Arc::new(client)), locked: false, savepoints: Vec::new() }
+        PgTransaction { log, client: Some(Arc::new(client)), locked: false, savepoints: Vec::new(), failed: false }
     }
 
     /// Commits. `Ok` means stored durably (as PostgreSQL's `synchronous_commit`
     /// defines it); only then may anything of the transaction be acknowledged.
     /// A connection lost during COMMIT is [`PgError::CommitOutcomeUnknown`].
+    /// After a failed statement (not undone by
+    /// [`PgTransaction::rollback_to_savepoint`]) nothing was stored:
+    /// [`PgError::Aborted`], and the transaction is rolled back.
     pub fn commit(mut self) -> Result<(), PgError> {
+        if self.failed {
+            return Err(PgError::Aborted);
+        }
         let client = self.client.take().ok_or(PgError::Finished)?;
         self.log.run(async move { client.batch_execute("COMMIT").await.map_err(PgError::commit) })?
     }
@@ -102,17 +115,24 @@ impl PgTransaction {
             Ok(c.batch_execute("ROLLBACK TO SAVEPOINT request; RELEASE SAVEPOINT request").await?)
         })?;
         self.locked = locked;
+        // A statement failed after the savepoint is undone with it.
+        self.failed = false;
         Ok(())
     }
 
     /// Runs one piece of async work with this transaction's connection.
-    fn call<T, F>(&self, work: impl FnOnce(Arc<Object>) -> F) -> Result<T, PgError>
+    /// Any failure marks the transaction failed.
+    fn call<T, F>(&mut self, work: impl FnOnce(Arc<Object>) -> F) -> Result<T, PgError>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, PgError>> + Send + 'static,
     {
         let client = self.client.clone().ok_or(PgError::Finished)?;
-        self.log.run(work(client))?
+        let outcome = self.log.run(work(client)).and_then(|done| done);
+        if outcome.is_err() {
+            self.failed = true;
+        }
+        outcome
     }
 
     /// Takes the log's advisory lock unless this transaction holds it: the

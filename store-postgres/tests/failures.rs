@@ -91,3 +91,31 @@ fn a_busy_pool_is_a_retryable_error_after_the_wait() {
     busy.commit().expect("the busy transaction commits");
     log.begin().expect("the connection is free again").commit().expect("committed");
 }
+
+/// After a statement failed, COMMIT is refused (PostgreSQL would answer it
+/// with a silent ROLLBACK): nothing may be acknowledged, nothing is stored.
+/// Rolled back to a savepoint, the failure is undone and the rest commits.
+#[test]
+fn a_failed_statement_makes_the_commit_fail() {
+    let db = database();
+    let log = PgLog::connect(db.url(), options()).expect("the log connects");
+    let (doc, changes) = edits(None, 1, 1);
+    let (other, more) = edits(None, 2, 1);
+    let mut tx = log.begin().expect("a transaction begins");
+    tx.append("a", &changes, doc.clone()).expect("appended");
+    // PostgreSQL's text cannot hold a NUL character: the statement fails.
+    let err = tx.append("bad\0id", &more, other.clone()).expect_err("refused");
+    assert!(matches!(err, PgError::Database(_)), "got {err:?}");
+    let err = tx.commit().expect_err("a failed transaction does not commit");
+    assert!(matches!(err, PgError::Aborted), "got {err:?}");
+    let mut tx = log.begin().expect("a transaction begins");
+    assert_eq!(tx.head().expect("the head reads"), 0, "nothing was stored");
+
+    tx.append("a", &changes, doc).expect("appended");
+    tx.savepoint().expect("a savepoint");
+    tx.append("bad\0id", &more, other).expect_err("refused");
+    tx.rollback_to_savepoint().expect("rolled back");
+    tx.commit().expect("the rest commits");
+    let mut tx = log.begin().expect("a transaction begins");
+    assert_eq!(tx.head().expect("the head reads"), 1);
+}
