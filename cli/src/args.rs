@@ -29,21 +29,45 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Show the replica's server, identity and unsynced changes.
     Status(JsonFlag),
-    /// Accounts: add, edit, show, list, history, delete, merge.
+    /// Accounts: add, edit, show, list, history, delete, merge, end and reopen the relationship.
     #[command(subcommand)]
     Account(AccountCommand),
-    /// Log an interaction (call, meeting, visit, email, note).
+    /// A customer's people: add, edit, deactivate, phones and e-mails.
+    #[command(subcommand)]
+    Contact(ContactCommand),
+    /// Record a contact's consent or refusal for a channel and topic.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Log held interactions (call, meeting, visit, email, note) and plan future ones.
     #[command(subcommand)]
     Interaction(InteractionCommand),
-    /// Deals: add, move between stages, line items.
+    /// Deals: add, move between stages, mark lost with a reason, line items.
     #[command(subcommand)]
     Deal(DealCommand),
+    /// Tasks of an account: add, mark done, list.
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// Ties between contacts and parties (professional, social, parent, group, …).
+    #[command(subcommand)]
+    Tie(TieCommand),
+    /// The party's roles (customer, supplier, partner, reseller, government, internal).
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Move an account on the loyalty ladder, with a reason.
+    #[command(subcommand)]
+    Ladder(LadderCommand),
+    /// Move an account to another lifecycle phase, with a reason.
+    #[command(subcommand)]
+    Lifecycle(LifecycleCommand),
     /// Replace an account's notes.
     #[command(subcommand)]
     Notes(NotesCommand),
     /// Add or remove a tag.
     #[command(subcommand)]
     Tag(TagCommand),
+    /// Pipeline stages and reason catalogues: show them; administrators change them.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// List fields edited concurrently on two devices.
     Conflicts(JsonFlag),
     /// Resolve a conflict by writing the chosen value.
@@ -142,9 +166,11 @@ pub enum AccountCommand {
         #[arg(long)]
         team: Option<String>,
     },
-    /// Set one field, e.g. `party.address.city Tampere` or `deals.<id>.amount 1200`.
+    /// Set one field, e.g. `party.address.city Tampere` or `deals.<id>.amount 1200.50` (amounts and
+    /// prices in major units of the deal's currency; ids in the path may be shortened). An empty
+    /// VALUE clears an optional field. The status is changed with `account end` and `account reopen`.
     Set { id: String, field: String, value: String },
-    /// Show one account.
+    /// Show the whole account: party, contacts, consents, deals, interactions, tasks, ties, histories.
     Show {
         id: String,
         #[arg(long)]
@@ -164,6 +190,26 @@ pub enum AccountCommand {
     Restore { id: String },
     /// Merge DUPLICATE into SURVIVOR (two records of one customer).
     Merge { survivor: String, duplicate: String },
+    /// End the relationship (status former or lost) with a reason from the settings' end-reason
+    /// catalogue; the lifecycle phase it ended in is kept.
+    End {
+        id: String,
+        /// A reason from the end-reason catalogue (see `rapport settings show`).
+        #[arg(long)]
+        reason: String,
+        /// The day it ended, YYYY-MM-DD (default: today, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        /// former (the customer left) or lost (we lost them).
+        #[arg(long, default_value = "lost")]
+        status: String,
+        /// Move the lifecycle to this phase first (e.g. final), so the ending is recorded in it.
+        #[arg(long)]
+        phase: Option<String>,
+    },
+    /// Reopen an ended relationship: active again, the ending cleared (the history keeps it).
+    #[command(alias = "restore-relationship")]
+    Reopen { id: String },
 }
 
 #[derive(Debug, Args, Default)]
@@ -210,7 +256,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum InteractionCommand {
-    /// Log an interaction; prints its id alone on the last line.
+    /// Log a held interaction; prints its id alone on the last line.
     Log {
         id: String,
         /// call, meeting, visit, email or note.
@@ -220,6 +266,257 @@ pub enum InteractionCommand {
         subject: String,
         #[arg(long)]
         notes: Option<String>,
+        /// When it was held: RFC 3339, or YYYY-MM-DD HH:MM in UTC (default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[command(flatten)]
+        with: InteractionWith,
+        /// What came of it.
+        #[arg(long)]
+        outcome: Option<String>,
+    },
+    /// Plan a future interaction; prints its id alone on the last line.
+    Plan {
+        id: String,
+        /// call, meeting, visit, email or note.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        subject: String,
+        /// When it starts: RFC 3339, or YYYY-MM-DD HH:MM in UTC.
+        #[arg(long, value_name = "TIME")]
+        at: String,
+        /// When it ends (same forms as --at).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        #[command(flatten)]
+        with: InteractionWith,
+        #[arg(long)]
+        notes: Option<String>,
+    },
+}
+
+/// Whom and what an interaction is with.
+#[derive(Debug, Args)]
+pub struct InteractionWith {
+    /// A contact of the account (id or its first characters); repeatable.
+    #[arg(long = "contact", value_name = "CONTACT")]
+    pub contacts: Vec<String>,
+    /// The deal it is about (id or its first characters).
+    #[arg(long)]
+    pub deal: Option<String>,
+    /// inbound or outbound.
+    #[arg(long)]
+    pub direction: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactCommand {
+    /// Add a contact; prints its id alone on the last line.
+    Add {
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        job_title: Option<String>,
+        /// An e-mail address; repeatable.
+        #[arg(long = "email", value_name = "EMAIL")]
+        emails: Vec<String>,
+        /// A phone number, optionally with its kind first: `work:+358 40 123` (default mobile); repeatable.
+        #[arg(long = "phone", value_name = "[KIND:]NUMBER")]
+        phones: Vec<String>,
+        /// phone, email, sms, messenger, visit or post.
+        #[arg(long)]
+        preferred_channel: Option<String>,
+        /// Language the contact prefers, e.g. uk.
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Change a contact's fields; an empty value clears an optional one.
+    Edit {
+        id: String,
+        contact: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        job_title: Option<String>,
+        /// phone, email, sms, messenger, visit or post.
+        #[arg(long)]
+        preferred_channel: Option<String>,
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Mark a contact who left as inactive (kept, never deleted).
+    Deactivate { id: String, contact: String },
+    /// Make an inactive contact active again.
+    Reactivate { id: String, contact: String },
+    /// Add or remove a phone number.
+    #[command(subcommand)]
+    Phone(PhoneCommand),
+    /// Add or remove an e-mail address.
+    #[command(subcommand)]
+    Email(EmailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PhoneCommand {
+    Add {
+        id: String,
+        contact: String,
+        number: String,
+        /// mobile, work, home, fax or other.
+        #[arg(long, default_value = "mobile")]
+        kind: String,
+    },
+    Remove {
+        id: String,
+        contact: String,
+        number: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EmailCommand {
+    Add { id: String, contact: String, email: String },
+    Remove { id: String, contact: String, email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// Record a consent or refusal (earlier records are kept); prints its id alone on the last line.
+    Record {
+        id: String,
+        contact: String,
+        /// phone, email, sms, messenger, visit or post.
+        #[arg(long)]
+        channel: String,
+        /// What it is about, e.g. newsletter.
+        #[arg(long)]
+        topic: String,
+        /// opt-in, opt-out or refused.
+        #[arg(long)]
+        status: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Add a task; prints its id alone on the last line.
+    Add {
+        id: String,
+        #[arg(long)]
+        title: String,
+        /// Due date, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        due: Option<String>,
+        /// The user who does it.
+        #[arg(long)]
+        assignee: Option<String>,
+    },
+    /// Mark a task done.
+    Done { id: String, task: String },
+    /// List an account's tasks.
+    List {
+        id: String,
+        /// Only tasks not done yet.
+        #[arg(long)]
+        open: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TieCommand {
+    /// Tie two contacts or parties (ids or their first characters; contacts of
+    /// this account or accounts on this replica); prints its id alone on the last line.
+    Add {
+        id: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// professional, social, personal, parent or group.
+        #[arg(long)]
+        kind: String,
+        /// The role of FROM in the tie, e.g. "board member".
+        #[arg(long)]
+        role: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Add a role: customer, supplier, partner, reseller, government or internal.
+    Add { id: String, role: String },
+    /// Remove a role.
+    Remove { id: String, role: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LadderCommand {
+    /// Move to a rung: prospect, customer, client, supporter, advocate or partner.
+    Move {
+        id: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LifecycleCommand {
+    /// Move to a phase: pre_relationship, early, development, long_term or final.
+    /// To end the relationship, use `rapport account end`.
+    Move {
+        id: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+/// The settings live in one document synced like an account; only
+/// administrators' changes are accepted by the server.
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show the pipeline stages and reason catalogues this device knows (as of its last sync).
+    Show(JsonFlag),
+    /// Add a pipeline stage or change one (administrators).
+    Stage {
+        /// The stage id, e.g. proposal.
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Default probability 0–100 for deals entering it.
+        #[arg(long)]
+        probability: Option<u8>,
+        /// open, won or lost.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Position in the funnel, lowest first.
+        #[arg(long)]
+        order: Option<u32>,
+        /// Days without a stage change after which a deal is stale.
+        #[arg(long)]
+        stale_after_days: Option<u32>,
+    },
+    /// Add a reason to a catalogue (administrators).
+    #[command(subcommand)]
+    Reason(ReasonCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReasonCommand {
+    /// Add REASON to the lost-reason catalogue (`lost`) or the end-reason catalogue (`end`).
+    Add {
+        /// lost (why deals are lost) or end (why relationships end).
+        catalogue: String,
+        reason: String,
     },
 }
 
@@ -240,6 +537,30 @@ pub enum DealCommand {
         stage: Option<String>,
         #[arg(long)]
         probability: Option<u8>,
+        /// pipeline, best_case, commit or omitted.
+        #[arg(long)]
+        forecast: Option<String>,
+        /// Expected close date, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        close_date: Option<String>,
+        #[arg(long)]
+        next_step: Option<String>,
+        /// When the next step is due, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        next_step_due: Option<String>,
+        /// The primary contact (id or its first characters).
+        #[arg(long)]
+        contact: Option<String>,
+    },
+    /// Close a deal as lost, with a reason from the settings' lost-reason catalogue.
+    Lost {
+        id: String,
+        deal: String,
+        /// A reason from the lost-reason catalogue (see `rapport settings show`).
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Move a deal to a stage.
     Stage {
@@ -312,7 +633,9 @@ pub enum NotesCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TagCommand {
+    /// Tag an account (1 to 64 characters).
     Add { id: String, tag: String },
+    /// Remove a tag.
     Remove { id: String, tag: String },
 }
 

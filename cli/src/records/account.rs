@@ -1,6 +1,16 @@
-//! `rapport account …`: create, edit, show, list, history, delete, merge.
+//! `rapport account …`: create, edit, show, list, history, delete, merge,
+//! end and reopen the relationship.
 
-use super::*;
+use rapport_core::{
+    Account, AccountFilter, AccountId, AccountStatus, Conflict, FieldPath, LifecyclePhase, LoyaltyRung, NewAccount,
+    PartyKind, RecordKind, Replica, ValueTier, parse_major_units,
+};
+use serde::Serialize;
+
+use super::{account_id, contact_id, deal_id, interaction_id, member_id, parse_date, parse_flag, task_id, today};
+use crate::args::{AccountCommand, ListArgs};
+use crate::error::{CliError, Result};
+use crate::output;
 
 pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
     match command {
@@ -16,9 +26,8 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
         }
         AccountCommand::Set { id, field, value } => {
             let id = account_id(replica, &id)?;
-            // The CSV column names (`city`, `postcode`, …) work too.
-            let field = crate::csv_io::field_path(&field).map_or(field, str::to_owned);
-            replica.edit(id, |e| e.set_field(&field, &value))?;
+            let (field, stored) = settable(replica, id, &field, &value)?;
+            replica.edit(id, |e| e.set_field(&field, &stored))?;
             outln!("set {field} on {id}");
         }
         AccountCommand::Show { id, json } => {
@@ -26,7 +35,7 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
             let account = replica.account(id)?;
             let conflicts = replica.conflicts(id)?;
             if json {
-                output::json(&ShowJson { account: &account, conflicts: &conflicts })?;
+                output::json(&ShowJson::new(&account, &conflicts))?;
             } else {
                 outln!("{}", output::account(&account, &conflicts));
             }
@@ -57,14 +66,117 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
             replica.merge_accounts(s, d)?;
             outln!("merged {d} into {s}; {d} now redirects to {s}");
         }
+        AccountCommand::End { id, reason, date, status, phase } => {
+            let id = account_id(replica, &id)?;
+            let status = parse_flag::<AccountStatus>("status", &status)?;
+            if status == AccountStatus::Active {
+                return Err(CliError::Usage(
+                    "--status active does not end a relationship: give former or lost (to reopen an ended one, use \
+                     `rapport account reopen`)"
+                        .into(),
+                ));
+            }
+            let reasons = &replica.settings().end_reasons;
+            if !reasons.iter().any(|r| r == reason.trim()) {
+                return Err(CliError::Usage(format!(
+                    "unknown --reason {reason:?}: the end-reason catalogue has {}; an administrator adds reasons with \
+                     `rapport settings reason add end REASON`",
+                    reasons.join(", ")
+                )));
+            }
+            let on = date.as_deref().map(|d| parse_date("date", d)).transpose()?.unwrap_or_else(today);
+            let phase = phase.as_deref().map(|p| parse_flag::<LifecyclePhase>("phase", p)).transpose()?;
+            replica.edit(id, |e| {
+                if let Some(phase) = phase {
+                    e.move_lifecycle(phase, Some(&reason))?;
+                }
+                e.end_relationship(status, &reason, on)
+            })?;
+            outln!("ended the relationship with {id} on {on} ({}, {})", status.as_str(), reason.trim());
+        }
+        AccountCommand::Reopen { id } => {
+            let id = account_id(replica, &id)?;
+            if replica.account(id)?.party.ending.is_none() && replica.summary(id)?.status == AccountStatus::Active {
+                return Err(CliError::Usage(format!("the relationship with {id} has not ended; nothing to reopen")));
+            }
+            replica.edit(id, |e| e.reopen_relationship())?;
+            outln!("reopened the relationship with {id}");
+        }
     }
     Ok(())
 }
 
+/// `rapport account show --json`: the account as core serializes it (RFC 3339
+/// times, ISO dates, amounts in minor units) with every amount also in major
+/// units, and the open conflicts.
 #[derive(Serialize)]
 struct ShowJson<'a> {
-    account: &'a rapport_core::Account,
-    conflicts: &'a [rapport_core::Conflict],
+    account: &'a Account,
+    /// Each deal's amount in major units of its currency (`"3600.00"`), by deal id.
+    amounts: std::collections::BTreeMap<String, String>,
+    conflicts: &'a [Conflict],
+}
+
+impl<'a> ShowJson<'a> {
+    fn new(account: &'a Account, conflicts: &'a [Conflict]) -> Self {
+        let amounts = account
+            .deals
+            .iter()
+            .map(|d| (d.id.to_string(), rapport_core::format_major_units(d.amount.minor, &d.amount.currency)))
+            .collect();
+        ShowJson { account, amounts, conflicts }
+    }
+}
+
+/// The field path and stored value `account set` writes: CSV column names
+/// work as paths, record ids in the path may be shortened, amounts and prices
+/// are typed in major units of the deal's currency. The status is refused:
+/// ending a relationship needs a reason, a date and a phase.
+fn settable(replica: &Replica, account: AccountId, field: &str, value: &str) -> Result<(String, String)> {
+    let field = crate::csv_io::field_path(field).unwrap_or(field);
+    let mut parts: Vec<String> = field.split('.').map(str::to_owned).collect();
+    if parts.len() >= 3 {
+        let short = parts[1].clone();
+        parts[1] = match parts[0].as_str() {
+            "deals" => deal_id(replica, account, &short)?.to_string(),
+            "contacts" => contact_id(replica, account, &short)?.to_string(),
+            "tasks" => task_id(replica, account, &short)?.to_string(),
+            "interactions" => interaction_id(replica, account, &short)?.to_string(),
+            "ties" => {
+                let ties = replica.account(account)?.ties.iter().map(|t| t.id).collect::<Vec<_>>();
+                member_id(RecordKind::Tie, account, ties, &short)?.to_string()
+            }
+            _ => short,
+        };
+        if parts[0] == "deals"
+            && let Some(item) = parts[2].strip_prefix("line_item:")
+        {
+            let deal: rapport_core::DealId = parts[1].parse()?;
+            let items = replica.account(account)?.deal(deal).map(|d| d.line_items.iter().map(|i| i.id).collect());
+            let item = member_id(RecordKind::LineItem, account, items.unwrap_or_else(Vec::new), item)?;
+            parts[2] = format!("line_item:{item}");
+        }
+    }
+    let path: FieldPath = parts.join(".").parse()?;
+    let path = path.to_string();
+    if path == "party.status" {
+        return Err(CliError::Usage(
+            "the status is not set by hand: end a relationship with `rapport account end ID --reason REASON [--date \
+             YYYY-MM-DD] [--status former|lost]` (it records the reason, date and phase), and reopen it with \
+             `rapport account reopen ID`"
+                .into(),
+        ));
+    }
+    let money = path.starts_with("deals.") && (path.ends_with(".amount") || path.ends_with(".unit_price"));
+    if !money {
+        return Ok((path, value.to_owned()));
+    }
+    let deal: rapport_core::DealId = path.split('.').nth(1).unwrap_or_default().parse()?;
+    let currency = replica.account(account)?.deal(deal).map(|d| d.amount.currency.clone()).ok_or_else(|| {
+        CliError::Core(rapport_core::Error::NotFound { kind: RecordKind::Deal, id: deal.to_string() })
+    })?;
+    let minor = parse_major_units(&path, value, &currency)?;
+    Ok((path, minor.to_string()))
 }
 
 /// Builds the index filter from flags and repeated `--filter key=value`.

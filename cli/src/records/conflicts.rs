@@ -1,6 +1,11 @@
 //! `rapport conflicts` and `rapport resolve`.
 
-use super::*;
+use rapport_core::{AccountId, Replica};
+use serde::Serialize;
+
+use super::account_id;
+use crate::error::{CliError, Result};
+use crate::output;
 
 /// One open conflict, as `rapport conflicts --json` prints it.
 #[derive(Debug, Serialize)]
