@@ -577,7 +577,7 @@ fn deal_line_items_priced_in_major_units_and_the_amount_they_give() {
     assert_eq!(r.history_len(&id), before);
 
     // A hand-set amount stays until the deal follows its line items again.
-    r.run(&["account", "set", &id, &format!("deals.{deal}.amount"), "500000"]).ok();
+    r.run(&["account", "set", &id, &format!("deals.{deal}.amount"), "5000.00"]).ok();
     r.run(&["deal", "line-item", "remove", &id, &deal, &boiler]).ok();
     let a = r.run(&["account", "show", &id, "--json"]).ok().json();
     assert_eq!(a["account"]["deals"][0]["amount"]["minor"], 500_000);

@@ -134,6 +134,31 @@ impl<'a> ShowJson<'a> {
 /// ending a relationship needs a reason, a date and a phase.
 fn settable(replica: &Replica, account: AccountId, field: &str, value: &str) -> Result<(String, String)> {
     let field = crate::csv_io::field_path(field).unwrap_or(field);
+    let path = full_path(replica, account, field)?;
+    if path == "party.status" {
+        return Err(CliError::Usage(
+            "the status is not set by hand: end a relationship with `rapport account end ID --reason REASON [--date \
+             YYYY-MM-DD] [--status former|lost]` (it records the reason, date and phase), and reopen it with \
+             `rapport account reopen ID`"
+                .into(),
+        ));
+    }
+    let money = path.starts_with("deals.") && (path.ends_with(".amount") || path.ends_with(".unit_price"));
+    if !money {
+        return Ok((path, value.to_owned()));
+    }
+    let deal: rapport_core::DealId = path.split('.').nth(1).unwrap_or_default().parse()?;
+    let currency = replica.account(account)?.deal(deal).map(|d| d.amount.currency.clone()).ok_or_else(|| {
+        CliError::Core(rapport_core::Error::NotFound { kind: RecordKind::Deal, id: deal.to_string() })
+    })?;
+    let minor = parse_major_units(&path, value, &currency)?;
+    Ok((path, minor.to_string()))
+}
+
+/// A field path with the record ids in it (`deals.<id>.…`,
+/// `deals.<id>.line_item:<id>.…`) given whole or shortened, made whole and
+/// checked.
+pub fn full_path(replica: &Replica, account: AccountId, field: &str) -> Result<String> {
     let mut parts: Vec<String> = field.split('.').map(str::to_owned).collect();
     if parts.len() >= 3 {
         let short = parts[1].clone();
@@ -158,25 +183,7 @@ fn settable(replica: &Replica, account: AccountId, field: &str, value: &str) -> 
         }
     }
     let path: FieldPath = parts.join(".").parse()?;
-    let path = path.to_string();
-    if path == "party.status" {
-        return Err(CliError::Usage(
-            "the status is not set by hand: end a relationship with `rapport account end ID --reason REASON [--date \
-             YYYY-MM-DD] [--status former|lost]` (it records the reason, date and phase), and reopen it with \
-             `rapport account reopen ID`"
-                .into(),
-        ));
-    }
-    let money = path.starts_with("deals.") && (path.ends_with(".amount") || path.ends_with(".unit_price"));
-    if !money {
-        return Ok((path, value.to_owned()));
-    }
-    let deal: rapport_core::DealId = path.split('.').nth(1).unwrap_or_default().parse()?;
-    let currency = replica.account(account)?.deal(deal).map(|d| d.amount.currency.clone()).ok_or_else(|| {
-        CliError::Core(rapport_core::Error::NotFound { kind: RecordKind::Deal, id: deal.to_string() })
-    })?;
-    let minor = parse_major_units(&path, value, &currency)?;
-    Ok((path, minor.to_string()))
+    Ok(path.to_string())
 }
 
 /// Builds the index filter from flags and repeated `--filter key=value`.

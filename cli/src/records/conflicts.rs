@@ -49,8 +49,7 @@ pub fn conflicts(replica: &Replica, json: bool) -> Result<()> {
 
 pub fn resolve(replica: &mut Replica, id: &str, field: &str, value: &str) -> Result<()> {
     let id = account_id(replica, id)?;
-    let path: rapport_core::FieldPath = field.parse()?;
-    let path = path.to_string();
+    let path = super::account::full_path(replica, id, field)?;
     if !replica.conflicts(id)?.iter().any(|c| c.field == path) {
         return Err(CliError::Usage(format!(
             "{path} of {id} has no conflict; see open conflicts with `rapport conflicts`, or set a field with `rapport account set`"
