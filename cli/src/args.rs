@@ -65,7 +65,7 @@ pub enum Command {
     /// Add or remove a tag.
     #[command(subcommand)]
     Tag(TagCommand),
-    /// Pipeline stages and reason catalogues: show them; administrators change them.
+    /// Pipeline stages and reason catalogues: show them; administrators, managers and the office change them.
     #[command(subcommand)]
     Settings(SettingsCommand),
     /// List fields edited concurrently on two devices.
@@ -480,13 +480,13 @@ pub enum LifecycleCommand {
     },
 }
 
-/// The settings live in one document synced like an account; only
-/// administrators' changes are accepted by the server.
+/// The settings live in one document synced like an account; the server
+/// accepts changes from administrators, managers and the office, not reps.
 #[derive(Debug, Subcommand)]
 pub enum SettingsCommand {
     /// Show the pipeline stages and reason catalogues this device knows (as of its last sync).
     Show(JsonFlag),
-    /// Add a pipeline stage or change one (administrators).
+    /// Add a pipeline stage or change one (not reps); sent at the next sync.
     Stage {
         /// The stage id, e.g. proposal.
         id: String,
@@ -505,7 +505,7 @@ pub enum SettingsCommand {
         #[arg(long)]
         stale_after_days: Option<u32>,
     },
-    /// Add a reason to a catalogue (administrators).
+    /// Add a reason to a catalogue (not reps); sent at the next sync.
     #[command(subcommand)]
     Reason(ReasonCommand),
 }

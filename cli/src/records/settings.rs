@@ -3,8 +3,8 @@
 //! The settings are one document every device holds and syncs like an
 //! account. Anyone sees them as of their last sync; a change made here is
 //! pushed at the next sync, and the server accepts it only from an
-//! administrator (anyone else's change is refused and listed by
-//! `rapport refused list`).
+//! administrator, a manager or the office (a rep's is refused: here already
+//! when the device knows its user's role, which it learns at sync).
 
 use rapport_core::{ReasonCatalogue, Replica, Stage, StageKind};
 
@@ -18,8 +18,8 @@ use crate::output;
 fn may_change(replica: &Replica) -> Result<()> {
     match replica.principal().map(|p| p.check_settings_change()) {
         Some(Err(refusal)) => Err(CliError::Usage(format!(
-            "{refusal}: only an administrator changes the pipeline stages and reason catalogues; ask one to make \
-             this change"
+            "{refusal}: the pipeline stages and reason catalogues are changed by administrators, managers and the \
+             office; ask one of them to make this change"
         ))),
         _ => Ok(()),
     }
@@ -53,7 +53,9 @@ pub fn settings(replica: &mut Replica, command: SettingsCommand) -> Result<()> {
             if !s.tags.is_empty() {
                 outln!("tags:         {}", s.tags.join(", "));
             }
-            outln!("(as this device knows them since its last sync; only administrators' changes are accepted)");
+            outln!(
+                "(as this device knows them since its last sync; administrators, managers and the office change them)"
+            );
         }
         SettingsCommand::Stage { id, name, probability, kind, order, stale_after_days } => {
             let current = replica.settings().stages.iter().find(|s| s.id == id.trim()).cloned();
@@ -88,7 +90,7 @@ pub fn settings(replica: &mut Replica, command: SettingsCommand) -> Result<()> {
             };
             replica.edit_settings(|doc, author| doc.put_stage(author, &stage))?;
             outln!(
-                "stage {} saved ({}, {}%, {}); run `rapport sync` to send it (administrators only)",
+                "stage {} saved ({}, {}%, {}); run `rapport sync` to send it",
                 stage.id,
                 stage.name,
                 stage.probability,
@@ -106,11 +108,7 @@ pub fn settings(replica: &mut Replica, command: SettingsCommand) -> Result<()> {
                 }
             };
             replica.edit_settings(|doc, author| doc.add_reason(author, which, &reason))?;
-            outln!(
-                "added {:?} to the {} reasons; run `rapport sync` to send it (administrators only)",
-                reason.trim(),
-                catalogue.trim()
-            );
+            outln!("added {:?} to the {} reasons; run `rapport sync` to send it", reason.trim(), catalogue.trim());
         }
     }
     Ok(())
