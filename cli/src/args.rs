@@ -6,6 +6,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::encryption::KeySource;
 
+const ACCOUNT_HELP: &str = "The account: its id, or the first 4 or more characters of it";
+const CONTACT_HELP: &str = "A contact of the account: its id, or the first 4 or more characters of it";
+const DEAL_HELP: &str = "A deal of the account: its id, or the first 4 or more characters of it";
+const TASK_HELP: &str = "A task of the account: its id, or the first 4 or more characters of it";
+const ITEM_HELP: &str = "A line item of the deal: its id, or the first 4 or more characters of it";
+
 #[derive(Debug, Parser)]
 #[command(name = "rapport", version, about = "Rapport CRM: a local replica synced with the Rapport server")]
 pub struct Cli {
@@ -71,7 +77,14 @@ pub enum Command {
     /// List fields edited concurrently on two devices.
     Conflicts(JsonFlag),
     /// Resolve a conflict by writing the chosen value.
-    Resolve { id: String, field: String, value: String },
+    Resolve {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// A field path as `rapport conflicts` lists it, e.g. party.owner.
+        field: String,
+        /// The chosen value, as `rapport conflicts` shows it.
+        value: String,
+    },
     /// Create or update accounts from a CSV file (all rows are checked first).
     Import(ImportArgs),
     /// Write accounts to a CSV file.
@@ -169,9 +182,17 @@ pub enum AccountCommand {
     /// Set one field, e.g. `party.address.city Tampere` or `deals.<id>.amount 1200.50` (amounts and
     /// prices in major units of the deal's currency; ids in the path may be shortened). An empty
     /// VALUE clears an optional field. The status is changed with `account end` and `account reopen`.
-    Set { id: String, field: String, value: String },
+    Set {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// A field path, e.g. party.name, address.city, contacts.<id>.job_title, deals.<id>.expected_close.
+        field: String,
+        /// The new value (dates YYYY-MM-DD; amounts in major units, e.g. 1200.50).
+        value: String,
+    },
     /// Show the whole account: party, contacts, consents, deals, interactions, tasks, ties, histories.
     Show {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         #[arg(long)]
         json: bool,
@@ -180,19 +201,32 @@ pub enum AccountCommand {
     List(ListArgs),
     /// Who changed what, oldest first.
     History {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         #[arg(long)]
         json: bool,
     },
     /// Soft-delete (hidden from lists, restorable).
-    Delete { id: String },
+    Delete {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+    },
     /// Undo a delete.
-    Restore { id: String },
+    Restore {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+    },
     /// Merge DUPLICATE into SURVIVOR (two records of one customer).
-    Merge { survivor: String, duplicate: String },
+    Merge {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        survivor: String,
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        duplicate: String,
+    },
     /// End the relationship (status former or lost) with a reason from the settings' end-reason
     /// catalogue; the lifecycle phase it ended in is kept.
     End {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         /// A reason from the end-reason catalogue (see `rapport settings show`).
         #[arg(long)]
@@ -209,7 +243,10 @@ pub enum AccountCommand {
     },
     /// Reopen an ended relationship: active again, the ending cleared (the history keeps it).
     #[command(alias = "restore-relationship")]
-    Reopen { id: String },
+    Reopen {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Args, Default)]
@@ -258,12 +295,15 @@ pub struct ListArgs {
 pub enum InteractionCommand {
     /// Log a held interaction; prints its id alone on the last line.
     Log {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         /// call, meeting, visit, email or note.
         #[arg(long)]
         kind: String,
+        /// What it was about.
         #[arg(long)]
         subject: String,
+        /// Notes on it.
         #[arg(long)]
         notes: Option<String>,
         /// When it was held: RFC 3339, or YYYY-MM-DD HH:MM in UTC (default: now).
@@ -277,10 +317,12 @@ pub enum InteractionCommand {
     },
     /// Plan a future interaction; prints its id alone on the last line.
     Plan {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         /// call, meeting, visit, email or note.
         #[arg(long)]
         kind: String,
+        /// What it is about.
         #[arg(long)]
         subject: String,
         /// When it starts: RFC 3339, or YYYY-MM-DD HH:MM in UTC.
@@ -291,6 +333,7 @@ pub enum InteractionCommand {
         until: Option<String>,
         #[command(flatten)]
         with: InteractionWith,
+        /// Notes for it.
         #[arg(long)]
         notes: Option<String>,
     },
@@ -314,7 +357,9 @@ pub struct InteractionWith {
 pub enum ContactCommand {
     /// Add a contact; prints its id alone on the last line.
     Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        /// Full name.
         #[arg(long)]
         name: String,
         #[arg(long)]
@@ -334,7 +379,9 @@ pub enum ContactCommand {
     },
     /// Change a contact's fields; an empty value clears an optional one.
     Edit {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
         contact: String,
         #[arg(long)]
         name: Option<String>,
@@ -347,9 +394,19 @@ pub enum ContactCommand {
         language: Option<String>,
     },
     /// Mark a contact who left as inactive (kept, never deleted).
-    Deactivate { id: String, contact: String },
+    Deactivate {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+    },
     /// Make an inactive contact active again.
-    Reactivate { id: String, contact: String },
+    Reactivate {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+    },
     /// Add or remove a phone number.
     #[command(subcommand)]
     Phone(PhoneCommand),
@@ -361,31 +418,53 @@ pub enum ContactCommand {
 #[derive(Debug, Subcommand)]
 pub enum PhoneCommand {
     Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
         contact: String,
+        /// The phone number, e.g. "+380 44 123 4567".
         number: String,
         /// mobile, work, home, fax or other.
         #[arg(long, default_value = "mobile")]
         kind: String,
     },
     Remove {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
         contact: String,
+        /// The phone number as shown by `rapport account show`.
         number: String,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum EmailCommand {
-    Add { id: String, contact: String, email: String },
-    Remove { id: String, contact: String, email: String },
+    Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+        /// The e-mail address.
+        email: String,
+    },
+    Remove {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+        /// The e-mail address.
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ConsentCommand {
     /// Record a consent or refusal (earlier records are kept); prints its id alone on the last line.
     Record {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
         contact: String,
         /// phone, email, sms, messenger, visit or post.
         #[arg(long)]
@@ -396,6 +475,7 @@ pub enum ConsentCommand {
         /// opt-in, opt-out or refused.
         #[arg(long)]
         status: String,
+        /// Why, in the contact's words.
         #[arg(long)]
         reason: Option<String>,
     },
@@ -405,7 +485,9 @@ pub enum ConsentCommand {
 pub enum TaskCommand {
     /// Add a task; prints its id alone on the last line.
     Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        /// What to do.
         #[arg(long)]
         title: String,
         /// Due date, YYYY-MM-DD.
@@ -416,9 +498,15 @@ pub enum TaskCommand {
         assignee: Option<String>,
     },
     /// Mark a task done.
-    Done { id: String, task: String },
+    Done {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "TASK", help = TASK_HELP)]
+        task: String,
+    },
     /// List an account's tasks.
     List {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         /// Only tasks not done yet.
         #[arg(long)]
@@ -433,6 +521,7 @@ pub enum TieCommand {
     /// Tie two contacts or parties (ids or their first characters; contacts of
     /// this account or accounts on this replica); prints its id alone on the last line.
     Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         #[arg(long)]
         from: String,
@@ -450,18 +539,28 @@ pub enum TieCommand {
 #[derive(Debug, Subcommand)]
 pub enum RoleCommand {
     /// Add a role: customer, supplier, partner, reseller, government or internal.
-    Add { id: String, role: String },
+    Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        role: String,
+    },
     /// Remove a role.
-    Remove { id: String, role: String },
+    Remove {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        role: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum LadderCommand {
     /// Move to a rung: prospect, customer, client, supporter, advocate or partner.
     Move {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         #[arg(long)]
         to: String,
+        /// Why it moved (kept in the ladder history).
         #[arg(long)]
         reason: Option<String>,
     },
@@ -472,9 +571,11 @@ pub enum LifecycleCommand {
     /// Move to a phase: pre_relationship, early, development, long_term or final.
     /// To end the relationship, use `rapport account end`.
     Move {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         #[arg(long)]
         to: String,
+        /// Why it moved (kept in the lifecycle history).
         #[arg(long)]
         reason: Option<String>,
     },
@@ -524,12 +625,15 @@ pub enum ReasonCommand {
 pub enum DealCommand {
     /// Add a deal; prints its id alone on the last line.
     Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        /// What is sold.
         #[arg(long)]
         title: String,
         /// Amount in major units of the currency, e.g. 1200.50 (or 1200,50; 360 000,00).
         #[arg(long)]
         amount: String,
+        /// ISO 4217 code, e.g. UAH, EUR.
         #[arg(long)]
         currency: String,
         /// Stage id (default: the first open stage).
@@ -554,18 +658,24 @@ pub enum DealCommand {
     },
     /// Close a deal as lost, with a reason from the settings' lost-reason catalogue.
     Lost {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
         deal: String,
         /// A reason from the lost-reason catalogue (see `rapport settings show`).
         #[arg(long)]
         reason: String,
+        /// A free-text note on why.
         #[arg(long)]
         note: Option<String>,
     },
     /// Move a deal to a stage.
     Stage {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
         deal: String,
+        /// A stage id (see `rapport settings show`), e.g. proposal.
         stage: String,
         #[arg(long)]
         probability: Option<u8>,
@@ -574,7 +684,12 @@ pub enum DealCommand {
     #[command(subcommand)]
     LineItem(LineItemCommand),
     /// Make a deal's amount follow its line items again after it was set by hand.
-    FollowLineItems { id: String, deal: String },
+    FollowLineItems {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
+        deal: String,
+    },
 }
 
 /// Line items; prices are typed in major units of the deal's currency (`--unit-price 1200.50`).
@@ -583,7 +698,9 @@ pub enum LineItemCommand {
     /// Add a line item; prints its id alone on the last line. The first line
     /// item makes the deal's amount follow them.
     Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
         deal: String,
         /// The product or service.
         #[arg(long)]
@@ -600,8 +717,11 @@ pub enum LineItemCommand {
     },
     /// Change fields of a line item.
     Set {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
         deal: String,
+        #[arg(value_name = "ITEM", help = ITEM_HELP)]
         item: String,
         #[arg(long)]
         name: Option<String>,
@@ -615,10 +735,19 @@ pub enum LineItemCommand {
         discount: Option<u8>,
     },
     /// Remove a line item.
-    Remove { id: String, deal: String, item: String },
+    Remove {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
+        deal: String,
+        #[arg(value_name = "ITEM", help = ITEM_HELP)]
+        item: String,
+    },
     /// List a deal's line items and the amount they give.
     List {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
         deal: String,
         #[arg(long)]
         json: bool,
@@ -628,15 +757,30 @@ pub enum LineItemCommand {
 #[derive(Debug, Subcommand)]
 pub enum NotesCommand {
     /// Replace the notes with TEXT (merged character by character with other devices).
-    Set { id: String, text: String },
+    Set {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// The whole new text.
+        text: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TagCommand {
     /// Tag an account (1 to 64 characters).
-    Add { id: String, tag: String },
+    Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// The tag.
+        tag: String,
+    },
     /// Remove a tag.
-    Remove { id: String, tag: String },
+    Remove {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// The tag.
+        tag: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,8 @@ fn item_id(replica: &Replica, account: AccountId, deal: DealId, s: &str) -> Resu
 struct ListJson<'a> {
     deal: rapport_core::DealId,
     currency: &'a str,
+    /// The amount in major units of the currency, e.g. "2260.80".
+    amount: String,
     amount_minor: i64,
     amount_from_line_items: bool,
     line_items: &'a [rapport_core::LineItem],
@@ -85,6 +87,7 @@ pub fn line_item(replica: &mut Replica, command: LineItemCommand) -> Result<()> 
                 return output::json(&ListJson {
                     deal: deal.id,
                     currency,
+                    amount: format_major_units(deal.amount.minor, currency),
                     amount_minor: deal.amount.minor,
                     amount_from_line_items: deal.amount_from_line_items,
                     line_items: &deal.line_items,

@@ -175,7 +175,10 @@ fn consents_roles_and_ties() {
             &["consent", "record", &acme, &olena, "--channel", "email", "--topic", " ", "--status", "opt-in"],
             "consent.topic: must not be empty",
         ),
-        (&["role", "add", &acme, "friend"], "invalid --role \"friend\""),
+        (
+            &["role", "add", &acme, "friend"],
+            "invalid role \"friend\": expected one of: customer, supplier, partner, reseller, government, internal",
+        ),
         (
             &["tie", "add", &acme, "--from", &olena, "--to", &olena, "--kind", "social"],
             "a tie needs two different ends",

@@ -113,9 +113,14 @@ pub fn interaction_id(replica: &Replica, account: AccountId, s: &str) -> Result<
 
 /// Parses an enum value given on the command line, naming the flag on error.
 pub fn parse_flag<T: FromStr<Err = rapport_core::Error>>(flag: &str, value: &str) -> Result<T> {
+    parse_arg(&format!("--{flag}"), value)
+}
+
+/// Parses an enum value given as an argument, naming it (`role`) on error.
+pub fn parse_arg<T: FromStr<Err = rapport_core::Error>>(what: &str, value: &str) -> Result<T> {
     value.parse::<T>().map_err(|e| match e {
         rapport_core::Error::InvalidValue { reason, .. } => {
-            CliError::Usage(format!("invalid --{flag} {value:?}: {reason}"))
+            CliError::Usage(format!("invalid {what} {value:?}: {reason}"))
         }
         other => CliError::Core(other),
     })

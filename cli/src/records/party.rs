@@ -6,7 +6,7 @@ use std::str::FromStr;
 use rapport_core::{AccountId, LifecyclePhase, LoyaltyRung, NewTie, Replica, Role, TieKind};
 use uuid::Uuid;
 
-use super::{account_id, parse_flag};
+use super::{account_id, parse_arg, parse_flag};
 use crate::args::{LadderCommand, LifecycleCommand, NotesCommand, RoleCommand, TagCommand, TieCommand};
 use crate::error::{CliError, Result};
 
@@ -41,13 +41,13 @@ pub fn role(replica: &mut Replica, command: RoleCommand) -> Result<()> {
     match command {
         RoleCommand::Add { id, role } => {
             let id = account_id(replica, &id)?;
-            let role = parse_flag::<Role>("role", &role)?;
+            let role = parse_arg::<Role>("role", &role)?;
             replica.edit(id, |e| e.add_role(role))?;
             outln!("{id} is a {}", role.as_str());
         }
         RoleCommand::Remove { id, role } => {
             let id = account_id(replica, &id)?;
-            let role = parse_flag::<Role>("role", &role)?;
+            let role = parse_arg::<Role>("role", &role)?;
             replica.edit(id, |e| e.remove_role(role))?;
             outln!("{id} is no longer a {}", role.as_str());
         }
