@@ -340,9 +340,13 @@ fn ending_a_relationship_needs_a_catalogue_reason_and_can_be_reopened() {
     let ops: Vec<&str> = history.as_array().unwrap().iter().map(|h| h["op"].as_str().unwrap()).collect();
     assert!(ops.contains(&"party.end") && ops.ends_with(&["party.reopen"]), "{ops:?}");
 
-    // Ending today by default, in the phase the account is in.
-    r.run(&["account", "end", &acme, "--reason", "closed_business"]).ok();
-    let p = r.show(&acme)["account"]["party"].clone();
+    // Ending today by default; in the phase it is in already, the lifecycle does not move again.
+    r.run(&["account", "end", &acme, "--reason", "closed_business", "--phase", "final"]).ok();
+    let a = r.show(&acme);
+    let moves: Vec<&str> =
+        a["account"]["lifecycle_history"].as_array().unwrap().iter().map(|m| m["to"].as_str().unwrap()).collect();
+    assert_eq!(moves, ["long_term", "final"]);
+    let p = a["account"]["party"].clone();
     let today = time::OffsetDateTime::now_utc().date().to_string();
     assert_eq!(p["ending"], json!({"reason": "closed_business", "on": today, "phase": "final"}));
     assert_eq!(p["status"], "lost");

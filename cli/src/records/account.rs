@@ -86,6 +86,9 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
             }
             let on = date.as_deref().map(|d| parse_date("date", d)).transpose()?.unwrap_or_else(today);
             let phase = phase.as_deref().map(|p| parse_flag::<LifecyclePhase>("phase", p)).transpose()?;
+            // Moving to the phase it is in already would only add a step to the history.
+            let current = replica.account(id)?.party.lifecycle_phase;
+            let phase = phase.filter(|p| *p != current);
             replica.edit(id, |e| {
                 if let Some(phase) = phase {
                     e.move_lifecycle(phase, Some(&reason))?;
