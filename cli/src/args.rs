@@ -656,6 +656,13 @@ pub enum DealCommand {
         #[arg(long)]
         contact: Option<String>,
     },
+    /// Close a deal as won (moves it to the pipeline's won stage).
+    Won {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
+        deal: String,
+    },
     /// Close a deal as lost, with a reason from the settings' lost-reason catalogue.
     Lost {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]

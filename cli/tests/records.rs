@@ -423,7 +423,12 @@ fn deals_lost_with_a_catalogue_reason_amounts_in_major_units() {
     }
     assert_eq!(r.snapshot(&acme), before, "failed commands changed nothing");
 
-    r.run(&["deal", "lost", &acme, d, "--reason", "competitor", "--note", "Went with Bosch"]).ok();
+    let pumps = r.new_id(&["deal", "add", &acme, "--title", "Pumps", "--amount", "1200", "--currency", "UAH"]);
+    r.run(&["deal", "won", &acme, &pumps]).ok();
+    let got = deal(&r.show(&acme), &pumps).clone();
+    assert_eq!((&got["outcome"], &got["stage"], &got["probability"]), (&json!("won"), &json!("won"), &json!(100)));
+
+    r.run(&["deal", "lost", &acme, &boilers, "--reason", "competitor", "--note", "Went with Bosch"]).ok();
     let got = deal(&r.show(&acme), &boilers).clone();
     assert_eq!((&got["outcome"], &got["stage"]), (&json!("lost"), &json!("lost")));
     assert_eq!((&got["lost_reason"], &got["lost_note"]), (&json!("competitor"), &json!("Went with Bosch")));

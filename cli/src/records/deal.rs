@@ -1,6 +1,6 @@
 //! `rapport deal …`: deals, their stages, and losing one with a reason.
 
-use rapport_core::{ForecastCategory, Money, NewDeal, Replica};
+use rapport_core::{ForecastCategory, Money, NewDeal, Replica, StageKind};
 
 use super::{account_id, contact_id, deal_id, parse_date, parse_flag};
 use crate::args::DealCommand;
@@ -48,6 +48,20 @@ pub fn deal(replica: &mut Replica, command: DealCommand) -> Result<()> {
             }
             replica.edit(account, |e| e.mark_deal_lost(deal, &reason, note.as_deref()))?;
             outln!("deal {deal} lost ({})", reason.trim());
+        }
+        DealCommand::Won { id, deal } => {
+            let account = account_id(replica, &id)?;
+            let deal = deal_id(replica, account, &deal)?;
+            let won = replica.settings().stages.iter().find(|s| s.kind == StageKind::Won).map(|s| s.id.clone());
+            let won = won.ok_or_else(|| {
+                CliError::Usage(
+                    "the pipeline has no won stage; an administrator adds one with `rapport settings stage won \
+                     --name Won --probability 100 --kind won`"
+                        .into(),
+                )
+            })?;
+            replica.edit(account, |e| e.move_deal_stage(deal, &won, None))?;
+            outln!("deal {deal} won (stage {won})");
         }
         DealCommand::Stage { id, deal, stage, probability } => {
             let account = account_id(replica, &id)?;
