@@ -99,7 +99,8 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
         }
         AccountCommand::Reopen { id } => {
             let id = account_id(replica, &id)?;
-            if replica.account(id)?.party.ending.is_none() && replica.summary(id)?.status == AccountStatus::Active {
+            let party = replica.account(id)?.party;
+            if party.ending.is_none() && party.status == AccountStatus::Active {
                 return Err(CliError::Usage(format!("the relationship with {id} has not ended; nothing to reopen")));
             }
             replica.edit(id, |e| e.reopen_relationship())?;
