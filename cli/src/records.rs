@@ -79,7 +79,7 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
         AccountCommand::Set { id, field, value } => {
             let id = account_id(replica, &id)?;
             // The CSV column names (`city`, `postcode`, …) work too.
-            let field = crate::csv_io::field_path(&field).map_or(field, str::to_owned);
+            let field = crate::csv::field_path(&field).map_or(field, str::to_owned);
             replica.edit(id, |e| e.set_field(&field, &value))?;
             outln!("set {field} on {id}");
         }
