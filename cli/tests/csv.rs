@@ -392,6 +392,12 @@ fn bad_rows_and_headers_are_listed_by_row_and_column_and_nothing_is_imported() {
     assert!(!err.contains("gold") && !err.contains("robot") && !err.contains("not-a-uuid"), "{err}");
     assert_eq!(r.names(), ["Existing"]);
 
+    // Two rows that reach one account on this device by different ways.
+    let twice = format!("id,name\n{existing},Renamed\n,existing\n");
+    let err = r.import(&r.file("twice.csv", &twice), &[]).fails().stderr();
+    assert!(err.contains("  row 3, column name: the same account on this device as row 2"), "{err}");
+    assert_eq!(r.names(), ["Existing"]);
+
     let err = r.import(&r.file("header.csv", "name,colour\nAcme,red\n"), &[]).fails().stderr();
     assert!(err.contains("row 1, column \"colour\": unknown column"), "{err}");
     let err = r.import(&r.file("noname.csv", "city\nOulu\n"), &[]).fails().stderr();
@@ -464,4 +470,53 @@ fn export_round_trips_through_import_with_leading_zero_postcodes() {
 
 fn out_path(r: &Replica) -> String {
     r.files.path().join("x.csv").to_str().unwrap().to_owned()
+}
+
+/// A deal imported into the lost stage, or moved there by an import, needs a
+/// reason from the catalogue, so it counts in the lost-reasons report.
+#[test]
+fn lost_deals_need_a_reason_from_the_catalogue() {
+    let r = Replica::new();
+    let head = "name,city,deal_title,deal_amount,deal_currency,deal_stage,deal_lost_reason\n";
+    let err = r.import(&r.file("a.csv", &format!("{head}Acme,Oulu,Boiler,100,EUR,lost,\n")), &[]).fails().stderr();
+    assert!(err.contains("row 2, column deal_stage: a lost deal needs its reason: add a lost_reason column with one of competitor, no_budget"), "{err}");
+    let err = r.import(&r.file("b.csv", &format!("{head}Acme,Oulu,Boiler,100,EUR,lost,cheap\n")), &[]).fails().stderr();
+    assert!(
+        err.contains("row 2, column deal_lost_reason: not in the lost-reason catalogue; use one of competitor"),
+        "{err}"
+    );
+    let err =
+        r.import(&r.file("c.csv", &format!("{head}Acme,Oulu,Boiler,100,EUR,proposal,price\n")), &[]).fails().stderr();
+    assert!(
+        err.contains("row 2, column deal_lost_reason: a lost reason is only for a deal in the lost stage"),
+        "{err}"
+    );
+    assert_eq!(r.names(), Vec::<String>::new());
+
+    let file =
+        r.file("d.csv", &format!("{head}Acme,Oulu,Boiler,100,EUR,lost,price\nAcme,Oulu,Pump,200,EUR,proposal,\n"));
+    r.import(&file, &[]).ok();
+    let deals = r.show("Acme")["deals"].clone();
+    let boiler = deals.as_array().unwrap().iter().find(|d| d["title"] == "Boiler").unwrap();
+    assert_eq!((boiler["outcome"].as_str(), boiler["lost_reason"].as_str()), (Some("lost"), Some("price")));
+
+    // Moving the open deal to lost by an import marks it lost with its reason.
+    let moved = r.file("e.csv", &format!("{head}Acme,Oulu,Pump,200,EUR,lost,competitor\n"));
+    let out = r.import(&moved, &[]).ok().stdout();
+    assert!(out.contains("deals: 0 created, 1 updated, 0 unchanged"), "{out}");
+    let deals = r.show("Acme")["deals"].clone();
+    let pump = deals.as_array().unwrap().iter().find(|d| d["title"] == "Pump").unwrap();
+    assert_eq!((pump["outcome"].as_str(), pump["lost_reason"].as_str()), (Some("lost"), Some("competitor")));
+    let moves: Vec<&str> =
+        pump["stage_history"].as_array().unwrap().iter().map(|m| m["to"].as_str().unwrap()).collect();
+    assert_eq!(moves, ["proposal", "lost"], "the move is in the deal's stage history");
+
+    // The deals export carries the reasons and imports back unchanged.
+    let accounts = r.files.path().join("accounts.csv");
+    let deals = r.files.path().join("deals.csv");
+    r.run(&["export", "accounts", accounts.to_str().unwrap()]).ok();
+    r.run(&["export", "deals", deals.to_str().unwrap()]).ok();
+    assert!(std::fs::read_to_string(&deals).unwrap().contains("\"lost\",\"0\",\"\",\"\",\"competitor\""));
+    let out = r.import(&accounts, &["--deals", deals.to_str().unwrap()]).ok().stdout();
+    assert!(out.contains("deals: 0 created, 0 updated, 2 unchanged"), "{out}");
 }

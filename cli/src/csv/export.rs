@@ -94,6 +94,7 @@ const DEAL_COLUMNS: &[Column] = &[
     Column::DealProbability,
     Column::DealClose,
     Column::DealNextStep,
+    Column::DealLostReason,
 ];
 
 /// Interactions are exported for reading and reports; they are not imported.
@@ -160,6 +161,7 @@ fn rows(what: What, a: &Account) -> Vec<Vec<String>> {
                     d.probability.to_string(),
                     d.expected_close.map(iso_date).unwrap_or_default(),
                     o(&d.next_step),
+                    o(&d.lost_reason),
                 ]);
                 row
             })

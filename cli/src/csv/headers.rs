@@ -71,6 +71,7 @@ pub enum Column {
     DealProbability,
     DealClose,
     DealNextStep,
+    DealLostReason,
 }
 
 /// Columns of the accounts file, each with its accepted names (normalized);
@@ -123,6 +124,7 @@ const ACCOUNTS: &[(Column, &[&str])] = &[
     (Column::DealCurrency, &["deal_currency", "currency", "валюта"]),
     (Column::DealStage, &["deal_stage", "stage", "етап", "стадія", "этап", "стадия"]),
     (Column::DealClose, &["deal_close", "close_date", "дата_закриття", "дата_закрытия"]),
+    (Column::DealLostReason, &["deal_lost_reason", "lost_reason"]),
 ];
 
 /// The account a row of a contacts or deals file belongs to: by id, or by name and city.
@@ -167,6 +169,7 @@ const DEALS: &[(Column, &[&str])] = &[
     (Column::DealProbability, &["probability", "ймовірність", "вероятность"]),
     (Column::DealClose, &["close", "deal_close", "close_date", "дата_закриття", "дата_закрытия"]),
     (Column::DealNextStep, &["next_step", "наступний_крок", "следующий_шаг"]),
+    (Column::DealLostReason, &["lost_reason", "deal_lost_reason", "причина_втрати", "причина_проигрыша"]),
 ];
 
 fn tables(kind: FileKind) -> [&'static [(Column, &'static [&'static str])]; 2] {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use rapport_core::{Account, DealId, Money, NewDeal};
+use rapport_core::{Account, DealId, DealOutcome, Money, NewDeal, StageKind};
 
 use super::super::cells::{self, name_key};
 use super::{AccountPlan, Entry, Op, Planner, reason};
@@ -124,6 +124,38 @@ impl Planner<'_> {
                 None => None,
             };
             let next_step = entry.get(Column::DealNextStep).map(str::to_owned);
+            let lost_reason = entry.get(Column::DealLostReason).map(str::to_owned);
+            let catalogue = || settings.lost_reasons.join(", ");
+            if lost_reason.as_ref().is_some_and(|r| !settings.lost_reasons.contains(r)) {
+                self.error(
+                    src(Column::DealLostReason),
+                    format!("not in the lost-reason catalogue; use one of {}", catalogue()),
+                );
+                bad = true;
+            }
+            // Where the deal ends up: a lost deal needs its reason, so that
+            // it counts in the lost-reasons report.
+            let lost_after = match stage {
+                Some(s) => s.kind == StageKind::Lost,
+                None => existing.is_some_and(|d| d.outcome == DealOutcome::Lost),
+            };
+            let reason_after = lost_reason.clone().or_else(|| existing.and_then(|d| d.lost_reason.clone()));
+            let becomes_lost = stage.is_some_and(|s| s.kind == StageKind::Lost)
+                && existing.is_none_or(|d| d.outcome != DealOutcome::Lost);
+            if !bad && becomes_lost && reason_after.is_none() {
+                self.error(
+                    src(Column::DealStage),
+                    format!("a lost deal needs its reason: add a lost_reason column with one of {}", catalogue()),
+                );
+                bad = true;
+            }
+            if !bad && !lost_after && lost_reason.is_some() {
+                self.error(
+                    src(Column::DealLostReason),
+                    "a lost reason is only for a deal in the lost stage; empty the cell or set the stage",
+                );
+                bad = true;
+            }
             if bad {
                 continue;
             }
@@ -141,7 +173,7 @@ impl Planner<'_> {
                     new.probability = probability;
                     new.expected_close = close;
                     new.next_step = next_step;
-                    plan.ops.push((src(Column::DealTitle), Op::AddDeal(Box::new(new))));
+                    plan.ops.push((src(Column::DealTitle), Op::AddDeal { new: Box::new(new), lost_reason }));
                     plan.deals.created += 1;
                 }
                 Some(deal) => {
@@ -157,9 +189,23 @@ impl Planner<'_> {
                         ));
                     }
                     let mut expected_probability = deal.probability;
-                    if let Some(s) = stage.filter(|s| s.id != deal.stage) {
-                        plan.ops.push((src(Column::DealStage), Op::MoveStage { deal: deal.id, stage: s.id.clone() }));
-                        expected_probability = s.probability;
+                    match stage.filter(|s| s.id != deal.stage) {
+                        Some(s) if s.kind == StageKind::Lost => {
+                            let reason = reason_after.unwrap_or_default();
+                            plan.ops.push((src(Column::DealStage), Op::MarkLost { deal: deal.id, reason }));
+                            expected_probability = s.probability;
+                        }
+                        Some(s) => {
+                            let op = Op::MoveStage { deal: deal.id, stage: s.id.clone() };
+                            plan.ops.push((src(Column::DealStage), op));
+                            expected_probability = s.probability;
+                        }
+                        None => {
+                            if let Some(r) = lost_reason.filter(|r| Some(r) != deal.lost_reason.as_ref()) {
+                                let op = Op::Set { path: path("lost_reason"), value: r };
+                                plan.ops.push((src(Column::DealLostReason), op));
+                            }
+                        }
                     }
                     if let Some(p) = probability.filter(|p| *p != expected_probability) {
                         plan.ops.push((
