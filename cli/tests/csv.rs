@@ -215,6 +215,15 @@ fn tab_bom_and_utf16_files_import_and_match_by_name_and_city() {
     assert!(out.contains("0 created, 0 updated, 1 unchanged"), "{out}");
     assert!(out.contains("contacts: 0 created, 0 updated, 1 unchanged"), "{out}");
 
+    // A trailing semicolon on every line (as some programs write): the
+    // column without a header is ignored while its cells are empty.
+    let trailing = "Название;Город;Телефон;\nООО «Альфа»;Одесса;;\n";
+    let run = r.import(&r.file("trailing.csv", trailing), &[]).ok();
+    assert!(run.stdout().contains("0 created, 0 updated, 1 unchanged"), "{}", run.stdout());
+    let filled = "Название;Город;\nООО «Альфа»;Одесса;x\n";
+    let err = r.import(&r.file("filled.csv", filled), &[]).fails().stderr();
+    assert!(err.contains("row 2: a cell under a column without a header"), "{err}");
+
     // UTF-16 with a byte-order mark, tabs, one changed cell.
     let changed = tabbed.replace("65000", "65001");
     let mut utf16 = vec![0xFF, 0xFE];
@@ -329,11 +338,12 @@ fn preview_shows_errors_and_duplicates_and_writes_nothing() {
     assert_eq!(json["written"], false);
     assert_eq!(json["accounts"]["created"], 4);
     assert_eq!(json["errors"].as_array().unwrap().len(), 3);
+    let first = &json["errors"][0];
     assert_eq!(
-        json["errors"][0],
-        serde_json::json!({"file": "accounts", "row": 4, "column": "deal_amount",
-        "message": json["errors"][0]["message"]})
+        (&first["file"], &first["row"], &first["column"]),
+        (&"accounts".into(), &4.into(), &"deal_amount".into())
     );
+    assert!(first["message"].as_str().unwrap().starts_with("expected an amount in major units"), "{json}");
     assert!(
         json["duplicates"]
             .as_array()

@@ -212,7 +212,9 @@ pub fn known_names(kind: FileKind) -> String {
 /// A header line, resolved: the column of each position.
 #[derive(Debug)]
 pub struct Header {
-    pub columns: Vec<Column>,
+    /// `None` for a column without a header (the trailing delimiter some
+    /// programs write at the end of every line): its cells must be empty.
+    pub columns: Vec<Option<Column>>,
 }
 
 /// What is wrong with a header line, as row-1 errors (`(column, message)`).
@@ -221,12 +223,16 @@ pub fn check(kind: FileKind, headers: &[String]) -> std::result::Result<Header, 
     let mut columns = Vec::new();
     let mut seen = HashSet::new();
     for h in headers {
+        if normalize(h).is_empty() {
+            columns.push(None);
+            continue;
+        }
         match resolve(kind, h) {
             Some(c) if !seen.insert(c) => problems.push((
                 h.trim().to_owned(),
                 format!("names the same column as an earlier header ({}); keep one of them", canonical(kind, c)),
             )),
-            Some(c) => columns.push(c),
+            Some(c) => columns.push(Some(c)),
             None => problems.push((
                 h.trim().to_owned(),
                 format!("unknown column; the {} file's columns are {}", kind.as_str(), known_names(kind)),

@@ -189,11 +189,14 @@ pub fn plan(replica: &Replica, files: &Files<'_>) -> Result<Plan> {
         }
     }
     let groups = std::mem::take(&mut planner.groups);
+    let bar = super::import::progress(groups.len() as u64, "checking");
     for group in groups.into_iter().filter(|g| !g.failed) {
         if let Some(account) = planner.plan_group(group) {
             planner.plan.accounts.push(account);
         }
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     planner.plan.errors.sort_by_key(|e| (e.file != "accounts", e.file, e.row));
     Ok(planner.plan)
 }
@@ -208,10 +211,27 @@ fn read(path: &Path, kind: FileKind, errors: &mut Vec<RowError>) -> Result<Vec<E
     for (row, message) in unreadable {
         errors.push(RowError { file: kind.as_str(), row, column: None, message });
     }
-    Ok(rows
-        .into_iter()
-        .map(|(row, cells)| Entry { file: kind, row, cells: header.columns.iter().copied().zip(cells).collect() })
-        .collect())
+    let mut entries = Vec::with_capacity(rows.len());
+    for (row, cells) in rows {
+        let mut by_column = Cells::new();
+        for (column, cell) in header.columns.iter().zip(cells) {
+            match column {
+                Some(c) => {
+                    by_column.insert(*c, cell);
+                }
+                None if cell.is_empty() => {}
+                None => errors.push(RowError {
+                    file: kind.as_str(),
+                    row,
+                    column: None,
+                    message: "a cell under a column without a header; name the column in row 1, or empty the cell"
+                        .to_owned(),
+                }),
+            }
+        }
+        entries.push(Entry { file: kind, row, cells: by_column });
+    }
+    Ok(entries)
 }
 
 struct Planner<'r> {
