@@ -320,8 +320,9 @@ pub enum TagCommand {
 /// (docs/CSV.md). Every row is checked first; a file with an error imports nothing.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The accounts file (comma, semicolon or tab; UTF-8 or Windows-1251).
-    pub file: PathBuf,
+    /// The accounts file (comma, semicolon or tab; UTF-8 or Windows-1251); may be left out
+    /// when --contacts or --deals name accounts already on this device.
+    pub file: Option<PathBuf>,
     /// A contacts file whose rows name their account by account_id, or account_name and city.
     #[arg(long, value_name = "FILE")]
     pub contacts: Option<PathBuf>,

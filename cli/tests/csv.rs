@@ -282,6 +282,14 @@ fn related_contacts_and_deals_files_import_and_reimport_changes_nothing() {
     assert!(out.contains("deals: 0 created, 0 updated, 2 unchanged"), "{out}");
     assert_eq!(r.history_len("Gamma GmbH"), before);
 
+    // A contacts file alone, for accounts already on this device.
+    let more = r.file("more.csv", "account_name,city,name,phone\nAcme Oy,Tampere,Matti,+358 50 765 4321\n");
+    let out = r.run(&["import", "--contacts", more.to_str().unwrap()]).ok().stdout();
+    assert!(out.contains("contacts: 1 created, 0 updated, 0 unchanged"), "{out}");
+    assert_eq!(names_of(&r.show("Acme Oy")["contacts"]), ["Anna Virtanen", "Matti"]);
+    let err = r.run(&["import"]).fails().stderr();
+    assert!(err.contains("nothing to import: give an accounts file, --contacts FILE or --deals FILE"), "{err}");
+
     // A related row naming no known account is an error; nothing is written.
     let orphan = r.file("orphan.csv", "account_name,city,name\nNobody Inc,Turku,Someone\n");
     let err = r.import(&accounts, &["--contacts", orphan.to_str().unwrap()]).fails().stderr();
@@ -354,7 +362,10 @@ fn preview_shows_errors_and_duplicates_and_writes_nothing() {
     );
     assert_eq!(r.snapshot(), before);
 
-    // The import itself refuses the file as a whole.
+    // The import itself refuses the file as a whole (with --json, the
+    // report is printed too).
+    let json = r.import(&file, &["--json"]).fails().json();
+    assert_eq!((json["written"].as_bool(), json["errors"].as_array().unwrap().len()), (Some(false), 3));
     let err = r.import(&file, &[]).fails().stderr();
     assert!(err.contains("has 3 invalid row(s); nothing was imported"), "{err}");
     assert!(err.contains("row 5, column contact_email"), "{err}");

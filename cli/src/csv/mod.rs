@@ -25,26 +25,38 @@ use rapport_core::Replica;
 use crate::args::{ExportArgs, ImportArgs};
 use crate::error::{CliError, Result};
 
-/// `rapport import FILE [--contacts FILE] [--deals FILE] [--preview] [--json]`.
+/// `rapport import [FILE] [--contacts FILE] [--deals FILE] [--preview] [--json]`.
 ///
 /// Every row of every file is checked first. If any row has an error, the
 /// import writes nothing and lists the rows; `--preview` prints the same
 /// plan, errors and duplicates and never writes.
 pub fn import(replica: &mut Replica, args: &ImportArgs) -> Result<()> {
-    let files = plan::Files { accounts: &args.file, contacts: args.contacts.as_deref(), deals: args.deals.as_deref() };
+    let files = plan::Files {
+        accounts: args.file.as_deref(),
+        contacts: args.contacts.as_deref(),
+        deals: args.deals.as_deref(),
+    };
+    let Some(shown) = files.accounts.or(files.contacts).or(files.deals) else {
+        return Err(CliError::Usage(
+            "nothing to import: give an accounts file, --contacts FILE or --deals FILE (see docs/CSV.md)".into(),
+        ));
+    };
     let plan = plan::plan(replica, &files)?;
     let duplicates = duplicates::find(replica, &plan)?;
     if args.preview {
-        return preview::print_preview(&args.file, &plan, &duplicates, args.json);
+        return preview::print_preview(shown, &plan, &duplicates, args.json);
     }
     if !plan.errors.is_empty() {
+        if args.json {
+            preview::print_preview(shown, &plan, &duplicates, true)?;
+        }
         return Err(CliError::InvalidCsv {
-            path: args.file.clone(),
+            path: shown.to_path_buf(),
             rows: plan.errors.iter().map(plan::RowError::line).collect(),
         });
     }
     let summary = import::apply(replica, plan)?;
-    preview::print_done(&args.file, &summary, &duplicates, args.json)
+    preview::print_done(shown, &summary, &duplicates, args.json)
 }
 
 /// `rapport export [accounts|contacts|deals|interactions] FILE`.

@@ -142,7 +142,7 @@ pub struct Plan {
 
 /// The files of one import.
 pub struct Files<'a> {
-    pub accounts: &'a Path,
+    pub accounts: Option<&'a Path>,
     pub contacts: Option<&'a Path>,
     pub deals: Option<&'a Path>,
 }
@@ -177,9 +177,10 @@ fn reason(e: &rapport_core::Error) -> String {
 /// Reads and checks every file and plans every change; nothing is written.
 pub fn plan(replica: &Replica, files: &Files<'_>) -> Result<Plan> {
     let mut planner = Planner::new(replica)?;
-    let accounts = read(files.accounts, FileKind::Accounts, &mut planner.plan.errors)?;
-    for entry in accounts {
-        planner.add_account_row(entry);
+    if let Some(path) = files.accounts {
+        for entry in read(path, FileKind::Accounts, &mut planner.plan.errors)? {
+            planner.add_account_row(entry);
+        }
     }
     planner.resolve_groups();
     for (path, kind) in [(files.contacts, FileKind::Contacts), (files.deals, FileKind::Deals)] {
