@@ -213,12 +213,15 @@ impl Planner<'_> {
         for (src, op) in &plan.ops {
             if let Err(e) = run_op(&mut editor, op) {
                 let src = refine(*src, &e);
-                let hint = match src.column {
-                    Some(Column::ContactEmail) => "; write addresses like name@example.com, several separated by ;",
-                    Some(Column::ContactPhone | Column::ContactMobile) => {
+                let hint = match (&e, src.column) {
+                    (_, Some(Column::ContactEmail)) => {
+                        "; write addresses like name@example.com, several separated by ;"
+                    }
+                    (_, Some(Column::ContactPhone | Column::ContactMobile)) => {
                         "; write numbers like +380 44 123 45 67, several separated by ;"
                     }
-                    _ => "; correct the cell and import again",
+                    (rapport_core::Error::InvalidValue { .. }, _) => "; correct the cell and import again",
+                    _ => "",
                 };
                 self.error(src, format!("{}{hint}", reason(&e)));
             }
@@ -228,38 +231,16 @@ impl Planner<'_> {
 
     fn new_account(&mut self, id: Option<AccountId>, cells: &Cells, first: Source) -> Option<NewAccount> {
         let text = |c: Column| cells.get(&c).filter(|v| !v.is_empty()).cloned();
-        let mut ok = true;
-        let mut parsed = |column: Column, errors: &mut Vec<RowError>| -> Option<String> {
-            let v = text(column)?;
-            let check = match column {
-                Column::Kind => v.parse::<PartyKind>().err(),
-                Column::ValueTier => v.parse::<ValueTier>().err(),
-                Column::LoyaltyRung => v.parse::<LoyaltyRung>().err(),
-                Column::LifecyclePhase => v.parse::<LifecyclePhase>().err(),
-                Column::Status => v.parse::<AccountStatus>().err(),
-                _ => None,
-            };
-            if let Some(e) = check {
-                errors.push(RowError::at(Source { column: Some(column), ..first }, reason(&e)));
-                ok = false;
-            }
-            Some(v)
-        };
+        let before = self.plan.errors.len();
         let errors = &mut self.plan.errors;
-        let kind = parsed(Column::Kind, errors);
-        let tier = parsed(Column::ValueTier, errors);
-        let rung = parsed(Column::LoyaltyRung, errors);
-        let phase = parsed(Column::LifecyclePhase, errors);
-        parsed(Column::Status, errors);
-        if !ok {
-            return None;
-        }
         let mut new = NewAccount::new(text(Column::Name).unwrap_or_default());
         new.id = id;
-        new.kind = kind.and_then(|v| v.parse().ok()).unwrap_or(PartyKind::Organization);
-        new.value_tier = tier.and_then(|v| v.parse().ok()).unwrap_or(ValueTier::Standard);
-        new.loyalty_rung = rung.and_then(|v| v.parse().ok()).unwrap_or(LoyaltyRung::Prospect);
-        new.lifecycle_phase = phase.and_then(|v| v.parse().ok()).unwrap_or(LifecyclePhase::PreRelationship);
+        new.kind = parsed(cells, Column::Kind, PartyKind::Organization, first, errors);
+        new.value_tier = parsed(cells, Column::ValueTier, ValueTier::Standard, first, errors);
+        new.loyalty_rung = parsed(cells, Column::LoyaltyRung, LoyaltyRung::Prospect, first, errors);
+        new.lifecycle_phase = parsed(cells, Column::LifecyclePhase, LifecyclePhase::PreRelationship, first, errors);
+        // Checked here, set after the account is created (see plan_group).
+        parsed(cells, Column::Status, AccountStatus::Active, first, errors);
         new.owner = text(Column::Owner);
         new.team = text(Column::Team);
         new.territory = text(Column::Territory);
@@ -274,6 +255,24 @@ impl Planner<'_> {
         };
         new.source = text(Column::Source);
         new.tags = cells.get(&Column::Tags).map(|t| tags(t)).unwrap_or_default();
-        Some(new)
+        (self.plan.errors.len() == before).then_some(new)
+    }
+}
+
+/// A cell parsed as `T`, or `default` when empty or absent; a bad value is
+/// an error at the cell.
+fn parsed<T: std::str::FromStr<Err = rapport_core::Error>>(
+    cells: &Cells,
+    column: Column,
+    default: T,
+    first: Source,
+    errors: &mut Vec<RowError>,
+) -> T {
+    match cells.get(&column).filter(|v| !v.is_empty()) {
+        None => default,
+        Some(v) => v.parse().unwrap_or_else(|e| {
+            errors.push(RowError::at(Source { column: Some(column), ..first }, reason(&e)));
+            default
+        }),
     }
 }
