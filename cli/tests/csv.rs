@@ -485,6 +485,19 @@ fn export_round_trips_through_import_with_leading_zero_postcodes() {
     assert!(out.contains("deals: 0 created, 0 updated, 2 unchanged"), "{out}");
     assert_eq!((r.history_len("ТОВ «Ромашка»"), r.history_len("Omega")), before, "the round trip wrote nothing");
 
+    // Renaming a contact and a deal in the exported files renames them (matched by id).
+    let renamed_contacts = std::fs::read_to_string(&contacts).unwrap().replace("\"Іван\"", "\"Іван Петренко\"");
+    let renamed_deals = std::fs::read_to_string(&deals).unwrap().replace("\"Котли\"", "\"Котли 2027\"");
+    let (rc, rd) = (r.file("rc.csv", &renamed_contacts), r.file("rd.csv", &renamed_deals));
+    let out = r.run(&["import", "--contacts", rc.to_str().unwrap(), "--deals", rd.to_str().unwrap()]).ok().stdout();
+    assert!(out.contains("contacts: 0 created, 1 updated, 0 unchanged"), "{out}");
+    assert!(out.contains("deals: 0 created, 1 updated, 1 unchanged"), "{out}");
+    let shown = r.show("ТОВ «Ромашка»");
+    assert_eq!(
+        (shown["contacts"][0]["name"].as_str(), shown["deals"][0]["title"].as_str()),
+        (Some("Іван Петренко"), Some("Котли 2027"))
+    );
+
     let err = r.run(&["export", "tasks", out_path(&r).as_str()]).fails().stderr();
     assert!(err.contains("say accounts, contacts, deals or interactions"), "{err}");
 }

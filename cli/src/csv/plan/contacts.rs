@@ -126,6 +126,11 @@ impl Planner<'_> {
                 Some(contact) => {
                     let before = plan.ops.len();
                     let path = |field: &str| format!("contacts.{}.{field}", contact.id);
+                    // Matched by id: the row's name is the contact's name.
+                    if name_key(&draft.name) != name_key(&contact.name) {
+                        let op = Op::Set { path: path("name"), value: draft.name.clone() };
+                        plan.ops.push((src(Column::ContactName), op));
+                    }
                     let set = |column: Column, field: &str, now: Option<&str>, ops: &mut Vec<(Source, Op)>| {
                         if let Some(v) = scalar(column).filter(|v| Some(v.as_str()) != now) {
                             ops.push((src(column), Op::Set { path: path(field), value: v }));

@@ -179,6 +179,11 @@ impl Planner<'_> {
                 Some(deal) => {
                     let before = plan.ops.len();
                     let path = |field: &str| format!("deals.{}.{field}", deal.id);
+                    // Matched by id: the row's title is the deal's title.
+                    if name_key(title) != name_key(&deal.title) {
+                        plan.ops
+                            .push((src(Column::DealTitle), Op::Set { path: path("title"), value: title.to_owned() }));
+                    }
                     if let Some(cur) = currency.filter(|c| *c != deal.amount.currency) {
                         plan.ops.push((src(Column::DealCurrency), Op::Set { path: path("currency"), value: cur }));
                     }
