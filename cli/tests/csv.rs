@@ -5,67 +5,26 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod offline;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
+use offline::Run;
+
+/// A replica and a directory for the files imported into it and exported from it.
 struct Replica {
-    dir: tempfile::TempDir,
+    r: offline::Replica,
     files: tempfile::TempDir,
-}
-
-struct Run {
-    out: Output,
-}
-
-impl Run {
-    fn ok(self) -> Run {
-        assert!(self.out.status.success(), "failed: {}\nstdout: {}", self.stderr(), self.stdout());
-        self
-    }
-    fn fails(self) -> Run {
-        assert!(!self.out.status.success(), "unexpected success: {}", self.stdout());
-        self
-    }
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.out.stdout).into_owned()
-    }
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.out.stderr).into_owned()
-    }
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout()))
-    }
 }
 
 impl Replica {
     fn new() -> Replica {
-        let r = Replica { dir: tempfile::tempdir().unwrap(), files: tempfile::tempdir().unwrap() };
-        r.run(&[
-            "init",
-            "--server",
-            "http://127.0.0.1:9",
-            "--token",
-            "t",
-            "--user",
-            "ana",
-            "--device",
-            "pc",
-            "--offline",
-        ])
-        .ok();
-        r
+        Replica { r: offline::Replica::new(), files: tempfile::tempdir().unwrap() }
     }
     fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
-            .arg("--replica")
-            .arg(self.dir.path())
-            .args(args)
-            .env_remove("RAPPORT_REPLICA")
-            .output()
-            .unwrap();
-        Run { out }
+        self.r.run(args)
     }
     /// `rapport import FILE [more args]`.
     fn import(&self, file: &std::path::Path, more: &[&str]) -> Run {
@@ -91,8 +50,7 @@ impl Replica {
     }
     /// The whole account (`account show --json`) of the account with this name.
     fn show(&self, name: &str) -> Value {
-        let id = self.id(name);
-        self.run(&["account", "show", &id, "--json"]).ok().json()["account"].clone()
+        self.r.show(&self.id(name))["account"].clone()
     }
     fn id(&self, name: &str) -> String {
         let all = self.accounts();
@@ -105,7 +63,7 @@ impl Replica {
     }
     /// Every byte of the replica directory, to show a command wrote nothing.
     fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
-        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(self.dir.path())
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(self.r.dir.path())
             .unwrap()
             .map(|e| {
                 let e = e.unwrap();
