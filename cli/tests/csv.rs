@@ -512,3 +512,54 @@ fn lost_deals_need_a_reason_from_the_catalogue() {
     let out = r.import(&accounts, &["--deals", deals.to_str().unwrap()]).ok().stdout();
     assert!(out.contains("deals: 0 created, 0 updated, 2 unchanged"), "{out}");
 }
+
+/// The status column ends a relationship with a catalogue reason and a date
+/// (kept for the lifecycle and lost-reasons reports) or reopens it; it is
+/// never a bare status write.
+#[test]
+fn status_ends_a_relationship_with_its_reason_or_reopens_it() {
+    let r = Replica::new();
+    r.import(&r.file("a.csv", "name,city\nAcme,Oulu\n"), &[]).ok();
+    let err = r.import(&r.file("b.csv", "name,city,status\nAcme,Oulu,lost\n"), &[]).fails().stderr();
+    assert!(
+        err.contains(
+            "row 2, column status: an ended relationship needs its reason: add an end_reason column with one of"
+        ),
+        "{err}"
+    );
+    let err = r.import(&r.file("c.csv", "name,city,status,end_reason\nAcme,Oulu,lost,bored\n"), &[]).fails().stderr();
+    assert!(err.contains("row 2, column end_reason: not in the end-reason catalogue; use one of"), "{err}");
+    let err = r.import(&r.file("d.csv", "name,city,status\nAcme,Oulu,gone\n"), &[]).fails().stderr();
+    assert!(err.contains("row 2, column status: expected one of: active, former, lost"), "{err}");
+    assert_eq!(r.show("Acme")["party"]["status"], "active");
+
+    let ended = r.file(
+        "e.csv",
+        "Назва;Місто;Статус;Причина завершення;Дата завершення\nAcme;Oulu;lost;switched_supplier;01.11.2026\n",
+    );
+    let out = r.import(&ended, &[]).ok().stdout();
+    assert!(out.contains("0 created, 1 updated, 0 unchanged"), "{out}");
+    let party = r.show("Acme")["party"].clone();
+    assert_eq!(party["status"], "lost");
+    assert_eq!(
+        (party["ending"]["reason"].as_str(), party["ending"]["on"].as_str()),
+        (Some("switched_supplier"), Some("2026-11-01"))
+    );
+    assert!(r.import(&ended, &[]).ok().stdout().contains("0 created, 0 updated, 1 unchanged"));
+
+    // A new account can arrive ended; the export carries the ending and imports back unchanged.
+    r.import(&r.file("f.csv", "name,status,end_reason\nOld Client,former,moved_away\n"), &[]).ok();
+    assert_eq!(r.show("Old Client")["party"]["ending"]["reason"], "moved_away");
+    let accounts = r.files.path().join("accounts.csv");
+    r.run(&["export", "accounts", accounts.to_str().unwrap()]).ok();
+    let text = std::fs::read_to_string(&accounts).unwrap();
+    assert!(text.lines().next().unwrap().ends_with("\"source\",\"end_reason\",\"end_date\""), "{text}");
+    assert!(text.contains("\"lost\",\"\",\"\",\"switched_supplier\",\"2026-11-01\""), "{text}");
+    assert!(r.import(&accounts, &[]).ok().stdout().contains("0 created, 0 updated, 2 unchanged"));
+
+    // Active again: the relationship is reopened and the ending cleared.
+    let out = r.import(&r.file("g.csv", "name,city,status\nAcme,Oulu,active\n"), &[]).ok().stdout();
+    assert!(out.contains("0 created, 1 updated, 0 unchanged"), "{out}");
+    let party = r.show("Acme")["party"].clone();
+    assert_eq!((party["status"].as_str(), &party["ending"]), (Some("active"), &Value::Null));
+}

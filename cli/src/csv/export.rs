@@ -49,7 +49,7 @@ impl What {
     }
 }
 
-/// The accounts file's columns, in the order 0.1.0 wrote them.
+/// The accounts file's columns: those 0.1.0 wrote, in its order, then the ending's.
 pub const ACCOUNT_COLUMNS: &[Column] = &[
     Column::AccountId,
     Column::Name,
@@ -70,6 +70,8 @@ pub const ACCOUNT_COLUMNS: &[Column] = &[
     Column::Status,
     Column::Tags,
     Column::Source,
+    Column::EndReason,
+    Column::EndDate,
 ];
 
 const ACCOUNT_REF: &[Column] = &[Column::AccountId, Column::Name, Column::City];

@@ -50,6 +50,8 @@ pub enum Column {
     LoyaltyRung,
     LifecyclePhase,
     Status,
+    EndReason,
+    EndDate,
     Tags,
     Source,
     // A contact.
@@ -109,6 +111,8 @@ const ACCOUNTS: &[(Column, &[&str])] = &[
     (Column::LoyaltyRung, &["loyalty_rung"]),
     (Column::LifecyclePhase, &["lifecycle_phase"]),
     (Column::Status, &["status", "статус"]),
+    (Column::EndReason, &["end_reason", "причина_завершення", "причина_завершения"]),
+    (Column::EndDate, &["end_date", "дата_завершення", "дата_завершения"]),
     (Column::Tags, &["tags", "теги", "мітки", "метки"]),
     (Column::Source, &["source", "джерело", "источник"]),
     (Column::ContactName, &["contact_name", "contact", "контакт", "контактна_особа", "піб", "контактное_лицо", "фио"]),

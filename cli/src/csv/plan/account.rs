@@ -9,6 +9,7 @@ use rapport_core::{
     ValueTier,
 };
 
+use super::super::cells::{self, iso_date};
 use super::groups::Group;
 use super::{AccountPlan, Cells, Counts, Op, Planner, RowError, Source, Target, reason, refine, run_op, same_cell};
 use crate::csv::headers::Column;
@@ -32,6 +33,8 @@ const ACCOUNT_COLUMNS: &[Column] = &[
     Column::LoyaltyRung,
     Column::LifecyclePhase,
     Column::Status,
+    Column::EndReason,
+    Column::EndDate,
     Column::Tags,
     Column::Source,
 ];
@@ -54,7 +57,6 @@ pub fn party_path(column: Column) -> Option<&'static str> {
         Column::ValueTier => "party.value_tier",
         Column::LoyaltyRung => "party.loyalty_rung",
         Column::LifecyclePhase => "party.lifecycle_phase",
-        Column::Status => "party.status",
         Column::Source => "party.source",
         _ => return None,
     })
@@ -82,6 +84,8 @@ pub fn party_value(a: &Account, column: Column) -> String {
         Column::LoyaltyRung => p.loyalty_rung.as_str().to_owned(),
         Column::LifecyclePhase => p.lifecycle_phase.as_str().to_owned(),
         Column::Status => p.status.as_str().to_owned(),
+        Column::EndReason => p.ending.as_ref().map(|e| e.reason.clone()).unwrap_or_default(),
+        Column::EndDate => p.ending.as_ref().map(|e| iso_date(e.on)).unwrap_or_default(),
         Column::Tags => p.tags.iter().cloned().collect::<Vec<_>>().join(";"),
         Column::Source => o(&p.source),
         _ => String::new(),
@@ -166,6 +170,7 @@ impl Planner<'_> {
                         ops.push((at(Column::Tags), Op::RemoveTag(t.clone())));
                     }
                 }
+                self.plan_status(&cells, Some(&account), first, &mut ops);
                 party_changed = !ops.is_empty();
                 (Target::Existing(id), doc)
             }
@@ -182,12 +187,7 @@ impl Planner<'_> {
                         return None;
                     }
                 };
-                if let Some(status) = cells
-                    .get(&Column::Status)
-                    .filter(|s| s.parse::<AccountStatus>().is_ok_and(|s| s != AccountStatus::Active))
-                {
-                    ops.push((at(Column::Status), Op::Set { path: "party.status".into(), value: status.clone() }));
-                }
+                self.plan_status(&cells, None, first, &mut ops);
                 (Target::Create(Box::new(new)), doc)
             }
         };
@@ -227,6 +227,63 @@ impl Planner<'_> {
             }
         }
         (self.plan.errors.len() == errors_before).then_some(plan)
+    }
+
+    /// The `status` column: ending a relationship (with a catalogue reason
+    /// from `end_reason` and the date from `end_date`, else the ending's or
+    /// today's) or reopening it, never a bare status write, so that ended
+    /// relationships keep their reason, date and phase.
+    fn plan_status(&mut self, cells: &Cells, account: Option<&Account>, first: Source, ops: &mut Vec<(Source, Op)>) {
+        let at = |column: Column| Source { column: Some(column), ..first };
+        let text = |c: Column| cells.get(&c).filter(|v| !v.is_empty());
+        let now = account.map_or(AccountStatus::Active, |a| a.party.status);
+        let ending = account.and_then(|a| a.party.ending.as_ref());
+        let status = match text(Column::Status).map_or(Ok(now), |v| v.parse::<AccountStatus>()) {
+            Ok(status) => status,
+            Err(e) => {
+                self.error(at(Column::Status), reason(&e));
+                return;
+            }
+        };
+        let catalogue = || self.replica.settings().end_reasons.join(", ");
+        let reason = text(Column::EndReason).cloned().or_else(|| ending.map(|e| e.reason.clone()));
+        let date = match text(Column::EndDate) {
+            Some(v) => match cells::date(v) {
+                Some(d) => Some(d),
+                None => {
+                    self.error(at(Column::EndDate), "expected a date as 2026-12-31 or 31.12.2026");
+                    return;
+                }
+            },
+            None => None,
+        };
+        if status == AccountStatus::Active {
+            if text(Column::EndReason).is_some() || date.is_some() {
+                self.error(
+                    at(Column::EndReason),
+                    "an end reason and date are only for a former or lost account; empty the cells or set the status",
+                );
+            } else if now != AccountStatus::Active {
+                ops.push((at(Column::Status), Op::Reopen));
+            }
+            return;
+        }
+        let Some(reason) = reason else {
+            let message =
+                format!("an ended relationship needs its reason: add an end_reason column with one of {}", catalogue());
+            self.error(at(Column::Status), message);
+            return;
+        };
+        if !self.replica.settings().end_reasons.contains(&reason) {
+            let message = format!("not in the end-reason catalogue; use one of {}", catalogue());
+            self.error(at(Column::EndReason), message);
+            return;
+        }
+        let on = date.or(ending.map(|e| e.on)).unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+        let same = now == status && ending.is_some_and(|e| e.reason == reason && e.on == on);
+        if !same {
+            ops.push((at(Column::Status), Op::End { status, reason, on }));
+        }
     }
 
     fn new_account(&mut self, id: Option<AccountId>, cells: &Cells, first: Source) -> Option<NewAccount> {

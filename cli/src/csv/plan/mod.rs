@@ -12,7 +12,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use rapport_core::{AccountId, ContactId, DealId, Editor, NewAccount, NewContact, NewDeal, Phone, Replica};
+use rapport_core::{
+    AccountId, AccountStatus, ContactId, DealId, Editor, NewAccount, NewContact, NewDeal, Phone, Replica,
+};
 
 use super::cells::name_key;
 use super::detect::{self, Table};
@@ -99,6 +101,14 @@ pub enum Op {
         deal: DealId,
         reason: String,
     },
+    /// Ends the relationship (former or lost) with a catalogue reason.
+    End {
+        status: AccountStatus,
+        reason: String,
+        on: time::Date,
+    },
+    /// Reopens an ended relationship.
+    Reopen,
 }
 
 #[derive(Debug)]
@@ -317,5 +327,7 @@ pub fn run_op(e: &mut Editor<'_>, op: &Op) -> rapport_core::Result<()> {
         }
         Op::MoveStage { deal, stage } => e.move_deal_stage(*deal, stage, None),
         Op::MarkLost { deal, reason } => e.mark_deal_lost(*deal, reason, None),
+        Op::End { status, reason, on } => e.end_relationship(*status, reason, *on),
+        Op::Reopen => e.reopen_relationship(),
     }
 }
