@@ -563,3 +563,20 @@ fn status_ends_a_relationship_with_its_reason_or_reopens_it() {
     let party = r.show("Acme")["party"].clone();
     assert_eq!((party["status"].as_str(), &party["ending"]), (Some("active"), &Value::Null));
 }
+
+/// A flat sheet repeats the account's deal on each contact row: the same
+/// deal cells again are one deal; other values for it are an error.
+#[test]
+fn a_flat_sheet_repeating_a_deal_on_each_contact_row_makes_one_deal() {
+    let r = Replica::new();
+    let head = "name;city;contact_name;deal_title;deal_amount;deal_currency\n";
+    let flat = format!("{head}Acme;Oulu;Anna;Boiler;1 000,00;EUR\nAcme;Oulu;Bert;Boiler;1 000,00;EUR\n");
+    let out = r.import(&r.file("flat.csv", &flat), &[]).ok().stdout();
+    assert!(out.contains("contacts: 2 created") && out.contains("deals: 1 created"), "{out}");
+    let other = format!("{head}Beta;Oulu;Anna;Pump;100;EUR\nBeta;Oulu;Bert;Pump;200;EUR\n");
+    let err = r.import(&r.file("other.csv", &other), &[]).fails().stderr();
+    assert!(
+        err.contains("row 3, column deal_title: the same deal as row 2 with other values; give each deal once"),
+        "{err}"
+    );
+}

@@ -11,10 +11,21 @@ use super::super::cells::{self, name_key};
 use super::{AccountPlan, Entry, Op, Planner, reason};
 use crate::csv::headers::Column;
 
+/// The cells that say what a deal is (its id and title aside).
+const DEAL_CELLS: &[Column] = &[
+    Column::DealAmount,
+    Column::DealCurrency,
+    Column::DealStage,
+    Column::DealProbability,
+    Column::DealClose,
+    Column::DealNextStep,
+    Column::DealLostReason,
+];
+
 impl Planner<'_> {
     pub(super) fn plan_deals(&mut self, account: &Account, entries: &[Entry], plan: &mut AccountPlan) {
         let settings = self.replica.settings();
-        let mut seen: HashMap<String, u64> = HashMap::new();
+        let mut seen: HashMap<String, (u64, Vec<Option<&str>>)> = HashMap::new();
         for entry in entries {
             let id = match entry.get(Column::DealId) {
                 Some(v) => match v.parse::<DealId>().ok().filter(|id| account.deal(*id).is_some()) {
@@ -41,12 +52,19 @@ impl Planner<'_> {
                 .iter()
                 .find(|d| id.map_or_else(|| name_key(&d.title) == name_key(title), |id| d.id == id));
             let key = existing.map_or_else(|| format!("title:{}", name_key(title)), |d| format!("id:{}", d.id));
-            if let Some(first) = seen.insert(key, entry.row) {
-                self.error(
-                    entry.src(Column::DealTitle),
-                    format!("the same deal as row {first}; give each deal on one row"),
-                );
-                continue;
+            // A flat sheet repeats the deal on each of the account's contact
+            // rows: the same cells again are the same deal, once.
+            let cells: Vec<Option<&str>> = DEAL_CELLS.iter().map(|c| entry.get(*c)).collect();
+            match seen.get(&key) {
+                Some((_, first)) if *first == cells => continue,
+                Some((row, _)) => {
+                    let message = format!("the same deal as row {row} with other values; give each deal once");
+                    self.error(entry.src(Column::DealTitle), message);
+                    continue;
+                }
+                None => {
+                    seen.insert(key, (entry.row, cells));
+                }
             }
             let src = |c: Column| entry.src(c);
             let mut bad = false;
