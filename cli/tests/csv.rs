@@ -149,6 +149,14 @@ fn excel_semicolon_windows_1251_file_with_contacts_and_deals_imports_and_reimpor
     assert!(out.contains("contacts: 0 created, 1 updated, 1 unchanged"), "{out}");
     assert!(out.contains("deals: 0 created, 1 updated, 1 unchanged"), "{out}");
     assert_eq!(r.show("ТОВ «Ромашка»")["deals"][0]["amount"]["minor"], 36_500_000);
+
+    // Problems name the columns as the file does.
+    let bad = "Назва;Місто;Контакт;Телефон;Угода;Сума;Валюта\r\n\
+               Гамма;Одеса;;;Ремонт;12x;UAH\r\n\
+               Дельта;Одеса;Іра;+380 44 123 45 67;;;\r\n";
+    let out = r.import(&r.bytes("bad.csv", &cp1251(bad)), &["--preview"]).ok().stdout();
+    assert!(out.contains("  row 2, column Сума: expected an amount in major units"), "{out}");
+    assert!(out.contains("  row 3, column Телефон: the same phone as account"), "{out}");
 }
 
 /// Tab-separated UTF-8, UTF-8 with a byte-order mark, Russian headers, and

@@ -73,9 +73,12 @@ pub fn read(path: &Path) -> Result<Table> {
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
         .collect();
     let mut table = Table { headers, rows: Vec::new(), unreadable: Vec::new() };
-    for record in reader.records() {
+    // Row numbers as the spreadsheet shows them: the header is row 1 and
+    // every record one row, however many lines its quoted cells span (the
+    // reader's own line count is also off by one in CRLF files).
+    for (index, record) in reader.records().enumerate() {
         let record = record.map_err(|e| unreadable(path, e))?;
-        let row = record.position().map_or(0, |p| p.line());
+        let row = index as u64 + 2;
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }

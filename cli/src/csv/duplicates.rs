@@ -61,11 +61,11 @@ impl Duplicate {
     }
 }
 
-fn duplicate(src: Source, same: Same, other: Other) -> Duplicate {
+fn duplicate(plan: &Plan, src: Source, same: Same, other: Other) -> Duplicate {
     Duplicate {
         file: src.file.as_str(),
         row: src.row,
-        column: src.column.map(|c| headers::canonical(src.file, c).to_owned()).unwrap_or_default(),
+        column: src.column.map(|c| plan.column_name(src.file, c)).unwrap_or_default(),
         same,
         other,
     }
@@ -93,11 +93,11 @@ pub fn find(replica: &Replica, plan: &Plan) -> Result<Vec<Duplicate>> {
         let src = Source { column: Some(headers::Column::Name), ..p.first };
         let key = name_key(&p.name);
         for id in names.get(&key).into_iter().flatten() {
-            found.push(duplicate(src, Same::Name, Other::Account(*id)));
+            found.push(duplicate(plan, src, Same::Name, Other::Account(*id)));
         }
         match new_names.get(&key) {
             Some(first) => {
-                found.push(duplicate(src, Same::Name, Other::Row { file: first.file.as_str(), row: first.row }))
+                found.push(duplicate(plan, src, Same::Name, Other::Row { file: first.file.as_str(), row: first.row }))
             }
             None => {
                 new_names.insert(key, src);
@@ -135,11 +135,16 @@ pub fn find(replica: &Replica, plan: &Plan) -> Result<Vec<Duplicate>> {
                         here.get(key).into_iter().flatten().copied().filter(|id| Some(*id) != me).collect();
                     others.dedup();
                     for id in others {
-                        found.push(duplicate(*src, same, Other::Account(id)));
+                        found.push(duplicate(plan, *src, same, Other::Account(id)));
                     }
                     match rows.get(key) {
                         Some((j, first)) if *j != i => {
-                            found.push(duplicate(*src, same, Other::Row { file: first.file.as_str(), row: first.row }));
+                            found.push(duplicate(
+                                plan,
+                                *src,
+                                same,
+                                Other::Row { file: first.file.as_str(), row: first.row },
+                            ));
                         }
                         Some(_) => {}
                         None => {

@@ -12,7 +12,7 @@ use std::collections::HashSet;
 /// Which file a header line belongs to: the same word means different
 /// things in each (`name` is the account's name in the accounts file and the
 /// contact's name in the contacts file).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FileKind {
     Accounts,
     Contacts,

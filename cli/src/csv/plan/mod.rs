@@ -43,8 +43,11 @@ pub struct Source {
 pub struct RowError {
     pub file: &'static str,
     pub row: u64,
+    /// The column's header as the file writes it.
     pub column: Option<String>,
     pub message: String,
+    #[serde(skip)]
+    source: Option<Source>,
 }
 
 impl RowError {
@@ -54,6 +57,7 @@ impl RowError {
             row: src.row,
             column: src.column.map(|c| headers::canonical(src.file, c).to_owned()),
             message: message.into(),
+            source: Some(src),
         }
     }
 
@@ -148,6 +152,15 @@ pub struct AccountPlan {
 pub struct Plan {
     pub accounts: Vec<AccountPlan>,
     pub errors: Vec<RowError>,
+    /// Each file's header for each column, as the file writes it («Сума»).
+    pub headers: HashMap<(FileKind, Column), String>,
+}
+
+impl Plan {
+    /// A column's name as the file writes it, for messages.
+    pub fn column_name(&self, file: FileKind, column: Column) -> String {
+        self.headers.get(&(file, column)).cloned().unwrap_or_else(|| headers::canonical(file, column).to_owned())
+    }
 }
 
 /// The files of one import.
@@ -188,14 +201,14 @@ fn reason(e: &rapport_core::Error) -> String {
 pub fn plan(replica: &Replica, files: &Files<'_>) -> Result<Plan> {
     let mut planner = Planner::new(replica)?;
     if let Some(path) = files.accounts {
-        for entry in read(path, FileKind::Accounts, &mut planner.plan.errors)? {
+        for entry in read(path, FileKind::Accounts, &mut planner.plan)? {
             planner.add_account_row(entry);
         }
     }
     planner.resolve_groups();
     for (path, kind) in [(files.contacts, FileKind::Contacts), (files.deals, FileKind::Deals)] {
         let Some(path) = path else { continue };
-        for entry in read(path, kind, &mut planner.plan.errors)? {
+        for entry in read(path, kind, &mut planner.plan)? {
             planner.add_related_row(entry);
         }
     }
@@ -208,19 +221,33 @@ pub fn plan(replica: &Replica, files: &Files<'_>) -> Result<Plan> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    planner.plan.errors.sort_by_key(|e| (e.file != "accounts", e.file, e.row));
-    Ok(planner.plan)
+    let mut plan = planner.plan;
+    let named: Vec<Option<String>> =
+        plan.errors.iter().map(|e| e.source.and_then(|s| Some(plan.column_name(s.file, s.column?)))).collect();
+    for (e, name) in plan.errors.iter_mut().zip(named) {
+        if name.is_some() {
+            e.column = name;
+        }
+    }
+    plan.errors.sort_by_key(|e| (e.file != "accounts", e.file, e.row));
+    Ok(plan)
 }
 
 /// A file's rows as entries; header problems and unreadable rows go to `errors`.
-fn read(path: &Path, kind: FileKind, errors: &mut Vec<RowError>) -> Result<Vec<Entry>> {
+fn read(path: &Path, kind: FileKind, plan: &mut Plan) -> Result<Vec<Entry>> {
     let Table { headers, rows, unreadable } = detect::read(path)?;
     let header = headers::check(kind, &headers).map_err(|problems| CliError::InvalidCsv {
         path: path.to_path_buf(),
         rows: problems.into_iter().map(|(c, m)| format!("  row 1, column {c:?}: {m}")).collect(),
     })?;
+    for (name, column) in headers.iter().zip(&header.columns) {
+        if let Some(c) = column {
+            plan.headers.insert((kind, *c), name.trim().to_owned());
+        }
+    }
+    let errors = &mut plan.errors;
     for (row, message) in unreadable {
-        errors.push(RowError { file: kind.as_str(), row, column: None, message });
+        errors.push(RowError { file: kind.as_str(), row, column: None, message, source: None });
     }
     let mut entries = Vec::with_capacity(rows.len());
     for (row, cells) in rows {
@@ -237,6 +264,7 @@ fn read(path: &Path, kind: FileKind, errors: &mut Vec<RowError>) -> Result<Vec<E
                     column: None,
                     message: "a cell under a column without a header; name the column in row 1, or empty the cell"
                         .to_owned(),
+                    source: None,
                 }),
             }
         }
