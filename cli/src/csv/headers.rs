@@ -270,6 +270,21 @@ pub fn check(kind: FileKind, headers: &[String]) -> std::result::Result<Header, 
 mod tests {
     use super::*;
 
+    /// Every name is written normalized (or it could never match) and names
+    /// one column only in each kind of file.
+    #[test]
+    fn the_alias_table_is_normalized_and_unambiguous() {
+        for kind in [FileKind::Accounts, FileKind::Contacts, FileKind::Deals] {
+            let mut seen = HashSet::new();
+            for (column, names) in tables(kind).into_iter().flatten() {
+                for name in *names {
+                    assert_eq!(normalize(name), *name, "{kind:?} {column:?}");
+                    assert!(seen.insert(*name), "{name} names two columns in the {kind:?} file");
+                }
+            }
+        }
+    }
+
     #[test]
     fn office_headers_resolve_in_every_language() {
         assert_eq!(resolve(FileKind::Accounts, " Назва "), Some(Column::Name));
