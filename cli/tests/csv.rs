@@ -97,7 +97,7 @@ fn excel_semicolon_windows_1251_file_with_contacts_and_deals_imports_and_reimpor
     let r = Replica::new();
     let text = "Назва;Місто;Індекс;Контакт;Посада;Телефон;E-mail;Угода;Сума;Валюта;Етап;Дата закриття\r\n\
                 ТОВ «Ромашка»;Київ;01001;Іван Петренко;Директор;+380 44 123 45 67;ivan@romashka.ua;Котли;360 000,00;UAH;proposal;31.12.2026\r\n\
-                ТОВ «Ромашка»;Київ;;Олена Коваль;Бухгалтер;+380 44 765 43 21;olena@romashka.ua;;;;;\r\n\
+                ТОВ «Ромашка»;Київ;;Олена Коваль;Бухгалтер;+380\u{a0}44\u{a0}765\u{a0}43\u{a0}21;olena@romashka.ua;;;;;\r\n\
                 ТОВ «Ромашка»;Київ;;Іван Петренко;;+380 67 000 11 22;;;;;;\r\n\
                 \"Бета; Груп\";Львів;79000;;;;;Сервіс;12000.50;UAH;Qualification;2027-01-15\r\n";
     let file = r.bytes("excel.csv", &cp1251(text));
@@ -119,6 +119,8 @@ fn excel_semicolon_windows_1251_file_with_contacts_and_deals_imports_and_reimpor
         ivan["phones"].as_array().unwrap().iter().map(|p| p["number"].as_str().unwrap()).collect();
     numbers.sort();
     assert_eq!(numbers, ["+380 44 123 45 67", "+380 67 000 11 22"], "both rows' phones, on one contact");
+    let olena = romashka["contacts"].as_array().unwrap().iter().find(|c| c["name"] == "Олена Коваль").unwrap();
+    assert_eq!(olena["phones"][0]["number"], "+380 44 765 43 21", "Excel's no-break spaces read as spaces");
     let deal = &romashka["deals"][0];
     assert_eq!(deal["title"], "Котли");
     assert_eq!(deal["amount"], serde_json::json!({"minor": 36_000_000, "currency": "UAH"}));

@@ -48,13 +48,16 @@ pub fn delimiter(text: &str) -> u8 {
     counts.iter().fold((b',', 0), |best, &c| if c.1 > best.1 { c } else { best }).0
 }
 
-/// A cell as a value: trimmed, and Excel's text formula `="00123"` (which
-/// some tools write to keep leading zeros) read as the text inside.
-pub fn cell_text(cell: &str) -> &str {
-    let t = cell.trim();
+/// A cell as a value: no-break spaces (Excel's thousands separator in
+/// Ukrainian and Russian locales) as plain spaces, trimmed, and Excel's
+/// text formula `="00123"` (which some tools write to keep leading zeros)
+/// read as the text inside.
+pub fn cell_text(cell: &str) -> String {
+    let spaced = cell.replace(['\u{a0}', '\u{202f}'], " ");
+    let t = spaced.trim();
     match t.strip_prefix("=\"").and_then(|r| r.strip_suffix('"')) {
-        Some(inner) if !inner.contains('"') => inner.trim(),
-        _ => t,
+        Some(inner) if !inner.contains('"') => inner.trim().to_owned(),
+        _ => t.to_owned(),
     }
 }
 
@@ -93,7 +96,7 @@ pub fn read(path: &Path) -> Result<Table> {
             ));
             continue;
         }
-        table.rows.push((row, record.iter().map(|c| cell_text(c).to_owned()).collect()));
+        table.rows.push((row, record.iter().map(cell_text).collect()));
     }
     Ok(table)
 }
@@ -123,5 +126,6 @@ mod tests {
         assert_eq!(decode("\u{feff}Київ".as_bytes()), "Київ");
         assert_eq!(cell_text(" =\"00123\" "), "00123");
         assert_eq!(cell_text("=SUM(A1)"), "=SUM(A1)");
+        assert_eq!(cell_text("+380\u{a0}44\u{a0}123\u{202f}45\u{a0}67"), "+380 44 123 45 67");
     }
 }
