@@ -176,6 +176,11 @@ const DEALS: &[(Column, &[&str])] = &[
     (Column::DealLostReason, &["lost_reason", "deal_lost_reason", "причина_втрати", "причина_проигрыша"]),
 ];
 
+/// Names of a registration code (ЄДРПОУ, ИНН), which the account record
+/// does not hold yet: refused with their own reason rather than as unknown.
+const REGISTRATION_CODE: &[&str] =
+    &["registration_code", "edrpou", "inn", "єдрпоу", "код_єдрпоу", "іпн", "инн", "код_по_єдрпоу", "огрн"];
+
 fn tables(kind: FileKind) -> [&'static [(Column, &'static [&'static str])]; 2] {
     match kind {
         FileKind::Accounts => [ACCOUNTS, &[]],
@@ -237,6 +242,10 @@ pub fn check(kind: FileKind, headers: &[String]) -> std::result::Result<Header, 
                 format!("names the same column as an earlier header ({}); keep one of them", canonical(kind, c)),
             )),
             Some(c) => columns.push(Some(c)),
+            None if REGISTRATION_CODE.contains(&normalize(h).as_str()) => problems.push((
+                h.trim().to_owned(),
+                "registration codes are not kept on accounts yet; remove the column and import again".to_owned(),
+            )),
             None => problems.push((
                 h.trim().to_owned(),
                 format!("unknown column; the {} file's columns are {}", kind.as_str(), known_names(kind)),
@@ -297,6 +306,8 @@ mod tests {
         assert_eq!(resolve(FileKind::Contacts, "name"), Some(Column::ContactName));
         assert_eq!(resolve(FileKind::Deals, "Назва"), Some(Column::DealTitle));
         assert_eq!(resolve(FileKind::Deals, "colour"), None);
+        let refused = check(FileKind::Accounts, &["Назва".into(), "ЄДРПОУ".into()]).expect_err("refused");
+        assert!(refused[0].1.starts_with("registration codes are not kept"), "{refused:?}");
         assert_eq!(canonical(FileKind::Contacts, Column::Name), "account_name");
     }
 }
