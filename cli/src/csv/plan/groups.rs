@@ -23,6 +23,7 @@ pub(super) struct Group {
     pub(super) failed: bool,
 }
 
+/// A row of the accounts file with any of these cells filled carries a contact.
 const CONTACT_COLUMNS: &[Column] = &[
     Column::ContactId,
     Column::ContactName,
@@ -35,6 +36,7 @@ const CONTACT_COLUMNS: &[Column] = &[
     Column::ContactActive,
 ];
 
+/// A row of the accounts file with any of these cells filled carries a deal.
 const DEAL_COLUMNS: &[Column] = &[
     Column::DealId,
     Column::DealTitle,
