@@ -96,14 +96,14 @@ fn shared(admin_url: String) -> Result<TestDatabase, ClusterError> {
     Ok(TestDatabase { url, owner: Owner::Shared { admin_url, name } })
 }
 
-/// A URL for `config` with `dbname`, in key=value form (any host kind).
+/// A connection string for `config` with `dbname`, in key=value form (any host kind).
 fn url_of(config: &tokio_postgres::Config, dbname: &str) -> String {
-    let mut parts = vec![format!("dbname={dbname}")];
+    let mut parts = vec![format!("dbname={}", quoted(dbname))];
     if let Some(user) = config.get_user() {
-        parts.push(format!("user={user}"));
+        parts.push(format!("user={}", quoted(user)));
     }
     if let Some(password) = config.get_password() {
-        parts.push(format!("password={}", String::from_utf8_lossy(password)));
+        parts.push(format!("password={}", quoted(&String::from_utf8_lossy(password))));
     }
     let hosts: Vec<String> = config
         .get_hosts()
@@ -114,13 +114,18 @@ fn url_of(config: &tokio_postgres::Config, dbname: &str) -> String {
         })
         .collect();
     if !hosts.is_empty() {
-        parts.push(format!("host={}", hosts.join(",")));
+        parts.push(format!("host={}", quoted(&hosts.join(","))));
     }
     let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
     if !ports.is_empty() {
         parts.push(format!("port={}", ports.join(",")));
     }
     parts.join(" ")
+}
+
+/// A key=value value in single quotes, with `\\` and `'` escaped.
+fn quoted(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 /// Runs one statement on the cluster of `url`.
@@ -316,4 +321,24 @@ fn nobody() -> (u32, u32) {
                 .flatten()
         })
         .unwrap_or((65534, 65534))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_of;
+
+    /// The connection string of a shared cluster's test database keeps every
+    /// part of the administrator's URL, whatever characters they hold.
+    #[test]
+    fn a_test_database_url_parses_back() {
+        let admin: tokio_postgres::Config =
+            "postgres://o%27neil:p%20a%5Css@db.example:6543,10.0.0.2:6544/postgres".parse().expect("a URL");
+        let url = url_of(&admin, "rapport_test_1");
+        let back: tokio_postgres::Config = url.parse().expect("the test database's URL parses");
+        assert_eq!(back.get_dbname(), Some("rapport_test_1"));
+        assert_eq!(back.get_user(), Some("o'neil"));
+        assert_eq!(back.get_password(), Some(&b"p a\\ss"[..]));
+        assert_eq!(back.get_hosts(), admin.get_hosts());
+        assert_eq!(back.get_ports(), [6543, 6544]);
+    }
 }
