@@ -11,7 +11,7 @@
 //!   only acknowledgement. Log positions are gap-free across nodes (see
 //!   `transaction.rs`); inserts are idempotent by change hash.
 //! * The API is synchronous, like the trait: the calls block on a small
-//!   runtime of the log's own (ADR `docs/adr/00XX-postgres-backend.md`).
+//!   runtime of the log's own (ADR `docs/adr/0017-postgres-backend.md`).
 //! * [`cluster::TestDatabase`] makes throwaway databases for tests.
 //!
 //! ```no_run

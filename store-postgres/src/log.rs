@@ -1,6 +1,6 @@
 //! [`PgLog`]: the connection pool, the runtime that drives it, and the
 //! bridge from the synchronous [`rapport_core::sync::ServerStore`] to async
-//! tokio-postgres (ADR 00XX, `docs/adr/00XX-postgres-backend.md`).
+//! tokio-postgres (ADR 0017, `docs/adr/0017-postgres-backend.md`).
 
 use std::future::Future;
 use std::sync::{Arc, mpsc};
