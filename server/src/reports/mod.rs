@@ -8,16 +8,19 @@
 //! * [`filter`] parses and checks the query string and turns the caller's
 //!   scope (the rules of [`crate::access`]) into SQL.
 //! * [`queries`] is every report as SQL over the index.
+//! * [`drill`] lists the deals, accounts or interactions behind a figure.
 //! * [`routes`] serves them under `/v1/reports/…` as JSON or CSV, with the
 //!   account history, the live events stream and the OpenAPI description.
 //!
 //! `docs/adr/0005-reports.md` records the decisions.
 
 mod csv;
+pub(crate) mod drill;
 pub mod filter;
 pub(crate) mod index;
 pub mod queries;
 pub(crate) mod routes;
+pub(crate) mod settings;
 
 pub use filter::{BadFilter, Filter};
 pub use index::{rebuild_rollups, write_report_rows};
