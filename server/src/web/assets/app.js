@@ -159,7 +159,9 @@
   }
 
   // A button that opens the rows behind a figure.
+  // A figure's accessible name starts with what it shows ("3: Accounts in phase: Early").
   function figureButton(text, attrs, open) {
+    if (attrs['aria-label']) attrs = Object.assign({}, attrs, { 'aria-label': text + ': ' + attrs['aria-label'] });
     return el('button', Object.assign({ type: 'button', class: 'link figure', onclick: open }, attrs), text);
   }
 
@@ -355,8 +357,8 @@
         'data-stage': name, 'data-testid': 'stage-' + name, 'data-count': s.count, 'data-bar-by': 'value',
         'data-amounts': s.amounts.map(([c, a]) => c + '=' + a).join(';'),
         'aria-pressed': drill && drill.stage === name ? 'true' : 'false',
-        'aria-label': t('funnel.stage', { stage: stageName(name), n: s.count, amounts: sum }) + '. ' + t('funnel.show'),
-      }, el('span', { class: 'name' }, stageName(name)), bars, el('span', { class: 'fig' }, `${num(s.count)} · ${sum}`));
+      }, el('span', { class: 'name' }, stageName(name)), bars, el('span', { class: 'fig' }, `${num(s.count)} · ${sum}`),
+      el('span', { class: 'sr-only' }, ' — ' + t('funnel.show')));
       button.addEventListener('click', () => drillStage(name));
       list.append(el('li', {}, button));
       tbody.append(el('tr', { 'data-stage-row': name }, el('th', { scope: 'row' }, stageName(name)),
