@@ -129,7 +129,9 @@ async fn each_drill_down_lists_what_its_report_counts() {
         assert_eq!(status, 400, "{path}: {body}");
         assert_eq!(body["error"]["code"], "bad_request", "{path}");
     }
-    for path in ["/v1/reports/deals?by=open", "/v1/settings"] {
+    for path in ["/v1/reports/deals?by=open", "/v1/reports/accounts?by=phase&key=early", "/v1/settings"] {
+        let res = client().get(format!("{}{path}", server.url)).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 401, "{path} needs a token");
         let res = client().post(format!("{}{path}", server.url)).bearer_auth(TOKEN).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 405, "{path}");
     }
