@@ -50,6 +50,11 @@ async fn each_drill_down_lists_what_its_report_counts() {
     device.replica.edit(globex, |e| e.mark_deal_lost(lost, "price", None)).unwrap();
     device.replica.edit(acme, |e| e.move_deal_stage(late, "proposal", None)).unwrap();
     device.replica.edit(globex, |e| e.set_field("party.lifecycle_phase", "long_term")).unwrap();
+    let gone = device.account("Gone Ltd");
+    device
+        .replica
+        .edit(gone, |e| e.end_relationship(AccountStatus::Former, "moved_away", date!(2026 - 03 - 02)))
+        .unwrap();
     let mut plan = NewInteraction::new(InteractionKind::Call, "Follow-up");
     plan.status = InteractionStatus::Planned;
     plan.planned_start = Some(time::OffsetDateTime::now_utc() - time::Duration::days(2));
@@ -96,6 +101,34 @@ async fn each_drill_down_lists_what_its_report_counts() {
     let retention = rows(&server, "/v1/reports/accounts?by=phase&key=long_term").await;
     assert_eq!(retention.len(), 1);
     assert_eq!(retention[0]["account_id"], globex.to_string());
+    // Ended relationships, per phase (lifecycle) and per reason (lost-reasons), in the period.
+    let (_, lifecycle) = get(&server, "/v1/reports/lifecycle").await;
+    let ended: Vec<(String, i64)> = lifecycle["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ended"].as_i64().unwrap() > 0)
+        .map(|r| (r["phase"].as_str().unwrap().to_owned(), r["ended"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(ended, [("pre_relationship".to_owned(), 1)]);
+    let by_phase = rows(&server, "/v1/reports/accounts?by=ended-phase&key=pre_relationship").await;
+    assert_eq!(by_phase.len(), 1);
+    assert_eq!(
+        (by_phase[0]["account_id"].as_str(), by_phase[0]["ended_on"].as_str()),
+        (Some(gone.to_string().as_str()), Some("2026-03-02"))
+    );
+    let (_, lost_reasons) = get(&server, "/v1/reports/lost-reasons").await;
+    assert!(
+        lost_reasons["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["record"] == "relationship" && r["reason"] == "moved_away" && r["count"] == 1)
+    );
+    let by_reason = rows(&server, "/v1/reports/accounts?by=end-reason&key=moved_away").await;
+    assert_eq!(by_reason.len(), 1);
+    assert_eq!(by_reason[0]["end_reason"], "moved_away");
+    assert!(rows(&server, "/v1/reports/accounts?by=end-reason&key=moved_away&from=2026-04-01").await.is_empty());
     let planned = rows(&server, "/v1/reports/interactions?by=planned&key=admin").await;
     assert_eq!(planned.len(), 1);
     assert_eq!((planned[0]["account"].as_str(), planned[0]["kind"].as_str()), (Some("Acme"), Some("call")));

@@ -22,6 +22,7 @@ const CHROMIUM_ARGS = [
 
 let tmp, server, url, context, page;
 const consoleErrors = [];
+const pageErrors = [];
 
 function cli(replica, ...args) {
   const out = execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 });
@@ -203,6 +204,7 @@ before(async () => {
   page = context.pages()[0] || (await context.newPage());
   // The page must work under its Content-Security-Policy: the browser reports
   // anything the policy blocks on the console.
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (msg) => {
     if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
@@ -229,9 +231,15 @@ function perKey(report, key, count = 'deals') {
   return out;
 }
 
+// The page is loaded, follows the server live, and is not loading anything.
+async function settled() {
+  await until('the live stream', async () => (await page.getAttribute('#live-status', 'data-mode')) === 'live');
+  await page.waitForSelector('body[data-loaded][data-busy="false"]');
+}
+
 async function signedIn(query = '') {
   await page.goto(url + '/' + query);
-  await page.waitForSelector('body[data-loaded]');
+  await settled();
 }
 
 // The page has loaded the view with these API filters.
@@ -417,6 +425,7 @@ test('every report on the page equals the API, and each figure opens the rows be
 
   // Each figure opens the deals or accounts behind it: as many rows as it counts.
   const drillCount = async (selector, id) => {
+    await settled();
     await page.click(selector);
     await page.waitForSelector(`#drill[data-drill="${id}"]`);
     return Number(await page.getAttribute('#drill', 'data-count'));
@@ -535,6 +544,7 @@ test('filters come from the directory, periods have presets, and the view surviv
   await page.click('#apply-filters');
   const custom = { from: '2099-01-01', to: '2099-12-31' };
   await loadedWith('overview', custom);
+  assert.equal((await page.textContent('#period-text')).trim(), 'January 1, 2099 – December 31, 2099');
   assert.deepEqual(await pageStages(), apiStages(await api('/v1/reports/stages', custom)));
   await page.reload();
   await loadedWith('overview', custom);
@@ -606,6 +616,11 @@ test('the dashboard speaks Ukrainian and Russian, with their formats and stage n
   assert.match(await page.textContent('[data-testid="lost-table"]'), /Ціна/);
   assert.match((await page.textContent('#win-rate')).trim(), /^50\s?%$/u);
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-uk.png'), fullPage: true });
+  // The period in words, in the page's language (the date inputs follow the browser's own).
+  assert.equal((await page.textContent('#period-text')).trim(), 'Увесь час');
+  await signedIn('?lang=uk&period=custom&from=2026-12-04&to=2026-12-31');
+  assert.equal((await page.textContent('#period-text')).trim(), '4 грудня 2026 р. – 31 грудня 2026 р.');
+  await signedIn('?lang=uk');
 
   // Switched on the page: Russian, kept for the next visit.
   await page.selectOption('#lang', 'ru');
@@ -685,5 +700,7 @@ test('laptop and tablet layouts keep a clicked stage\'s deals beside it, and axe
   const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   assert.deepEqual(serious.map((v) => v.id), [], 'rep page');
+  // No script error anywhere in the run.
+  assert.deepEqual(pageErrors, []);
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-rep.png'), fullPage: true });
 });

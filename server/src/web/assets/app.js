@@ -24,6 +24,7 @@
   const t = I18n.t;
   let token = sessionStorage.getItem(TOKEN_KEY) || '';
   let loadedHead = null;
+  let pendingHead = null; // the head the load under way read
   let generation = 0;
   let live = null; // AbortController of the events stream
   let pollTimer = null;
@@ -252,6 +253,14 @@
     field('to').value = iso(range[1]);
   }
 
+  // The period in words, in the page's language (the date inputs follow the browser's).
+  function showPeriod() {
+    const from = field('from').value, to = field('to').value;
+    const text = from && to ? t('period.range', { from: isoDay(from), to: isoDay(to) })
+      : from ? t('period.from', { from: isoDay(from) }) : to ? t('period.to', { to: isoDay(to) }) : t('p.all');
+    $('period-text').textContent = text;
+  }
+
   // The filters as the API takes them.
   function filters() {
     const out = {};
@@ -399,7 +408,7 @@
         const c = cats.get(k);
         return {
           minor: c.minor, attrs: { 'data-forecast': k, 'data-count': c.count, 'data-amounts': c.amounts.map(([cur, a]) => cur + '=' + a).join(';') },
-          name: figureButton(forecastName(k), { 'data-drill': 'forecast' }, () => openDeals(t('drill.forecast', { name: forecastName(k) }), { by: 'forecast', key: k })),
+          name: figureButton(forecastName(k), { 'data-drill': 'forecast' }, () => openDeals(() => t('drill.forecast', { name: forecastName(k) }), { by: 'forecast', key: k })),
           cells: [num(c.count), amounts(c.amounts)],
         };
       }),
@@ -417,8 +426,8 @@
         return {
           n: Number(r.count), attrs: { 'data-record': r.record, 'data-reason': r.reason, 'data-count': r.count },
           name: figureButton(label, { 'data-drill': 'lost' }, () => (deal
-            ? openDeals(t('drill.lost', { name: reasonName(r.reason) }), { by: 'lost', key: r.reason })
-            : openAccounts(t('drill.ended-reason', { name: reasonName(r.reason) }), { by: 'end-reason', key: r.reason }))),
+            ? openDeals(() => t('drill.lost', { name: reasonName(r.reason) }), { by: 'lost', key: r.reason })
+            : openAccounts(() => t('drill.ended-reason', { name: reasonName(r.reason) }), { by: 'end-reason', key: r.reason }))),
           cells: [num(Number(r.count))],
         };
       }),
@@ -435,9 +444,9 @@
         name: phaseName(r.phase),
         cells: [
           figureButton(num(Number(r.accounts)), { 'data-drill': 'phase', 'aria-label': t('drill.phase', { name: phaseName(r.phase) }) },
-            () => openAccounts(t('drill.phase', { name: phaseName(r.phase) }), { by: 'phase', key: r.phase })),
+            () => openAccounts(() => t('drill.phase', { name: phaseName(r.phase) }), { by: 'phase', key: r.phase })),
           figureButton(num(Number(r.ended)), { 'data-drill': 'ended-phase', 'aria-label': t('drill.ended-phase', { name: phaseName(r.phase) }) },
-            () => openAccounts(t('drill.ended-phase', { name: phaseName(r.phase) }), { by: 'ended-phase', key: r.phase })),
+            () => openAccounts(() => t('drill.ended-phase', { name: phaseName(r.phase) }), { by: 'ended-phase', key: r.phase })),
         ],
       })),
     });
@@ -454,7 +463,7 @@
       tbody.append(el('tr', { 'data-from': r.from_stage, 'data-to': r.to_stage, 'data-moves': r.moves, 'data-rate': r.rate === null ? '' : r.rate },
         el('th', { scope: 'row' }, stageName(r.from_stage)), el('td', {}, stageName(r.to_stage)),
         el('td', { class: 'num' }, figureButton(num(Number(r.moves)), { 'data-drill': 'moved', 'aria-label': title },
-          () => openDeals(title, { by: 'moved', key: r.from_stage, to_stage: r.to_stage }))),
+          () => openDeals(() => t('drill.moved', { from: stageName(r.from_stage), to: stageName(r.to_stage) }), { by: 'moved', key: r.from_stage, to_stage: r.to_stage }))),
         el('td', { class: 'num' }, r.rate === null ? '—' : I18n.percent(r.rate))));
     }
     table.append(tbody);
@@ -473,7 +482,7 @@
         el('th', { scope: 'row' }, repButton(r.rep)),
         el('td', { class: 'num' }, num(Number(r.accounts_owned))),
         el('td', { class: 'num' }, figureButton(num(Number(r.open_deals)), { 'data-drill': 'rep-open', 'aria-label': t('drill.rep-open', { rep: r.rep }) },
-          () => openDeals(t('drill.rep-open', { rep: r.rep }), { by: 'open', rep: r.rep }, { today: true }))),
+          () => openDeals(() => t('drill.rep-open', { rep: r.rep }), { by: 'open', rep: r.rep }, { today: true }))),
         el('td', { class: 'num' + (Number(r.planned_overdue) ? ' bad' : '') }, num(Number(r.planned_overdue))),
         el('td', { class: 'num' }, num(Number(r.planned_today))),
         el('td', { class: 'num' }, num(Number(r.planned_later)))));
@@ -536,7 +545,7 @@
       body.append(el('tr', { 'data-rung': row.rung },
         el('th', { scope: 'row' }, rungName(row.rung)),
         el('td', { class: 'num', 'data-testid': 'ladder-accounts' }, figureButton(num(Number(row.accounts)), { 'data-drill': 'rung', 'aria-label': t('drill.rung', { name: rungName(row.rung) }) },
-          () => openAccounts(t('drill.rung', { name: rungName(row.rung) }), { by: 'rung', key: row.rung }))),
+          () => openAccounts(() => t('drill.rung', { name: rungName(row.rung) }), { by: 'rung', key: row.rung }))),
         el('td', { class: 'num up' }, '▲ ' + num(Number(row.moved_up_from))),
         el('td', { class: 'num down' }, '▼ ' + num(Number(row.moved_down_from)))));
     }
@@ -741,7 +750,11 @@
     drill = next;
     const box = $('drill');
     $('drill-title').textContent = next.title();
-    box.replaceChildren(el('p', { class: 'muted' }, t('loading')));
+    // A drill-down opened again (the data moved) keeps its rows until the new ones come.
+    if (box.dataset.drill !== next.id) {
+      box.replaceChildren(el('p', { class: 'muted' }, t('loading')));
+      delete box.dataset.drill;
+    }
     for (const b of document.querySelectorAll('ul.funnel button')) b.setAttribute('aria-pressed', b.dataset.stage === next.stage ? 'true' : 'false');
     if (next.scroll) $('drill-card').scrollIntoView({ block: 'nearest' });
     try {
@@ -759,10 +772,11 @@
   }
 
   // Deals behind a figure; `opts.today`: a figure as of today (no period).
+  // `title` is a function, so that it follows a change of language.
   function openDeals(title, params, opts = {}) {
     const id = 'deals:' + new URLSearchParams(params).toString();
     openDrill({
-      id, title: () => title, table: dealTable, scroll: true, stage: params.by === 'stage' ? params.key : null,
+      id, title, table: dealTable, scroll: true, stage: params.by === 'stage' ? params.key : null,
       load: () => {
         const f = Object.assign(opts.today ? asOfToday(filters()) : filters(), params);
         return api('/v1/reports/deals', f);
@@ -772,7 +786,7 @@
 
   function openAccounts(title, params) {
     openDrill({
-      id: 'accounts:' + new URLSearchParams(params).toString(), title: () => title, table: accountTable, scroll: true,
+      id: 'accounts:' + new URLSearchParams(params).toString(), title, table: accountTable, scroll: true,
       load: () => api('/v1/reports/accounts', Object.assign(filters(), params)),
     });
   }
@@ -858,7 +872,7 @@
       caption: t('rep.pipeline'), testid: 'rep-pipeline-table', headers: [t('stage'), t('deals'), t('amount')], share: (r) => r.minor / max,
       rows: keys.map((k) => ({
         minor: per.get(k).minor, attrs: { 'data-stage': k, 'data-count': per.get(k).count },
-        name: figureButton(stageName(k), { 'data-drill': 'stage' }, () => openDeals(t('deals-in', { stage: stageName(k) }), { by: 'stage', key: k, rep: who })),
+        name: figureButton(stageName(k), { 'data-drill': 'stage' }, () => openDeals(() => t('deals-in', { stage: stageName(k) }), { by: 'stage', key: k, rep: who })),
         cells: [num(per.get(k).count), amounts(per.get(k).amounts)],
       })),
     });
@@ -922,12 +936,14 @@
   async function refresh() {
     if (refreshing) { refreshQueued = true; return; }
     refreshing = true;
+    document.body.dataset.busy = 'true';
     const gen = ++generation;
     const f = filters();
     const v = view();
     document.body.dataset.view = v.page;
     try {
       const version = await api('/v1/reports/version');
+      pendingHead = version.head;
       await loadSettings();
       if (v.page === 'rep') await renderRepPage(v.who, f, gen); else await refreshOverview(f, gen);
       if (gen !== generation) return;
@@ -942,12 +958,14 @@
       handleError(e);
     } finally {
       refreshing = false;
-      if (refreshQueued) { refreshQueued = false; refresh(); }
+      pendingHead = null;
+      if (refreshQueued) { refreshQueued = false; refresh(); } else document.body.dataset.busy = 'false';
     }
   }
 
+  // The log moved: load again, unless the load under way already has this head.
   function headMoved(head) {
-    if (head !== loadedHead) refresh();
+    if (head !== loadedHead && head !== pendingHead) refresh();
   }
 
   // Live updates: Server-Sent Events read with fetch() (EventSource cannot send
@@ -1059,26 +1077,28 @@
   function firstPages() {
     for (const name of Object.keys(offsets)) offsets[name] = 0;
   }
-  $('f-period').addEventListener('change', () => applyPreset($('f-period').value));
-  for (const id of ['f-from', 'f-to']) $(id).addEventListener('input', () => { $('f-period').value = 'custom'; });
+  $('f-period').addEventListener('change', () => { applyPreset($('f-period').value); showPeriod(); });
+  for (const id of ['f-from', 'f-to']) $(id).addEventListener('input', () => { $('f-period').value = 'custom'; showPeriod(); });
   $('filters').addEventListener('submit', (e) => { e.preventDefault(); filtersToUrl(); firstPages(); refresh(); });
   $('clear-filters').addEventListener('click', () => {
     for (const key of FILTERS) field(key).value = '';
-    filtersToUrl(); firstPages(); refresh();
+    showPeriod(); filtersToUrl(); firstPages(); refresh();
   });
-  $('open-deals').addEventListener('click', () => openDeals(t('drill.open'), { by: 'open' }));
-  $('won-deals').addEventListener('click', () => openDeals(t('drill.won'), { by: 'won' }));
-  $('lost-deals').addEventListener('click', () => openDeals(t('drill.lost-all'), { by: 'lost' }));
-  $('overdue-deals-button').addEventListener('click', () => openDeals(t('overdue'), { by: 'overdue' }, { today: true }));
+  $('open-deals').addEventListener('click', () => openDeals(() => t('drill.open'), { by: 'open' }));
+  $('won-deals').addEventListener('click', () => openDeals(() => t('drill.won'), { by: 'won' }));
+  $('lost-deals').addEventListener('click', () => openDeals(() => t('drill.lost-all'), { by: 'lost' }));
+  $('overdue-deals-button').addEventListener('click', () => openDeals(() => t('overdue'), { by: 'overdue' }, { today: true }));
   $('rep-back').addEventListener('click', () => { setView('overview'); route(); });
-  window.addEventListener('popstate', () => { filtersFromUrl(); if (token) route(); });
+  window.addEventListener('popstate', () => { filtersFromUrl(); showPeriod(); if (token) route(); });
   filtersFromUrl();
+  showPeriod();
 
   // Language: the page's words now, and everything again when it changes.
   I18n.translatePage();
   $('lang').value = I18n.lang;
   $('lang').addEventListener('change', () => {
     I18n.set($('lang').value);
+    showPeriod();
     setLive($('live-status').dataset.mode || 'offline');
     if (!$('dashboard').hidden) {
       refresh();

@@ -171,6 +171,7 @@
   const MORE = {
     en: {
       'server.status': 'the server answered {status}',
+      'period.range': '{from} – {to}', 'period.from': 'from {from}', 'period.to': 'until {to}',
       'drill.none': 'Nothing behind this figure for these filters.',
       'f.all': 'All', 'f.period': 'Period',
       'p.all': 'All time', 'p.week': 'This week', 'p.month': 'This month', 'p.quarter': 'This quarter',
@@ -208,6 +209,7 @@
     },
     uk: {
       'server.status': 'сервер відповів {status}',
+      'period.range': '{from} – {to}', 'period.from': 'з {from}', 'period.to': 'до {to}',
       'drill.none': 'За цим показником для цих фільтрів нічого немає.',
       'f.all': 'Усі', 'f.period': 'Період',
       'p.all': 'Увесь час', 'p.week': 'Цей тиждень', 'p.month': 'Цей місяць', 'p.quarter': 'Цей квартал',
@@ -244,6 +246,7 @@
     },
     ru: {
       'server.status': 'сервер ответил {status}',
+      'period.range': '{from} – {to}', 'period.from': 'с {from}', 'period.to': 'до {to}',
       'drill.none': 'За этим показателем для этих фильтров ничего нет.',
       'f.all': 'Все', 'f.period': 'Период',
       'p.all': 'Всё время', 'p.week': 'Эта неделя', 'p.month': 'Этот месяц', 'p.quarter': 'Этот квартал',
