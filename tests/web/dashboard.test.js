@@ -168,10 +168,11 @@ before(async () => {
   cli(a, 'deal', 'stage', initech, lost, 'lost');
   cli(a, 'account', 'set', initech, 'party.lifecycle_phase', 'development');
   cli(a, 'sync');
-  // ana, on her phone, plans a review with Initech for yesterday (she holds it: it is hers).
+  // ana, on her phone, calls Initech and plans a review with it for yesterday (both are hers).
   const anaPhone = path.join(tmp, 'replica-ana');
   cli(anaPhone, 'init', '--server', url, '--token', anaToken);
   cli(anaPhone, 'sync');
+  cli(anaPhone, 'interaction', 'log', initech, '--kind', 'call', '--subject', 'Check-in');
   const planned = cli(anaPhone, 'interaction', 'log', initech, '--kind', 'meeting', '--subject', 'Quarterly review');
   cli(anaPhone, 'account', 'set', initech, `interactions.${planned}.status`, 'planned');
   cli(anaPhone, 'account', 'set', initech, `interactions.${planned}.actual_start`, '');
@@ -576,6 +577,12 @@ test('a rep has a page of their own, reachable from the per-rep summary and kept
     assert.equal(await page.getAttribute('#rep-planned', 'data-count'), String(planned.rows.length));
     assert.equal(planned.rows.length, 1);
     assert.equal(await page.getAttribute('#rep-planned tr[data-interaction]', 'data-due'), 'overdue');
+    const held = await api('/v1/reports/interactions', { by: 'held', key: 'ana' });
+    const activityOfAna = (await api('/v1/reports/rep-activity')).rows.filter((r) => r.rep === 'ana');
+    assert.equal(await page.getAttribute('#rep-activity', 'data-held'), String(held.rows.length));
+    assert.equal(held.rows.length, activityOfAna.reduce((n, r) => n + r.interactions, 0));
+    assert.equal(held.rows.length, 1);
+    assert.equal(await page.getAttribute('#rep-activity g[data-rep="ana"][data-kind="call"]', 'data-count'), '1');
     const risk = await api('/v1/reports/key-accounts-at-risk', { rep: 'ana' });
     assert.equal(await page.getAttribute('#rep-risk', 'data-count'), String(risk.total));
     assert.equal(risk.total, 25);

@@ -725,8 +725,9 @@
     return el('div', { class: 'scroll' }, table);
   }
 
-  function interactionTable(rows) {
-    const cols = ['account', 'kind', 'when', 'due'];
+  // Planned interactions with when they are due (overdue, today, later), or held ones.
+  function interactionTable(rows, planned = true) {
+    const cols = planned ? ['account', 'kind', 'when', 'due'] : ['account', 'kind', 'when'];
     const table = el('table', { 'data-testid': 'interactions' },
       el('thead', {}, el('tr', {}, ...cols.map((c) => el('th', { scope: 'col' }, t(c))))));
     const tbody = el('tbody');
@@ -738,7 +739,7 @@
         el('td', {}, accountButton(r.account_id, r.account)),
         el('td', {}, kindName(r.kind)),
         el('td', {}, when(at)),
-        el('td', { class: due === 'overdue' ? 'bad' : null }, t('due.' + due))));
+        planned ? el('td', { class: due === 'overdue' ? 'bad' : null }, t('due.' + due)) : null));
     }
     table.append(tbody);
     return el('div', { class: 'scroll' }, table);
@@ -844,13 +845,14 @@
     const own = Object.assign({}, f, { rep: who });
     const notRep = Object.assign({}, f);
     delete notRep.rep;
-    const [summary, stages, activity, overdue, planned, risk] = await Promise.all([
+    const [summary, stages, activity, overdue, planned, risk, held] = await Promise.all([
       api('/v1/reports/rep-summary', asOfToday(notRep)),
       api('/v1/reports/stages', own),
       api('/v1/reports/rep-activity', notRep),
       api('/v1/reports/deals', Object.assign(asOfToday(own), { by: 'overdue' })),
       api('/v1/reports/interactions', Object.assign(asOfToday(notRep), { by: 'planned', key: who })),
       api('/v1/reports/key-accounts-at-risk', Object.assign(asOfToday(own), { limit: 100 })),
+      api('/v1/reports/interactions', Object.assign({}, notRep, { by: 'held', key: who })),
     ]);
     if (gen !== generation) return;
     $('rep-title').textContent = t('rep.title', { rep: who });
@@ -876,7 +878,10 @@
         cells: [num(per.get(k).count), amounts(per.get(k).amounts)],
       })),
     });
-    $('rep-activity').replaceChildren(...activityChart(activity.rows.filter((r) => r.rep === who), t('rep.activity')));
+    // Their activity: the chart, and the interactions it counts.
+    $('rep-activity').replaceChildren(...activityChart(activity.rows.filter((r) => r.rep === who), t('rep.activity')),
+      held.rows.length ? interactionTable(held.rows, false) : '');
+    $('rep-activity').dataset.held = held.rows.length;
     $('rep-overdue').replaceChildren(overdue.rows.length ? dealTable(overdue.rows) : el('p', { class: 'muted' }, t('overdue.none')));
     $('rep-overdue').dataset.count = overdue.rows.length;
     $('rep-planned').replaceChildren(planned.rows.length ? interactionTable(planned.rows) : el('p', { class: 'muted' }, t('none')));
