@@ -398,6 +398,13 @@ test('every report on the page equals the API, and each figure opens the rows be
   const pageForecast = await page.$$eval('[data-testid="forecast-table"] tbody tr', (trs) =>
     Object.fromEntries(trs.map((tr) => [tr.dataset.forecast, { count: Number(tr.dataset.count), amounts: tr.dataset.amounts }])));
   assert.deepEqual(pageForecast, perKey(forecast, 'forecast'));
+  // Its bars follow the value per currency, like the funnel's.
+  const fmax = {};
+  for (const r of forecast.rows) fmax[r.currency] = Math.max(fmax[r.currency] || 0, Number(r.amount_minor));
+  for (const r of forecast.rows) {
+    const share = Number(await page.getAttribute(`[data-testid="forecast-table"] tr[data-forecast="${r.forecast}"] .line[data-currency="${r.currency}"]`, 'data-share'));
+    assert.ok(Math.abs(share - Number(r.amount_minor) / fmax[r.currency]) < 1e-9, `${r.forecast} ${r.currency}`);
+  }
   // Lost reasons: deals and ended relationships per reason.
   const lost = await api('/v1/reports/lost-reasons');
   const pageLost = await page.$$eval('[data-testid="lost-table"] tbody tr', (trs) => trs.map((tr) => [tr.dataset.record, tr.dataset.reason, Number(tr.dataset.count)]));

@@ -377,6 +377,14 @@
     box.append(list, table);
   }
 
+  // The largest amount per currency over groups of [currency, minor] pairs,
+  // and each group's shares of it.
+  function currencyShares(groups) {
+    const max = new Map();
+    for (const g of groups) for (const [c, a] of g) max.set(c, Math.max(max.get(c) || 0, a));
+    return (g) => g.map(([c, a]) => [c, a / (max.get(c) || 1)]);
+  }
+
   // A table of figures per key, with a bar per row and each figure opening its rows.
   function barTable(box, { caption, headers, rows, share, testid }) {
     const table = el('table', { class: 'bars', 'data-testid': testid },
@@ -384,7 +392,12 @@
       el('thead', {}, el('tr', {}, ...headers.map((h, i) => el('th', { scope: 'col', class: i ? 'num' : null }, h)),
         el('th', { scope: 'col', class: 'bar' }, el('span', { class: 'sr-only' }, t('share'))))));
     const tbody = el('tbody');
-    for (const r of rows) tbody.append(el('tr', r.attrs, el('th', { scope: 'row' }, r.name), ...r.cells.map((c) => el('td', { class: 'num' }, c)), el('td', { class: 'bar' }, bar(share(r)))));
+    // `share` gives a fraction, or [currency, fraction] pairs: one bar per
+    // currency (amounts in different currencies are never added up).
+    const bars = (s) => (Array.isArray(s)
+      ? el('span', { class: 'bars' }, ...s.map(([c, x]) => el('span', { class: 'line', 'data-currency': c, 'data-share': x }, bar(x))))
+      : bar(s));
+    for (const r of rows) tbody.append(el('tr', r.attrs, el('th', { scope: 'row' }, r.name), ...r.cells.map((c) => el('td', { class: 'num' }, c)), el('td', { class: 'bar' }, bars(share(r)))));
     table.append(tbody);
     box.replaceChildren(rows.length ? table : el('p', { class: 'muted' }, t('none')));
   }
@@ -392,22 +405,21 @@
   function renderForecast(report) {
     const cats = new Map();
     for (const r of report.rows) {
-      const c = cats.get(r.forecast) || { count: 0, amounts: [], minor: 0 };
+      const c = cats.get(r.forecast) || { count: 0, amounts: [] };
       c.count += Number(r.deals);
       c.amounts.push([r.currency, Number(r.amount_minor)]);
-      c.minor += Number(r.amount_minor);
       cats.set(r.forecast, c);
     }
     const order = ['commit', 'best_case', 'pipeline', 'closed'];
     const keys = [...cats.keys()].sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
-    const max = Math.max(1, ...keys.map((k) => cats.get(k).minor));
+    const shares = currencyShares(keys.map((k) => cats.get(k).amounts));
     barTable($('forecast'), {
       caption: t('forecast'), testid: 'forecast-table', headers: [t('category'), t('deals'), t('amount')],
-      share: (r) => r.minor / max,
+      share: (r) => shares(r.amounts),
       rows: keys.map((k) => {
         const c = cats.get(k);
         return {
-          minor: c.minor, attrs: { 'data-forecast': k, 'data-count': c.count, 'data-amounts': c.amounts.map(([cur, a]) => cur + '=' + a).join(';') },
+          amounts: c.amounts, attrs: { 'data-forecast': k, 'data-count': c.count, 'data-amounts': c.amounts.map(([cur, a]) => cur + '=' + a).join(';') },
           name: figureButton(forecastName(k), { 'data-drill': 'forecast' }, () => openDeals(() => t('drill.forecast', { name: forecastName(k) }), { by: 'forecast', key: k })),
           cells: [num(c.count), amounts(c.amounts)],
         };
@@ -864,16 +876,16 @@
     // Their pipeline: stages with the value bars and counts.
     const per = new Map();
     for (const r of stages.rows) {
-      const s = per.get(r.stage) || { count: 0, amounts: [], minor: 0 };
-      s.count += Number(r.deals); s.amounts.push([r.currency, Number(r.amount_minor)]); s.minor += Number(r.amount_minor);
+      const s = per.get(r.stage) || { count: 0, amounts: [] };
+      s.count += Number(r.deals); s.amounts.push([r.currency, Number(r.amount_minor)]);
       per.set(r.stage, s);
     }
     const keys = [...per.keys()].sort((a, b) => stageRank(a) - stageRank(b));
-    const max = Math.max(1, ...keys.map((k) => per.get(k).minor));
+    const shares = currencyShares(keys.map((k) => per.get(k).amounts));
     barTable($('rep-pipeline'), {
-      caption: t('rep.pipeline'), testid: 'rep-pipeline-table', headers: [t('stage'), t('deals'), t('amount')], share: (r) => r.minor / max,
+      caption: t('rep.pipeline'), testid: 'rep-pipeline-table', headers: [t('stage'), t('deals'), t('amount')], share: (r) => shares(r.amounts),
       rows: keys.map((k) => ({
-        minor: per.get(k).minor, attrs: { 'data-stage': k, 'data-count': per.get(k).count },
+        amounts: per.get(k).amounts, attrs: { 'data-stage': k, 'data-count': per.get(k).count },
         name: figureButton(stageName(k), { 'data-drill': 'stage' }, () => openDeals(() => t('deals-in', { stage: stageName(k) }), { by: 'stage', key: k, rep: who })),
         cells: [num(per.get(k).count), amounts(per.get(k).amounts)],
       })),
