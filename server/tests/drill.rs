@@ -12,7 +12,11 @@ use serde_json::Value;
 use time::macros::date;
 
 async fn get(server: &TestServer, path: &str) -> (u16, Value) {
-    let res = client().get(format!("{}{path}", server.url)).bearer_auth(TOKEN).send().await.unwrap();
+    get_as(server, TOKEN, path).await
+}
+
+async fn get_as(server: &TestServer, token: &str, path: &str) -> (u16, Value) {
+    let res = client().get(format!("{}{path}", server.url)).bearer_auth(token).send().await.unwrap();
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: {text}")))
@@ -168,5 +172,36 @@ async fn each_drill_down_lists_what_its_report_counts() {
         let res = client().post(format!("{}{path}", server.url)).bearer_auth(TOKEN).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 405, "{path}");
     }
+    server.stop().await;
+}
+
+/// A drill-down lists only what the caller may read, as the reports count it.
+#[tokio::test]
+async fn a_drill_down_keeps_to_the_callers_scope() {
+    let (_dir, server) = TestServer::start().await;
+    let rep = add_user(&server, "rita", "rep", &[], &[]).await;
+    let mut device = Device::new("admin");
+    let hers = device.account("Hers");
+    let other = device.account("Other");
+    device.replica.edit(hers, |e| e.set_field("party.owner", "rita")).unwrap();
+    for id in [hers, other] {
+        device.replica.edit(id, |e| e.add_deal(&NewDeal::new("Deal", Money::new(1_000, "EUR").unwrap()))).unwrap();
+    }
+    sync(&server, &mut device.replica).await;
+
+    let (status, all) = get(&server, "/v1/reports/deals?by=open").await;
+    assert_eq!(status, 200);
+    assert_eq!(all["rows"].as_array().unwrap().len(), 2);
+    let (status, mine) = get_as(&server, &rep, "/v1/reports/deals?by=open").await;
+    assert_eq!(status, 200, "{mine}");
+    let mine = mine["rows"].as_array().unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0]["account_id"], hers.to_string());
+    let (_, pipeline) = get_as(&server, &rep, "/v1/reports/pipeline").await;
+    assert_eq!(pipeline["rows"][0]["open_deals"], 1);
+    let (_, accounts) = get_as(&server, &rep, "/v1/reports/accounts?by=rung&key=prospect").await;
+    let ids: Vec<&str> =
+        accounts["rows"].as_array().unwrap().iter().map(|r| r["account_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [hers.to_string().as_str()]);
     server.stop().await;
 }
