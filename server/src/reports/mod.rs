@@ -9,7 +9,8 @@
 //!   scope (the rules of [`crate::access`]) into SQL.
 //! * [`queries`] is every report as SQL over the index.
 //! * [`drill`] lists the deals, accounts or interactions behind a figure.
-//! * [`routes`] serves them under `/v1/reports/…` as JSON or CSV, with the
+//! * [`routes`] serves them under `/v1/reports/…` as JSON, CSV or XLSX
+//!   (`sheet`: amounts in major units, instants as times), with the
 //!   account history, the live events stream and the OpenAPI description.
 //!
 //! `docs/adr/0005-reports.md` records the decisions.
@@ -21,6 +22,8 @@ pub(crate) mod index;
 pub mod queries;
 pub(crate) mod routes;
 pub(crate) mod settings;
+mod sheet;
+mod xlsx;
 
 pub use filter::{BadFilter, Filter};
 pub use index::{rebuild_rollups, write_report_rows};
