@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Browser tests of the manager dashboard: headless Chromium (playwright-core)
 # against a real rapport-server seeded with the rapport CLI.
-# Screenshots land in artifacts/ (dashboard.png, dashboard-tablet.png).
+# Screenshots land in artifacts/ (dashboard-laptop.png, dashboard-tablet-landscape.png,
+# dashboard-tablet-portrait.png, dashboard-rep.png, dashboard-uk.png, dashboard-ru.png).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -8,6 +8,8 @@ valid and every check keeps its full strength on everything else:
   that exists: the server answers 400 naming the parameter otherwise. The
   seeding in test-api.sh creates team `east` and users `ana` and `mona`.
 * a report period's `from` must not be after its `to` (400 otherwise).
+* `GET /v1/reports/deals`: `key` is required for `by=stage`, `forecast` and
+  `moved` (non-empty) and `to_stage` for `by=moved` only (400 otherwise).
 * revoking the device whose token the run uses would leave every later
   request 401: its id (ADMIN_DEVICE, set by test-api.sh) is never revoked.
 
@@ -42,6 +44,14 @@ def map_case(context, case):
             query["team"] = TEAMS[0]
         if "rep" in query:
             query["rep"] = USERS[len(str(query["rep"])) % len(USERS)]
+        if case.path == "/v1/reports/deals" and "by" in query:
+            by = query["by"]
+            if by in ("stage", "forecast", "moved") and not str(query.get("key") or "").strip():
+                query["key"] = "proposal"
+            if by == "moved":
+                query.setdefault("to_stage", "won")
+            else:
+                query.pop("to_stage", None)
         start, end = query.get("from"), query.get("to")
         if isinstance(start, str) and isinstance(end, str) and start > end:
             query["from"], query["to"] = end, start

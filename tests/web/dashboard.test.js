@@ -22,6 +22,7 @@ const CHROMIUM_ARGS = [
 
 let tmp, server, url, context, page;
 const consoleErrors = [];
+const pageErrors = [];
 
 function cli(replica, ...args) {
   const out = execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 });
@@ -39,6 +40,17 @@ async function deviceToken(name) {
   const body = await res.text();
   assert.equal(res.status, 200, body);
   return JSON.parse(body).token;
+}
+
+async function adminPost(pathname, body) {
+  const res = await fetch(url + pathname, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  return JSON.parse(text);
 }
 
 function startServer(dataDir) {
@@ -126,6 +138,11 @@ before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-web-'));
   ({ child: server, url } = await startServer(path.join(tmp, 'data')));
 
+  // The directory the filters offer: a team, two reps and their territories.
+  await adminPost('/v1/admin/teams', { name: 'north' });
+  const anaToken = (await adminPost('/v1/admin/users', { name: 'ana', role: 'rep', teams: ['north'], territories: ['kyiv'] })).token;
+  await adminPost('/v1/admin/users', { name: 'bo', role: 'rep', teams: [], territories: ['lviv'] });
+
   const a = path.join(tmp, 'replica-a');
   cli(a, 'init', '--server', url, '--token', await deviceToken('laptop'));
   const acme = cli(a, 'account', 'add', '--name', 'Acme Tools', '--owner', 'ana');
@@ -136,6 +153,31 @@ before(async () => {
   cli(a, 'deal', 'stage', globex, third, 'negotiation');
   cli(a, 'interaction', 'log', acme, '--kind', 'visit', '--subject', 'Site visit');
   cli(a, 'interaction', 'log', globex, '--kind', 'call', '--subject', 'Intro call');
+  cli(a, 'account', 'set', acme, 'party.team', 'north');
+  cli(a, 'account', 'set', acme, 'party.territory', 'kyiv');
+  cli(a, 'account', 'set', acme, `deals.${big}.next_step`, 'Send the revised quote');
+  cli(a, 'account', 'set', acme, `deals.${big}.expected_close`, '2099-03-31');
+  // Initech: an overdue deal in hryvnias (closes in the past, still open), a
+  // lost one with its reason, a phase, and a call ana planned for yesterday.
+  const initech = cli(a, 'account', 'add', '--name', 'Initech', '--owner', 'ana');
+  const overdue = cli(a, 'deal', 'add', initech, '--title', 'Boiler retrofit', '--amount', '360000', '--currency', 'UAH', '--stage', 'negotiation');
+  cli(a, 'account', 'set', initech, `deals.${overdue}.expected_close`, '2026-01-15');
+  cli(a, 'account', 'set', initech, `deals.${overdue}.next_step`, 'Call the CFO');
+  const lost = cli(a, 'deal', 'add', initech, '--title', 'Old pumps', '--amount', '90000', '--currency', 'UAH', '--stage', 'proposal');
+  cli(a, 'account', 'set', initech, `deals.${lost}.lost_reason`, 'price');
+  cli(a, 'deal', 'stage', initech, lost, 'lost');
+  cli(a, 'account', 'set', initech, 'party.lifecycle_phase', 'development');
+  cli(a, 'sync');
+  // ana, on her phone, calls Initech and plans a review with it for yesterday (both are hers).
+  const anaPhone = path.join(tmp, 'replica-ana');
+  cli(anaPhone, 'init', '--server', url, '--token', anaToken);
+  cli(anaPhone, 'sync');
+  cli(anaPhone, 'interaction', 'log', initech, '--kind', 'call', '--subject', 'Check-in');
+  const planned = cli(anaPhone, 'interaction', 'log', initech, '--kind', 'meeting', '--subject', 'Quarterly review');
+  cli(anaPhone, 'account', 'set', initech, `interactions.${planned}.status`, 'planned');
+  cli(anaPhone, 'account', 'set', initech, `interactions.${planned}.actual_start`, '');
+  cli(anaPhone, 'account', 'set', initech, `interactions.${planned}.planned_start`, new Date(Date.now() - 86400000).toISOString().replace(/\.\d+Z$/, 'Z'));
+  cli(anaPhone, 'sync');
   cli(a, 'sync');
   // 25 key accounts nobody has talked to: more than one page of "key accounts at risk".
   const csv = path.join(tmp, 'key-accounts.csv');
@@ -151,7 +193,7 @@ before(async () => {
   cli(c, 'account', 'set', acme, 'party.website', 'acme-tools.example');
   cli(a, 'sync');
   cli(c, 'sync');
-  seeded = { acme, globex, big, small, third };
+  seeded = { acme, globex, big, small, third, initech, overdue, lost };
 
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -163,6 +205,7 @@ before(async () => {
   page = context.pages()[0] || (await context.newPage());
   // The page must work under its Content-Security-Policy: the browser reports
   // anything the policy blocks on the console.
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('console', (msg) => {
     if (msg.type() === 'error') consoleErrors.push(msg.text());
   });
@@ -176,6 +219,35 @@ after(async () => {
   }
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
+
+// Sums of a report's rows per key: {key: {count, amounts: 'CUR=minor;…'}}.
+function perKey(report, key, count = 'deals') {
+  const out = {};
+  for (const r of report.rows) {
+    const s = out[r[key]] || (out[r[key]] = { count: 0, amounts: [] });
+    s.count += Number(r[count]);
+    s.amounts.push(r.currency + '=' + r.amount_minor);
+  }
+  for (const s of Object.values(out)) s.amounts = s.amounts.join(';');
+  return out;
+}
+
+// The page is loaded, follows the server live, and is not loading anything.
+async function settled() {
+  await until('the live stream', async () => (await page.getAttribute('#live-status', 'data-mode')) === 'live');
+  await page.waitForSelector('body[data-loaded][data-busy="false"]');
+}
+
+async function signedIn(query = '') {
+  await page.goto(url + '/' + query);
+  await settled();
+}
+
+// The page has loaded the view with these API filters.
+async function loadedWith(view, params) {
+  const want = view + ':' + new URLSearchParams(params).toString();
+  await until('the view ' + want, async () => (await page.getAttribute('body', 'data-loaded')) === want);
+}
 
 test('the dashboard shows the API figures, drills down and follows the server live', async () => {
   const res = await page.goto(url + '/');
@@ -193,29 +265,34 @@ test('the dashboard shows the API figures, drills down and follows the server li
   await page.fill('#token', TOKEN);
   await page.click('#sign-in-button');
   await page.waitForSelector('#weighted-value [data-currency]');
+  await loadedWith('overview', {});
 
   // Figures equal the JSON API's for the same (empty) filters.
   const pipeline = await api('/v1/reports/pipeline');
   assert.deepEqual(await pageWeighted(), apiWeighted(pipeline));
-  assert.equal(pipeline.rows[0].weighted_minor, 120000 * 0.5 + 45000 * 0.5 + 80000 * 0.8);
+  assert.equal(apiWeighted(pipeline).EUR, 120000 * 0.5 + 45000 * 0.5 + 80000 * 0.8);
   const stages = await api('/v1/reports/stages');
   assert.deepEqual(await pageStages(), apiStages(stages));
   assert.equal(await page.getAttribute('[data-stage="proposal"]', 'data-count'), '2');
-  // The bars follow the value (one currency here): the widths are in the
-  // ratio of the stages' amounts, not of their counts.
-  assert.equal(await page.getAttribute('[data-stage="proposal"]', 'data-bar-by'), 'value');
-  const barWidth = async (stage) => Number(await page.getAttribute(`[data-stage="${stage}"] rect`, 'width'));
-  const amountOf = (stage) => stages.rows.filter((r) => r.stage === stage).reduce((sum, r) => sum + Number(r.amount_minor), 0);
-  const stageNames = stages.rows.map((r) => r.stage);
-  for (const stage of stageNames) {
-    const expected = amountOf(stage) / Math.max(...stageNames.map(amountOf));
-    assert.ok(Math.abs((await barWidth(stage)) / 380 - expected) < 0.01, `${stage}: ${await barWidth(stage)}`);
+  // The bars follow the value, per currency: each bar is the stage's amount
+  // over the largest stage's amount in that currency.
+  const max = {};
+  for (const r of stages.rows) max[r.currency] = Math.max(max[r.currency] || 0, Number(r.amount_minor));
+  for (const r of stages.rows) {
+    const share = Number(await page.getAttribute(`[data-stage="${r.stage}"] .line[data-currency="${r.currency}"]`, 'data-share'));
+    assert.ok(Math.abs(share - Number(r.amount_minor) / max[r.currency]) < 1e-9, `${r.stage} ${r.currency}: ${share}`);
+    const width = await page.$eval(`[data-stage="${r.stage}"] .line[data-currency="${r.currency}"] .fill`, (f) =>
+      f.getBoundingClientRect().width / f.parentElement.getBoundingClientRect().width);
+    assert.ok(Math.abs(width - share) < 0.02, `${r.stage} ${r.currency}: drawn ${width}, share ${share}`);
   }
+  // The chart has a table behind it for screen readers, with the same figures.
+  assert.equal(await page.locator('[data-testid="funnel-table"] tbody tr').count(), Object.keys(apiStages(stages)).length);
   const activity = await api('/v1/reports/rep-activity');
   for (const row of activity.rows) {
-    const n = await page.getAttribute(`#activity [data-rep="${row.rep}"][data-kind="${row.kind}"]`, 'data-count');
+    const n = await page.getAttribute(`#activity g[data-rep="${row.rep}"][data-kind="${row.kind}"]`, 'data-count');
     assert.ok(Number(n) >= row.interactions);
   }
+  assert.ok(await page.locator('[data-testid="activity-table"] tbody tr').count() >= 1);
   const ladder = await api('/v1/reports/ladder');
   assert.equal(await page.locator('#ladder tbody tr').count(), ladder.rows.length);
   const conflicts = await api('/v1/reports/open-conflicts');
@@ -239,36 +316,24 @@ test('the dashboard shows the API figures, drills down and follows the server li
   await page.click(pager + ' [data-page="prev"]');
   await page.waitForSelector(pager + '[data-offset="0"]');
   assert.deepEqual(await pageIds(), await riskPage(0));
-  const conflictPager = '[data-testid="open-conflicts-pager"]';
-  assert.equal(await page.getAttribute(conflictPager, 'data-total'), String(conflicts.total));
 
-  // A filter goes to the API: a territory with no accounts shows no deals.
-  await page.fill('#f-territory', 'nowhere');
-  await page.click('#apply-filters');
-  await page.waitForSelector('#weighted-value [data-minor="0"]');
-  assert.deepEqual((await api('/v1/reports/pipeline', { territory: 'nowhere' })).rows, []);
-  assert.equal(await page.locator('#funnel [data-stage]').count(), 0);
-  // The filter is in the URL: a reload (or a shared link) shows the same view.
-  assert.equal(new URL(page.url()).searchParams.get('territory'), 'nowhere');
-  await page.reload();
-  await page.waitForSelector('#weighted-value [data-minor="0"]');
-  assert.equal(await page.inputValue('#f-territory'), 'nowhere');
-  assert.equal(await page.locator('#funnel [data-stage]').count(), 0);
-  await page.click('#clear-filters');
-  await page.waitForSelector('#funnel [data-stage="proposal"]');
-  assert.equal(new URL(page.url()).searchParams.get('territory'), null);
-
-  // Drill down: the accounts behind a stage, then an account's history.
+  // Drill down: the deals behind a stage, with what a manager reads of each, then an account's history.
   await page.click('[data-stage="proposal"]');
-  await page.waitForSelector('[data-testid="drill-list"][data-stage="proposal"] li');
-  const names = await page.$$eval('[data-testid="drill-list"] li [data-account]', (bs) => bs.map((b) => b.textContent));
-  assert.deepEqual(names.sort(), ['Acme Tools', 'Globex Foods']);
-  await page.click(`[data-testid="drill-list"] [data-account="${seeded.acme}"]`);
+  await page.waitForSelector('#drill[data-drill="deals:by=stage&key=proposal"] [data-testid="drill-deals"] tbody tr');
+  const proposal = await api('/v1/reports/deals', { by: 'stage', key: 'proposal' });
+  const drillRows = () => page.$$eval('[data-testid="drill-deals"] tbody tr', (trs) => trs.map((tr) =>
+    [...tr.cells].map((td) => td.textContent.trim())));
+  const rows = await drillRows();
+  assert.equal(rows.length, proposal.rows.length);
+  const fleet = rows.find((r) => r[1] === 'Fleet renewal');
+  assert.deepEqual(fleet, ['Acme Tools', 'Fleet renewal', '€1,200.00', 'Proposal', '50%', 'March 31, 2099', 'Send the revised quote', 'ana', fleet[8]]);
+  assert.notEqual(fleet[8], '—', 'last touch: the site visit');
+  await page.click(`[data-testid="drill-deals"] [data-account="${seeded.acme}"]`);
   await page.waitForSelector(`[data-testid="history-table"][data-account="${seeded.acme}"] tbody tr`);
   const history = await api(`/v1/reports/accounts/${seeded.acme}/history`);
   assert.equal(await page.locator('[data-testid="history-table"] tbody tr').count(), history.changes.length);
   // From the conflicts table to the account's history, which shows both devices' edits.
-  await page.click(`[data-testid="drill-list"] [data-account="${seeded.globex}"]`);
+  await page.click(`[data-testid="drill-deals"] [data-account="${seeded.globex}"]`);
   await page.waitForSelector(`[data-testid="history-table"][data-account="${seeded.globex}"] tbody tr`);
   await page.click(`#open-conflicts [data-account="${seeded.acme}"]`);
   await page.waitForSelector(`[data-testid="history-table"][data-account="${seeded.acme}"] tbody tr`);
@@ -279,8 +344,6 @@ test('the dashboard shows the API figures, drills down and follows the server li
     lis.map((li) => [li.querySelector('.field').textContent, li.querySelector('.old').textContent, li.querySelector('.new').textContent]));
   assert.deepEqual(websites.map((w) => w[0]), ['Website', 'Website'], JSON.stringify(websites));
   assert.deepEqual(websites.map((w) => w[2]).sort(), ['acme-tools.example', 'acme.example']);
-  const apiWebsites = history.changes.flatMap((c) => c.changes).filter((c) => c.field === 'party.website');
-  assert.deepEqual(apiWebsites.map((c) => c.new).sort(), ['acme-tools.example', 'acme.example']);
 
   // Live: the events stream is open.
   await until('the live stream', async () => (await page.getAttribute('#live-status', 'data-mode')) === 'live');
@@ -298,23 +361,13 @@ test('the dashboard shows the API figures, drills down and follows the server li
     return now !== before ? now : null;
   }, 10000);
   assert.equal(await page.evaluate(() => window.__sameDocument), marker, 'no reload');
-  const fresh = await api('/v1/reports/pipeline');
-  assert.equal(after, fresh.rows[0].weighted_minor);
+  assert.equal(after, apiWeighted(await api('/v1/reports/pipeline')).EUR);
   assert.equal(after, 45000 * 0.5 + 80000 * 0.8);
   await until('the won stage', async () => (await page.getAttribute('[data-stage="won"]', 'data-count')) === '1');
   assert.deepEqual(await pageStages(), apiStages(await api('/v1/reports/stages')));
   // The open drill-down followed too.
   await until('the drill-down to follow', async () =>
-    (await page.locator('[data-testid="drill-list"][data-stage="proposal"] li').count()) === 1);
-
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
-
-  // The tablet layout keeps every card on screen without horizontal scrolling.
-  await page.setViewportSize({ width: 1024, height: 768 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, 'no horizontal scroll at 1024 px');
-  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-tablet.png'), fullPage: true });
+    (await page.locator('[data-testid="drill-deals"] tbody tr').count()) === proposal.rows.length - 1);
 
   // The tablet resolves the conflict; it leaves the table without reload.
   cli(b, 'account', 'set', seeded.acme, 'party.website', 'acme.example');
@@ -326,30 +379,278 @@ test('the dashboard shows the API figures, drills down and follows the server li
   assert.deepEqual(consoleErrors.filter((e) => /Content.Security.Policy/i.test(e)), [], 'nothing blocked by the CSP');
 });
 
+test('every report on the page equals the API, and each figure opens the rows behind it', async () => {
+  await signedIn();
+  // Win rate.
+  const win = (await api('/v1/reports/win-rate')).rows[0];
+  assert.equal(await page.getAttribute('#win-rate', 'data-won'), String(win.won));
+  assert.equal(await page.getAttribute('#win-rate', 'data-lost'), String(win.lost));
+  assert.equal(Number(await page.getAttribute('#win-rate', 'data-rate')), win.win_rate);
+  assert.deepEqual([win.won, win.lost], [1, 1]);
+  assert.equal((await page.textContent('#win-rate')).trim(), '50%');
+  // Overdue deals: the KPI and the table, as of today.
+  const overdue = await api('/v1/reports/overdue-deals');
+  assert.equal(overdue.total, 1);
+  assert.equal(await page.getAttribute('#overdue-count', 'data-total'), String(overdue.total));
+  assert.deepEqual(await page.$$eval('#overdue-deals tbody tr[data-deal]', (trs) => trs.map((tr) => tr.dataset.deal)), overdue.rows.map((r) => r.deal_id));
+  // Forecast by category.
+  const forecast = await api('/v1/reports/forecast');
+  const pageForecast = await page.$$eval('[data-testid="forecast-table"] tbody tr', (trs) =>
+    Object.fromEntries(trs.map((tr) => [tr.dataset.forecast, { count: Number(tr.dataset.count), amounts: tr.dataset.amounts }])));
+  assert.deepEqual(pageForecast, perKey(forecast, 'forecast'));
+  // Its bars follow the value per currency, like the funnel's.
+  const fmax = {};
+  for (const r of forecast.rows) fmax[r.currency] = Math.max(fmax[r.currency] || 0, Number(r.amount_minor));
+  for (const r of forecast.rows) {
+    const share = Number(await page.getAttribute(`[data-testid="forecast-table"] tr[data-forecast="${r.forecast}"] .line[data-currency="${r.currency}"]`, 'data-share'));
+    assert.ok(Math.abs(share - Number(r.amount_minor) / fmax[r.currency]) < 1e-9, `${r.forecast} ${r.currency}`);
+  }
+  // Lost reasons: deals and ended relationships per reason.
+  const lost = await api('/v1/reports/lost-reasons');
+  const pageLost = await page.$$eval('[data-testid="lost-table"] tbody tr', (trs) => trs.map((tr) => [tr.dataset.record, tr.dataset.reason, Number(tr.dataset.count)]));
+  assert.deepEqual(pageLost, lost.rows.map((r) => [r.record, r.reason, r.count]));
+  assert.deepEqual(pageLost, [['deal', 'price', 1]]);
+  // Lifecycle phases and ended relationships.
+  const lifecycle = await api('/v1/reports/lifecycle');
+  const pageLifecycle = await page.$$eval('[data-testid="lifecycle-table"] tbody tr', (trs) => trs.map((tr) => [tr.dataset.phase, Number(tr.dataset.accounts), Number(tr.dataset.ended)]));
+  assert.deepEqual(pageLifecycle, lifecycle.rows.map((r) => [r.phase, r.accounts, r.ended]));
+  // Per-rep summary.
+  const summary = await api('/v1/reports/rep-summary');
+  const pageSummary = await page.$$eval('[data-testid="rep-summary-table"] tbody tr', (trs) => trs.map((tr) =>
+    [tr.dataset.rep, Number(tr.dataset.accounts), Number(tr.dataset.open), Number(tr.dataset.overdue), Number(tr.dataset.today), Number(tr.dataset.later)]));
+  assert.deepEqual(pageSummary, summary.rows.map((r) => [r.rep, r.accounts_owned, r.open_deals, r.planned_overdue, r.planned_today, r.planned_later]));
+  assert.equal(summary.rows.find((r) => r.rep === 'ana').planned_overdue, 1);
+  // Depth of contact (first page).
+  const depth = await api('/v1/reports/contact-depth', { limit: 20 });
+  const pageDepth = await page.$$eval('#contact-depth tbody tr[data-account-row]', (trs) => trs.map((tr) => [tr.dataset.accountRow, Number(tr.dataset.contacts), Number(tr.dataset.held)]));
+  assert.deepEqual(pageDepth, depth.rows.map((r) => [r.account_id, r.contacts_engaged, r.interactions_held]));
+  assert.equal(await page.getAttribute('[data-testid="contact-depth-pager"]', 'data-total'), String(depth.total));
+  // Stage conversion.
+  const conversion = await api('/v1/reports/stage-conversion');
+  const pageConversion = await page.$$eval('[data-testid="conversion-table"] tbody tr', (trs) => trs.map((tr) => [tr.dataset.from, tr.dataset.to, Number(tr.dataset.moves)]));
+  assert.deepEqual(pageConversion, conversion.rows.map((r) => [r.from_stage, r.to_stage, r.moves]));
+  assert.ok(conversion.rows.length >= 2);
+
+  // Each figure opens the deals or accounts behind it: as many rows as it counts.
+  const drillCount = async (selector, id) => {
+    await settled();
+    await page.click(selector);
+    await page.waitForSelector(`#drill[data-drill="${id}"]`);
+    return Number(await page.getAttribute('#drill', 'data-count'));
+  };
+  const openDeals = Object.values(perKey(await api('/v1/reports/pipeline'), 'currency', 'open_deals')).reduce((s, r) => s + r.count, 0);
+  assert.equal(await drillCount('#open-deals', 'deals:by=open'), openDeals);
+  assert.equal(await drillCount('#won-deals', 'deals:by=won'), win.won);
+  assert.equal(await drillCount('#lost-deals', 'deals:by=lost'), win.lost);
+  assert.equal(await drillCount('#overdue-deals-button', 'deals:by=overdue'), overdue.total);
+  const overdueRow = await page.$$eval('[data-testid="drill-deals"] tbody tr', (trs) => [...trs[0].cells].map((td) => td.textContent.trim()));
+  assert.deepEqual(overdueRow.slice(0, 8), ['Initech', 'Boiler retrofit', '₴360,000.00', 'Negotiation', '80%', 'January 15, 2026', 'Call the CFO', 'ana']);
+  for (const [k, v] of Object.entries(perKey(forecast, 'forecast'))) {
+    assert.equal(await drillCount(`[data-forecast="${k}"] [data-drill="forecast"]`, `deals:by=forecast&key=${k}`), v.count, k);
+  }
+  assert.equal(await drillCount('[data-record="deal"][data-reason="price"] [data-drill="lost"]', 'deals:by=lost&key=price'), 1);
+  assert.deepEqual(await page.$$eval('[data-testid="drill-deals"] tbody tr', (trs) => trs.map((tr) => tr.dataset.deal)), [seeded.lost]);
+  for (const r of lifecycle.rows.filter((x) => x.accounts > 0)) {
+    assert.equal(await drillCount(`[data-phase="${r.phase}"] [data-drill="phase"]`, `accounts:by=phase&key=${r.phase}`), r.accounts, r.phase);
+  }
+  for (const r of conversion.rows) {
+    const id = `deals:by=moved&key=${r.from_stage}&to_stage=${r.to_stage}`;
+    const n = await drillCount(`[data-testid="conversion-table"] tr[data-from="${r.from_stage}"][data-to="${r.to_stage}"] [data-drill="moved"]`, id);
+    assert.ok(n >= 1 && n <= r.moves, `${id}: ${n} deals for ${r.moves} moves`);
+  }
+  for (const r of ladder(await api('/v1/reports/ladder'))) {
+    assert.equal(await drillCount(`#ladder tr[data-rung="${r.rung}"] [data-drill="rung"]`, `accounts:by=rung&key=${r.rung}`), r.accounts, r.rung);
+  }
+  const ana = summary.rows.find((r) => r.rep === 'ana');
+  assert.equal(await drillCount('[data-testid="rep-summary-table"] tr[data-rep="ana"] [data-drill="rep-open"]', 'deals:by=open&rep=ana'), ana.open_deals);
+  // From a drilled account to its history.
+  const account = await page.getAttribute('[data-testid="drill-deals"] [data-account]', 'data-account');
+  await page.click(`[data-testid="drill-deals"] [data-account="${account}"]`);
+  await page.waitForSelector(`[data-testid="history-table"][data-account="${account}"] tbody tr`);
+});
+
+function ladder(report) {
+  return report.rows.filter((r) => r.accounts > 0);
+}
+
+test('filters come from the directory, periods have presets, and the view survives a reload', async () => {
+  await signedIn();
+  // Team, rep and territory are chosen from the directory.
+  const options = (sel) => page.$$eval(sel + ' option', (os) => os.map((o) => o.value).filter(Boolean));
+  const dir = await api('/v1/directory');
+  assert.deepEqual(await options('#f-team'), [...dir.teams].sort());
+  assert.deepEqual(await options('#f-rep'), dir.users.map((u) => u.name).sort());
+  assert.deepEqual(await options('#f-territory'), [...dir.territories].sort());
+  assert.ok((await options('#f-territory')).includes('lviv'));
+
+  // A territory with no accounts shows no deals; the filter is in the URL and survives a reload.
+  await page.selectOption('#f-territory', 'lviv');
+  await page.click('#apply-filters');
+  await loadedWith('overview', { territory: 'lviv' });
+  assert.deepEqual((await api('/v1/reports/pipeline', { territory: 'lviv' })).rows, []);
+  assert.equal(await page.locator('#funnel [data-stage]').count(), 0);
+  assert.equal(new URL(page.url()).searchParams.get('territory'), 'lviv');
+  await page.reload();
+  await loadedWith('overview', { territory: 'lviv' });
+  assert.equal(await page.inputValue('#f-territory'), 'lviv');
+  assert.equal(await page.locator('#funnel [data-stage]').count(), 0);
+
+  // Team and rep: the figures are the API's for those filters.
+  await page.selectOption('#f-territory', '');
+  await page.selectOption('#f-team', 'north');
+  await page.selectOption('#f-rep', 'ana');
+  await page.click('#apply-filters');
+  await loadedWith('overview', { team: 'north', rep: 'ana' });
+  assert.deepEqual(await pageStages(), apiStages(await api('/v1/reports/stages', { team: 'north', rep: 'ana' })));
+  assert.deepEqual(Object.keys(await pageStages()), ['won'], 'only Acme is in team north');
+  await page.reload();
+  await loadedWith('overview', { team: 'north', rep: 'ana' });
+  assert.equal(await page.inputValue('#f-team'), 'north');
+  assert.equal(await page.inputValue('#f-rep'), 'ana');
+  await page.click('#clear-filters');
+  await loadedWith('overview', {});
+
+  // A preset fills the period (UTC days) and stays a preset in the URL.
+  const now = new Date();
+  const y = now.getUTCFullYear(), m = now.getUTCMonth();
+  const day = (yy, mm, dd) => new Date(Date.UTC(yy, mm, dd)).toISOString().slice(0, 10);
+  const q = Math.floor(m / 3);
+  const presets = {
+    month: [day(y, m, 1), day(y, m + 1, 0)],
+    quarter: [day(y, q * 3, 1), day(y, q * 3 + 3, 0)],
+    'last-quarter': [day(y, q * 3 - 3, 1), day(y, q * 3, 0)],
+    year: [day(y, 0, 1), day(y, 11, 31)],
+  };
+  for (const [preset, [from, to]] of Object.entries(presets)) {
+    await page.selectOption('#f-period', preset);
+    assert.equal(await page.inputValue('#f-from'), from, preset);
+    assert.equal(await page.inputValue('#f-to'), to, preset);
+  }
+  await page.selectOption('#f-period', 'week');
+  const weekFrom = await page.inputValue('#f-from');
+  assert.equal(new Date(weekFrom + 'T00:00:00Z').getUTCDay(), 1, 'a week starts on Monday');
+  await page.selectOption('#f-period', 'year');
+  await page.click('#apply-filters');
+  const year = { from: presets.year[0], to: presets.year[1] };
+  await loadedWith('overview', year);
+  assert.equal(new URL(page.url()).searchParams.get('period'), 'year');
+  // What the period applies to is stated, and it never hides overdue deals:
+  // the overdue deal closes in January of 2026, the period is this year.
+  assert.match(await page.textContent('#applies'), /close date.*stage change.*activity date/s);
+  assert.equal(await page.getAttribute('#overdue-count', 'data-total'), String((await api('/v1/reports/overdue-deals')).total));
+  assert.equal(await page.getAttribute('#overdue-count', 'data-total'), '1');
+  assert.deepEqual(await pageStages(), apiStages(await api('/v1/reports/stages', year)));
+  assert.deepEqual(await pageWeighted(), apiWeighted(await api('/v1/reports/pipeline', year)));
+  await page.reload();
+  await loadedWith('overview', year);
+  assert.equal(await page.inputValue('#f-period'), 'year');
+  assert.equal(await page.inputValue('#f-from'), presets.year[0]);
+  // Custom dates.
+  await page.selectOption('#f-period', 'custom');
+  await page.fill('#f-from', '2099-01-01');
+  await page.fill('#f-to', '2099-12-31');
+  await page.click('#apply-filters');
+  const custom = { from: '2099-01-01', to: '2099-12-31' };
+  await loadedWith('overview', custom);
+  assert.equal((await page.textContent('#period-text')).trim(), 'January 1, 2099 – December 31, 2099');
+  assert.deepEqual(await pageStages(), apiStages(await api('/v1/reports/stages', custom)));
+  await page.reload();
+  await loadedWith('overview', custom);
+  assert.equal(await page.inputValue('#f-period'), 'custom');
+  await page.click('#clear-filters');
+  await loadedWith('overview', {});
+});
+
+test('a rep has a page of their own, reachable from the per-rep summary and kept in the URL', async () => {
+  await signedIn();
+  await page.click('[data-testid="rep-summary-table"] [data-rep-link="ana"]');
+  await loadedWith('rep', {});
+  assert.equal(new URL(page.url()).searchParams.get('view'), 'rep');
+  assert.equal(new URL(page.url()).searchParams.get('who'), 'ana');
+  assert.ok(await page.isVisible('[data-testid="rep-page"]'));
+  assert.ok(await page.isHidden('#overview'));
+  const check = async () => {
+    const summary = (await api('/v1/reports/rep-summary')).rows.find((r) => r.rep === 'ana');
+    for (const [k, col] of [['accounts-owned', 'accounts_owned'], ['open-deals', 'open_deals'], ['planned-overdue', 'planned_overdue']]) {
+      assert.equal(await page.getAttribute(`#rep-figures [data-figure="${k}"]`, 'data-value'), String(summary[col]), k);
+    }
+    const stages = await api('/v1/reports/stages', { rep: 'ana' });
+    const pageStagesOfAna = await page.$$eval('[data-testid="rep-pipeline-table"] tbody tr', (trs) => Object.fromEntries(trs.map((tr) => [tr.dataset.stage, Number(tr.dataset.count)])));
+    assert.deepEqual(pageStagesOfAna, Object.fromEntries(Object.entries(apiStages(stages)).map(([k, v]) => [k, v.count])));
+    const overdue = await api('/v1/reports/deals', { by: 'overdue', rep: 'ana' });
+    assert.equal(await page.getAttribute('#rep-overdue', 'data-count'), String(overdue.rows.length));
+    assert.equal(overdue.rows.length, 1);
+    const planned = await api('/v1/reports/interactions', { by: 'planned', key: 'ana' });
+    assert.equal(await page.getAttribute('#rep-planned', 'data-count'), String(planned.rows.length));
+    assert.equal(planned.rows.length, 1);
+    assert.equal(await page.getAttribute('#rep-planned tr[data-interaction]', 'data-due'), 'overdue');
+    const held = await api('/v1/reports/interactions', { by: 'held', key: 'ana' });
+    const activityOfAna = (await api('/v1/reports/rep-activity')).rows.filter((r) => r.rep === 'ana');
+    assert.equal(await page.getAttribute('#rep-activity', 'data-held'), String(held.rows.length));
+    assert.equal(held.rows.length, activityOfAna.reduce((n, r) => n + r.interactions, 0));
+    assert.equal(held.rows.length, 1);
+    assert.equal(await page.getAttribute('#rep-activity g[data-rep="ana"][data-kind="call"]', 'data-count'), '1');
+    const risk = await api('/v1/reports/key-accounts-at-risk', { rep: 'ana' });
+    assert.equal(await page.getAttribute('#rep-risk', 'data-count'), String(risk.total));
+    assert.equal(risk.total, 25);
+  };
+  await check();
+  // A stage of their pipeline opens its deals beside it.
+  await page.click('[data-testid="rep-pipeline-table"] tr[data-stage="negotiation"] [data-drill="stage"]');
+  await page.waitForSelector('#drill[data-drill="deals:by=stage&key=negotiation&rep=ana"]');
+  assert.equal(Number(await page.getAttribute('#drill', 'data-count')), (await api('/v1/reports/deals', { by: 'stage', key: 'negotiation', rep: 'ana' })).rows.length);
+  // The page is in the URL: a reload shows it again.
+  await page.reload();
+  await loadedWith('rep', {});
+  assert.equal((await page.textContent('#rep-title')).trim(), 'Rep: ana');
+  await check();
+  await page.click('#rep-back');
+  await loadedWith('overview', {});
+  assert.equal(new URL(page.url()).searchParams.get('who'), null);
+});
+
 test('the dashboard speaks Ukrainian and Russian, with their formats and stage names', async () => {
   await page.setViewportSize({ width: 1366, height: 768 });
   // Chosen in the URL (the token is still in this tab's session storage).
-  await page.goto(url + '/?lang=uk');
-  await page.waitForSelector('#weighted-value [data-currency]');
+  await signedIn('?lang=uk');
   assert.equal(await page.getAttribute('html', 'lang'), 'uk');
   assert.equal((await page.textContent('#weighted-title')).trim(), 'Зважена воронка');
-  assert.equal((await page.textContent('[data-stage="proposal"] text')).trim(), 'Пропозиція');
+  assert.equal((await page.textContent('[data-stage="proposal"] .name')).trim(), 'Пропозиція');
   // Money and numbers in the Ukrainian format: a comma before the decimals.
-  const weighted = (await page.textContent('#weighted-value [data-currency]')).trim();
+  const weighted = (await page.textContent('#weighted-value [data-currency="EUR"]')).trim();
   assert.match(weighted, /^\d{1,3}(\s\d{3})*,\d{2}\s(€|EUR)$/u, weighted);
   assert.match(await page.textContent('#live-status'), /наживо|опитування/);
+  // Dates, hryvnias and reason names in Ukrainian, in the overdue drill-down.
+  await page.click('#overdue-deals-button');
+  await page.waitForSelector('#drill[data-drill="deals:by=overdue"] [data-testid="drill-deals"] tbody tr');
+  const row = await page.$$eval('[data-testid="drill-deals"] tbody tr', (trs) => [...trs[0].cells].map((td) => td.textContent.trim()));
+  assert.equal(row[2].replace(/\s/gu, ' '), '360 000,00 ₴');
+  assert.equal(row[3], 'Переговори');
+  assert.equal(row[5], '15 січня 2026 р.');
+  assert.match(await page.textContent('[data-testid="lost-table"]'), /Ціна/);
+  assert.match((await page.textContent('#win-rate')).trim(), /^50\s?%$/u);
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-uk.png'), fullPage: true });
+  // The period in words, in the page's language (the date inputs follow the browser's own).
+  assert.equal((await page.textContent('#period-text')).trim(), 'Увесь час');
+  await signedIn('?lang=uk&period=custom&from=2026-12-04&to=2026-12-31');
+  assert.equal((await page.textContent('#period-text')).trim(), '4 грудня 2026 р. – 31 грудня 2026 р.');
+  await signedIn('?lang=uk');
 
   // Switched on the page: Russian, kept for the next visit.
   await page.selectOption('#lang', 'ru');
   await until('the page in Russian', async () => (await page.textContent('#weighted-title')).trim() === 'Взвешенная воронка');
   await until('the funnel in Russian', async () =>
-    (await page.textContent('[data-stage="proposal"] text')).trim() === 'Предложение');
+    (await page.textContent('[data-stage="proposal"] .name')).trim() === 'Предложение');
   assert.equal(await page.getAttribute('html', 'lang'), 'ru');
   assert.match(page.url(), /lang=ru/);
-  await page.goto(url + '/');
-  await page.waitForSelector('#weighted-value [data-currency]');
+  await signedIn();
   assert.equal((await page.textContent('#ladder-title')).trim(), 'Лестница лояльности');
+  await page.click('#overdue-deals-button');
+  await page.waitForSelector('#drill[data-drill="deals:by=overdue"] [data-testid="drill-deals"] tbody tr');
+  const ru = await page.$$eval('[data-testid="drill-deals"] tbody tr', (trs) => [...trs[0].cells].map((td) => td.textContent.trim()));
+  assert.equal(ru[2].replace(/\s/gu, ' '), '360 000,00 ₴');
+  assert.equal(ru[5], '15 января 2026 г.');
+  assert.match(await page.textContent('[data-testid="lost-table"]'), /Цена/);
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-ru.png'), fullPage: true });
 
   // A browser set to Ukrainian gets Ukrainian without asking.
@@ -366,5 +667,54 @@ test('the dashboard speaks Ukrainian and Russian, with their formats and stage n
     await ukrainian.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+  // Back to English for the tests after this one.
+  await page.selectOption('#lang', 'en');
   assert.deepEqual(consoleErrors.filter((e) => /Content.Security.Policy/i.test(e)), [], 'nothing blocked by the CSP');
+});
+
+test('laptop and tablet layouts keep a clicked stage\'s deals beside it, and axe finds nothing serious', async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+  for (const [name, width, height] of [['laptop', 1366, 768], ['tablet-landscape', 1024, 768], ['tablet-portrait', 768, 1024]]) {
+    await page.setViewportSize({ width, height });
+    await signedIn('?lang=en');
+    // No horizontal scrolling.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${name}: ${overflow}px of horizontal scroll`);
+    // No half-empty screen: every row of cards fills the grid's width.
+    const rows = await page.$$eval('#overview > section:not([hidden])', (cards) => {
+      const grid = cards[0].parentElement.getBoundingClientRect();
+      const byTop = new Map();
+      for (const c of cards) {
+        const r = c.getBoundingClientRect();
+        const top = Math.round(r.top);
+        byTop.set(top, (byTop.get(top) || 0) + r.width);
+      }
+      return [...byTop.values()].map((w) => w / grid.width);
+    });
+    for (const filled of rows) assert.ok(filled > 0.9, `${name}: a row of cards fills ${Math.round(filled * 100)}% of the width`);
+    // A clicked stage's deals appear next to the funnel or just below it.
+    await page.click('[data-stage="negotiation"]');
+    await page.waitForSelector('#drill[data-drill="deals:by=stage&key=negotiation"] [data-testid="drill-deals"]');
+    const [funnel, drill] = await page.$$eval(['#funnel-card', '#drill-card'].join(','), (els) => els.map((e) => e.getBoundingClientRect().toJSON()));
+    const beside = Math.abs(drill.top - funnel.top) < 2 && drill.left >= funnel.right;
+    const below = drill.top - funnel.bottom >= 0 && drill.top - funnel.bottom < 24 && Math.abs(drill.left - funnel.left) < 2;
+    assert.ok(beside || below, `${name}: funnel ${JSON.stringify(funnel)}, drill ${JSON.stringify(drill)}`);
+    await page.screenshot({ path: path.join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+    // axe-core, injected without a <script> (the page's policy allows none inline).
+    await page.evaluate(axeSource);
+    const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+    const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    assert.deepEqual(serious.map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`), [], name);
+  }
+  // The rep page too.
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await signedIn('?view=rep&who=ana');
+  await page.evaluate(axeSource);
+  const results = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const serious = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious.map((v) => v.id), [], 'rep page');
+  // No script error anywhere in the run.
+  assert.deepEqual(pageErrors, []);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-rep.png'), fullPage: true });
 });

@@ -503,6 +503,25 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     INSERT INTO actor_newest (actor, seq, doc_id) SELECT actor, max(seq), doc_id FROM changes GROUP BY actor;
     ",
+    // 16: what a deal drill-down shows (issue 16): each deal's title and next
+    // step on its reporting row. The reporting index is emptied (rollups
+    // included) so that the backfill at start rewrites every stored account
+    // with the new columns.
+    "
+    ALTER TABLE rpt_deals ADD COLUMN title TEXT;
+    ALTER TABLE rpt_deals ADD COLUMN next_step TEXT;
+    DELETE FROM rpt_accounts;
+    DELETE FROM rpt_deals;
+    DELETE FROM rpt_stage_moves;
+    DELETE FROM rpt_interactions;
+    DELETE FROM rpt_interaction_contacts;
+    DELETE FROM rpt_ladder_moves;
+    DELETE FROM rpt_lifecycle_moves;
+    DELETE FROM rpt_conflicts;
+    DELETE FROM rpt_activity;
+    DELETE FROM rpt_stage_flow;
+    DELETE FROM rpt_stale;
+    ",
 ];
 
 /// The schema version a fully migrated database has.

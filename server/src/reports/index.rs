@@ -320,8 +320,8 @@ fn insert(plan: &Plan, doc: &str, a: &Account) -> rusqlite::Result<()> {
     let mut deal = plan.statement(
         "INSERT INTO rpt_deals (doc_id, deal_id, name, owner, team, territory, hidden, last_touch, stage, amount_minor,
                                 currency, probability, forecast, outcome, lost_reason, expected_close,
-                                stage_changed_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                                stage_changed_at, created_at, title, next_step)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?;
     let mut moved = plan.statement(
         "INSERT INTO rpt_stage_moves (doc_id, deal_id, n, owner, team, territory, hidden, from_stage, to_stage, at,
@@ -349,6 +349,8 @@ fn insert(plan: &Plan, doc: &str, a: &Account) -> rusqlite::Result<()> {
             d.expected_close.map(|c| c.to_string()),
             d.stage_history.iter().map(|m| millis(m.at)).max(),
             d.stage_history.iter().map(|m| millis(m.at)).min(),
+            d.title,
+            d.next_step,
         ])?;
         // The day of each move's previous entry into the same stage, in time order.
         let mut order: Vec<usize> = (0..d.stage_history.len()).collect();

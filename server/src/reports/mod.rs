@@ -8,6 +8,7 @@
 //! * [`filter`] parses and checks the query string and turns the caller's
 //!   scope (the rules of [`crate::access`]) into SQL.
 //! * [`queries`] is every report as SQL over the index.
+//! * [`drill`] lists the deals, accounts or interactions behind a figure.
 //! * [`routes`] serves them under `/v1/reports/…` as JSON, CSV or XLSX
 //!   (`sheet`: amounts in major units, instants as times), with the
 //!   account history, the live events stream and the OpenAPI description.
@@ -15,10 +16,12 @@
 //! `docs/adr/0005-reports.md` records the decisions.
 
 mod csv;
+pub(crate) mod drill;
 pub mod filter;
 pub(crate) mod index;
 pub mod queries;
 pub(crate) mod routes;
+pub(crate) mod settings;
 mod sheet;
 mod xlsx;
 

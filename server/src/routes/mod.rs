@@ -40,6 +40,8 @@ fn protected() -> OpenApiRouter<AppState> {
         .routes(routes!(documents::automerge))
         .routes(routes!(health::metrics))
         .merge(crate::reports::routes::routes())
+        .merge(crate::reports::drill::routes())
+        .merge(crate::reports::settings::routes())
         .merge(crate::web::api_routes())
 }
 

@@ -167,6 +167,123 @@
     },
   };
 
+  // The words of the reports, drill-downs and the per-rep page (issue 16).
+  const MORE = {
+    en: {
+      'server.status': 'the server answered {status}',
+      'period.range': '{from} – {to}', 'period.from': 'from {from}', 'period.to': 'until {to}',
+      'drill.none': 'Nothing behind this figure for these filters.',
+      'f.all': 'All', 'f.period': 'Period',
+      'p.all': 'All time', 'p.week': 'This week', 'p.month': 'This month', 'p.quarter': 'This quarter',
+      'p.last-quarter': 'Last quarter', 'p.year': 'This year', 'p.custom': 'Custom dates',
+      'applies': 'The period applies to each figure\'s own date, named on its card: close date (pipeline, stages, forecast), stage change (win rate, lost deals, conversion) or activity date (activity, depth of contact). Overdue and stale deals, the rep summary and accounts at risk are as of today, whatever the period.',
+      'on.close': 'Period: close date', 'on.stage-change': 'Period: stage change', 'on.today': 'As of today, whatever the period',
+      'on.lost': 'Period: when lost or ended', 'on.ended': 'Ended: in the period; accounts: now', 'on.activity': 'Period: activity date',
+      'on.ladder': 'Moves: in the period; accounts: now',
+      'show-deals': 'Show the deals', 'win-rate': 'Win rate', 'overdue': 'Overdue deals', 'forecast': 'Forecast by category',
+      'lost-reasons': 'Lost reasons', 'lifecycle': 'Lifecycle phases', 'rep-summary': 'Per rep', 'conversion': 'Stage conversion',
+      'close-date': 'Close date', 'amount': 'Amount', 'depth': 'Depth of contact', 'contacts-engaged': 'Contacts', 'held': 'Held',
+      'next-touch': 'Next touch', 'back': '← All reps', 'rep.pipeline': 'Their pipeline', 'rep.activity': 'Their activity',
+      'rep.planned': 'Planned interactions', 'rep.title': 'Rep: {rep}', 'reason.none': '(no reason)',
+      'won.n': { one: '{n} won', other: '{n} won' }, 'lost.n': { one: '{n} lost', other: '{n} lost' },
+      'deals': 'Deals', 'share': 'Share', 'none': 'Nothing for these filters.', 'category': 'Category', 'reason': 'Reason',
+      'count': 'Count', 'reason.deal': 'Deals', 'reason.ended': 'Ended relationships', 'phase': 'Phase', 'ended': 'Ended',
+      'from-stage': 'From', 'to-stage': 'To', 'moves': 'Moves', 'rate': 'Rate', 'conversion.none': 'No stage moves in the period.',
+      'accounts-owned': 'Accounts', 'open-deals': 'Open deals', 'planned-overdue': 'Planned: overdue', 'planned-today': 'today',
+      'planned-later': 'later', 'rep': 'Rep', 'overdue.none': 'No overdue deals.', 'deal': 'Deal', 'probability': 'Probability',
+      'next-step': 'Next step', 'ended-on': 'Ended on', 'kind': 'Kind', 'due': 'Due',
+      'due.overdue': 'overdue', 'due.today': 'today', 'due.later': 'later',
+      'drill.forecast': 'Deals in forecast: {name}', 'drill.lost': 'Deals lost: {name}', 'drill.ended-reason': 'Relationships ended: {name}',
+      'drill.phase': 'Accounts in phase: {name}', 'drill.ended-phase': 'Relationships ended in phase: {name}',
+      'drill.moved': 'Deals moved from {from} to {to}', 'drill.rep-open': 'Open deals of {rep}', 'drill.rung': 'Accounts on rung: {name}',
+      'drill.open': 'Open deals', 'drill.won': 'Deals won', 'drill.lost-all': 'Deals lost', 'drill.error': 'Cannot load the rows: {message}',
+      'reason.price': 'Price', 'reason.competitor': 'Competitor', 'reason.no_budget': 'No budget', 'reason.no_decision': 'No decision',
+      'reason.timing': 'Timing', 'reason.product_fit': 'Product fit', 'reason.other': 'Other', 'reason.moved_away': 'Moved away',
+      'reason.closed_business': 'Closed the business', 'reason.switched_supplier': 'Switched supplier', 'reason.dissatisfied': 'Dissatisfied',
+      'reason.merged': 'Merged',
+      'phase.pre_relationship': 'Pre-relationship', 'phase.early': 'Early', 'phase.development': 'Development',
+      'phase.long_term': 'Long-term', 'phase.final': 'Final',
+      'forecast.pipeline': 'Pipeline', 'forecast.best_case': 'Best case', 'forecast.commit': 'Commit', 'forecast.closed': 'Closed',
+      'rung.prospect': 'Prospect', 'rung.customer': 'Customer', 'rung.client': 'Client', 'rung.supporter': 'Supporter',
+      'rung.advocate': 'Advocate', 'rung.partner': 'Partner',
+    },
+    uk: {
+      'server.status': 'сервер відповів {status}',
+      'period.range': '{from} – {to}', 'period.from': 'з {from}', 'period.to': 'до {to}',
+      'drill.none': 'За цим показником для цих фільтрів нічого немає.',
+      'f.all': 'Усі', 'f.period': 'Період',
+      'p.all': 'Увесь час', 'p.week': 'Цей тиждень', 'p.month': 'Цей місяць', 'p.quarter': 'Цей квартал',
+      'p.last-quarter': 'Минулий квартал', 'p.year': 'Цей рік', 'p.custom': 'Свої дати',
+      'applies': 'Період застосовується до дати, названої на картці показника: дата закриття (воронка, етапи, прогноз), зміна етапу (частка виграшів, програні угоди, конверсія) або дата взаємодії (активність, глибина контакту). Прострочені й завислі угоди, зведення менеджерів і клієнти під загрозою — станом на сьогодні, незалежно від періоду.',
+      'on.close': 'Період: дата закриття', 'on.stage-change': 'Період: зміна етапу', 'on.today': 'Станом на сьогодні, незалежно від періоду',
+      'on.lost': 'Період: коли програно чи завершено', 'on.ended': 'Завершені: у періоді; клієнти: зараз', 'on.activity': 'Період: дата взаємодії',
+      'on.ladder': 'Переходи: у періоді; клієнти: зараз',
+      'show-deals': 'Показати угоди', 'win-rate': 'Частка виграшів', 'overdue': 'Прострочені угоди', 'forecast': 'Прогноз за категоріями',
+      'lost-reasons': 'Причини програшу', 'lifecycle': 'Фази стосунків', 'rep-summary': 'За менеджерами', 'conversion': 'Конверсія етапів',
+      'close-date': 'Дата закриття', 'amount': 'Сума', 'depth': 'Глибина контакту', 'contacts-engaged': 'Контакти', 'held': 'Проведено',
+      'next-touch': 'Наступний контакт', 'back': '← Усі менеджери', 'rep.pipeline': 'Воронка менеджера', 'rep.activity': 'Активність менеджера',
+      'rep.planned': 'Заплановані взаємодії', 'rep.title': 'Менеджер: {rep}', 'reason.none': '(без причини)',
+      'won.n': { one: '{n} виграна', few: '{n} виграні', many: '{n} виграних', other: '{n} виграної' },
+      'lost.n': { one: '{n} програна', few: '{n} програні', many: '{n} програних', other: '{n} програної' },
+      'deals': 'Угоди', 'share': 'Частка', 'none': 'Для цих фільтрів нічого немає.', 'category': 'Категорія', 'reason': 'Причина',
+      'count': 'Кількість', 'reason.deal': 'Угоди', 'reason.ended': 'Завершені стосунки', 'phase': 'Фаза', 'ended': 'Завершено',
+      'from-stage': 'З етапу', 'to-stage': 'На етап', 'moves': 'Переходи', 'rate': 'Частка', 'conversion.none': 'У періоді переходів між етапами немає.',
+      'accounts-owned': 'Клієнти', 'open-deals': 'Відкриті угоди', 'planned-overdue': 'Заплановано: прострочено', 'planned-today': 'сьогодні',
+      'planned-later': 'пізніше', 'rep': 'Менеджер', 'overdue.none': 'Прострочених угод немає.', 'deal': 'Угода', 'probability': 'Ймовірність',
+      'next-step': 'Наступний крок', 'ended-on': 'Завершено', 'kind': 'Вид', 'due': 'Строк',
+      'due.overdue': 'прострочено', 'due.today': 'сьогодні', 'due.later': 'пізніше',
+      'drill.forecast': 'Угоди прогнозу: {name}', 'drill.lost': 'Програні угоди: {name}', 'drill.ended-reason': 'Завершені стосунки: {name}',
+      'drill.phase': 'Клієнти у фазі: {name}', 'drill.ended-phase': 'Стосунки, завершені у фазі: {name}',
+      'drill.moved': 'Угоди, що перейшли з «{from}» на «{to}»', 'drill.rep-open': 'Відкриті угоди: {rep}', 'drill.rung': 'Клієнти на щаблі: {name}',
+      'drill.open': 'Відкриті угоди', 'drill.won': 'Виграні угоди', 'drill.lost-all': 'Програні угоди', 'drill.error': 'Не вдалося завантажити рядки: {message}',
+      'reason.price': 'Ціна', 'reason.competitor': 'Конкурент', 'reason.no_budget': 'Немає бюджету', 'reason.no_decision': 'Немає рішення',
+      'reason.timing': 'Невчасно', 'reason.product_fit': 'Не підходить продукт', 'reason.other': 'Інше', 'reason.moved_away': 'Переїхав',
+      'reason.closed_business': 'Закрив бізнес', 'reason.switched_supplier': 'Змінив постачальника', 'reason.dissatisfied': 'Незадоволений',
+      'reason.merged': 'Злиття',
+      'phase.pre_relationship': 'До стосунків', 'phase.early': 'Початок', 'phase.development': 'Розвиток',
+      'phase.long_term': 'Довготривалі', 'phase.final': 'Завершальна',
+      'forecast.pipeline': 'Воронка', 'forecast.best_case': 'Найкращий випадок', 'forecast.commit': 'Зобов’язання', 'forecast.closed': 'Закрито',
+    },
+    ru: {
+      'server.status': 'сервер ответил {status}',
+      'period.range': '{from} – {to}', 'period.from': 'с {from}', 'period.to': 'до {to}',
+      'drill.none': 'За этим показателем для этих фильтров ничего нет.',
+      'f.all': 'Все', 'f.period': 'Период',
+      'p.all': 'Всё время', 'p.week': 'Эта неделя', 'p.month': 'Этот месяц', 'p.quarter': 'Этот квартал',
+      'p.last-quarter': 'Прошлый квартал', 'p.year': 'Этот год', 'p.custom': 'Свои даты',
+      'applies': 'Период применяется к дате, названной на карточке показателя: дата закрытия (воронка, этапы, прогноз), смена этапа (доля выигрышей, проигранные сделки, конверсия) или дата взаимодействия (активность, глубина контакта). Просроченные и зависшие сделки, сводка менеджеров и клиенты под угрозой — на сегодня, независимо от периода.',
+      'on.close': 'Период: дата закрытия', 'on.stage-change': 'Период: смена этапа', 'on.today': 'На сегодня, независимо от периода',
+      'on.lost': 'Период: когда проиграно или завершено', 'on.ended': 'Завершённые: в периоде; клиенты: сейчас', 'on.activity': 'Период: дата взаимодействия',
+      'on.ladder': 'Переходы: в периоде; клиенты: сейчас',
+      'show-deals': 'Показать сделки', 'win-rate': 'Доля выигрышей', 'overdue': 'Просроченные сделки', 'forecast': 'Прогноз по категориям',
+      'lost-reasons': 'Причины проигрыша', 'lifecycle': 'Фазы отношений', 'rep-summary': 'По менеджерам', 'conversion': 'Конверсия этапов',
+      'close-date': 'Дата закрытия', 'amount': 'Сумма', 'depth': 'Глубина контакта', 'contacts-engaged': 'Контакты', 'held': 'Проведено',
+      'next-touch': 'Следующий контакт', 'back': '← Все менеджеры', 'rep.pipeline': 'Воронка менеджера', 'rep.activity': 'Активность менеджера',
+      'rep.planned': 'Запланированные взаимодействия', 'rep.title': 'Менеджер: {rep}', 'reason.none': '(без причины)',
+      'won.n': { one: '{n} выиграна', few: '{n} выиграны', many: '{n} выиграно', other: '{n} выиграно' },
+      'lost.n': { one: '{n} проиграна', few: '{n} проиграны', many: '{n} проиграно', other: '{n} проиграно' },
+      'deals': 'Сделки', 'share': 'Доля', 'none': 'Для этих фильтров ничего нет.', 'category': 'Категория', 'reason': 'Причина',
+      'count': 'Количество', 'reason.deal': 'Сделки', 'reason.ended': 'Завершённые отношения', 'phase': 'Фаза', 'ended': 'Завершено',
+      'from-stage': 'С этапа', 'to-stage': 'На этап', 'moves': 'Переходы', 'rate': 'Доля', 'conversion.none': 'В периоде переходов между этапами нет.',
+      'accounts-owned': 'Клиенты', 'open-deals': 'Открытые сделки', 'planned-overdue': 'Запланировано: просрочено', 'planned-today': 'сегодня',
+      'planned-later': 'позже', 'rep': 'Менеджер', 'overdue.none': 'Просроченных сделок нет.', 'deal': 'Сделка', 'probability': 'Вероятность',
+      'next-step': 'Следующий шаг', 'ended-on': 'Завершено', 'kind': 'Вид', 'due': 'Срок',
+      'due.overdue': 'просрочено', 'due.today': 'сегодня', 'due.later': 'позже',
+      'drill.forecast': 'Сделки прогноза: {name}', 'drill.lost': 'Проигранные сделки: {name}', 'drill.ended-reason': 'Завершённые отношения: {name}',
+      'drill.phase': 'Клиенты в фазе: {name}', 'drill.ended-phase': 'Отношения, завершённые в фазе: {name}',
+      'drill.moved': 'Сделки, перешедшие с «{from}» на «{to}»', 'drill.rep-open': 'Открытые сделки: {rep}', 'drill.rung': 'Клиенты на ступени: {name}',
+      'drill.open': 'Открытые сделки', 'drill.won': 'Выигранные сделки', 'drill.lost-all': 'Проигранные сделки', 'drill.error': 'Не удалось загрузить строки: {message}',
+      'reason.price': 'Цена', 'reason.competitor': 'Конкурент', 'reason.no_budget': 'Нет бюджета', 'reason.no_decision': 'Нет решения',
+      'reason.timing': 'Не вовремя', 'reason.product_fit': 'Не подходит продукт', 'reason.other': 'Другое', 'reason.moved_away': 'Переехал',
+      'reason.closed_business': 'Закрыл бизнес', 'reason.switched_supplier': 'Сменил поставщика', 'reason.dissatisfied': 'Недоволен',
+      'reason.merged': 'Слияние',
+      'phase.pre_relationship': 'До отношений', 'phase.early': 'Начало', 'phase.development': 'Развитие',
+      'phase.long_term': 'Долгосрочные', 'phase.final': 'Завершающая',
+      'forecast.pipeline': 'Воронка', 'forecast.best_case': 'Лучший случай', 'forecast.commit': 'Обязательство', 'forecast.closed': 'Закрыто',
+    },
+  };
+  for (const l of LANGS) Object.assign(MESSAGES[l], MORE[l]);
+
   function pick() {
     const asked = new URLSearchParams(location.search).get('lang');
     if (LANGS.includes(asked)) return asked;
@@ -236,14 +353,19 @@
   function money(minor, currency) {
     const n = Number(minor || 0) / 100;
     try {
-      return new Intl.NumberFormat(lang, { style: 'currency', currency }).format(n);
+      return new Intl.NumberFormat(lang, { style: 'currency', currency, currencyDisplay: 'narrowSymbol' }).format(n);
     } catch (_) {
       return number(n) + ' ' + currency;
     }
   }
 
+  // A day as the language writes it in full ("4 грудня 2026 р.").
   function date(ms) {
-    return new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date(ms));
+    return new Intl.DateTimeFormat(lang, { dateStyle: 'long', timeZone: 'UTC' }).format(new Date(ms));
+  }
+
+  function percent(x) {
+    return new Intl.NumberFormat(lang, { style: 'percent', maximumFractionDigits: 1 }).format(Number(x));
   }
 
   function dateTime(ms) {
@@ -251,7 +373,7 @@
   }
 
   window.RapportI18n = {
-    LANGS, MESSAGES, t, name, set, translatePage, number, money, date, dateTime,
+    LANGS, MESSAGES, t, name, set, translatePage, number, money, date, dateTime, percent,
     get lang() { return lang; },
   };
 })();
