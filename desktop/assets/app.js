@@ -329,7 +329,7 @@
       el('td', {}, d.title),
       el('td', { class: 'num' }, I18n.money(d.amount.minor, d.amount.currency)),
       el('td', {}, select('stage', d.stage, {
-        'aria-label': t('field.stage'), 'data-testid': 'deal-stage',
+        'aria-label': t('app.stage'), 'data-testid': 'deal-stage',
         onchange: (e) => change(path('deals', d.id, 'stage'), { stage: e.target.value }),
       })),
       el('td', {}, label('outcome', d.outcome) + (d.lost_reason ? ' (' + d.lost_reason + ')' : '')),
@@ -340,14 +340,14 @@
     const firstCurrency = a.deals.length ? a.deals[0].amount.currency : 'EUR';
     return section('app.deals', 'deals',
       el('table', { class: 'rows' },
-        el('thead', {}, el('tr', {}, ...['field.title', 'field.amount', 'field.stage', 'field.outcome', 'app.close'].map((k) => el('th', { scope: 'col' }, t(k))))),
+        el('thead', {}, el('tr', {}, ...['app.title', 'app.amount', 'app.stage', 'app.outcome', 'app.close'].map((k) => el('th', { scope: 'col' }, t(k))))),
         el('tbody', {}, rows)),
       el('h4', {}, t('app.new-deal')),
       form('add-deal', (d) => change(path('deals'), { title: d.title, amount: d.amount, currency: d.currency, stage: d.stage }),
-        labelled(t('field.title'), el('input', { name: 'title', type: 'text', required: true })),
-        labelled(t('field.amount'), el('input', { name: 'amount', type: 'text', required: true, inputmode: 'decimal' })),
+        labelled(t('app.title'), el('input', { name: 'title', type: 'text', required: true })),
+        labelled(t('app.amount'), el('input', { name: 'amount', type: 'text', required: true, inputmode: 'decimal' })),
         labelled(t('app.currency'), el('input', { name: 'currency', type: 'text', required: true, value: firstCurrency, size: 4 })),
-        labelled(t('field.stage'), select('stage', (settings.stages.find((s) => s.kind === 'open') || {}).id, { name: 'stage' })),
+        labelled(t('app.stage'), select('stage', (settings.stages.find((s) => s.kind === 'open') || {}).id, { name: 'stage' })),
         el('button', { type: 'submit' }, t('app.add'))));
   }
 
@@ -382,7 +382,7 @@
     return section('app.tasks', 'tasks',
       el('ul', { class: 'log' }, items),
       form('add-task', (d) => change(path('tasks'), { title: d.title, due: d.due || null }),
-        labelled(t('field.title'), el('input', { name: 'title', type: 'text', required: true })),
+        labelled(t('app.title'), el('input', { name: 'title', type: 'text', required: true })),
         labelled(t('app.due'), el('input', { name: 'due', type: 'date' })),
         el('button', { type: 'submit' }, t('app.add'))));
   }
