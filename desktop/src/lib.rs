@@ -118,7 +118,7 @@ impl RunningApp {
     /// Stops sync and the web server, and hands the replica back once nothing
     /// else holds it.
     pub async fn stop(mut self) -> Result<Option<Replica>, DesktopError> {
-        self.state.live.control.stop();
+        self.state.live.close();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

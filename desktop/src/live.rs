@@ -14,7 +14,7 @@ use std::time::Duration;
 use rapport_client::{Client, ClientError, LiveControl, LiveEvent, RetryPolicy, WatchOptions};
 use rapport_core::Replica;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// What the page shows in its status bar.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -48,6 +48,8 @@ pub(crate) struct Live {
     connection: Mutex<(bool, Option<String>, bool)>,
     events: broadcast::Sender<PageEvent>,
     pub(crate) control: LiveControl,
+    /// Set when the app stops: open event streams end, so the web server can too.
+    closing: watch::Sender<bool>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -61,6 +63,21 @@ impl Live {
             connection: Mutex::new((false, Some("connecting to the server…".into()), false)),
             events,
             control: LiveControl::new(),
+            closing: watch::Sender::new(false),
+        }
+    }
+
+    /// Stops sync and ends every open event stream.
+    pub(crate) fn close(&self) {
+        self.control.stop();
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once the app is stopping.
+    pub(crate) fn closed(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.closing.subscribe();
+        async move {
+            let _ = rx.wait_for(|closing| *closing).await;
         }
     }
 

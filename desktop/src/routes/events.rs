@@ -31,17 +31,22 @@ fn to_sse(event: &PageEvent) -> Event {
 pub(crate) async fn events(State(state): State<AppState>) -> Response {
     let first = PageEvent::Status(state.live.status(&state.replica));
     let rx = state.live.subscribe();
+    // Ends when the app stops, so that stopping does not wait for the page.
+    let closed = Box::pin(state.live.closed());
     let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
-        Box::pin(stream::unfold((Some(first), rx, state), |(pending, mut rx, state)| async move {
+        Box::pin(stream::unfold((Some(first), rx, state, closed), |(pending, mut rx, state, mut closed)| async move {
             if let Some(event) = pending {
-                return Some((Ok(to_sse(&event)), (None, rx, state)));
+                return Some((Ok(to_sse(&event)), (None, rx, state, closed)));
             }
-            let event = match rx.recv().await {
-                Ok(event) => event,
-                Err(RecvError::Lagged(_)) => PageEvent::Status(state.live.status(&state.replica)),
-                Err(RecvError::Closed) => return None,
+            let event = tokio::select! {
+                _ = &mut closed => return None,
+                received = rx.recv() => match received {
+                    Ok(event) => event,
+                    Err(RecvError::Lagged(_)) => PageEvent::Status(state.live.status(&state.replica)),
+                    Err(RecvError::Closed) => return None,
+                },
             };
-            Some((Ok(to_sse(&event)), (None, rx, state)))
+            Some((Ok(to_sse(&event)), (None, rx, state, closed)))
         }));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
