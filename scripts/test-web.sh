@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Browser tests of the manager dashboard: headless Chromium (playwright-core)
+# Browser tests of the manager dashboard and the desktop app (`rapport app`,
+# built into the rapport binary): headless Chromium (playwright-core)
 # against a real rapport-server seeded with the rapport CLI.
-# Screenshots land in artifacts/ (dashboard.png, dashboard-tablet.png).
+# Screenshots land in artifacts/ (dashboard.png, dashboard-tablet.png, desktop*.png).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

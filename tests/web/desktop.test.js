@@ -230,6 +230,48 @@ test('a field rep\'s edit arrives without a reload; a conflict is resolved with 
   await page.click('[data-testid=tab-accounts]');
 });
 
+test('deals, interactions, tasks and the history, from the card', async () => {
+  await openAccount('Acme Tools');
+  const deal = '[data-testid=add-deal]';
+  await page.fill(deal + ' [name=title]', 'Fleet renewal');
+  await page.fill(deal + ' [name=amount]', '360 000,50');
+  await page.click(deal + ' button[type=submit]');
+  await page.waitForSelector('[data-testid=deal] td:text-is("Fleet renewal")');
+  await page.selectOption('[data-testid=deal] [data-testid=deal-stage]', 'proposal');
+  await page.waitForFunction(() => document.querySelector('[data-testid=deal] [data-testid=deal-stage]').value === 'proposal');
+  await page.click('[data-testid=deal] [data-testid=deal-lost] button[type=submit]');
+  await page.waitForSelector('[data-testid=deal] td:has-text("lost (")');
+
+  const log = '[data-testid=log-interaction]';
+  await page.fill(log + ' [name=subject]', 'Intro call');
+  await page.click(log + ' button[type=submit]');
+  await page.waitForSelector('[data-testid=interactions] li.held:has-text("Intro call")');
+  await page.fill(log + ' [name=subject]', 'Site visit');
+  await page.selectOption(log + ' [name=kind]', 'visit');
+  await page.selectOption(log + ' [name=status]', 'planned');
+  await page.fill(log + ' [name=when]', '2027-01-15T09:30');
+  await page.click(log + ' button[type=submit]');
+  await page.waitForSelector('[data-testid=interactions] li.planned:has-text("Site visit")');
+
+  await page.fill('[data-testid=add-task] [name=title]', 'Send the offer');
+  await page.fill('[data-testid=add-task] [name=due]', '2026-12-31');
+  await page.click('[data-testid=add-task] button[type=submit]');
+  await page.click('[data-testid=tasks] li.todo button');
+  await page.waitForSelector('[data-testid=tasks] li.done:has-text("Send the offer")');
+
+  await page.click('[data-testid=show-history]');
+  await page.waitForSelector('[data-testid=history] li[data-field="party.address.city"] .old:text-is("Tampere")');
+  assert.equal(await page.textContent('[data-testid=history] li[data-field="party.address.city"] .new'), 'Lviv');
+
+  await until('everything sent', async () => (await status()).unsent === 0);
+  cli(field, 'sync');
+  const acme = showJson(field, ids.acme);
+  const d = acme.deals.find((x) => x.title === 'Fleet renewal');
+  assert.deepEqual([d.amount.minor, d.outcome, d.stage_history.length], [36000050, 'lost', 3]);
+  assert.deepEqual(acme.interactions.map((i) => [i.subject, i.status]).sort(), [['Intro call', 'held'], ['Site visit', 'planned']]);
+  assert.deepEqual(acme.tasks.map((t) => [t.title, t.due, t.status]), [['Send the offer', '2026-12-31', 'done']]);
+});
+
 test('offline: edits are kept and counted; when the server is back they arrive', async () => {
   const port = new URL(serverUrl).port;
   await stop(server);
