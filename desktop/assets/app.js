@@ -490,6 +490,7 @@
     fillSelects();
     $('lang').addEventListener('change', (e) => {
       I18n.set(e.target.value);
+      say('');
       fillSelects();
       if (lastStatus) renderStatus(lastStatus);
       refreshList();

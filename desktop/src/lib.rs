@@ -196,12 +196,25 @@ pub fn run(replica: Replica, client: Client, options: &AppOptions) -> Result<(),
             println!("open this link in your browser (it works once): {url}");
             println!("press Ctrl-C here to stop Rapport");
         }
-        // Ctrl-C (or the signal failing) ends the app.
-        let _ = tokio::signal::ctrl_c().await;
+        stop_requested().await;
         app.stop().await?;
         println!("stopped");
         Ok(())
     })
+}
+
+/// Ctrl-C, or (on Unix) SIGTERM: the app then stops cleanly, with the page
+/// still open. A signal that cannot be listened for counts as given.
+async fn stop_requested() {
+    #[cfg(unix)]
+    if let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        return;
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Asks the desktop to open `url` in the default browser. False when no

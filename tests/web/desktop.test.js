@@ -69,11 +69,12 @@ async function startServer(listen) {
   return { child, url: match[1] };
 }
 
+// Stops a process with SIGTERM; resolves to its exit code (null if the signal killed it).
 async function stop(child) {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
+  if (!child || child.exitCode !== null) return child && child.exitCode;
+  const exited = new Promise((r) => child.once('exit', (code) => r(code)));
   child.kill('SIGTERM');
-  await exited;
+  return exited;
 }
 
 async function until(what, check, ms = 20000) {
@@ -305,4 +306,9 @@ test('the page speaks Ukrainian and Russian', async () => {
   await page.selectOption('[data-testid=lang]', 'en');
   await screenshot('desktop.png');
   assert.deepEqual(consoleErrors, []);
+});
+
+test('the app stops cleanly while the page is still open', async () => {
+  assert.equal(await stop(app), 0);
+  app = null;
 });
