@@ -132,6 +132,8 @@
     else if (s.online) text += ' · ' + t('app.all-sent');
     node.textContent = text;
     node.title = s.problem || '';
+    // Sync stopped for good (token refused, device revoked): say what to do.
+    if (s.stopped) showError(s.problem);
     const refused = $('refused-count');
     refused.textContent = String(s.refused_edits);
     refused.hidden = !s.refused_edits;
