@@ -565,3 +565,39 @@ async fn offline_edits_are_counted_as_unsent() {
     assert_eq!(replica.unsynced_count().unwrap(), 1);
     drop(dir);
 }
+
+#[tokio::test]
+async fn a_refused_token_stops_sync_and_the_status_says_what_to_do() {
+    // A server that refuses this device's token.
+    let server = axum::Router::new().route(
+        "/v1/live",
+        axum::routing::get(|| async {
+            (
+                axum::http::StatusCode::UNAUTHORIZED,
+                [("content-type", "application/json")],
+                r#"{"error":{"code":"unauthorized","message":"unknown token"}}"#,
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, server).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let replica = replica_in(&dir);
+    let mut app = TestApp::start_with_server(dir, replica, &url).await;
+    app.sign_in().await;
+    let mut status = serde_json::Value::Null;
+    for _ in 0..100 {
+        status = app.get("/status").await.1;
+        if status["stopped"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!((status["stopped"].as_bool(), status["online"].as_bool()), (Some(true), Some(false)), "{status}");
+    assert!(status["problem"].as_str().unwrap().contains("rapport sync"), "{status}");
+    // The app keeps working on the replica.
+    let id = app.account("Acme").await;
+    assert_eq!(app.card(&id).await["account"]["party"]["name"], "Acme");
+}

@@ -34,8 +34,13 @@ pub fn replica_in(dir: &tempfile::TempDir) -> Replica {
 impl TestApp {
     /// The app on `replica` with no server reachable, not signed in yet.
     pub async fn start(dir: tempfile::TempDir, replica: Replica) -> TestApp {
+        TestApp::start_with_server(dir, replica, &nowhere()).await
+    }
+
+    /// The app on `replica` syncing with the server at `server`, not signed in yet.
+    pub async fn start_with_server(dir: tempfile::TempDir, replica: Replica, server: &str) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = Client::new(&nowhere(), "desktop-test-token-0123456789").unwrap();
+        let client = Client::new(server, "desktop-test-token-0123456789").unwrap();
         let options = AppOptions {
             open_browser: false,
             push_interval: Duration::from_millis(200),
