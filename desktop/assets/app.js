@@ -18,6 +18,8 @@
     kind: ['call', 'meeting', 'visit', 'email', 'note'],
     istatus: ['held', 'planned'],
     direction: ['', 'inbound', 'outbound'],
+    channel: ['email', 'phone', 'sms', 'messenger', 'visit', 'post'],
+    consent: ['refused', 'opt_out', 'opt_in'],
   };
 
   let settings = { stages: [], lost_reasons: [] };
@@ -248,6 +250,8 @@
     const p = a.party;
     $('card').hidden = false;
     $('card').dataset.id = a.id;
+    // Counts renders, so that a test can wait for the card a click asked for.
+    $('card').dataset.renders = String(Number($('card').dataset.renders || 0) + 1);
     $('card-title').textContent = p.name;
     for (const tr of $('accounts').children) tr.classList.toggle('selected', tr.dataset.id === a.id);
 
@@ -311,7 +315,16 @@
             form('add-phone', (d) => change(path(...base, 'phones'), { number: d.number, kind: d.kind }),
               el('input', { name: 'number', type: 'tel', required: true, 'aria-label': t('app.new-phone'), placeholder: t('app.new-phone') }),
               select('phone', 'work', { name: 'kind', 'aria-label': t('app.phone-kind') }),
-              el('button', { type: 'submit' }, t('app.add'))))));
+              el('button', { type: 'submit' }, t('app.add'))))),
+        el('h5', {}, t('app.consents')),
+        el('ul', { class: 'log', 'data-testid': 'consents' }, c.consents.map((k) => el('li', { 'data-channel': k.channel, 'data-status': k.status },
+          label('channel', k.channel) + ' · ' + k.topic + ': ' + label('consent', k.status) + (k.reason ? ' (' + k.reason + ')' : '') + ' · ' + when(k.at)))),
+        form('add-consent', (d) => change(path(...base, 'consents'), { channel: d.channel, topic: d.topic, status: d.status, reason: d.reason || null }),
+          select('channel', 'email', { name: 'channel', 'aria-label': t('app.channel') }),
+          el('input', { name: 'topic', type: 'text', required: true, 'aria-label': t('app.topic'), placeholder: t('app.topic') }),
+          select('consent', 'refused', { name: 'status', 'aria-label': t('app.consent') }),
+          el('input', { name: 'reason', type: 'text', 'aria-label': t('app.reason'), placeholder: t('app.reason') }),
+          el('button', { type: 'submit' }, t('app.record'))));
     });
     return section('app.contacts', 'contacts',
       el('ul', { class: 'records' }, items),

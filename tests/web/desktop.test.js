@@ -94,9 +94,12 @@ async function status() {
   }));
 }
 
+// Opens an account's card and waits for it to be drawn (not the card shown before).
 async function openAccount(name) {
+  const renders = await page.$eval('#card', (c) => Number(c.dataset.renders || 0));
   await page.click(`[data-testid=account-list] button:text-is("${name}")`);
-  await page.waitForFunction((n) => document.getElementById('card-title').textContent === n, name);
+  await page.waitForFunction(([n, r]) => document.getElementById('card-title').textContent === n
+    && Number(document.getElementById('card').dataset.renders) > r, [name, renders]);
 }
 
 async function screenshot(name) {
@@ -197,12 +200,20 @@ test('search by another word form, edit a field and add a contact: the server ge
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=contact] input[data-field$=".name"]')]
     .some((i) => i.value === 'Olena Petrenko'));
 
+  // A refusal: no more newsletters by e-mail.
+  await page.fill('[data-testid=add-consent] [name=topic]', 'newsletter');
+  await page.fill('[data-testid=add-consent] [name=reason]', 'asked on the phone');
+  await page.click('[data-testid=add-consent] button[type=submit]');
+  await page.waitForSelector('[data-testid=consents] li[data-channel=email][data-status=refused]');
+
   // Pushed in the background: another device pulls both.
   await until('the edits sent', async () => (await status()).unsent === 0);
   cli(field, 'sync');
   const acme = showJson(field, ids.acme);
   assert.equal(acme.party.address.city, 'Lviv');
   assert.deepEqual(acme.contacts.map((c) => [c.name, c.job_title, c.phones.length]), [['Olena Petrenko', 'Buyer', 1]]);
+  assert.deepEqual(acme.contacts[0].consents.map((k) => [k.channel, k.topic, k.status, k.reason]),
+    [['email', 'newsletter', 'refused', 'asked on the phone']]);
 });
 
 test('a field rep\'s edit arrives without a reload; a conflict is resolved with one click', async () => {
