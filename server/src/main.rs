@@ -205,6 +205,9 @@ struct ServeArgs {
     /// The private key of --tls-cert (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// This node's name on its metrics (default: the host name).
+    #[arg(long, value_name = "NAME", env = "RAPPORT_NODE_NAME")]
+    node_name: Option<String>,
 }
 
 impl Default for ServeArgs {
@@ -223,6 +226,7 @@ impl Default for ServeArgs {
             tls_cert: None,
             tls_key: None,
             min_client_version: None,
+            node_name: None,
         }
     }
 }
@@ -248,6 +252,9 @@ async fn main() -> ExitCode {
     config.db.max_doc_bytes = args.max_doc_bytes;
     config.admin_token = std::env::var("RAPPORT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
     config.min_client_version = args.min_client_version;
+    if let Some(name) = args.node_name.filter(|n| !n.trim().is_empty()) {
+        config.node_name = name;
+    }
     config.backup =
         BackupOptions { dir: args.backup_dir, every: args.backup_every, keep: args.backup_keep.max(1) as usize };
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
