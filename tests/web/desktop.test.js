@@ -306,6 +306,44 @@ test('offline: edits are kept and counted; when the server is back they arrive',
   assert.equal(showJson(field, ids.acme).party.name, 'Acme Tools Oy');
 });
 
+// axe-core's serious and critical findings on the page as it is now. The
+// script runs through the DevTools protocol, so the page's CSP stays as served.
+async function accessibilityProblems() {
+  await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
+}
+
+test('no serious accessibility problems; every action is a control the keyboard reaches', async () => {
+  await openAccount('Acme Tools Oy');
+  assert.deepEqual(await accessibilityProblems(), []);
+  await page.click('[data-testid=tab-conflicts]');
+  assert.deepEqual(await accessibilityProblems(), []);
+  await page.click('[data-testid=tab-refused]');
+  assert.deepEqual(await accessibilityProblems(), []);
+  await page.click('[data-testid=tab-accounts]');
+  // The keyboard alone: focus the search box, type, and open the account with Enter.
+  await page.focus('[data-testid=search]');
+  await page.keyboard.type('Acme');
+  await page.waitForSelector('[data-testid=account-list] tbody tr:only-child button:text-is("Acme Tools Oy")');
+  // Owner, tag, status, "with conflicts", Find, then the account's name.
+  for (let i = 0; i < 6; i++) await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Acme Tools Oy');
+  await page.click('[data-testid=tab-refused]');
+  await page.click('[data-testid=tab-accounts]');
+  const renders = await page.$eval('#card', (c) => Number(c.dataset.renders));
+  await page.focus('[data-testid=account-list] button:text-is("Acme Tools Oy")');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((r) => Number(document.getElementById('card').dataset.renders) > r, renders);
+  // Tab from the name field reaches the next field and saves nothing unchanged.
+  await page.focus('[data-testid=party-name]');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.field), 'party.industry');
+  await page.fill('[data-testid=search]', '');
+});
+
 test('the page speaks Ukrainian and Russian', async () => {
   await page.selectOption('[data-testid=lang]', 'uk');
   await until('Ukrainian', async () => /Онлайн/.test((await status()).text));
