@@ -269,8 +269,6 @@
         labelled(t('field.team'), fieldInput('party.team', p.team)),
         labelled(t('field.territory'), fieldInput('party.territory', p.territory)),
         labelled(t('field.value_tier'), select('tier', p.value_tier, { onchange: (e) => setField('party.value_tier', e.target.value) })),
-        labelled(t('field.loyalty_rung'), select('rung', p.loyalty_rung, { onchange: (e) => setField('party.loyalty_rung', e.target.value) })),
-        labelled(t('field.lifecycle_phase'), select('phase', p.lifecycle_phase, { onchange: (e) => setField('party.lifecycle_phase', e.target.value) })),
         labelled(t('field.source'), fieldInput('party.source', p.source))),
       el('h4', {}, t('app.address')),
       el('div', { class: 'grid' },
@@ -286,7 +284,33 @@
       el('textarea', { 'data-field': 'party.notes', rows: 3, 'aria-label': t('field.notes'),
         onchange: (e) => change(path('notes'), { text: e.target.value }) }, p.notes));
 
-    $('card-body').replaceChildren(party, contactsPart(a), dealsPart(a), interactionsPart(a), tasksPart(a), historyPart());
+    $('card-body').replaceChildren(party, relationshipPart(a), contactsPart(a), dealsPart(a), interactionsPart(a), tasksPart(a), historyPart());
+  }
+
+  // Ladder and lifecycle moves with a reason and their histories; ending
+  // the relationship with a catalogue reason and a date, and reopening it.
+  function relationshipPart(a) {
+    const p = a.party;
+    const moves = (kind, list) => el('ul', { class: 'log', 'data-testid': kind + '-history' }, [...list].reverse().map((m) =>
+      el('li', {}, when(m.at) + ' · ' + label(kind, m.from) + ' → ' + label(kind, m.to) + (m.reason ? ' (' + m.reason + ')' : '') + ' · ' + m.by)));
+    const move = (kind, endpoint, current) => form('move-' + kind, (d) => change(path(endpoint), { to: d.to, reason: d.reason || null }),
+      select(kind, current, { name: 'to', 'aria-label': t(kind === 'rung' ? 'field.loyalty_rung' : 'field.lifecycle_phase') }),
+      el('input', { name: 'reason', type: 'text', placeholder: t('app.reason'), 'aria-label': t('app.reason') }),
+      el('button', { type: 'submit', class: 'secondary' }, t('app.move')));
+    const today = new Date().toISOString().slice(0, 10);
+    const ending = p.ending
+      ? el('p', { 'data-testid': 'ending' }, t('app.ended', {
+        status: label('status', p.status), reason: label('end', p.ending.reason), on: I18n.date(Date.parse(p.ending.on)), phase: label('phase', p.ending.phase),
+      }), ' ', el('button', { type: 'button', 'data-testid': 'reopen', onclick: () => change(path('reopen'), {}) }, t('app.reopen')))
+      : form('end-relationship', (d) => change(path('end'), { status: d.status, reason: d.reason, on: d.on }),
+        el('select', { name: 'status', 'aria-label': t('field.status') }, ['lost', 'former'].map((v) => el('option', { value: v }, label('status', v)))),
+        el('select', { name: 'reason', 'aria-label': t('app.reason') }, (settings.end_reasons || []).map((r) => el('option', { value: r }, label('end', r)))),
+        el('input', { name: 'on', type: 'date', required: true, value: today, 'aria-label': t('app.ended-on') }),
+        el('button', { type: 'submit', class: 'secondary' }, t('app.end')));
+    return section('app.relationship', 'relationship',
+      el('h4', {}, t('field.loyalty_rung') + ': ' + label('rung', p.loyalty_rung)), move('rung', 'ladder', p.loyalty_rung), moves('rung', a.ladder_history),
+      el('h4', {}, t('field.lifecycle_phase') + ': ' + label('phase', p.lifecycle_phase)), move('phase', 'lifecycle', p.lifecycle_phase), moves('phase', a.lifecycle_history),
+      el('h4', {}, t('field.status') + ': ' + label('status', p.status)), ending);
   }
 
   function contactsPart(a) {

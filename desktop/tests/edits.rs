@@ -601,3 +601,70 @@ async fn a_refused_token_stops_sync_and_the_status_says_what_to_do() {
     let id = app.account("Acme").await;
     assert_eq!(app.card(&id).await["account"]["party"]["name"], "Acme");
 }
+
+#[tokio::test]
+async fn ladder_and_lifecycle_moves_with_reasons_and_ending_the_relationship() {
+    let app = TestApp::signed_in().await;
+    let id = app.account("Acme").await;
+    let (status, card) =
+        app.post(&format!("/accounts/{id}/ladder"), json!({ "to": "client", "reason": "second order" })).await;
+    assert_eq!(status, 200, "{card}");
+    let moved = &card["account"]["ladder_history"][0];
+    assert_eq!(
+        (moved["from"].as_str(), moved["to"].as_str(), moved["reason"].as_str()),
+        (Some("prospect"), Some("client"), Some("second order"))
+    );
+    let (_, card) = app.post(&format!("/accounts/{id}/lifecycle"), json!({ "to": "development" })).await;
+    assert_eq!(card["account"]["lifecycle_history"][0]["to"], "development");
+
+    let before = account(&app, &id).await;
+    let end = format!("/accounts/{id}/end");
+    refused_unchanged(
+        &app,
+        &id,
+        &before,
+        app.post(&format!("/accounts/{id}/ladder"), json!({ "to": "emperor" })).await,
+        400,
+        "invalid_value",
+    )
+    .await;
+    refused_unchanged(
+        &app,
+        &id,
+        &before,
+        app.post(&end, json!({ "status": "lost", "reason": "bored", "on": "2026-12-04" })).await,
+        400,
+        "invalid_value",
+    )
+    .await;
+    refused_unchanged(
+        &app,
+        &id,
+        &before,
+        app.post(&end, json!({ "status": "active", "reason": "moved_away", "on": "2026-12-04" })).await,
+        400,
+        "invalid_value",
+    )
+    .await;
+    refused_unchanged(
+        &app,
+        &id,
+        &before,
+        app.post(&end, json!({ "status": "lost", "reason": "moved_away", "on": "04.12.2026" })).await,
+        400,
+        "invalid_value",
+    )
+    .await;
+
+    let (status, card) = app.post(&end, json!({ "status": "lost", "reason": "moved_away", "on": "2026-12-04" })).await;
+    assert_eq!(status, 200, "{card}");
+    let party = &card["account"]["party"];
+    assert_eq!(party["status"], "lost");
+    assert_eq!(party["ending"], json!({ "reason": "moved_away", "on": "2026-12-04", "phase": "development" }));
+    let (status, card) = app.post(&format!("/accounts/{id}/reopen"), json!({})).await;
+    assert_eq!(status, 200, "{card}");
+    assert_eq!(
+        (card["account"]["party"]["status"].as_str(), card["account"]["party"]["ending"].is_null()),
+        (Some("active"), true)
+    );
+}

@@ -275,9 +275,21 @@ test('deals, interactions, tasks and the history, from the card', async () => {
   await page.waitForSelector('[data-testid=history] li[data-field="party.address.city"] .old:text-is("Tampere")');
   assert.equal(await page.textContent('[data-testid=history] li[data-field="party.address.city"] .new'), 'Lviv');
 
+  await page.selectOption('[data-testid=move-rung] [name=to]', 'customer');
+  await page.fill('[data-testid=move-rung] [name=reason]', 'first order');
+  await page.click('[data-testid=move-rung] button[type=submit]');
+  await page.waitForSelector('[data-testid=rung-history] li:has-text("first order")');
+  await page.selectOption('[data-testid=end-relationship] [name=reason]', 'switched_supplier');
+  await page.click('[data-testid=end-relationship] button[type=submit]');
+  await page.waitForSelector('[data-testid=ending]:has-text("switched supplier")');
+  await page.click('[data-testid=reopen]');
+  await page.waitForSelector('[data-testid=end-relationship]');
+
   await until('everything sent', async () => (await status()).unsent === 0);
   cli(field, 'sync');
   const acme = showJson(field, ids.acme);
+  assert.deepEqual(acme.ladder_history.map((m) => [m.to, m.reason]), [['customer', 'first order']]);
+  assert.deepEqual([acme.party.status, acme.party.ending], ['active', null]);
   const d = acme.deals.find((x) => x.title === 'Fleet renewal');
   assert.deepEqual([d.amount.minor, d.outcome, d.stage_history.length], [36000050, 'lost', 3]);
   assert.deepEqual(acme.interactions.map((i) => [i.subject, i.status]).sort(), [['Intro call', 'held'], ['Site visit', 'planned']]);

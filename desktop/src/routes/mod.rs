@@ -9,6 +9,7 @@ mod deals;
 mod events;
 mod inbox;
 mod records;
+mod relationship;
 
 use axum::Json;
 use axum::Router;
@@ -33,6 +34,10 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/accounts/{id}", get(accounts::card))
         .route("/accounts/{id}/field", post(accounts::set_field))
         .route("/accounts/{id}/notes", post(accounts::notes))
+        .route("/accounts/{id}/ladder", post(relationship::ladder))
+        .route("/accounts/{id}/lifecycle", post(relationship::lifecycle))
+        .route("/accounts/{id}/end", post(relationship::end))
+        .route("/accounts/{id}/reopen", post(relationship::reopen))
         .route("/accounts/{id}/tags", post(accounts::add_tag))
         .route("/accounts/{id}/tags/remove", post(accounts::remove_tag))
         .route("/accounts/{id}/history", get(inbox::history))
