@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Browser tests of the manager dashboard: headless Chromium (playwright-core)
+# Browser tests of the manager dashboard and the desktop app (`rapport app`,
+# built into the rapport binary): headless Chromium (playwright-core)
 # against a real rapport-server seeded with the rapport CLI.
 # Screenshots land in artifacts/ (dashboard-laptop.png, dashboard-tablet-landscape.png,
-# dashboard-tablet-portrait.png, dashboard-rep.png, dashboard-uk.png, dashboard-ru.png).
+# dashboard-tablet-portrait.png, dashboard-rep.png, dashboard-uk.png, dashboard-ru.png,
+# desktop*.png).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -31,6 +31,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Stay connected: apply changes from other devices as they land (Ctrl-C to stop).
     Watch(WatchArgs),
+    /// Open the desktop app in the browser (local, 127.0.0.1 only), syncing while it runs (Ctrl-C to stop).
+    App(AppArgs),
     /// Encrypt the replica in place (key from the OS keyring, else a passphrase).
     Encrypt(EncryptArgs),
     /// Show the replica's server, identity and unsynced changes.
@@ -160,6 +162,16 @@ pub struct WatchArgs {
     /// Seconds between pushes of local changes.
     #[arg(long, default_value_t = 5, value_name = "SECONDS")]
     pub push_every: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// The local port (default: any free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Print the one-time link instead of opening the browser.
+    #[arg(long)]
+    pub no_open: bool,
 }
 
 #[derive(Debug, Subcommand)]

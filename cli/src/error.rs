@@ -34,6 +34,9 @@ pub enum CliError {
     #[error(transparent)]
     Client(#[from] ClientError),
 
+    #[error(transparent)]
+    App(Box<rapport_desktop::DesktopError>),
+
     /// The server check during `rapport init` failed; nothing was written.
     #[error(
         "{source}\nnothing was set up: the user and device are taken from the token, which needs the server; fix \

@@ -5,6 +5,7 @@
 
 #[macro_use]
 mod output;
+mod app;
 mod args;
 mod config;
 mod csv;
@@ -45,6 +46,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Init(_) => Ok(()),
         Command::Sync(args) => remote::sync(&ws, args),
         Command::Watch(args) => remote::watch(&ws, args),
+        Command::App(args) => app::run(&ws, args),
         Command::Encrypt(args) => remote::encrypt(&ws, args),
         Command::Status(f) => remote::status(&ws, f.json),
         Command::Account(c) => records::account(&mut ws.open()?, c),

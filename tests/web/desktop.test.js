@@ -1,0 +1,375 @@
+// Browser test of the desktop app (`rapport app`): a real rapport-server,
+// real replicas driven by the real `rapport` CLI as other devices, and the
+// app's page in headless Chromium on the office worker's replica.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SERVER_BIN = path.join(ROOT, 'target', 'debug', 'rapport-server');
+const CLI_BIN = path.join(ROOT, 'target', 'debug', 'rapport');
+const ARTIFACTS = path.join(ROOT, 'artifacts');
+const TOKEN = 'desktop-test-admin-token-0123456789abcdef';
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+  '--disable-quic', '--disable-component-update', '--disable-sync',
+];
+
+let tmp, dataDir, server, serverUrl, app, appLink, appBase, context, page;
+let office, field, phone;
+const ids = {};
+const consoleErrors = [];
+
+function cli(replica, ...args) {
+  const out = execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 });
+  const lines = out.trim().split('\n');
+  return lines[lines.length - 1].trim();
+}
+
+function showJson(replica, id) {
+  return JSON.parse(execFileSync(CLI_BIN, ['--replica', replica, 'account', 'show', id, '--json'], { encoding: 'utf8' })).account;
+}
+
+async function deviceToken(name) {
+  const res = await fetch(`${serverUrl}/v1/admin/users/admin/devices`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  const body = await res.text();
+  assert.equal(res.status, 200, body);
+  return JSON.parse(body).token;
+}
+
+// Starts a process and resolves when its stdout matches `pattern`.
+function spawnUntil(bin, args, env, pattern, what) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(what + ' did not start in time')), 30000);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(pattern);
+      if (m) { clearTimeout(timer); resolve({ child, match: m }); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(what + ' exited with ' + code + ': ' + out)); });
+  });
+}
+
+async function startServer(listen) {
+  const { child, match } = await spawnUntil(SERVER_BIN, ['serve', '--listen', listen, '--data', dataDir],
+    { RAPPORT_ADMIN_TOKEN: TOKEN, RUST_LOG: 'warn' }, /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'the server');
+  child.on('exit', () => {});
+  return { child, url: match[1] };
+}
+
+// Stops a process with SIGTERM; resolves to its exit code (null if the signal killed it).
+async function stop(child) {
+  if (!child || child.exitCode !== null) return child && child.exitCode;
+  const exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+async function until(what, check, ms = 20000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error('timed out waiting for ' + what);
+}
+
+async function status() {
+  return page.$eval('[data-testid=sync-status]', (n) => ({
+    online: n.dataset.online === 'true', unsent: Number(n.dataset.unsent), text: n.textContent,
+  }));
+}
+
+// Opens an account's card and waits for it to be drawn (not the card shown before).
+async function openAccount(name) {
+  const renders = await page.$eval('#card', (c) => Number(c.dataset.renders || 0));
+  await page.click(`[data-testid=account-list] button:text-is("${name}")`);
+  await page.waitForFunction(([n, r]) => document.getElementById('card-title').textContent === n
+    && Number(document.getElementById('card').dataset.renders) > r, [name, renders]);
+}
+
+async function screenshot(name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
+}
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-desktop-web-'));
+  dataDir = path.join(tmp, 'data');
+  ({ child: server, url: serverUrl } = await startServer('127.0.0.1:0'));
+
+  office = path.join(tmp, 'office');
+  field = path.join(tmp, 'field');
+  phone = path.join(tmp, 'phone');
+  cli(office, 'init', '--server', serverUrl, '--token', await deviceToken('office-pc'));
+  cli(field, 'init', '--server', serverUrl, '--token', await deviceToken('field-laptop'));
+  cli(phone, 'init', '--server', serverUrl, '--token', await deviceToken('field-phone'));
+  ids.romashka = cli(field, 'account', 'add', '--name', 'Ромашка', '--owner', 'admin');
+  ids.acme = cli(field, 'account', 'add', '--name', 'Acme Tools', '--owner', 'admin');
+  cli(field, 'account', 'set', ids.acme, 'party.address.city', 'Tampere');
+  cli(field, 'sync');
+  cli(phone, 'sync');
+  cli(office, 'sync');
+
+  const started = await spawnUntil(CLI_BIN, ['--replica', office, 'app', '--no-open'], {},
+    /(http:\/\/127\.0\.0\.1:\d+)\/open\?secret=[0-9a-f]{64}/, 'rapport app');
+  app = started.child;
+  appLink = started.match[0];
+  appBase = started.match[1];
+
+  const userDataDir = fs.mkdtempSync(path.join(tmp, 'chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS,
+    viewport: { width: 1366, height: 900 }, locale: 'en-US',
+  });
+  page = context.pages()[0] || (await context.newPage());
+  page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+});
+
+after(async () => {
+  if (context) await context.close();
+  await stop(app);
+  await stop(server);
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('the one-time link signs the browser in, once; the API refuses everyone else', async () => {
+  assert.ok(appBase.startsWith('http://127.0.0.1:'), appBase);
+  // Before the link: no cookie, no data.
+  let res = await fetch(appBase + '/api/accounts');
+  assert.equal(res.status, 401);
+  assert.equal((await res.json()).error.code, 'unauthorized');
+  res = await fetch(appBase + '/open?secret=' + '0'.repeat(64), { redirect: 'manual' });
+  assert.equal(res.status, 401);
+
+  const answer = await page.goto(appLink);
+  assert.equal(new URL(page.url()).pathname, '/');
+  assert.equal(answer.status(), 200);
+  assert.match(answer.headers()['content-security-policy'], /script-src 'self'/);
+  assert.match(answer.headers()['content-security-policy'], /frame-ancestors 'none'/);
+  assert.equal(answer.headers()['x-content-type-options'], 'nosniff');
+  assert.equal(answer.headers()['referrer-policy'], 'no-referrer');
+  const [cookie] = await context.cookies(appBase);
+  assert.equal(cookie.name, 'rapport_session');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, 'Strict');
+
+  // The link is spent: opening it again (another browser, or this history) gets nothing.
+  res = await fetch(appLink, { redirect: 'manual' });
+  assert.equal(res.status, 401);
+  assert.equal((await res.json()).error.code, 'secret_refused');
+
+  await page.waitForSelector('[data-testid=account-list] button:text-is("Acme Tools")');
+  await until('online', async () => (await status()).online);
+});
+
+test('search by another word form, edit a field and add a contact: the server gets them', async () => {
+  await page.fill('[data-testid=search]', 'Ромашки');
+  await until('the search result', async () => {
+    const names = await page.$$eval('[data-testid=account-list] tbody button', (bs) => bs.map((b) => b.textContent));
+    return names.length === 1 && names[0] === 'Ромашка';
+  });
+  await page.fill('[data-testid=search]', '');
+  await page.waitForSelector('[data-testid=account-list] button:text-is("Acme Tools")');
+  await openAccount('Acme Tools');
+  assert.equal(await page.inputValue('[data-testid=address-city]'), 'Tampere');
+
+  await page.fill('[data-testid=address-city]', 'Lviv');
+  await page.press('[data-testid=address-city]', 'Tab');
+  await page.waitForSelector('[data-testid=message]:text("Saved.")');
+
+  await page.fill('[data-testid=add-contact] [name=name]', 'Olena Petrenko');
+  await page.fill('[data-testid=add-contact] [name=job_title]', 'Buyer');
+  await page.fill('[data-testid=add-contact] [name=phone]', '+380 44 123 4567');
+  await page.click('[data-testid=add-contact] button[type=submit]');
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=contact] input[data-field$=".name"]')]
+    .some((i) => i.value === 'Olena Petrenko'));
+
+  // A refusal: no more newsletters by e-mail.
+  await page.fill('[data-testid=add-consent] [name=topic]', 'newsletter');
+  await page.fill('[data-testid=add-consent] [name=reason]', 'asked on the phone');
+  await page.click('[data-testid=add-consent] button[type=submit]');
+  await page.waitForSelector('[data-testid=consents] li[data-channel=email][data-status=refused]');
+
+  // Pushed in the background: another device pulls both.
+  await until('the edits sent', async () => (await status()).unsent === 0);
+  cli(field, 'sync');
+  const acme = showJson(field, ids.acme);
+  assert.equal(acme.party.address.city, 'Lviv');
+  assert.deepEqual(acme.contacts.map((c) => [c.name, c.job_title, c.phones.length]), [['Olena Petrenko', 'Buyer', 1]]);
+  assert.deepEqual(acme.contacts[0].consents.map((k) => [k.channel, k.topic, k.status, k.reason]),
+    [['email', 'newsletter', 'refused', 'asked on the phone']]);
+});
+
+test('a field rep\'s edit arrives without a reload; a conflict is resolved with one click', async () => {
+  cli(field, 'account', 'set', ids.acme, 'party.industry', 'Machine tools');
+  cli(field, 'sync');
+  await until('the live update', async () =>
+    (await page.inputValue('[data-field="party.industry"]')) === 'Machine tools');
+
+  // Two devices write the website without seeing each other's edit.
+  cli(phone, 'sync');
+  cli(field, 'account', 'set', ids.acme, 'party.website', 'acme.example');
+  cli(phone, 'account', 'set', ids.acme, 'party.website', 'acme-tools.example');
+  cli(field, 'sync');
+  cli(phone, 'sync');
+  await page.click('[data-testid=tab-conflicts]');
+  const pick = '[data-testid=conflicts] [data-field="party.website"] button[data-value="acme-tools.example"]';
+  await until('the conflict', async () => {
+    await page.click('[data-testid=tab-conflicts]');
+    return (await page.$(pick)) !== null;
+  });
+  await page.click(pick);
+  await page.waitForSelector('[data-testid=conflicts] p.muted');
+  await until('the choice sent', async () => (await status()).unsent === 0);
+  cli(field, 'sync');
+  assert.equal(showJson(field, ids.acme).party.website, 'acme-tools.example');
+  await page.click('[data-testid=tab-accounts]');
+});
+
+test('deals, interactions, tasks and the history, from the card', async () => {
+  await openAccount('Acme Tools');
+  const deal = '[data-testid=add-deal]';
+  await page.fill(deal + ' [name=title]', 'Fleet renewal');
+  await page.fill(deal + ' [name=amount]', '360 000,50');
+  await page.click(deal + ' button[type=submit]');
+  await page.waitForSelector('[data-testid=deal] td:text-is("Fleet renewal")');
+  await page.selectOption('[data-testid=deal] [data-testid=deal-stage]', 'proposal');
+  await page.waitForFunction(() => document.querySelector('[data-testid=deal] [data-testid=deal-stage]').value === 'proposal');
+  await page.click('[data-testid=deal] [data-testid=deal-lost] button[type=submit]');
+  await page.waitForSelector('[data-testid=deal] td:has-text("lost (")');
+
+  const log = '[data-testid=log-interaction]';
+  await page.fill(log + ' [name=subject]', 'Intro call');
+  await page.click(log + ' button[type=submit]');
+  await page.waitForSelector('[data-testid=interactions] li.held:has-text("Intro call")');
+  await page.fill(log + ' [name=subject]', 'Site visit');
+  await page.selectOption(log + ' [name=kind]', 'visit');
+  await page.selectOption(log + ' [name=status]', 'planned');
+  await page.fill(log + ' [name=when]', '2027-01-15T09:30');
+  await page.click(log + ' button[type=submit]');
+  await page.waitForSelector('[data-testid=interactions] li.planned:has-text("Site visit")');
+
+  await page.fill('[data-testid=add-task] [name=title]', 'Send the offer');
+  await page.fill('[data-testid=add-task] [name=due]', '2026-12-31');
+  await page.click('[data-testid=add-task] button[type=submit]');
+  await page.click('[data-testid=tasks] li.todo button');
+  await page.waitForSelector('[data-testid=tasks] li.done:has-text("Send the offer")');
+
+  await page.click('[data-testid=show-history]');
+  await page.waitForSelector('[data-testid=history] li[data-field="party.address.city"] .old:text-is("Tampere")');
+  assert.equal(await page.textContent('[data-testid=history] li[data-field="party.address.city"] .new'), 'Lviv');
+
+  await page.selectOption('[data-testid=move-rung] [name=to]', 'customer');
+  await page.fill('[data-testid=move-rung] [name=reason]', 'first order');
+  await page.click('[data-testid=move-rung] button[type=submit]');
+  await page.waitForSelector('[data-testid=rung-history] li:has-text("first order")');
+  await page.selectOption('[data-testid=end-relationship] [name=reason]', 'switched_supplier');
+  await page.click('[data-testid=end-relationship] button[type=submit]');
+  await page.waitForSelector('[data-testid=ending]:has-text("switched supplier")');
+  await page.click('[data-testid=reopen]');
+  await page.waitForSelector('[data-testid=end-relationship]');
+
+  await until('everything sent', async () => (await status()).unsent === 0);
+  cli(field, 'sync');
+  const acme = showJson(field, ids.acme);
+  assert.deepEqual(acme.ladder_history.map((m) => [m.to, m.reason]), [['customer', 'first order']]);
+  assert.deepEqual([acme.party.status, acme.party.ending], ['active', null]);
+  const d = acme.deals.find((x) => x.title === 'Fleet renewal');
+  assert.deepEqual([d.amount.minor, d.outcome, d.stage_history.length], [36000050, 'lost', 3]);
+  assert.deepEqual(acme.interactions.map((i) => [i.subject, i.status]).sort(), [['Intro call', 'held'], ['Site visit', 'planned']]);
+  assert.deepEqual(acme.tasks.map((t) => [t.title, t.due, t.status]), [['Send the offer', '2026-12-31', 'done']]);
+});
+
+test('offline: edits are kept and counted; when the server is back they arrive', async () => {
+  const port = new URL(serverUrl).port;
+  await stop(server);
+  await until('offline', async () => !(await status()).online);
+
+  await openAccount('Acme Tools');
+  await page.fill('[data-testid=party-name]', 'Acme Tools Oy');
+  await page.press('[data-testid=party-name]', 'Tab');
+  await page.waitForSelector('[data-testid=message]:text("Saved.")');
+  await until('one unsent change', async () => (await status()).unsent === 1);
+  assert.match((await status()).text, /Offline · 1 change not sent yet/);
+  await screenshot('desktop-offline.png');
+
+  ({ child: server } = await startServer('127.0.0.1:' + port));
+  await until('back online with everything sent', async () => {
+    const s = await status();
+    return s.online && s.unsent === 0;
+  }, 30000);
+  cli(field, 'sync');
+  assert.equal(showJson(field, ids.acme).party.name, 'Acme Tools Oy');
+});
+
+// axe-core's serious and critical findings on the page as it is now. The
+// script runs through the DevTools protocol, so the page's CSP stays as served.
+async function accessibilityProblems() {
+  await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
+}
+
+test('no serious accessibility problems; every action is a control the keyboard reaches', async () => {
+  await openAccount('Acme Tools Oy');
+  assert.deepEqual(await accessibilityProblems(), []);
+  await page.click('[data-testid=tab-conflicts]');
+  assert.deepEqual(await accessibilityProblems(), []);
+  await page.click('[data-testid=tab-refused]');
+  assert.deepEqual(await accessibilityProblems(), []);
+  await page.click('[data-testid=tab-accounts]');
+  // The keyboard alone: focus the search box, type, and open the account with Enter.
+  await page.focus('[data-testid=search]');
+  await page.keyboard.type('Acme');
+  await page.waitForSelector('[data-testid=account-list] tbody tr:only-child button:text-is("Acme Tools Oy")');
+  // Owner, tag, status, "with conflicts", Find, then the account's name.
+  for (let i = 0; i < 6; i++) await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Acme Tools Oy');
+  await page.click('[data-testid=tab-refused]');
+  await page.click('[data-testid=tab-accounts]');
+  const renders = await page.$eval('#card', (c) => Number(c.dataset.renders));
+  await page.focus('[data-testid=account-list] button:text-is("Acme Tools Oy")');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((r) => Number(document.getElementById('card').dataset.renders) > r, renders);
+  // Tab from the name field reaches the next field and saves nothing unchanged.
+  await page.focus('[data-testid=party-name]');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.field), 'party.industry');
+  await page.fill('[data-testid=search]', '');
+});
+
+test('the page speaks Ukrainian and Russian', async () => {
+  await page.selectOption('[data-testid=lang]', 'uk');
+  await until('Ukrainian', async () => /Онлайн/.test((await status()).text));
+  assert.equal(await page.textContent('[data-testid=tab-accounts]'), 'Клієнти');
+  await screenshot('desktop-uk.png');
+  await page.selectOption('[data-testid=lang]', 'ru');
+  await until('Russian', async () => /Онлайн/.test((await status()).text));
+  assert.equal(await page.textContent('[data-testid=tab-accounts]'), 'Клиенты');
+  await page.selectOption('[data-testid=lang]', 'en');
+  await screenshot('desktop.png');
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('the app stops cleanly while the page is still open', async () => {
+  assert.equal(await stop(app), 0);
+  app = null;
+});
