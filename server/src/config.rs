@@ -40,6 +40,8 @@ pub struct Config {
     /// The oldest client release accepted (`None`: every release whose
     /// protocol version the server speaks); older ones get `426 client_too_old`.
     pub min_client_version: Option<crate::min_client::ClientVersion>,
+    /// This node's name, for metrics and logs (default: the machine's host name).
+    pub node_name: String,
 }
 
 /// Where backups go and how often they are taken unasked.
@@ -100,6 +102,7 @@ impl Config {
             backup: BackupOptions::default(),
             tls: None,
             min_client_version: None,
+            node_name: crate::settings::host_name(),
         }
     }
 

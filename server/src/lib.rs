@@ -25,6 +25,7 @@ pub mod min_client;
 pub mod openapi;
 pub mod reports;
 mod routes;
+pub mod settings;
 pub mod shutdown;
 pub mod tls;
 mod web;

@@ -7,14 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use rapport_server::backup::{self, BackupError};
-use rapport_server::config::{
-    BackupOptions, DATABASE_FILE, DEFAULT_BACKUP_KEEP, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SEC, parse_interval,
-};
+use rapport_server::config::{DATABASE_FILE, DEFAULT_DATA_DIR, parse_interval};
 use rapport_server::db::users::UserChange;
 use rapport_server::db::{DbError, start_new_epoch};
 use rapport_server::manage::{ManageError, Manager};
-use rapport_server::tls::TlsFiles;
+use rapport_server::settings::{CONFIG_ENV, Settings, SettingsError};
 use rapport_server::{Config, run, shutdown};
 use tracing_subscriber::EnvFilter;
 
@@ -162,101 +159,126 @@ enum DeviceAction {
     },
 }
 
-#[derive(Debug, Args)]
+/// `serve`'s flags. Each one left out is taken from the environment
+/// (`RAPPORT_…`), then the configuration file, then the default
+/// (`rapport_server::settings`, docs/OPERATIONS.md).
+#[derive(Debug, Default, Args)]
 struct ServeArgs {
-    /// Directory holding the server's database.
-    #[arg(long, default_value = DEFAULT_DATA_DIR)]
-    data: PathBuf,
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = DEFAULT_LISTEN)]
-    listen: SocketAddr,
-    /// Largest request body or WebSocket message, in bytes.
-    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
-    max_body_bytes: usize,
-    /// Documents kept loaded in memory.
-    #[arg(long, default_value_t = 256)]
-    cache_docs: usize,
-    /// Requests per second each non-admin device may make (0: unlimited).
-    #[arg(long, default_value_t = DEFAULT_RATE_PER_SEC)]
-    rate: f64,
-    /// Requests a device may make in a burst.
-    #[arg(long, default_value_t = DEFAULT_RATE_BURST)]
-    burst: u32,
-    /// Largest document a push may produce, in bytes of changes.
-    #[arg(long, default_value_t = 16 << 20)]
-    max_doc_bytes: u64,
+    /// A TOML configuration file holding any of these settings (also `RAPPORT_CONFIG`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory holding the server's database [default: ./rapport-data].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Address to listen on (port 0 picks a free port) [default: 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Largest request body or WebSocket message, in bytes [default: 33554432].
+    #[arg(long)]
+    max_body_bytes: Option<usize>,
+    /// Documents kept loaded in memory [default: 256].
+    #[arg(long)]
+    cache_docs: Option<usize>,
+    /// Requests per second each non-admin device may make (0: unlimited) [default: 20].
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Requests a device may make in a burst [default: 40].
+    #[arg(long)]
+    burst: Option<u32>,
+    /// Largest document a push may produce, in bytes of changes [default: 16777216].
+    #[arg(long)]
+    max_doc_bytes: Option<u64>,
     /// Directory for backups taken through the admin API and on a schedule.
     #[arg(long, value_name = "DIR")]
     backup_dir: Option<PathBuf>,
     /// Take a backup into --backup-dir this often, e.g. 1h, 30m, 1d.
-    #[arg(long, value_name = "INTERVAL", value_parser = parse_interval, requires = "backup_dir")]
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_interval)]
     backup_every: Option<std::time::Duration>,
     /// The oldest client release allowed to sync, e.g. 0.2.0 (default: every
     /// release whose protocol this server speaks). Older apps are answered
     /// 426 client_too_old with this version and keep their unsent changes.
     #[arg(long, value_name = "VERSION", value_parser = rapport_server::min_client::parse_minimum)]
     min_client_version: Option<rapport_server::min_client::ClientVersion>,
-    /// Scheduled backups to keep (the newest; older ones are deleted).
-    #[arg(long, value_name = "N", default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..))]
-    backup_keep: u32,
+    /// Scheduled backups to keep (the newest; older ones are deleted) [default: 48].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    backup_keep: Option<u32>,
     /// Serve HTTPS with this certificate chain (PEM; the server's certificate first).
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, value_name = "FILE")]
     tls_cert: Option<PathBuf>,
     /// The private key of --tls-cert (PEM).
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, value_name = "FILE")]
     tls_key: Option<PathBuf>,
+    /// This node's name in metrics and logs [default: the machine's host name].
+    #[arg(long, value_name = "NAME")]
+    node_name: Option<String>,
 }
 
-impl Default for ServeArgs {
-    fn default() -> Self {
-        ServeArgs {
-            data: PathBuf::from(DEFAULT_DATA_DIR),
-            listen: DEFAULT_LISTEN.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            cache_docs: 256,
-            rate: DEFAULT_RATE_PER_SEC,
-            burst: DEFAULT_RATE_BURST,
-            max_doc_bytes: 16 << 20,
-            backup_dir: None,
-            backup_every: None,
-            backup_keep: DEFAULT_BACKUP_KEEP as u32,
-            tls_cert: None,
-            tls_key: None,
-            min_client_version: None,
+impl ServeArgs {
+    /// The settings the flags give (the highest-precedence source).
+    fn settings(self) -> Settings {
+        Settings {
+            listen: self.listen,
+            data_dir: self.data,
+            max_body_bytes: self.max_body_bytes,
+            cache_docs: self.cache_docs,
+            max_doc_bytes: self.max_doc_bytes,
+            rate: self.rate,
+            burst: self.burst,
+            backup_dir: self.backup_dir,
+            backup_every: self.backup_every,
+            backup_keep: self.backup_keep,
+            tls_cert: self.tls_cert,
+            tls_key: self.tls_key,
+            min_client_version: self.min_client_version,
+            node_name: self.node_name,
         }
+    }
+}
+
+/// Flags over the environment over the configuration file over the defaults.
+fn layered(mut args: ServeArgs) -> Result<(SocketAddr, Config), SettingsError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let file = match args.config.take().or_else(|| env(CONFIG_ENV).filter(|p| !p.is_empty()).map(PathBuf::from)) {
+        Some(path) => Settings::from_file(&path)?,
+        None => Settings::default(),
+    };
+    let settings = args.settings().over(Settings::from_env(env)?.over(file));
+    let listen = settings.listen_addr();
+    Ok((listen, settings.into_config()?))
+}
+
+/// Logs to stderr: human-readable lines, or JSON lines with `RAPPORT_LOG_FORMAT=json`.
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("RAPPORT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().with_current_span(false).with_span_list(false).init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    init_logging();
     let args = match Cli::parse().command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => args,
         Command::Backup { to, data } => return report(backup_to(&data.data, &to)),
         Command::Restore { from, data } => return report(restore_from(&from, &data.data)),
         other => return report(manage(other)),
     };
-    let mut config = Config::new(args.data);
-    config.max_body_bytes = args.max_body_bytes;
-    config.db.cache_docs = args.cache_docs;
-    config.rate_per_sec = args.rate;
-    config.rate_burst = args.burst;
-    config.db.max_doc_bytes = args.max_doc_bytes;
+    let (listen, mut config) = match layered(args) {
+        Ok(layered) => layered,
+        Err(e) => {
+            eprintln!("rapport-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     config.admin_token = std::env::var("RAPPORT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
-    config.min_client_version = args.min_client_version;
-    config.backup =
-        BackupOptions { dir: args.backup_dir, every: args.backup_every, keep: args.backup_keep.max(1) as usize };
-    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
-        config.tls = Some(TlsFiles { cert, key });
-    }
-    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+    let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("rapport-server: cannot listen on {}: {e}", args.listen);
+            eprintln!("rapport-server: cannot listen on {listen}: {e}");
             return ExitCode::FAILURE;
         }
     };
