@@ -252,7 +252,7 @@ fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if std::env::var("RAPPORT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
-        builder.json().with_current_span(false).with_span_list(false).init();
+        builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init();
     } else {
         builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
