@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use crate::config::DATABASE_FILE;
+use crate::db::audit::{ActedBy, AdminAction, Recorded};
 use crate::db::users::{self, AdminError, NewDevice, UserChange};
 use crate::db::{DbError, audit, open_for_management};
 
@@ -49,6 +50,15 @@ impl Manager {
         }
     }
 
+    /// Runs an operation and records it in the audit log as done by the
+    /// operating-system user running this command.
+    fn acted<T>(
+        &mut self,
+        op: impl FnOnce(&mut Connection) -> Result<(T, Recorded), AdminError>,
+    ) -> Result<T, ManageError> {
+        Ok(audit::acted(&mut self.conn, &ActedBy::console(), op)?)
+    }
+
     pub fn add_user(
         &mut self,
         name: &str,
@@ -56,32 +66,65 @@ impl Manager {
         change: &UserChange,
         device: &str,
     ) -> Result<NewDevice, ManageError> {
-        Ok(users::add_user(&mut self.conn, name, role, change, device)?)
+        self.acted(|conn| {
+            let created = users::add_user(conn, name, role, change, device)?;
+            let detail = serde_json::json!({
+                "role": role, "teams": change.teams, "territories": change.territories,
+                "device": device.trim(), "device_id": created.device_id,
+            });
+            let subject = created.user.clone();
+            Ok((created, Recorded { action: AdminAction::UserAdded, subject, detail }))
+        })
     }
 
     pub fn set_user(&mut self, name: &str, change: &UserChange) -> Result<(), ManageError> {
-        Ok(users::set_user(&mut self.conn, name, change)?)
+        self.acted(|conn| {
+            users::set_user(conn, name, change)?;
+            let detail = audit::user_change(change);
+            Ok(((), Recorded { action: AdminAction::UserChanged, subject: name.to_owned(), detail }))
+        })
     }
 
     pub fn delete_user(&mut self, name: &str) -> Result<(), ManageError> {
-        Ok(users::delete_user(&mut self.conn, name)?)
+        self.acted(|conn| {
+            users::delete_user(conn, name)?;
+            let detail = serde_json::json!({ "devices_revoked": true });
+            Ok(((), Recorded { action: AdminAction::UserDeleted, subject: name.to_owned(), detail }))
+        })
     }
 
     pub fn add_team(&mut self, name: &str) -> Result<(), ManageError> {
-        Ok(users::add_team(&self.conn, name)?)
+        self.acted(|conn| {
+            users::add_team(conn, name)?;
+            let (subject, detail) = (name.trim().to_owned(), serde_json::json!({}));
+            Ok(((), Recorded { action: AdminAction::TeamAdded, subject, detail }))
+        })
     }
 
     pub fn add_device(&mut self, user: &str, name: &str) -> Result<NewDevice, ManageError> {
-        Ok(users::add_device(&mut self.conn, user, name)?)
+        self.acted(|conn| {
+            let created = users::add_device(conn, user, name)?;
+            let detail = serde_json::json!({ "user": created.user, "name": name.trim() });
+            let subject = created.device_id.to_string();
+            Ok((created, Recorded { action: AdminAction::DeviceAdded, subject, detail }))
+        })
     }
 
     pub fn revoke_device(&mut self, id: i64) -> Result<(), ManageError> {
-        Ok(users::revoke_device(&self.conn, id)?)
+        self.acted(|conn| {
+            users::revoke_device(conn, id)?;
+            let detail = serde_json::json!({ "wipe": false });
+            Ok(((), Recorded { action: AdminAction::DeviceRevoked, subject: id.to_string(), detail }))
+        })
     }
 
     /// Revokes a device as lost: at its next contact it is told to erase its data.
     pub fn revoke_device_for_wipe(&mut self, id: i64) -> Result<(), ManageError> {
-        Ok(users::revoke_device_for_wipe(&mut self.conn, id)?)
+        self.acted(|conn| {
+            users::revoke_device_for_wipe(conn, id)?;
+            let detail = serde_json::json!({ "wipe": true });
+            Ok(((), Recorded { action: AdminAction::DeviceRevokedForWipe, subject: id.to_string(), detail }))
+        })
     }
 
     /// `name  role  teams  territories` per user.
