@@ -10,7 +10,7 @@ use rapport_server::backup::{self, BackupError};
 use rapport_server::config::{DATABASE_FILE, DEFAULT_DATA_DIR, parse_interval};
 use rapport_server::db::users::UserChange;
 use rapport_server::db::{DbError, start_new_epoch};
-use rapport_server::manage::{ManageError, Manager};
+use rapport_server::manage::{ManageError, Managed};
 use rapport_server::settings::{CONFIG_ENV, Settings, SettingsError};
 use rapport_server::{Config, run, shutdown};
 use tracing_subscriber::EnvFilter;
@@ -27,37 +27,42 @@ struct Cli {
 enum Command {
     /// Serve the sync protocol (the default).
     Serve(ServeArgs),
-    /// Manage users (on the data directory; while the server runs, use the admin API).
+    /// Manage users (through the running server's admin API, or on the data directory).
     User {
         #[command(subcommand)]
         action: UserAction,
         #[command(flatten)]
-        data: DataArg,
+        target: ManageArgs,
     },
     /// Manage teams.
     Team {
         #[command(subcommand)]
         action: TeamAction,
         #[command(flatten)]
-        data: DataArg,
+        target: ManageArgs,
     },
     /// Manage devices and their tokens.
     Device {
         #[command(subcommand)]
         action: DeviceAction,
         #[command(flatten)]
-        data: DataArg,
+        target: ManageArgs,
     },
-    /// Print the audit log: every accepted change with user, device and server time.
+    /// Print the audit log: every accepted change with user, device and
+    /// server time (with --actions: administrators' actions).
     Audit {
         /// Only this account (UUID).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "actions")]
         account: Option<String>,
         /// Newest entries to print.
         #[arg(long, default_value_t = 1000)]
         limit: u32,
+        /// Print administrators' actions instead: users, teams and devices
+        /// added, changed, deleted or revoked, and backups taken, with who did it.
+        #[arg(long)]
+        actions: bool,
         #[command(flatten)]
-        data: DataArg,
+        target: ManageArgs,
     },
     /// Write a consistent, checked backup of the database to a new file (also while the server runs).
     Backup {
@@ -89,6 +94,29 @@ struct DataArg {
     /// Directory holding the server's database.
     #[arg(long, global = true, default_value = DEFAULT_DATA_DIR)]
     data: PathBuf,
+}
+
+/// Where a management command acts (docs/OPERATIONS.md): the admin API of
+/// the server at `--server` (or `RAPPORT_SERVER`), else the data directory's
+/// file, else — while a server holds it — that server's admin API, found
+/// through the address it wrote into the data directory. The admin API
+/// needs an admin device's token in `RAPPORT_ADMIN_TOKEN`.
+#[derive(Debug, Args)]
+struct ManageArgs {
+    /// Directory holding the server's database.
+    #[arg(long, global = true, default_value = DEFAULT_DATA_DIR)]
+    data: PathBuf,
+    /// The running server to manage through its admin API, e.g. http://127.0.0.1:8080 (also RAPPORT_SERVER).
+    #[arg(long, global = true, value_name = "URL")]
+    server: Option<String>,
+}
+
+impl ManageArgs {
+    fn open(&self) -> Result<Managed, ManageError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let server = self.server.clone().or_else(|| env("RAPPORT_SERVER"));
+        Managed::open(&self.data, server.as_deref(), env("RAPPORT_ADMIN_TOKEN").as_deref())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -265,7 +293,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => args,
         Command::Backup { to, data } => return report(backup_to(&data.data, &to)),
         Command::Restore { from, data } => return report(restore_from(&from, &data.data)),
-        other => return report(manage(other)),
+        other => return report(manage(other).await),
     };
     let (listen, mut config) = match layered(args) {
         Ok(layered) => layered,
@@ -335,12 +363,12 @@ fn restore_from(from: &std::path::Path, data: &std::path::Path) -> Result<String
 }
 
 /// Runs a management command; returns what to print.
-fn manage(command: Command) -> Result<String, ManageError> {
+async fn manage(command: Command) -> Result<String, ManageError> {
     let list = |v: Vec<String>, clear: bool| (clear || !v.is_empty()).then(|| v.into_iter().collect());
     match command {
         Command::Serve(_) | Command::Backup { .. } | Command::Restore { .. } => Ok(String::new()),
-        Command::User { action, data } => {
-            let mut m = Manager::open(&data.data)?;
+        Command::User { action, target } => {
+            let mut m = target.open()?;
             match action {
                 UserAction::Add { name, role, teams, territories, device } => {
                     let change = UserChange {
@@ -348,55 +376,55 @@ fn manage(command: Command) -> Result<String, ManageError> {
                         teams: Some(teams.into_iter().collect()),
                         territories: Some(territories.into_iter().collect()),
                     };
-                    let new = m.add_user(&name, &role, &change, &device)?;
+                    let new = m.add_user(&name, &role, &change, &device).await?;
                     Ok(format!(
                         "Created user {} ({role}) with device {}. Its token, shown only this once:\n{}\n",
                         new.user, new.device_id, new.token
                     ))
                 }
-                UserAction::List => m.users_table(),
+                UserAction::List => m.users_table().await,
                 UserAction::Set { name, role, teams, territories, no_teams, no_territories } => {
                     let change = UserChange {
                         role,
                         teams: list(teams, no_teams),
                         territories: list(territories, no_territories),
                     };
-                    m.set_user(&name, &change)?;
+                    m.set_user(&name, &change).await?;
                     Ok(format!("Updated user {name}.\n"))
                 }
                 UserAction::Delete { name } => {
-                    m.delete_user(&name)?;
+                    m.delete_user(&name).await?;
                     Ok(format!("Deleted user {name} and revoked their devices.\n"))
                 }
             }
         }
-        Command::Team { action, data } => {
-            let mut m = Manager::open(&data.data)?;
+        Command::Team { action, target } => {
+            let mut m = target.open()?;
             match action {
                 TeamAction::Add { name } => {
-                    m.add_team(&name)?;
+                    m.add_team(&name).await?;
                     Ok(format!("Added team {name}.\n"))
                 }
-                TeamAction::List => m.teams_table(),
+                TeamAction::List => m.teams_table().await,
             }
         }
-        Command::Device { action, data } => {
-            let mut m = Manager::open(&data.data)?;
+        Command::Device { action, target } => {
+            let mut m = target.open()?;
             match action {
-                DeviceAction::List => m.devices_table(),
+                DeviceAction::List => m.devices_table().await,
                 DeviceAction::Add { user, name } => {
-                    let new = m.add_device(&user, &name)?;
+                    let new = m.add_device(&user, &name).await?;
                     Ok(format!(
                         "Added device {} for {}. Its token, shown only this once:\n{}\n",
                         new.device_id, new.user, new.token
                     ))
                 }
                 DeviceAction::Revoke { id, wipe: false } => {
-                    m.revoke_device(id)?;
+                    m.revoke_device(id, false).await?;
                     Ok(format!("Revoked device {id}.\n"))
                 }
                 DeviceAction::Revoke { id, wipe: true } => {
-                    m.revoke_device_for_wipe(id)?;
+                    m.revoke_device(id, true).await?;
                     Ok(format!(
                         "Revoked device {id} as lost. At its next contact with the server it erases its local data; \
                          `rapport-server device list` shows when it did and what unsynced work was lost.\n"
@@ -404,7 +432,10 @@ fn manage(command: Command) -> Result<String, ManageError> {
                 }
             }
         }
-        Command::Audit { account, limit, data } => Manager::open(&data.data)?.audit_table(account.as_deref(), limit),
+        Command::Audit { account, limit, actions: false, target } => {
+            target.open()?.audit_table(account.as_deref(), limit).await
+        }
+        Command::Audit { limit, actions: true, target, .. } => target.open()?.actions_table(limit).await,
         Command::NewEpoch { data } => match start_new_epoch(&data.data.join(DATABASE_FILE)) {
             Ok(id) => Ok(format!(
                 "started epoch {}: devices re-send what this database lacks when they next sync\n",

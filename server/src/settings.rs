@@ -68,10 +68,18 @@ pub enum SettingsError {
     FileValue { path: PathBuf, key: &'static str, problem: String, hint: &'static str },
     #[error("the environment variable {var} has a bad value ({problem}); write {hint}")]
     EnvValue { var: String, problem: String, hint: &'static str },
-    #[error("{given} is set but {missing} is not; set both (or neither)")]
+    #[error("{given} (--{}) is set but {missing} (--{}) is not; set both (or neither)", flag(given), flag(missing))]
     Incomplete { given: &'static str, missing: &'static str },
-    #[error("backup_every is set but backup_dir is not; set backup_dir to the directory for scheduled backups")]
+    #[error(
+        "backup_every (--backup-every) is set but backup_dir (--backup-dir) is not; set backup_dir to the \
+         directory for scheduled backups"
+    )]
     BackupEveryWithoutDir,
+}
+
+/// A key's command-line flag (without its dashes).
+fn flag(key: &str) -> String {
+    key.replace('_', "-")
 }
 
 /// Settings from one source; `None`: this source does not set it.

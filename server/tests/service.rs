@@ -207,3 +207,105 @@ async fn request_logs_are_json_lines_with_route_status_latency_and_device_and_no
     assert!(!logs.contains(&account.to_string()), "nor a query string or a path's values: {logs}");
     assert!(!logs.contains(TOKEN), "nor a token: {logs}");
 }
+
+#[tokio::test]
+async fn management_commands_work_through_the_admin_api_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let served = Served::start(
+        dir.path(),
+        &["--listen", "0.0.0.0:0", "--data", data_arg],
+        &[("RAPPORT_ADMIN_TOKEN", TOKEN), ("RUST_LOG", "warn")],
+    );
+    let port = served.url.rsplit(':').next().unwrap().to_owned();
+    let written = std::fs::read_to_string(data.join(rapport_server::config::URL_FILE)).unwrap();
+    assert_eq!(written.trim(), format!("http://127.0.0.1:{port}"), "a wildcard address is written as loopback");
+    let admin = [("RAPPORT_ADMIN_TOKEN", TOKEN)];
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--data", data_arg]);
+        rapport_server(&all, &admin)
+    };
+
+    // Without a token: the old clear refusal, saying what to do.
+    let (ok, _, err) = rapport_server(&["user", "list", "--data", data_arg], &[]);
+    assert!(!ok && err.contains("use the admin API") && err.contains("RAPPORT_ADMIN_TOKEN"), "{err}");
+
+    // With it, every command goes through the running server.
+    let (ok, out, err) = run(&["team", "add", "north"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "Added team north.\n");
+    let (ok, out, err) = run(&["user", "add", "ray", "--role", "rep", "--team", "north", "--territory", "oulu"]);
+    assert!(ok, "{err}");
+    let ray = out.lines().last().unwrap().to_owned();
+    let whoami = client().get(format!("{}/v1/whoami", served.url)).bearer_auth(&ray).send().await.unwrap();
+    assert_eq!(whoami.status().as_u16(), 200, "the new token works at once");
+    let (ok, out, err) = run(&["user", "set", "ray", "--role", "manager", "--no-territories"]);
+    assert!(ok && out == "Updated user ray.\n", "{err}");
+    let (_, users, _) = run(&["user", "list"]);
+    assert!(users.lines().any(|l| l == "ray\tmanager\tnorth\t\tactive"), "{users}");
+    let (_, teams, _) = run(&["team", "list"]);
+    assert_eq!(teams, "north\n");
+    let (ok, out, err) = run(&["device", "add", "ray", "--name", "tablet"]);
+    assert!(ok, "{err}");
+    let tablet_token = out.lines().last().unwrap().to_owned();
+    let tablet_id: i64 = out.split_whitespace().nth(2).unwrap().parse().unwrap();
+    let (ok, _, err) = run(&["device", "revoke", &tablet_id.to_string()]);
+    assert!(ok, "{err}");
+    let refused = client().get(format!("{}/v1/whoami", served.url)).bearer_auth(&tablet_token).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 401, "revoked through the running server");
+    let (_, devices, _) = run(&["device", "list"]);
+    assert!(devices.lines().any(|l| l.starts_with(&format!("{tablet_id}\tray\ttablet\trevoked"))), "{devices}");
+    let (_, audit, err) = run(&["audit"]);
+    assert!(audit.starts_with("TIME\tUSER"), "{audit}{err}");
+
+    // The server's refusals reach the operator as they are; nothing changes.
+    let (ok, _, err) = run(&["user", "add", "x", "--role", "root"]);
+    assert!(!ok && err.contains("the server refused") && err.contains("unknown role"), "{err}");
+    let (ok, _, err) = run(&["user", "delete", "admin"]);
+    assert!(!ok && err.contains("built-in admin"), "{err}");
+    let (ok, _, err) = run(&["device", "revoke", "999"]);
+    assert!(!ok && err.contains("no device with this id"), "{err}");
+
+    // Administrators' actions name the admin device that did them.
+    let (ok, actions, err) = run(&["audit", "--actions"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = actions.lines().skip(1).collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l.split('\t').nth(2).unwrap()).collect();
+    assert_eq!(kinds, ["team.add", "user.add", "user.set", "device.add", "device.revoke"], "{actions}");
+    assert!(lines.iter().all(|l| l.split('\t').nth(1) == Some("admin (device 1)")), "{actions}");
+
+    // --server names the server; a bad address, an unreachable server and a
+    // wrong token each get their own plain error.
+    let (ok, out, err) = rapport_server(&["team", "list", "--server", &served.url], &admin);
+    assert!(ok && out == "north\n", "{err}");
+    let (ok, out, err) =
+        rapport_server(&["team", "list"], &[("RAPPORT_ADMIN_TOKEN", TOKEN), ("RAPPORT_SERVER", &served.url)]);
+    assert!(ok && out == "north\n", "{err}");
+    let (ok, _, err) = rapport_server(&["team", "list", "--server", "localhost:8080"], &admin);
+    assert!(!ok && err.contains("not a server address"), "{err}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (ok, _, err) = rapport_server(&["team", "list", "--server", &format!("http://{closed}")], &admin);
+    assert!(!ok && err.contains("cannot reach the server"), "{err}");
+    let (ok, _, err) = rapport_server(
+        &["team", "list", "--server", &served.url],
+        &[("RAPPORT_ADMIN_TOKEN", "wrong-token-0123456789")],
+    );
+    assert!(!ok && err.contains("refused RAPPORT_ADMIN_TOKEN"), "{err}");
+    let (ok, _, err) = rapport_server(&["team", "list", "--server", &served.url], &[]);
+    assert!(!ok && err.contains("needs an admin device's token"), "{err}");
+    let (ok, _, err) = rapport_server(&["team", "list", "--server", &served.url], &[("RAPPORT_ADMIN_TOKEN", &ray)]);
+    assert!(!ok && err.contains("admin API needs a device of an admin user"), "{err}");
+
+    // Stopped, the commands fall back to the data directory's file.
+    served.stop().await;
+    assert!(!data.join(rapport_server::config::URL_FILE).exists(), "the address is removed at stop");
+    let (ok, users, err) = run(&["user", "list"]);
+    assert!(ok && users.contains("ray\tmanager"), "{err}");
+    let (ok, _, err) = rapport_server(&["team", "add", "south", "--data", data_arg], &[("USER", "ops")]);
+    assert!(ok, "{err}");
+    let (_, actions, _) = run(&["audit", "--actions"]);
+    let last = actions.lines().last().unwrap();
+    assert!(last.contains("\tops (console)\tteam.add\tsouth\t"), "{actions}");
+}

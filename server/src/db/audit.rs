@@ -15,7 +15,7 @@ pub struct Author {
 }
 
 /// One audit row, as listed by `rapport-server audit` and the admin API.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// Server time, milliseconds since the Unix epoch (UTC).
     pub at: i64,
