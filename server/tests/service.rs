@@ -245,6 +245,15 @@ async fn management_commands_work_through_the_admin_api_while_the_server_runs() 
     assert!(ok && out == "Updated user ray.\n", "{err}");
     let (_, users, _) = run(&["user", "list"]);
     assert!(users.lines().any(|l| l == "ray\tmanager\tnorth\t\tactive"), "{users}");
+    // Names travel in the admin API's paths and bodies as they are.
+    let (ok, _, err) = run(&["user", "add", "Ana María/2", "--role", "office", "--team", "north"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&["user", "set", "Ana María/2", "--role", "rep"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&["user", "delete", "Ana María/2"]);
+    assert!(ok, "{err}");
+    let (_, users, _) = run(&["user", "list"]);
+    assert!(users.lines().any(|l| l == "Ana María/2\trep\tnorth\t\tdeleted"), "{users}");
     let (_, teams, _) = run(&["team", "list"]);
     assert_eq!(teams, "north\n");
     let (ok, out, err) = run(&["device", "add", "ray", "--name", "tablet"]);
@@ -273,7 +282,11 @@ async fn management_commands_work_through_the_admin_api_while_the_server_runs() 
     assert!(ok, "{err}");
     let lines: Vec<&str> = actions.lines().skip(1).collect();
     let kinds: Vec<&str> = lines.iter().map(|l| l.split('\t').nth(2).unwrap()).collect();
-    assert_eq!(kinds, ["team.add", "user.add", "user.set", "device.add", "device.revoke"], "{actions}");
+    assert_eq!(
+        kinds,
+        ["team.add", "user.add", "user.set", "user.add", "user.set", "user.delete", "device.add", "device.revoke"],
+        "{actions}"
+    );
     assert!(lines.iter().all(|l| l.split('\t').nth(1) == Some("admin (device 1)")), "{actions}");
 
     // --server names the server; a bad address, an unreachable server and a
