@@ -103,9 +103,13 @@ struct DataArg {
 /// needs an admin device's token in `RAPPORT_ADMIN_TOKEN`.
 #[derive(Debug, Args)]
 struct ManageArgs {
-    /// Directory holding the server's database.
-    #[arg(long, global = true, default_value = DEFAULT_DATA_DIR)]
-    data: PathBuf,
+    /// Directory holding the server's database [default: RAPPORT_DATA_DIR, else
+    /// data_dir of the configuration file, else ./rapport-data].
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
+    /// The server's configuration file, for its data_dir (also RAPPORT_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// The running server to manage through its admin API, e.g. http://127.0.0.1:8080 (also RAPPORT_SERVER).
     #[arg(long, global = true, value_name = "URL")]
     server: Option<String>,
@@ -115,7 +119,21 @@ impl ManageArgs {
     fn open(&self) -> Result<Managed, ManageError> {
         let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let server = self.server.clone().or_else(|| env("RAPPORT_SERVER"));
-        Managed::open(&self.data, server.as_deref(), env("RAPPORT_ADMIN_TOKEN").as_deref())
+        Managed::open(&self.data_dir()?, server.as_deref(), env("RAPPORT_ADMIN_TOKEN").as_deref())
+    }
+
+    /// The data directory as `serve` finds it: flag > environment > file > default.
+    fn data_dir(&self) -> Result<PathBuf, ManageError> {
+        if let Some(data) = &self.data {
+            return Ok(data.clone());
+        }
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let file = match self.config.clone().or_else(|| env(CONFIG_ENV).map(PathBuf::from)) {
+            Some(path) => Settings::from_file(&path)?,
+            None => Settings::default(),
+        };
+        let settings = Settings::from_env(env)?.over(file);
+        Ok(settings.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)))
     }
 }
 

@@ -45,6 +45,8 @@ pub enum ManageError {
     #[error("cannot set up HTTPS to the server: {0}")]
     Tls(String),
     #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    #[error(transparent)]
     Admin(#[from] AdminError),
     #[error(transparent)]
     Db(DbError),

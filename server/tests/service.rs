@@ -296,6 +296,14 @@ async fn management_commands_work_through_the_admin_api_while_the_server_runs() 
     let (ok, out, err) =
         rapport_server(&["team", "list"], &[("RAPPORT_ADMIN_TOKEN", TOKEN), ("RAPPORT_SERVER", &served.url)]);
     assert!(ok && out == "north\n", "{err}");
+    // The data directory is found as `serve` finds it: the configuration file, the environment.
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, format!("data_dir = {data:?}\nlisten = \"127.0.0.1:0\"\n")).unwrap();
+    let (ok, out, err) = rapport_server(&["team", "list", "--config", config.to_str().unwrap()], &admin);
+    assert!(ok && out == "north\n", "{err}");
+    let (ok, out, err) =
+        rapport_server(&["team", "list"], &[("RAPPORT_ADMIN_TOKEN", TOKEN), ("RAPPORT_DATA_DIR", data_arg)]);
+    assert!(ok && out == "north\n", "{err}");
     let (ok, _, err) = rapport_server(&["team", "list", "--server", "localhost:8080"], &admin);
     assert!(!ok && err.contains("not a server address"), "{err}");
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
