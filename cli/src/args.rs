@@ -85,9 +85,9 @@ pub enum Command {
         /// The chosen value, as `rapport conflicts` shows it.
         value: String,
     },
-    /// Create or update accounts from a CSV file (all rows are checked first).
+    /// Create or update accounts, contacts and deals from CSV files (all rows are checked first).
     Import(ImportArgs),
-    /// Write accounts to a CSV file.
+    /// Write accounts, contacts, deals or interactions to a CSV file.
     Export(ExportArgs),
     /// Edits the server refused: list them, discard one, or make it again.
     #[command(subcommand)]
@@ -790,14 +790,36 @@ pub enum TagCommand {
     },
 }
 
+/// Accounts, with contacts and deals as extra columns or related files
+/// (docs/CSV.md). Every row is checked first; a file with an error imports nothing.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    pub file: PathBuf,
+    /// The accounts file (comma, semicolon or tab; UTF-8 or Windows-1251); may be left out
+    /// when --contacts or --deals name accounts already on this device.
+    pub file: Option<PathBuf>,
+    /// A contacts file whose rows name their account by account_id, or account_name and city.
+    #[arg(long, value_name = "FILE")]
+    pub contacts: Option<PathBuf>,
+    /// A deals file whose rows name their account by account_id, or account_name and city.
+    #[arg(long, value_name = "FILE")]
+    pub deals: Option<PathBuf>,
+    /// Show what would be created, updated and left unchanged, the rows with errors and the
+    /// duplicates found; write nothing.
+    #[arg(long, visible_alias = "dry-run")]
+    pub preview: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
+/// `rapport export FILE` (accounts) or `rapport export accounts|contacts|deals|interactions FILE`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    pub file: PathBuf,
+    /// What to export (accounts, contacts, deals, interactions), or the file for accounts.
+    #[arg(value_name = "WHAT|FILE")]
+    pub what: String,
+    /// The file to write (UTF-8 with a byte-order mark).
+    pub file: Option<PathBuf>,
     /// Also export soft-deleted accounts.
     #[arg(long)]
     pub include_deleted: bool,

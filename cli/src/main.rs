@@ -7,7 +7,7 @@
 mod output;
 mod args;
 mod config;
-mod csv_io;
+mod csv;
 mod encryption;
 mod error;
 mod line_items;
@@ -62,22 +62,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Settings(c) => records::settings(&mut ws.open()?, c),
         Command::Conflicts(f) => records::conflicts(&ws.open()?, f.json),
         Command::Resolve { id, field, value } => records::resolve(&mut ws.open()?, &id, &field, &value),
-        Command::Import(args) => {
-            let report = csv_io::import(&mut ws.open()?, &args.file)?;
-            outln!(
-                "imported {}: {} created, {} updated, {} unchanged",
-                args.file.display(),
-                report.created,
-                report.updated,
-                report.unchanged
-            );
-            Ok(())
-        }
+        Command::Import(args) => csv::import(&mut ws.open()?, &args),
         Command::Refused(c) => refused::run(&mut ws.open()?, c),
-        Command::Export(args) => {
-            let n = csv_io::export(&ws.open()?, &args.file, args.include_deleted)?;
-            outln!("exported {n} accounts to {}", args.file.display());
-            Ok(())
-        }
+        Command::Export(args) => csv::export(&ws.open()?, &args),
     }
 }

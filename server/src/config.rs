@@ -44,7 +44,8 @@ pub struct Config {
     /// The oldest client release accepted (`None`: every release whose
     /// protocol version the server speaks); older ones get `426 client_too_old`.
     pub min_client_version: Option<crate::min_client::ClientVersion>,
-    /// This node's name, for metrics and logs (default: the machine's host name).
+    /// This node's name, on every metric (`node` label) so a fleet's nodes
+    /// tell apart; default: the machine's host name.
     pub node_name: String,
 }
 
@@ -106,13 +107,22 @@ impl Config {
             backup: BackupOptions::default(),
             tls: None,
             min_client_version: None,
-            node_name: crate::settings::host_name(),
+            node_name: default_node_name(),
         }
     }
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join(DATABASE_FILE)
     }
+}
+
+/// The machine's host name, else `rapport-server`.
+pub fn default_node_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "rapport-server".to_owned())
 }
 
 impl Default for Config {

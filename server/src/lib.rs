@@ -158,7 +158,7 @@ pub async fn run(
         return Err(ServerError::InvalidAdminToken);
     }
     let tls = config.tls.as_ref().map(tls::load).transpose()?;
-    let metrics = Arc::new(Metrics::default());
+    let metrics = Arc::new(Metrics::new(&config.node_name));
     let opened = {
         let (path, options, token, metrics) =
             (config.database_path(), config.db, config.admin_token.clone(), metrics.clone());

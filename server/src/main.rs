@@ -276,7 +276,7 @@ impl ServeArgs {
             tls_cert: self.tls_cert,
             tls_key: self.tls_key,
             min_client_version: self.min_client_version,
-            node_name: self.node_name,
+            node_name: self.node_name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
         }
     }
 }

@@ -1,19 +1,30 @@
-//! Prometheus metrics, rendered by hand in the text exposition format.
+//! Prometheus metrics (`prometheus-client`), exposed at `/metrics` in the
+//! OpenMetrics text format. Every series carries this node's name (`node`
+//! label), so the nodes of a fleet scraped together stay apart.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::borrow::Cow;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 use crate::AppState;
 
 /// Upper bounds (seconds) of the sync latency histogram buckets.
 const LATENCY_BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+/// Upper bounds of the requests-per-group-commit histogram buckets.
+const GROUP_BUCKETS: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
+/// The media type of what [`Metrics::render`] writes.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Where traffic came through, for byte counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,197 +42,225 @@ impl Transport {
     }
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransportLabels {
+    transport: &'static str,
+}
+
+type U64Gauge = Gauge<u64, AtomicU64>;
+
 /// Every metric the server exports. Shared by the handlers and the database thread.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
-    latency_count: AtomicU64,
-    latency_sum_micros: AtomicU64,
-    bytes_in: [AtomicU64; 2],
-    bytes_out: [AtomicU64; 2],
-    documents: AtomicU64,
-    cached_documents: AtomicU64,
-    head: AtomicU64,
-    batches: AtomicU64,
-    batched_requests: AtomicU64,
-    changes_stored: AtomicU64,
-    docs_rejected: AtomicU64,
-    compactions: AtomicU64,
-    report_rewrites: AtomicU64,
-    live_connections: AtomicU64,
-    live_pushes: AtomicU64,
-    storage_failures: AtomicU64,
-    storage_full: AtomicU64,
-    free_bytes_at_failure: AtomicU64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    sync_latency: Histogram,
+    bytes_in: Family<TransportLabels, Counter>,
+    bytes_out: Family<TransportLabels, Counter>,
+    documents: U64Gauge,
+    cached_documents: U64Gauge,
+    head: U64Gauge,
+    batches: Counter,
+    batched_requests: Counter,
+    group_size: Histogram,
+    db_jobs: Gauge,
+    changes_stored: Counter,
+    docs_rejected: Counter,
+    compactions: Counter,
+    report_rewrites: Counter,
+    live_connections: Gauge,
+    live_pushes: Counter,
+    storage_failures: Counter,
+    storage_full: U64Gauge,
+    free_bytes_at_failure: U64Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new(&crate::config::default_node_name())
+    }
 }
 
 impl Metrics {
+    /// Every metric at zero, labelled with this node's name.
+    pub fn new(node: &str) -> Metrics {
+        let node: Cow<'static, str> = Cow::Owned(node.to_owned());
+        let mut m = Metrics {
+            registry: Registry::with_labels([(Cow::Borrowed("node"), node)].into_iter()),
+            requests: Family::default(),
+            sync_latency: Histogram::new(LATENCY_BUCKETS),
+            bytes_in: Family::default(),
+            bytes_out: Family::default(),
+            documents: Gauge::default(),
+            cached_documents: Gauge::default(),
+            head: Gauge::default(),
+            batches: Counter::default(),
+            batched_requests: Counter::default(),
+            group_size: Histogram::new(GROUP_BUCKETS),
+            db_jobs: Gauge::default(),
+            changes_stored: Counter::default(),
+            docs_rejected: Counter::default(),
+            compactions: Counter::default(),
+            report_rewrites: Counter::default(),
+            live_connections: Gauge::default(),
+            live_pushes: Counter::default(),
+            storage_failures: Counter::default(),
+            storage_full: Gauge::default(),
+            free_bytes_at_failure: Gauge::default(),
+        };
+        let r = &mut m.registry;
+        // Counters are exposed with `_total` appended to these names.
+        r.register("rapport_http_requests", "HTTP requests by route and status", m.requests.clone());
+        r.register(
+            "rapport_sync_duration_seconds",
+            "Time to answer a sync request (HTTP or WebSocket), including the durable commit",
+            m.sync_latency.clone(),
+        );
+        r.register("rapport_bytes_received", "Protocol message bytes received", m.bytes_in.clone());
+        r.register("rapport_bytes_sent", "Protocol message and document bytes sent", m.bytes_out.clone());
+        r.register("rapport_documents_stored", "Documents in the server's store", m.documents.clone());
+        r.register("rapport_cached_documents", "Documents loaded in the memory cache", m.cached_documents.clone());
+        r.register("rapport_log_head", "Newest position in the change log", m.head.clone());
+        r.register("rapport_commit_batches", "Group commits of sync requests", m.batches.clone());
+        r.register("rapport_committed_requests", "Sync requests committed in batches", m.batched_requests.clone());
+        r.register("rapport_commit_group_requests", "Sync requests answered by one group commit", m.group_size.clone());
+        r.register(
+            "rapport_db_jobs_in_flight",
+            "Requests waiting for or being served by the database (its pool of work)",
+            m.db_jobs.clone(),
+        );
+        r.register("rapport_changes_stored", "Automerge changes stored", m.changes_stored.clone());
+        r.register("rapport_documents_rejected", "Pushed documents refused", m.docs_rejected.clone());
+        r.register("rapport_compactions", "Documents folded into a new snapshot", m.compactions.clone());
+        r.register(
+            "rapport_report_rewrites",
+            "Accounts whose reporting rows were rewritten after changes",
+            m.report_rewrites.clone(),
+        );
+        r.register("rapport_live_connections", "Open live WebSocket connections", m.live_connections.clone());
+        r.register("rapport_live_pushes", "Unsolicited responses sent on live sockets", m.live_pushes.clone());
+        r.register(
+            "rapport_storage_full",
+            "Writes that failed because the disk holding the database is full",
+            m.storage_failures.clone(),
+        );
+        r.register(
+            "rapport_storage_disk_full",
+            "1 while the disk is full (the last write failed for it and none has succeeded since)",
+            m.storage_full.clone(),
+        );
+        r.register(
+            "rapport_storage_free_bytes_at_failure",
+            "Bytes free on the data directory's filesystem at the last full-disk failure",
+            m.free_bytes_at_failure.clone(),
+        );
+        m
+    }
+
     pub fn request(&self, route: &str, status: u16) {
-        if let Ok(mut requests) = self.requests.lock() {
-            *requests.entry((route.to_owned(), status)).or_default() += 1;
-        }
+        self.requests.get_or_create(&RequestLabels { route: route.to_owned(), status }).inc();
     }
 
     pub fn sync_latency(&self, elapsed: Duration) {
-        let secs = elapsed.as_secs_f64();
-        for (bucket, bound) in self.latency_buckets.iter().zip(LATENCY_BUCKETS) {
-            if secs <= bound {
-                bucket.fetch_add(1, Relaxed);
-            }
-        }
-        self.latency_count.fetch_add(1, Relaxed);
-        self.latency_sum_micros.fetch_add(elapsed.as_micros() as u64, Relaxed);
+        self.sync_latency.observe(elapsed.as_secs_f64());
     }
 
     pub fn bytes_in(&self, transport: Transport, n: usize) {
-        self.bytes_in[transport as usize].fetch_add(n as u64, Relaxed);
+        self.bytes_in.get_or_create(&TransportLabels { transport: transport.label() }).inc_by(n as u64);
     }
 
     pub fn bytes_out(&self, transport: Transport, n: usize) {
-        self.bytes_out[transport as usize].fetch_add(n as u64, Relaxed);
+        self.bytes_out.get_or_create(&TransportLabels { transport: transport.label() }).inc_by(n as u64);
     }
 
     pub(crate) fn set_documents(&self, n: u64) {
-        self.documents.store(n, Relaxed);
+        self.documents.set(n);
     }
 
     pub(crate) fn set_cached(&self, n: usize) {
-        self.cached_documents.store(n as u64, Relaxed);
+        self.cached_documents.set(n as u64);
     }
 
     pub(crate) fn set_head(&self, head: u64) {
-        self.head.store(head, Relaxed);
+        self.head.set(head);
     }
 
     pub(crate) fn batch_committed(&self, requests: usize, changes: u64, rejected: u64, new_docs: u64) {
-        self.batches.fetch_add(1, Relaxed);
-        self.batched_requests.fetch_add(requests as u64, Relaxed);
-        self.changes_stored.fetch_add(changes, Relaxed);
-        self.docs_rejected.fetch_add(rejected, Relaxed);
-        self.documents.fetch_add(new_docs, Relaxed);
+        self.batches.inc();
+        self.batched_requests.inc_by(requests as u64);
+        self.group_size.observe(requests as f64);
+        self.changes_stored.inc_by(changes);
+        self.docs_rejected.inc_by(rejected);
+        self.documents.inc_by(new_docs);
+    }
+
+    /// A request for the database thread was queued; the guard counts it
+    /// until it is answered or given up.
+    pub(crate) fn db_job(&self) -> DbJob<'_> {
+        self.db_jobs.inc();
+        DbJob(&self.db_jobs)
     }
 
     pub(crate) fn compacted(&self) {
-        self.compactions.fetch_add(1, Relaxed);
+        self.compactions.inc();
     }
 
     pub(crate) fn reports_refreshed(&self, accounts: u64) {
-        self.report_rewrites.fetch_add(accounts, Relaxed);
+        self.report_rewrites.inc_by(accounts);
     }
 
     pub(crate) fn live_connected(&self) {
-        self.live_connections.fetch_add(1, Relaxed);
+        self.live_connections.inc();
     }
 
     pub(crate) fn live_disconnected(&self) {
-        self.live_connections.fetch_sub(1, Relaxed);
+        self.live_connections.dec();
     }
 
     pub(crate) fn live_pushed(&self) {
-        self.live_pushes.fetch_add(1, Relaxed);
+        self.live_pushes.inc();
     }
 
     /// A write failed because the disk is full (`free`: bytes still free then, if known).
     pub(crate) fn storage_full(&self, free: Option<u64>) {
-        self.storage_failures.fetch_add(1, Relaxed);
-        self.free_bytes_at_failure.store(free.unwrap_or(0), Relaxed);
-        self.storage_full.store(1, Relaxed);
+        self.storage_failures.inc();
+        self.free_bytes_at_failure.set(free.unwrap_or(0));
+        self.storage_full.set(1);
     }
 
     /// A write that stored changes was committed: the disk takes writes again.
     pub(crate) fn storage_writable(&self) {
-        self.storage_full.store(0, Relaxed);
+        self.storage_full.set(0);
     }
 
     /// Whether the last write failed for a full disk and none has succeeded since.
     pub fn storage_is_full(&self) -> bool {
-        self.storage_full.load(Relaxed) == 1
+        self.storage_full.get() == 1
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// The OpenMetrics text exposition of every metric.
     pub fn render(&self) -> String {
-        let mut out = String::with_capacity(4096);
-        header(&mut out, "rapport_http_requests_total", "counter", "HTTP requests by route and status.");
-        if let Ok(requests) = self.requests.lock() {
-            for ((route, status), n) in requests.iter() {
-                let _ = writeln!(out, "rapport_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}");
-            }
-        }
-        header(
-            &mut out,
-            "rapport_sync_duration_seconds",
-            "histogram",
-            "Time to answer a sync request (HTTP or WebSocket), including the durable commit.",
-        );
-        for (bucket, bound) in self.latency_buckets.iter().zip(LATENCY_BUCKETS) {
-            let _ = writeln!(out, "rapport_sync_duration_seconds_bucket{{le=\"{bound}\"}} {}", bucket.load(Relaxed));
-        }
-        let count = self.latency_count.load(Relaxed);
-        let _ = writeln!(out, "rapport_sync_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.latency_sum_micros.load(Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "rapport_sync_duration_seconds_sum {sum}");
-        let _ = writeln!(out, "rapport_sync_duration_seconds_count {count}");
-        for (name, help, values) in [
-            ("rapport_bytes_received_total", "Protocol message bytes received.", &self.bytes_in),
-            ("rapport_bytes_sent_total", "Protocol message and document bytes sent.", &self.bytes_out),
-        ] {
-            header(&mut out, name, "counter", help);
-            for t in [Transport::Http, Transport::WebSocket] {
-                let _ = writeln!(out, "{name}{{transport=\"{}\"}} {}", t.label(), values[t as usize].load(Relaxed));
-            }
-        }
-        for (name, kind, help, value) in [
-            ("rapport_documents_stored", "gauge", "Documents in the server's store.", &self.documents),
-            ("rapport_cached_documents", "gauge", "Documents loaded in the memory cache.", &self.cached_documents),
-            ("rapport_log_head", "gauge", "Newest position in the change log.", &self.head),
-            ("rapport_commit_batches_total", "counter", "Group commits of sync requests.", &self.batches),
-            (
-                "rapport_committed_requests_total",
-                "counter",
-                "Sync requests committed in batches.",
-                &self.batched_requests,
-            ),
-            ("rapport_changes_stored_total", "counter", "Automerge changes stored.", &self.changes_stored),
-            ("rapport_documents_rejected_total", "counter", "Pushed documents refused.", &self.docs_rejected),
-            ("rapport_compactions_total", "counter", "Documents folded into a new snapshot.", &self.compactions),
-            (
-                "rapport_report_rewrites_total",
-                "counter",
-                "Accounts whose reporting rows were rewritten after changes.",
-                &self.report_rewrites,
-            ),
-            ("rapport_live_connections", "gauge", "Open live WebSocket connections.", &self.live_connections),
-            ("rapport_live_pushes_total", "counter", "Unsolicited responses sent on live sockets.", &self.live_pushes),
-            (
-                "rapport_storage_full_total",
-                "counter",
-                "Writes that failed because the disk holding the database is full.",
-                &self.storage_failures,
-            ),
-            (
-                "rapport_storage_full",
-                "gauge",
-                "1 while the disk is full (the last write failed for it and none has succeeded since).",
-                &self.storage_full,
-            ),
-            (
-                "rapport_storage_free_bytes_at_failure",
-                "gauge",
-                "Bytes free on the data directory's filesystem at the last full-disk failure.",
-                &self.free_bytes_at_failure,
-            ),
-        ] {
-            header(&mut out, name, kind, help);
-            let _ = writeln!(out, "{name} {}", value.load(Relaxed));
+        let mut out = String::with_capacity(8192);
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "cannot render the metrics");
         }
         out
     }
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
+/// A database request in flight (see [`Metrics::db_job`]).
+pub(crate) struct DbJob<'a>(&'a Gauge);
+
+impl Drop for DbJob<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// Counts every request by matched route and response status.
@@ -237,15 +276,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_counters_and_a_cumulative_histogram() {
-        let m = Metrics::default();
+    fn renders_counters_and_a_cumulative_histogram_labelled_with_the_node() {
+        let m = Metrics::new("node-a");
         m.request("/v1/sync", 200);
         m.request("/v1/sync", 200);
         m.sync_latency(Duration::from_millis(3));
         let text = m.render();
-        assert!(text.contains("rapport_http_requests_total{route=\"/v1/sync\",status=\"200\"} 2"));
-        assert!(text.contains("rapport_sync_duration_seconds_bucket{le=\"0.001\"} 0"));
-        assert!(text.contains("rapport_sync_duration_seconds_bucket{le=\"0.005\"} 1"));
-        assert!(text.contains("rapport_sync_duration_seconds_bucket{le=\"+Inf\"} 1"));
+        assert!(
+            text.contains("rapport_http_requests_total{node=\"node-a\",route=\"/v1/sync\",status=\"200\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("rapport_sync_duration_seconds_bucket{node=\"node-a\",le=\"0.001\"} 0"), "{text}");
+        assert!(text.contains("rapport_sync_duration_seconds_bucket{node=\"node-a\",le=\"0.005\"} 1"), "{text}");
+        assert!(text.contains("rapport_sync_duration_seconds_bucket{node=\"node-a\",le=\"+Inf\"} 1"), "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

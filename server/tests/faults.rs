@@ -169,7 +169,7 @@ async fn a_full_disk_is_a_507_loses_nothing_acknowledged_and_service_resumes_whe
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["error"]["code"], "server_storage_full");
     assert!(metric(&server, "rapport_storage_full_total").await >= 1);
-    assert_eq!(metric(&server, "rapport_storage_full").await, 1);
+    assert_eq!(metric(&server, "rapport_storage_disk_full").await, 1);
 
     // What was acknowledged before is still served while the disk is full.
     let whole =
@@ -185,6 +185,6 @@ async fn a_full_disk_is_a_507_loses_nothing_acknowledged_and_service_resumes_whe
     assert_eq!(bo.replica.account(acked).unwrap().party.name, "Acknowledged Oy");
     let health = client().get(format!("{}/healthz", server.url)).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
-    assert_eq!(metric(&server, "rapport_storage_full").await, 0);
+    assert_eq!(metric(&server, "rapport_storage_disk_full").await, 0);
     server.stop().await;
 }

@@ -14,6 +14,17 @@ use common::{Device, TOKEN, client};
 use rapport_core::SyncLimits;
 use rapport_core::sync::Message;
 
+/// The variables the server reads, taken away from every process a test starts.
+const RAPPORT_VARS: [&str; 7] = [
+    "RAPPORT_ADMIN_TOKEN",
+    "RAPPORT_CONFIG",
+    "RAPPORT_SERVER",
+    "RAPPORT_LISTEN",
+    "RAPPORT_DATA_DIR",
+    "RAPPORT_NODE_NAME",
+    "RAPPORT_LOG_FORMAT",
+];
+
 /// A `rapport-server serve` process; its stderr (the logs) goes to a file.
 struct Served {
     child: Child,
@@ -26,8 +37,7 @@ impl Served {
         let logs = dir.join(format!("stderr-{}.log", std::process::id()));
         let mut command = Command::new(env!("CARGO_BIN_EXE_rapport-server"));
         command.arg("serve").args(args);
-        for var in ["RAPPORT_ADMIN_TOKEN", "RAPPORT_CONFIG", "RAPPORT_LISTEN", "RAPPORT_DATA_DIR", "RAPPORT_LOG_FORMAT"]
-        {
+        for var in RAPPORT_VARS {
             command.env_remove(var);
         }
         let mut child = command
@@ -72,7 +82,7 @@ impl Served {
 /// Runs `rapport-server ARGS` with only the given `RAPPORT_…` variables; returns (success, stdout, stderr).
 fn rapport_server(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rapport-server"));
-    for var in ["RAPPORT_ADMIN_TOKEN", "RAPPORT_CONFIG", "RAPPORT_SERVER", "RAPPORT_LISTEN", "RAPPORT_DATA_DIR"] {
+    for var in RAPPORT_VARS {
         command.env_remove(var);
     }
     let out = command.args(args).envs(env.iter().copied()).output().unwrap();
@@ -91,10 +101,11 @@ async fn the_configuration_file_sets_serve_and_the_environment_overrides_it() {
     )
     .unwrap();
 
-    // The file alone: the database goes into its data_dir.
-    let served = Served::start(dir.path(), &["--config", config.to_str().unwrap()], &[]);
-    let health = client().get(format!("{}/healthz", served.url)).send().await.unwrap();
-    assert_eq!(health.status().as_u16(), 200);
+    // The file alone: the database goes into its data_dir, the node's name is on its metrics.
+    let served = Served::start(dir.path(), &["--config", config.to_str().unwrap()], &[("RAPPORT_ADMIN_TOKEN", TOKEN)]);
+    let metrics = client().get(format!("{}/metrics", served.url)).bearer_auth(TOKEN).send().await.unwrap();
+    let metrics = String::from_utf8(metrics.bytes().await.unwrap().to_vec()).unwrap();
+    assert!(metrics.contains("node=\"sync-1\""), "{metrics}");
     served.stop().await;
     assert!(from_file.join("rapport-server.db").exists());
 
@@ -102,8 +113,16 @@ async fn the_configuration_file_sets_serve_and_the_environment_overrides_it() {
     let served = Served::start(
         dir.path(),
         &[],
-        &[("RAPPORT_CONFIG", config.to_str().unwrap()), ("RAPPORT_DATA_DIR", from_env.to_str().unwrap())],
+        &[
+            ("RAPPORT_CONFIG", config.to_str().unwrap()),
+            ("RAPPORT_DATA_DIR", from_env.to_str().unwrap()),
+            ("RAPPORT_NODE_NAME", "sync-2"),
+            ("RAPPORT_ADMIN_TOKEN", TOKEN),
+        ],
     );
+    let metrics = client().get(format!("{}/metrics", served.url)).bearer_auth(TOKEN).send().await.unwrap();
+    let metrics = String::from_utf8(metrics.bytes().await.unwrap().to_vec()).unwrap();
+    assert!(metrics.contains("node=\"sync-2\"") && !metrics.contains("sync-1"), "{metrics}");
     served.stop().await;
     assert!(from_env.join("rapport-server.db").exists(), "the environment beats the file");
 

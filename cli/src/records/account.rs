@@ -137,7 +137,7 @@ impl<'a> ShowJson<'a> {
 /// are typed in major units of the deal's currency. The status is refused:
 /// ending a relationship needs a reason, a date and a phase.
 fn settable(replica: &Replica, account: AccountId, field: &str, value: &str) -> Result<(String, String)> {
-    let field = crate::csv_io::field_path(field).unwrap_or(field);
+    let field = crate::csv::field_path(field).unwrap_or(field);
     let path = full_path(replica, account, field)?;
     if path == "party.status" {
         return Err(CliError::Usage(

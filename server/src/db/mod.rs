@@ -177,6 +177,7 @@ struct Inner {
     head: watch::Receiver<u64>,
     thread: Mutex<Option<JoinHandle<()>>>,
     auth: AuthCache,
+    metrics: Arc<Metrics>,
 }
 
 /// Most tokens remembered; a full cache starts over.
@@ -255,7 +256,7 @@ impl Db {
         optimize(&conn, true)?;
         let (jobs, rx) = mpsc::channel();
         let auth = AuthCache::default();
-        let worker = worker::Worker::new(conn, options, metrics, auth.generation.clone())?;
+        let worker = worker::Worker::new(conn, options, metrics.clone(), auth.generation.clone())?;
         let head = worker.subscribe();
         let thread = std::thread::Builder::new()
             .name("rapport-db".into())
@@ -265,12 +266,13 @@ impl Db {
                 drop(lock);
             })
             .map_err(DbError::Thread)?;
-        let db = Db { inner: Arc::new(Inner { jobs, head, thread: Mutex::new(Some(thread)), auth }) };
+        let db = Db { inner: Arc::new(Inner { jobs, head, thread: Mutex::new(Some(thread)), auth, metrics }) };
         Ok((db, bootstrap))
     }
 
     async fn ask<T>(&self, job: impl FnOnce(oneshot::Sender<Result<T, DbError>>) -> Job) -> Result<T, DbError> {
         let (reply, answer) = oneshot::channel();
+        let _in_flight = self.inner.metrics.db_job();
         self.inner.jobs.send(job(reply)).map_err(|_| DbError::Stopped)?;
         answer.await.map_err(|_| DbError::Stopped)?
     }

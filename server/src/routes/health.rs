@@ -38,8 +38,8 @@ pub(super) async fn healthz(State(state): State<AppState>) -> Response {
     get,
     path = "/metrics",
     tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition format 0.0.4.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String))
+    responses((status = 200, description = "Every metric in the OpenMetrics text format, each sample labelled with the node's name.", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String))
 )]
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics().render())
+    ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], state.metrics().render())
 }

@@ -229,13 +229,23 @@ pub async fn add_device(server: &TestServer, user: &str) -> (i64, String) {
     (body["device_id"].as_i64().unwrap(), body["token"].as_str().unwrap().to_owned())
 }
 
-/// A counter or gauge from `/metrics`.
+/// A counter or gauge from `/metrics`, whatever the node's name.
 pub async fn metric(server: &TestServer, name: &str) -> u64 {
     let text =
         client().get(format!("{}/metrics", server.url)).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("metric {name} in {text}"))
-        .parse()
-        .unwrap()
+    sample(&text, name, &[]).unwrap_or_else(|| panic!("metric {name} in {text}")) as u64
+}
+
+/// The value of the sample `name` whose labels include `labels`, in an
+/// OpenMetrics text (the `node` label and any other are ignored).
+pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(name)?;
+        let (label_text, value) = match rest.strip_prefix('{') {
+            Some(inner) => inner.split_once("} ")?,
+            None => ("", rest.strip_prefix(' ')?),
+        };
+        let has = |(k, v): &(&str, &str)| label_text.split(',').any(|pair| pair == format!("{k}=\"{v}\""));
+        labels.iter().all(has).then(|| value.parse().ok()).flatten()
+    })
 }
