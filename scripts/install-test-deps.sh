@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, if it is missing:
 # Chromium and Node.js (dashboard browser tests), Java 17 + Maven (Kotlin
-# bindings), python3 + pytest (Python bindings), rustfmt and clippy.
+# bindings), python3 + pytest (Python bindings), PostgreSQL (the
+# store-postgres tests make throwaway clusters with its initdb and postgres;
+# RAPPORT_TEST_PG_URL may name an existing cluster instead), rustfmt and clippy.
 set -euo pipefail
 
 if command -v rustup >/dev/null 2>&1; then
@@ -14,6 +16,9 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
+if [ -z "${RAPPORT_TEST_PG_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    missing+=(postgresql)
+fi
 if ((${#missing[@]})); then
     if [ "$(id -u)" != 0 ]; then
         echo "error: missing ${missing[*]}; install them (apt-get install ${missing[*]}) or run this as root" >&2

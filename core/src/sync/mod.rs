@@ -5,7 +5,10 @@
 //! * The client's half is [`crate::Replica::sync_request`] and
 //!   [`crate::Replica::sync_apply`].
 //! * [`MemoryStore`]: an in-memory store, for tests and simulations.
+//! * `conformance` (feature `conformance`): the log tests every store must pass.
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod memory;
 pub mod protocol;
 pub mod server;

@@ -75,6 +75,9 @@ pub trait ServerStore {
     /// Returns a document obtained from `load`, unchanged.
     fn release(&mut self, _doc: &str, _unchanged: AutoCommit) {}
     /// Documents whose `last_seq` is in `(after, upto]`, by `last_seq`, at most `limit`.
+    /// `upto` is at most a head the caller read: a store whose reads do not
+    /// share one snapshot (PostgreSQL, READ COMMITTED) may see a document
+    /// move past it since, and then lists it with its `last_seq` as of `upto`.
     fn changed(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<(String, DocMeta)>, Self::Error>;
     /// The document's snapshot bytes, if it has one.
     fn snapshot(&mut self, doc: &str) -> Result<Option<Vec<u8>>, Self::Error>;

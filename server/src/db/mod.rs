@@ -9,6 +9,7 @@
 
 pub mod audit;
 mod cache;
+mod log_file;
 mod meta;
 pub(crate) mod schema;
 pub mod space;
@@ -32,6 +33,8 @@ use crate::auth::{Principal, TokenHash};
 use crate::metrics::Metrics;
 
 pub(crate) use cache::DocCache;
+#[doc(hidden)]
+pub use log_file::{LogFile, LogTransaction};
 pub use meta::start_new_epoch;
 pub(crate) use store::SqlStore;
 pub use users::Bootstrap;

@@ -1,0 +1,94 @@
+//! The change log of a server database file on its own, without the database
+//! thread: the door through which the log conformance suite
+//! (`rapport_core::sync::conformance`) runs against the SQLite backend.
+//!
+//! Each [`LogTransaction`] is one SQLite transaction over a [`SqlStore`]
+//! with no document cache, so every read comes from the file.
+
+use std::path::Path;
+
+use automerge::{AutoCommit, Change};
+use rapport_core::sync::{ActorNewest, DocMeta, Fingerprint, LogIdentity, LoggedChange, ServerStore};
+use rusqlite::Connection;
+
+use super::{DataLock, DbError, DocCache, SqlStore, open_for_management};
+
+/// A server database file opened (created or upgraded) for its change log.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct LogFile {
+    conn: Connection,
+    _lock: DataLock,
+}
+
+impl LogFile {
+    /// Opens the database at `path`, creating or upgrading it; no server may run on it.
+    pub fn open(path: &Path) -> Result<LogFile, DbError> {
+        let (conn, lock) = open_for_management(path)?;
+        Ok(LogFile { conn, _lock: lock })
+    }
+
+    /// Begins a transaction; nothing of it is stored before [`LogTransaction::commit`].
+    pub fn transaction(&mut self) -> Result<LogTransaction<'_>, DbError> {
+        Ok(LogTransaction { tx: self.conn.transaction()?, cache: DocCache::new(0) })
+    }
+}
+
+/// One transaction on a [`LogFile`]; dropped without a commit, it rolls back.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct LogTransaction<'a> {
+    tx: rusqlite::Transaction<'a>,
+    cache: DocCache,
+}
+
+impl LogTransaction<'_> {
+    pub fn commit(self) -> Result<(), DbError> {
+        Ok(self.tx.commit()?)
+    }
+
+    fn store(&mut self) -> SqlStore<'_> {
+        SqlStore::new(&self.tx, &mut self.cache, u64::MAX)
+    }
+}
+
+impl ServerStore for LogTransaction<'_> {
+    type Error = DbError;
+
+    fn head(&mut self) -> Result<u64, DbError> {
+        self.store().head()
+    }
+    fn load(&mut self, doc: &str) -> Result<Option<AutoCommit>, DbError> {
+        self.store().load(doc)
+    }
+    fn append(&mut self, doc: &str, changes: &[Change], updated: AutoCommit) -> Result<(), DbError> {
+        self.store().append(doc, changes, updated)
+    }
+    fn release(&mut self, doc: &str, unchanged: AutoCommit) {
+        self.store().release(doc, unchanged);
+    }
+    fn changed(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<(String, DocMeta)>, DbError> {
+        self.store().changed(after, upto, limit)
+    }
+    fn snapshot(&mut self, doc: &str) -> Result<Option<Vec<u8>>, DbError> {
+        self.store().snapshot(doc)
+    }
+    fn changes_after(&mut self, doc: &str, after: u64) -> Result<Vec<LoggedChange>, DbError> {
+        self.store().changes_after(doc, after)
+    }
+    fn identity(&mut self) -> Result<LogIdentity, DbError> {
+        self.store().identity()
+    }
+    fn fingerprint(&mut self, seq: u64) -> Result<Option<Fingerprint>, DbError> {
+        self.store().fingerprint(seq)
+    }
+    fn skip_past(&mut self, seen: u64) -> Result<bool, DbError> {
+        self.store().skip_past(seen)
+    }
+    fn start_epoch(&mut self) -> Result<LogIdentity, DbError> {
+        self.store().start_epoch()
+    }
+    fn newest_by_actor(&mut self, actor: &[u8]) -> Result<Option<ActorNewest>, DbError> {
+        self.store().newest_by_actor(actor)
+    }
+}

@@ -1,0 +1,38 @@
+//! # rapport-store-postgres
+//!
+//! The server's change log on PostgreSQL, behind core's
+//! [`rapport_core::sync::ServerStore`], for a fleet of stateless server
+//! nodes on one database (issue 15).
+//!
+//! * [`PgLog::connect`] opens a pool (`tokio-postgres` + `deadpool-postgres`)
+//!   and applies the numbered migrations once, under an advisory lock.
+//! * [`PgLog::begin`] gives a [`PgTransaction`], the `ServerStore` that
+//!   [`rapport_core::sync::handle`] runs on; [`PgTransaction::commit`] is the
+//!   only acknowledgement. Log positions are gap-free across nodes (see
+//!   `transaction.rs`); inserts are idempotent by change hash.
+//! * The API is synchronous, like the trait: the calls block on a small
+//!   runtime of the log's own (ADR `docs/adr/00XX-postgres-backend.md`).
+//! * [`cluster::TestDatabase`] makes throwaway databases for tests.
+//!
+//! ```no_run
+//! use rapport_core::sync::ServerStore;
+//! use rapport_store_postgres::{PgLog, PgOptions};
+//!
+//! let log = PgLog::connect("postgres://rapport@127.0.0.1:5432/rapport", PgOptions::default())?;
+//! let mut tx = log.begin()?;
+//! let head = tx.head()?;
+//! tx.commit()?;
+//! # let _ = head;
+//! # Ok::<(), rapport_store_postgres::PgError>(())
+//! ```
+
+pub mod cluster;
+mod error;
+mod log;
+mod migrate;
+mod transaction;
+
+pub use error::PgError;
+pub use log::{PgLog, PgOptions};
+pub use migrate::schema_version;
+pub use transaction::PgTransaction;

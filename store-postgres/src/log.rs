@@ -1,0 +1,133 @@
+//! [`PgLog`]: the connection pool, the runtime that drives it, and the
+//! bridge from the synchronous [`rapport_core::sync::ServerStore`] to async
+//! tokio-postgres (ADR 00XX, `docs/adr/00XX-postgres-backend.md`).
+
+use std::future::Future;
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::runtime::{Handle, Runtime};
+
+use crate::PgError;
+use crate::migrate::migrate;
+use crate::transaction::PgTransaction;
+
+/// Tuning of a [`PgLog`].
+#[derive(Debug, Clone, Copy)]
+pub struct PgOptions {
+    /// Most connections this node opens.
+    pub max_connections: usize,
+    /// Threads driving the connections' sockets.
+    pub io_threads: usize,
+    /// Longest wait for a new connection (unless the URL sets `connect_timeout`).
+    pub connect_timeout: Duration,
+    /// Longest wait for a free connection of the pool; then [`PgError::Connect`] (retryable).
+    pub pool_wait: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        PgOptions {
+            max_connections: 16,
+            io_threads: 2,
+            connect_timeout: Duration::from_secs(10),
+            pool_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The change log in one PostgreSQL database. Cheap to clone; every clone
+/// shares the pool. Its methods block the calling thread: call them from a
+/// worker thread (the server's database thread, `spawn_blocking`), not from
+/// async code.
+#[derive(Debug, Clone)]
+pub struct PgLog {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: Pool,
+    handle: Handle,
+    /// Shut down in the background on drop, so a log may be dropped anywhere.
+    runtime: Option<Runtime>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl PgLog {
+    /// Connects to the database at `url` (`postgres://user@host:port/db`, or
+    /// key=value pairs), applies the migrations it lacks (once, under an
+    /// advisory lock, whatever other nodes do at the same time) and returns the log.
+    pub fn connect(url: &str, options: PgOptions) -> Result<PgLog, PgError> {
+        let mut config: tokio_postgres::Config = url.parse().map_err(PgError::BadUrl)?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(options.connect_timeout);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(options.io_threads.max(1))
+            .thread_name("rapport-pg")
+            .enable_all()
+            .build()
+            .map_err(PgError::Runtime)?;
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.max_connections.max(1))
+            .wait_timeout(Some(options.pool_wait))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| PgError::CreatePool(deadpool_postgres::CreatePoolError::Build(e)))?;
+        let log = PgLog { inner: Arc::new(Inner { pool, handle: runtime.handle().clone(), runtime: Some(runtime) }) };
+        let pool = log.inner.pool.clone();
+        log.run(async move {
+            let mut client = pool.get().await?;
+            migrate(&mut client).await
+        })??;
+        Ok(log)
+    }
+
+    /// Begins a transaction (READ COMMITTED). Nothing of it is stored, and
+    /// nothing may be acknowledged, before [`PgTransaction::commit`] returns `Ok`.
+    pub fn begin(&self) -> Result<PgTransaction, PgError> {
+        let pool = self.inner.pool.clone();
+        let client = self.run(async move {
+            let client = pool.get().await?;
+            client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED").await?;
+            Ok::<_, PgError>(client)
+        })??;
+        Ok(PgTransaction::new(self.clone(), client))
+    }
+
+    /// Connections open now, and how many of them are idle in the pool.
+    pub fn pool_status(&self) -> (usize, usize) {
+        let status = self.inner.pool.status();
+        (status.size, status.available)
+    }
+
+    /// Runs `work` to completion on the log's runtime and waits for it on
+    /// this thread. The future is spawned, not polled here: once started
+    /// it finishes even if the caller goes away, so a COMMIT is never cancelled.
+    pub(crate) fn run<T: Send + 'static>(&self, work: impl Future<Output = T> + Send + 'static) -> Result<T, PgError> {
+        let (done, outcome) = mpsc::sync_channel(1);
+        self.inner.handle.spawn(async move {
+            let _ = done.send(work.await);
+        });
+        outcome.recv().map_err(|_| PgError::Closed)
+    }
+
+    /// Spawns `work` on the log's runtime without waiting for it.
+    pub(crate) fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
+        self.inner.handle.spawn(work);
+    }
+}
