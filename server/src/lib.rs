@@ -176,9 +176,13 @@ pub async fn run(
     let closing = Closing::default();
     let state = AppState::new(db.clone(), metrics, &config, closing.clone());
     let schedule = match (config.backup.dir.is_some(), config.backup.every) {
-        (true, Some(every)) => {
-            Some(backup::spawn_schedule(state.backups().clone(), every, config.backup.keep, closing.watch()))
-        }
+        (true, Some(every)) => Some(backup::spawn_schedule(
+            state.backups().clone(),
+            db.clone(),
+            every,
+            config.backup.keep,
+            closing.watch(),
+        )),
         _ => None,
     };
     let signal_closing = closing.clone();

@@ -337,7 +337,7 @@ impl Managed {
             let by = match (&e.user, e.device_id, &e.console_user) {
                 (Some(user), Some(device), _) => format!("{user} (device {device})"),
                 (_, _, Some(console)) => format!("{console} (console)"),
-                _ => "unknown".to_owned(),
+                _ => "the server (schedule)".to_owned(),
             };
             let _ = writeln!(out, "{}\t{by}\t{}\t{}\t{}", rfc3339(e.at), e.action, e.subject, e.detail);
         }

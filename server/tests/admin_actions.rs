@@ -120,3 +120,24 @@ async fn every_admin_action_through_the_api_is_recorded_with_who_did_it() {
     assert!(last["user"].is_null() && last["device_id"].is_null(), "{last}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_scheduled_backup_is_recorded_as_the_schedules_action() {
+    let (_dir, server) = TestServer::start_with(|c| {
+        c.backup.dir = Some(c.data_dir.join("backups"));
+        c.backup.every = Some(std::time::Duration::from_secs(1));
+    })
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let backup = loop {
+        assert!(std::time::Instant::now() < deadline, "no scheduled backup was recorded");
+        if let Some(a) = actions(&server).await.into_iter().find(|a| a["action"] == "backup") {
+            break a;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert!(backup["user"].is_null() && backup["device_id"].is_null() && backup["console_user"].is_null(), "{backup}");
+    assert_eq!(backup["detail"]["scheduled"], true);
+    assert!(rapport_server::backup::is_scheduled_name(backup["subject"].as_str().unwrap()), "{backup}");
+    server.stop().await;
+}

@@ -82,6 +82,8 @@ pub enum ActedBy {
     Device { user_id: i64, device_id: i64 },
     /// The operating-system user who ran a management command on the data directory.
     Console { os_user: String },
+    /// The server itself, on the schedule the operator configured (`backup_every`).
+    Schedule,
 }
 
 impl ActedBy {
@@ -130,7 +132,8 @@ impl AdminAction {
 pub struct AdminActionEntry {
     /// Server time, milliseconds since the Unix epoch (UTC).
     pub at: i64,
-    /// The admin user whose device did it (`None`: done on the data directory).
+    /// The admin user whose device did it (`None`: done on the data directory,
+    /// or by the server's backup schedule when `console_user` is `None` too).
     pub user: Option<String>,
     /// That device's id.
     pub device_id: Option<i64>,
@@ -157,6 +160,7 @@ pub fn record_action(
     let (user_id, device_id, console_user) = match by {
         ActedBy::Device { user_id, device_id } => (Some(*user_id), Some(*device_id), None),
         ActedBy::Console { os_user } => (None, None, Some(os_user.as_str())),
+        ActedBy::Schedule => (None, None, None),
     };
     conn.prepare_cached(
         "INSERT INTO admin_actions (at, user_id, device_id, console_user, action, subject, detail)
