@@ -81,8 +81,11 @@ pub async fn require_token(State(state): State<AppState>, mut req: Request, next
     if principal.role != Role::Admin {
         state.limiter().check(principal.device_id).map_err(|wait| ApiError::RateLimited { retry_after: wait })?;
     }
+    let device = crate::routes::ServedDevice(principal.device_id);
     req.extensions_mut().insert(principal);
-    Ok(next.run(req).await)
+    let mut response = next.run(req).await;
+    response.extensions_mut().insert(device);
+    Ok(response)
 }
 
 /// Why a token that does not authenticate is refused: `410 device_wiped` for
@@ -126,7 +129,9 @@ pub async fn require_wiped_token(
     // A lost device reports once; the limit keeps a stolen token from hammering the server.
     state.limiter().check(device_id).map_err(|wait| ApiError::RateLimited { retry_after: wait })?;
     req.extensions_mut().insert(WipedDevice { device_id });
-    Ok(next.run(req).await)
+    let mut response = next.run(req).await;
+    response.extensions_mut().insert(crate::routes::ServedDevice(device_id));
+    Ok(response)
 }
 
 /// Refuses callers whose user is not an admin (after [`require_token`]).

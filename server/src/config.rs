@@ -13,6 +13,10 @@ pub const DEFAULT_DATA_DIR: &str = "./rapport-data";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 32 << 20;
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "rapport-server.db";
+/// File in the data directory where the running server writes its address
+/// (`http://127.0.0.1:8080`), for the management commands to find its admin
+/// API; removed when it stops.
+pub const URL_FILE: &str = "rapport-server.url";
 
 /// Server configuration; [`Config::new`] fills in the defaults.
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@
 //! what to send back) live in `rapport_core::sync::handle`.
 
 pub mod access;
+pub mod admin_client;
 pub mod auth;
 pub mod backup;
 pub mod config;
@@ -25,6 +26,7 @@ pub mod min_client;
 pub mod openapi;
 pub mod reports;
 mod routes;
+pub mod settings;
 pub mod shutdown;
 pub mod tls;
 mod web;
@@ -166,14 +168,21 @@ pub async fn run(
     };
     let (db, bootstrap) = opened?;
     let addr = listener.local_addr()?;
-    announce(&bootstrap, &format!("{}://{addr}", if tls.is_some() { "https" } else { "http" }));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url_file = config.data_dir.join(config::URL_FILE);
+    write_url_file(&url_file, scheme, addr);
+    announce(&bootstrap, &format!("{scheme}://{addr}"));
 
     let closing = Closing::default();
     let state = AppState::new(db.clone(), metrics, &config, closing.clone());
     let schedule = match (config.backup.dir.is_some(), config.backup.every) {
-        (true, Some(every)) => {
-            Some(backup::spawn_schedule(state.backups().clone(), every, config.backup.keep, closing.watch()))
-        }
+        (true, Some(every)) => Some(backup::spawn_schedule(
+            state.backups().clone(),
+            db.clone(),
+            every,
+            config.backup.keep,
+            closing.watch(),
+        )),
         _ => None,
     };
     let signal_closing = closing.clone();
@@ -197,9 +206,29 @@ pub async fn run(
     if !closing.wait(SOCKET_CLOSE_GRACE).await {
         tracing::warn!("some live sockets did not close in time");
     }
+    let _ = std::fs::remove_file(&url_file);
     db.shutdown().await;
     tracing::info!("stopped");
     served.map_err(ServerError::from)
+}
+
+/// Writes where this server answers into the data directory, for the
+/// management commands to reach its admin API ([`manage::Managed::open`]):
+/// a wildcard address (`0.0.0.0`, `::`) is written as the loopback one.
+fn write_url_file(path: &std::path::Path, scheme: &str, addr: std::net::SocketAddr) {
+    let mut local = addr;
+    if local.ip().is_unspecified() {
+        local.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    if let Err(e) = std::fs::write(path, format!("{scheme}://{local}\n")) {
+        tracing::warn!(
+            error = %e, file = %path.display(),
+            "cannot write the server's address; management commands need --server while it runs"
+        );
+    }
 }
 
 fn announce(bootstrap: &Bootstrap, url: &str) {

@@ -7,14 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use rapport_server::backup::{self, BackupError};
-use rapport_server::config::{
-    BackupOptions, DATABASE_FILE, DEFAULT_BACKUP_KEEP, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
-    DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SEC, parse_interval,
-};
+use rapport_server::config::{DATABASE_FILE, DEFAULT_DATA_DIR, parse_interval};
 use rapport_server::db::users::UserChange;
 use rapport_server::db::{DbError, start_new_epoch};
-use rapport_server::manage::{ManageError, Manager};
-use rapport_server::tls::TlsFiles;
+use rapport_server::manage::{ManageError, Managed};
+use rapport_server::settings::{CONFIG_ENV, Settings, SettingsError};
 use rapport_server::{Config, run, shutdown};
 use tracing_subscriber::EnvFilter;
 
@@ -30,37 +27,42 @@ struct Cli {
 enum Command {
     /// Serve the sync protocol (the default).
     Serve(ServeArgs),
-    /// Manage users (on the data directory; while the server runs, use the admin API).
+    /// Manage users (through the running server's admin API, or on the data directory).
     User {
         #[command(subcommand)]
         action: UserAction,
         #[command(flatten)]
-        data: DataArg,
+        target: ManageArgs,
     },
     /// Manage teams.
     Team {
         #[command(subcommand)]
         action: TeamAction,
         #[command(flatten)]
-        data: DataArg,
+        target: ManageArgs,
     },
     /// Manage devices and their tokens.
     Device {
         #[command(subcommand)]
         action: DeviceAction,
         #[command(flatten)]
-        data: DataArg,
+        target: ManageArgs,
     },
-    /// Print the audit log: every accepted change with user, device and server time.
+    /// Print the audit log: every accepted change with user, device and
+    /// server time (with --actions: administrators' actions).
     Audit {
         /// Only this account (UUID).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "actions")]
         account: Option<String>,
         /// Newest entries to print.
         #[arg(long, default_value_t = 1000)]
         limit: u32,
+        /// Print administrators' actions instead: users, teams and devices
+        /// added, changed, deleted or revoked, and backups taken, with who did it.
+        #[arg(long)]
+        actions: bool,
         #[command(flatten)]
-        data: DataArg,
+        target: ManageArgs,
     },
     /// Write a consistent, checked backup of the database to a new file (also while the server runs).
     Backup {
@@ -92,6 +94,47 @@ struct DataArg {
     /// Directory holding the server's database.
     #[arg(long, global = true, default_value = DEFAULT_DATA_DIR)]
     data: PathBuf,
+}
+
+/// Where a management command acts (docs/OPERATIONS.md): the admin API of
+/// the server at `--server` (or `RAPPORT_SERVER`), else the data directory's
+/// file, else — while a server holds it — that server's admin API, found
+/// through the address it wrote into the data directory. The admin API
+/// needs an admin device's token in `RAPPORT_ADMIN_TOKEN`.
+#[derive(Debug, Args)]
+struct ManageArgs {
+    /// Directory holding the server's database [default: RAPPORT_DATA_DIR, else
+    /// data_dir of the configuration file, else ./rapport-data].
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
+    /// The server's configuration file, for its data_dir (also RAPPORT_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The running server to manage through its admin API, e.g. http://127.0.0.1:8080 (also RAPPORT_SERVER).
+    #[arg(long, global = true, value_name = "URL")]
+    server: Option<String>,
+}
+
+impl ManageArgs {
+    fn open(&self) -> Result<Managed, ManageError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let server = self.server.clone().or_else(|| env("RAPPORT_SERVER"));
+        Managed::open(&self.data_dir()?, server.as_deref(), env("RAPPORT_ADMIN_TOKEN").as_deref())
+    }
+
+    /// The data directory as `serve` finds it: flag > environment > file > default.
+    fn data_dir(&self) -> Result<PathBuf, ManageError> {
+        if let Some(data) = &self.data {
+            return Ok(data.clone());
+        }
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let file = match self.config.clone().or_else(|| env(CONFIG_ENV).map(PathBuf::from)) {
+            Some(path) => Settings::from_file(&path)?,
+            None => Settings::default(),
+        };
+        let settings = Settings::from_env(env)?.over(file);
+        Ok(settings.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,108 +205,126 @@ enum DeviceAction {
     },
 }
 
-#[derive(Debug, Args)]
+/// `serve`'s flags. Each one left out is taken from the environment
+/// (`RAPPORT_…`), then the configuration file, then the default
+/// (`rapport_server::settings`, docs/OPERATIONS.md).
+#[derive(Debug, Default, Args)]
 struct ServeArgs {
-    /// Directory holding the server's database.
-    #[arg(long, default_value = DEFAULT_DATA_DIR)]
-    data: PathBuf,
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = DEFAULT_LISTEN)]
-    listen: SocketAddr,
-    /// Largest request body or WebSocket message, in bytes.
-    #[arg(long, default_value_t = DEFAULT_MAX_BODY_BYTES)]
-    max_body_bytes: usize,
-    /// Documents kept loaded in memory.
-    #[arg(long, default_value_t = 256)]
-    cache_docs: usize,
-    /// Requests per second each non-admin device may make (0: unlimited).
-    #[arg(long, default_value_t = DEFAULT_RATE_PER_SEC)]
-    rate: f64,
-    /// Requests a device may make in a burst.
-    #[arg(long, default_value_t = DEFAULT_RATE_BURST)]
-    burst: u32,
-    /// Largest document a push may produce, in bytes of changes.
-    #[arg(long, default_value_t = 16 << 20)]
-    max_doc_bytes: u64,
+    /// A TOML configuration file holding any of these settings (also `RAPPORT_CONFIG`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory holding the server's database [default: ./rapport-data].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Address to listen on (port 0 picks a free port) [default: 127.0.0.1:8080].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Largest request body or WebSocket message, in bytes [default: 33554432].
+    #[arg(long)]
+    max_body_bytes: Option<usize>,
+    /// Documents kept loaded in memory [default: 256].
+    #[arg(long)]
+    cache_docs: Option<usize>,
+    /// Requests per second each non-admin device may make (0: unlimited) [default: 20].
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Requests a device may make in a burst [default: 40].
+    #[arg(long)]
+    burst: Option<u32>,
+    /// Largest document a push may produce, in bytes of changes [default: 16777216].
+    #[arg(long)]
+    max_doc_bytes: Option<u64>,
     /// Directory for backups taken through the admin API and on a schedule.
     #[arg(long, value_name = "DIR")]
     backup_dir: Option<PathBuf>,
     /// Take a backup into --backup-dir this often, e.g. 1h, 30m, 1d.
-    #[arg(long, value_name = "INTERVAL", value_parser = parse_interval, requires = "backup_dir")]
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_interval)]
     backup_every: Option<std::time::Duration>,
     /// The oldest client release allowed to sync, e.g. 0.2.0 (default: every
     /// release whose protocol this server speaks). Older apps are answered
     /// 426 client_too_old with this version and keep their unsent changes.
     #[arg(long, value_name = "VERSION", value_parser = rapport_server::min_client::parse_minimum)]
     min_client_version: Option<rapport_server::min_client::ClientVersion>,
-    /// Scheduled backups to keep (the newest; older ones are deleted).
-    #[arg(long, value_name = "N", default_value_t = 48, value_parser = clap::value_parser!(u32).range(1..))]
-    backup_keep: u32,
+    /// Scheduled backups to keep (the newest; older ones are deleted) [default: 48].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    backup_keep: Option<u32>,
     /// Serve HTTPS with this certificate chain (PEM; the server's certificate first).
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(long, value_name = "FILE")]
     tls_cert: Option<PathBuf>,
     /// The private key of --tls-cert (PEM).
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(long, value_name = "FILE")]
     tls_key: Option<PathBuf>,
-    /// This node's name on its metrics (default: the host name).
-    #[arg(long, value_name = "NAME", env = "RAPPORT_NODE_NAME")]
+    /// This node's name in metrics and logs [default: the machine's host name].
+    #[arg(long, value_name = "NAME")]
     node_name: Option<String>,
 }
 
-impl Default for ServeArgs {
-    fn default() -> Self {
-        ServeArgs {
-            data: PathBuf::from(DEFAULT_DATA_DIR),
-            listen: DEFAULT_LISTEN.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            cache_docs: 256,
-            rate: DEFAULT_RATE_PER_SEC,
-            burst: DEFAULT_RATE_BURST,
-            max_doc_bytes: 16 << 20,
-            backup_dir: None,
-            backup_every: None,
-            backup_keep: DEFAULT_BACKUP_KEEP as u32,
-            tls_cert: None,
-            tls_key: None,
-            min_client_version: None,
-            node_name: None,
+impl ServeArgs {
+    /// The settings the flags give (the highest-precedence source).
+    fn settings(self) -> Settings {
+        Settings {
+            listen: self.listen,
+            data_dir: self.data,
+            max_body_bytes: self.max_body_bytes,
+            cache_docs: self.cache_docs,
+            max_doc_bytes: self.max_doc_bytes,
+            rate: self.rate,
+            burst: self.burst,
+            backup_dir: self.backup_dir,
+            backup_every: self.backup_every,
+            backup_keep: self.backup_keep,
+            tls_cert: self.tls_cert,
+            tls_key: self.tls_key,
+            min_client_version: self.min_client_version,
+            node_name: self.node_name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
         }
+    }
+}
+
+/// Flags over the environment over the configuration file over the defaults.
+fn layered(mut args: ServeArgs) -> Result<(SocketAddr, Config), SettingsError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let file = match args.config.take().or_else(|| env(CONFIG_ENV).filter(|p| !p.is_empty()).map(PathBuf::from)) {
+        Some(path) => Settings::from_file(&path)?,
+        None => Settings::default(),
+    };
+    let settings = args.settings().over(Settings::from_env(env)?.over(file));
+    let listen = settings.listen_addr();
+    Ok((listen, settings.into_config()?))
+}
+
+/// Logs to stderr: human-readable lines, or JSON lines with `RAPPORT_LOG_FORMAT=json`.
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("RAPPORT_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().flatten_event(true).with_current_span(false).with_span_list(false).init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
     }
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    init_logging();
     let args = match Cli::parse().command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => args,
         Command::Backup { to, data } => return report(backup_to(&data.data, &to)),
         Command::Restore { from, data } => return report(restore_from(&from, &data.data)),
-        other => return report(manage(other)),
+        other => return report(manage(other).await),
     };
-    let mut config = Config::new(args.data);
-    config.max_body_bytes = args.max_body_bytes;
-    config.db.cache_docs = args.cache_docs;
-    config.rate_per_sec = args.rate;
-    config.rate_burst = args.burst;
-    config.db.max_doc_bytes = args.max_doc_bytes;
+    let (listen, mut config) = match layered(args) {
+        Ok(layered) => layered,
+        Err(e) => {
+            eprintln!("rapport-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     config.admin_token = std::env::var("RAPPORT_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
-    config.min_client_version = args.min_client_version;
-    if let Some(name) = args.node_name.filter(|n| !n.trim().is_empty()) {
-        config.node_name = name;
-    }
-    config.backup =
-        BackupOptions { dir: args.backup_dir, every: args.backup_every, keep: args.backup_keep.max(1) as usize };
-    if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
-        config.tls = Some(TlsFiles { cert, key });
-    }
-    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+    let listener = match tokio::net::TcpListener::bind(listen).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("rapport-server: cannot listen on {}: {e}", args.listen);
+            eprintln!("rapport-server: cannot listen on {listen}: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -320,12 +381,12 @@ fn restore_from(from: &std::path::Path, data: &std::path::Path) -> Result<String
 }
 
 /// Runs a management command; returns what to print.
-fn manage(command: Command) -> Result<String, ManageError> {
+async fn manage(command: Command) -> Result<String, ManageError> {
     let list = |v: Vec<String>, clear: bool| (clear || !v.is_empty()).then(|| v.into_iter().collect());
     match command {
         Command::Serve(_) | Command::Backup { .. } | Command::Restore { .. } => Ok(String::new()),
-        Command::User { action, data } => {
-            let mut m = Manager::open(&data.data)?;
+        Command::User { action, target } => {
+            let mut m = target.open()?;
             match action {
                 UserAction::Add { name, role, teams, territories, device } => {
                     let change = UserChange {
@@ -333,55 +394,55 @@ fn manage(command: Command) -> Result<String, ManageError> {
                         teams: Some(teams.into_iter().collect()),
                         territories: Some(territories.into_iter().collect()),
                     };
-                    let new = m.add_user(&name, &role, &change, &device)?;
+                    let new = m.add_user(&name, &role, &change, &device).await?;
                     Ok(format!(
                         "Created user {} ({role}) with device {}. Its token, shown only this once:\n{}\n",
                         new.user, new.device_id, new.token
                     ))
                 }
-                UserAction::List => m.users_table(),
+                UserAction::List => m.users_table().await,
                 UserAction::Set { name, role, teams, territories, no_teams, no_territories } => {
                     let change = UserChange {
                         role,
                         teams: list(teams, no_teams),
                         territories: list(territories, no_territories),
                     };
-                    m.set_user(&name, &change)?;
+                    m.set_user(&name, &change).await?;
                     Ok(format!("Updated user {name}.\n"))
                 }
                 UserAction::Delete { name } => {
-                    m.delete_user(&name)?;
+                    m.delete_user(&name).await?;
                     Ok(format!("Deleted user {name} and revoked their devices.\n"))
                 }
             }
         }
-        Command::Team { action, data } => {
-            let mut m = Manager::open(&data.data)?;
+        Command::Team { action, target } => {
+            let mut m = target.open()?;
             match action {
                 TeamAction::Add { name } => {
-                    m.add_team(&name)?;
+                    m.add_team(&name).await?;
                     Ok(format!("Added team {name}.\n"))
                 }
-                TeamAction::List => m.teams_table(),
+                TeamAction::List => m.teams_table().await,
             }
         }
-        Command::Device { action, data } => {
-            let mut m = Manager::open(&data.data)?;
+        Command::Device { action, target } => {
+            let mut m = target.open()?;
             match action {
-                DeviceAction::List => m.devices_table(),
+                DeviceAction::List => m.devices_table().await,
                 DeviceAction::Add { user, name } => {
-                    let new = m.add_device(&user, &name)?;
+                    let new = m.add_device(&user, &name).await?;
                     Ok(format!(
                         "Added device {} for {}. Its token, shown only this once:\n{}\n",
                         new.device_id, new.user, new.token
                     ))
                 }
                 DeviceAction::Revoke { id, wipe: false } => {
-                    m.revoke_device(id)?;
+                    m.revoke_device(id, false).await?;
                     Ok(format!("Revoked device {id}.\n"))
                 }
                 DeviceAction::Revoke { id, wipe: true } => {
-                    m.revoke_device_for_wipe(id)?;
+                    m.revoke_device(id, true).await?;
                     Ok(format!(
                         "Revoked device {id} as lost. At its next contact with the server it erases its local data; \
                          `rapport-server device list` shows when it did and what unsynced work was lost.\n"
@@ -389,7 +450,10 @@ fn manage(command: Command) -> Result<String, ManageError> {
                 }
             }
         }
-        Command::Audit { account, limit, data } => Manager::open(&data.data)?.audit_table(account.as_deref(), limit),
+        Command::Audit { account, limit, actions: false, target } => {
+            target.open()?.audit_table(account.as_deref(), limit).await
+        }
+        Command::Audit { limit, actions: true, target, .. } => target.open()?.actions_table(limit).await,
         Command::NewEpoch { data } => match start_new_epoch(&data.data.join(DATABASE_FILE)) {
             Ok(id) => Ok(format!(
                 "started epoch {}: devices re-send what this database lacks when they next sync\n",

@@ -1,26 +1,51 @@
-//! The management commands (`rapport-server user|team|device|audit`), run
-//! on the data directory directly. The server holds its database with an
-//! exclusive lock, so while it runs these refuse with
-//! [`ManageError::ServerRunning`] and the operator uses the admin HTTP API
-//! (`/v1/admin/...`) instead (`docs/adr/0004-access.md`).
+//! The management commands (`rapport-server user|team|device|audit`).
+//!
+//! [`Managed::open`] picks where they act: the running server's admin API
+//! (`/v1/admin/...`, [`AdminApi`]) when `--server URL` is given or when a
+//! server holds the data directory (it wrote its address into [`URL_FILE`]),
+//! with an admin device's token from `RAPPORT_ADMIN_TOKEN`; otherwise the
+//! data directory's database file ([`Manager`]), which the server holds with
+//! an exclusive lock while it runs. Both record what they do in the audit
+//! log of administrators' actions (docs/OPERATIONS.md).
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-use crate::config::DATABASE_FILE;
-use crate::db::users::{self, AdminError, NewDevice, UserChange};
+use crate::admin_client::AdminApi;
+use crate::config::{DATABASE_FILE, URL_FILE};
+use crate::db::audit::{ActedBy, AdminAction, AdminActionEntry, AuditEntry, Recorded};
+use crate::db::users::{self, AdminError, DeviceInfo, NewDevice, UserChange, UserInfo};
 use crate::db::{DbError, audit, open_for_management};
 
 /// Why a management command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ManageError {
     #[error(
-        "the server is running and holds the database in {0}; use the admin API (/v1/admin/...) with an admin \
-         token, or stop the server first"
+        "the server is running and holds the database in {}; to use the admin API through it, set \
+         RAPPORT_ADMIN_TOKEN to an admin device's token (and give --server URL if it is not found by itself), \
+         or stop the server first", .0.display()
     )]
     ServerRunning(PathBuf),
+    #[error("managing the server at {0} needs an admin device's token in RAPPORT_ADMIN_TOKEN")]
+    NoToken(String),
+    #[error("RAPPORT_ADMIN_TOKEN is not a device token (16 to 256 visible characters)")]
+    InvalidToken,
+    #[error("{0:?} is not a server address; write it as http://HOST:PORT or https://HOST")]
+    InvalidServer(String),
+    #[error("cannot reach the server at {server} ({reason}); check --server and that the server runs")]
+    Unreachable { server: String, reason: String },
+    #[error("the server at {server} refused RAPPORT_ADMIN_TOKEN ({message}); set it to an admin device's token")]
+    TokenRefused { server: String, message: String },
+    #[error("the server refused: {message}")]
+    Refused { status: u16, message: String },
+    #[error("{server} answered {status} with something that is not Rapport's admin API; check --server")]
+    BadAnswer { server: String, status: u16 },
+    #[error("cannot set up HTTPS to the server: {0}")]
+    Tls(String),
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
     #[error(transparent)]
     Admin(#[from] AdminError),
     #[error(transparent)]
@@ -49,6 +74,15 @@ impl Manager {
         }
     }
 
+    /// Runs an operation and records it in the audit log as done by the
+    /// operating-system user running this command.
+    fn acted<T>(
+        &mut self,
+        op: impl FnOnce(&mut Connection) -> Result<(T, Recorded), AdminError>,
+    ) -> Result<T, ManageError> {
+        Ok(audit::acted(&mut self.conn, &ActedBy::console(), op)?)
+    }
+
     pub fn add_user(
         &mut self,
         name: &str,
@@ -56,38 +90,180 @@ impl Manager {
         change: &UserChange,
         device: &str,
     ) -> Result<NewDevice, ManageError> {
-        Ok(users::add_user(&mut self.conn, name, role, change, device)?)
+        self.acted(|conn| {
+            let created = users::add_user(conn, name, role, change, device)?;
+            let detail = serde_json::json!({
+                "role": role, "teams": change.teams, "territories": change.territories,
+                "device": device.trim(), "device_id": created.device_id,
+            });
+            let subject = created.user.clone();
+            Ok((created, Recorded { action: AdminAction::UserAdded, subject, detail }))
+        })
     }
 
     pub fn set_user(&mut self, name: &str, change: &UserChange) -> Result<(), ManageError> {
-        Ok(users::set_user(&mut self.conn, name, change)?)
+        self.acted(|conn| {
+            users::set_user(conn, name, change)?;
+            let detail = audit::user_change(change);
+            Ok(((), Recorded { action: AdminAction::UserChanged, subject: name.to_owned(), detail }))
+        })
     }
 
     pub fn delete_user(&mut self, name: &str) -> Result<(), ManageError> {
-        Ok(users::delete_user(&mut self.conn, name)?)
+        self.acted(|conn| {
+            users::delete_user(conn, name)?;
+            let detail = serde_json::json!({ "devices_revoked": true });
+            Ok(((), Recorded { action: AdminAction::UserDeleted, subject: name.to_owned(), detail }))
+        })
     }
 
     pub fn add_team(&mut self, name: &str) -> Result<(), ManageError> {
-        Ok(users::add_team(&self.conn, name)?)
+        self.acted(|conn| {
+            users::add_team(conn, name)?;
+            let (subject, detail) = (name.trim().to_owned(), serde_json::json!({}));
+            Ok(((), Recorded { action: AdminAction::TeamAdded, subject, detail }))
+        })
     }
 
     pub fn add_device(&mut self, user: &str, name: &str) -> Result<NewDevice, ManageError> {
-        Ok(users::add_device(&mut self.conn, user, name)?)
+        self.acted(|conn| {
+            let created = users::add_device(conn, user, name)?;
+            let detail = serde_json::json!({ "user": created.user, "name": name.trim() });
+            let subject = created.device_id.to_string();
+            Ok((created, Recorded { action: AdminAction::DeviceAdded, subject, detail }))
+        })
     }
 
     pub fn revoke_device(&mut self, id: i64) -> Result<(), ManageError> {
-        Ok(users::revoke_device(&self.conn, id)?)
+        self.acted(|conn| {
+            users::revoke_device(conn, id)?;
+            let detail = serde_json::json!({ "wipe": false });
+            Ok(((), Recorded { action: AdminAction::DeviceRevoked, subject: id.to_string(), detail }))
+        })
     }
 
     /// Revokes a device as lost: at its next contact it is told to erase its data.
     pub fn revoke_device_for_wipe(&mut self, id: i64) -> Result<(), ManageError> {
-        Ok(users::revoke_device_for_wipe(&mut self.conn, id)?)
+        self.acted(|conn| {
+            users::revoke_device_for_wipe(conn, id)?;
+            let detail = serde_json::json!({ "wipe": true });
+            Ok(((), Recorded { action: AdminAction::DeviceRevokedForWipe, subject: id.to_string(), detail }))
+        })
     }
 
-    /// `name  role  teams  territories` per user.
-    pub fn users_table(&self) -> Result<String, ManageError> {
+    pub fn users(&self) -> Result<Vec<UserInfo>, ManageError> {
+        Ok(users::list_users(&self.conn)?)
+    }
+
+    pub fn teams(&self) -> Result<Vec<String>, ManageError> {
+        Ok(users::list_teams(&self.conn)?)
+    }
+
+    pub fn devices(&self) -> Result<Vec<DeviceInfo>, ManageError> {
+        Ok(users::list_devices(&self.conn)?)
+    }
+
+    pub fn audit(&self, account: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>, ManageError> {
+        Ok(audit::list(&self.conn, account, limit)?)
+    }
+
+    pub fn actions(&self, limit: u32) -> Result<Vec<AdminActionEntry>, ManageError> {
+        Ok(audit::list_actions(&self.conn, limit)?)
+    }
+}
+
+/// Where a management command acts.
+#[derive(Debug)]
+pub enum Managed {
+    /// The data directory's database (no server holds it).
+    File(Manager),
+    /// A running server's admin API.
+    Api(AdminApi),
+}
+
+impl Managed {
+    /// The admin API at `server` if given; else the data directory's file if
+    /// no server holds it; else the admin API of the server that does, at the
+    /// address it wrote into the data directory. `token` is an admin device's
+    /// token (`RAPPORT_ADMIN_TOKEN`), needed for the admin API.
+    pub fn open(data_dir: &Path, server: Option<&str>, token: Option<&str>) -> Result<Managed, ManageError> {
+        let api = |server: &str| match token {
+            Some(token) => AdminApi::new(server, token).map(Managed::Api),
+            None => Err(ManageError::NoToken(server.trim().to_owned())),
+        };
+        if let Some(server) = server {
+            return api(server);
+        }
+        match Manager::open(data_dir) {
+            Err(ManageError::ServerRunning(dir)) => {
+                let url = std::fs::read_to_string(dir.join(URL_FILE)).ok();
+                match (url.as_deref().map(str::trim).filter(|u| !u.is_empty()), token) {
+                    (Some(url), Some(_)) => api(url),
+                    _ => Err(ManageError::ServerRunning(dir)),
+                }
+            }
+            opened => opened.map(Managed::File),
+        }
+    }
+
+    pub async fn add_user(
+        &mut self,
+        name: &str,
+        role: &str,
+        change: &UserChange,
+        device: &str,
+    ) -> Result<NewDevice, ManageError> {
+        match self {
+            Managed::File(m) => m.add_user(name, role, change, device),
+            Managed::Api(api) => api.add_user(name, role, change, device).await,
+        }
+    }
+
+    pub async fn set_user(&mut self, name: &str, change: &UserChange) -> Result<(), ManageError> {
+        match self {
+            Managed::File(m) => m.set_user(name, change),
+            Managed::Api(api) => api.set_user(name, change).await,
+        }
+    }
+
+    pub async fn delete_user(&mut self, name: &str) -> Result<(), ManageError> {
+        match self {
+            Managed::File(m) => m.delete_user(name),
+            Managed::Api(api) => api.delete_user(name).await,
+        }
+    }
+
+    pub async fn add_team(&mut self, name: &str) -> Result<(), ManageError> {
+        match self {
+            Managed::File(m) => m.add_team(name),
+            Managed::Api(api) => api.add_team(name).await,
+        }
+    }
+
+    pub async fn add_device(&mut self, user: &str, name: &str) -> Result<NewDevice, ManageError> {
+        match self {
+            Managed::File(m) => m.add_device(user, name),
+            Managed::Api(api) => api.add_device(user, name).await,
+        }
+    }
+
+    /// Revokes a device; with `wipe`, as lost: at its next contact it is told to erase its data.
+    pub async fn revoke_device(&mut self, id: i64, wipe: bool) -> Result<(), ManageError> {
+        match (self, wipe) {
+            (Managed::File(m), false) => m.revoke_device(id),
+            (Managed::File(m), true) => m.revoke_device_for_wipe(id),
+            (Managed::Api(api), wipe) => api.revoke_device(id, wipe).await,
+        }
+    }
+
+    /// `NAME  ROLE  TEAMS  TERRITORIES  STATUS` per user.
+    pub async fn users_table(&self) -> Result<String, ManageError> {
+        let users = match self {
+            Managed::File(m) => m.users()?,
+            Managed::Api(api) => api.list_users().await?,
+        };
         let mut out = String::from("NAME\tROLE\tTEAMS\tTERRITORIES\tSTATUS\n");
-        for u in users::list_users(&self.conn)? {
+        for u in users {
             let join = |s: &std::collections::BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(",");
             let status = if u.deleted { "deleted" } else { "active" };
             let _ = writeln!(out, "{}\t{}\t{}\t{}\t{status}", u.name, u.role, join(&u.teams), join(&u.territories));
@@ -95,13 +271,21 @@ impl Manager {
         Ok(out)
     }
 
-    pub fn teams_table(&self) -> Result<String, ManageError> {
-        Ok(users::list_teams(&self.conn)?.into_iter().map(|t| t + "\n").collect())
+    pub async fn teams_table(&self) -> Result<String, ManageError> {
+        let teams = match self {
+            Managed::File(m) => m.teams()?,
+            Managed::Api(api) => api.list_teams().await?,
+        };
+        Ok(teams.into_iter().map(|t| t + "\n").collect())
     }
 
-    pub fn devices_table(&self) -> Result<String, ManageError> {
+    pub async fn devices_table(&self) -> Result<String, ManageError> {
+        let devices = match self {
+            Managed::File(m) => m.devices()?,
+            Managed::Api(api) => api.list_devices().await?,
+        };
         let mut out = String::from("ID\tUSER\tNAME\tSTATUS\tACTORS\n");
-        for d in users::list_devices(&self.conn)? {
+        for d in devices {
             let status = match &d.wipe {
                 Some(users::WipeInfo { done_at: Some(_), lost_documents, lost_changes, .. }) => format!(
                     "wiped (lost {} unsynced change(s) in {} document(s))",
@@ -118,19 +302,53 @@ impl Manager {
     }
 
     /// The audit log (of one account), oldest first, with RFC 3339 server times.
-    pub fn audit_table(&self, account: Option<&str>, limit: u32) -> Result<String, ManageError> {
+    pub async fn audit_table(&self, account: Option<&str>, limit: u32) -> Result<String, ManageError> {
+        let entries = match self {
+            Managed::File(m) => m.audit(account, limit)?,
+            Managed::Api(api) => api.audit(account, limit).await?,
+        };
         let mut out = String::from("TIME\tUSER\tDEVICE\tDOCUMENT\tSEQ\tOP\tCHANGE\n");
-        for e in audit::list(&self.conn, account, limit)? {
-            let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(e.at) * 1_000_000)
-                .ok()
-                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-                .unwrap_or_else(|| e.at.to_string());
+        for e in entries {
             let _ = writeln!(
                 out,
-                "{at}\t{}\t{} ({})\t{}\t{}\t{}\t{}",
-                e.user, e.device_id, e.device, e.document, e.seq, e.op, e.change
+                "{}\t{}\t{} ({})\t{}\t{}\t{}\t{}",
+                rfc3339(e.at),
+                e.user,
+                e.device_id,
+                e.device,
+                e.document,
+                e.seq,
+                e.op,
+                e.change
             );
         }
         Ok(out)
     }
+
+    /// Administrators' actions, oldest first: who (an admin user and device,
+    /// or the console user on the data directory), what, and on what.
+    pub async fn actions_table(&self, limit: u32) -> Result<String, ManageError> {
+        let entries = match self {
+            Managed::File(m) => m.actions(limit)?,
+            Managed::Api(api) => api.actions(limit).await?,
+        };
+        let mut out = String::from("TIME\tBY\tACTION\tSUBJECT\tDETAIL\n");
+        for e in entries {
+            let by = match (&e.user, e.device_id, &e.console_user) {
+                (Some(user), Some(device), _) => format!("{user} (device {device})"),
+                (_, _, Some(console)) => format!("{console} (console)"),
+                _ => "the server (schedule)".to_owned(),
+            };
+            let _ = writeln!(out, "{}\t{by}\t{}\t{}\t{}", rfc3339(e.at), e.action, e.subject, e.detail);
+        }
+        Ok(out)
+    }
+}
+
+/// Milliseconds since the Unix epoch as RFC 3339 (UTC).
+fn rfc3339(at: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| at.to_string())
 }

@@ -83,10 +83,12 @@ fn is_stale_partial(entry: &std::fs::DirEntry, name: &str) -> bool {
         .is_some_and(|age| age > STALE_PARTIAL)
 }
 
-/// Scheduled backups: every `every`, a backup into `dir`, then the newest
-/// `keep` kept. Ends once `closing` turns true (a running backup finishes first).
+/// Scheduled backups: every `every`, a backup into `dir` (recorded in `db`'s
+/// log of administrators' actions), then the newest `keep` kept. Ends once
+/// `closing` turns true (a running backup finishes first).
 pub fn spawn_schedule(
     backups: Backups,
+    db: crate::Db,
     every: Duration,
     keep: usize,
     mut closing: tokio::sync::watch::Receiver<bool>,
@@ -100,13 +102,19 @@ pub fn spawn_schedule(
                 _ = tick.tick() => {}
                 _ = closing.wait_for(|closing| *closing) => return,
             }
-            match backups.backup_named(None).await {
-                Ok(info) => tracing::info!(
-                    file = %info.path.display(), head = info.head, bytes = info.bytes, millis = info.millis,
-                    "scheduled backup written"
-                ),
-                Err(e) => tracing::error!(error = %e, "scheduled backup failed"),
-            }
+            let written = match backups.backup_named(None).await {
+                Ok(info) => {
+                    tracing::info!(
+                        file = %info.path.display(), head = info.head, bytes = info.bytes, millis = info.millis,
+                        "scheduled backup written"
+                    );
+                    Some(info)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduled backup failed");
+                    None
+                }
+            };
             let pruned = {
                 let dir = dir.clone();
                 run_blocking(move || prune(&dir, keep)).await
@@ -119,8 +127,27 @@ pub fn spawn_schedule(
                 }
                 Err(e) => tracing::error!(error = %e, "cannot delete old scheduled backups"),
             }
+            // Recorded once the old ones are pruned, so that no more than
+            // `keep` are in the directory for longer than the backup takes.
+            if let Some(info) = written {
+                record(&db, &info).await;
+            }
         }
     })
+}
+
+/// Records a scheduled backup as an administrator's action of the schedule.
+async fn record(db: &crate::Db, info: &super::BackupInfo) {
+    use crate::db::audit::{self, ActedBy, AdminAction};
+    let file = info.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let detail = serde_json::json!({
+        "scheduled": true, "head": info.head, "documents": info.documents, "bytes": info.bytes,
+    });
+    let recorded =
+        db.call(move |conn| audit::record_action(conn, &ActedBy::Schedule, AdminAction::BackupTaken, &file, &detail));
+    if let Err(e) = recorded.await {
+        tracing::error!(error = %e, "cannot record a scheduled backup in the audit log");
+    }
 }
 
 #[cfg(test)]

@@ -522,6 +522,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     DELETE FROM rpt_stage_flow;
     DELETE FROM rpt_stale;
     ",
+    // 17: administrators' actions (issue 15): users, teams and devices added,
+    // changed, deleted or revoked, and backups taken, with who did it: an
+    // admin device through the admin API (`user_id`, `device_id`), or the
+    // operating-system user who ran `rapport-server user|team|device` on the
+    // data directory (`console_user`). `detail` is JSON saying what changed.
+    "
+    CREATE TABLE admin_actions (
+        id           INTEGER PRIMARY KEY,
+        at           INTEGER NOT NULL,
+        user_id      INTEGER REFERENCES users(id),
+        device_id    INTEGER REFERENCES devices(id),
+        console_user TEXT,
+        action       TEXT NOT NULL,
+        subject      TEXT NOT NULL,
+        detail       TEXT NOT NULL
+    );
+    ",
 ];
 
 /// The schema version a fully migrated database has.

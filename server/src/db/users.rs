@@ -54,7 +54,7 @@ impl From<rusqlite::Error> for AdminError {
 }
 
 /// A user as listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct UserInfo {
     pub name: String,
     pub role: String,
@@ -64,7 +64,7 @@ pub struct UserInfo {
 }
 
 /// A device as listed (never its token).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct DeviceInfo {
     pub id: i64,
     pub user: String,
@@ -79,7 +79,7 @@ pub struct DeviceInfo {
 
 /// A remote wipe: when it was asked for and, once the device erased its
 /// data, when it said so and what unsynced work was lost with it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct WipeInfo {
     /// Server time of `device revoke --wipe`, milliseconds since the Unix epoch (UTC).
     pub requested_at: i64,
@@ -99,7 +99,7 @@ pub struct WipeReport {
 }
 
 /// A new device and its token, shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct NewDevice {
     pub user: String,
     pub device_id: i64,

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
@@ -19,8 +19,9 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::access::Role;
+use crate::auth::Principal;
 use crate::backup::BackupError;
-use crate::db::audit::{self, AuditEntry};
+use crate::db::audit::{self, ActedBy, AdminAction, AdminActionEntry, AuditEntry, Recorded};
 use crate::db::users::{self, AdminError, DeviceInfo, NewDevice, UserChange, UserInfo};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
@@ -42,6 +43,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_devices))
         .routes(routes!(revoke_device))
         .routes(routes!(list_audit))
+        .routes(routes!(list_actions))
         .routes(routes!(backup))
 }
 
@@ -201,13 +203,27 @@ async fn list_users(State(state): State<AppState>) -> Result<Json<UserList>, Api
 )]
 async fn add_user(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     json: Result<Json<NewUser>, JsonRejection>,
 ) -> Result<Json<NewDevice>, ApiError> {
     let new = body(&state, json)?;
     let change = UserChange { role: None, teams: Some(new.teams), territories: Some(new.territories) };
     let device = new.device.unwrap_or_else(|| "first device".into());
-    let created =
-        state.db().call(move |conn| Ok(users::add_user(conn, &new.name, &new.role, &change, &device))).await??;
+    let by = acted_by(&principal);
+    let created = state
+        .db()
+        .call(move |conn| {
+            Ok(audit::acted(conn, &by, |conn| {
+                let created = users::add_user(conn, &new.name, &new.role, &change, &device)?;
+                let detail = serde_json::json!({
+                    "role": new.role, "teams": change.teams, "territories": change.territories,
+                    "device": device.trim(), "device_id": created.device_id,
+                });
+                let subject = created.user.clone();
+                Ok::<_, AdminError>((created, Recorded { action: AdminAction::UserAdded, subject, detail }))
+            }))
+        })
+        .await??;
     Ok(Json(created))
 }
 
@@ -228,12 +244,26 @@ async fn add_user(
 )]
 async fn set_user(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
     json: Result<Json<UserPatch>, JsonRejection>,
 ) -> Result<Json<Done>, ApiError> {
     let patch = body(&state, json)?;
     let change = UserChange { role: patch.role, teams: patch.teams, territories: patch.territories };
-    state.db().call(move |conn| Ok(users::set_user(conn, &name, &change))).await?.map_err(refused)?;
+    let by = acted_by(&principal);
+    state
+        .db()
+        .call(move |conn| {
+            Ok(audit::acted(conn, &by, |conn| {
+                users::set_user(conn, &name, &change)?;
+                Ok::<_, AdminError>((
+                    (),
+                    Recorded { action: AdminAction::UserChanged, subject: name, detail: audit::user_change(&change) },
+                ))
+            }))
+        })
+        .await?
+        .map_err(refused)?;
     Ok(DONE)
 }
 
@@ -249,8 +279,23 @@ async fn set_user(
         (status = 404, description = "No user with this name.", body = ErrorBody),
     )
 )]
-async fn delete_user(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Done>, ApiError> {
-    state.db().call(move |conn| Ok(users::delete_user(conn, &name))).await?.map_err(refused)?;
+async fn delete_user(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Path(name): Path<String>,
+) -> Result<Json<Done>, ApiError> {
+    let by = acted_by(&principal);
+    state
+        .db()
+        .call(move |conn| {
+            Ok(audit::acted(conn, &by, |conn| {
+                users::delete_user(conn, &name)?;
+                let detail = serde_json::json!({ "devices_revoked": true });
+                Ok::<_, AdminError>(((), Recorded { action: AdminAction::UserDeleted, subject: name, detail }))
+            }))
+        })
+        .await?
+        .map_err(refused)?;
     state.revoked();
     Ok(DONE)
 }
@@ -271,11 +316,23 @@ async fn delete_user(State(state): State<AppState>, Path(name): Path<String>) ->
 )]
 async fn add_device(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(user): Path<String>,
     json: Result<Json<Named>, JsonRejection>,
 ) -> Result<Json<NewDevice>, ApiError> {
     let device = body(&state, json)?.name;
-    let created = state.db().call(move |conn| Ok(users::add_device(conn, &user, &device))).await??;
+    let by = acted_by(&principal);
+    let created = state
+        .db()
+        .call(move |conn| {
+            Ok(audit::acted(conn, &by, |conn| {
+                let created = users::add_device(conn, &user, &device)?;
+                let detail = serde_json::json!({ "user": created.user, "name": device.trim() });
+                let subject = created.device_id.to_string();
+                Ok::<_, AdminError>((created, Recorded { action: AdminAction::DeviceAdded, subject, detail }))
+            }))
+        })
+        .await??;
     Ok(Json(created))
 }
 
@@ -301,10 +358,21 @@ async fn list_teams(State(state): State<AppState>) -> Result<Json<TeamList>, Api
 )]
 async fn add_team(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     json: Result<Json<Named>, JsonRejection>,
 ) -> Result<Json<Done>, ApiError> {
     let name = body(&state, json)?.name;
-    state.db().call(move |conn| Ok(users::add_team(conn, &name))).await??;
+    let by = acted_by(&principal);
+    state
+        .db()
+        .call(move |conn| {
+            Ok(audit::acted(conn, &by, |conn| {
+                users::add_team(conn, &name)?;
+                let (subject, detail) = (name.trim().to_owned(), serde_json::json!({}));
+                Ok::<_, AdminError>(((), Recorded { action: AdminAction::TeamAdded, subject, detail }))
+            }))
+        })
+        .await??;
     Ok(DONE)
 }
 
@@ -342,6 +410,7 @@ struct Revoke {
 )]
 async fn revoke_device(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
     bytes: axum::body::Bytes,
 ) -> Result<Json<Done>, ApiError> {
@@ -353,11 +422,25 @@ async fn revoke_device(
             .map_err(|e| ApiError::InvalidRequest(format!("invalid JSON body: {e}")))?
             .unwrap_or_default()
     };
-    if request.wipe {
-        state.db().call(move |conn| Ok(users::revoke_device_for_wipe(conn, id))).await??;
+    let (by, wipe) = (acted_by(&principal), request.wipe);
+    state
+        .db()
+        .call(move |conn| {
+            Ok(audit::acted(conn, &by, |conn| {
+                let action = if wipe {
+                    users::revoke_device_for_wipe(conn, id)?;
+                    AdminAction::DeviceRevokedForWipe
+                } else {
+                    users::revoke_device(conn, id)?;
+                    AdminAction::DeviceRevoked
+                };
+                let detail = serde_json::json!({ "wipe": wipe });
+                Ok::<_, AdminError>(((), Recorded { action, subject: id.to_string(), detail }))
+            }))
+        })
+        .await??;
+    if wipe {
         tracing::warn!(device = id, "device revoked as lost; it erases its data at its next contact");
-    } else {
-        state.db().call(move |conn| Ok(users::revoke_device(conn, id))).await??;
     }
     state.revoked();
     Ok(DONE)
@@ -400,6 +483,48 @@ async fn list_audit(
     Ok(Json(AuditList { audit }))
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct ActionsQuery {
+    /// The newest actions to list (default 1000; a larger number than 100000 lists 100000).
+    #[param(value_type = Option<u64>, minimum = 0, maximum = 4294967295_u64)]
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct ActionList {
+    /// The newest actions, oldest first.
+    actions: Vec<AdminActionEntry>,
+}
+
+/// Administrators' actions: users, teams and devices added, changed, deleted
+/// or revoked and backups taken, with who did it and when.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/actions",
+    tag = "admin",
+    params(ActionsQuery),
+    responses(
+        (status = 200, body = ActionList),
+        (status = 400, description = "An unknown parameter or a bad value (`invalid_request`).", body = ErrorBody),
+    )
+)]
+async fn list_actions(
+    State(state): State<AppState>,
+    query: Result<Query<ActionsQuery>, QueryRejection>,
+) -> Result<Json<ActionList>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::InvalidRequest(format!("invalid query: {}", e.body_text())))?;
+    let limit = q.limit.unwrap_or(AUDIT_DEFAULT).min(AUDIT_MAX);
+    let actions = state.db().call(move |conn| audit::list_actions(conn, limit)).await?;
+    Ok(Json(ActionList { actions }))
+}
+
+/// Who an admin API call is done by.
+fn acted_by(principal: &Principal) -> ActedBy {
+    ActedBy::Device { user_id: principal.user_id, device_id: principal.device_id }
+}
+
 /// A backup's file name inside the server's backup directory (never a path).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -439,7 +564,11 @@ struct BackupWritten {
         (status = 409, description = "The server has no backup directory (`--backup-dir`), or the file exists (`conflict`).", body = ErrorBody),
     )
 )]
-async fn backup(State(state): State<AppState>, bytes: axum::body::Bytes) -> Result<Json<BackupWritten>, ApiError> {
+async fn backup(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    bytes: axum::body::Bytes,
+) -> Result<Json<BackupWritten>, ApiError> {
     // No body, or `null`, asks for a time-stamped name.
     let request: BackupRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
         BackupRequest::default()
@@ -461,6 +590,9 @@ async fn backup(State(state): State<AppState>, bytes: axum::body::Bytes) -> Resu
         "backup written through the admin API"
     );
     let file = info.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let (by, subject) = (acted_by(&principal), file.clone());
+    let detail = serde_json::json!({ "head": info.head, "documents": info.documents, "bytes": info.bytes });
+    state.db().call(move |conn| audit::record_action(conn, &by, AdminAction::BackupTaken, &subject, &detail)).await?;
     Ok(Json(BackupWritten {
         file,
         path: info.path,

@@ -5,6 +5,7 @@ mod directory;
 mod documents;
 mod health;
 mod live;
+mod request_log;
 mod sync;
 mod whoami;
 mod wipe;
@@ -13,7 +14,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -21,6 +21,7 @@ use crate::AppState;
 use crate::error::{ApiError, panic_response};
 use crate::openapi::{Access, mark};
 use crate::{auth, metrics};
+pub use request_log::ServedDevice;
 
 /// The routes anyone may call: they hold no data.
 fn public() -> OpenApiRouter<AppState> {
@@ -67,7 +68,7 @@ pub(crate) fn described() -> OpenApiRouter<AppState> {
 }
 
 /// Every route, with authentication, body limits, timeouts, metrics,
-/// tracing, panic catching and the security headers.
+/// request logs, panic catching and the security headers.
 pub fn router(state: AppState) -> Router {
     let [public, protected, admin, wiping] = groups();
     let admin = admin.route_layer(axum::middleware::from_fn(auth::require_admin));
@@ -82,8 +83,8 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.limits().max_body_bytes))
         .layer(from_fn_with_state(state.clone(), deadline))
         .layer(from_fn_with_state(state.clone(), metrics::track))
-        .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(request_log::log))
         .layer(axum::middleware::map_response(crate::web::headers::add))
         .with_state(state)
 }
