@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, if it is missing:
 # Chromium and Node.js (dashboard browser tests), Java 17 + Maven (Kotlin
-# bindings), python3 + pytest (Python bindings), PostgreSQL (the
+# bindings), python3 + pytest (Python bindings) and openpyxl (reads the dashboard's
+# XLSX exports back), PostgreSQL (the
 # store-postgres tests make throwaway clusters with its initdb and postgres;
 # RAPPORT_TEST_PG_URL may name an existing cluster instead), rustfmt and clippy.
 set -euo pipefail
@@ -28,3 +29,5 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 python3 -c "import pytest" 2>/dev/null || python3 -m pip install --quiet pytest
+# The dashboard's browser tests read its XLSX downloads back with openpyxl.
+python3 -c "import openpyxl" 2>/dev/null || python3 -m pip install --quiet openpyxl

@@ -718,3 +718,49 @@ test('laptop and tablet layouts keep a clicked stage\'s deals beside it, and axe
   assert.deepEqual(pageErrors, []);
   await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-rep.png'), fullPage: true });
 });
+
+// A download the page starts, saved under artifacts/.
+async function downloaded(button, file) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(button)]);
+  assert.equal(download.suggestedFilename(), file);
+  const saved = path.join(ARTIFACTS, file);
+  await download.saveAs(saved);
+  return saved;
+}
+
+test('every report downloads as CSV and XLSX with the filters on the page, amounts in major units', async () => {
+  await signedIn('?rep=ana&lang=uk');
+  await page.selectOption('#export-report', 'stages');
+  const want = await api('/v1/reports/stages', { rep: 'ana' });
+  assert.ok(want.rows.some((r) => r.currency === 'UAH'), 'the seed has a deal in hryvnias');
+  // Major units as text: 36000000 kopiyky are 360000.00.
+  const major = (r) => (Number(r.amount_minor) / 100).toFixed(2);
+
+  const csvFile = await downloaded('#export-csv', 'stages.csv');
+  const text = fs.readFileSync(csvFile, 'utf8');
+  assert.ok(text.startsWith('\uFEFF'), 'UTF-8 with a byte-order mark, for Excel');
+  const lines = text.slice(1).trim().split(/\r?\n/).map((l) => l.split(','));
+  assert.deepEqual(lines[0], ['stage', 'currency', 'deals', 'amount']);
+  const got = lines.slice(1).map(([stage, currency, deals, amount]) => `${stage}|${currency}|${deals}|${amount}`).sort();
+  const expected = want.rows.map((r) => `${r.stage}|${r.currency}|${r.deals}|${major(r)}`).sort();
+  assert.deepEqual(got, expected);
+
+  const xlsxFile = await downloaded('#export-xlsx', 'stages.xlsx');
+  const read = execFileSync('python3', ['-c', [
+    'import json, sys, openpyxl',
+    'ws = openpyxl.load_workbook(sys.argv[1]).active',
+    'print(json.dumps({"title": ws.title, "rows": [list(r) for r in ws.iter_rows(values_only=True)]}))',
+  ].join('\n'), xlsxFile], { encoding: 'utf8' });
+  const book = JSON.parse(read);
+  assert.equal(book.title, 'stages');
+  assert.deepEqual(book.rows[0], ['stage', 'currency', 'deals', 'amount']);
+  const cells = book.rows.slice(1).map(([stage, currency, deals, amount]) => `${stage}|${currency}|${deals}|${Number(amount).toFixed(2)}`).sort();
+  assert.deepEqual(cells, expected);
+
+  // A report that is as of today on the page is exported so too, whatever the period.
+  await signedIn('?period=custom&from=2000-01-01&to=2000-01-31');
+  await page.selectOption('#export-report', 'overdue-deals');
+  const overdue = fs.readFileSync(await downloaded('#export-csv', 'overdue-deals.csv'), 'utf8');
+  assert.ok(overdue.includes('Initech'), overdue);
+  assert.deepEqual(pageErrors, []);
+});

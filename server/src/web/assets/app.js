@@ -1091,6 +1091,41 @@
     signIn(value);
   });
   $('sign-out').addEventListener('click', () => signOut(''));
+  // ---------- exports ----------
+  // The reports that are as of today on the page are exported so too.
+  const AS_OF_TODAY = new Set(['rep-summary', 'overdue-deals', 'stale-deals', 'key-accounts-at-risk']);
+
+  // Downloads report `name` as `format` (csv or xlsx) with the page's
+  // filters. fetch() carries the token; the file is handed to the browser
+  // from a blob, so the token never appears in a URL.
+  async function download(format) {
+    const name = $('export-report').value;
+    const f = AS_OF_TODAY.has(name) ? asOfToday(filters()) : filters();
+    const q = new URLSearchParams(Object.assign({}, f, { format })).toString();
+    showError('');
+    try {
+      const res = await fetch('/v1/reports/' + name + '?' + q, {
+        headers: { Authorization: 'Bearer ' + token }, cache: 'no-store',
+      });
+      if (!res.ok) {
+        let message = t('server.status', { status: String(res.status) });
+        try {
+          const body = await res.json();
+          if (body && body.error && body.error.message) message = body.error.message;
+        } catch (_) { /* not JSON */ }
+        throw new ApiError(res.status, message);
+      }
+      const url = URL.createObjectURL(await res.blob());
+      const a = el('a', { href: url, download: name + '.' + format, hidden: 'hidden' });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) {
+      handleError(e);
+    }
+  }
+
   function firstPages() {
     for (const name of Object.keys(offsets)) offsets[name] = 0;
   }
@@ -1106,6 +1141,8 @@
   $('lost-deals').addEventListener('click', () => openDeals(() => t('drill.lost-all'), { by: 'lost' }));
   $('overdue-deals-button').addEventListener('click', () => openDeals(() => t('overdue'), { by: 'overdue' }, { today: true }));
   $('rep-back').addEventListener('click', () => { setView('overview'); route(); });
+  $('export-csv').addEventListener('click', () => download('csv'));
+  $('export-xlsx').addEventListener('click', () => download('xlsx'));
   window.addEventListener('popstate', () => { filtersFromUrl(); showPeriod(); if (token) route(); });
   filtersFromUrl();
   showPeriod();

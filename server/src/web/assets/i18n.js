@@ -23,6 +23,8 @@
       'unreachable': 'Cannot reach the server: {message}',
       'filters': 'Filters', 'f.team': 'Team', 'f.rep': 'Rep', 'f.territory': 'Territory', 'f.from': 'From', 'f.to': 'To',
       'apply': 'Apply', 'clear': 'Clear',
+      'export.label': 'Download a report', 'export.csv': 'CSV', 'export.xlsx': 'Excel (XLSX)',
+      'export.hint': 'With the filters above; amounts in major units beside their currency.',
       'weighted': 'Weighted pipeline', 'no-open-deals': 'No open deals',
       'pipeline.detail': { one: '{n} open deal, {amount} unweighted', other: '{n} open deals, {amount} unweighted' },
       'funnel': 'Pipeline by stage', 'funnel.hint': 'Select a stage to list its deals.',
@@ -66,6 +68,8 @@
       'unreachable': 'Сервер недоступний: {message}',
       'filters': 'Фільтри', 'f.team': 'Команда', 'f.rep': 'Менеджер', 'f.territory': 'Територія', 'f.from': 'З', 'f.to': 'По',
       'apply': 'Застосувати', 'clear': 'Очистити',
+      'export.label': 'Завантажити звіт', 'export.csv': 'CSV', 'export.xlsx': 'Excel (XLSX)',
+      'export.hint': 'З фільтрами вище; суми в основних одиницях поруч із валютою.',
       'weighted': 'Зважена воронка', 'no-open-deals': 'Немає відкритих угод',
       'pipeline.detail': {
         one: '{n} відкрита угода, {amount} без зважування',
@@ -122,6 +126,8 @@
       'unreachable': 'Сервер недоступен: {message}',
       'filters': 'Фильтры', 'f.team': 'Команда', 'f.rep': 'Менеджер', 'f.territory': 'Территория', 'f.from': 'С', 'f.to': 'По',
       'apply': 'Применить', 'clear': 'Сбросить',
+      'export.label': 'Скачать отчёт', 'export.csv': 'CSV', 'export.xlsx': 'Excel (XLSX)',
+      'export.hint': 'С фильтрами выше; суммы в основных единицах рядом с валютой.',
       'weighted': 'Взвешенная воронка', 'no-open-deals': 'Нет открытых сделок',
       'pipeline.detail': {
         one: '{n} открытая сделка, {amount} без взвешивания',
