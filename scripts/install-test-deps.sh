@@ -4,7 +4,9 @@
 # bindings), python3 + pytest (Python bindings) and openpyxl (reads the dashboard's
 # XLSX exports back), PostgreSQL (the
 # store-postgres tests make throwaway clusters with its initdb and postgres;
-# RAPPORT_TEST_PG_URL may name an existing cluster instead), rustfmt and clippy.
+# RAPPORT_TEST_PG_URL may name an existing cluster instead), nginx (the
+# shipped reverse-proxy configuration runs in front of a real server), rustfmt
+# and clippy.
 set -euo pipefail
 
 if command -v rustup >/dev/null 2>&1; then
@@ -17,6 +19,7 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 if [ -z "${RAPPORT_TEST_PG_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     missing+=(postgresql)
 fi
