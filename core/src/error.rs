@@ -109,9 +109,25 @@ pub enum Error {
     #[error("document schema version {found} is newer than the supported version {supported}; upgrade Rapport")]
     UnsupportedSchema { found: u64, supported: u64 },
 
-    /// Another process (or another handle in this process) has the replica open.
-    #[error("replica {0} is in use by another process; close the other program and try again")]
+    /// Encrypting or erasing the replica needs it alone, and another process
+    /// (or another handle in this process, such as `rapport watch`) has it open.
+    #[error(
+        "replica {0} is in use by another process, and encrypting or erasing it needs it alone; \
+         stop the other program (such as `rapport watch`) and try again"
+    )]
     ReplicaLocked(PathBuf),
+
+    /// Another process is encrypting or erasing the replica; it cannot be opened meanwhile.
+    #[error("replica {0} is being encrypted or erased by another process; wait for it to finish and try again")]
+    ReplicaRewriting(PathBuf),
+
+    /// Another handle (e.g. `rapport watch` applying a large pull) kept
+    /// writing the replica for the whole wait; nothing was changed.
+    #[error(
+        "replica {path} stayed busy for {waited_secs} s: another program on this device is writing it \
+         (such as a large sync); nothing was changed, try again"
+    )]
+    ReplicaBusy { path: PathBuf, waited_secs: u64 },
 
     /// The file exists but is not a Rapport replica.
     #[error("{0} is not a Rapport replica (wrong file, or a file from another program)")]

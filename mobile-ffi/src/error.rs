@@ -108,6 +108,8 @@ impl From<rapport_core::Error> for RapportError {
             E::InvalidDocument(_)
             | E::UnsupportedSchema { .. }
             | E::ReplicaLocked(_)
+            | E::ReplicaRewriting(_)
+            | E::ReplicaBusy { .. }
             | E::NotAReplica(_)
             | E::ReplicaTooNew { .. }
             | E::Storage(_)
