@@ -172,6 +172,9 @@ impl FileLock {
     }
 
     fn file(replica: &Path) -> Result<FileLock> {
+        if let Some(dir) = replica.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: replica.to_path_buf(), source })?;
+        }
         let mut name = replica.as_os_str().to_owned();
         name.push(".lock");
         let path = PathBuf::from(name);
