@@ -6,6 +6,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::encryption::KeySource;
 
+const ACCOUNT_HELP: &str = "The account: its id, or the first 4 or more characters of it";
+const CONTACT_HELP: &str = "A contact of the account: its id, or the first 4 or more characters of it";
+const DEAL_HELP: &str = "A deal of the account: its id, or the first 4 or more characters of it";
+const TASK_HELP: &str = "A task of the account: its id, or the first 4 or more characters of it";
+const ITEM_HELP: &str = "A line item of the deal: its id, or the first 4 or more characters of it";
+
 #[derive(Debug, Parser)]
 #[command(name = "rapport", version, about = "Rapport CRM: a local replica synced with the Rapport server")]
 pub struct Cli {
@@ -29,25 +35,56 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Show the replica's server, identity and unsynced changes.
     Status(JsonFlag),
-    /// Accounts: add, edit, show, list, history, delete, merge.
+    /// Accounts: add, edit, show, list, history, delete, merge, end and reopen the relationship.
     #[command(subcommand)]
     Account(AccountCommand),
-    /// Log an interaction (call, meeting, visit, email, note).
+    /// A customer's people: add, edit, deactivate, phones and e-mails.
+    #[command(subcommand)]
+    Contact(ContactCommand),
+    /// Record a contact's consent or refusal for a channel and topic.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
+    /// Log held interactions (call, meeting, visit, email, note) and plan future ones.
     #[command(subcommand)]
     Interaction(InteractionCommand),
-    /// Deals: add, move between stages, line items.
+    /// Deals: add, move between stages, mark lost with a reason, line items.
     #[command(subcommand)]
     Deal(DealCommand),
+    /// Tasks of an account: add, mark done, list.
+    #[command(subcommand)]
+    Task(TaskCommand),
+    /// Ties between contacts and parties (professional, social, parent, group, …).
+    #[command(subcommand)]
+    Tie(TieCommand),
+    /// The party's roles (customer, supplier, partner, reseller, government, internal).
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Move an account on the loyalty ladder, with a reason.
+    #[command(subcommand)]
+    Ladder(LadderCommand),
+    /// Move an account to another lifecycle phase, with a reason.
+    #[command(subcommand)]
+    Lifecycle(LifecycleCommand),
     /// Replace an account's notes.
     #[command(subcommand)]
     Notes(NotesCommand),
     /// Add or remove a tag.
     #[command(subcommand)]
     Tag(TagCommand),
+    /// Pipeline stages and reason catalogues: show them; administrators, managers and the office change them.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// List fields edited concurrently on two devices.
     Conflicts(JsonFlag),
     /// Resolve a conflict by writing the chosen value.
-    Resolve { id: String, field: String, value: String },
+    Resolve {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// A field path as `rapport conflicts` lists it, e.g. party.owner.
+        field: String,
+        /// The chosen value, as `rapport conflicts` shows it.
+        value: String,
+    },
     /// Create or update accounts from a CSV file (all rows are checked first).
     Import(ImportArgs),
     /// Write accounts to a CSV file.
@@ -142,10 +179,20 @@ pub enum AccountCommand {
         #[arg(long)]
         team: Option<String>,
     },
-    /// Set one field, e.g. `party.address.city Tampere` or `deals.<id>.amount 1200`.
-    Set { id: String, field: String, value: String },
-    /// Show one account.
+    /// Set one field, e.g. `party.address.city Tampere` or `deals.<id>.amount 1200.50` (amounts and
+    /// prices in major units of the deal's currency; ids in the path may be shortened). An empty
+    /// VALUE clears an optional field. The status is changed with `account end` and `account reopen`.
+    Set {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// A field path, e.g. party.name, address.city, contacts.<id>.job_title, deals.<id>.expected_close.
+        field: String,
+        /// The new value (dates YYYY-MM-DD; amounts in major units, e.g. 1200.50).
+        value: String,
+    },
+    /// Show the whole account: party, contacts, consents, deals, interactions, tasks, ties, histories.
     Show {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         #[arg(long)]
         json: bool,
@@ -154,16 +201,52 @@ pub enum AccountCommand {
     List(ListArgs),
     /// Who changed what, oldest first.
     History {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         #[arg(long)]
         json: bool,
     },
     /// Soft-delete (hidden from lists, restorable).
-    Delete { id: String },
+    Delete {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+    },
     /// Undo a delete.
-    Restore { id: String },
+    Restore {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+    },
     /// Merge DUPLICATE into SURVIVOR (two records of one customer).
-    Merge { survivor: String, duplicate: String },
+    Merge {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        survivor: String,
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        duplicate: String,
+    },
+    /// End the relationship (status former or lost) with a reason from the settings' end-reason
+    /// catalogue; the lifecycle phase it ended in is kept.
+    End {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// A reason from the end-reason catalogue (see `rapport settings show`).
+        #[arg(long)]
+        reason: String,
+        /// The day it ended, YYYY-MM-DD (default: today, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+        /// former (the customer left) or lost (we lost them).
+        #[arg(long, default_value = "lost")]
+        status: String,
+        /// Move the lifecycle to this phase first (e.g. final), so the ending is recorded in it.
+        #[arg(long)]
+        phase: Option<String>,
+    },
+    /// Reopen an ended relationship: active again, the ending cleared (the history keeps it).
+    #[command(alias = "restore-relationship")]
+    Reopen {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+    },
 }
 
 #[derive(Debug, Args, Default)]
@@ -210,16 +293,331 @@ pub struct ListArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum InteractionCommand {
-    /// Log an interaction; prints its id alone on the last line.
+    /// Log a held interaction; prints its id alone on the last line.
     Log {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         /// call, meeting, visit, email or note.
         #[arg(long)]
         kind: String,
+        /// What it was about.
         #[arg(long)]
         subject: String,
+        /// Notes on it.
         #[arg(long)]
         notes: Option<String>,
+        /// When it was held: RFC 3339, or YYYY-MM-DD HH:MM in UTC (default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        #[command(flatten)]
+        with: InteractionWith,
+        /// What came of it.
+        #[arg(long)]
+        outcome: Option<String>,
+    },
+    /// Plan a future interaction; prints its id alone on the last line.
+    Plan {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// call, meeting, visit, email or note.
+        #[arg(long)]
+        kind: String,
+        /// What it is about.
+        #[arg(long)]
+        subject: String,
+        /// When it starts: RFC 3339, or YYYY-MM-DD HH:MM in UTC.
+        #[arg(long, value_name = "TIME")]
+        at: String,
+        /// When it ends (same forms as --at).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        #[command(flatten)]
+        with: InteractionWith,
+        /// Notes for it.
+        #[arg(long)]
+        notes: Option<String>,
+    },
+}
+
+/// Whom and what an interaction is with.
+#[derive(Debug, Args)]
+pub struct InteractionWith {
+    /// A contact of the account (id or its first characters); repeatable.
+    #[arg(long = "contact", value_name = "CONTACT")]
+    pub contacts: Vec<String>,
+    /// The deal it is about (id or its first characters).
+    #[arg(long)]
+    pub deal: Option<String>,
+    /// inbound or outbound.
+    #[arg(long)]
+    pub direction: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContactCommand {
+    /// Add a contact; prints its id alone on the last line.
+    Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// Full name.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        job_title: Option<String>,
+        /// An e-mail address; repeatable.
+        #[arg(long = "email", value_name = "EMAIL")]
+        emails: Vec<String>,
+        /// A phone number, optionally with its kind first: `work:+358 40 123` (default mobile); repeatable.
+        #[arg(long = "phone", value_name = "[KIND:]NUMBER")]
+        phones: Vec<String>,
+        /// phone, email, sms, messenger, visit or post.
+        #[arg(long)]
+        preferred_channel: Option<String>,
+        /// Language the contact prefers, e.g. uk.
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Change a contact's fields; an empty value clears an optional one.
+    Edit {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        job_title: Option<String>,
+        /// phone, email, sms, messenger, visit or post.
+        #[arg(long)]
+        preferred_channel: Option<String>,
+        #[arg(long)]
+        language: Option<String>,
+    },
+    /// Mark a contact who left as inactive (kept, never deleted).
+    Deactivate {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+    },
+    /// Make an inactive contact active again.
+    Reactivate {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+    },
+    /// Add or remove a phone number.
+    #[command(subcommand)]
+    Phone(PhoneCommand),
+    /// Add or remove an e-mail address.
+    #[command(subcommand)]
+    Email(EmailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PhoneCommand {
+    Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+        /// The phone number, e.g. "+380 44 123 4567".
+        number: String,
+        /// mobile, work, home, fax or other.
+        #[arg(long, default_value = "mobile")]
+        kind: String,
+    },
+    Remove {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+        /// The phone number as shown by `rapport account show`.
+        number: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EmailCommand {
+    Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+        /// The e-mail address.
+        email: String,
+    },
+    Remove {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+        /// The e-mail address.
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// Record a consent or refusal (earlier records are kept); prints its id alone on the last line.
+    Record {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
+        contact: String,
+        /// phone, email, sms, messenger, visit or post.
+        #[arg(long)]
+        channel: String,
+        /// What it is about, e.g. newsletter.
+        #[arg(long)]
+        topic: String,
+        /// opt-in, opt-out or refused.
+        #[arg(long)]
+        status: String,
+        /// Why, in the contact's words.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Add a task; prints its id alone on the last line.
+    Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// What to do.
+        #[arg(long)]
+        title: String,
+        /// Due date, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        due: Option<String>,
+        /// The user who does it.
+        #[arg(long)]
+        assignee: Option<String>,
+    },
+    /// Mark a task done.
+    Done {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "TASK", help = TASK_HELP)]
+        task: String,
+    },
+    /// List an account's tasks.
+    List {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// Only tasks not done yet.
+        #[arg(long)]
+        open: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TieCommand {
+    /// Tie two contacts or parties (ids or their first characters; contacts of
+    /// this account or accounts on this replica); prints its id alone on the last line.
+    Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+        /// professional, social, personal, parent or group.
+        #[arg(long)]
+        kind: String,
+        /// The role of FROM in the tie, e.g. "board member".
+        #[arg(long)]
+        role: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Add a role: customer, supplier, partner, reseller, government or internal.
+    Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        role: String,
+    },
+    /// Remove a role.
+    Remove {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LadderCommand {
+    /// Move to a rung: prospect, customer, client, supporter, advocate or partner.
+    Move {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(long)]
+        to: String,
+        /// Why it moved (kept in the ladder history).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LifecycleCommand {
+    /// Move to a phase: pre_relationship, early, development, long_term or final.
+    /// To end the relationship, use `rapport account end`.
+    Move {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(long)]
+        to: String,
+        /// Why it moved (kept in the lifecycle history).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+/// The settings live in one document synced like an account; the server
+/// accepts changes from administrators, managers and the office, not reps.
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show the pipeline stages and reason catalogues this device knows (as of its last sync).
+    Show(JsonFlag),
+    /// Add a pipeline stage or change one (not reps); sent at the next sync.
+    Stage {
+        /// The stage id, e.g. proposal.
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Default probability 0–100 for deals entering it.
+        #[arg(long)]
+        probability: Option<u8>,
+        /// open, won or lost.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Position in the funnel, lowest first.
+        #[arg(long)]
+        order: Option<u32>,
+        /// Days without a stage change after which a deal is stale.
+        #[arg(long)]
+        stale_after_days: Option<u32>,
+    },
+    /// Add a reason to a catalogue (not reps); sent at the next sync.
+    #[command(subcommand)]
+    Reason(ReasonCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReasonCommand {
+    /// Add REASON to the lost-reason catalogue (`lost`) or the end-reason catalogue (`end`).
+    Add {
+        /// lost (why deals are lost) or end (why relationships end).
+        catalogue: String,
+        reason: String,
     },
 }
 
@@ -227,12 +625,15 @@ pub enum InteractionCommand {
 pub enum DealCommand {
     /// Add a deal; prints its id alone on the last line.
     Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        /// What is sold.
         #[arg(long)]
         title: String,
         /// Amount in major units of the currency, e.g. 1200.50 (or 1200,50; 360 000,00).
         #[arg(long)]
         amount: String,
+        /// ISO 4217 code, e.g. UAH, EUR.
         #[arg(long)]
         currency: String,
         /// Stage id (default: the first open stage).
@@ -240,11 +641,48 @@ pub enum DealCommand {
         stage: Option<String>,
         #[arg(long)]
         probability: Option<u8>,
+        /// pipeline, best_case, commit or omitted.
+        #[arg(long)]
+        forecast: Option<String>,
+        /// Expected close date, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        close_date: Option<String>,
+        #[arg(long)]
+        next_step: Option<String>,
+        /// When the next step is due, YYYY-MM-DD.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        next_step_due: Option<String>,
+        /// The primary contact (id or its first characters).
+        #[arg(long)]
+        contact: Option<String>,
+    },
+    /// Close a deal as won (moves it to the pipeline's won stage).
+    Won {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
+        deal: String,
+    },
+    /// Close a deal as lost, with a reason from the settings' lost-reason catalogue.
+    Lost {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
+        deal: String,
+        /// A reason from the lost-reason catalogue (see `rapport settings show`).
+        #[arg(long)]
+        reason: String,
+        /// A free-text note on why.
+        #[arg(long)]
+        note: Option<String>,
     },
     /// Move a deal to a stage.
     Stage {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
         deal: String,
+        /// A stage id (see `rapport settings show`), e.g. proposal.
         stage: String,
         #[arg(long)]
         probability: Option<u8>,
@@ -253,7 +691,12 @@ pub enum DealCommand {
     #[command(subcommand)]
     LineItem(LineItemCommand),
     /// Make a deal's amount follow its line items again after it was set by hand.
-    FollowLineItems { id: String, deal: String },
+    FollowLineItems {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
+        deal: String,
+    },
 }
 
 /// Line items; prices are typed in major units of the deal's currency (`--unit-price 1200.50`).
@@ -262,7 +705,9 @@ pub enum LineItemCommand {
     /// Add a line item; prints its id alone on the last line. The first line
     /// item makes the deal's amount follow them.
     Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
         deal: String,
         /// The product or service.
         #[arg(long)]
@@ -279,8 +724,11 @@ pub enum LineItemCommand {
     },
     /// Change fields of a line item.
     Set {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
         deal: String,
+        #[arg(value_name = "ITEM", help = ITEM_HELP)]
         item: String,
         #[arg(long)]
         name: Option<String>,
@@ -294,10 +742,19 @@ pub enum LineItemCommand {
         discount: Option<u8>,
     },
     /// Remove a line item.
-    Remove { id: String, deal: String, item: String },
+    Remove {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
+        deal: String,
+        #[arg(value_name = "ITEM", help = ITEM_HELP)]
+        item: String,
+    },
     /// List a deal's line items and the amount they give.
     List {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        #[arg(value_name = "DEAL", help = DEAL_HELP)]
         deal: String,
         #[arg(long)]
         json: bool,
@@ -307,13 +764,30 @@ pub enum LineItemCommand {
 #[derive(Debug, Subcommand)]
 pub enum NotesCommand {
     /// Replace the notes with TEXT (merged character by character with other devices).
-    Set { id: String, text: String },
+    Set {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// The whole new text.
+        text: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TagCommand {
-    Add { id: String, tag: String },
-    Remove { id: String, tag: String },
+    /// Tag an account (1 to 64 characters).
+    Add {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// The tag.
+        tag: String,
+    },
+    /// Remove a tag.
+    Remove {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        /// The tag.
+        tag: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -3,19 +3,31 @@
 
 use std::str::FromStr;
 
-use rapport_core::{LineItemChange, LineItemId, NewLineItem, Replica, format_major_units, parse_major_units};
+use rapport_core::replica::MIN_ID_PREFIX;
+use rapport_core::{
+    AccountId, DealId, LineItemChange, LineItemId, NewLineItem, RecordKind, Replica, format_major_units,
+    parse_major_units,
+};
 use serde::Serialize;
 
 use crate::args::LineItemCommand;
 use crate::error::{CliError, Result};
 use crate::output;
-use crate::records::{account_id, deal_id};
+use crate::records::{account_id, deal_id, member_id};
 
-fn item_id(s: &str) -> Result<LineItemId> {
-    LineItemId::from_str(s).map_err(|_| {
-        CliError::Usage(format!(
-            "{s:?} is not a line item id (a UUID); see the deal's line items with `rapport deal line-item list ID DEAL`"
-        ))
+/// A line item of `deal` named by its id or the first few characters of it.
+fn item_id(replica: &Replica, account: AccountId, deal: DealId, s: &str) -> Result<LineItemId> {
+    if let Ok(id) = LineItemId::from_str(s.trim()) {
+        return Ok(id);
+    }
+    let items: Vec<LineItemId> =
+        replica.account(account)?.deal(deal).map(|d| d.line_items.iter().map(|i| i.id).collect()).unwrap_or_default();
+    member_id(RecordKind::LineItem, account, items, s).map_err(|e| match e {
+        CliError::Usage(_) => CliError::Usage(format!(
+            "{s:?} is not a line item id of this deal (a UUID, or its first {MIN_ID_PREFIX} or more characters); see \
+             the deal's line items with `rapport deal line-item list ID DEAL`"
+        )),
+        other => other,
     })
 }
 
@@ -24,6 +36,8 @@ fn item_id(s: &str) -> Result<LineItemId> {
 struct ListJson<'a> {
     deal: rapport_core::DealId,
     currency: &'a str,
+    /// The amount in major units of the currency, e.g. "2260.80".
+    amount: String,
     amount_minor: i64,
     amount_from_line_items: bool,
     line_items: &'a [rapport_core::LineItem],
@@ -44,7 +58,7 @@ pub fn line_item(replica: &mut Replica, command: LineItemCommand) -> Result<()> 
         LineItemCommand::Set { id, deal, item, name, quantity, unit_price, discount } => {
             let account = account_id(replica, &id)?;
             let deal = deal_id(replica, account, &deal)?;
-            let item = item_id(&item)?;
+            let item = item_id(replica, account, deal, &item)?;
             let currency = currency_of(replica, account, deal)?;
             let unit_price_minor = unit_price.map(|p| parse_major_units("--unit-price", &p, &currency)).transpose()?;
             let change = LineItemChange { name, quantity, unit_price_minor, discount_percent: discount };
@@ -59,7 +73,7 @@ pub fn line_item(replica: &mut Replica, command: LineItemCommand) -> Result<()> 
         LineItemCommand::Remove { id, deal, item } => {
             let account = account_id(replica, &id)?;
             let deal = deal_id(replica, account, &deal)?;
-            let item = item_id(&item)?;
+            let item = item_id(replica, account, deal, &item)?;
             replica.edit(account, |e| e.remove_line_item(deal, item))?;
             outln!("removed line item {item} from deal {deal}");
         }
@@ -73,6 +87,7 @@ pub fn line_item(replica: &mut Replica, command: LineItemCommand) -> Result<()> 
                 return output::json(&ListJson {
                     deal: deal.id,
                     currency,
+                    amount: format_major_units(deal.amount.minor, currency),
                     amount_minor: deal.amount.minor,
                     amount_from_line_items: deal.amount_from_line_items,
                     line_items: &deal.line_items,

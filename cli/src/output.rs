@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use rapport_core::{Account, AccountSummary, Conflict, HistoryEntry, Money};
+use rapport_core::{Account, AccountSummary, Conflict, HistoryEntry, Money, Task};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -101,6 +101,8 @@ pub fn account(a: &Account, conflicts: &[Conflict]) -> String {
             writeln!(o, "deleted:     {} by {} (restore with `rapport account restore {}`)", when(d.at), d.by, a.id);
     }
     let _ = writeln!(o, "owner:       {}   team: {}   territory: {}", opt(&p.owner), opt(&p.team), opt(&p.territory));
+    let roles: Vec<&str> = p.roles.iter().map(|r| r.as_str()).collect();
+    let _ = writeln!(o, "roles:       {}", if roles.is_empty() { "-".to_owned() } else { roles.join(", ") });
     let _ = writeln!(
         o,
         "tier:        {}   rung: {}   phase: {}",
@@ -109,7 +111,14 @@ pub fn account(a: &Account, conflicts: &[Conflict]) -> String {
         p.lifecycle_phase.as_str()
     );
     if let Some(e) = &p.ending {
-        let _ = writeln!(o, "ended:       {} ({}, in phase {})", e.on, e.reason, e.phase.as_str());
+        let _ = writeln!(
+            o,
+            "ended:       {} ({}, in phase {}; reopen with `rapport account reopen {}`)",
+            e.on,
+            e.reason,
+            e.phase.as_str(),
+            a.id
+        );
     }
     let _ = writeln!(o, "industry:    {}   website: {}", opt(&p.industry), opt(&p.website));
     let addr = [&p.address.street, &p.address.postcode, &p.address.city, &p.address.region, &p.address.country]
@@ -120,8 +129,23 @@ pub fn account(a: &Account, conflicts: &[Conflict]) -> String {
     if !addr.is_empty() {
         let _ = writeln!(o, "address:     {}", addr.join(", "));
     }
+    if let Some(g) = &p.geo {
+        let _ = writeln!(o, "geo:         {}, {}", g.lat, g.lon);
+    }
+    if let Some(source) = &p.source {
+        let _ = writeln!(o, "source:      {source}");
+    }
+    if let Some(parent) = p.parent {
+        let _ = writeln!(o, "parent:      {parent}");
+    }
     if !p.tags.is_empty() {
         let _ = writeln!(o, "tags:        {}", p.tags.iter().cloned().collect::<Vec<_>>().join(", "));
+    }
+    for (label, map) in [("demographics", &p.demographics), ("buying habits", &p.buying_habits)] {
+        if !map.is_empty() {
+            let pairs: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let _ = writeln!(o, "{label}: {}", pairs.join(", "));
+        }
     }
     let _ = writeln!(o, "visits:      {}", a.visit_count);
     let _ = writeln!(o, "created:     {} by {}", when(p.created_at), p.created_by);
@@ -129,71 +153,39 @@ pub fn account(a: &Account, conflicts: &[Conflict]) -> String {
     if !p.notes.is_empty() {
         let _ = writeln!(o, "notes:\n  {}", p.notes.replace('\n', "\n  "));
     }
-    if !a.contacts.is_empty() {
-        let _ = writeln!(o, "contacts ({}):", a.contacts.len());
-        for c in &a.contacts {
-            let mut reach: Vec<String> = c.emails.iter().cloned().collect();
-            reach.extend(c.phones.iter().map(|p| format!("{} {}", p.kind.as_str(), p.number)));
-            let _ = writeln!(
-                o,
-                "  {}  {}{}{}  {}",
-                c.id,
-                c.name,
-                c.job_title.as_deref().map(|t| format!(", {t}")).unwrap_or_default(),
-                if c.active { "" } else { " (inactive)" },
-                reach.join(", ")
-            );
-        }
-    }
-    if !a.deals.is_empty() {
-        let _ = writeln!(o, "deals ({}):", a.deals.len());
-        for d in &a.deals {
-            let _ = writeln!(
-                o,
-                "  {}  {}  {}  {} ({}%)  {}",
-                d.id,
-                d.title,
-                money(&d.amount),
-                d.stage,
-                d.probability,
-                d.outcome.as_str()
-            );
-            for i in &d.line_items {
-                let total = i.total_minor().map(|t| money(&Money { minor: t, currency: d.amount.currency.clone() }));
-                let _ = writeln!(
-                    o,
-                    "      {} × {} at {}{}  = {}",
-                    i.quantity,
-                    i.name,
-                    money(&Money { minor: i.unit_price_minor, currency: d.amount.currency.clone() }),
-                    if i.discount_percent > 0 { format!(" −{}%", i.discount_percent) } else { String::new() },
-                    total.unwrap_or_default()
-                );
-            }
-            if !d.line_items.is_empty() && !d.amount_from_line_items {
-                let _ =
-                    writeln!(o, "      (amount set by hand; `rapport deal follow-line-items` makes it their total)");
-            }
-        }
-    }
-    if !a.interactions.is_empty() {
-        let _ = writeln!(o, "interactions ({}):", a.interactions.len());
-        for i in &a.interactions {
-            let _ = writeln!(
-                o,
-                "  {}  {:<7}  {}  ({}, {})",
-                when(i.when()),
-                i.kind.as_str(),
-                i.subject,
-                i.status.as_str(),
-                i.logged_by
-            );
-        }
-    }
+    contacts(&mut o, a);
+    deals(&mut o, a);
+    interactions(&mut o, a);
     if !a.tasks.is_empty() {
         let _ = writeln!(o, "tasks ({}):", a.tasks.len());
         for t in &a.tasks {
-            let _ = writeln!(o, "  {}  [{}] {}", t.id, t.status.as_str(), t.title);
+            let _ = writeln!(o, "  {}", task_line(t));
+        }
+    }
+    if !a.ties.is_empty() {
+        let _ = writeln!(o, "ties ({}):", a.ties.len());
+        for t in &a.ties {
+            let _ = writeln!(
+                o,
+                "  {}  {} → {}  {}{}",
+                t.id,
+                end_name(a, t.from),
+                end_name(a, t.to),
+                t.kind.as_str(),
+                t.role.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            );
+        }
+    }
+    if !a.ladder_history.is_empty() {
+        let _ = writeln!(o, "loyalty ladder:");
+        for m in &a.ladder_history {
+            let _ = writeln!(o, "  {}", move_line(m.at, m.from.as_str(), m.to.as_str(), &m.by, m.reason.as_deref()));
+        }
+    }
+    if !a.lifecycle_history.is_empty() {
+        let _ = writeln!(o, "lifecycle:");
+        for m in &a.lifecycle_history {
+            let _ = writeln!(o, "  {}", move_line(m.at, m.from.as_str(), m.to.as_str(), &m.by, m.reason.as_deref()));
         }
     }
     if !conflicts.is_empty() {
@@ -203,6 +195,160 @@ pub fn account(a: &Account, conflicts: &[Conflict]) -> String {
         }
     }
     o.trim_end().to_owned()
+}
+
+fn contacts(o: &mut String, a: &Account) {
+    if a.contacts.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "contacts ({}):", a.contacts.len());
+    for c in &a.contacts {
+        let mut about = Vec::new();
+        if let Some(ch) = c.preferred_channel {
+            about.push(format!("prefers {}", ch.as_str()));
+        }
+        if let Some(l) = &c.language {
+            about.push(format!("language {l}"));
+        }
+        let _ = writeln!(
+            o,
+            "  {}  {}{}{}{}",
+            c.id,
+            c.name,
+            c.job_title.as_deref().map(|t| format!(", {t}")).unwrap_or_default(),
+            if c.active { "" } else { " (inactive)" },
+            if about.is_empty() { String::new() } else { format!("  [{}]", about.join(", ")) }
+        );
+        for p in &c.phones {
+            let _ = writeln!(o, "      phone  {} ({})", p.number, p.kind.as_str());
+        }
+        for e in &c.emails {
+            let _ = writeln!(o, "      e-mail {e}");
+        }
+        for k in &c.consents {
+            let _ = writeln!(
+                o,
+                "      consent {} {} about {:?}{} ({} by {})",
+                k.status.as_str(),
+                k.channel.as_str(),
+                k.topic,
+                k.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default(),
+                when(k.at),
+                k.by
+            );
+        }
+    }
+}
+
+fn deals(o: &mut String, a: &Account) {
+    if a.deals.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "deals ({}):", a.deals.len());
+    for d in &a.deals {
+        let _ = writeln!(
+            o,
+            "  {}  {}  {}  {} ({}%)  {}  forecast {}",
+            d.id,
+            d.title,
+            money(&d.amount),
+            d.stage,
+            d.probability,
+            d.outcome.as_str(),
+            d.forecast.as_str()
+        );
+        if let Some(close) = d.expected_close {
+            let _ = writeln!(o, "      close date  {close}");
+        }
+        if let Some(step) = &d.next_step {
+            let due = d.next_step_due.map(|due| format!(" (due {due})")).unwrap_or_default();
+            let _ = writeln!(o, "      next step   {step}{due}");
+        }
+        if let Some(c) = d.primary_contact {
+            let _ = writeln!(o, "      contact     {}", end_name(a, c.0));
+        }
+        if let Some(r) = &d.lost_reason {
+            let note = d.lost_note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
+            let _ = writeln!(o, "      lost        {r}{note}");
+        }
+        for i in &d.line_items {
+            let total = i.total_minor().map(|t| money(&Money { minor: t, currency: d.amount.currency.clone() }));
+            let _ = writeln!(
+                o,
+                "      {} × {} at {}{}  = {}  ({})",
+                i.quantity,
+                i.name,
+                money(&Money { minor: i.unit_price_minor, currency: d.amount.currency.clone() }),
+                if i.discount_percent > 0 { format!(" −{}%", i.discount_percent) } else { String::new() },
+                total.unwrap_or_default(),
+                i.id
+            );
+        }
+        if !d.line_items.is_empty() && !d.amount_from_line_items {
+            let _ = writeln!(o, "      (amount set by hand; `rapport deal follow-line-items` makes it their total)");
+        }
+        for m in &d.stage_history {
+            let from = m.from.as_deref().unwrap_or("-");
+            let _ = writeln!(o, "      stage {from} → {}  {} by {}", m.to, when(m.at), m.by);
+        }
+    }
+}
+
+fn interactions(o: &mut String, a: &Account) {
+    let (planned, held): (Vec<_>, Vec<_>) =
+        a.interactions.iter().partition(|i| i.status == rapport_core::InteractionStatus::Planned);
+    for (label, list) in [("interactions", held), ("planned", planned)] {
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "{label} ({}):", list.len());
+        for i in list {
+            let mut with: Vec<String> = i.contacts.iter().map(|c| end_name(a, c.0)).collect();
+            if let Some(d) = i.deal {
+                with.push(format!("deal {}", a.deal(d).map_or_else(|| d.to_string(), |d| d.title.clone())));
+            }
+            let _ = writeln!(
+                o,
+                "  {}  {}  {:<7}{}  {}  ({}, {}){}",
+                i.id,
+                when(i.when()),
+                i.kind.as_str(),
+                i.direction.map(|d| format!(" {}", d.as_str())).unwrap_or_default(),
+                i.subject,
+                i.status.as_str(),
+                i.logged_by,
+                if with.is_empty() { String::new() } else { format!("  with {}", with.join(", ")) }
+            );
+            for (what, text) in [("notes", &i.notes), ("outcome", &i.outcome)] {
+                if let Some(t) = text {
+                    let _ = writeln!(o, "      {what}: {t}");
+                }
+            }
+        }
+    }
+}
+
+/// A contact of the account by name, else the id (another account, or a gone contact).
+fn end_name(a: &Account, id: uuid::Uuid) -> String {
+    if id == a.id.0 {
+        return a.party.name.clone();
+    }
+    a.contacts.iter().find(|c| c.id.0 == id).map_or_else(|| id.to_string(), |c| c.name.clone())
+}
+
+fn move_line(at: OffsetDateTime, from: &str, to: &str, by: &str, reason: Option<&str>) -> String {
+    format!("{}  {from} → {to}  by {by}{}", when(at), reason.map(|r| format!(": {r}")).unwrap_or_default())
+}
+
+pub fn task_line(t: &Task) -> String {
+    format!(
+        "{}  [{}] {}{}{}",
+        t.id,
+        t.status.as_str(),
+        t.title,
+        t.due.map(|d| format!("  due {d}")).unwrap_or_default(),
+        t.assignee.as_deref().map(|u| format!("  for {u}")).unwrap_or_default()
+    )
 }
 
 pub fn history_line(h: &HistoryEntry) -> String {

@@ -551,6 +551,7 @@ fn deal_line_items_priced_in_major_units_and_the_amount_they_give() {
     r.run(&["deal", "line-item", "add", &id, &deal, "--name", "Valve", "--unit-price", "99.9"]).ok();
     let listed = r.run(&["deal", "line-item", "list", &id, &deal, "--json"]).ok().json();
     assert_eq!(listed["amount_minor"], 216_090 + 9_990);
+    assert_eq!(listed["amount"], "2260.80");
     assert_eq!(listed["amount_from_line_items"], true);
     assert_eq!(listed["line_items"][0]["unit_price_minor"], 120_050);
     let text = r.run(&["deal", "line-item", "list", &id, &deal]).ok().stdout();
@@ -577,7 +578,7 @@ fn deal_line_items_priced_in_major_units_and_the_amount_they_give() {
     assert_eq!(r.history_len(&id), before);
 
     // A hand-set amount stays until the deal follows its line items again.
-    r.run(&["account", "set", &id, &format!("deals.{deal}.amount"), "500000"]).ok();
+    r.run(&["account", "set", &id, &format!("deals.{deal}.amount"), "5000.00"]).ok();
     r.run(&["deal", "line-item", "remove", &id, &deal, &boiler]).ok();
     let a = r.run(&["account", "show", &id, "--json"]).ok().json();
     assert_eq!(a["account"]["deals"][0]["amount"]["minor"], 500_000);

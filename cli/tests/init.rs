@@ -11,19 +11,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{Server, server_bin};
-
-/// Creates a user with a named first device on a data directory (before the
-/// server starts); returns the device token.
-fn add_user(data: &Path, user: &str, role: &str, device: &str) -> String {
-    let out = Command::new(server_bin())
-        .args(["user", "add", user, "--role", role, "--device", device, "--data"])
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().to_owned()
-}
+use common::{Server, add_user};
 
 fn rapport(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_rapport"))

@@ -199,6 +199,26 @@ impl Client {
         false
     }
 
+    /// `GET path` with this client's token, decoded from JSON; a refusal is
+    /// the typed error its status and body describe.
+    pub(crate) async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let response = self
+            .http
+            .get(self.endpoint.http(path))
+            .header(reqwest::header::AUTHORIZATION, self.auth.clone())
+            .send()
+            .await
+            .map_err(|e| self.network_error(&e))?;
+        let status = response.status();
+        let retry_after = retry_after(&response);
+        let body = response.bytes().await.map_err(|e| self.network_error(&e))?;
+        if !status.is_success() {
+            return Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), retry_after.as_deref(), &body));
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| self.protocol_error(format!("the answer to /{path} is not the expected JSON ({e})")))
+    }
+
     pub(crate) fn protocol_error(&self, reason: String) -> ClientError {
         ClientError::Protocol { url: self.endpoint.base().to_owned(), reason }
     }

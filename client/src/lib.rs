@@ -24,6 +24,8 @@
 //!   is left to push or pull. Each exchange commits locally before the next.
 //! * [`Client::whoami`]: the user and device a token belongs to, for the
 //!   replica's identity (`rapport init`, the apps' sign-in).
+//! * [`Client::directory`]: the users, teams and territories an account may
+//!   be given to, to check an owner's name before writing it.
 //! * [`Client::wipe`]: after [`ClientError::DeviceWiped`] (the device was
 //!   revoked as lost), erases the replica and tells the server what unsynced
 //!   work was lost with it.
@@ -33,6 +35,7 @@
 //!   certificate verifier: no OpenSSL, no native build steps.
 
 mod client;
+mod directory;
 mod endpoint;
 mod error;
 pub mod live;
@@ -43,6 +46,7 @@ mod whoami;
 mod wipe;
 
 pub use client::{Client, ClientOptions};
+pub use directory::{Directory, DirectoryUser};
 pub use error::ClientError;
 pub use live::{LiveControl, LiveEvent, WatchOptions};
 pub use retry::{Backoff, RetryPolicy};

@@ -1,6 +1,5 @@
 //! `GET /v1/whoami`: whom a device token belongs to.
 
-use reqwest::header::AUTHORIZATION;
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
@@ -31,20 +30,6 @@ impl Client {
     /// when the server cannot be reached, and `Server` with status 404 from a
     /// server older than this endpoint.
     pub async fn whoami(&self) -> Result<TokenOwner, ClientError> {
-        let response = self
-            .http
-            .get(self.endpoint.http("v1/whoami"))
-            .header(AUTHORIZATION, self.auth.clone())
-            .send()
-            .await
-            .map_err(|e| self.network_error(&e))?;
-        let status = response.status();
-        let retry_after = crate::client::retry_after(&response);
-        let body = response.bytes().await.map_err(|e| self.network_error(&e))?;
-        if !status.is_success() {
-            return Err(ClientError::from_status(self.endpoint.base(), status.as_u16(), retry_after.as_deref(), &body));
-        }
-        serde_json::from_slice(&body)
-            .map_err(|e| self.protocol_error(format!("the answer to /v1/whoami is not the expected JSON ({e})")))
+        self.get_json("v1/whoami").await
     }
 }

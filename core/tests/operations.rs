@@ -432,6 +432,25 @@ fn ladder_lifecycle_and_ending_keep_history() {
 }
 
 #[test]
+fn an_ended_relationship_reopens_and_ends_again() {
+    let mut fx = Fixture::new("ana");
+    let id = fx.account("Acme");
+    fx.replica.edit(id, |e| e.end_relationship(AccountStatus::Lost, "dissatisfied", date!(2026 - 11 - 01))).unwrap();
+    fx.replica.edit(id, |e| e.reopen_relationship()).unwrap();
+    let a = fx.replica.account(id).unwrap();
+    assert_eq!(a.party.status, AccountStatus::Active);
+    assert_eq!(a.party.ending, None, "the ending is cleared");
+    let lost = fx.replica.list(&AccountFilter { status: Some(AccountStatus::Lost), ..Default::default() }).unwrap();
+    assert!(lost.is_empty(), "no longer listed as lost");
+    let ops: Vec<String> = fx.replica.history(id).unwrap().into_iter().map(|h| h.op).collect();
+    assert!(ops.iter().any(|o| o == "party.end") && ops.last().map(String::as_str) == Some("party.reopen"), "{ops:?}");
+
+    fx.replica.edit(id, |e| e.end_relationship(AccountStatus::Former, "moved_away", date!(2027 - 01 - 31))).unwrap();
+    let ending = fx.replica.account(id).unwrap().party.ending.unwrap();
+    assert_eq!((ending.reason.as_str(), ending.on), ("moved_away", date!(2027 - 01 - 31)));
+}
+
+#[test]
 fn tags_roles_and_notes() {
     let mut fx = Fixture::new("ana");
     let id = fx.account("Acme");

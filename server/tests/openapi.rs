@@ -101,7 +101,7 @@ async fn every_report_has_its_described_path_and_the_parameters_it_takes() {
     assert_eq!(schema("team")["minLength"], 1);
     let (status, _) = get(&server, "/v1/reports/stale-deals?team=").await;
     assert_eq!(status, 400);
-    assert_eq!(schema("format")["enum"], json!(["json", "csv"]));
+    assert_eq!(schema("format")["enum"], json!(["json", "csv", "xlsx"]));
 }
 
 async fn get(server: &TestServer, path: &str) -> (u16, String) {

@@ -620,13 +620,15 @@ async fn reports_come_as_csv_and_the_api_is_described() {
     let (_dir, server, _office, _ana, data) = setup().await;
     let (status, body) = get(&server, TOKEN, "/v1/reports/stages?format=csv").await;
     assert_eq!(status, 200);
+    assert!(body.starts_with('\u{feff}'), "a spreadsheet's CSV starts with a byte-order mark");
     let mut reader = csv::Reader::from_reader(body.as_bytes());
-    assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), ["stage", "currency", "deals", "amount_minor"]);
+    assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), ["stage", "currency", "deals", "amount"]);
     let rows: Rows = reader
         .records()
         .map(|r| {
             let r = r.unwrap();
-            vec![json!(r[0]), json!(r[1]), json!(r[2].parse::<i64>().unwrap()), json!(r[3].parse::<i64>().unwrap())]
+            let minor = rapport_core::parse_major_units("amount", &r[3], &r[1]).unwrap();
+            vec![json!(r[0]), json!(r[1]), json!(r[2].parse::<i64>().unwrap()), json!(minor)]
         })
         .collect();
     assert_eq!(sorted(rows), expected(&data, &Sel::default(), "stages", None));
@@ -755,10 +757,7 @@ async fn open_conflicts_list_concurrent_writes_until_one_is_resolved() {
     assert_eq!(status, 200);
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_owned).collect();
-    assert_eq!(
-        headers,
-        ["account_id", "account", "owner", "field", "value_count", "shown_value", "values", "newest_ms"]
-    );
+    assert_eq!(headers, ["account_id", "account", "owner", "field", "value_count", "shown_value", "values", "newest"]);
     let csv_rows: Vec<Value> = reader
         .records()
         .map(|r| {
@@ -1015,5 +1014,99 @@ async fn reporting_rows_are_rewritten_unasked_once_the_server_is_quiet() {
         150,
         "nothing was left to rewrite for the report"
     );
+    server.stop().await;
+}
+
+/// Every report as an Excel workbook holds the JSON answer's rows, read back
+/// with `calamine`: amounts in major units of their currency, instants as
+/// dates, ids and names as text; the CSV says the same.
+#[tokio::test]
+async fn every_report_downloads_as_xlsx_and_csv_with_the_json_figures() {
+    use calamine::{Data as X, Reader};
+    let (_dir, server, _office, _ana, _data) = setup().await;
+    for name in ALL {
+        let paged = if ["stale-deals", "overdue-deals", "contact-depth", "key-accounts-at-risk", "open-conflicts"]
+            .contains(&name)
+        {
+            "&limit=10000"
+        } else {
+            ""
+        };
+        let (_, json_body) = get(&server, TOKEN, &format!("/v1/reports/{name}?from=2000-01-01{paged}")).await;
+        let json: Value = serde_json::from_str(&json_body).unwrap();
+        let columns: Vec<&str> = json["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        let rows = json["rows"].as_array().unwrap();
+
+        let response = client()
+            .get(format!("{}/v1/reports/{name}?from=2000-01-01&format=xlsx", server.url))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{name}");
+        assert_eq!(
+            response.headers()["content-disposition"].to_str().unwrap(),
+            format!("attachment; filename=\"{name}.xlsx\"")
+        );
+        let bytes = response.bytes().await.unwrap().to_vec();
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let range = book.worksheet_range(name).unwrap();
+        let mut sheet_rows = range.rows();
+        let header: Vec<String> = sheet_rows.next().unwrap().iter().map(|c| c.to_string()).collect();
+        let (_, csv_body) = get(&server, TOKEN, &format!("/v1/reports/{name}?from=2000-01-01&format=csv")).await;
+        let mut csv = csv::Reader::from_reader(csv_body.as_bytes());
+        assert_eq!(csv.headers().unwrap().iter().collect::<Vec<_>>(), header, "{name}");
+        let csv_rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+        let sheet_rows: Vec<&[X]> = sheet_rows.collect();
+        assert_eq!((sheet_rows.len(), csv_rows.len()), (rows.len(), rows.len()), "{name}");
+        for ((row, cells), line) in rows.iter().zip(&sheet_rows).zip(&csv_rows) {
+            for (i, column) in columns.iter().enumerate() {
+                let (value, cell, text) = (&row[*column], &cells[i], &line[i]);
+                if let Some(base) = column.strip_suffix("_minor") {
+                    assert_eq!(header[i], base);
+                    let currency = row["currency"].as_str().unwrap();
+                    let minor = value.as_i64().unwrap();
+                    let major = minor as f64 / 10f64.powi(currency_exponent(currency) as i32);
+                    assert_eq!(cell, &X::Float(major), "{name}.{column}");
+                    assert_eq!(parse_major_units(column, text, currency).unwrap(), minor, "{name}.{column}");
+                } else if let Some(base) = column.strip_suffix("_ms") {
+                    assert_eq!(header[i], base);
+                    match value.as_i64() {
+                        None => assert_eq!((cell, text), (&X::Empty, ""), "{name}.{column}"),
+                        Some(ms) => {
+                            let X::DateTime(at) = cell else { panic!("{name}.{column}: {cell:?}") };
+                            assert!(at.is_datetime(), "{name}.{column}");
+                            // Excel counts days from 1899-12-30; 25569 of them before 1970.
+                            let seconds = ((at.as_f64() - 25569.0) * 86400.0).round() as i64;
+                            assert_eq!(seconds, ms.div_euclid(1000), "{name}.{column}");
+                            let parsed =
+                                OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap();
+                            assert_eq!(parsed.unix_timestamp_nanos() / 1_000_000, i128::from(ms), "{name}.{column}");
+                        }
+                    }
+                } else {
+                    assert_eq!(header[i], *column);
+                    match value {
+                        Value::Null => assert_eq!(cell, &X::Empty, "{name}.{column}"),
+                        Value::String(s) => {
+                            assert_eq!(cell, &X::String(s.clone()), "{name}.{column}");
+                            assert_eq!(text, s, "{name}.{column}");
+                        }
+                        Value::Number(n) => {
+                            // serde_json reads a rate's 17th digit loosely: compare as numbers.
+                            let X::Float(x) = cell else { panic!("{name}.{column}: {cell:?}") };
+                            let want = n.as_f64().unwrap();
+                            assert!((x - want).abs() < 1e-12, "{name}.{column}: {x} {n}");
+                            assert!((text.parse::<f64>().unwrap() - want).abs() < 1e-12, "{name}.{column}: {text}");
+                        }
+                        other => assert_eq!(cell, &X::String(other.to_string()), "{name}.{column}"),
+                    }
+                }
+            }
+        }
+    }
+    let (status, body) = get(&server, TOKEN, "/v1/reports/stages?format=pdf").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("expected json, csv or xlsx"), "{body}");
     server.stop().await;
 }

@@ -20,6 +20,18 @@ pub fn server_bin() -> PathBuf {
     path
 }
 
+/// Creates a user with a named first device on a data directory (before the
+/// server starts); returns the device token.
+pub fn add_user(data: &Path, user: &str, role: &str, device: &str) -> String {
+    let out = Command::new(server_bin())
+        .args(["user", "add", user, "--role", role, "--device", device, "--data"])
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().to_owned()
+}
+
 /// A real server process on a free port.
 pub struct Server {
     child: Child,

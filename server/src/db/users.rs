@@ -353,6 +353,18 @@ pub fn list_teams(conn: &Connection) -> Result<Vec<String>, AdminError> {
         .collect::<rusqlite::Result<_>>()?)
 }
 
+/// Every territory a user works in or an account is placed in.
+pub fn list_territories(conn: &Connection) -> Result<Vec<String>, AdminError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT territory FROM user_territories
+             UNION SELECT territory FROM accounts WHERE territory IS NOT NULL
+             ORDER BY 1",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn list_devices(conn: &Connection) -> Result<Vec<DeviceInfo>, AdminError> {
     let rows: Vec<(i64, String, String, i64, bool)> = conn
         .prepare_cached(

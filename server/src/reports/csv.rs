@@ -1,23 +1,18 @@
-//! A report [`Table`] as CSV: a header row of column names, then one line per row.
+//! A report [`Sheet`] as CSV for a spreadsheet: UTF-8 with a byte-order mark
+//! (so Excel reads Cyrillic names as written), a header row, RFC 4180 quoting
+//! (the `csv` crate), amounts in major units beside their currency.
 
-use serde_json::Value;
+use super::sheet::{Cell, Sheet};
 
-use super::queries::Table;
+/// The UTF-8 byte-order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Writes the table as CSV (RFC 4180 quoting by the `csv` crate).
-pub fn to_csv(table: &Table) -> Result<Vec<u8>, csv::Error> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(&table.columns)?;
-    for row in &table.rows {
-        out.write_record(row.iter().map(cell))?;
+/// Writes the sheet as CSV.
+pub fn to_csv(sheet: &Sheet) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::Writer::from_writer(BOM.to_vec());
+    out.write_record(&sheet.columns)?;
+    for row in &sheet.rows {
+        out.write_record(row.iter().map(Cell::text))?;
     }
     out.into_inner().map_err(|e| csv::Error::from(e.into_error()))
-}
-
-fn cell(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }

@@ -8,7 +8,8 @@
 //! * [`filter`] parses and checks the query string and turns the caller's
 //!   scope (the rules of [`crate::access`]) into SQL.
 //! * [`queries`] is every report as SQL over the index.
-//! * [`routes`] serves them under `/v1/reports/…` as JSON or CSV, with the
+//! * [`routes`] serves them under `/v1/reports/…` as JSON, CSV or XLSX
+//!   (`sheet`: amounts in major units, instants as times), with the
 //!   account history, the live events stream and the OpenAPI description.
 //!
 //! `docs/adr/0005-reports.md` records the decisions.
@@ -18,6 +19,8 @@ pub mod filter;
 pub(crate) mod index;
 pub mod queries;
 pub(crate) mod routes;
+mod sheet;
+mod xlsx;
 
 pub use filter::{BadFilter, Filter};
 pub use index::{rebuild_rollups, write_report_rows};

@@ -1,5 +1,5 @@
-//! `/v1/reports/…`: every report as JSON (`{"report", "columns", "rows"}`) or
-//! CSV (`?format=csv`), an account's history, the log head and a
+//! `/v1/reports/…`: every report as JSON (`{"report", "columns", "rows"}`),
+//! CSV (`?format=csv`) or an Excel workbook (`?format=xlsx`), an account's history, the log head and a
 //! Server-Sent Events stream that fires when it moves. Each report has its
 //! own route and description (`reports!` below), with the query parameters
 //! it takes.
@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderValue;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -24,6 +24,7 @@ use utoipa_axum::routes;
 
 use super::filter::{BadFilter, Filter};
 use super::queries::{self, Table};
+use super::sheet::sheet;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::db::audit::AuditEntry;
@@ -31,10 +32,12 @@ use crate::db::{DbError, audit, users};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 
-/// The number of rows a per-row report has, on its CSV export.
+/// The number of rows a per-row report has, on its CSV or XLSX export.
 const TOTAL_HEADER: &str = "x-total-count";
 const NOT_PAGINATED: &str = "only the per-row reports are paginated \
                              (stale-deals, overdue-deals, contact-depth, key-accounts-at-risk, open-conflicts)";
+/// The media type of an Excel workbook.
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /// Most audit rows listed with an account's history.
 const HISTORY_AUDIT_ROWS: u32 = 1000;
 
@@ -66,7 +69,9 @@ pub(crate) struct Filters {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Describes the query string; the report handlers read it.
 struct Output {
-    /// `json` (the default) or `csv`.
+    /// `json` (the default; amounts in minor units, instants in milliseconds),
+    /// or for a spreadsheet `csv` (UTF-8 with a byte-order mark) or `xlsx`:
+    /// amounts in major units beside their currency, instants as UTC times.
     #[param(inline)]
     format: Option<Format>,
 }
@@ -74,10 +79,10 @@ struct Output {
 /// How a report is answered.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(dead_code)] // Describes the `format` parameter.
 enum Format {
     Json,
     Csv,
+    Xlsx,
 }
 
 /// The page of a per-row report.
@@ -131,9 +136,9 @@ macro_rules! reports {
                 description = $description,
                 params($($params),*),
                 responses(
-                    (status = 200, description = "The report, as JSON or (`format=csv`) CSV.",
-                        content((Report = "application/json"), (String = "text/csv; charset=utf-8")),
-                        headers(("X-Total-Count" = u64, description = "CSV of a per-row report: rows of the whole report."))),
+                    (status = 200, description = "The report, as JSON, CSV (`format=csv`) or XLSX (`format=xlsx`, a download).",
+                        content((Report = "application/json"), (String = "text/csv; charset=utf-8"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+                        headers(("X-Total-Count" = u64, description = "CSV or XLSX of a per-row report: rows of the whole report."))),
                     (status = 400, description = "A bad parameter, named in the message (`bad_request`): an unknown parameter, an empty or unknown team or rep, a bad date or number, `from` after `to`.", body = ErrorBody),
                 )
             )]
@@ -204,15 +209,16 @@ async fn report(
 ) -> Result<Response, ApiError> {
     let Query(query) =
         query.map_err(|_| ApiError::BadRequest("query parameter `query`: the query string cannot be parsed".into()))?;
-    let csv = match query.get("format").map(String::as_str) {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(BadFilter { param: "format", reason: "expected json or csv" }.into()),
+    let format = match query.get("format").map(String::as_str) {
+        None | Some("json") => Format::Json,
+        Some("csv") => Format::Csv,
+        Some("xlsx") => Format::Xlsx,
+        Some(_) => return Err(BadFilter { param: "format", reason: "expected json, csv or xlsx" }.into()),
     };
     let mut filter = Filter::parse(&query)?;
     if queries::PAGINATED.contains(&name) {
-        // JSON comes a page at a time; a CSV export has every row unless a page is asked for.
-        if !csv && filter.limit.is_none() {
+        // JSON comes a page at a time; an export has every row unless a page is asked for.
+        if matches!(format, Format::Json) && filter.limit.is_none() {
             filter.limit = Some(queries::DEFAULT_LIMIT);
         }
     } else if filter.limit.is_some() || filter.offset.is_some() {
@@ -234,18 +240,27 @@ async fn report(
             }
         })
         .await??;
-    if csv {
-        let bytes = super::csv::to_csv(&table).map_err(|e| {
-            tracing::error!(error = %e, "cannot write a report as CSV");
-            ApiError::Internal
-        })?;
-        let mut response = ([(CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response();
-        if let Some(total) = table.total {
-            response.headers_mut().insert(TOTAL_HEADER, HeaderValue::from(total));
+    let (bytes, content_type, extension) = match format {
+        Format::Json => return Ok(Json(as_json(name, &table, page)).into_response()),
+        Format::Csv => {
+            (super::csv::to_csv(&sheet(name, &table)).map_err(export_failed)?, "text/csv; charset=utf-8", "csv")
         }
-        return Ok(response);
+        Format::Xlsx => (super::xlsx::to_xlsx(&sheet(name, &table)).map_err(export_failed)?, XLSX, "xlsx"),
+    };
+    let disposition = format!("attachment; filename=\"{name}.{extension}\"");
+    let mut response = ([(CONTENT_TYPE, content_type)], bytes).into_response();
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response.headers_mut().insert(CONTENT_DISPOSITION, value);
     }
-    Ok(Json(as_json(name, &table, page)).into_response())
+    if let Some(total) = table.total {
+        response.headers_mut().insert(TOTAL_HEADER, HeaderValue::from(total));
+    }
+    Ok(response)
+}
+
+fn export_failed(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "cannot write a report as a spreadsheet");
+    ApiError::Internal
 }
 
 /// `{"report", "columns", "rows": [{column: value}]}`, and for a per-row

@@ -1,6 +1,7 @@
 //! HTTP routes. The only place that knows URLs.
 
 mod admin;
+mod directory;
 mod documents;
 mod health;
 mod live;
@@ -34,6 +35,7 @@ fn protected() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(sync::sync))
         .routes(routes!(whoami::whoami))
+        .routes(routes!(directory::directory))
         .routes(routes!(live::live))
         .routes(routes!(documents::automerge))
         .routes(routes!(health::metrics))

@@ -56,6 +56,19 @@ impl Editor<'_> {
         })
     }
 
+    /// Reopens an ended relationship: status active again and the ending
+    /// (reason, date, phase) cleared; the document's history keeps the ending.
+    pub fn reopen_relationship(&mut self) -> Result<()> {
+        self.change("party.reopen", |c| {
+            let p = c.party()?;
+            a::put_fresh(c.doc, &p, "status", AccountStatus::Active.as_str())?;
+            for key in ["end_reason", "ended_on", "ended_in_phase"] {
+                a::put_fresh(c.doc, &p, key, ScalarValue::Null)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Soft-deletes the account: hidden from lists, kept, restorable.
     pub fn soft_delete(&mut self) -> Result<()> {
         self.change("account.delete", |c| {

@@ -1,0 +1,132 @@
+//! The record commands against a real `rapport-server` process: what one
+//! device edits (contacts, consents, tasks, ties, planned interactions, an
+//! ended relationship, a lost deal) reaches another whole, and the settings
+//! are changed by the office and refused to a rep.
+//!
+//! Needs `target/<profile>/rapport-server`: run `cargo build --bins` first
+//! (`scripts/test-all.sh` does).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod offline;
+
+use std::path::PathBuf;
+
+use common::{Server, add_user};
+use offline::{Run, rapport};
+use serde_json::json;
+
+struct Device {
+    dir: PathBuf,
+}
+
+impl Device {
+    fn init(dir: PathBuf, server: &Server, token: &str) -> Device {
+        rapport(&dir, &["init", "--server", &server.url, "--token", token]).ok();
+        Device { dir }
+    }
+    fn run(&self, args: &[&str]) -> Run {
+        rapport(&self.dir, args)
+    }
+    fn new_id(&self, args: &[&str]) -> String {
+        let id = self.run(args).ok().last_line();
+        assert!(offline::is_uuid(&id), "{args:?} printed {id:?} last");
+        id
+    }
+    fn sync(&self) {
+        self.run(&["sync"]).ok();
+    }
+}
+
+#[test]
+fn a_whole_record_and_the_settings_travel_between_devices() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("server");
+    let ana_token = add_user(&data, "ana", "rep", "ana-laptop");
+    let olga_token = add_user(&data, "olga", "office", "office-pc");
+    let server = Server::start(&data);
+    let ana = Device::init(root.path().join("ana"), &server, &ana_token);
+    let olga = Device::init(root.path().join("olga"), &server, &olga_token);
+
+    // The office adds a lost reason and changes a stage; the rep receives both.
+    olga.run(&["settings", "reason", "add", "lost", "too_slow"]).ok();
+    olga.run(&["settings", "stage", "proposal", "--probability", "60"]).ok();
+    olga.sync();
+    ana.sync();
+    let s = ana.run(&["settings", "show", "--json"]).ok().json();
+    assert!(s["lost_reasons"].as_array().unwrap().contains(&json!("too_slow")), "{s}");
+    let proposal = s["stages"].as_array().unwrap().iter().find(|st| st["id"] == "proposal").unwrap().clone();
+    assert_eq!(proposal["probability"], 60);
+
+    // The rep knows her role since the sync: a settings change is refused on the device.
+    let before = ana.run(&["settings", "show", "--json"]).ok().stdout();
+    let run = ana.run(&["settings", "reason", "add", "end", "bored"]).fails();
+    assert!(
+        run.error().starts_with("role rep may not change the settings: the pipeline stages and reason catalogues"),
+        "{}",
+        run.stderr()
+    );
+    ana.run(&["settings", "stage", "proposal", "--probability", "5"]).fails();
+    assert_eq!(ana.run(&["settings", "show", "--json"]).ok().stdout(), before, "nothing changed");
+
+    // The rep fills in a whole record; the office sees all of it.
+    let acme = ana.new_id(&["account", "add", "--name", "Acme"]);
+    let olena = ana.new_id(&[
+        "contact",
+        "add",
+        &acme,
+        "--name",
+        "Olena",
+        "--email",
+        "olena@acme.ua",
+        "--phone",
+        "work:+380 44 123 4567",
+    ]);
+    ana.run(&["consent", "record", &acme, &olena, "--channel", "email", "--topic", "news", "--status", "refused"]).ok();
+    let deal = ana.new_id(&["deal", "add", &acme, "--title", "Boilers", "--amount", "360000.00", "--currency", "UAH"]);
+    ana.run(&["deal", "stage", &acme, &deal, "proposal"]).ok();
+    ana.run(&["deal", "lost", &acme, &deal, "--reason", "too_slow", "--note", "Six weeks to deliver"]).ok();
+    ana.new_id(&["task", "add", &acme, "--title", "Call back", "--due", "2027-01-10"]);
+    ana.new_id(&[
+        "interaction",
+        "plan",
+        &acme,
+        "--kind",
+        "visit",
+        "--subject",
+        "Survey",
+        "--at",
+        "2027-01-15 10:00",
+        "--contact",
+        &olena,
+    ]);
+    ana.run(&["ladder", "move", &acme, "--to", "customer", "--reason", "First order"]).ok();
+    ana.run(&["account", "end", &acme, "--reason", "dissatisfied", "--date", "2027-02-01"]).ok();
+    ana.sync();
+    olga.sync();
+
+    let a = olga.run(&["account", "show", &acme, "--json"]).ok().json();
+    let here = ana.run(&["account", "show", &acme, "--json"]).ok().json();
+    assert_eq!(a["account"], here["account"], "the office sees the record as the rep wrote it");
+    let d = &a["account"]["deals"][0];
+    assert_eq!(
+        (&d["stage"], &d["lost_reason"], &d["lost_note"]),
+        (&json!("lost"), &json!("too_slow"), &json!("Six weeks to deliver"))
+    );
+    assert_eq!(d["stage_history"].as_array().unwrap().len(), 3);
+    assert_eq!(a["account"]["contacts"][0]["consents"][0]["status"], "refused");
+    assert_eq!(
+        a["account"]["party"]["ending"],
+        json!({"reason": "dissatisfied", "on": "2027-02-01", "phase": "pre_relationship"})
+    );
+    assert_eq!(a["account"]["interactions"][0]["status"], "planned");
+    assert_eq!(a["account"]["ladder_history"][0]["reason"], "First order");
+
+    // The office reopens it; the rep sees it active again.
+    olga.run(&["account", "reopen", &acme]).ok();
+    olga.sync();
+    ana.sync();
+    let p = ana.run(&["account", "show", &acme, "--json"]).ok().json()["account"]["party"].clone();
+    assert_eq!((&p["status"], &p["ending"]), (&json!("active"), &serde_json::Value::Null));
+}
