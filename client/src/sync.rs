@@ -247,6 +247,7 @@ impl Client {
             });
             if !report.more && unsynced_now == 0 {
                 self.refresh_rules(replica).await?;
+                self.refresh_directory(replica).await?;
                 return Ok(summary);
             }
             if made_progress(&report, &response, position) {

@@ -89,6 +89,23 @@ pub enum Error {
     #[error("the id {prefix} could be any of {} {kind}s ({}); type more of it", .matches.len(), .matches.join(", "))]
     AmbiguousId { kind: RecordKind, prefix: String, matches: Vec<String> },
 
+    /// An owner, team or territory that is not in the directory this device
+    /// fetched from the server (see `Replica::check_name`); `close` holds
+    /// names it may have meant, `known` some others.
+    #[error(
+        "no {kind} named {name:?} is in the directory this device fetched at its last sync{}; if it is new, \
+         sync to fetch the newest directory",
+        listing(.kinds, .close, .known)
+    )]
+    UnknownName { kind: String, kinds: &'static str, name: String, close: Vec<String>, known: Vec<String> },
+
+    /// This device never fetched the directory, so a name cannot be checked.
+    #[error(
+        "{kind} {name:?} cannot be checked: this device has not fetched the directory of owners, teams and \
+         territories yet; sync first"
+    )]
+    DirectoryNotFetched { kind: String, name: String },
+
     /// The field path does not name a field that can be set.
     #[error("unknown field {0:?}: not a settable field path such as party.name or deals.<id>.amount")]
     UnknownField(String),
@@ -186,5 +203,14 @@ impl Error {
 
     pub(crate) fn not_found(kind: RecordKind, id: impl ToString) -> Self {
         Error::NotFound { kind, id: id.to_string() }
+    }
+}
+
+/// The names an [`Error::UnknownName`] offers.
+fn listing(kinds: &str, close: &[String], known: &[String]) -> String {
+    match (close.is_empty(), known.is_empty()) {
+        (false, _) => format!(" (did you mean {}?)", close.join(", ")),
+        (true, false) => format!(" (known {kinds}: {})", known.join(", ")),
+        (true, true) => format!(" (it lists no {kinds})"),
     }
 }

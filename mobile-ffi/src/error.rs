@@ -99,7 +99,9 @@ impl From<rapport_core::Error> for RapportError {
             | E::UnknownField(_)
             | E::InvalidMerge(_)
             | E::CannotRetry { .. }
-            | E::AmbiguousId { .. } => RapportError::InvalidInput { message },
+            | E::AmbiguousId { .. }
+            | E::UnknownName { .. }
+            | E::DirectoryNotFetched { .. } => RapportError::InvalidInput { message },
             E::NotPermitted { .. } => RapportError::NotPermitted { message },
             E::AccountMerged { .. } => RapportError::Merged { message },
             E::WrongKey { .. } => RapportError::WrongKey { message },

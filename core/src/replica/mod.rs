@@ -14,6 +14,7 @@
 //! * The file can be encrypted at rest ([`Replica::open_encrypted`],
 //!   [`Replica::encrypt`]; SQLCipher, see `key`).
 
+mod directory;
 mod erase;
 mod index;
 mod key;
@@ -40,6 +41,7 @@ use crate::model::{Account, AccountId};
 use crate::rules::Principal;
 use crate::settings::{SETTINGS_DOC_ID, Settings, SettingsDoc};
 
+pub use directory::{Directory, NameKind};
 pub use erase::Unsynced;
 pub use index::{AccountFilter, AccountSummary};
 pub use key::{Encryption, RAW_KEY_LEN, ReplicaKey};

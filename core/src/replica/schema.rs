@@ -174,6 +174,21 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ",
         reindex: false,
     },
+    // 8: the server's directory as last fetched (owners, teams, territories
+    // an account may be given to; ADR 00XX). `kind`: `user`, `team` or
+    // `territory`; `active`: 0 for a user an administrator deleted. When it
+    // was fetched is kept in `meta` (`directory_at`).
+    Migration {
+        sql: "
+        CREATE TABLE directory_names (
+            kind   TEXT NOT NULL,
+            name   TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (kind, name)
+        ) WITHOUT ROWID;
+        ",
+        reindex: false,
+    },
 ];
 
 /// The schema version a fully migrated replica has.
