@@ -138,6 +138,12 @@ pub enum Error {
     #[error("replica {0} is being encrypted or erased by another process; wait for it to finish and try again")]
     ReplicaRewriting(PathBuf),
 
+    /// A sync response answers an older pull position: another handle (e.g.
+    /// `rapport watch` beside `rapport sync`) synced this replica meanwhile.
+    /// Nothing was applied; the next exchange continues from the new position.
+    #[error("another program on this device synced this replica meanwhile; nothing was applied, sync again")]
+    SyncPositionMoved,
+
     /// Another handle (e.g. `rapport watch` applying a large pull) kept
     /// writing the replica for the whole wait; nothing was changed.
     #[error(

@@ -148,6 +148,32 @@ fn an_edit_made_while_another_handle_syncs_is_kept_and_pushed_on_the_next_round(
 }
 
 #[test]
+fn a_response_overtaken_by_another_handles_sync_changes_nothing_and_the_next_round_goes_on() {
+    let mut store = MemoryStore::default();
+    let mut other = Fixture::new("bob");
+    let id = other.account("Pulled twice");
+    sync_all(&mut other.replica, &mut store);
+    let fx = Fixture::new("ana");
+    let path = fx.path();
+    let Fixture { dir: _dir, replica: mut cli } = fx;
+    let mut watch = open(&path);
+    // `rapport sync` asks; meanwhile the running watch syncs the same replica.
+    let (req, plan) = request(&mut cli);
+    let stale = respond(&mut store, &req);
+    sync_all(&mut watch, &mut store);
+    let position = cli.sync_position().unwrap();
+    let err = cli.sync_apply(&plan, &stale).unwrap_err();
+    assert!(matches!(err, Error::SyncPositionMoved), "got {err:?}");
+    assert!(err.to_string().contains("sync again"), "{err}");
+    assert_eq!(cli.sync_position().unwrap(), position, "nothing was applied");
+    // The next round starts from where the watch got to.
+    cli.edit(id, |e| e.add_tag("after")).unwrap();
+    sync_all(&mut cli, &mut store);
+    sync_all(&mut other.replica, &mut store);
+    assert!(other.replica.account(id).unwrap().party.tags.contains("after"));
+}
+
+#[test]
 fn encrypted_replicas_are_shared_too() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("replica.db");

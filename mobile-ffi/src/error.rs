@@ -106,7 +106,7 @@ impl From<rapport_core::Error> for RapportError {
             E::AccountMerged { .. } => RapportError::Merged { message },
             E::WrongKey { .. } => RapportError::WrongKey { message },
             // Only sync answers produce these: nothing was applied, and syncing again is safe.
-            E::Protocol(_) | E::IncompleteSync { .. } => RapportError::Network { message },
+            E::Protocol(_) | E::IncompleteSync { .. } | E::SyncPositionMoved => RapportError::Network { message },
             E::InvalidDocument(_)
             | E::UnsupportedSchema { .. }
             | E::ReplicaLocked(_)

@@ -118,6 +118,10 @@ fn commands_run_beside_rapport_watch_and_their_edits_reach_another_device_throug
     }
     let json = office.json(&["status", "--json"]);
     assert!(json.is_object(), "{json}");
+    // `rapport sync` beside the watch, which syncs the same replica: it succeeds.
+    for _ in 0..3 {
+        office.ok(&["sync"]);
+    }
 
     // The running watch pushes them (every second): the rep's device gets
     // them from the server without anyone restarting watch.

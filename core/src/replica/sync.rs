@@ -237,9 +237,7 @@ impl Replica {
         let tx = write_tx!(self);
         let (base, _) = self.sync_position()?;
         if response.base != base {
-            return Err(Error::Protocol(crate::sync::ProtocolError::Malformed(
-                "response answers a different pull position; sync again".into(),
-            )));
+            return Err(Error::SyncPositionMoved);
         }
         // Documents changed by this response, kept loaded once it committed.
         let mut changed = Vec::new();
