@@ -190,6 +190,9 @@ pub enum AccountCommand {
         territory: Option<String>,
         #[arg(long)]
         team: Option<String>,
+        /// Write the owner, team and territory even if the directory of the server does not list them.
+        #[arg(long)]
+        allow_unknown_owner: bool,
     },
     /// Set one field, e.g. `party.address.city Tampere` or `deals.<id>.amount 1200.50` (amounts and
     /// prices in major units of the deal's currency; ids in the path may be shortened). An empty
@@ -201,6 +204,9 @@ pub enum AccountCommand {
         field: String,
         /// The new value (dates YYYY-MM-DD; amounts in major units, e.g. 1200.50).
         value: String,
+        /// Write an owner, team or territory even if the directory of the server does not list it.
+        #[arg(long)]
+        allow_unknown_owner: bool,
     },
     /// Show the whole account: party, contacts, consents, deals, interactions, tasks, ties, histories.
     Show {

@@ -135,6 +135,9 @@ pub fn core_message(e: &rapport_core::Error) -> String {
              `--key passphrase`) to use its key again",
             path.display()
         ),
+        E::UnknownName { .. } | E::DirectoryNotFetched { .. } => {
+            format!("{e}, or pass --allow-unknown-owner to write it anyway")
+        }
         other => other.to_string(),
     }
 }

@@ -37,6 +37,8 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
     // A replica encrypted before stays encrypted, with the key it has.
     let kept_key = previous.as_ref().and_then(|c| c.key);
     let encrypt = kept_key.is_some() || args.encrypt.is_some();
+    // The server's directory, as the scratch replica below fetched it (owner names are checked against it).
+    let mut directory = None;
     let config = if args.offline {
         let user = args.user.ok_or_else(|| {
             CliError::Usage(
@@ -83,6 +85,7 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
             };
             rt.block_on(client.sync(&mut replica, SyncLimits::default(), |_| {}))
                 .map_err(|source| CliError::InitCheck { source })?;
+            directory = replica.directory()?;
             Ok(())
         })();
         std::fs::remove_dir_all(&scratch).ok();
@@ -98,15 +101,19 @@ pub fn init(dir: &Path, args: InitArgs) -> Result<()> {
     config.key = key.as_ref().map(|(source, _)| *source);
     config::save(dir, &config)?;
     let path = dir.join(REPLICA_FILE);
-    match &key {
-        None => drop(Replica::open(&path, &config.identity())?),
+    let mut replica = match &key {
+        None => Replica::open(&path, &config.identity())?,
         Some((_, key)) => {
             if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
                 Replica::encrypt(&path, key)?;
             }
-            drop(Replica::open_encrypted(&path, &config.identity(), key)?);
+            Replica::open_encrypted(&path, &config.identity(), key)?
         }
+    };
+    if let Some(directory) = &directory {
+        replica.store_directory(directory)?;
     }
+    drop(replica);
     outln!("replica ready at {}", dir.display());
     if let Some((source, _)) = &key {
         outln!("{}", encrypted_with(*source));

@@ -133,7 +133,7 @@ fn init_against_an_unreachable_server_explains_and_writes_nothing() {
 #[test]
 fn add_set_show_and_history() {
     let r = Replica::new();
-    let id = r.add("Acme Oy", &["--owner", "ana", "--territory", "north", "--team", "east"]);
+    let id = r.add("Acme Oy", &["--owner", "ana", "--territory", "north", "--team", "east", "--allow-unknown-owner"]);
     r.run(&["account", "set", &id, "party.address.city", "Tampere"]).ok();
     r.run(&["account", "set", &id, "postcode", "33100"]).ok();
     r.run(&["notes", "set", &id, "Met at the fair"]).ok();
@@ -217,9 +217,9 @@ fn bad_values_fail_clearly_and_change_nothing() {
 #[test]
 fn list_filters_search_and_deletion() {
     let r = Replica::new();
-    let acme = r.add("Acme Oy", &["--owner", "ana", "--team", "east", "--territory", "north"]);
-    let boreal = r.add("Borealis", &["--owner", "bob", "--team", "east"]);
-    let cobalt = r.add("Cobalt Mining", &["--owner", "ana", "--team", "west"]);
+    let acme = r.add("Acme Oy", &["--owner", "ana", "--team", "east", "--territory", "north", "--allow-unknown-owner"]);
+    let boreal = r.add("Borealis", &["--owner", "bob", "--team", "east", "--allow-unknown-owner"]);
+    let cobalt = r.add("Cobalt Mining", &["--owner", "ana", "--team", "west", "--allow-unknown-owner"]);
     r.run(&["account", "set", &acme, "value_tier", "key"]).ok();
     r.run(&["account", "set", &boreal, "loyalty_rung", "client"]).ok();
     r.run(&["account", "set", &cobalt, "lifecycle_phase", "early"]).ok();

@@ -173,22 +173,35 @@ fn rapport_encrypt_of_a_replica_in_use_is_refused_and_puts_the_config_back() {
         .env_remove("RAPPORT_REPLICA")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let held = (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(100));
-        let out = rapport(&dir, None, &["account", "list"]);
-        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("in use by another process")
+    // Its first "reconnecting" line comes once it has the replica open.
+    let stderr = watch.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut line);
+        let _ = tx.send(line);
     });
-    let err = held.then(|| fails(rapport(&dir, Some(PASSPHRASE), &["encrypt", "--key", "passphrase"])));
+    let first = rx.recv_timeout(Duration::from_secs(30));
+    // Other commands share the replica with it (ADR 00XX); encrypting needs it alone.
+    let listed = first.is_ok().then(|| rapport(&dir, None, &["account", "list", "--json"]));
+    let added = first.is_ok().then(|| rapport(&dir, None, &["account", "add", "--name", "Added During Watch"]));
+    let err = first.is_ok().then(|| fails(rapport(&dir, Some(PASSPHRASE), &["encrypt", "--key", "passphrase"])));
     let _ = watch.kill();
     let _ = watch.wait();
-    assert!(held, "rapport watch did not hold the replica");
+    let first = first.expect("rapport watch did not start retrying");
+    assert!(first.contains("reconnecting"), "{first}");
+    let listed = ok(listed.unwrap());
+    assert!(listed.contains(NAME), "{listed}");
+    ok(added.unwrap());
     let err = err.unwrap();
-    assert!(err.contains("in use by another process"), "{err}");
+    assert!(err.contains("in use by another process") && err.contains("needs it alone"), "{err}");
     assert_eq!(key_source(&dir), None, "the config says plain, as the file is");
-    assert_eq!(names(&dir, None), [NAME]);
+    let mut listed = names(&dir, None);
+    listed.sort();
+    assert_eq!(listed, ["Added During Watch", NAME]);
 }
 
 // ---- sync through a real server ----

@@ -39,3 +39,43 @@ impl Client {
         self.get_json("v1/directory").await
     }
 }
+
+impl Directory {
+    /// The names a replica keeps to check owners, teams and territories.
+    pub fn to_replica(&self) -> rapport_core::Directory {
+        let (active, former): (Vec<&DirectoryUser>, Vec<&DirectoryUser>) = self.users.iter().partition(|u| u.active);
+        let sorted = |mut names: Vec<String>| {
+            names.sort();
+            names.dedup();
+            names
+        };
+        // In the order the replica lists them, so that an unchanged directory compares equal.
+        rapport_core::Directory {
+            users: sorted(active.into_iter().map(|u| u.name.clone()).collect()),
+            former_users: sorted(former.into_iter().map(|u| u.name.clone()).collect()),
+            teams: sorted(self.teams.clone()),
+            territories: sorted(self.territories.clone()),
+        }
+    }
+}
+
+impl Client {
+    /// Stores the server's directory in the replica, so that owners, teams
+    /// and territories are checked on the device (ADR 00XX). Best effort
+    /// after a finished sync, like the rules: a server too old to have the
+    /// directory, or unreachable again, leaves the replica with what it knew.
+    pub async fn refresh_directory(&self, replica: &mut rapport_core::Replica) -> Result<(), ClientError> {
+        match self.directory().await {
+            Ok(directory) => {
+                let directory = directory.to_replica();
+                if replica.directory()?.as_ref() != Some(&directory) {
+                    replica.store_directory(&directory)?;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the directory; owner names are checked against the last one")
+            }
+        }
+        Ok(())
+    }
+}

@@ -157,6 +157,11 @@ impl Client {
         let mut want_request = true;
         let mut initial: Option<SyncSummary> = Some(SyncSummary::default());
         let mut idle = 0usize;
+        // The pull position after this connection's last exchange: another
+        // program syncing the same replica (`rapport sync` beside watch) moves
+        // it, and the server's pushes to this connection then answer a
+        // position the replica left; a request from the new one catches up.
+        let mut exchanged_at: Option<(u64, u64)> = None;
 
         loop {
             if control.is_stopped() {
@@ -184,7 +189,12 @@ impl Client {
                     idle = 0;
                 }
                 _ = tick.tick() => {
-                    if lock(&replica).unsynced_count()? > 0 {
+                    let (unsynced, position) = {
+                        let r = lock(&replica);
+                        (r.unsynced_count()?, r.sync_position()?)
+                    };
+                    let moved = exchanged_at.is_some_and(|at| at != position);
+                    if unsynced > 0 || moved {
                         want_request = true;
                         idle = 0;
                     } else {
@@ -221,6 +231,7 @@ impl Client {
                         continue;
                     };
                     let unsynced = lock(&replica).unsynced_count()?;
+                    exchanged_at = Some(lock(&replica).sync_position()?);
                     if answered {
                         idle = if progressed { 0 } else { idle + 1 };
                     }
@@ -325,7 +336,15 @@ impl Client {
                 (PushPlan::default(), SyncSummary::default(), r.sync_position()?)
             }
         };
-        let report = r.sync_apply(&plan, response)?;
+        let report = match r.sync_apply(&plan, response) {
+            Ok(report) => report,
+            // Another handle (a `rapport sync` beside watch) moved the position meanwhile.
+            Err(rapport_core::Error::SyncPositionMoved) => {
+                *in_flight = None;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
         summary.count_response(response, &report, received);
         let progressed = made_progress(&report, response, position);
         Ok(Some((summary, answers, progressed)))

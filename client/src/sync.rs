@@ -234,7 +234,19 @@ impl Client {
             if let Some(request) = replica.next_pull(&response, limits) {
                 prefetch = Some(Prefetch::start(self, encode_request(request, &mut summary)));
             }
-            let report = replica.sync_apply(&plan, &response)?;
+            let report = match replica.sync_apply(&plan, &response) {
+                Ok(report) => report,
+                // Another handle synced this replica meanwhile (`rapport watch`
+                // beside `rapport sync`): nothing was applied; the next
+                // exchange asks from the new position and pushes again.
+                Err(rapport_core::Error::SyncPositionMoved) => {
+                    prefetch = None;
+                    // Counted, so that the loop stays bounded by MAX_ROUNDS.
+                    summary.rounds += 1;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             summary.count_response(&response, &report, received);
             let unsynced_now = replica.unsynced_count()?;
             progress(&SyncProgress {
@@ -247,6 +259,7 @@ impl Client {
             });
             if !report.more && unsynced_now == 0 {
                 self.refresh_rules(replica).await?;
+                self.refresh_directory(replica).await?;
                 return Ok(summary);
             }
             if made_progress(&report, &response, position) {

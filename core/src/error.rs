@@ -89,6 +89,23 @@ pub enum Error {
     #[error("the id {prefix} could be any of {} {kind}s ({}); type more of it", .matches.len(), .matches.join(", "))]
     AmbiguousId { kind: RecordKind, prefix: String, matches: Vec<String> },
 
+    /// An owner, team or territory that is not in the directory this device
+    /// fetched from the server (see `Replica::check_name`); `close` holds
+    /// names it may have meant, `known` some others.
+    #[error(
+        "no {kind} named {name:?} is in the directory this device fetched at its last sync{}; if it is new, \
+         sync to fetch the newest directory",
+        listing(.kinds, .close, .known)
+    )]
+    UnknownName { kind: String, kinds: &'static str, name: String, close: Vec<String>, known: Vec<String> },
+
+    /// This device never fetched the directory, so a name cannot be checked.
+    #[error(
+        "{kind} {name:?} cannot be checked: this device has not fetched the directory of owners, teams and \
+         territories yet; sync first"
+    )]
+    DirectoryNotFetched { kind: String, name: String },
+
     /// The field path does not name a field that can be set.
     #[error("unknown field {0:?}: not a settable field path such as party.name or deals.<id>.amount")]
     UnknownField(String),
@@ -109,9 +126,31 @@ pub enum Error {
     #[error("document schema version {found} is newer than the supported version {supported}; upgrade Rapport")]
     UnsupportedSchema { found: u64, supported: u64 },
 
-    /// Another process (or another handle in this process) has the replica open.
-    #[error("replica {0} is in use by another process; close the other program and try again")]
+    /// Encrypting or erasing the replica needs it alone, and another process
+    /// (or another handle in this process, such as `rapport watch`) has it open.
+    #[error(
+        "replica {0} is in use by another process, and encrypting or erasing it needs it alone; \
+         stop the other program (such as `rapport watch`) and try again"
+    )]
     ReplicaLocked(PathBuf),
+
+    /// Another process is encrypting or erasing the replica; it cannot be opened meanwhile.
+    #[error("replica {0} is being encrypted or erased by another process; wait for it to finish and try again")]
+    ReplicaRewriting(PathBuf),
+
+    /// A sync response answers an older pull position: another handle (e.g.
+    /// `rapport watch` beside `rapport sync`) synced this replica meanwhile.
+    /// Nothing was applied; the next exchange continues from the new position.
+    #[error("another program on this device synced this replica meanwhile; nothing was applied, sync again")]
+    SyncPositionMoved,
+
+    /// Another handle (e.g. `rapport watch` applying a large pull) kept
+    /// writing the replica for the whole wait; nothing was changed.
+    #[error(
+        "replica {path} stayed busy for {waited_secs} s: another program on this device is writing it \
+         (such as a large sync); nothing was changed, try again"
+    )]
+    ReplicaBusy { path: PathBuf, waited_secs: u64 },
 
     /// The file exists but is not a Rapport replica.
     #[error("{0} is not a Rapport replica (wrong file, or a file from another program)")]
@@ -170,5 +209,14 @@ impl Error {
 
     pub(crate) fn not_found(kind: RecordKind, id: impl ToString) -> Self {
         Error::NotFound { kind, id: id.to_string() }
+    }
+}
+
+/// The names an [`Error::UnknownName`] offers.
+fn listing(kinds: &str, close: &[String], known: &[String]) -> String {
+    match (close.is_empty(), known.is_empty()) {
+        (false, _) => format!(" (did you mean {}?)", close.join(", ")),
+        (true, false) => format!(" (known {kinds}: {})", known.join(", ")),
+        (true, true) => format!(" (it lists no {kinds})"),
     }
 }

@@ -44,7 +44,7 @@ pub use doc::{
 pub use error::{Error, KeyProblem, RecordKind, Result};
 pub use model::*;
 pub use replica::{
-    AccountFilter, AccountSummary, DeviceIdentity, Encryption, Imported, PushPlan, RAW_KEY_LEN, RefusedEdit,
-    RefusedEditId, Replica, ReplicaKey, SyncLimits, SyncReport, Unsynced,
+    AccountFilter, AccountSummary, DeviceIdentity, Directory, Encryption, Imported, NameKind, PushPlan, RAW_KEY_LEN,
+    RefusedEdit, RefusedEditId, Replica, ReplicaKey, SyncLimits, SyncReport, Unsynced,
 };
 pub use settings::{ReasonCatalogue, Settings, SettingsDoc, Stage};

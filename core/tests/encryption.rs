@@ -118,6 +118,12 @@ fn a_key_for_a_plain_replica_is_refused_and_bad_keys_are_invalid_input() {
     let err = Replica::open_encrypted(&path, &identity("ana"), &raw(1)).unwrap_err();
     assert!(matches!(err, Error::WrongKey { problem: KeyProblem::NotEncrypted, .. }), "got {err:?}");
     assert!(err.to_string().contains("encrypt it first"), "{err}");
+    let open = Replica::open(&path, &identity("ana")).unwrap();
+    // Encrypting needs the file alone: refused while a handle has it open, and it stays plain.
+    let locked = Replica::encrypt(&path, &raw(1)).unwrap_err();
+    assert!(matches!(locked, Error::ReplicaLocked(_)), "got {locked:?}");
+    assert!(locked.to_string().contains("needs it alone"), "{locked}");
+    drop(open);
     Replica::open(&path, &identity("ana")).unwrap();
 
     assert!(matches!(ReplicaKey::raw(&[0; 16]), Err(Error::InvalidValue { .. })));
@@ -146,8 +152,10 @@ fn a_plain_replica_is_encrypted_in_place_keeping_its_log_and_leaving_no_plaintex
 
     assert_eq!(Replica::encrypt(&path, &raw(3)).unwrap(), Encryption::Encrypted);
     assert_eq!(leaks(dir.path()), Vec::<String>::new(), "no plaintext left behind");
-    let names: Vec<String> = all_bytes(dir.path()).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, ["replica.db"], "no temporary or log file left");
+    let mut names: Vec<String> = all_bytes(dir.path()).into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    assert_eq!(names, ["replica.db", "replica.db.lock"], "no temporary or log file left, only the empty lock file");
+    assert_eq!(std::fs::metadata(dir.path().join("replica.db.lock")).unwrap().len(), 0);
 
     let replica = Replica::open_encrypted(&path, &identity("ana"), &raw(3)).unwrap();
     for id in &ids {
@@ -157,8 +165,8 @@ fn a_plain_replica_is_encrypted_in_place_keeping_its_log_and_leaving_no_plaintex
     assert_eq!(replica.list(&AccountFilter::default()).unwrap().len(), 21);
     assert_eq!(replica.unsynced_count().unwrap(), unsynced, "sync state kept");
 
-    // Encrypting while open is refused; again with the key is a no-op; another key is refused.
-    assert!(matches!(Replica::encrypt(&path, &raw(3)), Err(Error::ReplicaLocked(_))));
+    // Again with the key is a no-op (even while open: it only reads); another key is refused.
+    assert_eq!(Replica::encrypt(&path, &raw(3)).unwrap(), Encryption::AlreadyEncrypted);
     drop(replica);
     assert_eq!(Replica::encrypt(&path, &raw(3)).unwrap(), Encryption::AlreadyEncrypted);
     let other = Replica::encrypt(&path, &raw(4)).unwrap_err();

@@ -1,4 +1,4 @@
-//! The replica file: durability across restarts, index consistency, locking,
+//! The replica file: durability across restarts, index consistency, sharing,
 //! foreign files and schema upgrades.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -73,18 +73,17 @@ fn everything_survives_a_restart_and_the_index_matches() {
 }
 
 #[test]
-fn a_second_open_of_the_same_replica_is_refused() {
-    let fx = Fixture::new("ana");
-    let second = Replica::open(fx.path(), &identity("ana"));
-    assert!(matches!(second, Err(Error::ReplicaLocked(_))), "got {second:?}");
-    let message = second.unwrap_err().to_string();
-    assert!(message.contains("in use by another process"), "{message}");
-    // Once the first is closed, it opens.
-    let path = fx.path();
-    let Fixture { dir, replica } = fx;
-    drop(replica);
-    Replica::open(&path, &identity("ana")).unwrap();
-    drop(dir);
+fn a_second_open_of_the_same_replica_shares_it() {
+    // `rapport watch` holds the replica open while other commands use it (ADR 00XX).
+    let mut fx = Fixture::new("ana");
+    let mut second = Replica::open(fx.path(), &identity("ana")).unwrap();
+    let id = fx.account("Opened twice");
+    second.edit(id, |e| e.add_tag("second")).unwrap();
+    assert!(fx.replica.account(id).unwrap().party.tags.contains("second"));
+    drop(second);
+    // Once the second is closed, the first goes on as before.
+    fx.replica.edit(id, |e| e.add_tag("first")).unwrap();
+    assert_eq!(fx.reopen().replica.account(id).unwrap().party.tags.len(), 2);
 }
 
 #[test]

@@ -99,15 +99,19 @@ impl From<rapport_core::Error> for RapportError {
             | E::UnknownField(_)
             | E::InvalidMerge(_)
             | E::CannotRetry { .. }
-            | E::AmbiguousId { .. } => RapportError::InvalidInput { message },
+            | E::AmbiguousId { .. }
+            | E::UnknownName { .. }
+            | E::DirectoryNotFetched { .. } => RapportError::InvalidInput { message },
             E::NotPermitted { .. } => RapportError::NotPermitted { message },
             E::AccountMerged { .. } => RapportError::Merged { message },
             E::WrongKey { .. } => RapportError::WrongKey { message },
             // Only sync answers produce these: nothing was applied, and syncing again is safe.
-            E::Protocol(_) | E::IncompleteSync { .. } => RapportError::Network { message },
+            E::Protocol(_) | E::IncompleteSync { .. } | E::SyncPositionMoved => RapportError::Network { message },
             E::InvalidDocument(_)
             | E::UnsupportedSchema { .. }
             | E::ReplicaLocked(_)
+            | E::ReplicaRewriting(_)
+            | E::ReplicaBusy { .. }
             | E::NotAReplica(_)
             | E::ReplicaTooNew { .. }
             | E::Storage(_)

@@ -114,9 +114,16 @@ fn core_errors_map_to_the_variant_an_app_acts_on() {
     let other = r.create_account(new_account("Acme Duplicate")).expect("create");
     r.merge_accounts(acme.clone(), other.clone()).expect("merge");
     assert!(matches!(r.add_tag(other, "x".into()), Err(RapportError::Merged { .. })));
-    let second = Replica::open(dir.path().join("r.db").to_string_lossy().into_owned(), "ana".into(), "x".into());
-    assert!(matches!(second, Err(RapportError::Storage { .. })));
+    // A second handle on the same file works beside the first (ADR 00XX) and sees its accounts.
+    let second = Replica::open(dir.path().join("r.db").to_string_lossy().into_owned(), "ana".into(), "x".into())
+        .expect("second open");
+    assert_eq!(second.list(AccountFilter::default()).expect("list").len(), 1);
     assert_eq!(r.list(AccountFilter::default()).expect("list").len(), 1);
+    // A file that is not a replica is a storage error.
+    let foreign = dir.path().join("notes.txt");
+    std::fs::write(&foreign, "not a database, just some notes about customers").expect("write");
+    let opened = Replica::open(foreign.to_string_lossy().into_owned(), "ana".into(), "x".into());
+    assert!(matches!(opened, Err(RapportError::Storage { .. })));
 }
 
 #[derive(Debug, Default)]

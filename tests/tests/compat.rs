@@ -97,7 +97,7 @@ fn a_mixed_fleet_of_0_1_0_and_today_keeps_every_edit() {
     new.init(&server);
 
     // Today's client creates the accounts; 0.1.0 receives them.
-    let acme = new.last_line(&["account", "add", "--name", "Acme Oy", "--territory", "FI-11"]);
+    let acme = new.last_line(&["account", "add", "--name", "Acme Oy", "--territory", "FI-11", "--allow-unknown-owner"]);
     let deal = new.last_line(&["deal", "add", &acme, "--title", "Boiler", "--amount", "12500", "--currency", "EUR"]);
     new.ok(&["sync"]);
     old.ok(&["sync"]);

@@ -41,7 +41,8 @@ fn two_reps_and_the_office_converge_in_any_order() {
     }
 
     // The office sets up two accounts; everyone gets them.
-    let acme = office.last_line(&["account", "add", "--name", "Acme Oy", "--territory", "FI-11"]);
+    let acme =
+        office.last_line(&["account", "add", "--name", "Acme Oy", "--territory", "FI-11", "--allow-unknown-owner"]);
     let borealis = office.last_line(&["account", "add", "--name", "Borealis", "--owner", "bob"]);
     let deal = office.last_line(&["deal", "add", &acme, "--title", "Boiler", "--amount", "12500", "--currency", "EUR"]);
     office.ok(&["notes", "set", &acme, "Customer wants delivery."]);

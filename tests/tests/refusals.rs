@@ -73,6 +73,9 @@ fn setup() -> Setup {
     let data = root.path().join("server");
     let ana_token = add_user(&data, "ana", "office", &["north"]);
     let olga_token = add_user(&data, "olga", "office", &[]);
+    // Owners accounts are given to below: devices check owners against the directory.
+    add_user(&data, "ben", "rep", &["south"]);
+    add_user(&data, "carl", "rep", &[]);
     let server = Server::start(&data);
     let ana = Desktop::new(root.path(), "ana");
     let olga = Desktop::new(root.path(), "olga");

@@ -155,7 +155,7 @@ fn after_backup(w: &World, b: &Before) -> After {
     w.office.ok(&["account", "set", &b.acme, "party.industry", "Paper"]);
     // A field reps may not change: Bob relays it to the restored server
     // under the office's rules.
-    w.office.ok(&["account", "set", &b.acme, "party.territory", "FI-11"]);
+    w.office.ok(&["account", "set", &b.acme, "party.territory", "FI-11", "--allow-unknown-owner"]);
     w.office.sync();
     w.bob.ok(&["interaction", "log", &b.acme, "--kind", "call", "--subject", "Call after the backup"]);
     let delta = w.bob.last_line(&["account", "add", "--name", "Delta Ltd", "--owner", "bob"]);

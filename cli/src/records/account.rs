@@ -2,8 +2,8 @@
 //! end and reopen the relationship.
 
 use rapport_core::{
-    Account, AccountFilter, AccountId, AccountStatus, Conflict, FieldPath, LifecyclePhase, LoyaltyRung, NewAccount,
-    PartyKind, RecordKind, Replica, ValueTier, parse_major_units,
+    Account, AccountFilter, AccountId, AccountStatus, Conflict, FieldPath, LifecyclePhase, LoyaltyRung, NameKind,
+    NewAccount, PartyKind, RecordKind, Replica, ValueTier, parse_major_units,
 };
 use serde::Serialize;
 
@@ -14,7 +14,16 @@ use crate::output;
 
 pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
     match command {
-        AccountCommand::Add { name, kind, owner, territory, team } => {
+        AccountCommand::Add { name, kind, owner, territory, team, allow_unknown_owner } => {
+            if !allow_unknown_owner {
+                for (kind, name) in
+                    [(NameKind::Owner, &owner), (NameKind::Team, &team), (NameKind::Territory, &territory)]
+                {
+                    if let Some(name) = name.as_deref().filter(|n| !n.trim().is_empty()) {
+                        replica.check_name(kind, name.trim())?;
+                    }
+                }
+            }
             let mut new = NewAccount::new(name);
             new.kind = parse_flag::<PartyKind>("kind", &kind)?;
             new.owner = owner;
@@ -24,9 +33,12 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
             outln!("created account {:?}", new.name.trim());
             outln!("{id}");
         }
-        AccountCommand::Set { id, field, value } => {
+        AccountCommand::Set { id, field, value, allow_unknown_owner } => {
             let id = account_id(replica, &id)?;
             let (field, stored) = settable(replica, id, &field, &value)?;
+            if let Some(kind) = assignment(&field).filter(|_| !allow_unknown_owner && !stored.trim().is_empty()) {
+                replica.check_name(kind, stored.trim())?;
+            }
             replica.edit(id, |e| e.set_field(&field, &stored))?;
             outln!("set {field} on {id}");
         }
@@ -258,4 +270,14 @@ fn list(replica: &Replica, args: ListArgs) -> Result<()> {
         outln!("{}", output::summary_line(r));
     }
     Ok(())
+}
+
+/// The directory name a field path holds, if any: owner, team or territory.
+fn assignment(field: &str) -> Option<NameKind> {
+    match field {
+        "party.owner" | "owner" => Some(NameKind::Owner),
+        "party.team" | "team" => Some(NameKind::Team),
+        "party.territory" | "territory" => Some(NameKind::Territory),
+        _ => None,
+    }
 }

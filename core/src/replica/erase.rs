@@ -53,7 +53,12 @@ impl Replica {
     /// shared, e.g. behind the bindings' mutex): the files are erased and the
     /// documents kept in memory dropped; the replica is left empty and
     /// unusable (every later call fails with a storage error). Drop it.
+    ///
+    /// Erasing needs the file alone: it waits up to [`super::ERASE_WAIT`] for
+    /// other handles (other programs on this device) to close it, and fails
+    /// with [`Error::ReplicaLocked`], erasing nothing, if they do not.
     pub fn erase_in_place(&mut self) -> Result<Unsynced> {
+        self.lock.upgrade(&self.path, super::ERASE_WAIT)?;
         let unsynced = self.unsynced_work()?;
         loaded(&self.loaded).clear();
         self.principal = None;
@@ -63,6 +68,8 @@ impl Replica {
         for file in replica_files(&self.path) {
             shred(&file)?;
         }
+        // Empty (it holds no data); removed last, while still held.
+        shred(self.lock.path())?;
         Ok(unsynced)
     }
 }

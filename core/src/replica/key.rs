@@ -141,13 +141,16 @@ pub(crate) fn encrypt_in_place(path: &Path, key: &ReplicaKey) -> Result<Encrypti
         FileKind::Plain => {}
         FileKind::Opaque => {
             // Encrypted already? Opening with the key says (and fails with WrongKey if not this key).
-            drop(super::open_locked(path, Some(key))?);
+            let _lock = super::shared::FileLock::shared(path)?;
+            drop(super::open_connection(path, Some(key))?);
             return Ok(Encryption::AlreadyEncrypted);
         }
         FileKind::New | FileKind::Other => return Err(Error::NotAReplica(path.to_path_buf())),
     }
-    // Locked like any open: no other handle writes while the copy is made.
-    let conn = super::open_locked(path, None)?;
+    // The file alone: no other handle is open (it would keep reading the
+    // plain file after the rename), and none opens until the copy replaced it.
+    let lock = super::shared::FileLock::exclusive(path)?;
+    let conn = super::open_connection(path, None)?;
     // Everything in the write-ahead log goes into the main file first, and the log is emptied.
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     let tmp = sibling(path, ".encrypting");
@@ -176,20 +179,31 @@ pub(crate) fn encrypt_in_place(path: &Path, key: &ReplicaKey) -> Result<Encrypti
     std::fs::rename(&tmp, path).map_err(io(path))?;
     sync_dir(path)?;
     // The replica is the encrypted file now (a crash from here on loses
-    // nothing). The plain copy's pages are overwritten before it goes.
+    // nothing). The plain log (emptied above) and its index (page numbers
+    // only) still carry the replica's names: SQLite does not remove them when
+    // it closes a file that was renamed over. Nobody else can have the new
+    // file open (the lock is held), so they are the plain file's: wiped and removed.
+    drop(conn);
+    for suffix in ["-wal", "-shm"] {
+        let file = sibling(path, suffix);
+        match OpenOptions::new().write(true).open(&file) {
+            Ok(mut f) => {
+                let len = f.metadata().map_err(io(&file))?.len();
+                wipe(&mut f, len).map_err(io(&file))?;
+                drop(f);
+                std::fs::remove_file(&file).map_err(io(&file))?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&file)(e)),
+        }
+    }
+    // The plain copy's pages are overwritten before it goes.
     let len = plain.metadata().map_err(io(path))?.len();
     wipe(&mut plain, len).map_err(io(path))?;
     drop(plain);
-    // Closing checkpoints the (empty) log into the unlinked plain file and removes `-wal`.
-    drop(conn);
-    // An index of the plain log (page numbers only), left if the plain file was opened after a crash.
-    match std::fs::remove_file(sibling(path, "-shm")) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io(path)(e)),
-    }
     // Proves the new file opens with the key before the caller relies on it.
-    drop(super::open_locked(path, Some(key))?);
+    drop(super::open_connection(path, Some(key))?);
+    drop(lock);
     Ok(Encryption::Encrypted)
 }
 

@@ -1,9 +1,11 @@
 //! The local replica: account documents stored durably in one SQLite file.
 //!
-//! * One writer connection, WAL, `synchronous = FULL`: a call that returns
-//!   `Ok` has committed to disk and survives `kill -9` and power loss.
-//! * The file is held with an exclusive lock for as long as the [`Replica`]
-//!   lives; a second process gets [`Error::ReplicaLocked`].
+//! * One connection per handle, WAL, `synchronous = FULL`: a call that
+//!   returns `Ok` has committed to disk and survives `kill -9` and power loss.
+//! * Several handles and processes share the file (`rapport watch` syncs
+//!   while other commands edit): writes take turns and each first catches up
+//!   with what the others committed (see `shared`, ADR 00XX). Encrypting and
+//!   erasing need the file alone ([`Error::ReplicaLocked`]).
 //! * Each document is a snapshot plus appended change chunks, compacted into
 //!   a new snapshot every [`COMPACT_AFTER`] chunks (today every write: see
 //!   ADR 0002 for the measurement).
@@ -12,6 +14,7 @@
 //! * The file can be encrypted at rest ([`Replica::open_encrypted`],
 //!   [`Replica::encrypt`]; SQLCipher, see `key`).
 
+mod directory;
 mod erase;
 mod index;
 mod key;
@@ -19,6 +22,7 @@ mod loaded;
 mod refused;
 mod restored;
 pub mod schema;
+mod shared;
 mod stored;
 mod sync;
 mod words;
@@ -27,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use automerge::{ActorId, ChangeHash};
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 use time::OffsetDateTime;
 
 use crate::doc::access;
@@ -37,10 +41,12 @@ use crate::model::{Account, AccountId};
 use crate::rules::Principal;
 use crate::settings::{SETTINGS_DOC_ID, Settings, SettingsDoc};
 
+pub use directory::{Directory, NameKind};
 pub use erase::Unsynced;
 pub use index::{AccountFilter, AccountSummary};
 pub use key::{Encryption, RAW_KEY_LEN, ReplicaKey};
 pub use refused::{RefusedEdit, RefusedEditId};
+pub use shared::{BUSY_WAIT, ERASE_WAIT};
 pub use sync::{PushPlan, SyncLimits, SyncReport};
 
 /// The fewest characters of an id [`Replica::find_account`] accepts.
@@ -78,7 +84,29 @@ pub enum Imported {
     Settings,
 }
 
-/// A local replica. Not `Sync`: one owner, one writer connection.
+/// Begins a write on `$r` (a `Replica`): `BEGIN IMMEDIATE`, then catches up
+/// with what other handles committed (see `shared::catch_up`). Borrows the
+/// connection shared and the cached fields apart, so the caller keeps using both.
+macro_rules! write_tx {
+    ($r:expr) => {{
+        let tx = $crate::replica::shared::begin(&$r.conn, &$r.path)?;
+        $crate::replica::shared::catch_up(
+            &tx,
+            &$r.seen,
+            &$r.loaded,
+            $crate::replica::shared::Cached {
+                author: &mut $r.author,
+                settings: &mut $r.settings,
+                principal: &mut $r.principal,
+            },
+        )?;
+        tx
+    }};
+}
+pub(crate) use write_tx;
+
+/// A local replica. Not `Sync`: one owner, one connection. Other handles
+/// (in this process or others) may have the same file open.
 #[derive(Debug)]
 pub struct Replica {
     conn: Connection,
@@ -89,6 +117,10 @@ pub struct Replica {
     principal: Option<Principal>,
     /// Recently used account documents, kept loaded (see `loaded`).
     loaded: Mutex<loaded::Loaded>,
+    /// What this handle last saw of the file (see `shared`).
+    seen: shared::Seen,
+    /// The shared lock on `<replica>.lock`, released after the connection closes.
+    lock: shared::FileLock,
 }
 
 impl Replica {
@@ -113,14 +145,15 @@ impl Replica {
     /// A crash at any point leaves either the plain or the encrypted replica,
     /// whole. A replica already encrypted with `key` is left as it is
     /// ([`Encryption::AlreadyEncrypted`]); with another key, [`Error::WrongKey`].
-    /// Fails with [`Error::ReplicaLocked`] while the replica is open.
+    /// Fails with [`Error::ReplicaLocked`] while the replica is open (in any process).
     pub fn encrypt(path: impl AsRef<Path>, key: &ReplicaKey) -> Result<Encryption> {
         key::encrypt_in_place(path.as_ref(), key)
     }
 
     fn open_with(path: &Path, identity: &DeviceIdentity, key: Option<&ReplicaKey>) -> Result<Replica> {
         let path = path.to_path_buf();
-        let mut conn = open_locked(&path, key)?;
+        let lock = shared::FileLock::shared(&path)?;
+        let mut conn = open_connection(&path, key)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > schema::latest_version() {
             return Err(Error::ReplicaTooNew { found: version, supported: schema::latest_version() });
@@ -128,10 +161,10 @@ impl Replica {
         if version == 0 {
             conn.pragma_update(None, "application_id", schema::APPLICATION_ID)?;
         }
-        let reindex = schema::migrate(&mut conn, version)?;
+        let reindex = schema::migrate(&mut conn, version).map_err(|e| shared_busy(e, &path))?;
 
         let actor = {
-            let tx = conn.transaction()?;
+            let tx = shared::begin(&conn, &path)?;
             let actor: Option<Vec<u8>> =
                 tx.query_row("SELECT value FROM meta WHERE key = 'actor'", [], |r| r.get(0)).optional()?;
             let actor = match actor {
@@ -162,6 +195,7 @@ impl Replica {
             ActorId::from(actor)
         };
         let author = Author::new(identity.user.clone(), identity.device.clone(), actor);
+        let seen = shared::Seen::new(&conn)?;
         let mut replica = Replica {
             conn,
             path,
@@ -169,6 +203,8 @@ impl Replica {
             settings: Settings::default(),
             principal: None,
             loaded: Mutex::new(loaded::Loaded::new(loaded::LOADED_DOCS)),
+            seen,
+            lock,
         };
         replica.settings = replica.load_settings()?.read();
         replica.principal = refused::read_principal(&replica.conn)?;
@@ -199,6 +235,7 @@ impl Replica {
 
     /// Creates many accounts in one transaction (all or none).
     pub fn create_accounts(&mut self, batch: &[NewAccount]) -> Result<Vec<AccountId>> {
+        let tx = write_tx!(self);
         let mut docs = Vec::with_capacity(batch.len());
         let mut ids_in_batch = std::collections::HashSet::new();
         for new in batch {
@@ -211,7 +248,6 @@ impl Replica {
             self.precheck(&mut doc, &[])?;
             docs.push(doc);
         }
-        let tx = self.conn.transaction()?;
         let mut ids = Vec::with_capacity(docs.len());
         let stored_at = access::millis(OffsetDateTime::now_utc());
         for mut doc in docs {
@@ -238,6 +274,7 @@ impl Replica {
 
     /// Runs `f` on the account's loaded document, which it must only read.
     fn with_document<T>(&self, id: AccountId, f: impl FnOnce(&mut AccountDoc) -> Result<T>) -> Result<T> {
+        self.seen.look(&self.conn, &self.loaded)?;
         let mut doc = take_loaded(&self.loaded, &self.conn, id, &self.author.actor)?;
         let out = f(&mut doc);
         keep_loaded(&self.loaded, doc);
@@ -249,16 +286,18 @@ impl Replica {
     /// its principal, the rules judge the change first: a change the server
     /// would refuse is refused here ([`Error::NotPermitted`]), and nothing is stored.
     pub fn edit<T>(&mut self, id: AccountId, f: impl FnOnce(&mut Editor<'_>) -> Result<T>) -> Result<T> {
+        // The write lock is taken first: the edit is made on the document as
+        // the file holds it, whatever other handles committed.
+        let tx = write_tx!(self);
         // Taken out of the loaded documents: if `f` or the write fails, the
         // half-edited document is dropped and the next call loads the file's.
-        let mut doc = take_loaded(&self.loaded, &self.conn, id, &self.author.actor)?;
+        let mut doc = take_loaded(&self.loaded, &tx, id, &self.author.actor)?;
         let before = doc.heads();
         let out = {
             let mut editor = doc.edit(&self.author, &self.settings);
             f(&mut editor)?
         };
         self.precheck(&mut doc, &before)?;
-        let tx = self.conn.transaction()?;
         store_changes(&tx, &mut doc, &before, true)?;
         tx.commit()?;
         keep_loaded(&self.loaded, doc);
@@ -355,8 +394,8 @@ impl Replica {
     pub fn import_document(&mut self, bytes: &[u8]) -> Result<Imported> {
         let loaded = crate::doc::load_verified(bytes)?;
         let kind = access::string(&loaded, &automerge::ROOT, "type");
+        let tx = write_tx!(self);
         if kind.as_deref() == Some("settings") {
-            let tx = self.conn.transaction()?;
             let mut settings = load_settings(&tx)?;
             settings.automerge_mut().merge(&mut loaded.clone())?;
             let bytes = stored::whole(settings.automerge_mut())?;
@@ -372,7 +411,6 @@ impl Replica {
         }
         let mut incoming = AccountDoc::from_automerge(loaded)?;
         let id = incoming.id();
-        let tx = self.conn.transaction()?;
         let mut merged = None;
         match take_loaded(&self.loaded, &tx, id, &self.author.actor) {
             Ok(mut doc) => {
@@ -408,10 +446,11 @@ impl Replica {
         if survivor == duplicate {
             return Err(Error::InvalidMerge("an account cannot be merged with itself".into()));
         }
+        let tx = write_tx!(self);
         // Both taken out of the loaded documents, like every write's: a merge
         // that fails leaves neither half-changed in memory.
-        let mut dup = take_loaded(&self.loaded, &self.conn, duplicate, &self.author.actor)?;
-        let mut surv = take_loaded(&self.loaded, &self.conn, survivor, &self.author.actor)?;
+        let mut dup = take_loaded(&self.loaded, &tx, duplicate, &self.author.actor)?;
+        let mut surv = take_loaded(&self.loaded, &tx, survivor, &self.author.actor)?;
         let dup_account = dup.read();
         if let Some(into) = dup_account.merged_into
             && into != survivor
@@ -426,7 +465,6 @@ impl Replica {
         if dup_account.merged_into.is_none() {
             dup.edit(&self.author, &self.settings).redirect_to(survivor)?;
         }
-        let tx = self.conn.transaction()?;
         store_changes(&tx, &mut surv, &surv_before, true)?;
         store_changes(&tx, &mut dup, &dup_before, true)?;
         tx.commit()?;
@@ -437,10 +475,10 @@ impl Replica {
 
     /// Edits the settings document (stages, reason catalogues).
     pub fn edit_settings<T>(&mut self, f: impl FnOnce(&mut SettingsDoc, &Author) -> Result<T>) -> Result<T> {
+        let tx = write_tx!(self);
         let mut doc = self.load_settings()?;
         let out = f(&mut doc, &self.author)?;
         let bytes = stored::whole(doc.automerge_mut())?;
-        let tx = self.conn.transaction()?;
         tx.execute("UPDATE documents SET snapshot = ?2, pending = 0 WHERE id = ?1", params![SETTINGS_DOC_ID, bytes])?;
         tx.execute("DELETE FROM doc_changes WHERE doc_id = ?1", [SETTINGS_DOC_ID])?;
         mark_dirty(&tx, SETTINGS_DOC_ID)?;
@@ -466,8 +504,8 @@ impl Replica {
 
     /// Rebuilds the whole index from the documents (after a migration, or on demand).
     pub fn reindex(&mut self) -> Result<()> {
+        let tx = write_tx!(self);
         let ids = self.account_ids()?;
-        let tx = self.conn.transaction()?;
         index::clear(&tx)?;
         for id in ids {
             let mut doc = load_account(&tx, id, &self.author.actor)?;
@@ -499,26 +537,31 @@ impl Replica {
     }
 }
 
-/// Opens the SQLite file with an exclusive lock, WAL and full durability,
-/// decrypting it with `key` if one is given.
-fn open_locked(path: &Path, key: Option<&ReplicaKey>) -> Result<Connection> {
+/// Opens the SQLite file shared (WAL, writes waiting up to
+/// [`shared::BUSY_WAIT`] for each other, every transaction `IMMEDIATE`) and
+/// with full durability, decrypting it with `key` if one is given. The
+/// caller holds the replica's [`shared::FileLock`].
+fn open_connection(path: &Path, key: Option<&ReplicaKey>) -> Result<Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     }
     let kind = key::file_kind(path)?;
     let not_replica = |e: rusqlite::Error| match e.sqlite_error_code() {
         Some(ErrorCode::NotADatabase) => key::unreadable(path, kind, key),
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::ReplicaLocked(path.to_path_buf()),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => shared::busy(e, path),
         _ => Error::Storage(e),
     };
-    let conn = Connection::open_with_flags(
+    let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     if let Some(key) = key {
         key::apply(&conn, key)?;
     }
-    conn.busy_timeout(std::time::Duration::ZERO)?;
+    conn.busy_timeout(shared::BUSY_WAIT)?;
+    // A deferred transaction that reads and then writes fails at once when
+    // another handle committed in between; an immediate one waits its turn.
+    conn.set_transaction_behavior(TransactionBehavior::Immediate);
     // Edits, sync and the index use more distinct statements than rusqlite's default cache of 16.
     conn.set_prepared_statement_cache_capacity(128);
     // Plan each statement once: without this, binding a new value re-prepares
@@ -530,13 +573,18 @@ fn open_locked(path: &Path, key: Option<&ReplicaKey>) -> Result<Connection> {
     if app_id != schema::APPLICATION_ID && !(app_id == 0 && tables == 0) {
         return Err(Error::NotAReplica(path.to_path_buf()));
     }
-    conn.pragma_update(None, "locking_mode", "EXCLUSIVE").map_err(not_replica)?;
     conn.pragma_update(None, "journal_mode", "WAL").map_err(not_replica)?;
     conn.pragma_update(None, "synchronous", "FULL").map_err(not_replica)?;
     conn.pragma_update(None, "foreign_keys", true).map_err(not_replica)?;
-    // Take the exclusive lock now, so a second opener fails here and not on its first write.
-    conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;").map_err(not_replica)?;
     Ok(conn)
+}
+
+/// A migration that waited out [`shared::BUSY_WAIT`] as [`Error::ReplicaBusy`].
+fn shared_busy(e: Error, path: &Path) -> Error {
+    match e {
+        Error::Storage(e) => shared::busy(e, path),
+        e => e,
+    }
 }
 
 /// A stored document: its snapshot and the change chunks appended after it.

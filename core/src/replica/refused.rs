@@ -156,8 +156,8 @@ impl Replica {
     /// is checked like any edit ([`Error::NotPermitted`] keeps it in the
     /// list), stored, and pushed at the next sync; it then leaves the list.
     pub fn retry_refused(&mut self, id: RefusedEditId) -> Result<()> {
-        let row: Option<(String, Vec<u8>, Vec<u8>)> = self
-            .conn
+        let tx = super::write_tx!(self);
+        let row: Option<(String, Vec<u8>, Vec<u8>)> = tx
             .prepare_cached("SELECT doc_id, change, source FROM refused_edits WHERE id = ?1")?
             .query_row([id.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
@@ -166,7 +166,7 @@ impl Replica {
         let change = Change::from_bytes(change)
             .map_err(|e| Error::InvalidDocument(format!("refused edit {id} is damaged ({e})")))?;
         let mut source = load_verified(&source)?;
-        let mut doc = take_loaded(&self.loaded, &self.conn, account, &self.author.actor)?;
+        let mut doc = take_loaded(&self.loaded, &tx, account, &self.author.actor)?;
         let before = doc.heads();
         let now = access::millis(OffsetDateTime::now_utc());
         let options = CommitOptions::default().with_time(now);
@@ -178,7 +178,6 @@ impl Replica {
             return Err(Error::CannotRetry { id: id.0 });
         }
         self.precheck(&mut doc, &before)?;
-        let tx = self.conn.transaction()?;
         super::store_changes(&tx, &mut doc, &before, true)?;
         tx.execute("DELETE FROM refused_edits WHERE id = ?1", [id.0])?;
         tx.commit()?;

@@ -174,6 +174,21 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ",
         reindex: false,
     },
+    // 8: the server's directory as last fetched (owners, teams, territories
+    // an account may be given to; ADR 00XX). `kind`: `user`, `team` or
+    // `territory`; `active`: 0 for a user an administrator deleted. When it
+    // was fetched is kept in `meta` (`directory_at`).
+    Migration {
+        sql: "
+        CREATE TABLE directory_names (
+            kind   TEXT NOT NULL,
+            name   TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (kind, name)
+        ) WITHOUT ROWID;
+        ",
+        reindex: false,
+    },
 ];
 
 /// The schema version a fully migrated replica has.
@@ -192,7 +207,12 @@ pub fn migration_count() -> usize {
 pub(crate) fn migrate(conn: &mut Connection, from: i64) -> Result<bool> {
     let mut reindex = false;
     for (i, m) in MIGRATIONS.iter().enumerate().skip(from.max(0) as usize) {
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process opening the same replica may have applied it meanwhile.
+        let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if now > i as i64 {
+            continue;
+        }
         tx.execute_batch(m.sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;

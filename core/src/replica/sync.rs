@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use super::refused::{self, SetAside};
 use super::{
     Replica, encode_changes, holds, index, keep_loaded, load_settings, loaded, stored_pending, take_loaded,
-    write_encoded,
+    write_encoded, write_tx,
 };
 use crate::doc::{AccountDoc, access, load_verified};
 use crate::error::{Error, Result};
@@ -110,6 +110,8 @@ impl Replica {
     /// The next request: everything the server has not acknowledged (up to
     /// `limits.max_push_bytes`), and where to pull from.
     pub fn sync_request(&mut self, limits: SyncLimits) -> Result<(SyncRequest, PushPlan)> {
+        // One consistent view of the file, as of the last write of any handle.
+        let tx = write_tx!(self);
         let (base, after) = self.sync_position()?;
         let dirty: Vec<(String, Vec<u8>, i64, bool)> = {
             let mut stmt = self.conn.prepare_cached(
@@ -161,6 +163,7 @@ impl Replica {
             max_pull_bytes: limits.max_pull_bytes,
             v2: Some(v2),
         };
+        tx.commit()?;
         Ok((request, plan))
     }
 
@@ -229,13 +232,13 @@ impl Replica {
     /// pulled documents, and the new pull position.
     pub fn sync_apply(&mut self, plan: &PushPlan, response: &SyncResponse) -> Result<SyncReport> {
         let mut report = SyncReport { more: response.more, ..SyncReport::default() };
+        // Pulled changes are merged into the documents as the file holds them,
+        // with whatever other handles committed since the request was built.
+        let tx = write_tx!(self);
         let (base, _) = self.sync_position()?;
         if response.base != base {
-            return Err(Error::Protocol(crate::sync::ProtocolError::Malformed(
-                "response answers a different pull position; sync again".into(),
-            )));
+            return Err(Error::SyncPositionMoved);
         }
-        let tx = self.conn.transaction()?;
         // Documents changed by this response, kept loaded once it committed.
         let mut changed = Vec::new();
         // A fresh actor id, taken when refused edits were set aside.

@@ -1,0 +1,88 @@
+//! Owners, teams and territories are checked on the device against the
+//! directory it fetched from the server (ADR 00XX): a typo is refused with
+//! the names it may have meant, and nothing is written.
+#![allow(clippy::unwrap_used)]
+
+use rapport_e2e::*;
+
+fn fails(d: &Desktop, args: &[&str]) -> String {
+    let out = d.run(args);
+    assert!(!out.status.success(), "`rapport {}` succeeded", args.join(" "));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn an_unknown_owner_team_or_territory_is_refused_with_close_names() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(&root.path().join("server"));
+    assert_eq!(server.admin_post("/v1/admin/teams", &serde_json::json!({ "name": "east" })).0, 200);
+    let body = serde_json::json!({
+        "name": "bohdan", "role": "rep", "device": "bohdan-phone", "teams": ["east"], "territories": ["UA-46"]
+    });
+    assert_eq!(server.admin_post("/v1/admin/users", &body).0, 200);
+    let office = Desktop::new(root.path(), "office");
+    office.init(&server); // fetches the directory
+
+    // A typo of an owner: refused, the close name offered, nothing written.
+    let err = fails(&office, &["account", "add", "--name", "Typo Ltd", "--owner", "bohdna"]);
+    assert_eq!(
+        err,
+        "error: no owner named \"bohdna\" is in the directory this device fetched at its last sync (did you mean \
+         bohdan?); if it is new, sync to fetch the newest directory, or pass --allow-unknown-owner to write it \
+         anyway\n"
+    );
+    let listed = office.json(&["account", "list", "--json"]);
+    assert_eq!(listed.as_array().unwrap().len(), 0, "nothing was written");
+    // Far from every name: the known ones are listed.
+    let err = fails(&office, &["account", "add", "--name", "Typo Ltd", "--team", "westwardho"]);
+    assert!(err.contains("no team named \"westwardho\"") && err.contains("(known teams: east)"), "{err}");
+    let err = fails(&office, &["account", "add", "--name", "Typo Ltd", "--territory", "UA-64"]);
+    assert!(err.contains("did you mean UA-46?"), "{err}");
+
+    // Known names are written; `account set` checks the same way.
+    let id = office.last_line(&[
+        "account",
+        "add",
+        "--name",
+        "Good Ltd",
+        "--owner",
+        "bohdan",
+        "--team",
+        "east",
+        "--territory",
+        "UA-46",
+    ]);
+    let err = fails(&office, &["account", "set", &id, "party.owner", "Bohdan "]);
+    assert!(err.contains("did you mean bohdan?"), "{err}");
+    office.ok(&["account", "set", &id, "party.owner", "office"]);
+    assert_eq!(office.json(&["account", "show", &id, "--json"])["account"]["party"]["owner"], "office");
+
+    // A user created after the last sync is known once the device syncs.
+    office.ok(&["sync"]);
+    server.device_token("vasyl", "rep", "vasyl-phone");
+    let err = fails(&office, &["account", "set", &id, "party.owner", "vasyl"]);
+    assert!(err.contains("sync to fetch the newest directory"), "{err}");
+    office.ok(&["sync"]);
+    office.ok(&["account", "set", &id, "party.owner", "vasyl"]);
+    // And the override writes a name the directory does not list.
+    office.ok(&["account", "set", &id, "party.territory", "UA-99", "--allow-unknown-owner"]);
+    assert_eq!(office.json(&["account", "show", &id, "--json"])["account"]["party"]["territory"], "UA-99");
+}
+
+#[test]
+fn a_device_that_never_fetched_the_directory_needs_the_override() {
+    let root = tempfile::tempdir().unwrap();
+    let rep = Desktop::new(root.path(), "offline-rep");
+    rep.ok(&["init", "--offline", "--server", "http://127.0.0.1:9", "--token", "t", "--user", "rep"]);
+    let err = fails(&rep, &["account", "add", "--name", "Offline Ltd", "--owner", "someone"]);
+    assert_eq!(
+        err,
+        "error: owner \"someone\" cannot be checked: this device has not fetched the directory of owners, teams and \
+         territories yet; sync first, or pass --allow-unknown-owner to write it anyway\n"
+    );
+    assert_eq!(rep.json(&["account", "list", "--json"]).as_array().unwrap().len(), 0);
+    let id = rep.last_line(&["account", "add", "--name", "Offline Ltd", "--owner", "someone", "--allow-unknown-owner"]);
+    assert_eq!(rep.json(&["account", "show", &id, "--json"])["account"]["party"]["owner"], "someone");
+    // Without an owner named, nothing needs checking.
+    rep.ok(&["account", "add", "--name", "Unowned Ltd"]);
+}
