@@ -185,7 +185,7 @@ fn rapport_encrypt_of_a_replica_in_use_is_refused_and_puts_the_config_back() {
         let _ = tx.send(line);
     });
     let first = rx.recv_timeout(Duration::from_secs(30));
-    // Other commands share the replica with it (ADR 00XX); encrypting needs it alone.
+    // Other commands share the replica with it (ADR 0021); encrypting needs it alone.
     let listed = first.is_ok().then(|| rapport(&dir, None, &["account", "list", "--json"]));
     let added = first.is_ok().then(|| rapport(&dir, None, &["account", "add", "--name", "Added During Watch"]));
     let err = first.is_ok().then(|| fails(rapport(&dir, Some(PASSPHRASE), &["encrypt", "--key", "passphrase"])));

@@ -61,7 +61,7 @@ impl Directory {
 
 impl Client {
     /// Stores the server's directory in the replica, so that owners, teams
-    /// and territories are checked on the device (ADR 00XX). Best effort
+    /// and territories are checked on the device (ADR 0021). Best effort
     /// after a finished sync, like the rules: a server too old to have the
     /// directory, or unreachable again, leaves the replica with what it knew.
     pub async fn refresh_directory(&self, replica: &mut rapport_core::Replica) -> Result<(), ClientError> {

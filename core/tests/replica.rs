@@ -74,7 +74,7 @@ fn everything_survives_a_restart_and_the_index_matches() {
 
 #[test]
 fn a_second_open_of_the_same_replica_shares_it() {
-    // `rapport watch` holds the replica open while other commands use it (ADR 00XX).
+    // `rapport watch` holds the replica open while other commands use it (ADR 0021).
     let mut fx = Fixture::new("ana");
     let mut second = Replica::open(fx.path(), &identity("ana")).unwrap();
     let id = fx.account("Opened twice");

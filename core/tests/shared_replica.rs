@@ -1,4 +1,4 @@
-//! One replica file, several handles (ADR 00XX): `rapport watch` syncing
+//! One replica file, several handles (ADR 0021): `rapport watch` syncing
 //! while other commands edit. Every edit survives, every document loads, and
 //! no two changes share an (actor, sequence number).
 

@@ -114,7 +114,7 @@ fn core_errors_map_to_the_variant_an_app_acts_on() {
     let other = r.create_account(new_account("Acme Duplicate")).expect("create");
     r.merge_accounts(acme.clone(), other.clone()).expect("merge");
     assert!(matches!(r.add_tag(other, "x".into()), Err(RapportError::Merged { .. })));
-    // A second handle on the same file works beside the first (ADR 00XX) and sees its accounts.
+    // A second handle on the same file works beside the first (ADR 0021) and sees its accounts.
     let second = Replica::open(dir.path().join("r.db").to_string_lossy().into_owned(), "ana".into(), "x".into())
         .expect("second open");
     assert_eq!(second.list(AccountFilter::default()).expect("list").len(), 1);

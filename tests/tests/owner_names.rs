@@ -1,5 +1,5 @@
 //! Owners, teams and territories are checked on the device against the
-//! directory it fetched from the server (ADR 00XX): a typo is refused with
+//! directory it fetched from the server (ADR 0021): a typo is refused with
 //! the names it may have meant, and nothing is written.
 #![allow(clippy::unwrap_used)]
 

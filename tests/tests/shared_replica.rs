@@ -1,5 +1,5 @@
 //! `rapport watch` runs while other `rapport` commands use the same replica
-//! (ADR 00XX): they neither fail nor lose an edit, and the running watch
+//! (ADR 0021): they neither fail nor lose an edit, and the running watch
 //! pushes their edits to the server, where another device gets them.
 #![allow(clippy::unwrap_used)]
 

@@ -1,5 +1,5 @@
 //! The server's directory as this device last fetched it: the users, teams
-//! and territories an account may be given to (ADR 00XX). A device checks an
+//! and territories an account may be given to (ADR 0021). A device checks an
 //! owner's or team's name against it before writing it, so that a typo does
 //! not create a phantom rep in every report; close names are offered.
 

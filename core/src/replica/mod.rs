@@ -4,7 +4,7 @@
 //!   returns `Ok` has committed to disk and survives `kill -9` and power loss.
 //! * Several handles and processes share the file (`rapport watch` syncs
 //!   while other commands edit): writes take turns and each first catches up
-//!   with what the others committed (see `shared`, ADR 00XX). Encrypting and
+//!   with what the others committed (see `shared`, ADR 0021). Encrypting and
 //!   erasing need the file alone ([`Error::ReplicaLocked`]).
 //! * Each document is a snapshot plus appended change chunks, compacted into
 //!   a new snapshot every [`COMPACT_AFTER`] chunks (today every write: see

@@ -175,7 +175,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         reindex: false,
     },
     // 8: the server's directory as last fetched (owners, teams, territories
-    // an account may be given to; ADR 00XX). `kind`: `user`, `team` or
+    // an account may be given to; ADR 0021). `kind`: `user`, `team` or
     // `territory`; `active`: 0 for a user an administrator deleted. When it
     // was fetched is kept in `meta` (`directory_at`).
     Migration {

@@ -1,5 +1,5 @@
 //! One replica file, several handles: `rapport watch` syncing while other
-//! commands (or the app) read and edit the same file (ADR 00XX).
+//! commands (or the app) read and edit the same file (ADR 0021).
 //!
 //! * SQLite in WAL mode without its exclusive locking mode: readers never
 //!   wait, writers take turns (`BEGIN IMMEDIATE`, waiting up to [`BUSY_WAIT`]).
