@@ -84,6 +84,7 @@ async fn a_0_1_0_database_with_data_is_upgraded_while_a_device_holds_unsynced_ed
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(
             "DROP TABLE actor_newest; DROP TABLE device_wipes; DROP TABLE log_hashes; DROP TABLE meta;
+             DROP TABLE change_times; DROP TABLE rpt_field_changes;
              PRAGMA user_version = 12;",
         )
         .unwrap();

@@ -14,6 +14,7 @@
 //!
 //! `docs/adr/0005-reports.md` records the decisions.
 
+pub(crate) mod changes;
 mod csv;
 pub mod filter;
 pub(crate) mod index;
