@@ -24,7 +24,7 @@ const FIGURE_FIELDS: [&str; 5] = ["stage", "amount", "probability", "outcome", "
 
 /// One change appended to the log: its position, hash and the device's time.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Appended {
+pub struct Appended {
     pub seq: i64,
     pub hash: ChangeHash,
     pub made_at: i64,
@@ -44,7 +44,7 @@ struct Copied {
 /// account `doc`), received by the server at `received_at`, and brings the
 /// name and scope of the account's older rows up to date. A document that
 /// is not a readable account gets no rows.
-pub(crate) fn write_field_changes(
+pub fn write_field_changes(
     conn: &Connection,
     doc: &str,
     am: &mut AutoCommit,

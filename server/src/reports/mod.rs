@@ -23,6 +23,8 @@ pub(crate) mod routes;
 mod sheet;
 mod xlsx;
 
+#[doc(hidden)]
+pub use changes::{Appended, write_field_changes};
 pub use filter::{BadFilter, Filter};
 pub use index::{rebuild_rollups, write_report_rows};
 pub use queries::{REPORTS, Table};
