@@ -70,7 +70,9 @@ pub fn write_field_changes(
                                             name, owner, team, territory, hidden)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
         )?;
-        for (change, entry) in appended.iter().zip(entries) {
+        for entry in entries {
+            // `history_of` skips a hash the document lacks: match by hash, never by place.
+            let Some(change) = appended.iter().find(|a| a.hash.to_string() == entry.hash) else { continue };
             let deps: Vec<ChangeHash> =
                 account.automerge_mut().get_change_by_hash(&change.hash).map(|c| c.deps().to_vec()).unwrap_or_default();
             let mut after = deps.clone();
