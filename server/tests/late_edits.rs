@@ -174,6 +174,21 @@ async fn a_change_made_in_a_closed_period_and_received_after_it_is_listed_with_i
     assert!(kind.starts_with("application/vnd.openxmlformats"), "{kind}");
     assert!(xlsx.starts_with(b"PK"), "an XLSX is a zip");
 
+    // Reassigned after the fact, the account's late edits follow it into its new owner's scope.
+    sync(&server, &mut office.replica).await;
+    office
+        .replica
+        .edit(id, |e| {
+            e.set_field("party.owner", "ben")?;
+            e.set_field("party.territory", "helsinki")
+        })
+        .unwrap();
+    sync(&server, &mut office.replica).await;
+    assert_eq!(rows(&server, &ben, &period).await.len(), got.len(), "the new owner sees them");
+    assert!(rows(&server, &ana, &period).await.is_empty(), "the former owner no longer does");
+    let moved = rows(&server, TOKEN, &format!("{period}&territory=helsinki")).await;
+    assert!(moved.len() == got.len() && moved.iter().all(|r| r["owner"] == "ben"), "{moved:#?}");
+
     // Bad parameters get a typed 400.
     for bad in
         [format!("from={from}"), "to=yesterday".into(), format!("from={to}&to={from}"), format!("{period}&known=1")]
