@@ -87,7 +87,11 @@ pub fn write_field_changes(
                     let currency = now.as_ref().or(before.as_ref()).map(|f| f.currency.clone());
                     let won = |f: &Option<rapport_core::DealFigures>| f.as_ref().map_or(0, |f| f.won_minor());
                     let weighted = |f: &Option<rapport_core::DealFigures>| f.as_ref().map_or(0, |f| f.weighted_minor());
-                    effect = (currency, won(&now) - won(&before), weighted(&now) - weighted(&before));
+                    effect = (
+                        currency,
+                        won(&now).saturating_sub(won(&before)),
+                        weighted(&now).saturating_sub(weighted(&before)),
+                    );
                 }
                 insert.execute(params![
                     change.seq,
