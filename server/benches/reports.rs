@@ -103,6 +103,7 @@ struct Counts {
     ladder: u64,
     lifecycle: u64,
     conflicts: u64,
+    field_changes: u64,
 }
 
 /// Seeds the `rpt_*` tables in one transaction (the fast path), their
@@ -151,6 +152,13 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                                         value_list, newest_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
+        let mut edit = tx.prepare(
+            "INSERT INTO rpt_field_changes (seq, n, doc_id, deal_id, field, old_value, new_value, user, device,
+                                            made_at, received_at, currency, won_delta, weighted_delta,
+                                            name, owner, team, territory, hidden)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+        )?;
+        let mut seq = 0i64;
         let year_ago = now - 364 * DAY_MS;
         for k in 0..accounts {
             let doc = rng.id();
@@ -385,6 +393,50 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                     n.conflicts += 1;
                 }
             }
+            // Field changes: 4 per account over the year, each a deal's stage
+            // (moving its figures) or a party field; 1 in 20 received 1–20 days
+            // after it was made, the others within the hour.
+            let hidden = rng.chance(2);
+            for _ in 0..4 {
+                seq += 1;
+                let made = rng.range(year_ago, now);
+                let received =
+                    made + if rng.chance(5) { rng.range(DAY_MS, 20 * DAY_MS) } else { rng.range(100, 3_600_000) };
+                let stage = rng.chance(50);
+                let deal_id = stage.then(|| rng.id());
+                let (field, old, new) = match &deal_id {
+                    Some(d) => (format!("deals.{d}.stage"), "proposal", *rng.pick(&["negotiation", "won", "lost"])),
+                    None => ((*rng.pick(&FIELDS)).to_owned(), "old", "new"),
+                };
+                let amount = rng.range(10, 5000) * 10_000;
+                let (won, weighted) = match new {
+                    "won" => (amount, -amount / 2),
+                    "lost" => (0, -amount / 2),
+                    _ => (0, amount * 3 / 10),
+                };
+                edit.execute(params![
+                    seq,
+                    0,
+                    doc,
+                    deal_id,
+                    field,
+                    old,
+                    new,
+                    rep(rng.below(20) as usize),
+                    "phone",
+                    made,
+                    received,
+                    stage.then_some("EUR"),
+                    won,
+                    weighted,
+                    name,
+                    owner,
+                    team,
+                    territory,
+                    hidden
+                ])?;
+                n.field_changes += 1;
+            }
         }
     }
     // What `write_report_rows` maintains row by row, computed once from the seeded rows.
@@ -393,7 +445,7 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
     tx.execute_batch(
         "DROP TABLE IF EXISTS bare_accounts; DROP TABLE IF EXISTS bare_deals; DROP TABLE IF EXISTS bare_moves;
          DROP TABLE IF EXISTS bare_interactions; DROP TABLE IF EXISTS bare_contacts; DROP TABLE IF EXISTS bare_ladder;
-         DROP TABLE IF EXISTS bare_conflicts;
+         DROP TABLE IF EXISTS bare_conflicts; DROP TABLE IF EXISTS bare_field_changes;
          CREATE TABLE bare_accounts AS SELECT * FROM rpt_accounts;
          CREATE TABLE bare_deals AS SELECT * FROM rpt_deals;
          CREATE TABLE bare_moves AS SELECT * FROM rpt_stage_moves;
@@ -405,7 +457,8 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                WHERE i.doc_id = ic.doc_id AND i.interaction_id = ic.interaction_id LIMIT 1) AS at
              FROM rpt_interaction_contacts ic JOIN rpt_accounts a ON a.doc_id = ic.doc_id;
          CREATE TABLE bare_ladder AS SELECT * FROM rpt_ladder_moves;
-         CREATE TABLE bare_conflicts AS SELECT * FROM rpt_conflicts;",
+         CREATE TABLE bare_conflicts AS SELECT * FROM rpt_conflicts;
+         CREATE TABLE bare_field_changes AS SELECT * FROM rpt_field_changes;",
     )?;
     tx.commit()?;
     Ok(n)
@@ -436,9 +489,22 @@ fn anchor(report: &str, now: i64, today: &str, today_ms: i64) -> Anchor {
              WHERE a.hidden = 0 {{T}} AND a.tier = 'key' AND a.status = 'active' AND (l.last IS NULL OR l.last < {since})"
         ),
         "open-conflicts" => "SELECT count(*) FROM bare_conflicts WHERE hidden = 0 {T}".into(),
+        "late-edits" => {
+            let (from, end) = late_period(today_ms);
+            format!(
+                "SELECT count(*) FROM bare_field_changes WHERE hidden = 0 {{T}} AND made_at >= {from} AND made_at < {end}
+                   AND received_at >= {end}"
+            )
+        }
         _ => return Anchor { sqls, count: None },
     };
     Anchor { sqls: sqls.into_iter().map(|s| format!("{s} LIMIT ?1 OFFSET ?2")).collect(), count: Some(count) }
+}
+
+/// The period the late-edits report is asked for: the 30 days that ended a
+/// week ago, as `[from, end)` in milliseconds (`to` = today − 7 days).
+fn late_period(today_ms: i64) -> (i64, i64) {
+    (today_ms - 37 * DAY_MS, today_ms - 6 * DAY_MS)
 }
 
 /// Stale-stage thresholds of the default settings, as the reports use them.
@@ -551,6 +617,18 @@ fn anchor_rows(report: &str, now: i64, today: &str, today_ms: i64) -> Vec<String
              WHERE hidden = 0 {T} ORDER BY newest_at DESC, doc_id, field"
                 .into(),
         ],
+        "late-edits" => {
+            let (from, end) = late_period(today_ms);
+            vec![format!(
+                "SELECT doc_id, name, owner, deal_id, field, old_value, new_value, user, device, made_at, received_at,
+                        round((received_at - {end}) / 3600000.0, 2), currency,
+                        CASE WHEN currency IS NULL THEN NULL ELSE won_delta END,
+                        CASE WHEN currency IS NULL THEN NULL ELSE weighted_delta END, seq
+                 FROM bare_field_changes WHERE hidden = 0 {{T}} AND made_at >= {from} AND made_at < {end}
+                   AND received_at >= {end}
+                 ORDER BY made_at, seq, n"
+            )]
+        }
         other => panic!("no anchor for report {other}"),
     };
     sqls
@@ -679,6 +757,57 @@ fn write_cost(
     Ok((read, first, again))
 }
 
+/// Per account: one more change (its first deal won) is appended, and its
+/// field-change rows written as the server does (only that change's history
+/// entry, its deal's figures before and after, the rows), against an anchor
+/// that computes the account's whole history and inserts the same change's
+/// fields into a bare table. In a transaction rolled back afterwards.
+fn field_change_cost(
+    conn: &mut Connection,
+    docs: &[(String, automerge::AutoCommit)],
+    now: i64,
+) -> Res<(Duration, Duration)> {
+    use rapport_core::*;
+    let author = Author::new("rep01", "phone", ActorId::random());
+    let settings = Settings::default();
+    let mut appended = Vec::with_capacity(docs.len());
+    for (id, doc) in docs {
+        let mut account = AccountDoc::from_automerge(doc.clone())?;
+        let deal = account.read().deals.first().ok_or("no deal")?.id;
+        account.edit(&author, &settings).move_deal_stage(deal, "won", None)?;
+        let hash = *account.heads().first().ok_or("no head")?;
+        appended.push((id.clone(), account.into_automerge(), hash));
+    }
+    let count = docs.len() as u32;
+    let tx = conn.transaction()?;
+    tx.execute_batch(
+        "CREATE TEMP TABLE bare_appended (seq INTEGER, n INTEGER, doc_id TEXT, field TEXT, old TEXT, new TEXT,
+                                          made_at INTEGER, received_at INTEGER)",
+    )?;
+    let mut ours = Duration::ZERO;
+    let mut whole = Duration::ZERO;
+    for (k, (id, am, hash)) in appended.iter_mut().enumerate() {
+        let seq = 2_000_000_000 + k as i64;
+        let made_at = am.get_change_by_hash(hash).map_or(now, |c| c.timestamp());
+        let start = Instant::now();
+        let change = rapport_server::reports::Appended { seq, hash: *hash, made_at };
+        rapport_server::reports::write_field_changes(&tx, id, am, &[change], now)?;
+        ours += start.elapsed();
+        let start = Instant::now();
+        let mut account = AccountDoc::from_automerge(std::mem::take(am))?;
+        let history = account.history();
+        let entry = history.iter().find(|e| e.hash == hash.to_string()).ok_or("no entry")?;
+        let mut insert = tx.prepare_cached("INSERT INTO bare_appended VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
+        for (n, c) in entry.changes.iter().enumerate() {
+            insert.execute(params![seq, n as i64, id.as_str(), c.field, c.old, c.new, made_at, now])?;
+        }
+        whole += start.elapsed();
+        *am = account.into_automerge();
+    }
+    tx.rollback()?;
+    Ok((ours / count, whole / count))
+}
+
 fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
     xs[xs.len() / 2]
@@ -792,7 +921,12 @@ fn main() -> Res<()> {
             for shape in shapes {
                 // As the API answers JSON: the first page of a per-row report.
                 let limit = queries::PAGINATED.contains(&report).then_some(queries::DEFAULT_LIMIT);
-                let filter = Filter { limit, ..shape.filter.clone() };
+                let mut filter = Filter { limit, ..shape.filter.clone() };
+                if report == "late-edits" {
+                    // Late edits need a period's end: the 30 days that ended a week ago.
+                    (filter.from, filter.to) =
+                        (Some(now_t.date() - time::Duration::days(37)), Some(now_t.date() - time::Duration::days(7)));
+                }
                 let (ours, table) =
                     time(runs, || Ok(queries::run(&conn, report, &shape.subject, &filter).ok_or("unknown report")??))?;
                 let page = (i64::from(limit.unwrap_or(0)), 0);
@@ -828,7 +962,11 @@ fn main() -> Res<()> {
     println!("|---|---:|---:|---:|---:|");
     for (report, total, anchor) in last_pages {
         let offset = total.saturating_sub(u64::from(queries::DEFAULT_LIMIT));
-        let filter = Filter { limit: Some(queries::DEFAULT_LIMIT), offset: Some(offset), ..Filter::default() };
+        let mut filter = Filter { limit: Some(queries::DEFAULT_LIMIT), offset: Some(offset), ..Filter::default() };
+        if report == "late-edits" {
+            (filter.from, filter.to) =
+                (Some(now_t.date() - time::Duration::days(37)), Some(now_t.date() - time::Duration::days(7)));
+        }
         let (ours, _) = time(runs, || Ok(queries::run(&conn, report, &admin, &filter).ok_or("unknown report")??))?;
         let page = (i64::from(queries::DEFAULT_LIMIT), offset as i64);
         let (base, _) = time(runs, || run_anchor(&conn, &anchor, "", page))?;
@@ -857,6 +995,20 @@ fn main() -> Res<()> {
         let (read, first, again) = runs_of[1];
         println!("| {label} | {} | {} | {} |", us(read), us(first), us(again));
     }
+    // What the index of field changes costs each accepted change (late edits).
+    println!();
+    println!(
+        "| field changes of one appended change ({} accounts, mean) | ours: its entries only | anchor: whole history, then the same rows | ratio |",
+        docs.len()
+    );
+    println!("|---|---:|---:|---:|");
+    let mut runs_of = Vec::new();
+    for _ in 0..3 {
+        runs_of.push(field_change_cost(&mut conn, &docs, now)?);
+    }
+    runs_of.sort_by_key(|r| r.0);
+    let (ours, whole) = runs_of[1];
+    println!("| a deal won | {} | {} | {:.2} |", us(ours), us(whole), ours.as_secs_f64() / whole.as_secs_f64());
     if std::env::var("RAPPORT_BENCH_KEEP").is_ok() {
         drop(conn);
         let kept = dir.keep();

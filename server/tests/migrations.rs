@@ -86,6 +86,7 @@ async fn a_0_1_0_database_with_data_is_upgraded_while_a_device_holds_unsynced_ed
         conn.execute_batch(
             "DROP TABLE admin_actions; DROP TABLE actor_newest; DROP TABLE device_wipes; DROP TABLE log_hashes; DROP TABLE meta;
              ALTER TABLE rpt_deals DROP COLUMN title; ALTER TABLE rpt_deals DROP COLUMN next_step;
+             DROP TABLE change_times; DROP TABLE rpt_field_changes;
              PRAGMA user_version = 12;",
         )
         .unwrap();

@@ -49,31 +49,115 @@ pub(super) fn list(doc: &mut AutoCommit) -> Vec<HistoryEntry> {
     let metas: Vec<_> = doc.get_changes_meta(&[]).into_iter().map(|m| m.into_owned()).collect();
     let mut out = Vec::with_capacity(metas.len());
     for meta in metas {
-        let note = super::parse_note(meta.message.as_deref());
-        let fields = touched(doc, &meta.deps, meta.hash);
-        let mut after = meta.deps.clone();
-        after.push(meta.hash);
-        let changes = fields
-            .iter()
-            .map(|field| FieldChange {
-                field: field.clone(),
-                old: value_at(doc, field, &meta.deps),
-                new: value_at(doc, field, &after),
-            })
-            .collect();
-        out.push(HistoryEntry {
-            hash: meta.hash.to_string(),
-            user: note.user,
-            device: note.device,
-            actor: meta.actor.to_hex_string(),
-            at: access::from_millis(meta.timestamp).unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            op: note.op,
-            fields,
-            changes,
-        });
+        out.push(entry(doc, meta.hash, &meta.deps, &meta.actor, meta.timestamp, meta.message.as_deref()));
     }
     out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.hash.cmp(&b.hash)));
     out
+}
+
+/// The entries of some changes already in `doc`, in the order given, exactly
+/// as [`list`] computes them, without computing the rest of the history
+/// (what a server appending a few changes needs). A hash the document does
+/// not hold is skipped.
+pub(super) fn entries_of(doc: &mut AutoCommit, hashes: &[ChangeHash]) -> Vec<HistoryEntry> {
+    let mut out = Vec::with_capacity(hashes.len());
+    for hash in hashes {
+        let Some(change) = doc.get_change_by_hash(hash) else { continue };
+        let (deps, actor, timestamp) = (change.deps().to_vec(), change.actor_id().clone(), change.timestamp());
+        let message = change.message().map(str::to_owned);
+        out.push(entry(doc, *hash, &deps, &actor, timestamp, message.as_deref()));
+    }
+    out
+}
+
+/// One change's entry: who, when, and each touched field before and after.
+fn entry(
+    doc: &mut AutoCommit,
+    hash: ChangeHash,
+    deps: &[ChangeHash],
+    actor: &automerge::ActorId,
+    timestamp: i64,
+    message: Option<&str>,
+) -> HistoryEntry {
+    let note = super::parse_note(message);
+    let fields = touched(doc, deps, hash);
+    let mut after = deps.to_vec();
+    after.push(hash);
+    let changes = fields
+        .iter()
+        .map(|field| FieldChange {
+            field: field.clone(),
+            old: value_at(doc, field, deps),
+            new: value_at(doc, field, &after),
+        })
+        .collect();
+    HistoryEntry {
+        hash: hash.to_string(),
+        user: note.user,
+        device: note.device,
+        actor: actor.to_hex_string(),
+        at: access::from_millis(timestamp).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        op: note.op,
+        fields,
+        changes,
+    }
+}
+
+/// What a deal adds to the figures managers read, as the document was at
+/// some heads: its outcome (`open`, `won`, `lost`), amount, currency and
+/// probability.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DealFigures {
+    pub outcome: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub probability: i64,
+}
+
+impl DealFigures {
+    /// The amount if the deal is won, else 0 (minor units).
+    pub fn won_minor(&self) -> i64 {
+        if self.outcome == "won" { self.amount_minor } else { 0 }
+    }
+
+    /// amount × probability / 100 if the deal is open, else 0 (minor units).
+    pub fn weighted_minor(&self) -> i64 {
+        if self.outcome == "open" { self.amount_minor.saturating_mul(self.probability) / 100 } else { 0 }
+    }
+}
+
+/// Deal `deal` (its id as in `deals.<id>`) as it was at `heads`; `None` if
+/// the deal did not exist then.
+pub(super) fn deal_figures_at(doc: &AutoCommit, deal: &str, heads: &[ChangeHash]) -> Option<DealFigures> {
+    let object = |parent: &automerge::ObjId, key: &str| match doc.get_at(parent, key, heads).ok().flatten() {
+        Some((Value::Object(ObjType::Map), id)) => Some(id),
+        _ => None,
+    };
+    let deals = object(&automerge::ROOT, "deals")?;
+    let o = object(&deals, deal)?;
+    let scalar = |key: &str| match doc.get_at(&o, key, heads).ok().flatten() {
+        Some((Value::Scalar(v), _)) => Some(v.into_owned()),
+        _ => None,
+    };
+    let int = |key: &str| match scalar(key) {
+        Some(automerge::ScalarValue::Int(i)) => i,
+        Some(automerge::ScalarValue::Uint(u)) => i64::try_from(u).unwrap_or(i64::MAX),
+        _ => 0,
+    };
+    let text = |key: &str| match scalar(key) {
+        Some(automerge::ScalarValue::Str(s)) => s.to_string(),
+        _ => String::new(),
+    };
+    let outcome = match text("outcome") {
+        o if o.is_empty() => "open".to_owned(),
+        o => o,
+    };
+    Some(DealFigures {
+        outcome,
+        amount_minor: int("amount"),
+        currency: text("currency"),
+        probability: int("probability").clamp(0, 100),
+    })
 }
 
 /// Field paths changed between a change's dependencies and the change.

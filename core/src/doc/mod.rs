@@ -55,7 +55,7 @@ use crate::settings::Settings;
 
 pub use conflicts::{Conflict, ConflictValue};
 pub use fields::{FieldPath, settable_fields};
-pub use history::HistoryEntry;
+pub use history::{DealFigures, FieldChange, HistoryEntry};
 pub use lens::LENS_VERSION;
 pub use ops::{
     Editor, LineItemChange, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem, NewTask, NewTie,
@@ -224,6 +224,26 @@ impl AccountDoc {
     /// Every change, oldest first, with who, device, when and which fields.
     pub fn history(&mut self) -> Vec<HistoryEntry> {
         history::list(&mut self.doc)
+    }
+
+    /// The history entries of `changes` (changes already in this document),
+    /// in the order given, as [`Self::history`] has them: for a server that
+    /// appended a few changes, without computing the whole history again.
+    pub fn history_of(&mut self, changes: &[ChangeHash]) -> Vec<HistoryEntry> {
+        history::entries_of(&mut self.doc, changes)
+    }
+
+    /// Deal `deal`'s outcome, amount, currency and probability as they were
+    /// at `heads`; `None` if it did not exist then.
+    pub fn deal_figures_at(&self, deal: &str, heads: &[ChangeHash]) -> Option<DealFigures> {
+        history::deal_figures_at(&self.doc, deal, heads)
+    }
+
+    /// Whether the account is deleted or merged into another (hidden from
+    /// lists and reports).
+    pub fn is_hidden(&self) -> bool {
+        let root = access::Fields::of(&self.doc, &automerge::ROOT);
+        root.timestamp("deleted_at").is_some() || root.string("merged_into").is_some()
     }
 
     /// The account as it was when `heads` were the document's heads.

@@ -539,6 +539,58 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         detail       TEXT NOT NULL
     );
     ",
+    // 18: the two times of every change (issue 16, ADR 0022 late edits):
+    // `made_at`, the change's own timestamp (the device's clock when it was
+    // made), and `received_at`, the server's clock when it stored it, both
+    // milliseconds since the Unix epoch (UTC). One row per log position
+    // stored from now on, kept when compaction prunes the change row.
+    // Positions stored before this migration have no row: they count as
+    // known since they were made (never late).
+    "
+    CREATE TABLE change_times (
+        seq         INTEGER PRIMARY KEY,
+        made_at     INTEGER NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+    ",
+    // 19: the field changes of every accepted change (issue 16, ADR 0022
+    // late edits), written in the transaction that appends the change: one
+    // row per field it set, at its log position `seq` (`n`: the field's
+    // place in the change), with the old and new value as text, who and
+    // which device (from the change), its two times (`change_times`), the
+    // deal it touched (`deals.<id>.*`) and what it moved: the won amount
+    // and the weighted pipeline of that deal, after minus before, in minor
+    // units of `currency` (on the first figure field of the deal in the
+    // change, 0 on the others). The account's name and scope are copied on
+    // every row and kept equal to the account's current ones, like every
+    // `rpt_*` table. Changes stored before this migration have no rows.
+    "
+    CREATE TABLE rpt_field_changes (
+        seq            INTEGER NOT NULL,
+        n              INTEGER NOT NULL,
+        doc_id         TEXT NOT NULL,
+        deal_id        TEXT,
+        field          TEXT NOT NULL,
+        old_value      TEXT,
+        new_value      TEXT,
+        user           TEXT NOT NULL,
+        device         TEXT NOT NULL,
+        made_at        INTEGER NOT NULL,
+        received_at    INTEGER NOT NULL,
+        currency       TEXT,
+        won_delta      INTEGER NOT NULL,
+        weighted_delta INTEGER NOT NULL,
+        name           TEXT NOT NULL,
+        owner          TEXT,
+        team           TEXT,
+        territory      TEXT,
+        hidden         INTEGER NOT NULL,
+        PRIMARY KEY (seq, n)
+    ) WITHOUT ROWID;
+    CREATE INDEX rpt_field_changes_made
+        ON rpt_field_changes(hidden, made_at, received_at, seq, n, owner, team, territory);
+    CREATE INDEX rpt_field_changes_doc ON rpt_field_changes(doc_id, seq);
+    ",
 ];
 
 /// The schema version a fully migrated database has.

@@ -11,8 +11,9 @@ use rapport_core::sync::{ActorNewest, DocMeta, Fingerprint, LogIdentity, LoggedC
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::cache::DocCache;
-use super::{DbError, audit, meta};
+use super::{DbError, audit, meta, now_millis};
 use crate::access::write_index;
+use crate::reports::changes::{Appended, write_field_changes};
 use crate::reports::write_report_rows;
 
 pub(crate) struct SqlStore<'a> {
@@ -160,7 +161,7 @@ impl ServerStore for SqlStore<'_> {
         self.cache.insert(doc, unchanged);
     }
 
-    fn append(&mut self, doc: &str, changes: &[Change], updated: AutoCommit) -> Result<(), DbError> {
+    fn append(&mut self, doc: &str, changes: &[Change], mut updated: AutoCommit) -> Result<(), DbError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -176,6 +177,10 @@ impl ServerStore for SqlStore<'_> {
             "INSERT INTO actor_newest (actor, seq, doc_id) VALUES (?1, ?2, ?3)
              ON CONFLICT (actor) DO UPDATE SET seq = excluded.seq, doc_id = excluded.doc_id WHERE excluded.seq > seq",
         )?;
+        let mut times =
+            self.conn.prepare_cached("INSERT INTO change_times (seq, made_at, received_at) VALUES (?1, ?2, ?3)")?;
+        let received_at = now_millis();
+        let mut appended = Vec::with_capacity(changes.len());
         let mut bytes = 0i64;
         let mut last_seq = 0;
         for change in changes {
@@ -183,6 +188,8 @@ impl ServerStore for SqlStore<'_> {
             // Taken before any other insert: the audit row has its own rowid.
             last_seq = self.conn.last_insert_rowid();
             hash.execute(params![last_seq, &change.hash().0[..]])?;
+            times.execute(params![last_seq, change.timestamp(), received_at])?;
+            appended.push(Appended { seq: last_seq, hash: change.hash(), made_at: change.timestamp() });
             newest.execute(params![change.actor_id().to_bytes(), last_seq, doc])?;
             bytes += change.raw_bytes().len() as i64;
             if let Some(author) = self.author {
@@ -198,6 +205,7 @@ impl ServerStore for SqlStore<'_> {
             .query_row(params![doc, last_seq, changes.len() as i64, bytes], |r| r.get(0))?;
         if doc != SETTINGS_DOC_ID {
             write_index(self.conn, doc, &updated)?;
+            write_field_changes(self.conn, doc, &mut updated, &appended, received_at)?;
             // The reporting rows follow later, once per burst of changes
             // (the database thread's `refresh_reports`).
             self.conn.prepare_cached("INSERT OR IGNORE INTO rpt_stale (doc_id) VALUES (?1)")?.execute([doc])?;

@@ -15,6 +15,7 @@
 //!
 //! `docs/adr/0005-reports.md` records the decisions.
 
+pub(crate) mod changes;
 mod csv;
 pub(crate) mod drill;
 pub mod filter;
@@ -25,6 +26,8 @@ pub(crate) mod settings;
 mod sheet;
 mod xlsx;
 
+#[doc(hidden)]
+pub use changes::{Appended, write_field_changes};
 pub use filter::{BadFilter, Filter};
 pub use index::{rebuild_rollups, write_report_rows};
 pub use queries::{REPORTS, Table};

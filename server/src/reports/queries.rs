@@ -24,8 +24,11 @@ use rusqlite::{Connection, params_from_iter};
 use serde_json::Value as Json;
 
 use super::filter::{Cond, DAY_MS, Filter, today_ms};
+
+mod late;
 use super::index::{FIRST_ENTRY, week_start};
 use crate::access::Subject;
+pub(crate) use late::check as check_late_edits;
 
 /// A report's result.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,8 +42,8 @@ pub struct Table {
 
 /// The per-row reports: they return one page of rows (`limit`, `offset`)
 /// with the total, in a stable order.
-pub const PAGINATED: [&str; 5] =
-    ["stale-deals", "overdue-deals", "contact-depth", "key-accounts-at-risk", "open-conflicts"];
+pub const PAGINATED: [&str; 6] =
+    ["stale-deals", "overdue-deals", "contact-depth", "key-accounts-at-risk", "open-conflicts", "late-edits"];
 
 /// Rows of a per-row report returned as JSON when `limit` is not given.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -49,7 +52,7 @@ pub const DEFAULT_LIMIT: u32 = 100;
 const DEFAULT_RISK_DAYS: u32 = 30;
 
 /// Every report name served under `/v1/reports/{name}`.
-pub const REPORTS: [&str; 15] = [
+pub const REPORTS: [&str; 16] = [
     "pipeline",
     "stages",
     "forecast",
@@ -65,6 +68,7 @@ pub const REPORTS: [&str; 15] = [
     "lifecycle",
     "key-accounts-at-risk",
     "open-conflicts",
+    "late-edits",
 ];
 
 /// Runs report `name`; `None` if there is no such report.
@@ -173,6 +177,7 @@ impl Query<'_> {
             "lifecycle" => self.lifecycle(),
             "key-accounts-at-risk" => self.key_accounts_at_risk(),
             "open-conflicts" => self.open_conflicts(),
+            "late-edits" => self.late_edits(),
             _ => return None,
         })
     }

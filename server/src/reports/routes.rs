@@ -35,7 +35,7 @@ use crate::openapi::ErrorBody;
 /// The number of rows a per-row report has, on its CSV or XLSX export.
 const TOTAL_HEADER: &str = "x-total-count";
 const NOT_PAGINATED: &str = "only the per-row reports are paginated \
-                             (stale-deals, overdue-deals, contact-depth, key-accounts-at-risk, open-conflicts)";
+                             (stale-deals, overdue-deals, contact-depth, key-accounts-at-risk, open-conflicts, late-edits)";
 /// The media type of an Excel workbook.
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /// Most audit rows listed with an account's history.
@@ -62,6 +62,28 @@ pub(crate) struct Filters {
     /// End of the period (YYYY-MM-DD, inclusive).
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
+}
+
+/// The filters of the late-edits report: the period's end is required.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Describes the query string; `Filter::parse` reads it.
+pub(crate) struct LateFilters {
+    /// Only accounts of this team (it must exist).
+    #[param(min_length = 1, pattern = r"\S")]
+    team: Option<String>,
+    /// Only accounts owned by this user (it must exist).
+    #[param(min_length = 1, pattern = r"\S")]
+    rep: Option<String>,
+    /// Only accounts in this territory.
+    #[param(min_length = 1, pattern = r"\S")]
+    territory: Option<String>,
+    /// Start of the period (YYYY-MM-DD, inclusive; not after `to`): changes made from then on.
+    #[param(value_type = Option<String>, format = Date)]
+    from: Option<String>,
+    /// End of the period (YYYY-MM-DD, inclusive): changes made until its end and received after it.
+    #[param(value_type = String, format = Date)]
+    to: String,
 }
 
 /// How a report is asked to be answered.
@@ -193,6 +215,8 @@ reports! {
         "Active key-tier accounts with no held interaction in `days` (default 30). Ordered by last touch (never touched first), then account name and id. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
     open_conflicts "open-conflicts" "/v1/reports/open-conflicts" (Filters, Output, Page)
         "Fields of readable accounts that hold concurrent values (open conflicts), newest first: account, owner, field path (as `set_field` accepts it), how many values, the value shown while the conflict stands, and `values`: every concurrent value with the user and device that wrote it, `at_ms` and `winner` (a JSON array; a JSON text in CSV). Period: when the newest of the field's values was written. A conflict leaves the report once any device writes the field again and that change reaches the server. Ordered by when the newest value was written (newest first), then account id and field. Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
+    late_edits "late-edits" "/v1/reports/late-edits" (LateFilters, Output, Page)
+        "Late edits: changes made in the period (by the clock of the device that made them) that the server received only after the period's end (`to` + 1 day, 00:00 UTC; `to` is required). One row per field a change set: account, owner, deal, field, old and new value (as text), the change's user and device, when it was made and received (`made_ms`, `received_ms`), `late_hours` (received − the period's end), and how the change moved its deal's figures, after − before in minor units of `currency`: `won_delta_minor` (the won amount) and `weighted_delta_minor` (the weighted pipeline: amount × probability / 100 of open deals); empty on rows that moved no figure. Changes the server stored before it recorded receipt times count as known when made and are never listed. Ordered by when made, then log position (`seq`). Paginated: see `limit` and `offset`; the JSON body adds `total`, `limit` and `offset`, the CSV answer the header `X-Total-Count`.";
 }
 
 impl From<BadFilter> for ApiError {
@@ -216,6 +240,9 @@ async fn report(
         Some(_) => return Err(BadFilter { param: "format", reason: "expected json, csv or xlsx" }.into()),
     };
     let mut filter = Filter::parse(&query)?;
+    if name == "late-edits" {
+        queries::check_late_edits(&filter)?;
+    }
     if queries::PAGINATED.contains(&name) {
         // JSON comes a page at a time; an export has every row unless a page is asked for.
         if matches!(format, Format::Json) && filter.limit.is_none() {

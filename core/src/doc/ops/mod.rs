@@ -35,11 +35,24 @@ pub struct Editor<'a> {
     doc: &'a mut AccountDoc,
     author: &'a Author,
     settings: &'a Settings,
+    /// The device's clock reading for the changes (`None`: this machine's clock now).
+    clock: Option<OffsetDateTime>,
 }
 
 impl<'a> Editor<'a> {
     pub(super) fn new(doc: &'a mut AccountDoc, author: &'a Author, settings: &'a Settings) -> Self {
-        Editor { doc, author, settings }
+        Editor { doc, author, settings, clock: None }
+    }
+
+    /// Dates this editor's changes `at` instead of now: a change carries the
+    /// clock of the device that made it, and the server keeps that time
+    /// beside the time it received the change. For tools that replay a
+    /// device's edits and for tests of late edits (a device offline over a
+    /// period's end).
+    #[doc(hidden)]
+    pub fn dated(&mut self, at: OffsetDateTime) -> &mut Self {
+        self.clock = Some(at);
+        self
     }
 
     /// Runs `f` as one change: commit on success, roll back on error.
@@ -56,7 +69,7 @@ impl<'a> Editor<'a> {
         if !allow_merged && let Some(into) = a::string(&self.doc.doc, &automerge::ROOT, "merged_into") {
             return Err(Error::AccountMerged { id: self.doc.id.to_string(), into });
         }
-        let now = OffsetDateTime::now_utc();
+        let now = self.clock.unwrap_or_else(OffsetDateTime::now_utc);
         let mut ctx = Ctx { doc: &mut self.doc.doc, author: self.author, now };
         match f(&mut ctx) {
             Ok(v) => {

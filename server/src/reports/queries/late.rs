@@ -1,0 +1,69 @@
+//! The late-edits report (issue 16, ADR 0022 late edits): changes made
+//! within a period (by the device's clock) that the server received only
+//! after the period's end, read from the index of field changes
+//! (`rpt_field_changes`, written when each change was appended; see
+//! [`crate::reports::changes`]), never from the documents.
+
+use rusqlite::types::Value;
+
+use super::{Query, Table};
+use crate::reports::filter::{BadFilter, Filter};
+
+/// The report's columns: instants in milliseconds, amounts in minor units of
+/// `currency` (empty where the row moved no figure).
+const COLUMNS: [&str; 16] = [
+    "account_id",
+    "account",
+    "owner",
+    "deal_id",
+    "field",
+    "old_value",
+    "new_value",
+    "user",
+    "device",
+    "made_ms",
+    "received_ms",
+    "late_hours",
+    "currency",
+    "won_delta_minor",
+    "weighted_delta_minor",
+    "seq",
+];
+
+/// The late-edits report needs the period's end (`to`): without it nothing is late.
+pub(crate) fn check(filter: &Filter) -> Result<(), BadFilter> {
+    match filter.to {
+        Some(_) => Ok(()),
+        None => Err(BadFilter { param: "to", reason: "the late-edits report needs the period's end (YYYY-MM-DD)" }),
+    }
+}
+
+impl Query<'_> {
+    /// Field changes of readable accounts made in `[from, to + 1 day)` and
+    /// received at or after `to + 1 day`, oldest made first (then log
+    /// position and field). `late_hours`: received − the period's end.
+    /// `won_delta_minor` / `weighted_delta_minor`: how the change moved its
+    /// deal's won amount and weighted pipeline (after − before).
+    pub(super) fn late_edits(&self) -> rusqlite::Result<Table> {
+        let (from, end) = self.filter.period_ms();
+        let mut c = self.on("f");
+        if from != i64::MIN {
+            c = c.and("f.made_at >= ?", [Value::Integer(from)]);
+        }
+        let c = c.and("f.made_at < ? AND f.received_at >= ?", [Value::Integer(end), Value::Integer(end)]);
+        let select = format!(
+            "SELECT f.doc_id, f.name, f.owner, f.deal_id, f.field, f.old_value, f.new_value, f.user, f.device,
+                    f.made_at, f.received_at, round((f.received_at - ?) / 3600000.0, 2), f.currency,
+                    CASE WHEN f.currency IS NULL THEN NULL ELSE f.won_delta END,
+                    CASE WHEN f.currency IS NULL THEN NULL ELSE f.weighted_delta END, f.seq
+             FROM rpt_field_changes f INDEXED BY rpt_field_changes_made WHERE {}
+             ORDER BY f.made_at, f.seq, f.n LIMIT ? OFFSET ?",
+            c.sql
+        );
+        let count =
+            format!("SELECT count(*) FROM rpt_field_changes f INDEXED BY rpt_field_changes_made WHERE {}", c.sql);
+        let params =
+            std::iter::once(Value::Integer(end)).chain(c.params.iter().cloned()).chain(self.window()).collect();
+        self.page(COLUMNS.to_vec(), (&select, params), (&count, &c.params))
+    }
+}
