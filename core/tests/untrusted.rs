@@ -79,3 +79,19 @@ fn a_device_refuses_the_panicking_pull_and_applies_nothing() {
     assert_eq!(held.heads(id), before, "nor is the stored one");
     assert_eq!(held.replica.sync_position().unwrap(), (2, 2));
 }
+
+/// A document lent to code that panics (contained at the boundary) comes
+/// back whole: the server keeps indexing and storing it afterwards.
+#[test]
+fn a_lent_document_comes_back_whole_when_the_borrower_panics() {
+    let author = Author::new("ana", "laptop", automerge::ActorId::random());
+    let account = AccountDoc::create(&author, &NewAccount::new("Ромашка")).unwrap();
+    let mut doc = account.into_automerge();
+    let heads = doc.get_heads();
+    let refused = untrusted::contain("a test borrower", || {
+        AccountDoc::with_borrowed(&mut doc, |_| -> () { panic!("the engine fails while the document is lent") })
+    });
+    assert!(matches!(refused, Err(Error::InvalidDocument(_))), "{refused:?}");
+    assert_eq!(doc.get_heads(), heads, "the document is back with every change");
+    assert_eq!(AccountDoc::from_automerge(doc).unwrap().read().party.name, "Ромашка");
+}

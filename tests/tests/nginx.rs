@@ -52,7 +52,7 @@ impl Nginx {
             .arg(dir)
             .arg("-c")
             .arg(dir.join("nginx.conf"))
-            .args(["-g", "daemon off;"])
+            .args(["-g", "daemon off; master_process off;"])
             .stdout(Stdio::null())
             .spawn()
             .unwrap();

@@ -132,10 +132,19 @@ impl AccountDoc {
     /// as `f` leaves it; `Err` if it is not a readable account.
     pub fn with_borrowed<T>(doc: &mut AutoCommit, f: impl FnOnce(&mut AccountDoc) -> T) -> Result<T> {
         let id = Self::check(doc)?;
-        let mut account = AccountDoc { doc: std::mem::take(doc), id };
-        let out = f(&mut account);
-        *doc = account.doc;
-        Ok(out)
+        /// Gives the document back when `f` returns and when it unwinds (a
+        /// panic contained by `untrusted::contain` must not leave `doc` empty).
+        struct Lent<'a> {
+            home: &'a mut AutoCommit,
+            account: AccountDoc,
+        }
+        impl Drop for Lent<'_> {
+            fn drop(&mut self) {
+                std::mem::swap(self.home, &mut self.account.doc);
+            }
+        }
+        let mut lent = Lent { account: AccountDoc { doc: std::mem::take(doc), id }, home: doc };
+        Ok(f(&mut lent.account))
     }
 
     /// The account id of `doc`, if it is an account this build can read.

@@ -53,75 +53,88 @@ pub fn write_field_changes(
 ) -> rusqlite::Result<()> {
     let scope = AccountScope::of(am, None);
     let name = party_name(am);
-    let outcome = AccountDoc::with_borrowed(am, |account| {
-        let copied = Copied {
-            name,
-            owner: scope.owner,
-            team: scope.team,
-            territory: scope.territory,
-            hidden: account.is_hidden(),
-        };
-        refresh_copies(conn, doc, &copied)?;
-        let hashes: Vec<ChangeHash> = appended.iter().map(|a| a.hash).collect();
-        let entries = account.history_of(&hashes);
-        let mut insert = conn.prepare_cached(
-            "INSERT INTO rpt_field_changes (seq, n, doc_id, deal_id, field, old_value, new_value, user, device,
+    // Reading a pushed document at earlier heads runs Automerge on remote
+    // data: a panic there refuses this index's rows, never the push.
+    let outcome = rapport_core::untrusted::contain("a change's fields for the late-edits index", || {
+        AccountDoc::with_borrowed(am, |account| {
+            let copied = Copied {
+                name,
+                owner: scope.owner,
+                team: scope.team,
+                territory: scope.territory,
+                hidden: account.is_hidden(),
+            };
+            refresh_copies(conn, doc, &copied)?;
+            let hashes: Vec<ChangeHash> = appended.iter().map(|a| a.hash).collect();
+            let entries = account.history_of(&hashes);
+            let mut insert = conn.prepare_cached(
+                "INSERT INTO rpt_field_changes (seq, n, doc_id, deal_id, field, old_value, new_value, user, device,
                                             made_at, received_at, currency, won_delta, weighted_delta,
                                             name, owner, team, territory, hidden)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-        )?;
-        for entry in entries {
-            // `history_of` skips a hash the document lacks: match by hash, never by place.
-            let Some(change) = appended.iter().find(|a| a.hash.to_string() == entry.hash) else { continue };
-            let deps: Vec<ChangeHash> =
-                account.automerge_mut().get_change_by_hash(&change.hash).map(|c| c.deps().to_vec()).unwrap_or_default();
-            let mut after = deps.clone();
-            after.push(change.hash);
-            let carriers = carriers(&entry.changes);
-            for (n, fc) in entry.changes.iter().enumerate() {
-                let deal = deal_of(&fc.field);
-                let mut effect = (None, 0, 0);
-                if let (true, Some((id, _))) = (carriers[n], deal) {
-                    let before = account.deal_figures_at(id, &deps);
-                    let now = account.deal_figures_at(id, &after);
-                    let currency = now.as_ref().or(before.as_ref()).map(|f| f.currency.clone());
-                    let won = |f: &Option<rapport_core::DealFigures>| f.as_ref().map_or(0, |f| f.won_minor());
-                    let weighted = |f: &Option<rapport_core::DealFigures>| f.as_ref().map_or(0, |f| f.weighted_minor());
-                    effect = (
-                        currency,
-                        won(&now).saturating_sub(won(&before)),
-                        weighted(&now).saturating_sub(weighted(&before)),
-                    );
+            )?;
+            for entry in entries {
+                // `history_of` skips a hash the document lacks: match by hash, never by place.
+                let Some(change) = appended.iter().find(|a| a.hash.to_string() == entry.hash) else { continue };
+                let deps: Vec<ChangeHash> = account
+                    .automerge_mut()
+                    .get_change_by_hash(&change.hash)
+                    .map(|c| c.deps().to_vec())
+                    .unwrap_or_default();
+                let mut after = deps.clone();
+                after.push(change.hash);
+                let carriers = carriers(&entry.changes);
+                for (n, fc) in entry.changes.iter().enumerate() {
+                    let deal = deal_of(&fc.field);
+                    let mut effect = (None, 0, 0);
+                    if let (true, Some((id, _))) = (carriers[n], deal) {
+                        let before = account.deal_figures_at(id, &deps);
+                        let now = account.deal_figures_at(id, &after);
+                        let currency = now.as_ref().or(before.as_ref()).map(|f| f.currency.clone());
+                        let won = |f: &Option<rapport_core::DealFigures>| f.as_ref().map_or(0, |f| f.won_minor());
+                        let weighted =
+                            |f: &Option<rapport_core::DealFigures>| f.as_ref().map_or(0, |f| f.weighted_minor());
+                        effect = (
+                            currency,
+                            won(&now).saturating_sub(won(&before)),
+                            weighted(&now).saturating_sub(weighted(&before)),
+                        );
+                    }
+                    insert.execute(params![
+                        change.seq,
+                        n as i64,
+                        doc,
+                        deal.map(|(id, _)| id),
+                        fc.field,
+                        fc.old,
+                        fc.new,
+                        entry.user,
+                        entry.device,
+                        change.made_at,
+                        received_at,
+                        effect.0,
+                        effect.1,
+                        effect.2,
+                        copied.name,
+                        copied.owner,
+                        copied.team,
+                        copied.territory,
+                        copied.hidden,
+                    ])?;
                 }
-                insert.execute(params![
-                    change.seq,
-                    n as i64,
-                    doc,
-                    deal.map(|(id, _)| id),
-                    fc.field,
-                    fc.old,
-                    fc.new,
-                    entry.user,
-                    entry.device,
-                    change.made_at,
-                    received_at,
-                    effect.0,
-                    effect.1,
-                    effect.2,
-                    copied.name,
-                    copied.owner,
-                    copied.team,
-                    copied.territory,
-                    copied.hidden,
-                ])?;
             }
-        }
-        Ok::<(), rusqlite::Error>(())
+            Ok::<(), rusqlite::Error>(())
+        })
     });
     match outcome {
         Ok(written) => written,
         Err(e) => {
             tracing::warn!(doc, error = %e, "not indexing the field changes of a document that is not a readable account");
+            // A panic may have come after some of this push's rows: none stays.
+            let mut delete = conn.prepare_cached("DELETE FROM rpt_field_changes WHERE seq = ?1")?;
+            for change in appended {
+                delete.execute([change.seq])?;
+            }
             Ok(())
         }
     }
