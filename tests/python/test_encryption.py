@@ -73,8 +73,15 @@ def test_plain_replica_is_encrypted_in_place(ffi, tmp_path):
     replica = ffi.Replica.open_encrypted(path, "ana", "ana-phone", key)
     assert sorted(replica.account(i).party.name for i in ids) == sorted(f"{NAME} {i}" for i in range(5))
     assert replica.unsynced_count() == unsynced, "unsynced edits kept"
+    # Encrypting needs the file alone: a plain replica another handle holds is refused.
+    held_dir = tmp_path / "held"
+    held_dir.mkdir()
+    held_path = str(held_dir / "r.db")
+    held = ffi.Replica.open(held_path, "ana", "ana-phone")
+    held.create_account(ffi.NewAccount(name=NAME))
     with pytest.raises(ffi.RapportError.Storage):
-        ffi.encrypt_replica(path, key)  # open elsewhere
+        ffi.encrypt_replica(held_path, os.urandom(32))
+    assert [a.name for a in held.list(ffi.AccountFilter())] == [NAME], "the held replica is untouched"
 
 
 def test_encrypted_replica_syncs_through_a_server(ffi, server, token, tmp_path):

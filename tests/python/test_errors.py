@@ -54,9 +54,15 @@ def test_bad_values_are_invalid_input(ffi, replica, acme):
     assert len(replica.history(acme)) == 1
 
 
-def test_second_open_of_the_same_file_is_storage_error(ffi, replica, tmp_path):
+def test_a_second_handle_shares_the_file_and_a_foreign_file_is_a_storage_error(ffi, replica, tmp_path):
+    # Several handles (a sync worker and the UI, say) share one replica file.
+    second = ffi.Replica.open(str(tmp_path / "r.db"), "ana", "ana-phone")
+    made = replica.create_account(ffi.NewAccount(name="Ромашка"))
+    assert second.account(made).party.name == "Ромашка"
+    foreign = tmp_path / "notes.txt"
+    foreign.write_bytes(b"not a replica, just some text " * 100)
     with pytest.raises(ffi.RapportError.Storage):
-        ffi.Replica.open(str(tmp_path / "r.db"), "ana", "ana-phone")
+        ffi.Replica.open(str(foreign), "ana", "ana-phone")
 
 
 def test_sync_errors_are_typed(ffi, server, token, replica):
