@@ -19,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::filter::{BadFilter, Cond, Filter};
-use super::routes::Filters;
+use super::routes::{Filters, parse_query};
 use crate::AppState;
 use crate::access::Subject;
 use crate::auth::Principal;
@@ -220,14 +220,6 @@ fn required(key: Option<String>) -> Result<String, BadFilter> {
         Some(k) if !k.is_empty() => Ok(k),
         _ => Err(BadFilter { param: "key", reason: "required for this `by`" }),
     }
-}
-
-fn parse_query(
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<HashMap<String, String>, ApiError> {
-    query
-        .map(|Query(q)| q)
-        .map_err(|_| ApiError::BadRequest("query parameter `query`: the query string cannot be parsed".into()))
 }
 
 /// `GET /v1/reports/deals?by=…&key=…`: the deals behind one figure.

@@ -225,14 +225,23 @@ impl From<BadFilter> for ApiError {
     }
 }
 
+/// The query string as name → value, or the one 400 every report route gives
+/// for a query string that cannot be parsed.
+pub(crate) fn parse_query(
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<HashMap<String, String>, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|_| ApiError::BadRequest("query parameter `query`: the query string cannot be parsed".into()))
+}
+
 async fn report(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     name: &'static str,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(query) =
-        query.map_err(|_| ApiError::BadRequest("query parameter `query`: the query string cannot be parsed".into()))?;
+    let query = parse_query(query)?;
     let format = match query.get("format").map(String::as_str) {
         None | Some("json") => Format::Json,
         Some("csv") => Format::Csv,

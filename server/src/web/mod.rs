@@ -127,8 +127,7 @@ async fn stage_deals(
     Extension(principal): Extension<Principal>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let Query(mut query) =
-        query.map_err(|_| ApiError::BadRequest("query parameter `query`: the query string cannot be parsed".into()))?;
+    let mut query = crate::reports::routes::parse_query(query)?;
     let stage = query.remove("stage").map(|s| s.trim().to_owned()).unwrap_or_default();
     if stage.is_empty() || stage.chars().count() > MAX_STAGE_LEN {
         return Err(BadFilter { param: "stage", reason: "expected a stage id" }.into());
