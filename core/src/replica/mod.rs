@@ -384,6 +384,12 @@ impl Replica {
         self.with_document(id, |doc| doc.at(heads))
     }
 
+    /// The account document's heads now: what an edit made from this view of
+    /// the account (such as [`Editor::edit_notes`]) names as its base.
+    pub fn heads(&self, id: AccountId) -> Result<Vec<ChangeHash>> {
+        self.with_document(id, |doc| Ok(doc.heads()))
+    }
+
     /// The account's whole Automerge document, for other Automerge implementations.
     pub fn export_document(&self, id: AccountId) -> Result<Vec<u8>> {
         self.with_document(id, |doc| stored::whole(doc.automerge_mut()))

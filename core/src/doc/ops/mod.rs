@@ -10,6 +10,7 @@ mod create;
 mod deals;
 mod inputs;
 mod line_items;
+mod notes;
 mod party;
 mod records;
 
