@@ -131,3 +131,50 @@
   };
   for (const lang of Object.keys(WORDS)) Object.assign(window.RapportI18n.MESSAGES[lang], WORDS[lang]);
 })();
+
+// The rest of the account card (roles, free fields, ties, the account as it
+// was), and the settings editor.
+(function () {
+  const WORDS = {
+    en: {
+      'role.customer': 'customer', 'role.supplier': 'supplier', 'role.partner': 'partner', 'role.reseller': 'reseller', 'role.government': 'government', 'role.internal': 'internal',
+      'app.demographics': 'Demographics', 'app.buying_habits': 'Buying habits', 'app.key': 'Key', 'app.value': 'Value',
+      'app.ties': 'Ties and groups', 'app.tie-from': 'From', 'app.tie-to': 'To', 'app.tie-role': 'Role in the tie',
+      'tie.professional': 'professional', 'tie.social': 'social', 'tie.personal': 'personal', 'tie.parent': 'parent company', 'tie.group': 'group member',
+      'app.show-then': 'As it was then', 'app.as-it-was': 'The account as it was on {when} (read-only)', 'app.back-to-now': 'Back to now',
+      'app.settings': 'Settings', 'app.settings.hint': 'Pipeline stages and reason catalogues, the same on every device. A change is sent with the next sync; the server accepts it from administrators, managers and the office.',
+      'app.settings.readonly': 'Only administrators, managers and the office change the settings: ask one of them.',
+      'app.settings-refused': 'the server did not accept this settings change; an administrator, a manager or the office must make it',
+      'app.stages': 'Pipeline stages', 'app.stage-id': 'Id', 'app.stage-name': 'Name', 'app.order': 'Order', 'app.stale-after': 'Stale after (days)',
+      'app.action': 'Action', 'app.save': 'Save', 'app.new-stage': 'New stage', 'app.lost-reasons': 'Why deals are lost', 'app.end-reasons': 'Why relationships end',
+      'app.new-reason': 'New reason', 'skind.open': 'open', 'skind.won': 'won', 'skind.lost': 'lost',
+    },
+    uk: {
+      'role.customer': 'клієнт', 'role.supplier': 'постачальник', 'role.partner': 'партнер', 'role.reseller': 'реселер', 'role.government': 'держустанова', 'role.internal': 'внутрішній',
+      'app.demographics': 'Демографія', 'app.buying_habits': 'Купівельні звички', 'app.key': 'Ключ', 'app.value': 'Значення',
+      'app.ties': 'Зв’язки та групи', 'app.tie-from': 'Від', 'app.tie-to': 'До', 'app.tie-role': 'Роль у зв’язку',
+      'tie.professional': 'професійний', 'tie.social': 'соціальний', 'tie.personal': 'особистий', 'tie.parent': 'материнська компанія', 'tie.group': 'член групи',
+      'app.show-then': 'Як було тоді', 'app.as-it-was': 'Клієнт, яким він був {when} (лише перегляд)', 'app.back-to-now': 'Повернутися до теперішнього',
+      'app.settings': 'Налаштування', 'app.settings.hint': 'Етапи воронки та довідники причин, однакові на всіх пристроях. Зміна надсилається з наступною синхронізацією; сервер приймає її від адміністраторів, керівників та офісу.',
+      'app.settings.readonly': 'Налаштування змінюють лише адміністратори, керівники та офіс: зверніться до них.',
+      'app.settings-refused': 'сервер не прийняв цю зміну налаштувань; її має зробити адміністратор, керівник або офіс',
+      'app.stages': 'Етапи воронки', 'app.stage-id': 'Ідентифікатор', 'app.stage-name': 'Назва', 'app.order': 'Порядок', 'app.stale-after': 'Застаріває через (днів)',
+      'app.action': 'Дія', 'app.save': 'Зберегти', 'app.new-stage': 'Новий етап', 'app.lost-reasons': 'Чому угоди програно', 'app.end-reasons': 'Чому стосунки завершено',
+      'app.new-reason': 'Нова причина', 'skind.open': 'відкритий', 'skind.won': 'виграш', 'skind.lost': 'програш',
+    },
+    ru: {
+      'role.customer': 'клиент', 'role.supplier': 'поставщик', 'role.partner': 'партнёр', 'role.reseller': 'реселлер', 'role.government': 'госучреждение', 'role.internal': 'внутренний',
+      'app.demographics': 'Демография', 'app.buying_habits': 'Покупательские привычки', 'app.key': 'Ключ', 'app.value': 'Значение',
+      'app.ties': 'Связи и группы', 'app.tie-from': 'От', 'app.tie-to': 'К', 'app.tie-role': 'Роль в связи',
+      'tie.professional': 'профессиональная', 'tie.social': 'социальная', 'tie.personal': 'личная', 'tie.parent': 'материнская компания', 'tie.group': 'член группы',
+      'app.show-then': 'Как было тогда', 'app.as-it-was': 'Клиент, каким он был {when} (только просмотр)', 'app.back-to-now': 'Вернуться к текущему',
+      'app.settings': 'Настройки', 'app.settings.hint': 'Этапы воронки и справочники причин, одинаковые на всех устройствах. Изменение отправляется при следующей синхронизации; сервер принимает его от администраторов, руководителей и офиса.',
+      'app.settings.readonly': 'Настройки меняют только администраторы, руководители и офис: обратитесь к ним.',
+      'app.settings-refused': 'сервер не принял это изменение настроек; его должен сделать администратор, руководитель или офис',
+      'app.stages': 'Этапы воронки', 'app.stage-id': 'Идентификатор', 'app.stage-name': 'Название', 'app.order': 'Порядок', 'app.stale-after': 'Устаревает через (дней)',
+      'app.action': 'Действие', 'app.save': 'Сохранить', 'app.new-stage': 'Новый этап', 'app.lost-reasons': 'Почему сделки проиграны', 'app.end-reasons': 'Почему отношения завершены',
+      'app.new-reason': 'Новая причина', 'skind.open': 'открытый', 'skind.won': 'выигрыш', 'skind.lost': 'проигрыш',
+    },
+  };
+  for (const lang of Object.keys(WORDS)) Object.assign(window.RapportI18n.MESSAGES[lang], WORDS[lang]);
+})();

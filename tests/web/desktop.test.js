@@ -102,6 +102,13 @@ async function openAccount(name) {
     && Number(document.getElementById('card').dataset.renders) > r, [name, renders]);
 }
 
+// Runs `action` (an edit) and waits until the card it answers is drawn.
+async function rendered(action) {
+  const renders = await page.$eval('#card', (c) => Number(c.dataset.renders || 0));
+  await action();
+  await page.waitForFunction((r) => Number(document.getElementById('card').dataset.renders) > r, renders);
+}
+
 async function screenshot(name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
@@ -296,6 +303,123 @@ test('deals, interactions, tasks and the history, from the card', async () => {
   assert.deepEqual(acme.tasks.map((t) => [t.title, t.due, t.status]), [['Send the offer', '2026-12-31', 'done']]);
 });
 
+test('roles, demographics, buying habits, a tie, notes typed on two devices, and the account as it was', async () => {
+  await openAccount('Acme Tools');
+  // The lost deal of the test before shows its reason by name, not its id.
+  await page.waitForSelector('[data-testid=deal] td:has-text("lost (Competitor)")');
+
+  await rendered(() => page.check('[data-testid=roles] input[data-role=supplier]'));
+  await page.waitForSelector('[data-testid=roles] input[data-role=supplier]:checked');
+
+  const demo = '[data-testid=add-demographics]';
+  await page.fill(demo + ' [name=key]', 'employees');
+  await page.fill(demo + ' [name=value]', '120');
+  await rendered(() => page.click(demo + ' button[type=submit]'));
+  await page.waitForSelector('[data-testid=demographics] li[data-key=employees]');
+  assert.equal(await page.inputValue('[data-testid=demographics] li[data-key=employees] input'), '120');
+  const habits = '[data-testid=add-buying_habits]';
+  for (const [k, v] of [['orders', 'quarterly'], ['pays', 'on time']]) {
+    await page.fill(habits + ' [name=key]', k);
+    await page.fill(habits + ' [name=value]', v);
+    await rendered(() => page.click(habits + ' button[type=submit]'));
+    await page.waitForSelector(`[data-testid=buying_habits] li[data-key="${k}"]`);
+  }
+  await rendered(() => page.click('[data-testid=buying_habits] li[data-key=pays] button.chip-x'));
+  await page.waitForSelector('[data-testid=buying_habits] li[data-key=pays]', { state: 'detached' });
+
+  // A group tie to another account, chosen by its name.
+  await page.waitForSelector(`[data-testid=tie-to] option[value="${ids.romashka}"]`, { state: 'attached' });
+  await page.selectOption('[data-testid=tie-to]', ids.romashka);
+  await page.selectOption('[data-testid=add-tie] [name=kind]', 'group');
+  await page.fill('[data-testid=add-tie] [name=role]', 'member');
+  await rendered(() => page.click('[data-testid=add-tie] button[type=submit]'));
+  await page.waitForSelector('[data-testid=ties] li[data-kind=group]:has-text("Ромашка")');
+
+  // Notes: typed here while a field rep's sentence arrives; both stay.
+  await page.fill('[data-testid=notes]', 'Met the buyer.');
+  await rendered(() => page.press('[data-testid=notes]', 'Tab'));
+  assert.equal(await page.inputValue('[data-testid=notes]'), 'Met the buyer.');
+  await until('the notes sent', async () => (await status()).unsent === 0);
+  await page.focus('[data-testid=notes]');
+  cli(field, 'sync');
+  cli(field, 'notes', 'set', ids.acme, 'Met the buyer. Call back in May.');
+  cli(field, 'sync');
+  await until('the rep\'s notes in the replica', async () => page.evaluate(async (id) =>
+    (await (await fetch('/api/accounts/' + id)).json()).account.party.notes.includes('May'), ids.acme));
+  // The card waits while the worker types; her text is still the one she saw.
+  assert.equal(await page.inputValue('[data-testid=notes]'), 'Met the buyer.');
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.type('Important: ');
+  await page.keyboard.press('Tab');
+  await page.waitForFunction(() => document.querySelector('[data-testid=notes]').value === 'Important: Met the buyer. Call back in May.');
+
+  await until('everything sent', async () => (await status()).unsent === 0);
+  cli(field, 'sync');
+  const acme = showJson(field, ids.acme);
+  assert.deepEqual(acme.party.roles, ['customer', 'supplier']);
+  assert.deepEqual(acme.party.demographics, { employees: '120' });
+  assert.deepEqual(acme.party.buying_habits, { orders: 'quarterly' });
+  assert.deepEqual(acme.ties.map((t) => [t.from, t.to, t.kind, t.role]), [[ids.acme, ids.romashka, 'group', 'member']]);
+  assert.equal(acme.party.notes, 'Important: Met the buyer. Call back in May.');
+
+  // The account right after the role was added: supplier, but no demographics or notes yet.
+  await page.click('[data-testid=show-history]');
+  await page.click('[data-testid=history] li[data-op="account.add_role"] [data-testid=show-then]');
+  const then = '[data-testid=account-then]';
+  await page.waitForSelector(then);
+  const shown = await page.$$eval(then + ' dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+  assert.equal(shown.Roles, 'customer, supplier');
+  assert.equal(shown.Demographics, '—');
+  assert.equal(shown.Notes, '—');
+  assert.equal(shown.City, undefined);
+  assert.match(shown.Address, /Lviv/);
+  assert.equal(await page.$$eval(then + ' input, ' + then + ' textarea, ' + then + ' select', (n) => n.length), 0, 'read-only');
+  await screenshot('desktop-earlier.png');
+  await page.click('[data-testid=close-then]');
+  await page.waitForSelector(then, { state: 'detached' });
+});
+
+test('the settings editor: stages with probabilities and stale thresholds, reason catalogues', async () => {
+  await page.click('[data-testid=tab-settings]');
+  const row = '[data-testid=stages] tr[data-stage=proposal]';
+  await page.waitForSelector(row);
+  assert.equal(await page.isHidden('[data-testid=settings-readonly]'), true, 'the admin may change them');
+  await page.fill(row + ' [name=name]', 'Offer');
+  await page.fill(row + ' [name=probability]', '55');
+  await page.fill(row + ' [name=stale_after_days]', '10');
+  await page.click(row + ' [data-testid=save-stage]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=stages] tr[data-stage=proposal] [name=probability]').value === '55'
+    && document.getElementById('message').textContent === 'Saved.');
+
+  await page.fill('[data-testid=add-stage] [name=id]', 'demo');
+  await page.fill('[data-testid=add-stage] [name=name]', 'Demo');
+  await page.fill('[data-testid=add-stage] [name=probability]', '30');
+  await page.click('[data-testid=add-stage] button[type=submit]');
+  await page.waitForSelector('[data-testid=stages] tr[data-stage=demo]');
+
+  await page.fill('[data-testid=add-reason-lost] [name=reason]', 'too_slow');
+  await page.click('[data-testid=add-reason-lost] button[type=submit]');
+  await page.waitForSelector('[data-testid=reasons-lost] li[data-reason=too_slow]');
+  // Catalogue reasons by their names, in the user's language.
+  assert.equal(await page.textContent('[data-testid=reasons-lost] li[data-reason=no_budget]'), 'No budget');
+  assert.equal(await page.textContent('[data-testid=reasons-end] li[data-reason=switched_supplier]'), 'switched supplier');
+  await page.selectOption('[data-testid=lang]', 'uk');
+  await page.waitForFunction(() => document.querySelector('[data-testid=reasons-lost] li[data-reason=no_budget]').textContent === 'Немає бюджету');
+  await page.selectOption('[data-testid=lang]', 'ru');
+  await page.waitForFunction(() => document.querySelector('[data-testid=reasons-lost] li[data-reason=no_budget]').textContent === 'Нет бюджета');
+  await screenshot('desktop-settings-ru.png');
+  await page.selectOption('[data-testid=lang]', 'en');
+
+  await until('the settings sent', async () => (await status()).unsent === 0);
+  cli(field, 'sync');
+  const s = JSON.parse(execFileSync(CLI_BIN, ['--replica', field, 'settings', 'show', '--json'], { encoding: 'utf8' }));
+  const proposal = s.stages.find((x) => x.id === 'proposal');
+  assert.deepEqual([proposal.name, proposal.probability, proposal.stale_after_days], ['Offer', 55, 10]);
+  assert.ok(s.stages.some((x) => x.id === 'demo' && x.probability === 30));
+  assert.ok(s.lost_reasons.includes('too_slow'));
+  await page.click('[data-testid=tab-accounts]');
+});
+
 test('offline: edits are kept and counted; when the server is back they arrive', async () => {
   const port = new URL(serverUrl).port;
   await stop(server);
@@ -334,6 +458,9 @@ test('no serious accessibility problems; every action is a control the keyboard 
   await page.click('[data-testid=tab-conflicts]');
   assert.deepEqual(await accessibilityProblems(), []);
   await page.click('[data-testid=tab-refused]');
+  assert.deepEqual(await accessibilityProblems(), []);
+  await page.click('[data-testid=tab-settings]');
+  await page.waitForSelector('[data-testid=stages] tr[data-stage=proposal]');
   assert.deepEqual(await accessibilityProblems(), []);
   await page.click('[data-testid=tab-accounts]');
   // The keyboard alone: focus the search box, type, and open the account with Enter.
