@@ -166,7 +166,6 @@
     }
     if (view === 'conflicts') loadConflicts();
     if (view === 'refused') loadRefused();
-    if (view === 'settings') loadSettings();
   }
 
   // --- the list ------------------------------------------------------------
@@ -641,6 +640,8 @@
       off ? null : form('add-reason-' + catalogue, (d) => saveSettings('/settings/reasons', { catalogue, reason: d.reason }),
         el('input', { name: 'reason', type: 'text', required: true, 'aria-label': t('app.new-reason'), placeholder: t('app.new-reason') }),
         el('button', { type: 'submit' }, t('app.add'))));
+    // Counts renders, so that a test can wait for the view a save answered.
+    $('settings').dataset.renders = String(Number($('settings').dataset.renders || 0) + 1);
     $('settings').replaceChildren(
       el('h3', {}, t('app.stages')),
       el('table', { class: 'rows', 'data-testid': 'stages' },

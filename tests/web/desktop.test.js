@@ -109,6 +109,13 @@ async function rendered(action) {
   await page.waitForFunction((r) => Number(document.getElementById('card').dataset.renders) > r, renders);
 }
 
+// Runs `action` (a settings change) and waits until the settings it answers are drawn.
+async function settingsRendered(action) {
+  const renders = await page.$eval('#settings', (c) => Number(c.dataset.renders || 0));
+  await action();
+  await page.waitForFunction((r) => Number(document.getElementById('settings').dataset.renders) > r, renders);
+}
+
 async function screenshot(name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
@@ -387,18 +394,17 @@ test('the settings editor: stages with probabilities and stale thresholds, reaso
   await page.fill(row + ' [name=name]', 'Offer');
   await page.fill(row + ' [name=probability]', '55');
   await page.fill(row + ' [name=stale_after_days]', '10');
-  await page.click(row + ' [data-testid=save-stage]');
-  await page.waitForFunction(() => document.querySelector('[data-testid=stages] tr[data-stage=proposal] [name=probability]').value === '55'
-    && document.getElementById('message').textContent === 'Saved.');
+  await settingsRendered(() => page.click(row + ' [data-testid=save-stage]'));
+  assert.equal(await page.inputValue(row + ' [name=probability]'), '55');
 
   await page.fill('[data-testid=add-stage] [name=id]', 'demo');
   await page.fill('[data-testid=add-stage] [name=name]', 'Demo');
   await page.fill('[data-testid=add-stage] [name=probability]', '30');
-  await page.click('[data-testid=add-stage] button[type=submit]');
+  await settingsRendered(() => page.click('[data-testid=add-stage] button[type=submit]'));
   await page.waitForSelector('[data-testid=stages] tr[data-stage=demo]');
 
   await page.fill('[data-testid=add-reason-lost] [name=reason]', 'too_slow');
-  await page.click('[data-testid=add-reason-lost] button[type=submit]');
+  await settingsRendered(() => page.click('[data-testid=add-reason-lost] button[type=submit]'));
   await page.waitForSelector('[data-testid=reasons-lost] li[data-reason=too_slow]');
   // Catalogue reasons by their names, in the user's language.
   assert.equal(await page.textContent('[data-testid=reasons-lost] li[data-reason=no_budget]'), 'No budget');
