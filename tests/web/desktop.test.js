@@ -426,6 +426,38 @@ test('the settings editor: stages with probabilities and stale thresholds, reaso
   await page.click('[data-testid=tab-accounts]');
 });
 
+test('a rep\'s app shows the settings read-only', async () => {
+  const res = await fetch(`${serverUrl}/v1/admin/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'rita', role: 'rep', teams: [], territories: [] }),
+  });
+  const body = await res.text();
+  assert.equal(res.status, 200, body);
+  const rita = path.join(tmp, 'rita');
+  cli(rita, 'init', '--server', serverUrl, '--token', JSON.parse(body).token);
+  cli(rita, 'sync');
+  const started = await spawnUntil(CLI_BIN, ['--replica', rita, 'app', '--no-open'], {},
+    /(http:\/\/127\.0\.0\.1:\d+)\/open\?secret=[0-9a-f]{64}/, 'rita\'s rapport app');
+  const repPage = await context.newPage();
+  try {
+    // Cookies are not kept apart by port: on another host name (which the
+    // app accepts) her session does not replace the office worker's.
+    await repPage.goto(started.match[0].replace('127.0.0.1', 'localhost'));
+    await repPage.click('[data-testid=tab-settings]');
+    await repPage.waitForSelector('[data-testid=stages] tr[data-stage=proposal]');
+    assert.equal(await repPage.isVisible('[data-testid=settings-readonly]'), true);
+    // The admin's changes arrived with her sync; she sees them and cannot change them.
+    assert.equal(await repPage.inputValue('[data-testid=stages] tr[data-stage=proposal] [name=name]'), 'Offer');
+    assert.equal(await repPage.isDisabled('[data-testid=stages] tr[data-stage=proposal] [name=probability]'), true);
+    assert.equal(await repPage.$$eval('[data-testid=save-stage], [data-testid=add-stage], [data-testid^=add-reason]', (n) => n.length), 0);
+    assert.equal(await repPage.textContent('[data-testid=reasons-lost] li[data-reason=price]'), 'Price');
+  } finally {
+    await repPage.close();
+    assert.equal(await stop(started.child), 0);
+  }
+});
+
 test('offline: edits are kept and counted; when the server is back they arrive', async () => {
   const port = new URL(serverUrl).port;
   await stop(server);
