@@ -624,7 +624,7 @@
     const stageRow = (s) => el('tr', { 'data-stage': s.id },
       el('td', {}, el('code', {}, s.id)),
       el('td', {}, el('input', { name: 'name', type: 'text', value: s.name, required: true, disabled: off, 'aria-label': t('app.stage-name') })),
-      el('td', {}, num('probability', s.probability, 100, 'field.probability')),
+      el('td', {}, num('probability', s.probability, 100, 'app.probability')),
       el('td', {}, select('skind', s.kind, { name: 'kind', disabled: off, 'aria-label': t('field.kind') })),
       el('td', {}, num('order', s.order, 100000, 'app.order')),
       el('td', {}, num('stale_after_days', s.stale_after_days, 100000, 'app.stale-after')),
@@ -645,7 +645,7 @@
     $('settings').replaceChildren(
       el('h3', {}, t('app.stages')),
       el('table', { class: 'rows', 'data-testid': 'stages' },
-        el('thead', {}, el('tr', {}, ...['app.stage-id', 'app.stage-name', 'field.probability', 'field.kind', 'app.order', 'app.stale-after', 'app.action']
+        el('thead', {}, el('tr', {}, ...['app.stage-id', 'app.stage-name', 'app.probability', 'field.kind', 'app.order', 'app.stale-after', 'app.action']
           .map((k) => el('th', { scope: 'col' }, t(k))))),
         el('tbody', {}, settings.stages.map(stageRow))),
       off ? null : el('div', {}, el('h4', {}, t('app.new-stage')),
@@ -653,7 +653,7 @@
           stale_after_days: d.stale_after_days === '' ? null : Number(d.stale_after_days) }),
         labelled(t('app.stage-id'), el('input', { name: 'id', type: 'text', required: true, pattern: '[^.]+' })),
         labelled(t('app.stage-name'), el('input', { name: 'name', type: 'text', required: true })),
-        labelled(t('field.probability'), el('input', { name: 'probability', type: 'number', min: 0, max: 100, required: true })),
+        labelled(t('app.probability'), el('input', { name: 'probability', type: 'number', min: 0, max: 100, required: true })),
         labelled(t('field.kind'), select('skind', 'open', { name: 'kind' })),
         labelled(t('app.stale-after'), el('input', { name: 'stale_after_days', type: 'number', min: 0, value: '30' })),
         el('button', { type: 'submit' }, t('app.add')))),

@@ -8,9 +8,11 @@ mod contacts;
 mod deals;
 mod events;
 mod inbox;
-mod party;
 mod records;
 mod relationship;
+
+// The rest of the account card, its earlier states, and the settings editor.
+mod party;
 mod settings;
 
 use std::collections::BTreeMap;
