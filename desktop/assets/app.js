@@ -25,6 +25,12 @@
     skind: ['open', 'won', 'lost'],
   };
 
+  // The stages' names as core ships them (Settings::default).
+  const SHIPPED_STAGES = {
+    prospecting: 'Prospecting', qualification: 'Qualification', proposal: 'Proposal',
+    negotiation: 'Negotiation', won: 'Won', lost: 'Lost',
+  };
+
   let settings = { stages: [], lost_reasons: [] };
   let maySettings = false; // whether this user may change the settings (else read-only)
   let current = null;      // the open account's id
@@ -53,6 +59,9 @@
     if (id === '') return '—';
     if (kind === 'stage') {
       const s = settings.stages.find((x) => x.id === id);
+      // A stage an administrator renamed shows its new name in every language;
+      // the stages as shipped show their names in the user's language.
+      if (s && SHIPPED_STAGES[id] !== s.name) return s.name;
       return I18n.name('stage', id, s ? s.name : id);
     }
     return I18n.name(kind, id, id);

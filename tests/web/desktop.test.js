@@ -414,7 +414,13 @@ test('the settings editor: stages with probabilities and stale thresholds, reaso
   await page.selectOption('[data-testid=lang]', 'ru');
   await page.waitForFunction(() => document.querySelector('[data-testid=reasons-lost] li[data-reason=no_budget]').textContent === 'Нет бюджета');
   await screenshot('desktop-settings-ru.png');
+  // The renamed stage is shown by its new name on the card, in Russian too; the others translated.
+  await page.click('[data-testid=tab-accounts]');
+  await openAccount('Acme Tools');
+  const stages = await page.$$eval('[data-testid=add-deal] [name=stage] option', (os) => os.map((o) => o.textContent));
+  assert.ok(stages.includes('Offer') && stages.includes('Переговоры'), stages.join(', '));
   await page.selectOption('[data-testid=lang]', 'en');
+  await page.click('[data-testid=tab-settings]');
 
   await until('the settings sent', async () => (await status()).unsent === 0);
   cli(field, 'sync');
