@@ -299,7 +299,7 @@ fn deals_where(subject: &Subject, filter: &Filter, by: DealsBy, key: Option<&str
             }
         }
         DealsBy::Overdue => {
-            let today = time::OffsetDateTime::now_utc().date().to_string();
+            let today = filter.now().date().to_string();
             close(on.and("d.outcome = 'open' AND d.expected_close < ?", [Value::Text(today)]))
         }
         DealsBy::Moved => {
@@ -424,11 +424,13 @@ async fn run(
         .db()
         .call(move |conn| {
             let subject = users::subject(conn, principal.device_id)?.ok_or(DbError::Revoked)?;
-            if let Err(bad) = filter.check_known(conn)? {
-                return Ok(Err(bad));
-            }
+            let known = match filter.check(conn)? {
+                Ok(known) => known,
+                Err(bad) => return Ok(Err(bad)),
+            };
             let c = sql(&subject, &filter);
-            let mut stmt = conn.prepare(&format!("{} LIMIT {MAX_ROWS}", c.sql))?;
+            let select = format!("{} LIMIT {MAX_ROWS}", c.sql);
+            let mut stmt = conn.prepare(&known.map_or(select.clone(), |k| super::known::rewrite(&select, k)))?;
             let n = stmt.column_count();
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(c.params.iter()), |r| {

@@ -62,6 +62,13 @@ pub(crate) struct Filters {
     /// End of the period (YYYY-MM-DD, inclusive).
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
+    /// The figures as the server knew them at this instant (RFC 3339, such
+    /// as `2026-10-05T09:00:00Z`; default: now): from the changes it had
+    /// received by then. "Today" (overdue deals, key accounts at risk) is
+    /// that instant's day. Refused for an instant before the server began
+    /// keeping figures as they were known (its upgrade to release 0.2).
+    #[param(value_type = Option<String>, format = DateTime)]
+    known_at: Option<String>,
 }
 
 /// The filters of the late-edits report: the period's end is required.
@@ -84,6 +91,9 @@ pub(crate) struct LateFilters {
     /// End of the period (YYYY-MM-DD, inclusive): changes made until its end and received after it.
     #[param(value_type = String, format = Date)]
     to: String,
+    /// Only the changes the server had received by this instant (RFC 3339; default: now).
+    #[param(value_type = Option<String>, format = DateTime)]
+    known_at: Option<String>,
 }
 
 /// How a report is asked to be answered.
@@ -267,10 +277,11 @@ async fn report(
         .db()
         .call(move |conn| {
             let subject = users::subject(conn, principal.device_id)?.ok_or(DbError::Revoked)?;
-            if let Err(bad) = filter.check_known(conn)? {
-                return Ok(Err(bad));
-            }
-            match queries::run(conn, report, &subject, &filter) {
+            let known = match filter.check(conn)? {
+                Ok(known) => known,
+                Err(bad) => return Ok(Err(bad)),
+            };
+            match queries::run(conn, report, &subject, &filter, known) {
                 Some(result) => Ok(Ok(result?)),
                 None => Ok(Err(BadFilter { param: "report", reason: "no such report" })),
             }
