@@ -121,3 +121,33 @@ async fn a_bad_known_at_is_refused_and_names_the_parameter() {
         assert_eq!(status, 400, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn an_accounts_history_shows_when_each_change_was_made_and_when_the_server_received_it() {
+    let (_dir, server) = TestServer::start().await;
+    let mut phone = Device::new("phone");
+    let acme = phone.account("Acme");
+    let made = OffsetDateTime::now_utc() - time::Duration::days(3);
+    phone
+        .replica
+        .edit(acme, |e| {
+            e.dated(made);
+            e.set_field("party.industry", "Paper")
+        })
+        .unwrap();
+    let before_sync = OffsetDateTime::now_utc() - time::Duration::milliseconds(1);
+    sync(&server, &mut phone.replica).await;
+    let after_sync = OffsetDateTime::now_utc() + time::Duration::milliseconds(1);
+
+    let history = report(&server, &format!("/v1/reports/accounts/{acme}/history")).await;
+    let changes = history["changes"].as_array().unwrap();
+    let industry = changes
+        .iter()
+        .find(|c| c["changes"].as_array().unwrap().iter().any(|f| f["field"] == "party.industry"))
+        .unwrap();
+    let parse = |v: &Value| OffsetDateTime::parse(v.as_str().unwrap(), &Rfc3339).unwrap();
+    assert_eq!(parse(&industry["at"]).unix_timestamp(), made.unix_timestamp(), "made: the device's time");
+    let received = parse(&industry["received"]);
+    assert!(before_sync <= received && received <= after_sync, "received: the server's time, {received}");
+    assert!(changes.iter().all(|c| !c["received"].is_null()), "every change of this server has its receipt time");
+}

@@ -31,6 +31,7 @@ use crate::db::audit::AuditEntry;
 use crate::db::{DbError, audit, users};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
+use time::format_description::well_known::Rfc3339;
 
 /// The number of rows a per-row report has, on its CSV or XLSX export.
 const TOTAL_HEADER: &str = "x-total-count";
@@ -337,9 +338,13 @@ struct HistoryChange {
     device: String,
     /// Hex Automerge actor id of the device.
     actor: String,
-    /// When the device made the change (RFC 3339).
+    /// When the device made the change (RFC 3339; the device's clock).
     #[schema(format = DateTime)]
     at: String,
+    /// When the server received the change (RFC 3339; the server's clock);
+    /// null for changes stored before the server recorded receipt times.
+    #[schema(format = DateTime)]
+    received: Option<String>,
     /// The operation, e.g. `account.set_field`, `deal.stage`.
     op: String,
     /// Field paths the change touched (record level for new records).
@@ -400,10 +405,46 @@ async fn history(
         tracing::error!(error = %e, "a stored account cannot be read for its history");
         ApiError::Internal
     })?;
-    let changes = doc.history();
+    let history = doc.history();
     let doc_id = id.clone();
-    let audit = state.db().call(move |conn| audit::list(conn, Some(&doc_id), HISTORY_AUDIT_ROWS)).await?;
+    let (audit, received) = state
+        .db()
+        .call(move |conn| Ok((audit::list(conn, Some(&doc_id), HISTORY_AUDIT_ROWS)?, received_times(conn, &doc_id)?)))
+        .await?;
+    let changes: Vec<Value> = history
+        .into_iter()
+        .map(|entry| {
+            let at = received.get(&entry.hash).and_then(|ms| {
+                time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(*ms) * 1_000_000).ok()?.format(&Rfc3339).ok()
+            });
+            let mut change = json!(entry);
+            change["received"] = json!(at);
+            change
+        })
+        .collect();
     Ok(Json(json!({ "account_id": id, "changes": changes, "audit": audit })))
+}
+
+/// When the server received each change of account `doc` it recorded a
+/// receipt time for (ADR 0022), by change hash (hex): the changes still in
+/// the log, and those compaction pruned that set a field (their field-change
+/// rows keep the position).
+fn received_times(conn: &rusqlite::Connection, doc: &str) -> Result<HashMap<String, i64>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT h.hash, t.received_at
+         FROM (SELECT seq FROM changes WHERE doc_id = ?1
+               UNION SELECT seq FROM rpt_field_changes INDEXED BY rpt_field_changes_doc WHERE doc_id = ?1) s
+         JOIN log_hashes h ON h.seq = s.seq JOIN change_times t ON t.seq = s.seq",
+    )?;
+    let rows = stmt.query_map([doc], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut times = HashMap::new();
+    for row in rows {
+        let (hash, at) = row?;
+        if let Ok(hash) = automerge::ChangeHash::try_from(hash.as_slice()) {
+            times.insert(hash.to_string(), at);
+        }
+    }
+    Ok(times)
 }
 
 /// Where the server's log stands.
