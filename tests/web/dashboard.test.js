@@ -762,6 +762,25 @@ test('every report downloads as CSV and XLSX with the filters on the page, amoun
   await page.selectOption('#export-report', 'overdue-deals');
   const overdue = fs.readFileSync(await downloaded('#export-csv', 'overdue-deals.csv'), 'utf8');
   assert.ok(overdue.includes('Initech'), overdue);
+
+  // The rows behind a figure download too, with the page's filters.
+  await signedIn('?rep=ana');
+  await page.click('[data-testid="stage-negotiation"]');
+  await page.waitForSelector('#drill[data-drill="deals:by=stage&key=negotiation"]');
+  const deals = await api('/v1/reports/deals', { rep: 'ana', by: 'stage', key: 'negotiation' });
+  assert.ok(deals.rows.length >= 2, JSON.stringify(deals.rows));
+  const drillCsv = fs.readFileSync(await downloaded('#drill-csv', 'deals.csv'), 'utf8');
+  assert.ok(drillCsv.startsWith('\uFEFF'));
+  assert.equal(drillCsv.slice(1).trim().split(/\r?\n/).length, deals.rows.length + 1, drillCsv);
+  for (const r of deals.rows) assert.ok(drillCsv.includes(major(r)) && drillCsv.includes(r.title), drillCsv);
+  const drillBook = JSON.parse(execFileSync('python3', ['-c', [
+    'import json, sys, openpyxl',
+    'ws = openpyxl.load_workbook(sys.argv[1]).active',
+    'print(json.dumps([list(r) for r in ws.iter_rows(values_only=True)], default=str))',
+  ].join('\n'), await downloaded('#drill-xlsx', 'deals.xlsx')], { encoding: 'utf8' }));
+  assert.equal(drillBook.length, deals.rows.length + 1);
+  const amountAt = drillBook[0].indexOf('amount');
+  assert.deepEqual(drillBook.slice(1).map((row) => Number(row[amountAt]).toFixed(2)).sort(), deals.rows.map(major).sort());
   assert.deepEqual(pageErrors, []);
 });
 

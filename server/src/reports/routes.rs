@@ -101,7 +101,7 @@ pub(crate) struct LateFilters {
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Describes the query string; the report handlers read it.
-struct Output {
+pub(crate) struct Output {
     /// `json` (the default; amounts in minor units, instants in milliseconds),
     /// or for a spreadsheet `csv` (UTF-8 with a byte-order mark) or `xlsx`:
     /// amounts in major units beside their currency, instants as UTC times.
@@ -112,7 +112,7 @@ struct Output {
 /// How a report is answered.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum Format {
+pub(crate) enum Format {
     Json,
     Csv,
     Xlsx,
@@ -253,12 +253,7 @@ async fn report(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let query = parse_query(query)?;
-    let format = match query.get("format").map(String::as_str) {
-        None | Some("json") => Format::Json,
-        Some("csv") => Format::Csv,
-        Some("xlsx") => Format::Xlsx,
-        Some(_) => return Err(BadFilter { param: "format", reason: "expected json, csv or xlsx" }.into()),
-    };
+    let format = format_of(&query)?;
     let mut filter = Filter::parse(&query)?;
     if name == "late-edits" {
         queries::check_late_edits(&filter)?;
@@ -288,12 +283,30 @@ async fn report(
             }
         })
         .await??;
+    if matches!(format, Format::Json) {
+        return Ok(Json(as_json(name, &table, page)).into_response());
+    }
+    spreadsheet(name, &table, format)
+}
+
+/// The `format` a report or drill-down is asked for (default JSON).
+pub(crate) fn format_of(query: &HashMap<String, String>) -> Result<Format, BadFilter> {
+    match query.get("format").map(String::as_str) {
+        None | Some("json") => Ok(Format::Json),
+        Some("csv") => Ok(Format::Csv),
+        Some("xlsx") => Ok(Format::Xlsx),
+        Some(_) => Err(BadFilter { param: "format", reason: "expected json, csv or xlsx" }),
+    }
+}
+
+/// Table `name` as a CSV or XLSX download (major units, UTC times; for a
+/// per-row report its total in `X-Total-Count`).
+pub(crate) fn spreadsheet(name: &'static str, table: &Table, format: Format) -> Result<Response, ApiError> {
     let (bytes, content_type, extension) = match format {
-        Format::Json => return Ok(Json(as_json(name, &table, page)).into_response()),
-        Format::Csv => {
-            (super::csv::to_csv(&sheet(name, &table)).map_err(export_failed)?, "text/csv; charset=utf-8", "csv")
+        Format::Json | Format::Csv => {
+            (super::csv::to_csv(&sheet(name, table)).map_err(export_failed)?, "text/csv; charset=utf-8", "csv")
         }
-        Format::Xlsx => (super::xlsx::to_xlsx(&sheet(name, &table)).map_err(export_failed)?, XLSX, "xlsx"),
+        Format::Xlsx => (super::xlsx::to_xlsx(&sheet(name, table)).map_err(export_failed)?, XLSX, "xlsx"),
     };
     let disposition = format!("attachment; filename=\"{name}.{extension}\"");
     let mut response = ([(CONTENT_TYPE, content_type)], bytes).into_response();

@@ -770,8 +770,10 @@
     }
     for (const b of document.querySelectorAll('ul.funnel button')) b.setAttribute('aria-pressed', b.dataset.stage === next.stage ? 'true' : 'false');
     if (next.scroll) $('drill-card').scrollIntoView({ block: 'nearest' });
+    $('drill-export').hidden = false;
     try {
-      const report = await next.load();
+      const [name, params] = next.source();
+      const report = await api('/v1/reports/' + name, params);
       if (drill !== next) return;
       box.replaceChildren(report.rows.length
         ? next.table(report.rows)
@@ -790,24 +792,21 @@
     const id = 'deals:' + new URLSearchParams(params).toString();
     openDrill({
       id, title, table: dealTable, scroll: true, stage: params.by === 'stage' ? params.key : null,
-      load: () => {
-        const f = Object.assign(opts.today ? asOfToday(filters()) : filters(), params);
-        return api('/v1/reports/deals', f);
-      },
+      source: () => ['deals', Object.assign(opts.today ? asOfToday(filters()) : filters(), params)],
     });
   }
 
   function openAccounts(title, params) {
     openDrill({
       id: 'accounts:' + new URLSearchParams(params).toString(), title, table: accountTable, scroll: true,
-      load: () => api('/v1/reports/accounts', Object.assign(filters(), params)),
+      source: () => ['accounts', Object.assign(filters(), params)],
     });
   }
 
   function drillStage(stage) {
     openDrill({
       id: 'deals:by=stage&key=' + stage, stage, title: () => t('deals-in', { stage: stageName(stage) }), table: dealTable,
-      load: () => api('/v1/reports/deals', Object.assign(filters(), { by: 'stage', key: stage })),
+      source: () => ['deals', Object.assign(filters(), { by: 'stage', key: stage })],
     });
   }
 
@@ -1182,10 +1181,20 @@
   // Downloads report `name` as `format` (csv or xlsx) with the page's
   // filters. fetch() carries the token; the file is handed to the browser
   // from a blob, so the token never appears in a URL.
-  async function download(format) {
+  function download(format) {
     const name = $('export-report').value;
-    const f = AS_OF_TODAY.has(name) ? asOfToday(filters()) : filters();
-    const q = new URLSearchParams(Object.assign({}, f, { format })).toString();
+    return downloadReport(name, AS_OF_TODAY.has(name) ? asOfToday(filters()) : filters(), format);
+  }
+
+  // The rows of the drill-down on show, as a file.
+  function downloadDrill(format) {
+    if (!drill) return;
+    const [name, params] = drill.source();
+    return downloadReport(name, params, format);
+  }
+
+  async function downloadReport(name, params, format) {
+    const q = new URLSearchParams(Object.assign({}, params, { format })).toString();
     showError('');
     try {
       const res = await fetch('/v1/reports/' + name + '?' + q, {
@@ -1227,6 +1236,8 @@
   $('rep-back').addEventListener('click', () => { setView('overview'); route(); });
   $('export-csv').addEventListener('click', () => download('csv'));
   $('export-xlsx').addEventListener('click', () => download('xlsx'));
+  $('drill-csv').addEventListener('click', () => downloadDrill('csv'));
+  $('drill-xlsx').addEventListener('click', () => downloadDrill('xlsx'));
   window.addEventListener('popstate', () => { filtersFromUrl(); showPeriod(); if (token) route(); });
   filtersFromUrl();
   showPeriod();
