@@ -10,6 +10,10 @@
 //! same rewrite: what the account's old rows contributed is subtracted before
 //! they are deleted, what the new rows contribute is added after they are
 //! inserted. [`rebuild_rollups`] recomputes them from the fact rows.
+//!
+//! Each rewrite also keeps the rows as they were known: the fact rows are
+//! copied into `rpt_*_hist` with the log range over which they were the
+//! account's rows ([`super::known`], ADR 0023).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -131,7 +135,7 @@ pub(crate) fn rewrite(conn: &Connection, doc: &str, account: Option<(&Account, &
 }
 
 /// `valid_to` of a `rpt_*_hist` row that is still the account's current row.
-pub(crate) const OPEN: i64 = i64::MAX;
+const OPEN: i64 = i64::MAX;
 
 /// Records account `doc`'s rewritten rows in the `rpt_*_hist` tables (ADR
 /// 0023): its open rows are closed at the document's last log position `L`
