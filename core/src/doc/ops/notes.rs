@@ -29,7 +29,13 @@ impl Editor<'_> {
                     "the notes were edited from a version this device does not have; reload the account and edit again",
                 ));
             }
-            let old: Vec<char> = c.doc.text_at(&notes, base)?.chars().collect();
+            let seen = c.doc.text_at(&notes, base)?;
+            if c.doc.text(&notes)? == seen {
+                // Nothing arrived since: the usual diff against today's text.
+                c.doc.update_text(&notes, text)?;
+                return Ok(());
+            }
+            let old: Vec<char> = seen.chars().collect();
             let new: Vec<char> = text.chars().collect();
             for hunk in diff(&old, &new).into_iter().rev() {
                 c.apply_hunk(&notes, base, &old, hunk, &new)?;
