@@ -164,6 +164,7 @@
   }
 
   function onChanged(ids) {
+    if (ids.includes('settings')) settingsArrived();
     refreshList();
     countConflicts();
     if (current && ids.includes(current)) {
@@ -668,6 +669,17 @@
         el('button', { type: 'submit' }, t('app.add')))),
       reasons('lost', 'lost-reasons', settings.lost_reasons),
       reasons('end', 'end-reasons', settings.end_reasons || []));
+  }
+
+  // Another device changed the settings: stage and reason names everywhere,
+  // and the settings view unless someone is typing in it.
+  async function settingsArrived() {
+    try {
+      const me = await api('/settings');
+      settings = me.settings;
+      maySettings = !!me.may_change_settings;
+      if (view === 'settings' && !$('settings').contains(document.activeElement)) renderSettings();
+    } catch (e) { showError(e.message); }
   }
 
   async function loadSettings() {

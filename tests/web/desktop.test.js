@@ -429,6 +429,13 @@ test('the settings editor: stages with probabilities and stale thresholds, reaso
   assert.deepEqual([proposal.name, proposal.probability, proposal.stale_after_days], ['Offer', 55, 10]);
   assert.ok(s.stages.some((x) => x.id === 'demo' && x.probability === 30));
   assert.ok(s.lost_reasons.includes('too_slow'));
+
+  // Another administrator's change arrives on the open view without a reload.
+  await page.click('[data-testid=tab-settings]');
+  cli(field, 'settings', 'stage', 'negotiation', '--probability', '85');
+  cli(field, 'sync');
+  await until('the other change', async () =>
+    (await page.inputValue('[data-testid=stages] tr[data-stage=negotiation] [name=probability]')) === '85');
   await page.click('[data-testid=tab-accounts]');
 });
 
