@@ -337,11 +337,17 @@
     const items = a.ties.map((tie) => el('li', { 'data-tie': tie.id, 'data-kind': tie.kind },
       nameOf(tie.from), ' → ', el('strong', {}, nameOf(tie.to)), ' · ', label('tie', tie.kind),
       tie.role ? ' (' + tie.role + ')' : ''));
-    const to = el('select', { name: 'to', required: true, 'aria-label': t('app.tie-to'), 'data-testid': 'tie-to' },
-      a.contacts.map((c) => el('option', { value: c.id }, c.name)));
-    // Other accounts on this replica, filled in as the list arrives.
-    api('/accounts?limit=5000').then((rows) => to.append(...rows.filter((r) => r.id !== a.id)
-      .map((r) => el('option', { value: r.id }, r.name)))).catch((e) => showError(e.message));
+    // Other accounts on this replica are listed when the choice is first
+    // focused (not on every redraw of the card).
+    let filled = false;
+    const to = el('select', { name: 'to', required: true, 'aria-label': t('app.tie-to'), 'data-testid': 'tie-to',
+      onfocus: () => {
+        if (filled) return;
+        filled = true;
+        api('/accounts?limit=5000').then((rows) => to.append(...rows.filter((r) => r.id !== a.id)
+          .map((r) => el('option', { value: r.id }, r.name)))).catch((e) => { filled = false; showError(e.message); });
+      } },
+    a.contacts.map((c) => el('option', { value: c.id }, c.name)));
     return section('app.ties', 'ties',
       el('ul', { class: 'log' }, items),
       form('add-tie', (d) => change(path('ties'), { to: d.to, kind: d.kind, from: d.from || null, role: d.role || null }),

@@ -335,6 +335,7 @@ test('roles, demographics, buying habits, a tie, notes typed on two devices, and
   await page.waitForSelector('[data-testid=buying_habits] li[data-key=pays]', { state: 'detached' });
 
   // A group tie to another account, chosen by its name.
+  await page.focus('[data-testid=tie-to]');
   await page.waitForSelector(`[data-testid=tie-to] option[value="${ids.romashka}"]`, { state: 'attached' });
   await page.selectOption('[data-testid=tie-to]', ids.romashka);
   await page.selectOption('[data-testid=add-tie] [name=kind]', 'group');
