@@ -450,7 +450,10 @@ test('a rep\'s app shows the settings read-only', async () => {
   assert.equal(res.status, 200, body);
   const rita = path.join(tmp, 'rita');
   cli(rita, 'init', '--server', serverUrl, '--token', JSON.parse(body).token);
-  cli(rita, 'sync');
+  // Before her first sync the device does not know her role: the change is
+  // made here, and the server refuses it.
+  cli(rita, 'settings', 'reason', 'add', 'lost', 'cheaper_elsewhere');
+  try { cli(rita, 'sync'); } catch (_) { /* the refusal is reported; the app lists it */ }
   const started = await spawnUntil(CLI_BIN, ['--replica', rita, 'app', '--no-open'], {},
     /(http:\/\/127\.0\.0\.1:\d+)\/open\?secret=[0-9a-f]{64}/, 'rita\'s rapport app');
   const repPage = await context.newPage();
@@ -466,6 +469,9 @@ test('a rep\'s app shows the settings read-only', async () => {
     assert.equal(await repPage.isDisabled('[data-testid=stages] tr[data-stage=proposal] [name=probability]'), true);
     assert.equal(await repPage.$$eval('[data-testid=save-stage], [data-testid=add-stage], [data-testid^=add-reason]', (n) => n.length), 0);
     assert.equal(await repPage.textContent('[data-testid=reasons-lost] li[data-reason=price]'), 'Price');
+    await repPage.click('[data-testid=tab-refused]');
+    await repPage.waitForSelector('[data-testid=refused-settings]:has-text("role rep may not change the settings")');
+    assert.equal(await repPage.textContent('#refused-count'), '1');
   } finally {
     await repPage.close();
     assert.equal(await stop(started.child), 0);
