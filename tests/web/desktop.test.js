@@ -179,7 +179,7 @@ test('the one-time link signs the browser in, once; the API refuses everyone els
   assert.equal(answer.headers()['x-content-type-options'], 'nosniff');
   assert.equal(answer.headers()['referrer-policy'], 'no-referrer');
   const [cookie] = await context.cookies(appBase);
-  assert.equal(cookie.name, 'rapport_session');
+  assert.equal(cookie.name, 'rapport_session_' + new URL(appBase).port, 'named with the port: two apps in one browser keep their sessions');
   assert.equal(cookie.httpOnly, true);
   assert.equal(cookie.sameSite, 'Strict');
 

@@ -604,28 +604,20 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE rpt_accounts_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_accounts;
     CREATE INDEX rpt_accounts_hist_doc ON rpt_accounts_hist(doc_id, valid_to);
-    CREATE INDEX rpt_accounts_hist_known ON rpt_accounts_hist(valid_to, valid_from);
     CREATE TABLE rpt_deals_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_deals;
     CREATE INDEX rpt_deals_hist_doc ON rpt_deals_hist(doc_id, valid_to);
-    CREATE INDEX rpt_deals_hist_known ON rpt_deals_hist(valid_to, valid_from);
     CREATE TABLE rpt_stage_moves_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_stage_moves;
     CREATE INDEX rpt_stage_moves_hist_doc ON rpt_stage_moves_hist(doc_id, valid_to);
-    CREATE INDEX rpt_stage_moves_hist_known ON rpt_stage_moves_hist(valid_to, valid_from);
     CREATE TABLE rpt_interactions_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_interactions;
     CREATE INDEX rpt_interactions_hist_doc ON rpt_interactions_hist(doc_id, valid_to);
-    CREATE INDEX rpt_interactions_hist_known ON rpt_interactions_hist(valid_to, valid_from);
     CREATE TABLE rpt_interaction_contacts_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_interaction_contacts;
     CREATE INDEX rpt_interaction_contacts_hist_doc ON rpt_interaction_contacts_hist(doc_id, valid_to);
-    CREATE INDEX rpt_interaction_contacts_hist_known ON rpt_interaction_contacts_hist(valid_to, valid_from);
     CREATE TABLE rpt_ladder_moves_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_ladder_moves;
     CREATE INDEX rpt_ladder_moves_hist_doc ON rpt_ladder_moves_hist(doc_id, valid_to);
-    CREATE INDEX rpt_ladder_moves_hist_known ON rpt_ladder_moves_hist(valid_to, valid_from);
     CREATE TABLE rpt_lifecycle_moves_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_lifecycle_moves;
     CREATE INDEX rpt_lifecycle_moves_hist_doc ON rpt_lifecycle_moves_hist(doc_id, valid_to);
-    CREATE INDEX rpt_lifecycle_moves_hist_known ON rpt_lifecycle_moves_hist(valid_to, valid_from);
     CREATE TABLE rpt_conflicts_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_conflicts;
     CREATE INDEX rpt_conflicts_hist_doc ON rpt_conflicts_hist(doc_id, valid_to);
-    CREATE INDEX rpt_conflicts_hist_known ON rpt_conflicts_hist(valid_to, valid_from);
     CREATE INDEX change_times_received ON change_times(received_at, seq);
     CREATE TABLE rpt_known_from (
         id      INTEGER PRIMARY KEY CHECK (id = 0),
