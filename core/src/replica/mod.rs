@@ -15,6 +15,7 @@
 //!   [`Replica::encrypt`]; SQLCipher, see `key`).
 
 mod directory;
+mod duplicates;
 mod erase;
 mod index;
 mod key;
@@ -42,9 +43,11 @@ use crate::rules::Principal;
 use crate::settings::{SETTINGS_DOC_ID, Settings, SettingsDoc};
 
 pub use directory::{Directory, NameKind};
+pub use duplicates::{DuplicateGroup, DuplicateReason, SharedKey};
 pub use erase::Unsynced;
 pub use index::{AccountFilter, AccountSummary};
 pub use key::{Encryption, RAW_KEY_LEN, ReplicaKey};
+pub use reassign::{FieldChange, Reassignment};
 pub use refused::{RefusedEdit, RefusedEditId};
 pub use shared::{BUSY_WAIT, ERASE_WAIT};
 pub use sync::{PushPlan, SyncLimits, SyncReport};
@@ -104,6 +107,9 @@ macro_rules! write_tx {
     }};
 }
 pub(crate) use write_tx;
+
+// After the macro it uses.
+mod reassign;
 
 /// A local replica. Not `Sync`: one owner, one connection. Other handles
 /// (in this process or others) may have the same file open.
