@@ -8,6 +8,7 @@ mod contacts;
 mod deals;
 mod events;
 mod inbox;
+mod office;
 mod records;
 mod relationship;
 
@@ -59,6 +60,11 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/refused", get(inbox::refused))
         .route("/refused/{edit}/discard", post(inbox::discard))
         .route("/refused/{edit}/retry", post(inbox::retry))
+        // Office work: duplicates, merge, bulk reassignment (office.rs).
+        .route("/office/duplicates", get(office::duplicates))
+        .route("/office/directory", get(office::directory))
+        .route("/office/merge", post(office::merge))
+        .route("/office/reassign", post(office::reassign))
 }
 
 /// A JSON body; a missing, malformed or mistyped one is a typed 400.
