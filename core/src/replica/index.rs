@@ -51,7 +51,7 @@ pub struct AccountFilter {
     /// Accounts with at least one deal in this stage.
     pub deal_stage: Option<String>,
     pub tag: Option<String>,
-    /// Full-text query over names, contacts, notes and addresses, by prefix and by word form.
+    /// Full-text query over names, contacts, registration codes, notes and addresses, by prefix and by word form.
     pub text: Option<String>,
     /// Only accounts with open conflicts.
     pub with_conflicts: bool,

@@ -315,8 +315,8 @@ impl Replica {
         index::list(&self.conn, filter)
     }
 
-    /// Full-text search over names, contacts (names, emails, phones), notes and
-    /// addresses (street, city, region, postcode), best match first. Words
+    /// Full-text search over names, contacts (names, emails, phones), registration
+    /// codes, notes and addresses (street, city, region, postcode), best match first. Words
     /// match by prefix and by stem, in English, Ukrainian and Russian.
     pub fn search(&self, text: &str, limit: u32) -> Result<Vec<AccountSummary>> {
         index::list(
