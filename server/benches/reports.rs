@@ -72,6 +72,18 @@ impl Rng {
     }
 }
 
+/// The fact tables kept as known (`rpt_*_hist`, migration 20).
+const KNOWN_TABLES: [&str; 8] = [
+    "rpt_accounts",
+    "rpt_deals",
+    "rpt_stage_moves",
+    "rpt_interactions",
+    "rpt_interaction_contacts",
+    "rpt_ladder_moves",
+    "rpt_lifecycle_moves",
+    "rpt_conflicts",
+];
+
 fn rep(i: usize) -> String {
     format!("rep{:02}", i + 1)
 }
@@ -927,8 +939,9 @@ fn main() -> Res<()> {
                     (filter.from, filter.to) =
                         (Some(now_t.date() - time::Duration::days(37)), Some(now_t.date() - time::Duration::days(7)));
                 }
-                let (ours, table) =
-                    time(runs, || Ok(queries::run(&conn, report, &shape.subject, &filter).ok_or("unknown report")??))?;
+                let (ours, table) = time(runs, || {
+                    Ok(queries::run(&conn, report, &shape.subject, &filter, None).ok_or("unknown report")??)
+                })?;
                 let page = (i64::from(limit.unwrap_or(0)), 0);
                 let (base, (anchor_rows, anchor_total)) = time(runs, || run_anchor(&conn, &anchor, shape.cond, page))?;
                 let ratio = ours.as_secs_f64() / base.as_secs_f64();
@@ -967,7 +980,8 @@ fn main() -> Res<()> {
             (filter.from, filter.to) =
                 (Some(now_t.date() - time::Duration::days(37)), Some(now_t.date() - time::Duration::days(7)));
         }
-        let (ours, _) = time(runs, || Ok(queries::run(&conn, report, &admin, &filter).ok_or("unknown report")??))?;
+        let (ours, _) =
+            time(runs, || Ok(queries::run(&conn, report, &admin, &filter, None).ok_or("unknown report")??))?;
         let page = (i64::from(queries::DEFAULT_LIMIT), offset as i64);
         let (base, _) = time(runs, || run_anchor(&conn, &anchor, "", page))?;
         println!(
@@ -976,6 +990,38 @@ fn main() -> Res<()> {
             ms(base),
             ours.as_secs_f64() / base.as_secs_f64()
         );
+    }
+    // The figures as known at an earlier instant (ADR 0023), read from the
+    // `_hist` tables, each row there with three earlier versions beside its
+    // current one, against the same report now.
+    for table in KNOWN_TABLES {
+        conn.execute_batch(&format!(
+            "DELETE FROM {table}_hist;
+             INSERT INTO {table}_hist SELECT *, 0, 1000 FROM {table};
+             INSERT INTO {table}_hist SELECT *, 1000, 2000 FROM {table};
+             INSERT INTO {table}_hist SELECT *, 2000, 3000 FROM {table};
+             INSERT INTO {table}_hist SELECT *, 3000, {} FROM {table};",
+            i64::MAX
+        ))?;
+    }
+    conn.execute_batch("ANALYZE")?;
+    let then = rapport_server::reports::known::Known { seq: 1500, at_ms: now };
+    println!();
+    println!("| report (no filter) | as known now | as known then (4 versions per row) | ratio |");
+    println!("|---|---:|---:|---:|");
+    for report in queries::REPORTS {
+        let limit = queries::PAGINATED.contains(&report).then_some(queries::DEFAULT_LIMIT);
+        let mut filter = Filter { limit, ..Filter::default() };
+        if report == "late-edits" {
+            (filter.from, filter.to) =
+                (Some(now_t.date() - time::Duration::days(37)), Some(now_t.date() - time::Duration::days(7)));
+        }
+        let (current, a) =
+            time(runs, || Ok(queries::run(&conn, report, &admin, &filter, None).ok_or("unknown report")??))?;
+        let (known, b) =
+            time(runs, || Ok(queries::run(&conn, report, &admin, &filter, Some(then)).ok_or("unknown report")??))?;
+        assert_eq!(a.rows.len(), b.rows.len(), "{report}: the same rows as known then");
+        println!("| {report} | {} | {} | {:.2} |", ms(current), ms(known), known.as_secs_f64() / current.as_secs_f64());
     }
     // What the reporting index costs each accepted change: one account's rows rewritten.
     let mut docs = account_docs(if bench { 500 } else { 20 })?;
