@@ -30,6 +30,11 @@ pub(crate) fn api() -> Router<AppState> {
     Router::new()
         .route("/status", get(events::status))
         .route("/events", get(events::events))
+        // Office work: duplicates, merge, bulk reassignment (office.rs).
+        .route("/office/duplicates", get(office::duplicates))
+        .route("/office/directory", get(office::directory))
+        .route("/office/merge", post(office::merge))
+        .route("/office/reassign", post(office::reassign))
         .route("/settings", get(accounts::settings))
         .route("/accounts", get(accounts::list).post(accounts::create))
         .route("/accounts/{id}", get(accounts::card))
@@ -60,11 +65,6 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/refused", get(inbox::refused))
         .route("/refused/{edit}/discard", post(inbox::discard))
         .route("/refused/{edit}/retry", post(inbox::retry))
-        // Office work: duplicates, merge, bulk reassignment (office.rs).
-        .route("/office/duplicates", get(office::duplicates))
-        .route("/office/directory", get(office::directory))
-        .route("/office/merge", post(office::merge))
-        .route("/office/reassign", post(office::reassign))
 }
 
 /// A JSON body; a missing, malformed or mistyped one is a typed 400.
