@@ -184,6 +184,9 @@ fn a_reassignment_changes_every_account_in_one_go_and_only_what_differs() {
     let other = Reassignment { owner: Some("zoe".into()), ..Reassignment::default() };
     assert_not_found(fx.replica.reassign(&[a, ghost], &other), RecordKind::Account);
     assert_eq!(fx.replica.account(a).unwrap().party.owner.as_deref(), Some("mia"));
+    // An account named twice changes once.
+    assert_eq!(fx.replica.reassign(&[a, a], &other).unwrap(), [a]);
+    assert_eq!(fx.replica.account(a).unwrap().party.owner.as_deref(), Some("zoe"));
 }
 
 #[test]

@@ -89,8 +89,9 @@ impl Replica {
         let fields = to.fields()?;
         let tx = write_tx!(self);
         let mut docs = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for &id in accounts {
-            if docs.iter().any(|(d, _): &(crate::doc::AccountDoc, bool)| d.id() == id) {
+            if !seen.insert(id) {
                 continue;
             }
             let mut doc = take_loaded(&self.loaded, &tx, id, &self.author.actor)?;
