@@ -37,7 +37,7 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Show the replica's server, identity and unsynced changes.
     Status(JsonFlag),
-    /// Accounts: add, edit, show, list, history, delete, merge, end and reopen the relationship.
+    /// Accounts: add, edit, show, list, history, delete, merge, end and reopen the relationship; duplicates; reassign.
     #[command(subcommand)]
     Account(AccountCommand),
     /// A customer's people: add, edit, deactivate, phones and e-mails.
@@ -299,17 +299,22 @@ pub struct ReassignArgs {
     /// Only accounts in this territory now.
     #[arg(long, value_name = "NAME")]
     pub from_territory: Option<String>,
+    /// Only accounts with this tag.
     #[arg(long)]
     pub tag: Option<String>,
     /// Accounts with a deal in this stage.
     #[arg(long)]
     pub stage: Option<String>,
+    /// Only accounts on this loyalty rung: prospect, customer, client, supporter, advocate, partner.
     #[arg(long)]
     pub rung: Option<String>,
+    /// Only accounts in this lifecycle phase: pre_relationship, early, development, long_term, final.
     #[arg(long)]
     pub phase: Option<String>,
+    /// Only accounts of this value tier: key, standard, low.
     #[arg(long)]
     pub tier: Option<String>,
+    /// Only accounts with this status: active, former, lost.
     #[arg(long)]
     pub status: Option<String>,
     /// Full-text search, as in `account list --search`.
@@ -330,6 +335,7 @@ pub struct ReassignArgs {
     /// Write names even if the directory of the server does not list them.
     #[arg(long)]
     pub allow_unknown_owner: bool,
+    /// Print what changes (or would change) as JSON.
     #[arg(long)]
     pub json: bool,
 }
