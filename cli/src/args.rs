@@ -37,7 +37,7 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Show the replica's server, identity and unsynced changes.
     Status(JsonFlag),
-    /// Accounts: add, edit, show, list, history, delete, merge, end and reopen the relationship; duplicates; reassign.
+    /// Accounts: add, edit, show, list, history, delete, merge, end and reopen the relationship.
     #[command(subcommand)]
     Account(AccountCommand),
     /// A customer's people: add, edit, deactivate, phones and e-mails.
