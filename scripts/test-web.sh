@@ -4,7 +4,7 @@
 # against a real rapport-server seeded with the rapport CLI.
 # Screenshots land in artifacts/ (dashboard-laptop.png, dashboard-tablet-landscape.png,
 # dashboard-tablet-portrait.png, dashboard-rep.png, dashboard-uk.png, dashboard-ru.png,
-# desktop*.png).
+# desktop*.png, office*.png).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

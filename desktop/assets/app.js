@@ -279,6 +279,7 @@
         labelled(t('field.name'), fieldInput('party.name', p.name, { 'data-testid': 'party-name', required: true })),
         labelled(t('field.industry'), fieldInput('party.industry', p.industry)),
         labelled(t('field.website'), fieldInput('party.website', p.website)),
+        labelled(t('field.registration_code'), fieldInput('party.registration_code', p.registration_code, { 'data-testid': 'registration-code' })),
         labelled(t('field.owner'), fieldInput('party.owner', p.owner)),
         labelled(t('field.team'), fieldInput('party.team', p.team)),
         labelled(t('field.territory'), fieldInput('party.territory', p.territory)),

@@ -3,6 +3,67 @@
 // formats, and the words both pages use: fields, stages, rungs, kinds).
 'use strict';
 
+// Office work (office.js): duplicates, merge, bulk reassignment; the card's registration code.
+(function () {
+  const WORDS = {
+    en: {
+      'office.tab': 'Duplicates', 'office.dups.title': 'Likely duplicates',
+      'office.dups.hint': 'Accounts that share a name (apart from case, quotes and legal forms such as ТОВ, ООО, LLC), a registration code, or a contact\'s phone or e-mail. Choose the account to keep and merge the others into it: it keeps its own values and gains their contacts, deals, interactions and the fields it lacks.',
+      'office.none': 'No likely duplicates.',
+      'office.reason.name': 'same name “{value}”', 'office.reason.registration_code': 'same registration code {value}',
+      'office.reason.phone': 'same phone …{value}', 'office.reason.email': 'same e-mail {value}',
+      'office.keep': 'Keep', 'office.merge': 'Merge the others into the one to keep',
+      'office.merged': { one: '{n} account merged into {name}.', other: '{n} accounts merged into {name}.' },
+      'office.reassign.title': 'Reassign the listed accounts',
+      'office.reassign.hint': 'Gives every account the list\'s filters match (not only those shown) to another owner, team or territory. Names come from the server\'s directory.',
+      'office.preview': 'Preview',
+      'office.would-change': { one: '{n} of {m} matching accounts would change:', other: '{n} of {m} matching accounts would change:' },
+      'office.apply': { one: 'Reassign {n} account', other: 'Reassign {n} accounts' },
+      'office.reassigned': { one: '{n} account reassigned; it is sent with the next sync.', other: '{n} accounts reassigned; they are sent with the next sync.' },
+      'office.nothing': { one: 'Nothing to change: the {n} matching account already has these names.', other: 'Nothing to change: the {n} matching accounts already have these names.' },
+      'office.need-name': 'Give an owner, a team or a territory to reassign to.',
+      'field.registration_code': 'Registration code (ЄДРПОУ, ИНН)',
+    },
+    uk: {
+      'office.tab': 'Дублікати', 'office.dups.title': 'Можливі дублікати',
+      'office.dups.hint': 'Клієнти зі спільною назвою (без огляду на регістр, лапки й організаційно-правову форму: ТОВ, ООО, LLC), кодом ЄДРПОУ або телефоном чи e-mail контакту. Оберіть клієнта, якого залишити, і об’єднайте з ним інших: він зберігає свої значення й отримує їхні контакти, угоди, взаємодії та поля, яких йому бракує.',
+      'office.none': 'Можливих дублікатів немає.',
+      'office.reason.name': 'однакова назва «{value}»', 'office.reason.registration_code': 'однаковий реєстраційний код {value}',
+      'office.reason.phone': 'однаковий телефон …{value}', 'office.reason.email': 'однаковий e-mail {value}',
+      'office.keep': 'Залишити', 'office.merge': 'Об’єднати інших з обраним',
+      'office.merged': { one: '{n} клієнта об’єднано з «{name}».', few: '{n} клієнти об’єднано з «{name}».', many: '{n} клієнтів об’єднано з «{name}».', other: '{n} клієнта об’єднано з «{name}».' },
+      'office.reassign.title': 'Передати клієнтів зі списку',
+      'office.reassign.hint': 'Передає іншому відповідальному, команді чи території всіх клієнтів, що відповідають фільтрам списку (не лише показаних). Імена — з довідника сервера.',
+      'office.preview': 'Переглянути',
+      'office.would-change': { one: 'Зміниться {n} з {m} клієнтів:', few: 'Зміняться {n} з {m} клієнтів:', many: 'Зміниться {n} з {m} клієнтів:', other: 'Зміниться {n} з {m} клієнтів:' },
+      'office.apply': { one: 'Передати {n} клієнта', few: 'Передати {n} клієнти', many: 'Передати {n} клієнтів', other: 'Передати {n} клієнта' },
+      'office.reassigned': { one: 'Передано {n} клієнта; зміни надішлються з наступною синхронізацією.', few: 'Передано {n} клієнти; зміни надішлються з наступною синхронізацією.', many: 'Передано {n} клієнтів; зміни надішлються з наступною синхронізацією.', other: 'Передано {n} клієнта; зміни надішлються з наступною синхронізацією.' },
+      'office.nothing': { one: 'Нічого змінювати: {n} клієнт уже має ці імена.', few: 'Нічого змінювати: {n} клієнти вже мають ці імена.', many: 'Нічого змінювати: {n} клієнтів уже мають ці імена.', other: 'Нічого змінювати: {n} клієнта вже мають ці імена.' },
+      'office.need-name': 'Вкажіть відповідального, команду чи територію.',
+      'field.registration_code': 'Реєстраційний код (ЄДРПОУ, ІПН)',
+    },
+    ru: {
+      'office.tab': 'Дубликаты', 'office.dups.title': 'Возможные дубликаты',
+      'office.dups.hint': 'Клиенты с общим названием (без учёта регистра, кавычек и организационно-правовой формы: ООО, ТОВ, LLC), регистрационным кодом или телефоном либо e-mail контакта. Выберите клиента, которого оставить, и объедините с ним остальных: он сохраняет свои значения и получает их контакты, сделки, взаимодействия и недостающие поля.',
+      'office.none': 'Возможных дубликатов нет.',
+      'office.reason.name': 'одинаковое название «{value}»', 'office.reason.registration_code': 'одинаковый регистрационный код {value}',
+      'office.reason.phone': 'одинаковый телефон …{value}', 'office.reason.email': 'одинаковый e-mail {value}',
+      'office.keep': 'Оставить', 'office.merge': 'Объединить остальных с выбранным',
+      'office.merged': { one: '{n} клиент объединён с «{name}».', few: '{n} клиента объединены с «{name}».', many: '{n} клиентов объединены с «{name}».', other: '{n} клиента объединены с «{name}».' },
+      'office.reassign.title': 'Передать клиентов из списка',
+      'office.reassign.hint': 'Передаёт другому ответственному, команде или территории всех клиентов, подходящих под фильтры списка (не только показанных). Имена — из справочника сервера.',
+      'office.preview': 'Просмотреть',
+      'office.would-change': { one: 'Изменится {n} из {m} клиентов:', few: 'Изменятся {n} из {m} клиентов:', many: 'Изменятся {n} из {m} клиентов:', other: 'Изменятся {n} из {m} клиентов:' },
+      'office.apply': { one: 'Передать {n} клиента', few: 'Передать {n} клиентов', many: 'Передать {n} клиентов', other: 'Передать {n} клиента' },
+      'office.reassigned': { one: 'Передан {n} клиент; изменения отправятся при следующей синхронизации.', few: 'Переданы {n} клиента; изменения отправятся при следующей синхронизации.', many: 'Передано {n} клиентов; изменения отправятся при следующей синхронизации.', other: 'Передано {n} клиента; изменения отправятся при следующей синхронизации.' },
+      'office.nothing': { one: 'Нечего менять: у {n} клиента уже эти имена.', few: 'Нечего менять: у {n} клиентов уже эти имена.', many: 'Нечего менять: у {n} клиентов уже эти имена.', other: 'Нечего менять: у {n} клиента уже эти имена.' },
+      'office.need-name': 'Укажите ответственного, команду или территорию.',
+      'field.registration_code': 'Регистрационный код (ЕГРПОУ, ИНН)',
+    },
+  };
+  for (const lang of Object.keys(WORDS)) Object.assign(window.RapportI18n.MESSAGES[lang], WORDS[lang]);
+})();
+
 (function () {
   const WORDS = {
     en: {

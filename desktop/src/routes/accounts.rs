@@ -34,6 +34,13 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    let accounts = state.replica().list(&filter(&query)?)?;
+    Ok(reply(&accounts))
+}
+
+/// The list's filter from its query parameters (also what office work
+/// applies a bulk reassignment to).
+pub(crate) fn filter(query: &HashMap<String, String>) -> Result<AccountFilter, ApiError> {
     const KNOWN: &[&str] = &[
         "q",
         "owner",
@@ -80,8 +87,7 @@ pub(crate) async fn list(
         include_deleted: flag("deleted", query.get("deleted"))?,
         limit: Some(limit),
     };
-    let accounts = state.replica().list(&filter)?;
-    Ok(reply(&accounts))
+    Ok(filter)
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,7 @@ mod contacts;
 mod deals;
 mod events;
 mod inbox;
+mod office;
 mod records;
 mod relationship;
 
@@ -35,6 +36,11 @@ pub(crate) fn api() -> Router<AppState> {
     Router::new()
         .route("/status", get(events::status))
         .route("/events", get(events::events))
+        // Office work: duplicates, merge, bulk reassignment (office.rs).
+        .route("/office/duplicates", get(office::duplicates))
+        .route("/office/directory", get(office::directory))
+        .route("/office/merge", post(office::merge))
+        .route("/office/reassign", post(office::reassign))
         .route("/settings", get(accounts::settings))
         .route("/accounts", get(accounts::list).post(accounts::create))
         .route("/accounts/{id}", get(accounts::card))
