@@ -1,6 +1,6 @@
 //! Keys that tell two records of one customer apart from two customers:
 //! the normalized name, phone, e-mail and registration code that duplicate
-//! detection compares (ADR 00XX, "Duplicates and reassignment").
+//! detection compares (ADR 0024, "Duplicates and reassignment").
 //!
 //! Each function returns `None` when the value is too empty to compare (a
 //! name that is only a legal form, a phone with fewer than

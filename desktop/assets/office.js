@@ -1,4 +1,4 @@
-// Rapport desktop app: office work on the customer base (ADR 00XX).
+// Rapport desktop app: office work on the customer base (ADR 0024).
 // - Under the account list: reassign every account the list's filters match
 //   to another owner, team or territory (names from the server's directory),
 //   after a preview that says how many change and how.

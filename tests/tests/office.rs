@@ -1,6 +1,6 @@
 //! Office work through the CLI against a real server: registration codes,
 //! likely duplicates and their merge, bulk reassignment of a filtered set
-//! (ADR 00XX). Edits are local and reach another device through sync.
+//! (ADR 0024). Edits are local and reach another device through sync.
 #![allow(clippy::unwrap_used)]
 
 use rapport_e2e::*;

@@ -1,4 +1,4 @@
-// Browser test of the desktop app's office work (`rapport app`, ADR 00XX):
+// Browser test of the desktop app's office work (`rapport app`, ADR 0024):
 // a real rapport-server, a field device driven by the real `rapport` CLI,
 // and the office worker's page in headless Chromium. The worker reassigns
 // ten accounts of a filtered list at once (names from the server's

@@ -1,5 +1,5 @@
 //! `rapport account duplicates` and `rapport account reassign`: keeping the
-//! customer base clean (ADR 00XX).
+//! customer base clean (ADR 0024).
 
 use rapport_core::{AccountSummary, DuplicateGroup, DuplicateReason, FieldChange, Reassignment, Replica};
 use serde::Serialize;

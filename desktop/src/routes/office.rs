@@ -1,4 +1,4 @@
-//! Office work on the customer base (ADR 00XX): likely duplicates with their
+//! Office work on the customer base (ADR 0024): likely duplicates with their
 //! reasons and the merge of two accounts, and the bulk reassignment of the
 //! list as it is filtered (preview first, names checked against the
 //! directory, all accounts changed in one transaction and pushed by sync).
