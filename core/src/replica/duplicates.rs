@@ -1,6 +1,6 @@
 //! Likely duplicate accounts: accounts that share a normalized name,
 //! registration code, or a contact's phone or e-mail (`crate::matching`;
-//! ADR 00XX). The keys are kept in the index (`account_keys`), rewritten with
+//! ADR 0024). The keys are kept in the index (`account_keys`), rewritten with
 //! every document write, so listing the groups is one query.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! Bulk reassignment: a set of accounts given to another owner, team or
-//! territory in one transaction (ADR 00XX). Each account that differs gets
+//! territory in one transaction (ADR 0024). Each account that differs gets
 //! one change ([`crate::Editor::assign`]), so the edits sync like any other
 //! and the next sync pushes them all.
 

@@ -189,7 +189,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ",
         reindex: false,
     },
-    // 9: what duplicate detection compares (ADR 00XX): per account its
+    // 9: what duplicate detection compares (ADR 0024): per account its
     // normalized name, registration code, contacts' phones and e-mails
     // (`kind`: `name`, `code`, `phone`, `email`; `key` as `matching.rs`
     // makes it). Derived from the documents: filled by the reindex, which
