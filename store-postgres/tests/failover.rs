@@ -239,3 +239,74 @@ fn a_log_on_a_multi_host_url_survives_failover_to_the_synchronous_standby() {
     assert_eq!(tx.head().expect("the head reads"), head, "a re-sent push takes no position");
     tx.commit().expect("committed");
 }
+
+/// Resumes a stopped process when dropped (even if the test panics), so the
+/// cluster can shut down.
+struct Stopped(rustix::process::Pid);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = rustix::process::kill_process(self.0, rustix::process::Signal::CONT);
+    }
+}
+
+/// A pooled connection whose server no longer answers (as one to a
+/// primary whose machine died, whose socket never closes) is not handed
+/// out again: the pool's check times out, the connection is dropped, and a
+/// new one serves the transaction.
+#[test]
+fn a_pooled_connection_to_a_silent_server_is_not_reused() {
+    let db = rapport_store_postgres::cluster::TestDatabase::create()
+        .unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"));
+    let timeout = Duration::from_millis(500);
+    let log = PgLog::connect(db.url(), PgOptions { max_connections: 2, connect_timeout: timeout, ..options() })
+        .expect("the log connects");
+    let (updated, changes) = edits(None, 1, 1);
+    let mut tx = log.begin().expect("a transaction");
+    tx.append("a", &changes, updated).expect("appended");
+    tx.commit().expect("committed");
+    assert_eq!(log.pool_status(), (1, 1), "one idle connection in the pool");
+
+    // Stop the server process behind that idle connection: its socket stays open, nothing answers.
+    let backend = query_pid(db.url());
+    let pid = rustix::process::Pid::from_raw(backend).expect("a process id");
+    rustix::process::kill_process(pid, rustix::process::Signal::STOP).expect("the backend stops");
+    let stopped = Stopped(pid);
+
+    // On a thread: were the silent connection handed out, its BEGIN would never return.
+    let (done, answer) = std::sync::mpsc::channel();
+    let transacting = log.clone();
+    thread::spawn(move || {
+        let head = transacting.begin().and_then(|mut tx| {
+            let head = tx.head()?;
+            tx.commit()?;
+            Ok(head)
+        });
+        let _ = done.send(head);
+    });
+    let head = answer
+        .recv_timeout(timeout + Duration::from_secs(5))
+        .expect("the pool handed out the connection to the silent server");
+    assert_eq!(head.expect("a transaction on a new connection"), 1);
+    assert_eq!(log.pool_status(), (1, 1), "the silent connection left the pool");
+    drop(stopped);
+}
+
+/// The process id of the one other client backend of the database at `url`.
+fn query_pid(url: &str) -> i32 {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("a connection");
+        tokio::spawn(connection);
+        let rows = client
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+                 AND datname = current_database()",
+                &[],
+            )
+            .await
+            .expect("the backends list");
+        assert_eq!(rows.len(), 1, "one backend of the log");
+        rows[0].get(0)
+    })
+}
