@@ -15,6 +15,9 @@
 //! of every Debian system) and the temporary directory is handed to it.
 //! When no PostgreSQL can be had, `create` returns an error saying how to
 //! install one: a test that needs PostgreSQL fails, it never skips.
+//!
+//! [`ReplicatedPair`] makes two such clusters, a primary and its synchronous
+//! standby, for failover tests (always its own, whatever `RAPPORT_TEST_PG_URL` says).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -20,7 +20,8 @@ pub struct PgOptions {
     pub max_connections: usize,
     /// Threads driving the connections' sockets.
     pub io_threads: usize,
-    /// Longest wait for a new connection (unless the URL sets `connect_timeout`).
+    /// Longest wait for a new connection (unless the URL sets `connect_timeout`),
+    /// and for the check of a pooled one before it is handed out.
     pub connect_timeout: Duration,
     /// Longest wait for a free connection of the pool; then [`PgError::Connect`] (retryable).
     pub pool_wait: Duration,
