@@ -115,6 +115,26 @@ fn admin(port: u16, statements: &[&str]) {
     });
 }
 
+/// The changes logged in the cluster at `port`, read directly.
+fn logged_on(port: u16) -> HashSet<Key> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&ReplicatedPair::url_of(port), tokio_postgres::NoTls)
+            .await
+            .expect("an administration connection");
+        tokio::spawn(connection);
+        let rows = client.query("SELECT doc_id, hash FROM log_hashes", &[]).await.expect("the log's hashes read");
+        rows.iter()
+            .map(|r| {
+                let doc: String = r.get(0);
+                let doc = DOCS.into_iter().find(|d| *d == doc).expect("one of the writer's documents");
+                let hash: Vec<u8> = r.get(1);
+                (doc, hash.try_into().expect("a 32-byte hash"))
+            })
+            .collect()
+    })
+}
+
 /// Whether `sql` (one boolean) is true on the cluster at `port`.
 fn holds(port: u16, sql: &str) -> bool {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
@@ -188,6 +208,12 @@ fn a_log_on_a_multi_host_url_survives_failover_to_the_synchronous_standby() {
     }
     thread::sleep(Duration::from_millis(200));
     assert_eq!(acks.load(Ordering::SeqCst), acknowledged_before, "nothing is acknowledged without a primary");
+    // What the standby holds before it is promoted (it serves reads while in recovery).
+    let standby = pair.standby_port();
+    wait_until("the standby has replayed all it received", || {
+        holds(standby, "SELECT pg_last_wal_replay_lsn() >= pg_last_wal_receive_lsn()")
+    });
+    let replicated = logged_on(standby);
 
     pair.promote_standby().expect("the standby is promoted");
     wait_until("the writer has pushed through the promoted standby", || {
@@ -222,6 +248,14 @@ fn a_log_on_a_multi_host_url_survives_failover_to_the_synchronous_standby() {
     assert_eq!(missing, 0, "every acknowledged change is on the promoted standby");
     assert!(pushed.unknown.iter().all(|h| acknowledged.contains(h)), "the re-sent push was acknowledged");
     assert_eq!(stored.len(), acknowledged.len(), "nothing is stored that was not acknowledged in the end");
+    // Synchronous replication: what was acknowledged before the crash was on
+    // the standby before it was promoted; so was the COMMIT whose outcome was
+    // unknown, and sending it again stored it no second time.
+    let before: Vec<&Key> = pushed.acknowledged.iter().filter(|k| !pushed.unknown.contains(k)).collect();
+    assert!(before.len() >= 2 * acknowledged_before, "the pushes acknowledged before the crash");
+    let before_crash = &before[..2 * acknowledged_before];
+    assert!(before_crash.iter().all(|k| replicated.contains(*k)), "acknowledged changes were on the standby");
+    assert!(pushed.unknown.iter().all(|k| replicated.contains(k)), "the held COMMIT had reached the standby");
 
     // An acknowledged push sent again (a client that missed the answer)
     // stores nothing new on the new primary.
