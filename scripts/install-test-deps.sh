@@ -4,7 +4,9 @@
 # bindings), python3 + pytest (Python bindings) and openpyxl (reads the dashboard's
 # XLSX exports back), PostgreSQL (the
 # store-postgres tests make throwaway clusters with its initdb and postgres;
-# RAPPORT_TEST_PG_URL may name an existing cluster instead), nginx (the
+# RAPPORT_TEST_PG_URL may name an existing cluster instead, but the failover
+# test always makes its own primary and standby with pg_ctl and
+# pg_basebackup, from postgresql-client, which postgresql pulls in), nginx (the
 # shipped reverse-proxy configuration runs in front of a real server), rustfmt
 # and clippy.
 set -euo pipefail
@@ -20,7 +22,13 @@ command -v mvn >/dev/null 2>&1 || missing+=(maven)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-pip)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
-if [ -z "${RAPPORT_TEST_PG_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+pg_tools() {
+    for bin in /usr/lib/postgresql/*/bin; do
+        [ -x "$bin/initdb" ] && [ -x "$bin/pg_ctl" ] && [ -x "$bin/pg_basebackup" ] && return 0
+    done
+    return 1
+}
+if [ -z "${RAPPORT_PG_BIN:-}" ] && ! pg_tools; then
     missing+=(postgresql)
 fi
 if ((${#missing[@]})); then

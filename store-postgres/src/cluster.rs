@@ -15,6 +15,9 @@
 //! of every Debian system) and the temporary directory is handed to it.
 //! When no PostgreSQL can be had, `create` returns an error saying how to
 //! install one: a test that needs PostgreSQL fails, it never skips.
+//!
+//! [`ReplicatedPair`] makes two such clusters, a primary and its synchronous
+//! standby, for failover tests (always its own, whatever `RAPPORT_TEST_PG_URL` says).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -22,6 +25,9 @@ use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+mod replicated;
+pub use replicated::ReplicatedPair;
 
 /// Why no test database could be had.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +44,15 @@ pub enum ClusterError {
     Command { command: &'static str, status: String, stderr: String },
     #[error("cannot reach the PostgreSQL cluster of RAPPORT_TEST_PG_URL: {0}")]
     Shared(#[source] tokio_postgres::Error),
+    #[error(
+        "PostgreSQL's {tool} was not found in {dir}; install Debian's postgresql \
+         (its postgresql-client holds pg_basebackup), or set RAPPORT_PG_BIN"
+    )]
+    MissingTool { tool: &'static str, dir: String },
+    #[error("cannot query the test cluster on port {port}: {source}")]
+    Query { port: u16, source: tokio_postgres::Error },
+    #[error("the test cluster on port {port} did not {what} within {seconds} s; its log: {log}")]
+    Timeout { port: u16, what: &'static str, seconds: u64, log: String },
 }
 
 /// An empty database, dropped (with its cluster, if made for it) on drop.
@@ -168,26 +183,42 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Cluster {
     fn start() -> Result<Cluster, ClusterError> {
+        let mut cluster = Cluster::prepare()?;
+        cluster.init()?;
+        cluster.listen()?;
+        Ok(cluster)
+    }
+
+    /// A cluster with no data directory yet, in a new temporary directory
+    /// the unprivileged user owns.
+    fn prepare() -> Result<Cluster, ClusterError> {
         let bin = binaries().ok_or(ClusterError::NotInstalled)?;
         let dir = tempfile::Builder::new().prefix("rapport-pg-").tempdir()?;
         let run_as = if rustix::process::geteuid().is_root() { Some(nobody()) } else { None };
         if let Some((uid, gid)) = run_as {
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))?;
         }
-        let mut cluster = Cluster { bin, dir, port: 0, run_as, postgres: None };
-        let data = cluster.data();
-        let initdb = cluster
+        Ok(Cluster { bin, dir, port: 0, run_as, postgres: None })
+    }
+
+    /// Makes a new data directory with `initdb` (superuser `rapport`, trust authentication).
+    fn init(&self) -> Result<(), ClusterError> {
+        let initdb = self
             .command("initdb")
             .arg("-D")
-            .arg(&data)
+            .arg(self.data())
             .args(["-U", "rapport", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"])
             .output()?;
-        cluster.check("initdb", &initdb)?;
+        self.check("initdb", &initdb)
+    }
+
+    /// Starts `postgres` on a free port of 127.0.0.1.
+    fn listen(&mut self) -> Result<(), ClusterError> {
         let mut last = None;
         for _ in 0..PORT_ATTEMPTS {
             let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-            match cluster.serve(port) {
-                Ok(()) => return Ok(cluster),
+            match self.serve(port) {
+                Ok(()) => return Ok(()),
                 Err(e) => last = Some(e),
             }
         }

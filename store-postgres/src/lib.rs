@@ -12,7 +12,9 @@
 //!   `transaction.rs`); inserts are idempotent by change hash.
 //! * The API is synchronous, like the trait: the calls block on a small
 //!   runtime of the log's own (ADR `docs/adr/0017-postgres-backend.md`).
-//! * [`cluster::TestDatabase`] makes throwaway databases for tests.
+//! * [`cluster::TestDatabase`] makes throwaway databases for tests, and
+//!   [`cluster::ReplicatedPair`] a primary with a synchronous standby for
+//!   failover tests (ADR `docs/adr/00XX-postgres-failover.md`).
 //!
 //! ```no_run
 //! use rapport_core::sync::ServerStore;

@@ -20,7 +20,8 @@ pub struct PgOptions {
     pub max_connections: usize,
     /// Threads driving the connections' sockets.
     pub io_threads: usize,
-    /// Longest wait for a new connection (unless the URL sets `connect_timeout`).
+    /// Longest wait for a new connection (unless the URL sets `connect_timeout`),
+    /// and for the check of a pooled one before it is handed out.
     pub connect_timeout: Duration,
     /// Longest wait for a free connection of the pool; then [`PgError::Connect`] (retryable).
     pub pool_wait: Duration,
@@ -77,14 +78,22 @@ impl PgLog {
             .enable_all()
             .build()
             .map_err(PgError::Runtime)?;
+        // A pooled connection is checked with a round trip before it is
+        // handed out (`Verified`), within `connect_timeout`: one to a server
+        // that went away (a primary lost in a failover, even one whose
+        // socket never closed) is dropped, and a new one is made through
+        // the URL's hosts (with `target_session_attrs=read-write`, only to
+        // the primary). ADR `docs/adr/00XX-postgres-failover.md`.
+        let recycle_timeout = config.get_connect_timeout().copied().unwrap_or(options.connect_timeout);
         let manager = Manager::from_config(
             config,
             tokio_postgres::NoTls,
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+            ManagerConfig { recycling_method: RecyclingMethod::Verified },
         );
         let pool = Pool::builder(manager)
             .max_size(options.max_connections.max(1))
             .wait_timeout(Some(options.pool_wait))
+            .recycle_timeout(Some(recycle_timeout))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| PgError::CreatePool(deadpool_postgres::CreatePoolError::Build(e)))?;
