@@ -14,7 +14,7 @@
 //!   runtime of the log's own (ADR `docs/adr/0017-postgres-backend.md`).
 //! * [`cluster::TestDatabase`] makes throwaway databases for tests, and
 //!   [`cluster::ReplicatedPair`] a primary with a synchronous standby for
-//!   failover tests (ADR `docs/adr/00XX-postgres-failover.md`).
+//!   failover tests (ADR `docs/adr/0025-postgres-failover.md`).
 //!
 //! ```no_run
 //! use rapport_core::sync::ServerStore;

@@ -83,7 +83,7 @@ impl PgLog {
         // that went away (a primary lost in a failover, even one whose
         // socket never closed) is dropped, and a new one is made through
         // the URL's hosts (with `target_session_attrs=read-write`, only to
-        // the primary). ADR `docs/adr/00XX-postgres-failover.md`.
+        // the primary). ADR `docs/adr/0025-postgres-failover.md`.
         let recycle_timeout = config.get_connect_timeout().copied().unwrap_or(options.connect_timeout);
         let manager = Manager::from_config(
             config,

@@ -1,5 +1,5 @@
 //! A primary with a synchronous standby, for failover tests (ADR
-//! `docs/adr/00XX-postgres-failover.md`).
+//! `docs/adr/0025-postgres-failover.md`).
 //!
 //! [`ReplicatedPair::start`] makes a primary (`wal_level=replica`,
 //! `synchronous_commit=on`, `synchronous_standby_names` naming the standby)
