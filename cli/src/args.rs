@@ -10,6 +10,7 @@ const ACCOUNT_HELP: &str = "The account: its id, or the first 4 or more characte
 const CONTACT_HELP: &str = "A contact of the account: its id, or the first 4 or more characters of it";
 const DEAL_HELP: &str = "A deal of the account: its id, or the first 4 or more characters of it";
 const TASK_HELP: &str = "A task of the account: its id, or the first 4 or more characters of it";
+const INTERACTION_HELP: &str = "An interaction of the account: its id, or the first 4 or more characters of it";
 const ITEM_HELP: &str = "A line item of the deal: its id, or the first 4 or more characters of it";
 
 #[derive(Debug, Parser)]
@@ -46,7 +47,7 @@ pub enum Command {
     /// Record a contact's consent or refusal for a channel and topic.
     #[command(subcommand)]
     Consent(ConsentCommand),
-    /// Log held interactions (call, meeting, visit, email, note) and plan future ones.
+    /// Log held interactions (call, meeting, visit, email, note), plan future ones, mark planned ones held.
     #[command(subcommand)]
     Interaction(InteractionCommand),
     /// Deals: add, move between stages, mark lost with a reason, line items.
@@ -352,6 +353,25 @@ pub enum InteractionCommand {
         #[command(flatten)]
         with: InteractionWith,
         /// Notes for it.
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Mark a planned interaction as held (a visit then counts in the account's visits).
+    Held {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "INTERACTION", help = INTERACTION_HELP)]
+        interaction: String,
+        /// When it was held: RFC 3339, or YYYY-MM-DD HH:MM in UTC (default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// When it ended (same forms as --at).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// What came of it.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// Notes on it (replace the notes made when it was planned).
         #[arg(long)]
         notes: Option<String>,
     },

@@ -578,6 +578,67 @@ fn planned_and_held_interactions_with_contacts_deal_and_direction() {
 }
 
 #[test]
+fn a_planned_interaction_is_marked_held_by_its_id_prefix() {
+    let r = Replica::new();
+    let acme = r.add("Acme");
+    let visit = r.new_id(&[
+        "interaction",
+        "plan",
+        &acme,
+        "--kind",
+        "visit",
+        "--subject",
+        "Site survey",
+        "--at",
+        "2027-01-15 10:00",
+        "--notes",
+        "bring samples",
+    ]);
+    let run = r
+        .run(&[
+            "interaction",
+            "held",
+            short(&acme, 6),
+            short(&visit, 6),
+            "--at",
+            "2027-01-15T10:20:00+02:00",
+            "--until",
+            "2027-01-15 11:00",
+            "--outcome",
+            "Ordered two boilers",
+        ])
+        .ok();
+    assert_eq!(run.stdout().trim(), format!("marked interaction {visit} on {acme} as held"));
+    let a = r.show(&acme);
+    let v = a["account"]["interactions"].as_array().unwrap().iter().find(|i| i["id"] == visit).unwrap().clone();
+    assert_eq!(
+        (&v["status"], &v["planned_start"], &v["actual_start"], &v["actual_end"]),
+        (
+            &json!("held"),
+            &json!("2027-01-15T10:00:00Z"),
+            &json!("2027-01-15T08:20:00Z"),
+            &json!("2027-01-15T11:00:00Z")
+        )
+    );
+    assert_eq!((&v["outcome"], &v["notes"]), (&json!("Ordered two boilers"), &json!("bring samples")));
+    assert_eq!(a["account"]["visit_count"], 1, "the held visit counts");
+
+    let before = r.snapshot(&acme);
+    let bad: &[(&[&str], &str)] = &[
+        (&["interaction", "held", &acme, &visit], "this interaction is already marked held"),
+        (&["interaction", "held", &acme, "abcd"], "\"abcd\" is not an interaction id of this account"),
+        (&["interaction", "held", &acme, short(&visit, 8), "--at", "soon"], "invalid --at \"soon\""),
+    ];
+    for (args, message) in bad {
+        let run = r.run(args).fails();
+        assert!(run.error().contains(message), "{args:?}: {}", run.stderr());
+    }
+    assert_eq!(r.snapshot(&acme), before, "failed commands changed nothing");
+    let help = r.run(&["interaction", "--help"]).ok().stdout();
+    assert!(help.lines().any(|l| l.trim_start().starts_with("held")), "{help}");
+}
+
+#[test]
 fn settings_show_and_change_stages_and_reasons() {
     let r = Replica::new();
     let text = r.run(&["settings", "show"]).ok().stdout();
