@@ -845,6 +845,10 @@ pub struct ImportArgs {
     /// duplicates found; write nothing.
     #[arg(long, visible_alias = "dry-run")]
     pub preview: bool,
+    /// Write owners, teams and territories even if the directory of the server does not list them
+    /// (without it, such a row is an error that names the close names).
+    #[arg(long)]
+    pub allow_unknown_owner: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,

@@ -35,6 +35,7 @@ pub fn import(replica: &mut Replica, args: &ImportArgs) -> Result<()> {
         accounts: args.file.as_deref(),
         contacts: args.contacts.as_deref(),
         deals: args.deals.as_deref(),
+        allow_unknown_owner: args.allow_unknown_owner,
     };
     let Some(shown) = files.accounts.or(files.contacts).or(files.deals) else {
         return Err(CliError::Usage(
