@@ -13,8 +13,8 @@ use std::time::SystemTime;
 use rapport_core as rc;
 use rapport_core::{
     AccountStatus, Address, Channel, ConsentStatus, DealOutcome, Direction, ForecastCategory, Geo, InteractionKind,
-    InteractionStatus, LifecyclePhase, LoyaltyRung, Money, PartyKind, Phone, PhoneKind, Role, StageKind, TaskStatus,
-    TieKind, ValueTier,
+    InteractionStatus, LifecyclePhase, LoyaltyRung, Money, PartyKind, Phone, PhoneKind, ReasonCatalogue, Role,
+    StageKind, TaskStatus, TieKind, ValueTier,
 };
 use time::{Date, OffsetDateTime};
 
@@ -107,6 +107,15 @@ pub enum DealOutcome {
     Open,
     Won,
     Lost,
+}
+
+/// Which reason catalogue of the settings.
+#[uniffi::remote(Enum)]
+pub enum ReasonCatalogue {
+    /// Why deals are lost.
+    LostReasons,
+    /// Why relationships end.
+    EndReasons,
 }
 
 #[uniffi::remote(Enum)]
@@ -711,6 +720,19 @@ pub struct Stage {
     pub kind: StageKind,
     pub order: u32,
     pub stale_after_days: u32,
+}
+
+impl From<Stage> for rc::Stage {
+    fn from(s: Stage) -> Self {
+        rc::Stage {
+            id: s.id,
+            name: s.name,
+            probability: s.probability,
+            kind: s.kind,
+            order: s.order,
+            stale_after_days: s.stale_after_days,
+        }
+    }
 }
 
 /// Workspace-wide settings, as merged on this replica.
