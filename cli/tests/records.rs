@@ -160,6 +160,9 @@ fn consents_roles_and_ties() {
     let other = r.add("Borealis");
     r.run(&["tie", "add", &acme, "--from", &acme, "--to", &other, "--kind", "group"]).ok();
     assert_eq!(r.show(&acme)["account"]["ties"].as_array().unwrap().len(), 2);
+    // `show` names the other account, with its id.
+    let text = r.run(&["account", "show", &acme]).ok().stdout();
+    assert!(text.contains(&format!("Acme → Borealis ({other})  group")), "{text}");
 
     let before = r.snapshot(&acme);
     let bad: &[(&[&str], &str)] = &[

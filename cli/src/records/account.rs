@@ -49,7 +49,8 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
             if json {
                 output::json(&ShowJson::new(&account, &conflicts))?;
             } else {
-                outln!("{}", output::account(&account, &conflicts));
+                let other = |id: uuid::Uuid| replica.account(AccountId(id)).ok().map(|a| a.party.name);
+                outln!("{}", output::account(&account, &conflicts, &other));
             }
         }
         AccountCommand::List(args) => list(replica, args)?,
