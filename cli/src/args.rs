@@ -901,7 +901,7 @@ pub struct ExportArgs {
     /// What to export (accounts, contacts, deals, interactions), or the file for accounts.
     #[arg(value_name = "WHAT|FILE")]
     pub what: String,
-    /// The file to write (UTF-8 with a byte-order mark).
+    /// The file to write (UTF-8 with a byte-order mark); `-` writes to standard output.
     pub file: Option<PathBuf>,
     /// Also export soft-deleted accounts.
     #[arg(long)]

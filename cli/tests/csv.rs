@@ -590,3 +590,27 @@ fn a_flat_sheet_repeating_a_deal_on_each_contact_row_makes_one_deal() {
         "{err}"
     );
 }
+
+/// `-` writes the CSV to standard output (the summary to standard error), and
+/// a path that is a symbolic link (as `/dev/stdout` is) is written through:
+/// the link is never replaced by a file.
+#[test]
+fn export_to_standard_output_and_through_a_symbolic_link() {
+    let r = Replica::new();
+    r.import(&r.file("in.csv", "name,city,postcode\nАльфа,Київ,01001\n"), &[]).ok();
+    let run = r.run(&["export", "accounts", "-"]).ok();
+    let csv = run.stdout();
+    assert!(csv.starts_with("\u{feff}\"id\",\"name\""), "{csv}");
+    assert!(csv.contains("\"Альфа\"") && csv.contains("\"01001\""), "{csv}");
+    assert!(!csv.contains("exported"), "the summary is not inside the CSV: {csv}");
+    assert_eq!(run.stderr().trim(), "exported 1 accounts");
+
+    let real = r.files.path().join("real.csv");
+    std::fs::write(&real, "old").unwrap();
+    let link = r.files.path().join("link.csv");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    r.run(&["export", "accounts", link.to_str().unwrap()]).ok();
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is still a link");
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), csv, "written through the link");
+    assert!(!r.files.path().join("link.csv.partial").exists());
+}

@@ -20,6 +20,8 @@ mod import;
 mod plan;
 mod preview;
 
+use std::io::Write as _;
+
 use rapport_core::Replica;
 
 use crate::args::{ExportArgs, ImportArgs};
@@ -76,7 +78,12 @@ pub fn export(replica: &Replica, args: &ExportArgs) -> Result<()> {
         },
     };
     let n = export::export(replica, what, &path, args.include_deleted)?;
-    outln!("exported {n} {} to {}", what.as_str(), path.display());
+    if path.as_os_str() == "-" {
+        // The CSV went to standard output; the summary would end up inside it.
+        let _ = writeln!(std::io::stderr(), "exported {n} {}", what.as_str());
+    } else {
+        outln!("exported {n} {} to {}", what.as_str(), path.display());
+    }
     Ok(())
 }
 
