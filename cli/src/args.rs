@@ -906,6 +906,10 @@ pub struct ExportArgs {
     /// Also export soft-deleted accounts.
     #[arg(long)]
     pub include_deleted: bool,
+    /// For a file opened in Excel by double-click: cells of digits (postcodes, phone numbers)
+    /// written as ="01001" so Excel keeps them as text. `rapport import` reads them back.
+    #[arg(long)]
+    pub excel: bool,
 }
 
 #[cfg(test)]

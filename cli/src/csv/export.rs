@@ -5,8 +5,9 @@
 //! are text, and the value is written as it is (`01001`, never `="01001"`),
 //! so our own import and every other tool read it back unchanged. Excel
 //! still turns a quoted `01001` into the number 1001 when the file is opened
-//! by double-click; docs/CSV.md says how to open it keeping text. Amounts
-//! are in major units (`360000.00`) beside a currency column.
+//! by double-click; docs/CSV.md says how to open it keeping text, and
+//! `--excel` writes such cells as `="01001"` for a file only Excel opens.
+//! Amounts are in major units (`360000.00`) beside a currency column.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -197,6 +198,17 @@ fn rows(what: What, a: &Account) -> Vec<Vec<String>> {
     }
 }
 
+/// Columns that hold numbers (Excel may read them as numbers).
+const FIGURES: &[&str] = &["amount", "probability", "deal_amount", "deal_probability"];
+
+/// A cell Excel opened by double-click would turn into a number, losing
+/// leading zeros or a leading `+`: digits only, perhaps after a `+`
+/// (`01001`, `0441234567`, `+380441234567`).
+fn excel_reads_as_number(cell: &str) -> bool {
+    let digits = cell.strip_prefix('+').unwrap_or(cell);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Where an export goes.
 enum Sink {
     /// `-`: standard output.
@@ -222,7 +234,7 @@ impl Sink {
 }
 
 /// Writes the export to `path` (`-`: standard output); returns the number of rows.
-pub fn export(replica: &Replica, what: What, path: &Path, include_deleted: bool) -> Result<usize> {
+pub fn export(replica: &Replica, what: What, path: &Path, include_deleted: bool, excel: bool) -> Result<usize> {
     let ids: Vec<AccountId> = replica
         .list(&rapport_core::AccountFilter { include_deleted, ..Default::default() })?
         .into_iter()
@@ -253,11 +265,19 @@ pub fn export(replica: &Replica, what: What, path: &Path, include_deleted: bool)
         other => CliError::io(&target, std::io::Error::other(format!("{other:?}"))),
     };
     writer.write_record(&head).map_err(fail)?;
+    let figures: Vec<bool> = head.iter().map(|h| FIGURES.contains(&h.as_str())).collect();
     let bar = progress(ids.len() as u64, "exporting");
     let mut n = 0;
     for id in &ids {
         let account = replica.account(*id)?;
-        for row in rows(what, &account) {
+        for mut row in rows(what, &account) {
+            if excel {
+                for (cell, figure) in row.iter_mut().zip(&figures) {
+                    if !figure && excel_reads_as_number(cell) {
+                        *cell = format!("=\"{cell}\"");
+                    }
+                }
+            }
             writer.write_record(&row).map_err(fail)?;
             n += 1;
         }

@@ -77,7 +77,7 @@ pub fn export(replica: &Replica, args: &ExportArgs) -> Result<()> {
             }
         },
     };
-    let n = export::export(replica, what, &path, args.include_deleted)?;
+    let n = export::export(replica, what, &path, args.include_deleted, args.excel)?;
     if path.as_os_str() == "-" {
         // The CSV went to standard output; the summary would end up inside it.
         let _ = writeln!(std::io::stderr(), "exported {n} {}", what.as_str());
