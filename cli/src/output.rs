@@ -361,3 +361,31 @@ pub fn task_line(t: &Task) -> String {
 pub fn history_line(h: &HistoryEntry) -> String {
     format!("{}  {}@{}  {:<20}  {}", when(h.at), h.user, h.device, h.op, h.fields.join(", "))
 }
+
+/// A change's values, one line per field that had or got a value: `old → new`,
+/// amounts and prices in major units with the deal's currency.
+pub fn change_lines(a: &Account, h: &HistoryEntry) -> Vec<String> {
+    let shown = |field: &str, v: &Option<String>| match v.as_deref() {
+        None | Some("") => "(none)".to_owned(),
+        Some(v) => money_in_words(a, field, v).unwrap_or_else(|| format!("{v:?}")),
+    };
+    h.changes
+        .iter()
+        .filter(|c| c.old.as_deref().is_some_and(|v| !v.is_empty()) || c.new.as_deref().is_some_and(|v| !v.is_empty()))
+        .map(|c| format!("      {}: {} → {}", c.field, shown(&c.field, &c.old), shown(&c.field, &c.new)))
+        .collect()
+}
+
+/// `deals.<id>.amount` or `….unit_price` in minor units, as `360000.00 UAH`
+/// in the deal's currency.
+fn money_in_words(a: &Account, field: &str, value: &str) -> Option<String> {
+    let rest = field.strip_prefix("deals.")?;
+    let (deal, tail) = rest.split_once('.')?;
+    if !(tail == "amount" || tail.ends_with(".unit_price")) {
+        return None;
+    }
+    let deal = a.deals.iter().find(|d| d.id.to_string() == deal)?;
+    let minor: i64 = value.parse().ok()?;
+    let currency = &deal.amount.currency;
+    Some(format!("{} {currency}", rapport_core::format_major_units(minor, currency)))
+}

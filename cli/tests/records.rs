@@ -437,6 +437,12 @@ fn deals_lost_with_a_catalogue_reason_amounts_in_major_units() {
     assert_eq!((&got["lost_reason"], &got["lost_note"]), (&json!("competitor"), &json!("Went with Bosch")));
     let text = r.run(&["account", "show", &acme]).ok().stdout();
     assert!(text.contains("lost        competitor: Went with Bosch"), "{text}");
+
+    // The history shows old and new values, amounts in major units with the currency.
+    r.run(&["account", "set", &acme, &format!("deals.{pumps}.amount"), "1 500,50"]).ok();
+    let history = r.run(&["account", "history", &acme]).ok().stdout();
+    assert!(history.contains(&format!("deals.{pumps}.amount: 1200.00 UAH → 1500.50 UAH")), "{history}");
+    assert!(history.contains(&format!("deals.{boilers}.lost_note: (none) → \"Went with Bosch\"")), "{history}");
 }
 
 #[test]

@@ -55,12 +55,17 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
         }
         AccountCommand::List(args) => list(replica, args)?,
         AccountCommand::History { id, json } => {
-            let history = replica.history(account_id(replica, &id)?)?;
+            let id = account_id(replica, &id)?;
+            let history = replica.history(id)?;
             if json {
                 output::json(&history)?;
             } else {
+                let account = replica.account(id)?;
                 for h in &history {
                     outln!("{}", output::history_line(h));
+                    for line in output::change_lines(&account, h) {
+                        outln!("{line}");
+                    }
                 }
             }
         }
