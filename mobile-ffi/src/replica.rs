@@ -16,7 +16,8 @@ use crate::input::{
     NewLineItem, NewTask, NewTie, date, id,
 };
 use crate::types::{
-    Account, AccountConflict, AccountSummary, Conflict, HistoryEntry, RefusedEdit, Rejection, Settings, Stage,
+    Account, AccountConflict, AccountSummary, Conflict, Directory, HistoryEntry, RefusedEdit, Rejection, Settings,
+    Stage,
 };
 
 type Result<T, E = RapportError> = std::result::Result<T, E>;
@@ -405,6 +406,20 @@ impl Replica {
             may_change_settings(r)?;
             r.edit_settings(|doc, author| doc.add_reason(author, catalogue, &reason))
         })
+    }
+
+    /// The server's users, teams and territories as of this device's last
+    /// finished sync; `null` if it never fetched them.
+    pub fn directory(&self) -> Result<Option<Directory>> {
+        Ok(self.with(|r| r.directory())?.map(Directory::from))
+    }
+
+    /// Checks an owner (an active user), team or territory against the
+    /// directory before `setField` writes it: `InvalidInput` naming the close
+    /// names (or the known ones) if the directory does not list it, or if
+    /// this device never fetched the directory (sync first).
+    pub fn check_name(&self, kind: rc::NameKind, name: String) -> Result<()> {
+        self.with(|r| r.check_name(kind, name.trim()))
     }
 
     /// How many documents have local edits the server has not acknowledged.

@@ -13,8 +13,8 @@ use std::time::SystemTime;
 use rapport_core as rc;
 use rapport_core::{
     AccountStatus, Address, Channel, ConsentStatus, DealOutcome, Direction, ForecastCategory, Geo, InteractionKind,
-    InteractionStatus, LifecyclePhase, LoyaltyRung, Money, PartyKind, Phone, PhoneKind, ReasonCatalogue, Role,
-    StageKind, TaskStatus, TieKind, ValueTier,
+    InteractionStatus, LifecyclePhase, LoyaltyRung, Money, NameKind, PartyKind, Phone, PhoneKind, ReasonCatalogue,
+    Role, StageKind, TaskStatus, TieKind, ValueTier,
 };
 use time::{Date, OffsetDateTime};
 
@@ -107,6 +107,32 @@ pub enum DealOutcome {
     Open,
     Won,
     Lost,
+}
+
+/// What a directory name names.
+#[uniffi::remote(Enum)]
+pub enum NameKind {
+    Owner,
+    Team,
+    Territory,
+}
+
+/// The users, teams and territories the server knows, as this device last
+/// fetched them (at each finished sync): owners are chosen from it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Directory {
+    /// Users accounts may be given to.
+    pub users: Vec<String>,
+    /// Users an administrator deleted (old records still name them).
+    pub former_users: Vec<String>,
+    pub teams: Vec<String>,
+    pub territories: Vec<String>,
+}
+
+impl From<rc::Directory> for Directory {
+    fn from(d: rc::Directory) -> Self {
+        Directory { users: d.users, former_users: d.former_users, teams: d.teams, territories: d.territories }
+    }
 }
 
 /// Which reason catalogue of the settings.

@@ -101,3 +101,42 @@ def test_settings_are_changed_by_the_office_and_refused_to_a_rep(ffi, server, to
         rita.add_reason(ffi.ReasonCatalogue.LOST_REASONS, "too far")
     assert rita.settings() == settings
     assert rita.unsynced_count() == 0
+
+
+def test_owners_are_chosen_from_the_directory_and_checked(ffi, server, token, tmp_path):
+    import json
+    import urllib.request
+
+    from conftest import ADMIN_TOKEN
+
+    def admin_post(path, body):
+        request = urllib.request.Request(
+            f"{server.url}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request) as response:
+            return json.loads(response.read())
+
+    admin_post("/v1/admin/teams", {"name": "east"})
+    admin_post("/v1/admin/users", {"name": "bohdan", "role": "rep", "teams": ["east"], "territories": ["UA-46"]})
+    office = ffi.Replica.open(str(tmp_path / "office.db"), "olli", "office-desktop")
+
+    # Never synced: nothing to choose from, and a name cannot be checked.
+    assert office.directory() is None
+    with pytest.raises(ffi.RapportError.InvalidInput) as unchecked:
+        office.check_name(ffi.NameKind.OWNER, "bohdan")
+    assert "sync first" in str(unchecked.value)
+
+    sync(office, server.url, token)
+    directory = office.directory()
+    assert "bohdan" in directory.users and directory.teams == ["east"] and directory.territories == ["UA-46"]
+    office.check_name(ffi.NameKind.OWNER, "bohdan")
+    office.check_name(ffi.NameKind.TEAM, " east ")
+    with pytest.raises(ffi.RapportError.InvalidInput) as typo:
+        office.check_name(ffi.NameKind.OWNER, "bohdna")
+    assert 'no owner named "bohdna"' in str(typo.value) and "did you mean bohdan?" in str(typo.value)
+    with pytest.raises(ffi.RapportError.InvalidInput) as far:
+        office.check_name(ffi.NameKind.TERRITORY, "Lapland")
+    assert "known territories: UA-46" in str(far.value)
