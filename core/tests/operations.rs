@@ -629,3 +629,22 @@ fn filtered_lists_and_full_text_search() {
     assert!(tagged(&fx.replica, "paper").is_empty());
     assert_eq!(tagged(&fx.replica, "pulp"), vec!["Acme Pulp"]);
 }
+
+#[test]
+fn an_ambiguous_account_prefix_says_when_it_lists_only_some_matches() {
+    let mut fx = Fixture::new("ana");
+    let ids: Vec<AccountId> = (0..3).map(|i| fx.account(&format!("Acme {i}"))).collect();
+    // Ids are time-ordered (UUIDv7): accounts made together share their first characters.
+    let prefix = &ids[0].to_string()[..4];
+    let three = fx.replica.find_account(prefix).unwrap_err();
+    assert!(matches!(&three, Error::AmbiguousId { matches, more: false, .. } if matches.len() == 3), "{three:?}");
+    assert!(three.to_string().starts_with(&format!("the id {prefix} could be any of 3 accounts (")), "{three}");
+    for i in 3..7 {
+        fx.account(&format!("Acme {i}"));
+    }
+    let many = fx.replica.find_account(prefix).unwrap_err();
+    assert!(matches!(&many, Error::AmbiguousId { matches, more: true, .. } if matches.len() == 5), "{many:?}");
+    let text = many.to_string();
+    assert!(text.starts_with(&format!("the id {prefix} could be any of more than 5 accounts (")), "{text}");
+    assert!(text.ends_with(", …); type more of it"), "{text}");
+}

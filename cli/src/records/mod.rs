@@ -76,6 +76,7 @@ pub fn member_id<T: FromStr + Display + Copy>(
             kind,
             prefix,
             matches: found.iter().map(ToString::to_string).collect(),
+            more: false,
         })),
     }
 }
