@@ -419,6 +419,10 @@ fn deals_lost_with_a_catalogue_reason_amounts_in_major_units() {
             &["deal", "add", &acme, "--title", "X", "--amount", "1", "--currency", "UAH", "--forecast", "sure"],
             "invalid --forecast \"sure\"",
         ),
+        (
+            &["deal", "add", &acme, "--title", "X", "--amount", "1", "--currency", "hryvnia"],
+            "invalid --currency \"hryvnia\": expected a three-letter ISO 4217 code",
+        ),
     ];
     for (args, message) in bad {
         let run = r.run(args).fails();
