@@ -218,17 +218,23 @@ pub enum AccountCommand {
         #[arg(long)]
         allow_unknown_owner: bool,
     },
-    /// Show the whole account: party, contacts, consents, deals, interactions, tasks, ties, histories.
+    /// Show the whole account: party, contacts, consents, deals, interactions, tasks, ties, histories
+    /// (now, or as it was after an earlier change with --at).
     Show {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
         /// Print JSON instead of text (amounts also in major units under `amounts`).
         #[arg(long)]
         json: bool,
+        /// Show the account as it was right after this change: a hash from `rapport account history`,
+        /// or its first 6 or more characters.
+        #[arg(long, value_name = "HASH")]
+        at: Option<String>,
     },
     /// List accounts, filtered.
     List(ListArgs),
-    /// Who changed what, oldest first.
+    /// Who changed what, oldest first, with old and new values; each change's short hash shows the
+    /// account as it was after it (`account show ID --at HASH`).
     History {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,

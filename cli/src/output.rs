@@ -358,8 +358,10 @@ pub fn task_line(t: &Task) -> String {
     )
 }
 
+/// One change: its short hash (for `account show --at`), when, who, what.
 pub fn history_line(h: &HistoryEntry) -> String {
-    format!("{}  {}@{}  {:<20}  {}", when(h.at), h.user, h.device, h.op, h.fields.join(", "))
+    let short = h.hash.get(..10).unwrap_or(&h.hash);
+    format!("{short}  {}  {}@{}  {:<20}  {}", when(h.at), h.user, h.device, h.op, h.fields.join(", "))
 }
 
 /// A change's values, one line per field that had or got a value: `old → new`,

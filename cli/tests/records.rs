@@ -447,6 +447,19 @@ fn deals_lost_with_a_catalogue_reason_amounts_in_major_units() {
     let history = r.run(&["account", "history", &acme]).ok().stdout();
     assert!(history.contains(&format!("deals.{pumps}.amount: 1200.00 UAH → 1500.50 UAH")), "{history}");
     assert!(history.contains(&format!("deals.{boilers}.lost_note: (none) → \"Went with Bosch\"")), "{history}");
+
+    // Each change's short hash shows the account as it was right after it.
+    let won_at =
+        history.lines().find(|l| l.contains("deal.stage") && l.contains(&pumps)).unwrap_or_else(|| panic!("{history}"));
+    let hash = won_at.split_whitespace().next().unwrap();
+    let then = r.run(&["account", "show", &acme, "--at", hash, "--json"]).ok().json();
+    assert_eq!(deal(&then, &pumps)["amount"]["minor"], 120_000, "before the amount was changed");
+    assert_eq!(deal(&then, &pumps)["outcome"], "won");
+    let text = r.run(&["account", "show", &acme, "--at", hash]).ok().stdout();
+    assert!(text.starts_with(&format!("as it was after change {hash}")), "{text}");
+    assert!(text.contains("1200.00 UAH"), "{text}");
+    let run = r.run(&["account", "show", &acme, "--at", "abc"]).fails();
+    assert!(run.error().contains("\"abc\" is not a change of this account"), "{}", run.stderr());
 }
 
 #[test]
