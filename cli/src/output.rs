@@ -380,7 +380,7 @@ pub fn change_lines(a: &Account, h: &HistoryEntry) -> Vec<String> {
 
 /// `deals.<id>.amount` or `….unit_price` in minor units, as `360000.00 UAH`
 /// in the deal's currency.
-fn money_in_words(a: &Account, field: &str, value: &str) -> Option<String> {
+pub fn money_in_words(a: &Account, field: &str, value: &str) -> Option<String> {
     let rest = field.strip_prefix("deals.")?;
     let (deal, tail) = rest.split_once('.')?;
     if !(tail == "amount" || tail.ends_with(".unit_price")) {
