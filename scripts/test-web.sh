@@ -4,10 +4,22 @@
 # against a real rapport-server seeded with the rapport CLI.
 # Screenshots land in artifacts/ (dashboard-laptop.png, dashboard-tablet-landscape.png,
 # dashboard-tablet-portrait.png, dashboard-rep.png, dashboard-uk.png, dashboard-ru.png,
-# desktop*.png).
+# desktop*.png, office*.png).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+
+# faketime: the late-edits test makes a device's clock say last month, as a
+# device that was offline then would have stamped its edits.
+if ! command -v faketime >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        apt-get install -y -qq faketime
+    else
+        echo "error: faketime is missing; install it (apt-get install faketime) as root" >&2
+        exit 1
+    fi
+fi
 
 if [ ! -x /usr/bin/chromium ]; then
     if [ "$(id -u)" = 0 ]; then

@@ -252,7 +252,9 @@ pub enum AccountCommand {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
     },
-    /// Merge DUPLICATE into SURVIVOR (two records of one customer).
+    /// Merge DUPLICATE into SURVIVOR (two records of one customer): the survivor keeps its own
+    /// values, gains the duplicate's contacts, deals, interactions, tasks, tags and the fields it
+    /// lacks; the duplicate becomes a redirect. Find candidates with `rapport account duplicates`.
     Merge {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         survivor: String,
@@ -283,6 +285,77 @@ pub enum AccountCommand {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
     },
+    /// List groups of likely duplicate accounts (same name apart from case, quotes and legal
+    /// forms such as ТОВ, ООО, LLC; same registration code; a contact's same phone or e-mail),
+    /// each with why; merge them with `rapport account merge SURVIVOR DUPLICATE`.
+    Duplicates {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give every account matching the filters to another owner, team or territory, in one go
+    /// (pushed by the next sync). Names are checked against the server's directory.
+    Reassign(ReassignArgs),
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ReassignArgs {
+    /// The new owner (a user of the directory).
+    #[arg(long, value_name = "NAME")]
+    pub owner: Option<String>,
+    /// The new team.
+    #[arg(long, value_name = "NAME")]
+    pub team: Option<String>,
+    /// The new territory.
+    #[arg(long, value_name = "NAME")]
+    pub territory: Option<String>,
+    /// Only accounts owned by this user now.
+    #[arg(long, value_name = "NAME")]
+    pub from_owner: Option<String>,
+    /// Only accounts of this team now.
+    #[arg(long, value_name = "NAME")]
+    pub from_team: Option<String>,
+    /// Only accounts in this territory now.
+    #[arg(long, value_name = "NAME")]
+    pub from_territory: Option<String>,
+    /// Only accounts with this tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Accounts with a deal in this stage.
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Only accounts on this loyalty rung: prospect, customer, client, supporter, advocate, partner.
+    #[arg(long)]
+    pub rung: Option<String>,
+    /// Only accounts in this lifecycle phase: pre_relationship, early, development, long_term, final.
+    #[arg(long)]
+    pub phase: Option<String>,
+    /// Only accounts of this value tier: key, standard, low.
+    #[arg(long)]
+    pub tier: Option<String>,
+    /// Only accounts with this status: active, former, lost.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Full-text search, as in `account list --search`.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only accounts with open conflicts.
+    #[arg(long)]
+    pub conflicts: bool,
+    /// The filters of `account list` as key=value (repeatable), e.g. --filter owner=ana --filter tag=vip.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Reassign every account (when no filter is given).
+    #[arg(long)]
+    pub all: bool,
+    /// Show what would change and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write names even if the directory of the server does not list them.
+    #[arg(long)]
+    pub allow_unknown_owner: bool,
+    /// Print what changes (or would change) as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Default)]

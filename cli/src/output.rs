@@ -123,6 +123,9 @@ pub fn account(a: &Account, conflicts: &[Conflict], other_account: &dyn Fn(uuid:
         );
     }
     let _ = writeln!(o, "industry:    {}   website: {}", opt(&p.industry), opt(&p.website));
+    if let Some(code) = &p.registration_code {
+        let _ = writeln!(o, "reg. code:   {code}");
+    }
     let addr = [&p.address.street, &p.address.postcode, &p.address.city, &p.address.region, &p.address.country]
         .into_iter()
         .flatten()

@@ -26,6 +26,7 @@
 
 pub mod doc;
 mod error;
+pub mod matching;
 pub mod model;
 mod parallel;
 pub mod replica;
@@ -44,7 +45,8 @@ pub use doc::{
 pub use error::{Error, KeyProblem, RecordKind, Result};
 pub use model::*;
 pub use replica::{
-    AccountFilter, AccountSummary, DeviceIdentity, Directory, Encryption, Imported, NameKind, PushPlan, RAW_KEY_LEN,
-    RefusedEdit, RefusedEditId, Replica, ReplicaKey, SyncLimits, SyncReport, Unsynced,
+    AccountFilter, AccountSummary, DeviceIdentity, Directory, DuplicateGroup, DuplicateReason, Encryption, FieldChange,
+    Imported, NameKind, PushPlan, RAW_KEY_LEN, Reassignment, RefusedEdit, RefusedEditId, Replica, ReplicaKey,
+    SharedKey, SyncLimits, SyncReport, Unsynced,
 };
 pub use settings::{ReasonCatalogue, Settings, SettingsDoc, Stage};

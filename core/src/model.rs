@@ -386,6 +386,10 @@ pub struct Party {
     pub roles: BTreeSet<Role>,
     pub industry: Option<String>,
     pub website: Option<String>,
+    /// A state registry or tax number (ЄДРПОУ, ИНН) as typed; compared with
+    /// spaces removed ([`crate::matching::code_key`]) to find duplicates (lens 3).
+    #[serde(default)]
+    pub registration_code: Option<String>,
     pub address: Address,
     pub geo: Option<Geo>,
     pub owner: Option<String>,

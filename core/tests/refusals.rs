@@ -370,7 +370,7 @@ fn documents_an_older_build_stopped_pushing_are_pushed_again_after_the_upgrade()
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE refused_edits; DROP TABLE past_actors; DROP TABLE sync_log; DROP TABLE heal_announce; DROP TABLE restore_rebuild;
-             DROP TABLE directory_names;
+             DROP TABLE directory_names; DROP TABLE account_keys;
              PRAGMA user_version = 3;
              UPDATE doc_sync SET rejected = 'document x: role rep may not change party.owner';",
         )

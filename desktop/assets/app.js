@@ -20,9 +20,19 @@
     direction: ['', 'inbound', 'outbound'],
     channel: ['email', 'phone', 'sms', 'messenger', 'visit', 'post'],
     consent: ['refused', 'opt_out', 'opt_in'],
+    role: ['customer', 'supplier', 'partner', 'reseller', 'government', 'internal'],
+    tie: ['professional', 'social', 'personal', 'parent', 'group'],
+    skind: ['open', 'won', 'lost'],
+  };
+
+  // The stages' names as core ships them (Settings::default).
+  const SHIPPED_STAGES = {
+    prospecting: 'Prospecting', qualification: 'Qualification', proposal: 'Proposal',
+    negotiation: 'Negotiation', won: 'Won', lost: 'Lost',
   };
 
   let settings = { stages: [], lost_reasons: [] };
+  let maySettings = false; // whether this user may change the settings (else read-only)
   let current = null;      // the open account's id
   let reloadPending = false;
   let lastStatus = null;
@@ -49,6 +59,9 @@
     if (id === '') return '—';
     if (kind === 'stage') {
       const s = settings.stages.find((x) => x.id === id);
+      // A stage an administrator renamed shows its new name in every language;
+      // the stages as shipped show their names in the user's language.
+      if (s && SHIPPED_STAGES[id] !== s.name) return s.name;
       return I18n.name('stage', id, s ? s.name : id);
     }
     return I18n.name(kind, id, id);
@@ -58,7 +71,7 @@
     const values = kind === 'stage' ? settings.stages.map((s) => s.id)
       : kind === 'lost' ? settings.lost_reasons : OPTIONS[kind];
     return el('select', attrs || {}, values.map((v) =>
-      el('option', { value: v, selected: v === value }, kind === 'lost' ? v : label(kind, v))));
+      el('option', { value: v, selected: v === value }, kind === 'lost' ? label('reason', v) : label(kind, v))));
   }
 
   class ApiError extends Error {
@@ -151,6 +164,7 @@
   }
 
   function onChanged(ids) {
+    if (ids.includes('settings')) settingsArrived();
     refreshList();
     countConflicts();
     if (current && ids.includes(current)) {
@@ -265,6 +279,7 @@
         labelled(t('field.name'), fieldInput('party.name', p.name, { 'data-testid': 'party-name', required: true })),
         labelled(t('field.industry'), fieldInput('party.industry', p.industry)),
         labelled(t('field.website'), fieldInput('party.website', p.website)),
+        labelled(t('field.registration_code'), fieldInput('party.registration_code', p.registration_code, { 'data-testid': 'registration-code' })),
         labelled(t('field.owner'), fieldInput('party.owner', p.owner)),
         labelled(t('field.team'), fieldInput('party.team', p.team)),
         labelled(t('field.territory'), fieldInput('party.territory', p.territory)),
@@ -280,11 +295,92 @@
       form('add-tag', (d) => change(path('tags'), { tag: d.tag }),
         el('input', { name: 'tag', type: 'text', required: true, 'aria-label': t('app.new-tag'), placeholder: t('app.new-tag') }),
         el('button', { type: 'submit' }, t('app.add'))),
+      rolesPart(p),
+      freeFields('demographics', p.demographics),
+      freeFields('buying_habits', p.buying_habits),
       el('h4', {}, t('field.notes')),
-      el('textarea', { 'data-field': 'party.notes', rows: 3, 'aria-label': t('field.notes'),
-        onchange: (e) => change(path('notes'), { text: e.target.value }) }, p.notes));
+      // Saved as what changed since this card's heads: typing that arrived
+      // from other devices meanwhile is kept, not overwritten.
+      el('textarea', { 'data-field': 'party.notes', 'data-testid': 'notes', rows: 3, 'aria-label': t('field.notes'),
+        onchange: (e) => change(path('notes'), { text: e.target.value, base: card.heads }) }, p.notes));
 
-    $('card-body').replaceChildren(party, relationshipPart(a), contactsPart(a), dealsPart(a), interactionsPart(a), tasksPart(a), historyPart());
+    $('card-body').replaceChildren(party, relationshipPart(a), contactsPart(a), dealsPart(a), interactionsPart(a), tasksPart(a),
+      tiesPart(a, card.names || {}), historyPart(a));
+  }
+
+  // The party's roles: one checkbox each, saved as it is ticked.
+  function rolesPart(p) {
+    return el('fieldset', { class: 'roles', 'data-testid': 'roles' }, el('legend', {}, t('field.roles')),
+      OPTIONS.role.map((r) => el('label', { class: 'check' },
+        el('input', { type: 'checkbox', value: r, checked: p.roles.includes(r), 'data-role': r,
+          onchange: (e) => change(path('roles'), { role: r, present: e.target.checked }) }),
+        ' ', label('role', r))));
+  }
+
+  // Demographics or buying habits: free keys with values; an emptied value removes its key.
+  function freeFields(map, values) {
+    const field = (k) => 'party.' + map + '.' + k;
+    return el('div', { class: 'free', 'data-testid': map },
+      el('h4', {}, t('app.' + map)),
+      el('ul', { class: 'pairs' }, Object.entries(values || {}).map(([k, v]) => el('li', { 'data-key': k },
+        labelled(k, fieldInput(field(k), v)), ' ',
+        el('button', { type: 'button', class: 'chip-x', 'aria-label': t('app.remove', { what: k }),
+          onclick: () => setField(field(k), '') }, '×')))),
+      form('add-' + map, (d) => setField(field(d.key.trim()), d.value),
+        el('input', { name: 'key', type: 'text', required: true, maxlength: 64, pattern: '[^.]+', 'aria-label': t('app.key'), placeholder: t('app.key') }),
+        el('input', { name: 'value', type: 'text', required: true, 'aria-label': t('app.value'), placeholder: t('app.value') }),
+        el('button', { type: 'submit' }, t('app.add'))));
+  }
+
+  // Ties from this party (or one of its contacts) to other parties, groups and contacts.
+  function tiesPart(a, names) {
+    const nameOf = (id) => names[id] || id.slice(0, 8) + '…';
+    const items = a.ties.map((tie) => el('li', { 'data-tie': tie.id, 'data-kind': tie.kind },
+      nameOf(tie.from), ' → ', el('strong', {}, nameOf(tie.to)), ' · ', label('tie', tie.kind),
+      tie.role ? ' (' + tie.role + ')' : ''));
+    // Other accounts on this replica are listed when the choice is first
+    // focused (not on every redraw of the card).
+    let filled = false;
+    const to = el('select', { name: 'to', required: true, 'aria-label': t('app.tie-to'), 'data-testid': 'tie-to',
+      onfocus: () => {
+        if (filled) return;
+        filled = true;
+        api('/accounts?limit=5000').then((rows) => to.append(...rows.filter((r) => r.id !== a.id)
+          .map((r) => el('option', { value: r.id }, r.name)))).catch((e) => { filled = false; showError(e.message); });
+      } },
+    a.contacts.map((c) => el('option', { value: c.id }, c.name)));
+    return section('app.ties', 'ties',
+      el('ul', { class: 'log' }, items),
+      form('add-tie', (d) => change(path('ties'), { to: d.to, kind: d.kind, from: d.from || null, role: d.role || null }),
+        labelled(t('app.tie-from'), el('select', { name: 'from' }, el('option', { value: '' }, a.party.name),
+          a.contacts.map((c) => el('option', { value: c.id }, c.name)))),
+        labelled(t('app.tie-to'), to),
+        labelled(t('app.kind'), select('tie', 'professional', { name: 'kind' })),
+        labelled(t('app.tie-role'), el('input', { name: 'role', type: 'text' })),
+        el('button', { type: 'submit' }, t('app.add'))));
+  }
+
+  // The account as it was right after one change: read-only.
+  function pastCard(past, at) {
+    const a = past.account;
+    const p = a.party;
+    const row = (key, value) => [el('dt', {}, key), el('dd', {}, value === null || value === undefined || value === '' ? '—' : value)];
+    const pairs = (m) => Object.entries(m || {}).map(([k, v]) => k + ': ' + v).join('; ');
+    const names = past.names || {};
+    return el('section', { class: 'past', 'data-testid': 'account-then', 'aria-label': t('app.as-it-was', { when: at }) },
+      el('h4', {}, t('app.as-it-was', { when: at })),
+      el('dl', { class: 'readonly' },
+        row(t('field.name'), p.name), row(t('field.industry'), p.industry), row(t('field.website'), p.website),
+        row(t('field.owner'), p.owner), row(t('field.team'), p.team), row(t('field.territory'), p.territory),
+        row(t('field.value_tier'), label('tier', p.value_tier)), row(t('field.loyalty_rung'), label('rung', p.loyalty_rung)),
+        row(t('field.lifecycle_phase'), label('phase', p.lifecycle_phase)), row(t('field.status'), label('status', p.status)),
+        row(t('field.roles'), p.roles.map((r) => label('role', r)).join(', ')), row(t('field.tags'), p.tags.join(', ')),
+        row(t('app.address'), ['street', 'city', 'region', 'postcode', 'country'].map((k) => p.address[k]).filter(Boolean).join(', ')),
+        row(t('app.demographics'), pairs(p.demographics)), row(t('app.buying_habits'), pairs(p.buying_habits)),
+        row(t('field.notes'), p.notes),
+        row(t('app.contacts'), a.contacts.map((c) => c.name).join(', ')),
+        row(t('app.deals'), a.deals.map((d) => d.title + ' (' + label('stage', d.stage) + ', ' + I18n.money(d.amount.minor, d.amount.currency) + ')').join('; ')),
+        row(t('app.ties'), a.ties.map((x) => (names[x.to] || x.to) + ' · ' + label('tie', x.kind)).join('; '))));
   }
 
   // Ladder and lifecycle moves with a reason and their histories; ending
@@ -371,7 +467,7 @@
         'aria-label': t('app.stage'), 'data-testid': 'deal-stage',
         onchange: (e) => change(path('deals', d.id, 'stage'), { stage: e.target.value }),
       })),
-      el('td', {}, label('outcome', d.outcome) + (d.lost_reason ? ' (' + d.lost_reason + ')' : '')),
+      el('td', {}, label('outcome', d.outcome) + (d.lost_reason ? ' (' + label('reason', d.lost_reason) + ')' : '')),
       el('td', {}, d.outcome === 'open' ? form('deal-lost', (x) => change(path('deals', d.id, 'lost'), { reason: x.reason, note: x.note || null }),
         select('lost', settings.lost_reasons[0], { name: 'reason', 'aria-label': t('field.lost_reason') }),
         el('input', { name: 'note', type: 'text', placeholder: t('app.note'), 'aria-label': t('app.note') }),
@@ -438,20 +534,29 @@
     return I18n.name('field', key, p);
   }
 
-  function historyPart() {
+  function historyPart(a) {
     const box = el('div', { 'data-testid': 'history' });
+    const then = el('div', { 'aria-live': 'polite' });
+    const showThen = async (h) => {
+      try {
+        const past = await api(path('at', h.hash));
+        then.replaceChildren(pastCard(past, when(h.at)),
+          el('button', { type: 'button', class: 'secondary', 'data-testid': 'close-then', onclick: () => then.replaceChildren() }, t('app.back-to-now')));
+      } catch (e) { showError(e.message); }
+    };
     return section('history', 'history-part',
       el('button', { type: 'button', class: 'secondary', 'data-testid': 'show-history', onclick: async () => {
         try {
           const entries = await api(path('history'));
-          box.replaceChildren(el('ol', { class: 'history' }, entries.map((h) => el('li', { 'data-op': h.op },
-            el('span', { class: 'when' }, when(h.at)), ' ', t('written-by', { user: h.user, device: h.device }),
+          box.replaceChildren(el('ol', { class: 'history' }, entries.map((h) => el('li', { 'data-op': h.op, 'data-hash': h.hash },
+            el('span', { class: 'when' }, when(h.at)), ' ', t('written-by', { user: h.user, device: h.device }), ' ',
+            el('button', { type: 'button', class: 'link', 'data-testid': 'show-then', onclick: () => showThen(h) }, t('app.show-then')),
             el('ul', { class: 'changes' }, h.changes.map((c) => el('li', { 'data-field': c.field },
               el('span', { class: 'field' }, fieldLabel(c.field)), ': ',
               el('span', { class: 'old' }, c.old === null ? '—' : c.old), ' → ',
               el('span', { class: 'new' }, c.new === null ? '—' : c.new))))))));
         } catch (e) { showError(e.message); }
-      } }, t('app.show-history')), box);
+      } }, t('app.show-history')), then, box);
   }
 
   // --- conflicts and refused edits ----------------------------------------
@@ -486,7 +591,9 @@
   }
 
   function renderRefused(rows) {
-    $('refused').replaceChildren(rows.length ? el('ul', { class: 'records' }, rows.map((r) => el('li', { 'data-refused': r.id, 'data-testid': 'refused-edit' },
+    $('refused').replaceChildren(rows.length ? el('ul', { class: 'records' }, rows.map((r) => r.kind === 'settings'
+      ? el('li', { 'data-refused': r.id, 'data-testid': 'refused-settings' }, el('strong', {}, t('app.settings')), ' · ', r.reason, ' · ', t('app.settings-refused'))
+      : el('li', { 'data-refused': r.id, 'data-testid': 'refused-edit' },
       el('strong', {}, r.name), ' · ', r.fields.map(fieldLabel).join(', '), ' · ', r.reason, ' · ', when(r.refused_at), ' ',
       el('button', { type: 'button', class: 'secondary', onclick: () => refusedAction(r.id, 'discard') }, t('app.discard')), ' ',
       el('button', { type: 'button', onclick: () => refusedAction(r.id, 'retry') }, t('app.retry')))))
@@ -507,9 +614,88 @@
   function show(next) {
     view = next;
     for (const b of document.querySelectorAll('.tab')) b.setAttribute('aria-pressed', String(b.dataset.view === next));
-    for (const v of ['accounts', 'conflicts', 'refused']) $('view-' + v).hidden = v !== next;
+    for (const v of ['accounts', 'conflicts', 'refused', 'settings']) $('view-' + v).hidden = v !== next;
     if (next === 'conflicts') loadConflicts();
     if (next === 'refused') loadRefused();
+    if (next === 'settings') loadSettings();
+  }
+
+  // --- settings (administrators, managers and the office change them) -----
+
+  async function saveSettings(path, body) {
+    try {
+      const answer = await api(path, body);
+      settings = answer.settings;
+      say(t('app.saved'));
+      renderSettings();
+      if (current) loadCard(current);
+      return true;
+    } catch (e) { showError(e.message); return false; }
+  }
+
+  function renderSettings() {
+    const off = !maySettings;
+    $('settings-readonly').hidden = maySettings;
+    const num = (name, value, max, labelKey) => el('input', { name, type: 'number', min: 0, max, required: true, value: String(value),
+      disabled: off, 'aria-label': t(labelKey), class: 'num' });
+    const stageRow = (s) => el('tr', { 'data-stage': s.id },
+      el('td', {}, el('code', {}, s.id)),
+      el('td', {}, el('input', { name: 'name', type: 'text', value: s.name, required: true, disabled: off, 'aria-label': t('app.stage-name') })),
+      el('td', {}, num('probability', s.probability, 100, 'app.probability')),
+      el('td', {}, select('skind', s.kind, { name: 'kind', disabled: off, 'aria-label': t('field.kind') })),
+      el('td', {}, num('order', s.order, 100000, 'app.order')),
+      el('td', {}, num('stale_after_days', s.stale_after_days, 100000, 'app.stale-after')),
+      el('td', {}, off ? '' : el('button', { type: 'button', 'data-testid': 'save-stage', onclick: (e) => {
+        const tr = e.target.closest('tr');
+        const v = (n) => tr.querySelector('[name=' + n + ']').value;
+        saveSettings('/settings/stages', { id: s.id, name: v('name'), probability: Number(v('probability')), kind: v('kind'),
+          order: Number(v('order')), stale_after_days: Number(v('stale_after_days')) });
+      } }, t('app.save'))));
+    const reasons = (catalogue, key, list) => el('div', { 'data-testid': 'reasons-' + catalogue },
+      el('h3', {}, t('app.' + key)),
+      el('ul', { class: 'chips' }, list.map((r) => el('li', { 'data-reason': r }, label(catalogue === 'lost' ? 'reason' : 'end', r)))),
+      off ? null : form('add-reason-' + catalogue, (d) => saveSettings('/settings/reasons', { catalogue, reason: d.reason }),
+        el('input', { name: 'reason', type: 'text', required: true, 'aria-label': t('app.new-reason'), placeholder: t('app.new-reason') }),
+        el('button', { type: 'submit' }, t('app.add'))));
+    // Counts renders, so that a test can wait for the view a save answered.
+    $('settings').dataset.renders = String(Number($('settings').dataset.renders || 0) + 1);
+    $('settings').replaceChildren(
+      el('h3', {}, t('app.stages')),
+      el('table', { class: 'rows', 'data-testid': 'stages' },
+        el('thead', {}, el('tr', {}, ...['app.stage-id', 'app.stage-name', 'app.probability', 'field.kind', 'app.order', 'app.stale-after', 'app.action']
+          .map((k) => el('th', { scope: 'col' }, t(k))))),
+        el('tbody', {}, settings.stages.map(stageRow))),
+      off ? null : el('div', {}, el('h4', {}, t('app.new-stage')),
+        form('add-stage', (d) => saveSettings('/settings/stages', { id: d.id, name: d.name, probability: Number(d.probability), kind: d.kind,
+          stale_after_days: d.stale_after_days === '' ? null : Number(d.stale_after_days) }),
+        labelled(t('app.stage-id'), el('input', { name: 'id', type: 'text', required: true, pattern: '[^.]+' })),
+        labelled(t('app.stage-name'), el('input', { name: 'name', type: 'text', required: true })),
+        labelled(t('app.probability'), el('input', { name: 'probability', type: 'number', min: 0, max: 100, required: true })),
+        labelled(t('field.kind'), select('skind', 'open', { name: 'kind' })),
+        labelled(t('app.stale-after'), el('input', { name: 'stale_after_days', type: 'number', min: 0, value: '30' })),
+        el('button', { type: 'submit' }, t('app.add')))),
+      reasons('lost', 'lost-reasons', settings.lost_reasons),
+      reasons('end', 'end-reasons', settings.end_reasons || []));
+  }
+
+  // Another device changed the settings: stage and reason names everywhere,
+  // and the settings view unless someone is typing in it.
+  async function settingsArrived() {
+    try {
+      const me = await api('/settings');
+      settings = me.settings;
+      maySettings = !!me.may_change_settings;
+      if (view === 'settings' && !$('settings').contains(document.activeElement)) renderSettings();
+    } catch (e) { showError(e.message); }
+  }
+
+  async function loadSettings() {
+    try {
+      const me = await api('/settings');
+      settings = me.settings;
+      maySettings = !!me.may_change_settings;
+      renderSettings();
+    } catch (e) { showError(e.message); }
   }
 
   // --- start ---------------------------------------------------------------
@@ -552,6 +738,7 @@
     try {
       const me = await api('/settings');
       settings = me.settings;
+      maySettings = !!me.may_change_settings;
       renderStatus(await api('/status'));
     } catch (e) {
       if (e.status !== 401) showError(e.message);

@@ -3,6 +3,67 @@
 // formats, and the words both pages use: fields, stages, rungs, kinds).
 'use strict';
 
+// Office work (office.js): duplicates, merge, bulk reassignment; the card's registration code.
+(function () {
+  const WORDS = {
+    en: {
+      'office.tab': 'Duplicates', 'office.dups.title': 'Likely duplicates',
+      'office.dups.hint': 'Accounts that share a name (apart from case, quotes and legal forms such as ТОВ, ООО, LLC), a registration code, or a contact\'s phone or e-mail. Choose the account to keep and merge the others into it: it keeps its own values and gains their contacts, deals, interactions and the fields it lacks.',
+      'office.none': 'No likely duplicates.',
+      'office.reason.name': 'same name “{value}”', 'office.reason.registration_code': 'same registration code {value}',
+      'office.reason.phone': 'same phone …{value}', 'office.reason.email': 'same e-mail {value}',
+      'office.keep': 'Keep', 'office.merge': 'Merge the others into the one to keep',
+      'office.merged': { one: '{n} account merged into {name}.', other: '{n} accounts merged into {name}.' },
+      'office.reassign.title': 'Reassign the listed accounts',
+      'office.reassign.hint': 'Gives every account the list\'s filters match (not only those shown) to another owner, team or territory. Names come from the server\'s directory.',
+      'office.preview': 'Preview',
+      'office.would-change': { one: '{n} of {m} matching accounts would change:', other: '{n} of {m} matching accounts would change:' },
+      'office.apply': { one: 'Reassign {n} account', other: 'Reassign {n} accounts' },
+      'office.reassigned': { one: '{n} account reassigned; it is sent with the next sync.', other: '{n} accounts reassigned; they are sent with the next sync.' },
+      'office.nothing': { one: 'Nothing to change: the {n} matching account already has these names.', other: 'Nothing to change: the {n} matching accounts already have these names.' },
+      'office.need-name': 'Give an owner, a team or a territory to reassign to.',
+      'field.registration_code': 'Registration code (ЄДРПОУ, ИНН)',
+    },
+    uk: {
+      'office.tab': 'Дублікати', 'office.dups.title': 'Можливі дублікати',
+      'office.dups.hint': 'Клієнти зі спільною назвою (без огляду на регістр, лапки й організаційно-правову форму: ТОВ, ООО, LLC), кодом ЄДРПОУ або телефоном чи e-mail контакту. Оберіть клієнта, якого залишити, і об’єднайте з ним інших: він зберігає свої значення й отримує їхні контакти, угоди, взаємодії та поля, яких йому бракує.',
+      'office.none': 'Можливих дублікатів немає.',
+      'office.reason.name': 'однакова назва «{value}»', 'office.reason.registration_code': 'однаковий реєстраційний код {value}',
+      'office.reason.phone': 'однаковий телефон …{value}', 'office.reason.email': 'однаковий e-mail {value}',
+      'office.keep': 'Залишити', 'office.merge': 'Об’єднати інших з обраним',
+      'office.merged': { one: '{n} клієнта об’єднано з «{name}».', few: '{n} клієнти об’єднано з «{name}».', many: '{n} клієнтів об’єднано з «{name}».', other: '{n} клієнта об’єднано з «{name}».' },
+      'office.reassign.title': 'Передати клієнтів зі списку',
+      'office.reassign.hint': 'Передає іншому відповідальному, команді чи території всіх клієнтів, що відповідають фільтрам списку (не лише показаних). Імена — з довідника сервера.',
+      'office.preview': 'Переглянути',
+      'office.would-change': { one: 'Зміниться {n} з {m} клієнтів:', few: 'Зміняться {n} з {m} клієнтів:', many: 'Зміниться {n} з {m} клієнтів:', other: 'Зміниться {n} з {m} клієнтів:' },
+      'office.apply': { one: 'Передати {n} клієнта', few: 'Передати {n} клієнти', many: 'Передати {n} клієнтів', other: 'Передати {n} клієнта' },
+      'office.reassigned': { one: 'Передано {n} клієнта; зміни надішлються з наступною синхронізацією.', few: 'Передано {n} клієнти; зміни надішлються з наступною синхронізацією.', many: 'Передано {n} клієнтів; зміни надішлються з наступною синхронізацією.', other: 'Передано {n} клієнта; зміни надішлються з наступною синхронізацією.' },
+      'office.nothing': { one: 'Нічого змінювати: {n} клієнт уже має ці імена.', few: 'Нічого змінювати: {n} клієнти вже мають ці імена.', many: 'Нічого змінювати: {n} клієнтів уже мають ці імена.', other: 'Нічого змінювати: {n} клієнта вже мають ці імена.' },
+      'office.need-name': 'Вкажіть відповідального, команду чи територію.',
+      'field.registration_code': 'Реєстраційний код (ЄДРПОУ, ІПН)',
+    },
+    ru: {
+      'office.tab': 'Дубликаты', 'office.dups.title': 'Возможные дубликаты',
+      'office.dups.hint': 'Клиенты с общим названием (без учёта регистра, кавычек и организационно-правовой формы: ООО, ТОВ, LLC), регистрационным кодом или телефоном либо e-mail контакта. Выберите клиента, которого оставить, и объедините с ним остальных: он сохраняет свои значения и получает их контакты, сделки, взаимодействия и недостающие поля.',
+      'office.none': 'Возможных дубликатов нет.',
+      'office.reason.name': 'одинаковое название «{value}»', 'office.reason.registration_code': 'одинаковый регистрационный код {value}',
+      'office.reason.phone': 'одинаковый телефон …{value}', 'office.reason.email': 'одинаковый e-mail {value}',
+      'office.keep': 'Оставить', 'office.merge': 'Объединить остальных с выбранным',
+      'office.merged': { one: '{n} клиент объединён с «{name}».', few: '{n} клиента объединены с «{name}».', many: '{n} клиентов объединены с «{name}».', other: '{n} клиента объединены с «{name}».' },
+      'office.reassign.title': 'Передать клиентов из списка',
+      'office.reassign.hint': 'Передаёт другому ответственному, команде или территории всех клиентов, подходящих под фильтры списка (не только показанных). Имена — из справочника сервера.',
+      'office.preview': 'Просмотреть',
+      'office.would-change': { one: 'Изменится {n} из {m} клиентов:', few: 'Изменятся {n} из {m} клиентов:', many: 'Изменятся {n} из {m} клиентов:', other: 'Изменятся {n} из {m} клиентов:' },
+      'office.apply': { one: 'Передать {n} клиента', few: 'Передать {n} клиентов', many: 'Передать {n} клиентов', other: 'Передать {n} клиента' },
+      'office.reassigned': { one: 'Передан {n} клиент; изменения отправятся при следующей синхронизации.', few: 'Переданы {n} клиента; изменения отправятся при следующей синхронизации.', many: 'Передано {n} клиентов; изменения отправятся при следующей синхронизации.', other: 'Передано {n} клиента; изменения отправятся при следующей синхронизации.' },
+      'office.nothing': { one: 'Нечего менять: у {n} клиента уже эти имена.', few: 'Нечего менять: у {n} клиентов уже эти имена.', many: 'Нечего менять: у {n} клиентов уже эти имена.', other: 'Нечего менять: у {n} клиента уже эти имена.' },
+      'office.need-name': 'Укажите ответственного, команду или территорию.',
+      'field.registration_code': 'Регистрационный код (ЕГРПОУ, ИНН)',
+    },
+  };
+  for (const lang of Object.keys(WORDS)) Object.assign(window.RapportI18n.MESSAGES[lang], WORDS[lang]);
+})();
+
 (function () {
   const WORDS = {
     en: {
@@ -127,6 +188,53 @@
       'tstatus.todo': 'к выполнению', 'tstatus.doing': 'в работе', 'tstatus.done': 'выполнено',
       'field.job_title': 'должность', 'field.active': 'активен', 'field.emails': 'эл. почта', 'field.phones': 'телефоны',
       'field.subject': 'тема', 'field.due': 'срок', 'field.currency': 'валюта',
+    },
+  };
+  for (const lang of Object.keys(WORDS)) Object.assign(window.RapportI18n.MESSAGES[lang], WORDS[lang]);
+})();
+
+// The rest of the account card (roles, free fields, ties, the account as it
+// was), and the settings editor.
+(function () {
+  const WORDS = {
+    en: {
+      'role.customer': 'customer', 'role.supplier': 'supplier', 'role.partner': 'partner', 'role.reseller': 'reseller', 'role.government': 'government', 'role.internal': 'internal',
+      'app.demographics': 'Demographics', 'app.buying_habits': 'Buying habits', 'app.key': 'Key', 'app.value': 'Value',
+      'app.ties': 'Ties and groups', 'app.tie-from': 'From', 'app.tie-to': 'To', 'app.tie-role': 'Role in the tie',
+      'tie.professional': 'professional', 'tie.social': 'social', 'tie.personal': 'personal', 'tie.parent': 'parent company', 'tie.group': 'group member',
+      'app.show-then': 'As it was then', 'app.as-it-was': 'The account as it was on {when} (read-only)', 'app.back-to-now': 'Back to now',
+      'app.settings': 'Settings', 'app.settings.hint': 'Pipeline stages and reason catalogues, the same on every device. A change is sent with the next sync; the server accepts it from administrators, managers and the office.',
+      'app.settings.readonly': 'Only administrators, managers and the office change the settings: ask one of them.',
+      'app.settings-refused': 'the server did not accept this settings change; an administrator, a manager or the office must make it',
+      'app.stages': 'Pipeline stages', 'app.stage-id': 'Id', 'app.stage-name': 'Name', 'app.order': 'Order', 'app.stale-after': 'Stale after (days)',
+      'app.action': 'Action', 'app.save': 'Save', 'app.new-stage': 'New stage', 'app.lost-reasons': 'Why deals are lost', 'app.end-reasons': 'Why relationships end',
+      'app.new-reason': 'New reason', 'app.probability': 'Probability, %', 'skind.open': 'open', 'skind.won': 'won', 'skind.lost': 'lost',
+    },
+    uk: {
+      'role.customer': 'клієнт', 'role.supplier': 'постачальник', 'role.partner': 'партнер', 'role.reseller': 'реселер', 'role.government': 'держустанова', 'role.internal': 'внутрішній',
+      'app.demographics': 'Демографія', 'app.buying_habits': 'Купівельні звички', 'app.key': 'Ключ', 'app.value': 'Значення',
+      'app.ties': 'Зв’язки та групи', 'app.tie-from': 'Від', 'app.tie-to': 'До', 'app.tie-role': 'Роль у зв’язку',
+      'tie.professional': 'професійний', 'tie.social': 'соціальний', 'tie.personal': 'особистий', 'tie.parent': 'материнська компанія', 'tie.group': 'член групи',
+      'app.show-then': 'Як було тоді', 'app.as-it-was': 'Клієнт, яким він був {when} (лише перегляд)', 'app.back-to-now': 'Повернутися до теперішнього',
+      'app.settings': 'Налаштування', 'app.settings.hint': 'Етапи воронки та довідники причин, однакові на всіх пристроях. Зміна надсилається з наступною синхронізацією; сервер приймає її від адміністраторів, керівників та офісу.',
+      'app.settings.readonly': 'Налаштування змінюють лише адміністратори, керівники та офіс: зверніться до них.',
+      'app.settings-refused': 'сервер не прийняв цю зміну налаштувань; її має зробити адміністратор, керівник або офіс',
+      'app.stages': 'Етапи воронки', 'app.stage-id': 'Ідентифікатор', 'app.stage-name': 'Назва', 'app.order': 'Порядок', 'app.stale-after': 'Застаріває через (днів)',
+      'app.action': 'Дія', 'app.save': 'Зберегти', 'app.new-stage': 'Новий етап', 'app.lost-reasons': 'Чому угоди програно', 'app.end-reasons': 'Чому стосунки завершено',
+      'app.new-reason': 'Нова причина', 'app.probability': 'Ймовірність, %', 'skind.open': 'відкритий', 'skind.won': 'виграш', 'skind.lost': 'програш',
+    },
+    ru: {
+      'role.customer': 'клиент', 'role.supplier': 'поставщик', 'role.partner': 'партнёр', 'role.reseller': 'реселлер', 'role.government': 'госучреждение', 'role.internal': 'внутренний',
+      'app.demographics': 'Демография', 'app.buying_habits': 'Покупательские привычки', 'app.key': 'Ключ', 'app.value': 'Значение',
+      'app.ties': 'Связи и группы', 'app.tie-from': 'От', 'app.tie-to': 'К', 'app.tie-role': 'Роль в связи',
+      'tie.professional': 'профессиональная', 'tie.social': 'социальная', 'tie.personal': 'личная', 'tie.parent': 'материнская компания', 'tie.group': 'член группы',
+      'app.show-then': 'Как было тогда', 'app.as-it-was': 'Клиент, каким он был {when} (только просмотр)', 'app.back-to-now': 'Вернуться к текущему',
+      'app.settings': 'Настройки', 'app.settings.hint': 'Этапы воронки и справочники причин, одинаковые на всех устройствах. Изменение отправляется при следующей синхронизации; сервер принимает его от администраторов, руководителей и офиса.',
+      'app.settings.readonly': 'Настройки меняют только администраторы, руководители и офис: обратитесь к ним.',
+      'app.settings-refused': 'сервер не принял это изменение настроек; его должен сделать администратор, руководитель или офис',
+      'app.stages': 'Этапы воронки', 'app.stage-id': 'Идентификатор', 'app.stage-name': 'Название', 'app.order': 'Порядок', 'app.stale-after': 'Устаревает через (дней)',
+      'app.action': 'Действие', 'app.save': 'Сохранить', 'app.new-stage': 'Новый этап', 'app.lost-reasons': 'Почему сделки проиграны', 'app.end-reasons': 'Почему отношения завершены',
+      'app.new-reason': 'Новая причина', 'app.probability': 'Вероятность, %', 'skind.open': 'открытый', 'skind.won': 'выигрыш', 'skind.lost': 'проигрыш',
     },
   };
   for (const lang of Object.keys(WORDS)) Object.assign(window.RapportI18n.MESSAGES[lang], WORDS[lang]);

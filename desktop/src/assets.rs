@@ -16,6 +16,7 @@ const INDEX_HTML: &str = include_str!("../assets/index.html");
 const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 const WORDS_JS: &str = include_str!("../assets/words.js");
+const OFFICE_JS: &str = include_str!("../assets/office.js");
 const I18N_JS: &str = include_str!("../../server/src/web/assets/i18n.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -28,6 +29,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
         .route("/assets/app.js", get(|| async { asset(JS, APP_JS) }))
         .route("/assets/words.js", get(|| async { asset(JS, WORDS_JS) }))
+        .route("/assets/office.js", get(|| async { asset(JS, OFFICE_JS) }))
         .route("/assets/i18n.js", get(|| async { asset(JS, I18N_JS) }))
         .route("/assets/app.css", get(|| async { asset("text/css; charset=utf-8", APP_CSS) }))
 }

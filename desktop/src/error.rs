@@ -109,6 +109,8 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Invalid(CoreError::UnknownField(_)) => "unknown_field",
             ApiError::Invalid(CoreError::AmbiguousId { .. }) => "ambiguous_id",
+            ApiError::Invalid(CoreError::UnknownName { .. }) => "unknown_name",
+            ApiError::Invalid(CoreError::DirectoryNotFetched { .. }) => "directory_not_fetched",
             ApiError::Invalid(_) => "invalid_value",
             ApiError::NotFound(_) => "not_found",
             ApiError::NotPermitted(_) => "not_permitted",
@@ -123,6 +125,9 @@ impl ApiError {
         match self {
             ApiError::Invalid(CoreError::InvalidValue { field, .. }) => Some(field.clone()),
             ApiError::Invalid(CoreError::UnknownField(field)) => Some(field.clone()),
+            ApiError::Invalid(CoreError::UnknownName { kind, .. } | CoreError::DirectoryNotFetched { kind, .. }) => {
+                Some(format!("party.{kind}"))
+            }
             ApiError::NotPermitted(CoreError::NotPermitted { field, .. }) => field.clone(),
             _ => None,
         }
@@ -137,7 +142,9 @@ impl From<CoreError> for ApiError {
             | CoreError::InvalidValue { .. }
             | CoreError::UnknownField(_)
             | CoreError::AmbiguousId { .. }
-            | CoreError::InvalidMerge(_) => ApiError::Invalid(e),
+            | CoreError::InvalidMerge(_)
+            | CoreError::UnknownName { .. }
+            | CoreError::DirectoryNotFetched { .. } => ApiError::Invalid(e),
             CoreError::NotFound { .. } => ApiError::NotFound(e),
             CoreError::NotPermitted { .. } => ApiError::NotPermitted(e),
             CoreError::AccountMerged { .. } | CoreError::CannotRetry { .. } => ApiError::Conflict(e),

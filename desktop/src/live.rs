@@ -90,7 +90,10 @@ impl Live {
         let (online, problem, stopped) = lock(&self.connection).clone();
         let r = lock(replica);
         let work = r.unsynced_work().unwrap_or_default();
-        let refused = r.refused_edits().map(|e| e.len()).unwrap_or(0);
+        let refused = r.refused_edits().map(|e| e.len()).unwrap_or(0)
+            + r.rejected_documents()
+                .map(|d| d.iter().filter(|(doc, _)| doc == rapport_core::settings::SETTINGS_DOC_ID).count())
+                .unwrap_or(0);
         SyncStatus {
             online,
             unsent_changes: work.changes,

@@ -29,8 +29,10 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::error::{ApiError, DesktopError};
 
-/// The session cookie's name.
-pub const COOKIE_NAME: &str = "rapport_session";
+/// The session cookie's name starts so; the app's port follows, because
+/// browsers keep cookies per host, not per port: two apps open in one
+/// browser (two replicas, two users) would otherwise sign each other out.
+pub const COOKIE_PREFIX: &str = "rapport_session_";
 
 /// The secret of the link and the session it opens.
 #[derive(Debug)]
@@ -77,9 +79,15 @@ impl Session {
         }
     }
 
+    /// The session cookie's name: [`COOKIE_PREFIX`] and the port.
+    fn cookie_name(&self) -> String {
+        format!("{COOKIE_PREFIX}{}", self.port)
+    }
+
     fn has_cookie(&self, headers: &HeaderMap) -> bool {
+        let own = self.cookie_name();
         headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).any(|pair| {
-            pair.trim().split_once('=').is_some_and(|(name, value)| name == COOKIE_NAME && same(value, &self.token))
+            pair.trim().split_once('=').is_some_and(|(name, value)| name == own && same(value, &self.token))
         })
     }
 
@@ -103,7 +111,7 @@ pub(crate) async fn open(State(state): State<AppState>, query: Result<Query<Open
     if !state.session.redeem(&candidate) {
         return ApiError::SecretRefused.into_response();
     }
-    let cookie = format!("{COOKIE_NAME}={}; HttpOnly; SameSite=Strict; Path=/", state.session.token);
+    let cookie = format!("{}={}; HttpOnly; SameSite=Strict; Path=/", state.session.cookie_name(), state.session.token);
     (StatusCode::SEE_OTHER, [(SET_COOKIE, cookie.as_str()), (LOCATION, "/"), (CACHE_CONTROL, "no-store")])
         .into_response()
 }

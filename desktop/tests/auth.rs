@@ -34,6 +34,10 @@ async fn every_api_call_without_the_cookie_is_refused() {
     }
     assert_error(&app.post("/accounts", json!({ "name": "Sneaky" })).await, 401, "unauthorized");
     // A made-up cookie is no better.
+    let port = app.base.rsplit(':').next().unwrap().trim_end_matches('/').to_owned();
+    app.cookie = Some(format!("rapport_session_{port}=0000"));
+    assert_error(&app.get("/accounts").await, 401, "unauthorized");
+    // Nor is another app's cookie (an app on another port, or the old unnumbered name).
     app.cookie = Some("rapport_session=0000".into());
     assert_error(&app.get("/accounts").await, 401, "unauthorized");
     app.cookie = None;
@@ -59,7 +63,9 @@ async fn the_secret_works_once_and_a_wrong_one_never() {
     assert_eq!(res.status(), 303);
     assert_eq!(res.headers()["location"], "/");
     let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.starts_with("rapport_session="), "{cookie}");
+    // Named with the port: two apps open in one browser keep their own sessions.
+    let port = app.base.rsplit(':').next().unwrap().trim_end_matches('/');
+    assert!(cookie.starts_with(&format!("rapport_session_{port}=")), "{cookie}");
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie}");
     }

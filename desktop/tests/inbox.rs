@@ -152,6 +152,7 @@ async fn refused_edits_are_listed_discarded_and_retried() {
     let rows = refused.as_array().unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["fields"], json!(["party.owner"]));
+    assert_eq!(rows[0]["kind"], "edit");
     assert_eq!(rows[0]["reason"], "role rep may not change party.owner");
     let find = |account: AccountId| {
         rows.iter().find(|r| r["account"] == account.to_string().as_str()).unwrap()["id"].as_str().unwrap().to_owned()

@@ -289,6 +289,8 @@ pub struct Party {
     pub roles: Vec<Role>,
     pub industry: Option<String>,
     pub website: Option<String>,
+    /// A state registry or tax number (ЄДРПОУ, ИНН), as typed.
+    pub registration_code: Option<String>,
     pub address: Address,
     pub geo: Option<Geo>,
     pub owner: Option<String>,
@@ -319,6 +321,7 @@ impl From<rc::Party> for Party {
             roles: p.roles.into_iter().collect(),
             industry: p.industry,
             website: p.website,
+            registration_code: p.registration_code,
             address: p.address,
             geo: p.geo,
             owner: p.owner,

@@ -72,6 +72,18 @@ impl Rng {
     }
 }
 
+/// The fact tables kept as known (`rpt_*_hist`, migration 20).
+const KNOWN_TABLES: [&str; 8] = [
+    "rpt_accounts",
+    "rpt_deals",
+    "rpt_stage_moves",
+    "rpt_interactions",
+    "rpt_interaction_contacts",
+    "rpt_ladder_moves",
+    "rpt_lifecycle_moves",
+    "rpt_conflicts",
+];
+
 fn rep(i: usize) -> String {
     format!("rep{:02}", i + 1)
 }
@@ -718,23 +730,46 @@ fn account_docs(n: usize) -> Res<Vec<(String, automerge::AutoCommit)>> {
 /// its reporting rows the first time, and rewriting them, in a transaction
 /// rolled back afterwards; `drop_indexes` first drops the reports' secondary
 /// indexes, to tell their share.
+/// What the write-cost measurement takes away first (in its transaction, rolled back after).
+#[derive(Clone, Copy)]
+enum Without {
+    Nothing,
+    /// The reports' secondary indexes (not those of the `_hist` tables).
+    SecondaryIndexes,
+    /// Keeping the rows as known (ADR 0023): the `_hist` tables ignore inserts.
+    RowsAsKnown,
+}
+
 fn write_cost(
     conn: &mut Connection,
     docs: &mut [(String, automerge::AutoCommit)],
-    drop_indexes: bool,
+    without: Without,
 ) -> Res<(Duration, Duration, Duration)> {
     let count = docs.len() as u32;
     let per = |d: Duration| d / count;
     let tx = conn.transaction()?;
-    if drop_indexes {
-        let indexes: Vec<String> = tx
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'rpt_%' AND sql IS NOT NULL",
-            )?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for index in indexes {
-            tx.execute_batch(&format!("DROP INDEX {index}"))?;
+    match without {
+        Without::Nothing => {}
+        Without::SecondaryIndexes => {
+            let indexes: Vec<String> = tx
+                .prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name LIKE 'rpt_%'
+                     AND tbl_name NOT LIKE '%_hist' AND sql IS NOT NULL",
+                )?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for index in indexes {
+                tx.execute_batch(&format!("DROP INDEX {index}"))?;
+            }
+        }
+        Without::RowsAsKnown => {
+            for table in KNOWN_TABLES {
+                tx.execute_batch(&format!(
+                    "DROP TABLE {table}_hist;
+                     CREATE TABLE {table}_hist AS SELECT *, 0 AS valid_from, 0 AS valid_to FROM {table} WHERE false;
+                     CREATE TRIGGER {table}_hist_ignored BEFORE INSERT ON {table}_hist BEGIN SELECT RAISE(IGNORE); END;"
+                ))?;
+            }
         }
     }
     let start = Instant::now();
@@ -927,8 +962,9 @@ fn main() -> Res<()> {
                     (filter.from, filter.to) =
                         (Some(now_t.date() - time::Duration::days(37)), Some(now_t.date() - time::Duration::days(7)));
                 }
-                let (ours, table) =
-                    time(runs, || Ok(queries::run(&conn, report, &shape.subject, &filter).ok_or("unknown report")??))?;
+                let (ours, table) = time(runs, || {
+                    Ok(queries::run(&conn, report, &shape.subject, &filter, None).ok_or("unknown report")??)
+                })?;
                 let page = (i64::from(limit.unwrap_or(0)), 0);
                 let (base, (anchor_rows, anchor_total)) = time(runs, || run_anchor(&conn, &anchor, shape.cond, page))?;
                 let ratio = ours.as_secs_f64() / base.as_secs_f64();
@@ -967,7 +1003,8 @@ fn main() -> Res<()> {
             (filter.from, filter.to) =
                 (Some(now_t.date() - time::Duration::days(37)), Some(now_t.date() - time::Duration::days(7)));
         }
-        let (ours, _) = time(runs, || Ok(queries::run(&conn, report, &admin, &filter).ok_or("unknown report")??))?;
+        let (ours, _) =
+            time(runs, || Ok(queries::run(&conn, report, &admin, &filter, None).ok_or("unknown report")??))?;
         let page = (i64::from(queries::DEFAULT_LIMIT), offset as i64);
         let (base, _) = time(runs, || run_anchor(&conn, &anchor, "", page))?;
         println!(
@@ -977,6 +1014,42 @@ fn main() -> Res<()> {
             ours.as_secs_f64() / base.as_secs_f64()
         );
     }
+    // The figures as known at an earlier instant (ADR 0023), read from the
+    // `_hist` tables, each row there with three earlier versions beside its
+    // current one, against the same report now.
+    for table in KNOWN_TABLES {
+        conn.execute_batch(&format!(
+            "DELETE FROM {table}_hist;
+             INSERT INTO {table}_hist SELECT *, 0, 1000 FROM {table};
+             INSERT INTO {table}_hist SELECT *, 1000, 2000 FROM {table};
+             INSERT INTO {table}_hist SELECT *, 2000, 3000 FROM {table};
+             INSERT INTO {table}_hist SELECT *, 3000, {} FROM {table};",
+            i64::MAX
+        ))?;
+    }
+    conn.execute_batch("ANALYZE")?;
+    let then = rapport_server::reports::known::Known { seq: 1500, at_ms: now };
+    println!();
+    println!("| report (no filter) | as known now | as known then (4 versions per row) | ratio |");
+    println!("|---|---:|---:|---:|");
+    for report in queries::REPORTS {
+        let limit = queries::PAGINATED.contains(&report).then_some(queries::DEFAULT_LIMIT);
+        let mut filter = Filter { limit, ..Filter::default() };
+        if report == "late-edits" {
+            (filter.from, filter.to) =
+                (Some(now_t.date() - time::Duration::days(37)), Some(now_t.date() - time::Duration::days(7)));
+        }
+        let (current, a) =
+            time(runs, || Ok(queries::run(&conn, report, &admin, &filter, None).ok_or("unknown report")??))?;
+        let (known, b) =
+            time(runs, || Ok(queries::run(&conn, report, &admin, &filter, Some(then)).ok_or("unknown report")??))?;
+        if report != "late-edits" {
+            // Every row is in `_hist` as it is now (late edits as known then
+            // leave out the changes received after the instant).
+            assert_eq!(a.rows.len(), b.rows.len(), "{report}: the same rows as known then");
+        }
+        println!("| {report} | {} | {} | {:.2} |", ms(current), ms(known), known.as_secs_f64() / current.as_secs_f64());
+    }
     // What the reporting index costs each accepted change: one account's rows rewritten.
     let mut docs = account_docs(if bench { 500 } else { 20 })?;
     println!();
@@ -985,11 +1058,14 @@ fn main() -> Res<()> {
         docs.len()
     );
     println!("|---|---:|---:|---:|");
-    for (label, drop_indexes) in [("as the server keeps them", false), ("without the reports' secondary indexes", true)]
-    {
+    for (label, without) in [
+        ("as the server keeps them", Without::Nothing),
+        ("without the reports' secondary indexes", Without::SecondaryIndexes),
+        ("without keeping the rows as known (ADR 0023)", Without::RowsAsKnown),
+    ] {
         let mut runs_of = Vec::new();
         for _ in 0..3 {
-            runs_of.push(write_cost(&mut conn, &mut docs, drop_indexes)?);
+            runs_of.push(write_cost(&mut conn, &mut docs, without)?);
         }
         runs_of.sort_by_key(|r| r.2);
         let (read, first, again) = runs_of[1];

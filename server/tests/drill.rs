@@ -205,3 +205,61 @@ async fn a_drill_down_keeps_to_the_callers_scope() {
     assert_eq!(ids, [hers.to_string().as_str()]);
     server.stop().await;
 }
+
+/// Every drill-down table downloads as CSV and XLSX, with the same filters
+/// and amounts in major units beside their currency.
+#[tokio::test]
+async fn each_drill_down_downloads_as_csv_and_xlsx() {
+    use calamine::{Data as X, Reader};
+    let (_dir, server) = TestServer::start().await;
+    let mut device = Device::new("admin");
+    let acme = device.account("Акме Україна");
+    device
+        .replica
+        .edit(acme, |e| {
+            let d = e.add_deal(&NewDeal::new("Котел", Money::new(36_000_000, "UAH")?))?;
+            e.move_deal_stage(d, "proposal", None)
+        })
+        .unwrap();
+    device.replica.edit(acme, |e| e.log_interaction(&NewInteraction::new(InteractionKind::Visit, "Visit"))).unwrap();
+    sync(&server, &mut device.replica).await;
+
+    for (path, name) in [
+        ("/v1/reports/deals?by=stage&key=proposal", "deals"),
+        ("/v1/reports/accounts?by=rung&key=prospect", "accounts"),
+        ("/v1/reports/interactions?by=held&key=admin", "interactions"),
+    ] {
+        let (status, json) = get(&server, path).await;
+        assert_eq!(status, 200, "{path}: {json}");
+        let res = client().get(format!("{}{path}&format=csv", server.url)).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+        assert_eq!(
+            res.headers()["content-disposition"].to_str().unwrap(),
+            format!("attachment; filename=\"{name}.csv\"")
+        );
+        let text = res.text().await.unwrap();
+        let text = text.strip_prefix('\u{feff}').expect("a byte-order mark, for Excel");
+        let mut csv = csv::Reader::from_reader(text.as_bytes());
+        let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), json["rows"].as_array().unwrap().len(), "{path}");
+        assert!(!rows.is_empty(), "{path}: {json}");
+
+        let res = client().get(format!("{}{path}&format=xlsx", server.url)).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{path}");
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(res.bytes().await.unwrap().to_vec())).unwrap();
+        let range = book.worksheet_range(name).unwrap();
+        assert_eq!(range.rows().count(), rows.len() + 1, "{path}: a header and the rows");
+        if name == "deals" {
+            let header: Vec<String> = csv.headers().unwrap().iter().map(str::to_owned).collect();
+            let amount = header.iter().position(|h| h == "amount").expect("amount in major units");
+            assert_eq!(&rows[0][amount], "360000.00");
+            assert!(rows[0].iter().any(|c| c == "Котел"));
+            let cells: Vec<&[X]> = range.rows().collect();
+            assert_eq!(cells[1][amount], X::Float(360_000.0));
+        }
+    }
+    let (status, body) = get(&server, "/v1/reports/deals?by=open&format=pdf").await;
+    assert_eq!(status, 400);
+    assert!(body["error"]["message"].as_str().unwrap().contains("format"), "{body}");
+}

@@ -234,7 +234,8 @@ fn schema_of(path: &std::path::Path) -> Vec<(String, String, String)> {
 /// they are never late. Changes stored after the upgrade are.
 #[tokio::test]
 async fn a_database_from_before_the_times_were_recorded_is_upgraded_and_keeps_syncing() {
-    let before = rapport_server::db::schema_version() - 2;
+    // Migration 18 added the times; the file is made as the one before it.
+    let before = 17;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join(rapport_server::config::DATABASE_FILE);
     rapport_server::db::create_at_version(&db, before).unwrap();
@@ -265,14 +266,29 @@ async fn a_database_from_before_the_times_were_recorded_is_upgraded_and_keeps_sy
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch(&format!(
-            "DROP TABLE rpt_field_changes; DROP TABLE change_times; PRAGMA user_version = {before};"
+            "DROP TABLE rpt_field_changes; DROP TABLE change_times; DROP TABLE rpt_known_from;
+             DROP TABLE rpt_accounts_hist; DROP TABLE rpt_deals_hist; DROP TABLE rpt_stage_moves_hist; DROP TABLE rpt_interactions_hist;
+             DROP TABLE rpt_interaction_contacts_hist; DROP TABLE rpt_ladder_moves_hist; DROP TABLE rpt_lifecycle_moves_hist; DROP TABLE rpt_conflicts_hist;
+             PRAGMA user_version = {before};"
         ))
         .unwrap();
     }
     assert_eq!(schema_of(&db), schema_of(&reference), "the file has exactly the older schema");
 
+    let upgrading = OffsetDateTime::now_utc() - Duration::seconds(1);
     let server = TestServer::start_in(dir.path(), |_| {}).await;
     assert!(rows(&server, TOKEN, &period).await.is_empty(), "changes stored before count as known when made");
+    // Figures as known before the upgrade cannot be told (ADR 0023); from it on they can.
+    let known_at = |t: OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (status, _, body) =
+        get(&server, TOKEN, &format!("/v1/reports/win-rate?known_at={}", known_at(upgrading))).await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("known_at"));
+    let now = OffsetDateTime::now_utc() + Duration::seconds(1);
+    let (status, _, then) = get(&server, TOKEN, &format!("/v1/reports/win-rate?known_at={}", known_at(now))).await;
+    assert_eq!(status, 200);
+    let (_, _, current) = get(&server, TOKEN, "/v1/reports/win-rate").await;
+    assert_eq!(then, current, "the rows stored before the upgrade are known from it on");
     // The old device keeps syncing (version 1) and its late edits now count.
     old.replica
         .edit(id, |e| {

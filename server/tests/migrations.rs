@@ -87,6 +87,8 @@ async fn a_0_1_0_database_with_data_is_upgraded_while_a_device_holds_unsynced_ed
             "DROP TABLE admin_actions; DROP TABLE actor_newest; DROP TABLE device_wipes; DROP TABLE log_hashes; DROP TABLE meta;
              ALTER TABLE rpt_deals DROP COLUMN title; ALTER TABLE rpt_deals DROP COLUMN next_step;
              DROP TABLE change_times; DROP TABLE rpt_field_changes;
+             DROP TABLE rpt_accounts_hist; DROP TABLE rpt_deals_hist; DROP TABLE rpt_stage_moves_hist; DROP TABLE rpt_interactions_hist;
+             DROP TABLE rpt_interaction_contacts_hist; DROP TABLE rpt_ladder_moves_hist; DROP TABLE rpt_lifecycle_moves_hist; DROP TABLE rpt_conflicts_hist; DROP TABLE rpt_known_from;
              PRAGMA user_version = 12;",
         )
         .unwrap();

@@ -385,3 +385,45 @@ fn a_stage_and_a_lost_reason_0_1_0_does_not_know_do_not_break_it() {
     assert_eq!(deal_json(&shown, &pumps)["stage"], "contracting", "0.1.0 moved a deal into the new stage");
     assert_eq!(deal_json(&shown, &pumps)["probability"], 90, "with the new stage's probability");
 }
+
+#[test]
+fn a_registration_code_from_today_survives_0_1_0_edits_and_0_1_0_syncs_its_documents() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(&root.path().join("server"));
+    let old = OldDesktop { dir: root.path().join("old"), name: "old-desktop".into() };
+    let new = Desktop::new(root.path(), "new-desktop");
+    init_old(&old, &server);
+    new.init(&server);
+
+    // Today's client writes a registration code (document lens 3) and reassigns in bulk.
+    let acme = new.last_line(&["account", "add", "--name", "ТОВ «Ромашка»"]);
+    let other = new.last_line(&["account", "add", "--name", "Ромашка, ООО"]);
+    new.ok(&["account", "set", &acme, "party.registration_code", "3214 5678"]);
+    new.ok(&["account", "reassign", "--search", "Ромашка", "--territory", "UA-46", "--allow-unknown-owner"]);
+    new.ok(&["sync"]);
+    old.ok(&["sync"]);
+
+    // 0.1.0 reads and edits the party of that document, and merges the duplicates.
+    let seen = old.json(&["account", "show", &acme, "--json"]);
+    assert_eq!(seen["account"]["party"]["territory"], "UA-46");
+    old.ok(&["account", "set", &acme, "party.industry", "Agro"]);
+    old.ok(&["account", "set", &acme, "party.territory", "UA-32"]);
+    old.ok(&["account", "merge", &acme, &other]);
+    old.ok(&["sync"]);
+    new.ok(&["sync"]);
+
+    let today = new.json(&["account", "show", &acme, "--json"]);
+    let party = &today["account"]["party"];
+    assert_eq!(party["registration_code"], "3214 5678", "kept through 0.1.0's edits");
+    assert_eq!((party["industry"].as_str(), party["territory"].as_str()), (Some("Agro"), Some("UA-32")));
+    assert_eq!(today["account"]["lens_version"], 3);
+    assert_eq!(new.json(&["account", "show", &other, "--json"])["account"]["merged_into"], acme.as_str());
+    assert!(new.json(&["account", "duplicates", "--json"]).as_array().unwrap().is_empty(), "merged: no group left");
+
+    // And today's edits after 0.1.0's still reach 0.1.0.
+    new.ok(&["account", "set", &acme, "party.registration_code", "32145678"]);
+    new.ok(&["account", "set", &acme, "party.website", "romashka.ua"]);
+    new.ok(&["sync"]);
+    old.ok(&["sync"]);
+    assert_eq!(old.json(&["account", "show", &acme, "--json"])["account"]["party"]["website"], "romashka.ua");
+}

@@ -337,7 +337,7 @@ test('the dashboard shows the API figures, drills down and follows the server li
   await page.waitForSelector(`[data-testid="history-table"][data-account="${seeded.globex}"] tbody tr`);
   await page.click(`#open-conflicts [data-account="${seeded.acme}"]`);
   await page.waitForSelector(`[data-testid="history-table"][data-account="${seeded.acme}"] tbody tr`);
-  const devices = await page.$$eval('[data-testid="history-table"] tbody tr td:nth-child(3)', (tds) => tds.map((t) => t.textContent));
+  const devices = await page.$$eval('[data-testid="history-table"] tbody tr td:nth-child(4)', (tds) => tds.map((t) => t.textContent));
   assert.ok(devices.includes('laptop') && devices.includes('phone'), devices.join(','));
   // Each change in words, with the value before and after it.
   const websites = await page.$$eval('[data-testid="history-table"] li[data-field="party.website"]', (lis) =>
@@ -762,5 +762,90 @@ test('every report downloads as CSV and XLSX with the filters on the page, amoun
   await page.selectOption('#export-report', 'overdue-deals');
   const overdue = fs.readFileSync(await downloaded('#export-csv', 'overdue-deals.csv'), 'utf8');
   assert.ok(overdue.includes('Initech'), overdue);
+
+  // The rows behind a figure download too, with the page's filters.
+  await signedIn('?rep=ana');
+  await page.click('[data-testid="stage-negotiation"]');
+  await page.waitForSelector('#drill[data-drill="deals:by=stage&key=negotiation"]');
+  const deals = await api('/v1/reports/deals', { rep: 'ana', by: 'stage', key: 'negotiation' });
+  assert.ok(deals.rows.length >= 2, JSON.stringify(deals.rows));
+  const drillCsv = fs.readFileSync(await downloaded('#drill-csv', 'deals.csv'), 'utf8');
+  assert.ok(drillCsv.startsWith('\uFEFF'));
+  assert.equal(drillCsv.slice(1).trim().split(/\r?\n/).length, deals.rows.length + 1, drillCsv);
+  for (const r of deals.rows) assert.ok(drillCsv.includes(major(r)) && drillCsv.includes(r.title), drillCsv);
+  const drillBook = JSON.parse(execFileSync('python3', ['-c', [
+    'import json, sys, openpyxl',
+    'ws = openpyxl.load_workbook(sys.argv[1]).active',
+    'print(json.dumps([list(r) for r in ws.iter_rows(values_only=True)], default=str))',
+  ].join('\n'), await downloaded('#drill-xlsx', 'deals.xlsx')], { encoding: 'utf8' }));
+  assert.equal(drillBook.length, deals.rows.length + 1);
+  const amountAt = drillBook[0].indexOf('amount');
+  assert.deepEqual(drillBook.slice(1).map((row) => Number(row[amountAt]).toFixed(2)).sort(), deals.rows.map(major).sort());
+  assert.deepEqual(pageErrors, []);
+});
+
+test('a closed period shows its figures as known at its end beside now, with the late edits behind the difference', async () => {
+  // Last month, closed. A rep's laptop, offline in the middle of it, opens a
+  // deal and wins it (its clock says so: `faketime`); it syncs only today.
+  const now = new Date();
+  const day = (y, m, d) => new Date(Date.UTC(y, m, d)).toISOString().slice(0, 10);
+  const from = day(now.getUTCFullYear(), now.getUTCMonth() - 1, 1);
+  const to = day(now.getUTCFullYear(), now.getUTCMonth(), 0);
+  const made = from.slice(0, 8) + '15 11:00:00';
+  const laptop = path.join(tmp, 'late-laptop.db');
+  cli(laptop, 'init', '--server', url, '--token', await deviceToken('late-laptop'));
+  cli(laptop, 'sync');
+  const offline = (...args) => {
+    const out = execFileSync('faketime', ['-f', '@' + made, CLI_BIN, '--replica', laptop, ...args], { encoding: 'utf8', timeout: 30000 });
+    return out.trim().split('\n').pop().trim();
+  };
+  const deal = offline('deal', 'add', seeded.globex, '--title', 'Late win', '--amount', '5000', '--currency', 'EUR', '--stage', 'proposal');
+  offline('deal', 'stage', seeded.globex, deal, 'won');
+  cli(laptop, 'sync');
+
+  const end = new Date(to + 'T00:00:00Z');
+  end.setUTCDate(end.getUTCDate() + 1);
+  const knownAt = end.toISOString().replace(/\.\d+Z$/, 'Z');
+  const period = { from, to };
+  const late = await api('/v1/reports/late-edits', Object.assign({ limit: 100 }, period));
+  assert.ok(late.rows.some((r) => r.deal_id === deal && r.won_delta_minor === 500000), JSON.stringify(late.rows));
+  const then = await api('/v1/reports/win-rate', Object.assign({ known_at: knownAt }, period));
+  const current = await api('/v1/reports/win-rate', period);
+  assert.equal(Number(current.rows[0].won), Number(then.rows[0].won) + 1, 'the late win counts now, not as known then');
+
+  await signedIn(`?period=custom&from=${from}&to=${to}`);
+  await loadedWith('overview', period);
+  await page.waitForSelector('[data-testid="known-card"]:not([hidden]) [data-testid="known-table"]');
+  assert.equal(await page.getAttribute('[data-testid="known-card"]', 'data-known-at'), knownAt);
+  const figure = async (key) => {
+    const row = page.locator(`[data-testid="known-table"] tr[data-figure="${key}"]`);
+    return [Number(await row.getAttribute('data-then')), Number(await row.getAttribute('data-now'))];
+  };
+  assert.deepEqual(await figure('won'), [Number(then.rows[0].won), Number(current.rows[0].won)]);
+  assert.deepEqual(await figure('lost'), [Number(then.rows[0].lost), Number(current.rows[0].lost)]);
+  // The late edits behind it, as the API lists them; the win's row carries its effect.
+  assert.equal(await page.locator('[data-testid="late-table"] tbody tr').count(), late.rows.length);
+  assert.equal(Number(await page.getAttribute('[data-testid="late-edits"]', 'data-total')), late.total);
+  const win = page.locator('[data-testid="late-table"] tbody tr[data-won-delta="500000"]');
+  assert.equal(await win.count(), 1);
+  assert.match(await win.textContent(), /late-laptop/);
+  // From a late edit to the account's history, which shows when each change was made and received.
+  await win.locator('button[data-account]').click();
+  await page.waitForSelector(`[data-testid="history-table"][data-account="${seeded.globex}"] tbody tr`);
+  const received = await page.$$eval('[data-testid="history-table"] td[data-received]', (tds) => tds.map((t) => t.dataset.received));
+  const history = await api(`/v1/reports/accounts/${seeded.globex}/history`);
+  assert.deepEqual(received, [...history.changes].reverse().map((c) => c.received || ''));
+  assert.ok(history.changes.some((c) => c.received && Date.parse(c.received) - Date.parse(c.at) > 86400000),
+    'the late changes were received days after they were made');
+
+  await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-known-then-now.png'), fullPage: true });
+  await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  const axe = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious.map((v) => v.id + ': ' + v.nodes.map((n) => n.target).join(' ')), []);
+
+  // An open period has nothing to compare: the card stays hidden.
+  await signedIn('?period=month');
+  assert.equal(await page.locator('[data-testid="known-card"]').isHidden(), true);
   assert.deepEqual(pageErrors, []);
 });

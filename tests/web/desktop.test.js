@@ -102,6 +102,20 @@ async function openAccount(name) {
     && Number(document.getElementById('card').dataset.renders) > r, [name, renders]);
 }
 
+// Runs `action` (an edit) and waits until the card it answers is drawn.
+async function rendered(action) {
+  const renders = await page.$eval('#card', (c) => Number(c.dataset.renders || 0));
+  await action();
+  await page.waitForFunction((r) => Number(document.getElementById('card').dataset.renders) > r, renders);
+}
+
+// Runs `action` (a settings change) and waits until the settings it answers are drawn.
+async function settingsRendered(action) {
+  const renders = await page.$eval('#settings', (c) => Number(c.dataset.renders || 0));
+  await action();
+  await page.waitForFunction((r) => Number(document.getElementById('settings').dataset.renders) > r, renders);
+}
+
 async function screenshot(name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
@@ -165,7 +179,7 @@ test('the one-time link signs the browser in, once; the API refuses everyone els
   assert.equal(answer.headers()['x-content-type-options'], 'nosniff');
   assert.equal(answer.headers()['referrer-policy'], 'no-referrer');
   const [cookie] = await context.cookies(appBase);
-  assert.equal(cookie.name, 'rapport_session');
+  assert.equal(cookie.name, 'rapport_session_' + new URL(appBase).port, 'named with the port: two apps in one browser keep their sessions');
   assert.equal(cookie.httpOnly, true);
   assert.equal(cookie.sameSite, 'Strict');
 
@@ -296,6 +310,174 @@ test('deals, interactions, tasks and the history, from the card', async () => {
   assert.deepEqual(acme.tasks.map((t) => [t.title, t.due, t.status]), [['Send the offer', '2026-12-31', 'done']]);
 });
 
+test('roles, demographics, buying habits, a tie, notes typed on two devices, and the account as it was', async () => {
+  await openAccount('Acme Tools');
+  // The lost deal of the test before shows its reason by name, not its id.
+  await page.waitForSelector('[data-testid=deal] td:has-text("lost (Competitor)")');
+
+  await rendered(() => page.check('[data-testid=roles] input[data-role=supplier]'));
+  await page.waitForSelector('[data-testid=roles] input[data-role=supplier]:checked');
+
+  const demo = '[data-testid=add-demographics]';
+  await page.fill(demo + ' [name=key]', 'employees');
+  await page.fill(demo + ' [name=value]', '120');
+  await rendered(() => page.click(demo + ' button[type=submit]'));
+  await page.waitForSelector('[data-testid=demographics] li[data-key=employees]');
+  assert.equal(await page.inputValue('[data-testid=demographics] li[data-key=employees] input'), '120');
+  const habits = '[data-testid=add-buying_habits]';
+  for (const [k, v] of [['orders', 'quarterly'], ['pays', 'on time']]) {
+    await page.fill(habits + ' [name=key]', k);
+    await page.fill(habits + ' [name=value]', v);
+    await rendered(() => page.click(habits + ' button[type=submit]'));
+    await page.waitForSelector(`[data-testid=buying_habits] li[data-key="${k}"]`);
+  }
+  await rendered(() => page.click('[data-testid=buying_habits] li[data-key=pays] button.chip-x'));
+  await page.waitForSelector('[data-testid=buying_habits] li[data-key=pays]', { state: 'detached' });
+
+  // A group tie to another account, chosen by its name.
+  await page.focus('[data-testid=tie-to]');
+  await page.waitForSelector(`[data-testid=tie-to] option[value="${ids.romashka}"]`, { state: 'attached' });
+  await page.selectOption('[data-testid=tie-to]', ids.romashka);
+  await page.selectOption('[data-testid=add-tie] [name=kind]', 'group');
+  await page.fill('[data-testid=add-tie] [name=role]', 'member');
+  await rendered(() => page.click('[data-testid=add-tie] button[type=submit]'));
+  await page.waitForSelector('[data-testid=ties] li[data-kind=group]:has-text("Ромашка")');
+
+  // Notes: typed here while a field rep's sentence arrives; both stay.
+  await page.fill('[data-testid=notes]', 'Met the buyer.');
+  await rendered(() => page.press('[data-testid=notes]', 'Tab'));
+  assert.equal(await page.inputValue('[data-testid=notes]'), 'Met the buyer.');
+  await until('the notes sent', async () => (await status()).unsent === 0);
+  await page.focus('[data-testid=notes]');
+  cli(field, 'sync');
+  cli(field, 'notes', 'set', ids.acme, 'Met the buyer. Call back in May.');
+  cli(field, 'sync');
+  await until('the rep\'s notes in the replica', async () => page.evaluate(async (id) =>
+    (await (await fetch('/api/accounts/' + id)).json()).account.party.notes.includes('May'), ids.acme));
+  // The card waits while the worker types; her text is still the one she saw.
+  assert.equal(await page.inputValue('[data-testid=notes]'), 'Met the buyer.');
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.type('Important: ');
+  await page.keyboard.press('Tab');
+  await page.waitForFunction(() => document.querySelector('[data-testid=notes]').value === 'Important: Met the buyer. Call back in May.');
+
+  await until('everything sent', async () => (await status()).unsent === 0);
+  cli(field, 'sync');
+  const acme = showJson(field, ids.acme);
+  assert.deepEqual(acme.party.roles, ['customer', 'supplier']);
+  assert.deepEqual(acme.party.demographics, { employees: '120' });
+  assert.deepEqual(acme.party.buying_habits, { orders: 'quarterly' });
+  assert.deepEqual(acme.ties.map((t) => [t.from, t.to, t.kind, t.role]), [[ids.acme, ids.romashka, 'group', 'member']]);
+  assert.equal(acme.party.notes, 'Important: Met the buyer. Call back in May.');
+
+  // The account right after the role was added: supplier, but no demographics or notes yet.
+  await page.click('[data-testid=show-history]');
+  await page.click('[data-testid=history] li[data-op="account.add_role"] [data-testid=show-then]');
+  const then = '[data-testid=account-then]';
+  await page.waitForSelector(then);
+  const shown = await page.$$eval(then + ' dt', (dts) => Object.fromEntries(dts.map((dt) => [dt.textContent, dt.nextElementSibling.textContent])));
+  assert.equal(shown.Roles, 'customer, supplier');
+  assert.equal(shown.Demographics, '—');
+  assert.equal(shown.Notes, '—');
+  assert.equal(shown.City, undefined);
+  assert.match(shown.Address, /Lviv/);
+  assert.equal(await page.$$eval(then + ' input, ' + then + ' textarea, ' + then + ' select', (n) => n.length), 0, 'read-only');
+  await screenshot('desktop-earlier.png');
+  await page.click('[data-testid=close-then]');
+  await page.waitForSelector(then, { state: 'detached' });
+});
+
+test('the settings editor: stages with probabilities and stale thresholds, reason catalogues', async () => {
+  await page.click('[data-testid=tab-settings]');
+  const row = '[data-testid=stages] tr[data-stage=proposal]';
+  await page.waitForSelector(row);
+  assert.equal(await page.isHidden('[data-testid=settings-readonly]'), true, 'the admin may change them');
+  await page.fill(row + ' [name=name]', 'Offer');
+  await page.fill(row + ' [name=probability]', '55');
+  await page.fill(row + ' [name=stale_after_days]', '10');
+  await settingsRendered(() => page.click(row + ' [data-testid=save-stage]'));
+  assert.equal(await page.inputValue(row + ' [name=probability]'), '55');
+
+  await page.fill('[data-testid=add-stage] [name=id]', 'demo');
+  await page.fill('[data-testid=add-stage] [name=name]', 'Demo');
+  await page.fill('[data-testid=add-stage] [name=probability]', '30');
+  await settingsRendered(() => page.click('[data-testid=add-stage] button[type=submit]'));
+  await page.waitForSelector('[data-testid=stages] tr[data-stage=demo]');
+
+  await page.fill('[data-testid=add-reason-lost] [name=reason]', 'too_slow');
+  await settingsRendered(() => page.click('[data-testid=add-reason-lost] button[type=submit]'));
+  await page.waitForSelector('[data-testid=reasons-lost] li[data-reason=too_slow]');
+  // Catalogue reasons by their names, in the user's language.
+  assert.equal(await page.textContent('[data-testid=reasons-lost] li[data-reason=no_budget]'), 'No budget');
+  assert.equal(await page.textContent('[data-testid=reasons-end] li[data-reason=switched_supplier]'), 'switched supplier');
+  await page.selectOption('[data-testid=lang]', 'uk');
+  await page.waitForFunction(() => document.querySelector('[data-testid=reasons-lost] li[data-reason=no_budget]').textContent === 'Немає бюджету');
+  await page.selectOption('[data-testid=lang]', 'ru');
+  await page.waitForFunction(() => document.querySelector('[data-testid=reasons-lost] li[data-reason=no_budget]').textContent === 'Нет бюджета');
+  await screenshot('desktop-settings-ru.png');
+  // The renamed stage is shown by its new name on the card, in Russian too; the others translated.
+  await page.click('[data-testid=tab-accounts]');
+  await openAccount('Acme Tools');
+  const stages = await page.$$eval('[data-testid=add-deal] [name=stage] option', (os) => os.map((o) => o.textContent));
+  assert.ok(stages.includes('Offer') && stages.includes('Переговоры'), stages.join(', '));
+  await page.selectOption('[data-testid=lang]', 'en');
+  await page.click('[data-testid=tab-settings]');
+
+  await until('the settings sent', async () => (await status()).unsent === 0);
+  cli(field, 'sync');
+  const s = JSON.parse(execFileSync(CLI_BIN, ['--replica', field, 'settings', 'show', '--json'], { encoding: 'utf8' }));
+  const proposal = s.stages.find((x) => x.id === 'proposal');
+  assert.deepEqual([proposal.name, proposal.probability, proposal.stale_after_days], ['Offer', 55, 10]);
+  assert.ok(s.stages.some((x) => x.id === 'demo' && x.probability === 30));
+  assert.ok(s.lost_reasons.includes('too_slow'));
+
+  // Another administrator's change arrives on the open view without a reload.
+  await page.click('[data-testid=tab-settings]');
+  cli(field, 'settings', 'stage', 'negotiation', '--probability', '85');
+  cli(field, 'sync');
+  await until('the other change', async () =>
+    (await page.inputValue('[data-testid=stages] tr[data-stage=negotiation] [name=probability]')) === '85');
+  await page.click('[data-testid=tab-accounts]');
+});
+
+test('a rep\'s app shows the settings read-only', async () => {
+  const res = await fetch(`${serverUrl}/v1/admin/users`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'rita', role: 'rep', teams: [], territories: [] }),
+  });
+  const body = await res.text();
+  assert.equal(res.status, 200, body);
+  const rita = path.join(tmp, 'rita');
+  cli(rita, 'init', '--server', serverUrl, '--token', JSON.parse(body).token);
+  // Before her first sync the device does not know her role: the change is
+  // made here, and the server refuses it.
+  cli(rita, 'settings', 'reason', 'add', 'lost', 'cheaper_elsewhere');
+  try { cli(rita, 'sync'); } catch (_) { /* the refusal is reported; the app lists it */ }
+  const started = await spawnUntil(CLI_BIN, ['--replica', rita, 'app', '--no-open'], {},
+    /(http:\/\/127\.0\.0\.1:\d+)\/open\?secret=[0-9a-f]{64}/, 'rita\'s rapport app');
+  const repPage = await context.newPage();
+  try {
+    // Cookies are not kept apart by port: on another host name (which the
+    // app accepts) her session does not replace the office worker's.
+    await repPage.goto(started.match[0].replace('127.0.0.1', 'localhost'));
+    await repPage.click('[data-testid=tab-settings]');
+    await repPage.waitForSelector('[data-testid=stages] tr[data-stage=proposal]');
+    assert.equal(await repPage.isVisible('[data-testid=settings-readonly]'), true);
+    // The admin's changes arrived with her sync; she sees them and cannot change them.
+    assert.equal(await repPage.inputValue('[data-testid=stages] tr[data-stage=proposal] [name=name]'), 'Offer');
+    assert.equal(await repPage.isDisabled('[data-testid=stages] tr[data-stage=proposal] [name=probability]'), true);
+    assert.equal(await repPage.$$eval('[data-testid=save-stage], [data-testid=add-stage], [data-testid^=add-reason]', (n) => n.length), 0);
+    assert.equal(await repPage.textContent('[data-testid=reasons-lost] li[data-reason=price]'), 'Price');
+    await repPage.click('[data-testid=tab-refused]');
+    await repPage.waitForSelector('[data-testid=refused-settings]:has-text("role rep may not change the settings")');
+    assert.equal(await repPage.textContent('#refused-count'), '1');
+  } finally {
+    await repPage.close();
+    assert.equal(await stop(started.child), 0);
+  }
+});
+
 test('offline: edits are kept and counted; when the server is back they arrive', async () => {
   const port = new URL(serverUrl).port;
   await stop(server);
@@ -334,6 +516,9 @@ test('no serious accessibility problems; every action is a control the keyboard 
   await page.click('[data-testid=tab-conflicts]');
   assert.deepEqual(await accessibilityProblems(), []);
   await page.click('[data-testid=tab-refused]');
+  assert.deepEqual(await accessibilityProblems(), []);
+  await page.click('[data-testid=tab-settings]');
+  await page.waitForSelector('[data-testid=stages] tr[data-stage=proposal]');
   assert.deepEqual(await accessibilityProblems(), []);
   await page.click('[data-testid=tab-accounts]');
   // The keyboard alone: focus the search box, type, and open the account with Enter.

@@ -131,6 +131,8 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
             })?;
             outln!("ended the relationship with {id} on {on} ({}, {})", status.as_str(), reason.trim());
         }
+        AccountCommand::Duplicates { json } => super::office::duplicates(replica, json)?,
+        AccountCommand::Reassign(args) => super::office::reassign(replica, args)?,
         AccountCommand::Reopen { id } => {
             let id = account_id(replica, &id)?;
             let party = replica.account(id)?.party;

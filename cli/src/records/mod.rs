@@ -20,6 +20,7 @@ mod conflicts;
 mod contact;
 mod deal;
 mod interaction;
+mod office;
 mod party;
 mod settings;
 mod task;

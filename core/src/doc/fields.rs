@@ -91,6 +91,7 @@ const PARTY: &[(&str, Kind)] = &[
     ("name", Kind::Required),
     ("industry", Kind::Text),
     ("website", Kind::Text),
+    ("registration_code", Kind::Text),
     ("geo", Kind::Geo),
     ("owner", Kind::Text),
     ("team", Kind::Text),

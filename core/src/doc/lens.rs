@@ -20,6 +20,14 @@
 //! | --- | --- | --- |
 //! | 1 | 0.1.0 | the layout in [`super`] |
 //! | 2 | 0.2.0 | deal line items; a deal's amount follows them unless set by hand |
+//! | 3 | 0.2.0 | the party's `registration_code` (ЄДРПОУ, ИНН): one optional text key |
+//!
+//! ## Lens 3: registration code
+//!
+//! `party.registration_code` is an optional text, set like any party field
+//! (`set_field("party.registration_code", …)`); the change that writes a
+//! non-empty one raises the lens. Nothing is read differently below lens 3: a
+//! document without the key has no registration code.
 //!
 //! ## Lens 2: line items
 //!
@@ -59,8 +67,14 @@ use automerge::{AutoCommit, ObjId, ReadDoc, ScalarValue, Value};
 use super::access::Fields;
 use crate::model::{LineItem, LineItemId, line_items_total};
 
-/// The newest lens this build reads and writes.
-pub const LENS_VERSION: u64 = 2;
+/// The newest lens this build reads and writes. A writer raises a
+/// document's lens to it in the change that first writes a key of lens 2 or
+/// later (a line item, a registration code).
+pub const LENS_VERSION: u64 = 3;
+
+/// The party key a registration code is kept in (lens 3). Absent means none;
+/// 0.1.0 ignores it and keeps it when it edits the party.
+pub(crate) const REGISTRATION_CODE: &str = "registration_code";
 
 /// Key prefix of a line item in a deal map (lens 2).
 pub(crate) const LINE_ITEM_PREFIX: &str = "line_item:";

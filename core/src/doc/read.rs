@@ -156,6 +156,7 @@ fn party(
         roles: set_of(d, p, "roles"),
         industry: p.string("industry"),
         website: p.string("website"),
+        registration_code: p.string("registration_code"),
         address,
         geo: p.parsed("geo"),
         owner: p.string("owner"),

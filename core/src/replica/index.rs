@@ -12,6 +12,7 @@ use crate::doc::AccountDoc;
 use crate::doc::access::{self as a, Fields};
 use crate::doc::conflicts;
 use crate::error::Result;
+use crate::matching;
 use crate::model::*;
 
 use super::words;
@@ -50,7 +51,7 @@ pub struct AccountFilter {
     /// Accounts with at least one deal in this stage.
     pub deal_stage: Option<String>,
     pub tag: Option<String>,
-    /// Full-text query over names, contacts, notes and addresses, by prefix and by word form.
+    /// Full-text query over names, contacts, registration codes, notes and addresses, by prefix and by word form.
     pub text: Option<String>,
     /// Only accounts with open conflicts.
     pub with_conflicts: bool,
@@ -69,6 +70,8 @@ pub(crate) struct Row {
     notes: String,
     /// Street, city, region and postcode.
     address: String,
+    /// What duplicate detection compares (`duplicates.rs`), sorted, without repeats.
+    keys: Vec<(&'static str, String)>,
 }
 
 pub(crate) fn row(doc: &mut AccountDoc) -> Row {
@@ -93,16 +96,31 @@ pub(crate) fn row(doc: &mut AccountDoc) -> Row {
     stages.sort();
     stages.dedup();
     let mut contacts_text = String::new();
+    let name = p.string("name").unwrap_or_default();
+    let mut keys = Vec::new();
+    keys.extend(matching::name_key(&name).map(|k| ("name", k)));
+    // The registration code is searched with the ways to reach the party.
+    if let Some(code) = p.string(crate::doc::lens::REGISTRATION_CODE) {
+        keys.extend(matching::code_key(&code).map(|k| ("code", k)));
+        contacts_text.push_str(&code);
+        contacts_text.push(' ');
+    }
     for contact in &walked.contacts {
         if let Some(n) = contact.string("name") {
             contacts_text.push_str(&n);
             contacts_text.push(' ');
         }
-        for word in contact.set(d, "emails").into_iter().chain(contact.set(d, "phones")) {
+        let emails = contact.set(d, "emails");
+        let phones = contact.set(d, "phones");
+        keys.extend(emails.iter().filter_map(|e| matching::email_key(e)).map(|k| ("email", k)));
+        keys.extend(phones.iter().filter_map(|n| matching::phone_key(n)).map(|k| ("phone", k)));
+        for word in emails.into_iter().chain(phones) {
             contacts_text.push_str(&word);
             contacts_text.push(' ');
         }
     }
+    keys.sort();
+    keys.dedup();
     let address = p
         .obj("address")
         .map(|o| {
@@ -114,7 +132,7 @@ pub(crate) fn row(doc: &mut AccountDoc) -> Row {
     Row {
         summary: AccountSummary {
             id,
-            name: p.string("name").unwrap_or_default(),
+            name,
             kind: p.parsed("kind").unwrap_or(PartyKind::Organization),
             owner: p.string("owner"),
             team: p.string("team"),
@@ -134,6 +152,7 @@ pub(crate) fn row(doc: &mut AccountDoc) -> Row {
         contacts_text,
         notes: p.text(d, "notes"),
         address,
+        keys,
     }
 }
 
@@ -190,6 +209,7 @@ pub(crate) fn write(conn: &Connection, r: &Row) -> Result<()> {
             stage.execute(params![id, st])?;
         }
     }
+    write_keys(conn, &id, &r.keys)?;
     let text: Option<(String, String, String, String)> = conn
         .prepare_cached("SELECT name, contacts, notes, address FROM accounts_fts WHERE rowid = ?1")?
         .query_row([rowid], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
@@ -206,6 +226,24 @@ pub(crate) fn write(conn: &Connection, r: &Row) -> Result<()> {
             "INSERT INTO accounts_fts (rowid, name, contacts, notes, address, stems) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![rowid, s.name, r.contacts_text, r.notes, r.address, stems])?;
+    }
+    Ok(())
+}
+
+/// Rewrites the account's duplicate keys when they changed.
+fn write_keys(conn: &Connection, id: &str, keys: &[(&'static str, String)]) -> Result<()> {
+    let mut stmt =
+        conn.prepare_cached("SELECT kind, key FROM account_keys WHERE account_id = ?1 ORDER BY kind, key")?;
+    let stored = stmt
+        .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if stored.iter().map(|(k, v)| (k.as_str(), v.as_str())).eq(keys.iter().map(|(k, v)| (*k, v.as_str()))) {
+        return Ok(());
+    }
+    conn.prepare_cached("DELETE FROM account_keys WHERE account_id = ?1")?.execute([id])?;
+    let mut insert = conn.prepare_cached("INSERT INTO account_keys (account_id, kind, key) VALUES (?1, ?2, ?3)")?;
+    for (kind, key) in keys {
+        insert.execute(params![id, kind, key])?;
     }
     Ok(())
 }
@@ -227,12 +265,14 @@ pub(crate) fn remove(conn: &Connection, id: &str) -> Result<()> {
     conn.prepare_cached("DELETE FROM accounts WHERE id = ?1")?.execute([id])?;
     conn.prepare_cached("DELETE FROM account_tags WHERE account_id = ?1")?.execute([id])?;
     conn.prepare_cached("DELETE FROM account_deal_stages WHERE account_id = ?1")?.execute([id])?;
+    conn.prepare_cached("DELETE FROM account_keys WHERE account_id = ?1")?.execute([id])?;
     Ok(())
 }
 
 pub(crate) fn clear(conn: &Connection) -> Result<()> {
     conn.execute_batch(
-        "DELETE FROM accounts; DELETE FROM account_tags; DELETE FROM account_deal_stages; DELETE FROM accounts_fts;",
+        "DELETE FROM accounts; DELETE FROM account_tags; DELETE FROM account_deal_stages; DELETE FROM accounts_fts;
+         DELETE FROM account_keys;",
     )?;
     Ok(())
 }

@@ -15,6 +15,7 @@
 //!   [`Replica::encrypt`]; SQLCipher, see `key`).
 
 mod directory;
+mod duplicates;
 mod erase;
 mod index;
 mod key;
@@ -42,9 +43,11 @@ use crate::rules::Principal;
 use crate::settings::{SETTINGS_DOC_ID, Settings, SettingsDoc};
 
 pub use directory::{Directory, NameKind};
+pub use duplicates::{DuplicateGroup, DuplicateReason, SharedKey};
 pub use erase::Unsynced;
 pub use index::{AccountFilter, AccountSummary};
 pub use key::{Encryption, RAW_KEY_LEN, ReplicaKey};
+pub use reassign::{FieldChange, Reassignment};
 pub use refused::{RefusedEdit, RefusedEditId};
 pub use shared::{BUSY_WAIT, ERASE_WAIT};
 pub use sync::{PushPlan, SyncLimits, SyncReport};
@@ -104,6 +107,9 @@ macro_rules! write_tx {
     }};
 }
 pub(crate) use write_tx;
+
+// After the macro it uses.
+mod reassign;
 
 /// A local replica. Not `Sync`: one owner, one connection. Other handles
 /// (in this process or others) may have the same file open.
@@ -309,8 +315,8 @@ impl Replica {
         index::list(&self.conn, filter)
     }
 
-    /// Full-text search over names, contacts (names, emails, phones), notes and
-    /// addresses (street, city, region, postcode), best match first. Words
+    /// Full-text search over names, contacts (names, emails, phones), registration
+    /// codes, notes and addresses (street, city, region, postcode), best match first. Words
     /// match by prefix and by stem, in English, Ukrainian and Russian.
     pub fn search(&self, text: &str, limit: u32) -> Result<Vec<AccountSummary>> {
         index::list(
@@ -386,6 +392,12 @@ impl Replica {
     /// The account as it was right after the change(s) `heads`.
     pub fn account_at(&self, id: AccountId, heads: &[ChangeHash]) -> Result<Account> {
         self.with_document(id, |doc| doc.at(heads))
+    }
+
+    /// The account document's heads now: what an edit made from this view of
+    /// the account (such as [`Editor::edit_notes`]) names as its base.
+    pub fn heads(&self, id: AccountId) -> Result<Vec<ChangeHash>> {
+        self.with_document(id, |doc| Ok(doc.heads()))
     }
 
     /// The account's whole Automerge document, for other Automerge implementations.

@@ -189,6 +189,23 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ",
         reindex: false,
     },
+    // 9: what duplicate detection compares (ADR 0024): per account its
+    // normalized name, registration code, contacts' phones and e-mails
+    // (`kind`: `name`, `code`, `phone`, `email`; `key` as `matching.rs`
+    // makes it). Derived from the documents: filled by the reindex, which
+    // also puts registration codes into the full-text index.
+    Migration {
+        sql: "
+        CREATE TABLE account_keys (
+            account_id TEXT NOT NULL,
+            kind       TEXT NOT NULL,
+            key        TEXT NOT NULL,
+            PRIMARY KEY (kind, key, account_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX account_keys_by_account ON account_keys (account_id);
+        ",
+        reindex: true,
+    },
 ];
 
 /// The schema version a fully migrated replica has.

@@ -34,6 +34,13 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    let accounts = state.replica().list(&filter(&query)?)?;
+    Ok(reply(&accounts))
+}
+
+/// The list's filter from its query parameters (also what office work
+/// applies a bulk reassignment to).
+pub(crate) fn filter(query: &HashMap<String, String>) -> Result<AccountFilter, ApiError> {
     const KNOWN: &[&str] = &[
         "q",
         "owner",
@@ -80,8 +87,7 @@ pub(crate) async fn list(
         include_deleted: flag("deleted", query.get("deleted"))?,
         limit: Some(limit),
     };
-    let accounts = state.replica().list(&filter)?;
-    Ok(reply(&accounts))
+    Ok(filter)
 }
 
 #[derive(Deserialize)]
@@ -155,7 +161,8 @@ pub(crate) async fn remove_tag(
     edit(&state, &id.to_string(), |e| e.remove_tag(&tag))
 }
 
-/// `GET /api/settings`: stages (in funnel order), reason catalogues, tags, and who this device is.
+/// `GET /api/settings`: stages (in funnel order), reason catalogues, tags,
+/// who this device is, and whether its user may change the settings.
 pub(crate) async fn settings(State(state): State<AppState>) -> Result<Response, ApiError> {
     let r = state.replica();
     let author = r.author();
@@ -163,6 +170,9 @@ pub(crate) async fn settings(State(state): State<AppState>) -> Result<Response, 
         "settings": r.settings(),
         "user": author.user,
         "device": author.device,
+        // The role this device learned at sync (none yet: the server judges).
+        "role": r.principal().map(|p| p.role.as_str()),
+        "may_change_settings": super::settings::may_change(&r).is_ok(),
     })))
 }
 
@@ -170,14 +180,28 @@ pub(crate) async fn settings(State(state): State<AppState>) -> Result<Response, 
 #[serde(deny_unknown_fields)]
 pub(crate) struct NotesBody {
     text: String,
+    /// The card's `heads` the text was edited from. With them, only what the
+    /// person changed is applied, placed among what other devices typed since;
+    /// without them the text replaces today's notes (still as character edits).
+    base: Option<Vec<String>>,
 }
 
-/// `POST /api/accounts/{id}/notes {text}`: the notes, stored as character
-/// edits so that typing on another device at the same time is kept.
+/// `POST /api/accounts/{id}/notes {text, base?}`: the notes, stored as
+/// character edits so that typing on another device at the same time is kept.
 pub(crate) async fn notes(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Input(body): Input<NotesBody>,
 ) -> Result<Response, ApiError> {
-    edit(&state, &id, |e| e.set_notes(&body.text))
+    match &body.base {
+        None => edit(&state, &id, |e| e.set_notes(&body.text)),
+        Some(base) => {
+            let heads = base
+                .iter()
+                .map(|h| h.trim().parse::<rapport_core::ChangeHash>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| ApiError::BadRequest("base must be the card's heads (change hashes)".into()))?;
+            edit(&state, &id, |e| e.edit_notes(&heads, &body.text))
+        }
+    }
 }

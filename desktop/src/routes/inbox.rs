@@ -56,29 +56,48 @@ pub(crate) async fn resolve(
 
 #[derive(Serialize)]
 struct RefusedRow {
+    /// `edit` (an account edit, set aside: discard or retry) or `settings`
+    /// (the settings as changed here; they stay unsent until an
+    /// administrator, a manager or the office makes the change).
+    kind: &'static str,
     id: String,
     account: String,
     name: String,
     fields: Vec<String>,
     reason: String,
-    #[serde(with = "rapport_core::serde_time::instant")]
-    refused_at: time::OffsetDateTime,
+    #[serde(with = "rapport_core::serde_time::instant::option")]
+    refused_at: Option<time::OffsetDateTime>,
 }
 
-/// `GET /api/refused`: edits the server refused, set aside on this device.
+/// `GET /api/refused`: edits the server refused, set aside on this device,
+/// and a settings change it refused.
 pub(crate) async fn refused(State(state): State<AppState>) -> Result<Response, ApiError> {
     let r = state.replica();
     let rows: Vec<RefusedRow> = r
         .refused_edits()?
         .into_iter()
         .map(|e| RefusedRow {
+            kind: "edit",
             id: e.id.to_string(),
             account: e.account.to_string(),
             name: r.summary(e.account).map(|s| s.name).unwrap_or_default(),
             fields: e.fields,
             reason: e.reason,
-            refused_at: e.refused_at,
+            refused_at: Some(e.refused_at),
         })
+        .chain(
+            r.rejected_documents()?.into_iter().filter(|(doc, _)| doc == rapport_core::settings::SETTINGS_DOC_ID).map(
+                |(_, reason)| RefusedRow {
+                    kind: "settings",
+                    id: rapport_core::settings::SETTINGS_DOC_ID.into(),
+                    account: String::new(),
+                    name: String::new(),
+                    fields: vec!["settings".into()],
+                    reason,
+                    refused_at: None,
+                },
+            ),
+        )
         .collect();
     Ok(reply(&rows))
 }

@@ -8,8 +8,15 @@ mod contacts;
 mod deals;
 mod events;
 mod inbox;
+mod office;
 mod records;
 mod relationship;
+
+// The rest of the account card, its earlier states, and the settings editor.
+mod party;
+mod settings;
+
+use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::Router;
@@ -29,6 +36,11 @@ pub(crate) fn api() -> Router<AppState> {
     Router::new()
         .route("/status", get(events::status))
         .route("/events", get(events::events))
+        // Office work: duplicates, merge, bulk reassignment (office.rs).
+        .route("/office/duplicates", get(office::duplicates))
+        .route("/office/directory", get(office::directory))
+        .route("/office/merge", post(office::merge))
+        .route("/office/reassign", post(office::reassign))
         .route("/settings", get(accounts::settings))
         .route("/accounts", get(accounts::list).post(accounts::create))
         .route("/accounts/{id}", get(accounts::card))
@@ -59,6 +71,12 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/refused", get(inbox::refused))
         .route("/refused/{edit}/discard", post(inbox::discard))
         .route("/refused/{edit}/retry", post(inbox::retry))
+        // The rest of the account card, its earlier states, and the settings editor.
+        .route("/accounts/{id}/roles", post(party::role))
+        .route("/accounts/{id}/ties", post(party::add_tie))
+        .route("/accounts/{id}/at/{change}", get(party::at))
+        .route("/settings/stages", post(settings::put_stage))
+        .route("/settings/reasons", post(settings::add_reason))
 }
 
 /// A JSON body; a missing, malformed or mistyped one is a typed 400.
@@ -92,11 +110,22 @@ pub(crate) fn reply<T: Serialize>(value: &T) -> Response {
 pub(crate) struct Card {
     account: rapport_core::Account,
     conflicts: Vec<Conflict>,
+    /// The document's heads this card shows: an edit of the notes names them
+    /// as its base, so typing that arrived since is kept.
+    heads: Vec<String>,
+    /// The names of the ties' other ends (accounts on this replica, contacts).
+    names: BTreeMap<String, String>,
 }
 
 pub(crate) fn card_of(state: &AppState, id: AccountId) -> Result<Response, ApiError> {
     let r = state.replica();
-    let card = Card { account: r.account(id)?, conflicts: r.conflicts(id)? };
+    let account = r.account(id)?;
+    let card = Card {
+        names: party::tie_names(&r, &account),
+        conflicts: r.conflicts(id)?,
+        heads: r.heads(id)?.iter().map(ToString::to_string).collect(),
+        account,
+    };
     Ok(reply(&card))
 }
 

@@ -591,6 +591,43 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         ON rpt_field_changes(hidden, made_at, received_at, seq, n, owner, team, territory);
     CREATE INDEX rpt_field_changes_doc ON rpt_field_changes(doc_id, seq);
     ",
+    // 20: the reporting rows as they were known (issue 16, ADR 0023): for
+    // each fact table `rpt_X` a `rpt_X_hist` with the same columns (in the
+    // same order: a migration that changes `rpt_X` must change `rpt_X_hist`
+    // alike) and the log range `[valid_from, valid_to)` over which the row
+    // was the account's current row; the current rows have `valid_to` =
+    // i64::MAX. Every rewrite of an account's rows closes its open rows at
+    // the document's last log position and copies the new ones in. The rows
+    // indexed before this migration are copied with `valid_from` 0, and
+    // `rpt_known_from` records from which log position and instant the
+    // figures as known at an earlier instant are exact.
+    "
+    CREATE TABLE rpt_accounts_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_accounts;
+    CREATE INDEX rpt_accounts_hist_doc ON rpt_accounts_hist(doc_id, valid_to);
+    CREATE TABLE rpt_deals_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_deals;
+    CREATE INDEX rpt_deals_hist_doc ON rpt_deals_hist(doc_id, valid_to);
+    CREATE TABLE rpt_stage_moves_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_stage_moves;
+    CREATE INDEX rpt_stage_moves_hist_doc ON rpt_stage_moves_hist(doc_id, valid_to);
+    CREATE TABLE rpt_interactions_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_interactions;
+    CREATE INDEX rpt_interactions_hist_doc ON rpt_interactions_hist(doc_id, valid_to);
+    CREATE TABLE rpt_interaction_contacts_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_interaction_contacts;
+    CREATE INDEX rpt_interaction_contacts_hist_doc ON rpt_interaction_contacts_hist(doc_id, valid_to);
+    CREATE TABLE rpt_ladder_moves_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_ladder_moves;
+    CREATE INDEX rpt_ladder_moves_hist_doc ON rpt_ladder_moves_hist(doc_id, valid_to);
+    CREATE TABLE rpt_lifecycle_moves_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_lifecycle_moves;
+    CREATE INDEX rpt_lifecycle_moves_hist_doc ON rpt_lifecycle_moves_hist(doc_id, valid_to);
+    CREATE TABLE rpt_conflicts_hist AS SELECT *, 0 AS valid_from, 9223372036854775807 AS valid_to FROM rpt_conflicts;
+    CREATE INDEX rpt_conflicts_hist_doc ON rpt_conflicts_hist(doc_id, valid_to);
+    CREATE INDEX change_times_received ON change_times(received_at, seq);
+    CREATE TABLE rpt_known_from (
+        id      INTEGER PRIMARY KEY CHECK (id = 0),
+        seq     INTEGER NOT NULL,
+        at      INTEGER NOT NULL
+    );
+    INSERT INTO rpt_known_from (id, seq, at)
+        VALUES (0, (SELECT coalesce(max(last_seq), 0) FROM documents),
+                CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+    ",
 ];
 
 /// The schema version a fully migrated database has.

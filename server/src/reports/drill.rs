@@ -11,6 +11,7 @@ use axum::Extension;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use rusqlite::types::Value;
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
@@ -19,7 +20,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::filter::{BadFilter, Cond, Filter};
-use super::routes::{Filters, parse_query};
+use super::queries::Table;
+use super::routes::{Filters, Format, Output, format_of, parse_query, spreadsheet};
 use crate::AppState;
 use crate::access::Subject;
 use crate::auth::Principal;
@@ -206,10 +208,10 @@ fn own(query: &mut HashMap<String, String>, with_to_stage: bool) -> Result<Own, 
     if to_stage.as_ref().is_some_and(|k| k.is_empty() || k.chars().count() > MAX_KEY_LEN) {
         return Err(BadFilter { param: "to_stage", reason: "expected a stage id of 1 to 64 characters" });
     }
-    if ["format", "days", "limit", "offset"].iter().any(|k| query.contains_key(*k)) {
+    if ["days", "limit", "offset"].iter().any(|k| query.contains_key(*k)) {
         return Err(BadFilter {
             param: "query",
-            reason: "unknown parameter (accepted: by, key, to_stage, team, rep, territory, from, to)",
+            reason: "unknown parameter (accepted: by, key, to_stage, team, rep, territory, from, to, known_at, format)",
         });
     }
     Ok(Own { by: by.trim().to_owned(), key, to_stage })
@@ -233,9 +235,11 @@ fn required(key: Option<String>) -> Result<String, BadFilter> {
     path = "/v1/reports/deals",
     tag = "reports",
     operation_id = "drillDeals",
-    params(DealsQuery, Filters),
+    params(DealsQuery, Filters, Output),
     responses(
-        (status = 200, description = "The deals, as `{\"report\", \"columns\", \"rows\"}`.", body = Object),
+        (status = 200, description = "The deals, as `{\"report\", \"columns\", \"rows\"}`; with `format=csv` or `xlsx` a spreadsheet (amounts in major units beside their currency).",
+            content((Object = "application/json"), (String = "text/csv; charset=utf-8"),
+                    (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "A bad parameter, named in the message (`bad_request`).", body = ErrorBody),
     )
 )]
@@ -243,8 +247,9 @@ async fn deals(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<JsonValue>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut query = parse_query(query)?;
+    let format = format_of(&query)?;
     let own = own(&mut query, true)?;
     let by = DealsBy::parse(&own.by)
         .ok_or(BadFilter { param: "by", reason: "expected stage, forecast, open, won, lost, overdue or moved" })?;
@@ -266,7 +271,7 @@ async fn deals(
         Cond { sql, ..c }
     })
     .await?;
-    Ok(Json(answer("deals", &DEAL_COLUMNS, rows)))
+    respond("deals", &DEAL_COLUMNS, rows, format)
 }
 
 /// The condition over `rpt_deals d` of a deal drill-down.
@@ -299,7 +304,7 @@ fn deals_where(subject: &Subject, filter: &Filter, by: DealsBy, key: Option<&str
             }
         }
         DealsBy::Overdue => {
-            let today = time::OffsetDateTime::now_utc().date().to_string();
+            let today = filter.now().date().to_string();
             close(on.and("d.outcome = 'open' AND d.expected_close < ?", [Value::Text(today)]))
         }
         DealsBy::Moved => {
@@ -326,9 +331,11 @@ fn deals_where(subject: &Subject, filter: &Filter, by: DealsBy, key: Option<&str
     path = "/v1/reports/accounts",
     tag = "reports",
     operation_id = "drillAccounts",
-    params(AccountsQuery, Filters),
+    params(AccountsQuery, Filters, Output),
     responses(
-        (status = 200, description = "The accounts, as `{\"report\", \"columns\", \"rows\"}`.", body = Object),
+        (status = 200, description = "The accounts, as `{\"report\", \"columns\", \"rows\"}`; with `format=csv` or `xlsx` a spreadsheet (amounts in major units beside their currency).",
+            content((Object = "application/json"), (String = "text/csv; charset=utf-8"),
+                    (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "A bad parameter, named in the message (`bad_request`).", body = ErrorBody),
     )
 )]
@@ -336,8 +343,9 @@ async fn accounts(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<JsonValue>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut query = parse_query(query)?;
+    let format = format_of(&query)?;
     let own = own(&mut query, false)?;
     let by = AccountsBy::parse(&own.by)
         .ok_or(BadFilter { param: "by", reason: "expected phase, rung, ended-phase or end-reason" })?;
@@ -359,7 +367,7 @@ async fn accounts(
         }
     })
     .await?;
-    Ok(Json(answer("accounts", &ACCOUNT_COLUMNS, rows)))
+    respond("accounts", &ACCOUNT_COLUMNS, rows, format)
 }
 
 /// `GET /v1/reports/interactions?by=planned|held&key=REP`: one rep's interactions.
@@ -373,9 +381,11 @@ async fn accounts(
     path = "/v1/reports/interactions",
     tag = "reports",
     operation_id = "drillInteractions",
-    params(InteractionsQuery, Filters),
+    params(InteractionsQuery, Filters, Output),
     responses(
-        (status = 200, description = "The interactions, as `{\"report\", \"columns\", \"rows\"}`.", body = Object),
+        (status = 200, description = "The interactions, as `{\"report\", \"columns\", \"rows\"}`; with `format=csv` or `xlsx` a spreadsheet (amounts in major units beside their currency).",
+            content((Object = "application/json"), (String = "text/csv; charset=utf-8"),
+                    (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 400, description = "A bad parameter, named in the message (`bad_request`).", body = ErrorBody),
     )
 )]
@@ -383,8 +393,9 @@ async fn interactions(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Json<JsonValue>, ApiError> {
+) -> Result<Response, ApiError> {
     let mut query = parse_query(query)?;
+    let format = format_of(&query)?;
     let own = own(&mut query, false)?;
     let by = InteractionsBy::parse(&own.by).ok_or(BadFilter { param: "by", reason: "expected planned or held" })?;
     let rep = required(own.key)?;
@@ -409,7 +420,7 @@ async fn interactions(
         }
     })
     .await?;
-    Ok(Json(answer("interactions", &INTERACTION_COLUMNS, rows)))
+    respond("interactions", &INTERACTION_COLUMNS, rows, format)
 }
 
 /// Checks the filter, then runs the `SELECT` that `sql` builds (at most
@@ -424,11 +435,13 @@ async fn run(
         .db()
         .call(move |conn| {
             let subject = users::subject(conn, principal.device_id)?.ok_or(DbError::Revoked)?;
-            if let Err(bad) = filter.check_known(conn)? {
-                return Ok(Err(bad));
-            }
+            let known = match filter.check(conn)? {
+                Ok(known) => known,
+                Err(bad) => return Ok(Err(bad)),
+            };
             let c = sql(&subject, &filter);
-            let mut stmt = conn.prepare(&format!("{} LIMIT {MAX_ROWS}", c.sql))?;
+            let select = format!("{} LIMIT {MAX_ROWS}", c.sql);
+            let mut stmt = conn.prepare(&known.map_or(select.clone(), |k| super::known::rewrite(&select, k)))?;
             let n = stmt.column_count();
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(c.params.iter()), |r| {
@@ -439,6 +452,19 @@ async fn run(
         })
         .await??;
     Ok(rows)
+}
+
+/// The rows as JSON, or as a CSV or XLSX download (amounts in major units).
+fn respond(
+    name: &'static str,
+    columns: &[&'static str],
+    rows: Vec<Vec<JsonValue>>,
+    format: Format,
+) -> Result<Response, ApiError> {
+    if matches!(format, Format::Json) {
+        return Ok(Json(answer(name, columns, rows)).into_response());
+    }
+    spreadsheet(name, &Table { columns: columns.to_vec(), rows, total: None }, format)
 }
 
 fn answer(name: &str, columns: &[&str], rows: Vec<Vec<JsonValue>>) -> JsonValue {

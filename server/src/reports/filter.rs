@@ -9,6 +9,7 @@ use rusqlite::OptionalExtension;
 use rusqlite::types::Value;
 use time::{Date, OffsetDateTime, Time};
 
+use super::known::Known;
 use crate::access::{Role, Subject};
 
 /// A filter the caller got wrong; the message names the parameter, never data.
@@ -25,7 +26,7 @@ const MAX_DAYS: u32 = 10_000;
 pub const MAX_LIMIT: u32 = 10_000;
 /// Largest `offset` accepted.
 const MAX_OFFSET: u64 = 1_000_000_000;
-const PARAMS: [&str; 9] = ["team", "rep", "territory", "from", "to", "days", "format", "limit", "offset"];
+const PARAMS: [&str; 10] = ["team", "rep", "territory", "from", "to", "days", "format", "limit", "offset", "known_at"];
 pub(crate) use super::index::DAY_MS;
 
 /// The filters of one report request.
@@ -43,6 +44,8 @@ pub struct Filter {
     pub limit: Option<u32>,
     /// Rows of a per-row report to skip first.
     pub offset: Option<u64>,
+    /// The instant whose knowledge the figures show (`None`: now).
+    pub known_at: Option<OffsetDateTime>,
 }
 
 impl Filter {
@@ -52,7 +55,7 @@ impl Filter {
         if query.keys().any(|k| !PARAMS.contains(&k.as_str())) {
             return Err(BadFilter {
                 param: "query",
-                reason: "unknown parameter (accepted: team, rep, territory, from, to, days, format, limit, offset)",
+                reason: "unknown parameter (accepted: team, rep, territory, from, to, days, format, limit, offset, known_at)",
             });
         }
         let text = |k: &'static str| -> Result<Option<String>, BadFilter> {
@@ -103,6 +106,17 @@ impl Filter {
                 }
             },
         };
+        let known_at = match query.get("known_at") {
+            None => None,
+            Some(v) => {
+                Some(OffsetDateTime::parse(v.trim(), &time::format_description::well_known::Rfc3339).map_err(|_| {
+                    BadFilter {
+                        param: "known_at",
+                        reason: "expected an instant as RFC 3339, such as 2026-10-05T09:00:00Z",
+                    }
+                })?)
+            }
+        };
         let filter = Filter {
             team: text("team")?,
             rep: text("rep")?,
@@ -112,6 +126,7 @@ impl Filter {
             days,
             limit,
             offset,
+            known_at,
         };
         if let (Some(from), Some(to)) = (filter.from, filter.to)
             && from > to
@@ -121,8 +136,26 @@ impl Filter {
         Ok(filter)
     }
 
+    /// Refuses a team or rep the server does not know, or a `known_at`
+    /// before the server kept figures as known; otherwise the state of the
+    /// log `known_at` names (`None`: now).
+    pub(crate) fn check(&self, conn: &Connection) -> Result<Result<Option<Known>, BadFilter>, rusqlite::Error> {
+        if let Err(bad) = self.check_known(conn)? {
+            return Ok(Err(bad));
+        }
+        match self.known_at {
+            None => Ok(Ok(None)),
+            Some(at) => Ok(super::known::resolve(conn, at)?.map(Some)),
+        }
+    }
+
+    /// The instant the figures are as of: `known_at`, or now.
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.known_at.unwrap_or_else(OffsetDateTime::now_utc)
+    }
+
     /// Refuses a team or rep the server does not know.
-    pub(crate) fn check_known(&self, conn: &Connection) -> Result<Result<(), BadFilter>, rusqlite::Error> {
+    fn check_known(&self, conn: &Connection) -> Result<Result<(), BadFilter>, rusqlite::Error> {
         let exists = |sql: &str, v: &str| -> rusqlite::Result<bool> {
             Ok(conn.prepare_cached(sql)?.query_row([v], |_| Ok(())).optional()?.is_some())
         };

@@ -10,6 +10,10 @@
 //! same rewrite: what the account's old rows contributed is subtracted before
 //! they are deleted, what the new rows contribute is added after they are
 //! inserted. [`rebuild_rollups`] recomputes them from the fact rows.
+//!
+//! Each rewrite also keeps the rows as they were known: the fact rows are
+//! copied into `rpt_*_hist` with the log range over which they were the
+//! account's rows ([`super::known`], ADR 0023).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -21,8 +25,9 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-/// Tables holding one account's rows, keyed by `doc_id`.
-const TABLES: [&str; 8] = [
+/// Tables holding one account's rows, keyed by `doc_id`; each has a
+/// `{table}_hist` of its rows as they were known (ADR 0023).
+pub(crate) const TABLES: [&str; 8] = [
     "rpt_accounts",
     "rpt_deals",
     "rpt_stage_moves",
@@ -125,6 +130,30 @@ pub(crate) fn rewrite(conn: &Connection, doc: &str, account: Option<(&Account, &
         add_rollups(conn, doc)?;
         conn.prepare_cached("UPDATE rpt_accounts SET digest = ?2 WHERE doc_id = ?1")?
             .execute(params![doc, digest.as_slice()])?;
+    }
+    keep_as_known(conn, doc)
+}
+
+/// `valid_to` of a `rpt_*_hist` row that is still the account's current row.
+const OPEN: i64 = i64::MAX;
+
+/// Records account `doc`'s rewritten rows in the `rpt_*_hist` tables (ADR
+/// 0023): its open rows are closed at the document's last log position `L`
+/// (rows opened at `L` itself, by an earlier rewrite of the same state of
+/// the log, are dropped) and its current rows copied in, valid from `L`.
+fn keep_as_known(conn: &Connection, doc: &str) -> rusqlite::Result<()> {
+    let seq: i64 = conn
+        .prepare_cached("SELECT coalesce((SELECT last_seq FROM documents WHERE id = ?1), 0)")?
+        .query_row([doc], |r| r.get(0))?;
+    for table in TABLES {
+        conn.prepare_cached(&format!(
+            "DELETE FROM {table}_hist WHERE doc_id = ?1 AND valid_to = {OPEN} AND valid_from >= ?2"
+        ))?
+        .execute(params![doc, seq])?;
+        conn.prepare_cached(&format!("UPDATE {table}_hist SET valid_to = ?2 WHERE doc_id = ?1 AND valid_to = {OPEN}"))?
+            .execute(params![doc, seq])?;
+        conn.prepare_cached(&format!("INSERT INTO {table}_hist SELECT *, ?2, {OPEN} FROM {table} WHERE doc_id = ?1"))?
+            .execute(params![doc, seq])?;
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ mod csv;
 pub(crate) mod drill;
 pub mod filter;
 pub(crate) mod index;
+pub mod known;
 pub mod queries;
 pub(crate) mod routes;
 pub(crate) mod settings;

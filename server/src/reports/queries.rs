@@ -24,6 +24,7 @@ use rusqlite::{Connection, params_from_iter};
 use serde_json::Value as Json;
 
 use super::filter::{Cond, DAY_MS, Filter, today_ms};
+use super::known::{self, Known};
 
 mod late;
 use super::index::{FIRST_ENTRY, week_start};
@@ -72,8 +73,17 @@ pub const REPORTS: [&str; 16] = [
 ];
 
 /// Runs report `name`; `None` if there is no such report.
-pub fn run(conn: &Connection, name: &str, subject: &Subject, filter: &Filter) -> Option<rusqlite::Result<Table>> {
-    Query { conn, subject, filter, now: time::OffsetDateTime::now_utc(), rollups: true }.run(name)
+/// With `known`, the figures are those the server knew then (ADR 0023):
+/// every query reads the reporting rows as known at that position, the
+/// weekly rollups are not read, and "today" is that instant's day.
+pub fn run(
+    conn: &Connection,
+    name: &str,
+    subject: &Subject,
+    filter: &Filter,
+    known: Option<Known>,
+) -> Option<rusqlite::Result<Table>> {
+    Query { conn, subject, filter, now: filter.now(), rollups: known.is_none(), known }.run(name)
 }
 
 /// Runs report `name` as of `now`, reading the weekly rollups only if `rollups`
@@ -87,7 +97,7 @@ pub(crate) fn run_at(
     now: time::OffsetDateTime,
     rollups: bool,
 ) -> Option<rusqlite::Result<Table>> {
-    Query { conn, subject, filter, now, rollups }.run(name)
+    Query { conn, subject, filter, now, rollups, known: None }.run(name)
 }
 
 struct Query<'a> {
@@ -98,6 +108,8 @@ struct Query<'a> {
     /// Whether the weekly rollups may be read (always, but in the tests that
     /// compare them with the fact rows).
     rollups: bool,
+    /// The state of the log whose rows are read (`None`: the current rows).
+    known: Option<Known>,
 }
 
 fn json(v: ValueRef<'_>) -> Json {
@@ -201,8 +213,16 @@ impl Query<'_> {
         between(cond, column, from, to)
     }
 
+    /// `sql` over the rows as known at `self.known` (unchanged for now).
+    fn as_known<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
+        match self.known {
+            None => sql.into(),
+            Some(k) => known::rewrite(sql, k).into(),
+        }
+    }
+
     fn table(&self, columns: Vec<&'static str>, sql: &str, params: &[Value]) -> rusqlite::Result<Table> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut stmt = self.conn.prepare_cached(&self.as_known(sql))?;
         let n = columns.len();
         let rows = stmt
             .query_map(params_from_iter(params), |r| (0..n).map(|i| r.get_ref(i).map(json)).collect())?
@@ -223,7 +243,10 @@ impl Query<'_> {
         t.total = Some(if self.filter.limit.is_none() && self.filter.offset.unwrap_or(0) == 0 {
             t.rows.len() as u64
         } else {
-            let n: i64 = self.conn.prepare_cached(count)?.query_row(params_from_iter(count_params), |r| r.get(0))?;
+            let n: i64 = self
+                .conn
+                .prepare_cached(&self.as_known(count))?
+                .query_row(params_from_iter(count_params), |r| r.get(0))?;
             n.max(0) as u64
         });
         Ok(t)

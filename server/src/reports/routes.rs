@@ -31,6 +31,7 @@ use crate::db::audit::AuditEntry;
 use crate::db::{DbError, audit, users};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
+use time::format_description::well_known::Rfc3339;
 
 /// The number of rows a per-row report has, on its CSV or XLSX export.
 const TOTAL_HEADER: &str = "x-total-count";
@@ -62,6 +63,13 @@ pub(crate) struct Filters {
     /// End of the period (YYYY-MM-DD, inclusive).
     #[param(value_type = Option<String>, format = Date)]
     to: Option<String>,
+    /// The figures as the server knew them at this instant (RFC 3339, such
+    /// as `2026-10-05T09:00:00Z`; default: now): from the changes it had
+    /// received by then. "Today" (overdue deals, key accounts at risk) is
+    /// that instant's day. Refused for an instant before the server began
+    /// keeping figures as they were known (its upgrade to release 0.2).
+    #[param(value_type = Option<String>, format = DateTime)]
+    known_at: Option<String>,
 }
 
 /// The filters of the late-edits report: the period's end is required.
@@ -84,13 +92,16 @@ pub(crate) struct LateFilters {
     /// End of the period (YYYY-MM-DD, inclusive): changes made until its end and received after it.
     #[param(value_type = String, format = Date)]
     to: String,
+    /// Only the changes the server had received by this instant (RFC 3339; default: now).
+    #[param(value_type = Option<String>, format = DateTime)]
+    known_at: Option<String>,
 }
 
 /// How a report is asked to be answered.
 #[derive(Debug, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Describes the query string; the report handlers read it.
-struct Output {
+pub(crate) struct Output {
     /// `json` (the default; amounts in minor units, instants in milliseconds),
     /// or for a spreadsheet `csv` (UTF-8 with a byte-order mark) or `xlsx`:
     /// amounts in major units beside their currency, instants as UTC times.
@@ -101,7 +112,7 @@ struct Output {
 /// How a report is answered.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
-enum Format {
+pub(crate) enum Format {
     Json,
     Csv,
     Xlsx,
@@ -242,12 +253,7 @@ async fn report(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let query = parse_query(query)?;
-    let format = match query.get("format").map(String::as_str) {
-        None | Some("json") => Format::Json,
-        Some("csv") => Format::Csv,
-        Some("xlsx") => Format::Xlsx,
-        Some(_) => return Err(BadFilter { param: "format", reason: "expected json, csv or xlsx" }.into()),
-    };
+    let format = format_of(&query)?;
     let mut filter = Filter::parse(&query)?;
     if name == "late-edits" {
         queries::check_late_edits(&filter)?;
@@ -267,21 +273,40 @@ async fn report(
         .db()
         .call(move |conn| {
             let subject = users::subject(conn, principal.device_id)?.ok_or(DbError::Revoked)?;
-            if let Err(bad) = filter.check_known(conn)? {
-                return Ok(Err(bad));
-            }
-            match queries::run(conn, report, &subject, &filter) {
+            let known = match filter.check(conn)? {
+                Ok(known) => known,
+                Err(bad) => return Ok(Err(bad)),
+            };
+            match queries::run(conn, report, &subject, &filter, known) {
                 Some(result) => Ok(Ok(result?)),
                 None => Ok(Err(BadFilter { param: "report", reason: "no such report" })),
             }
         })
         .await??;
+    if matches!(format, Format::Json) {
+        return Ok(Json(as_json(name, &table, page)).into_response());
+    }
+    spreadsheet(name, &table, format)
+}
+
+/// The `format` a report or drill-down is asked for (default JSON).
+pub(crate) fn format_of(query: &HashMap<String, String>) -> Result<Format, BadFilter> {
+    match query.get("format").map(String::as_str) {
+        None | Some("json") => Ok(Format::Json),
+        Some("csv") => Ok(Format::Csv),
+        Some("xlsx") => Ok(Format::Xlsx),
+        Some(_) => Err(BadFilter { param: "format", reason: "expected json, csv or xlsx" }),
+    }
+}
+
+/// Table `name` as a CSV or XLSX download (major units, UTC times; for a
+/// per-row report its total in `X-Total-Count`).
+pub(crate) fn spreadsheet(name: &'static str, table: &Table, format: Format) -> Result<Response, ApiError> {
     let (bytes, content_type, extension) = match format {
-        Format::Json => return Ok(Json(as_json(name, &table, page)).into_response()),
-        Format::Csv => {
-            (super::csv::to_csv(&sheet(name, &table)).map_err(export_failed)?, "text/csv; charset=utf-8", "csv")
+        Format::Json | Format::Csv => {
+            (super::csv::to_csv(&sheet(name, table)).map_err(export_failed)?, "text/csv; charset=utf-8", "csv")
         }
-        Format::Xlsx => (super::xlsx::to_xlsx(&sheet(name, &table)).map_err(export_failed)?, XLSX, "xlsx"),
+        Format::Xlsx => (super::xlsx::to_xlsx(&sheet(name, table)).map_err(export_failed)?, XLSX, "xlsx"),
     };
     let disposition = format!("attachment; filename=\"{name}.{extension}\"");
     let mut response = ([(CONTENT_TYPE, content_type)], bytes).into_response();
@@ -326,9 +351,13 @@ struct HistoryChange {
     device: String,
     /// Hex Automerge actor id of the device.
     actor: String,
-    /// When the device made the change (RFC 3339).
+    /// When the device made the change (RFC 3339; the device's clock).
     #[schema(format = DateTime)]
     at: String,
+    /// When the server received the change (RFC 3339; the server's clock);
+    /// null for changes stored before the server recorded receipt times.
+    #[schema(format = DateTime)]
+    received: Option<String>,
     /// The operation, e.g. `account.set_field`, `deal.stage`.
     op: String,
     /// Field paths the change touched (record level for new records).
@@ -389,10 +418,46 @@ async fn history(
         tracing::error!(error = %e, "a stored account cannot be read for its history");
         ApiError::Internal
     })?;
-    let changes = doc.history();
+    let history = doc.history();
     let doc_id = id.clone();
-    let audit = state.db().call(move |conn| audit::list(conn, Some(&doc_id), HISTORY_AUDIT_ROWS)).await?;
+    let (audit, received) = state
+        .db()
+        .call(move |conn| Ok((audit::list(conn, Some(&doc_id), HISTORY_AUDIT_ROWS)?, received_times(conn, &doc_id)?)))
+        .await?;
+    let changes: Vec<Value> = history
+        .into_iter()
+        .map(|entry| {
+            let at = received.get(&entry.hash).and_then(|ms| {
+                time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(*ms) * 1_000_000).ok()?.format(&Rfc3339).ok()
+            });
+            let mut change = json!(entry);
+            change["received"] = json!(at);
+            change
+        })
+        .collect();
     Ok(Json(json!({ "account_id": id, "changes": changes, "audit": audit })))
+}
+
+/// When the server received each change of account `doc` it recorded a
+/// receipt time for (ADR 0022), by change hash (hex): the changes still in
+/// the log, and those compaction pruned that set a field (their field-change
+/// rows keep the position).
+fn received_times(conn: &rusqlite::Connection, doc: &str) -> Result<HashMap<String, i64>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT h.hash, t.received_at
+         FROM (SELECT seq FROM changes WHERE doc_id = ?1
+               UNION SELECT seq FROM rpt_field_changes INDEXED BY rpt_field_changes_doc WHERE doc_id = ?1) s
+         JOIN log_hashes h ON h.seq = s.seq JOIN change_times t ON t.seq = s.seq",
+    )?;
+    let rows = stmt.query_map([doc], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut times = HashMap::new();
+    for row in rows {
+        let (hash, at) = row?;
+        if let Ok(hash) = automerge::ChangeHash::try_from(hash.as_slice()) {
+            times.insert(hash.to_string(), at);
+        }
+    }
+    Ok(times)
 }
 
 /// Where the server's log stands.

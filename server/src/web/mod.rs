@@ -145,9 +145,10 @@ async fn stage_deals(
         .db()
         .call(move |conn| {
             let subject = users::subject(conn, principal.device_id)?.ok_or(DbError::Revoked)?;
-            if let Err(bad) = filter.check_known(conn)? {
-                return Ok(Err(bad));
-            }
+            let known = match filter.check(conn)? {
+                Ok(known) => known,
+                Err(bad) => return Ok(Err(bad)),
+            };
             let mut c = Cond::on("d", &subject, &filter).and("d.stage = ?", [Value::Text(stage)]);
             if filter.from.is_some() || filter.to.is_some() {
                 let (from, to) = filter.period_dates();
@@ -158,6 +159,7 @@ async fn stage_deals(
                  FROM rpt_deals d WHERE {} ORDER BY d.name, d.doc_id, d.deal_id LIMIT {MAX_DRILL_ROWS}",
                 c.sql
             );
+            let sql = known.map_or(sql.clone(), |k| crate::reports::known::rewrite(&sql, k));
             let mut stmt = conn.prepare(&sql)?;
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(c.params.iter()), |r| {

@@ -15,7 +15,7 @@ impl Ctx<'_> {
         let root = automerge::ROOT;
         let p = self.party()?;
         // Scalars this account does not have yet.
-        let fills: [(&str, Option<String>); 8] = [
+        let fills: [(&str, Option<String>); 9] = [
             ("industry", dup.party.industry.clone()),
             ("website", dup.party.website.clone()),
             ("owner", dup.party.owner.clone()),
@@ -24,11 +24,15 @@ impl Ctx<'_> {
             ("source", dup.party.source.clone()),
             ("geo", dup.party.geo.map(|g| g.to_string())),
             ("parent", dup.party.parent.map(|g| g.to_string())),
+            (super::super::lens::REGISTRATION_CODE, dup.party.registration_code.clone()),
         ];
         for (key, value) in fills {
             if let Some(v) = value
                 && a::string(self.doc, &p, key).is_none()
             {
+                if key == super::super::lens::REGISTRATION_CODE {
+                    self.raise_lens()?;
+                }
                 self.doc.put(&p, key, v)?;
             }
         }

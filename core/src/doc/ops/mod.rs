@@ -10,6 +10,7 @@ mod create;
 mod deals;
 mod inputs;
 mod line_items;
+mod notes;
 mod party;
 mod records;
 
@@ -18,7 +19,7 @@ use inputs::{clean, required, validate_email, validate_money, validate_phone, va
 pub use line_items::{LineItemChange, NewLineItem};
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ReadDoc};
+use automerge::{AutoCommit, ObjId, ReadDoc, ScalarValue};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -102,11 +103,17 @@ impl<'a> Editor<'a> {
             Kind::LineItem(which) => return self.set_line_item_field(&field, which, stored),
             _ => {}
         }
+        let raises_lens = field.collection == Collection::Party
+            && field.field == super::lens::REGISTRATION_CODE
+            && !matches!(stored, ScalarValue::Null);
         self.change("account.set_field", |c| {
             let (path, key) = field.location();
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
             let target = obj_path(c.doc, &path)
                 .ok_or_else(|| Error::not_found(field.collection.record_kind(), field.record.unwrap_or_default()))?;
+            if raises_lens {
+                c.raise_lens()?;
+            }
             a::put_fresh(c.doc, &target, &key, stored)
         })
     }

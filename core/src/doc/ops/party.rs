@@ -69,6 +69,30 @@ impl Editor<'_> {
         })
     }
 
+    /// Gives the account to other people in one change: each `(field, name)`
+    /// is `owner`, `team` or `territory` and a name that must not be empty
+    /// (bulk reassignment, [`crate::Replica::reassign`]).
+    pub fn assign(&mut self, names: &[(&str, &str)]) -> Result<()> {
+        let mut puts = Vec::with_capacity(names.len());
+        for (field, name) in names {
+            if !matches!(*field, "owner" | "team" | "territory") {
+                return Err(Error::invalid(format!("party.{field}"), "only owner, team and territory are assigned"));
+            }
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(Error::invalid(format!("party.{field}"), "give a name to assign"));
+            }
+            puts.push((*field, name));
+        }
+        self.change("party.assign", |c| {
+            let p = c.party()?;
+            for (field, name) in puts {
+                a::put_fresh(c.doc, &p, field, name)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Soft-deletes the account: hidden from lists, kept, restorable.
     pub fn soft_delete(&mut self) -> Result<()> {
         self.change("account.delete", |c| {

@@ -50,7 +50,11 @@ impl Query<'_> {
         if from != i64::MIN {
             c = c.and("f.made_at >= ?", [Value::Integer(from)]);
         }
-        let c = c.and("f.made_at < ? AND f.received_at >= ?", [Value::Integer(end), Value::Integer(end)]);
+        let mut c = c.and("f.made_at < ? AND f.received_at >= ?", [Value::Integer(end), Value::Integer(end)]);
+        if let Some(known) = self.known {
+            // As known then: only what had arrived by that instant.
+            c = c.and("f.received_at <= ?", [Value::Integer(known.at_ms)]);
+        }
         let select = format!(
             "SELECT f.doc_id, f.name, f.owner, f.deal_id, f.field, f.old_value, f.new_value, f.user, f.device,
                     f.made_at, f.received_at, round((f.received_at - ?) / 3600000.0, 2), f.currency,

@@ -770,8 +770,10 @@
     }
     for (const b of document.querySelectorAll('ul.funnel button')) b.setAttribute('aria-pressed', b.dataset.stage === next.stage ? 'true' : 'false');
     if (next.scroll) $('drill-card').scrollIntoView({ block: 'nearest' });
+    $('drill-export').hidden = false;
     try {
-      const report = await next.load();
+      const [name, params] = next.source();
+      const report = await api('/v1/reports/' + name, params);
       if (drill !== next) return;
       box.replaceChildren(report.rows.length
         ? next.table(report.rows)
@@ -790,24 +792,21 @@
     const id = 'deals:' + new URLSearchParams(params).toString();
     openDrill({
       id, title, table: dealTable, scroll: true, stage: params.by === 'stage' ? params.key : null,
-      load: () => {
-        const f = Object.assign(opts.today ? asOfToday(filters()) : filters(), params);
-        return api('/v1/reports/deals', f);
-      },
+      source: () => ['deals', Object.assign(opts.today ? asOfToday(filters()) : filters(), params)],
     });
   }
 
   function openAccounts(title, params) {
     openDrill({
       id: 'accounts:' + new URLSearchParams(params).toString(), title, table: accountTable, scroll: true,
-      load: () => api('/v1/reports/accounts', Object.assign(filters(), params)),
+      source: () => ['accounts', Object.assign(filters(), params)],
     });
   }
 
   function drillStage(stage) {
     openDrill({
       id: 'deals:by=stage&key=' + stage, stage, title: () => t('deals-in', { stage: stageName(stage) }), table: dealTable,
-      load: () => api('/v1/reports/deals', Object.assign(filters(), { by: 'stage', key: stage })),
+      source: () => ['deals', Object.assign(filters(), { by: 'stage', key: stage })],
     });
   }
 
@@ -820,7 +819,7 @@
     try {
       const h = await api('/v1/reports/accounts/' + encodeURIComponent(id) + '/history');
       const table = el('table', { 'data-testid': 'history-table', 'data-account': id },
-        el('thead', {}, el('tr', {}, ...['when', 'who', 'device', 'changes'].map((k) => el('th', { scope: 'col' }, t(k))))));
+        el('thead', {}, el('tr', {}, ...['made', 'received', 'who', 'device', 'changes'].map((k) => el('th', { scope: 'col' }, t(k))))));
       const tbody = el('tbody');
       for (const c of [...h.changes].reverse()) {
         const changes = el('ul', { class: 'changes' });
@@ -830,7 +829,8 @@
             el('span', { class: 'old' }, shown(f.old)), ' → ', el('span', { class: 'new' }, shown(f.new))));
         }
         tbody.append(el('tr', { 'data-op': c.op },
-          el('td', {}, when(c.at)), el('td', {}, c.user), el('td', {}, c.device), el('td', {}, changes)));
+          el('td', {}, when(c.at)), el('td', { 'data-received': c.received || '' }, c.received ? when(c.received) : '—'),
+          el('td', {}, c.user), el('td', {}, c.device), el('td', {}, changes)));
       }
       table.append(tbody);
       box.replaceChildren(el('p', { class: 'muted' }, t('history.count', { changes: h.changes.length, audit: h.audit.length })), el('div', { class: 'scroll' }, table));
@@ -922,6 +922,88 @@
     refresh();
   }
 
+  // ---------- a closed period as known then and now ----------
+  // The instant a period ends: the day after `to`, 00:00 UTC (the server's days).
+  function periodEnd(f) {
+    if (!f.to) return null;
+    const end = new Date(f.to + 'T00:00:00Z');
+    end.setUTCDate(end.getUTCDate() + 1);
+    return Number.isNaN(end.getTime()) ? null : end;
+  }
+
+  // The figures of a closed period as the server knew them when it ended,
+  // beside the same figures now, and the late edits that make the difference.
+  async function refreshKnown(f, now, gen) {
+    const end = periodEnd(f);
+    const card = $('known-card');
+    if (!end || end > new Date()) { card.hidden = true; return; }
+    const knownAt = end.toISOString().replace(/\.\d+Z$/, 'Z');
+    const [pipeline, winRate, late] = await Promise.all([
+      api('/v1/reports/pipeline', Object.assign({}, f, { known_at: knownAt })),
+      api('/v1/reports/win-rate', Object.assign({}, f, { known_at: knownAt })),
+      api('/v1/reports/late-edits', Object.assign({}, f, { limit: 100 })),
+    ]);
+    if (gen !== generation) return;
+    card.hidden = false;
+    card.dataset.knownAt = knownAt;
+    $('known-text').textContent = t('known.text', { at: when(knownAt) });
+    const rows = [];
+    const currencies = [...new Set([...pipeline.rows, ...now.pipeline.rows].map((r) => r.currency))].sort();
+    const of = (report, currency, key) => Number((report.rows.find((r) => r.currency === currency) || {})[key] || 0);
+    for (const c of currencies) {
+      rows.push({ key: 'weighted-' + c, label: t('known.weighted', { currency: c }), then: of(pipeline, c, 'weighted_minor'), now: of(now.pipeline, c, 'weighted_minor'), show: (v) => money(v, c) });
+    }
+    const sum = (report, key) => report.rows.reduce((s, r) => s + Number(r[key] || 0), 0);
+    rows.push({ key: 'open', label: t('known.open'), then: sum(pipeline, 'open_deals'), now: sum(now.pipeline, 'open_deals'), show: num });
+    const wr = (report) => report.rows[0] || { won: 0, lost: 0, win_rate: null };
+    rows.push({ key: 'won', label: t('known.won'), then: Number(wr(winRate).won), now: Number(wr(now.winRate).won), show: num });
+    rows.push({ key: 'lost', label: t('known.lost'), then: Number(wr(winRate).lost), now: Number(wr(now.winRate).lost), show: num });
+    const rate = (v) => (v === null || v === undefined ? '—' : I18n.percent(v));
+    const table = el('table', { 'data-testid': 'known-table' },
+      el('caption', { class: 'sr-only' }, t('known')),
+      el('thead', {}, el('tr', {}, ...[t('known.figure'), t('known.then'), t('known.now'), t('known.diff')].map((h, i) => el('th', { scope: 'col', class: i ? 'num' : null }, h)))));
+    const tbody = el('tbody');
+    for (const r of rows) {
+      const diff = r.now - r.then;
+      tbody.append(el('tr', { 'data-figure': r.key, 'data-then': r.then, 'data-now': r.now, class: diff ? 'moved' : null },
+        el('th', { scope: 'row' }, r.label), el('td', { class: 'num' }, r.show(r.then)), el('td', { class: 'num' }, r.show(r.now)),
+        el('td', { class: 'num' }, diff ? (diff > 0 ? '+' : '−') + r.show(Math.abs(diff)) : '—')));
+    }
+    tbody.append(el('tr', { 'data-figure': 'rate' }, el('th', { scope: 'row' }, t('known.rate')),
+      el('td', { class: 'num' }, rate(wr(winRate).win_rate)), el('td', { class: 'num' }, rate(wr(now.winRate).win_rate)), el('td', {}, '')));
+    table.append(tbody);
+    $('known').replaceChildren(el('div', { class: 'scroll' }, table));
+    renderLate(late);
+  }
+
+  // A value of a late edit: a stage by its name.
+  function lateValue(fieldPath, value) {
+    if (value && /\.stage$/.test(fieldPath)) return stageName(value);
+    return shown(value);
+  }
+
+  function renderLate(report) {
+    const box = $('late-edits');
+    box.dataset.total = report.total;
+    if (!report.rows.length) { box.replaceChildren(el('p', { class: 'muted' }, t('late.none'))); return; }
+    const heads = ['account', 'field', 'old-new', 'who', 'device', 'made', 'received', 'late.hours', 'won-delta', 'weighted-delta'];
+    const table = el('table', { 'data-testid': 'late-table' },
+      el('caption', { class: 'sr-only' }, t('late')),
+      el('thead', {}, el('tr', {}, ...heads.map((h, i) => el('th', { scope: 'col', class: i >= 7 ? 'num' : null }, t(h))))));
+    const tbody = el('tbody');
+    const delta = (v, c) => (v === null || v === undefined || !c ? '' : (Number(v) > 0 ? '+' : Number(v) < 0 ? '−' : '') + money(Math.abs(Number(v)), c));
+    for (const r of report.rows) {
+      tbody.append(el('tr', { 'data-seq': r.seq, 'data-field': r.field, 'data-won-delta': r.won_delta_minor === null ? '' : r.won_delta_minor },
+        el('td', {}, accountButton(r.account_id, r.account)), el('td', {}, fieldLabel(r.field)),
+        el('td', {}, lateValue(r.field, r.old_value), ' → ', lateValue(r.field, r.new_value)),
+        el('td', {}, r.user), el('td', {}, r.device), el('td', {}, when(r.made_ms)), el('td', {}, when(r.received_ms)),
+        el('td', { class: 'num' }, t('late.h', { n: num(Number(r.late_hours)) })),
+        el('td', { class: 'num' }, delta(r.won_delta_minor, r.currency)), el('td', { class: 'num' }, delta(r.weighted_delta_minor, r.currency))));
+    }
+    table.append(tbody);
+    box.replaceChildren(el('p', { class: 'muted' }, t('late.count', { n: Number(report.total) })), el('div', { class: 'scroll' }, table));
+  }
+
   async function refreshOverview(f, gen) {
     const [pipeline, stages, winRate, forecast, lost, lifecycle, conversion, summary, ladder, activity, ...paged] = await Promise.all([
       api('/v1/reports/pipeline', f),
@@ -948,6 +1030,7 @@
     renderLadder(ladder);
     renderActivity(activity);
     Object.keys(PAGED).forEach((name, i) => showPaged(name, paged[i]));
+    await refreshKnown(f, { pipeline, winRate }, gen);
   }
 
   async function refresh() {
@@ -1098,10 +1181,20 @@
   // Downloads report `name` as `format` (csv or xlsx) with the page's
   // filters. fetch() carries the token; the file is handed to the browser
   // from a blob, so the token never appears in a URL.
-  async function download(format) {
+  function download(format) {
     const name = $('export-report').value;
-    const f = AS_OF_TODAY.has(name) ? asOfToday(filters()) : filters();
-    const q = new URLSearchParams(Object.assign({}, f, { format })).toString();
+    return downloadReport(name, AS_OF_TODAY.has(name) ? asOfToday(filters()) : filters(), format);
+  }
+
+  // The rows of the drill-down on show, as a file.
+  function downloadDrill(format) {
+    if (!drill) return;
+    const [name, params] = drill.source();
+    return downloadReport(name, params, format);
+  }
+
+  async function downloadReport(name, params, format) {
+    const q = new URLSearchParams(Object.assign({}, params, { format })).toString();
     showError('');
     try {
       const res = await fetch('/v1/reports/' + name + '?' + q, {
@@ -1143,6 +1236,8 @@
   $('rep-back').addEventListener('click', () => { setView('overview'); route(); });
   $('export-csv').addEventListener('click', () => download('csv'));
   $('export-xlsx').addEventListener('click', () => download('xlsx'));
+  $('drill-csv').addEventListener('click', () => downloadDrill('csv'));
+  $('drill-xlsx').addEventListener('click', () => downloadDrill('xlsx'));
   window.addEventListener('popstate', () => { filtersFromUrl(); showPeriod(); if (token) route(); });
   filtersFromUrl();
   showPeriod();

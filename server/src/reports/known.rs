@@ -1,0 +1,154 @@
+//! The figures as the server knew them at an instant (`known_at`, issue 16,
+//! ADR 0023): every report and drill-down reads the `rpt_*_hist` tables —
+//! each account's reporting rows with the log range over which they were
+//! its current rows — at the last log position the server had received by
+//! that instant, through the same SQL that reads the current rows.
+
+use rusqlite::{Connection, OptionalExtension};
+use time::OffsetDateTime;
+
+use super::filter::BadFilter;
+use super::index::{TABLES, millis};
+
+/// A past state of the log: the figures as known once position `seq` was
+/// received (at instant `at_ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    pub seq: i64,
+    pub at_ms: i64,
+}
+
+/// The log position the server had received by instant `at`: the last one
+/// whose receipt time (`change_times`) is not after it. Refused for an
+/// instant before the server kept rows as known (`rpt_known_from`,
+/// migration 20) when it already held changes then.
+pub fn resolve(conn: &Connection, at: OffsetDateTime) -> rusqlite::Result<Result<Known, BadFilter>> {
+    let at_ms = millis(at);
+    let (from_seq, from_at): (i64, i64) = conn
+        .prepare_cached("SELECT seq, at FROM rpt_known_from WHERE id = 0")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if from_seq > 0 && at_ms < from_at {
+        return Ok(Err(BadFilter {
+            param: "known_at",
+            reason: "is before this server began keeping figures as they were known (its upgrade to release 0.2); \
+                     ask for a later instant",
+        }));
+    }
+    // Receipt times grow with log positions (one database thread assigns
+    // both); the index on (received_at, seq) finds the last one at once.
+    let received: Option<i64> = conn
+        .prepare_cached(
+            "SELECT seq FROM change_times WHERE received_at <= ?1 ORDER BY received_at DESC, seq DESC LIMIT 1",
+        )?
+        .query_row([at_ms], |r| r.get(0))
+        .optional()?;
+    Ok(Ok(Known { seq: received.unwrap_or(0).max(from_seq), at_ms }))
+}
+
+/// `sql` reading the reporting rows as known at `known` instead of the
+/// current ones: every fact table `rpt_X` named in it becomes the rows of
+/// `rpt_X_hist` valid at position `known.seq` (a subquery SQLite flattens
+/// into the query), and the `INDEXED BY` that follows its alias, made for
+/// the current table, is dropped. Other tables (the rollups, the field
+/// changes) are left as they are: the reports do not read the rollups as
+/// known then, and the field changes are facts of one position each.
+pub fn rewrite(sql: &str, known: Known) -> String {
+    let mut out = String::with_capacity(sql.len() + 256);
+    let mut rest = sql;
+    while let Some(at) = rest.find("rpt_") {
+        let word_start = at == 0 || !is_word(rest.as_bytes()[at - 1]);
+        let end = at + rest[at..].bytes().take_while(|b| is_word(*b)).count();
+        let name = &rest[at..end];
+        out.push_str(&rest[..at]);
+        rest = &rest[end..];
+        if !(word_start && TABLES.contains(&name)) {
+            out.push_str(name);
+            continue;
+        }
+        out.push_str(&format!(
+            "(SELECT * FROM {name}_hist WHERE valid_from <= {seq} AND valid_to > {seq})",
+            seq = known.seq
+        ));
+        // ` alias INDEXED BY index`: keep the alias, drop the hint.
+        let alias_len = rest.len() - rest.trim_start().len();
+        let after_space = &rest[alias_len..];
+        let alias = after_space.bytes().take_while(|b| is_word(*b)).count();
+        let tail = &after_space[alias..];
+        let hint = tail.trim_start();
+        if alias > 0 && hint.starts_with("INDEXED BY ") {
+            let index = hint["INDEXED BY ".len()..].trim_start();
+            let index_len = index.bytes().take_while(|b| is_word(*b)).count();
+            out.push_str(&rest[..alias_len + alias]);
+            rest = &index[index_len..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const K: Known = Known { seq: 7, at_ms: 0 };
+
+    fn at(ms: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap()
+    }
+
+    #[test]
+    fn an_instant_names_the_last_position_received_by_then() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::schema::migrate(&mut conn).unwrap();
+        // A fresh server: history is complete from the start.
+        assert_eq!(resolve(&conn, at(5)).unwrap(), Ok(Known { seq: 0, at_ms: 5 }));
+        conn.execute_batch(
+            "INSERT INTO change_times (seq, made_at, received_at) VALUES (1, 0, 100), (2, 0, 100), (3, 0, 250);",
+        )
+        .unwrap();
+        assert_eq!(resolve(&conn, at(99)).unwrap().unwrap().seq, 0);
+        assert_eq!(resolve(&conn, at(100)).unwrap().unwrap().seq, 2);
+        assert_eq!(resolve(&conn, at(249)).unwrap().unwrap().seq, 2);
+        assert_eq!(resolve(&conn, at(10_000)).unwrap().unwrap().seq, 3);
+
+        // A server upgraded with 40 positions already stored at instant 1000:
+        // before that it cannot tell; after it, at least those 40 were known.
+        conn.execute_batch("UPDATE rpt_known_from SET seq = 40, at = 1000;").unwrap();
+        assert_eq!(resolve(&conn, at(999)).unwrap().unwrap_err().param, "known_at");
+        assert_eq!(resolve(&conn, at(1000)).unwrap().unwrap().seq, 40);
+    }
+
+    #[test]
+    fn fact_tables_become_their_rows_as_known_and_lose_their_index_hints() {
+        assert_eq!(
+            rewrite("SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_pipeline WHERE d.hidden = 0", K),
+            "SELECT count(*) FROM (SELECT * FROM rpt_deals_hist WHERE valid_from <= 7 AND valid_to > 7) d WHERE d.hidden = 0"
+        );
+        assert_eq!(
+            rewrite("FROM x p JOIN rpt_accounts a ON a.doc_id = p.doc_id", K),
+            "FROM x p JOIN (SELECT * FROM rpt_accounts_hist WHERE valid_from <= 7 AND valid_to > 7) a ON a.doc_id = p.doc_id"
+        );
+    }
+
+    #[test]
+    fn other_tables_and_longer_names_are_left_alone() {
+        for sql in [
+            "SELECT n FROM rpt_stage_flow v WHERE true",
+            "SELECT 1 FROM rpt_field_changes f INDEXED BY rpt_field_changes_made",
+            "SELECT 1 FROM x WHERE y.rpt_deals_count = 1",
+            "SELECT 1 FROM my_rpt_deals d",
+        ] {
+            assert_eq!(rewrite(sql, K), sql);
+        }
+        assert_eq!(
+            rewrite("FROM rpt_interaction_contacts ic JOIN rpt_interactions i ON 1", K),
+            "FROM (SELECT * FROM rpt_interaction_contacts_hist WHERE valid_from <= 7 AND valid_to > 7) ic \
+             JOIN (SELECT * FROM rpt_interactions_hist WHERE valid_from <= 7 AND valid_to > 7) i ON 1"
+        );
+    }
+}
