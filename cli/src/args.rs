@@ -289,6 +289,7 @@ pub enum AccountCommand {
     /// forms such as ТОВ, ООО, LLC; same registration code; a contact's same phone or e-mail),
     /// each with why; merge them with `rapport account merge SURVIVOR DUPLICATE`.
     Duplicates {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
