@@ -10,6 +10,7 @@ const ACCOUNT_HELP: &str = "The account: its id, or the first 4 or more characte
 const CONTACT_HELP: &str = "A contact of the account: its id, or the first 4 or more characters of it";
 const DEAL_HELP: &str = "A deal of the account: its id, or the first 4 or more characters of it";
 const TASK_HELP: &str = "A task of the account: its id, or the first 4 or more characters of it";
+const INTERACTION_HELP: &str = "An interaction of the account: its id, or the first 4 or more characters of it";
 const ITEM_HELP: &str = "A line item of the deal: its id, or the first 4 or more characters of it";
 
 #[derive(Debug, Parser)]
@@ -37,19 +38,19 @@ pub enum Command {
     Encrypt(EncryptArgs),
     /// Show the replica's server, identity and unsynced changes.
     Status(JsonFlag),
-    /// Accounts: add, edit, show, list, history, delete, merge, end and reopen the relationship.
+    /// Accounts: add, edit, show, list, history, delete and restore, merge, end and reopen the relationship.
     #[command(subcommand)]
     Account(AccountCommand),
-    /// A customer's people: add, edit, deactivate, phones and e-mails.
+    /// A customer's people: add, edit, deactivate and reactivate, phones and e-mails.
     #[command(subcommand)]
     Contact(ContactCommand),
     /// Record a contact's consent or refusal for a channel and topic.
     #[command(subcommand)]
     Consent(ConsentCommand),
-    /// Log held interactions (call, meeting, visit, email, note) and plan future ones.
+    /// Log held interactions (call, meeting, visit, email, note), plan future ones, mark planned ones held.
     #[command(subcommand)]
     Interaction(InteractionCommand),
-    /// Deals: add, move between stages, mark lost with a reason, line items.
+    /// Deals: add, move between stages, mark won, mark lost with a reason, line items.
     #[command(subcommand)]
     Deal(DealCommand),
     /// Tasks of an account: add, mark done, list.
@@ -101,9 +102,15 @@ pub enum RefusedCommand {
     /// List the refused edits kept on this device, with why they were refused.
     List(JsonFlag),
     /// Throw a refused edit away for good.
-    Discard { id: String },
+    Discard {
+        /// The refused edit's number, as `rapport refused list` shows it.
+        id: String,
+    },
     /// Make a refused edit again on the account as it is now (pushed at the next sync).
-    Retry { id: String },
+    Retry {
+        /// The refused edit's number, as `rapport refused list` shows it.
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -178,6 +185,7 @@ pub struct AppArgs {
 pub enum AccountCommand {
     /// Create an account; prints its id alone on the last line.
     Add {
+        /// The party's name (a company's or a person's).
         #[arg(long)]
         name: String,
         /// organization or person.
@@ -186,8 +194,10 @@ pub enum AccountCommand {
         /// The owning rep's user name (default: you, the token's user).
         #[arg(long)]
         owner: Option<String>,
+        /// The territory, as the server's directory names it.
         #[arg(long)]
         territory: Option<String>,
+        /// The team, as the server's directory names it.
         #[arg(long)]
         team: Option<String>,
         /// Write the owner, team and territory even if the directory of the server does not list them.
@@ -208,19 +218,27 @@ pub enum AccountCommand {
         #[arg(long)]
         allow_unknown_owner: bool,
     },
-    /// Show the whole account: party, contacts, consents, deals, interactions, tasks, ties, histories.
+    /// Show the whole account: party, contacts, consents, deals, interactions, tasks, ties, histories
+    /// (now, or as it was after an earlier change with --at).
     Show {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        /// Print JSON instead of text (amounts also in major units under `amounts`).
         #[arg(long)]
         json: bool,
+        /// Show the account as it was right after this change: a hash from `rapport account history`,
+        /// or its first 6 or more characters.
+        #[arg(long, value_name = "HASH")]
+        at: Option<String>,
     },
     /// List accounts, filtered.
     List(ListArgs),
-    /// Who changed what, oldest first.
+    /// Who changed what, oldest first, with old and new values; each change's short hash shows the
+    /// account as it was after it (`account show ID --at HASH`).
     History {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -271,6 +289,7 @@ pub enum AccountCommand {
     /// forms such as ТОВ, ООО, LLC; same registration code; a contact's same phone or e-mail),
     /// each with why; merge them with `rapport account merge SURVIVOR DUPLICATE`.
     Duplicates {
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -342,12 +361,16 @@ pub struct ReassignArgs {
 
 #[derive(Debug, Args, Default)]
 pub struct ListArgs {
+    /// Accounts of this owner (a user name).
     #[arg(long)]
     pub owner: Option<String>,
+    /// Accounts of this team.
     #[arg(long)]
     pub team: Option<String>,
+    /// Accounts in this territory.
     #[arg(long)]
     pub territory: Option<String>,
+    /// Accounts with this tag.
     #[arg(long)]
     pub tag: Option<String>,
     /// Accounts with a deal in this stage.
@@ -374,10 +397,13 @@ pub struct ListArgs {
     /// Same keys as the flags, as key=value (repeatable), e.g. --filter owner=ana.
     #[arg(long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
+    /// Also list soft-deleted accounts.
     #[arg(long)]
     pub include_deleted: bool,
+    /// At most this many accounts.
     #[arg(long)]
     pub limit: Option<u32>,
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
@@ -428,6 +454,25 @@ pub enum InteractionCommand {
         #[arg(long)]
         notes: Option<String>,
     },
+    /// Mark a planned interaction as held (a visit then counts in the account's visits).
+    Held {
+        #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
+        id: String,
+        #[arg(value_name = "INTERACTION", help = INTERACTION_HELP)]
+        interaction: String,
+        /// When it was held: RFC 3339, or YYYY-MM-DD HH:MM in UTC (default: now).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// When it ended (same forms as --at).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// What came of it.
+        #[arg(long)]
+        outcome: Option<String>,
+        /// Notes on it (replace the notes made when it was planned).
+        #[arg(long)]
+        notes: Option<String>,
+    },
 }
 
 /// Whom and what an interaction is with.
@@ -453,6 +498,7 @@ pub enum ContactCommand {
         /// Full name.
         #[arg(long)]
         name: String,
+        /// Job title, e.g. Chief Accountant.
         #[arg(long)]
         job_title: Option<String>,
         /// An e-mail address; repeatable.
@@ -474,13 +520,16 @@ pub enum ContactCommand {
         id: String,
         #[arg(value_name = "CONTACT", help = CONTACT_HELP)]
         contact: String,
+        /// New full name.
         #[arg(long)]
         name: Option<String>,
+        /// New job title (empty: none).
         #[arg(long)]
         job_title: Option<String>,
         /// phone, email, sms, messenger, visit or post.
         #[arg(long)]
         preferred_channel: Option<String>,
+        /// Language the contact prefers, e.g. uk (empty: none).
         #[arg(long)]
         language: Option<String>,
     },
@@ -508,6 +557,7 @@ pub enum ContactCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum PhoneCommand {
+    /// Add a phone number to a contact.
     Add {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
@@ -519,6 +569,7 @@ pub enum PhoneCommand {
         #[arg(long, default_value = "mobile")]
         kind: String,
     },
+    /// Remove a phone number from a contact.
     Remove {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
@@ -531,6 +582,7 @@ pub enum PhoneCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum EmailCommand {
+    /// Add an e-mail address to a contact.
     Add {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
@@ -539,6 +591,7 @@ pub enum EmailCommand {
         /// The e-mail address.
         email: String,
     },
+    /// Remove an e-mail address from a contact.
     Remove {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
@@ -602,6 +655,7 @@ pub enum TaskCommand {
         /// Only tasks not done yet.
         #[arg(long)]
         open: bool,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -614,8 +668,10 @@ pub enum TieCommand {
     Add {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        /// One end: a contact of this account or an account (id or its first characters).
         #[arg(long)]
         from: String,
+        /// The other end: a contact of this account or an account (id or its first characters).
         #[arg(long)]
         to: String,
         /// professional, social, personal, parent or group.
@@ -633,12 +689,14 @@ pub enum RoleCommand {
     Add {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        /// customer, supplier, partner, reseller, government or internal.
         role: String,
     },
     /// Remove a role.
     Remove {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        /// The role to remove.
         role: String,
     },
 }
@@ -649,6 +707,7 @@ pub enum LadderCommand {
     Move {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        /// The rung: prospect, customer, client, supporter, advocate or partner.
         #[arg(long)]
         to: String,
         /// Why it moved (kept in the ladder history).
@@ -664,6 +723,7 @@ pub enum LifecycleCommand {
     Move {
         #[arg(value_name = "ACCOUNT", help = ACCOUNT_HELP)]
         id: String,
+        /// The phase: pre_relationship, early, development, long_term or final.
         #[arg(long)]
         to: String,
         /// Why it moved (kept in the lifecycle history).
@@ -682,6 +742,7 @@ pub enum SettingsCommand {
     Stage {
         /// The stage id, e.g. proposal.
         id: String,
+        /// The stage's name as people see it, e.g. Proposal.
         #[arg(long)]
         name: Option<String>,
         /// Default probability 0–100 for deals entering it.
@@ -708,6 +769,7 @@ pub enum ReasonCommand {
     Add {
         /// lost (why deals are lost) or end (why relationships end).
         catalogue: String,
+        /// The reason as people will pick it, e.g. "price".
         reason: String,
     },
 }
@@ -730,6 +792,7 @@ pub enum DealCommand {
         /// Stage id (default: the first open stage).
         #[arg(long)]
         stage: Option<String>,
+        /// Probability 0–100 (default: the stage's).
         #[arg(long)]
         probability: Option<u8>,
         /// pipeline, best_case, commit or omitted.
@@ -738,6 +801,7 @@ pub enum DealCommand {
         /// Expected close date, YYYY-MM-DD.
         #[arg(long, value_name = "YYYY-MM-DD")]
         close_date: Option<String>,
+        /// What happens next, e.g. "send the offer".
         #[arg(long)]
         next_step: Option<String>,
         /// When the next step is due, YYYY-MM-DD.
@@ -775,6 +839,7 @@ pub enum DealCommand {
         deal: String,
         /// A stage id (see `rapport settings show`), e.g. proposal.
         stage: String,
+        /// Probability 0–100 (default: the stage's).
         #[arg(long)]
         probability: Option<u8>,
     },
@@ -821,8 +886,10 @@ pub enum LineItemCommand {
         deal: String,
         #[arg(value_name = "ITEM", help = ITEM_HELP)]
         item: String,
+        /// The product or service.
         #[arg(long)]
         name: Option<String>,
+        /// Whole units.
         #[arg(long)]
         quantity: Option<u32>,
         /// Price of one unit in major units, e.g. 1200.50.
@@ -847,6 +914,7 @@ pub enum LineItemCommand {
         id: String,
         #[arg(value_name = "DEAL", help = DEAL_HELP)]
         deal: String,
+        /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -898,6 +966,10 @@ pub struct ImportArgs {
     /// duplicates found; write nothing.
     #[arg(long, visible_alias = "dry-run")]
     pub preview: bool,
+    /// Write owners, teams and territories even if the directory of the server does not list them
+    /// (without it, such a row is an error that names the close names).
+    #[arg(long)]
+    pub allow_unknown_owner: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -909,9 +981,45 @@ pub struct ExportArgs {
     /// What to export (accounts, contacts, deals, interactions), or the file for accounts.
     #[arg(value_name = "WHAT|FILE")]
     pub what: String,
-    /// The file to write (UTF-8 with a byte-order mark).
+    /// The file to write (UTF-8 with a byte-order mark); `-` writes to standard output.
     pub file: Option<PathBuf>,
     /// Also export soft-deleted accounts.
     #[arg(long)]
     pub include_deleted: bool,
+    /// For a file opened in Excel by double-click: cells of digits (postcodes, phone numbers)
+    /// written as ="01001" so Excel keeps them as text. `rapport import` reads them back.
+    #[arg(long)]
+    pub excel: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every command and subcommand says what it does, and every argument
+    /// and flag says what it takes (`--help` has no blank lines to guess).
+    #[test]
+    fn every_command_and_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let name = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    missing.push(format!("`{name}` has no description"));
+                }
+                for arg in sub.get_arguments().filter(|a| !matches!(a.get_id().as_str(), "help" | "version")) {
+                    if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                        missing.push(format!("`{name}` argument {} has no help", arg.get_id()));
+                    }
+                }
+                walk(sub, &name, missing);
+            }
+        }
+        let cmd = Cli::command();
+        cmd.clone().debug_assert();
+        let mut missing = Vec::new();
+        walk(&cmd, "rapport", &mut missing);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
 }

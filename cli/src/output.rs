@@ -88,7 +88,9 @@ pub fn summary_line(s: &AccountSummary) -> String {
     )
 }
 
-pub fn account(a: &Account, conflicts: &[Conflict]) -> String {
+/// The whole account as text. `other_account` names an account a tie points
+/// to (`None` if this device does not hold it).
+pub fn account(a: &Account, conflicts: &[Conflict], other_account: &dyn Fn(uuid::Uuid) -> Option<String>) -> String {
     let p = &a.party;
     let mut o = String::new();
     let _ = writeln!(o, "{}  ({}, {})", p.name, p.kind.as_str(), p.status.as_str());
@@ -172,8 +174,8 @@ pub fn account(a: &Account, conflicts: &[Conflict]) -> String {
                 o,
                 "  {}  {} → {}  {}{}",
                 t.id,
-                end_name(a, t.from),
-                end_name(a, t.to),
+                end_name(a, t.from, other_account),
+                end_name(a, t.to, other_account),
                 t.kind.as_str(),
                 t.role.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
             );
@@ -268,7 +270,7 @@ fn deals(o: &mut String, a: &Account) {
             let _ = writeln!(o, "      next step   {step}{due}");
         }
         if let Some(c) = d.primary_contact {
-            let _ = writeln!(o, "      contact     {}", end_name(a, c.0));
+            let _ = writeln!(o, "      contact     {}", end_name(a, c.0, &|_| None));
         }
         if let Some(r) = &d.lost_reason {
             let note = d.lost_note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
@@ -306,7 +308,7 @@ fn interactions(o: &mut String, a: &Account) {
         }
         let _ = writeln!(o, "{label} ({}):", list.len());
         for i in list {
-            let mut with: Vec<String> = i.contacts.iter().map(|c| end_name(a, c.0)).collect();
+            let mut with: Vec<String> = i.contacts.iter().map(|c| end_name(a, c.0, &|_| None)).collect();
             if let Some(d) = i.deal {
                 with.push(format!("deal {}", a.deal(d).map_or_else(|| d.to_string(), |d| d.title.clone())));
             }
@@ -332,11 +334,16 @@ fn interactions(o: &mut String, a: &Account) {
 }
 
 /// A contact of the account by name, else the id (another account, or a gone contact).
-fn end_name(a: &Account, id: uuid::Uuid) -> String {
+/// A tie's end: this account's or a contact's name, another account's name
+/// with its id, or the id alone (a record this device does not hold).
+fn end_name(a: &Account, id: uuid::Uuid, other_account: &dyn Fn(uuid::Uuid) -> Option<String>) -> String {
     if id == a.id.0 {
         return a.party.name.clone();
     }
-    a.contacts.iter().find(|c| c.id.0 == id).map_or_else(|| id.to_string(), |c| c.name.clone())
+    if let Some(c) = a.contacts.iter().find(|c| c.id.0 == id) {
+        return c.name.clone();
+    }
+    other_account(id).map_or_else(|| id.to_string(), |name| format!("{name} ({id})"))
 }
 
 fn move_line(at: OffsetDateTime, from: &str, to: &str, by: &str, reason: Option<&str>) -> String {
@@ -354,6 +361,36 @@ pub fn task_line(t: &Task) -> String {
     )
 }
 
+/// One change: its short hash (for `account show --at`), when, who, what.
 pub fn history_line(h: &HistoryEntry) -> String {
-    format!("{}  {}@{}  {:<20}  {}", when(h.at), h.user, h.device, h.op, h.fields.join(", "))
+    let short = h.hash.get(..10).unwrap_or(&h.hash);
+    format!("{short}  {}  {}@{}  {:<20}  {}", when(h.at), h.user, h.device, h.op, h.fields.join(", "))
+}
+
+/// A change's values, one line per field that had or got a value: `old → new`,
+/// amounts and prices in major units with the deal's currency.
+pub fn change_lines(a: &Account, h: &HistoryEntry) -> Vec<String> {
+    let shown = |field: &str, v: &Option<String>| match v.as_deref() {
+        None | Some("") => "(none)".to_owned(),
+        Some(v) => money_in_words(a, field, v).unwrap_or_else(|| format!("{v:?}")),
+    };
+    h.changes
+        .iter()
+        .filter(|c| c.old.as_deref().is_some_and(|v| !v.is_empty()) || c.new.as_deref().is_some_and(|v| !v.is_empty()))
+        .map(|c| format!("      {}: {} → {}", c.field, shown(&c.field, &c.old), shown(&c.field, &c.new)))
+        .collect()
+}
+
+/// `deals.<id>.amount` or `….unit_price` in minor units, as `360000.00 UAH`
+/// in the deal's currency.
+pub fn money_in_words(a: &Account, field: &str, value: &str) -> Option<String> {
+    let rest = field.strip_prefix("deals.")?;
+    let (deal, tail) = rest.split_once('.')?;
+    if !(tail == "amount" || tail.ends_with(".unit_price")) {
+        return None;
+    }
+    let deal = a.deals.iter().find(|d| d.id.to_string() == deal)?;
+    let minor: i64 = value.parse().ok()?;
+    let currency = &deal.amount.currency;
+    Some(format!("{} {currency}", rapport_core::format_major_units(minor, currency)))
 }

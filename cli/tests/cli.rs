@@ -298,13 +298,48 @@ fn output_into_a_closed_pipe_ends_quietly() {
     let r = Replica::new();
     let id = r.add("Acme Oy", &[]);
     r.add("Бета ТОВ", &[]);
-    for args in [&["account", "show", id.as_str(), "--json"][..], &["account", "list"], &["account", "history", &id]] {
+    let deal = r.run(&["deal", "add", &id, "--title", "Paper", "--amount", "10", "--currency", "EUR"]).ok().last_line();
+    r.run(&["deal", "line-item", "add", &id, &deal, "--name", "Ream", "--unit-price", "5"]).ok();
+    r.run(&["task", "add", &id, "--title", "Call"]).ok();
+    let export = r.dir.path().join("accounts.csv");
+    r.run(&["export", export.to_str().unwrap()]).ok();
+    let csv = export.to_str().unwrap();
+    let commands: &[&[&str]] = &[
+        &["account", "show", &id, "--json"],
+        &["account", "show", &id],
+        &["account", "list"],
+        &["account", "list", "--json"],
+        &["account", "history", &id],
+        &["account", "history", &id, "--json"],
+        &["status"],
+        &["status", "--json"],
+        &["task", "list", &id],
+        &["task", "list", &id, "--json"],
+        &["deal", "line-item", "list", &id, &deal],
+        &["deal", "line-item", "list", &id, &deal, "--json"],
+        &["settings", "show"],
+        &["settings", "show", "--json"],
+        &["conflicts"],
+        &["conflicts", "--json"],
+        &["refused", "list"],
+        &["refused", "list", "--json"],
+        &["import", csv, "--preview"],
+        &["import", csv, "--preview", "--json"],
+        &["import", csv],
+        &["export", "contacts", "-"],
+        &["export", "deals", "-"],
+        &["tag", "add", &id, "piped"],
+        &["--help"],
+        &["account", "--help"],
+        &["--version"],
+    ];
+    for args in commands {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
         let out = Command::new(env!("CARGO_BIN_EXE_rapport"))
             .arg("--replica")
             .arg(r.dir.path())
-            .args(args)
+            .args(*args)
             .env_remove("RAPPORT_REPLICA")
             .stdout(writer)
             .stderr(std::process::Stdio::piped())

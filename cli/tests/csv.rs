@@ -590,3 +590,56 @@ fn a_flat_sheet_repeating_a_deal_on_each_contact_row_makes_one_deal() {
         "{err}"
     );
 }
+
+/// `-` writes the CSV to standard output (the summary to standard error), and
+/// a path that is a symbolic link (as `/dev/stdout` is) is written through:
+/// the link is never replaced by a file.
+#[test]
+fn export_to_standard_output_and_through_a_symbolic_link() {
+    let r = Replica::new();
+    r.import(&r.file("in.csv", "name,city,postcode\nАльфа,Київ,01001\n"), &[]).ok();
+    let run = r.run(&["export", "accounts", "-"]).ok();
+    let csv = run.stdout();
+    assert!(csv.starts_with("\u{feff}\"id\",\"name\""), "{csv}");
+    assert!(csv.contains("\"Альфа\"") && csv.contains("\"01001\""), "{csv}");
+    assert!(!csv.contains("exported"), "the summary is not inside the CSV: {csv}");
+    assert_eq!(run.stderr().trim(), "exported 1 accounts");
+
+    let real = r.files.path().join("real.csv");
+    std::fs::write(&real, "old").unwrap();
+    let link = r.files.path().join("link.csv");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    r.run(&["export", "accounts", link.to_str().unwrap()]).ok();
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is still a link");
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), csv, "written through the link");
+    assert!(!r.files.path().join("link.csv.partial").exists());
+}
+
+/// `--excel`: cells of digits (postcodes, phone numbers) as `="01001"`, so
+/// Excel opened by double-click keeps their leading zeros; figures stay
+/// numbers, and the file imports back changing nothing.
+#[test]
+fn excel_export_keeps_leading_zeros_as_text_and_imports_back_unchanged() {
+    let r = Replica::new();
+    let text = "name,city,postcode,contact_name,contact_phone,deal_title,deal_amount,deal_currency\n\
+                Альфа,Київ,01001,Іван,0441234567,Котли,360000.00,UAH\n";
+    r.import(&r.file("in.csv", text), &[]).ok();
+    let (accounts, contacts, deals) =
+        (r.files.path().join("a.csv"), r.files.path().join("c.csv"), r.files.path().join("d.csv"));
+    for (what, path) in [("accounts", &accounts), ("contacts", &contacts), ("deals", &deals)] {
+        r.run(&["export", what, path.to_str().unwrap(), "--excel"]).ok();
+    }
+    let a = std::fs::read_to_string(&accounts).unwrap();
+    assert!(a.starts_with('\u{feff}') && a.contains(",\"=\"\"01001\"\"\","), "{a}");
+    assert!(a.contains("\"Альфа\""), "{a}");
+    let c = std::fs::read_to_string(&contacts).unwrap();
+    assert!(c.contains("\"=\"\"0441234567\"\"\""), "{c}");
+    let d = std::fs::read_to_string(&deals).unwrap();
+    assert!(d.contains(",\"360000.00\",\"UAH\",") && d.contains(",\"10\","), "figures stay numbers: {d}");
+
+    let before = r.snapshot();
+    let run = r.import(&accounts, &["--contacts", contacts.to_str().unwrap(), "--deals", deals.to_str().unwrap()]).ok();
+    assert!(run.stdout().contains("0 created, 0 updated, 1 unchanged"), "{}", run.stdout());
+    assert_eq!(r.snapshot(), before, "re-importing the Excel export changed nothing");
+    assert_eq!(r.show("Альфа")["party"]["address"]["postcode"], "01001");
+}

@@ -160,6 +160,9 @@ fn consents_roles_and_ties() {
     let other = r.add("Borealis");
     r.run(&["tie", "add", &acme, "--from", &acme, "--to", &other, "--kind", "group"]).ok();
     assert_eq!(r.show(&acme)["account"]["ties"].as_array().unwrap().len(), 2);
+    // `show` names the other account, with its id.
+    let text = r.run(&["account", "show", &acme]).ok().stdout();
+    assert!(text.contains(&format!("Acme → Borealis ({other})  group")), "{text}");
 
     let before = r.snapshot(&acme);
     let bad: &[(&[&str], &str)] = &[
@@ -416,6 +419,10 @@ fn deals_lost_with_a_catalogue_reason_amounts_in_major_units() {
             &["deal", "add", &acme, "--title", "X", "--amount", "1", "--currency", "UAH", "--forecast", "sure"],
             "invalid --forecast \"sure\"",
         ),
+        (
+            &["deal", "add", &acme, "--title", "X", "--amount", "1", "--currency", "hryvnia"],
+            "invalid --currency \"hryvnia\": expected a three-letter ISO 4217 code",
+        ),
     ];
     for (args, message) in bad {
         let run = r.run(args).fails();
@@ -434,6 +441,25 @@ fn deals_lost_with_a_catalogue_reason_amounts_in_major_units() {
     assert_eq!((&got["lost_reason"], &got["lost_note"]), (&json!("competitor"), &json!("Went with Bosch")));
     let text = r.run(&["account", "show", &acme]).ok().stdout();
     assert!(text.contains("lost        competitor: Went with Bosch"), "{text}");
+
+    // The history shows old and new values, amounts in major units with the currency.
+    r.run(&["account", "set", &acme, &format!("deals.{pumps}.amount"), "1 500,50"]).ok();
+    let history = r.run(&["account", "history", &acme]).ok().stdout();
+    assert!(history.contains(&format!("deals.{pumps}.amount: 1200.00 UAH → 1500.50 UAH")), "{history}");
+    assert!(history.contains(&format!("deals.{boilers}.lost_note: (none) → \"Went with Bosch\"")), "{history}");
+
+    // Each change's short hash shows the account as it was right after it.
+    let won_at =
+        history.lines().find(|l| l.contains("deal.stage") && l.contains(&pumps)).unwrap_or_else(|| panic!("{history}"));
+    let hash = won_at.split_whitespace().next().unwrap();
+    let then = r.run(&["account", "show", &acme, "--at", hash, "--json"]).ok().json();
+    assert_eq!(deal(&then, &pumps)["amount"]["minor"], 120_000, "before the amount was changed");
+    assert_eq!(deal(&then, &pumps)["outcome"], "won");
+    let text = r.run(&["account", "show", &acme, "--at", hash]).ok().stdout();
+    assert!(text.starts_with(&format!("as it was after change {hash}")), "{text}");
+    assert!(text.contains("1200.00 UAH"), "{text}");
+    let run = r.run(&["account", "show", &acme, "--at", "abc"]).fails();
+    assert!(run.error().contains("\"abc\" is not a change of this account"), "{}", run.stderr());
 }
 
 #[test]
@@ -575,6 +601,67 @@ fn planned_and_held_interactions_with_contacts_deal_and_direction() {
         assert!(run.error().contains(message), "{args:?}: {}", run.stderr());
     }
     assert_eq!(r.snapshot(&acme), before, "failed commands changed nothing");
+}
+
+#[test]
+fn a_planned_interaction_is_marked_held_by_its_id_prefix() {
+    let r = Replica::new();
+    let acme = r.add("Acme");
+    let visit = r.new_id(&[
+        "interaction",
+        "plan",
+        &acme,
+        "--kind",
+        "visit",
+        "--subject",
+        "Site survey",
+        "--at",
+        "2027-01-15 10:00",
+        "--notes",
+        "bring samples",
+    ]);
+    let run = r
+        .run(&[
+            "interaction",
+            "held",
+            short(&acme, 6),
+            short(&visit, 6),
+            "--at",
+            "2027-01-15T10:20:00+02:00",
+            "--until",
+            "2027-01-15 11:00",
+            "--outcome",
+            "Ordered two boilers",
+        ])
+        .ok();
+    assert_eq!(run.stdout().trim(), format!("marked interaction {visit} on {acme} as held"));
+    let a = r.show(&acme);
+    let v = a["account"]["interactions"].as_array().unwrap().iter().find(|i| i["id"] == visit).unwrap().clone();
+    assert_eq!(
+        (&v["status"], &v["planned_start"], &v["actual_start"], &v["actual_end"]),
+        (
+            &json!("held"),
+            &json!("2027-01-15T10:00:00Z"),
+            &json!("2027-01-15T08:20:00Z"),
+            &json!("2027-01-15T11:00:00Z")
+        )
+    );
+    assert_eq!((&v["outcome"], &v["notes"]), (&json!("Ordered two boilers"), &json!("bring samples")));
+    assert_eq!(a["account"]["visit_count"], 1, "the held visit counts");
+
+    let before = r.snapshot(&acme);
+    let bad: &[(&[&str], &str)] = &[
+        (&["interaction", "held", &acme, &visit], "this interaction is already marked held"),
+        (&["interaction", "held", &acme, "abcd"], "\"abcd\" is not an interaction id of this account"),
+        (&["interaction", "held", &acme, short(&visit, 8), "--at", "soon"], "invalid --at \"soon\""),
+    ];
+    for (args, message) in bad {
+        let run = r.run(args).fails();
+        assert!(run.error().contains(message), "{args:?}: {}", run.stderr());
+    }
+    assert_eq!(r.snapshot(&acme), before, "failed commands changed nothing");
+    let help = r.run(&["interaction", "--help"]).ok().stdout();
+    assert!(help.lines().any(|l| l.trim_start().starts_with("held")), "{help}");
 }
 
 #[test]

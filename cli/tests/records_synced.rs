@@ -88,7 +88,7 @@ fn a_whole_record_and_the_settings_travel_between_devices() {
     ana.run(&["deal", "stage", &acme, &deal, "proposal"]).ok();
     ana.run(&["deal", "lost", &acme, &deal, "--reason", "too_slow", "--note", "Six weeks to deliver"]).ok();
     ana.new_id(&["task", "add", &acme, "--title", "Call back", "--due", "2027-01-10"]);
-    ana.new_id(&[
+    let visit = ana.new_id(&[
         "interaction",
         "plan",
         &acme,
@@ -129,4 +129,19 @@ fn a_whole_record_and_the_settings_travel_between_devices() {
     ana.sync();
     let p = ana.run(&["account", "show", &acme, "--json"]).ok().json()["account"]["party"].clone();
     assert_eq!((&p["status"], &p["ending"]), (&json!("active"), &serde_json::Value::Null));
+
+    // Both change the deal's amount at once, and the rep marks the planned visit held.
+    ana.run(&["account", "set", &acme, &format!("deals.{deal}.amount"), "1000.00"]).ok();
+    olga.run(&["account", "set", &acme, &format!("deals.{deal}.amount"), "2000.50"]).ok();
+    ana.run(&["interaction", "held", &acme, &visit, "--outcome", "Measured the boiler room"]).ok();
+    ana.sync();
+    olga.sync();
+    // The conflict shows each stored value (what `resolve` takes) with its major units.
+    let text = olga.run(&["conflicts"]).ok().stdout();
+    assert!(text.contains("\"100000\" (= 1000.00 UAH)  by ana@ana-laptop"), "{text}");
+    assert!(text.contains("\"200050\" (= 2000.50 UAH)  by olga@office-pc"), "{text}");
+    let a = olga.run(&["account", "show", &acme, "--json"]).ok().json();
+    let held = &a["account"]["interactions"][0];
+    assert_eq!((&held["status"], &held["outcome"]), (&json!("held"), &json!("Measured the boiler room")));
+    assert_eq!(a["account"]["visit_count"], 1);
 }

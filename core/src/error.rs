@@ -86,8 +86,15 @@ pub enum Error {
 
     /// A shortened id (as `git` accepts short hashes) that starts more than
     /// one record's id; `matches` holds a few of them.
-    #[error("the id {prefix} could be any of {} {kind}s ({}); type more of it", .matches.len(), .matches.join(", "))]
-    AmbiguousId { kind: RecordKind, prefix: String, matches: Vec<String> },
+    /// `more`: there are more matches than `matches` lists.
+    #[error(
+        "the id {prefix} could be any of {}{} {kind}s ({}{}); type more of it",
+        if *.more { "more than " } else { "" },
+        .matches.len(),
+        .matches.join(", "),
+        if *.more { ", …" } else { "" }
+    )]
+    AmbiguousId { kind: RecordKind, prefix: String, matches: Vec<String>, more: bool },
 
     /// An owner, team or territory that is not in the directory this device
     /// fetched from the server (see `Replica::check_name`); `close` holds

@@ -38,9 +38,9 @@ pub mod untrusted;
 
 pub use automerge::{ActorId, ChangeHash};
 pub use doc::{
-    AccountDoc, Author, Conflict, ConflictValue, DealFigures, Editor, FieldPath, HistoryEntry, LENS_VERSION,
-    LineItemChange, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem, NewTask, NewTie,
-    SCHEMA_VERSION, settable_fields,
+    AccountDoc, Author, Conflict, ConflictValue, DealFigures, Editor, FieldPath, HeldInteraction, HistoryEntry,
+    LENS_VERSION, LineItemChange, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem, NewTask,
+    NewTie, SCHEMA_VERSION, settable_fields,
 };
 pub use error::{Error, KeyProblem, RecordKind, Result};
 pub use model::*;

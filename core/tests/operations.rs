@@ -303,6 +303,50 @@ fn deals_refuse_bad_money_probability_and_stage() {
 }
 
 #[test]
+fn a_planned_visit_marked_held_counts_once_and_keeps_its_plan() {
+    let mut fx = Fixture::new("ana");
+    let id = fx.account("Acme");
+    let start = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let mut planned = NewInteraction::new(InteractionKind::Visit, "Mill tour");
+    planned.status = InteractionStatus::Planned;
+    planned.planned_start = Some(start);
+    let p = fx.replica.edit(id, |e| e.log_interaction(&planned)).unwrap();
+    assert_eq!(fx.replica.account(id).unwrap().visit_count, 0, "a planned visit is not counted");
+
+    let held_at = start + time::Duration::minutes(10);
+    let held = HeldInteraction {
+        at: Some(held_at),
+        until: Some(held_at + time::Duration::hours(1)),
+        outcome: Some("  ordered a sample ".into()),
+        notes: None,
+    };
+    fx.replica.edit(id, |e| e.hold_interaction(p, &held)).unwrap();
+    let a = fx.replica.account(id).unwrap();
+    let i = a.interaction(p).unwrap();
+    assert_eq!(i.status, InteractionStatus::Held);
+    assert_eq!(i.planned_start.map(|t| t.unix_timestamp()), Some(start.unix_timestamp()), "the plan is kept");
+    assert_eq!(i.actual_start.map(|t| t.unix_timestamp()), Some(held_at.unix_timestamp()));
+    assert_eq!(i.outcome.as_deref(), Some("ordered a sample"));
+    assert_eq!(a.visit_count, 1);
+
+    // Twice is refused and changes nothing; so is an unknown id, a backwards end, a cancelled one.
+    assert_invalid(refused(&mut fx, id, |e| e.hold_interaction(p, &HeldInteraction::default())), "interaction.status");
+    assert_not_found(
+        refused(&mut fx, id, |e| e.hold_interaction(InteractionId::new(), &HeldInteraction::default())),
+        RecordKind::Interaction,
+    );
+    let mut call = NewInteraction::new(InteractionKind::Call, "Call back");
+    call.status = InteractionStatus::Planned;
+    let c = fx.replica.edit(id, |e| e.log_interaction(&call)).unwrap();
+    let backwards =
+        HeldInteraction { at: Some(start), until: Some(start - time::Duration::hours(1)), ..Default::default() };
+    assert_invalid(refused(&mut fx, id, |e| e.hold_interaction(c, &backwards)), "interaction.end");
+    fx.replica.edit(id, |e| e.set_field(&format!("interactions.{c}.status"), "cancelled")).unwrap();
+    assert_invalid(refused(&mut fx, id, |e| e.hold_interaction(c, &HeldInteraction::default())), "interaction.status");
+    assert_eq!(fx.replica.account(id).unwrap().visit_count, 1);
+}
+
+#[test]
 fn interactions_are_logged_and_visits_counted() {
     let mut fx = Fixture::new("ana");
     let id = fx.account("Acme");
@@ -584,4 +628,23 @@ fn filtered_lists_and_full_text_search() {
     assert_eq!(search(&fx.replica, "acme pulp"), vec!["Acme Pulp"]);
     assert!(tagged(&fx.replica, "paper").is_empty());
     assert_eq!(tagged(&fx.replica, "pulp"), vec!["Acme Pulp"]);
+}
+
+#[test]
+fn an_ambiguous_account_prefix_says_when_it_lists_only_some_matches() {
+    let mut fx = Fixture::new("ana");
+    let ids: Vec<AccountId> = (0..3).map(|i| fx.account(&format!("Acme {i}"))).collect();
+    // Ids are time-ordered (UUIDv7): accounts made together share their first characters.
+    let prefix = &ids[0].to_string()[..4];
+    let three = fx.replica.find_account(prefix).unwrap_err();
+    assert!(matches!(&three, Error::AmbiguousId { matches, more: false, .. } if matches.len() == 3), "{three:?}");
+    assert!(three.to_string().starts_with(&format!("the id {prefix} could be any of 3 accounts (")), "{three}");
+    for i in 3..7 {
+        fx.account(&format!("Acme {i}"));
+    }
+    let many = fx.replica.find_account(prefix).unwrap_err();
+    assert!(matches!(&many, Error::AmbiguousId { matches, more: true, .. } if matches.len() == 5), "{many:?}");
+    let text = many.to_string();
+    assert!(text.starts_with(&format!("the id {prefix} could be any of more than 5 accounts (")), "{text}");
+    assert!(text.ends_with(", …); type more of it"), "{text}");
 }

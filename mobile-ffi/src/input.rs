@@ -235,6 +235,29 @@ impl From<LineItemChange> for rc::LineItemChange {
     }
 }
 
+/// What `holdInteraction` records when a planned interaction took place.
+#[derive(Debug, Clone, Default, PartialEq, uniffi::Record)]
+pub struct HeldInteraction {
+    /// When it started (default: now).
+    #[uniffi(default)]
+    pub at: Option<SystemTime>,
+    /// When it ended.
+    #[uniffi(default)]
+    pub until: Option<SystemTime>,
+    /// What came of it.
+    #[uniffi(default)]
+    pub outcome: Option<String>,
+    /// Notes on it (replace the notes made when it was planned).
+    #[uniffi(default)]
+    pub notes: Option<String>,
+}
+
+impl From<HeldInteraction> for rc::HeldInteraction {
+    fn from(h: HeldInteraction) -> Self {
+        rc::HeldInteraction { at: opt_instant(h.at), until: opt_instant(h.until), outcome: h.outcome, notes: h.notes }
+    }
+}
+
 /// A new interaction. Only `kind` and `subject` are required; it is held, now, by default.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NewInteraction {

@@ -4,17 +4,20 @@
 //! background thread / dispatcher. Methods take ids as strings and forward to
 //! core; a method returning normally has committed to disk.
 
-use rapport_core::{self as rc, AccountId, ContactId, DealId, LifecyclePhase, LineItemId, LoyaltyRung, Phone, TaskId};
+use rapport_core::{
+    self as rc, AccountId, ContactId, DealId, InteractionId, LifecyclePhase, LineItemId, LoyaltyRung, Phone, TaskId,
+};
 use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::error::RapportError;
 use crate::input::{
-    AccountFilter, LineItemChange, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem, NewTask,
-    NewTie, date, id,
+    AccountFilter, HeldInteraction, LineItemChange, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction,
+    NewLineItem, NewTask, NewTie, date, id,
 };
 use crate::types::{
-    Account, AccountConflict, AccountSummary, Conflict, HistoryEntry, RefusedEdit, Rejection, Settings,
+    Account, AccountConflict, AccountSummary, Conflict, Directory, HistoryEntry, RefusedEdit, Rejection, Settings,
+    Stage,
 };
 
 type Result<T, E = RapportError> = std::result::Result<T, E>;
@@ -48,6 +51,21 @@ impl Replica {
     fn edit<T>(&self, account_id: &str, f: impl FnOnce(&mut rc::Editor<'_>) -> rc::Result<T>) -> Result<T> {
         let account: AccountId = id(account_id)?;
         self.with(|r| r.edit(account, f))
+    }
+}
+
+/// Refuses a settings change the server would refuse, when this device
+/// knows its user's role (learned at sync); otherwise the server judges.
+fn may_change_settings(r: &rc::Replica) -> rc::Result<()> {
+    match r.principal().map(|p| p.check_settings_change()) {
+        Some(Err(refusal)) => Err(rc::Error::NotPermitted {
+            field: None,
+            reason: format!(
+                "{refusal}: the pipeline stages and reason catalogues are changed by administrators, managers and \
+                 the office"
+            ),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -150,6 +168,12 @@ impl Replica {
         self.edit(&account_id, |e| e.end_relationship(status, &reason, on))
     }
 
+    /// Reopens an ended relationship: `active` again, the ending (reason,
+    /// date, phase) cleared; the account's history keeps it.
+    pub fn reopen_relationship(&self, account_id: String) -> Result<()> {
+        self.edit(&account_id, |e| e.reopen_relationship())
+    }
+
     /// Hides the account from lists; it is kept and can be restored.
     pub fn soft_delete(&self, account_id: String) -> Result<()> {
         self.edit(&account_id, |e| e.soft_delete())
@@ -250,6 +274,21 @@ impl Replica {
         self.edit(&account_id, |e| e.mark_deal_lost(deal, &reason, note.as_deref()))
     }
 
+    /// Closes a deal as won: moves it to the pipeline's won stage. `InvalidInput`
+    /// if the settings have no won stage.
+    pub fn mark_deal_won(&self, account_id: String, deal_id: String) -> Result<()> {
+        let account: AccountId = id(&account_id)?;
+        let deal: DealId = id(&deal_id)?;
+        self.with(|r| {
+            let won = r.settings().stages.iter().find(|s| s.kind == rc::StageKind::Won).map(|s| s.id.clone());
+            let won = won.ok_or_else(|| rc::Error::InvalidValue {
+                field: "deal.stage".into(),
+                reason: "the pipeline has no won stage; an administrator adds one in the settings".into(),
+            })?;
+            r.edit(account, |e| e.move_deal_stage(deal, &won, None))
+        })
+    }
+
     /// Adds a line item to a deal and returns its id. The first line item
     /// makes the deal's amount follow them; a hand-set amount stays otherwise.
     pub fn add_line_item(&self, account_id: String, deal_id: String, item: NewLineItem) -> Result<String> {
@@ -291,6 +330,15 @@ impl Replica {
     pub fn log_interaction(&self, account_id: String, interaction: NewInteraction) -> Result<String> {
         let new = interaction.try_into()?;
         Ok(self.edit(&account_id, |e| e.log_interaction(&new))?.to_string())
+    }
+
+    /// Marks a planned interaction as held (at `held.at`, default now, with its
+    /// outcome); a visit then counts in `visitCount`. `InvalidInput` if it is
+    /// already held or was cancelled.
+    pub fn hold_interaction(&self, account_id: String, interaction_id: String, held: HeldInteraction) -> Result<()> {
+        let interaction: InteractionId = id(&interaction_id)?;
+        let held = held.into();
+        self.edit(&account_id, |e| e.hold_interaction(interaction, &held))
     }
 
     /// Adds a task and returns its id.
@@ -338,6 +386,40 @@ impl Replica {
     /// Pipeline stages and reason catalogues, as merged on this replica.
     pub fn settings(&self) -> Result<Settings> {
         self.with(|r| Ok(Settings::from(r.settings())))
+    }
+
+    /// Adds a pipeline stage, or changes the one with `stage.id`; sent at the
+    /// next sync. Administrators, managers and the office only:
+    /// `NotPermitted` for a rep (once the device knows its user's role).
+    pub fn put_stage(&self, stage: Stage) -> Result<()> {
+        let stage = stage.into();
+        self.with(|r| {
+            may_change_settings(r)?;
+            r.edit_settings(|doc, author| doc.put_stage(author, &stage))
+        })
+    }
+
+    /// Adds a reason to the lost-reason or end-reason catalogue; sent at the
+    /// next sync. Who may: as `putStage`.
+    pub fn add_reason(&self, catalogue: rc::ReasonCatalogue, reason: String) -> Result<()> {
+        self.with(|r| {
+            may_change_settings(r)?;
+            r.edit_settings(|doc, author| doc.add_reason(author, catalogue, &reason))
+        })
+    }
+
+    /// The server's users, teams and territories as of this device's last
+    /// finished sync; `null` if it never fetched them.
+    pub fn directory(&self) -> Result<Option<Directory>> {
+        Ok(self.with(|r| r.directory())?.map(Directory::from))
+    }
+
+    /// Checks an owner (an active user), team or territory against the
+    /// directory before `setField` writes it: `InvalidInput` naming the close
+    /// names (or the known ones) if the directory does not list it, or if
+    /// this device never fetched the directory (sync first).
+    pub fn check_name(&self, kind: rc::NameKind, name: String) -> Result<()> {
+        self.with(|r| r.check_name(kind, name.trim()))
     }
 
     /// How many documents have local edits the server has not acknowledged.

@@ -13,8 +13,8 @@ use std::time::SystemTime;
 use rapport_core as rc;
 use rapport_core::{
     AccountStatus, Address, Channel, ConsentStatus, DealOutcome, Direction, ForecastCategory, Geo, InteractionKind,
-    InteractionStatus, LifecyclePhase, LoyaltyRung, Money, PartyKind, Phone, PhoneKind, Role, StageKind, TaskStatus,
-    TieKind, ValueTier,
+    InteractionStatus, LifecyclePhase, LoyaltyRung, Money, NameKind, PartyKind, Phone, PhoneKind, ReasonCatalogue,
+    Role, StageKind, TaskStatus, TieKind, ValueTier,
 };
 use time::{Date, OffsetDateTime};
 
@@ -107,6 +107,41 @@ pub enum DealOutcome {
     Open,
     Won,
     Lost,
+}
+
+/// What a directory name names.
+#[uniffi::remote(Enum)]
+pub enum NameKind {
+    Owner,
+    Team,
+    Territory,
+}
+
+/// The users, teams and territories the server knows, as this device last
+/// fetched them (at each finished sync): owners are chosen from it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Directory {
+    /// Users accounts may be given to.
+    pub users: Vec<String>,
+    /// Users an administrator deleted (old records still name them).
+    pub former_users: Vec<String>,
+    pub teams: Vec<String>,
+    pub territories: Vec<String>,
+}
+
+impl From<rc::Directory> for Directory {
+    fn from(d: rc::Directory) -> Self {
+        Directory { users: d.users, former_users: d.former_users, teams: d.teams, territories: d.territories }
+    }
+}
+
+/// Which reason catalogue of the settings.
+#[uniffi::remote(Enum)]
+pub enum ReasonCatalogue {
+    /// Why deals are lost.
+    LostReasons,
+    /// Why relationships end.
+    EndReasons,
 }
 
 #[uniffi::remote(Enum)]
@@ -714,6 +749,19 @@ pub struct Stage {
     pub kind: StageKind,
     pub order: u32,
     pub stale_after_days: u32,
+}
+
+impl From<Stage> for rc::Stage {
+    fn from(s: Stage) -> Self {
+        rc::Stage {
+            id: s.id,
+            name: s.name,
+            probability: s.probability,
+            kind: s.kind,
+            order: s.order,
+            stale_after_days: s.stale_after_days,
+        }
+    }
 }
 
 /// Workspace-wide settings, as merged on this replica.

@@ -86,3 +86,75 @@ fn a_device_that_never_fetched_the_directory_needs_the_override() {
     // Without an owner named, nothing needs checking.
     rep.ok(&["account", "add", "--name", "Unowned Ltd"]);
 }
+
+#[test]
+fn a_csv_import_checks_owners_teams_and_territories_row_by_row() {
+    let root = tempfile::tempdir().unwrap();
+    let server = Server::start(&root.path().join("server"));
+    assert_eq!(server.admin_post("/v1/admin/teams", &serde_json::json!({ "name": "east" })).0, 200);
+    let body = serde_json::json!({
+        "name": "bohdan", "role": "rep", "device": "bohdan-phone", "teams": ["east"], "territories": ["UA-46"]
+    });
+    assert_eq!(server.admin_post("/v1/admin/users", &body).0, 200);
+    let office = Desktop::new(root.path(), "office");
+    office.init(&server);
+
+    let file = root.path().join("accounts.csv");
+    std::fs::write(
+        &file,
+        "name;city;owner;team;territory\n\
+         Good Ltd;Lviv;bohdan;east;UA-46\n\
+         Typo Ltd;Kyiv;bohdna;east;UA-46\n\
+         Far Ltd;Odesa;bohdan;westwardho;UA-64\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+
+    // The preview names each unknown name's row and column and the close names; nothing is written.
+    let preview = office.ok(&["import", path, "--preview"]);
+    for line in [
+        "  row 3, column owner: no owner named \"bohdna\" is in the directory this device fetched at its last sync \
+         (did you mean bohdan?); if it is new, sync to fetch the newest directory, or pass --allow-unknown-owner to \
+         write it anyway",
+        "  row 4, column team: no team named \"westwardho\" is in the directory this device fetched at its last sync \
+         (known teams: east); if it is new, sync to fetch the newest directory, or pass --allow-unknown-owner to \
+         write it anyway",
+        "  row 4, column territory: no territory named \"UA-64\" is in the directory this device fetched at its last \
+         sync (did you mean UA-46?); if it is new, sync to fetch the newest directory, or pass \
+         --allow-unknown-owner to write it anyway",
+    ] {
+        assert!(preview.lines().any(|l| l == line), "{line:?} missing from:\n{preview}");
+    }
+    assert!(preview.contains("3 row error(s)"), "{preview}");
+    let json = office.json(&["import", path, "--preview", "--json"]);
+    let errors = json["errors"].as_array().unwrap();
+    let owner = errors.iter().find(|e| e["row"] == 3).unwrap();
+    assert_eq!(
+        (&owner["column"], &owner["suggestions"]),
+        (&serde_json::json!("owner"), &serde_json::json!(["bohdan"]))
+    );
+    assert_eq!(office.json(&["account", "list", "--json"]).as_array().unwrap().len(), 0);
+
+    // The import is refused whole; with the override it writes the names as given.
+    let err = fails(&office, &["import", path]);
+    assert!(
+        err.contains("row 3, column owner: no owner named \"bohdna\"") && err.contains("row 4, column team"),
+        "{err}"
+    );
+    assert_eq!(office.json(&["account", "list", "--json"]).as_array().unwrap().len(), 0, "nothing was written");
+    let done = office.ok(&["import", path, "--allow-unknown-owner"]);
+    assert!(done.contains("3 created"), "{done}");
+    let typo = office.json(&["account", "list", "--search", "Typo", "--json"]);
+    assert_eq!(typo[0]["owner"], "bohdna", "{typo}");
+
+    // Re-importing the same file checks no unchanged name again: it changes nothing and needs no override.
+    let again = office.ok(&["import", path]);
+    assert!(again.contains("0 created, 0 updated, 3 unchanged"), "{again}");
+    // A changed name is checked again.
+    std::fs::write(&file, "name;city;owner\nGood Ltd;Lviv;bohdann\n").unwrap();
+    let err = fails(&office, &["import", path]);
+    assert!(
+        err.contains("row 2, column owner: no owner named \"bohdann\"") && err.contains("did you mean bohdan?"),
+        "{err}"
+    );
+}

@@ -5,11 +5,12 @@
 //! are text, and the value is written as it is (`01001`, never `="01001"`),
 //! so our own import and every other tool read it back unchanged. Excel
 //! still turns a quoted `01001` into the number 1001 when the file is opened
-//! by double-click; docs/CSV.md says how to open it keeping text. Amounts
-//! are in major units (`360000.00`) beside a currency column.
+//! by double-click; docs/CSV.md says how to open it keeping text, and
+//! `--excel` writes such cells as `="01001"` for a file only Excel opens.
+//! Amounts are in major units (`360000.00`) beside a currency column.
 
-use std::io::Write as _;
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use rapport_core::{Account, AccountId, Replica};
 
@@ -197,8 +198,43 @@ fn rows(what: What, a: &Account) -> Vec<Vec<String>> {
     }
 }
 
-/// Writes the file (through a `.partial` file renamed at the end); returns the number of rows.
-pub fn export(replica: &Replica, what: What, path: &Path, include_deleted: bool) -> Result<usize> {
+/// Columns that hold numbers (Excel may read them as numbers).
+const FIGURES: &[&str] = &["amount", "probability", "deal_amount", "deal_probability"];
+
+/// A cell Excel opened by double-click would turn into a number, losing
+/// leading zeros or a leading `+`: digits only, perhaps after a `+`
+/// (`01001`, `0441234567`, `+380441234567`).
+fn excel_reads_as_number(cell: &str) -> bool {
+    let digits = cell.strip_prefix('+').unwrap_or(cell);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Where an export goes.
+enum Sink {
+    /// `-`: standard output.
+    Stdout,
+    /// A regular file (or a new one): written to `FILE.csv.partial`, renamed at the end,
+    /// so a failed export never leaves half a file under the real name.
+    Replace { tmp: PathBuf },
+    /// Anything else that exists (`/dev/stdout`, a named pipe, a symbolic link): written
+    /// in place. Renaming over it would replace the device or link with a file.
+    InPlace,
+}
+
+impl Sink {
+    fn of(path: &Path) -> Sink {
+        if path.as_os_str() == "-" {
+            return Sink::Stdout;
+        }
+        match std::fs::symlink_metadata(path) {
+            Ok(m) if !m.file_type().is_file() => Sink::InPlace,
+            _ => Sink::Replace { tmp: path.with_extension("csv.partial") },
+        }
+    }
+}
+
+/// Writes the export to `path` (`-`: standard output); returns the number of rows.
+pub fn export(replica: &Replica, what: What, path: &Path, include_deleted: bool, excel: bool) -> Result<usize> {
     let ids: Vec<AccountId> = replica
         .list(&rapport_core::AccountFilter { include_deleted, ..Default::default() })?
         .into_iter()
@@ -210,28 +246,48 @@ pub fn export(replica: &Replica, what: What, path: &Path, include_deleted: bool)
         What::Deals => header(FileKind::Deals, &[ACCOUNT_REF, DEAL_COLUMNS]),
         What::Interactions => INTERACTION_HEADER.iter().map(|h| (*h).to_owned()).collect(),
     };
-    let tmp = path.with_extension("csv.partial");
-    let mut file = std::fs::File::create(&tmp).map_err(|e| CliError::io(&tmp, e))?;
-    file.write_all("\u{feff}".as_bytes()).map_err(|e| CliError::io(&tmp, e))?;
-    let mut writer = ::csv::WriterBuilder::new().quote_style(::csv::QuoteStyle::Always).from_writer(file);
+    let sink = Sink::of(path);
+    let (target, mut out): (PathBuf, Box<dyn Write>) = match &sink {
+        Sink::Stdout => ("standard output".into(), Box::new(std::io::stdout().lock())),
+        Sink::Replace { tmp } => (tmp.clone(), Box::new(std::fs::File::create(tmp).map_err(|e| CliError::io(tmp, e))?)),
+        Sink::InPlace => {
+            (path.to_path_buf(), Box::new(std::fs::File::create(path).map_err(|e| CliError::io(path, e))?))
+        }
+    };
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => CliError::OutputClosed,
+        _ => CliError::io(&target, e),
+    };
+    out.write_all("\u{feff}".as_bytes()).map_err(io)?;
+    let mut writer = ::csv::WriterBuilder::new().quote_style(::csv::QuoteStyle::Always).from_writer(out);
     let fail = |e: ::csv::Error| match e.into_kind() {
-        ::csv::ErrorKind::Io(io) => CliError::io(&tmp, io),
-        other => CliError::io(&tmp, std::io::Error::other(format!("{other:?}"))),
+        ::csv::ErrorKind::Io(e) => io(e),
+        other => CliError::io(&target, std::io::Error::other(format!("{other:?}"))),
     };
     writer.write_record(&head).map_err(fail)?;
+    let figures: Vec<bool> = head.iter().map(|h| FIGURES.contains(&h.as_str())).collect();
     let bar = progress(ids.len() as u64, "exporting");
     let mut n = 0;
     for id in &ids {
         let account = replica.account(*id)?;
-        for row in rows(what, &account) {
+        for mut row in rows(what, &account) {
+            if excel {
+                for (cell, figure) in row.iter_mut().zip(&figures) {
+                    if !figure && excel_reads_as_number(cell) {
+                        *cell = format!("=\"{cell}\"");
+                    }
+                }
+            }
             writer.write_record(&row).map_err(fail)?;
             n += 1;
         }
         bar.inc(1);
     }
-    writer.flush().map_err(|e| CliError::io(&tmp, e))?;
+    writer.flush().map_err(io)?;
     drop(writer);
-    std::fs::rename(&tmp, path).map_err(|e| CliError::io(path, e))?;
+    if let Sink::Replace { tmp } = &sink {
+        std::fs::rename(tmp, path).map_err(|e| CliError::io(path, e))?;
+    }
     bar.finish_and_clear();
     Ok(n)
 }

@@ -97,7 +97,7 @@ const ACCOUNTS: &[(Column, &[&str])] = &[
         ],
     ),
     (Column::Kind, &["kind"]),
-    (Column::Owner, &["owner", "відповідальний", "менеджер", "ответственный"]),
+    (Column::Owner, &["owner", "відповідальний", "менеджер", "власник", "ответственный", "владелец"]),
     (Column::Team, &["team", "команда"]),
     (Column::Territory, &["territory", "територія", "территория"]),
     (Column::Industry, &["industry", "галузь", "отрасль"]),
@@ -303,6 +303,8 @@ mod tests {
         assert_eq!(resolve(FileKind::Accounts, "Телефон"), Some(Column::ContactPhone));
         assert_eq!(resolve(FileKind::Accounts, "E-mail"), Some(Column::ContactEmail));
         assert_eq!(resolve(FileKind::Accounts, "Поштовий індекс"), Some(Column::Postcode));
+        assert_eq!(resolve(FileKind::Accounts, "Власник"), Some(Column::Owner));
+        assert_eq!(resolve(FileKind::Accounts, "Владелец"), Some(Column::Owner));
         assert_eq!(resolve(FileKind::Contacts, "name"), Some(Column::ContactName));
         assert_eq!(resolve(FileKind::Deals, "Назва"), Some(Column::DealTitle));
         assert_eq!(resolve(FileKind::Deals, "colour"), None);

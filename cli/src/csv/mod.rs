@@ -20,6 +20,8 @@ mod import;
 mod plan;
 mod preview;
 
+use std::io::Write as _;
+
 use rapport_core::Replica;
 
 use crate::args::{ExportArgs, ImportArgs};
@@ -35,6 +37,7 @@ pub fn import(replica: &mut Replica, args: &ImportArgs) -> Result<()> {
         accounts: args.file.as_deref(),
         contacts: args.contacts.as_deref(),
         deals: args.deals.as_deref(),
+        allow_unknown_owner: args.allow_unknown_owner,
     };
     let Some(shown) = files.accounts.or(files.contacts).or(files.deals) else {
         return Err(CliError::Usage(
@@ -74,8 +77,13 @@ pub fn export(replica: &Replica, args: &ExportArgs) -> Result<()> {
             }
         },
     };
-    let n = export::export(replica, what, &path, args.include_deleted)?;
-    outln!("exported {n} {} to {}", what.as_str(), path.display());
+    let n = export::export(replica, what, &path, args.include_deleted, args.excel)?;
+    if path.as_os_str() == "-" {
+        // The CSV went to standard output; the summary would end up inside it.
+        let _ = writeln!(std::io::stderr(), "exported {n} {}", what.as_str());
+    } else {
+        outln!("exported {n} {} to {}", what.as_str(), path.display());
+    }
     Ok(())
 }
 

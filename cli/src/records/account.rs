@@ -2,8 +2,8 @@
 //! end and reopen the relationship.
 
 use rapport_core::{
-    Account, AccountFilter, AccountId, AccountStatus, Conflict, FieldPath, LifecyclePhase, LoyaltyRung, NameKind,
-    NewAccount, PartyKind, RecordKind, Replica, ValueTier, parse_major_units,
+    Account, AccountFilter, AccountId, AccountStatus, Conflict, FieldPath, HistoryEntry, LifecyclePhase, LoyaltyRung,
+    NameKind, NewAccount, PartyKind, RecordKind, Replica, ValueTier, parse_major_units,
 };
 use serde::Serialize;
 
@@ -42,24 +42,46 @@ pub fn account(replica: &mut Replica, command: AccountCommand) -> Result<()> {
             replica.edit(id, |e| e.set_field(&field, &stored))?;
             outln!("set {field} on {id}");
         }
-        AccountCommand::Show { id, json } => {
+        AccountCommand::Show { id, json, at } => {
             let id = account_id(replica, &id)?;
-            let account = replica.account(id)?;
-            let conflicts = replica.conflicts(id)?;
+            let (account, conflicts) = match at {
+                None => (replica.account(id)?, replica.conflicts(id)?),
+                Some(hash) => {
+                    let change = change_at(replica, id, &hash)?;
+                    if !json {
+                        outln!(
+                            "as it was after change {} ({}, {}@{}, {})",
+                            change.hash,
+                            output::when(change.at),
+                            change.user,
+                            change.device,
+                            change.op
+                        );
+                    }
+                    let heads = [change.change_hash().ok_or_else(|| bad_hash(&hash))?];
+                    (replica.account_at(id, &heads)?, Vec::new())
+                }
+            };
             if json {
                 output::json(&ShowJson::new(&account, &conflicts))?;
             } else {
-                outln!("{}", output::account(&account, &conflicts));
+                let other = |id: uuid::Uuid| replica.account(AccountId(id)).ok().map(|a| a.party.name);
+                outln!("{}", output::account(&account, &conflicts, &other));
             }
         }
         AccountCommand::List(args) => list(replica, args)?,
         AccountCommand::History { id, json } => {
-            let history = replica.history(account_id(replica, &id)?)?;
+            let id = account_id(replica, &id)?;
+            let history = replica.history(id)?;
             if json {
                 output::json(&history)?;
             } else {
+                let account = replica.account(id)?;
                 for h in &history {
                     outln!("{}", output::history_line(h));
+                    for line in output::change_lines(&account, h) {
+                        outln!("{line}");
+                    }
                 }
             }
         }
@@ -272,6 +294,34 @@ fn list(replica: &Replica, args: ListArgs) -> Result<()> {
         outln!("{}", output::summary_line(r));
     }
     Ok(())
+}
+
+/// Shortest change-hash prefix `show --at` accepts (hashes are random, unlike ids).
+const MIN_HASH_PREFIX: usize = 6;
+
+fn bad_hash(hash: &str) -> CliError {
+    CliError::Usage(format!(
+        "{hash:?} is not a change of this account: give a hash from `rapport account history ID`, or its first \
+         {MIN_HASH_PREFIX} or more characters"
+    ))
+}
+
+/// The change of `account`'s history named by its hash or a unique prefix of it.
+fn change_at(replica: &Replica, account: AccountId, hash: &str) -> Result<HistoryEntry> {
+    let prefix = hash.trim().to_ascii_lowercase();
+    if prefix.len() < MIN_HASH_PREFIX {
+        return Err(bad_hash(hash));
+    }
+    let mut found: Vec<HistoryEntry> =
+        replica.history(account)?.into_iter().filter(|h| h.hash.starts_with(&prefix)).collect();
+    match found.len() {
+        0 => Err(bad_hash(hash)),
+        1 => Ok(found.remove(0)),
+        _ => Err(CliError::Usage(format!(
+            "the hash {prefix} could be any of {} changes of this account; type more of it",
+            found.len()
+        ))),
+    }
 }
 
 /// The directory name a field path holds, if any: owner, team or territory.

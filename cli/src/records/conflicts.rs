@@ -31,10 +31,17 @@ pub fn conflicts(replica: &Replica, json: bool) -> Result<()> {
     }
     for r in &rows {
         outln!("{}  {}  {}", r.account, r.name, r.conflict.field);
+        let account = replica.account(r.account).ok();
         for v in &r.conflict.values {
             let shown = if v.value.is_empty() { "(cleared)" } else { v.value.as_str() };
+            // An amount is resolved with the stored value (minor units); its major units beside it.
+            let money = account
+                .as_ref()
+                .and_then(|a| output::money_in_words(a, &r.conflict.field, &v.value))
+                .map(|m| format!(" (= {m})"))
+                .unwrap_or_default();
             outln!(
-                "    {} {:?}  by {}@{} at {}",
+                "    {} {:?}{money}  by {}@{} at {}",
                 if v.winner { "*" } else { " " },
                 shown,
                 v.user,

@@ -22,6 +22,12 @@ pub fn deal(replica: &mut Replica, command: DealCommand) -> Result<()> {
             contact,
         } => {
             let account = account_id(replica, &id)?;
+            let currency = Money::new(0, &currency).map(|m| m.currency).map_err(|e| match e {
+                rapport_core::Error::InvalidValue { reason, .. } => {
+                    CliError::Usage(format!("invalid --currency {currency:?}: {reason}"))
+                }
+                other => CliError::Core(other),
+            })?;
             let minor = rapport_core::parse_major_units("--amount", &amount, &currency)?;
             let mut new = NewDeal::new(title, Money::new(minor, &currency)?);
             new.stage = stage;

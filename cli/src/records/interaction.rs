@@ -1,8 +1,10 @@
-//! `rapport interaction …`: log held interactions and plan future ones.
+//! `rapport interaction …`: log held interactions, plan future ones, mark planned ones held.
 
-use rapport_core::{AccountId, Direction, InteractionKind, InteractionStatus, NewInteraction, Replica};
+use rapport_core::{
+    AccountId, Direction, HeldInteraction, InteractionKind, InteractionStatus, NewInteraction, Replica,
+};
 
-use super::{account_id, contact_id, deal_id, parse_flag, parse_time};
+use super::{account_id, contact_id, deal_id, interaction_id, parse_flag, parse_time};
 use crate::args::{InteractionCommand, InteractionWith};
 use crate::error::Result;
 
@@ -41,6 +43,18 @@ pub fn interaction(replica: &mut Replica, command: InteractionCommand) -> Result
             let interaction = replica.edit(account, |e| e.log_interaction(&new))?;
             outln!("planned {} on {account} at {}", new.kind.as_str(), crate::output::when(start));
             outln!("{interaction}");
+        }
+        InteractionCommand::Held { id, interaction, at, until, outcome, notes } => {
+            let account = account_id(replica, &id)?;
+            let interaction = interaction_id(replica, account, &interaction)?;
+            let held = HeldInteraction {
+                at: at.as_deref().map(|t| parse_time("at", t)).transpose()?,
+                until: until.as_deref().map(|t| parse_time("until", t)).transpose()?,
+                outcome,
+                notes,
+            };
+            replica.edit(account, |e| e.hold_interaction(interaction, &held))?;
+            outln!("marked interaction {interaction} on {account} as held");
         }
     }
     Ok(())

@@ -59,9 +59,10 @@ pub fn member_id<T: FromStr + Display + Copy>(
         return Ok(id);
     }
     let prefix = s.trim().to_ascii_lowercase();
+    let article = if kind.to_string().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
     let usage = || {
         CliError::Usage(format!(
-            "{s:?} is not a {kind} id of this account (a UUID, or its first {MIN_ID_PREFIX} or more characters); see \
+            "{s:?} is not {article} {kind} id of this account (a UUID, or its first {MIN_ID_PREFIX} or more characters); see \
              the account's {kind}s with `rapport account show {account}`"
         ))
     };
@@ -76,6 +77,7 @@ pub fn member_id<T: FromStr + Display + Copy>(
             kind,
             prefix,
             matches: found.iter().map(ToString::to_string).collect(),
+            more: false,
         })),
     }
 }

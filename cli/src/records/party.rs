@@ -120,6 +120,7 @@ fn end(replica: &Replica, account: AccountId, flag: &str, s: &str) -> Result<Uui
                 kind: rapport_core::RecordKind::Contact,
                 prefix,
                 matches: contacts.iter().map(ToString::to_string).collect(),
+                more: false,
             }));
         }
     }

@@ -58,7 +58,8 @@ pub use fields::{FieldPath, settable_fields};
 pub use history::{DealFigures, FieldChange, HistoryEntry};
 pub use lens::LENS_VERSION;
 pub use ops::{
-    Editor, LineItemChange, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem, NewTask, NewTie,
+    Editor, HeldInteraction, LineItemChange, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewLineItem,
+    NewTask, NewTie,
 };
 
 /// The account document schema this build writes and the newest it reads.

@@ -342,17 +342,21 @@ impl Replica {
                 ),
             });
         }
-        let matches: Vec<String> = self
+        let mut matches: Vec<String> = self
             .conn
             .prepare_cached(
-                "SELECT id FROM accounts WHERE id >= ?1 AND substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 5",
+                "SELECT id FROM accounts WHERE id >= ?1 AND substr(id, 1, length(?1)) = ?1 ORDER BY id LIMIT 6",
             )?
             .query_map([&prefix], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         match matches.as_slice() {
             [] => Err(Error::not_found(RecordKind::Account, prefix)),
             [one] => one.parse().map_err(|_| Error::not_found(RecordKind::Account, prefix)),
-            _ => Err(Error::AmbiguousId { kind: RecordKind::Account, prefix, matches }),
+            _ => {
+                let more = matches.len() > 5;
+                matches.truncate(5);
+                Err(Error::AmbiguousId { kind: RecordKind::Account, prefix, matches, more })
+            }
         }
     }
 

@@ -191,6 +191,7 @@ impl Planner<'_> {
                 (Target::Create(Box::new(new)), doc)
             }
         };
+        self.check_names(first, &target, &ops);
         let account = doc.read();
         let name = account.party.name.clone();
         let mut plan = AccountPlan {

@@ -23,6 +23,7 @@ mod account;
 mod contacts;
 mod deals;
 mod groups;
+mod names;
 
 use super::headers::{self, Column, FileKind};
 use crate::error::{CliError, Result, core_message};
@@ -46,6 +47,9 @@ pub struct RowError {
     /// The column's header as the file writes it.
     pub column: Option<String>,
     pub message: String,
+    /// For an unknown owner, team or territory: the names in the directory it may have meant.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
     #[serde(skip)]
     source: Option<Source>,
 }
@@ -57,6 +61,7 @@ impl RowError {
             row: src.row,
             column: src.column.map(|c| headers::canonical(src.file, c).to_owned()),
             message: message.into(),
+            suggestions: Vec::new(),
             source: Some(src),
         }
     }
@@ -168,6 +173,8 @@ pub struct Files<'a> {
     pub accounts: Option<&'a Path>,
     pub contacts: Option<&'a Path>,
     pub deals: Option<&'a Path>,
+    /// Write owners, teams and territories the directory does not list.
+    pub allow_unknown_owner: bool,
 }
 
 type Cells = HashMap<Column, String>;
@@ -199,7 +206,7 @@ fn reason(e: &rapport_core::Error) -> String {
 
 /// Reads and checks every file and plans every change; nothing is written.
 pub fn plan(replica: &Replica, files: &Files<'_>) -> Result<Plan> {
-    let mut planner = Planner::new(replica)?;
+    let mut planner = Planner::new(replica, files.allow_unknown_owner)?;
     if let Some(path) = files.accounts {
         for entry in read(path, FileKind::Accounts, &mut planner.plan)? {
             planner.add_account_row(entry);
@@ -247,7 +254,14 @@ fn read(path: &Path, kind: FileKind, plan: &mut Plan) -> Result<Vec<Entry>> {
     }
     let errors = &mut plan.errors;
     for (row, message) in unreadable {
-        errors.push(RowError { file: kind.as_str(), row, column: None, message, source: None });
+        errors.push(RowError {
+            file: kind.as_str(),
+            row,
+            column: None,
+            message,
+            suggestions: Vec::new(),
+            source: None,
+        });
     }
     let mut entries = Vec::with_capacity(rows.len());
     for (row, cells) in rows {
@@ -264,6 +278,7 @@ fn read(path: &Path, kind: FileKind, plan: &mut Plan) -> Result<Vec<Entry>> {
                     column: None,
                     message: "a cell under a column without a header; name the column in row 1, or empty the cell"
                         .to_owned(),
+                    suggestions: Vec::new(),
                     source: None,
                 }),
             }
@@ -281,10 +296,12 @@ struct Planner<'r> {
     by_key: HashMap<(String, String), usize>,
     /// Accounts on this replica by name key, from the index.
     names: HashMap<String, Vec<AccountId>>,
+    /// Owner, team and territory names looked up in the directory.
+    names_checked: names::NameCheck,
 }
 
 impl<'r> Planner<'r> {
-    fn new(replica: &'r Replica) -> Result<Planner<'r>> {
+    fn new(replica: &'r Replica, allow_unknown_owner: bool) -> Result<Planner<'r>> {
         let mut names: HashMap<String, Vec<AccountId>> = HashMap::new();
         for s in replica.list(&rapport_core::AccountFilter::default())? {
             names.entry(name_key(&s.name)).or_default().push(s.id);
@@ -296,6 +313,7 @@ impl<'r> Planner<'r> {
             by_id: HashMap::new(),
             by_key: HashMap::new(),
             names,
+            names_checked: names::NameCheck::new(allow_unknown_owner),
         })
     }
 

@@ -147,6 +147,20 @@ impl NewInteraction {
     }
 }
 
+/// What [`Editor::hold_interaction`](super::Editor::hold_interaction) records
+/// when a planned interaction took place.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeldInteraction {
+    /// When it started (default: now).
+    pub at: Option<OffsetDateTime>,
+    /// When it ended.
+    pub until: Option<OffsetDateTime>,
+    /// What came of it.
+    pub outcome: Option<String>,
+    /// Notes on it (replace the notes made when it was planned, if given).
+    pub notes: Option<String>,
+}
+
 /// A new task.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewTask {

@@ -14,7 +14,7 @@ mod notes;
 mod party;
 mod records;
 
-pub use inputs::{NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewTask, NewTie};
+pub use inputs::{HeldInteraction, NewAccount, NewConsent, NewContact, NewDeal, NewInteraction, NewTask, NewTie};
 use inputs::{clean, required, validate_email, validate_money, validate_phone, validate_probability, validate_tag};
 pub use line_items::{LineItemChange, NewLineItem};
 

@@ -63,6 +63,51 @@ impl Editor<'_> {
         Ok(id)
     }
 
+    /// Marks a planned (or not-held) interaction as held: status `held`, held
+    /// `at` (default now), with what came of it. A visit then counts in the
+    /// account's visits, as a visit logged held does. An interaction already
+    /// held, or cancelled, is refused (`InvalidValue` on `interaction.status`).
+    pub fn hold_interaction(&mut self, id: InteractionId, held: &HeldInteraction) -> Result<()> {
+        let outcome = clean(&held.outcome);
+        let notes = clean(&held.notes);
+        self.change("interaction.held", |c| {
+            let o = c.record(Collection::Interactions, id.0)?;
+            let status: Option<InteractionStatus> = a::parsed(c.doc, &o, "status");
+            match status {
+                Some(InteractionStatus::Held) => {
+                    return Err(Error::invalid("interaction.status", "this interaction is already marked held"));
+                }
+                Some(InteractionStatus::Cancelled) => {
+                    return Err(Error::invalid(
+                        "interaction.status",
+                        "this interaction was cancelled; log the one that was held as a new interaction",
+                    ));
+                }
+                _ => {}
+            }
+            let start = held.at.unwrap_or(c.now);
+            if let Some(end) = held.until
+                && end < start
+            {
+                return Err(Error::invalid("interaction.end", "ends before it starts"));
+            }
+            a::put_fresh(c.doc, &o, "status", InteractionStatus::Held.as_str())?;
+            a::put_ts(c.doc, &o, "actual_start", start)?;
+            a::put_opt_ts(c.doc, &o, "actual_end", held.until)?;
+            if let Some(outcome) = outcome {
+                a::put_fresh(c.doc, &o, "outcome", outcome)?;
+            }
+            if let Some(notes) = notes {
+                a::put_fresh(c.doc, &o, "notes", notes)?;
+            }
+            if a::parsed::<InteractionKind>(c.doc, &o, "kind") == Some(InteractionKind::Visit) {
+                let counters = obj(c.doc, &automerge::ROOT, "counters").ok_or_else(|| damaged("no counters"))?;
+                c.doc.increment(&counters, "visits", 1)?;
+            }
+            Ok(())
+        })
+    }
+
     pub fn add_task(&mut self, new: &NewTask) -> Result<TaskId> {
         let title = required("task.title", &new.title)?;
         let id = TaskId::new();
