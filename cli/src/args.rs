@@ -772,6 +772,13 @@ pub enum ReasonCommand {
         /// The reason as people will pick it, e.g. "price".
         reason: String,
     },
+    /// Take REASON out of a catalogue: it is no longer offered; deals and accounts that name it keep it.
+    Remove {
+        /// lost (why deals are lost) or end (why relationships end).
+        catalogue: String,
+        /// The reason as the catalogue holds it (`rapport settings show`).
+        reason: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

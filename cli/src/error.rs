@@ -121,6 +121,9 @@ pub fn core_message(e: &rapport_core::Error) -> String {
         E::NotFound { kind: rapport_core::RecordKind::RefusedEdit, id } => {
             format!("no refused edit with id {id}; list them with `rapport refused list`")
         }
+        E::NotFound { kind: rapport_core::RecordKind::Reason, id } => {
+            format!("the catalogue has no reason {id:?}; see the reasons with `rapport settings show`")
+        }
         E::NotFound { kind, id } => {
             format!("no {kind} with id {id} in this account; see the account with `rapport account show ID`")
         }

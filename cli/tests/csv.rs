@@ -563,7 +563,10 @@ fn status_ends_a_relationship_with_its_reason_or_reopens_it() {
     let accounts = r.files.path().join("accounts.csv");
     r.run(&["export", "accounts", accounts.to_str().unwrap()]).ok();
     let text = std::fs::read_to_string(&accounts).unwrap();
-    assert!(text.lines().next().unwrap().ends_with("\"source\",\"end_reason\",\"end_date\""), "{text}");
+    assert!(
+        text.lines().next().unwrap().ends_with("\"source\",\"end_reason\",\"end_date\",\"registration_code\""),
+        "{text}"
+    );
     assert!(text.contains("\"lost\",\"\",\"\",\"switched_supplier\",\"2026-11-01\""), "{text}");
     assert!(r.import(&accounts, &[]).ok().stdout().contains("0 created, 0 updated, 2 unchanged"));
 
@@ -642,4 +645,34 @@ fn excel_export_keeps_leading_zeros_as_text_and_imports_back_unchanged() {
     assert!(run.stdout().contains("0 created, 0 updated, 1 unchanged"), "{}", run.stdout());
     assert_eq!(r.snapshot(), before, "re-importing the Excel export changed nothing");
     assert_eq!(r.show("Альфа")["party"]["address"]["postcode"], "01001");
+}
+
+/// A registration code column (ЄДРПОУ, ИНН) is imported onto the party,
+/// exported beside the other account columns, and a re-import of the same
+/// file changes nothing; a changed code updates only that account.
+#[test]
+fn registration_codes_import_export_and_reimport_unchanged() {
+    let r = Replica::new();
+    let text = "Назва;Місто;ЄДРПОУ\r\nТОВ «Ромашка»;Київ;01234567\r\nБета;Львів;\r\n";
+    let file = r.bytes("codes.csv", &cp1251(text));
+    let out = r.import(&file, &[]).ok().stdout();
+    assert!(out.contains("2 created, 0 updated, 0 unchanged"), "{out}");
+    assert_eq!(r.show("ТОВ «Ромашка»")["party"]["registration_code"], "01234567", "the leading zero is kept");
+    assert_eq!(r.show("Бета")["party"]["registration_code"], serde_json::Value::Null);
+
+    let out = r.import(&file, &[]).ok().stdout();
+    assert!(out.contains("0 created, 0 updated, 2 unchanged"), "{out}");
+
+    let exported = r.files.path().join("accounts.csv");
+    r.run(&["export", "accounts", exported.to_str().unwrap()]).ok();
+    let a = std::fs::read_to_string(&exported).unwrap();
+    assert!(a.lines().next().unwrap().ends_with(",\"registration_code\""), "{a}");
+    assert!(a.contains("\"01234567\""), "{a}");
+    let out = r.import(&exported, &[]).ok().stdout();
+    assert!(out.contains("0 created, 0 updated, 2 unchanged"), "the export imports back unchanged: {out}");
+
+    let changed = r.bytes("changed.csv", &cp1251(&text.replace("01234567", "01234568")));
+    let out = r.import(&changed, &[]).ok().stdout();
+    assert!(out.contains("0 created, 1 updated, 1 unchanged"), "{out}");
+    assert_eq!(r.show("ТОВ «Ромашка»")["party"]["registration_code"], "01234568");
 }

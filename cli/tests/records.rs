@@ -706,7 +706,20 @@ fn settings_show_and_change_stages_and_reasons() {
     assert!(run.error().contains("unknown catalogue \"won\": use lost"), "{}", run.stderr());
     let run = r.run(&["settings", "reason", "add", "lost", "  "]).fails();
     assert!(run.error().contains("must not be empty"), "{}", run.stderr());
+    let run = r.run(&["settings", "reason", "remove", "lost", "luck"]).fails();
+    assert!(run.error().contains("the catalogue has no reason \"luck\""), "{}", run.stderr());
+    let run = r.run(&["settings", "reason", "remove", "won", "too_slow"]).fails();
+    assert!(run.error().contains("unknown catalogue \"won\": use lost"), "{}", run.stderr());
     assert_eq!(r.run(&["settings", "show", "--json"]).ok().stdout(), before, "failed commands changed nothing");
+
+    // A reason taken out is no longer offered; the deal lost for it keeps it.
+    r.run(&["settings", "reason", "remove", "lost", "too_slow"]).ok();
+    let s = r.run(&["settings", "show", "--json"]).ok().json();
+    assert!(!s["lost_reasons"].as_array().unwrap().contains(&json!("too_slow")));
+    assert_eq!(deal(&r.show(&acme), &d)["lost_reason"], "too_slow");
+    let d2 = r.new_id(&["deal", "add", &acme, "--title", "Y", "--amount", "5", "--currency", "EUR"]);
+    let run = r.run(&["deal", "lost", &acme, &d2, "--reason", "too_slow"]).fails();
+    assert!(run.error().contains("too_slow"), "{}", run.stderr());
 }
 
 #[test]

@@ -17,6 +17,8 @@ pub enum RecordKind {
     Task,
     Tie,
     Stage,
+    /// A reason in a settings catalogue (lost deals, ended relationships).
+    Reason,
     RefusedEdit,
 }
 
@@ -31,6 +33,7 @@ impl std::fmt::Display for RecordKind {
             RecordKind::Task => "task",
             RecordKind::Tie => "tie",
             RecordKind::Stage => "pipeline stage",
+            RecordKind::Reason => "reason",
             RecordKind::RefusedEdit => "refused edit",
         })
     }

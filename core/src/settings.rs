@@ -167,6 +167,26 @@ impl SettingsDoc {
         self.finish(author, "settings.add_reason", result)
     }
 
+    /// Takes a reason out of its catalogue: it is no longer offered, and
+    /// the records that name it keep it (reports show it as it is). Reasons
+    /// added on other devices meanwhile are kept (each key merges on its
+    /// own). A reason the catalogue does not hold is refused and nothing
+    /// changes.
+    pub fn remove_reason(&mut self, author: &Author, catalogue: ReasonCatalogue, reason: &str) -> Result<()> {
+        let reason = reason.trim();
+        self.doc.set_actor(author.actor.clone());
+        let result = (|| {
+            let map = obj_path(&self.doc, &[catalogue.key()])
+                .ok_or_else(|| Error::InvalidDocument("settings document has no catalogue".into()))?;
+            if self.doc.get(&map, reason)?.is_none() {
+                return Err(Error::not_found(RecordKind::Reason, reason));
+            }
+            self.doc.delete(&map, reason)?;
+            Ok(())
+        })();
+        self.finish(author, "settings.remove_reason", result)
+    }
+
     fn finish(&mut self, author: &Author, op: &str, result: Result<()>) -> Result<()> {
         match result {
             Ok(()) => {

@@ -330,3 +330,30 @@ fn an_account_read_in_place_is_the_same_and_the_document_is_untouched() {
     let mut other = automerge::AutoCommit::new();
     assert!(matches!(AccountDoc::with_borrowed(&mut other, |a| a.read()), Err(Error::InvalidDocument(_))));
 }
+
+#[test]
+fn a_reason_taken_out_of_a_catalogue_merges_with_a_concurrent_new_reason() {
+    let mut ana = Fixture::new("ana");
+    let mut bob = Fixture::new("bob");
+    let lost = |f: &Fixture| f.replica.settings().lost_reasons.clone();
+    let reason = lost(&ana)[0].clone();
+    let exchange = |ana: &mut Fixture, bob: &mut Fixture| {
+        let a_bytes = ana.replica.export_settings().unwrap();
+        let b_bytes = bob.replica.export_settings().unwrap();
+        ana.replica.import_document(&b_bytes).unwrap();
+        bob.replica.import_document(&a_bytes).unwrap();
+    };
+    // Ana takes a reason out; Bob, not knowing, adds a new one: both hold.
+    ana.replica.edit_settings(|s, author| s.remove_reason(author, ReasonCatalogue::LostReasons, &reason)).unwrap();
+    bob.replica.edit_settings(|s, author| s.add_reason(author, ReasonCatalogue::LostReasons, "relocation")).unwrap();
+    exchange(&mut ana, &mut bob);
+    assert_eq!(ana.replica.settings(), bob.replica.settings());
+    assert!(!lost(&ana).contains(&reason));
+    assert!(lost(&ana).contains(&"relocation".to_string()));
+    // A reason the catalogue does not hold is refused, and nothing changes.
+    let before = ana.replica.export_settings().unwrap();
+    let refused =
+        ana.replica.edit_settings(|s, author| s.remove_reason(author, ReasonCatalogue::LostReasons, "nonsense"));
+    assert!(matches!(refused, Err(Error::NotFound { kind: RecordKind::Reason, .. })), "{refused:?}");
+    assert_eq!(ana.replica.export_settings().unwrap(), before);
+}

@@ -653,7 +653,13 @@
       } }, t('app.save'))));
     const reasons = (catalogue, key, list) => el('div', { 'data-testid': 'reasons-' + catalogue },
       el('h3', {}, t('app.' + key)),
-      el('ul', { class: 'chips' }, list.map((r) => el('li', { 'data-reason': r }, label(catalogue === 'lost' ? 'reason' : 'end', r)))),
+      el('ul', { class: 'chips' }, list.map((r) => {
+        const name = label(catalogue === 'lost' ? 'reason' : 'end', r);
+        return el('li', { 'data-reason': r }, el('span', { class: 'name' }, name), off ? null : el('button', {
+          type: 'button', class: 'link', 'data-testid': 'remove-reason', 'aria-label': t('app.remove-reason', { name }),
+          onclick: () => saveSettings('/settings/reasons/remove', { catalogue, reason: r }),
+        }, '×'));
+      })),
       off ? null : form('add-reason-' + catalogue, (d) => saveSettings('/settings/reasons', { catalogue, reason: d.reason }),
         el('input', { name: 'reason', type: 'text', required: true, 'aria-label': t('app.new-reason'), placeholder: t('app.new-reason') }),
         el('button', { type: 'submit' }, t('app.add'))));

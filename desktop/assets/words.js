@@ -208,7 +208,7 @@
       'app.settings-refused': 'the server did not accept this settings change; an administrator, a manager or the office must make it',
       'app.stages': 'Pipeline stages', 'app.stage-id': 'Id', 'app.stage-name': 'Name', 'app.order': 'Order', 'app.stale-after': 'Stale after (days)',
       'app.action': 'Action', 'app.save': 'Save', 'app.new-stage': 'New stage', 'app.lost-reasons': 'Why deals are lost', 'app.end-reasons': 'Why relationships end',
-      'app.new-reason': 'New reason', 'app.probability': 'Probability, %', 'skind.open': 'open', 'skind.won': 'won', 'skind.lost': 'lost',
+      'app.remove-reason': 'Remove the reason {name} (deals and accounts that name it keep it)', 'app.new-reason': 'New reason', 'app.probability': 'Probability, %', 'skind.open': 'open', 'skind.won': 'won', 'skind.lost': 'lost',
     },
     uk: {
       'role.customer': 'клієнт', 'role.supplier': 'постачальник', 'role.partner': 'партнер', 'role.reseller': 'реселер', 'role.government': 'держустанова', 'role.internal': 'внутрішній',
@@ -221,7 +221,7 @@
       'app.settings-refused': 'сервер не прийняв цю зміну налаштувань; її має зробити адміністратор, керівник або офіс',
       'app.stages': 'Етапи воронки', 'app.stage-id': 'Ідентифікатор', 'app.stage-name': 'Назва', 'app.order': 'Порядок', 'app.stale-after': 'Застаріває через (днів)',
       'app.action': 'Дія', 'app.save': 'Зберегти', 'app.new-stage': 'Новий етап', 'app.lost-reasons': 'Чому угоди програно', 'app.end-reasons': 'Чому стосунки завершено',
-      'app.new-reason': 'Нова причина', 'app.probability': 'Ймовірність, %', 'skind.open': 'відкритий', 'skind.won': 'виграш', 'skind.lost': 'програш',
+      'app.remove-reason': 'Прибрати причину {name} (угоди й клієнти, де її вказано, її збережуть)', 'app.new-reason': 'Нова причина', 'app.probability': 'Ймовірність, %', 'skind.open': 'відкритий', 'skind.won': 'виграш', 'skind.lost': 'програш',
     },
     ru: {
       'role.customer': 'клиент', 'role.supplier': 'поставщик', 'role.partner': 'партнёр', 'role.reseller': 'реселлер', 'role.government': 'госучреждение', 'role.internal': 'внутренний',
@@ -234,7 +234,7 @@
       'app.settings-refused': 'сервер не принял это изменение настроек; его должен сделать администратор, руководитель или офис',
       'app.stages': 'Этапы воронки', 'app.stage-id': 'Идентификатор', 'app.stage-name': 'Название', 'app.order': 'Порядок', 'app.stale-after': 'Устаревает через (дней)',
       'app.action': 'Действие', 'app.save': 'Сохранить', 'app.new-stage': 'Новый этап', 'app.lost-reasons': 'Почему сделки проиграны', 'app.end-reasons': 'Почему отношения завершены',
-      'app.new-reason': 'Новая причина', 'app.probability': 'Вероятность, %', 'skind.open': 'открытый', 'skind.won': 'выигрыш', 'skind.lost': 'проигрыш',
+      'app.remove-reason': 'Убрать причину {name} (сделки и клиенты, где она указана, её сохранят)', 'app.new-reason': 'Новая причина', 'app.probability': 'Вероятность, %', 'skind.open': 'открытый', 'skind.won': 'выигрыш', 'skind.lost': 'проигрыш',
     },
   };
   for (const lang of Object.keys(WORDS)) Object.assign(window.RapportI18n.MESSAGES[lang], WORDS[lang]);

@@ -194,6 +194,17 @@ async fn the_settings_editor_changes_stages_and_catalogues() {
     assert!(s["settings"]["end_reasons"].as_array().unwrap().contains(&json!("bankrupt")));
     assert_eq!(app.get("/settings").await.1["settings"], s["settings"]);
     assert!(app.get("/status").await.1["unsent_accounts"].as_u64().unwrap() >= 1, "the settings wait to be sent");
+    // A reason taken out of its catalogue is no longer offered; one it does not hold is a 404.
+    let (status, s) = app.post("/settings/reasons/remove", json!({ "catalogue": "end", "reason": "bankrupt" })).await;
+    assert_eq!(status, 200, "{s}");
+    assert!(!s["settings"]["end_reasons"].as_array().unwrap().contains(&json!("bankrupt")));
+    let after_removal = app.get("/settings").await.1;
+    assert_error(
+        &app.post("/settings/reasons/remove", json!({ "catalogue": "end", "reason": "bankrupt" })).await,
+        404,
+        "not_found",
+    );
+    assert_eq!(app.get("/settings").await.1, after_removal, "a refused removal changes nothing");
 
     let before = app.get("/settings").await.1;
     for (path, body, code) in [
@@ -205,6 +216,8 @@ async fn the_settings_editor_changes_stages_and_catalogues() {
         ("/settings/stages", json!({ "id": "x", "name": "X" }), "bad_request"),
         ("/settings/reasons", json!({ "catalogue": "moods", "reason": "x" }), "bad_request"),
         ("/settings/reasons", json!({ "catalogue": "lost", "reason": "  " }), "invalid_value"),
+        ("/settings/reasons/remove", json!({ "catalogue": "moods", "reason": "price" }), "bad_request"),
+        ("/settings/reasons/remove", json!({ "catalogue": "lost", "reason": " " }), "invalid_value"),
     ] {
         assert_error(&app.post(path, body.clone()).await, 400, code);
         assert_eq!(app.get("/settings").await.1, before, "{body} changed the settings");
@@ -231,6 +244,11 @@ async fn a_rep_sees_the_settings_read_only() {
     );
     assert_error(
         &app.post("/settings/reasons", json!({ "catalogue": "lost", "reason": "x" })).await,
+        403,
+        "not_permitted",
+    );
+    assert_error(
+        &app.post("/settings/reasons/remove", json!({ "catalogue": "lost", "reason": "price" })).await,
         403,
         "not_permitted",
     );

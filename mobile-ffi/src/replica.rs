@@ -408,6 +408,16 @@ impl Replica {
         })
     }
 
+    /// Takes a reason out of its catalogue (records that name it keep it);
+    /// sent at the next sync. `NotFound` if the catalogue has no such
+    /// reason. Who may: as `putStage`.
+    pub fn remove_reason(&self, catalogue: rc::ReasonCatalogue, reason: String) -> Result<()> {
+        self.with(|r| {
+            may_change_settings(r)?;
+            r.edit_settings(|doc, author| doc.remove_reason(author, catalogue, &reason))
+        })
+    }
+
     /// The server's users, teams and territories as of this device's last
     /// finished sync; `null` if it never fetched them.
     pub fn directory(&self) -> Result<Option<Directory>> {

@@ -81,6 +81,10 @@ def test_settings_are_changed_by_the_office_and_refused_to_a_rep(ffi, server, to
     office.add_reason(ffi.ReasonCatalogue.END_REASONS, "moved abroad")
     with pytest.raises(ffi.RapportError.InvalidInput):
         office.add_reason(ffi.ReasonCatalogue.LOST_REASONS, "   ")
+    office.add_reason(ffi.ReasonCatalogue.LOST_REASONS, "obsolete")
+    office.remove_reason(ffi.ReasonCatalogue.LOST_REASONS, "obsolete")
+    with pytest.raises(ffi.RapportError.NotFound):
+        office.remove_reason(ffi.ReasonCatalogue.LOST_REASONS, "obsolete")
     sync(office, server.url, token)
 
     rita = ffi.Replica.open(str(tmp_path / "rita.db"), "rita", "rita-phone")
@@ -90,6 +94,7 @@ def test_settings_are_changed_by_the_office_and_refused_to_a_rep(ffi, server, to
     tender = next(s for s in settings.stages if s.id == "tender")
     assert (tender.name, tender.probability, tender.order, tender.stale_after_days) == ("Tender", 40, 25, 14)
     assert "budget cut" in settings.lost_reasons and "moved abroad" in settings.end_reasons
+    assert "obsolete" not in settings.lost_reasons, "a reason taken out is gone on every device"
 
     # A rep's device knows the rep may not change the settings: refused, nothing changed.
     with pytest.raises(ffi.RapportError.NotPermitted) as refused:
@@ -99,6 +104,8 @@ def test_settings_are_changed_by_the_office_and_refused_to_a_rep(ffi, server, to
     assert "administrators, managers and the office" in str(refused.value)
     with pytest.raises(ffi.RapportError.NotPermitted):
         rita.add_reason(ffi.ReasonCatalogue.LOST_REASONS, "too far")
+    with pytest.raises(ffi.RapportError.NotPermitted):
+        rita.remove_reason(ffi.ReasonCatalogue.LOST_REASONS, "budget cut")
     assert rita.settings() == settings
     assert rita.unsynced_count() == 0
 

@@ -826,6 +826,9 @@ test('a closed period shows its figures as known at its end beside now, with the
   // The late edits behind it, as the API lists them; the win's row carries its effect.
   assert.equal(await page.locator('[data-testid="late-table"] tbody tr').count(), late.rows.length);
   assert.equal(Number(await page.getAttribute('[data-testid="late-edits"]', 'data-total')), late.total);
+  const lateCsv = fs.readFileSync(await downloaded('#late-csv', 'late-edits.csv'), 'utf8');
+  assert.equal(lateCsv.slice(1).trim().split(/\r?\n/).length, late.total + 1, 'every late edit of the period, with a header');
+  assert.ok(lateCsv.includes('5000.00'), 'the won amount moved, in major units');
   const win = page.locator('[data-testid="late-table"] tbody tr[data-won-delta="500000"]');
   assert.equal(await win.count(), 1);
   assert.match(await win.textContent(), /late-laptop/);

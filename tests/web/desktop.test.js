@@ -407,13 +407,19 @@ test('the settings editor: stages with probabilities and stale thresholds, reaso
   await page.fill('[data-testid=add-reason-lost] [name=reason]', 'too_slow');
   await settingsRendered(() => page.click('[data-testid=add-reason-lost] button[type=submit]'));
   await page.waitForSelector('[data-testid=reasons-lost] li[data-reason=too_slow]');
+  // A reason taken out of the catalogue is no longer offered.
+  await page.fill('[data-testid=add-reason-lost] [name=reason]', 'obsolete');
+  await settingsRendered(() => page.click('[data-testid=add-reason-lost] button[type=submit]'));
+  await page.waitForSelector('[data-testid=reasons-lost] li[data-reason=obsolete]');
+  await settingsRendered(() => page.click('[data-testid=reasons-lost] li[data-reason=obsolete] [data-testid=remove-reason]'));
+  assert.equal(await page.locator('[data-testid=reasons-lost] li[data-reason=obsolete]').count(), 0);
   // Catalogue reasons by their names, in the user's language.
-  assert.equal(await page.textContent('[data-testid=reasons-lost] li[data-reason=no_budget]'), 'No budget');
-  assert.equal(await page.textContent('[data-testid=reasons-end] li[data-reason=switched_supplier]'), 'switched supplier');
+  assert.equal(await page.textContent('[data-testid=reasons-lost] li[data-reason=no_budget] .name'), 'No budget');
+  assert.equal(await page.textContent('[data-testid=reasons-end] li[data-reason=switched_supplier] .name'), 'switched supplier');
   await page.selectOption('[data-testid=lang]', 'uk');
-  await page.waitForFunction(() => document.querySelector('[data-testid=reasons-lost] li[data-reason=no_budget]').textContent === 'Немає бюджету');
+  await page.waitForFunction(() => document.querySelector('[data-testid=reasons-lost] li[data-reason=no_budget] .name').textContent === 'Немає бюджету');
   await page.selectOption('[data-testid=lang]', 'ru');
-  await page.waitForFunction(() => document.querySelector('[data-testid=reasons-lost] li[data-reason=no_budget]').textContent === 'Нет бюджета');
+  await page.waitForFunction(() => document.querySelector('[data-testid=reasons-lost] li[data-reason=no_budget] .name').textContent === 'Нет бюджета');
   await screenshot('desktop-settings-ru.png');
   // The renamed stage is shown by its new name on the card, in Russian too; the others translated.
   await page.click('[data-testid=tab-accounts]');
@@ -468,7 +474,7 @@ test('a rep\'s app shows the settings read-only', async () => {
     assert.equal(await repPage.inputValue('[data-testid=stages] tr[data-stage=proposal] [name=name]'), 'Offer');
     assert.equal(await repPage.isDisabled('[data-testid=stages] tr[data-stage=proposal] [name=probability]'), true);
     assert.equal(await repPage.$$eval('[data-testid=save-stage], [data-testid=add-stage], [data-testid^=add-reason]', (n) => n.length), 0);
-    assert.equal(await repPage.textContent('[data-testid=reasons-lost] li[data-reason=price]'), 'Price');
+    assert.equal(await repPage.textContent('[data-testid=reasons-lost] li[data-reason=price] .name'), 'Price');
     await repPage.click('[data-testid=tab-refused]');
     await repPage.waitForSelector('[data-testid=refused-settings]:has-text("role rep may not change the settings")');
     assert.equal(await repPage.textContent('#refused-count'), '1');

@@ -73,6 +73,7 @@ pub const ACCOUNT_COLUMNS: &[Column] = &[
     Column::Source,
     Column::EndReason,
     Column::EndDate,
+    Column::RegistrationCode,
 ];
 
 const ACCOUNT_REF: &[Column] = &[Column::AccountId, Column::Name, Column::City];

@@ -54,6 +54,8 @@ pub enum Column {
     EndDate,
     Tags,
     Source,
+    /// The party's registration code (ЄДРПОУ, ИНН).
+    RegistrationCode,
     // A contact.
     ContactId,
     ContactName,
@@ -102,6 +104,10 @@ const ACCOUNTS: &[(Column, &[&str])] = &[
     (Column::Territory, &["territory", "територія", "территория"]),
     (Column::Industry, &["industry", "галузь", "отрасль"]),
     (Column::Website, &["website", "site", "сайт", "вебсайт"]),
+    (
+        Column::RegistrationCode,
+        &["registration_code", "edrpou", "inn", "єдрпоу", "код_єдрпоу", "іпн", "инн", "код_по_єдрпоу", "огрн"],
+    ),
     (Column::Street, &["street", "address", "вулиця", "адреса", "улица", "адрес"]),
     (Column::City, &["city", "місто", "населений_пункт", "город", "населенный_пункт"]),
     (Column::Region, &["region", "область", "регіон", "регион"]),
@@ -176,11 +182,6 @@ const DEALS: &[(Column, &[&str])] = &[
     (Column::DealLostReason, &["lost_reason", "deal_lost_reason", "причина_втрати", "причина_проигрыша"]),
 ];
 
-/// Names of a registration code (ЄДРПОУ, ИНН), which the account record
-/// does not hold yet: refused with their own reason rather than as unknown.
-const REGISTRATION_CODE: &[&str] =
-    &["registration_code", "edrpou", "inn", "єдрпоу", "код_єдрпоу", "іпн", "инн", "код_по_єдрпоу", "огрн"];
-
 fn tables(kind: FileKind) -> [&'static [(Column, &'static [&'static str])]; 2] {
     match kind {
         FileKind::Accounts => [ACCOUNTS, &[]],
@@ -242,10 +243,6 @@ pub fn check(kind: FileKind, headers: &[String]) -> std::result::Result<Header, 
                 format!("names the same column as an earlier header ({}); keep one of them", canonical(kind, c)),
             )),
             Some(c) => columns.push(Some(c)),
-            None if REGISTRATION_CODE.contains(&normalize(h).as_str()) => problems.push((
-                h.trim().to_owned(),
-                "registration codes are not kept on accounts yet; remove the column and import again".to_owned(),
-            )),
             None => problems.push((
                 h.trim().to_owned(),
                 format!("unknown column; the {} file's columns are {}", kind.as_str(), known_names(kind)),

@@ -98,18 +98,29 @@ pub fn settings(replica: &mut Replica, command: SettingsCommand) -> Result<()> {
             );
         }
         SettingsCommand::Reason(ReasonCommand::Add { catalogue, reason }) => {
-            let which = match catalogue.trim() {
-                "lost" | "lost_reasons" => ReasonCatalogue::LostReasons,
-                "end" | "end_reasons" => ReasonCatalogue::EndReasons,
-                other => {
-                    return Err(CliError::Usage(format!(
-                        "unknown catalogue {other:?}: use lost (why deals are lost) or end (why relationships end)"
-                    )));
-                }
-            };
+            let which = catalogue_of(&catalogue)?;
             replica.edit_settings(|doc, author| doc.add_reason(author, which, &reason))?;
             outln!("added {:?} to the {} reasons; run `rapport sync` to send it", reason.trim(), catalogue.trim());
         }
+        SettingsCommand::Reason(ReasonCommand::Remove { catalogue, reason }) => {
+            let which = catalogue_of(&catalogue)?;
+            replica.edit_settings(|doc, author| doc.remove_reason(author, which, &reason))?;
+            outln!(
+                "removed {:?} from the {} reasons (records that name it keep it); run `rapport sync` to send it",
+                reason.trim(),
+                catalogue.trim()
+            );
+        }
     }
     Ok(())
+}
+
+fn catalogue_of(catalogue: &str) -> Result<ReasonCatalogue> {
+    match catalogue.trim() {
+        "lost" | "lost_reasons" => Ok(ReasonCatalogue::LostReasons),
+        "end" | "end_reasons" => Ok(ReasonCatalogue::EndReasons),
+        other => Err(CliError::Usage(format!(
+            "unknown catalogue {other:?}: use lost (why deals are lost) or end (why relationships end)"
+        ))),
+    }
 }

@@ -77,6 +77,7 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/accounts/{id}/at/{change}", get(party::at))
         .route("/settings/stages", post(settings::put_stage))
         .route("/settings/reasons", post(settings::add_reason))
+        .route("/settings/reasons/remove", post(settings::remove_reason))
 }
 
 /// A JSON body; a missing, malformed or mistyped one is a typed 400.

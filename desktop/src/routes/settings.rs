@@ -82,16 +82,37 @@ pub(crate) struct ReasonBody {
     reason: String,
 }
 
+fn catalogue(body: &ReasonBody) -> Result<ReasonCatalogue, ApiError> {
+    match body.catalogue.trim() {
+        "lost" => Ok(ReasonCatalogue::LostReasons),
+        "end" => Ok(ReasonCatalogue::EndReasons),
+        _ => Err(ApiError::BadRequest("catalogue must be lost or end".into())),
+    }
+}
+
+/// `POST /api/settings/reasons/remove {catalogue, reason}`: takes a reason
+/// out of its catalogue (records that name it keep it); answers `{settings}`.
+pub(crate) async fn remove_reason(
+    State(state): State<AppState>,
+    Input(body): Input<ReasonBody>,
+) -> Result<Response, ApiError> {
+    let which = catalogue(&body)?;
+    {
+        let mut r = state.replica();
+        may_change(&r)?;
+        let reason = required("reason", &body.reason)?.to_owned();
+        r.edit_settings(|doc, author| doc.remove_reason(author, which, &reason))?;
+    }
+    state.live.edited(&state.replica);
+    Ok(answer(&state))
+}
+
 /// `POST /api/settings/reasons {catalogue, reason}`: adds a reason; answers `{settings}`.
 pub(crate) async fn add_reason(
     State(state): State<AppState>,
     Input(body): Input<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let which = match body.catalogue.trim() {
-        "lost" => ReasonCatalogue::LostReasons,
-        "end" => ReasonCatalogue::EndReasons,
-        _ => return Err(ApiError::BadRequest("catalogue must be lost or end".into())),
-    };
+    let which = catalogue(&body)?;
     {
         let mut r = state.replica();
         may_change(&r)?;

@@ -37,6 +37,7 @@ const ACCOUNT_COLUMNS: &[Column] = &[
     Column::EndDate,
     Column::Tags,
     Column::Source,
+    Column::RegistrationCode,
 ];
 
 /// The document field a party column writes.
@@ -58,6 +59,7 @@ pub fn party_path(column: Column) -> Option<&'static str> {
         Column::LoyaltyRung => "party.loyalty_rung",
         Column::LifecyclePhase => "party.lifecycle_phase",
         Column::Source => "party.source",
+        Column::RegistrationCode => "party.registration_code",
         _ => return None,
     })
 }
@@ -88,6 +90,7 @@ pub fn party_value(a: &Account, column: Column) -> String {
         Column::EndDate => p.ending.as_ref().map(|e| iso_date(e.on)).unwrap_or_default(),
         Column::Tags => p.tags.iter().cloned().collect::<Vec<_>>().join(";"),
         Column::Source => o(&p.source),
+        Column::RegistrationCode => o(&p.registration_code),
         _ => String::new(),
     }
 }
@@ -188,6 +191,11 @@ impl Planner<'_> {
                     }
                 };
                 self.plan_status(&cells, None, first, &mut ops);
+                // A new account takes its code after it is created (not a field of `NewAccount`).
+                if let Some(code) = cells.get(&Column::RegistrationCode).filter(|c| !c.trim().is_empty()) {
+                    let path = "party.registration_code".to_owned();
+                    ops.push((at(Column::RegistrationCode), Op::Set { path, value: code.clone() }));
+                }
                 (Target::Create(Box::new(new)), doc)
             }
         };

@@ -1237,6 +1237,8 @@
   $('export-csv').addEventListener('click', () => download('csv'));
   $('export-xlsx').addEventListener('click', () => download('xlsx'));
   $('drill-csv').addEventListener('click', () => downloadDrill('csv'));
+  $('late-csv').addEventListener('click', () => downloadReport('late-edits', filters(), 'csv'));
+  $('late-xlsx').addEventListener('click', () => downloadReport('late-edits', filters(), 'xlsx'));
   $('drill-xlsx').addEventListener('click', () => downloadDrill('xlsx'));
   window.addEventListener('popstate', () => { filtersFromUrl(); showPeriod(); if (token) route(); });
   filtersFromUrl();
