@@ -756,4 +756,7 @@
   }
 
   start();
+  // What office.js builds on: the same element builder and API call (a
+  // 401 signs the page out, errors carry the server's message).
+  window.RapportApp = { el, api };
 })();

@@ -18,38 +18,7 @@
   let directory = { fetched: false, users: [], teams: [], territories: [] };
   let planned = null; // the previewed reassignment: { filter, names, count }
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null || v === false) continue;
-      if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-      else if (k === 'value') node.value = v;
-      else if (k === 'checked') node.checked = true;
-      else node.setAttribute(k, v === true ? '' : v);
-    }
-    for (const c of children.flat()) {
-      if (c === null || c === undefined || c === false) continue;
-      node.append(c instanceof Node ? c : String(c));
-    }
-    return node;
-  }
-
-  async function api(path, body) {
-    const init = body === undefined ? {} : {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-    };
-    let res;
-    try {
-      res = await fetch('/api' + path, { ...init, credentials: 'same-origin' });
-    } catch (e) {
-      throw new Error(t('app.unreachable'));
-    }
-    const text = await res.text();
-    let data = null;
-    try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
-    if (!res.ok) throw new Error((data && data.error && data.error.message) || res.statusText);
-    return data;
-  }
+  const { el, api } = window.RapportApp;
 
   function say(message) {
     $('message').textContent = message;

@@ -26,6 +26,7 @@ use std::error::Error as StdError;
 use std::time::{Duration, Instant};
 
 use rapport_server::access::{Role, Subject};
+use rapport_server::reports::known::TABLES as KNOWN_TABLES;
 use rapport_server::reports::{Filter, queries};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
@@ -71,18 +72,6 @@ impl Rng {
         uuid::Uuid::from_u128(hi | u128::from(self.next())).to_string()
     }
 }
-
-/// The fact tables kept as known (`rpt_*_hist`, migration 20).
-const KNOWN_TABLES: [&str; 8] = [
-    "rpt_accounts",
-    "rpt_deals",
-    "rpt_stage_moves",
-    "rpt_interactions",
-    "rpt_interaction_contacts",
-    "rpt_ladder_moves",
-    "rpt_lifecycle_moves",
-    "rpt_conflicts",
-];
 
 fn rep(i: usize) -> String {
     format!("rep{:02}", i + 1)

@@ -9,26 +9,13 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
+const { SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli } = require('./support');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const SERVER_BIN = path.join(ROOT, 'target', 'debug', 'rapport-server');
-const CLI_BIN = path.join(ROOT, 'target', 'debug', 'rapport');
-const ARTIFACTS = path.join(ROOT, 'artifacts');
 const TOKEN = 'web-test-admin-token-0123456789abcdef-0123';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-quic', '--disable-component-update', '--disable-sync',
-];
 
 let tmp, server, url, context, page;
 const consoleErrors = [];
 const pageErrors = [];
-
-function cli(replica, ...args) {
-  const out = execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 });
-  const lines = out.trim().split('\n');
-  return lines[lines.length - 1].trim();
-}
 
 /** A new device token of the admin user, named `name` (the CLI takes the device from its token). */
 async function deviceToken(name) {

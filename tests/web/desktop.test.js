@@ -5,32 +5,21 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
+const {
+  SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli, spawnUntil, stop, until, accessibilityProblems: axeOn,
+} = require('./support');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const SERVER_BIN = path.join(ROOT, 'target', 'debug', 'rapport-server');
-const CLI_BIN = path.join(ROOT, 'target', 'debug', 'rapport');
-const ARTIFACTS = path.join(ROOT, 'artifacts');
 const TOKEN = 'desktop-test-admin-token-0123456789abcdef';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-quic', '--disable-component-update', '--disable-sync',
-];
 
 let tmp, dataDir, server, serverUrl, app, appLink, appBase, context, page;
 let office, field, phone;
 const ids = {};
 const consoleErrors = [];
-
-function cli(replica, ...args) {
-  const out = execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 });
-  const lines = out.trim().split('\n');
-  return lines[lines.length - 1].trim();
-}
 
 function showJson(replica, id) {
   return JSON.parse(execFileSync(CLI_BIN, ['--replica', replica, 'account', 'show', id, '--json'], { encoding: 'utf8' })).account;
@@ -47,45 +36,11 @@ async function deviceToken(name) {
   return JSON.parse(body).token;
 }
 
-// Starts a process and resolves when its stdout matches `pattern`.
-function spawnUntil(bin, args, env, pattern, what) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(what + ' did not start in time')), 30000);
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(pattern);
-      if (m) { clearTimeout(timer); resolve({ child, match: m }); }
-    });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(what + ' exited with ' + code + ': ' + out)); });
-  });
-}
-
 async function startServer(listen) {
   const { child, match } = await spawnUntil(SERVER_BIN, ['serve', '--listen', listen, '--data', dataDir],
     { RAPPORT_ADMIN_TOKEN: TOKEN, RUST_LOG: 'warn' }, /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'the server');
   child.on('exit', () => {});
   return { child, url: match[1] };
-}
-
-// Stops a process with SIGTERM; resolves to its exit code (null if the signal killed it).
-async function stop(child) {
-  if (!child || child.exitCode !== null) return child && child.exitCode;
-  const exited = new Promise((r) => child.once('exit', (code) => r(code)));
-  child.kill('SIGTERM');
-  return exited;
-}
-
-async function until(what, check, ms = 20000) {
-  const end = Date.now() + ms;
-  let last;
-  while (Date.now() < end) {
-    last = await check();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error('timed out waiting for ' + what);
 }
 
 async function status() {
@@ -508,24 +463,16 @@ test('offline: edits are kept and counted; when the server is back they arrive',
 
 // axe-core's serious and critical findings on the page as it is now. The
 // script runs through the DevTools protocol, so the page's CSP stays as served.
-async function accessibilityProblems() {
-  await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
-}
-
 test('no serious accessibility problems; every action is a control the keyboard reaches', async () => {
   await openAccount('Acme Tools Oy');
-  assert.deepEqual(await accessibilityProblems(), []);
+  assert.deepEqual(await axeOn(page), []);
   await page.click('[data-testid=tab-conflicts]');
-  assert.deepEqual(await accessibilityProblems(), []);
+  assert.deepEqual(await axeOn(page), []);
   await page.click('[data-testid=tab-refused]');
-  assert.deepEqual(await accessibilityProblems(), []);
+  assert.deepEqual(await axeOn(page), []);
   await page.click('[data-testid=tab-settings]');
   await page.waitForSelector('[data-testid=stages] tr[data-stage=proposal]');
-  assert.deepEqual(await accessibilityProblems(), []);
+  assert.deepEqual(await axeOn(page), []);
   await page.click('[data-testid=tab-accounts]');
   // The keyboard alone: focus the search box, type, and open the account with Enter.
   await page.focus('[data-testid=search]');

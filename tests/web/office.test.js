@@ -10,32 +10,21 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
+const {
+  SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli, spawnUntil, stop, until, accessibilityProblems: axeOn,
+} = require('./support');
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const SERVER_BIN = path.join(ROOT, 'target', 'debug', 'rapport-server');
-const CLI_BIN = path.join(ROOT, 'target', 'debug', 'rapport');
-const ARTIFACTS = path.join(ROOT, 'artifacts');
 const TOKEN = 'office-test-admin-token-0123456789abcdef';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-  '--disable-quic', '--disable-component-update', '--disable-sync',
-];
 
 let tmp, server, serverUrl, app, appLink, context, page;
 let office, field;
 const ids = {};
 const consoleErrors = [];
-
-function cli(replica, ...args) {
-  const out = execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 });
-  const lines = out.trim().split('\n');
-  return lines[lines.length - 1].trim();
-}
 
 function cliJson(replica, ...args) {
   return JSON.parse(execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 }));
@@ -52,37 +41,6 @@ async function admin(pathname, body) {
   return JSON.parse(text);
 }
 
-function spawnUntil(bin, args, env, pattern, what) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(what + ' did not start in time')), 30000);
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(pattern);
-      if (m) { clearTimeout(timer); resolve({ child, match: m }); }
-    });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(what + ' exited with ' + code + ': ' + out)); });
-  });
-}
-
-async function stop(child) {
-  if (!child || child.exitCode !== null) return child && child.exitCode;
-  const exited = new Promise((r) => child.once('exit', (code) => r(code)));
-  child.kill('SIGTERM');
-  return exited;
-}
-
-async function until(what, check, ms = 20000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    const last = await check();
-    if (last) return last;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error('timed out waiting for ' + what);
-}
-
 async function listedNames() {
   return page.$$eval('[data-testid=account-list] tbody button', (bs) => bs.map((b) => b.textContent));
 }
@@ -97,14 +55,6 @@ async function openAccount(name) {
 async function screenshot(name) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
-}
-
-async function accessibilityProblems() {
-  await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
 }
 
 async function filterByTag(tag) {
@@ -255,10 +205,10 @@ test('no serious accessibility problems in the office views', async () => {
   await page.fill('[data-testid=reassign-owner]', 'admin');
   await page.click('[data-testid=reassign-preview-button]');
   await page.waitForSelector('[data-testid=reassign-apply]');
-  assert.deepEqual(await accessibilityProblems(), []);
+  assert.deepEqual(await axeOn(page), []);
   await page.click('[data-testid=tab-office]');
   await page.waitForSelector('[data-testid=duplicate-group]');
-  assert.deepEqual(await accessibilityProblems(), []);
+  assert.deepEqual(await axeOn(page), []);
 });
 
 test('the office views speak Ukrainian and Russian', async () => {

@@ -305,8 +305,9 @@ mod tests {
         assert_eq!(resolve(FileKind::Contacts, "name"), Some(Column::ContactName));
         assert_eq!(resolve(FileKind::Deals, "Назва"), Some(Column::DealTitle));
         assert_eq!(resolve(FileKind::Deals, "colour"), None);
-        let refused = check(FileKind::Accounts, &["Назва".into(), "ЄДРПОУ".into()]).expect_err("refused");
-        assert!(refused[0].1.starts_with("registration codes are not kept"), "{refused:?}");
+        assert_eq!(resolve(FileKind::Accounts, "ЄДРПОУ"), Some(Column::RegistrationCode));
+        assert_eq!(resolve(FileKind::Accounts, "Код ЄДРПОУ"), Some(Column::RegistrationCode));
+        assert_eq!(resolve(FileKind::Accounts, "ИНН"), Some(Column::RegistrationCode));
         assert_eq!(canonical(FileKind::Contacts, Column::Name), "account_name");
     }
 }

@@ -6,7 +6,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use rapport_core::{ReasonCatalogue, Replica, Stage, StageKind};
+use rapport_core::{Author, ReasonCatalogue, Replica, SettingsDoc, Stage, StageKind};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -96,15 +96,7 @@ pub(crate) async fn remove_reason(
     State(state): State<AppState>,
     Input(body): Input<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let which = catalogue(&body)?;
-    {
-        let mut r = state.replica();
-        may_change(&r)?;
-        let reason = required("reason", &body.reason)?.to_owned();
-        r.edit_settings(|doc, author| doc.remove_reason(author, which, &reason))?;
-    }
-    state.live.edited(&state.replica);
-    Ok(answer(&state))
+    edit_catalogue(&state, &body, SettingsDoc::remove_reason)
 }
 
 /// `POST /api/settings/reasons {catalogue, reason}`: adds a reason; answers `{settings}`.
@@ -112,13 +104,23 @@ pub(crate) async fn add_reason(
     State(state): State<AppState>,
     Input(body): Input<ReasonBody>,
 ) -> Result<Response, ApiError> {
-    let which = catalogue(&body)?;
+    edit_catalogue(&state, &body, SettingsDoc::add_reason)
+}
+
+/// Adds a reason to or takes it out of the catalogue `body` names, if this
+/// user may change the settings.
+fn edit_catalogue(
+    state: &AppState,
+    body: &ReasonBody,
+    edit: fn(&mut SettingsDoc, &Author, ReasonCatalogue, &str) -> rapport_core::Result<()>,
+) -> Result<Response, ApiError> {
+    let which = catalogue(body)?;
     {
         let mut r = state.replica();
         may_change(&r)?;
         let reason = required("reason", &body.reason)?.to_owned();
-        r.edit_settings(|doc, author| doc.add_reason(author, which, &reason))?;
+        r.edit_settings(|doc, author| edit(doc, author, which, &reason))?;
     }
     state.live.edited(&state.replica);
-    Ok(answer(&state))
+    Ok(answer(state))
 }

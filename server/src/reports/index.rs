@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 
 /// Tables holding one account's rows, keyed by `doc_id`; each has a
 /// `{table}_hist` of its rows as they were known (ADR 0023).
-pub(crate) const TABLES: [&str; 8] = [
+pub const TABLES: [&str; 8] = [
     "rpt_accounts",
     "rpt_deals",
     "rpt_stage_moves",

@@ -8,7 +8,8 @@ use rusqlite::{Connection, OptionalExtension};
 use time::OffsetDateTime;
 
 use super::filter::BadFilter;
-use super::index::{TABLES, millis};
+pub use super::index::TABLES;
+use super::index::millis;
 
 /// A past state of the log: the figures as known once position `seq` was
 /// received (at instant `at_ms`).

@@ -1,0 +1,69 @@
+// What the browser tests share: where the binaries are, how Chromium is
+// started, the real `rapport` CLI as another device, processes started and
+// stopped, waiting for a condition, and axe-core's serious findings.
+'use strict';
+
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SERVER_BIN = path.join(ROOT, 'target', 'debug', 'rapport-server');
+const CLI_BIN = path.join(ROOT, 'target', 'debug', 'rapport');
+const ARTIFACTS = path.join(ROOT, 'artifacts');
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+  '--disable-quic', '--disable-component-update', '--disable-sync',
+];
+
+/** Runs the CLI on `replica`; returns the last line it printed (a new record's id). */
+function cli(replica, ...args) {
+  const out = execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 });
+  const lines = out.trim().split('\n');
+  return lines[lines.length - 1].trim();
+}
+
+/** Starts `bin` and resolves once its standard output matches `pattern`. */
+function spawnUntil(bin, args, env, pattern, what) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(what + ' did not start in time')), 30000);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(pattern);
+      if (m) { clearTimeout(timer); resolve({ child, match: m }); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(what + ' exited with ' + code + ': ' + out)); });
+  });
+}
+
+/** Stops a process with SIGTERM; resolves to its exit code (null if the signal killed it). */
+async function stop(child) {
+  if (!child || child.exitCode !== null) return child && child.exitCode;
+  const exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+/** Polls `check` until it returns something truthy (that value), or fails after `ms`. */
+async function until(what, check, ms = 20000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error('timed out waiting for ' + what);
+}
+
+/** axe-core's serious and critical findings on `page`, injected without a <script> (the policy allows none inline). */
+async function accessibilityProblems(page) {
+  await page.evaluate(fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8'));
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
+}
+
+module.exports = { ROOT, SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli, spawnUntil, stop, until, accessibilityProblems };
