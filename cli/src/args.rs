@@ -101,14 +101,16 @@ pub enum Command {
 pub enum RefusedCommand {
     /// List the refused edits kept on this device, with why they were refused.
     List(JsonFlag),
-    /// Throw a refused edit away for good.
+    /// Throw a refused edit away for good (`settings`: this device's refused
+    /// settings changes, so that the settings are the server's again).
     Discard {
-        /// The refused edit's number, as `rapport refused list` shows it.
+        /// The refused edit's number, as `rapport refused list` shows it, or `settings`.
         id: String,
     },
-    /// Make a refused edit again on the account as it is now (pushed at the next sync).
+    /// Make a refused edit again on the account as it is now (pushed at the
+    /// next sync); `settings` sends the refused settings changes again.
     Retry {
-        /// The refused edit's number, as `rapport refused list` shows it.
+        /// The refused edit's number, as `rapport refused list` shows it, or `settings`.
         id: String,
     },
 }

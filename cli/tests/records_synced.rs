@@ -13,7 +13,7 @@ mod offline;
 
 use std::path::PathBuf;
 
-use common::{Server, add_user};
+use common::{Server, add_user, manage};
 use offline::{Run, rapport};
 use serde_json::json;
 
@@ -63,7 +63,10 @@ fn a_whole_record_and_the_settings_travel_between_devices() {
     let before = ana.run(&["settings", "show", "--json"]).ok().stdout();
     let run = ana.run(&["settings", "reason", "add", "end", "bored"]).fails();
     assert!(
-        run.error().starts_with("role rep may not change the settings: the pipeline stages and reason catalogues"),
+        run.error().starts_with(
+            "not permitted: role rep may not change the settings: the pipeline stages and reason catalogues are \
+             changed by administrators, managers and the office; ask a manager or the office"
+        ),
         "{}",
         run.stderr()
     );
@@ -144,4 +147,64 @@ fn a_whole_record_and_the_settings_travel_between_devices() {
     let held = &a["account"]["interactions"][0];
     assert_eq!((&held["status"], &held["outcome"]), (&json!("held"), &json!("Measured the boiler room")));
     assert_eq!(a["account"]["visit_count"], 1);
+}
+
+#[test]
+fn a_settings_change_the_server_refused_is_listed_then_discarded_or_sent_again() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("server");
+    let olga_token = add_user(&data, "olga", "office", "office-pc");
+    let boss_token = add_user(&data, "boss", "admin", "boss-pc");
+    let server = Server::start(&data);
+    let olga = Device::init(root.path().join("olga"), &server, &olga_token);
+    olga.sync();
+    let server_settings = olga.run(&["settings", "show", "--json"]).ok().stdout();
+
+    // Olga adds a reason while offline; meanwhile an administrator makes her a rep.
+    olga.run(&["settings", "reason", "add", "lost", "too_slow"]).ok();
+    manage(&server, &["user", "set", "olga", "--role", "rep"]);
+    olga.sync();
+    let listed = olga.run(&["refused", "list", "--json"]).ok().json();
+    assert_eq!(
+        listed,
+        json!([{
+            "id": "settings", "account": null, "fields": ["settings"], "refused_at": null,
+            "reason": "document settings: role rep may not change the settings",
+        }])
+    );
+    let text = olga.run(&["refused", "list"]).ok().stdout();
+    assert!(text.contains("settings  this device's settings changes: document settings: role rep"), "{text}");
+    // Still kept on the device, unsent.
+    let s = olga.run(&["settings", "show", "--json"]).ok().json();
+    assert!(s["lost_reasons"].as_array().unwrap().contains(&json!("too_slow")), "{s}");
+
+    // Sending it again as a rep is refused on the device, with the reason.
+    let run = olga.run(&["refused", "retry", "settings"]).fails();
+    assert!(run.error().contains("role rep may not change the settings"), "{}", run.stderr());
+
+    // Discarded: the settings are the server's again and nothing is left to send.
+    olga.run(&["refused", "discard", "settings"]).ok();
+    assert_eq!(olga.run(&["settings", "show", "--json"]).ok().stdout(), server_settings);
+    assert_eq!(olga.run(&["refused", "list", "--json"]).ok().json(), json!([]));
+    let run = olga.run(&["refused", "discard", "settings"]).fails();
+    assert!(run.error().contains("no refused edit with id settings"), "{}", run.stderr());
+    olga.sync();
+    assert_eq!(olga.run(&["status", "--json"]).ok().json()["unsynced_docs"], 0);
+
+    // Refused again, then made office staff once more: sent again and accepted.
+    manage(&server, &["user", "set", "olga", "--role", "office"]);
+    olga.sync();
+    olga.run(&["settings", "reason", "add", "end", "closed_down"]).ok();
+    manage(&server, &["user", "set", "olga", "--role", "rep"]);
+    olga.sync();
+    assert_eq!(olga.run(&["refused", "list", "--json"]).ok().json()[0]["id"], "settings");
+    manage(&server, &["user", "set", "olga", "--role", "office"]);
+    olga.sync();
+    olga.run(&["refused", "retry", "settings"]).ok();
+    olga.sync();
+    assert_eq!(olga.run(&["refused", "list", "--json"]).ok().json(), json!([]));
+    let boss = Device::init(root.path().join("boss"), &server, &boss_token);
+    boss.sync();
+    let s = boss.run(&["settings", "show", "--json"]).ok().json();
+    assert!(s["end_reasons"].as_array().unwrap().contains(&json!("closed_down")), "{s}");
 }

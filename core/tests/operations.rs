@@ -88,6 +88,27 @@ fn create_account_refuses_bad_input_and_stores_nothing() {
 }
 
 #[test]
+fn edits_of_many_accounts_are_stored_together_or_not_at_all() {
+    let mut fx = Fixture::new("ana");
+    let a = fx.account("Acme");
+    let b = fx.account("Beta");
+    let before = (fx.heads(a), fx.heads(b));
+    // The second edit is refused: the first is not stored either.
+    let edits = [(a, "party.industry", "Paper"), (b, "party.value_tier", "golden"), (a, "party.address.city", "Lviv")];
+    let err = fx.replica.edit_each(edits.map(|(id, f, v)| (id, move |e: &mut Editor<'_>| e.set_field(f, v))));
+    assert_invalid(err, "party.value_tier");
+    assert_eq!((fx.heads(a), fx.heads(b)), before);
+    // All good: every edit is stored, an account named twice keeps both edits.
+    let edits = [(a, "party.industry", "Paper"), (b, "party.industry", "Steel"), (a, "party.address.city", "Lviv")];
+    fx.replica.edit_each(edits.map(|(id, f, v)| (id, move |e: &mut Editor<'_>| e.set_field(f, v)))).unwrap();
+    let fx = fx.reopen();
+    let acme = fx.replica.account(a).unwrap();
+    assert_eq!((acme.party.industry.as_deref(), acme.party.address.city.as_deref()), (Some("Paper"), Some("Lviv")));
+    assert_eq!(fx.replica.account(b).unwrap().party.industry.as_deref(), Some("Steel"));
+    assert_eq!(fx.replica.unsynced_count().unwrap(), 2);
+}
+
+#[test]
 fn set_every_kind_of_scalar_field() {
     let mut fx = Fixture::new("ana");
     let id = fx.account("Acme");

@@ -386,3 +386,69 @@ fn documents_an_older_build_stopped_pushing_are_pushed_again_after_the_upgrade()
     assert_eq!(ana.replica.refused_edits().unwrap().len(), 1);
     assert_eq!(ana.replica.account(id).unwrap().party.owner.as_deref(), Some("ana"));
 }
+
+#[test]
+fn a_refused_settings_change_is_kept_until_discarded_or_sent_again() {
+    let mut store = MemoryStore::new();
+    let mut office_dev = Fixture::new("office");
+    let mut ana = Fixture::new("ana");
+    let office_access = office();
+    let ana_access = rep("ana");
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    sync(&mut ana.replica, &mut store, &ana_access);
+    assert!(matches!(ana.replica.discard_refused_settings(), Err(Error::NotFound { .. })));
+    assert!(matches!(ana.replica.retry_refused_settings(), Err(Error::NotFound { .. })));
+
+    // Ana's device does not know her role: the settings change is made, then refused.
+    ana.replica.edit_settings(|s, a| s.add_reason(a, ReasonCatalogue::LostReasons, "Too far")).unwrap();
+    let rejected = sync(&mut ana.replica, &mut store, &ana_access);
+    assert_eq!(rejected.len(), 1, "{rejected:?}");
+    let reason = ana.replica.refused_settings().unwrap();
+    assert_eq!(reason.as_deref(), Some("document settings: role rep may not change the settings"));
+    assert!(ana.replica.settings().lost_reasons.contains(&"Too far".to_owned()), "kept on the device");
+
+    // The office changes the settings meanwhile; Ana still receives that.
+    office_dev.replica.edit_settings(|s, a| s.add_reason(a, ReasonCatalogue::LostReasons, "Merged")).unwrap();
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    sync(&mut ana.replica, &mut store, &ana_access);
+    assert!(ana.replica.settings().lost_reasons.contains(&"Merged".to_owned()));
+    assert!(ana.replica.refused_settings().unwrap().is_some(), "still refused, still kept");
+
+    // Sending it again as a rep is refused at once when the role is known; so is a new settings edit.
+    ana.replica.set_principal(Some(&principal("ana", Role::Rep, &["north"]))).unwrap();
+    let err = ana.replica.retry_refused_settings().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "not permitted: role rep may not change the settings: the pipeline stages and reason catalogues are changed by \
+         administrators, managers and the office; ask a manager or the office to make this change"
+    );
+    assert!(matches!(
+        ana.replica.edit_settings(|s, a| s.add_reason(a, ReasonCatalogue::LostReasons, "Price")),
+        Err(Error::NotPermitted { .. })
+    ));
+    assert!(ana.replica.refused_settings().unwrap().is_some());
+
+    // Discarded: the settings are the server's, survive a reopen, and nothing is left to send.
+    let mut ana = ana.reopen();
+    ana.replica.discard_refused_settings().unwrap();
+    assert_eq!(ana.replica.refused_settings().unwrap(), None);
+    assert_eq!(ana.replica.unsynced_count().unwrap(), 0);
+    assert_eq!(ana.replica.settings(), office_dev.replica.settings());
+    let mut ana = ana.reopen();
+    assert_eq!(ana.replica.settings(), office_dev.replica.settings());
+    assert!(sync(&mut ana.replica, &mut store, &ana_access).is_empty());
+
+    // Refused again, then Ana is made office staff: sent again and accepted.
+    ana.replica.set_principal(None).unwrap();
+    ana.replica.edit_settings(|s, a| s.add_reason(a, ReasonCatalogue::EndReasons, "Closed down")).unwrap();
+    assert_eq!(sync(&mut ana.replica, &mut store, &ana_access).len(), 1);
+    let promoted = principal("ana", Role::Office, &[]);
+    ana.replica.set_principal(Some(&promoted)).unwrap();
+    *ana_access.0.borrow_mut() = promoted;
+    ana.replica.retry_refused_settings().unwrap();
+    assert!(sync(&mut ana.replica, &mut store, &ana_access).is_empty());
+    assert_eq!(ana.replica.refused_settings().unwrap(), None);
+    sync(&mut office_dev.replica, &mut store, &office_access);
+    assert!(office_dev.replica.settings().end_reasons.contains(&"Closed down".to_owned()));
+    assert_eq!(ana.replica.settings(), office_dev.replica.settings());
+}

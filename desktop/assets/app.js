@@ -592,12 +592,16 @@
 
   function renderRefused(rows) {
     $('refused').replaceChildren(rows.length ? el('ul', { class: 'records' }, rows.map((r) => r.kind === 'settings'
-      ? el('li', { 'data-refused': r.id, 'data-testid': 'refused-settings' }, el('strong', {}, t('app.settings')), ' · ', r.reason, ' · ', t('app.settings-refused'))
+      ? el('li', { 'data-refused': r.id, 'data-testid': 'refused-settings' }, el('strong', {}, t('app.settings')), ' · ', r.reason, ' · ', t('app.settings-refused'), ' ', ...refusedButtons(r.id))
       : el('li', { 'data-refused': r.id, 'data-testid': 'refused-edit' },
-      el('strong', {}, r.name), ' · ', r.fields.map(fieldLabel).join(', '), ' · ', r.reason, ' · ', when(r.refused_at), ' ',
-      el('button', { type: 'button', class: 'secondary', onclick: () => refusedAction(r.id, 'discard') }, t('app.discard')), ' ',
-      el('button', { type: 'button', onclick: () => refusedAction(r.id, 'retry') }, t('app.retry')))))
+      el('strong', {}, r.name), ' · ', r.fields.map(fieldLabel).join(', '), ' · ', r.reason, ' · ', when(r.refused_at), ' ', ...refusedButtons(r.id))))
       : el('p', { class: 'muted' }, t('app.refused.none')));
+  }
+
+  function refusedButtons(id) {
+    return [
+      el('button', { type: 'button', class: 'secondary', onclick: () => refusedAction(id, 'discard') }, t('app.discard')), ' ',
+      el('button', { type: 'button', onclick: () => refusedAction(id, 'retry') }, t('app.retry'))];
   }
 
   async function refusedAction(id, action) {

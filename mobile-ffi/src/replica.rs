@@ -54,21 +54,6 @@ impl Replica {
     }
 }
 
-/// Refuses a settings change the server would refuse, when this device
-/// knows its user's role (learned at sync); otherwise the server judges.
-fn may_change_settings(r: &rc::Replica) -> rc::Result<()> {
-    match r.principal().map(|p| p.check_settings_change()) {
-        Some(Err(refusal)) => Err(rc::Error::NotPermitted {
-            field: None,
-            reason: format!(
-                "{refusal}: the pipeline stages and reason catalogues are changed by administrators, managers and \
-                 the office"
-            ),
-        }),
-        _ => Ok(()),
-    }
-}
-
 #[uniffi::export]
 impl Replica {
     /// Opens the replica file at `path` (created if missing) as `user` on `device`.
@@ -393,29 +378,20 @@ impl Replica {
     /// `NotPermitted` for a rep (once the device knows its user's role).
     pub fn put_stage(&self, stage: Stage) -> Result<()> {
         let stage = stage.into();
-        self.with(|r| {
-            may_change_settings(r)?;
-            r.edit_settings(|doc, author| doc.put_stage(author, &stage))
-        })
+        self.with(|r| r.edit_settings(|doc, author| doc.put_stage(author, &stage)))
     }
 
     /// Adds a reason to the lost-reason or end-reason catalogue; sent at the
     /// next sync. Who may: as `putStage`.
     pub fn add_reason(&self, catalogue: rc::ReasonCatalogue, reason: String) -> Result<()> {
-        self.with(|r| {
-            may_change_settings(r)?;
-            r.edit_settings(|doc, author| doc.add_reason(author, catalogue, &reason))
-        })
+        self.with(|r| r.edit_settings(|doc, author| doc.add_reason(author, catalogue, &reason)))
     }
 
     /// Takes a reason out of its catalogue (records that name it keep it);
     /// sent at the next sync. `NotFound` if the catalogue has no such
     /// reason. Who may: as `putStage`.
     pub fn remove_reason(&self, catalogue: rc::ReasonCatalogue, reason: String) -> Result<()> {
-        self.with(|r| {
-            may_change_settings(r)?;
-            r.edit_settings(|doc, author| doc.remove_reason(author, catalogue, &reason))
-        })
+        self.with(|r| r.edit_settings(|doc, author| doc.remove_reason(author, catalogue, &reason)))
     }
 
     /// The server's users, teams and territories as of this device's last
@@ -463,5 +439,23 @@ impl Replica {
     /// sends it. Fails with `NotPermitted` if the rules still refuse it.
     pub fn retry_refused(&self, refused_id: i64) -> Result<()> {
         self.with(|r| r.retry_refused(rc::RefusedEditId(refused_id)))
+    }
+
+    /// Why the server refused this device's settings change, if it did; the
+    /// change stays here, unsent, until discarded or sent again.
+    pub fn refused_settings(&self) -> Result<Option<String>> {
+        self.with(|r| r.refused_settings())
+    }
+
+    /// Throws the refused settings change away: the settings become the
+    /// server's again.
+    pub fn discard_refused_settings(&self) -> Result<()> {
+        self.with(|r| r.discard_refused_settings())
+    }
+
+    /// Sends the refused settings change again at the next sync. Fails with
+    /// `NotPermitted` if the user still may not change the settings.
+    pub fn retry_refused_settings(&self) -> Result<()> {
+        self.with(|r| r.retry_refused_settings())
     }
 }

@@ -95,3 +95,45 @@ def test_a_refused_edit_retried_once_the_role_allows_it_reaches_the_others(ffi, 
     assert (report.refused_edits, report.pushed_docs) == (0, 1)
     sync(office, server.url, ADMIN_TOKEN)
     assert office.account(acme).party.owner == "bob"
+
+
+def test_a_refused_settings_change_is_kept_then_discarded_or_sent_again(ffi, server, tmp_path):
+    ana_token = admin(server, "POST", "/users", {"name": "ana", "role": "office", "territories": ["north"]})["token"]
+    office = ffi.Replica.open(str(tmp_path / "office.db"), "olli", "office-desktop")
+    phone = ffi.Replica.open(str(tmp_path / "phone.db"), "ana", "ana-phone")
+    sync(office, server.url, ADMIN_TOKEN)
+    sync(phone, server.url, ana_token)
+    assert phone.refused_settings() is None
+    with pytest.raises(ffi.RapportError.NotFound):
+        phone.discard_refused_settings()
+
+    # Ana adds a lost reason offline while she is made a rep: the server refuses it.
+    phone.add_reason(ffi.ReasonCatalogue.LOST_REASONS, "Too far")
+    admin(server, "PATCH", "/users/ana", {"role": "rep"})
+    report = sync(phone, server.url, ana_token)
+    assert [r.document for r in report.refused] == ["settings"]
+    assert phone.refused_settings() == "document settings: role rep may not change the settings"
+    assert "Too far" in phone.settings().lost_reasons, "kept on the phone, unsent"
+    with pytest.raises(ffi.RapportError.NotPermitted):
+        phone.retry_refused_settings()
+
+    # Discarded: the phone's settings are the server's again.
+    phone.discard_refused_settings()
+    assert phone.refused_settings() is None
+    assert phone.settings() == office.settings()
+    assert phone.unsynced_count() == 0
+
+    # Refused again; once she is office staff again, it is sent and reaches the office.
+    admin(server, "PATCH", "/users/ana", {"role": "office"})
+    sync(phone, server.url, ana_token)
+    phone.add_reason(ffi.ReasonCatalogue.END_REASONS, "Closed down")
+    admin(server, "PATCH", "/users/ana", {"role": "rep"})
+    sync(phone, server.url, ana_token)
+    assert phone.refused_settings() is not None
+    admin(server, "PATCH", "/users/ana", {"role": "office"})
+    sync(phone, server.url, ana_token)
+    phone.retry_refused_settings()
+    report = sync(phone, server.url, ana_token)
+    assert report.refused == []
+    sync(office, server.url, ADMIN_TOKEN)
+    assert "Closed down" in office.settings().end_reasons

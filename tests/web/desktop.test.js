@@ -433,6 +433,16 @@ test('a rep\'s app shows the settings read-only', async () => {
     await repPage.click('[data-testid=tab-refused]');
     await repPage.waitForSelector('[data-testid=refused-settings]:has-text("role rep may not change the settings")');
     assert.equal(await repPage.textContent('#refused-count'), '1');
+    // Sending it again as a rep is refused on the device; she discards it,
+    // and the settings are the server's again.
+    await repPage.click('[data-testid=refused-settings] button:has-text("Retry")');
+    await repPage.waitForSelector('[data-testid=error]:has-text("role rep may not change the settings")');
+    await repPage.click('[data-testid=refused-settings] button:has-text("Discard")');
+    await repPage.waitForSelector('#refused p.muted');
+    await repPage.waitForSelector('#refused-count', { state: 'hidden' });
+    await repPage.click('[data-testid=tab-settings]');
+    await repPage.waitForSelector('[data-testid=reasons-lost] li[data-reason=price]');
+    assert.equal(await repPage.$$eval('[data-testid=reasons-lost] li[data-reason=cheaper_elsewhere]', (n) => n.length), 0);
   } finally {
     await repPage.close();
     assert.equal(await stop(started.child), 0);

@@ -13,21 +13,10 @@ use crate::args::{ReasonCommand, SettingsCommand};
 use crate::error::{CliError, Result};
 use crate::output;
 
-/// Refuses here what the server would refuse, when this device knows its
-/// user's role (learned at sync); otherwise the server judges at the next sync.
-fn may_change(replica: &Replica) -> Result<()> {
-    match replica.principal().map(|p| p.check_settings_change()) {
-        Some(Err(refusal)) => Err(CliError::Usage(format!(
-            "{refusal}: the pipeline stages and reason catalogues are changed by administrators, managers and the \
-             office; ask one of them to make this change"
-        ))),
-        _ => Ok(()),
-    }
-}
-
 pub fn settings(replica: &mut Replica, command: SettingsCommand) -> Result<()> {
     if !matches!(command, SettingsCommand::Show(_)) {
-        may_change(replica)?;
+        // Refused before anything else when this device knows its user's role.
+        replica.may_change_settings()?;
     }
     match command {
         SettingsCommand::Show(f) => {

@@ -70,3 +70,16 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// Runs a management command (`rapport-server user set …`) through the
+/// running server's admin API; returns its standard output.
+pub fn manage(server: &Server, args: &[&str]) -> String {
+    let out = Command::new(server_bin())
+        .args(args)
+        .args(["--server", &server.url])
+        .env("RAPPORT_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -21,6 +21,7 @@ mod index;
 mod key;
 mod loaded;
 mod refused;
+mod refused_settings;
 mod restored;
 pub mod schema;
 mod shared;
@@ -310,6 +311,32 @@ impl Replica {
         Ok(out)
     }
 
+    /// Makes each edit (an account and what to do with its [`Editor`]) and
+    /// stores them all in one transaction (all or none), each judged as by
+    /// [`Replica::edit`]: bulk work such as an import writes the file once,
+    /// not once per account.
+    pub fn edit_each<F>(&mut self, edits: impl IntoIterator<Item = (AccountId, F)>) -> Result<()>
+    where
+        F: FnOnce(&mut Editor<'_>) -> Result<()>,
+    {
+        let tx = write_tx!(self);
+        let mut docs = Vec::new();
+        for (id, f) in edits {
+            // Read through the transaction: an account named twice sees its first edit.
+            let mut doc = take_loaded(&self.loaded, &tx, id, &self.author.actor)?;
+            let before = doc.heads();
+            f(&mut doc.edit(&self.author, &self.settings))?;
+            self.precheck(&mut doc, &before)?;
+            store_changes(&tx, &mut doc, &before, true)?;
+            docs.push(doc);
+        }
+        tx.commit()?;
+        for doc in docs {
+            keep_loaded(&self.loaded, doc);
+        }
+        Ok(())
+    }
+
     /// Accounts matching `filter`, by name. Merged-away accounts are never listed.
     pub fn list(&self, filter: &AccountFilter) -> Result<Vec<AccountSummary>> {
         index::list(&self.conn, filter)
@@ -490,7 +517,10 @@ impl Replica {
     }
 
     /// Edits the settings document (stages, reason catalogues).
+    /// Refused at once ([`Replica::may_change_settings`]) when this device
+    /// knows its user may not change the settings.
     pub fn edit_settings<T>(&mut self, f: impl FnOnce(&mut SettingsDoc, &Author) -> Result<T>) -> Result<T> {
+        self.may_change_settings()?;
         let tx = write_tx!(self);
         let mut doc = self.load_settings()?;
         let out = f(&mut doc, &self.author)?;
@@ -501,6 +531,22 @@ impl Replica {
         tx.commit()?;
         self.settings = doc.read();
         Ok(out)
+    }
+
+    /// Refuses what the server would refuse ([`Error::NotPermitted`] on the
+    /// field `settings`) when this device knows its user may not change the
+    /// settings; when the role is unknown, the server judges at the next sync.
+    pub fn may_change_settings(&self) -> Result<()> {
+        match self.principal.as_ref().map(Principal::check_settings_change) {
+            Some(Err(refusal)) => Err(Error::NotPermitted {
+                field: Some(SETTINGS_DOC_ID.into()),
+                reason: format!(
+                    "{refusal}: the pipeline stages and reason catalogues are changed by administrators, managers \
+                     and the office"
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The settings document's bytes, for sync and interop.

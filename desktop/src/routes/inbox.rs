@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::response::Response;
+use rapport_core::settings::SETTINGS_DOC_ID;
 use rapport_core::{ConflictValue, RefusedEditId};
 use serde::{Deserialize, Serialize};
 
@@ -56,9 +57,8 @@ pub(crate) async fn resolve(
 
 #[derive(Serialize)]
 struct RefusedRow {
-    /// `edit` (an account edit, set aside: discard or retry) or `settings`
-    /// (the settings as changed here; they stay unsent until an
-    /// administrator, a manager or the office makes the change).
+    /// `edit` (an account edit, set aside) or `settings` (this device's
+    /// settings changes, kept unsent); both can be discarded or sent again.
     kind: &'static str,
     id: String,
     account: String,
@@ -85,19 +85,15 @@ pub(crate) async fn refused(State(state): State<AppState>) -> Result<Response, A
             reason: e.reason,
             refused_at: Some(e.refused_at),
         })
-        .chain(
-            r.rejected_documents()?.into_iter().filter(|(doc, _)| doc == rapport_core::settings::SETTINGS_DOC_ID).map(
-                |(_, reason)| RefusedRow {
-                    kind: "settings",
-                    id: rapport_core::settings::SETTINGS_DOC_ID.into(),
-                    account: String::new(),
-                    name: String::new(),
-                    fields: vec!["settings".into()],
-                    reason,
-                    refused_at: None,
-                },
-            ),
-        )
+        .chain(r.refused_settings()?.map(|reason| RefusedRow {
+            kind: "settings",
+            id: SETTINGS_DOC_ID.into(),
+            account: String::new(),
+            name: String::new(),
+            fields: vec![SETTINGS_DOC_ID.into()],
+            reason,
+            refused_at: None,
+        }))
         .collect();
     Ok(reply(&rows))
 }
@@ -106,18 +102,28 @@ fn edit_id(text: &str) -> Result<RefusedEditId, ApiError> {
     text.parse::<RefusedEditId>().map_err(ApiError::from)
 }
 
-/// `POST /api/refused/{edit}/discard`: drops the refused edit for good.
+/// `POST /api/refused/{edit}/discard`: drops the refused edit for good
+/// (`settings`: the settings become the server's again).
 pub(crate) async fn discard(State(state): State<AppState>, Path(edit): Path<String>) -> Result<Response, ApiError> {
-    let id = edit_id(&edit)?;
-    state.replica().discard_refused(id)?;
+    if edit == SETTINGS_DOC_ID {
+        state.replica().discard_refused_settings()?;
+    } else {
+        let id = edit_id(&edit)?;
+        state.replica().discard_refused(id)?;
+    }
     state.live.edited(&state.replica);
     refused(State(state)).await
 }
 
-/// `POST /api/refused/{edit}/retry`: applies the edit again (pushed with the next sync).
+/// `POST /api/refused/{edit}/retry`: applies the edit again (pushed with the
+/// next sync; `settings`: the settings changes are sent again).
 pub(crate) async fn retry(State(state): State<AppState>, Path(edit): Path<String>) -> Result<Response, ApiError> {
-    let id = edit_id(&edit)?;
-    state.replica().retry_refused(id)?;
+    if edit == SETTINGS_DOC_ID {
+        state.replica().retry_refused_settings()?;
+    } else {
+        let id = edit_id(&edit)?;
+        state.replica().retry_refused(id)?;
+    }
     state.live.edited(&state.replica);
     refused(State(state)).await
 }

@@ -16,16 +16,7 @@ use crate::error::ApiError;
 
 /// Refuses what the server would refuse, when this device knows its user's role.
 pub(crate) fn may_change(r: &Replica) -> Result<(), ApiError> {
-    match r.principal().map(|p| p.check_settings_change()) {
-        Some(Err(refusal)) => Err(ApiError::NotPermitted(rapport_core::Error::NotPermitted {
-            field: Some("settings".into()),
-            reason: format!(
-                "{refusal}: the pipeline stages and reason catalogues are changed by administrators, managers and \
-                 the office"
-            ),
-        })),
-        _ => Ok(()),
-    }
+    Ok(r.may_change_settings()?)
 }
 
 fn answer(state: &AppState) -> Response {
