@@ -25,9 +25,11 @@ use super::routes::{Filters, Format, Output, format_of, parse_query, spreadsheet
 use crate::AppState;
 use crate::access::Subject;
 use crate::auth::Principal;
-use crate::db::{DbError, users};
+use crate::db::DbError;
+use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
+use rapport_server_store::DirectoryStore;
 
 /// Most rows one drill-down lists.
 pub(crate) const MAX_ROWS: i64 = 1000;
@@ -434,7 +436,7 @@ async fn run(
     let rows = state
         .db()
         .call(move |conn| {
-            let subject = users::subject(conn, principal.device_id)?.ok_or(DbError::Revoked)?;
+            let subject = SqliteDirectory::new(conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
             let known = match filter.check(conn)? {
                 Ok(known) => known,
                 Err(bad) => return Ok(Err(bad)),

@@ -12,8 +12,10 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::db::DbError;
+use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
+use rapport_server_store::DirectoryStore;
 
 /// The token's user and device, and the user as the permission rules see them.
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,7 +51,7 @@ pub(super) async fn whoami(
                 .query_row([device_id], |r| r.get::<_, String>(0))
                 .optional()?
                 .ok_or(DbError::Revoked)?;
-            let subject = crate::db::users::subject(conn, device_id)?.ok_or(DbError::Revoked)?;
+            let subject = SqliteDirectory::new(conn).subject(device_id)?.ok_or(DbError::Revoked)?;
             Ok((device, subject))
         })
         .await?;
