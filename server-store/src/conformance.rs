@@ -102,7 +102,10 @@ pub fn bootstrap_creates_the_admin_once<B: DirectoryBackend>(backend: &mut B) {
     assert_eq!((admin.user.as_str(), admin.role), (ADMIN_USER, Role::Admin));
     let devices = ok("list_devices", dir.list_devices());
     assert_eq!(devices.len(), 1);
-    assert_eq!((devices[0].id, devices[0].name.as_str(), devices[0].user.as_str()), (admin.device_id, "first device", ADMIN_USER));
+    assert_eq!(
+        (devices[0].id, devices[0].name.as_str(), devices[0].user.as_str()),
+        (admin.device_id, "first device", ADMIN_USER)
+    );
 
     let again = ok("bootstrap again", dir.bootstrap(None));
     assert_eq!((again.created_admin, again.new_token), (false, None));
@@ -123,7 +126,8 @@ pub fn bootstrap_registers_an_automation_token_once<B: DirectoryBackend>(backend
     let devices = ok("list_devices", dir.list_devices());
     assert_eq!(devices.len(), 1, "the token is registered once");
     assert_eq!(devices[0].name, "automation");
-    let admin = ok("authenticate", dir.authenticate(&TokenHash::of(token))).expect("the automation token authenticates");
+    let admin =
+        ok("authenticate", dir.authenticate(&TokenHash::of(token))).expect("the automation token authenticates");
     assert_eq!((admin.user.as_str(), admin.role, admin.device_id), (ADMIN_USER, Role::Admin, devices[0].id));
 
     let other = "another-automation-token-42";
@@ -195,7 +199,11 @@ pub fn user_names_are_unique_and_validated<B: DirectoryBackend>(backend: &mut B)
     ok("a 64-letter Cyrillic name", dir.add_user(&longest, "rep", &none, "phone"));
     ok("a Cyrillic name with an apostrophe", dir.add_user("Мар'яна", "office", &none, "планшет"));
     for bad in ["", "Rep", "superuser"] {
-        assert_refused!(dir.add_user("newcomer", bad, &none, "phone"), AdminError::InvalidRole, format!("role {bad:?}"));
+        assert_refused!(
+            dir.add_user("newcomer", bad, &none, "phone"),
+            AdminError::InvalidRole,
+            format!("role {bad:?}")
+        );
     }
     assert_refused!(
         dir.add_user("newcomer", "boss", &none, ""),
