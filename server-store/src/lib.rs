@@ -11,8 +11,8 @@
 //! no SQL: the SQLite implementation lives in the server
 //! (`server/src/db/users.rs`), the PostgreSQL one in `rapport-store-postgres`.
 //!
-//! With the `conformance` feature, [`conformance`] is the one test suite
-//! every backend runs, instantiated with [`directory_conformance_tests!`].
+//! With the `conformance` feature, `conformance` is the one test suite
+//! every backend runs, instantiated with `directory_conformance_tests!`.
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

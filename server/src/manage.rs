@@ -11,6 +11,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use rapport_server_store::DirectoryStore;
 use rusqlite::Connection;
 
 use crate::admin_client::AdminApi;
@@ -18,7 +19,6 @@ use crate::config::{DATABASE_FILE, URL_FILE};
 use crate::db::audit::{ActedBy, AdminAction, AdminActionEntry, AuditEntry, Recorded};
 use crate::db::users::{AdminError, DeviceInfo, NewDevice, SqliteDirectory, UserChange, UserInfo, WipeInfo};
 use crate::db::{DbError, audit, open_for_management};
-use rapport_server_store::DirectoryStore;
 
 /// Why a management command failed.
 #[derive(Debug, thiserror::Error)]

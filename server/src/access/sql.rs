@@ -10,12 +10,12 @@ use automerge::{AutoCommit, Change, ChangeHash};
 use rapport_core::SettingsDoc;
 use rapport_core::rules::{AccountScope, changed_fields};
 use rapport_core::sync::{Access, AccessError, Verdict};
+use rapport_server_store::DirectoryStore;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Subject, read_scope};
 use crate::db::DbError;
 use crate::db::users::SqliteDirectory;
-use rapport_server_store::DirectoryStore;
 
 const SETTINGS: &str = rapport_core::settings::SETTINGS_DOC_ID;
 

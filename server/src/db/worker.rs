@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use rapport_core::settings::SETTINGS_DOC_ID;
 use rapport_core::sync::{Access, AckStatus, HandleStats, ServerStore, SyncRequest, SyncResponse, handle};
+use rapport_server_store::DirectoryStore;
 use rusqlite::{Connection, params};
 use tokio::sync::{oneshot, watch};
 
@@ -20,7 +21,6 @@ use super::{DbError, DbOptions, Job};
 use crate::access::SqlAccess;
 use crate::auth::Principal;
 use crate::metrics::Metrics;
-use rapport_server_store::DirectoryStore;
 
 type SyncReply = oneshot::Sender<Result<(SyncResponse, HandleStats), DbError>>;
 

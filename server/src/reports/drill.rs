@@ -12,6 +12,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use rapport_server_store::DirectoryStore;
 use rusqlite::types::Value;
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
@@ -29,7 +30,6 @@ use crate::db::DbError;
 use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
-use rapport_server_store::DirectoryStore;
 
 /// Most rows one drill-down lists.
 pub(crate) const MAX_ROWS: i64 = 1000;

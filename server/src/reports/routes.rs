@@ -16,6 +16,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures_util::Stream;
+use rapport_server_store::DirectoryStore;
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -32,7 +33,6 @@ use crate::db::users::SqliteDirectory;
 use crate::db::{DbError, audit};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
-use rapport_server_store::DirectoryStore;
 use time::format_description::well_known::Rfc3339;
 
 /// The number of rows a per-row report has, on its CSV or XLSX export.

@@ -11,6 +11,8 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use rapport_server_store::DirectoryStore;
+use rapport_server_store::rules::MAX_NAME_LEN;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
@@ -25,10 +27,7 @@ use crate::db::audit::{self, ActedBy, AdminAction, AdminActionEntry, AuditEntry,
 use crate::db::users::{AdminError, DeviceInfo, NewDevice, SqliteDirectory, UserChange, UserInfo};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
-use rapport_server_store::DirectoryStore;
 
-/// Longest user, device, team or territory name (`db::users`).
-const MAX_NAME_LEN: usize = 64;
 /// Control characters (Unicode `Cc`), as a regex class body.
 const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
 /// Audit rows listed when `limit` is not given, and the most listed.
@@ -68,7 +67,7 @@ fn refused(e: AdminError) -> ApiError {
     }
 }
 
-/// A name as `db::users` accepts it: once trimmed of white space, 1 to 64
+/// A name as `rapport_server_store::rules::check_name` accepts it: once trimmed of white space, 1 to 64
 /// characters without control characters.
 fn name_schema() -> ObjectBuilder {
     ObjectBuilder::new()

@@ -11,13 +11,13 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use rapport_server_store::DirectoryStore;
 use rusqlite::Connection;
 
 use crate::AppState;
 use crate::db::users::{self, SqliteDirectory};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
-use rapport_server_store::DirectoryStore;
 
 /// Everyone an account may be given to, every team and every territory.
 #[derive(Debug, Serialize, ToSchema)]

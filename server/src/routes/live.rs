@@ -12,6 +12,7 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use rapport_core::sync::{HealRequest, LogMark, SyncRequest};
+use rapport_server_store::DirectoryStore;
 
 use super::sync::{Exchanged, encode, exchange};
 use crate::AppState;
@@ -19,7 +20,6 @@ use crate::auth::{Principal, Role};
 use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::metrics::Transport;
-use rapport_server_store::DirectoryStore;
 
 /// Most pages pushed in a row after one commit; the client asks for the rest.
 const MAX_PUSH_PAGES: usize = 16;

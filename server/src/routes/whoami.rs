@@ -5,6 +5,7 @@
 
 use axum::extract::State;
 use axum::{Extension, Json};
+use rapport_server_store::DirectoryStore;
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -15,7 +16,6 @@ use crate::db::DbError;
 use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
-use rapport_server_store::DirectoryStore;
 
 /// The token's user and device, and the user as the permission rules see them.
 #[derive(Debug, Serialize, ToSchema)]

@@ -6,6 +6,7 @@
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::{Extension, Json};
+use rapport_server_store::DirectoryStore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -14,7 +15,6 @@ use crate::auth::WipedDevice;
 use crate::db::users::{SqliteDirectory, WipeReport};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
-use rapport_server_store::DirectoryStore;
 
 /// What the device erased that the server never received.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -15,6 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use rapport_server_store::DirectoryStore;
 use rusqlite::types::Value;
 use serde_json::{Value as JsonValue, json};
 use utoipa::IntoParams;
@@ -29,7 +30,6 @@ use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::reports::filter::{BadFilter, Cond, Filter};
 use crate::reports::routes::Filters;
-use rapport_server_store::DirectoryStore;
 
 pub(crate) mod headers;
 
