@@ -11,9 +11,10 @@ use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
-use sha2::{Digest, Sha256};
+use rapport_server_store::DirectoryStore;
 
 use crate::AppState;
+use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 
 /// Longest token accepted in a header (generated tokens are 64 characters).
@@ -21,35 +22,12 @@ const MAX_TOKEN_LEN: usize = 256;
 
 pub use crate::access::Role;
 
-/// An authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub user_id: i64,
-    pub device_id: i64,
-    pub user: String,
-    pub role: Role,
-}
-
-/// SHA-256 of a token: what the database stores and looks up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TokenHash([u8; 32]);
-
-impl TokenHash {
-    pub fn of(token: &str) -> TokenHash {
-        TokenHash(Sha256::digest(token.as_bytes()).into())
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
+/// An authenticated caller, and the SHA-256 of a token (what storage keeps):
+/// the directory's, shared by every backend (`rapport_server_store`).
+pub use rapport_server_store::{Principal, TokenHash};
 
 /// A fresh device token: 32 bytes from the OS's random source, as hex.
-pub fn generate_token() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
+pub use rapport_server_store::token::generate as generate_token;
 
 /// Whether `token` is acceptable as a device token (also checked for
 /// `RAPPORT_ADMIN_TOKEN`): 16 to 256 visible ASCII characters.
@@ -91,7 +69,7 @@ pub async fn require_token(State(state): State<AppState>, mut req: Request, next
 /// Why a token that does not authenticate is refused: `410 device_wiped` for
 /// a device revoked as lost, else `401`.
 async fn refusal(state: &AppState, hash: TokenHash) -> Result<ApiError, ApiError> {
-    let wiped = state.db().call(move |conn| crate::db::users::wiped_device(conn, &hash)).await?;
+    let wiped = state.db().call(move |conn| Ok(SqliteDirectory::new(conn).wiped_device(&hash)?)).await?;
     Ok(match wiped {
         Some(_) => ApiError::DeviceWiped,
         None => ApiError::Unauthorized("the token is unknown or revoked"),
@@ -119,7 +97,7 @@ pub async fn require_wiped_token(
         return Ok(next.run(req).await);
     }
     let hash = bearer(&req)?;
-    let wiped = state.db().call(move |conn| crate::db::users::wiped_device(conn, &hash)).await?;
+    let wiped = state.db().call(move |conn| Ok(SqliteDirectory::new(conn).wiped_device(&hash)?)).await?;
     let Some(device_id) = wiped else {
         return Err(match state.db().authenticate(hash).await? {
             Some(_) => ApiError::Conflict("this device was not revoked as lost; it has no wipe to report".into()),

@@ -186,7 +186,7 @@ impl From<AdminError> for ApiError {
             AdminError::UnknownTeam | AdminError::InvalidName | AdminError::InvalidRole | AdminError::BuiltInAdmin => {
                 ApiError::InvalidRequest(e.to_string())
             }
-            AdminError::Db(db) => ApiError::from(db),
+            AdminError::Token(_) | AdminError::Backend(_) => ApiError::from(DbError::from(e)),
         }
     }
 }

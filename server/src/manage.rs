@@ -11,12 +11,13 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use rapport_server_store::DirectoryStore;
 use rusqlite::Connection;
 
 use crate::admin_client::AdminApi;
 use crate::config::{DATABASE_FILE, URL_FILE};
 use crate::db::audit::{ActedBy, AdminAction, AdminActionEntry, AuditEntry, Recorded};
-use crate::db::users::{self, AdminError, DeviceInfo, NewDevice, UserChange, UserInfo};
+use crate::db::users::{AdminError, DeviceInfo, NewDevice, SqliteDirectory, UserChange, UserInfo, WipeInfo};
 use crate::db::{DbError, audit, open_for_management};
 
 /// Why a management command failed.
@@ -91,7 +92,7 @@ impl Manager {
         device: &str,
     ) -> Result<NewDevice, ManageError> {
         self.acted(|conn| {
-            let created = users::add_user(conn, name, role, change, device)?;
+            let created = SqliteDirectory::new(conn).add_user(name, role, change, device)?;
             let detail = serde_json::json!({
                 "role": role, "teams": change.teams, "territories": change.territories,
                 "device": device.trim(), "device_id": created.device_id,
@@ -103,7 +104,7 @@ impl Manager {
 
     pub fn set_user(&mut self, name: &str, change: &UserChange) -> Result<(), ManageError> {
         self.acted(|conn| {
-            users::set_user(conn, name, change)?;
+            SqliteDirectory::new(conn).set_user(name, change)?;
             let detail = audit::user_change(change);
             Ok(((), Recorded { action: AdminAction::UserChanged, subject: name.to_owned(), detail }))
         })
@@ -111,7 +112,7 @@ impl Manager {
 
     pub fn delete_user(&mut self, name: &str) -> Result<(), ManageError> {
         self.acted(|conn| {
-            users::delete_user(conn, name)?;
+            SqliteDirectory::new(conn).delete_user(name)?;
             let detail = serde_json::json!({ "devices_revoked": true });
             Ok(((), Recorded { action: AdminAction::UserDeleted, subject: name.to_owned(), detail }))
         })
@@ -119,7 +120,7 @@ impl Manager {
 
     pub fn add_team(&mut self, name: &str) -> Result<(), ManageError> {
         self.acted(|conn| {
-            users::add_team(conn, name)?;
+            SqliteDirectory::new(conn).add_team(name)?;
             let (subject, detail) = (name.trim().to_owned(), serde_json::json!({}));
             Ok(((), Recorded { action: AdminAction::TeamAdded, subject, detail }))
         })
@@ -127,7 +128,7 @@ impl Manager {
 
     pub fn add_device(&mut self, user: &str, name: &str) -> Result<NewDevice, ManageError> {
         self.acted(|conn| {
-            let created = users::add_device(conn, user, name)?;
+            let created = SqliteDirectory::new(conn).add_device(user, name)?;
             let detail = serde_json::json!({ "user": created.user, "name": name.trim() });
             let subject = created.device_id.to_string();
             Ok((created, Recorded { action: AdminAction::DeviceAdded, subject, detail }))
@@ -136,7 +137,7 @@ impl Manager {
 
     pub fn revoke_device(&mut self, id: i64) -> Result<(), ManageError> {
         self.acted(|conn| {
-            users::revoke_device(conn, id)?;
+            SqliteDirectory::new(conn).revoke_device(id)?;
             let detail = serde_json::json!({ "wipe": false });
             Ok(((), Recorded { action: AdminAction::DeviceRevoked, subject: id.to_string(), detail }))
         })
@@ -145,22 +146,22 @@ impl Manager {
     /// Revokes a device as lost: at its next contact it is told to erase its data.
     pub fn revoke_device_for_wipe(&mut self, id: i64) -> Result<(), ManageError> {
         self.acted(|conn| {
-            users::revoke_device_for_wipe(conn, id)?;
+            SqliteDirectory::new(conn).revoke_device_for_wipe(id)?;
             let detail = serde_json::json!({ "wipe": true });
             Ok(((), Recorded { action: AdminAction::DeviceRevokedForWipe, subject: id.to_string(), detail }))
         })
     }
 
     pub fn users(&self) -> Result<Vec<UserInfo>, ManageError> {
-        Ok(users::list_users(&self.conn)?)
+        Ok(SqliteDirectory::new(&self.conn).list_users()?)
     }
 
     pub fn teams(&self) -> Result<Vec<String>, ManageError> {
-        Ok(users::list_teams(&self.conn)?)
+        Ok(SqliteDirectory::new(&self.conn).list_teams()?)
     }
 
     pub fn devices(&self) -> Result<Vec<DeviceInfo>, ManageError> {
-        Ok(users::list_devices(&self.conn)?)
+        Ok(SqliteDirectory::new(&self.conn).list_devices()?)
     }
 
     pub fn audit(&self, account: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>, ManageError> {
@@ -287,7 +288,7 @@ impl Managed {
         let mut out = String::from("ID\tUSER\tNAME\tSTATUS\tACTORS\n");
         for d in devices {
             let status = match &d.wipe {
-                Some(users::WipeInfo { done_at: Some(_), lost_documents, lost_changes, .. }) => format!(
+                Some(WipeInfo { done_at: Some(_), lost_documents, lost_changes, .. }) => format!(
                     "wiped (lost {} unsynced change(s) in {} document(s))",
                     lost_changes.unwrap_or(0),
                     lost_documents.unwrap_or(0)

@@ -12,6 +12,10 @@
 //!   `transaction.rs`); inserts are idempotent by change hash.
 //! * The API is synchronous, like the trait: the calls block on a small
 //!   runtime of the log's own (ADR `docs/adr/0017-postgres-backend.md`).
+//! * [`PgLog::directory`] gives the server's directory (users, teams,
+//!   territories, devices and tokens) in the same database, as
+//!   `rapport_server_store`'s `DirectoryStore`, on the log's pool
+//!   (ADR `docs/adr/0026-directory-store.md`).
 //! * [`cluster::TestDatabase`] makes throwaway databases for tests, and
 //!   [`cluster::ReplicatedPair`] a primary with a synchronous standby for
 //!   failover tests (ADR `docs/adr/0025-postgres-failover.md`).
@@ -29,11 +33,13 @@
 //! ```
 
 pub mod cluster;
+mod directory;
 mod error;
 mod log;
 mod migrate;
 mod transaction;
 
+pub use directory::PgDirectory;
 pub use error::PgError;
 pub use log::{PgLog, PgOptions};
 pub use migrate::schema_version;

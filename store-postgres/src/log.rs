@@ -135,6 +135,11 @@ impl PgLog {
         outcome.recv().map_err(|_| PgError::Closed)
     }
 
+    /// The pool, for work spawned through [`PgLog::run`] (the directory's).
+    pub(crate) fn pool(&self) -> Pool {
+        self.inner.pool.clone()
+    }
+
     /// Spawns `work` on the log's runtime without waiting for it.
     pub(crate) fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
         self.inner.handle.spawn(work);

@@ -10,10 +10,12 @@ use automerge::{AutoCommit, Change, ChangeHash};
 use rapport_core::SettingsDoc;
 use rapport_core::rules::{AccountScope, changed_fields};
 use rapport_core::sync::{Access, AccessError, Verdict};
+use rapport_server_store::DirectoryStore;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Subject, read_scope};
 use crate::db::DbError;
+use crate::db::users::SqliteDirectory;
 
 const SETTINGS: &str = rapport_core::settings::SETTINGS_DOC_ID;
 
@@ -127,7 +129,10 @@ impl<'a> SqlAccess<'a> {
                     }
                     // A revoked device's or deleted user's changes are judged
                     // with the relaying user's rules.
-                    let author = crate::db::users::subject(self.conn, device).map_err(|e| failed(doc, e))?;
+                    let author = SqliteDirectory::new(self.conn)
+                        .subject(device)
+                        .map_err(DbError::from)
+                        .map_err(|e| failed(doc, e))?;
                     relayed.insert(actor, author.unwrap_or_else(|| self.subject.clone()));
                 }
                 Some(_) => {}

@@ -29,6 +29,8 @@ use rapport_core::sync::{HandleStats, SyncRequest, SyncResponse};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use tokio::sync::{oneshot, watch};
 
+use rapport_server_store::DirectoryStore;
+
 use crate::auth::{Principal, TokenHash};
 use crate::metrics::Metrics;
 
@@ -37,7 +39,7 @@ pub(crate) use cache::DocCache;
 pub use log_file::{LogFile, LogTransaction};
 pub use meta::start_new_epoch;
 pub(crate) use store::SqlStore;
-pub use users::Bootstrap;
+pub use users::{AdminError, Bootstrap, SqliteDirectory};
 
 /// Why the database could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +82,26 @@ pub enum DbError {
     /// request was rolled back.
     #[error("the disk holding the database is full")]
     StorageFull,
+    /// A directory operation was refused (a caller that expects none, such
+    /// as a read, passes the refusal on as it is).
+    #[error(transparent)]
+    Directory(AdminError),
+}
+
+/// The directory's error in the server's storage error: SQLite's failures
+/// come back as the [`DbError`] the SQLite directory boxed (so a full disk
+/// is still a full disk), a failed token as [`DbError::Random`].
+impl From<AdminError> for DbError {
+    fn from(e: AdminError) -> DbError {
+        match e {
+            AdminError::Backend(b) => match b.downcast::<DbError>() {
+                Ok(db) => *db,
+                Err(other) => DbError::Directory(AdminError::Backend(other)),
+            },
+            AdminError::Token(e) => DbError::Random(e),
+            refused => DbError::Directory(refused),
+        }
+    }
 }
 
 impl DbError {
@@ -252,7 +274,7 @@ impl Db {
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::migrate(&mut conn)?;
         meta::backfill_log_hashes(&mut conn)?;
-        let bootstrap = users::bootstrap(&mut conn, admin_token)?;
+        let bootstrap = SqliteDirectory::new(&conn).bootstrap(admin_token)?;
         store::backfill_index(&mut conn)?;
         store::backfill_reports(&mut conn)?;
         store::refresh_stale_reports(&mut conn)?;

@@ -9,13 +9,15 @@ use std::time::{Duration, Instant};
 
 use rapport_core::settings::SETTINGS_DOC_ID;
 use rapport_core::sync::{Access, AckStatus, HandleStats, ServerStore, SyncRequest, SyncResponse, handle};
+use rapport_server_store::DirectoryStore;
 use rusqlite::{Connection, params};
 use tokio::sync::{oneshot, watch};
 
 use super::audit::Author;
 use super::cache::DocCache;
 use super::store::{SqlStore, Written};
-use super::{DbError, DbOptions, Job, users};
+use super::users::SqliteDirectory;
+use super::{DbError, DbOptions, Job};
 use crate::access::SqlAccess;
 use crate::auth::Principal;
 use crate::metrics::Metrics;
@@ -174,7 +176,12 @@ impl Worker {
                 }
                 Job::Authenticate { hash, reply } => {
                     let generation = self.auth_generation.load(Ordering::Acquire);
-                    let _ = reply.send(users::authenticate(&self.conn, &hash).map(|p| (p, generation)));
+                    let _ = reply.send(
+                        SqliteDirectory::new(&self.conn)
+                            .authenticate(&hash)
+                            .map(|p| (p, generation))
+                            .map_err(DbError::from),
+                    );
                 }
                 Job::Document { id, principal, reply } => {
                     let _ = reply.send(self.document(&id, &principal));
@@ -198,7 +205,7 @@ impl Worker {
 
     /// The whole document, if it exists and the device's user may read it.
     fn document(&mut self, id: &str, principal: &Principal) -> Result<Option<Vec<u8>>, DbError> {
-        let subject = users::subject(&self.conn, principal.device_id)?.ok_or(DbError::Revoked)?;
+        let subject = SqliteDirectory::new(&self.conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
         let access = SqlAccess::new(&self.conn, subject, principal.device_id, 0, self.options.max_doc_bytes);
         if !access.may_read(id)? {
             return Ok(None);
@@ -235,7 +242,7 @@ impl Worker {
         for (request, principal, reply) in syncs {
             let outcome =
                 tx.savepoint().map_err(DbError::from).and_then(|sp| {
-                    let subject = users::subject(&sp, principal.device_id)?.ok_or(DbError::Revoked)?;
+                    let subject = SqliteDirectory::new(&sp).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
                     let access =
                         SqlAccess::new(&sp, subject, principal.device_id, request.after, self.options.max_doc_bytes)
                             .healing(request.v2.as_ref().is_some_and(|ext| ext.healing));

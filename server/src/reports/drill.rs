@@ -12,6 +12,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use rapport_server_store::DirectoryStore;
 use rusqlite::types::Value;
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
@@ -25,7 +26,8 @@ use super::routes::{Filters, Format, Output, format_of, parse_query, spreadsheet
 use crate::AppState;
 use crate::access::Subject;
 use crate::auth::Principal;
-use crate::db::{DbError, users};
+use crate::db::DbError;
+use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 
@@ -434,7 +436,7 @@ async fn run(
     let rows = state
         .db()
         .call(move |conn| {
-            let subject = users::subject(conn, principal.device_id)?.ok_or(DbError::Revoked)?;
+            let subject = SqliteDirectory::new(conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
             let known = match filter.check(conn)? {
                 Ok(known) => known,
                 Err(bad) => return Ok(Err(bad)),

@@ -16,6 +16,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures_util::Stream;
+use rapport_server_store::DirectoryStore;
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -28,7 +29,8 @@ use super::sheet::sheet;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::db::audit::AuditEntry;
-use crate::db::{DbError, audit, users};
+use crate::db::users::SqliteDirectory;
+use crate::db::{DbError, audit};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use time::format_description::well_known::Rfc3339;
@@ -272,7 +274,7 @@ async fn report(
     let table = state
         .db()
         .call(move |conn| {
-            let subject = users::subject(conn, principal.device_id)?.ok_or(DbError::Revoked)?;
+            let subject = SqliteDirectory::new(conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
             let known = match filter.check(conn)? {
                 Ok(known) => known,
                 Err(bad) => return Ok(Err(bad)),

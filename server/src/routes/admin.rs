@@ -11,6 +11,8 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use rapport_server_store::DirectoryStore;
+use rapport_server_store::rules::MAX_NAME_LEN;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
@@ -22,12 +24,10 @@ use crate::access::Role;
 use crate::auth::Principal;
 use crate::backup::BackupError;
 use crate::db::audit::{self, ActedBy, AdminAction, AdminActionEntry, AuditEntry, Recorded};
-use crate::db::users::{self, AdminError, DeviceInfo, NewDevice, UserChange, UserInfo};
+use crate::db::users::{AdminError, DeviceInfo, NewDevice, SqliteDirectory, UserChange, UserInfo};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 
-/// Longest user, device, team or territory name (`db::users`).
-const MAX_NAME_LEN: usize = 64;
 /// Control characters (Unicode `Cc`), as a regex class body.
 const CONTROL: &str = r"\u0000-\u001f\u007f-\u009f";
 /// Audit rows listed when `limit` is not given, and the most listed.
@@ -67,7 +67,7 @@ fn refused(e: AdminError) -> ApiError {
     }
 }
 
-/// A name as `db::users` accepts it: once trimmed of white space, 1 to 64
+/// A name as `rapport_server_store::rules::check_name` accepts it: once trimmed of white space, 1 to 64
 /// characters without control characters.
 fn name_schema() -> ObjectBuilder {
     ObjectBuilder::new()
@@ -184,7 +184,7 @@ struct AuditList {
 /// Every user, deleted ones included.
 #[utoipa::path(get, path = "/v1/admin/users", tag = "admin", responses((status = 200, body = UserList)))]
 async fn list_users(State(state): State<AppState>) -> Result<Json<UserList>, ApiError> {
-    let users = state.db().call(|conn| Ok(users::list_users(conn))).await??;
+    let users = state.db().call(|conn| Ok(SqliteDirectory::new(conn).list_users())).await??;
     Ok(Json(UserList { users }))
 }
 
@@ -214,7 +214,7 @@ async fn add_user(
         .db()
         .call(move |conn| {
             Ok(audit::acted(conn, &by, |conn| {
-                let created = users::add_user(conn, &new.name, &new.role, &change, &device)?;
+                let created = SqliteDirectory::new(conn).add_user(&new.name, &new.role, &change, &device)?;
                 let detail = serde_json::json!({
                     "role": new.role, "teams": change.teams, "territories": change.territories,
                     "device": device.trim(), "device_id": created.device_id,
@@ -255,7 +255,7 @@ async fn set_user(
         .db()
         .call(move |conn| {
             Ok(audit::acted(conn, &by, |conn| {
-                users::set_user(conn, &name, &change)?;
+                SqliteDirectory::new(conn).set_user(&name, &change)?;
                 Ok::<_, AdminError>((
                     (),
                     Recorded { action: AdminAction::UserChanged, subject: name, detail: audit::user_change(&change) },
@@ -289,7 +289,7 @@ async fn delete_user(
         .db()
         .call(move |conn| {
             Ok(audit::acted(conn, &by, |conn| {
-                users::delete_user(conn, &name)?;
+                SqliteDirectory::new(conn).delete_user(&name)?;
                 let detail = serde_json::json!({ "devices_revoked": true });
                 Ok::<_, AdminError>(((), Recorded { action: AdminAction::UserDeleted, subject: name, detail }))
             }))
@@ -326,7 +326,7 @@ async fn add_device(
         .db()
         .call(move |conn| {
             Ok(audit::acted(conn, &by, |conn| {
-                let created = users::add_device(conn, &user, &device)?;
+                let created = SqliteDirectory::new(conn).add_device(&user, &device)?;
                 let detail = serde_json::json!({ "user": created.user, "name": device.trim() });
                 let subject = created.device_id.to_string();
                 Ok::<_, AdminError>((created, Recorded { action: AdminAction::DeviceAdded, subject, detail }))
@@ -339,7 +339,7 @@ async fn add_device(
 /// Every team.
 #[utoipa::path(get, path = "/v1/admin/teams", tag = "admin", responses((status = 200, body = TeamList)))]
 async fn list_teams(State(state): State<AppState>) -> Result<Json<TeamList>, ApiError> {
-    let teams = state.db().call(|conn| Ok(users::list_teams(conn))).await??;
+    let teams = state.db().call(|conn| Ok(SqliteDirectory::new(conn).list_teams())).await??;
     Ok(Json(TeamList { teams }))
 }
 
@@ -367,7 +367,7 @@ async fn add_team(
         .db()
         .call(move |conn| {
             Ok(audit::acted(conn, &by, |conn| {
-                users::add_team(conn, &name)?;
+                SqliteDirectory::new(conn).add_team(&name)?;
                 let (subject, detail) = (name.trim().to_owned(), serde_json::json!({}));
                 Ok::<_, AdminError>(((), Recorded { action: AdminAction::TeamAdded, subject, detail }))
             }))
@@ -379,7 +379,7 @@ async fn add_team(
 /// Every device (never its token) with its bound actor ids.
 #[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", responses((status = 200, body = DeviceList)))]
 async fn list_devices(State(state): State<AppState>) -> Result<Json<DeviceList>, ApiError> {
-    let devices = state.db().call(|conn| Ok(users::list_devices(conn))).await??;
+    let devices = state.db().call(|conn| Ok(SqliteDirectory::new(conn).list_devices())).await??;
     Ok(Json(DeviceList { devices }))
 }
 
@@ -428,10 +428,10 @@ async fn revoke_device(
         .call(move |conn| {
             Ok(audit::acted(conn, &by, |conn| {
                 let action = if wipe {
-                    users::revoke_device_for_wipe(conn, id)?;
+                    SqliteDirectory::new(conn).revoke_device_for_wipe(id)?;
                     AdminAction::DeviceRevokedForWipe
                 } else {
-                    users::revoke_device(conn, id)?;
+                    SqliteDirectory::new(conn).revoke_device(id)?;
                     AdminAction::DeviceRevoked
                 };
                 let detail = serde_json::json!({ "wipe": wipe });

@@ -11,10 +11,11 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use rapport_server_store::DirectoryStore;
 use rusqlite::Connection;
 
 use crate::AppState;
-use crate::db::users;
+use crate::db::users::{self, SqliteDirectory};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 
@@ -56,7 +57,8 @@ pub(super) async fn directory(State(state): State<AppState>) -> Result<Json<Dire
 }
 
 fn read(conn: &Connection) -> Result<Directory, users::AdminError> {
-    let users = users::list_users(conn)?
+    let users = SqliteDirectory::new(conn)
+        .list_users()?
         .into_iter()
         .map(|u| DirectoryUser {
             name: u.name,
@@ -66,5 +68,9 @@ fn read(conn: &Connection) -> Result<Directory, users::AdminError> {
             active: !u.deleted,
         })
         .collect();
-    Ok(Directory { users, teams: users::list_teams(conn)?, territories: users::list_territories(conn)? })
+    Ok(Directory {
+        users,
+        teams: SqliteDirectory::new(conn).list_teams()?,
+        territories: SqliteDirectory::new(conn).list_territories()?,
+    })
 }

@@ -12,11 +12,12 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use rapport_core::sync::{HealRequest, LogMark, SyncRequest};
+use rapport_server_store::DirectoryStore;
 
 use super::sync::{Exchanged, encode, exchange};
 use crate::AppState;
 use crate::auth::{Principal, Role};
-use crate::db::users;
+use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::metrics::Transport;
 
@@ -240,7 +241,7 @@ impl Session {
     /// Ends the session if this device was revoked or its user deleted.
     async fn check_still_allowed(&self) -> Result<(), End> {
         let device = self.principal.device_id;
-        match self.state.db().call(move |conn| users::device_active(conn, device)).await {
+        match self.state.db().call(move |conn| Ok(SqliteDirectory::new(conn).device_active(device)?)).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(revoked()),
             Err(_) => Err(close(close_code::AWAY, "the server is shutting down")),

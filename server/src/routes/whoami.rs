@@ -5,6 +5,7 @@
 
 use axum::extract::State;
 use axum::{Extension, Json};
+use rapport_server_store::DirectoryStore;
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -12,6 +13,7 @@ use utoipa::ToSchema;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::db::DbError;
+use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 
@@ -49,7 +51,7 @@ pub(super) async fn whoami(
                 .query_row([device_id], |r| r.get::<_, String>(0))
                 .optional()?
                 .ok_or(DbError::Revoked)?;
-            let subject = crate::db::users::subject(conn, device_id)?.ok_or(DbError::Revoked)?;
+            let subject = SqliteDirectory::new(conn).subject(device_id)?.ok_or(DbError::Revoked)?;
             Ok((device, subject))
         })
         .await?;

@@ -15,6 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use rapport_server_store::DirectoryStore;
 use rusqlite::types::Value;
 use serde_json::{Value as JsonValue, json};
 use utoipa::IntoParams;
@@ -23,7 +24,8 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::db::{DbError, users};
+use crate::db::DbError;
+use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::reports::filter::{BadFilter, Cond, Filter};
@@ -144,7 +146,7 @@ async fn stage_deals(
     let rows = state
         .db()
         .call(move |conn| {
-            let subject = users::subject(conn, principal.device_id)?.ok_or(DbError::Revoked)?;
+            let subject = SqliteDirectory::new(conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
             let known = match filter.check(conn)? {
                 Ok(known) => known,
                 Err(bad) => return Ok(Err(bad)),
