@@ -848,9 +848,7 @@ fn fts_query(text: &str) -> String {
     rapport_core::replica::search_query(text).unwrap_or_default()
 }
 
-const SUMMARY_SQL: &str =
-    "SELECT a.id, a.name, a.kind, a.owner, a.team, a.territory, a.loyalty_rung, a.lifecycle_phase,
-    a.value_tier, a.status, a.deleted, a.open_deals, a.conflicts, a.updated_at FROM accounts a";
+use rapport_core::replica::SUMMARY_SELECT as SUMMARY_SQL;
 
 type RawRow = (
     String,

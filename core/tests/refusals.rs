@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::cell::RefCell;
-
 use common::*;
 use rapport_core::rules::{Principal, Role, changed_fields};
 use rapport_core::sync::*;
@@ -24,42 +22,8 @@ fn principal(user: &str, role: Role, territories: &[&str]) -> Principal {
     }
 }
 
-/// The server's causal permission check, as `SqlAccess` runs it (without SQL).
-struct Rules(RefCell<Principal>);
-
-impl Access for Rules {
-    fn may_read(&self, _: &str) -> Result<bool, AccessError> {
-        Ok(true)
-    }
-    fn check_write(
-        &self,
-        doc: &str,
-        _: Option<&[ChangeHash]>,
-        after: &automerge::AutoCommit,
-        changes: &[automerge::Change],
-    ) -> Result<Verdict, AccessError> {
-        Ok(self.judge(doc, after, changes))
-    }
-}
-
-impl Rules {
-    fn judge(&self, doc: &str, after: &automerge::AutoCommit, changes: &[automerge::Change]) -> Verdict {
-        let subject = self.0.borrow();
-        if doc == "settings" {
-            return subject.check_settings_change().map_err(|r| format!("document {doc}: {r}"));
-        }
-        let mut copy = after.clone();
-        for change in changes {
-            subject
-                .check_account_change(after, change, &mut |b, a| changed_fields(&mut copy, b, a))
-                .map_err(|r| format!("document {doc}: {r}"))?;
-        }
-        Ok(())
-    }
-}
-
 /// Syncs until nothing is left; returns every document the server refused.
-fn sync(r: &mut Replica, store: &mut MemoryStore, access: &Rules) -> Vec<(String, String)> {
+fn sync(r: &mut Replica, store: &mut MemoryStore, access: &PrincipalAccess) -> Vec<(String, String)> {
     let mut rejected = Vec::new();
     for _ in 0..20 {
         let (req, plan) = r.sync_request(SyncLimits::default()).unwrap();
@@ -73,12 +37,12 @@ fn sync(r: &mut Replica, store: &mut MemoryStore, access: &Rules) -> Vec<(String
     panic!("sync did not finish");
 }
 
-fn office() -> Rules {
-    Rules(RefCell::new(principal("office", Role::Office, &[])))
+fn office() -> PrincipalAccess {
+    PrincipalAccess(principal("office", Role::Office, &[]))
 }
 
-fn rep(user: &str) -> Rules {
-    Rules(RefCell::new(principal(user, Role::Rep, &["north"])))
+fn rep(user: &str) -> PrincipalAccess {
+    PrincipalAccess(principal(user, Role::Rep, &["north"]))
 }
 
 #[test]
@@ -122,7 +86,7 @@ fn a_refused_edit_is_set_aside_and_later_edits_still_arrive() {
     let mut office_dev = Fixture::new("office");
     let mut ana = Fixture::new("ana");
     let office_access = office();
-    let ana_access = rep("ana");
+    let mut ana_access = rep("ana");
 
     let id = office_dev.account("Acme");
     office_dev.replica.edit(id, |e| e.set_field("party.owner", "ana")).unwrap();
@@ -172,7 +136,7 @@ fn a_refused_edit_is_set_aside_and_later_edits_still_arrive() {
     // Promoted to office: the retry is a new change, pushed and accepted.
     let promoted = principal("ana", Role::Office, &[]);
     ana.replica.set_principal(Some(&promoted)).unwrap();
-    *ana_access.0.borrow_mut() = promoted;
+    ana_access = PrincipalAccess(promoted);
     ana.replica.retry_refused(refused[0].id).unwrap();
     assert!(ana.replica.refused_edits().unwrap().is_empty());
     assert!(sync(&mut ana.replica, &mut store, &ana_access).is_empty());
@@ -288,7 +252,7 @@ fn an_edit_inside_a_record_a_refused_edit_made_is_refused_with_it() {
     let mut store = MemoryStore::new();
     let mut ana = Fixture::new("ana");
     let id = ana.account("Acme");
-    let open = Rules(RefCell::new(principal("office", Role::Office, &[])));
+    let open = PrincipalAccess(principal("office", Role::Office, &[]));
     sync(&mut ana.replica, &mut store, &open);
 
     let maija =
@@ -380,7 +344,7 @@ fn documents_an_older_build_stopped_pushing_are_pushed_again_after_the_upgrade()
     assert!(ana.replica.rejected_documents().unwrap().is_empty());
     assert_eq!(ana.replica.unsynced_count().unwrap(), 1);
     // Pushed again, and judged under today's rules: refused edits set aside.
-    let rules = Rules(RefCell::new(principal("ana", Role::Rep, &[])));
+    let rules = PrincipalAccess(principal("ana", Role::Rep, &[]));
     let rejected = sync(&mut ana.replica, &mut store, &rules);
     assert_eq!(rejected.len(), 1, "the account's creation is ana's, its owner change is not");
     assert_eq!(ana.replica.refused_edits().unwrap().len(), 1);
@@ -393,7 +357,7 @@ fn a_refused_settings_change_is_kept_until_discarded_or_sent_again() {
     let mut office_dev = Fixture::new("office");
     let mut ana = Fixture::new("ana");
     let office_access = office();
-    let ana_access = rep("ana");
+    let mut ana_access = rep("ana");
     sync(&mut office_dev.replica, &mut store, &office_access);
     sync(&mut ana.replica, &mut store, &ana_access);
     assert!(matches!(ana.replica.discard_refused_settings(), Err(Error::NotFound { .. })));
@@ -444,7 +408,7 @@ fn a_refused_settings_change_is_kept_until_discarded_or_sent_again() {
     assert_eq!(sync(&mut ana.replica, &mut store, &ana_access).len(), 1);
     let promoted = principal("ana", Role::Office, &[]);
     ana.replica.set_principal(Some(&promoted)).unwrap();
-    *ana_access.0.borrow_mut() = promoted;
+    ana_access = PrincipalAccess(promoted);
     ana.replica.retry_refused_settings().unwrap();
     assert!(sync(&mut ana.replica, &mut store, &ana_access).is_empty());
     assert_eq!(ana.replica.refused_settings().unwrap(), None);

@@ -6,8 +6,8 @@
 //!
 //! Ours is the whole request: HTTP on 127.0.0.1, the session and host checks,
 //! the replica, the JSON. The anchors run on the same replica file through
-//! bare rusqlite: the same SQL (list and search) read into tuples and written
-//! as JSON, and for the card the document's stored bytes loaded with
+//! bare rusqlite: the same SQL (list and search) read column by column and
+//! written as JSON, and for the card the document's stored bytes loaded with
 //! Automerge, which is what the card is made from. The ratio is printed per row.
 //!
 //! `cargo bench -p rapport-desktop --bench app` (RAPPORT_BENCH_ACCOUNTS to
@@ -19,33 +19,15 @@ use std::time::{Duration, Instant};
 
 use automerge::AutoCommit;
 use rapport_client::Client;
+use rapport_core::replica::SUMMARY_SELECT as SUMMARY_SQL;
 use rapport_core::{AccountId, Address, DeviceIdentity, Editor, Money, NewAccount, NewContact, NewDeal, Replica};
 use rapport_desktop::AppOptions;
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
 /// Words a stemmed search must find in other forms: «Ромашки» finds «Ромашка».
 const STEMMED: &str = "Ромашки";
 const LIST_LIMIT: u32 = 200;
-const SUMMARY_SQL: &str = "SELECT a.id, a.name, a.kind, a.owner, a.team, a.territory, a.loyalty_rung, \
-     a.lifecycle_phase, a.value_tier, a.status, a.deleted, a.open_deals, a.conflicts, a.updated_at FROM accounts a";
-
-type Row = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-    String,
-    String,
-    bool,
-    i64,
-    i64,
-    i64,
-);
-
 fn env_or(key: &str, default: usize) -> usize {
     std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -89,25 +71,22 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn bare_rows(conn: &Connection, sql: &str, param: Option<&str>) -> Vec<u8> {
     let mut stmt = conn.prepare_cached(sql).unwrap();
-    let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Row> {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-            r.get(8)?,
-            r.get(9)?,
-            r.get(10)?,
-            r.get(11)?,
-            r.get(12)?,
-            r.get(13)?,
-        ))
+    // Each row as a JSON array of its columns, whatever the SELECT names.
+    let width = stmt.column_count();
+    let map = |r: &rusqlite::Row<'_>| -> rusqlite::Result<Vec<serde_json::Value>> {
+        (0..width)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Null => serde_json::Value::Null,
+                    ValueRef::Integer(n) => n.into(),
+                    ValueRef::Real(x) => x.into(),
+                    ValueRef::Text(t) => String::from_utf8_lossy(t).into(),
+                    ValueRef::Blob(b) => b.len().into(),
+                })
+            })
+            .collect()
     };
-    let rows: Vec<Row> = match param {
+    let rows: Vec<Vec<serde_json::Value>> = match param {
         Some(p) => stmt.query_map([p], map).unwrap().collect::<rusqlite::Result<_>>().unwrap(),
         None => stmt.query_map([], map).unwrap().collect::<rusqlite::Result<_>>().unwrap(),
     };

@@ -10,8 +10,8 @@ mod common;
 
 use common::*;
 use rapport_core::rules::{Principal, Role};
-use rapport_core::sync::{Access, AccessError, MemoryStore, Verdict, handle};
-use rapport_core::{ChangeHash, Replica, SyncLimits};
+use rapport_core::sync::{MemoryStore, PrincipalAccess, handle};
+use rapport_core::{Replica, SyncLimits};
 use serde_json::{Value, json};
 
 async fn account(app: &TestApp, id: &str) -> Value {
@@ -256,28 +256,6 @@ async fn a_rep_sees_the_settings_read_only() {
     assert_eq!(app.get("/status").await.1["unsent_accounts"], 0);
 }
 
-/// The server's rules for one user: settings changes judged by role.
-struct Rules(Principal);
-
-impl Access for Rules {
-    fn may_read(&self, _: &str) -> Result<bool, AccessError> {
-        Ok(true)
-    }
-    fn check_write(
-        &self,
-        doc: &str,
-        _: Option<&[ChangeHash]>,
-        _: &automerge::AutoCommit,
-        _: &[automerge::Change],
-    ) -> Result<Verdict, AccessError> {
-        Ok(if doc == "settings" {
-            self.0.check_settings_change().map_err(|r| format!("document {doc}: {r}"))
-        } else {
-            Ok(())
-        })
-    }
-}
-
 #[tokio::test]
 async fn a_settings_change_the_server_refused_is_listed_with_the_refused_edits() {
     let dir = tempfile::tempdir().unwrap();
@@ -288,7 +266,7 @@ async fn a_settings_change_the_server_refused_is_listed_with_the_refused_edits()
         .unwrap();
     let mut store = MemoryStore::new();
     let (req, plan) = replica.sync_request(SyncLimits::default()).unwrap();
-    let (resp, _) = handle(&mut store, &Rules(principal("ana", Role::Rep)), &req).unwrap();
+    let (resp, _) = handle(&mut store, &PrincipalAccess(principal("ana", Role::Rep)), &req).unwrap();
     let report = replica.sync_apply(&plan, &resp).unwrap();
     assert_eq!(report.rejected.len(), 1, "{report:?}");
 

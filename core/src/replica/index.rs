@@ -277,8 +277,10 @@ pub(crate) fn clear(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-const SUMMARY_COLUMNS: &str = "a.id, a.name, a.kind, a.owner, a.team, a.territory, a.loyalty_rung, a.lifecycle_phase,
-    a.value_tier, a.status, a.deleted, a.open_deals, a.conflicts, a.updated_at";
+/// The SELECT behind every account list and search, one [`AccountSummary`]
+/// per row (the table aliased `a`); benchmarks run it bare as their anchor.
+pub const SUMMARY_SELECT: &str = "SELECT a.id, a.name, a.kind, a.owner, a.team, a.territory, a.loyalty_rung, \
+    a.lifecycle_phase, a.value_tier, a.status, a.deleted, a.open_deals, a.conflicts, a.updated_at FROM accounts a";
 
 fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountSummary> {
     let text = |i: usize| -> rusqlite::Result<String> { row.get(i) };
@@ -303,7 +305,7 @@ fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountSummary> {
 }
 
 pub(crate) fn list(conn: &Connection, f: &AccountFilter) -> Result<Vec<AccountSummary>> {
-    let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM accounts a");
+    let mut sql = SUMMARY_SELECT.to_owned();
     let mut wheres: Vec<String> = vec!["a.merged_into IS NULL".into()];
     let mut args: Vec<SqlValue> = Vec::new();
     let mut order = "a.name COLLATE NOCASE, a.id".to_owned();
@@ -358,6 +360,6 @@ pub(crate) fn list(conn: &Connection, f: &AccountFilter) -> Result<Vec<AccountSu
 }
 
 pub(crate) fn get(conn: &Connection, id: AccountId) -> Result<Option<AccountSummary>> {
-    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM accounts a WHERE a.id = ?1");
+    let sql = format!("{SUMMARY_SELECT} WHERE a.id = ?1");
     Ok(conn.prepare_cached(&sql)?.query_row([id.to_string()], summary).optional()?)
 }

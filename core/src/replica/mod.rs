@@ -46,7 +46,7 @@ use crate::settings::{SETTINGS_DOC_ID, Settings, SettingsDoc};
 pub use directory::{Directory, NameKind};
 pub use duplicates::{DuplicateGroup, DuplicateReason, SharedKey};
 pub use erase::Unsynced;
-pub use index::{AccountFilter, AccountSummary};
+pub use index::{AccountFilter, AccountSummary, SUMMARY_SELECT};
 pub use key::{Encryption, RAW_KEY_LEN, ReplicaKey};
 pub use reassign::{FieldChange, Reassignment};
 pub use refused::{RefusedEdit, RefusedEditId};

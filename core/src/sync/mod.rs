@@ -19,6 +19,6 @@ pub use protocol::{
     PROTOCOL_VERSION, ProtocolError, SyncRequest, SyncResponse, fingerprint_of,
 };
 pub use server::{
-    Access, AccessError, ActorNewest, DocMeta, HandleStats, LogIdentity, LoggedChange, OpenAccess, ServerStore,
-    Verdict, handle,
+    Access, AccessError, ActorNewest, DocMeta, HandleStats, LogIdentity, LoggedChange, OpenAccess, PrincipalAccess,
+    ServerStore, Verdict, handle,
 };

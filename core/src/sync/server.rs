@@ -14,6 +14,7 @@ use super::protocol::{
     Ack, AckStatus, Announced, DocData, Fingerprint, HealResponse, LogMark, SyncRequest, SyncResponse,
 };
 use crate::doc::{AccountDoc, load_verified};
+use crate::rules::{Principal, changed_fields};
 use crate::settings::SETTINGS_DOC_ID;
 
 /// Where a document stands in the server's change log.
@@ -165,6 +166,42 @@ impl Access for OpenAccess {
         _: &AutoCommit,
         _: &[Change],
     ) -> Result<Verdict, AccessError> {
+        Ok(Ok(()))
+    }
+}
+
+/// One principal's rules judged as the server judges them (ADR 0010): a
+/// settings change by its role, each account change on the state it was
+/// based on. Without a scope index every document may be read: for a
+/// [`MemoryStore`](super::MemoryStore) in single-user tools and tests.
+#[derive(Debug, Clone)]
+pub struct PrincipalAccess(pub Principal);
+
+impl Access for PrincipalAccess {
+    fn may_read(&self, _doc: &str) -> Result<bool, AccessError> {
+        Ok(true)
+    }
+    fn check_write(
+        &self,
+        doc: &str,
+        _: Option<&[ChangeHash]>,
+        after: &AutoCommit,
+        changes: &[Change],
+    ) -> Result<Verdict, AccessError> {
+        let refused = |r: &dyn std::fmt::Display| format!("document {doc}: {r}");
+        if doc == SETTINGS_DOC_ID {
+            return Ok(self.0.check_settings_change().map_err(|r| refused(&r)));
+        }
+        // Diffing needs a mutable document: copied only if a rule asks for it.
+        let mut copy: Option<AutoCommit> = None;
+        for change in changes {
+            let judged = self.0.check_account_change(after, change, &mut |b, a| {
+                changed_fields(copy.get_or_insert_with(|| after.clone()), b, a)
+            });
+            if let Err(r) = judged {
+                return Ok(Err(refused(&r)));
+            }
+        }
         Ok(Ok(()))
     }
 }
