@@ -18,8 +18,9 @@ case "$(uname -s)" in
   *) lib="librapport_ffi.so" ;;
 esac
 
-# One cargo invocation, so the library and uniffi-bindgen share uniffi's build.
-cargo build "${profile_flag[@]}" -p rapport-ffi -p rapport-uniffi-bindgen
+# One cargo invocation over the whole workspace, so the library and
+# uniffi-bindgen share uniffi's build and the features the other scripts build with.
+cargo build "${profile_flag[@]}" --workspace --lib --bins
 
 library="target/$PROFILE/$lib"
 bindgen="target/$PROFILE/uniffi-bindgen"

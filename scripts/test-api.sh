@@ -23,7 +23,9 @@ if ! python3 -c "import schemathesis" 2>/dev/null; then
     python3 -m pip install --quiet schemathesis ||
         python3 -m pip install --quiet --break-system-packages schemathesis
 fi
-cargo build -p rapport-server --bin rapport-server -p rapport-cli --bin rapport
+# The whole workspace's binaries, as test-all.sh builds them: a subset of
+# packages unifies other features and would compile much of it again.
+cargo build --workspace --bins
 root=$(pwd)
 
 work=$(mktemp -d)

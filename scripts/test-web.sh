@@ -37,7 +37,9 @@ fi
 )
 
 # Always (incremental, quick when up to date): a stale binary would serve old assets.
-cargo build -p rapport-server -p rapport-cli
+# The whole workspace's binaries, as test-all.sh builds them: a subset of
+# packages unifies other features and would compile much of it again.
+cargo build --workspace --bins
 
 cd tests/web
 exec node --test
