@@ -3,9 +3,61 @@
 //! Windows-1251) and the delimiter (comma, semicolon or tab, from the header
 //! line).
 
-use std::path::Path;
+use crate::error::{CsvError, Result};
+use crate::headers::FileKind;
+use crate::problem::Problem;
 
-use crate::error::{CliError, Result};
+/// The encoding a file was read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Encoding {
+    Utf8,
+    /// UTF-8 with a byte-order mark (as Excel's "CSV UTF-8" writes it).
+    Utf8Bom,
+    Utf16Le,
+    Utf16Be,
+    /// Windows-1251 (Cyrillic; what Excel writes as plain "CSV" in Ukrainian and Russian locales).
+    Windows1251,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Utf8Bom => "utf-8-bom",
+            Encoding::Utf16Le => "utf-16le",
+            Encoding::Utf16Be => "utf-16be",
+            Encoding::Windows1251 => "windows-1251",
+        }
+    }
+}
+
+/// The delimiter a file was read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delimiter {
+    Comma,
+    Semicolon,
+    Tab,
+}
+
+impl Delimiter {
+    fn of(byte: u8) -> Delimiter {
+        match byte {
+            b';' => Delimiter::Semicolon,
+            b'\t' => Delimiter::Tab,
+            _ => Delimiter::Comma,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delimiter::Comma => "comma",
+            Delimiter::Semicolon => "semicolon",
+            Delimiter::Tab => "tab",
+        }
+    }
+}
 
 /// A file's header and rows, each row with its row number as a spreadsheet
 /// shows it (the header is row 1).
@@ -13,18 +65,33 @@ use crate::error::{CliError, Result};
 pub struct Table {
     pub headers: Vec<String>,
     pub rows: Vec<(u64, Vec<String>)>,
-    /// Rows that could not be read: (row, message).
-    pub unreadable: Vec<(u64, String)>,
+    /// Rows that could not be read: (row, problem).
+    pub unreadable: Vec<(u64, Problem)>,
+    pub encoding: Encoding,
+    pub delimiter: Delimiter,
 }
 
 /// The text of a file in any of the encodings office software writes.
 pub fn decode(bytes: &[u8]) -> String {
+    decode_as(bytes).0
+}
+
+/// The text of a file and the encoding it was in.
+pub fn decode_as(bytes: &[u8]) -> (String, Encoding) {
     if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
-        return encoding.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
+        let text = encoding.decode_without_bom_handling(&bytes[bom..]).0.into_owned();
+        let which = if encoding == encoding_rs::UTF_16LE {
+            Encoding::Utf16Le
+        } else if encoding == encoding_rs::UTF_16BE {
+            Encoding::Utf16Be
+        } else {
+            Encoding::Utf8Bom
+        };
+        return (text, which);
     }
     match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => encoding_rs::WINDOWS_1251.decode_without_bom_handling(bytes).0.into_owned(),
+        Ok(text) => (text.to_owned(), Encoding::Utf8),
+        Err(_) => (encoding_rs::WINDOWS_1251.decode_without_bom_handling(bytes).0.into_owned(), Encoding::Windows1251),
     }
 }
 
@@ -61,39 +128,31 @@ pub fn cell_text(cell: &str) -> String {
     }
 }
 
-pub fn read(path: &Path) -> Result<Table> {
-    let bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
-    let text = decode(&bytes);
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .delimiter(delimiter(&text))
-        .from_reader(text.as_bytes());
+/// A file's bytes as a table, with the encoding and delimiter detected.
+pub fn read(bytes: &[u8], file: FileKind) -> Result<Table> {
+    let (text, encoding) = decode_as(bytes);
+    let delimiter = delimiter(&text);
+    let mut reader =
+        csv::ReaderBuilder::new().flexible(true).has_headers(true).delimiter(delimiter).from_reader(text.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| unreadable(path, e))?
+        .map_err(|e| unreadable(file, e))?
         .iter()
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
         .collect();
-    let mut table = Table { headers, rows: Vec::new(), unreadable: Vec::new() };
+    let mut table =
+        Table { headers, rows: Vec::new(), unreadable: Vec::new(), encoding, delimiter: Delimiter::of(delimiter) };
     // Row numbers as the spreadsheet shows them: the header is row 1 and
     // every record one row, however many lines its quoted cells span (the
     // reader's own line count is also off by one in CRLF files).
     for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| unreadable(path, e))?;
+        let record = record.map_err(|e| unreadable(file, e))?;
         let row = index as u64 + 2;
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
         if record.len() != table.headers.len() {
-            table.unreadable.push((
-                row,
-                format!(
-                    "{} cells where the header has {}; check the row's delimiters and quotes",
-                    record.len(),
-                    table.headers.len()
-                ),
-            ));
+            table.unreadable.push((row, Problem::CellCount { cells: record.len(), header: table.headers.len() }));
             continue;
         }
         table.rows.push((row, record.iter().map(cell_text).collect()));
@@ -101,15 +160,9 @@ pub fn read(path: &Path) -> Result<Table> {
     Ok(table)
 }
 
-fn unreadable(path: &Path, e: csv::Error) -> CliError {
-    let row = e.position().map_or(0, |p| p.line());
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => CliError::io(path, io),
-        _ => CliError::InvalidCsv {
-            path: path.to_path_buf(),
-            rows: vec![format!("  row {row}: the file cannot be read as CSV here; save it again as CSV")],
-        },
-    }
+/// The text is in memory, so reading it fails only on bad CSV.
+fn unreadable(file: FileKind, e: csv::Error) -> CsvError {
+    CsvError::Unreadable { file, row: e.position().map_or(0, |p| p.line()) }
 }
 
 #[cfg(test)]
@@ -122,7 +175,7 @@ mod tests {
         assert_eq!(delimiter("a\tb\n"), b'\t');
         assert_eq!(delimiter("a\n"), b',');
         let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode("Назва;Місто");
-        assert_eq!(decode(&cp1251), "Назва;Місто");
+        assert_eq!(decode_as(&cp1251), ("Назва;Місто".to_owned(), Encoding::Windows1251));
         assert_eq!(decode("\u{feff}Київ".as_bytes()), "Київ");
         assert_eq!(cell_text(" =\"00123\" "), "00123");
         assert_eq!(cell_text("=SUM(A1)"), "=SUM(A1)");
