@@ -9,14 +9,18 @@ use crate::problem::Problem;
 
 /// The encoding a file was read in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum Encoding {
+    #[serde(rename = "utf-8")]
     Utf8,
     /// UTF-8 with a byte-order mark (as Excel's "CSV UTF-8" writes it).
+    #[serde(rename = "utf-8-bom")]
     Utf8Bom,
+    #[serde(rename = "utf-16le")]
     Utf16Le,
+    #[serde(rename = "utf-16be")]
     Utf16Be,
     /// Windows-1251 (Cyrillic; what Excel writes as plain "CSV" in Ukrainian and Russian locales).
+    #[serde(rename = "windows-1251")]
     Windows1251,
 }
 

@@ -46,7 +46,7 @@ pub use duplicates::{Duplicate, Other, Same, find as duplicates};
 pub use error::{CsvError, Result};
 pub use headers::FileKind;
 pub use plan::{AccountPlan, Counts, FileRead, Files, Plan, RowError, Target, plan};
-pub use problem::Problem;
+pub use problem::{CODES, Problem};
 pub use progress::{Progress, Stage};
 pub use summary::Summary;
 

@@ -119,6 +119,48 @@ fn needs(file: &str) -> &'static str {
     }
 }
 
+/// Every code [`Problem::code`] gives, for whoever translates them (the
+/// desktop app's words.js has each in English, Ukrainian and Russian).
+pub const CODES: &[&str] = &[
+    "cell_count",
+    "cell_without_header",
+    "same_column",
+    "unknown_column",
+    "missing_column",
+    "no_account_column",
+    "account_id_not_uuid",
+    "related_account_id_not_uuid",
+    "name_empty",
+    "related_name_empty",
+    "no_such_account_id",
+    "no_such_account_name",
+    "same_account_as",
+    "ambiguous_account",
+    "merged_account",
+    "differs_for_account",
+    "expected_date",
+    "end_only_for_ended",
+    "ended_needs_reason",
+    "not_end_reason",
+    "no_such_contact",
+    "contact_name_empty",
+    "differs_for_contact",
+    "expected_bool",
+    "no_such_deal",
+    "deal_title_empty",
+    "same_deal_as",
+    "amount_needs_currency",
+    "unknown_stage",
+    "expected_percent",
+    "not_lost_reason",
+    "lost_needs_reason",
+    "lost_reason_not_lost",
+    "new_deal_needs_amount",
+    "unknown_name",
+    "invalid_value",
+    "account_unreadable",
+];
+
 impl Problem {
     /// The stable code, e.g. `expected_date`.
     pub fn code(&self) -> &'static str {
@@ -214,6 +256,22 @@ impl Serialize for Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_is_listed_once() {
+        let mut seen = std::collections::HashSet::new();
+        assert!(CODES.iter().all(|c| seen.insert(*c)), "a code is listed twice");
+        let some = [
+            Problem::CellCount { cells: 3, header: 2 },
+            Problem::MissingColumn { file: "accounts", canonical: "name" },
+            Problem::UnknownName { kind: "owner", message: String::new() },
+            Problem::InvalidValue { message: String::new() },
+            Problem::AccountUnreadable { message: String::new() },
+        ];
+        for p in some {
+            assert!(CODES.contains(&p.code()), "{} is not in CODES", p.code());
+        }
+    }
 
     #[test]
     fn codes_and_args_carry_no_cell_values() {
