@@ -4,7 +4,7 @@
 # against a real rapport-server seeded with the rapport CLI.
 # Screenshots land in artifacts/ (dashboard-laptop.png, dashboard-tablet-landscape.png,
 # dashboard-tablet-portrait.png, dashboard-rep.png, dashboard-uk.png, dashboard-ru.png,
-# desktop*.png, office*.png).
+# desktop*.png, office*.png, import*.png).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -37,6 +37,7 @@ fi
 )
 
 # Always (incremental, quick when up to date): a stale binary would serve old assets.
+# cargo and the tests (support.js) both honour CARGO_TARGET_DIR.
 cargo build -p rapport-server -p rapport-cli
 
 cd tests/web
