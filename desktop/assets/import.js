@@ -53,6 +53,8 @@
   function problemText(e) {
     const key = 'import.error.' + e.code;
     const args = Object.assign({}, e.args || {}, { column: e.column || '' });
+    // An owner, team or territory: said as the card names the field.
+    if (args.kind) args.kind = t('field.' + args.kind);
     const text = I18n.MESSAGES.en[key] === undefined ? e.message : t(key, args);
     return e.suggestions && e.suggestions.length ? text + ' ' + t('import.suggestions', { names: e.suggestions.join(', ') }) : text;
   }
