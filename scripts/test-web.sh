@@ -4,7 +4,7 @@
 # against a real rapport-server seeded with the rapport CLI.
 # Screenshots land in artifacts/ (dashboard-laptop.png, dashboard-tablet-landscape.png,
 # dashboard-tablet-portrait.png, dashboard-rep.png, dashboard-uk.png, dashboard-ru.png,
-# desktop*.png, office*.png).
+# desktop*.png, office*.png, import*.png).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -39,6 +39,7 @@ fi
 # Always (incremental, quick when up to date): a stale binary would serve old assets.
 # The whole workspace's binaries, as test-all.sh builds them: a subset of
 # packages unifies other features and would compile much of it again.
+# cargo and the tests (support.js) both honour CARGO_TARGET_DIR.
 cargo build --workspace --bins
 
 cd tests/web

@@ -75,9 +75,9 @@
   }
 
   class ApiError extends Error {
-    constructor(status, code, message, field) {
+    constructor(status, code, message, field, rows) {
       super(message);
-      this.status = status; this.code = code; this.field = field;
+      this.status = status; this.code = code; this.field = field; this.rows = rows || [];
     }
   }
 
@@ -97,7 +97,7 @@
     if (!res.ok) {
       const err = (data && data.error) || {};
       if (res.status === 401) signedOut();
-      throw new ApiError(res.status, err.code || 'error', err.message || res.statusText, err.field);
+      throw new ApiError(res.status, err.code || 'error', err.message || res.statusText, err.field, err.rows);
     }
     return data;
   }
@@ -618,7 +618,8 @@
   function show(next) {
     view = next;
     for (const b of document.querySelectorAll('.tab')) b.setAttribute('aria-pressed', String(b.dataset.view === next));
-    for (const v of ['accounts', 'conflicts', 'refused', 'settings']) $('view-' + v).hidden = v !== next;
+    // Every view, also those of office.js and import.js (a card opened from another view shows the accounts).
+    for (const v of document.querySelectorAll('main > .view')) v.hidden = v.id !== 'view-' + next;
     if (next === 'conflicts') loadConflicts();
     if (next === 'refused') loadRefused();
     if (next === 'settings') loadSettings();
@@ -760,7 +761,14 @@
   }
 
   start();
-  // What office.js builds on: the same element builder and API call (a
-  // 401 signs the page out, errors carry the server's message).
-  window.RapportApp = { el, api };
+  // Opens an account's card in the accounts view (from another view).
+  function openAccount(id) {
+    show('accounts');
+    loadCard(id);
+  }
+
+  // What office.js and import.js build on: the same element builder and API
+  // call (a 401 signs the page out, errors carry the server's message and,
+  // for an import, its row errors), and opening a card.
+  window.RapportApp = { el, api, openAccount };
 })();

@@ -17,6 +17,7 @@ const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 const WORDS_JS: &str = include_str!("../assets/words.js");
 const OFFICE_JS: &str = include_str!("../assets/office.js");
+const IMPORT_JS: &str = include_str!("../assets/import.js");
 const I18N_JS: &str = include_str!("../../server/src/web/assets/i18n.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -30,6 +31,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/assets/app.js", get(|| async { asset(JS, APP_JS) }))
         .route("/assets/words.js", get(|| async { asset(JS, WORDS_JS) }))
         .route("/assets/office.js", get(|| async { asset(JS, OFFICE_JS) }))
+        .route("/assets/import.js", get(|| async { asset(JS, IMPORT_JS) }))
         .route("/assets/i18n.js", get(|| async { asset(JS, I18N_JS) }))
         .route("/assets/app.css", get(|| async { asset("text/css; charset=utf-8", APP_CSS) }))
 }

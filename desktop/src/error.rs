@@ -66,6 +66,20 @@ pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
 
+    /// The request body is larger than the endpoint takes.
+    #[error("the request is too large for this endpoint (an import's files: at most 16 MB together); split it")]
+    TooLarge,
+
+    /// An import file cannot be read as CSV, or its header names unknown or
+    /// repeated columns (`rows` are the header's problems, as the preview
+    /// lists row errors); nothing was written.
+    #[error("{error}")]
+    Csv { error: String, rows: Vec<rapport_csv::RowError> },
+
+    /// An import whose rows have errors; nothing was written.
+    #[error("{} row(s) of the import have errors; nothing was imported", rows.len())]
+    ImportRefused { rows: Vec<rapport_csv::RowError> },
+
     /// A value failed validation; nothing was changed.
     #[error("{0}")]
     Invalid(CoreError),
@@ -94,6 +108,8 @@ impl ApiError {
             ApiError::Unauthorized | ApiError::SecretRefused => StatusCode::UNAUTHORIZED,
             ApiError::WrongHost | ApiError::NotPermitted(_) => StatusCode::FORBIDDEN,
             ApiError::BadRequest(_) | ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Csv { .. } | ApiError::ImportRefused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Replica(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -107,6 +123,9 @@ impl ApiError {
             ApiError::SecretRefused => "secret_refused",
             ApiError::WrongHost => "wrong_host",
             ApiError::BadRequest(_) => "bad_request",
+            ApiError::TooLarge => "too_large",
+            ApiError::Csv { .. } => "unreadable_csv",
+            ApiError::ImportRefused { .. } => "import_has_errors",
             ApiError::Invalid(CoreError::UnknownField(_)) => "unknown_field",
             ApiError::Invalid(CoreError::AmbiguousId { .. }) => "ambiguous_id",
             ApiError::Invalid(CoreError::UnknownName { .. }) => "unknown_name",
@@ -130,6 +149,19 @@ impl ApiError {
             }
             ApiError::NotPermitted(CoreError::NotPermitted { field, .. }) => field.clone(),
             _ => None,
+        }
+    }
+}
+
+impl From<rapport_csv::CsvError> for ApiError {
+    fn from(e: rapport_csv::CsvError) -> Self {
+        use rapport_csv::CsvError as E;
+        let error = e.to_string();
+        match e {
+            E::Header { problems, .. } => ApiError::Csv { error, rows: problems },
+            E::Core(e) => e.into(),
+            // The app does not export (writing is the CLI's): only bad CSV is left.
+            E::Unreadable { .. } | E::Write(_) => ApiError::Csv { error, rows: Vec::new() },
         }
     }
 }
@@ -158,7 +190,10 @@ impl IntoResponse for ApiError {
         if matches!(self, ApiError::Replica(_)) {
             tracing::error!(error = %self, "local API request failed");
         }
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string(), "field": self.field() } });
+        let mut body = json!({ "error": { "code": self.code(), "message": self.to_string(), "field": self.field() } });
+        if let ApiError::Csv { rows, .. } | ApiError::ImportRefused { rows } = &self {
+            body["error"]["rows"] = json!(rows);
+        }
         (self.status(), [(CACHE_CONTROL, "no-store")], Json(body)).into_response()
     }
 }

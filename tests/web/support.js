@@ -8,8 +8,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const SERVER_BIN = path.join(ROOT, 'target', 'debug', 'rapport-server');
-const CLI_BIN = path.join(ROOT, 'target', 'debug', 'rapport');
+// Where cargo put the binaries: CARGO_TARGET_DIR if set (as cargo itself reads it), else target/.
+const TARGET = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, 'target');
+const SERVER_BIN = path.join(TARGET, 'debug', 'rapport-server');
+const CLI_BIN = path.join(TARGET, 'debug', 'rapport');
 const ARTIFACTS = path.join(ROOT, 'artifacts');
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',

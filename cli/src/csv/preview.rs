@@ -4,49 +4,42 @@
 
 use std::path::Path;
 
-use super::duplicates::Duplicate;
-use super::plan::{Counts, Plan, RowError, Target};
+use rapport_csv::{Counts, Duplicate, Other, Plan, Problem, RowError, Summary};
+
 use crate::error::Result;
 
-#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
-pub struct Summary {
-    pub accounts: Counts,
-    pub contacts: Counts,
-    pub deals: Counts,
+/// `3 created, 1 updated, 2 unchanged` (accounts), then contacts and deals if any.
+fn lines(summary: &Summary, created: &str, updated: &str) -> Vec<String> {
+    let c = |n: &Counts| format!("{} {created}, {} {updated}, {} unchanged", n.created, n.updated, n.unchanged);
+    let mut out = vec![c(&summary.accounts)];
+    let any = |n: &Counts| n.created + n.updated + n.unchanged > 0;
+    if any(&summary.contacts) {
+        out.push(format!("contacts: {}", c(&summary.contacts)));
+    }
+    if any(&summary.deals) {
+        out.push(format!("deals: {}", c(&summary.deals)));
+    }
+    out
 }
 
-impl Summary {
-    pub fn of(plan: &Plan) -> Summary {
-        let mut s = Summary::default();
-        for a in &plan.accounts {
-            match a.target {
-                Target::Create(_) => s.accounts.created += 1,
-                Target::Existing(_) if a.party_changed => s.accounts.updated += 1,
-                Target::Existing(_) if a.in_accounts_file => s.accounts.unchanged += 1,
-                Target::Existing(_) => {}
-            }
-            for (total, part) in [(&mut s.contacts, a.contacts), (&mut s.deals, a.deals)] {
-                total.created += part.created;
-                total.updated += part.updated;
-                total.unchanged += part.unchanged;
-            }
-        }
-        s
+/// A row error as the CLI prints it; an unknown owner, team or territory
+/// also says how to write it anyway.
+pub fn line(e: &RowError) -> String {
+    match e.problem {
+        Problem::UnknownName { .. } => format!("{}, or pass --allow-unknown-owner to write it anyway", e.line()),
+        _ => e.line(),
     }
+}
 
-    /// `3 created, 1 updated, 2 unchanged` (accounts), then contacts and deals if any.
-    fn lines(&self, created: &str, updated: &str) -> Vec<String> {
-        let c = |n: &Counts| format!("{} {created}, {} {updated}, {} unchanged", n.created, n.updated, n.unchanged);
-        let mut out = vec![c(&self.accounts)];
-        let any = |n: &Counts| n.created + n.updated + n.unchanged > 0;
-        if any(&self.contacts) {
-            out.push(format!("contacts: {}", c(&self.contacts)));
-        }
-        if any(&self.deals) {
-            out.push(format!("deals: {}", c(&self.deals)));
-        }
-        out
-    }
+/// A duplicate as the CLI prints it.
+fn duplicate_line(d: &Duplicate) -> String {
+    let file = if d.file == "accounts" { String::new() } else { format!("{} file, ", d.file) };
+    let other = match &d.other {
+        Other::Account(id) => format!("account {id} on this device"),
+        Other::Row { file, row } if *file == d.file => format!("row {row}"),
+        Other::Row { file, row } => format!("{file} file, row {row}"),
+    };
+    format!("  {file}row {}, column {}: the same {} as {other}", d.row, d.column, d.same.as_str())
 }
 
 #[derive(serde::Serialize)]
@@ -72,7 +65,7 @@ pub fn print_preview(file: &Path, plan: &Plan, duplicates: &[Duplicate], json: b
         });
     }
     outln!("preview of {} (nothing was written)", file.display());
-    let mut lines = summary.lines("to create", "to update").into_iter();
+    let mut lines = lines(&summary, "to create", "to update").into_iter();
     outln!("accounts: {}", lines.next().unwrap_or_default());
     for line in lines {
         outln!("{line}");
@@ -82,7 +75,7 @@ pub fn print_preview(file: &Path, plan: &Plan, duplicates: &[Duplicate], json: b
     } else {
         outln!("{} row error(s): the import would stop and write nothing until they are fixed:", plan.errors.len());
         for e in &plan.errors {
-            outln!("{}", e.line());
+            outln!("{}", line(e));
         }
     }
     print_duplicates(duplicates)
@@ -99,7 +92,7 @@ pub fn print_done(file: &Path, summary: &Summary, duplicates: &[Duplicate], json
             duplicates,
         });
     }
-    let mut lines = summary.lines("created", "updated").into_iter();
+    let mut lines = lines(summary, "created", "updated").into_iter();
     outln!("imported {}: {}", file.display(), lines.next().unwrap_or_default());
     for line in lines {
         outln!("{line}");
@@ -114,7 +107,7 @@ fn print_duplicates(duplicates: &[Duplicate]) -> Result<()> {
             duplicates.len()
         );
         for d in duplicates {
-            outln!("{}", d.line());
+            outln!("{}", duplicate_line(d));
         }
     }
     Ok(())

@@ -7,6 +7,7 @@ mod accounts;
 mod contacts;
 mod deals;
 mod events;
+mod import;
 mod inbox;
 mod office;
 mod records;
@@ -41,6 +42,9 @@ pub(crate) fn api() -> Router<AppState> {
         .route("/office/directory", get(office::directory))
         .route("/office/merge", post(office::merge))
         .route("/office/reassign", post(office::reassign))
+        // CSV import: preview, then import (import.rs).
+        .route("/import/preview", post(import::preview).layer(import::body_limit()))
+        .route("/import", post(import::import).layer(import::body_limit()))
         .route("/settings", get(accounts::settings))
         .route("/accounts", get(accounts::list).post(accounts::create))
         .route("/accounts/{id}", get(accounts::card))
@@ -91,6 +95,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Input<T> {
             Ok(Json(v)) => Ok(Input(v)),
             Err(JsonRejection::MissingJsonContentType(_)) => {
                 Err(ApiError::BadRequest("the body must be JSON (Content-Type: application/json)".into()))
+            }
+            Err(JsonRejection::BytesRejection(e)) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge)
             }
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::BadRequest(format!(
                 "the body does not have the expected fields: {}",

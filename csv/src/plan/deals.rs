@@ -7,9 +7,10 @@ use std::collections::HashMap;
 
 use rapport_core::{Account, DealId, DealOutcome, Money, NewDeal, StageKind};
 
-use super::super::cells::{self, name_key};
-use super::{AccountPlan, Entry, Op, Planner, reason};
-use crate::csv::headers::Column;
+use super::{AccountPlan, Entry, Op, Planner, invalid};
+use crate::cells::{self, name_key};
+use crate::headers::Column;
+use crate::problem::Problem;
 
 /// The cells that say what a deal is (its id and title aside).
 const DEAL_CELLS: &[Column] = &[
@@ -31,20 +32,14 @@ impl Planner<'_> {
                 Some(v) => match v.parse::<DealId>().ok().filter(|id| account.deal(*id).is_some()) {
                     Some(id) => Some(id),
                     None => {
-                        self.error(
-                            entry.src(Column::DealId),
-                            "no deal with this id in the account; leave the cell empty to add the deal",
-                        );
+                        self.error(entry.src(Column::DealId), Problem::NoSuchDeal);
                         continue;
                     }
                 },
                 None => None,
             };
             let Some(title) = entry.get(Column::DealTitle) else {
-                self.error(
-                    entry.src(Column::DealTitle),
-                    "must not be empty: the row has deal data, give the deal's title",
-                );
+                self.error(entry.src(Column::DealTitle), Problem::DealTitleEmpty);
                 continue;
             };
             let existing = account
@@ -58,8 +53,7 @@ impl Planner<'_> {
             match seen.get(&key) {
                 Some((_, first)) if *first == cells => continue,
                 Some((row, _)) => {
-                    let message = format!("the same deal as row {row} with other values; give each deal once");
-                    self.error(entry.src(Column::DealTitle), message);
+                    self.error(entry.src(Column::DealTitle), Problem::SameDealAs { row: *row });
                     continue;
                 }
                 None => {
@@ -72,7 +66,7 @@ impl Planner<'_> {
                 Some(c) => match Money::new(0, c) {
                     Ok(m) => Some(m.currency),
                     Err(e) => {
-                        self.error(src(Column::DealCurrency), reason(&e));
+                        self.error(src(Column::DealCurrency), invalid(&e));
                         bad = true;
                         None
                     }
@@ -83,16 +77,13 @@ impl Planner<'_> {
                 (Some(text), Some(cur)) => match rapport_core::parse_major_units("deal.amount", text, cur) {
                     Ok(minor) => Some(minor),
                     Err(e) => {
-                        self.error(src(Column::DealAmount), reason(&e));
+                        self.error(src(Column::DealAmount), invalid(&e));
                         bad = true;
                         None
                     }
                 },
                 (Some(_), None) if !bad => {
-                    self.error(
-                        src(Column::DealCurrency),
-                        "an amount needs its currency: give the three-letter code, e.g. UAH",
-                    );
+                    self.error(src(Column::DealCurrency), Problem::AmountNeedsCurrency);
                     bad = true;
                     None
                 }
@@ -107,11 +98,8 @@ impl Planner<'_> {
                     match found {
                         Some(s) => Some(s),
                         None => {
-                            let ids: Vec<&str> = settings.stages.iter().map(|s| s.id.as_str()).collect();
-                            self.error(
-                                src(Column::DealStage),
-                                format!("unknown stage; the stages are {}", ids.join(", ")),
-                            );
+                            let stages = settings.stages.iter().map(|s| s.id.clone()).collect();
+                            self.error(src(Column::DealStage), Problem::UnknownStage { stages });
                             bad = true;
                             None
                         }
@@ -123,7 +111,7 @@ impl Planner<'_> {
                 Some(v) => match v.trim_end_matches('%').trim().parse::<u8>() {
                     Ok(p) if p <= 100 => Some(p),
                     _ => {
-                        self.error(src(Column::DealProbability), "expected a whole percent between 0 and 100");
+                        self.error(src(Column::DealProbability), Problem::ExpectedPercent);
                         bad = true;
                         None
                     }
@@ -134,7 +122,7 @@ impl Planner<'_> {
                 Some(v) => match cells::date(v) {
                     Some(d) => Some(d),
                     None => {
-                        self.error(src(Column::DealClose), "expected a date as 2026-12-31 or 31.12.2026");
+                        self.error(src(Column::DealClose), Problem::ExpectedDate);
                         bad = true;
                         None
                     }
@@ -143,12 +131,9 @@ impl Planner<'_> {
             };
             let next_step = entry.get(Column::DealNextStep).map(str::to_owned);
             let lost_reason = entry.get(Column::DealLostReason).map(str::to_owned);
-            let catalogue = || settings.lost_reasons.join(", ");
+            let catalogue = || settings.lost_reasons.clone();
             if lost_reason.as_ref().is_some_and(|r| !settings.lost_reasons.contains(r)) {
-                self.error(
-                    src(Column::DealLostReason),
-                    format!("not in the lost-reason catalogue; use one of {}", catalogue()),
-                );
+                self.error(src(Column::DealLostReason), Problem::NotLostReason { reasons: catalogue() });
                 bad = true;
             }
             // Where the deal ends up: a lost deal needs its reason, so that
@@ -161,17 +146,11 @@ impl Planner<'_> {
             let becomes_lost = stage.is_some_and(|s| s.kind == StageKind::Lost)
                 && existing.is_none_or(|d| d.outcome != DealOutcome::Lost);
             if !bad && becomes_lost && reason_after.is_none() {
-                self.error(
-                    src(Column::DealStage),
-                    format!("a lost deal needs its reason: add a lost_reason column with one of {}", catalogue()),
-                );
+                self.error(src(Column::DealStage), Problem::LostNeedsReason { reasons: catalogue() });
                 bad = true;
             }
             if !bad && !lost_after && lost_reason.is_some() {
-                self.error(
-                    src(Column::DealLostReason),
-                    "a lost reason is only for a deal in the lost stage; empty the cell or set the stage",
-                );
+                self.error(src(Column::DealLostReason), Problem::LostReasonNotLost);
                 bad = true;
             }
             if bad {
@@ -180,10 +159,7 @@ impl Planner<'_> {
             match existing {
                 None => {
                     let (Some(minor), Some(cur)) = (amount, currency) else {
-                        self.error(
-                            src(Column::DealAmount),
-                            "a new deal needs its amount and currency, e.g. 360000.00 and UAH",
-                        );
+                        self.error(src(Column::DealAmount), Problem::NewDealNeedsAmount);
                         continue;
                     };
                     let mut new = NewDeal::new(title, Money { minor, currency: cur });

@@ -9,11 +9,13 @@ use rapport_core::{
     ValueTier,
 };
 
-use super::super::cells::{self, iso_date};
 use super::groups::Group;
-use super::{AccountPlan, Cells, Counts, Op, Planner, RowError, Source, Target, reason, refine, run_op, same_cell};
-use crate::csv::headers::Column;
-use crate::error::core_message;
+use super::{
+    AccountPlan, Cells, Counts, Op, Planner, RowError, Source, Target, invalid, reason, refine, run_op, same_cell,
+};
+use crate::cells::{self, iso_date};
+use crate::headers::Column;
+use crate::problem::Problem;
 
 /// Columns of the account itself.
 const ACCOUNT_COLUMNS: &[Column] = &[
@@ -119,13 +121,7 @@ impl Planner<'_> {
                     }
                     Some(v) if !value.is_empty() && !same_cell(*column, v, value) => {
                         let first = from.get(column).copied().unwrap_or_default();
-                        self.error(
-                            entry.src(*column),
-                            format!(
-                                "differs from row {first} for the same account; give the account's fields once, or \
-                                 the same on every row"
-                            ),
-                        );
+                        self.error(entry.src(*column), Problem::DiffersForAccount { row: first });
                     }
                     Some(_) => {}
                 }
@@ -146,16 +142,13 @@ impl Planner<'_> {
                 let mut doc = match self.replica.document(id) {
                     Ok(doc) => doc,
                     Err(e) => {
-                        self.error(first, core_message(&e));
+                        self.error(first, Problem::AccountUnreadable { message: e.to_string() });
                         return None;
                     }
                 };
                 let account = doc.read();
                 if account.merged_into.is_some() {
-                    self.error(
-                        at(Column::AccountId),
-                        "this account was merged into another; use the surviving account's id",
-                    );
+                    self.error(at(Column::AccountId), Problem::MergedAccount);
                     return None;
                 }
                 for column in ACCOUNT_COLUMNS {
@@ -186,7 +179,7 @@ impl Planner<'_> {
                             rapport_core::Error::InvalidValue { field, .. } if field.contains("tag") => Column::Tags,
                             _ => Column::Name,
                         };
-                        self.error(at(column), reason(&e));
+                        self.error(at(column), invalid(&e));
                         return None;
                     }
                 };
@@ -213,6 +206,10 @@ impl Planner<'_> {
             name,
             phones: Vec::new(),
             emails: Vec::new(),
+            code: cells
+                .get(&Column::RegistrationCode)
+                .and_then(|c| rapport_core::matching::code_key(c))
+                .map(|key| (at(Column::RegistrationCode), key)),
         };
         self.plan_contacts(&account, &group.contacts, &mut plan);
         self.plan_deals(&account, &group.deals, &mut plan);
@@ -232,7 +229,7 @@ impl Planner<'_> {
                     (rapport_core::Error::InvalidValue { .. }, _) => "; correct the cell and import again",
                     _ => "",
                 };
-                self.error(src, format!("{}{hint}", reason(&e)));
+                self.error(src, Problem::InvalidValue { message: format!("{}{hint}", reason(&e)) });
             }
         }
         (self.plan.errors.len() == errors_before).then_some(plan)
@@ -250,17 +247,17 @@ impl Planner<'_> {
         let status = match text(Column::Status).map_or(Ok(now), |v| v.parse::<AccountStatus>()) {
             Ok(status) => status,
             Err(e) => {
-                self.error(at(Column::Status), reason(&e));
+                self.error(at(Column::Status), invalid(&e));
                 return;
             }
         };
-        let catalogue = || self.replica.settings().end_reasons.join(", ");
+        let catalogue = || self.replica.settings().end_reasons.clone();
         let reason = text(Column::EndReason).cloned().or_else(|| ending.map(|e| e.reason.clone()));
         let date = match text(Column::EndDate) {
             Some(v) => match cells::date(v) {
                 Some(d) => Some(d),
                 None => {
-                    self.error(at(Column::EndDate), "expected a date as 2026-12-31 or 31.12.2026");
+                    self.error(at(Column::EndDate), Problem::ExpectedDate);
                     return;
                 }
             },
@@ -268,24 +265,18 @@ impl Planner<'_> {
         };
         if status == AccountStatus::Active {
             if text(Column::EndReason).is_some() || date.is_some() {
-                self.error(
-                    at(Column::EndReason),
-                    "an end reason and date are only for a former or lost account; empty the cells or set the status",
-                );
+                self.error(at(Column::EndReason), Problem::EndOnlyForEnded);
             } else if now != AccountStatus::Active {
                 ops.push((at(Column::Status), Op::Reopen));
             }
             return;
         }
         let Some(reason) = reason else {
-            let message =
-                format!("an ended relationship needs its reason: add an end_reason column with one of {}", catalogue());
-            self.error(at(Column::Status), message);
+            self.error(at(Column::Status), Problem::EndedNeedsReason { reasons: catalogue() });
             return;
         };
         if !self.replica.settings().end_reasons.contains(&reason) {
-            let message = format!("not in the end-reason catalogue; use one of {}", catalogue());
-            self.error(at(Column::EndReason), message);
+            self.error(at(Column::EndReason), Problem::NotEndReason { reasons: catalogue() });
             return;
         }
         let on = date.or(ending.map(|e| e.on)).unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
@@ -337,7 +328,7 @@ fn parsed<T: std::str::FromStr<Err = rapport_core::Error>>(
     match cells.get(&column).filter(|v| !v.is_empty()) {
         None => default,
         Some(v) => v.parse().unwrap_or_else(|e| {
-            errors.push(RowError::at(Source { column: Some(column), ..first }, reason(&e)));
+            errors.push(RowError::at(Source { column: Some(column), ..first }, invalid(&e)));
             default
         }),
     }

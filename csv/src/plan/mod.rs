@@ -10,14 +10,15 @@
 //! re-import finds them again instead of adding them twice.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use rapport_core::{
     AccountId, AccountStatus, ContactId, DealId, Editor, NewAccount, NewContact, NewDeal, Phone, Replica,
 };
 
-use super::cells::name_key;
-use super::detect::{self, Table};
+use crate::cells::name_key;
+use crate::detect::{self, Delimiter, Encoding, Table};
+use crate::problem::Problem;
+use crate::progress::{Progress, Stage};
 
 mod account;
 mod contacts;
@@ -25,8 +26,8 @@ mod deals;
 mod groups;
 mod names;
 
-use super::headers::{self, Column, FileKind};
-use crate::error::{CliError, Result, core_message};
+use crate::error::{CsvError, Result};
+use crate::headers::{self, Column, FileKind};
 use account::tags;
 pub use account::{party_path, party_value};
 use groups::Group;
@@ -40,38 +41,67 @@ pub struct Source {
 }
 
 /// A problem with one row: where, and what to do. Carries no cell values.
-#[derive(Debug, Clone, serde::Serialize)]
+///
+/// Serialized as `file`, `row`, `column`, `code`, `args` (the problem's
+/// stable code and arguments), `message` (English) and, for an unknown
+/// owner, team or territory, `suggestions`.
+#[derive(Debug, Clone)]
 pub struct RowError {
     pub file: &'static str,
     pub row: u64,
     /// The column's header as the file writes it.
     pub column: Option<String>,
-    pub message: String,
+    pub problem: Problem,
     /// For an unknown owner, team or territory: the names in the directory it may have meant.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suggestions: Vec<String>,
-    #[serde(skip)]
     source: Option<Source>,
 }
 
+impl serde::Serialize for RowError {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("file", self.file)?;
+        map.serialize_entry("row", &self.row)?;
+        map.serialize_entry("column", &self.column)?;
+        map.serialize_entry("code", self.problem.code())?;
+        map.serialize_entry("args", &self.problem.args())?;
+        map.serialize_entry("message", &self.message())?;
+        if !self.suggestions.is_empty() {
+            map.serialize_entry("suggestions", &self.suggestions)?;
+        }
+        map.end()
+    }
+}
+
 impl RowError {
-    fn at(src: Source, message: impl Into<String>) -> RowError {
+    fn at(src: Source, problem: Problem) -> RowError {
         RowError {
             file: src.file.as_str(),
             row: src.row,
             column: src.column.map(|c| headers::canonical(src.file, c).to_owned()),
-            message: message.into(),
+            problem,
             suggestions: Vec::new(),
             source: Some(src),
         }
+    }
+
+    /// A problem of a whole row, or of a column the import does not know.
+    pub fn in_row(file: FileKind, row: u64, column: Option<String>, problem: Problem) -> RowError {
+        RowError { file: file.as_str(), row, column, problem, suggestions: Vec::new(), source: None }
+    }
+
+    /// The English text of the problem.
+    pub fn message(&self) -> String {
+        self.problem.to_string()
     }
 
     /// `row 3, column deal_amount: …` (with the file's kind for related files).
     pub fn line(&self) -> String {
         let file = if self.file == "accounts" { String::new() } else { format!("{} file, ", self.file) };
         match &self.column {
-            Some(c) => format!("  {file}row {}, column {c}: {}", self.row, self.message),
-            None => format!("  {file}row {}: {}", self.row, self.message),
+            Some(c) => format!("  {file}row {}, column {c}: {}", self.row, self.message()),
+            None => format!("  {file}row {}: {}", self.row, self.message()),
         }
     }
 }
@@ -151,12 +181,26 @@ pub struct AccountPlan {
     pub name: String,
     pub phones: Vec<(Source, String)>,
     pub emails: Vec<(Source, String)>,
+    /// The registration code the files give it, as duplicates are matched.
+    pub code: Option<(Source, String)>,
+}
+
+/// How a file was read.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct FileRead {
+    pub file: FileKind,
+    pub encoding: Encoding,
+    pub delimiter: Delimiter,
+    /// Rows other than the header and empty rows.
+    pub rows: usize,
 }
 
 #[derive(Debug, Default)]
 pub struct Plan {
     pub accounts: Vec<AccountPlan>,
     pub errors: Vec<RowError>,
+    /// Each file's encoding and delimiter, in the order accounts, contacts, deals.
+    pub files: Vec<FileRead>,
     /// Each file's header for each column, as the file writes it («Сума»).
     pub headers: HashMap<(FileKind, Column), String>,
 }
@@ -168,11 +212,12 @@ impl Plan {
     }
 }
 
-/// The files of one import.
+/// The files of one import, as bytes in any encoding office software writes.
+#[derive(Debug, Default)]
 pub struct Files<'a> {
-    pub accounts: Option<&'a Path>,
-    pub contacts: Option<&'a Path>,
-    pub deals: Option<&'a Path>,
+    pub accounts: Option<&'a [u8]>,
+    pub contacts: Option<&'a [u8]>,
+    pub deals: Option<&'a [u8]>,
     /// Write owners, teams and territories the directory does not list.
     pub allow_unknown_owner: bool,
 }
@@ -200,34 +245,47 @@ impl Entry {
 fn reason(e: &rapport_core::Error) -> String {
     match e {
         rapport_core::Error::InvalidValue { reason, .. } => reason.clone(),
-        other => core_message(other),
+        other => other.to_string(),
     }
 }
 
+/// A value core refuses, as a row problem.
+fn invalid(e: &rapport_core::Error) -> Problem {
+    Problem::InvalidValue { message: reason(e) }
+}
+
 /// Reads and checks every file and plans every change; nothing is written.
-pub fn plan(replica: &Replica, files: &Files<'_>) -> Result<Plan> {
+/// `progress` hears of the accounts checked.
+pub fn plan(replica: &Replica, files: &Files<'_>, progress: Option<&mut dyn Progress>) -> Result<Plan> {
     let mut planner = Planner::new(replica, files.allow_unknown_owner)?;
-    if let Some(path) = files.accounts {
-        for entry in read(path, FileKind::Accounts, &mut planner.plan)? {
+    if let Some(bytes) = files.accounts {
+        for entry in read(bytes, FileKind::Accounts, &mut planner.plan)? {
             planner.add_account_row(entry);
         }
     }
     planner.resolve_groups();
-    for (path, kind) in [(files.contacts, FileKind::Contacts), (files.deals, FileKind::Deals)] {
-        let Some(path) = path else { continue };
-        for entry in read(path, kind, &mut planner.plan)? {
+    for (bytes, kind) in [(files.contacts, FileKind::Contacts), (files.deals, FileKind::Deals)] {
+        let Some(bytes) = bytes else { continue };
+        for entry in read(bytes, kind, &mut planner.plan)? {
             planner.add_related_row(entry);
         }
     }
     let groups = std::mem::take(&mut planner.groups);
-    let bar = super::import::progress(groups.len() as u64, "checking");
+    let mut progress = progress;
+    if let Some(p) = progress.as_deref_mut() {
+        p.start(Stage::Checking, groups.len() as u64);
+    }
     for group in groups.into_iter().filter(|g| !g.failed) {
         if let Some(account) = planner.plan_group(group) {
             planner.plan.accounts.push(account);
         }
-        bar.inc(1);
+        if let Some(p) = progress.as_deref_mut() {
+            p.advance(1);
+        }
     }
-    bar.finish_and_clear();
+    if let Some(p) = progress {
+        p.finish();
+    }
     let mut plan = planner.plan;
     let named: Vec<Option<String>> =
         plan.errors.iter().map(|e| e.source.and_then(|s| Some(plan.column_name(s.file, s.column?)))).collect();
@@ -240,12 +298,14 @@ pub fn plan(replica: &Replica, files: &Files<'_>) -> Result<Plan> {
     Ok(plan)
 }
 
-/// A file's rows as entries; header problems and unreadable rows go to `errors`.
-fn read(path: &Path, kind: FileKind, plan: &mut Plan) -> Result<Vec<Entry>> {
-    let Table { headers, rows, unreadable } = detect::read(path)?;
-    let header = headers::check(kind, &headers).map_err(|problems| CliError::InvalidCsv {
-        path: path.to_path_buf(),
-        rows: problems.into_iter().map(|(c, m)| format!("  row 1, column {c:?}: {m}")).collect(),
+/// A file's rows as entries; unreadable rows go to `errors`, header problems
+/// stop the plan.
+fn read(bytes: &[u8], kind: FileKind, plan: &mut Plan) -> Result<Vec<Entry>> {
+    let Table { headers, rows, unreadable, encoding, delimiter } = detect::read(bytes, kind)?;
+    plan.files.push(FileRead { file: kind, encoding, delimiter, rows: rows.len() + unreadable.len() });
+    let header = headers::check(kind, &headers).map_err(|problems| CsvError::Header {
+        file: kind,
+        problems: problems.into_iter().map(|(c, p)| RowError::in_row(kind, 1, Some(c), p)).collect(),
     })?;
     for (name, column) in headers.iter().zip(&header.columns) {
         if let Some(c) = column {
@@ -253,15 +313,8 @@ fn read(path: &Path, kind: FileKind, plan: &mut Plan) -> Result<Vec<Entry>> {
         }
     }
     let errors = &mut plan.errors;
-    for (row, message) in unreadable {
-        errors.push(RowError {
-            file: kind.as_str(),
-            row,
-            column: None,
-            message,
-            suggestions: Vec::new(),
-            source: None,
-        });
+    for (row, problem) in unreadable {
+        errors.push(RowError::in_row(kind, row, None, problem));
     }
     let mut entries = Vec::with_capacity(rows.len());
     for (row, cells) in rows {
@@ -272,15 +325,7 @@ fn read(path: &Path, kind: FileKind, plan: &mut Plan) -> Result<Vec<Entry>> {
                     by_column.insert(*c, cell);
                 }
                 None if cell.is_empty() => {}
-                None => errors.push(RowError {
-                    file: kind.as_str(),
-                    row,
-                    column: None,
-                    message: "a cell under a column without a header; name the column in row 1, or empty the cell"
-                        .to_owned(),
-                    suggestions: Vec::new(),
-                    source: None,
-                }),
+                None => errors.push(RowError::in_row(kind, row, None, Problem::CellWithoutHeader)),
             }
         }
         entries.push(Entry { file: kind, row, cells: by_column });
@@ -317,8 +362,8 @@ impl<'r> Planner<'r> {
         })
     }
 
-    fn error(&mut self, src: Source, message: impl Into<String>) {
-        self.plan.errors.push(RowError::at(src, message));
+    fn error(&mut self, src: Source, problem: Problem) {
+        self.plan.errors.push(RowError::at(src, problem));
     }
 }
 

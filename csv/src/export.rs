@@ -1,4 +1,4 @@
-//! `rapport export accounts|contacts|deals|interactions FILE`.
+//! Accounts, contacts, deals and interactions as CSV.
 //!
 //! UTF-8 with a byte-order mark (so Excel reads Cyrillic), comma-separated,
 //! every cell in quotes: the file says that ids, postcodes and phone numbers
@@ -10,17 +10,16 @@
 //! Amounts are in major units (`360000.00`) beside a currency column.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use rapport_core::{Account, AccountId, Replica};
 
-use super::cells::iso_date;
-use super::headers::{Column, FileKind, canonical};
-use super::import::progress;
-use super::plan::party_value;
-use crate::error::{CliError, Result};
+use crate::cells::iso_date;
+use crate::error::{CsvError, Result};
+use crate::headers::{Column, FileKind, canonical};
+use crate::plan::party_value;
+use crate::progress::{Progress, Stage};
 
-/// What `rapport export` writes.
+/// What an export writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum What {
     Accounts,
@@ -182,7 +181,7 @@ fn rows(what: What, a: &Account) -> Vec<Vec<String>> {
                     i.kind.as_str().to_owned(),
                     i.direction.map(|d| d.as_str().to_owned()).unwrap_or_default(),
                     i.status.as_str().to_owned(),
-                    crate::output::when(i.when()),
+                    when(i.when()),
                     i.subject.clone(),
                     names(
                         &mut i.contacts.iter().map(|c| a.contact(*c).map_or_else(|| c.to_string(), |c| c.name.clone())),
@@ -210,34 +209,34 @@ fn excel_reads_as_number(cell: &str) -> bool {
     !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Where an export goes.
-enum Sink {
-    /// `-`: standard output.
-    Stdout,
-    /// A regular file (or a new one): written to `FILE.csv.partial`, renamed at the end,
-    /// so a failed export never leaves half a file under the real name.
-    Replace { tmp: PathBuf },
-    /// Anything else that exists (`/dev/stdout`, a named pipe, a symbolic link): written
-    /// in place. Renaming over it would replace the device or link with a file.
-    InPlace,
+/// An instant as RFC 3339, to the second.
+fn when(t: time::OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| t.to_string())
 }
 
-impl Sink {
-    fn of(path: &Path) -> Sink {
-        if path.as_os_str() == "-" {
-            return Sink::Stdout;
-        }
-        match std::fs::symlink_metadata(path) {
-            Ok(m) if !m.file_type().is_file() => Sink::InPlace,
-            _ => Sink::Replace { tmp: path.with_extension("csv.partial") },
-        }
-    }
+/// How to write an export.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Accounts merged into others too.
+    pub include_deleted: bool,
+    /// Cells Excel would read as numbers written as `="01001"`.
+    pub excel: bool,
 }
 
-/// Writes the export to `path` (`-`: standard output); returns the number of rows.
-pub fn export(replica: &Replica, what: What, path: &Path, include_deleted: bool, excel: bool) -> Result<usize> {
+/// Writes the export to `out` (a byte-order mark, then the rows); returns
+/// the number of rows. `progress` hears of the accounts exported.
+pub fn write(
+    replica: &Replica,
+    what: What,
+    options: Options,
+    mut out: impl Write,
+    progress: Option<&mut dyn Progress>,
+) -> Result<usize> {
     let ids: Vec<AccountId> = replica
-        .list(&rapport_core::AccountFilter { include_deleted, ..Default::default() })?
+        .list(&rapport_core::AccountFilter { include_deleted: options.include_deleted, ..Default::default() })?
         .into_iter()
         .map(|s| s.id)
         .collect();
@@ -247,32 +246,23 @@ pub fn export(replica: &Replica, what: What, path: &Path, include_deleted: bool,
         What::Deals => header(FileKind::Deals, &[ACCOUNT_REF, DEAL_COLUMNS]),
         What::Interactions => INTERACTION_HEADER.iter().map(|h| (*h).to_owned()).collect(),
     };
-    let sink = Sink::of(path);
-    let (target, mut out): (PathBuf, Box<dyn Write>) = match &sink {
-        Sink::Stdout => ("standard output".into(), Box::new(std::io::stdout().lock())),
-        Sink::Replace { tmp } => (tmp.clone(), Box::new(std::fs::File::create(tmp).map_err(|e| CliError::io(tmp, e))?)),
-        Sink::InPlace => {
-            (path.to_path_buf(), Box::new(std::fs::File::create(path).map_err(|e| CliError::io(path, e))?))
-        }
-    };
-    let io = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::BrokenPipe => CliError::OutputClosed,
-        _ => CliError::io(&target, e),
-    };
-    out.write_all("\u{feff}".as_bytes()).map_err(io)?;
+    out.write_all("\u{feff}".as_bytes()).map_err(CsvError::Write)?;
     let mut writer = ::csv::WriterBuilder::new().quote_style(::csv::QuoteStyle::Always).from_writer(out);
     let fail = |e: ::csv::Error| match e.into_kind() {
-        ::csv::ErrorKind::Io(e) => io(e),
-        other => CliError::io(&target, std::io::Error::other(format!("{other:?}"))),
+        ::csv::ErrorKind::Io(e) => CsvError::Write(e),
+        other => CsvError::Write(std::io::Error::other(format!("{other:?}"))),
     };
     writer.write_record(&head).map_err(fail)?;
     let figures: Vec<bool> = head.iter().map(|h| FIGURES.contains(&h.as_str())).collect();
-    let bar = progress(ids.len() as u64, "exporting");
+    let mut progress = progress;
+    if let Some(p) = progress.as_deref_mut() {
+        p.start(Stage::Exporting, ids.len() as u64);
+    }
     let mut n = 0;
     for id in &ids {
         let account = replica.account(*id)?;
         for mut row in rows(what, &account) {
-            if excel {
+            if options.excel {
                 for (cell, figure) in row.iter_mut().zip(&figures) {
                     if !figure && excel_reads_as_number(cell) {
                         *cell = format!("=\"{cell}\"");
@@ -282,13 +272,13 @@ pub fn export(replica: &Replica, what: What, path: &Path, include_deleted: bool,
             writer.write_record(&row).map_err(fail)?;
             n += 1;
         }
-        bar.inc(1);
+        if let Some(p) = progress.as_deref_mut() {
+            p.advance(1);
+        }
     }
-    writer.flush().map_err(io)?;
-    drop(writer);
-    if let Sink::Replace { tmp } = &sink {
-        std::fs::rename(tmp, path).map_err(|e| CliError::io(path, e))?;
+    writer.flush().map_err(CsvError::Write)?;
+    if let Some(p) = progress {
+        p.finish();
     }
-    bar.finish_and_clear();
     Ok(n)
 }

@@ -4,10 +4,10 @@
 
 use rapport_core::AccountId;
 
-use super::super::cells::name_key;
 use super::{Entry, Planner, Source};
-use crate::csv::headers::{Column, FileKind};
-use crate::error::core_message;
+use crate::cells::name_key;
+use crate::headers::{Column, FileKind};
+use crate::problem::Problem;
 
 /// Rows that are one account.
 pub(super) struct Group {
@@ -55,17 +55,14 @@ impl Planner<'_> {
             Some(v) => match v.parse::<AccountId>() {
                 Ok(id) => Some(id),
                 Err(_) => {
-                    self.error(
-                        entry.src(Column::AccountId),
-                        "not a UUID; give the account's id as exported, or leave the cell empty",
-                    );
+                    self.error(entry.src(Column::AccountId), Problem::AccountIdNotUuid);
                     return;
                 }
             },
             None => None,
         };
         if entry.get(Column::Name).is_none() {
-            self.error(entry.src(Column::Name), "must not be empty; every row needs the account's name");
+            self.error(entry.src(Column::Name), Problem::NameEmpty);
             return;
         }
         let key = (
@@ -119,18 +116,17 @@ impl Planner<'_> {
                 Some(id) => match self.replica.document(id) {
                     Ok(_) => Ok(Some(id)),
                     Err(rapport_core::Error::NotFound { .. }) => Ok(None),
-                    Err(e) => Err((Source { column: Some(Column::AccountId), ..first }, core_message(&e))),
+                    Err(e) => Err((
+                        Source { column: Some(Column::AccountId), ..first },
+                        Problem::AccountUnreadable { message: e.to_string() },
+                    )),
                 },
                 None => self.find(&key).map_err(|m| (Source { column: Some(Column::Name), ..first }, m)),
             };
             let existing = existing.and_then(|found| match found.and_then(|id| self.by_id.get(&id)) {
                 Some(j) if *j != i => Err((
                     Source { column: Some(Column::Name), ..first },
-                    format!(
-                        "the same account on this device as row {} (found by its name and city); give the rows \
-                         the account's id, or the same name and city",
-                        self.groups[*j].first.row
-                    ),
+                    Problem::SameAccountAs { row: self.groups[*j].first.row },
                 )),
                 _ => Ok(found),
             });
@@ -141,8 +137,8 @@ impl Planner<'_> {
                     }
                     self.groups[i].existing = existing;
                 }
-                Err((src, message)) => {
-                    self.error(src, message);
+                Err((src, problem)) => {
+                    self.error(src, problem);
                     self.groups[i].failed = true;
                 }
             }
@@ -150,10 +146,11 @@ impl Planner<'_> {
     }
 
     /// The account on this replica with this name and city, if one.
-    fn find(&self, key: &(String, String)) -> std::result::Result<Option<AccountId>, String> {
+    fn find(&self, key: &(String, String)) -> std::result::Result<Option<AccountId>, Problem> {
         let mut same = Vec::new();
         for id in self.names.get(&key.0).into_iter().flatten() {
-            let account = self.replica.account(*id).map_err(|e| core_message(&e))?;
+            let account =
+                self.replica.account(*id).map_err(|e| Problem::AccountUnreadable { message: e.to_string() })?;
             if name_key(account.party.address.city.as_deref().unwrap_or_default()) == key.1 {
                 same.push(*id);
             }
@@ -161,10 +158,7 @@ impl Planner<'_> {
         match same.as_slice() {
             [] => Ok(None),
             [id] => Ok(Some(*id)),
-            ids => Err(format!(
-                "{} accounts on this device have this name and city; add the id column to say which one",
-                ids.len()
-            )),
+            ids => Err(Problem::AmbiguousAccount { count: ids.len() }),
         }
     }
 
@@ -172,7 +166,7 @@ impl Planner<'_> {
     pub(super) fn add_related_row(&mut self, entry: Entry) {
         let index = if let Some(v) = entry.get(Column::AccountId) {
             let Ok(id) = v.parse::<AccountId>() else {
-                self.error(entry.src(Column::AccountId), "not a UUID; give the account's id as exported");
+                self.error(entry.src(Column::AccountId), Problem::RelatedAccountIdNotUuid);
                 return;
             };
             match self.by_id.get(&id) {
@@ -180,20 +174,14 @@ impl Planner<'_> {
                 None => match self.replica.document(id) {
                     Ok(_) => self.related_group(&entry, id),
                     Err(_) => {
-                        self.error(
-                            entry.src(Column::AccountId),
-                            "no account with this id in the accounts file or on this device; check the id",
-                        );
+                        self.error(entry.src(Column::AccountId), Problem::NoSuchAccountId);
                         return;
                     }
                 },
             }
         } else {
             let Some(name) = entry.get(Column::Name) else {
-                self.error(
-                    entry.src(Column::Name),
-                    "must not be empty; say which account the row belongs to (account_id, or account_name and city)",
-                );
+                self.error(entry.src(Column::Name), Problem::RelatedNameEmpty);
                 return;
             };
             let key = (name_key(name), name_key(entry.get(Column::City).unwrap_or_default()));
@@ -205,15 +193,11 @@ impl Planner<'_> {
                         None => self.related_group(&entry, id),
                     },
                     Ok(None) => {
-                        self.error(
-                            entry.src(Column::Name),
-                            "no account with this name and city in the accounts file or on this device; check the \
-                             spelling, or add the account to the accounts file",
-                        );
+                        self.error(entry.src(Column::Name), Problem::NoSuchAccountName);
                         return;
                     }
-                    Err(message) => {
-                        self.error(entry.src(Column::Name), message);
+                    Err(problem) => {
+                        self.error(entry.src(Column::Name), problem);
                         return;
                     }
                 },

@@ -9,12 +9,12 @@ use std::collections::HashMap;
 use rapport_core::{NameKind, Replica};
 
 use super::{Column, Op, Planner, RowError, Source, Target};
-use crate::error::core_message;
+use crate::problem::Problem;
 
 /// Why a name is refused: the message, and the close names it offers.
 #[derive(Debug, Clone)]
 struct Refusal {
-    message: String,
+    problem: Problem,
     close: Vec<String>,
 }
 
@@ -41,10 +41,21 @@ impl NameCheck {
                         rapport_core::Error::UnknownName { close, .. } => close.clone(),
                         _ => Vec::new(),
                     };
-                    Some(Refusal { message: core_message(&e), close })
+                    Some(Refusal {
+                        problem: Problem::UnknownName { kind: kind_word(kind), message: e.to_string() },
+                        close,
+                    })
                 }
             })
             .clone()
+    }
+}
+
+fn kind_word(kind: NameKind) -> &'static str {
+    match kind {
+        NameKind::Owner => "owner",
+        NameKind::Team => "team",
+        NameKind::Territory => "territory",
     }
 }
 
@@ -86,7 +97,7 @@ impl Planner<'_> {
                 continue;
             }
             if let Some(refusal) = self.names_checked.check(self.replica, kind, name) {
-                let mut error = RowError::at(Source { column: Some(column), ..first }, refusal.message);
+                let mut error = RowError::at(Source { column: Some(column), ..first }, refusal.problem);
                 error.suggestions = refusal.close;
                 self.plan.errors.push(error);
             }

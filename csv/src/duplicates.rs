@@ -1,17 +1,18 @@
-//! Duplicates an import would make: a new account with the same name as an
-//! account on this device or as another row, and a phone or e-mail that
-//! another account's contact already has. They are shown, not refused: two
+//! Duplicates an import would make: a new account with the same name or
+//! registration code as an account on this device or as another row, and a
+//! phone or e-mail that another account's contact already has. They are shown, not refused: two
 //! customers may share a name, and the office decides (and merges later
 //! with `rapport account merge`).
 
 use std::collections::HashMap;
 
+use rapport_core::matching::code_key;
 use rapport_core::{AccountId, Replica};
 
-use super::cells::{email_key, name_key, phone_key};
-use super::headers;
-use super::plan::{AccountPlan, Plan, Source, Target};
+use crate::cells::{email_key, name_key, phone_key};
 use crate::error::Result;
+use crate::headers;
+use crate::plan::{AccountPlan, Plan, Source, Target};
 
 /// What the duplicate shares with the other record.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
@@ -20,14 +21,16 @@ pub enum Same {
     Name,
     Phone,
     Email,
+    RegistrationCode,
 }
 
 impl Same {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Same::Name => "name",
             Same::Phone => "phone",
             Same::Email => "e-mail",
+            Same::RegistrationCode => "registration code",
         }
     }
 }
@@ -47,18 +50,6 @@ pub struct Duplicate {
     pub column: String,
     pub same: Same,
     pub other: Other,
-}
-
-impl Duplicate {
-    pub fn line(&self) -> String {
-        let file = if self.file == "accounts" { String::new() } else { format!("{} file, ", self.file) };
-        let other = match &self.other {
-            Other::Account(id) => format!("account {id} on this device"),
-            Other::Row { file, row } if *file == self.file => format!("row {row}"),
-            Other::Row { file, row } => format!("{file} file, row {row}"),
-        };
-        format!("  {file}row {}, column {}: the same {} as {other}", self.row, self.column, self.same.as_str())
-    }
 }
 
 fn duplicate(plan: &Plan, src: Source, same: Same, other: Other) -> Duplicate {
@@ -104,13 +95,19 @@ pub fn find(replica: &Replica, plan: &Plan) -> Result<Vec<Duplicate>> {
             }
         }
     }
-    // Phones and e-mails: those of other accounts' contacts here (documents
-    // are read only when the files give any), and of other accounts' rows.
-    if plan.accounts.iter().any(|p| !p.phones.is_empty() || !p.emails.is_empty()) {
+    // Registration codes, phones and e-mails: those of other accounts here
+    // (documents are read only when the files give any), and of other
+    // accounts' rows.
+    let codes_given = plan.accounts.iter().any(|p| p.code.is_some());
+    if codes_given || plan.accounts.iter().any(|p| !p.phones.is_empty() || !p.emails.is_empty()) {
         let mut phones: HashMap<String, Vec<AccountId>> = HashMap::new();
         let mut emails: HashMap<String, Vec<AccountId>> = HashMap::new();
+        let mut codes: HashMap<String, Vec<AccountId>> = HashMap::new();
         for s in &summaries {
             let account = replica.account(s.id)?;
+            if let Some(key) = account.party.registration_code.as_deref().and_then(code_key) {
+                codes.entry(key).or_default().push(s.id);
+            }
             for c in &account.contacts {
                 for p in &c.phones {
                     phones.entry(phone_key(&p.number)).or_default().push(s.id);
@@ -122,11 +119,15 @@ pub fn find(replica: &Replica, plan: &Plan) -> Result<Vec<Duplicate>> {
         }
         let mut row_phones: HashMap<String, (usize, Source)> = HashMap::new();
         let mut row_emails: HashMap<String, (usize, Source)> = HashMap::new();
+        let mut row_codes: HashMap<String, (usize, Source)> = HashMap::new();
         for (i, p) in plan.accounts.iter().enumerate() {
             let me = existing(p);
-            for (values, here, rows, same) in
-                [(&p.phones, &phones, &mut row_phones, Same::Phone), (&p.emails, &emails, &mut row_emails, Same::Email)]
-            {
+            let code: Vec<(Source, String)> = p.code.iter().cloned().collect();
+            for (values, here, rows, same) in [
+                (&code, &codes, &mut row_codes, Same::RegistrationCode),
+                (&p.phones, &phones, &mut row_phones, Same::Phone),
+                (&p.emails, &emails, &mut row_emails, Same::Email),
+            ] {
                 for (src, key) in values {
                     if key.is_empty() {
                         continue;

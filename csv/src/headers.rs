@@ -9,10 +9,13 @@
 
 use std::collections::HashSet;
 
+use crate::problem::Problem;
+
 /// Which file a header line belongs to: the same word means different
 /// things in each (`name` is the account's name in the accounts file and the
 /// contact's name in the contacts file).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FileKind {
     Accounts,
     Contacts,
@@ -227,8 +230,8 @@ pub struct Header {
     pub columns: Vec<Option<Column>>,
 }
 
-/// What is wrong with a header line, as row-1 errors (`(column, message)`).
-pub fn check(kind: FileKind, headers: &[String]) -> std::result::Result<Header, Vec<(String, String)>> {
+/// What is wrong with a header line, as row-1 problems (`(column, problem)`).
+pub fn check(kind: FileKind, headers: &[String]) -> std::result::Result<Header, Vec<(String, Problem)>> {
     let mut problems = Vec::new();
     let mut columns = Vec::new();
     let mut seen = HashSet::new();
@@ -238,36 +241,25 @@ pub fn check(kind: FileKind, headers: &[String]) -> std::result::Result<Header, 
             continue;
         }
         match resolve(kind, h) {
-            Some(c) if !seen.insert(c) => problems.push((
-                h.trim().to_owned(),
-                format!("names the same column as an earlier header ({}); keep one of them", canonical(kind, c)),
-            )),
+            Some(c) if !seen.insert(c) => {
+                problems.push((h.trim().to_owned(), Problem::SameColumn { canonical: canonical(kind, c) }))
+            }
             Some(c) => columns.push(Some(c)),
-            None => problems.push((
-                h.trim().to_owned(),
-                format!("unknown column; the {} file's columns are {}", kind.as_str(), known_names(kind)),
-            )),
+            None => problems
+                .push((h.trim().to_owned(), Problem::UnknownColumn { file: kind.as_str(), known: known_names(kind) })),
         }
     }
-    let needed: &[(Column, &str)] = match kind {
-        FileKind::Accounts => &[(Column::Name, "every account needs a name")],
-        FileKind::Contacts => &[(Column::ContactName, "every contact needs a name")],
-        FileKind::Deals => &[(Column::DealTitle, "every deal needs a title")],
+    let needed = match kind {
+        FileKind::Accounts => Column::Name,
+        FileKind::Contacts => Column::ContactName,
+        FileKind::Deals => Column::DealTitle,
     };
-    for (column, why) in needed {
-        if !seen.contains(column) {
-            problems.push((
-                canonical(kind, *column).to_owned(),
-                format!("the header has no {:?} column ({why})", canonical(kind, *column)),
-            ));
-        }
+    if !seen.contains(&needed) {
+        let canonical = canonical(kind, needed);
+        problems.push((canonical.to_owned(), Problem::MissingColumn { file: kind.as_str(), canonical }));
     }
     if kind != FileKind::Accounts && !seen.contains(&Column::AccountId) && !seen.contains(&Column::Name) {
-        problems.push((
-            "account_id".to_owned(),
-            "the header has neither \"account_id\" nor \"account_name\": say which account each row belongs to"
-                .to_owned(),
-        ));
+        problems.push(("account_id".to_owned(), Problem::NoAccountColumn));
     }
     if problems.is_empty() { Ok(Header { columns }) } else { Err(problems) }
 }

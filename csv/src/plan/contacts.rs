@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use rapport_core::{Account, Channel, ContactId, NewContact, Phone, PhoneKind};
 
-use super::super::cells::{self, name_key};
-use super::{AccountPlan, Entry, Op, Planner, Source, reason, same_cell};
-use crate::csv::headers::Column;
+use super::{AccountPlan, Entry, Op, Planner, Source, invalid, same_cell};
+use crate::cells::{self, name_key};
+use crate::headers::Column;
+use crate::problem::Problem;
 
 impl Planner<'_> {
     pub(super) fn plan_contacts(&mut self, account: &Account, entries: &[Entry], plan: &mut AccountPlan) {
@@ -19,20 +20,14 @@ impl Planner<'_> {
                 Some(v) => match v.parse::<ContactId>().ok().filter(|id| account.contact(*id).is_some()) {
                     Some(id) => Some(id),
                     None => {
-                        self.error(
-                            entry.src(Column::ContactId),
-                            "no contact with this id in the account; leave the cell empty to add the contact",
-                        );
+                        self.error(entry.src(Column::ContactId), Problem::NoSuchContact);
                         continue;
                     }
                 },
                 None => None,
             };
             let Some(name) = entry.get(Column::ContactName) else {
-                self.error(
-                    entry.src(Column::ContactName),
-                    "must not be empty: the row has contact data, give the contact's name",
-                );
+                self.error(entry.src(Column::ContactName), Problem::ContactNameEmpty);
                 continue;
             };
             let found = account
@@ -63,10 +58,7 @@ impl Planner<'_> {
                 match draft.scalars.get(&column) {
                     Some((row, v)) if !same_cell(column, v, value) => {
                         let row = *row;
-                        self.error(
-                            entry.src(column),
-                            format!("differs from row {row} for the same contact; give it once, or the same"),
-                        );
+                        self.error(entry.src(column), Problem::DiffersForContact { row });
                     }
                     Some(_) => {}
                     None => {
@@ -93,7 +85,7 @@ impl Planner<'_> {
             if let Some(v) = scalar(Column::ContactChannel) {
                 match v.parse::<Channel>() {
                     Ok(c) => channel = Some(c),
-                    Err(e) => self.error(src(Column::ContactChannel), reason(&e)),
+                    Err(e) => self.error(src(Column::ContactChannel), invalid(&e)),
                 }
             }
             let mut active = None;
@@ -101,7 +93,7 @@ impl Planner<'_> {
                 match v.to_ascii_lowercase().as_str() {
                     "true" | "yes" | "1" => active = Some(true),
                     "false" | "no" | "0" => active = Some(false),
-                    _ => self.error(src(Column::ContactActive), "expected true or false"),
+                    _ => self.error(src(Column::ContactActive), Problem::ExpectedBool),
                 }
             }
             match draft.existing.and_then(|id| account.contact(id)) {
