@@ -147,7 +147,8 @@ fn keep_as_known(conn: &Connection, doc: &str) -> rusqlite::Result<()> {
     let seq: i64 = conn
         .prepare_cached("SELECT coalesce((SELECT last_seq FROM documents WHERE id = ?1), 0)")?
         .query_row([doc], |r| r.get(0))?;
-    conn.prepare_cached("INSERT OR IGNORE INTO rpt_rewrites (seq, doc_id) VALUES (?1, ?2)")?.execute(params![seq, doc])?;
+    conn.prepare_cached("INSERT OR IGNORE INTO rpt_rewrites (seq, doc_id) VALUES (?1, ?2)")?
+        .execute(params![seq, doc])?;
     for table in TABLES {
         conn.prepare_cached(&format!(
             "DELETE FROM {table}_hist WHERE doc_id = ?1 AND valid_to = {OPEN} AND valid_from >= ?2"

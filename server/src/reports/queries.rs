@@ -373,7 +373,8 @@ impl Query<'_> {
              WHERE g.f != '' AND g.n > 0 ORDER BY 1, 2",
             parts.sql()
         );
-        let mut t = self.split_table(vec!["from_stage", "to_stage", "moves", "deals_entered_from"], &sql, &parts.params)?;
+        let mut t =
+            self.split_table(vec!["from_stage", "to_stage", "moves", "deals_entered_from"], &sql, &parts.params)?;
         t.columns.push("rate");
         for row in &mut t.rows {
             let rate = ratio(&row[2], &row[3]);
