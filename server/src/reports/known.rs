@@ -242,7 +242,7 @@ mod tests {
             .unwrap();
         let plan = plan.join("\n");
         for step in [
-            "SCAN rpt_deals USING COVERING INDEX rpt_deals_pipeline (hidden=? AND outcome=?)",
+            "SEARCH rpt_deals USING COVERING INDEX rpt_deals_pipeline (hidden=? AND outcome=?)",
             "SEARCH rpt_deals_hist USING INDEX rpt_deals_hist_doc (doc_id=? AND valid_to>?)",
             "SEARCH rpt_rewrites USING PRIMARY KEY (seq>?)",
         ] {
