@@ -443,7 +443,11 @@ async fn run(
             };
             let c = sql(&subject, &filter);
             let select = format!("{} LIMIT {MAX_ROWS}", c.sql);
-            let mut stmt = conn.prepare(&known.map_or(select.clone(), |k| super::known::rewrite(&select, k)))?;
+            let select = match known {
+                Some(k) => super::known::rewrite(conn, &select, k)?,
+                None => select,
+            };
+            let mut stmt = conn.prepare(&select)?;
             let n = stmt.column_count();
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(c.params.iter()), |r| {
