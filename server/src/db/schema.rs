@@ -628,37 +628,6 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         VALUES (0, (SELECT coalesce(max(last_seq), 0) FROM documents),
                 CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
     ",
-    // 21: where the rows as known differ from the current ones (issue 16,
-    // ADR 0023 "Reading as known then fast"): one row per log position at
-    // which an account's reporting rows were rewritten (its `_hist` rows
-    // closed or opened there). The rows valid at a position `S` are the
-    // current rows of every account with no rewrite after `S`, and the
-    // `_hist` rows valid at `S` of the others. Filled from the `_hist` rows
-    // kept so far (their bounds are the positions of the rewrites).
-    "
-    CREATE TABLE rpt_rewrites (
-        seq    INTEGER NOT NULL,
-        doc_id TEXT NOT NULL,
-        PRIMARY KEY (seq, doc_id)
-    ) WITHOUT ROWID;
-    INSERT INTO rpt_rewrites (seq, doc_id)
-        SELECT valid_from, doc_id FROM rpt_accounts_hist WHERE valid_from > 0
-        UNION SELECT valid_to, doc_id FROM rpt_accounts_hist WHERE valid_to < 9223372036854775807
-        UNION SELECT valid_from, doc_id FROM rpt_deals_hist WHERE valid_from > 0
-        UNION SELECT valid_to, doc_id FROM rpt_deals_hist WHERE valid_to < 9223372036854775807
-        UNION SELECT valid_from, doc_id FROM rpt_stage_moves_hist WHERE valid_from > 0
-        UNION SELECT valid_to, doc_id FROM rpt_stage_moves_hist WHERE valid_to < 9223372036854775807
-        UNION SELECT valid_from, doc_id FROM rpt_interactions_hist WHERE valid_from > 0
-        UNION SELECT valid_to, doc_id FROM rpt_interactions_hist WHERE valid_to < 9223372036854775807
-        UNION SELECT valid_from, doc_id FROM rpt_interaction_contacts_hist WHERE valid_from > 0
-        UNION SELECT valid_to, doc_id FROM rpt_interaction_contacts_hist WHERE valid_to < 9223372036854775807
-        UNION SELECT valid_from, doc_id FROM rpt_ladder_moves_hist WHERE valid_from > 0
-        UNION SELECT valid_to, doc_id FROM rpt_ladder_moves_hist WHERE valid_to < 9223372036854775807
-        UNION SELECT valid_from, doc_id FROM rpt_lifecycle_moves_hist WHERE valid_from > 0
-        UNION SELECT valid_to, doc_id FROM rpt_lifecycle_moves_hist WHERE valid_to < 9223372036854775807
-        UNION SELECT valid_from, doc_id FROM rpt_conflicts_hist WHERE valid_from > 0
-        UNION SELECT valid_to, doc_id FROM rpt_conflicts_hist WHERE valid_to < 9223372036854775807;
-    ",
 ];
 
 /// The schema version a fully migrated database has.
@@ -760,38 +729,6 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert_eq!(rows, [(vec![1], 2, "b".to_owned()), (vec![2], 3, "a".to_owned())]);
-    }
-
-    #[test]
-    fn the_rewrites_of_the_rows_kept_as_known_are_filled_in_from_their_ranges() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "application_id", APPLICATION_ID).unwrap();
-        apply(&mut conn, 0, 20).unwrap();
-        // Account a: copied at the upgrade (0), rewritten at 5 and 9; b:
-        // rewritten at 7, its deal gone at 8; c: never rewritten.
-        let open = i64::MAX;
-        conn.execute_batch(&format!(
-            "INSERT INTO rpt_accounts_hist (doc_id, name, hidden, tier, rung, phase, status, open_deals, valid_from, valid_to)
-                 VALUES ('a', 'A', 0, 'key', 'customer', 'early', 'active', 0, 0, 5),
-                        ('a', 'A', 0, 'key', 'customer', 'early', 'active', 0, 5, 9),
-                        ('a', 'A', 0, 'key', 'customer', 'early', 'active', 0, 9, {open}),
-                        ('b', 'B', 0, 'key', 'customer', 'early', 'active', 0, 7, {open}),
-                        ('c', 'C', 0, 'key', 'customer', 'early', 'active', 0, 0, {open});
-             INSERT INTO rpt_deals_hist (doc_id, deal_id, name, hidden, stage, amount_minor, currency, probability,
-                                         forecast, outcome, valid_from, valid_to)
-                 VALUES ('b', 'd', 'B', 0, 'proposal', 1, 'EUR', 50, 'pipeline', 'open', 7, 8);"
-        ))
-        .unwrap();
-        migrate(&mut conn).unwrap();
-        let rows: Vec<(i64, String)> = conn
-            .prepare("SELECT seq, doc_id FROM rpt_rewrites ORDER BY seq, doc_id")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        let want = [(5, "a"), (7, "b"), (8, "b"), (9, "a")].map(|(s, d)| (s, d.to_owned()));
-        assert_eq!(rows, want);
     }
 
     #[test]

@@ -443,11 +443,7 @@ async fn run(
             };
             let c = sql(&subject, &filter);
             let select = format!("{} LIMIT {MAX_ROWS}", c.sql);
-            let select = match known {
-                Some(k) => super::known::rewrite(conn, &select, k)?,
-                None => select,
-            };
-            let mut stmt = conn.prepare(&select)?;
+            let mut stmt = conn.prepare(&known.map_or(select.clone(), |k| super::known::rewrite(&select, k)))?;
             let n = stmt.column_count();
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(c.params.iter()), |r| {

@@ -141,14 +141,10 @@ const OPEN: i64 = i64::MAX;
 /// 0023): its open rows are closed at the document's last log position `L`
 /// (rows opened at `L` itself, by an earlier rewrite of the same state of
 /// the log, are dropped) and its current rows copied in, valid from `L`.
-/// `rpt_rewrites` records `(L, doc)`: the accounts whose rows as known at
-/// an earlier position differ from their current rows ([`super::known`]).
 fn keep_as_known(conn: &Connection, doc: &str) -> rusqlite::Result<()> {
     let seq: i64 = conn
         .prepare_cached("SELECT coalesce((SELECT last_seq FROM documents WHERE id = ?1), 0)")?
         .query_row([doc], |r| r.get(0))?;
-    conn.prepare_cached("INSERT OR IGNORE INTO rpt_rewrites (seq, doc_id) VALUES (?1, ?2)")?
-        .execute(params![seq, doc])?;
     for table in TABLES {
         conn.prepare_cached(&format!(
             "DELETE FROM {table}_hist WHERE doc_id = ?1 AND valid_to = {OPEN} AND valid_from >= ?2"

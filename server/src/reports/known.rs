@@ -2,10 +2,7 @@
 //! ADR 0023): every report and drill-down reads the `rpt_*_hist` tables —
 //! each account's reporting rows with the log range over which they were
 //! its current rows — at the last log position the server had received by
-//! that instant, through the same SQL that reads the current rows. Only
-//! the accounts whose rows were rewritten since (`rpt_rewrites`) are read
-//! from `_hist`; the others' current rows are read through each report's
-//! covering index, as now (see [`rewrite`]).
+//! that instant, through the same SQL that reads the current rows.
 
 use rusqlite::{Connection, OptionalExtension};
 use time::OffsetDateTime;
@@ -49,58 +46,14 @@ pub fn resolve(conn: &Connection, at: OffsetDateTime) -> rusqlite::Result<Result
     Ok(Ok(Known { seq: received.unwrap_or(0).max(from_seq), at_ms }))
 }
 
-/// The accounts whose reporting rows were rewritten after position `seq`
-/// (`rpt_rewrites`, migration 21), as a subquery: every other account's
-/// rows as known then are its current rows.
-pub(crate) fn changed_after(seq: i64) -> String {
-    format!("(SELECT doc_id FROM rpt_rewrites WHERE seq > {seq})")
-}
-
 /// `sql` reading the reporting rows as known at `known` instead of the
-/// current ones. Every fact table `rpt_X` named in it becomes its rows valid
-/// at position `known.seq`; other tables (the rollups, the field changes)
-/// are left as they are: the field changes are facts of one position each.
-///
-/// A table read through a covering index (`rpt_X alias INDEXED BY index`,
-/// how every report names the table it scans) becomes the current rows of
-/// the accounts not rewritten since, through that index, and the `_hist`
-/// rows valid then of the accounts rewritten since, through the `_hist`
-/// index on `doc_id` (ADR 0023, "Reading as known then fast"): SQLite
-/// pushes the report's conditions into both arms, which select the index's
-/// columns only (so that it stays covering). A table looked up by `doc_id`
-/// (a page's second read, a correlated subquery) becomes the `_hist` rows
-/// valid then, which SQLite flattens into the query and reads through the
-/// same `doc_id` index.
-pub fn rewrite(conn: &Connection, sql: &str, known: Known) -> rusqlite::Result<String> {
-    replace(sql, known, Some(conn))
-}
-
-/// [`rewrite`] with every fact table read from its `_hist` rows valid at
-/// the position (the plain scan the fast reading is checked against).
-pub(crate) fn rewrite_scanning(sql: &str, known: Known) -> rusqlite::Result<String> {
-    replace(sql, known, None)
-}
-
-/// The columns index `index` holds (its key, then the table's primary key).
-fn index_columns(conn: &Connection, index: &str) -> rusqlite::Result<String> {
-    let mut columns: Vec<String> = Vec::new();
-    let mut stmt =
-        conn.prepare_cached("SELECT name FROM pragma_index_xinfo(?1) WHERE name IS NOT NULL ORDER BY seqno")?;
-    for name in stmt.query_map([index], |r| r.get::<_, String>(0))? {
-        let name = name?;
-        if !columns.contains(&name) {
-            columns.push(name);
-        }
-    }
-    if columns.is_empty() {
-        return Err(rusqlite::Error::InvalidParameterName(format!("no index named {index}")));
-    }
-    Ok(columns.join(", "))
-}
-
-/// `fast`: the connection whose indexes name the columns to read.
-fn replace(sql: &str, known: Known, fast: Option<&Connection>) -> rusqlite::Result<String> {
-    let seq = known.seq;
+/// current ones: every fact table `rpt_X` named in it becomes the rows of
+/// `rpt_X_hist` valid at position `known.seq` (a subquery SQLite flattens
+/// into the query), and the `INDEXED BY` that follows its alias, made for
+/// the current table, is dropped. Other tables (the rollups, the field
+/// changes) are left as they are: the reports do not read the rollups as
+/// known then, and the field changes are facts of one position each.
+pub fn rewrite(sql: &str, known: Known) -> String {
     let mut out = String::with_capacity(sql.len() + 256);
     let mut rest = sql;
     while let Some(at) = rest.find("rpt_") {
@@ -113,39 +66,25 @@ fn replace(sql: &str, known: Known, fast: Option<&Connection>) -> rusqlite::Resu
             out.push_str(name);
             continue;
         }
-        // ` alias INDEXED BY index`: the alias is kept, the hint read.
-        let space = rest.len() - rest.trim_start().len();
-        let after_space = &rest[space..];
+        out.push_str(&format!(
+            "(SELECT * FROM {name}_hist WHERE valid_from <= {seq} AND valid_to > {seq})",
+            seq = known.seq
+        ));
+        // ` alias INDEXED BY index`: keep the alias, drop the hint.
+        let alias_len = rest.len() - rest.trim_start().len();
+        let after_space = &rest[alias_len..];
         let alias = after_space.bytes().take_while(|b| is_word(*b)).count();
-        let hint = after_space[alias..].trim_start();
-        let index = (alias > 0 && hint.starts_with("INDEXED BY ")).then(|| {
+        let tail = &after_space[alias..];
+        let hint = tail.trim_start();
+        if alias > 0 && hint.starts_with("INDEXED BY ") {
             let index = hint["INDEXED BY ".len()..].trim_start();
-            let len = index.bytes().take_while(|b| is_word(*b)).count();
-            (&index[..len], &index[len..])
-        });
-        match (index, fast) {
-            (Some((index, tail)), Some(conn)) => {
-                let changed = changed_after(seq);
-                let columns = index_columns(conn, index)?;
-                out.push_str(&format!(
-                    "(SELECT {columns} FROM {name} INDEXED BY {index} WHERE doc_id NOT IN {changed} \
-                     UNION ALL SELECT {columns} FROM {name}_hist \
-                     WHERE doc_id IN {changed} AND valid_from <= {seq} AND valid_to > {seq})"
-                ));
-                out.push_str(&rest[..space + alias]);
-                rest = tail;
-            }
-            (index, _) => {
-                out.push_str(&format!("(SELECT * FROM {name}_hist WHERE valid_from <= {seq} AND valid_to > {seq})"));
-                if let Some((_, tail)) = index {
-                    out.push_str(&rest[..space + alias]);
-                    rest = tail;
-                }
-            }
+            let index_len = index.bytes().take_while(|b| is_word(*b)).count();
+            out.push_str(&rest[..alias_len + alias]);
+            rest = &index[index_len..];
         }
     }
     out.push_str(rest);
-    Ok(out)
+    out
 }
 
 fn is_word(b: u8) -> bool {
@@ -158,12 +97,6 @@ mod tests {
     use super::*;
 
     const K: Known = Known { seq: 7, at_ms: 0 };
-
-    fn database() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::db::schema::migrate(&mut conn).unwrap();
-        conn
-    }
 
     fn at(ms: i64) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap()
@@ -192,62 +125,15 @@ mod tests {
     }
 
     #[test]
-    fn a_scanned_table_becomes_its_unchanged_current_rows_and_the_changed_rows_as_known() {
-        let conn = database();
-        let columns = "hidden, outcome, currency, amount_minor, probability, expected_close, owner, team, territory, \
-                       doc_id, deal_id";
-        assert_eq!(
-            rewrite(&conn, "SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_pipeline WHERE d.hidden = 0", K)
-                .unwrap(),
-            format!(
-                "SELECT count(*) FROM (SELECT {columns} FROM rpt_deals INDEXED BY rpt_deals_pipeline \
-                 WHERE doc_id NOT IN (SELECT doc_id FROM rpt_rewrites WHERE seq > 7) \
-                 UNION ALL SELECT {columns} FROM rpt_deals_hist \
-                 WHERE doc_id IN (SELECT doc_id FROM rpt_rewrites WHERE seq > 7) AND valid_from <= 7 AND valid_to > 7) d \
-                 WHERE d.hidden = 0"
-            )
-        );
-        assert!(rewrite(&conn, "SELECT 1 FROM rpt_deals d INDEXED BY no_such_index", K).is_err());
-    }
-
-    #[test]
     fn fact_tables_become_their_rows_as_known_and_lose_their_index_hints() {
         assert_eq!(
-            rewrite_scanning("SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_pipeline WHERE d.hidden = 0", K)
-                .unwrap(),
+            rewrite("SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_pipeline WHERE d.hidden = 0", K),
             "SELECT count(*) FROM (SELECT * FROM rpt_deals_hist WHERE valid_from <= 7 AND valid_to > 7) d WHERE d.hidden = 0"
         );
         assert_eq!(
-            rewrite(&database(), "FROM x p JOIN rpt_accounts a ON a.doc_id = p.doc_id", K).unwrap(),
+            rewrite("FROM x p JOIN rpt_accounts a ON a.doc_id = p.doc_id", K),
             "FROM x p JOIN (SELECT * FROM rpt_accounts_hist WHERE valid_from <= 7 AND valid_to > 7) a ON a.doc_id = p.doc_id"
         );
-    }
-
-    #[test]
-    fn the_fast_reading_keeps_the_covering_index_and_reads_the_rewritten_accounts_by_doc_id() {
-        let conn = database();
-        let sql = rewrite(
-            &conn,
-            "SELECT d.currency, count(*), sum(d.amount_minor) FROM rpt_deals d INDEXED BY rpt_deals_pipeline
-             WHERE d.hidden = 0 AND d.outcome = 'open' AND d.team = 'north' GROUP BY d.currency",
-            K,
-        )
-        .unwrap();
-        let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap()
-            .query_map([], |r| r.get(3))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        let plan = plan.join("\n");
-        for step in [
-            "SEARCH rpt_deals USING COVERING INDEX rpt_deals_pipeline (hidden=? AND outcome=?)",
-            "SEARCH rpt_deals_hist USING INDEX rpt_deals_hist_doc (doc_id=? AND valid_to>?)",
-            "SEARCH rpt_rewrites USING PRIMARY KEY (seq>?)",
-        ] {
-            assert!(plan.contains(step), "{step} in\n{plan}");
-        }
     }
 
     #[test]
@@ -258,10 +144,10 @@ mod tests {
             "SELECT 1 FROM x WHERE y.rpt_deals_count = 1",
             "SELECT 1 FROM my_rpt_deals d",
         ] {
-            assert_eq!(rewrite(&database(), sql, K).unwrap(), sql);
+            assert_eq!(rewrite(sql, K), sql);
         }
         assert_eq!(
-            rewrite(&database(), "FROM rpt_interaction_contacts ic JOIN rpt_interactions i ON 1", K).unwrap(),
+            rewrite("FROM rpt_interaction_contacts ic JOIN rpt_interactions i ON 1", K),
             "FROM (SELECT * FROM rpt_interaction_contacts_hist WHERE valid_from <= 7 AND valid_to > 7) ic \
              JOIN (SELECT * FROM rpt_interactions_hist WHERE valid_from <= 7 AND valid_to > 7) i ON 1"
         );

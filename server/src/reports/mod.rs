@@ -34,6 +34,4 @@ pub use index::{rebuild_rollups, write_report_rows};
 pub use queries::{REPORTS, Table};
 
 #[cfg(test)]
-mod known_tests;
-#[cfg(test)]
 mod tests;

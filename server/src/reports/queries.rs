@@ -74,9 +74,8 @@ pub const REPORTS: [&str; 16] = [
 
 /// Runs report `name`; `None` if there is no such report.
 /// With `known`, the figures are those the server knew then (ADR 0023):
-/// every query reads the reporting rows as known at that position (see
-/// [`known::rewrite`]), the weekly rollups are corrected by the rows of the
-/// accounts rewritten since, and "today" is that instant's day.
+/// every query reads the reporting rows as known at that position, the
+/// weekly rollups are not read, and "today" is that instant's day.
 pub fn run(
     conn: &Connection,
     name: &str,
@@ -84,21 +83,7 @@ pub fn run(
     filter: &Filter,
     known: Option<Known>,
 ) -> Option<rusqlite::Result<Table>> {
-    Query { conn, subject, filter, now: filter.now(), rollups: true, known, scan: false }.run(name)
-}
-
-/// Runs report `name` as known at `known` the plain way: every fact row
-/// read from the `_hist` rows valid then, no rollup (what the fast reading
-/// of [`run`] is checked against).
-#[cfg(test)]
-pub(crate) fn run_scanning(
-    conn: &Connection,
-    name: &str,
-    subject: &Subject,
-    filter: &Filter,
-    known: Known,
-) -> Option<rusqlite::Result<Table>> {
-    Query { conn, subject, filter, now: filter.now(), rollups: false, known: Some(known), scan: true }.run(name)
+    Query { conn, subject, filter, now: filter.now(), rollups: known.is_none(), known }.run(name)
 }
 
 /// Runs report `name` as of `now`, reading the weekly rollups only if `rollups`
@@ -112,7 +97,7 @@ pub(crate) fn run_at(
     now: time::OffsetDateTime,
     rollups: bool,
 ) -> Option<rusqlite::Result<Table>> {
-    Query { conn, subject, filter, now, rollups, known: None, scan: false }.run(name)
+    Query { conn, subject, filter, now, rollups, known: None }.run(name)
 }
 
 struct Query<'a> {
@@ -125,9 +110,6 @@ struct Query<'a> {
     rollups: bool,
     /// The state of the log whose rows are read (`None`: the current rows).
     known: Option<Known>,
-    /// Whether rows as known are read by the plain scan of the `_hist` rows
-    /// (the tests' reference) rather than the fast way.
-    scan: bool,
 }
 
 fn json(v: ValueRef<'_>) -> Json {
@@ -232,27 +214,15 @@ impl Query<'_> {
     }
 
     /// `sql` over the rows as known at `self.known` (unchanged for now).
-    fn as_known<'s>(&self, sql: &'s str) -> rusqlite::Result<std::borrow::Cow<'s, str>> {
-        Ok(match self.known {
+    fn as_known<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
+        match self.known {
             None => sql.into(),
-            Some(k) if self.scan => known::rewrite_scanning(sql, k)?.into(),
-            Some(k) => known::rewrite(self.conn, sql, k)?.into(),
-        })
-    }
-
-    /// The state of the log a weekly-rollup report corrects the rollups to:
-    /// rows as known then, read the fast way (see [`Self::split`]).
-    fn corrected(&self) -> Option<Known> {
-        self.known.filter(|_| self.rollups)
+            Some(k) => known::rewrite(sql, k).into(),
+        }
     }
 
     fn table(&self, columns: Vec<&'static str>, sql: &str, params: &[Value]) -> rusqlite::Result<Table> {
-        self.table_of(columns, &self.as_known(sql)?, params)
-    }
-
-    /// A report read from the SQL as it is (tables named as they are read).
-    fn table_of(&self, columns: Vec<&'static str>, sql: &str, params: &[Value]) -> rusqlite::Result<Table> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
+        let mut stmt = self.conn.prepare_cached(&self.as_known(sql))?;
         let n = columns.len();
         let rows = stmt
             .query_map(params_from_iter(params), |r| (0..n).map(|i| r.get_ref(i).map(json)).collect())?
@@ -275,7 +245,7 @@ impl Query<'_> {
         } else {
             let n: i64 = self
                 .conn
-                .prepare_cached(&self.as_known(count)?)?
+                .prepare_cached(&self.as_known(count))?
                 .query_row(params_from_iter(count_params), |r| r.get(0))?;
             n.max(0) as u64
         });
@@ -341,19 +311,19 @@ impl Query<'_> {
     fn stage_conversion(&self) -> rusqlite::Result<Table> {
         let (from, _) = self.filter.period_ms();
         let mut parts = Union::default();
-        let facts = |parts: &mut Union, c: Cond, source: &str, sign: i64, lo: i64, hi: i64| {
+        let facts = |parts: &mut Union, c: Cond, index: &str, lo: i64, hi: i64| {
             let c = between(c, "s.at", lo, hi);
             parts.push(
                 format!(
-                    "SELECT coalesce(s.from_stage, '') AS f, s.to_stage AS t, {sign} * count(*) AS n,
-                            {sign} * sum(s.prev_day = {FIRST_ENTRY} OR s.prev_day < ?) AS entries
-                     FROM {source} WHERE {} GROUP BY 1, 2",
+                    "SELECT coalesce(s.from_stage, '') AS f, s.to_stage AS t, count(*) AS n,
+                            sum(s.prev_day = {FIRST_ENTRY} OR s.prev_day < ?) AS entries
+                     FROM rpt_stage_moves s INDEXED BY {index} WHERE {} GROUP BY 1, 2",
                     c.sql
                 ),
                 [Value::Integer(from)].into_iter().chain(c.params),
             );
         };
-        let source = ("rpt_stage_moves", "s", "rpt_stage_moves_at", "rpt_stage_moves_territory");
+        let source = ("s", "rpt_stage_moves_at", "rpt_stage_moves_territory");
         self.split(source, &mut parts, facts, |parts, c, first, last| {
             let c = between(c, "v.week_start", first, last);
             parts.push(
@@ -373,8 +343,7 @@ impl Query<'_> {
              WHERE g.f != '' AND g.n > 0 ORDER BY 1, 2",
             parts.sql()
         );
-        let mut t =
-            self.split_table(vec!["from_stage", "to_stage", "moves", "deals_entered_from"], &sql, &parts.params)?;
+        let mut t = self.table(vec!["from_stage", "to_stage", "moves", "deals_entered_from"], &sql, &parts.params)?;
         t.columns.push("rate");
         for row in &mut t.rows {
             let rate = ratio(&row[2], &row[3]);
@@ -385,50 +354,32 @@ impl Query<'_> {
 
     /// Adds the parts of a weekly-rollup report for the period: `rollup`
     /// (over `rpt_… v`) for whole weeks `[first, last)`, `facts` (over the
-    /// source it is given, the fact table aliased `alias`, through index
-    /// `all` or, when the rows are picked by territory, `by_territory`, each
-    /// row counted `sign` times) for the rest. The rollups are kept per team
-    /// and owner: with a territory in the filter the period comes from the
-    /// fact rows alone; a rep's scope (own ∪ territories) is read as the
-    /// rep's own rows (rollup and days) plus the others' rows in the
+    /// fact table aliased `alias`, through index `all` or, when the rows are
+    /// picked by territory, `by_territory`) for the rest. The rollups are kept
+    /// per team and owner: with a territory in the filter the period comes
+    /// from the fact rows alone; a rep's scope (own ∪ territories) is read as
+    /// the rep's own rows (rollup and days) plus the others' rows in the
     /// territories (fact rows).
-    ///
-    /// As known at an earlier position, the figures now are corrected by the
-    /// accounts rewritten since: their current rows counted −1 times, their
-    /// `_hist` rows valid then +1 times, both over the whole period (ADR 0023,
-    /// "Reading as known then fast"). Without rollups the fact rows are read
-    /// as the query is rewritten.
     fn split(
         &self,
-        (table, alias, all, by_territory): (&str, &str, &'static str, &'static str),
+        (alias, all, by_territory): (&str, &'static str, &'static str),
         parts: &mut Union,
-        facts: impl Fn(&mut Union, Cond, &str, i64, i64, i64),
+        facts: impl Fn(&mut Union, Cond, &str, i64, i64),
         rollup: impl Fn(&mut Union, Cond, i64, i64),
     ) {
         let (from, to) = self.filter.period_ms();
-        let through = |index: &str| format!("{table} {alias} INDEXED BY {index}");
         if !self.rollups {
-            facts(parts, self.on(alias), &through(all), 1, from, to);
+            facts(parts, self.on(alias), all, from, to);
             return;
         }
-        if let Some(known) = self.corrected() {
-            let (seq, changed) = (known.seq, known::changed_after(known.seq));
-            let now = self.on(alias).and(&format!("{alias}.doc_id IN {changed}"), []);
-            facts(parts, now, &format!("{table} {alias}"), -1, from, to);
-            let then = self.on(alias).and(
-                &format!("{alias}.doc_id IN {changed} AND {alias}.valid_from <= {seq} AND {alias}.valid_to > {seq}"),
-                [],
-            );
-            facts(parts, then, &format!("{table}_hist {alias}"), 1, from, to);
-        }
         if self.filter.territory.is_some() {
-            facts(parts, self.on(alias), &through(by_territory), 1, from, to);
+            facts(parts, self.on(alias), by_territory, from, to);
             return;
         }
         let own;
         let subject = match Cond::others_in_territories(alias, self.subject, self.filter) {
             Some(others) => {
-                facts(parts, others, &through(by_territory), 1, from, to);
+                facts(parts, others, by_territory, from, to);
                 own = Subject { territories: Default::default(), ..self.subject.clone() };
                 &own
             }
@@ -439,16 +390,7 @@ impl Query<'_> {
             rollup(parts, Cond::on("v", subject, self.filter), first, last);
         }
         for (lo, hi) in split.days {
-            facts(parts, Cond::on(alias, subject, self.filter), &through(all), 1, lo, hi);
-        }
-    }
-
-    /// The table of a weekly-rollup report from the parts [`Self::split`]
-    /// made: they name the tables they read, current or as known.
-    fn split_table(&self, columns: Vec<&'static str>, sql: &str, params: &[Value]) -> rusqlite::Result<Table> {
-        match self.corrected() {
-            Some(_) => self.table_of(columns, sql, params),
-            None => self.table(columns, sql, params),
+            facts(parts, Cond::on(alias, subject, self.filter), all, lo, hi);
         }
     }
 
@@ -530,18 +472,18 @@ impl Query<'_> {
     /// Held interactions per rep (staff, else who logged it) × kind × ISO week.
     fn rep_activity(&self) -> rusqlite::Result<Table> {
         let mut parts = Union::default();
-        let facts = |parts: &mut Union, c: Cond, source: &str, sign: i64, lo: i64, hi: i64| {
+        let facts = |parts: &mut Union, c: Cond, index: &str, lo: i64, hi: i64| {
             let c = between(c.and("i.status = 'held'", []), "i.at", lo, hi);
             parts.push(
                 format!(
-                    "SELECT i.rep AS rep, i.kind AS kind, i.week AS week, {sign} * count(*) AS n
-                     FROM {source} WHERE {} GROUP BY 1, 2, 3",
+                    "SELECT i.rep AS rep, i.kind AS kind, i.week AS week, count(*) AS n
+                     FROM rpt_interactions i INDEXED BY {index} WHERE {} GROUP BY 1, 2, 3",
                     c.sql
                 ),
                 c.params,
             );
         };
-        let source = ("rpt_interactions", "i", "rpt_interactions_at", "rpt_interactions_territory");
+        let source = ("i", "rpt_interactions_at", "rpt_interactions_territory");
         self.split(source, &mut parts, facts, |parts, c, first, last| {
             let c = between(c, "v.week_start", first, last);
             parts.push(
@@ -561,7 +503,7 @@ impl Query<'_> {
                 parts.sql()
             )
         };
-        self.split_table(vec!["rep", "kind", "week", "interactions"], &sql, &parts.params)
+        self.table(vec!["rep", "kind", "week", "interactions"], &sql, &parts.params)
     }
 
     /// Per user: accounts owned, open deals on them, planned interactions

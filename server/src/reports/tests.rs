@@ -20,7 +20,7 @@ const STAGES: [&str; 6] = ["prospecting", "qualification", "proposal", "negotiat
 const USERS: [&str; 3] = ["ana", "ben", "olga"];
 
 /// SplitMix64: a seeded, reproducible sequence.
-pub(super) struct Rng(pub(super) u64);
+struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -30,7 +30,7 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    pub(super) fn below(&mut self, n: u64) -> u64 {
+    fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
     fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
@@ -38,18 +38,18 @@ impl Rng {
     }
 }
 
-pub(super) fn base() -> OffsetDateTime {
+fn base() -> OffsetDateTime {
     time::macros::datetime!(2026-03-01 00:00 UTC)
 }
 
-pub(super) fn database() -> Connection {
+fn database() -> Connection {
     let mut conn = Connection::open_in_memory().unwrap();
     crate::db::schema::migrate(&mut conn).unwrap();
     conn
 }
 
 /// A real account (written through the editor) to vary: three deals, eight interactions.
-pub(super) fn template() -> Account {
+fn template() -> Account {
     let author = Author::new("olga", "laptop", ActorId::random());
     let settings = Settings::default();
     let mut doc = AccountDoc::create(&author, &NewAccount::new("Template")).unwrap();
@@ -66,7 +66,7 @@ pub(super) fn template() -> Account {
 /// Account `n` of the data set drawn from `rng`: any scope, a deleted one now
 /// and then, interactions at any time in 150 days, deals wandering between
 /// stages (re-entering some) over those days.
-pub(super) fn vary(template: &Account, rng: &mut Rng) -> Account {
+fn vary(template: &Account, rng: &mut Rng) -> Account {
     let mut a = template.clone();
     a.party.owner = rng.pick(&[Some("ana"), Some("ben"), None]).map(str::to_owned);
     a.party.team = rng.pick(&[Some("east"), Some("west"), None]).map(str::to_owned);
@@ -107,7 +107,7 @@ pub(super) fn vary(template: &Account, rng: &mut Rng) -> Account {
     a
 }
 
-pub(super) fn subjects() -> Vec<Subject> {
+fn subjects() -> Vec<Subject> {
     let subject = |user: &str, role, teams: &[&str], territories: &[&str]| Subject {
         user: user.into(),
         role,
@@ -122,7 +122,7 @@ pub(super) fn subjects() -> Vec<Subject> {
     ]
 }
 
-pub(super) fn filters(rng: &mut Rng) -> Vec<Filter> {
+fn filters(rng: &mut Rng) -> Vec<Filter> {
     let day = |rng: &mut Rng| base().date() - Duration::days(rng.below(165) as i64 - 5);
     let mut out = vec![Filter::default()];
     for _ in 0..12 {
