@@ -14,9 +14,8 @@ const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
 const {
-  SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli, spawnUntil, stop, until, accessibilityProblems: axeOn,
+  SERVER_BIN, CLI_BIN, ARTIFACTS, cli, spawnUntil, stop, until, accessibilityProblems: axeOn, openApp,
 } = require('./support');
 
 const TOKEN = 'office-test-admin-token-0123456789abcdef';
@@ -90,19 +89,7 @@ before(async () => {
   cli(field, 'sync');
   cli(office, 'sync'); // the accounts and the directory (mia, east, UA-46)
 
-  const app_ = await spawnUntil(CLI_BIN, ['--replica', office, 'app', '--no-open'], {},
-    /(http:\/\/127\.0\.0\.1:\d+)\/open\?secret=[0-9a-f]{64}/, 'rapport app');
-  app = app_.child;
-  appLink = app_.match[0];
-
-  const userDataDir = fs.mkdtempSync(path.join(tmp, 'chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS,
-    viewport: { width: 1366, height: 900 }, locale: 'en-US',
-  });
-  page = context.pages()[0] || (await context.newPage());
-  page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
-  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  ({ app, link: appLink, context, page } = await openApp(office, tmp, consoleErrors));
   await page.goto(appLink);
   await page.waitForSelector('[data-testid=account-list] button:text-is("Agro One")');
   await page.waitForSelector('[data-testid=reassign-form]');

@@ -68,4 +68,26 @@ async function accessibilityProblems(page) {
     .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
 }
 
-module.exports = { ROOT, SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli, spawnUntil, stop, until, accessibilityProblems };
+/**
+ * Starts `rapport app` on `replica` and a fresh headless Chromium profile
+ * under `tmp` (a laptop's size, en-US); the page's console and script
+ * errors are pushed to `consoleErrors`. Answers the app's process, its
+ * one-time link and base address, the browser context and its page.
+ */
+async function openApp(replica, tmp, consoleErrors) {
+  const started = await spawnUntil(CLI_BIN, ['--replica', replica, 'app', '--no-open'], {},
+    /(http:\/\/127\.0\.0\.1:\d+)\/open\?secret=[0-9a-f]{64}/, 'rapport app');
+  const { chromium } = require('playwright-core');
+  const context = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(tmp, 'chromium-')), {
+    executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS,
+    viewport: { width: 1366, height: 900 }, locale: 'en-US',
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.on('console', (msg) => { if (msg.type() === 'error') consoleErrors.push(msg.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  return { app: started.child, link: started.match[0], base: started.match[1], context, page };
+}
+
+module.exports = {
+  ROOT, SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli, spawnUntil, stop, until, accessibilityProblems, openApp,
+};
