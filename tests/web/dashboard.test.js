@@ -9,11 +9,12 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
-const { SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli } = require('./support');
+const { SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli, adminPost: post } = require('./support');
 
 const TOKEN = 'web-test-admin-token-0123456789abcdef-0123';
 
 let tmp, server, url, context, page;
+const adminPost = (pathname, body) => post(url, TOKEN, pathname, body);
 const consoleErrors = [];
 const pageErrors = [];
 
@@ -27,17 +28,6 @@ async function deviceToken(name) {
   const body = await res.text();
   assert.equal(res.status, 200, body);
   return JSON.parse(body).token;
-}
-
-async function adminPost(pathname, body) {
-  const res = await fetch(url + pathname, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 200, text);
-  return JSON.parse(text);
 }
 
 function startServer(dataDir) {

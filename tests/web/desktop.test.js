@@ -10,7 +10,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const {
-  SERVER_BIN, CLI_BIN, ARTIFACTS, cli, spawnUntil, stop, until, accessibilityProblems: axeOn, openApp,
+  SERVER_BIN, CLI_BIN, cli, spawnUntil, stop, until, accessibilityProblems: axeOn, openApp,
+  screenshot: screenshotOf,
 } = require('./support');
 
 const TOKEN = 'desktop-test-admin-token-0123456789abcdef';
@@ -19,6 +20,7 @@ let tmp, dataDir, server, serverUrl, app, appLink, appBase, context, page;
 let office, field, phone;
 const ids = {};
 const consoleErrors = [];
+const screenshot = (name) => screenshotOf(page, name);
 
 function showJson(replica, id) {
   return JSON.parse(execFileSync(CLI_BIN, ['--replica', replica, 'account', 'show', id, '--json'], { encoding: 'utf8' })).account;
@@ -68,11 +70,6 @@ async function settingsRendered(action) {
   const renders = await page.$eval('#settings', (c) => Number(c.dataset.renders || 0));
   await action();
   await page.waitForFunction((r) => Number(document.getElementById('settings').dataset.renders) > r, renders);
-}
-
-async function screenshot(name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
 }
 
 before(async () => {

@@ -13,12 +13,12 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const {
-  SERVER_BIN, CLI_BIN, ARTIFACTS, cli, spawnUntil, stop, until, accessibilityProblems: axeOn, openApp,
+  SERVER_BIN, cli, spawnUntil, stop, until, accessibilityProblems: axeOn, openApp,
+  cliJson, adminPost, listedNames: shownNames, screenshot: screenshotOf,
 } = require('./support');
 
 const TOKEN = 'import-test-admin-token-0123456789abcdef';
@@ -27,6 +27,9 @@ let tmp, server, serverUrl, app, appLink, context, page;
 let office, field;
 const ids = {};
 const consoleErrors = [];
+const admin = (pathname, body) => adminPost(serverUrl, TOKEN, pathname, body);
+const listedNames = () => shownNames(page);
+const screenshot = (name) => screenshotOf(page, name);
 
 // --- Windows-1251, as Excel writes it --------------------------------------
 
@@ -107,30 +110,6 @@ const SAYS = {
     imported: 'Импортировано: создано или обновлено клиентов — 2, контактов — 1, сделок — 1; изменения отправятся при следующей синхронизации.',
   },
 };
-
-function cliJson(replica, ...args) {
-  return JSON.parse(execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 }));
-}
-
-async function admin(pathname, body) {
-  const res = await fetch(serverUrl + pathname, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 200, text);
-  return JSON.parse(text);
-}
-
-async function listedNames() {
-  return page.$$eval('[data-testid=account-list] tbody button', (bs) => bs.map((b) => b.textContent));
-}
-
-async function screenshot(name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
-}
 
 async function text(selector) {
   return (await page.textContent(selector)).trim();

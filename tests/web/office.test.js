@@ -10,12 +10,12 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const {
-  SERVER_BIN, CLI_BIN, ARTIFACTS, cli, spawnUntil, stop, until, accessibilityProblems: axeOn, openApp,
+  SERVER_BIN, cli, spawnUntil, stop, until, accessibilityProblems: axeOn, openApp,
+  cliJson, adminPost, listedNames: shownNames, screenshot: screenshotOf,
 } = require('./support');
 
 const TOKEN = 'office-test-admin-token-0123456789abcdef';
@@ -24,36 +24,15 @@ let tmp, server, serverUrl, app, appLink, context, page;
 let office, field;
 const ids = {};
 const consoleErrors = [];
-
-function cliJson(replica, ...args) {
-  return JSON.parse(execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 }));
-}
-
-async function admin(pathname, body) {
-  const res = await fetch(serverUrl + pathname, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  assert.equal(res.status, 200, text);
-  return JSON.parse(text);
-}
-
-async function listedNames() {
-  return page.$$eval('[data-testid=account-list] tbody button', (bs) => bs.map((b) => b.textContent));
-}
+const admin = (pathname, body) => adminPost(serverUrl, TOKEN, pathname, body);
+const listedNames = () => shownNames(page);
+const screenshot = (name) => screenshotOf(page, name);
 
 async function openAccount(name) {
   const renders = await page.$eval('#card', (c) => Number(c.dataset.renders || 0));
   await page.click(`[data-testid=account-list] button:text-is("${name}")`);
   await page.waitForFunction(([n, r]) => document.getElementById('card-title').textContent === n
     && Number(document.getElementById('card').dataset.renders) > r, [name, renders]);
-}
-
-async function screenshot(name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
 }
 
 async function filterByTag(tag) {

@@ -3,6 +3,7 @@
 // stopped, waiting for a condition, and axe-core's serious findings.
 'use strict';
 
+const assert = require('node:assert/strict');
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -88,6 +89,35 @@ async function openApp(replica, tmp, consoleErrors) {
   return { app: started.child, link: started.match[0], base: started.match[1], context, page };
 }
 
+/** `rapport --replica REPLICA ARGS…`'s JSON output, parsed. */
+function cliJson(replica, ...args) {
+  return JSON.parse(execFileSync(CLI_BIN, ['--replica', replica, ...args], { encoding: 'utf8', timeout: 30000 }));
+}
+
+/** POSTs `body` to the server's admin API at `serverUrl + pathname` with `token`; asserts a 200 and answers the JSON. */
+async function adminPost(serverUrl, token, pathname, body) {
+  const res = await fetch(serverUrl + pathname, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200, text);
+  return JSON.parse(text);
+}
+
+/** The account names the desktop app's list shows, in order. */
+async function listedNames(page) {
+  return page.$$eval('[data-testid=account-list] tbody button', (bs) => bs.map((b) => b.textContent));
+}
+
+/** A full-page screenshot of `page` kept as the CI artifact `artifacts/NAME`. */
+async function screenshot(page, name) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
+}
+
 module.exports = {
-  ROOT, SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli, spawnUntil, stop, until, accessibilityProblems, openApp,
+  ROOT, SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli, cliJson, adminPost, spawnUntil, stop, until,
+  accessibilityProblems, openApp, listedNames, screenshot,
 };
