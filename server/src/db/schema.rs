@@ -628,6 +628,23 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         VALUES (0, (SELECT coalesce(max(last_seq), 0) FROM documents),
                 CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
     ",
+    // 21: the rows as known, by validity (issue 16, ADR 0023, "Reading as
+    // known then"): a report as known at position P reads today's rows that
+    // no rewrite changed since P through its own index, plus the rows valid
+    // at P that were changed since (`valid_to` in (P, open)); the rows changed
+    // since are the open ones that start after P. Both are ranges of these
+    // indexes, which end with the row's key. From this version on, a rewrite
+    // versions only the rows it changes (`reports::index::keep_as_known`).
+    "
+    CREATE INDEX rpt_accounts_hist_valid ON rpt_accounts_hist(valid_to, valid_from, doc_id);
+    CREATE INDEX rpt_deals_hist_valid ON rpt_deals_hist(valid_to, valid_from, doc_id, deal_id);
+    CREATE INDEX rpt_stage_moves_hist_valid ON rpt_stage_moves_hist(valid_to, valid_from, doc_id, deal_id, n);
+    CREATE INDEX rpt_interactions_hist_valid ON rpt_interactions_hist(valid_to, valid_from, doc_id, interaction_id, rep);
+    CREATE INDEX rpt_interaction_contacts_hist_valid ON rpt_interaction_contacts_hist(valid_to, valid_from, doc_id, interaction_id, contact_id);
+    CREATE INDEX rpt_ladder_moves_hist_valid ON rpt_ladder_moves_hist(valid_to, valid_from, doc_id, move_id);
+    CREATE INDEX rpt_lifecycle_moves_hist_valid ON rpt_lifecycle_moves_hist(valid_to, valid_from, doc_id, move_id);
+    CREATE INDEX rpt_conflicts_hist_valid ON rpt_conflicts_hist(valid_to, valid_from, doc_id, field);
+    ",
 ];
 
 /// The schema version a fully migrated database has.

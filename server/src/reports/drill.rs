@@ -443,7 +443,9 @@ async fn run(
             };
             let c = sql(&subject, &filter);
             let select = format!("{} LIMIT {MAX_ROWS}", c.sql);
-            let mut stmt = conn.prepare(&known.map_or(select.clone(), |k| super::known::rewrite(&select, k)))?;
+            let mut stmt = conn.prepare(
+                &known.map_or(select.clone(), |k| super::known::rewrite(&select, k, super::known::Rows::Valid)),
+            )?;
             let n = stmt.column_count();
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(c.params.iter()), |r| {

@@ -135,24 +135,53 @@ pub(crate) fn rewrite(conn: &Connection, doc: &str, account: Option<(&Account, &
 }
 
 /// `valid_to` of a `rpt_*_hist` row that is still the account's current row.
-const OPEN: i64 = i64::MAX;
+pub(crate) const OPEN: i64 = i64::MAX;
+
+/// The columns that name one of an account's rows in fact table `table`
+/// (its primary key).
+pub(crate) fn key(table: &str) -> &'static str {
+    match table {
+        "rpt_accounts" => "doc_id",
+        "rpt_deals" => "doc_id, deal_id",
+        "rpt_stage_moves" => "doc_id, deal_id, n",
+        "rpt_interactions" => "doc_id, interaction_id, rep",
+        "rpt_interaction_contacts" => "doc_id, interaction_id, contact_id",
+        "rpt_ladder_moves" | "rpt_lifecycle_moves" => "doc_id, move_id",
+        "rpt_conflicts" => "doc_id, field",
+        other => unreachable!("{other} is not a fact table"),
+    }
+}
 
 /// Records account `doc`'s rewritten rows in the `rpt_*_hist` tables (ADR
-/// 0023): its open rows are closed at the document's last log position `L`
-/// (rows opened at `L` itself, by an earlier rewrite of the same state of
-/// the log, are dropped) and its current rows copied in, valid from `L`.
+/// 0023), row by row: each open row that the new rows do not repeat value
+/// for value is closed at the document's last log position `L` (or dropped,
+/// if an earlier rewrite of the same state of the log opened it at `L`),
+/// and each new row that is not open already is copied in, valid from `L`.
+/// A row an edit left as it was keeps its range, so the rows replaced since
+/// an instant are only those that changed.
 fn keep_as_known(conn: &Connection, doc: &str) -> rusqlite::Result<()> {
     let seq: i64 = conn
         .prepare_cached("SELECT coalesce((SELECT last_seq FROM documents WHERE id = ?1), 0)")?
         .query_row([doc], |r| r.get(0))?;
     for table in TABLES {
+        let columns = conn
+            .prepare_cached(&format!("SELECT * FROM {table} LIMIT 0"))?
+            .column_names()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let key = key(table);
+        let open = format!("SELECT {columns} FROM {table}_hist WHERE doc_id = ?1 AND valid_to = {OPEN}");
+        let new = format!("SELECT {columns} FROM {table} WHERE doc_id = ?1");
+        let gone = format!("SELECT {key} FROM ({open} EXCEPT {new})");
         conn.prepare_cached(&format!(
-            "DELETE FROM {table}_hist WHERE doc_id = ?1 AND valid_to = {OPEN} AND valid_from >= ?2"
+            "DELETE FROM {table}_hist WHERE doc_id = ?1 AND valid_to = {OPEN} AND valid_from >= ?2 AND ({key}) IN ({gone})"
         ))?
         .execute(params![doc, seq])?;
-        conn.prepare_cached(&format!("UPDATE {table}_hist SET valid_to = ?2 WHERE doc_id = ?1 AND valid_to = {OPEN}"))?
-            .execute(params![doc, seq])?;
-        conn.prepare_cached(&format!("INSERT INTO {table}_hist SELECT *, ?2, {OPEN} FROM {table} WHERE doc_id = ?1"))?
+        conn.prepare_cached(&format!(
+            "UPDATE {table}_hist SET valid_to = ?2 WHERE doc_id = ?1 AND valid_to = {OPEN} AND ({key}) IN ({gone})"
+        ))?
+        .execute(params![doc, seq])?;
+        conn.prepare_cached(&format!("INSERT INTO {table}_hist SELECT *, ?2, {OPEN} FROM ({new} EXCEPT {open})"))?
             .execute(params![doc, seq])?;
     }
     Ok(())

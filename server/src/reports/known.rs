@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::filter::BadFilter;
 pub use super::index::TABLES;
-use super::index::millis;
+use super::index::{OPEN, key, millis};
 
 /// A past state of the log: the figures as known once position `seq` was
 /// received (at instant `at_ms`).
@@ -46,14 +46,56 @@ pub fn resolve(conn: &Connection, at: OffsetDateTime) -> rusqlite::Result<Result
     Ok(Ok(Known { seq: received.unwrap_or(0).max(from_seq), at_ms }))
 }
 
-/// `sql` reading the reporting rows as known at `known` instead of the
-/// current ones: every fact table `rpt_X` named in it becomes the rows of
-/// `rpt_X_hist` valid at position `known.seq` (a subquery SQLite flattens
-/// into the query), and the `INDEXED BY` that follows its alias, made for
-/// the current table, is dropped. Other tables (the rollups, the field
-/// changes) are left as they are: the reports do not read the rollups as
-/// known then, and the field changes are facts of one position each.
-pub fn rewrite(sql: &str, known: Known) -> String {
+/// Which of the rows as known at a position a query reads ([`rewrite`]).
+/// Today's rows, less [`Rows::Added`], plus [`Rows::Replaced`], are the rows
+/// valid at the position: a rewrite versions only the rows it changes, so
+/// both are few when the position is recent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Every row valid at the position: one scan of each `_hist` table.
+    Valid,
+    /// The rows valid at the position that were changed or removed since
+    /// (closed after it), through their validity index.
+    Replaced,
+    /// The current rows added or changed since the position, through their
+    /// validity index.
+    Added,
+    /// The current rows not added or changed since the position, through
+    /// the query's own index (a page of them stops where the page does).
+    Unchanged,
+}
+
+/// `sql` reading `rows` as known at `known` instead of the current rows:
+/// every fact table `rpt_X` named in it becomes a subquery of `rpt_X_hist`
+/// that SQLite flattens into the query, and the `INDEXED BY` after its
+/// alias, made for the current table, is dropped. Other tables (the
+/// rollups, the field changes) are left as they are.
+pub fn rewrite(sql: &str, known: Known, rows: Rows) -> String {
+    rewrite_each(sql, known, &|_| Some(rows))
+}
+
+/// [`rewrite`] with `rows` for the fact table `table` (a page of its rows),
+/// and for the other tables, which give figures of each row's account: the
+/// current rows beside [`Rows::Unchanged`] (an account whose rows did not
+/// change since has today's rows), every row valid then beside the others.
+pub fn rewrite_for(sql: &str, known: Known, table: &str, rows: Rows) -> String {
+    rewrite_each(sql, known, &|name| match (name == table, rows) {
+        (true, _) => Some(rows),
+        (false, Rows::Unchanged) => None,
+        (false, _) => Some(Rows::Valid),
+    })
+}
+
+/// One text naming a row of `table` by its key columns (each but the last
+/// prefixed with its length, so that no two keys give the same text).
+fn key_text(table: &str) -> String {
+    let columns: Vec<&str> = key(table).split(", ").collect();
+    let (last, rest) = columns.split_last().unwrap_or((&"doc_id", &[]));
+    rest.iter().map(|c| format!("length({c}) || ':' || {c} || ")).collect::<String>() + last
+}
+
+fn rewrite_each(sql: &str, known: Known, rows_of: &dyn Fn(&str) -> Option<Rows>) -> String {
+    let seq = known.seq;
     let mut out = String::with_capacity(sql.len() + 256);
     let mut rest = sql;
     while let Some(at) = rest.find("rpt_") {
@@ -66,22 +108,42 @@ pub fn rewrite(sql: &str, known: Known) -> String {
             out.push_str(name);
             continue;
         }
-        out.push_str(&format!(
-            "(SELECT * FROM {name}_hist WHERE valid_from <= {seq} AND valid_to > {seq})",
-            seq = known.seq
-        ));
-        // ` alias INDEXED BY index`: keep the alias, drop the hint.
+        let Some(rows) = rows_of(name) else {
+            out.push_str(name);
+            continue;
+        };
+        // ` alias INDEXED BY index`: the alias stays, the hint goes (inside the subquery for `Unchanged`).
         let alias_len = rest.len() - rest.trim_start().len();
         let after_space = &rest[alias_len..];
         let alias = after_space.bytes().take_while(|b| is_word(*b)).count();
-        let tail = &after_space[alias..];
-        let hint = tail.trim_start();
+        let hint = after_space[alias..].trim_start();
+        let mut index = None;
+        let mut kept = "";
         if alias > 0 && hint.starts_with("INDEXED BY ") {
-            let index = hint["INDEXED BY ".len()..].trim_start();
-            let index_len = index.bytes().take_while(|b| is_word(*b)).count();
-            out.push_str(&rest[..alias_len + alias]);
-            rest = &index[index_len..];
+            let named = hint["INDEXED BY ".len()..].trim_start();
+            let index_len = named.bytes().take_while(|b| is_word(*b)).count();
+            index = Some(&named[..index_len]);
+            kept = &rest[..alias_len + alias];
+            rest = &named[index_len..];
         }
+        out.push_str(&match rows {
+            // `+valid_to`: a scan; the validity index would fetch nearly every row one by one.
+            Rows::Valid => format!("(SELECT * FROM {name}_hist WHERE valid_from <= {seq} AND +valid_to > {seq})"),
+            Rows::Replaced => format!(
+                "(SELECT * FROM {name}_hist INDEXED BY {name}_hist_valid \
+                 WHERE valid_to > {seq} AND valid_to < {OPEN} AND valid_from <= {seq})"
+            ),
+            Rows::Added => format!(
+                "(SELECT * FROM {name}_hist INDEXED BY {name}_hist_valid WHERE valid_to = {OPEN} AND valid_from > {seq})"
+            ),
+            Rows::Unchanged => format!(
+                "(SELECT * FROM {name}{hint} WHERE {key} NOT IN \
+                 (SELECT {key} FROM {name}_hist INDEXED BY {name}_hist_valid WHERE valid_to = {OPEN} AND valid_from > {seq}))",
+                hint = index.map_or(String::new(), |i| format!(" INDEXED BY {i}")),
+                key = key_text(name)
+            ),
+        });
+        out.push_str(kept);
     }
     out.push_str(rest);
     out
@@ -124,15 +186,61 @@ mod tests {
         assert_eq!(resolve(&conn, at(1000)).unwrap().unwrap().seq, 40);
     }
 
+    const MAX: i64 = i64::MAX;
+
     #[test]
     fn fact_tables_become_their_rows_as_known_and_lose_their_index_hints() {
         assert_eq!(
-            rewrite("SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_pipeline WHERE d.hidden = 0", K),
-            "SELECT count(*) FROM (SELECT * FROM rpt_deals_hist WHERE valid_from <= 7 AND valid_to > 7) d WHERE d.hidden = 0"
+            rewrite(
+                "SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_pipeline WHERE d.hidden = 0",
+                K,
+                Rows::Valid
+            ),
+            "SELECT count(*) FROM (SELECT * FROM rpt_deals_hist WHERE valid_from <= 7 AND +valid_to > 7) d WHERE d.hidden = 0"
         );
         assert_eq!(
-            rewrite("FROM x p JOIN rpt_accounts a ON a.doc_id = p.doc_id", K),
-            "FROM x p JOIN (SELECT * FROM rpt_accounts_hist WHERE valid_from <= 7 AND valid_to > 7) a ON a.doc_id = p.doc_id"
+            rewrite("FROM x p JOIN rpt_accounts a ON a.doc_id = p.doc_id", K, Rows::Replaced),
+            format!(
+                "FROM x p JOIN (SELECT * FROM rpt_accounts_hist INDEXED BY rpt_accounts_hist_valid \
+                 WHERE valid_to > 7 AND valid_to < {MAX} AND valid_from <= 7) a ON a.doc_id = p.doc_id"
+            )
+        );
+        assert_eq!(
+            rewrite("FROM rpt_deals d INDEXED BY rpt_deals_pipeline WHERE true", K, Rows::Added),
+            format!(
+                "FROM (SELECT * FROM rpt_deals_hist INDEXED BY rpt_deals_hist_valid \
+                 WHERE valid_to = {MAX} AND valid_from > 7) d WHERE true"
+            )
+        );
+    }
+
+    #[test]
+    fn a_page_reads_its_own_table_s_changes_and_every_row_valid_then_of_the_others() {
+        assert_eq!(
+            rewrite_for("FROM rpt_accounts a JOIN rpt_interactions i ON 1", K, "rpt_accounts", Rows::Added),
+            format!(
+                "FROM (SELECT * FROM rpt_accounts_hist INDEXED BY rpt_accounts_hist_valid \
+                 WHERE valid_to = {MAX} AND valid_from > 7) a \
+                 JOIN (SELECT * FROM rpt_interactions_hist WHERE valid_from <= 7 AND +valid_to > 7) i ON 1"
+            )
+        );
+    }
+
+    #[test]
+    fn today_s_unchanged_rows_keep_their_index_and_name_rows_by_their_whole_key() {
+        assert_eq!(
+            rewrite_for(
+                "FROM rpt_deals d INDEXED BY rpt_deals_close WHERE 1 JOIN rpt_accounts a",
+                K,
+                "rpt_deals",
+                Rows::Unchanged
+            ),
+            format!(
+                "FROM (SELECT * FROM rpt_deals INDEXED BY rpt_deals_close \
+                 WHERE length(doc_id) || ':' || doc_id || deal_id NOT IN \
+                 (SELECT length(doc_id) || ':' || doc_id || deal_id FROM rpt_deals_hist INDEXED BY rpt_deals_hist_valid \
+                 WHERE valid_to = {MAX} AND valid_from > 7)) d WHERE 1 JOIN rpt_accounts a"
+            )
         );
     }
 
@@ -144,12 +252,12 @@ mod tests {
             "SELECT 1 FROM x WHERE y.rpt_deals_count = 1",
             "SELECT 1 FROM my_rpt_deals d",
         ] {
-            assert_eq!(rewrite(sql, K), sql);
+            assert_eq!(rewrite(sql, K, Rows::Valid), sql);
         }
         assert_eq!(
-            rewrite("FROM rpt_interaction_contacts ic JOIN rpt_interactions i ON 1", K),
-            "FROM (SELECT * FROM rpt_interaction_contacts_hist WHERE valid_from <= 7 AND valid_to > 7) ic \
-             JOIN (SELECT * FROM rpt_interactions_hist WHERE valid_from <= 7 AND valid_to > 7) i ON 1"
+            rewrite("FROM rpt_interaction_contacts ic JOIN rpt_interactions i ON 1", K, Rows::Valid),
+            "FROM (SELECT * FROM rpt_interaction_contacts_hist WHERE valid_from <= 7 AND +valid_to > 7) ic \
+             JOIN (SELECT * FROM rpt_interactions_hist WHERE valid_from <= 7 AND +valid_to > 7) i ON 1"
         );
     }
 }

@@ -24,7 +24,7 @@ use rusqlite::{Connection, params_from_iter};
 use serde_json::Value as Json;
 
 use super::filter::{Cond, DAY_MS, Filter, today_ms};
-use super::known::{self, Known};
+use super::known::{self, Known, Rows};
 
 mod late;
 use super::index::{FIRST_ENTRY, week_start};
@@ -74,8 +74,8 @@ pub const REPORTS: [&str; 16] = [
 
 /// Runs report `name`; `None` if there is no such report.
 /// With `known`, the figures are those the server knew then (ADR 0023):
-/// every query reads the reporting rows as known at that position, the
-/// weekly rollups are not read, and "today" is that instant's day.
+/// every query reads the reporting rows as known at that position ([`Then`])
+/// and "today" is that instant's day.
 pub fn run(
     conn: &Connection,
     name: &str,
@@ -83,7 +83,20 @@ pub fn run(
     filter: &Filter,
     known: Option<Known>,
 ) -> Option<rusqlite::Result<Table>> {
-    Query { conn, subject, filter, now: filter.now(), rollups: known.is_none(), known }.run(name)
+    Query { conn, subject, filter, now: filter.now(), rollups: true, then: known.map(Then::Split) }.run(name)
+}
+
+/// Runs report `name` as known at `known` the plain way: every `_hist` row
+/// valid then, scanned, and no rollups (the tests' reference for [`run`]).
+#[cfg(test)]
+pub(crate) fn run_scanned(
+    conn: &Connection,
+    name: &str,
+    subject: &Subject,
+    filter: &Filter,
+    known: Known,
+) -> Option<rusqlite::Result<Table>> {
+    Query { conn, subject, filter, now: filter.now(), rollups: false, then: Some(Then::Scan(known)) }.run(name)
 }
 
 /// Runs report `name` as of `now`, reading the weekly rollups only if `rollups`
@@ -97,7 +110,7 @@ pub(crate) fn run_at(
     now: time::OffsetDateTime,
     rollups: bool,
 ) -> Option<rusqlite::Result<Table>> {
-    Query { conn, subject, filter, now, rollups, known: None }.run(name)
+    Query { conn, subject, filter, now, rollups, then: None }.run(name)
 }
 
 struct Query<'a> {
@@ -109,7 +122,117 @@ struct Query<'a> {
     /// compare them with the fact rows).
     rollups: bool,
     /// The state of the log whose rows are read (`None`: the current rows).
-    known: Option<Known>,
+    then: Option<Then>,
+}
+
+/// How a query reads the rows as known at an earlier log position (ADR 0023,
+/// "Reading as known then").
+#[derive(Clone, Copy)]
+enum Then {
+    /// Today's figures, corrected: what the rows replaced since counted then
+    /// is added and what the rows added since count now is taken away. Each
+    /// query runs as it does today (its covering index, the rollups) and
+    /// twice over the few rows changed since (their validity index).
+    Split(Known),
+    /// Every `_hist` row valid then, in one scan.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Scan(Known),
+}
+
+impl Then {
+    fn known(self) -> Known {
+        match self {
+            Then::Split(k) | Then::Scan(k) => k,
+        }
+    }
+}
+
+/// How the results of a query's parts combine when it is split ([`Then::Split`]).
+#[derive(Clone, Copy)]
+enum Combine {
+    /// Grouped figures: the first `keys` columns name the group, the others
+    /// are counts or sums (added up); groups in key order.
+    Sum(usize),
+    /// The query already reads as known then (its parts are in its SQL).
+    AsIs,
+}
+
+/// SQLite's order of values (NULL, numbers, text), `desc` reversed.
+fn sql_order(a: &Json, b: &Json, desc: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let rank = |v: &Json| match v {
+        Json::Null => 0,
+        Json::Number(_) | Json::Bool(_) => 1,
+        _ => 2,
+    };
+    let o = match (a, b) {
+        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal),
+        },
+        (Json::String(x), Json::String(y)) => x.as_bytes().cmp(y.as_bytes()),
+        _ => rank(a).cmp(&rank(b)),
+    };
+    if desc { o.reverse() } else { o }
+}
+
+/// The rows of `order` (column, descending?) compared as SQLite orders them.
+fn by_columns(order: &[(usize, bool)]) -> impl Fn(&Vec<Json>, &Vec<Json>) -> std::cmp::Ordering + '_ {
+    move |a, b| {
+        order
+            .iter()
+            .map(|&(c, desc)| sql_order(&a[c], &b[c], desc))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
+/// `a` + `sign` × `b` (NULL adds nothing).
+fn add(a: &Json, b: &Json, sign: i64) -> Json {
+    match (a, b) {
+        (v, Json::Null) => v.clone(),
+        (Json::Number(x), Json::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => Json::from(x + sign * y),
+            _ => Json::from(x.as_f64().unwrap_or(0.0) + sign as f64 * y.as_f64().unwrap_or(0.0)),
+        },
+        (Json::Null, Json::Number(y)) => add(&Json::from(0), &Json::Number(y.clone()), sign),
+        (v, _) => v.clone(),
+    }
+}
+
+/// Grouped figures (the first `keys` columns name the group, the others are
+/// counts or sums) as known then: `now` plus `replaced` less `added`, in key
+/// order. A group left with nothing to count had no rows then.
+fn as_known_then(keys: usize, now: Vec<Vec<Json>>, replaced: Vec<Vec<Json>>, added: Vec<Vec<Json>>) -> Vec<Vec<Json>> {
+    let mut groups: Vec<Vec<Json>> = Vec::new();
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let parts = [(1, now), (1, replaced), (-1, added)];
+    for (sign, rows) in parts {
+        for row in rows {
+            let key = Json::from(row[..keys].to_vec()).to_string();
+            let i = *at.entry(key).or_insert_with(|| {
+                let empty = row[..keys].iter().cloned().chain(row[keys..].iter().map(|_| Json::Null)).collect();
+                groups.push(empty);
+                groups.len() - 1
+            });
+            for c in keys..row.len() {
+                groups[i][c] = add(&groups[i][c], &row[c], sign);
+            }
+        }
+    }
+    let nothing = |v: &Json| v.is_null() || v.as_f64() == Some(0.0);
+    groups.retain(|g| keys == 0 || !g[keys..].iter().all(nothing));
+    let order: Vec<(usize, bool)> = (0..keys).map(|c| (c, false)).collect();
+    groups.sort_by(by_columns(&order));
+    groups
+}
+
+/// How a per-row report's page is read as known then: the fact table whose
+/// rows it lists and the output columns it is ordered by (column,
+/// descending?).
+struct Paged<'a> {
+    table: &'static str,
+    order: &'a [(usize, bool)],
 }
 
 fn json(v: ValueRef<'_>) -> Json {
@@ -213,59 +336,126 @@ impl Query<'_> {
         between(cond, column, from, to)
     }
 
-    /// `sql` over the rows as known at `self.known` (unchanged for now).
-    fn as_known<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
-        match self.known {
-            None => sql.into(),
-            Some(k) => known::rewrite(sql, k).into(),
-        }
-    }
-
-    fn table(&self, columns: Vec<&'static str>, sql: &str, params: &[Value]) -> rusqlite::Result<Table> {
-        let mut stmt = self.conn.prepare_cached(&self.as_known(sql))?;
-        let n = columns.len();
+    /// The rows `sql` returns, as it is.
+    fn rows(&self, n: usize, sql: &str, params: &[Value]) -> rusqlite::Result<Vec<Vec<Json>>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let rows = stmt
             .query_map(params_from_iter(params), |r| (0..n).map(|i| r.get_ref(i).map(json)).collect())?
             .collect::<rusqlite::Result<Vec<Vec<Json>>>>()?;
+        Ok(rows)
+    }
+
+    /// A count `sql` returns, as it is.
+    fn count(&self, sql: &str, params: &[Value]) -> rusqlite::Result<u64> {
+        let n: i64 = self.conn.prepare_cached(sql)?.query_row(params_from_iter(params), |r| r.get(0))?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// The rows of `sql` over the rows asked for: today's, or as known then,
+    /// its parts combined as `combine` says.
+    fn table(
+        &self,
+        columns: Vec<&'static str>,
+        combine: Combine,
+        sql: &str,
+        params: &[Value],
+    ) -> rusqlite::Result<Table> {
+        let n = columns.len();
+        let rows = match (self.then, combine) {
+            (None, _) | (Some(Then::Split(_)), Combine::AsIs) => self.rows(n, sql, params)?,
+            (Some(Then::Scan(k)), _) => self.rows(n, &known::rewrite(sql, k, Rows::Valid), params)?,
+            (Some(Then::Split(k)), Combine::Sum(keys)) => as_known_then(
+                keys,
+                self.rows(n, sql, params)?,
+                self.rows(n, &known::rewrite(sql, k, Rows::Replaced), params)?,
+                self.rows(n, &known::rewrite(sql, k, Rows::Added), params)?,
+            ),
+        };
         Ok(Table { columns, rows, total: None })
     }
 
-    /// A page of a per-row report: `select` (ordered, with `LIMIT ? OFFSET ?`
-    /// where its parameters [`Self::window`] go), and the number of rows of
-    /// the whole report, which `count` gives.
+    /// A page of a per-row report: `select` (ordered as `paged` says, ending
+    /// in `LIMIT ? OFFSET ?`, where the page's window goes after
+    /// `select_params`), and the number of rows of the whole report, which
+    /// `count` gives. As known then: the first rows of today's that did not
+    /// change since, merged with the rows replaced since; the count is
+    /// today's plus the replaced rows less the added ones.
     fn page(
         &self,
         columns: Vec<&'static str>,
+        paged: Paged<'_>,
         (select, select_params): (&str, Vec<Value>),
         (count, count_params): (&str, &[Value]),
     ) -> rusqlite::Result<Table> {
-        let mut t = self.table(columns, select, &select_params)?;
-        t.total = Some(if self.filter.limit.is_none() && self.filter.offset.unwrap_or(0) == 0 {
-            t.rows.len() as u64
-        } else {
-            let n: i64 = self
-                .conn
-                .prepare_cached(&self.as_known(count))?
-                .query_row(params_from_iter(count_params), |r| r.get(0))?;
-            n.max(0) as u64
-        });
-        Ok(t)
+        let n = columns.len();
+        let whole = self.filter.limit.is_none() && self.filter.offset.unwrap_or(0) == 0;
+        let with = |first: i64, offset: i64| -> Vec<Value> {
+            select_params.iter().cloned().chain([Value::Integer(first), Value::Integer(offset)]).collect()
+        };
+        let (rows, total) = match self.then {
+            Some(Then::Split(k)) if known::rewrite(select, k, Rows::Valid) != select => {
+                // The page's rows and those before it, from today's rows that did not change since
+                // and from the rows replaced since.
+                let offset = self.filter.offset.unwrap_or(0);
+                let first = self.filter.limit.map_or(-1, |l| i64::try_from(offset + u64::from(l)).unwrap_or(-1));
+                let mut rows = Vec::new();
+                for part in [Rows::Unchanged, Rows::Replaced] {
+                    rows.extend(self.rows(n, &known::rewrite_for(select, k, paged.table, part), &with(first, 0))?);
+                }
+                rows.sort_by(by_columns(paged.order));
+                let rows: Vec<_> = rows
+                    .into_iter()
+                    .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+                    .take(self.filter.limit.map_or(usize::MAX, |l| l as usize))
+                    .collect();
+                let total = if whole {
+                    0
+                } else {
+                    let count_of = |rows| known::rewrite_for(count, k, paged.table, rows);
+                    (self.count(count, count_params)? + self.count(&count_of(Rows::Replaced), count_params)?)
+                        .saturating_sub(self.count(&count_of(Rows::Added), count_params)?)
+                };
+                (rows, total)
+            }
+            then => {
+                let read = |sql: &str| match then {
+                    Some(Then::Scan(k)) => known::rewrite(sql, k, Rows::Valid),
+                    _ => sql.to_owned(),
+                };
+                let (limit, offset) = self.window();
+                let rows = self.rows(n, &read(select), &with(limit, offset))?;
+                let total = if whole { 0 } else { self.count(&read(count), count_params)? };
+                (rows, total)
+            }
+        };
+        let total = if whole { rows.len() as u64 } else { total };
+        Ok(Table { columns, rows, total: Some(total) })
     }
 
     /// The `LIMIT ? OFFSET ?` parameters of the page asked for (no limit: every row).
-    fn window(&self) -> [Value; 2] {
+    fn window(&self) -> (i64, i64) {
         let offset = i64::try_from(self.filter.offset.unwrap_or(0)).unwrap_or(i64::MAX);
-        [Value::Integer(self.filter.limit.map_or(-1, i64::from)), Value::Integer(offset)]
+        (self.filter.limit.map_or(-1, i64::from), offset)
     }
 
     fn pipeline(&self) -> rusqlite::Result<Table> {
         let c = self.close_in_period(self.on("d").and("d.outcome = 'open'", []), "d");
         let sql = format!(
-            "SELECT d.currency, count(*), sum(d.amount_minor), sum(d.amount_minor * d.probability) / 100
+            "SELECT d.currency, count(*), sum(d.amount_minor), sum(d.amount_minor * d.probability)
              FROM rpt_deals d INDEXED BY rpt_deals_pipeline WHERE {} GROUP BY d.currency ORDER BY 1",
             c.sql
         );
-        self.table(vec!["currency", "open_deals", "amount_minor", "weighted_minor"], &sql, &c.params)
+        let mut t = self.table(
+            vec!["currency", "open_deals", "amount_minor", "weighted_minor"],
+            Combine::Sum(1),
+            &sql,
+            &c.params,
+        )?;
+        // Summed in per-cent units and divided once, so that parts add up exactly.
+        for row in &mut t.rows {
+            row[3] = row[3].as_i64().map_or(Json::Null, |w| Json::from(w / 100));
+        }
+        Ok(t)
     }
 
     fn stages(&self) -> rusqlite::Result<Table> {
@@ -275,7 +465,7 @@ impl Query<'_> {
              FROM rpt_deals d INDEXED BY rpt_deals_stage WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
             c.sql
         );
-        self.table(vec!["stage", "currency", "deals", "amount_minor"], &sql, &c.params)
+        self.table(vec!["stage", "currency", "deals", "amount_minor"], Combine::Sum(2), &sql, &c.params)
     }
 
     fn forecast(&self) -> rusqlite::Result<Table> {
@@ -285,7 +475,7 @@ impl Query<'_> {
              FROM rpt_deals d INDEXED BY rpt_deals_forecast WHERE {} GROUP BY 1, 2 ORDER BY 1, 2",
             c.sql
         );
-        self.table(vec!["forecast", "currency", "deals", "amount_minor"], &sql, &c.params)
+        self.table(vec!["forecast", "currency", "deals", "amount_minor"], Combine::Sum(2), &sql, &c.params)
     }
 
     fn win_rate(&self) -> rusqlite::Result<Table> {
@@ -295,7 +485,7 @@ impl Query<'_> {
              FROM rpt_deals d INDEXED BY rpt_deals_changed WHERE {}",
             c.sql
         );
-        let mut t = self.table(vec!["won", "lost"], &sql, &c.params)?;
+        let mut t = self.table(vec!["won", "lost"], Combine::Sum(0), &sql, &c.params)?;
         t.columns.push("win_rate");
         for row in &mut t.rows {
             let total = Json::from(row[0].as_i64().unwrap_or(0) + row[1].as_i64().unwrap_or(0));
@@ -324,7 +514,7 @@ impl Query<'_> {
             );
         };
         let source = ("s", "rpt_stage_moves_at", "rpt_stage_moves_territory");
-        self.split(source, &mut parts, facts, |parts, c, first, last| {
+        self.split(source, &mut parts, "f, t, -n, -entries", facts, |parts, c, first, last| {
             let c = between(c, "v.week_start", first, last);
             parts.push(
                 format!(
@@ -343,7 +533,12 @@ impl Query<'_> {
              WHERE g.f != '' AND g.n > 0 ORDER BY 1, 2",
             parts.sql()
         );
-        let mut t = self.table(vec!["from_stage", "to_stage", "moves", "deals_entered_from"], &sql, &parts.params)?;
+        let mut t = self.table(
+            vec!["from_stage", "to_stage", "moves", "deals_entered_from"],
+            Combine::AsIs,
+            &sql,
+            &parts.params,
+        )?;
         t.columns.push("rate");
         for row in &mut t.rows {
             let rate = ratio(&row[2], &row[3]);
@@ -360,14 +555,31 @@ impl Query<'_> {
     /// from the fact rows alone; a rep's scope (own ∪ territories) is read as
     /// the rep's own rows (rollup and days) plus the others' rows in the
     /// territories (fact rows).
+    ///
+    /// As known then ([`Then::Split`]), today's parts are followed by two
+    /// more over the fact rows of the whole period: the rows valid then that
+    /// were changed or removed since are added, and the rows added or changed
+    /// since are taken away (`negated`: the select list of `facts`' columns
+    /// with its figures negated).
     fn split(
         &self,
         (alias, all, by_territory): (&str, &'static str, &'static str),
         parts: &mut Union,
+        negated: &str,
         facts: impl Fn(&mut Union, Cond, &str, i64, i64),
         rollup: impl Fn(&mut Union, Cond, i64, i64),
     ) {
         let (from, to) = self.filter.period_ms();
+        if let Some(Then::Split(known)) = self.then {
+            for (rows, select) in [(Rows::Replaced, "*"), (Rows::Added, negated)] {
+                let mut delta = Union::default();
+                facts(&mut delta, self.on(alias), all, from, to);
+                parts.push(
+                    format!("SELECT {select} FROM ({})", known::rewrite(&delta.sql(), known, rows)),
+                    delta.params,
+                );
+            }
+        }
         if !self.rollups {
             facts(parts, self.on(alias), all, from, to);
             return;
@@ -425,10 +637,11 @@ impl Query<'_> {
             c.sql
         );
         let count = format!("SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_changed WHERE {}", c.sql);
-        let params = c.params.iter().cloned().chain(self.window()).collect();
+        let params = c.params.clone();
         let columns =
             vec!["account_id", "account", "deal_id", "stage", "stage_changed_ms", "stage_limit_days", "last_touch_ms"];
-        self.page(columns, (&select, params), (&count, &c.params))
+        let paged = Paged { table: "rpt_deals", order: &[(4, false), (0, false), (2, false)] };
+        self.page(columns, paged, (&select, params), (&count, &c.params))
     }
 
     /// Open deals whose expected close has passed, the oldest first.
@@ -447,9 +660,10 @@ impl Query<'_> {
             c.sql
         );
         let count = format!("SELECT count(*) FROM rpt_deals d INDEXED BY rpt_deals_close WHERE {}", c.sql);
-        let params = c.params.iter().cloned().chain(self.window()).collect();
+        let params = c.params.clone();
         let columns = vec!["account_id", "account", "deal_id", "stage", "expected_close", "amount_minor", "currency"];
-        self.page(columns, (&select, params), (&count, &c.params))
+        let paged = Paged { table: "rpt_deals", order: &[(4, false), (0, false), (2, false)] };
+        self.page(columns, paged, (&select, params), (&count, &c.params))
     }
 
     fn lost_reasons(&self) -> rusqlite::Result<Table> {
@@ -466,7 +680,7 @@ impl Query<'_> {
             deals.sql, ended.sql
         );
         let params: Vec<Value> = deals.params.into_iter().chain(ended.params).collect();
-        self.table(vec!["record", "reason", "count"], &sql, &params)
+        self.table(vec!["record", "reason", "count"], Combine::Sum(2), &sql, &params)
     }
 
     /// Held interactions per rep (staff, else who logged it) × kind × ISO week.
@@ -484,7 +698,7 @@ impl Query<'_> {
             );
         };
         let source = ("i", "rpt_interactions_at", "rpt_interactions_territory");
-        self.split(source, &mut parts, facts, |parts, c, first, last| {
+        self.split(source, &mut parts, "rep, kind, week, -n", facts, |parts, c, first, last| {
             let c = between(c, "v.week_start", first, last);
             parts.push(
                 format!(
@@ -503,7 +717,7 @@ impl Query<'_> {
                 parts.sql()
             )
         };
-        self.table(vec!["rep", "kind", "week", "interactions"], &sql, &parts.params)
+        self.table(vec!["rep", "kind", "week", "interactions"], Combine::AsIs, &sql, &parts.params)
     }
 
     /// Per user: accounts owned, open deals on them, planned interactions
@@ -532,7 +746,7 @@ impl Query<'_> {
             .chain(planned.params)
             .collect();
         let columns = vec!["rep", "accounts_owned", "open_deals", "planned_overdue", "planned_today", "planned_later"];
-        self.table(columns, &sql, &params)
+        self.table(columns, Combine::Sum(1), &sql, &params)
     }
 
     /// Per account, by name: distinct contacts in held interactions, held
@@ -558,15 +772,12 @@ impl Query<'_> {
             numbered(&c.sql, 4)
         );
         let count = format!("SELECT count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_name WHERE {}", c.sql);
-        let params: Vec<Value> = [from, to, now]
-            .map(Value::Integer)
-            .into_iter()
-            .chain(c.params.iter().cloned())
-            .chain(self.window())
-            .collect();
+        let params: Vec<Value> =
+            [from, to, now].map(Value::Integer).into_iter().chain(c.params.iter().cloned()).collect();
         let columns =
             vec!["account_id", "account", "contacts_engaged", "interactions_held", "last_touch_ms", "next_touch_ms"];
-        self.page(columns, (&sql, params), (&count, &c.params))
+        let paged = Paged { table: "rpt_accounts", order: &[(1, false), (0, false)] };
+        self.page(columns, paged, (&sql, params), (&count, &c.params))
     }
 
     /// Accounts per rung now, and moves up and down from each rung in the period.
@@ -574,6 +785,7 @@ impl Query<'_> {
         let c = self.on("a");
         let now = self.table(
             vec!["rung", "n"],
+            Combine::Sum(1),
             &format!(
                 "SELECT a.rung, count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_rung WHERE {} GROUP BY 1",
                 c.sql
@@ -583,6 +795,7 @@ impl Query<'_> {
         let m = self.at_in_period(self.on("l"), "l.at");
         let moves = self.table(
             vec!["rung", "up", "down"],
+            Combine::Sum(1),
             &format!("SELECT l.from_rung, sum(l.up), sum(1 - l.up) FROM rpt_ladder_moves l INDEXED BY rpt_ladder_moves_rung WHERE {} GROUP BY 1", m.sql),
             &m.params,
         )?;
@@ -603,6 +816,7 @@ impl Query<'_> {
         let c = self.on("a");
         let now = self.table(
             vec!["phase", "n"],
+            Combine::Sum(1),
             &format!(
                 "SELECT a.phase, count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_phase WHERE {} GROUP BY 1",
                 c.sql
@@ -615,6 +829,7 @@ impl Query<'_> {
             .and("a.ended_phase IS NOT NULL AND a.ended_on BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
         let ended = self.table(
             vec!["phase", "n"],
+            Combine::Sum(1),
             &format!(
                 "SELECT a.ended_phase, count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_ended WHERE {} GROUP BY 1",
                 e.sql
@@ -648,9 +863,10 @@ impl Query<'_> {
             c.sql
         );
         let count = format!("SELECT count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_risk WHERE {}", c.sql);
-        let params = c.params.iter().cloned().chain(self.window()).collect();
+        let params = c.params.clone();
         let columns = vec!["account_id", "account", "owner", "last_touch_ms"];
-        self.page(columns, (&select, params), (&count, &c.params))
+        let paged = Paged { table: "rpt_accounts", order: &[(3, false), (1, false), (0, false)] };
+        self.page(columns, paged, (&select, params), (&count, &c.params))
     }
 
     /// Fields of visible accounts holding concurrent values, newest first: how
@@ -667,10 +883,11 @@ impl Query<'_> {
             c.sql
         );
         let count = format!("SELECT count(*) FROM rpt_conflicts c INDEXED BY rpt_conflicts_newest WHERE {}", c.sql);
-        let params = c.params.iter().cloned().chain(self.window()).collect();
+        let params = c.params.clone();
         let columns =
             vec!["account_id", "account", "owner", "field", "value_count", "shown_value", "values", "newest_ms"];
-        let mut t = self.page(columns, (&select, params), (&count, &c.params))?;
+        let paged = Paged { table: "rpt_conflicts", order: &[(7, true), (0, false), (3, false)] };
+        let mut t = self.page(columns, paged, (&select, params), (&count, &c.params))?;
         for row in &mut t.rows {
             if let Some(text) = row[6].as_str() {
                 row[6] = serde_json::from_str(text).unwrap_or_else(|_| Json::from(text));

@@ -161,7 +161,8 @@ async fn stage_deals(
                  FROM rpt_deals d WHERE {} ORDER BY d.name, d.doc_id, d.deal_id LIMIT {MAX_DRILL_ROWS}",
                 c.sql
             );
-            let sql = known.map_or(sql.clone(), |k| crate::reports::known::rewrite(&sql, k));
+            let sql = known
+                .map_or(sql.clone(), |k| crate::reports::known::rewrite(&sql, k, crate::reports::known::Rows::Valid));
             let mut stmt = conn.prepare(&sql)?;
             let rows = stmt
                 .query_map(rusqlite::params_from_iter(c.params.iter()), |r| {

@@ -6,7 +6,7 @@
 
 use rusqlite::types::Value;
 
-use super::{Query, Table};
+use super::{Paged, Query, Table, Then};
 use crate::reports::filter::{BadFilter, Filter};
 
 /// The report's columns: instants in milliseconds, amounts in minor units of
@@ -51,7 +51,7 @@ impl Query<'_> {
             c = c.and("f.made_at >= ?", [Value::Integer(from)]);
         }
         let mut c = c.and("f.made_at < ? AND f.received_at >= ?", [Value::Integer(end), Value::Integer(end)]);
-        if let Some(known) = self.known {
+        if let Some(known) = self.then.map(Then::known) {
             // As known then: only what had arrived by that instant.
             c = c.and("f.received_at <= ?", [Value::Integer(known.at_ms)]);
         }
@@ -66,8 +66,9 @@ impl Query<'_> {
         );
         let count =
             format!("SELECT count(*) FROM rpt_field_changes f INDEXED BY rpt_field_changes_made WHERE {}", c.sql);
-        let params =
-            std::iter::once(Value::Integer(end)).chain(c.params.iter().cloned()).chain(self.window()).collect();
-        self.page(COLUMNS.to_vec(), (&select, params), (&count, &c.params))
+        let params = std::iter::once(Value::Integer(end)).chain(c.params.iter().cloned()).collect();
+        // Read as it is at any instant: the field changes are facts of one log position each.
+        let paged = Paged { table: "rpt_field_changes", order: &[(9, false), (15, false)] };
+        self.page(COLUMNS.to_vec(), paged, (&select, params), (&count, &c.params))
     }
 }
