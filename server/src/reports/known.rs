@@ -1,8 +1,10 @@
 //! The figures as the server knew them at an instant (`known_at`, issue 16,
-//! ADR 0023): every report and drill-down reads the `rpt_*_hist` tables —
-//! each account's reporting rows with the log range over which they were
-//! its current rows — at the last log position the server had received by
-//! that instant, through the same SQL that reads the current rows.
+//! ADR 0023), from the `rpt_*_hist` tables — the reporting rows with the log
+//! range over which each was current — at the last log position the server
+//! had received by that instant, through the same SQL that reads the
+//! current rows: the reports correct today's figures by the rows changed
+//! since ([`Rows::Replaced`], [`Rows::Added`]), the drill-downs read every
+//! row valid then ([`Rows::Valid`]).
 
 use rusqlite::{Connection, OptionalExtension};
 use time::OffsetDateTime;
