@@ -5,12 +5,11 @@
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const {
-  SERVER_BIN, CLI_BIN, cli, spawnUntil, stop, until, accessibilityProblems: axeOn, openApp,
+  CLI_BIN, cli, cliJson, deviceToken, spawnUntil, startServer, stop, until, accessibilityProblems: axeOn, openApp,
   screenshot: screenshotOf,
 } = require('./support');
 
@@ -22,27 +21,13 @@ const ids = {};
 const consoleErrors = [];
 const screenshot = (name) => screenshotOf(page, name);
 
+/** The account as `rapport account show --json` prints it on `replica`. */
 function showJson(replica, id) {
-  return JSON.parse(execFileSync(CLI_BIN, ['--replica', replica, 'account', 'show', id, '--json'], { encoding: 'utf8' })).account;
+  return cliJson(replica, 'account', 'show', id, '--json').account;
 }
 
-async function deviceToken(name) {
-  const res = await fetch(`${serverUrl}/v1/admin/users/admin/devices`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name }),
-  });
-  const body = await res.text();
-  assert.equal(res.status, 200, body);
-  return JSON.parse(body).token;
-}
-
-async function startServer(listen) {
-  const { child, match } = await spawnUntil(SERVER_BIN, ['serve', '--listen', listen, '--data', dataDir],
-    { RAPPORT_ADMIN_TOKEN: TOKEN, RUST_LOG: 'warn' }, /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'the server');
-  child.on('exit', () => {});
-  return { child, url: match[1] };
-}
+const newDevice = (name) => deviceToken(serverUrl, TOKEN, name);
+const restartServer = (listen) => startServer(dataDir, TOKEN, listen);
 
 async function status() {
   return page.$eval('[data-testid=sync-status]', (n) => ({
@@ -75,14 +60,14 @@ async function settingsRendered(action) {
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-desktop-web-'));
   dataDir = path.join(tmp, 'data');
-  ({ child: server, url: serverUrl } = await startServer('127.0.0.1:0'));
+  ({ child: server, url: serverUrl } = await restartServer('127.0.0.1:0'));
 
   office = path.join(tmp, 'office');
   field = path.join(tmp, 'field');
   phone = path.join(tmp, 'phone');
-  cli(office, 'init', '--server', serverUrl, '--token', await deviceToken('office-pc'));
-  cli(field, 'init', '--server', serverUrl, '--token', await deviceToken('field-laptop'));
-  cli(phone, 'init', '--server', serverUrl, '--token', await deviceToken('field-phone'));
+  cli(office, 'init', '--server', serverUrl, '--token', await newDevice('office-pc'));
+  cli(field, 'init', '--server', serverUrl, '--token', await newDevice('field-laptop'));
+  cli(phone, 'init', '--server', serverUrl, '--token', await newDevice('field-phone'));
   ids.romashka = cli(field, 'account', 'add', '--name', 'Ромашка', '--owner', 'admin');
   ids.acme = cli(field, 'account', 'add', '--name', 'Acme Tools', '--owner', 'admin');
   cli(field, 'account', 'set', ids.acme, 'party.address.city', 'Tampere');
@@ -369,7 +354,7 @@ test('the settings editor: stages with probabilities and stale thresholds, reaso
 
   await until('the settings sent', async () => (await status()).unsent === 0);
   cli(field, 'sync');
-  const s = JSON.parse(execFileSync(CLI_BIN, ['--replica', field, 'settings', 'show', '--json'], { encoding: 'utf8' }));
+  const s = cliJson(field, 'settings', 'show', '--json');
   const proposal = s.stages.find((x) => x.id === 'proposal');
   assert.deepEqual([proposal.name, proposal.probability, proposal.stale_after_days], ['Offer', 55, 10]);
   assert.ok(s.stages.some((x) => x.id === 'demo' && x.probability === 30));
@@ -445,7 +430,7 @@ test('offline: edits are kept and counted; when the server is back they arrive',
   assert.match((await status()).text, /Offline · 1 change not sent yet/);
   await screenshot('desktop-offline.png');
 
-  ({ child: server } = await startServer('127.0.0.1:' + port));
+  ({ child: server } = await restartServer('127.0.0.1:' + port));
   await until('back online with everything sent', async () => {
     const s = await status();
     return s.online && s.unsent === 0;

@@ -17,8 +17,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const {
-  SERVER_BIN, cli, spawnUntil, stop, until, accessibilityProblems: axeOn, openApp,
-  cliJson, adminPost, listedNames: shownNames, screenshot: screenshotOf,
+  cli, startServer, stop, until, accessibilityProblems: axeOn, openApp,
+  cliJson, deviceToken, listedNames: shownNames, screenshot: screenshotOf,
 } = require('./support');
 
 const TOKEN = 'import-test-admin-token-0123456789abcdef';
@@ -27,7 +27,6 @@ let tmp, server, serverUrl, app, appLink, context, page;
 let office, field;
 const ids = {};
 const consoleErrors = [];
-const admin = (pathname, body) => adminPost(serverUrl, TOKEN, pathname, body);
 const listedNames = () => shownNames(page);
 const screenshot = (name) => screenshotOf(page, name);
 
@@ -183,15 +182,12 @@ async function checkImported(lang, f) {
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-import-web-'));
-  const started = await spawnUntil(SERVER_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', path.join(tmp, 'data')],
-    { RAPPORT_ADMIN_TOKEN: TOKEN, RUST_LOG: 'warn' }, /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'the server');
-  server = started.child;
-  serverUrl = started.match[1];
+  ({ child: server, url: serverUrl } = await startServer(path.join(tmp, 'data'), TOKEN));
 
   office = path.join(tmp, 'office');
   field = path.join(tmp, 'field');
-  cli(office, 'init', '--server', serverUrl, '--token', (await admin('/v1/admin/users/admin/devices', { name: 'office-pc' })).token);
-  cli(field, 'init', '--server', serverUrl, '--token', (await admin('/v1/admin/users/admin/devices', { name: 'field-laptop' })).token);
+  cli(office, 'init', '--server', serverUrl, '--token', await deviceToken(serverUrl, TOKEN, 'office-pc'));
+  cli(field, 'init', '--server', serverUrl, '--token', await deviceToken(serverUrl, TOKEN, 'field-laptop'));
   for (const lang of Object.keys(FILES)) {
     const f = FILES[lang];
     ids[lang] = cli(field, 'account', 'add', '--name', f.existing, '--owner', 'admin');

@@ -14,8 +14,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const {
-  SERVER_BIN, cli, spawnUntil, stop, until, accessibilityProblems: axeOn, openApp,
-  cliJson, adminPost, listedNames: shownNames, screenshot: screenshotOf,
+  cli, startServer, stop, until, accessibilityProblems: axeOn, openApp,
+  cliJson, adminPost, deviceToken, listedNames: shownNames, screenshot: screenshotOf,
 } = require('./support');
 
 const TOKEN = 'office-test-admin-token-0123456789abcdef';
@@ -42,17 +42,14 @@ async function filterByTag(tag) {
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rapport-office-web-'));
-  const started = await spawnUntil(SERVER_BIN, ['serve', '--listen', '127.0.0.1:0', '--data', path.join(tmp, 'data')],
-    { RAPPORT_ADMIN_TOKEN: TOKEN, RUST_LOG: 'warn' }, /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'the server');
-  server = started.child;
-  serverUrl = started.match[1];
+  ({ child: server, url: serverUrl } = await startServer(path.join(tmp, 'data'), TOKEN));
   await admin('/v1/admin/teams', { name: 'east' });
   await admin('/v1/admin/users', { name: 'mia', role: 'rep', device: 'mia-phone', teams: ['east'], territories: ['UA-46'] });
 
   office = path.join(tmp, 'office');
   field = path.join(tmp, 'field');
-  cli(office, 'init', '--server', serverUrl, '--token', (await admin('/v1/admin/users/admin/devices', { name: 'office-pc' })).token);
-  cli(field, 'init', '--server', serverUrl, '--token', (await admin('/v1/admin/users/admin/devices', { name: 'field-laptop' })).token);
+  cli(office, 'init', '--server', serverUrl, '--token', await deviceToken(serverUrl, TOKEN, 'office-pc'));
+  cli(field, 'init', '--server', serverUrl, '--token', await deviceToken(serverUrl, TOKEN, 'field-laptop'));
   ids.kyiv = [];
   for (let i = 0; i < 10; i++) {
     const id = cli(field, 'account', 'add', '--name', `Київ ${String(i).padStart(2, '0')}`, '--owner', 'admin');

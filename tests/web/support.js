@@ -106,6 +106,19 @@ async function adminPost(serverUrl, token, pathname, body) {
   return JSON.parse(text);
 }
 
+/** Starts `rapport-server` on `dataDir` with admin token `token`, listening on `listen`; resolves to its process and URL. */
+async function startServer(dataDir, token, listen = '127.0.0.1:0') {
+  const { child, match } = await spawnUntil(SERVER_BIN, ['serve', '--listen', listen, '--data', dataDir],
+    { RAPPORT_ADMIN_TOKEN: token, RUST_LOG: 'warn' }, /listening on (http:\/\/127\.0\.0\.1:\d+)/, 'the server');
+  child.on('exit', () => {});
+  return { child, url: match[1] };
+}
+
+/** A new device token for the user `admin`, named `name`, from the server's admin API. */
+async function deviceToken(serverUrl, token, name) {
+  return (await adminPost(serverUrl, token, '/v1/admin/users/admin/devices', { name })).token;
+}
+
 /** The account names the desktop app's list shows, in order. */
 async function listedNames(page) {
   return page.$$eval('[data-testid=account-list] tbody button', (bs) => bs.map((b) => b.textContent));
@@ -118,6 +131,6 @@ async function screenshot(page, name) {
 }
 
 module.exports = {
-  ROOT, SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli, cliJson, adminPost, spawnUntil, stop, until,
-  accessibilityProblems, openApp, listedNames, screenshot,
+  ROOT, SERVER_BIN, CLI_BIN, ARTIFACTS, CHROMIUM_ARGS, cli, cliJson, adminPost, deviceToken, spawnUntil,
+  startServer, stop, until, accessibilityProblems, openApp, listedNames, screenshot,
 };
