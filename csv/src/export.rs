@@ -15,7 +15,7 @@ use rapport_core::{Account, AccountId, Replica};
 
 use crate::cells::iso_date;
 use crate::error::{CsvError, Result};
-use crate::headers::{Column, FileKind, canonical};
+use crate::headers::{Column, DEAL_COLUMNS, FileKind, canonical};
 use crate::plan::party_value;
 use crate::progress::{Progress, Stage};
 
@@ -86,18 +86,6 @@ const CONTACT_COLUMNS: &[Column] = &[
     Column::ContactChannel,
     Column::ContactLanguage,
     Column::ContactActive,
-];
-
-const DEAL_COLUMNS: &[Column] = &[
-    Column::DealId,
-    Column::DealTitle,
-    Column::DealAmount,
-    Column::DealCurrency,
-    Column::DealStage,
-    Column::DealProbability,
-    Column::DealClose,
-    Column::DealNextStep,
-    Column::DealLostReason,
 ];
 
 /// Interactions are exported for reading and reports; they are not imported.

@@ -32,6 +32,20 @@ impl FileKind {
     }
 }
 
+/// A deal's columns, in the order the export writes them. A row of the
+/// accounts file with any of these cells filled carries a deal.
+pub(crate) const DEAL_COLUMNS: &[Column] = &[
+    Column::DealId,
+    Column::DealTitle,
+    Column::DealAmount,
+    Column::DealCurrency,
+    Column::DealStage,
+    Column::DealProbability,
+    Column::DealClose,
+    Column::DealNextStep,
+    Column::DealLostReason,
+];
+
 /// A column the import understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Column {

@@ -9,19 +9,11 @@ use rapport_core::{Account, DealId, DealOutcome, Money, NewDeal, StageKind};
 
 use super::{AccountPlan, Entry, Op, Planner, invalid};
 use crate::cells::{self, name_key};
-use crate::headers::Column;
+use crate::headers::{Column, DEAL_COLUMNS};
 use crate::problem::Problem;
 
-/// The cells that say what a deal is (its id and title aside).
-const DEAL_CELLS: &[Column] = &[
-    Column::DealAmount,
-    Column::DealCurrency,
-    Column::DealStage,
-    Column::DealProbability,
-    Column::DealClose,
-    Column::DealNextStep,
-    Column::DealLostReason,
-];
+/// The cells that say what a deal is: its columns, its id and title aside.
+const DEAL_CELLS: &[Column] = DEAL_COLUMNS.split_at(2).1;
 
 impl Planner<'_> {
     pub(super) fn plan_deals(&mut self, account: &Account, entries: &[Entry], plan: &mut AccountPlan) {

@@ -6,7 +6,7 @@ use rapport_core::AccountId;
 
 use super::{Entry, Planner, Source};
 use crate::cells::name_key;
-use crate::headers::{Column, FileKind};
+use crate::headers::{Column, DEAL_COLUMNS, FileKind};
 use crate::problem::Problem;
 
 /// Rows that are one account.
@@ -34,19 +34,6 @@ const CONTACT_COLUMNS: &[Column] = &[
     Column::ContactChannel,
     Column::ContactLanguage,
     Column::ContactActive,
-];
-
-/// A row of the accounts file with any of these cells filled carries a deal.
-const DEAL_COLUMNS: &[Column] = &[
-    Column::DealId,
-    Column::DealTitle,
-    Column::DealAmount,
-    Column::DealCurrency,
-    Column::DealStage,
-    Column::DealProbability,
-    Column::DealClose,
-    Column::DealNextStep,
-    Column::DealLostReason,
 ];
 
 impl Planner<'_> {
