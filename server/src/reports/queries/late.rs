@@ -30,6 +30,12 @@ const COLUMNS: [&str; 16] = [
     "seq",
 ];
 
+/// The partial index `rpt_field_changes_late` (server migration 22) holds
+/// the changes received this long or longer after they were made. SQLite
+/// uses it only for a query that carries its `WHERE` term as written, so the
+/// migration's expression and this constant must stay the same.
+const LATE_MS: i64 = 3_600_000;
+
 /// The late-edits report needs the period's end (`to`): without it nothing is late.
 pub(crate) fn check(filter: &Filter) -> Result<(), BadFilter> {
     match filter.to {
@@ -46,29 +52,45 @@ impl Query<'_> {
     /// deal's won amount and weighted pipeline (after − before).
     pub(super) fn late_edits(&self) -> rusqlite::Result<Table> {
         let (from, end) = self.filter.period_ms();
-        let mut c = self.on("f");
-        if from != i64::MIN {
-            c = c.and("f.made_at >= ?", [Value::Integer(from)]);
-        }
-        let mut c = c.and("f.made_at < ? AND f.received_at >= ?", [Value::Integer(end), Value::Integer(end)]);
+        let mut late =
+            self.on("f").and("f.made_at < ? AND f.received_at >= ?", [Value::Integer(end), Value::Integer(end)]);
         if let Some(known) = self.then.map(Then::known) {
             // As known then: only what had arrived by that instant.
-            c = c.and("f.received_at <= ?", [Value::Integer(known.at_ms)]);
+            late = late.and("f.received_at <= ?", [Value::Integer(known.at_ms)]);
         }
+        // Two disjoint parts, each a short range of its own index: the changes received
+        // within the hour, which were made in the last hour before the end, and the
+        // others, which the partial index `rpt_field_changes_late` holds alone.
+        let soon = late.clone().and(
+            &format!("f.made_at >= ? AND f.received_at - f.made_at < {LATE_MS}"),
+            [Value::Integer(from.max(end.saturating_sub(LATE_MS)))],
+        );
+        let later =
+            late.and(&format!("f.made_at >= ? AND f.received_at - f.made_at >= {LATE_MS}"), [Value::Integer(from)]);
+        let rows =
+            |index: &str, cond: &str| format!("SELECT f.* FROM rpt_field_changes f INDEXED BY {index} WHERE {cond}");
+        let count = |index: &str, cond: &str| {
+            format!("SELECT count(*) FROM rpt_field_changes f INDEXED BY {index} WHERE {cond}")
+        };
         let select = format!(
             "SELECT f.doc_id, f.name, f.owner, f.deal_id, f.field, f.old_value, f.new_value, f.user, f.device,
                     f.made_at, f.received_at, round((f.received_at - ?) / 3600000.0, 2), f.currency,
                     CASE WHEN f.currency IS NULL THEN NULL ELSE f.won_delta END,
                     CASE WHEN f.currency IS NULL THEN NULL ELSE f.weighted_delta END, f.seq
-             FROM rpt_field_changes f INDEXED BY rpt_field_changes_made WHERE {}
+             FROM ({} UNION ALL {}) f
              ORDER BY f.made_at, f.seq, f.n LIMIT ? OFFSET ?",
-            c.sql
+            rows("rpt_field_changes_made", &soon.sql),
+            rows("rpt_field_changes_late", &later.sql),
         );
-        let count =
-            format!("SELECT count(*) FROM rpt_field_changes f INDEXED BY rpt_field_changes_made WHERE {}", c.sql);
-        let params = std::iter::once(Value::Integer(end)).chain(c.params.iter().cloned()).collect();
+        let count = format!(
+            "SELECT ({}) + ({})",
+            count("rpt_field_changes_made", &soon.sql),
+            count("rpt_field_changes_late", &later.sql)
+        );
+        let params: Vec<Value> = soon.params.iter().chain(&later.params).cloned().collect();
+        let select_params = std::iter::once(Value::Integer(end)).chain(params.iter().cloned()).collect();
         // Read as it is at any instant: the field changes are facts of one log position each.
         let paged = Paged { table: "rpt_field_changes", order: &[(9, false), (15, false)] };
-        self.page(COLUMNS.to_vec(), paged, (&select, params), (&count, &c.params))
+        self.page(COLUMNS.to_vec(), paged, (&select, select_params), (&count, &params))
     }
 }
