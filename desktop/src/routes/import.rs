@@ -135,11 +135,16 @@ fn answer(
     counts: Summary,
     duplicates: Vec<Duplicate>,
 ) -> Result<Answer, ApiError> {
-    let names: HashMap<AccountId, String> = if duplicates.iter().any(|d| matches!(d.other, Other::Account(_))) {
-        replica.list(&rapport_core::AccountFilter::default())?.into_iter().map(|s| (s.id, s.name)).collect()
-    } else {
-        HashMap::new()
-    };
+    // The names of the accounts the duplicates are like: a few index rows,
+    // not the whole list again (the duplicates were found in it).
+    let mut names: HashMap<AccountId, String> = HashMap::new();
+    for d in &duplicates {
+        if let Other::Account(id) = d.other
+            && !names.contains_key(&id)
+        {
+            names.insert(id, replica.summary(id)?.name);
+        }
+    }
     let duplicates = duplicates
         .into_iter()
         .map(|d| {
