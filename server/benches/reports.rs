@@ -994,7 +994,8 @@ fn main() -> Res<()> {
             for shape in shapes {
                 // As the API answers JSON: the first page of a per-row report.
                 let limit = queries::PAGINATED.contains(&report).then_some(queries::DEFAULT_LIMIT);
-                let mut filter = Filter { limit, ..shape.filter.clone() };
+                // "Now" is the anchor's instant, so that no deal turns stale between the two.
+                let mut filter = Filter { limit, known_at: Some(now_t), ..shape.filter.clone() };
                 if report == "late-edits" {
                     // Late edits need a period's end: the 30 days that ended a week ago.
                     (filter.from, filter.to) =
@@ -1005,6 +1006,10 @@ fn main() -> Res<()> {
                 })?;
                 let page = (i64::from(limit.unwrap_or(0)), 0);
                 let (base, (anchor_rows, anchor_total)) = time(runs, || run_anchor(&conn, &anchor, shape.cond, page))?;
+                if anchor.sqls.len() == 1 {
+                    assert_eq!(table.rows.len(), anchor_rows, "{report} ({}): the rows", shape.label);
+                }
+                assert_eq!(table.total.map(|t| t as i64), anchor_total, "{report} ({}): every row", shape.label);
                 let cell = Cell { report, label: shape.label, ours, base, table: &table, anchor_rows, anchor_total };
                 misses += usize::from(!cell.print());
                 if let (Some(total), "none") = (table.total, shape.label) {
@@ -1024,7 +1029,12 @@ fn main() -> Res<()> {
     println!("|---|---:|---:|---:|---:|");
     for (report, total, anchor) in last_pages {
         let offset = total.saturating_sub(u64::from(queries::DEFAULT_LIMIT));
-        let mut filter = Filter { limit: Some(queries::DEFAULT_LIMIT), offset: Some(offset), ..Filter::default() };
+        let mut filter = Filter {
+            limit: Some(queries::DEFAULT_LIMIT),
+            offset: Some(offset),
+            known_at: Some(now_t),
+            ..Filter::default()
+        };
         if report == "late-edits" {
             (filter.from, filter.to) =
                 (Some(now_t.date() - time::Duration::days(37)), Some(now_t.date() - time::Duration::days(7)));
