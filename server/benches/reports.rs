@@ -26,7 +26,7 @@ use std::error::Error as StdError;
 use std::time::{Duration, Instant};
 
 use rapport_server::access::{Role, Subject};
-use rapport_server::reports::known::TABLES as KNOWN_TABLES;
+use rapport_server::reports::known::{Known, TABLES as KNOWN_TABLES};
 use rapport_server::reports::{Filter, queries};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
@@ -881,6 +881,46 @@ impl Cell<'_> {
     }
 }
 
+/// The filter report `report` is asked with at instant `at` (its "now":
+/// `known_at`, so that ours and the anchor count at the same instant and no
+/// deal turns stale between the two): late edits get the period
+/// [`late_period`] describes, the 30 days that ended a week before `at`.
+fn report_filter(report: &str, filter: Filter, at: OffsetDateTime) -> Filter {
+    let mut filter = Filter { known_at: Some(at), ..filter };
+    if report == "late-edits" {
+        (filter.from, filter.to) =
+            (Some(at.date() - time::Duration::days(37)), Some(at.date() - time::Duration::days(7)));
+    }
+    filter
+}
+
+/// One cell of a grid: report `report` for `shape` at instant `at` (read as
+/// known then when `known` is given), as the API answers JSON (the first
+/// page of a per-row report), timed against `anchor`. Asserts that both list
+/// the same rows, prints the cell and returns the report's table and whether
+/// the cell met the target.
+fn measure(
+    conn: &Connection,
+    runs: usize,
+    (report, shape): (&str, &Shape),
+    at: OffsetDateTime,
+    known: Option<Known>,
+    anchor: &Anchor,
+) -> Res<(queries::Table, bool)> {
+    let limit = queries::PAGINATED.contains(&report).then_some(queries::DEFAULT_LIMIT);
+    let filter = report_filter(report, Filter { limit, ..shape.filter.clone() }, at);
+    let (ours, table) =
+        time(runs, || Ok(queries::run(conn, report, &shape.subject, &filter, known).ok_or("unknown report")??))?;
+    let page = (i64::from(limit.unwrap_or(0)), 0);
+    let (base, (anchor_rows, anchor_total)) = time(runs, || run_anchor(conn, anchor, shape.cond, page))?;
+    if anchor.sqls.len() == 1 {
+        assert_eq!(table.rows.len(), anchor_rows, "{report} ({}): the rows", shape.label);
+    }
+    assert_eq!(table.total.map(|t| t as i64), anchor_total, "{report} ({}): every row", shape.label);
+    let met = Cell { report, label: shape.label, ours, base, table: &table, anchor_rows, anchor_total }.print();
+    Ok((table, met))
+}
+
 fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
     xs[xs.len() / 2]
@@ -992,26 +1032,8 @@ fn main() -> Res<()> {
         for report in queries::REPORTS {
             let anchor = anchor(report, now, &today, today_ms, None);
             for shape in shapes {
-                // As the API answers JSON: the first page of a per-row report.
-                let limit = queries::PAGINATED.contains(&report).then_some(queries::DEFAULT_LIMIT);
-                // "Now" is the anchor's instant, so that no deal turns stale between the two.
-                let mut filter = Filter { limit, known_at: Some(now_t), ..shape.filter.clone() };
-                if report == "late-edits" {
-                    // Late edits need a period's end: the 30 days that ended a week ago.
-                    (filter.from, filter.to) =
-                        (Some(now_t.date() - time::Duration::days(37)), Some(now_t.date() - time::Duration::days(7)));
-                }
-                let (ours, table) = time(runs, || {
-                    Ok(queries::run(&conn, report, &shape.subject, &filter, None).ok_or("unknown report")??)
-                })?;
-                let page = (i64::from(limit.unwrap_or(0)), 0);
-                let (base, (anchor_rows, anchor_total)) = time(runs, || run_anchor(&conn, &anchor, shape.cond, page))?;
-                if anchor.sqls.len() == 1 {
-                    assert_eq!(table.rows.len(), anchor_rows, "{report} ({}): the rows", shape.label);
-                }
-                assert_eq!(table.total.map(|t| t as i64), anchor_total, "{report} ({}): every row", shape.label);
-                let cell = Cell { report, label: shape.label, ours, base, table: &table, anchor_rows, anchor_total };
-                misses += usize::from(!cell.print());
+                let (table, met) = measure(&conn, runs, (report, shape), now_t, None, &anchor)?;
+                misses += usize::from(!met);
                 if let (Some(total), "none") = (table.total, shape.label) {
                     last_pages.push((report, total, anchor.clone()));
                 }
@@ -1029,16 +1051,8 @@ fn main() -> Res<()> {
     println!("|---|---:|---:|---:|---:|");
     for (report, total, anchor) in last_pages {
         let offset = total.saturating_sub(u64::from(queries::DEFAULT_LIMIT));
-        let mut filter = Filter {
-            limit: Some(queries::DEFAULT_LIMIT),
-            offset: Some(offset),
-            known_at: Some(now_t),
-            ..Filter::default()
-        };
-        if report == "late-edits" {
-            (filter.from, filter.to) =
-                (Some(now_t.date() - time::Duration::days(37)), Some(now_t.date() - time::Duration::days(7)));
-        }
+        let last = Filter { limit: Some(queries::DEFAULT_LIMIT), offset: Some(offset), ..Filter::default() };
+        let filter = report_filter(report, last, now_t);
         let (ours, _) =
             time(runs, || Ok(queries::run(&conn, report, &admin, &filter, None).ok_or("unknown report")??))?;
         let page = (i64::from(queries::DEFAULT_LIMIT), offset as i64);
@@ -1061,7 +1075,7 @@ fn main() -> Res<()> {
     let then_ms = now - 7 * DAY_MS;
     let then_today_ms = then_ms - then_ms.rem_euclid(DAY_MS);
     let then_today = then_t.date().to_string();
-    let then = rapport_server::reports::known::Known { seq: 1500, at_ms: then_ms };
+    let then = Known { seq: 1500, at_ms: then_ms };
     for (cut, share) in [("1", "1 in 16 (6 %)"), ("4", "1 in 4 (25 %)")] {
         let open = i64::MAX;
         for table in KNOWN_TABLES {
@@ -1108,23 +1122,8 @@ fn main() -> Res<()> {
         for report in queries::REPORTS {
             let anchor = anchor(report, then_ms, &then_today, then_today_ms, Some(then_ms));
             for shape in &grid {
-                let limit = queries::PAGINATED.contains(&report).then_some(queries::DEFAULT_LIMIT);
-                let mut filter = Filter { limit, known_at: Some(then_t), ..shape.filter.clone() };
-                if report == "late-edits" {
-                    (filter.from, filter.to) =
-                        (Some(then_t.date() - time::Duration::days(37)), Some(then_t.date() - time::Duration::days(7)));
-                }
-                let (ours, table) = time(runs, || {
-                    Ok(queries::run(&conn, report, &shape.subject, &filter, Some(then)).ok_or("unknown report")??)
-                })?;
-                let page = (i64::from(limit.unwrap_or(0)), 0);
-                let (base, (anchor_rows, anchor_total)) = time(runs, || run_anchor(&conn, &anchor, shape.cond, page))?;
-                if anchor.sqls.len() == 1 {
-                    assert_eq!(table.rows.len(), anchor_rows, "{report}: the rows as known then");
-                }
-                assert_eq!(table.total.map(|t| t as i64), anchor_total, "{report}: every row as known then");
-                let cell = Cell { report, label: shape.label, ours, base, table: &table, anchor_rows, anchor_total };
-                misses += usize::from(!cell.print());
+                let (_, met) = measure(&conn, runs, (report, shape), then_t, Some(then), &anchor)?;
+                misses += usize::from(!met);
             }
         }
         println!();
