@@ -150,19 +150,19 @@ fn filters(rng: &mut Rng) -> Vec<Filter> {
 /// Whether the subject may read the account and it passes the filter.
 fn passes(a: &Account, s: &Subject, f: &Filter) -> bool {
     let p = &a.party;
-    let owner = p.owner.as_deref();
+    a.deleted.is_none() && a.merged_into.is_none() && visible(s, f, &p.owner, &p.team, &p.territory)
+}
+
+/// Whether a row of an account with this owner, team and territory is in the
+/// subject's scope and passes the filter's team, rep and territory.
+fn visible(s: &Subject, f: &Filter, owner: &Option<String>, team: &Option<String>, territory: &Option<String>) -> bool {
     let in_scope = match s.role {
         Role::Admin | Role::Office => true,
-        Role::Manager => owner == Some(s.user.as_str()) || p.team.as_ref().is_some_and(|t| s.teams.contains(t)),
-        Role::Rep => owner == Some(s.user.as_str()) || p.territory.as_ref().is_some_and(|t| s.territories.contains(t)),
+        Role::Manager => owner.as_ref() == Some(&s.user) || team.as_ref().is_some_and(|t| s.teams.contains(t)),
+        Role::Rep => owner.as_ref() == Some(&s.user) || territory.as_ref().is_some_and(|t| s.territories.contains(t)),
     };
     let eq = |want: &Option<String>, got: &Option<String>| want.is_none() || want == got;
-    a.deleted.is_none()
-        && a.merged_into.is_none()
-        && in_scope
-        && eq(&f.team, &p.team)
-        && eq(&f.rep, &p.owner)
-        && eq(&f.territory, &p.territory)
+    in_scope && eq(&f.team, team) && eq(&f.rep, owner) && eq(&f.territory, territory)
 }
 
 fn in_period(t: OffsetDateTime, f: &Filter) -> bool {
@@ -508,14 +508,6 @@ fn late_edits_list_exactly_the_changes_made_in_the_period_and_received_after_its
     }
     changes.sort_by_key(|c| (c.made, c.seq));
 
-    let in_scope = |c: &Change, s: &Subject| match s.role {
-        Role::Admin | Role::Office => true,
-        Role::Manager => c.owner.as_ref() == Some(&s.user) || c.team.as_ref().is_some_and(|t| s.teams.contains(t)),
-        Role::Rep => {
-            c.owner.as_ref() == Some(&s.user) || c.territory.as_ref().is_some_and(|t| s.territories.contains(t))
-        }
-    };
-    let eq = |want: &Option<String>, got: &Option<String>| want.is_none() || want == got;
     let mut compared = 0;
     for day in days {
         let to = base().date() + Duration::days(day);
@@ -535,10 +527,7 @@ fn late_edits_list_exactly_the_changes_made_in_the_period_and_received_after_its
                             .iter()
                             .filter(|c| {
                                 !c.hidden
-                                    && in_scope(c, s)
-                                    && eq(&f.team, &c.team)
-                                    && eq(&f.rep, &c.owner)
-                                    && eq(&f.territory, &c.territory)
+                                    && visible(s, &f, &c.owner, &c.team, &c.territory)
                                     && c.made >= first
                                     && c.made < end
                                     && c.received >= end
