@@ -1,9 +1,10 @@
 //! # rapport-server-store
 //!
 //! The server's directory (users, teams, territories, devices and their
-//! tokens) behind one backend-neutral trait, [`DirectoryStore`], so the
-//! same operations run on the server's SQLite file and on PostgreSQL
-//! (issue 15; ADR `docs/adr/0026-directory-store.md`).
+//! tokens) and its audit log behind backend-neutral traits,
+//! [`DirectoryStore`] and [`AuditStore`], so the same operations run on the
+//! server's SQLite file and on PostgreSQL (issue 15; ADRs
+//! `docs/adr/0026-directory-store.md` and `docs/adr/0028-audit-store.md`).
 //!
 //! This crate holds what every backend shares: the trait, the types it
 //! speaks, the one error type, the rules that are not storage (name
@@ -11,9 +12,13 @@
 //! no SQL: the SQLite implementation lives in the server
 //! (`server/src/db/users.rs`), the PostgreSQL one in `rapport-store-postgres`.
 //!
-//! With the `conformance` feature, `conformance` is the one test suite
-//! every backend runs, instantiated with `directory_conformance_tests!`.
+//! With the `conformance` feature, `conformance` and `audit_conformance`
+//! are the test suites every backend runs, instantiated with
+//! `directory_conformance_tests!` and `audit_conformance_tests!`.
 
+pub mod audit;
+#[cfg(feature = "conformance")]
+pub mod audit_conformance;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
@@ -22,6 +27,7 @@ mod store;
 pub mod token;
 mod types;
 
+pub use audit::{ActedBy, AdminAction, AdminActionEntry, AuditEntry, AuditStore, Author, Recorded};
 pub use error::AdminError;
 pub use rapport_core::rules::Role;
 pub use store::DirectoryStore;

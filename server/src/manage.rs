@@ -16,9 +16,11 @@ use rusqlite::Connection;
 
 use crate::admin_client::AdminApi;
 use crate::config::{DATABASE_FILE, URL_FILE};
-use crate::db::audit::{ActedBy, AdminAction, AdminActionEntry, AuditEntry, Recorded};
+use crate::db::audit::{
+    ActedBy, AdminAction, AdminActionEntry, AuditEntry, AuditStore, Recorded, SqliteAudit, user_change,
+};
 use crate::db::users::{AdminError, DeviceInfo, NewDevice, SqliteDirectory, UserChange, UserInfo, WipeInfo};
-use crate::db::{DbError, audit, open_for_management};
+use crate::db::{DbError, open_for_management};
 
 /// Why a management command failed.
 #[derive(Debug, thiserror::Error)]
@@ -79,9 +81,10 @@ impl Manager {
     /// operating-system user running this command.
     fn acted<T>(
         &mut self,
-        op: impl FnOnce(&mut Connection) -> Result<(T, Recorded), AdminError>,
+        op: impl FnOnce(&Connection) -> Result<(T, Recorded), AdminError>,
     ) -> Result<T, ManageError> {
-        Ok(audit::acted(&mut self.conn, &ActedBy::console(), op)?)
+        let conn = &self.conn;
+        Ok(SqliteAudit::new(conn).acted(&ActedBy::console(), || op(conn))?)
     }
 
     pub fn add_user(
@@ -105,7 +108,7 @@ impl Manager {
     pub fn set_user(&mut self, name: &str, change: &UserChange) -> Result<(), ManageError> {
         self.acted(|conn| {
             SqliteDirectory::new(conn).set_user(name, change)?;
-            let detail = audit::user_change(change);
+            let detail = user_change(change);
             Ok(((), Recorded { action: AdminAction::UserChanged, subject: name.to_owned(), detail }))
         })
     }
@@ -165,11 +168,11 @@ impl Manager {
     }
 
     pub fn audit(&self, account: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>, ManageError> {
-        Ok(audit::list(&self.conn, account, limit)?)
+        Ok(SqliteAudit::new(&self.conn).list_changes(account, limit)?)
     }
 
     pub fn actions(&self, limit: u32) -> Result<Vec<AdminActionEntry>, ManageError> {
-        Ok(audit::list_actions(&self.conn, limit)?)
+        Ok(SqliteAudit::new(&self.conn).list_actions(limit)?)
     }
 }
 

@@ -21,7 +21,6 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use deadpool_postgres::{Pool, Transaction};
 use rapport_server_store::rules::{self, ADMIN_USER, check_name};
@@ -31,6 +30,7 @@ use rapport_server_store::{
 };
 
 use crate::PgError;
+use crate::clock::now_millis;
 use crate::log::PgLog;
 
 /// The directory in a PostgreSQL database. Cheap to clone; it shares the
@@ -50,7 +50,7 @@ impl PgLog {
 
 /// A PostgreSQL failure as the directory's error, classified as the log
 /// classifies it (a lost connection, a rollback, a refused statement).
-fn pg(e: impl Into<PgError>) -> AdminError {
+pub(crate) fn pg(e: impl Into<PgError>) -> AdminError {
     AdminError::backend(e.into())
 }
 
@@ -59,20 +59,23 @@ fn commit_failed(e: tokio_postgres::Error) -> AdminError {
     AdminError::backend(PgError::commit(e))
 }
 
-/// Milliseconds since the Unix epoch, UTC, from this node's clock (as the
-/// SQLite server stamps its rows).
-fn now_millis() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+impl PgLog {
+    /// Runs a directory or audit operation on the log's runtime with the
+    /// pool to draw from.
+    pub(crate) fn run_admin<T: Send + 'static, F>(&self, work: impl FnOnce(Pool) -> F) -> Result<T, AdminError>
+    where
+        F: Future<Output = Result<T, AdminError>> + Send + 'static,
+    {
+        self.run(work(self.pool())).map_err(pg)?
+    }
 }
 
 impl PgDirectory {
-    /// Runs `work` on the log's runtime with a pool of its own to draw from.
     fn run<T: Send + 'static, F>(&self, work: impl FnOnce(Pool) -> F) -> Result<T, AdminError>
     where
         F: Future<Output = Result<T, AdminError>> + Send + 'static,
     {
-        self.log.run(work(self.log.pool())).map_err(pg)?
+        self.log.run_admin(work)
     }
 }
 

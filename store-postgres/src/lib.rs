@@ -16,6 +16,10 @@
 //!   territories, devices and tokens) in the same database, as
 //!   `rapport_server_store`'s `DirectoryStore`, on the log's pool
 //!   (ADR `docs/adr/0026-directory-store.md`).
+//! * [`PgLog::audit`] gives the audit log (`rapport_server_store`'s
+//!   `AuditStore`); a transaction given an author with
+//!   [`PgTransaction::set_author`] audits the changes it logs
+//!   (ADR `docs/adr/0028-audit-store.md`).
 //! * [`cluster::TestDatabase`] makes throwaway databases for tests, and
 //!   [`cluster::ReplicatedPair`] a primary with a synchronous standby for
 //!   failover tests (ADR `docs/adr/0025-postgres-failover.md`).
@@ -32,6 +36,8 @@
 //! # Ok::<(), rapport_store_postgres::PgError>(())
 //! ```
 
+mod audit;
+mod clock;
 pub mod cluster;
 mod directory;
 mod error;
@@ -39,6 +45,7 @@ mod log;
 mod migrate;
 mod transaction;
 
+pub use audit::PgAudit;
 pub use directory::PgDirectory;
 pub use error::PgError;
 pub use log::{PgLog, PgOptions};

@@ -17,8 +17,11 @@ use tokio_postgres::Client;
 use crate::PgError;
 
 /// The migrations, oldest first. Append only.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_log.sql"), include_str!("../migrations/0002_directory.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_log.sql"),
+    include_str!("../migrations/0002_directory.sql"),
+    include_str!("../migrations/0003_audit.sql"),
+];
 
 /// The advisory lock key of migrations ("rapport" and 1).
 const MIGRATION_LOCK: i64 = 0x7261_7070_6f72_7401;

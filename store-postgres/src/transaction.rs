@@ -19,7 +19,11 @@ use automerge::{AutoCommit, Change};
 use deadpool_postgres::Object;
 use rapport_core::sync::{ActorNewest, DocMeta, Fingerprint, LogIdentity, LoggedChange, ServerStore, fingerprint_of};
 
+use rapport_server_store::Author;
+use rapport_server_store::audit::operation;
+
 use crate::PgError;
+use crate::clock::now_millis;
 use crate::log::PgLog;
 
 /// The advisory lock key that orders position assignment ("rapport" and 2).
@@ -37,6 +41,8 @@ pub struct PgTransaction {
     /// A statement failed: PostgreSQL aborted the transaction, and would
     /// answer COMMIT with a silent ROLLBACK.
     failed: bool,
+    /// Who pushes the changes appended now, for the audit log.
+    author: Option<Author>,
 }
 
 impl std::fmt::Debug for PgTransaction {
@@ -75,7 +81,21 @@ fn position(value: i64) -> Result<u64, PgError> {
 
 impl PgTransaction {
     pub(crate) fn new(log: PgLog, client: Object) -> PgTransaction {
-        PgTransaction { log, client: Some(Arc::new(client)), locked: false, savepoints: Vec::new(), failed: false }
+        PgTransaction {
+            log,
+            client: Some(Arc::new(client)),
+            locked: false,
+            savepoints: Vec::new(),
+            failed: false,
+            author: None,
+        }
+    }
+
+    /// Audits the changes appended from now on as pushed by `author`
+    /// (`None`: by the server itself, not audited). A group commit sets
+    /// each request's author in turn.
+    pub fn set_author(&mut self, author: Option<Author>) {
+        self.author = author;
     }
 
     /// Commits. `Ok` means stored durably (as PostgreSQL's `synchronous_commit`
@@ -155,6 +175,8 @@ struct Row {
     hash: Vec<u8>,
     actor: Vec<u8>,
     bytes: Vec<u8>,
+    /// The operation its message names, for the audit log.
+    op: String,
 }
 
 impl ServerStore for PgTransaction {
@@ -195,7 +217,9 @@ impl ServerStore for PgTransaction {
 
     /// Logs the changes of `doc` not logged yet (by hash: a retried push, or
     /// one another node stored after this transaction loaded the document,
-    /// is skipped) at the next positions, under the log's advisory lock.
+    /// is skipped) at the next positions, under the log's advisory lock;
+    /// with an author set, each of them gets its audit row too (a skipped
+    /// change was audited when it was logged).
     fn append(&mut self, doc: &str, changes: &[Change], _updated: AutoCommit) -> Result<(), PgError> {
         if changes.is_empty() {
             return Ok(());
@@ -209,9 +233,10 @@ impl ServerStore for PgTransaction {
                 hash: c.hash().0.to_vec(),
                 actor: c.actor_id().to_bytes().to_vec(),
                 bytes: c.raw_bytes().to_vec(),
+                op: operation(c.message()),
             })
             .collect();
-        let lock = self.lock_first();
+        let (lock, author) = (self.lock_first(), self.author);
         self.call(|c| async move {
             take_lock(&c, lock).await?;
             let hashes: Vec<&[u8]> = rows.iter().map(|r| r.hash.as_slice()).collect();
@@ -265,6 +290,17 @@ impl ServerStore for PgTransaction {
             c.execute(&update, &[&id, &head, &(fresh.len() as i64), &total]).await?;
             let moved = c.prepare_cached("UPDATE log_state SET head = $1, last_position = $1 WHERE id = 1").await?;
             c.execute(&moved, &[&head]).await?;
+            if let Some(author) = author {
+                let ops: Vec<&str> = fresh.iter().map(|r| r.op.as_str()).collect();
+                let audit = c
+                    .prepare_cached(
+                        "INSERT INTO audit (at, user_id, device_id, doc_id, seq, change, op)
+                         SELECT $1, $2, $3, $4, s, h, o FROM unnest($5::bigint[], $6::bytea[], $7::text[]) AS t(s, h, o)",
+                    )
+                    .await?;
+                c.execute(&audit, &[&now_millis(), &author.user_id, &author.device_id, &id, &seqs, &hashes, &ops])
+                    .await?;
+            }
             Ok(())
         })
     }

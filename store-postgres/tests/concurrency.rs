@@ -11,6 +11,7 @@ use std::time::Duration;
 use automerge::{AutoCommit, Change};
 use rapport_core::sync::conformance::edits;
 use rapport_core::sync::{OpenAccess, ServerStore, SyncRequest, handle};
+use rapport_server_store::{AuditStore, Author, DirectoryStore, TokenHash, UserChange};
 use rapport_store_postgres::cluster::TestDatabase;
 use rapport_store_postgres::{PgError, PgLog, PgOptions, schema_version};
 
@@ -21,6 +22,15 @@ fn database() -> TestDatabase {
 fn connect(db: &TestDatabase) -> PgLog {
     PgLog::connect(db.url(), PgOptions { max_connections: 4, io_threads: 1, ..PgOptions::default() })
         .expect("the log connects")
+}
+
+/// A user with one device in the log's directory, as the author of pushes.
+fn author(log: &PgLog, name: &str) -> Author {
+    let dir = log.directory();
+    let none = UserChange { role: None, teams: None, territories: None };
+    let device = dir.add_user(name, "rep", &none, "phone").expect("a user is added");
+    let principal = dir.authenticate(&TokenHash::of(&device.token)).expect("authenticates").expect("a known token");
+    Author { user_id: principal.user_id, device_id: principal.device_id }
 }
 
 /// A small deterministic generator (xorshift), so a failing run can be replayed.
@@ -41,14 +51,15 @@ const DOCS: u64 = 5;
 
 /// Appends `ROUNDS` transactions of 1 to 3 changes to random documents,
 /// each slowed (holding the log's lock) before its COMMIT; returns the
-/// hashes of every change it committed.
-fn writer(log: PgLog, index: usize, start: Arc<Barrier>) -> Vec<[u8; 32]> {
+/// hashes of every change it committed. Its pushes are audited as `by`.
+fn writer(log: PgLog, index: usize, by: Author, start: Arc<Barrier>) -> Vec<[u8; 32]> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1));
     let mut committed = Vec::new();
     start.wait();
     for _ in 0..ROUNDS {
         let doc = format!("doc-{}", rng.below(DOCS));
         let mut tx = log.begin().expect("a transaction begins");
+        tx.set_author(Some(by));
         let existing = tx.load(&doc).expect("the document loads");
         let (updated, changes): (AutoCommit, Vec<Change>) =
             edits(existing.as_ref(), index as u8 + 1, 1 + rng.below(3) as usize);
@@ -63,18 +74,20 @@ fn writer(log: PgLog, index: usize, start: Arc<Barrier>) -> Vec<[u8; 32]> {
 
 /// While writers on separate connections append at once, a reader probing
 /// positions never sees one before all those below it, and a device that
-/// syncs all the while ends up with every committed change.
+/// syncs all the while ends up with every committed change. The audit log
+/// lists every change once, in position order, attributed to its writer.
 #[test]
 fn concurrent_writers_never_let_a_reader_skip_a_position() {
     let db = database();
     let readers = connect(&db);
+    let authors: Vec<Author> = (0..WRITERS).map(|i| author(&readers, &format!("writer {i}"))).collect();
     // The writers, the prober, the device and this thread.
     let start = Arc::new(Barrier::new(WRITERS + 3));
     let done = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..WRITERS)
         .map(|i| {
-            let (log, start) = (connect(&db), start.clone());
-            thread::spawn(move || writer(log, i, start))
+            let (log, by, start) = (connect(&db), authors[i], start.clone());
+            thread::spawn(move || writer(log, i, by, start))
         })
         .collect();
 
@@ -165,6 +178,25 @@ fn concurrent_writers_never_let_a_reader_skip_a_position() {
         .collect();
     positions.sort_unstable();
     assert_eq!(positions, (1..=committed.len() as u64).collect::<Vec<_>>(), "positions are gap-free and unique");
+
+    // Every logged change is audited once, listed by position, with its writer.
+    let audited = readers.audit().list_changes(None, u32::MAX).expect("the audit log lists");
+    let seqs: Vec<i64> = audited.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=committed.len() as i64).collect::<Vec<_>>(), "one audit row per change, in log order");
+    for entry in &audited {
+        let change = tx
+            .changes_after(&entry.document, u64::try_from(entry.seq - 1).expect("a position"))
+            .expect("changes read")
+            .into_iter()
+            .next()
+            .expect("the audited change is logged");
+        let writer = change.actor[0] as usize - 1;
+        assert_eq!(
+            (change.seq as i64, entry.device_id),
+            (entry.seq, authors[writer].device_id),
+            "attributed to its writer"
+        );
+    }
 }
 
 /// Two transactions (two nodes) appending the same change at once: it is
@@ -173,13 +205,16 @@ fn concurrent_writers_never_let_a_reader_skip_a_position() {
 fn the_same_change_appended_by_two_nodes_at_once_is_logged_once() {
     let db = database();
     let (first, second) = (connect(&db), connect(&db));
+    let (by_first, by_second) = (author(&first, "first"), author(&first, "second"));
     let (doc, changes) = edits(None, 1, 2);
     let mut tx = first.begin().expect("a transaction begins");
+    tx.set_author(Some(by_first));
     tx.append("a", &changes, doc.clone()).expect("the changes are appended");
     let other = {
         let (changes, doc) = (changes.clone(), doc.clone());
         thread::spawn(move || {
             let mut tx = second.begin().expect("a transaction begins");
+            tx.set_author(Some(by_second));
             // Waits for the first transaction's lock, then finds its changes.
             tx.append("a", &changes, doc).expect("the changes are appended");
             tx.commit().expect("the second transaction commits");
@@ -192,6 +227,9 @@ fn the_same_change_appended_by_two_nodes_at_once_is_logged_once() {
     assert_eq!(tx.head().expect("the head reads"), 2);
     let logged: Vec<u64> = tx.changes_after("a", 0).expect("changes read").iter().map(|c| c.seq).collect();
     assert_eq!(logged, [1, 2]);
+    let audited = first.audit().list_changes(None, 10).expect("the audit log lists");
+    let rows: Vec<(i64, i64)> = audited.iter().map(|e| (e.seq, e.device_id)).collect();
+    assert_eq!(rows, [(1, by_first.device_id), (2, by_first.device_id)], "audited once, by the node that logged it");
 }
 
 /// A reader that read the head, then saw a document move past it (another

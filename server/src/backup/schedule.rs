@@ -138,13 +138,14 @@ pub fn spawn_schedule(
 
 /// Records a scheduled backup as an administrator's action of the schedule.
 async fn record(db: &crate::Db, info: &super::BackupInfo) {
-    use crate::db::audit::{self, ActedBy, AdminAction};
+    use crate::db::audit::{ActedBy, AdminAction, AuditStore, SqliteAudit};
     let file = info.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let detail = serde_json::json!({
         "scheduled": true, "head": info.head, "documents": info.documents, "bytes": info.bytes,
     });
-    let recorded =
-        db.call(move |conn| audit::record_action(conn, &ActedBy::Schedule, AdminAction::BackupTaken, &file, &detail));
+    let recorded = db.call(move |conn| {
+        Ok(SqliteAudit::new(conn).record_action(&ActedBy::Schedule, AdminAction::BackupTaken, &file, &detail)?)
+    });
     if let Err(e) = recorded.await {
         tracing::error!(error = %e, "cannot record a scheduled backup in the audit log");
     }

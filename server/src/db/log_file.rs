@@ -3,7 +3,9 @@
 //! (`rapport_core::sync::conformance`) runs against the SQLite backend.
 //!
 //! Each [`LogTransaction`] is one SQLite transaction over a [`SqlStore`]
-//! with no document cache, so every read comes from the file.
+//! with no document cache, so every read comes from the file. The directory
+//! and the audit log of the same file are there too, for the suites that
+//! need a log with users (`rapport_server_store::audit_conformance`).
 
 use std::path::Path;
 
@@ -11,7 +13,8 @@ use automerge::{AutoCommit, Change};
 use rapport_core::sync::{ActorNewest, DocMeta, Fingerprint, LogIdentity, LoggedChange, ServerStore};
 use rusqlite::Connection;
 
-use super::{DataLock, DbError, DocCache, SqlStore, open_for_management};
+use super::audit::{Author, SqliteAudit};
+use super::{DataLock, DbError, DocCache, SqlStore, SqliteDirectory, open_for_management};
 
 /// A server database file opened (created or upgraded) for its change log.
 #[doc(hidden)]
@@ -30,7 +33,22 @@ impl LogFile {
 
     /// Begins a transaction; nothing of it is stored before [`LogTransaction::commit`].
     pub fn transaction(&mut self) -> Result<LogTransaction<'_>, DbError> {
-        Ok(LogTransaction { tx: self.conn.transaction()?, cache: DocCache::new(0) })
+        Ok(LogTransaction { tx: self.conn.transaction()?, cache: DocCache::new(0), author: None })
+    }
+
+    /// Begins a transaction whose appended changes are audited as pushed by `author`.
+    pub fn transaction_by(&mut self, author: Author) -> Result<LogTransaction<'_>, DbError> {
+        Ok(LogTransaction { author: Some(author), ..self.transaction()? })
+    }
+
+    /// The directory in this file (outside any transaction).
+    pub fn directory(&self) -> SqliteDirectory<'_> {
+        SqliteDirectory::new(&self.conn)
+    }
+
+    /// The audit log in this file (outside any transaction).
+    pub fn audit(&self) -> SqliteAudit<'_> {
+        SqliteAudit::new(&self.conn)
     }
 }
 
@@ -40,6 +58,7 @@ impl LogFile {
 pub struct LogTransaction<'a> {
     tx: rusqlite::Transaction<'a>,
     cache: DocCache,
+    author: Option<Author>,
 }
 
 impl LogTransaction<'_> {
@@ -48,7 +67,11 @@ impl LogTransaction<'_> {
     }
 
     fn store(&mut self) -> SqlStore<'_> {
-        SqlStore::new(&self.tx, &mut self.cache, u64::MAX)
+        let store = SqlStore::new(&self.tx, &mut self.cache, u64::MAX);
+        match self.author {
+            Some(author) => store.with_author(author),
+            None => store,
+        }
     }
 }
 

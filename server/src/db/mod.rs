@@ -34,6 +34,7 @@ use rapport_server_store::DirectoryStore;
 use crate::auth::{Principal, TokenHash};
 use crate::metrics::Metrics;
 
+pub use audit::SqliteAudit;
 pub(crate) use cache::DocCache;
 #[doc(hidden)]
 pub use log_file::{LogFile, LogTransaction};

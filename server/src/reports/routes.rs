@@ -28,9 +28,9 @@ use super::queries::{self, Table};
 use super::sheet::sheet;
 use crate::AppState;
 use crate::auth::Principal;
-use crate::db::audit::AuditEntry;
+use crate::db::DbError;
+use crate::db::audit::{AuditEntry, AuditStore, SqliteAudit};
 use crate::db::users::SqliteDirectory;
-use crate::db::{DbError, audit};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use time::format_description::well_known::Rfc3339;
@@ -424,7 +424,12 @@ async fn history(
     let doc_id = id.clone();
     let (audit, received) = state
         .db()
-        .call(move |conn| Ok((audit::list(conn, Some(&doc_id), HISTORY_AUDIT_ROWS)?, received_times(conn, &doc_id)?)))
+        .call(move |conn| {
+            Ok((
+                SqliteAudit::new(conn).list_changes(Some(&doc_id), HISTORY_AUDIT_ROWS)?,
+                received_times(conn, &doc_id)?,
+            ))
+        })
         .await?;
     let changes: Vec<Value> = history
         .into_iter()

@@ -23,7 +23,9 @@ use crate::AppState;
 use crate::access::Role;
 use crate::auth::Principal;
 use crate::backup::BackupError;
-use crate::db::audit::{self, ActedBy, AdminAction, AdminActionEntry, AuditEntry, Recorded};
+use crate::db::audit::{
+    ActedBy, AdminAction, AdminActionEntry, AuditEntry, AuditStore, Recorded, SqliteAudit, user_change,
+};
 use crate::db::users::{AdminError, DeviceInfo, NewDevice, SqliteDirectory, UserChange, UserInfo};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
@@ -213,7 +215,7 @@ async fn add_user(
     let created = state
         .db()
         .call(move |conn| {
-            Ok(audit::acted(conn, &by, |conn| {
+            Ok(SqliteAudit::new(conn).acted(&by, || {
                 let created = SqliteDirectory::new(conn).add_user(&new.name, &new.role, &change, &device)?;
                 let detail = serde_json::json!({
                     "role": new.role, "teams": change.teams, "territories": change.territories,
@@ -254,11 +256,11 @@ async fn set_user(
     state
         .db()
         .call(move |conn| {
-            Ok(audit::acted(conn, &by, |conn| {
+            Ok(SqliteAudit::new(conn).acted(&by, || {
                 SqliteDirectory::new(conn).set_user(&name, &change)?;
                 Ok::<_, AdminError>((
                     (),
-                    Recorded { action: AdminAction::UserChanged, subject: name, detail: audit::user_change(&change) },
+                    Recorded { action: AdminAction::UserChanged, subject: name, detail: user_change(&change) },
                 ))
             }))
         })
@@ -288,7 +290,7 @@ async fn delete_user(
     state
         .db()
         .call(move |conn| {
-            Ok(audit::acted(conn, &by, |conn| {
+            Ok(SqliteAudit::new(conn).acted(&by, || {
                 SqliteDirectory::new(conn).delete_user(&name)?;
                 let detail = serde_json::json!({ "devices_revoked": true });
                 Ok::<_, AdminError>(((), Recorded { action: AdminAction::UserDeleted, subject: name, detail }))
@@ -325,7 +327,7 @@ async fn add_device(
     let created = state
         .db()
         .call(move |conn| {
-            Ok(audit::acted(conn, &by, |conn| {
+            Ok(SqliteAudit::new(conn).acted(&by, || {
                 let created = SqliteDirectory::new(conn).add_device(&user, &device)?;
                 let detail = serde_json::json!({ "user": created.user, "name": device.trim() });
                 let subject = created.device_id.to_string();
@@ -366,7 +368,7 @@ async fn add_team(
     state
         .db()
         .call(move |conn| {
-            Ok(audit::acted(conn, &by, |conn| {
+            Ok(SqliteAudit::new(conn).acted(&by, || {
                 SqliteDirectory::new(conn).add_team(&name)?;
                 let (subject, detail) = (name.trim().to_owned(), serde_json::json!({}));
                 Ok::<_, AdminError>(((), Recorded { action: AdminAction::TeamAdded, subject, detail }))
@@ -426,7 +428,7 @@ async fn revoke_device(
     state
         .db()
         .call(move |conn| {
-            Ok(audit::acted(conn, &by, |conn| {
+            Ok(SqliteAudit::new(conn).acted(&by, || {
                 let action = if wipe {
                     SqliteDirectory::new(conn).revoke_device_for_wipe(id)?;
                     AdminAction::DeviceRevokedForWipe
@@ -479,7 +481,8 @@ async fn list_audit(
         None => None,
     };
     let limit = q.limit.unwrap_or(AUDIT_DEFAULT).min(AUDIT_MAX);
-    let audit = state.db().call(move |conn| audit::list(conn, account.as_deref(), limit)).await?;
+    let audit =
+        state.db().call(move |conn| Ok(SqliteAudit::new(conn).list_changes(account.as_deref(), limit)?)).await?;
     Ok(Json(AuditList { audit }))
 }
 
@@ -516,7 +519,7 @@ async fn list_actions(
 ) -> Result<Json<ActionList>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::InvalidRequest(format!("invalid query: {}", e.body_text())))?;
     let limit = q.limit.unwrap_or(AUDIT_DEFAULT).min(AUDIT_MAX);
-    let actions = state.db().call(move |conn| audit::list_actions(conn, limit)).await?;
+    let actions = state.db().call(move |conn| Ok(SqliteAudit::new(conn).list_actions(limit)?)).await?;
     Ok(Json(ActionList { actions }))
 }
 
@@ -592,7 +595,10 @@ async fn backup(
     let file = info.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let (by, subject) = (acted_by(&principal), file.clone());
     let detail = serde_json::json!({ "head": info.head, "documents": info.documents, "bytes": info.bytes });
-    state.db().call(move |conn| audit::record_action(conn, &by, AdminAction::BackupTaken, &subject, &detail)).await?;
+    state
+        .db()
+        .call(move |conn| Ok(SqliteAudit::new(conn).record_action(&by, AdminAction::BackupTaken, &subject, &detail)?))
+        .await?;
     Ok(Json(BackupWritten {
         file,
         path: info.path,
