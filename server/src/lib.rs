@@ -29,6 +29,7 @@ mod routes;
 pub mod settings;
 pub mod shutdown;
 pub mod tls;
+pub mod to_postgres;
 mod web;
 
 use std::future::Future;

@@ -80,6 +80,18 @@ enum Command {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Copy this SQLite deployment (documents, log, users, devices, tokens,
+    /// audit log) into an empty PostgreSQL database, keeping every id and log
+    /// position, and verify the copy. Run it while the server is stopped;
+    /// the data directory is left as it was.
+    Migrate {
+        /// The data directory of the SQLite deployment.
+        #[arg(long = "from-data", value_name = "DIR")]
+        from_data: PathBuf,
+        /// The empty PostgreSQL database, e.g. postgres://rapport@db1:5432/rapport (also RAPPORT_DATABASE_URL).
+        #[arg(long, value_name = "URL", env = "RAPPORT_DATABASE_URL", hide_env_values = true)]
+        to: String,
+    },
     /// Declare that the data directory was restored (from a backup, or by
     /// copying files back): starts a new epoch, so that devices re-send
     /// what the restored database lacks. Run it while the server is stopped.
@@ -311,6 +323,10 @@ async fn main() -> ExitCode {
         Command::Serve(args) => args,
         Command::Backup { to, data } => return report(backup_to(&data.data, &to)),
         Command::Restore { from, data } => return report(restore_from(&from, &data.data)),
+        Command::Migrate { from_data, to } => {
+            let moved = tokio::task::spawn_blocking(move || migrate_to(&from_data, &to)).await;
+            return report(moved.unwrap_or_else(|e| Err(format!("the migration stopped: {e}"))));
+        }
         other => return report(manage(other).await),
     };
     let (listen, mut config) = match layered(args) {
@@ -380,11 +396,33 @@ fn restore_from(from: &std::path::Path, data: &std::path::Path) -> Result<String
     Ok(out)
 }
 
+/// `rapport-server migrate`: prints what was copied and verified.
+fn migrate_to(data: &std::path::Path, url: &str) -> Result<String, String> {
+    use rapport_store_postgres::import::Table;
+    let moved = rapport_server::to_postgres::migrate(data, url).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "Copied {} documents, the log up to position {} ({} change rows kept), {} users, {} devices, \
+         {} audited changes and {} administrators' actions into PostgreSQL.\n\
+         Verified: every table's rows, the log's identity and every document's state match.\n\
+         The data directory {} is unchanged; devices keep their place in the log.\n",
+        moved.count(Table::Documents),
+        moved.head,
+        moved.count(Table::Changes),
+        moved.count(Table::Users),
+        moved.count(Table::Devices),
+        moved.count(Table::Audit),
+        moved.count(Table::AdminActions),
+        data.display(),
+    ))
+}
+
 /// Runs a management command; returns what to print.
 async fn manage(command: Command) -> Result<String, ManageError> {
     let list = |v: Vec<String>, clear: bool| (clear || !v.is_empty()).then(|| v.into_iter().collect());
     match command {
-        Command::Serve(_) | Command::Backup { .. } | Command::Restore { .. } => Ok(String::new()),
+        Command::Serve(_) | Command::Backup { .. } | Command::Restore { .. } | Command::Migrate { .. } => {
+            Ok(String::new())
+        }
         Command::User { action, target } => {
             let mut m = target.open()?;
             match action {

@@ -56,6 +56,9 @@ pub enum PgError {
     /// A savepoint was released or rolled back that was never opened (a bug of the caller).
     #[error("no savepoint is open in this transaction")]
     NoSavepoint,
+    /// An import was asked of a database that already holds a deployment.
+    #[error("the PostgreSQL database is not empty (it holds a log, documents or users); import into a new database")]
+    NotEmpty,
     /// The access rules could not be evaluated (the request fails as a whole).
     #[error(transparent)]
     Access(#[from] AccessError),

@@ -20,6 +20,9 @@
 //!   `AuditStore`); a transaction given an author with
 //!   [`PgTransaction::set_author`] audits the changes it logs
 //!   (ADR `docs/adr/0028-audit-store.md`).
+//! * [`PgLog::import`] loads a whole deployment (a SQLite server's, for
+//!   `rapport-server migrate --from-data`) into an empty database, keeping
+//!   ids and log positions ([`import`]; ADR `docs/adr/0029-migrate-to-postgres.md`).
 //! * [`cluster::TestDatabase`] makes throwaway databases for tests, and
 //!   [`cluster::ReplicatedPair`] a primary with a synchronous standby for
 //!   failover tests (ADR `docs/adr/0025-postgres-failover.md`).
@@ -41,6 +44,7 @@ mod clock;
 pub mod cluster;
 mod directory;
 mod error;
+pub mod import;
 mod log;
 mod migrate;
 mod transaction;
@@ -48,6 +52,7 @@ mod transaction;
 pub use audit::PgAudit;
 pub use directory::PgDirectory;
 pub use error::PgError;
+pub use import::PgImport;
 pub use log::{PgLog, PgOptions};
 pub use migrate::schema_version;
 pub use transaction::PgTransaction;

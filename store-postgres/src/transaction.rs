@@ -27,7 +27,7 @@ use crate::clock::now_millis;
 use crate::log::PgLog;
 
 /// The advisory lock key that orders position assignment ("rapport" and 2).
-const LOG_LOCK: i64 = 0x7261_7070_6f72_7402;
+pub(crate) const LOG_LOCK: i64 = 0x7261_7070_6f72_7402;
 
 /// One transaction. Dropped without [`PgTransaction::commit`], it is rolled back.
 pub struct PgTransaction {
@@ -177,6 +177,8 @@ struct Row {
     bytes: Vec<u8>,
     /// The operation its message names, for the audit log.
     op: String,
+    /// Its own timestamp (the device's clock when it was made).
+    made_at: i64,
 }
 
 impl ServerStore for PgTransaction {
@@ -218,8 +220,9 @@ impl ServerStore for PgTransaction {
     /// Logs the changes of `doc` not logged yet (by hash: a retried push, or
     /// one another node stored after this transaction loaded the document,
     /// is skipped) at the next positions, under the log's advisory lock;
-    /// with an author set, each of them gets its audit row too (a skipped
-    /// change was audited when it was logged).
+    /// each with its two times (`change_times`: its own timestamp, and this
+    /// node's clock now); with an author set, each gets its audit row too
+    /// (a skipped change was audited when it was logged).
     fn append(&mut self, doc: &str, changes: &[Change], _updated: AutoCommit) -> Result<(), PgError> {
         if changes.is_empty() {
             return Ok(());
@@ -234,6 +237,7 @@ impl ServerStore for PgTransaction {
                 actor: c.actor_id().to_bytes().to_vec(),
                 bytes: c.raw_bytes().to_vec(),
                 op: operation(c.message()),
+                made_at: c.timestamp(),
             })
             .collect();
         let (lock, author) = (self.lock_first(), self.author);
@@ -290,6 +294,14 @@ impl ServerStore for PgTransaction {
             c.execute(&update, &[&id, &head, &(fresh.len() as i64), &total]).await?;
             let moved = c.prepare_cached("UPDATE log_state SET head = $1, last_position = $1 WHERE id = 1").await?;
             c.execute(&moved, &[&head]).await?;
+            let made: Vec<i64> = fresh.iter().map(|r| r.made_at).collect();
+            let times = c
+                .prepare_cached(
+                    "INSERT INTO change_times (seq, made_at, received_at)
+                     SELECT s, m, $3 FROM unnest($1::bigint[], $2::bigint[]) AS t(s, m)",
+                )
+                .await?;
+            c.execute(&times, &[&seqs, &made, &now_millis()]).await?;
             if let Some(author) = author {
                 let ops: Vec<&str> = fresh.iter().map(|r| r.op.as_str()).collect();
                 let audit = c

@@ -41,6 +41,11 @@ impl LogFile {
         Ok(LogTransaction { author: Some(author), ..self.transaction()? })
     }
 
+    /// The connection, for reading the file's tables (`to_postgres`).
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     /// The directory in this file (outside any transaction).
     pub fn directory(&self) -> SqliteDirectory<'_> {
         SqliteDirectory::new(&self.conn)
