@@ -4,7 +4,10 @@
 //! tokens) and its audit log behind backend-neutral traits,
 //! [`DirectoryStore`] and [`AuditStore`], so the same operations run on the
 //! server's SQLite file and on PostgreSQL (issue 15; ADRs
-//! `docs/adr/0026-directory-store.md` and `docs/adr/0028-audit-store.md`).
+//! `docs/adr/0026-directory-store.md` and `docs/adr/0028-audit-store.md`),
+//! and the sync protocol's access rules over any storage
+//! ([`access::RulesAccess`] over an [`access::AccessStore`]; ADR
+//! `docs/adr/0030-access-store.md`).
 //!
 //! This crate holds what every backend shares: the trait, the types it
 //! speaks, the one error type, the rules that are not storage (name
@@ -16,6 +19,7 @@
 //! are the test suites every backend runs, instantiated with
 //! `directory_conformance_tests!` and `audit_conformance_tests!`.
 
+pub mod access;
 pub mod audit;
 #[cfg(feature = "conformance")]
 pub mod audit_conformance;

@@ -2,8 +2,9 @@
 //! index of each account's owner/team/territory, the sync protocol's
 //! [`rapport_core::sync::Access`] over that index, and per-device rate limits.
 //!
-//! The rules are core's (`rapport_core::rules`, re-exported by [`policy`]; pure, no storage); [`SqlAccess`] applies them
-//! to one sync request inside the database thread's transaction. The table
+//! The rules are core's (`rapport_core::rules`, re-exported by [`policy`]; pure, no storage);
+//! `rapport_server_store::access::RulesAccess` applies them to one sync request, here over the SQLite
+//! file's storage ([`sql_access`]) inside the database thread's transaction. The table
 //! they implement is `docs/adr/0004-access.md`.
 
 mod index;
@@ -14,4 +15,4 @@ mod sql;
 pub(crate) use index::{read_scope, write_index};
 pub use limits::RateLimiter;
 pub use policy::{Role, Subject};
-pub(crate) use sql::SqlAccess;
+pub(crate) use sql::sql_access;

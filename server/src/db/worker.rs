@@ -18,7 +18,7 @@ use super::cache::DocCache;
 use super::store::{SqlStore, Written};
 use super::users::SqliteDirectory;
 use super::{DbError, DbOptions, Job};
-use crate::access::SqlAccess;
+use crate::access::sql_access;
 use crate::auth::Principal;
 use crate::metrics::Metrics;
 
@@ -206,7 +206,7 @@ impl Worker {
     /// The whole document, if it exists and the device's user may read it.
     fn document(&mut self, id: &str, principal: &Principal) -> Result<Option<Vec<u8>>, DbError> {
         let subject = SqliteDirectory::new(&self.conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
-        let access = SqlAccess::new(&self.conn, subject, principal.device_id, 0, self.options.max_doc_bytes);
+        let access = sql_access(&self.conn, subject, principal.device_id, 0, self.options.max_doc_bytes);
         if !access.may_read(id)? {
             return Ok(None);
         }
@@ -240,40 +240,42 @@ impl Worker {
         let mut changes_stored = 0u64;
         let mut docs_rejected = 0u64;
         for (request, principal, reply) in syncs {
-            let outcome =
-                tx.savepoint().map_err(DbError::from).and_then(|sp| {
-                    let subject = SqliteDirectory::new(&sp).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
-                    let access =
-                        SqlAccess::new(&sp, subject, principal.device_id, request.after, self.options.max_doc_bytes)
-                            .healing(request.v2.as_ref().is_some_and(|ext| ext.healing));
-                    access.bind_request_actor(&request.actor)?;
-                    let author = Author { user_id: principal.user_id, device_id: principal.device_id };
-                    let mut store = SqlStore::new(&sp, &mut self.cache, self.options.compact_after).with_author(author);
-                    // A panic while handling one request (remote bytes are untrusted)
-                    // must not kill the database thread: that request is rolled back.
-                    let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        handle(&mut store, &access, &request)
-                    }))
-                    .unwrap_or_else(|_| {
-                        tracing::error!(device = principal.device_id, "handling a sync request panicked; rolled back");
-                        Err(DbError::Unprocessable)
-                    });
-                    let result =
-                        handled.and_then(|answer| record_held(&sp, principal.device_id, &answer.0).map(|()| answer));
-                    let mine = std::mem::take(&mut store.written);
-                    drop(store);
-                    drop(access);
-                    match result.and_then(|answer| sp.commit().map(|()| answer).map_err(DbError::from)) {
-                        Ok(answer) => Ok((answer, mine)),
-                        Err(e) => {
-                            // The savepoint rolled back: the cache must not keep its appends.
-                            for doc in &mine.touched {
-                                self.cache.remove(doc);
-                            }
-                            Err(e)
+            let outcome = tx.savepoint().map_err(DbError::from).and_then(|sp| {
+                let subject = SqliteDirectory::new(&sp).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
+                let access = sql_access(&sp, subject, principal.device_id, request.after, self.options.max_doc_bytes)
+                    .healing(request.v2.as_ref().is_some_and(|ext| ext.healing));
+                if !access.bind_request_actor(&request.actor)? {
+                    return Err(DbError::ForeignActor);
+                }
+                let author = Author { user_id: principal.user_id, device_id: principal.device_id };
+                let mut store = SqlStore::new(&sp, &mut self.cache, self.options.compact_after).with_author(author);
+                // A panic while handling one request (remote bytes are untrusted)
+                // must not kill the database thread: that request is rolled back.
+                let handled =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(&mut store, &access, &request)))
+                        .unwrap_or_else(|_| {
+                            tracing::error!(
+                                device = principal.device_id,
+                                "handling a sync request panicked; rolled back"
+                            );
+                            Err(DbError::Unprocessable)
+                        });
+                let result =
+                    handled.and_then(|answer| record_held(&sp, principal.device_id, &answer.0).map(|()| answer));
+                let mine = std::mem::take(&mut store.written);
+                drop(store);
+                drop(access);
+                match result.and_then(|answer| sp.commit().map(|()| answer).map_err(DbError::from)) {
+                    Ok(answer) => Ok((answer, mine)),
+                    Err(e) => {
+                        // The savepoint rolled back: the cache must not keep its appends.
+                        for doc in &mine.touched {
+                            self.cache.remove(doc);
                         }
+                        Err(e)
                     }
-                });
+                }
+            });
             match outcome {
                 Ok((answer, mine)) => {
                     if let Some(seen) = answer.1.diverged_at {
