@@ -35,8 +35,10 @@ pub trait AccessStore {
     /// The device an actor id is bound to.
     fn actor_device(&self, actor: &[u8]) -> Result<Option<i64>, Self::Error>;
 
-    /// Binds an actor id to a device, unless it is bound already.
-    fn bind_actor(&self, actor: &[u8], device_id: i64) -> Result<(), Self::Error>;
+    /// Binds an actor id to a device unless it is bound already; returns
+    /// whether it is bound to that device now (`false`: another device
+    /// holds it, e.g. one whose request bound it first on another node).
+    fn bind_actor(&self, actor: &[u8], device_id: i64) -> Result<bool, Self::Error>;
 
     /// The bytes of changes a document holds (0 if it does not exist).
     fn document_bytes(&self, doc: &str) -> Result<u64, Self::Error>;
@@ -89,7 +91,7 @@ impl<S: AccessStore> RulesAccess<S> {
         }
         match self.store.actor_device(actor)? {
             Some(device) => Ok(device == self.device_id),
-            None => self.store.bind_actor(actor, self.device_id).map(|()| true),
+            None => self.store.bind_actor(actor, self.device_id),
         }
     }
 
@@ -244,7 +246,9 @@ impl<S: AccessStore> Access for RulesAccess<S> {
             }
         }
         for actor in unbound {
-            self.store.bind_actor(&actor, self.device_id).map_err(|e| failed(doc, e))?;
+            if !self.store.bind_actor(&actor, self.device_id).map_err(|e| failed(doc, e))? {
+                return Ok(Err(format!("document {doc}: a change is made with an actor id bound to another device")));
+            }
         }
         Ok(Ok(()))
     }

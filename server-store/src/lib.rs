@@ -20,6 +20,8 @@
 //! `directory_conformance_tests!` and `audit_conformance_tests!`.
 
 pub mod access;
+#[cfg(feature = "conformance")]
+pub mod access_conformance;
 pub mod audit;
 #[cfg(feature = "conformance")]
 pub mod audit_conformance;

@@ -404,7 +404,8 @@ fn migrate_to(data: &std::path::Path, url: &str) -> Result<String, String> {
         "Copied {} documents, the log up to position {} ({} change rows kept), {} users, {} devices, \
          {} audited changes and {} administrators' actions into PostgreSQL.\n\
          Verified: every table's rows, the log's identity and every document's state match.\n\
-         The data directory {} is unchanged; devices keep their place in the log.\n",
+         The data directory {} is unchanged; keep serving from it: serving from PostgreSQL comes in a later \
+         release, and devices will then keep their place in the log.\n",
         moved.count(Table::Documents),
         moved.head,
         moved.count(Table::Changes),

@@ -1,7 +1,8 @@
 //! `rapport-server migrate --from-data DIR --to postgres://…`: copies a
 //! SQLite deployment (documents, the log with its identity and positions,
 //! users, teams, devices and token hashes, wipes, actor bindings, what each
-//! device holds, the two times of every change, the audit log) into an
+//! device holds, the accounts' scope index, the two times of every change,
+//! the audit log) into an
 //! empty PostgreSQL database, in one transaction, then verifies the copy
 //! (ADR `docs/adr/0029-migrate-to-postgres.md`).
 //!
@@ -9,8 +10,8 @@
 //! them, so a device sees the same log and goes on from where it was: no
 //! re-initialising, nothing sent again. The SQLite file is only read (its
 //! schema is brought up to date first, as `serve` would); the server must
-//! be stopped, which the data directory's lock ensures. What can be derived
-//! again from the documents (the scope and reporting indexes) is not copied.
+//! be stopped, which the data directory's lock ensures. The reporting
+//! index, derived again from the documents, is not copied.
 
 use std::collections::HashMap;
 use std::path::Path;

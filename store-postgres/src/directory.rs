@@ -22,7 +22,7 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::{ClientWrapper, Pool, Transaction};
 use rapport_server_store::rules::{self, ADMIN_USER, check_name};
 use rapport_server_store::{
     AdminError, Bootstrap, DeviceInfo, DirectoryStore, NewDevice, Principal, Role, Subject, TokenHash, UserChange,
@@ -142,19 +142,7 @@ impl DirectoryStore for PgDirectory {
     fn subject(&self, device_id: i64) -> Result<Option<Subject>, AdminError> {
         self.run(|pool| async move {
             let client = pool.get().await.map_err(pg)?;
-            let statement = client
-                .prepare_cached(
-                    "SELECT u.name, u.role,
-                            ARRAY(SELECT team FROM user_teams WHERE user_id = u.id),
-                            ARRAY(SELECT territory FROM user_territories WHERE user_id = u.id)
-                     FROM devices d JOIN users u ON u.id = d.user_id
-                     WHERE d.id = $1 AND d.revoked_at IS NULL AND u.deleted_at IS NULL",
-                )
-                .await
-                .map_err(pg)?;
-            let Some(row) = client.query_opt(&statement, &[&device_id]).await.map_err(pg)? else { return Ok(None) };
-            let Some(role) = Role::parse(row.get(1)) else { return Ok(None) };
-            Ok(Some(Subject { user: row.get(0), role, teams: set(row.get(2)), territories: set(row.get(3)) }))
+            subject_of(&client, device_id).await.map_err(pg)
         })
     }
 
@@ -382,6 +370,23 @@ impl PgDirectory {
             Ok(client.query(sql, &[]).await.map_err(pg)?.iter().map(|row| row.get(0)).collect())
         })
     }
+}
+
+/// The current rules of a device's user, read on `client` (a pooled
+/// connection, or the connection of a sync request's transaction).
+pub(crate) async fn subject_of(client: &ClientWrapper, device_id: i64) -> Result<Option<Subject>, PgError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT u.name, u.role,
+                    ARRAY(SELECT team FROM user_teams WHERE user_id = u.id),
+                    ARRAY(SELECT territory FROM user_territories WHERE user_id = u.id)
+             FROM devices d JOIN users u ON u.id = d.user_id
+             WHERE d.id = $1 AND d.revoked_at IS NULL AND u.deleted_at IS NULL",
+        )
+        .await?;
+    let Some(row) = client.query_opt(&statement, &[&device_id]).await? else { return Ok(None) };
+    let Some(role) = Role::parse(row.get(1)) else { return Ok(None) };
+    Ok(Some(Subject { user: row.get(0), role, teams: set(row.get(2)), territories: set(row.get(3)) }))
 }
 
 fn set(names: Vec<String>) -> BTreeSet<String> {

@@ -56,6 +56,12 @@ pub enum PgError {
     /// A savepoint was released or rolled back that was never opened (a bug of the caller).
     #[error("no savepoint is open in this transaction")]
     NoSavepoint,
+    /// The device was revoked, or its user deleted, since it authenticated.
+    #[error("this device was revoked; ask an administrator for a new token")]
+    Revoked,
+    /// The request's actor id is bound to another device (a replayed or forged request).
+    #[error("the request's actor id is bound to another device")]
+    ForeignActor,
     /// An import was asked of a database that already holds a deployment.
     #[error("the PostgreSQL database is not empty (it holds a log, documents or users); import into a new database")]
     NotEmpty,

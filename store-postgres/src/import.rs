@@ -24,6 +24,8 @@ use crate::transaction::LOG_LOCK;
 pub enum Table {
     /// `id, last_seq, snapshot, snapshot_seq, pruned_seq, change_count, bytes`
     Documents,
+    /// `doc_id, owner, team, territory`: the accounts' scope index.
+    Accounts,
     /// `seq, doc_id, actor, bytes`
     Changes,
     /// `seq, doc_id, hash`: every logged position's change hash (pruned changes' too).
@@ -56,8 +58,9 @@ pub enum Table {
 
 impl Table {
     /// Every table, in the order an import fills them.
-    pub const ALL: [Table; 15] = [
+    pub const ALL: [Table; 16] = [
         Table::Documents,
+        Table::Accounts,
         Table::Changes,
         Table::LogHashes,
         Table::ActorNewest,
@@ -78,6 +81,7 @@ impl Table {
     pub fn name(self) -> &'static str {
         match self {
             Table::Documents => "documents",
+            Table::Accounts => "accounts",
             Table::Changes => "changes",
             Table::LogHashes => "log_hashes",
             Table::ActorNewest => "actor_newest",
@@ -99,6 +103,7 @@ impl Table {
     pub fn columns(self) -> &'static [&'static str] {
         match self {
             Table::Documents => &["id", "last_seq", "snapshot", "snapshot_seq", "pruned_seq", "change_count", "bytes"],
+            Table::Accounts => &["doc_id", "owner", "team", "territory"],
             Table::Changes => &["seq", "doc_id", "actor", "bytes"],
             Table::LogHashes => &["seq", "doc_id", "hash"],
             Table::ActorNewest => &["actor", "seq", "doc_id"],

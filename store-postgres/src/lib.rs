@@ -20,6 +20,11 @@
 //!   `AuditStore`); a transaction given an author with
 //!   [`PgTransaction::set_author`] audits the changes it logs
 //!   (ADR `docs/adr/0028-audit-store.md`).
+//! * [`PgTransaction::access_store`] gives the access rules
+//!   (`rapport_server_store::access::RulesAccess`) their storage on the
+//!   request's transaction; appends keep the accounts' scope index, and
+//!   [`PgTransaction::record_held`] what each device holds (ADR
+//!   `docs/adr/0030-access-store.md`).
 //! * [`PgLog::import`] loads a whole deployment (a SQLite server's, for
 //!   `rapport-server migrate --from-data`) into an empty database, keeping
 //!   ids and log positions ([`import`]; ADR `docs/adr/0029-migrate-to-postgres.md`).
@@ -39,6 +44,7 @@
 //! # Ok::<(), rapport_store_postgres::PgError>(())
 //! ```
 
+mod access;
 mod audit;
 mod clock;
 pub mod cluster;
@@ -47,8 +53,10 @@ mod error;
 pub mod import;
 mod log;
 mod migrate;
+mod sync;
 mod transaction;
 
+pub use access::PgAccessStore;
 pub use audit::PgAudit;
 pub use directory::PgDirectory;
 pub use error::PgError;

@@ -14,15 +14,21 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use automerge::{AutoCommit, Change};
 use deadpool_postgres::Object;
-use rapport_core::sync::{ActorNewest, DocMeta, Fingerprint, LogIdentity, LoggedChange, ServerStore, fingerprint_of};
+use rapport_core::rules::AccountScope;
+use rapport_core::settings::SETTINGS_DOC_ID;
+use rapport_core::sync::{
+    AckStatus, ActorNewest, DocMeta, Fingerprint, LogIdentity, LoggedChange, ServerStore, SyncResponse, fingerprint_of,
+};
 
 use rapport_server_store::Author;
 use rapport_server_store::audit::operation;
 
 use crate::PgError;
+use crate::access::PgAccessStore;
 use crate::clock::now_millis;
 use crate::log::PgLog;
 
@@ -38,9 +44,13 @@ pub struct PgTransaction {
     locked: bool,
     /// `locked` as it was at each open savepoint, innermost last.
     savepoints: Vec<bool>,
-    /// A statement failed: PostgreSQL aborted the transaction, and would
-    /// answer COMMIT with a silent ROLLBACK.
-    failed: bool,
+    /// A statement failed (here or through the access rules' handle):
+    /// PostgreSQL aborted the transaction, and would answer COMMIT with a
+    /// silent ROLLBACK.
+    failed: Arc<AtomicBool>,
+    /// The log position each loaded document's state reaches, to tell
+    /// whether another node appended to it since (see `append`).
+    loaded: HashMap<String, i64>,
     /// Who pushes the changes appended now, for the audit log.
     author: Option<Author>,
 }
@@ -50,7 +60,7 @@ impl std::fmt::Debug for PgTransaction {
         f.debug_struct("PgTransaction")
             .field("open", &self.client.is_some())
             .field("locked", &self.locked)
-            .field("failed", &self.failed)
+            .field("failed", &self.failed.load(Ordering::Acquire))
             .finish()
     }
 }
@@ -86,7 +96,8 @@ impl PgTransaction {
             client: Some(Arc::new(client)),
             locked: false,
             savepoints: Vec::new(),
-            failed: false,
+            failed: Arc::new(AtomicBool::new(false)),
+            loaded: HashMap::new(),
             author: None,
         }
     }
@@ -105,7 +116,7 @@ impl PgTransaction {
     /// [`PgTransaction::rollback_to_savepoint`]) nothing was stored:
     /// [`PgError::Aborted`], and the transaction is rolled back.
     pub fn commit(mut self) -> Result<(), PgError> {
-        if self.failed {
+        if self.failed.load(Ordering::Acquire) {
             return Err(PgError::Aborted);
         }
         let client = self.client.take().ok_or(PgError::Finished)?;
@@ -136,8 +147,79 @@ impl PgTransaction {
         })?;
         self.locked = locked;
         // A statement failed after the savepoint is undone with it.
-        self.failed = false;
+        self.failed.store(false, Ordering::Release);
         Ok(())
+    }
+
+    /// Rewrites the scope index row of account `doc` after an append, from
+    /// the document as the log's lock leaves it. `before` is the position
+    /// the document reached before this append: if another node appended
+    /// to it after this transaction loaded it (or it was never loaded
+    /// here), `updated` lacks those changes and the document is read again
+    /// (under the lock, with this append's changes).
+    fn write_scope(&mut self, doc: &str, before: i64, updated: AutoCommit) -> Result<(), PgError> {
+        let seen = self.loaded.get(doc).copied().unwrap_or(0);
+        let state = if before > seen {
+            self.load(doc)?.ok_or(PgError::Invalid { what: "document (gone while appending)" })?
+        } else {
+            updated
+        };
+        let scope = AccountScope::of(&state, None);
+        let id = doc.to_owned();
+        self.call(|c| async move {
+            let upsert = c
+                .prepare_cached(
+                    "INSERT INTO accounts (doc_id, owner, team, territory) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (doc_id) DO UPDATE SET owner = excluded.owner, team = excluded.team,
+                         territory = excluded.territory
+                     WHERE (accounts.owner, accounts.team, accounts.territory)
+                         IS DISTINCT FROM (excluded.owner, excluded.team, excluded.territory)",
+                )
+                .await?;
+            c.execute(&upsert, &[&id, &scope.owner, &scope.team, &scope.territory]).await?;
+            Ok(())
+        })
+    }
+
+    /// A handle on this transaction for the access rules
+    /// (`rapport_server_store::access::RulesAccess`) to read and write
+    /// through while the protocol holds the transaction itself. A failed
+    /// statement through it fails the transaction too.
+    pub fn access_store(&self) -> Result<PgAccessStore, PgError> {
+        let client = self.client.clone().ok_or(PgError::Finished)?;
+        Ok(PgAccessStore::new(self.log.clone(), client, self.failed.clone()))
+    }
+
+    /// Records what the device holds after a response: documents it was
+    /// sent (held once it asks from past this response), documents it
+    /// pushed (held), documents that left its scope (gone once it asks
+    /// from past this response). The same rules as the SQLite server's.
+    pub fn record_held(&mut self, device_id: i64, response: &SyncResponse) -> Result<(), PgError> {
+        let after = stored(response.after);
+        // One row per document and statement: an upsert may not touch a row twice.
+        let unique = |docs: Vec<String>| {
+            docs.into_iter().collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>()
+        };
+        let sent = unique(response.pull.iter().map(|d| d.doc.clone()).collect());
+        let pushed =
+            unique(response.acks.iter().filter(|a| a.status == AckStatus::Stored).map(|a| a.doc.clone()).collect());
+        let removed = response.removed.clone();
+        self.call(|c| async move {
+            let upsert = c
+                .prepare_cached(
+                    "INSERT INTO device_docs (device_id, doc_id, since, gone)
+                     SELECT $1, d, $3, NULL FROM unnest($2::text[]) AS t(d)
+                     ON CONFLICT (device_id, doc_id) DO UPDATE SET since = excluded.since, gone = NULL",
+                )
+                .await?;
+            c.execute(&upsert, &[&device_id, &sent, &after]).await?;
+            c.execute(&upsert, &[&device_id, &pushed, &0i64]).await?;
+            let gone = c
+                .prepare_cached("UPDATE device_docs SET gone = $3 WHERE device_id = $1 AND doc_id = ANY($2::text[])")
+                .await?;
+            c.execute(&gone, &[&device_id, &removed, &after]).await?;
+            Ok(())
+        })
     }
 
     /// Runs one piece of async work with this transaction's connection.
@@ -150,7 +232,7 @@ impl PgTransaction {
         let client = self.client.clone().ok_or(PgError::Finished)?;
         let outcome = self.log.run(work(client)).and_then(|done| done);
         if outcome.is_err() {
-            self.failed = true;
+            self.failed.store(true, Ordering::Release);
         }
         outcome
     }
@@ -198,11 +280,14 @@ impl ServerStore for PgTransaction {
             let Some(row) = c.query_opt(&get, &[&id]).await? else { return Ok(None) };
             let (snapshot, snapshot_seq): (Option<Vec<u8>>, i64) = (row.get(0), row.get(1));
             let rows =
-                c.prepare_cached("SELECT bytes FROM changes WHERE doc_id = $1 AND seq > $2 ORDER BY seq").await?;
-            let changes: Vec<Vec<u8>> = c.query(&rows, &[&id, &snapshot_seq]).await?.iter().map(|r| r.get(0)).collect();
-            Ok(Some((snapshot, changes)))
+                c.prepare_cached("SELECT seq, bytes FROM changes WHERE doc_id = $1 AND seq > $2 ORDER BY seq").await?;
+            let rows = c.query(&rows, &[&id, &snapshot_seq]).await?;
+            let upto = rows.last().map_or(snapshot_seq, |r| r.get(0));
+            let changes: Vec<Vec<u8>> = rows.iter().map(|r| r.get(1)).collect();
+            Ok(Some((snapshot, changes, upto)))
         })?;
-        let Some((snapshot, raw)) = stored else { return Ok(None) };
+        let Some((snapshot, raw, upto)) = stored else { return Ok(None) };
+        self.loaded.insert(doc.to_owned(), upto);
         let corrupt = |reason: String| PgError::Corrupt { doc: doc.to_owned(), reason };
         let mut loaded = match snapshot {
             Some(bytes) => AutoCommit::load(&bytes).map_err(|e| corrupt(e.to_string()))?,
@@ -223,7 +308,7 @@ impl ServerStore for PgTransaction {
     /// each with its two times (`change_times`: its own timestamp, and this
     /// node's clock now); with an author set, each gets its audit row too
     /// (a skipped change was audited when it was logged).
-    fn append(&mut self, doc: &str, changes: &[Change], _updated: AutoCommit) -> Result<(), PgError> {
+    fn append(&mut self, doc: &str, changes: &[Change], updated: AutoCommit) -> Result<(), PgError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -241,17 +326,19 @@ impl ServerStore for PgTransaction {
             })
             .collect();
         let (lock, author) = (self.lock_first(), self.author);
-        self.call(|c| async move {
+        let logged = self.call(|c| async move {
             take_lock(&c, lock).await?;
             let hashes: Vec<&[u8]> = rows.iter().map(|r| r.hash.as_slice()).collect();
             let known = c.prepare_cached("SELECT hash FROM log_hashes WHERE doc_id = $1 AND hash = ANY($2)").await?;
             let known: HashSet<Vec<u8>> = c.query(&known, &[&id, &hashes]).await?.iter().map(|r| r.get(0)).collect();
             let fresh: Vec<&Row> = rows.iter().filter(|r| !known.contains(&r.hash)).collect();
             if fresh.is_empty() {
-                return Ok(());
+                return Ok(None);
             }
             let create = c.prepare_cached("INSERT INTO documents (id) VALUES ($1) ON CONFLICT (id) DO NOTHING").await?;
             c.execute(&create, &[&id]).await?;
+            let before = c.prepare_cached("SELECT last_seq FROM documents WHERE id = $1").await?;
+            let before: i64 = c.query_one(&before, &[&id]).await?.get(0);
             let last: i64 = c.query_one("SELECT last_position FROM log_state WHERE id = 1", &[]).await?.get(0);
             let seqs: Vec<i64> = (1..=fresh.len() as i64).map(|i| last + i).collect();
             let head = last + fresh.len() as i64;
@@ -313,8 +400,12 @@ impl ServerStore for PgTransaction {
                 c.execute(&audit, &[&now_millis(), &author.user_id, &author.device_id, &id, &seqs, &hashes, &ops])
                     .await?;
             }
-            Ok(())
-        })
+            Ok(Some(before))
+        })?;
+        match logged {
+            Some(before) if doc != SETTINGS_DOC_ID => self.write_scope(doc, before, updated),
+            _ => Ok(()),
+        }
     }
 
     /// As of position `upto`: a document logged in `(after, upto]` that

@@ -358,3 +358,60 @@ fn requests_in_savepoints_of_one_transaction_keep_positions_gap_free() {
     assert_eq!(tx.head().expect("the head reads"), 4);
     assert!(matches!(tx.release_savepoint(), Err(PgError::NoSavepoint)));
 }
+
+/// An account document with a territory, as one actor's changes.
+fn account_with_territory(territory: &str) -> AutoCommit {
+    use automerge::transaction::Transactable;
+    let mut doc = AutoCommit::new().with_actor(automerge::ActorId::from(vec![1; 16]));
+    let party = doc.put_object(automerge::ROOT, "party", automerge::ObjType::Map).expect("a party map");
+    doc.put(&party, "territory", territory).expect("a territory");
+    doc.commit();
+    doc
+}
+
+fn set_party(doc: &mut AutoCommit, key: &str, value: &str) -> Vec<Change> {
+    use automerge::ReadDoc;
+    use automerge::transaction::Transactable;
+    let before = doc.get_heads();
+    let party = match doc.get(automerge::ROOT, "party").expect("a read") {
+        Some((_, id)) => id,
+        None => panic!("the document has a party map"),
+    };
+    doc.put(&party, key, value).expect("a put");
+    doc.commit();
+    doc.get_changes(&before)
+}
+
+/// The scope index is written from the document as the log's lock leaves
+/// it: node A appends an edit to a document it loaded before node B moved
+/// the account to another territory; the index follows B's move, not A's
+/// stale copy.
+#[test]
+fn the_scope_index_follows_changes_another_node_made_since_this_one_loaded() {
+    use rapport_server_store::access::AccessStore;
+    let db = database();
+    let (a, b) = (connect(&db), connect(&db));
+    let created = account_with_territory("Київ");
+    let mut tx = a.begin().expect("a transaction");
+    tx.append("acct", &created.clone().get_changes(&[]), created.clone()).expect("the account is logged");
+    tx.commit().expect("commits");
+
+    let mut on_a = a.begin().expect("node A begins");
+    let mut stale = on_a.load("acct").expect("loads").expect("exists");
+
+    let mut on_b = b.begin().expect("node B begins");
+    let mut moved = on_b.load("acct").expect("loads").expect("exists");
+    moved.set_actor(automerge::ActorId::from(vec![2; 16]));
+    let moved_changes = set_party(&mut moved, "territory", "Одеса");
+    on_b.append("acct", &moved_changes, moved).expect("B logs the move");
+    on_b.commit().expect("B commits");
+
+    let edit = set_party(&mut stale, "industry", "Енергетика");
+    on_a.append("acct", &edit, stale).expect("A logs its edit");
+    on_a.commit().expect("A commits");
+
+    let tx = a.begin().expect("a transaction");
+    let scope = tx.access_store().expect("a handle").account_scope("acct").expect("the index reads");
+    assert_eq!(scope.and_then(|s| s.territory).as_deref(), Some("Одеса"), "the index has B's move");
+    tx.commit().expect("a read commits");
+}

@@ -54,13 +54,14 @@ impl AccessStore for SqliteAccessStore<'_> {
             .optional()?)
     }
 
-    fn bind_actor(&self, actor: &[u8], device_id: i64) -> Result<(), DbError> {
-        self.conn
+    fn bind_actor(&self, actor: &[u8], device_id: i64) -> Result<bool, DbError> {
+        let bound = self
+            .conn
             .prepare_cached(
                 "INSERT INTO actors (actor, device_id, bound_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             )?
             .execute(params![actor, device_id, crate::db::now_millis()])?;
-        Ok(())
+        Ok(bound == 1 || self.actor_device(actor)? == Some(device_id))
     }
 
     fn document_bytes(&self, doc: &str) -> Result<u64, DbError> {

@@ -10,11 +10,15 @@
 use std::path::Path;
 
 use automerge::{AutoCommit, Change};
-use rapport_core::sync::{ActorNewest, DocMeta, Fingerprint, LogIdentity, LoggedChange, ServerStore};
+use rapport_core::sync::{
+    ActorNewest, DocMeta, Fingerprint, LogIdentity, LoggedChange, ServerStore, SyncRequest, SyncResponse,
+};
 use rusqlite::Connection;
 
 use super::audit::{Author, SqliteAudit};
-use super::{DataLock, DbError, DocCache, SqlStore, SqliteDirectory, open_for_management};
+use super::worker::sync_one;
+use super::{DataLock, DbError, DbOptions, DocCache, SqlStore, SqliteDirectory, open_for_management};
+use crate::auth::Principal;
 
 /// A server database file opened (created or upgraded) for its change log.
 #[doc(hidden)]
@@ -44,6 +48,24 @@ impl LogFile {
     /// The connection, for reading the file's tables (`to_postgres`).
     pub(crate) fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Handles one sync request of `principal` as the database thread does
+    /// (the device's rules, its actor id bound, the audit, what it holds),
+    /// in a transaction committed if the request succeeds.
+    pub fn sync(
+        &mut self,
+        principal: &Principal,
+        request: &SyncRequest,
+        max_doc_bytes: u64,
+    ) -> Result<SyncResponse, DbError> {
+        let tx = self.conn.transaction()?;
+        let mut cache = DocCache::new(0);
+        let options = DbOptions { compact_after: u64::MAX, max_doc_bytes, ..DbOptions::default() };
+        let (result, _) = sync_one(&tx, &mut cache, &options, request, principal);
+        let (response, _) = result?;
+        tx.commit()?;
+        Ok(response)
     }
 
     /// The directory in this file (outside any transaction).

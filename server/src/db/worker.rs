@@ -241,30 +241,7 @@ impl Worker {
         let mut docs_rejected = 0u64;
         for (request, principal, reply) in syncs {
             let outcome = tx.savepoint().map_err(DbError::from).and_then(|sp| {
-                let subject = SqliteDirectory::new(&sp).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
-                let access = sql_access(&sp, subject, principal.device_id, request.after, self.options.max_doc_bytes)
-                    .healing(request.v2.as_ref().is_some_and(|ext| ext.healing));
-                if !access.bind_request_actor(&request.actor)? {
-                    return Err(DbError::ForeignActor);
-                }
-                let author = Author { user_id: principal.user_id, device_id: principal.device_id };
-                let mut store = SqlStore::new(&sp, &mut self.cache, self.options.compact_after).with_author(author);
-                // A panic while handling one request (remote bytes are untrusted)
-                // must not kill the database thread: that request is rolled back.
-                let handled =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(&mut store, &access, &request)))
-                        .unwrap_or_else(|_| {
-                            tracing::error!(
-                                device = principal.device_id,
-                                "handling a sync request panicked; rolled back"
-                            );
-                            Err(DbError::Unprocessable)
-                        });
-                let result =
-                    handled.and_then(|answer| record_held(&sp, principal.device_id, &answer.0).map(|()| answer));
-                let mine = std::mem::take(&mut store.written);
-                drop(store);
-                drop(access);
+                let (result, mine) = sync_one(&sp, &mut self.cache, &self.options, &request, &principal);
                 match result.and_then(|answer| sp.commit().map(|()| answer).map_err(DbError::from)) {
                     Ok(answer) => Ok((answer, mine)),
                     Err(e) => {
@@ -435,6 +412,43 @@ fn storage_error(path: Option<&Path>, metrics: &Metrics, e: DbError) -> DbError 
     );
     metrics.storage_full(free);
     DbError::StorageFull
+}
+
+/// One sync request of `principal` on `conn` (the request's savepoint or
+/// transaction): the device's current rules, its actor id bound, the
+/// request handled through the access rules and the document cache, and
+/// what the device holds recorded. Returns the answer, and what was
+/// written, for the caller to evict from the cache if it rolls back.
+pub(super) fn sync_one(
+    conn: &Connection,
+    cache: &mut DocCache,
+    options: &DbOptions,
+    request: &SyncRequest,
+    principal: &Principal,
+) -> (Result<(SyncResponse, HandleStats), DbError>, Written) {
+    let subject = match SqliteDirectory::new(conn).subject(principal.device_id) {
+        Ok(Some(subject)) => subject,
+        Ok(None) => return (Err(DbError::Revoked), Written::default()),
+        Err(e) => return (Err(e.into()), Written::default()),
+    };
+    let access = sql_access(conn, subject, principal.device_id, request.after, options.max_doc_bytes)
+        .healing(request.v2.as_ref().is_some_and(|ext| ext.healing));
+    match access.bind_request_actor(&request.actor) {
+        Ok(true) => {}
+        Ok(false) => return (Err(DbError::ForeignActor), Written::default()),
+        Err(e) => return (Err(e), Written::default()),
+    }
+    let author = Author { user_id: principal.user_id, device_id: principal.device_id };
+    let mut store = SqlStore::new(conn, cache, options.compact_after).with_author(author);
+    // A panic while handling one request (remote bytes are untrusted)
+    // must not kill the database thread: that request is rolled back.
+    let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle(&mut store, &access, request)))
+        .unwrap_or_else(|_| {
+            tracing::error!(device = principal.device_id, "handling a sync request panicked; rolled back");
+            Err(DbError::Unprocessable)
+        });
+    let result = handled.and_then(|answer| record_held(conn, principal.device_id, &answer.0).map(|()| answer));
+    (result, std::mem::take(&mut store.written))
 }
 
 /// Updates what the device holds after a response: documents it was sent
