@@ -1,8 +1,8 @@
 //! One conformance suite for the access rules on a backend's storage
 //! ([`crate::access::RulesAccess`] over its `AccessStore`, with its scope
 //! index and what each device holds), run against the server's SQLite file
-//! (`server/tests/access_conformance.rs`) and PostgreSQL
-//! (`store-postgres/tests/access_conformance.rs`). Real replicas sync
+//! (`server/tests/store_conformance.rs`) and PostgreSQL
+//! (`store-postgres/tests/store_conformance.rs`). Real replicas sync
 //! through the backend as a server node handles a request.
 //!
 //! ```text

@@ -1,6 +1,6 @@
 //! One conformance suite for the audit log, run against every backend: the
-//! server's SQLite file (`server/tests/audit_conformance.rs`) and PostgreSQL
-//! (`store-postgres/tests/audit_conformance.rs`).
+//! server's SQLite file (`server/tests/store_conformance.rs`) and PostgreSQL
+//! (`store-postgres/tests/store_conformance.rs`).
 //!
 //! It checks both halves: the rows a backend's change log writes when it
 //! logs changes with an [`Author`], and the administrators' actions of

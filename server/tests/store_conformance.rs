@@ -1,11 +1,15 @@
-//! The audit conformance suite (`rapport_server_store::audit_conformance`)
-//! against the server's SQLite backend, on a real database file per test.
+//! The audit and access conformance suites (`rapport_server_store`'s
+//! `audit_conformance` and `access_conformance`) against the server's
+//! SQLite backend, on a real database file per test: changes logged
+//! through the file's change log, sync requests handled as the database
+//! thread handles them (`LogFile::sync`).
 
 use automerge::{AutoCommit, Change};
-use rapport_core::sync::ServerStore;
+use rapport_core::sync::{ServerStore, SyncRequest, SyncResponse};
 use rapport_server::db::{LogFile, SqliteAudit, SqliteDirectory};
-use rapport_server_store::Author;
+use rapport_server_store::access_conformance::AccessBackend;
 use rapport_server_store::audit_conformance::AuditBackend;
+use rapport_server_store::{Author, Principal};
 use tempfile::TempDir;
 
 /// A fresh database file (every migration applied) in its own directory.
@@ -57,4 +61,27 @@ impl AuditBackend for SqliteBackend {
     }
 }
 
-rapport_server_store::audit_conformance_tests!(SqliteBackend::new());
+impl AccessBackend for SqliteBackend {
+    type Directory<'a> = SqliteDirectory<'a>;
+
+    fn directory(&self) -> SqliteDirectory<'_> {
+        self.log.directory()
+    }
+
+    fn sync(
+        &mut self,
+        principal: &Principal,
+        request: &SyncRequest,
+        max_doc_bytes: u64,
+    ) -> Result<SyncResponse, String> {
+        self.log.sync(principal, request, max_doc_bytes).map_err(|e| e.to_string())
+    }
+}
+
+mod audit {
+    rapport_server_store::audit_conformance_tests!(super::SqliteBackend::new());
+}
+
+mod access {
+    rapport_server_store::access_conformance_tests!(super::SqliteBackend::new());
+}

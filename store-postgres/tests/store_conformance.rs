@@ -1,29 +1,31 @@
-//! The audit conformance suite (`rapport_server_store::audit_conformance`)
-//! against PostgreSQL: a fresh database per test (a throwaway cluster, or
-//! one in the cluster of `RAPPORT_TEST_PG_URL`). Without PostgreSQL these
-//! tests fail.
+//! The audit and access conformance suites (`rapport_server_store`'s
+//! `audit_conformance` and `access_conformance`) against PostgreSQL: a
+//! fresh database per test (a throwaway cluster, or one in the cluster of
+//! `RAPPORT_TEST_PG_URL`), sync requests handled by `PgLog::sync_request`.
+//! Without PostgreSQL these tests fail.
 
 use automerge::{AutoCommit, Change};
-use rapport_core::sync::ServerStore;
-use rapport_server_store::Author;
+use rapport_core::sync::{ServerStore, SyncRequest, SyncResponse};
+use rapport_server_store::access_conformance::AccessBackend;
 use rapport_server_store::audit_conformance::AuditBackend;
+use rapport_server_store::{Author, Principal};
 use rapport_store_postgres::cluster::TestDatabase;
 use rapport_store_postgres::{PgAudit, PgDirectory, PgLog, PgOptions};
 
-struct PostgresAudit {
+struct PostgresBackend {
     log: PgLog,
     _db: TestDatabase,
 }
 
-impl PostgresAudit {
-    fn new() -> PostgresAudit {
+impl PostgresBackend {
+    fn new() -> PostgresBackend {
         let db = TestDatabase::create().unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"));
         let log = PgLog::connect(db.url(), PgOptions::default()).expect("the database connects and migrates");
-        PostgresAudit { log, _db: db }
+        PostgresBackend { log, _db: db }
     }
 }
 
-impl AuditBackend for PostgresAudit {
+impl AuditBackend for PostgresBackend {
     type Directory<'a> = PgDirectory;
     type Audit<'a> = PgAudit;
 
@@ -58,4 +60,30 @@ impl AuditBackend for PostgresAudit {
     }
 }
 
-rapport_server_store::audit_conformance_tests!(PostgresAudit::new());
+impl AccessBackend for PostgresBackend {
+    type Directory<'a> = PgDirectory;
+
+    fn directory(&self) -> PgDirectory {
+        self.log.directory()
+    }
+
+    fn sync(
+        &mut self,
+        principal: &Principal,
+        request: &SyncRequest,
+        max_doc_bytes: u64,
+    ) -> Result<SyncResponse, String> {
+        self.log
+            .sync_request(principal, request, max_doc_bytes)
+            .map(|(response, _)| response)
+            .map_err(|e| e.to_string())
+    }
+}
+
+mod audit {
+    rapport_server_store::audit_conformance_tests!(super::PostgresBackend::new());
+}
+
+mod access {
+    rapport_server_store::access_conformance_tests!(super::PostgresBackend::new());
+}
