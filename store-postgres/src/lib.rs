@@ -25,6 +25,9 @@
 //!   request's transaction; appends keep the accounts' scope index, and
 //!   [`PgTransaction::record_held`] what each device holds (ADR
 //!   `docs/adr/0030-access-store.md`).
+//! * [`PgLog::watch_head`] follows the log's head as every node commits
+//!   (LISTEN/NOTIFY on a connection of its own, re-read after every
+//!   reconnect, polled as a fallback; ADR `docs/adr/0031-head-watch.md`).
 //! * [`PgLog::import`] loads a whole deployment (a SQLite server's, for
 //!   `rapport-server migrate --from-data`) into an empty database, keeping
 //!   ids and log positions ([`import`]; ADR `docs/adr/0029-migrate-to-postgres.md`).
@@ -55,6 +58,7 @@ mod log;
 mod migrate;
 mod sync;
 mod transaction;
+mod watch;
 
 pub use access::PgAccessStore;
 pub use audit::PgAudit;
@@ -64,3 +68,4 @@ pub use import::PgImport;
 pub use log::{PgLog, PgOptions};
 pub use migrate::schema_version;
 pub use transaction::PgTransaction;
+pub use watch::{HeadWatch, WATCH_APPLICATION};

@@ -50,6 +50,8 @@ pub struct PgLog {
 #[derive(Debug)]
 struct Inner {
     pool: Pool,
+    /// How to open a connection of its own (the head watcher's LISTEN).
+    config: tokio_postgres::Config,
     handle: Handle,
     /// Shut down in the background on drop, so a log may be dropped anywhere.
     runtime: Option<Runtime>,
@@ -86,7 +88,7 @@ impl PgLog {
         // the primary). ADR `docs/adr/0025-postgres-failover.md`.
         let recycle_timeout = config.get_connect_timeout().copied().unwrap_or(options.connect_timeout);
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             tokio_postgres::NoTls,
             ManagerConfig { recycling_method: RecyclingMethod::Verified },
         );
@@ -97,7 +99,8 @@ impl PgLog {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| PgError::CreatePool(deadpool_postgres::CreatePoolError::Build(e)))?;
-        let log = PgLog { inner: Arc::new(Inner { pool, handle: runtime.handle().clone(), runtime: Some(runtime) }) };
+        let log =
+            PgLog { inner: Arc::new(Inner { pool, config, handle: runtime.handle().clone(), runtime: Some(runtime) }) };
         let pool = log.inner.pool.clone();
         log.run(async move {
             let mut client = pool.get().await?;
@@ -138,6 +141,19 @@ impl PgLog {
     /// The pool, for work spawned through [`PgLog::run`] (the directory's).
     pub(crate) fn pool(&self) -> Pool {
         self.inner.pool.clone()
+    }
+
+    /// The connection settings, for a connection of its own.
+    pub(crate) fn config(&self) -> tokio_postgres::Config {
+        self.inner.config.clone()
+    }
+
+    /// Spawns `work` on the log's runtime; the handle can abort it.
+    pub(crate) fn spawn_handle<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> tokio::task::JoinHandle<T> {
+        self.inner.handle.spawn(work)
     }
 
     /// Spawns `work` on the log's runtime without waiting for it.

@@ -31,6 +31,7 @@ use crate::PgError;
 use crate::access::PgAccessStore;
 use crate::clock::now_millis;
 use crate::log::PgLog;
+use crate::watch::HEAD_CHANNEL;
 
 /// The advisory lock key that orders position assignment ("rapport" and 2).
 pub(crate) const LOG_LOCK: i64 = 0x7261_7070_6f72_7402;
@@ -381,6 +382,9 @@ impl ServerStore for PgTransaction {
             c.execute(&update, &[&id, &head, &(fresh.len() as i64), &total]).await?;
             let moved = c.prepare_cached("UPDATE log_state SET head = $1, last_position = $1 WHERE id = 1").await?;
             c.execute(&moved, &[&head]).await?;
+            // Delivered to every node's head watcher at COMMIT, not before (`watch.rs`).
+            let notify = c.prepare_cached("SELECT pg_notify($1, $2::bigint::text)").await?;
+            c.execute(&notify, &[&HEAD_CHANNEL, &head]).await?;
             let made: Vec<i64> = fresh.iter().map(|r| r.made_at).collect();
             let times = c
                 .prepare_cached(

@@ -1,0 +1,89 @@
+//! [`PgLog::watch_head`]: a change committed on one node reaches another
+//! node's watcher through LISTEN/NOTIFY, and a watcher that lost its
+//! connection reconnects and reads what it missed. Without PostgreSQL these
+//! tests fail.
+
+use std::time::Duration;
+
+use rapport_core::sync::ServerStore;
+use rapport_core::sync::conformance::edits;
+use rapport_store_postgres::cluster::TestDatabase;
+use rapport_store_postgres::{PgLog, PgOptions, WATCH_APPLICATION};
+
+/// Long enough for any loaded machine; a missed notification fails the
+/// test only because polling is an hour away.
+const PATIENCE: Duration = Duration::from_secs(30);
+const NO_POLLING: Duration = Duration::from_secs(3600);
+
+fn connect(db: &TestDatabase) -> PgLog {
+    PgLog::connect(db.url(), PgOptions::default()).expect("the log connects")
+}
+
+/// Logs one more change to `doc` through `log`; returns the new head.
+fn append(log: &PgLog, doc: &str) -> u64 {
+    let mut tx = log.begin().expect("a transaction");
+    let existing = tx.load(doc).expect("loads");
+    let (updated, changes) = edits(existing.as_ref(), 1, 1);
+    tx.append(doc, &changes, updated).expect("appends");
+    let head = tx.head().expect("the head reads");
+    tx.commit().expect("commits");
+    head
+}
+
+fn query_i64(url: &str, sql: &str) -> i64 {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("a connection");
+        tokio::spawn(connection);
+        client.query_one(sql, &[]).await.expect("the query runs").get(0)
+    })
+}
+
+/// A watcher on node B sees heads committed on node A by notification
+/// (polling is an hour away), and a rolled-back append notifies nothing.
+#[test]
+fn a_change_committed_on_one_node_reaches_another_nodes_watcher() {
+    let db = TestDatabase::create().unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"));
+    let (a, b) = (connect(&db), connect(&db));
+    let watch = b.watch_head(NO_POLLING);
+    assert!(watch.wait_connects(0, PATIENCE), "the watcher connects");
+    let first = append(&a, "doc");
+    assert_eq!(watch.wait_for(first, PATIENCE), Some(first), "the first head arrives");
+
+    let mut abandoned = a.begin().expect("a transaction");
+    let (updated, changes) = edits(None, 2, 1);
+    abandoned.append("other", &changes, updated).expect("appends");
+    drop(abandoned);
+    let second = append(&a, "doc");
+    assert_eq!(second, first + 1, "the rolled-back append took no position");
+    assert_eq!(watch.wait_for(second, PATIENCE), Some(second), "a later commit arrives by notification");
+    assert_eq!(watch.head(), second);
+    let mut receiver = watch.receiver();
+    assert_eq!(*receiver.borrow_and_update(), second, "async code reads the same head");
+}
+
+/// Notifications are lost while the watcher's connection is down: after
+/// reconnecting it LISTENs again and reads the head, so a commit made
+/// meanwhile still arrives (polling is an hour away).
+#[test]
+fn a_watcher_that_lost_its_connection_reads_what_it_missed() {
+    let db = TestDatabase::create().unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"));
+    let (a, b) = (connect(&db), connect(&db));
+    let watch = b.watch_head(NO_POLLING);
+    assert!(watch.wait_connects(0, PATIENCE), "the watcher connects");
+    let first = append(&a, "doc");
+    assert_eq!(watch.wait_for(first, PATIENCE), Some(first));
+
+    let killed = query_i64(
+        db.url(),
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{WATCH_APPLICATION}'"
+        ),
+    );
+    assert_eq!(killed, 1, "the watcher's connection is terminated");
+    let missed = append(&a, "doc");
+    assert!(watch.wait_connects(1, PATIENCE), "the watcher reconnects on its own");
+    assert_eq!(watch.wait_for(missed, PATIENCE), Some(missed), "the commit made while it was down arrives");
+    let after = append(&a, "doc");
+    assert_eq!(watch.wait_for(after, PATIENCE), Some(after), "and notifications arrive again");
+}
