@@ -28,6 +28,9 @@
 //! * [`PgLog::watch_head`] follows the log's head as every node commits
 //!   (LISTEN/NOTIFY on a connection of its own, re-read after every
 //!   reconnect, polled as a fallback; ADR `docs/adr/0031-head-watch.md`).
+//! * [`PgLog::compact`] folds documents into snapshots and prunes their
+//!   change rows, each document once however many nodes run it
+//!   (`FOR UPDATE SKIP LOCKED`; ADR `docs/adr/0032-compaction-once.md`).
 //! * [`PgLog::import`] loads a whole deployment (a SQLite server's, for
 //!   `rapport-server migrate --from-data`) into an empty database, keeping
 //!   ids and log positions ([`import`]; ADR `docs/adr/0029-migrate-to-postgres.md`).
@@ -51,6 +54,7 @@ mod access;
 mod audit;
 mod clock;
 pub mod cluster;
+mod compact;
 mod directory;
 mod error;
 pub mod import;
@@ -62,6 +66,7 @@ mod watch;
 
 pub use access::PgAccessStore;
 pub use audit::PgAudit;
+pub use compact::Compacted;
 pub use directory::PgDirectory;
 pub use error::PgError;
 pub use import::PgImport;

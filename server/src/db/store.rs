@@ -15,6 +15,7 @@ use super::{DbError, audit, meta, now_millis};
 use crate::access::write_index;
 use crate::reports::changes::{Appended, write_field_changes};
 use crate::reports::write_report_rows;
+use rapport_server_store::compaction::loads_back;
 
 pub(crate) struct SqlStore<'a> {
     conn: &'a Connection,
@@ -361,16 +362,4 @@ fn backfill(
 /// Log positions come from clients as u64; SQLite integers are i64.
 fn clamp(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
-}
-
-/// Whether saved document bytes load back (through core's boundary for
-/// Automerge panics) with exactly `heads`.
-fn loads_back(snapshot: &[u8], heads: &[automerge::ChangeHash]) -> bool {
-    let loaded = rapport_core::untrusted::contain("a compacted snapshot", || Ok(AutoCommit::load(snapshot).ok()));
-    let Ok(Some(mut doc)) = loaded else { return false };
-    let mut found = doc.get_heads();
-    let mut expected = heads.to_vec();
-    found.sort();
-    expected.sort();
-    found == expected
 }
