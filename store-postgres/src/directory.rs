@@ -32,6 +32,7 @@ use rapport_server_store::{
 use crate::PgError;
 use crate::clock::now_millis;
 use crate::log::PgLog;
+use crate::watch::DIRECTORY_CHANNEL;
 
 /// The directory in a PostgreSQL database. Cheap to clone; it shares the
 /// pool and runtime of its [`PgLog`]. Its methods block the calling thread,
@@ -196,6 +197,7 @@ impl DirectoryStore for PgDirectory {
                 tx.execute("UPDATE users SET role = $2 WHERE id = $1", &[&id, &role.as_str()]).await.map_err(pg)?;
             }
             set_memberships(&tx, id, &change).await?;
+            notify_directory(&tx).await?;
             tx.commit().await.map_err(commit_failed)?;
             Ok(())
         })
@@ -213,6 +215,7 @@ impl DirectoryStore for PgDirectory {
             tx.execute("UPDATE devices SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL", &[&id, &now])
                 .await
                 .map_err(pg)?;
+            notify_directory(&tx).await?;
             tx.commit().await.map_err(commit_failed)?;
             Ok(())
         })
@@ -469,5 +472,13 @@ async fn revoke(tx: &Transaction<'_>, id: i64) -> Result<(), AdminError> {
     if changed == 0 {
         return Err(AdminError::UnknownDevice);
     }
+    notify_directory(tx).await
+}
+
+/// Tells every node's watcher, at COMMIT, that someone's rights shrank or
+/// changed (a revoked device, a deleted user, a new role, teams or
+/// territories): cached rules must be read again (`watch.rs`).
+async fn notify_directory(tx: &Transaction<'_>) -> Result<(), AdminError> {
+    tx.execute("SELECT pg_notify($1, '')", &[&DIRECTORY_CHANNEL]).await.map_err(pg)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! [`HeadWatch`]: the log's head as every node sees it, within a second of
-//! a commit on any node (ADR `docs/adr/0031-head-watch.md`).
+//! a commit on any node, and a generation of the directory that moves when
+//! anyone's rights shrink or change (ADR `docs/adr/0031-head-watch.md`).
 //!
 //! Each append notifies the channel [`HEAD_CHANNEL`] with the new head in
 //! its transaction, so PostgreSQL delivers it at COMMIT (never for a
@@ -9,6 +10,12 @@
 //! first and then reads the head, and it also reads the head every
 //! `poll_every` in case a notification went missing anyway. The head is
 //! published on a `tokio::sync::watch` channel: live pushes wait on it.
+//!
+//! Directory writes that take rights away or change them (revoking a
+//! device, deleting a user, a new role, teams or territories) notify
+//! [`DIRECTORY_CHANNEL`]; the watcher counts them, and counts every
+//! (re)connect too, since one may have been missed while disconnected: a
+//! node drops its cached rules whenever the count moves.
 
 use std::time::Duration;
 
@@ -21,6 +28,9 @@ use crate::log::PgLog;
 
 /// The channel appends notify, with the new head as the payload.
 pub(crate) const HEAD_CHANNEL: &str = "rapport_log";
+
+/// The channel directory writes that change rights notify.
+pub(crate) const DIRECTORY_CHANNEL: &str = "rapport_directory";
 
 /// The watcher connection's `application_name`, as `pg_stat_activity` shows it.
 pub const WATCH_APPLICATION: &str = "rapport-head-watch";
@@ -36,6 +46,7 @@ pub struct HeadWatch {
     log: PgLog,
     head: watch::Receiver<u64>,
     connects: watch::Receiver<u64>,
+    directory: watch::Receiver<u64>,
     task: JoinHandle<()>,
 }
 
@@ -51,11 +62,13 @@ impl PgLog {
     pub fn watch_head(&self, poll_every: Duration) -> HeadWatch {
         let (head_tx, head) = watch::channel(0);
         let (connects_tx, connects) = watch::channel(0);
+        let (directory_tx, directory) = watch::channel(0);
+        let channels = Channels { head: head_tx, connects: connects_tx, directory: directory_tx };
         let config = self.config();
         let task = self.spawn_handle(async move {
             let mut wait = RECONNECT_MIN;
             loop {
-                match listen(&config, poll_every, &head_tx, &connects_tx).await {
+                match listen(&config, poll_every, &channels).await {
                     Ok(()) => wait = RECONNECT_MIN,
                     Err(e) => tracing::warn!(error = %e, "the head watcher lost its connection; reconnecting"),
                 }
@@ -63,28 +76,43 @@ impl PgLog {
                 wait = (wait * 2).min(RECONNECT_MAX);
             }
         });
-        HeadWatch { log: self.clone(), head, connects, task }
+        HeadWatch { log: self.clone(), head, connects, directory, task }
     }
+}
+
+/// Where the watcher publishes what it learns.
+struct Channels {
+    head: watch::Sender<u64>,
+    connects: watch::Sender<u64>,
+    directory: watch::Sender<u64>,
+}
+
+/// What a notification said.
+enum Notified {
+    /// An append committed; the new head, if the payload parses.
+    Head(Option<u64>),
+    /// A directory write that changes rights committed.
+    Directory,
 }
 
 /// One connection's life: LISTEN, read the head, then follow notifications
 /// and poll until the connection ends.
-async fn listen(
-    config: &tokio_postgres::Config,
-    poll_every: Duration,
-    head: &watch::Sender<u64>,
-    connects: &watch::Sender<u64>,
-) -> Result<(), PgError> {
+async fn listen(config: &tokio_postgres::Config, poll_every: Duration, channels: &Channels) -> Result<(), PgError> {
+    let Channels { head, connects, directory } = channels;
     let mut config = config.clone();
     config.application_name(WATCH_APPLICATION);
     let (client, mut connection) = config.connect(NoTls).await.map_err(PgError::statement)?;
-    let (notified_tx, mut notified) = tokio::sync::mpsc::unbounded_channel::<Option<u64>>();
+    let (notified_tx, mut notified) = tokio::sync::mpsc::unbounded_channel::<Notified>();
     // The connection's messages must be polled for the client to work at all.
     let driver = tokio::spawn(async move {
         loop {
             match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
                 Some(Ok(AsyncMessage::Notification(n))) => {
-                    let _ = notified_tx.send(n.payload().parse().ok());
+                    let what = match n.channel() {
+                        DIRECTORY_CHANNEL => Notified::Directory,
+                        _ => Notified::Head(n.payload().parse().ok()),
+                    };
+                    let _ = notified_tx.send(what);
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e),
@@ -93,17 +121,20 @@ async fn listen(
         }
     });
     let result = async {
-        client.batch_execute(&format!("LISTEN {HEAD_CHANNEL}")).await?;
-        // Anything committed while no connection listened is read now.
+        client.batch_execute(&format!("LISTEN {HEAD_CHANNEL}; LISTEN {DIRECTORY_CHANNEL}")).await?;
+        // Anything committed while no connection listened is read now, and
+        // a directory change may have been missed: cached rules are dropped.
         publish(head, read_head(&client).await?);
+        directory.send_modify(|n| *n += 1);
         connects.send_modify(|n| *n += 1);
         let mut poll = tokio::time::interval(poll_every);
         poll.tick().await;
         loop {
             tokio::select! {
                 message = notified.recv() => match message {
-                    Some(Some(new)) => publish(head, new),
-                    Some(None) => publish(head, read_head(&client).await?),
+                    Some(Notified::Head(Some(new))) => publish(head, new),
+                    Some(Notified::Head(None)) => publish(head, read_head(&client).await?),
+                    Some(Notified::Directory) => directory.send_modify(|n| *n += 1),
                     None => return Ok::<(), PgError>(()),
                 },
                 _ = poll.tick() => publish(head, read_head(&client).await?),
@@ -141,6 +172,27 @@ impl HeadWatch {
     /// A receiver of the head, for async code (live pushes) on any runtime.
     pub fn receiver(&self) -> watch::Receiver<u64> {
         self.head.clone()
+    }
+
+    /// The directory's generation: it moves whenever someone's rights
+    /// shrank or changed on any node, and on every reconnect. Rules cached
+    /// at an older generation must be read again.
+    pub fn directory_generation(&self) -> u64 {
+        *self.directory.borrow()
+    }
+
+    /// A receiver of the directory's generation, for async code.
+    pub fn directory_receiver(&self) -> watch::Receiver<u64> {
+        self.directory.clone()
+    }
+
+    /// Blocks until the directory's generation is past `generation`, for at
+    /// most `timeout`; returns whether it moved.
+    pub fn wait_directory(&self, generation: u64, timeout: Duration) -> bool {
+        let mut receiver = self.directory.clone();
+        self.log
+            .run(async move { tokio::time::timeout(timeout, receiver.wait_for(|n| *n > generation)).await.is_ok() })
+            .unwrap_or(false)
     }
 
     /// How many times the watcher has connected and read the head.

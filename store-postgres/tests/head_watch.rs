@@ -87,3 +87,46 @@ fn a_watcher_that_lost_its_connection_reads_what_it_missed() {
     let after = append(&a, "doc");
     assert_eq!(watch.wait_for(after, PATIENCE), Some(after), "and notifications arrive again");
 }
+
+/// Taking rights away on node A (revoking a device, changing a role,
+/// deleting a user) moves node B's directory generation by notification
+/// (polling is an hour away), so B drops rules it cached; B reads the
+/// device as revoked at once. A reconnect moves the generation too: a
+/// notification may have been missed while the watcher was down.
+#[test]
+fn rights_taken_away_on_one_node_move_every_nodes_directory_generation() {
+    use rapport_server_store::{DirectoryStore, UserChange};
+    let db = TestDatabase::create().unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"));
+    let (a, b) = (connect(&db), connect(&db));
+    let watch = b.watch_head(NO_POLLING);
+    assert!(watch.wait_connects(0, PATIENCE), "the watcher connects");
+    let none = UserChange { role: None, teams: None, territories: None };
+    let olena = a.directory().add_user("Олена", "rep", &none, "телефон").expect("a user");
+    let laptop = a.directory().add_device("Олена", "ноутбук").expect("a second device");
+    assert!(b.directory().subject(olena.device_id).expect("reads").is_some());
+
+    let generation = watch.directory_generation();
+    a.directory().revoke_device(olena.device_id).expect("revokes");
+    assert!(watch.wait_directory(generation, PATIENCE), "a revocation moves the generation");
+    assert!(b.directory().subject(olena.device_id).expect("reads").is_none(), "node B refuses the device");
+
+    let generation = watch.directory_generation();
+    let promoted = UserChange { role: Some("manager".into()), teams: None, territories: None };
+    a.directory().set_user("Олена", &promoted).expect("a new role");
+    assert!(watch.wait_directory(generation, PATIENCE), "a changed role moves the generation");
+
+    let generation = watch.directory_generation();
+    a.directory().delete_user("Олена").expect("deletes");
+    assert!(watch.wait_directory(generation, PATIENCE), "a deleted user moves the generation");
+    assert!(b.directory().subject(laptop.device_id).expect("reads").is_none());
+
+    let generation = watch.directory_generation();
+    let killed = query_i64(
+        db.url(),
+        &format!(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{WATCH_APPLICATION}'"
+        ),
+    );
+    assert_eq!(killed, 1);
+    assert!(watch.wait_directory(generation, PATIENCE), "a reconnect moves the generation");
+}
