@@ -152,6 +152,12 @@ pub fn the_scope_decides_who_receives_an_account<B: AccessBackend>(backend: &mut
         sync(backend, who, LIMIT);
         assert_eq!(holds(who, id), sees, "{} receives the account: {sees}", who.principal.user);
     }
+    // The directory lists the territories accounts are placed in, too.
+    account(&mut ivan, "Схід", Some("Тарас"), "північ", "Харків");
+    let pushed = sync(backend, &mut ivan, LIMIT);
+    assert!(pushed.rejected.is_empty(), "{pushed:?}");
+    let territories = backend.directory().list_territories().expect("territories list");
+    assert_eq!(territories, ["Київ", "Одеса", "Харків"], "users' and accounts' territories, once, in order");
 }
 
 /// A rep may not create an account for someone else (outside their
@@ -178,6 +184,11 @@ pub fn an_actor_id_is_bound_to_one_device<B: AccessBackend>(backend: &mut B) {
     let (request, _) = olena.replica.sync_request(SyncLimits::default()).expect("a sync request");
     let replayed = backend.sync(&other.principal, &request, LIMIT);
     assert!(replayed.is_err(), "a request with another device's actor id is refused");
+    let actor: String = request.actor.iter().map(|b| format!("{b:02x}")).collect();
+    let devices = backend.directory().list_devices().expect("devices list");
+    let bound = |device: i64| devices.iter().find(|d| d.id == device).map(|d| d.actors.clone()).unwrap_or_default();
+    assert_eq!(bound(olena.principal.device_id), vec![actor], "the directory lists the actor id bound to its device");
+    assert!(bound(other.principal.device_id).is_empty(), "and none for the device whose request was refused");
     let pushed = sync(backend, &mut olena, LIMIT);
     assert!(pushed.rejected.is_empty(), "the owner's device still syncs: {pushed:?}");
 }

@@ -14,10 +14,9 @@
 //! way. Names are ordered with `COLLATE "C"`, code point order, as SQLite's
 //! binary collation orders them, whatever the database's locale.
 //!
-//! Not here yet: actor ids bound to devices (written by the access checks,
-//! which move to PostgreSQL with the scope index; until then a device lists
-//! none) and account territories in [`DirectoryStore::list_territories`]
-//! (the accounts' scope index is not on PostgreSQL yet).
+//! A device lists the actor ids bound to it (by the access rules,
+//! `access.rs`), and the territories listed include those accounts are
+//! placed in (the scope index the log keeps), as on SQLite.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -274,7 +273,12 @@ impl DirectoryStore for PgDirectory {
     /// PostgreSQL yet, so the territories only accounts are placed in are not
     /// listed here until it is (ADR 0026).
     fn list_territories(&self) -> Result<Vec<String>, AdminError> {
-        self.strings(r#"SELECT territory FROM user_territories GROUP BY territory ORDER BY territory COLLATE "C""#)
+        self.strings(
+            r#"SELECT territory FROM (
+                   SELECT territory FROM user_territories
+                   UNION SELECT territory FROM accounts WHERE territory IS NOT NULL
+               ) listed ORDER BY territory COLLATE "C""#,
+        )
     }
 
     fn list_devices(&self) -> Result<Vec<DeviceInfo>, AdminError> {
@@ -283,7 +287,9 @@ impl DirectoryStore for PgDirectory {
             let rows = client
                 .query(
                     "SELECT d.id, u.name, d.name, d.created_at, d.revoked_at IS NOT NULL,
-                            w.requested_at, w.done_at, w.lost_documents, w.lost_changes
+                            w.requested_at, w.done_at, w.lost_documents, w.lost_changes,
+                            ARRAY(SELECT encode(a.actor, 'hex') FROM actors a WHERE a.device_id = d.id
+                                  ORDER BY a.bound_at, a.actor)
                      FROM devices d JOIN users u ON u.id = d.user_id
                      LEFT JOIN device_wipes w ON w.device_id = d.id
                      ORDER BY d.id",
@@ -299,7 +305,7 @@ impl DirectoryStore for PgDirectory {
                     name: row.get(2),
                     created_at: row.get(3),
                     revoked: row.get(4),
-                    actors: Vec::new(),
+                    actors: row.get(9),
                     wipe: row.get::<_, Option<i64>>(5).map(|requested_at| WipeInfo {
                         requested_at,
                         done_at: row.get(6),

@@ -253,7 +253,7 @@ impl DirectoryStore for SqliteDirectory<'_> {
         let mut devices = Vec::with_capacity(rows.len());
         for (id, user, name, created_at, revoked) in rows {
             let actors: Vec<Vec<u8>> = conn
-                .prepare_cached("SELECT actor FROM actors WHERE device_id = ?1 ORDER BY bound_at")
+                .prepare_cached("SELECT actor FROM actors WHERE device_id = ?1 ORDER BY bound_at, actor")
                 .and_then(|mut s| s.query_map([id], |r| r.get(0))?.collect())
                 .map_err(sql)?;
             let actors = actors.iter().map(|a| a.iter().map(|b| format!("{b:02x}")).collect()).collect();
