@@ -54,6 +54,21 @@ pub fn contain<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     })
 }
 
+/// Whether saved document bytes load back (inside this boundary) with
+/// exactly `heads`. Automerge 0.12 can save a document it cannot load back
+/// (found by fuzzing: `server/fuzz/corpus/ingest/crash-compacted-snapshot-mismatching-heads`),
+/// so saved bytes are kept (a replica's stored document, a server's
+/// compacted snapshot) only once this holds.
+pub fn loads_back(bytes: &[u8], heads: &[automerge::ChangeHash]) -> bool {
+    let loaded = contain("a compacted snapshot", || Ok(automerge::AutoCommit::load(bytes).ok()));
+    let Ok(Some(mut doc)) = loaded else { return false };
+    let mut found = doc.get_heads();
+    let mut expected = heads.to_vec();
+    found.sort();
+    expected.sort();
+    found == expected
+}
+
 /// Whether this thread is running inside [`contain`] (for fuzz targets'
 /// panic hooks, which abort on every panic this boundary would not catch).
 #[doc(hidden)]

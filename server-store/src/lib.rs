@@ -25,7 +25,6 @@ pub mod access_conformance;
 pub mod audit;
 #[cfg(feature = "conformance")]
 pub mod audit_conformance;
-pub mod compaction;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;

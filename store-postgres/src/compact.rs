@@ -8,11 +8,11 @@
 //! meanwhile waits for the row (its change rows, not yet committed, are
 //! neither read nor pruned here), then goes on after the snapshot.
 
-use automerge::{AutoCommit, Change};
-use rapport_server_store::compaction::loads_back;
+use rapport_core::untrusted::loads_back;
 
 use crate::PgError;
 use crate::log::PgLog;
+use crate::transaction::assemble;
 
 /// What one call of [`PgLog::compact`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -81,17 +81,7 @@ impl PgLog {
                 .iter()
                 .map(|r| r.get(0))
                 .collect();
-            let corrupt = |reason: String| PgError::Corrupt { doc: id.clone(), reason };
-            let mut doc = match snapshot {
-                Some(bytes) => AutoCommit::load(&bytes).map_err(|e| corrupt(e.to_string()))?,
-                None => AutoCommit::new(),
-            };
-            let changes = changes
-                .into_iter()
-                .map(Change::from_bytes)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| corrupt(e.to_string()))?;
-            doc.apply_changes(changes).map_err(|e| corrupt(e.to_string()))?;
+            let mut doc = assemble(&id, snapshot, changes)?;
             let saved = doc.save();
             if !loads_back(&saved, &doc.get_heads()) {
                 tracing::warn!(doc = id, "a compacted snapshot does not load back; the change rows are kept instead");

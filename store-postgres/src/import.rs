@@ -9,15 +9,15 @@
 //! anything (a log position, a document, a user) is refused, so an import
 //! never mixes two deployments.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use bytes::BytesMut;
 use deadpool_postgres::Object;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-use crate::PgError;
 use crate::log::PgLog;
-use crate::transaction::LOG_LOCK;
+use crate::{PgError, PgTransaction};
 
 /// The tables an import fills, in the order they must be given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,34 +168,13 @@ impl ToSql for Value {
     to_sql_checked!();
 }
 
-/// A deployment being imported: one transaction holding the log's lock.
-/// Dropped without [`PgImport::commit`], nothing is stored.
+/// A deployment being imported: one log transaction holding the log's
+/// lock. Dropped without [`PgImport::commit`], nothing is stored.
+#[derive(Debug)]
 pub struct PgImport {
-    log: PgLog,
-    /// `None` once committed.
-    client: Option<Arc<Object>>,
+    tx: PgTransaction,
     /// The table rows were last given for, to keep the order.
     at: usize,
-    /// A statement failed: PostgreSQL aborted the transaction.
-    failed: bool,
-}
-
-impl std::fmt::Debug for PgImport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgImport").field("open", &self.client.is_some()).field("at", &self.at).finish()
-    }
-}
-
-impl Drop for PgImport {
-    fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            self.log.spawn(async move {
-                if let Err(e) = client.batch_execute("ROLLBACK").await {
-                    tracing::debug!(error = %e, "rolling back an abandoned import failed");
-                }
-            });
-        }
-    }
 }
 
 impl PgLog {
@@ -204,27 +183,22 @@ impl PgLog {
     /// ([`PgError::NotEmpty`] otherwise). The log's identity is set by
     /// [`PgImport::log_state`].
     pub fn import(&self) -> Result<PgImport, PgError> {
-        let pool = self.pool();
-        let client = self.run(async move {
-            let client = pool.get().await?;
-            client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED").await?;
-            client.execute("SELECT pg_advisory_xact_lock($1)", &[&LOG_LOCK]).await?;
-            let used: bool = client
+        let mut tx = self.begin()?;
+        tx.lock_log()?;
+        let used: bool = tx.call(|c| async move {
+            let row = c
                 .query_one(
                     "SELECT (SELECT last_position FROM log_state WHERE id = 1) > 0
                          OR EXISTS (SELECT 1 FROM documents) OR EXISTS (SELECT 1 FROM users)",
                     &[],
                 )
-                .await?
-                .get(0);
-            Ok::<_, PgError>((client, used))
-        })??;
-        let (client, used) = client;
-        let import = PgImport { log: self.clone(), client: Some(Arc::new(client)), at: 0, failed: false };
+                .await?;
+            Ok(row.get(0))
+        })?;
         if used {
             return Err(PgError::NotEmpty);
         }
-        Ok(import)
+        Ok(PgImport { tx, at: 0 })
     }
 }
 
@@ -269,11 +243,7 @@ impl PgImport {
     /// lost during COMMIT is [`PgError::CommitOutcomeUnknown`] (run the
     /// import again: it is refused if the first one was stored).
     pub fn commit(mut self) -> Result<(), PgError> {
-        if self.failed {
-            return Err(PgError::Aborted);
-        }
-        let client = self.client.take().ok_or(PgError::Finished)?;
-        self.log.run(async move {
+        self.call(|client| async move {
             for table in Table::ALL.iter().filter(|t| t.identity()) {
                 let name = table.name();
                 client
@@ -285,24 +255,22 @@ impl PgImport {
                     )
                     .await?;
             }
-            client.batch_execute("COMMIT").await.map_err(PgError::commit)
-        })?
+            Ok(())
+        })?;
+        self.tx.commit()
     }
 
+    /// Runs work in the import's transaction; once a statement failed,
+    /// nothing more runs ([`PgError::Aborted`]).
     fn call<T, F>(&mut self, work: impl FnOnce(Arc<Object>) -> F) -> Result<T, PgError>
     where
         T: Send + 'static,
-        F: std::future::Future<Output = Result<T, PgError>> + Send + 'static,
+        F: Future<Output = Result<T, PgError>> + Send + 'static,
     {
-        if self.failed {
+        if self.tx.failed() {
             return Err(PgError::Aborted);
         }
-        let client = self.client.clone().ok_or(PgError::Finished)?;
-        let outcome = self.log.run(work(client)).and_then(|done| done);
-        if outcome.is_err() {
-            self.failed = true;
-        }
-        outcome
+        self.tx.call(work)
     }
 }
 

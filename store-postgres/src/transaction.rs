@@ -34,7 +34,7 @@ use crate::log::PgLog;
 use crate::watch::HEAD_CHANNEL;
 
 /// The advisory lock key that orders position assignment ("rapport" and 2).
-pub(crate) const LOG_LOCK: i64 = 0x7261_7070_6f72_7402;
+const LOG_LOCK: i64 = 0x7261_7070_6f72_7402;
 
 /// One transaction. Dropped without [`PgTransaction::commit`], it is rolled back.
 pub struct PgTransaction {
@@ -61,7 +61,7 @@ impl std::fmt::Debug for PgTransaction {
         f.debug_struct("PgTransaction")
             .field("open", &self.client.is_some())
             .field("locked", &self.locked)
-            .field("failed", &self.failed.load(Ordering::Acquire))
+            .field("failed", &self.failed())
             .finish()
     }
 }
@@ -117,7 +117,7 @@ impl PgTransaction {
     /// [`PgTransaction::rollback_to_savepoint`]) nothing was stored:
     /// [`PgError::Aborted`], and the transaction is rolled back.
     pub fn commit(mut self) -> Result<(), PgError> {
-        if self.failed.load(Ordering::Acquire) {
+        if self.failed() {
             return Err(PgError::Aborted);
         }
         let client = self.client.take().ok_or(PgError::Finished)?;
@@ -213,19 +213,39 @@ impl PgTransaction {
                      ON CONFLICT (device_id, doc_id) DO UPDATE SET since = excluded.since, gone = NULL",
                 )
                 .await?;
-            c.execute(&upsert, &[&device_id, &sent, &after]).await?;
-            c.execute(&upsert, &[&device_id, &pushed, &0i64]).await?;
-            let gone = c
-                .prepare_cached("UPDATE device_docs SET gone = $3 WHERE device_id = $1 AND doc_id = ANY($2::text[])")
-                .await?;
-            c.execute(&gone, &[&device_id, &removed, &after]).await?;
+            // Most responses send, take or remove nothing: no round trip then.
+            for (docs, since) in [(&sent, after), (&pushed, 0)] {
+                if !docs.is_empty() {
+                    c.execute(&upsert, &[&device_id, docs, &since]).await?;
+                }
+            }
+            if !removed.is_empty() {
+                let gone = c
+                    .prepare_cached(
+                        "UPDATE device_docs SET gone = $3 WHERE device_id = $1 AND doc_id = ANY($2::text[])",
+                    )
+                    .await?;
+                c.execute(&gone, &[&device_id, &removed, &after]).await?;
+            }
             Ok(())
         })
     }
 
+    /// Takes the log's advisory lock now unless this transaction holds it
+    /// (an import, which assigns positions wholesale).
+    pub(crate) fn lock_log(&mut self) -> Result<(), PgError> {
+        let lock = self.lock_first();
+        self.call(|c| async move { take_lock(&c, lock).await })
+    }
+
+    /// Whether a statement failed, so PostgreSQL aborted the transaction.
+    pub(crate) fn failed(&self) -> bool {
+        self.failed.load(Ordering::Acquire)
+    }
+
     /// Runs one piece of async work with this transaction's connection.
     /// Any failure marks the transaction failed.
-    fn call<T, F>(&mut self, work: impl FnOnce(Arc<Object>) -> F) -> Result<T, PgError>
+    pub(crate) fn call<T, F>(&mut self, work: impl FnOnce(Arc<Object>) -> F) -> Result<T, PgError>
     where
         T: Send + 'static,
         F: Future<Output = Result<T, PgError>> + Send + 'static,
@@ -289,18 +309,7 @@ impl ServerStore for PgTransaction {
         })?;
         let Some((snapshot, raw, upto)) = stored else { return Ok(None) };
         self.loaded.insert(doc.to_owned(), upto);
-        let corrupt = |reason: String| PgError::Corrupt { doc: doc.to_owned(), reason };
-        let mut loaded = match snapshot {
-            Some(bytes) => AutoCommit::load(&bytes).map_err(|e| corrupt(e.to_string()))?,
-            None => AutoCommit::new(),
-        };
-        let changes = raw
-            .into_iter()
-            .map(Change::from_bytes)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| corrupt(e.to_string()))?;
-        loaded.apply_changes(changes).map_err(|e| corrupt(e.to_string()))?;
-        Ok(Some(loaded))
+        assemble(doc, snapshot, raw).map(Some)
     }
 
     /// Logs the changes of `doc` not logged yet (by hash: a retried push, or
@@ -322,7 +331,8 @@ impl ServerStore for PgTransaction {
                 hash: c.hash().0.to_vec(),
                 actor: c.actor_id().to_bytes().to_vec(),
                 bytes: c.raw_bytes().to_vec(),
-                op: operation(c.message()),
+                // Read only when audited: the message is JSON to parse.
+                op: if self.author.is_some() { operation(c.message()) } else { String::new() },
                 made_at: c.timestamp(),
             })
             .collect();
@@ -532,6 +542,23 @@ impl ServerStore for PgTransaction {
         let hash = <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| PgError::Invalid { what: "change hash" })?;
         Ok(Some(ActorNewest { seq: position(seq)?, doc, hash }))
     }
+}
+
+/// A stored document: its snapshot (if any) with the change rows after it
+/// applied. Bytes that do not load are [`PgError::Corrupt`].
+pub(crate) fn assemble(doc: &str, snapshot: Option<Vec<u8>>, changes: Vec<Vec<u8>>) -> Result<AutoCommit, PgError> {
+    let corrupt = |reason: String| PgError::Corrupt { doc: doc.to_owned(), reason };
+    let mut loaded = match snapshot {
+        Some(bytes) => AutoCommit::load(&bytes).map_err(|e| corrupt(e.to_string()))?,
+        None => AutoCommit::new(),
+    };
+    let changes = changes
+        .into_iter()
+        .map(Change::from_bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| corrupt(e.to_string()))?;
+    loaded.apply_changes(changes).map_err(|e| corrupt(e.to_string()))?;
+    Ok(loaded)
 }
 
 fn identity(server: Vec<u8>, epoch: i64) -> Result<LogIdentity, PgError> {

@@ -11,9 +11,10 @@
 //! [`Error::InvalidDocument`] and nothing is stored (the replica keeps what
 //! it had, readable).
 
-use automerge::{AutoCommit, ChangeHash};
+use automerge::AutoCommit;
 
 use crate::error::{Error, Result};
+use crate::untrusted::loads_back;
 
 /// `am` as bytes that load back with its heads: the compacted `save()` when
 /// it does, else all its changes as change chunks.
@@ -35,15 +36,4 @@ pub(crate) fn whole(am: &mut AutoCommit) -> Result<Vec<u8>> {
                 .into(),
         )),
     }
-}
-
-/// Whether saved bytes load (inside the panic boundary) with exactly `heads`.
-fn loads_back(bytes: &[u8], heads: &[ChangeHash]) -> bool {
-    let loaded = crate::untrusted::contain("a compacted snapshot", || Ok(AutoCommit::load(bytes).ok()));
-    let Ok(Some(mut doc)) = loaded else { return false };
-    let mut found = doc.get_heads();
-    let mut expected = heads.to_vec();
-    found.sort();
-    expected.sort();
-    found == expected
 }

@@ -8,6 +8,7 @@
 use automerge::{AutoCommit, Change};
 use rapport_core::settings::SETTINGS_DOC_ID;
 use rapport_core::sync::{ActorNewest, DocMeta, Fingerprint, LogIdentity, LoggedChange, ServerStore};
+use rapport_core::untrusted::loads_back;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::cache::DocCache;
@@ -15,7 +16,6 @@ use super::{DbError, audit, meta, now_millis};
 use crate::access::write_index;
 use crate::reports::changes::{Appended, write_field_changes};
 use crate::reports::write_report_rows;
-use rapport_server_store::compaction::loads_back;
 
 pub(crate) struct SqlStore<'a> {
     conn: &'a Connection,
