@@ -46,11 +46,7 @@ impl AuditBackend for SqliteBackend {
         updated: &AutoCommit,
         commit: bool,
     ) -> u64 {
-        let mut tx = match author {
-            Some(author) => self.log.transaction_by(author),
-            None => self.log.transaction(),
-        }
-        .expect("a transaction begins");
+        let mut tx = self.log.transaction_by(author).expect("a transaction begins");
         tx.append(doc, changes, updated.clone()).expect("the changes are appended");
         if commit {
             tx.commit().expect("the transaction commits");

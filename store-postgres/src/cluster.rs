@@ -86,6 +86,18 @@ impl TestDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// Runs statements on a connection of their own (to stage a database
+    /// state a test needs).
+    pub fn execute(&self, sql: &str) -> Result<(), ClusterError> {
+        admin(&self.url, sql)
+    }
+
+    /// The one `bigint` a query answers, on a connection of its own (to
+    /// look at the database from outside the log under test).
+    pub fn query_i64(&self, sql: &str) -> Result<i64, ClusterError> {
+        on_connection(&self.url, |client| async move { Ok(client.query_one(sql, &[]).await?.get(0)) })
+    }
 }
 
 impl Drop for TestDatabase {
@@ -145,13 +157,21 @@ fn quoted(value: &str) -> String {
 
 /// Runs one statement on the cluster of `url`.
 fn admin(url: &str, sql: &str) -> Result<(), ClusterError> {
+    on_connection(url, |client| async move { client.batch_execute(sql).await })
+}
+
+/// Runs `work` on a connection of its own to `url`, then closes it.
+fn on_connection<T, F>(url: &str, work: impl FnOnce(tokio_postgres::Client) -> F) -> Result<T, ClusterError>
+where
+    F: std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+{
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let (client, connection) =
             tokio_postgres::connect(url, tokio_postgres::NoTls).await.map_err(ClusterError::Shared)?;
         let driver = tokio::spawn(connection);
-        let done = client.batch_execute(sql).await.map_err(ClusterError::Shared);
-        drop(client);
+        // `work` owns the client and drops it when done, which ends the connection.
+        let done = work(client).await.map_err(ClusterError::Shared);
         let _ = driver.await;
         done
     })

@@ -273,9 +273,9 @@ fn nodes_starting_together_migrate_once() {
         .collect();
     let logs: Vec<PgLog> =
         nodes.into_iter().map(|n| n.join().expect("a node starts").expect("a node connects and migrates")).collect();
-    let version = query_i64(db.url(), "SELECT version FROM rapport_schema");
+    let version = db.query_i64("SELECT version FROM rapport_schema").expect("the version reads");
     assert_eq!(version, schema_version() as i64);
-    assert_eq!(query_i64(db.url(), "SELECT count(*) FROM log_state"), 1, "the log's state was made once");
+    assert_eq!(db.query_i64("SELECT count(*) FROM log_state").expect("a count"), 1, "the log's state was made once");
     let mut tx = logs[3].begin().expect("a transaction begins");
     assert_eq!(tx.head().expect("the head reads"), 0);
 }
@@ -289,11 +289,12 @@ fn a_connection_lost_at_commit_is_an_unknown_outcome() {
     let (doc, changes) = edits(None, 1, 1);
     let mut tx = log.begin().expect("a transaction begins");
     tx.append("a", &changes, doc.clone()).expect("appended");
-    let killed = query_i64(
-        db.url(),
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+    let killed = db
+        .query_i64(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
          WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()",
-    );
+        )
+        .expect("the backend is looked up");
     assert_eq!(killed, 1, "the transaction's backend was terminated");
     let err = tx.commit().expect_err("a commit on a lost connection fails");
     assert!(matches!(err, PgError::CommitOutcomeUnknown(_)), "got {err:?}");
@@ -304,16 +305,6 @@ fn a_connection_lost_at_commit_is_an_unknown_outcome() {
     retry.commit().expect("the retry commits");
     let mut tx = log.begin().expect("a transaction begins");
     assert_eq!(tx.head().expect("the head reads"), 1);
-}
-
-/// One value from `sql`, on a connection of its own.
-fn query_i64(url: &str, sql: &str) -> i64 {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("a connection");
-        tokio::spawn(connection);
-        client.query_one(sql, &[]).await.expect("the query runs").get(0)
-    })
 }
 
 /// Group commit: requests in savepoints of one transaction. A request

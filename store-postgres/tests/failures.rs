@@ -38,7 +38,7 @@ fn a_database_from_a_newer_server_is_refused() {
     let db = database();
     drop(PgLog::connect(db.url(), options()).expect("a fresh database migrates"));
     let newer = schema_version() as i64 + 1;
-    execute(db.url(), &format!("UPDATE rapport_schema SET version = {newer}"));
+    db.execute(&format!("UPDATE rapport_schema SET version = {newer}")).expect("the statement runs");
     let err = PgLog::connect(db.url(), options()).expect_err("a newer schema is refused");
     assert!(
         matches!(err, PgError::TooNew { found, supported } if found == newer && supported == schema_version() as i64),
@@ -64,15 +64,6 @@ fn a_dropped_transaction_stores_nothing() {
     tx.commit().expect("committed");
     let mut tx = log.begin().expect("a transaction begins");
     assert_eq!(tx.head().expect("the head reads"), 3);
-}
-
-fn execute(url: &str, sql: &str) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("a connection");
-        tokio::spawn(connection);
-        client.batch_execute(sql).await.expect("the statement runs");
-    });
 }
 
 /// When every connection stays busy past `pool_wait`, `begin` fails with a

@@ -8,15 +8,30 @@ use std::time::Duration;
 use rapport_core::sync::ServerStore;
 use rapport_core::sync::conformance::edits;
 use rapport_store_postgres::cluster::TestDatabase;
-use rapport_store_postgres::{PgLog, PgOptions, WATCH_APPLICATION};
+use rapport_store_postgres::{HeadWatch, PgLog, PgOptions, WATCH_APPLICATION};
 
 /// Long enough for any loaded machine; a missed notification fails the
 /// test only because polling is an hour away.
 const PATIENCE: Duration = Duration::from_secs(30);
 const NO_POLLING: Duration = Duration::from_secs(3600);
 
-fn connect(db: &TestDatabase) -> PgLog {
-    PgLog::connect(db.url(), PgOptions::default()).expect("the log connects")
+/// Two nodes on a fresh database, node B's watcher connected (with
+/// polling an hour away, so only notifications and re-reads deliver).
+fn two_nodes() -> (TestDatabase, PgLog, PgLog, HeadWatch) {
+    let db = TestDatabase::create().unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"));
+    let connect = || PgLog::connect(db.url(), PgOptions::default()).expect("the log connects");
+    let (a, b) = (connect(), connect());
+    let watch = b.watch_head(NO_POLLING);
+    assert!(watch.wait_connects(0, PATIENCE), "the watcher connects");
+    (db, a, b, watch)
+}
+
+/// Terminates the watcher's connection from outside; returns how many were.
+fn kill_watcher(db: &TestDatabase) -> i64 {
+    db.query_i64(&format!(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{WATCH_APPLICATION}'"
+    ))
+    .expect("the watcher's backend is looked up")
 }
 
 /// Logs one more change to `doc` through `log`; returns the new head.
@@ -30,23 +45,11 @@ fn append(log: &PgLog, doc: &str) -> u64 {
     head
 }
 
-fn query_i64(url: &str, sql: &str) -> i64 {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("a connection");
-        tokio::spawn(connection);
-        client.query_one(sql, &[]).await.expect("the query runs").get(0)
-    })
-}
-
 /// A watcher on node B sees heads committed on node A by notification
 /// (polling is an hour away), and a rolled-back append notifies nothing.
 #[test]
 fn a_change_committed_on_one_node_reaches_another_nodes_watcher() {
-    let db = TestDatabase::create().unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"));
-    let (a, b) = (connect(&db), connect(&db));
-    let watch = b.watch_head(NO_POLLING);
-    assert!(watch.wait_connects(0, PATIENCE), "the watcher connects");
+    let (_db, a, _b, watch) = two_nodes();
     let first = append(&a, "doc");
     assert_eq!(watch.wait_for(first, PATIENCE), Some(first), "the first head arrives");
 
@@ -67,19 +70,11 @@ fn a_change_committed_on_one_node_reaches_another_nodes_watcher() {
 /// meanwhile still arrives (polling is an hour away).
 #[test]
 fn a_watcher_that_lost_its_connection_reads_what_it_missed() {
-    let db = TestDatabase::create().unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"));
-    let (a, b) = (connect(&db), connect(&db));
-    let watch = b.watch_head(NO_POLLING);
-    assert!(watch.wait_connects(0, PATIENCE), "the watcher connects");
+    let (db, a, _b, watch) = two_nodes();
     let first = append(&a, "doc");
     assert_eq!(watch.wait_for(first, PATIENCE), Some(first));
 
-    let killed = query_i64(
-        db.url(),
-        &format!(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{WATCH_APPLICATION}'"
-        ),
-    );
+    let killed = kill_watcher(&db);
     assert_eq!(killed, 1, "the watcher's connection is terminated");
     let missed = append(&a, "doc");
     assert!(watch.wait_connects(1, PATIENCE), "the watcher reconnects on its own");
@@ -96,10 +91,7 @@ fn a_watcher_that_lost_its_connection_reads_what_it_missed() {
 #[test]
 fn rights_taken_away_on_one_node_move_every_nodes_directory_generation() {
     use rapport_server_store::{DirectoryStore, UserChange};
-    let db = TestDatabase::create().unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"));
-    let (a, b) = (connect(&db), connect(&db));
-    let watch = b.watch_head(NO_POLLING);
-    assert!(watch.wait_connects(0, PATIENCE), "the watcher connects");
+    let (db, a, b, watch) = two_nodes();
     let none = UserChange { role: None, teams: None, territories: None };
     let olena = a.directory().add_user("Олена", "rep", &none, "телефон").expect("a user");
     let laptop = a.directory().add_device("Олена", "ноутбук").expect("a second device");
@@ -121,12 +113,7 @@ fn rights_taken_away_on_one_node_move_every_nodes_directory_generation() {
     assert!(b.directory().subject(laptop.device_id).expect("reads").is_none());
 
     let generation = watch.directory_generation();
-    let killed = query_i64(
-        db.url(),
-        &format!(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '{WATCH_APPLICATION}'"
-        ),
-    );
+    let killed = kill_watcher(&db);
     assert_eq!(killed, 1);
     assert!(watch.wait_directory(generation, PATIENCE), "a reconnect moves the generation");
 }

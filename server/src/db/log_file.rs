@@ -37,12 +37,13 @@ impl LogFile {
 
     /// Begins a transaction; nothing of it is stored before [`LogTransaction::commit`].
     pub fn transaction(&mut self) -> Result<LogTransaction<'_>, DbError> {
-        Ok(LogTransaction { tx: self.conn.transaction()?, cache: DocCache::new(0), author: None })
+        self.transaction_by(None)
     }
 
-    /// Begins a transaction whose appended changes are audited as pushed by `author`.
-    pub fn transaction_by(&mut self, author: Author) -> Result<LogTransaction<'_>, DbError> {
-        Ok(LogTransaction { author: Some(author), ..self.transaction()? })
+    /// Begins a transaction whose appended changes are audited as pushed by
+    /// `author` (`None`: by the server itself, not audited).
+    pub fn transaction_by(&mut self, author: Option<Author>) -> Result<LogTransaction<'_>, DbError> {
+        Ok(LogTransaction { tx: self.conn.transaction()?, cache: DocCache::new(0), author })
     }
 
     /// The connection, for reading the file's tables (`to_postgres`).
