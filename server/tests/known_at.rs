@@ -109,6 +109,33 @@ async fn each_report_answers_as_known_then_and_as_known_now() {
     }
 }
 
+/// A state an account held for a few milliseconds only (changed again
+/// before the server's deferred rewrite of its reporting rows) is still the
+/// state as known in between.
+#[tokio::test]
+async fn a_state_held_for_moments_is_known_then() {
+    let (_dir, server) = TestServer::start().await;
+    let mut office = Device::new("office");
+    for round in 0..3 {
+        let acme = office.account(&format!("Acme {round}"));
+        let boiler = office
+            .replica
+            .edit(acme, |e| e.add_deal(&NewDeal::new("Boiler", Money::new(125_000, "EUR").unwrap())))
+            .unwrap();
+        sync(&server, &mut office.replica).await;
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let between = OffsetDateTime::now_utc();
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        office.replica.edit(acme, |e| e.move_deal_stage(boiler, "won", None)).unwrap();
+        sync(&server, &mut office.replica).await;
+
+        let open = report(&server, &format!("/v1/reports/deals?by=open&known_at={}", at(between))).await;
+        assert_eq!(titles(&open), ["Boiler"], "round {round}: {open}");
+        let won = report(&server, "/v1/reports/deals?by=won").await;
+        assert_eq!(titles(&won).len(), round + 1, "round {round}: {won}");
+    }
+}
+
 #[tokio::test]
 async fn a_bad_known_at_is_refused_and_names_the_parameter() {
     let (_dir, server) = TestServer::start().await;

@@ -131,6 +131,28 @@ impl<'a> SqlStore<'a> {
         Ok(done)
     }
 
+    /// Writes the reporting rows of account `doc` from its stored state if
+    /// they still wait for the database thread's rewrite, before a new change
+    /// moves the account on. Otherwise a state the account held for less than
+    /// the rewrite's delay would never be kept "as known" (ADR 0023): the
+    /// rows are known from the account's last log position, and that position
+    /// is about to change.
+    fn catch_up_reports(&mut self, doc: &str) -> Result<(), DbError> {
+        let stale = self.conn.prepare_cached("DELETE FROM rpt_stale WHERE doc_id = ?1")?.execute([doc])?;
+        if stale == 0 {
+            return Ok(());
+        }
+        match self.load_from_disk(doc) {
+            Ok(Some(mut before)) => write_report_rows(self.conn, doc, &mut before)?,
+            Ok(None) => {}
+            Err(e @ DbError::Corrupt { .. }) => {
+                tracing::error!(doc, error = %e, "cannot write the reporting rows of a damaged document");
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
     /// Documents whose snapshot is older than their newest change.
     pub(crate) fn compaction_candidates(&self) -> Result<Vec<String>, DbError> {
         let mut stmt = self.conn.prepare_cached("SELECT id FROM documents WHERE last_seq > snapshot_seq")?;
@@ -165,6 +187,9 @@ impl ServerStore for SqlStore<'_> {
     fn append(&mut self, doc: &str, changes: &[Change], mut updated: AutoCommit) -> Result<(), DbError> {
         if changes.is_empty() {
             return Ok(());
+        }
+        if doc != SETTINGS_DOC_ID {
+            self.catch_up_reports(doc)?;
         }
         let created = self
             .conn
