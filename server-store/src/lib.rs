@@ -15,9 +15,15 @@
 //! no SQL: the SQLite implementation lives in the server
 //! (`server/src/db/users.rs`), the PostgreSQL one in `rapport-store-postgres`.
 //!
-//! With the `conformance` feature, `conformance` and `audit_conformance`
-//! are the test suites every backend runs, instantiated with
-//! `directory_conformance_tests!` and `audit_conformance_tests!`.
+//! It also holds the projection of an account into the reporting index's
+//! rows ([`report_rows`], ADR `docs/adr/0033-reports-on-postgres.md`),
+//! pure code both backends write with their own SQL.
+//!
+//! With the `conformance` feature, `conformance`, `audit_conformance`,
+//! `access_conformance` and `report_conformance` are the test suites every
+//! backend runs, instantiated with `directory_conformance_tests!`,
+//! `audit_conformance_tests!`, `access_conformance_tests!` and
+//! `report_conformance_tests!`.
 
 pub mod access;
 #[cfg(feature = "conformance")]
@@ -28,6 +34,9 @@ pub mod audit_conformance;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+#[cfg(feature = "conformance")]
+pub mod report_conformance;
+pub mod report_rows;
 pub mod rules;
 mod store;
 pub mod token;

@@ -55,7 +55,7 @@ pub enum MoveError {
 /// What was copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Moved {
-    /// Rows copied per table, in [`Table::ALL`]'s order.
+    /// Rows copied per table, in [`Table::all`]'s order.
     pub rows: Vec<(Table, i64)>,
     /// The log's head.
     pub head: u64,
@@ -75,6 +75,8 @@ pub fn migrate(data_dir: &Path, url: &str) -> Result<Moved, MoveError> {
         return Err(DbError::NoDatabase(path).into());
     }
     let mut file = LogFile::open(&path)?;
+    // The reporting rows are copied as they are: bring the deferred ones up to date first.
+    file.refresh_reports()?;
     let log = PgLog::connect(url, PgOptions { max_connections: 2, ..PgOptions::default() })?;
     let mut import = log.import()?;
 
@@ -93,7 +95,7 @@ pub fn migrate(data_dir: &Path, url: &str) -> Result<Moved, MoveError> {
     import.log_state(identity.server, stored(identity.epoch), stored(head), last_position)?;
 
     let mut rows = Vec::new();
-    for table in Table::ALL {
+    for table in Table::all() {
         let copied = match table {
             Table::LogHashes => copy_log_hashes(&mut file, &mut import)?,
             _ => copy(file.connection(), &mut import, table)?,

@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use common::{Device, TOKEN, TestServer, add_device, add_team, add_user, admin, sync_as};
 use rapport_core::sync::{OpenAccess, ServerStore, handle};
-use rapport_core::{Replica, SyncLimits};
+use rapport_core::{Money, NewDeal, Replica, SyncLimits};
 use rapport_server::db::LogFile;
 use rapport_server_store::{AuditStore, DirectoryStore, TokenHash};
 use rapport_store_postgres::cluster::TestDatabase;
+use rapport_store_postgres::import::Table;
 use rapport_store_postgres::{PgLog, PgOptions};
 use reqwest::Method;
 
@@ -74,6 +75,10 @@ async fn a_populated_sqlite_deployment_moves_to_postgres_and_devices_keep_their_
         }
         accounts.push(id);
     }
+    olena
+        .replica
+        .edit(accounts[0], |e| e.add_deal(&NewDeal::new("Котельня", Money::new(125_000, "UAH").expect("money"))))
+        .expect("a deal is added");
     let pushed = sync_as(&server, &olena_token, &mut olena.replica).await;
     assert!(pushed.rejected.is_empty(), "{pushed:?}");
     let pulled = sync_as(&server, &borys_token, &mut borys.replica).await;
@@ -149,6 +154,16 @@ async fn a_populated_sqlite_deployment_moves_to_postgres_and_devices_keep_their_
         assert!(actions.iter().any(|a| a.action == "device.revoke"), "{actions:?}");
         assert_eq!(new_audit.list_actions(10_000).expect("actions"), actions);
 
+        // The same reporting index: every fact row, every row as known, both rollups.
+        for table in Table::all().into_iter().filter(|t| t.name().starts_with("rpt_")) {
+            let sql = format!("SELECT {} FROM {}", table.columns().join(", "), table.name());
+            let old = common::sqlite_cells(&db, &sql);
+            assert_eq!(common::sorted_cells(pg.query_cells(&sql).expect("rows")), old, "{}", table.name());
+        }
+        let known = "SELECT count(*) FROM rpt_accounts_hist";
+        assert_eq!(pg.query_i64(known).expect("a count"), 3, "each account's row as known");
+        assert_eq!(pg.query_i64("SELECT count(*) FROM rpt_stage_flow").expect("a count"), 1, "the deal's entry");
+
         // Devices keep their place: nothing to pull, then an edit pushed
         // through PostgreSQL reaches the other device.
         assert_eq!(sync_on(&log, &mut olena.replica), 0, "an up-to-date device pulls nothing");
@@ -158,6 +173,10 @@ async fn a_populated_sqlite_deployment_moves_to_postgres_and_devices_keep_their_
         assert_eq!(sync_on(&log, &mut olena.replica), 1, "the other device pulls the one changed account");
         let account = olena.replica.account(accounts[0]).expect("the account reads");
         assert_eq!(account.party.industry.as_deref(), Some("Енергетика"));
+        // Its first rewrite on PostgreSQL finds the reporting rows as they were: their ranges stay.
+        assert_eq!(pg.query_i64(known).expect("a count"), 3);
+        let stamped = "SELECT count(*) FROM rpt_accounts WHERE digest IS NOT NULL";
+        assert_eq!(pg.query_i64(stamped).expect("a count"), 1, "the edited account's rows were checked");
 
         // A second migration into the same database is refused.
         (log, pg)

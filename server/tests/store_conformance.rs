@@ -1,28 +1,33 @@
-//! The audit and access conformance suites (`rapport_server_store`'s
-//! `audit_conformance` and `access_conformance`) against the server's
+//! The audit, access and reporting-rows conformance suites
+//! (`rapport_server_store`'s `audit_conformance`, `access_conformance` and
+//! `report_conformance`) against the server's
 //! SQLite backend, on a real database file per test: changes logged
 //! through the file's change log, sync requests handled as the database
 //! thread handles them (`LogFile::sync`).
+
+mod common;
 
 use automerge::{AutoCommit, Change};
 use rapport_core::sync::{ServerStore, SyncRequest, SyncResponse};
 use rapport_server::db::{LogFile, SqliteAudit, SqliteDirectory};
 use rapport_server_store::access_conformance::AccessBackend;
 use rapport_server_store::audit_conformance::AuditBackend;
+use rapport_server_store::report_conformance::ReportBackend;
+use rapport_server_store::report_rows::Cell;
 use rapport_server_store::{Author, Principal};
 use tempfile::TempDir;
 
 /// A fresh database file (every migration applied) in its own directory.
 struct SqliteBackend {
     log: LogFile,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl SqliteBackend {
     fn new() -> SqliteBackend {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let log = LogFile::open(&dir.path().join("rapport.db")).expect("a fresh server database opens");
-        SqliteBackend { log, _dir: dir }
+        SqliteBackend { log, dir }
     }
 }
 
@@ -74,10 +79,22 @@ impl AccessBackend for SqliteBackend {
     }
 }
 
+impl ReportBackend for SqliteBackend {
+    /// Read on a connection of its own, once the deferred reporting rows are written.
+    fn cells(&mut self, sql: &str) -> Vec<Vec<Cell>> {
+        self.log.refresh_reports().expect("the reporting rows are brought up to date");
+        common::sqlite_cells(&self.dir.path().join("rapport.db"), sql)
+    }
+}
+
 mod audit {
     rapport_server_store::audit_conformance_tests!(super::SqliteBackend::new());
 }
 
 mod access {
     rapport_server_store::access_conformance_tests!(super::SqliteBackend::new());
+}
+
+mod reports {
+    rapport_server_store::report_conformance_tests!(super::SqliteBackend::new());
 }

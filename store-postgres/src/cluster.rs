@@ -24,7 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
+use rapport_server_store::report_rows::Cell;
 use tempfile::TempDir;
+use tokio_postgres::types::Type;
 
 mod replicated;
 pub use replicated::ReplicatedPair;
@@ -97,6 +99,33 @@ impl TestDatabase {
     /// look at the database from outside the log under test).
     pub fn query_i64(&self, sql: &str) -> Result<i64, ClusterError> {
         on_connection(&self.url, |client| async move { Ok(client.query_one(sql, &[]).await?.get(0)) })
+    }
+}
+
+impl TestDatabase {
+    /// Every row a query answers, as the reporting index's cells (a
+    /// `boolean` as a flag, an integer as an integer, text as text; no
+    /// other type), on a connection of its own.
+    pub fn query_cells(&self, sql: &str) -> Result<Vec<Vec<Cell>>, ClusterError> {
+        on_connection(&self.url, |client| async move {
+            let rows = client.query(sql, &[]).await?;
+            let mut out = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let mut cells = Vec::with_capacity(row.len());
+                for (i, column) in row.columns().iter().enumerate() {
+                    let ty = column.type_();
+                    cells.push(if *ty == Type::BOOL {
+                        row.get::<_, Option<bool>>(i).map_or(Cell::Null, Cell::Flag)
+                    } else if *ty == Type::INT8 {
+                        row.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Int)
+                    } else {
+                        row.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text)
+                    });
+                }
+                out.push(cells);
+            }
+            Ok(out)
+        })
     }
 }
 

@@ -16,6 +16,8 @@ use bytes::BytesMut;
 use deadpool_postgres::Object;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
+pub use rapport_server_store::report_rows::Table as ReportTable;
+
 use crate::log::PgLog;
 use crate::{PgError, PgTransaction};
 
@@ -54,11 +56,21 @@ pub enum Table {
     Audit,
     /// `id, at, user_id, device_id, console_user, action, subject, detail` (JSON text)
     AdminActions,
+    /// A fact table of the reporting index, its [`ReportTable::columns`]
+    /// (the digest is not copied: an account's first rewrite here finds
+    /// its rows as they are and leaves their ranges as known).
+    Report(ReportTable),
+    /// A fact table's rows as known: its columns, `valid_from`, `valid_to`.
+    ReportKnown(ReportTable),
+    /// `hidden, rep, kind, week_start, team, owner, week, n`
+    Activity,
+    /// `hidden, team, owner, from_stage, to_stage, week_start, prev_day, n`
+    StageFlow,
 }
 
 impl Table {
-    /// Every table, in the order an import fills them.
-    pub const ALL: [Table; 16] = [
+    /// The log's and the directory's tables, in the order an import fills them.
+    const LOG: [Table; 16] = [
         Table::Documents,
         Table::Accounts,
         Table::Changes,
@@ -76,6 +88,18 @@ impl Table {
         Table::Audit,
         Table::AdminActions,
     ];
+
+    /// Every table, in the order an import fills them: the log and the
+    /// directory, then the reporting index.
+    pub fn all() -> Vec<Table> {
+        let reports = ReportTable::ALL.into_iter();
+        Table::LOG
+            .into_iter()
+            .chain(reports.clone().map(Table::Report))
+            .chain(reports.map(Table::ReportKnown))
+            .chain([Table::Activity, Table::StageFlow])
+            .collect()
+    }
 
     /// The table's name (the same on SQLite).
     pub fn name(self) -> &'static str {
@@ -96,12 +120,16 @@ impl Table {
             Table::DeviceDocs => "device_docs",
             Table::Audit => "audit",
             Table::AdminActions => "admin_actions",
+            Table::Report(t) => t.name(),
+            Table::ReportKnown(t) => t.known_name(),
+            Table::Activity => "rpt_activity",
+            Table::StageFlow => "rpt_stage_flow",
         }
     }
 
     /// The columns a row gives, in order.
-    pub fn columns(self) -> &'static [&'static str] {
-        match self {
+    pub fn columns(self) -> Vec<&'static str> {
+        let listed: &[&str] = match self {
             Table::Documents => &["id", "last_seq", "snapshot", "snapshot_seq", "pruned_seq", "change_count", "bytes"],
             Table::Accounts => &["doc_id", "owner", "team", "territory"],
             Table::Changes => &["seq", "doc_id", "actor", "bytes"],
@@ -118,7 +146,12 @@ impl Table {
             Table::DeviceDocs => &["device_id", "doc_id", "since", "gone"],
             Table::Audit => &["id", "at", "user_id", "device_id", "doc_id", "seq", "change", "op"],
             Table::AdminActions => &["id", "at", "user_id", "device_id", "console_user", "action", "subject", "detail"],
-        }
+            Table::Report(t) => t.columns(),
+            Table::ReportKnown(t) => return [t.columns(), &["valid_from", "valid_to"]].concat(),
+            Table::Activity => &["hidden", "rep", "kind", "week_start", "team", "owner", "week", "n"],
+            Table::StageFlow => &["hidden", "team", "owner", "from_stage", "to_stage", "week_start", "prev_day", "n"],
+        };
+        listed.to_vec()
     }
 
     /// Whether the table's `id` is an identity column, whose sequence must
@@ -155,6 +188,8 @@ impl ToSql for Value {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
             Value::Null => Ok(IsNull::Yes),
+            // SQLite keeps a flag as 0 or 1.
+            Value::Integer(v) if *ty == Type::BOOL => (*v != 0).to_sql(ty, out),
             Value::Integer(v) => v.to_sql(ty, out),
             Value::Text(v) => v.to_sql(ty, out),
             Value::Blob(v) => v.to_sql(ty, out),
@@ -162,7 +197,10 @@ impl ToSql for Value {
     }
 
     fn accepts(ty: &Type) -> bool {
-        <i64 as ToSql>::accepts(ty) || <String as ToSql>::accepts(ty) || <Vec<u8> as ToSql>::accepts(ty)
+        <i64 as ToSql>::accepts(ty)
+            || <bool as ToSql>::accepts(ty)
+            || <String as ToSql>::accepts(ty)
+            || <Vec<u8> as ToSql>::accepts(ty)
     }
 
     to_sql_checked!();
@@ -218,9 +256,9 @@ impl PgImport {
     }
 
     /// Inserts rows of `table`, each its [`Table::columns`] in order. Tables
-    /// come in [`Table::ALL`]'s order; one may be given in many batches.
+    /// come in [`Table::all`]'s order; one may be given in many batches.
     pub fn rows(&mut self, table: Table, rows: Vec<Vec<Value>>) -> Result<(), PgError> {
-        let index = Table::ALL.iter().position(|t| *t == table).unwrap_or(usize::MAX);
+        let index = Table::all().iter().position(|t| *t == table).unwrap_or(usize::MAX);
         if index < self.at {
             return Err(PgError::Invalid { what: "import order (a table came after one it must precede)" });
         }
@@ -244,7 +282,7 @@ impl PgImport {
     /// import again: it is refused if the first one was stored).
     pub fn commit(mut self) -> Result<(), PgError> {
         self.call(|client| async move {
-            for table in Table::ALL.iter().filter(|t| t.identity()) {
+            for table in Table::all().iter().filter(|t| t.identity()) {
                 let name = table.name();
                 client
                     .execute(

@@ -60,6 +60,7 @@ mod error;
 pub mod import;
 mod log;
 mod migrate;
+mod reports;
 mod sync;
 mod transaction;
 mod watch;

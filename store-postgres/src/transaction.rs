@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use automerge::{AutoCommit, Change};
 use deadpool_postgres::Object;
+use rapport_core::AccountDoc;
 use rapport_core::rules::AccountScope;
 use rapport_core::settings::SETTINGS_DOC_ID;
 use rapport_core::sync::{
@@ -31,6 +32,7 @@ use crate::PgError;
 use crate::access::PgAccessStore;
 use crate::clock::now_millis;
 use crate::log::PgLog;
+use crate::reports;
 use crate::watch::HEAD_CHANNEL;
 
 /// The advisory lock key that orders position assignment ("rapport" and 2).
@@ -152,20 +154,27 @@ impl PgTransaction {
         Ok(())
     }
 
-    /// Rewrites the scope index row of account `doc` after an append, from
-    /// the document as the log's lock leaves it. `before` is the position
-    /// the document reached before this append: if another node appended
-    /// to it after this transaction loaded it (or it was never loaded
-    /// here), `updated` lacks those changes and the document is read again
-    /// (under the lock, with this append's changes).
-    fn write_scope(&mut self, doc: &str, before: i64, updated: AutoCommit) -> Result<(), PgError> {
+    /// Rewrites the scope index row and the reporting rows of account `doc`
+    /// after an append, from the document as the log's lock leaves it.
+    /// `before` is the position the document reached before this append:
+    /// if another node appended to it after this transaction loaded it (or
+    /// it was never loaded here), `updated` lacks those changes and the
+    /// document is read again (under the lock, with this append's changes).
+    fn write_indexes(&mut self, doc: &str, before: i64, updated: AutoCommit) -> Result<(), PgError> {
         let seen = self.loaded.get(doc).copied().unwrap_or(0);
-        let state = if before > seen {
+        let mut state = if before > seen {
             self.load(doc)?.ok_or(PgError::Invalid { what: "document (gone while appending)" })?
         } else {
             updated
         };
         let scope = AccountScope::of(&state, None);
+        let account = match AccountDoc::with_borrowed(&mut state, |a| (a.read(), a.conflicts())) {
+            Ok(read) => Some(read),
+            Err(e) => {
+                tracing::warn!(doc, error = %e, "not indexing a document that is not a readable account");
+                None
+            }
+        };
         let id = doc.to_owned();
         self.call(|c| async move {
             let upsert = c
@@ -178,7 +187,7 @@ impl PgTransaction {
                 )
                 .await?;
             c.execute(&upsert, &[&id, &scope.owner, &scope.team, &scope.territory]).await?;
-            Ok(())
+            reports::rewrite(&c, &id, account).await
         })
     }
 
@@ -417,7 +426,7 @@ impl ServerStore for PgTransaction {
             Ok(Some(before))
         })?;
         match logged {
-            Some(before) if doc != SETTINGS_DOC_ID => self.write_scope(doc, before, updated),
+            Some(before) if doc != SETTINGS_DOC_ID => self.write_indexes(doc, before, updated),
             _ => Ok(()),
         }
     }

@@ -1,5 +1,6 @@
-//! The audit and access conformance suites (`rapport_server_store`'s
-//! `audit_conformance` and `access_conformance`) against PostgreSQL: a
+//! The audit, access and reporting-rows conformance suites
+//! (`rapport_server_store`'s `audit_conformance`, `access_conformance` and
+//! `report_conformance`) against PostgreSQL: a
 //! fresh database per test (a throwaway cluster, or one in the cluster of
 //! `RAPPORT_TEST_PG_URL`), sync requests handled by `PgLog::sync_request`.
 //! Without PostgreSQL these tests fail.
@@ -8,20 +9,22 @@ use automerge::{AutoCommit, Change};
 use rapport_core::sync::{ServerStore, SyncRequest, SyncResponse};
 use rapport_server_store::access_conformance::AccessBackend;
 use rapport_server_store::audit_conformance::AuditBackend;
+use rapport_server_store::report_conformance::ReportBackend;
+use rapport_server_store::report_rows::Cell;
 use rapport_server_store::{Author, Principal};
 use rapport_store_postgres::cluster::TestDatabase;
 use rapport_store_postgres::{PgAudit, PgDirectory, PgLog, PgOptions};
 
 struct PostgresBackend {
     log: PgLog,
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 impl PostgresBackend {
     fn new() -> PostgresBackend {
         let db = TestDatabase::create().unwrap_or_else(|e| panic!("no PostgreSQL test database: {e}"));
         let log = PgLog::connect(db.url(), PgOptions::default()).expect("the database connects and migrates");
-        PostgresBackend { log, _db: db }
+        PostgresBackend { log, db }
     }
 }
 
@@ -80,10 +83,20 @@ impl AccessBackend for PostgresBackend {
     }
 }
 
+impl ReportBackend for PostgresBackend {
+    fn cells(&mut self, sql: &str) -> Vec<Vec<Cell>> {
+        self.db.query_cells(sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+}
+
 mod audit {
     rapport_server_store::audit_conformance_tests!(super::PostgresBackend::new());
 }
 
 mod access {
     rapport_server_store::access_conformance_tests!(super::PostgresBackend::new());
+}
+
+mod reports {
+    rapport_server_store::report_conformance_tests!(super::PostgresBackend::new());
 }

@@ -46,6 +46,12 @@ impl LogFile {
         Ok(LogTransaction { tx: self.conn.transaction()?, cache: DocCache::new(0), author })
     }
 
+    /// Rewrites the reporting rows still marked stale, as the database
+    /// thread does once syncs are quiet; returns how many accounts.
+    pub fn refresh_reports(&mut self) -> Result<usize, DbError> {
+        super::store::refresh_stale_reports(&mut self.conn)
+    }
+
     /// The connection, for reading the file's tables (`to_postgres`).
     pub(crate) fn connection(&self) -> &Connection {
         &self.conn

@@ -249,3 +249,37 @@ pub fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         labels.iter().all(has).then(|| value.parse().ok()).flatten()
     })
 }
+
+/// Every row `sql` answers on the SQLite file at `path` (a connection of
+/// its own), as the reporting index's cells, in one order.
+pub fn sqlite_cells(path: &Path, sql: &str) -> Vec<Vec<rapport_server_store::report_rows::Cell>> {
+    use rapport_server_store::report_rows::Cell;
+    use rusqlite::types::ValueRef;
+    let conn = rusqlite::Connection::open(path).expect("the database opens for reading");
+    let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let width = stmt.column_count();
+    let rows = stmt
+        .query_map([], |row| {
+            (0..width)
+                .map(|i| {
+                    Ok(match row.get_ref(i)? {
+                        ValueRef::Null => Cell::Null,
+                        ValueRef::Integer(n) => Cell::Int(n),
+                        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                        other => panic!("not a reporting value: {other:?}"),
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<Cell>>>()
+        })
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
+    sorted_cells(rows.unwrap_or_else(|e| panic!("{sql}: {e}")))
+}
+
+/// Rows of cells in one order, flags as integers (to compare two backends).
+pub fn sorted_cells(
+    rows: Vec<Vec<rapport_server_store::report_rows::Cell>>,
+) -> Vec<Vec<rapport_server_store::report_rows::Cell>> {
+    let mut rows: Vec<Vec<_>> = rows.iter().map(|r| r.iter().map(|c| c.flag_as_int()).collect()).collect();
+    rows.sort_by_cached_key(|r| format!("{r:?}"));
+    rows
+}
