@@ -34,6 +34,7 @@ pub mod audit_conformance;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod error;
+pub mod field_changes;
 #[cfg(feature = "conformance")]
 pub mod report_conformance;
 pub mod report_rows;

@@ -70,6 +70,7 @@ macro_rules! report_conformance_tests {
             the_rows_are_the_accounts_projection,
             an_edit_closes_only_the_rows_it_changed,
             the_rollups_follow_the_rows,
+            the_fields_each_change_set_are_indexed,
         );
     };
     (@tests $backend:expr; $($name:ident),* $(,)?) => {
@@ -243,4 +244,41 @@ pub fn the_rollups_follow_the_rows<B: ReportBackend>(backend: &mut B) {
     assert_eq!(flow.len(), 2, "{flow:?}");
     assert!(flow.iter().all(|row| row[0] == Cell::Int(1)), "{flow:?}");
     assert_eq!(stored(backend), projected(&office, acme));
+}
+
+/// Each accepted change's fields are indexed once, with who made it, on
+/// which device, and what it moved; the account's older rows take its new
+/// name when it is renamed.
+pub fn the_fields_each_change_set_are_indexed<B: ReportBackend>(backend: &mut B) {
+    let mut office = desk(backend, "Ірина");
+    let (acme, deal) = account_with_a_deal(&mut office, "Київ Агро");
+    sync(backend, &mut office);
+    let count = |backend: &mut B| match backend.cells("SELECT count(*) FROM rpt_field_changes").as_slice() {
+        [row] => row.first().cloned(),
+        other => panic!("one count: {other:?}"),
+    };
+    let first = count(backend);
+    office.replica.edit(acme, |e| e.move_deal_stage(deal, "won", None)).expect("the deal is won");
+    sync(backend, &mut office);
+
+    let won =
+        backend.cells("SELECT \"user\", device, currency, won_delta, name FROM rpt_field_changes WHERE won_delta <> 0");
+    let text = |s: &str| Cell::Text(s.to_owned());
+    assert_eq!(
+        won,
+        [vec![text("Ірина"), text("Ірина's desktop"), text("UAH"), Cell::Int(125_000), text("Київ Агро")]],
+        "one row carries the win"
+    );
+    let moved = backend.cells("SELECT count(*) FROM rpt_field_changes WHERE field LIKE 'deals.%.stage'");
+    assert_eq!(moved, [vec![Cell::Int(1)]], "the stage set once, by the win");
+    let after = count(backend);
+    assert!(
+        matches!((&first, &after), (Some(Cell::Int(a)), Some(Cell::Int(b))) if a > &0 && b > a),
+        "{first:?} then {after:?}"
+    );
+
+    office.replica.edit(acme, |e| e.set_field("party.name", "Київ Агро Плюс")).expect("the account is renamed");
+    sync(backend, &mut office);
+    let names = backend.cells("SELECT DISTINCT name FROM rpt_field_changes");
+    assert_eq!(names, [vec![text("Київ Агро Плюс")]], "every row of the account carries its current name");
 }

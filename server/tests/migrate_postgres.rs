@@ -156,13 +156,16 @@ async fn a_populated_sqlite_deployment_moves_to_postgres_and_devices_keep_their_
 
         // The same reporting index: every fact row, every row as known, both rollups.
         for table in Table::all().into_iter().filter(|t| t.name().starts_with("rpt_")) {
-            let sql = format!("SELECT {} FROM {}", table.columns().join(", "), table.name());
+            let columns: Vec<String> = table.columns().iter().map(|c| format!("\"{c}\"")).collect();
+            let sql = format!("SELECT {} FROM {}", columns.join(", "), table.name());
             let old = common::sqlite_cells(&db, &sql);
             assert_eq!(common::sorted_cells(pg.query_cells(&sql).expect("rows")), old, "{}", table.name());
         }
         let known = "SELECT count(*) FROM rpt_accounts_hist";
         assert_eq!(pg.query_i64(known).expect("a count"), 3, "each account's row as known");
         assert_eq!(pg.query_i64("SELECT count(*) FROM rpt_stage_flow").expect("a count"), 1, "the deal's entry");
+        assert!(pg.query_i64("SELECT count(*) FROM rpt_field_changes").expect("a count") > 0);
+        assert_eq!(pg.query_i64("SELECT count(*) FROM rpt_known_from").expect("a count"), 1);
 
         // Devices keep their place: nothing to pull, then an edit pushed
         // through PostgreSQL reaches the other device.

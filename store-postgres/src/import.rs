@@ -16,6 +16,7 @@ use bytes::BytesMut;
 use deadpool_postgres::Object;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
+use rapport_server_store::field_changes;
 pub use rapport_server_store::report_rows::Table as ReportTable;
 
 use crate::log::PgLog;
@@ -66,6 +67,10 @@ pub enum Table {
     Activity,
     /// `hidden, team, owner, from_stage, to_stage, week_start, prev_day, n`
     StageFlow,
+    /// The late-edits index: `rapport_server_store::field_changes::COLUMNS`.
+    FieldChanges,
+    /// `id, seq, at`: from when the rows as known are exact.
+    KnownFrom,
 }
 
 impl Table {
@@ -97,7 +102,7 @@ impl Table {
             .into_iter()
             .chain(reports.clone().map(Table::Report))
             .chain(reports.map(Table::ReportKnown))
-            .chain([Table::Activity, Table::StageFlow])
+            .chain([Table::Activity, Table::StageFlow, Table::FieldChanges, Table::KnownFrom])
             .collect()
     }
 
@@ -124,6 +129,8 @@ impl Table {
             Table::ReportKnown(t) => t.known_name(),
             Table::Activity => "rpt_activity",
             Table::StageFlow => "rpt_stage_flow",
+            Table::FieldChanges => field_changes::TABLE,
+            Table::KnownFrom => "rpt_known_from",
         }
     }
 
@@ -150,6 +157,8 @@ impl Table {
             Table::ReportKnown(t) => return [t.columns(), &["valid_from", "valid_to"]].concat(),
             Table::Activity => &["hidden", "rep", "kind", "week_start", "team", "owner", "week", "n"],
             Table::StageFlow => &["hidden", "team", "owner", "from_stage", "to_stage", "week_start", "prev_day", "n"],
+            Table::FieldChanges => &field_changes::COLUMNS,
+            Table::KnownFrom => &["id", "seq", "at"],
         };
         listed.to_vec()
     }
@@ -169,7 +178,9 @@ impl Table {
             })
             .collect();
         let overriding = if self.identity() { " OVERRIDING SYSTEM VALUE" } else { "" };
-        format!("INSERT INTO {} ({}){overriding} VALUES ({})", self.name(), columns.join(", "), values.join(", "))
+        // Quoted: the late-edits index has a column named `user`.
+        let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        format!("INSERT INTO {} ({}){overriding} VALUES ({})", self.name(), names.join(", "), values.join(", "))
     }
 }
 

@@ -1,7 +1,9 @@
 //! The reporting index on PostgreSQL (ADR 0033): an account's rows in the
-//! `rpt_*` tables (migration 0006), projected by the code every backend
-//! shares (`rapport_server_store::report_rows`) and rewritten in the
-//! transaction that logs a change to the account, under the log's lock.
+//! `rpt_*` tables (migration 0006) and the fields each change set (the
+//! late-edits index, migration 0007), projected by the code every backend
+//! shares (`rapport_server_store::report_rows`, `::field_changes`) and
+//! written in the transaction that logs a change to the account, under the
+//! log's lock.
 //! The rewrite is therefore done once, by the node that logged the change,
 //! and its rows are known from the account's new log position: no rewrite
 //! is deferred, so no state an account held is ever skipped.
@@ -24,6 +26,7 @@ use bytes::BytesMut;
 use deadpool_postgres::Object;
 use futures_util::future::{MaybeDone, maybe_done};
 use rapport_core::{Account, Conflict};
+use rapport_server_store::field_changes::{self, FieldChanges};
 use rapport_server_store::report_rows::{Cell, NAMES, Table, project};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
@@ -131,17 +134,28 @@ impl Batch {
     }
 }
 
-/// The statement inserting one row of `table`.
-fn insert_sql(table: Table) -> String {
-    let columns = table.columns();
+/// The statement inserting one row of `table` with `columns` (quoted: the
+/// late-edits index has a column named `user`).
+fn insert_sql(table: &str, columns: &[&str]) -> String {
+    let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
     let values: Vec<String> = (1..=columns.len()).map(|n| format!("${n}")).collect();
-    format!("INSERT INTO {} ({}) VALUES ({})", table.name(), columns.join(", "), values.join(", "))
+    format!("INSERT INTO {table} ({}) VALUES ({})", names.join(", "), values.join(", "))
 }
 
 /// Replaces the reporting rows of account `doc` with those of `account`
-/// (none if `None`: not a readable account). Runs inside the transaction
-/// that logged the account's change, after the account's position moved.
-pub(crate) async fn rewrite(c: &Object, doc: &str, account: Option<(Account, Vec<Conflict>)>) -> Result<(), PgError> {
+/// (none if `None`: not a readable account), and indexes the fields its
+/// appended changes set (`changes`). Runs inside the transaction that
+/// logged the changes, after the account's position moved.
+pub(crate) async fn rewrite(
+    c: &Object,
+    doc: &str,
+    account: Option<(Account, Vec<Conflict>)>,
+    changes: Option<FieldChanges>,
+) -> Result<(), PgError> {
+    let mut batch = Batch::default();
+    if let Some(changes) = changes {
+        index_field_changes(&mut batch, doc, changes);
+    }
     let mut planned = None;
     if let Some((typed, conflicts)) = account {
         let rows = project(doc, &typed, &conflicts);
@@ -149,18 +163,20 @@ pub(crate) async fn rewrite(c: &Object, doc: &str, account: Option<(Account, Vec
         let stored = c.prepare_cached("SELECT digest FROM rpt_accounts WHERE doc_id = $1").await?;
         let stored: Option<Option<Vec<u8>>> = c.query_opt(&stored, &[&doc]).await?.map(|r| r.get(0));
         if stored.flatten().is_some_and(|d| d == digest) {
-            return Ok(());
+            return batch.run(c).await;
         }
         planned = Some((rows, digest));
     }
-    let mut batch = Batch::default();
     subtract_rollups(&mut batch, doc);
     for table in NAMES {
         batch.for_doc(format!("DELETE FROM {table} WHERE doc_id = $1"), doc);
     }
     if let Some((rows, digest)) = planned {
         for row in rows.rows {
-            batch.push(insert_sql(row.table), row.cells.into_iter().map(Param::Cell).collect());
+            batch.push(
+                insert_sql(row.table.name(), row.table.columns()),
+                row.cells.into_iter().map(Param::Cell).collect(),
+            );
         }
         add_rollups(&mut batch, doc);
         batch.push(
@@ -170,6 +186,35 @@ pub(crate) async fn rewrite(c: &Object, doc: &str, account: Option<(Account, Vec
     }
     keep_as_known(&mut batch, doc);
     batch.run(c).await
+}
+
+/// The rows of the late-edits index for some appended changes; the
+/// account's older rows take its current name and scope.
+fn index_field_changes(batch: &mut Batch, doc: &str, changes: FieldChanges) {
+    let copy = changes.copy;
+    batch.push(
+        "UPDATE rpt_field_changes SET name = $2, owner = $3, team = $4, territory = $5, hidden = $6
+         WHERE doc_id = $1
+           AND (name, owner, team, territory, hidden) IS DISTINCT FROM ($2::text, $3::text, $4::text, $5::text, $6::boolean)"
+            .to_owned(),
+        [
+            Cell::Text(doc.to_owned()),
+            Cell::Text(copy.name),
+            copy.owner.into(),
+            copy.team.into(),
+            copy.territory.into(),
+            Cell::Flag(copy.hidden),
+        ]
+        .into_iter()
+        .map(Param::Cell)
+        .collect(),
+    );
+    for row in changes.rows {
+        batch.push(
+            insert_sql(field_changes::TABLE, &field_changes::COLUMNS),
+            row.into_iter().map(Param::Cell).collect(),
+        );
+    }
 }
 
 /// Takes what account `doc`'s current rows contribute out of the rollups,

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use automerge::{AutoCommit, Change};
+use automerge::{AutoCommit, Change, ChangeHash};
 use deadpool_postgres::Object;
 use rapport_core::AccountDoc;
 use rapport_core::rules::AccountScope;
@@ -27,6 +27,7 @@ use rapport_core::sync::{
 
 use rapport_server_store::Author;
 use rapport_server_store::audit::operation;
+use rapport_server_store::field_changes::{self, Appended};
 
 use crate::PgError;
 use crate::access::PgAccessStore;
@@ -155,12 +156,20 @@ impl PgTransaction {
     }
 
     /// Rewrites the scope index row and the reporting rows of account `doc`
-    /// after an append, from the document as the log's lock leaves it.
+    /// after an append, and indexes the fields each of the `appended`
+    /// changes set, from the document as the log's lock leaves it.
     /// `before` is the position the document reached before this append:
     /// if another node appended to it after this transaction loaded it (or
     /// it was never loaded here), `updated` lacks those changes and the
     /// document is read again (under the lock, with this append's changes).
-    fn write_indexes(&mut self, doc: &str, before: i64, updated: AutoCommit) -> Result<(), PgError> {
+    fn write_indexes(
+        &mut self,
+        doc: &str,
+        before: i64,
+        updated: AutoCommit,
+        appended: &[Appended],
+        received_at: i64,
+    ) -> Result<(), PgError> {
         let seen = self.loaded.get(doc).copied().unwrap_or(0);
         let mut state = if before > seen {
             self.load(doc)?.ok_or(PgError::Invalid { what: "document (gone while appending)" })?
@@ -168,6 +177,7 @@ impl PgTransaction {
             updated
         };
         let scope = AccountScope::of(&state, None);
+        let changes = field_changes::project(doc, &mut state, appended, received_at);
         let account = match AccountDoc::with_borrowed(&mut state, |a| (a.read(), a.conflicts())) {
             Ok(read) => Some(read),
             Err(e) => {
@@ -187,7 +197,7 @@ impl PgTransaction {
                 )
                 .await?;
             c.execute(&upsert, &[&id, &scope.owner, &scope.team, &scope.territory]).await?;
-            reports::rewrite(&c, &id, account).await
+            reports::rewrite(&c, &id, account, changes).await
         })
     }
 
@@ -284,6 +294,7 @@ async fn take_lock(client: &Object, needed: bool) -> Result<(), PgError> {
 
 /// One change to log, in owned parts.
 struct Row {
+    change: ChangeHash,
     hash: Vec<u8>,
     actor: Vec<u8>,
     bytes: Vec<u8>,
@@ -337,6 +348,7 @@ impl ServerStore for PgTransaction {
             .iter()
             .filter(|c| seen.insert(c.hash()))
             .map(|c| Row {
+                change: c.hash(),
                 hash: c.hash().0.to_vec(),
                 actor: c.actor_id().to_bytes().to_vec(),
                 bytes: c.raw_bytes().to_vec(),
@@ -411,7 +423,8 @@ impl ServerStore for PgTransaction {
                      SELECT s, m, $3 FROM unnest($1::bigint[], $2::bigint[]) AS t(s, m)",
                 )
                 .await?;
-            c.execute(&times, &[&seqs, &made, &now_millis()]).await?;
+            let received_at = now_millis();
+            c.execute(&times, &[&seqs, &made, &received_at]).await?;
             if let Some(author) = author {
                 let ops: Vec<&str> = fresh.iter().map(|r| r.op.as_str()).collect();
                 let audit = c
@@ -420,13 +433,20 @@ impl ServerStore for PgTransaction {
                          SELECT $1, $2, $3, $4, s, h, o FROM unnest($5::bigint[], $6::bytea[], $7::text[]) AS t(s, h, o)",
                     )
                     .await?;
-                c.execute(&audit, &[&now_millis(), &author.user_id, &author.device_id, &id, &seqs, &hashes, &ops])
+                c.execute(&audit, &[&received_at, &author.user_id, &author.device_id, &id, &seqs, &hashes, &ops])
                     .await?;
             }
-            Ok(Some(before))
+            let appended: Vec<Appended> = fresh
+                .iter()
+                .zip(&seqs)
+                .map(|(r, seq)| Appended { seq: *seq, hash: r.change, made_at: r.made_at })
+                .collect();
+            Ok(Some((before, appended, received_at)))
         })?;
         match logged {
-            Some(before) if doc != SETTINGS_DOC_ID => self.write_indexes(doc, before, updated),
+            Some((before, appended, received_at)) if doc != SETTINGS_DOC_ID => {
+                self.write_indexes(doc, before, updated, &appended, received_at)
+            }
             _ => Ok(()),
         }
     }

@@ -100,7 +100,7 @@ fn insert_sql(table: Table) -> String {
 }
 
 /// A projected cell as SQLite stores it (a flag as 0 or 1), borrowed.
-struct Stored<'a>(&'a Cell);
+pub(crate) struct Stored<'a>(pub(crate) &'a Cell);
 
 impl ToSql for Stored<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
