@@ -79,7 +79,7 @@ impl<'a> SqlStore<'a> {
     /// there are more than `compact_after` of them. Returns whether the
     /// document exists.
     pub(crate) fn compact(&mut self, id: &str) -> Result<bool, DbError> {
-        let Some(mut doc) = self.load(id)? else { return Ok(false) };
+        let Some(mut doc) = self.cached(id)? else { return Ok(false) };
         let snapshot = doc.save();
         // Automerge 0.12 can save a document it cannot load back (found by
         // fuzzing: server/fuzz/corpus/ingest/crash-compacted-snapshot-mismatching-heads).
@@ -112,7 +112,7 @@ impl<'a> SqlStore<'a> {
     pub(crate) fn refresh_reports<'d>(&mut self, docs: impl IntoIterator<Item = &'d str>) -> Result<usize, DbError> {
         let mut done = 0;
         for id in docs {
-            match self.load(id) {
+            match self.cached(id) {
                 Ok(Some(mut doc)) => {
                     let written = write_report_rows(self.conn, id, &mut doc);
                     self.release(id, doc);
@@ -131,24 +131,27 @@ impl<'a> SqlStore<'a> {
         Ok(done)
     }
 
-    /// Writes the reporting rows of account `doc` from its stored state if
-    /// they still wait for the database thread's rewrite, before a new change
-    /// moves the account on. Otherwise a state the account held for less than
-    /// the rewrite's delay would never be kept "as known" (ADR 0023): the
-    /// rows are known from the account's last log position, and that position
-    /// is about to change.
-    fn catch_up_reports(&mut self, doc: &str) -> Result<(), DbError> {
-        let stale = self.conn.prepare_cached("DELETE FROM rpt_stale WHERE doc_id = ?1")?.execute([doc])?;
-        if stale == 0 {
+    /// The document from the cache (handed over, no clone) or the disk.
+    fn cached(&mut self, id: &str) -> Result<Option<AutoCommit>, DbError> {
+        if let Some(cached) = self.cache.take(id) {
+            return Ok(Some(cached));
+        }
+        self.load_from_disk(id)
+    }
+
+    /// Writes the reporting rows of account `doc` from `am`, its state as
+    /// stored, if they still wait for the database thread's rewrite, before
+    /// a change appended in this transaction moves the account on.
+    /// Otherwise a state the account held for less than the rewrite's delay
+    /// would never be kept "as known" (ADR 0023): the rows are known from
+    /// the account's log position, which the append moves.
+    fn catch_up_reports(&mut self, doc: &str, am: &mut AutoCommit) -> Result<(), DbError> {
+        if doc == SETTINGS_DOC_ID {
             return Ok(());
         }
-        match self.load_from_disk(doc) {
-            Ok(Some(mut before)) => write_report_rows(self.conn, doc, &mut before)?,
-            Ok(None) => {}
-            Err(e @ DbError::Corrupt { .. }) => {
-                tracing::error!(doc, error = %e, "cannot write the reporting rows of a damaged document");
-            }
-            Err(e) => return Err(e),
+        let stale = self.conn.prepare_cached("DELETE FROM rpt_stale WHERE doc_id = ?1")?.execute([doc])?;
+        if stale > 0 {
+            write_report_rows(self.conn, doc, am)?;
         }
         Ok(())
     }
@@ -172,12 +175,18 @@ impl ServerStore for SqlStore<'_> {
         Ok(head.max(0) as u64)
     }
 
-    /// Hands over the cached copy (no clone); `append` or `release` puts it back.
+    /// Hands over the cached copy (no clone); `append` or `release` puts it
+    /// back. An account whose reporting rows wait for their rewrite gets
+    /// them now, from this state, which a change may be about to move on.
     fn load(&mut self, doc: &str) -> Result<Option<AutoCommit>, DbError> {
-        if let Some(cached) = self.cache.take(doc) {
-            return Ok(Some(cached));
+        let Some(mut am) = self.cached(doc)? else { return Ok(None) };
+        match self.catch_up_reports(doc, &mut am) {
+            Ok(()) => Ok(Some(am)),
+            Err(e) => {
+                self.cache.insert(doc, am);
+                Err(e)
+            }
         }
-        self.load_from_disk(doc)
     }
 
     fn release(&mut self, doc: &str, unchanged: AutoCommit) {
@@ -187,9 +196,6 @@ impl ServerStore for SqlStore<'_> {
     fn append(&mut self, doc: &str, changes: &[Change], mut updated: AutoCommit) -> Result<(), DbError> {
         if changes.is_empty() {
             return Ok(());
-        }
-        if doc != SETTINGS_DOC_ID {
-            self.catch_up_reports(doc)?;
         }
         let created = self
             .conn
