@@ -38,6 +38,7 @@ pub mod field_changes;
 #[cfg(feature = "conformance")]
 pub mod report_conformance;
 pub mod report_rows;
+pub mod report_sql;
 pub mod rules;
 mod store;
 pub mod token;

@@ -264,15 +264,7 @@ impl Db {
         admin_token: Option<&str>,
         metrics: Arc<Metrics>,
     ) -> Result<(Db, Bootstrap), DbError> {
-        conn.pragma_update(None, "foreign_keys", true)?;
-        // Sync, access, audit and the reporting index use ~100 distinct
-        // statements; rusqlite's default cache of 16 re-prepared most of them.
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        // Plan each statement once: without this, binding a new value
-        // re-prepares any statement whose plan looked at a bound value (a
-        // table with a partial index is enough), so the cached statements of
-        // authentication, access and pulls were compiled again on every request.
-        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+        configure(&conn)?;
         schema::migrate(&mut conn)?;
         meta::backfill_log_hashes(&mut conn)?;
         let bootstrap = SqliteDirectory::new(&conn).bootstrap(admin_token)?;
@@ -426,10 +418,24 @@ pub fn open_exclusive(path: &Path) -> Result<(Connection, DataLock), DbError> {
 /// which work on the file directly while no server runs.
 pub fn open_for_management(path: &Path) -> Result<(Connection, DataLock), DbError> {
     let (mut conn, lock) = open_exclusive(path)?;
-    conn.pragma_update(None, "foreign_keys", true)?;
+    configure(&conn)?;
     schema::migrate(&mut conn)?;
     store::backfill_index(&mut conn)?;
     Ok((conn, lock))
+}
+
+/// How every connection that runs the server's statements is set up.
+fn configure(conn: &Connection) -> Result<(), DbError> {
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // Sync, access, audit and the reporting index use ~100 distinct
+    // statements; rusqlite's default cache of 16 re-prepared most of them.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Plan each statement once: without this, binding a new value
+    // re-prepares any statement whose plan looked at a bound value (a
+    // table with a partial index is enough), so the cached statements of
+    // authentication, access and pulls were compiled again on every request.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(())
 }
 
 /// Refreshes the query planner's statistics (`sqlite_stat1`) of tables whose

@@ -7,6 +7,7 @@
 use automerge::AutoCommit;
 pub use rapport_server_store::field_changes::Appended;
 use rapport_server_store::field_changes::{AccountCopy, COLUMNS, TABLE, project};
+use rapport_server_store::report_sql::Dialect;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use super::index::Stored;
@@ -24,9 +25,7 @@ pub fn write_field_changes(
 ) -> rusqlite::Result<()> {
     let Some(projected) = project(doc, am, appended, received_at) else { return Ok(()) };
     refresh_copies(conn, doc, &projected.copy)?;
-    let values: Vec<String> = (1..=COLUMNS.len()).map(|n| format!("?{n}")).collect();
-    let mut insert =
-        conn.prepare_cached(&format!("INSERT INTO {TABLE} ({}) VALUES ({})", COLUMNS.join(", "), values.join(", ")))?;
+    let mut insert = conn.prepare_cached(&Dialect::Sqlite.insert(TABLE, &COLUMNS))?;
     for row in &projected.rows {
         insert.execute(params_from_iter(row.iter().map(Stored)))?;
     }
