@@ -66,20 +66,20 @@ macro_rules! access_conformance_tests {
 }
 
 /// The document size limit the tests run with.
-const LIMIT: u64 = 1 << 20;
+pub(crate) const LIMIT: u64 = 1 << 20;
 
 /// A user's device: its principal and its replica.
-struct Device {
-    principal: Principal,
-    replica: Replica,
+pub(crate) struct Device {
+    pub(crate) principal: Principal,
+    pub(crate) replica: Replica,
     _dir: TempDir,
 }
 
 /// What syncing to completion did.
 #[derive(Debug, Default)]
-struct Synced {
+pub(crate) struct Synced {
     pulled: usize,
-    rejected: Vec<(String, String)>,
+    pub(crate) rejected: Vec<(String, String)>,
     removed: BTreeSet<String>,
 }
 
@@ -88,7 +88,13 @@ fn names(list: &[&str]) -> Option<BTreeSet<String>> {
 }
 
 /// Adds a user with a device; the replica works as that user.
-fn device<B: AccessBackend>(backend: &B, name: &str, role: &str, teams: &[&str], territories: &[&str]) -> Device {
+pub(crate) fn device<B: AccessBackend>(
+    backend: &B,
+    name: &str,
+    role: &str,
+    teams: &[&str],
+    territories: &[&str],
+) -> Device {
     let dir = backend.directory();
     for team in teams {
         if !dir.list_teams().expect("teams list").iter().any(|t| t == team) {
@@ -105,7 +111,7 @@ fn device<B: AccessBackend>(backend: &B, name: &str, role: &str, teams: &[&str],
     Device { principal, replica, _dir: tmp }
 }
 
-fn sync<B: AccessBackend>(backend: &mut B, device: &mut Device, limit: u64) -> Synced {
+pub(crate) fn sync<B: AccessBackend>(backend: &mut B, device: &mut Device, limit: u64) -> Synced {
     let mut out = Synced::default();
     for _ in 0..50 {
         let (request, plan) = device.replica.sync_request(SyncLimits::default()).expect("a sync request");

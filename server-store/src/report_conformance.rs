@@ -14,18 +14,11 @@
 
 use std::collections::BTreeMap;
 
-use rapport_core::{
-    AccountId, DeviceIdentity, InteractionKind, InteractionStatus, Money, NewAccount, NewDeal, NewInteraction, Replica,
-    SyncLimits,
-};
-use tempfile::TempDir;
+use rapport_core::{AccountId, InteractionKind, InteractionStatus, Money, NewAccount, NewDeal, NewInteraction};
 
-use crate::access_conformance::AccessBackend;
+use crate::access_conformance::{self, AccessBackend, Device, LIMIT, device};
 use crate::report_rows::{Cell, Table, project};
-use crate::{DirectoryStore, Principal, TokenHash, UserChange};
-
-/// `valid_to` of a row that is still current.
-pub const OPEN: i64 = i64::MAX;
+use crate::report_sql::OPEN;
 
 /// A database under test whose reporting rows can be read back.
 pub trait ReportBackend: AccessBackend {
@@ -89,47 +82,27 @@ fn plain(cells: &[Cell]) -> Vec<Cell> {
     cells.iter().map(Cell::flag_as_int).collect()
 }
 
-/// Rows in one order, whatever order a backend returned them in.
-fn sorted(rows: Vec<Vec<Cell>>) -> Vec<Vec<Cell>> {
+/// Rows in one order, whatever order a backend returned them in, flags as
+/// 0 or 1 (to compare what two backends stored).
+pub fn sorted(rows: Vec<Vec<Cell>>) -> Vec<Vec<Cell>> {
     let mut keyed: Vec<(String, Vec<Cell>)> = rows.iter().map(|r| (format!("{:?}", plain(r)), plain(r))).collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     keyed.into_iter().map(|(_, r)| r).collect()
 }
 
 /// An office user's device (office staff see every account).
-struct Desk {
-    principal: Principal,
-    replica: Replica,
-    _dir: TempDir,
+fn desk<B: AccessBackend>(backend: &B, name: &str) -> Device {
+    device(backend, name, "office", &[], &[])
 }
 
-fn desk<B: AccessBackend>(backend: &B, name: &str) -> Desk {
-    let change = UserChange { role: None, teams: None, territories: None };
-    let dir = backend.directory();
-    let created = dir.add_user(name, "office", &change, "desktop").expect("a user is added");
-    let principal =
-        dir.authenticate(&TokenHash::of(&created.token)).expect("authenticates").expect("a new token is known");
-    let tmp = tempfile::tempdir().expect("a temporary directory");
-    let replica = Replica::open(tmp.path().join("replica.db"), &DeviceIdentity::new(name, format!("{name}'s desktop")))
-        .expect("a replica opens");
-    Desk { principal, replica, _dir: tmp }
-}
-
-fn sync<B: AccessBackend>(backend: &mut B, desk: &mut Desk) {
-    for _ in 0..50 {
-        let (request, plan) = desk.replica.sync_request(SyncLimits::default()).expect("a sync request");
-        let response = backend.sync(&desk.principal, &request, 1 << 20).unwrap_or_else(|e| panic!("sync failed: {e}"));
-        let report = desk.replica.sync_apply(&plan, &response).expect("the response applies");
-        assert!(report.rejected.is_empty(), "refused: {:?}", report.rejected);
-        if !report.more && desk.replica.unsynced_count().expect("unsynced") == 0 {
-            return;
-        }
-    }
-    panic!("the sync did not finish");
+/// Syncs until nothing is left to send; nothing may be refused.
+fn sync<B: AccessBackend>(backend: &mut B, desk: &mut Device) {
+    let synced = access_conformance::sync(backend, desk, LIMIT);
+    assert!(synced.rejected.is_empty(), "refused: {:?}", synced.rejected);
 }
 
 /// The rows the shared projection makes of the account as `desk` holds it, by table.
-fn projected(desk: &Desk, id: AccountId) -> BTreeMap<&'static str, Vec<Vec<Cell>>> {
+fn projected(desk: &Device, id: AccountId) -> BTreeMap<&'static str, Vec<Vec<Cell>>> {
     let account = desk.replica.account(id).expect("the account reads");
     let conflicts = desk.replica.conflicts(id).expect("the conflicts read");
     let mut by_table: BTreeMap<&'static str, Vec<Vec<Cell>>> =
@@ -145,7 +118,7 @@ fn stored<B: ReportBackend>(backend: &mut B) -> BTreeMap<&'static str, Vec<Vec<C
 }
 
 /// An account in a team and territory with a deal and a held call.
-fn account_with_a_deal(desk: &mut Desk, name: &str) -> (AccountId, rapport_core::DealId) {
+fn account_with_a_deal(desk: &mut Device, name: &str) -> (AccountId, rapport_core::DealId) {
     let mut new = NewAccount::new(name);
     new.team = Some("північ".into());
     new.territory = Some("Київ".into());
@@ -266,7 +239,7 @@ pub fn the_fields_each_change_set_are_indexed<B: ReportBackend>(backend: &mut B)
     let text = |s: &str| Cell::Text(s.to_owned());
     assert_eq!(
         won,
-        [vec![text("Ірина"), text("Ірина's desktop"), text("UAH"), Cell::Int(125_000), text("Київ Агро")]],
+        [vec![text("Ірина"), text("Ірина's phone"), text("UAH"), Cell::Int(125_000), text("Київ Агро")]],
         "one row carries the win"
     );
     let moved = backend.cells("SELECT count(*) FROM rpt_field_changes WHERE field LIKE 'deals.%.stage'");

@@ -159,7 +159,12 @@ async fn a_populated_sqlite_deployment_moves_to_postgres_and_devices_keep_their_
             let columns: Vec<String> = table.columns().iter().map(|c| format!("\"{c}\"")).collect();
             let sql = format!("SELECT {} FROM {}", columns.join(", "), table.name());
             let old = common::sqlite_cells(&db, &sql);
-            assert_eq!(common::sorted_cells(pg.query_cells(&sql).expect("rows")), old, "{}", table.name());
+            assert_eq!(
+                rapport_server_store::report_conformance::sorted(pg.query_cells(&sql).expect("rows")),
+                old,
+                "{}",
+                table.name()
+            );
         }
         let known = "SELECT count(*) FROM rpt_accounts_hist";
         assert_eq!(pg.query_i64(known).expect("a count"), 3, "each account's row as known");

@@ -294,8 +294,7 @@ async fn take_lock(client: &Object, needed: bool) -> Result<(), PgError> {
 
 /// One change to log, in owned parts.
 struct Row {
-    change: ChangeHash,
-    hash: Vec<u8>,
+    hash: ChangeHash,
     actor: Vec<u8>,
     bytes: Vec<u8>,
     /// The operation its message names, for the audit log.
@@ -348,8 +347,7 @@ impl ServerStore for PgTransaction {
             .iter()
             .filter(|c| seen.insert(c.hash()))
             .map(|c| Row {
-                change: c.hash(),
-                hash: c.hash().0.to_vec(),
+                hash: c.hash(),
                 actor: c.actor_id().to_bytes().to_vec(),
                 bytes: c.raw_bytes().to_vec(),
                 // Read only when audited: the message is JSON to parse.
@@ -360,10 +358,10 @@ impl ServerStore for PgTransaction {
         let (lock, author) = (self.lock_first(), self.author);
         let logged = self.call(|c| async move {
             take_lock(&c, lock).await?;
-            let hashes: Vec<&[u8]> = rows.iter().map(|r| r.hash.as_slice()).collect();
+            let hashes: Vec<&[u8]> = rows.iter().map(|r| r.hash.0.as_slice()).collect();
             let known = c.prepare_cached("SELECT hash FROM log_hashes WHERE doc_id = $1 AND hash = ANY($2)").await?;
             let known: HashSet<Vec<u8>> = c.query(&known, &[&id, &hashes]).await?.iter().map(|r| r.get(0)).collect();
-            let fresh: Vec<&Row> = rows.iter().filter(|r| !known.contains(&r.hash)).collect();
+            let fresh: Vec<&Row> = rows.iter().filter(|r| !known.contains(r.hash.0.as_slice())).collect();
             if fresh.is_empty() {
                 return Ok(None);
             }
@@ -376,7 +374,7 @@ impl ServerStore for PgTransaction {
             let head = last + fresh.len() as i64;
             let actors: Vec<&[u8]> = fresh.iter().map(|r| r.actor.as_slice()).collect();
             let bytes: Vec<&[u8]> = fresh.iter().map(|r| r.bytes.as_slice()).collect();
-            let hashes: Vec<&[u8]> = fresh.iter().map(|r| r.hash.as_slice()).collect();
+            let hashes: Vec<&[u8]> = fresh.iter().map(|r| r.hash.0.as_slice()).collect();
             let insert = c
                 .prepare_cached(
                     "INSERT INTO changes (seq, doc_id, actor, bytes)
@@ -439,7 +437,7 @@ impl ServerStore for PgTransaction {
             let appended: Vec<Appended> = fresh
                 .iter()
                 .zip(&seqs)
-                .map(|(r, seq)| Appended { seq: *seq, hash: r.change, made_at: r.made_at })
+                .map(|(r, seq)| Appended { seq: *seq, hash: r.hash, made_at: r.made_at })
                 .collect();
             Ok(Some((before, appended, received_at)))
         })?;

@@ -272,14 +272,5 @@ pub fn sqlite_cells(path: &Path, sql: &str) -> Vec<Vec<rapport_server_store::rep
                 .collect::<rusqlite::Result<Vec<Cell>>>()
         })
         .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>());
-    sorted_cells(rows.unwrap_or_else(|e| panic!("{sql}: {e}")))
-}
-
-/// Rows of cells in one order, flags as integers (to compare two backends).
-pub fn sorted_cells(
-    rows: Vec<Vec<rapport_server_store::report_rows::Cell>>,
-) -> Vec<Vec<rapport_server_store::report_rows::Cell>> {
-    let mut rows: Vec<Vec<_>> = rows.iter().map(|r| r.iter().map(|c| c.flag_as_int()).collect()).collect();
-    rows.sort_by_cached_key(|r| format!("{r:?}"));
-    rows
+    rapport_server_store::report_conformance::sorted(rows.unwrap_or_else(|e| panic!("{sql}: {e}")))
 }
