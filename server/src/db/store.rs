@@ -145,15 +145,33 @@ impl<'a> SqlStore<'a> {
     /// Otherwise a state the account held for less than the rewrite's delay
     /// would never be kept "as known" (ADR 0023): the rows are known from
     /// the account's log position, which the append moves.
-    fn catch_up_reports(&mut self, doc: &str, am: &mut AutoCommit) -> Result<(), DbError> {
+    ///
+    /// Loading never fails for this: the write is a savepoint of its own,
+    /// and if it fails (a full disk) it is undone and the rows stay marked
+    /// for the database thread, so a read is still served.
+    fn catch_up_reports(&mut self, doc: &str, am: &mut AutoCommit) {
         if doc == SETTINGS_DOC_ID {
-            return Ok(());
+            return;
         }
-        let stale = self.conn.prepare_cached("DELETE FROM rpt_stale WHERE doc_id = ?1")?.execute([doc])?;
-        if stale > 0 {
-            write_report_rows(self.conn, doc, am)?;
+        let conn = self.conn;
+        let stale = conn
+            .prepare_cached("SELECT 1 FROM rpt_stale WHERE doc_id = ?1")
+            .and_then(|mut s| s.exists([doc]))
+            .unwrap_or(false);
+        if !stale {
+            return;
         }
-        Ok(())
+        let caught_up = conn.execute_batch("SAVEPOINT catch_up").and_then(|()| {
+            conn.prepare_cached("DELETE FROM rpt_stale WHERE doc_id = ?1")?.execute([doc])?;
+            write_report_rows(conn, doc, am)?;
+            conn.execute_batch("RELEASE catch_up")
+        });
+        if let Err(e) = caught_up {
+            if let Err(undo) = conn.execute_batch("ROLLBACK TO catch_up; RELEASE catch_up") {
+                tracing::error!(doc, error = %undo, "cannot undo a failed write of an account's reporting rows");
+            }
+            tracing::warn!(doc, error = %e, "the reporting rows of an account stay behind it for now");
+        }
     }
 
     /// Documents whose snapshot is older than their newest change.
@@ -180,13 +198,8 @@ impl ServerStore for SqlStore<'_> {
     /// them now, from this state, which a change may be about to move on.
     fn load(&mut self, doc: &str) -> Result<Option<AutoCommit>, DbError> {
         let Some(mut am) = self.cached(doc)? else { return Ok(None) };
-        match self.catch_up_reports(doc, &mut am) {
-            Ok(()) => Ok(Some(am)),
-            Err(e) => {
-                self.cache.insert(doc, am);
-                Err(e)
-            }
-        }
+        self.catch_up_reports(doc, &mut am);
+        Ok(Some(am))
     }
 
     fn release(&mut self, doc: &str, unchanged: AutoCommit) {
