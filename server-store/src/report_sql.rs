@@ -38,6 +38,13 @@ impl Dialect {
     }
 }
 
+/// The columns of the rollup `rpt_activity`, in table order.
+pub const ACTIVITY_COLUMNS: [&str; 8] = ["hidden", "rep", "kind", "week_start", "team", "owner", "week", "n"];
+
+/// The columns of the rollup `rpt_stage_flow`, in table order.
+pub const STAGE_FLOW_COLUMNS: [&str; 8] =
+    ["hidden", "team", "owner", "from_stage", "to_stage", "week_start", "prev_day", "n"];
+
 /// Held interactions of the rows selected by `{rows}`, grouped by the key of `rpt_activity`.
 const ACTIVITY_OF: &str = "SELECT hidden, rep, kind, week_start, coalesce(team, '') AS team,
                                   coalesce(owner, '') AS owner, min(week) AS week, count(*) AS n
@@ -90,15 +97,15 @@ pub fn add_rollups(rows: &str) -> [String; 2] {
     let flow = FLOW_OF.replace("{rows}", rows);
     [
         format!(
-            "INSERT INTO rpt_activity (hidden, rep, kind, week_start, team, owner, week, n)
-             SELECT * FROM ({activity}) AS x WHERE true
-             ON CONFLICT (hidden, rep, kind, week_start, team, owner) DO UPDATE SET n = rpt_activity.n + excluded.n"
+            "INSERT INTO rpt_activity ({}) SELECT * FROM ({activity}) AS x WHERE true
+             ON CONFLICT (hidden, rep, kind, week_start, team, owner) DO UPDATE SET n = rpt_activity.n + excluded.n",
+            ACTIVITY_COLUMNS.join(", ")
         ),
         format!(
-            "INSERT INTO rpt_stage_flow (hidden, team, owner, from_stage, to_stage, week_start, prev_day, n)
-             SELECT * FROM ({flow}) AS x WHERE true
+            "INSERT INTO rpt_stage_flow ({}) SELECT * FROM ({flow}) AS x WHERE true
              ON CONFLICT (hidden, team, owner, from_stage, to_stage, week_start, prev_day)
-             DO UPDATE SET n = rpt_stage_flow.n + excluded.n"
+             DO UPDATE SET n = rpt_stage_flow.n + excluded.n",
+            STAGE_FLOW_COLUMNS.join(", ")
         ),
     ]
 }

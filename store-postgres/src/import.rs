@@ -16,8 +16,8 @@ use bytes::BytesMut;
 use deadpool_postgres::Object;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-use rapport_server_store::field_changes;
 pub use rapport_server_store::report_rows::Table as ReportTable;
+use rapport_server_store::{field_changes, report_sql};
 
 use crate::log::PgLog;
 use crate::{PgError, PgTransaction};
@@ -63,9 +63,9 @@ pub enum Table {
     Report(ReportTable),
     /// A fact table's rows as known: its columns, `valid_from`, `valid_to`.
     ReportKnown(ReportTable),
-    /// `hidden, rep, kind, week_start, team, owner, week, n`
+    /// `rpt_activity`: `report_sql::ACTIVITY_COLUMNS`.
     Activity,
-    /// `hidden, team, owner, from_stage, to_stage, week_start, prev_day, n`
+    /// `rpt_stage_flow`: `report_sql::STAGE_FLOW_COLUMNS`.
     StageFlow,
     /// The late-edits index: `rapport_server_store::field_changes::COLUMNS`.
     FieldChanges,
@@ -155,8 +155,8 @@ impl Table {
             Table::AdminActions => &["id", "at", "user_id", "device_id", "console_user", "action", "subject", "detail"],
             Table::Report(t) => t.columns(),
             Table::ReportKnown(t) => return [t.columns(), &["valid_from", "valid_to"]].concat(),
-            Table::Activity => &["hidden", "rep", "kind", "week_start", "team", "owner", "week", "n"],
-            Table::StageFlow => &["hidden", "team", "owner", "from_stage", "to_stage", "week_start", "prev_day", "n"],
+            Table::Activity => &report_sql::ACTIVITY_COLUMNS,
+            Table::StageFlow => &report_sql::STAGE_FLOW_COLUMNS,
             Table::FieldChanges => &field_changes::COLUMNS,
             Table::KnownFrom => &["id", "seq", "at"],
         };
