@@ -49,12 +49,14 @@ pub const COLUMNS: [&str; 19] = [
 /// added or removed).
 const FIGURE_FIELDS: [&str; 5] = ["stage", "amount", "probability", "outcome", "currency"];
 
-/// One change appended to the log: its position, hash and the device's time.
+/// One change appended to the log: its position, hash, the device's time
+/// and the server's when it stored the change.
 #[derive(Debug, Clone, Copy)]
 pub struct Appended {
     pub seq: i64,
     pub hash: ChangeHash,
     pub made_at: i64,
+    pub received_at: i64,
 }
 
 /// The account's name and scope, copied on every row.
@@ -77,9 +79,10 @@ pub struct FieldChanges {
 }
 
 /// The rows of the changes `appended` (already applied to `am`, the account
-/// `doc`), received by the server at `received_at`. `None` for a document
+/// `doc`, which may hold later changes too: each change is read at its own
+/// heads, the name and scope are the current ones). `None` for a document
 /// that is not a readable account: it gets no rows.
-pub fn project(doc: &str, am: &mut AutoCommit, appended: &[Appended], received_at: i64) -> Option<FieldChanges> {
+pub fn project(doc: &str, am: &mut AutoCommit, appended: &[Appended]) -> Option<FieldChanges> {
     let scope = AccountScope::of(am, None);
     let name = party_name(am);
     // Reading a pushed document at earlier heads runs Automerge on remote
@@ -133,7 +136,7 @@ pub fn project(doc: &str, am: &mut AutoCommit, appended: &[Appended], received_a
                         entry.user.as_str().into(),
                         entry.device.as_str().into(),
                         change.made_at.into(),
-                        received_at.into(),
+                        change.received_at.into(),
                         effect.0.into(),
                         effect.1.into(),
                         effect.2.into(),

@@ -830,8 +830,8 @@ fn field_change_cost(
         let seq = 2_000_000_000 + k as i64;
         let made_at = am.get_change_by_hash(hash).map_or(now, |c| c.timestamp());
         let start = Instant::now();
-        let change = rapport_server::reports::Appended { seq, hash: *hash, made_at };
-        rapport_server::reports::write_field_changes(&tx, id, am, &[change], now)?;
+        let change = rapport_server::reports::Appended { seq, hash: *hash, made_at, received_at: now };
+        rapport_server::reports::write_field_changes(&tx, id, am, &[change])?;
         ours += start.elapsed();
         let start = Instant::now();
         let mut account = AccountDoc::from_automerge(std::mem::take(am))?;

@@ -269,6 +269,7 @@ async fn a_database_from_before_the_times_were_recorded_is_upgraded_and_keeps_sy
             "DROP TABLE rpt_field_changes; DROP TABLE change_times; DROP TABLE rpt_known_from;
              DROP TABLE rpt_accounts_hist; DROP TABLE rpt_deals_hist; DROP TABLE rpt_stage_moves_hist; DROP TABLE rpt_interactions_hist;
              DROP TABLE rpt_interaction_contacts_hist; DROP TABLE rpt_ladder_moves_hist; DROP TABLE rpt_lifecycle_moves_hist; DROP TABLE rpt_conflicts_hist;
+             DROP TABLE rpt_changes_pending;
              PRAGMA user_version = {before};"
         ))
         .unwrap();

@@ -89,6 +89,7 @@ async fn a_0_1_0_database_with_data_is_upgraded_while_a_device_holds_unsynced_ed
              DROP TABLE change_times; DROP TABLE rpt_field_changes;
              DROP TABLE rpt_accounts_hist; DROP TABLE rpt_deals_hist; DROP TABLE rpt_stage_moves_hist; DROP TABLE rpt_interactions_hist;
              DROP TABLE rpt_interaction_contacts_hist; DROP TABLE rpt_ladder_moves_hist; DROP TABLE rpt_lifecycle_moves_hist; DROP TABLE rpt_conflicts_hist; DROP TABLE rpt_known_from;
+             DROP TABLE rpt_changes_pending;
              PRAGMA user_version = 12;",
         )
         .unwrap();

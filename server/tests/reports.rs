@@ -963,13 +963,35 @@ async fn reporting_rows_a_crash_left_behind_are_rewritten_at_the_next_start() {
     sync(&server, &mut office.replica).await;
     let expected = all_reports(&server).await;
     server.stop().await;
+    let field_changes = |conn: &rusqlite::Connection| -> Vec<(i64, i64, String, Option<String>)> {
+        conn.prepare("SELECT seq, n, field, new_value FROM rpt_field_changes ORDER BY seq, n")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let expected_changes = field_changes(&rusqlite::Connection::open(&file).unwrap());
+    assert!(expected_changes.iter().any(|c| c.3.as_deref() == Some("Late")), "{expected_changes:?}");
 
     // What `kill -9` between a commit and the rewrite of its reporting rows
-    // leaves: the new change stored, the account's old rows, its stale mark.
+    // leaves: the new change stored, the account's old rows, its stale mark,
+    // the change recorded as pending for the late-edits rows.
     let conn = rusqlite::Connection::open(&file).unwrap();
+    let seq: i64 = conn.query_row("SELECT max(seq) FROM rpt_field_changes", [], |r| r.get(0)).unwrap();
+    let (hash, made_at, received_at): (Vec<u8>, i64, i64) = conn
+        .query_row(
+            "SELECT h.hash, t.made_at, t.received_at FROM log_hashes h JOIN change_times t USING (seq) WHERE seq = ?1",
+            [seq],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
     conn.execute("ATTACH ?1 AS old", [old_rows.to_str().unwrap()]).unwrap();
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rpt%' AND name != 'rpt_stale'")
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'rpt%'
+             AND name NOT IN ('rpt_stale', 'rpt_changes_pending')",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -981,6 +1003,12 @@ async fn reporting_rows_a_crash_left_behind_are_rewritten_at_the_next_start() {
             .unwrap();
     }
     conn.execute("INSERT INTO rpt_stale (doc_id) VALUES (?1)", [id.to_string()]).unwrap();
+    conn.execute(
+        "INSERT INTO rpt_changes_pending (seq, doc_id, hash, made_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        rusqlite::params![seq, id.to_string(), hash, made_at, received_at],
+    )
+    .unwrap();
+    assert_ne!(field_changes(&conn), expected_changes, "the late-edits rows of the new change are gone");
     drop(conn);
 
     let server = TestServer::start_in(dir.path(), |_| {}).await;
@@ -988,6 +1016,10 @@ async fn reporting_rows_a_crash_left_behind_are_rewritten_at_the_next_start() {
     assert_eq!(got, expected);
     assert!(got[0].contains(&vec![json!("NOK"), json!(1), json!(5_000_000), json!(500_000)]), "{:?}", got[0]);
     server.stop().await;
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    assert_eq!(field_changes(&conn), expected_changes);
+    let pending: i64 = conn.query_row("SELECT count(*) FROM rpt_changes_pending", [], |r| r.get(0)).unwrap();
+    assert_eq!(pending, 0);
 }
 
 /// Without any report being asked for, the reporting rows of a burst of

@@ -168,7 +168,6 @@ impl PgTransaction {
         before: i64,
         updated: AutoCommit,
         appended: &[Appended],
-        received_at: i64,
     ) -> Result<(), PgError> {
         let seen = self.loaded.get(doc).copied().unwrap_or(0);
         let mut state = if before > seen {
@@ -177,7 +176,7 @@ impl PgTransaction {
             updated
         };
         let scope = AccountScope::of(&state, None);
-        let changes = field_changes::project(doc, &mut state, appended, received_at);
+        let changes = field_changes::project(doc, &mut state, appended);
         let account = match AccountDoc::with_borrowed(&mut state, |a| (a.read(), a.conflicts())) {
             Ok(read) => Some(read),
             Err(e) => {
@@ -437,14 +436,12 @@ impl ServerStore for PgTransaction {
             let appended: Vec<Appended> = fresh
                 .iter()
                 .zip(&seqs)
-                .map(|(r, seq)| Appended { seq: *seq, hash: r.hash, made_at: r.made_at })
+                .map(|(r, seq)| Appended { seq: *seq, hash: r.hash, made_at: r.made_at, received_at })
                 .collect();
-            Ok(Some((before, appended, received_at)))
+            Ok(Some((before, appended)))
         })?;
         match logged {
-            Some((before, appended, received_at)) if doc != SETTINGS_DOC_ID => {
-                self.write_indexes(doc, before, updated, &appended, received_at)
-            }
+            Some((before, appended)) if doc != SETTINGS_DOC_ID => self.write_indexes(doc, before, updated, &appended),
             _ => Ok(()),
         }
     }

@@ -657,6 +657,21 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         ON rpt_field_changes(hidden, made_at, received_at, seq, n, owner, team, territory)
         WHERE received_at - made_at >= 3600000;
     ",
+    // 23: the late-edits rows follow the log (ADR 0022, amended): the
+    // transaction that appends a change records it here, and its
+    // `rpt_field_changes` rows are written with the account's reporting
+    // rows, off the acknowledgement path. Changes appended before this
+    // migration already have their rows.
+    "
+    CREATE TABLE rpt_changes_pending (
+        seq INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL,
+        hash BLOB NOT NULL,
+        made_at INTEGER NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+    CREATE INDEX rpt_changes_pending_doc ON rpt_changes_pending(doc_id, seq);
+    ",
 ];
 
 /// The schema version a fully migrated database has.

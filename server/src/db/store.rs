@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::cache::DocCache;
 use super::{DbError, audit, meta, now_millis};
 use crate::access::write_index;
-use crate::reports::changes::{Appended, write_field_changes};
+use crate::reports::changes::{self, Appended};
 use crate::reports::write_report_rows;
 
 pub(crate) struct SqlStore<'a> {
@@ -106,19 +106,21 @@ impl<'a> SqlStore<'a> {
         Ok(true)
     }
 
-    /// Rewrites the reporting rows of `docs` from their current documents and
-    /// clears their stale marks; returns how many were rewritten. A document
-    /// that cannot be loaded is logged and stays marked.
+    /// Rewrites the reporting rows of `docs` from their current documents,
+    /// writes the late-edits rows of their pending changes and clears their
+    /// stale marks; returns how many were rewritten. A document that cannot
+    /// be loaded is logged and stays marked.
     pub(crate) fn refresh_reports<'d>(&mut self, docs: impl IntoIterator<Item = &'d str>) -> Result<usize, DbError> {
         let mut done = 0;
         for id in docs {
             match self.cached(id) {
                 Ok(Some(mut doc)) => {
-                    let written = write_report_rows(self.conn, id, &mut doc);
+                    let written = write_report_rows(self.conn, id, &mut doc)
+                        .and_then(|()| changes::write_pending(self.conn, id, &mut doc));
                     self.release(id, doc);
                     written?;
                 }
-                Ok(None) => {}
+                Ok(None) => changes::forget_pending(self.conn, id)?,
                 Err(e @ DbError::Corrupt { .. }) => {
                     tracing::error!(doc = id, error = %e, "cannot write the reporting rows of a damaged document");
                     continue;
@@ -154,12 +156,13 @@ impl<'a> SqlStore<'a> {
             return;
         }
         let conn = self.conn;
-        let stale = conn
-            .prepare_cached("SELECT 1 FROM rpt_stale WHERE doc_id = ?1")
-            .and_then(|mut s| s.exists([doc]))
-            .unwrap_or(false);
-        if !stale {
-            return;
+        match conn.prepare_cached("SELECT 1 FROM rpt_stale WHERE doc_id = ?1").and_then(|mut s| s.exists([doc])) {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(doc, error = %e, "cannot tell whether an account's reporting rows are behind it");
+                return;
+            }
         }
         let caught_up = conn.execute_batch("SAVEPOINT catch_up").and_then(|()| {
             conn.prepare_cached("DELETE FROM rpt_stale WHERE doc_id = ?1")?.execute([doc])?;
@@ -206,7 +209,7 @@ impl ServerStore for SqlStore<'_> {
         self.cache.insert(doc, unchanged);
     }
 
-    fn append(&mut self, doc: &str, changes: &[Change], mut updated: AutoCommit) -> Result<(), DbError> {
+    fn append(&mut self, doc: &str, changes: &[Change], updated: AutoCommit) -> Result<(), DbError> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -234,7 +237,7 @@ impl ServerStore for SqlStore<'_> {
             last_seq = self.conn.last_insert_rowid();
             hash.execute(params![last_seq, &change.hash().0[..]])?;
             times.execute(params![last_seq, change.timestamp(), received_at])?;
-            appended.push(Appended { seq: last_seq, hash: change.hash(), made_at: change.timestamp() });
+            appended.push(Appended { seq: last_seq, hash: change.hash(), made_at: change.timestamp(), received_at });
             newest.execute(params![change.actor_id().to_bytes(), last_seq, doc])?;
             bytes += change.raw_bytes().len() as i64;
             if let Some(author) = self.author {
@@ -250,9 +253,9 @@ impl ServerStore for SqlStore<'_> {
             .query_row(params![doc, last_seq, changes.len() as i64, bytes], |r| r.get(0))?;
         if doc != SETTINGS_DOC_ID {
             write_index(self.conn, doc, &updated)?;
-            write_field_changes(self.conn, doc, &mut updated, &appended, received_at)?;
-            // The reporting rows follow later, once per burst of changes
-            // (the database thread's `refresh_reports`).
+            // The reporting rows and the late-edits rows follow later, once
+            // per burst of changes (the database thread's `refresh_reports`).
+            changes::record_pending(self.conn, doc, &appended)?;
             self.conn.prepare_cached("INSERT OR IGNORE INTO rpt_stale (doc_id) VALUES (?1)")?.execute([doc])?;
         }
         if count.max(0) as u64 > self.compact_after {
@@ -357,11 +360,14 @@ pub(crate) fn backfill_reports(conn: &mut Connection) -> Result<(), DbError> {
     Ok(())
 }
 
-/// Rewrites the reporting rows still marked stale (changes accepted just
-/// before the server stopped or was killed), in one transaction.
+/// Rewrites the reporting rows still marked stale, and the late-edits rows
+/// of pending changes (changes accepted just before the server stopped or
+/// was killed), in one transaction.
 pub(crate) fn refresh_stale_reports(conn: &mut Connection) -> Result<usize, DbError> {
-    let stale: Vec<String> =
-        conn.prepare("SELECT doc_id FROM rpt_stale")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let stale: Vec<String> = conn
+        .prepare("SELECT doc_id FROM rpt_stale UNION SELECT doc_id FROM rpt_changes_pending")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     if stale.is_empty() {
         return Ok(0);
     }
