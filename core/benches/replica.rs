@@ -29,6 +29,9 @@ use std::time::{Duration, Instant};
 
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value, ValueRef};
+use rand::rngs::SmallRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
 use rapport_core::{
     AccountFilter, AccountId, Address, Channel, ContactId, DeviceIdentity, Direction, InteractionKind,
     InteractionStatus, LifecyclePhase, LoyaltyRung, Money, NewAccount, NewContact, NewDeal, NewInteraction, PartyKind,
@@ -83,32 +86,6 @@ impl Config {
 // ---------------------------------------------------------------------------
 // Deterministic data
 // ---------------------------------------------------------------------------
-
-/// SplitMix64: small, fast, deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    /// Inclusive range.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo + 1)
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len())]
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-}
 
 /// Word lists the generator draws from.
 #[rustfmt::skip]
@@ -238,12 +215,12 @@ struct InteractionSpec {
     deal: Option<usize>,
 }
 
-fn sentences(rng: &mut Rng, lo: usize, hi: usize) -> String {
-    let n = rng.range(lo, hi);
-    (0..n).map(|_| *rng.pick(&SENTENCES)).collect::<Vec<_>>().join(" ")
+fn sentences(rng: &mut SmallRng, lo: usize, hi: usize) -> String {
+    let n = rng.random_range(lo..=hi);
+    (0..n).map(|_| *SENTENCES.choose(rng).unwrap()).collect::<Vec<_>>().join(" ")
 }
 
-fn phone(rng: &mut Rng, country: &str) -> String {
+fn phone(rng: &mut SmallRng, country: &str) -> String {
     let cc = match country {
         "FI" => "+358 40",
         "SE" => "+46 70",
@@ -253,106 +230,115 @@ fn phone(rng: &mut Rng, country: &str) -> String {
         "LV" => "+371 2",
         _ => "+49 151",
     };
-    format!("{cc} {:03} {:04}", rng.below(1000), rng.below(10_000))
+    format!("{cc} {:03} {:04}", rng.random_range(0..1000), rng.random_range(0..10_000))
 }
 
 fn generate(n: usize, seed: u64) -> Res<Vec<Spec>> {
-    let mut rng = Rng(seed);
+    let mut rng = SmallRng::seed_from_u64(seed);
     let base = OffsetDateTime::from_unix_timestamp(1_767_225_600)?; // 2026-01-01
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
-        let (a, b, c) = (*rng.pick(&NAME_A), *rng.pick(&NAME_B), *rng.pick(&NAME_C));
-        let name = if rng.chance(30) { format!("{a} {b} {c} {}", i % 97) } else { format!("{a} {b} {c}") };
+        let (a, b, c) =
+            (*NAME_A.choose(&mut rng).unwrap(), *NAME_B.choose(&mut rng).unwrap(), *NAME_C.choose(&mut rng).unwrap());
+        let name = if rng.random_ratio(30, 100) { format!("{a} {b} {c} {}", i % 97) } else { format!("{a} {b} {c}") };
         let domain = format!("{}{}.example", a.to_lowercase(), b.to_lowercase());
-        let owner = rng.below(REPS.len());
-        let (city, region, country) = *rng.pick(&CITIES);
+        let owner = rng.random_range(0..REPS.len());
+        let (city, region, country) = *CITIES.choose(&mut rng).unwrap();
         let mut account = NewAccount::new(name);
-        account.kind = if rng.chance(90) { PartyKind::Organization } else { PartyKind::Person };
-        account.roles = BTreeSet::from([if rng.chance(85) { Role::Customer } else { Role::Partner }]);
-        account.industry = Some(rng.pick(&INDUSTRIES).to_string());
+        account.kind = if rng.random_ratio(90, 100) { PartyKind::Organization } else { PartyKind::Person };
+        account.roles = BTreeSet::from([if rng.random_ratio(85, 100) { Role::Customer } else { Role::Partner }]);
+        account.industry = Some(INDUSTRIES.choose(&mut rng).unwrap().to_string());
         account.website = Some(format!("https://www.{domain}"));
         account.address = Address {
-            street: Some(format!("{} {}", rng.pick(&STREETS), rng.range(1, 120))),
+            street: Some(format!("{} {}", STREETS.choose(&mut rng).unwrap(), rng.random_range(1..=120))),
             city: Some(city.into()),
             region: Some(region.into()),
-            postcode: Some(format!("{:05}", rng.below(100_000))),
+            postcode: Some(format!("{:05}", rng.random_range(0..100_000))),
             country: Some(country.into()),
         };
         account.owner = Some(REPS[owner].into());
         account.team = Some(TEAMS[owner / 5].into());
-        account.territory = Some(TERRITORIES[(owner * 3 + rng.below(3)) % TERRITORIES.len()].into());
-        account.value_tier = *rng.pick(&[ValueTier::Key, ValueTier::Standard, ValueTier::Standard, ValueTier::Low]);
-        account.loyalty_rung = *rng.pick(LoyaltyRung::ALL);
-        account.lifecycle_phase = *rng.pick(LifecyclePhase::ALL);
-        account.source = Some(rng.pick(&["referral", "trade fair", "website", "cold call", "partner"]).to_string());
-        account.tags = (0..rng.range(0, 4)).map(|_| rng.pick(&TAGS).to_string()).collect();
+        account.territory = Some(TERRITORIES[(owner * 3 + rng.random_range(0..3)) % TERRITORIES.len()].into());
+        account.value_tier =
+            *[ValueTier::Key, ValueTier::Standard, ValueTier::Standard, ValueTier::Low].choose(&mut rng).unwrap();
+        account.loyalty_rung = *LoyaltyRung::ALL.choose(&mut rng).unwrap();
+        account.lifecycle_phase = *LifecyclePhase::ALL.choose(&mut rng).unwrap();
+        account.source =
+            Some(["referral", "trade fair", "website", "cold call", "partner"].choose(&mut rng).unwrap().to_string());
+        account.tags = (0..rng.random_range(0..=4)).map(|_| TAGS.choose(&mut rng).unwrap().to_string()).collect();
         account.notes = sentences(&mut rng, 2, 5);
 
-        let contacts: Vec<NewContact> = (0..rng.range(1, 3))
+        let contacts: Vec<NewContact> = (0..rng.random_range(1..=3))
             .map(|_| {
-                let (f, l) = (*rng.pick(&FIRST), *rng.pick(&LAST));
+                let (f, l) = (*FIRST.choose(&mut rng).unwrap(), *LAST.choose(&mut rng).unwrap());
                 let mut emails = BTreeSet::from([format!("{}.{}@{domain}", f.to_lowercase(), l.to_lowercase())]);
-                if rng.chance(25) {
+                if rng.random_ratio(25, 100) {
                     emails.insert(format!("{}@{domain}", f.to_lowercase()));
                 }
                 let mut phones = vec![Phone { kind: PhoneKind::Mobile, number: phone(&mut rng, country) }];
-                if rng.chance(40) {
+                if rng.random_ratio(40, 100) {
                     phones.push(Phone { kind: PhoneKind::Work, number: phone(&mut rng, country) });
                 }
                 NewContact {
                     name: format!("{f} {l}"),
-                    job_title: Some(rng.pick(&TITLES).to_string()),
+                    job_title: Some(TITLES.choose(&mut rng).unwrap().to_string()),
                     emails,
                     phones,
-                    preferred_channel: Some(*rng.pick(&[Channel::Email, Channel::Phone, Channel::Visit])),
-                    language: Some(rng.pick(&["fi", "sv", "en", "et", "de"]).to_string()),
+                    preferred_channel: Some(
+                        *[Channel::Email, Channel::Phone, Channel::Visit].choose(&mut rng).unwrap(),
+                    ),
+                    language: Some(["fi", "sv", "en", "et", "de"].choose(&mut rng).unwrap().to_string()),
                 }
             })
             .collect();
 
-        let deals: Vec<DealSpec> = (0..rng.range(1, 3))
+        let deals: Vec<DealSpec> = (0..rng.random_range(1..=3))
             .map(|_| -> Res<DealSpec> {
-                let stage = *rng.pick(&STAGE_MIX);
-                let mut new =
-                    NewDeal::new(*rng.pick(&PRODUCTS), Money::new(rng.range(1_000, 250_000) as i64 * 100, "EUR")?);
+                let stage = *STAGE_MIX.choose(&mut rng).unwrap();
+                let mut new = NewDeal::new(
+                    *PRODUCTS.choose(&mut rng).unwrap(),
+                    Money::new(rng.random_range(1_000..=250_000) as i64 * 100, "EUR")?,
+                );
                 new.stage = Some("prospecting".into());
-                new.expected_close = Some((base + time::Duration::days(rng.range(10, 300) as i64)).date());
-                if rng.chance(60) {
+                new.expected_close = Some((base + time::Duration::days(rng.random_range(10..=300) as i64)).date());
+                if rng.random_ratio(60, 100) {
                     new.next_step = Some("Send revised offer".into());
-                    new.next_step_due = Some((base + time::Duration::days(rng.range(1, 30) as i64)).date());
+                    new.next_step_due = Some((base + time::Duration::days(rng.random_range(1..=30) as i64)).date());
                 }
                 Ok(DealSpec {
                     new,
-                    primary: Some(rng.below(contacts.len())),
+                    primary: Some(rng.random_range(0..contacts.len())),
                     moved_to: (stage != "prospecting").then_some(stage),
                 })
             })
             .collect::<Res<_>>()?;
 
-        let interactions: Vec<InteractionSpec> = (0..rng.range(2, 5))
+        let interactions: Vec<InteractionSpec> = (0..rng.random_range(2..=5))
             .map(|_| {
-                let kind = *rng.pick(&[
+                let kind = *[
                     InteractionKind::Call,
                     InteractionKind::Call,
                     InteractionKind::Meeting,
                     InteractionKind::Email,
                     InteractionKind::Visit,
                     InteractionKind::Note,
-                ]);
-                let mut new = NewInteraction::new(kind, *rng.pick(&SUBJECTS));
-                let start = base - time::Duration::minutes(rng.range(60, 400 * 24 * 60) as i64);
+                ]
+                .choose(&mut rng)
+                .unwrap();
+                let mut new = NewInteraction::new(kind, *SUBJECTS.choose(&mut rng).unwrap());
+                let start = base - time::Duration::minutes(rng.random_range(60..=400 * 24 * 60) as i64);
                 new.actual_start = Some(start);
-                new.actual_end = Some(start + time::Duration::minutes(rng.range(10, 120) as i64));
-                new.direction = Some(if rng.chance(70) { Direction::Outbound } else { Direction::Inbound });
+                new.actual_end = Some(start + time::Duration::minutes(rng.random_range(10..=120) as i64));
+                new.direction = Some(if rng.random_ratio(70, 100) { Direction::Outbound } else { Direction::Inbound });
                 new.status = InteractionStatus::Held;
                 new.notes = Some(sentences(&mut rng, 1, 2));
-                if rng.chance(50) {
+                if rng.random_ratio(50, 100) {
                     new.outcome = Some("Agreed on next steps".into());
                 }
                 InteractionSpec {
                     new,
-                    contact: Some(rng.below(contacts.len())),
-                    deal: rng.chance(50).then(|| rng.below(deals.len())),
+                    contact: Some(rng.random_range(0..contacts.len())),
+                    deal: rng.random_ratio(50, 100).then(|| rng.random_range(0..deals.len())),
                 }
             })
             .collect();
@@ -1350,15 +1336,15 @@ fn merge(
     for &id in ids {
         b.import_document(&a.export_document(id)?)?;
     }
-    let mut rng = Rng(0xB0B);
+    let mut rng = SmallRng::seed_from_u64(0xB0B);
     for &id in ids {
-        let (city_a, city_b) = (rng.pick(&CITIES).0, rng.pick(&CITIES).0);
+        let (city_a, city_b) = (CITIES.choose(&mut rng).unwrap().0, CITIES.choose(&mut rng).unwrap().0);
         a.edit(id, |e| {
             e.set_field("party.address.city", &format!("{city_a} (A)"))?;
             e.add_tag("merge-test")?;
             e.splice_notes(0, 0, "Checked by A. ")
         })?;
-        let owner = *rng.pick(&REPS);
+        let owner = *REPS.choose(&mut rng).unwrap();
         b.edit(id, |e| {
             e.set_field("party.address.city", &format!("{city_b} (B)"))?;
             e.set_field("party.owner", owner)?;

@@ -6,6 +6,8 @@
 mod common;
 
 use common::*;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use rapport_core::*;
 
 fn item(name: &str, quantity: u32, unit_price_minor: i64, discount_percent: u8) -> NewLineItem {
@@ -226,23 +228,10 @@ fn prices_typed_in_major_units_are_read_in_the_currency_s_minor_units() {
     assert_eq!(format_major_units(1_200, "JPY"), "1200");
 }
 
-/// SplitMix64: a seeded, reproducible sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n
-    }
-}
-
 #[test]
 fn line_items_edited_on_three_devices_in_any_order_converge_and_the_amount_stays_their_total() {
     for seed in 0..6u64 {
-        let mut rng = Rng(seed);
+        let mut rng = SmallRng::seed_from_u64(seed);
         let (first, id, deal) = deal_fixture("r0");
         let mut fx = [first, Fixture::new("r1"), Fixture::new("r2")];
         let (head, tail) = fx.split_at_mut(1);
@@ -251,29 +240,30 @@ fn line_items_edited_on_three_devices_in_any_order_converge_and_the_amount_stays
         let mut added = std::collections::BTreeSet::new();
         let mut removed = std::collections::BTreeSet::new();
         for _ in 0..60 {
-            let r = rng.below(3) as usize;
+            let r = rng.random_range(0..3) as usize;
             let seen: Vec<LineItemId> = deal_of(&fx[r], id, deal).line_items.iter().map(|i| i.id).collect();
-            match rng.below(6) {
+            match rng.random_range(0..6) {
                 0 | 1 => {
-                    let new = item("Part", 1 + rng.below(5) as u32, 100 * (1 + rng.below(50) as i64), 0);
+                    let new =
+                        item("Part", 1 + rng.random_range(0..5) as u32, 100 * (1 + rng.random_range(0..50) as i64), 0);
                     added.insert(fx[r].replica.edit(id, |e| e.add_line_item(deal, &new)).unwrap());
                 }
                 2 | 3 if !seen.is_empty() => {
-                    let pick = seen[rng.below(seen.len() as u64) as usize];
+                    let pick = seen[rng.random_range(0..seen.len())];
                     let change = LineItemChange {
-                        quantity: Some(1 + rng.below(9) as u32),
-                        discount_percent: Some(rng.below(3) as u8 * 10),
+                        quantity: Some(1 + rng.random_range(0..9) as u32),
+                        discount_percent: Some(rng.random_range(0..3) as u8 * 10),
                         ..LineItemChange::default()
                     };
                     fx[r].replica.edit(id, |e| e.update_line_item(deal, pick, &change)).unwrap();
                 }
                 4 if seen.len() > 1 => {
-                    let pick = seen[rng.below(seen.len() as u64) as usize];
+                    let pick = seen[rng.random_range(0..seen.len())];
                     fx[r].replica.edit(id, |e| e.remove_line_item(deal, pick)).unwrap();
                     removed.insert(pick);
                 }
                 _ => {
-                    let (a, b) = (rng.below(3) as usize, rng.below(3) as usize);
+                    let (a, b) = (rng.random_range(0..3) as usize, rng.random_range(0..3) as usize);
                     if a != b {
                         let (from, into) = if a < b {
                             let (x, y) = fx.split_at_mut(b);

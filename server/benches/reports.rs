@@ -25,6 +25,9 @@ use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::time::{Duration, Instant};
 
+use rand::rngs::SmallRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
 use rapport_server::access::{Role, Subject};
 use rapport_server::reports::known::{Known, TABLES as KNOWN_TABLES};
 use rapport_server::reports::{Filter, queries};
@@ -44,34 +47,6 @@ const KINDS: [&str; 5] = ["call", "meeting", "visit", "email", "note"];
 const LOST: [&str; 5] = ["price", "timing", "competitor", "no_budget", "no_decision"];
 const ENDED: [&str; 4] = ["price", "service", "moved", "other"];
 const FIELDS: [&str; 3] = ["party.website", "party.industry", "party.address.city"];
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn id(&mut self) -> String {
-        let hi = u128::from(self.next()) << 64;
-        uuid::Uuid::from_u128(hi | u128::from(self.next())).to_string()
-    }
-}
 
 fn rep(i: usize) -> String {
     format!("rep{:02}", i + 1)
@@ -110,7 +85,7 @@ struct Counts {
 /// Seeds the `rpt_*` tables in one transaction (the fast path), their
 /// rollups from those rows, then the bare anchor tables.
 fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
-    let mut rng = Rng(0x5241_5053);
+    let mut rng = SmallRng::seed_from_u64(0x5241_5053);
     let mut n = Counts::default();
     let tx = conn.transaction()?;
     for t in TEAMS {
@@ -162,18 +137,18 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
         let mut seq = 0i64;
         let year_ago = now - 364 * DAY_MS;
         for k in 0..accounts {
-            let doc = rng.id();
+            let doc = uuid::Uuid::from_u128(rng.random()).to_string();
             let name = format!("Account {k}");
-            let owner_i = rng.below(20) as usize;
-            let owner = (!rng.chance(2)).then(|| rep(owner_i));
+            let owner_i = rng.random_range(0..20) as usize;
+            let owner = (!rng.random_ratio(2, 100)).then(|| rep(owner_i));
             let team = owner.as_ref().map(|_| TEAMS[owner_i / 5]);
-            let territory = (!rng.chance(3)).then(|| format!("T{:02}", rng.range(1, 19)));
-            let tier = match rng.below(10) {
+            let territory = (!rng.random_ratio(3, 100)).then(|| format!("T{:02}", rng.random_range(1..=19)));
+            let tier = match rng.random_range(0..10) {
                 0 => "key",
                 1..=6 => "standard",
                 _ => "low",
             };
-            let status = match rng.below(20) {
+            let status = match rng.random_range(0..20) {
                 0..=16 => "active",
                 17 | 18 => "former",
                 _ => "lost",
@@ -181,20 +156,25 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
             let (end_reason, ended_phase, ended_on) = if status == "active" {
                 (None, None, None)
             } else {
-                (Some(*rng.pick(&ENDED)), Some(*rng.pick(&PHASES)), Some(date(rng.range(year_ago, now))))
+                (
+                    Some(*ENDED.choose(&mut rng).unwrap()),
+                    Some(*PHASES.choose(&mut rng).unwrap()),
+                    Some(date(rng.random_range(year_ago..=now))),
+                )
             };
-            let hidden = rng.chance(1);
+            let hidden = rng.random_ratio(1, 100);
             let staff_default = owner.clone().unwrap_or_else(|| rep(owner_i));
             // Interactions: 5–15, over the last 52 weeks and the next 4.
-            let contacts: Vec<String> = (0..rng.range(1, 4)).map(|_| rng.id()).collect();
+            let contacts: Vec<String> =
+                (0..rng.random_range(1..=4)).map(|_| uuid::Uuid::from_u128(rng.random()).to_string()).collect();
             let mut last_touch: Option<i64> = None;
-            for _ in 0..rng.range(5, 15) {
-                let id = rng.id();
-                let at = rng.range(year_ago, now + 28 * DAY_MS);
+            for _ in 0..rng.random_range(5..=15) {
+                let id = uuid::Uuid::from_u128(rng.random()).to_string();
+                let at = rng.random_range(year_ago..=now + 28 * DAY_MS);
                 let status = if at > now {
                     "planned"
                 } else {
-                    match rng.below(20) {
+                    match rng.random_range(0..20) {
                         0..=16 => "held",
                         17 => "not_held",
                         18 => "cancelled",
@@ -204,14 +184,18 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                 if status == "held" {
                     last_touch = last_touch.max(Some(at));
                 }
-                let mut staff = vec![if rng.chance(80) { staff_default.clone() } else { rep(rng.below(20) as usize) }];
-                if rng.chance(10) {
-                    let other = rep(rng.below(20) as usize);
+                let mut staff = vec![if rng.random_ratio(80, 100) {
+                    staff_default.clone()
+                } else {
+                    rep(rng.random_range(0..20) as usize)
+                }];
+                if rng.random_ratio(10, 100) {
+                    let other = rep(rng.random_range(0..20) as usize);
                     if other != staff[0] {
                         staff.push(other);
                     }
                 }
-                let engaged_n = rng.below(3) as usize;
+                let engaged_n = rng.random_range(0..3) as usize;
                 let actual = (status == "held").then_some(at);
                 for r in &staff {
                     inter.execute(params![
@@ -222,7 +206,7 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                         team,
                         territory,
                         hidden,
-                        rng.pick(&KINDS),
+                        KINDS.choose(&mut rng).unwrap(),
                         status,
                         at,
                         actual,
@@ -241,22 +225,25 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
             }
             // Deals: 0–4, 2 on average, in every stage and outcome.
             let mut open_deals = 0;
-            for _ in 0..*rng.pick(&[0, 1, 1, 2, 2, 2, 3, 3, 4]) {
-                let deal_id = rng.id();
-                let last = match rng.below(10) {
-                    0..=5 => rng.below(4) as usize,
+            for _ in 0..*[0, 1, 1, 2, 2, 2, 3, 3, 4].choose(&mut rng).unwrap() {
+                let deal_id = uuid::Uuid::from_u128(rng.random()).to_string();
+                let last = match rng.random_range(0..10) {
+                    0..=5 => rng.random_range(0..4) as usize,
                     6 | 7 => 4,
                     _ => 5,
                 };
-                let created = rng.range(year_ago, now - DAY_MS);
+                let created = rng.random_range(year_ago..=now - DAY_MS);
                 let mut at = created;
-                let path: Vec<usize> =
-                    if last == 5 { (0..=rng.below(4) as usize).chain([5]).collect() } else { (0..=last).collect() };
+                let path: Vec<usize> = if last == 5 {
+                    (0..=rng.random_range(0..4) as usize).chain([5]).collect()
+                } else {
+                    (0..=last).collect()
+                };
                 let mut from: Option<&str> = None;
                 let mut entered: HashMap<usize, i64> = HashMap::new();
                 for (i, &s) in path.iter().enumerate() {
                     if i > 0 {
-                        at = (at + rng.range(1, 30) * DAY_MS).min(now);
+                        at = (at + rng.random_range(1..=30) * DAY_MS).min(now);
                     }
                     let prev_day = entered.insert(s, at).map_or(-1, |t| t.div_euclid(DAY_MS) * DAY_MS);
                     moved.execute(params![
@@ -284,11 +271,11 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                 };
                 open_deals += i64::from(outcome == "open");
                 let forecast = if outcome == "open" {
-                    *rng.pick(&["pipeline", "best_case", "commit", "omitted"])
+                    *["pipeline", "best_case", "commit", "omitted"].choose(&mut rng).unwrap()
                 } else {
                     "closed"
                 };
-                let currency = match rng.below(10) {
+                let currency = match rng.random_range(0..10) {
                     0..=6 => "EUR",
                     7 | 8 => "USD",
                     _ => "GBP",
@@ -303,13 +290,13 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                     hidden,
                     last_touch,
                     STAGES[last],
-                    rng.range(10, 5000) * 10_000,
+                    rng.random_range(10..=5000) * 10_000,
                     currency,
                     PROBABILITY[last],
                     forecast,
                     outcome,
-                    (outcome == "lost").then(|| *rng.pick(&LOST)),
-                    date(created + rng.range(30, 180) * DAY_MS),
+                    (outcome == "lost").then(|| *LOST.choose(&mut rng).unwrap()),
+                    date(created + rng.random_range(30..=180) * DAY_MS),
                     at,
                     created
                 ])?;
@@ -323,8 +310,8 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                 territory,
                 hidden,
                 tier,
-                rng.pick(&RUNGS),
-                rng.pick(&PHASES),
+                RUNGS.choose(&mut rng).unwrap(),
+                PHASES.choose(&mut rng).unwrap(),
                 status,
                 end_reason,
                 ended_phase,
@@ -334,14 +321,14 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
             ])?;
             n.accounts += 1;
             // Ladder and lifecycle moves.
-            for _ in 0..rng.below(4) {
-                let (a, b) = (rng.below(6) as usize, rng.below(6) as usize);
+            for _ in 0..rng.random_range(0..4) {
+                let (a, b) = (rng.random_range(0..6) as usize, rng.random_range(0..6) as usize);
                 if a == b {
                     continue;
                 }
                 ladder.execute(params![
                     doc,
-                    rng.id(),
+                    uuid::Uuid::from_u128(rng.random()).to_string(),
                     owner,
                     team,
                     territory,
@@ -349,32 +336,32 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                     RUNGS[a],
                     RUNGS[b],
                     b > a,
-                    rng.range(year_ago, now)
+                    rng.random_range(year_ago..=now)
                 ])?;
                 n.ladder += 1;
             }
-            for _ in 0..rng.below(3) {
-                let a = rng.below(4) as usize;
+            for _ in 0..rng.random_range(0..3) {
+                let a = rng.random_range(0..4) as usize;
                 life.execute(params![
                     doc,
-                    rng.id(),
+                    uuid::Uuid::from_u128(rng.random()).to_string(),
                     owner,
                     team,
                     territory,
                     hidden,
                     PHASES[a],
                     PHASES[a + 1],
-                    rng.range(year_ago, now)
+                    rng.random_range(year_ago..=now)
                 ])?;
                 n.lifecycle += 1;
             }
             // Open conflicts: 3 % of the accounts, 1–3 fields with 2–3 values each.
-            if rng.chance(3) {
-                for field in FIELDS.iter().take(rng.range(1, 3) as usize) {
-                    let values: Vec<serde_json::Value> = (0..rng.range(2, 3))
+            if rng.random_ratio(3, 100) {
+                for field in FIELDS.iter().take(rng.random_range(1..=3) as usize) {
+                    let values: Vec<serde_json::Value> = (0..rng.random_range(2..=3))
                         .map(|v| {
-                            serde_json::json!({"value": format!("value {v}"), "user": rep(rng.below(20) as usize),
-                                               "device": "phone", "at_ms": rng.range(year_ago, now), "winner": v == 0})
+                            serde_json::json!({"value": format!("value {v}"), "user": rep(rng.random_range(0..20) as usize),
+                                               "device": "phone", "at_ms": rng.random_range(year_ago..=now), "winner": v == 0})
                         })
                         .collect();
                     let newest = values.iter().filter_map(|v| v["at_ms"].as_i64()).max().unwrap_or(now);
@@ -397,19 +384,27 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
             // Field changes: 4 per account over the year, each a deal's stage
             // (moving its figures) or a party field; 1 in 20 received 1–20 days
             // after it was made, the others within the hour.
-            let hidden = rng.chance(2);
+            let hidden = rng.random_ratio(2, 100);
             for _ in 0..4 {
                 seq += 1;
-                let made = rng.range(year_ago, now);
-                let received =
-                    made + if rng.chance(5) { rng.range(DAY_MS, 20 * DAY_MS) } else { rng.range(100, 3_600_000) };
-                let stage = rng.chance(50);
-                let deal_id = stage.then(|| rng.id());
+                let made = rng.random_range(year_ago..=now);
+                let received = made
+                    + if rng.random_ratio(5, 100) {
+                        rng.random_range(DAY_MS..=20 * DAY_MS)
+                    } else {
+                        rng.random_range(100..=3_600_000)
+                    };
+                let stage = rng.random_ratio(50, 100);
+                let deal_id = stage.then(|| uuid::Uuid::from_u128(rng.random()).to_string());
                 let (field, old, new) = match &deal_id {
-                    Some(d) => (format!("deals.{d}.stage"), "proposal", *rng.pick(&["negotiation", "won", "lost"])),
-                    None => ((*rng.pick(&FIELDS)).to_owned(), "old", "new"),
+                    Some(d) => (
+                        format!("deals.{d}.stage"),
+                        "proposal",
+                        *["negotiation", "won", "lost"].choose(&mut rng).unwrap(),
+                    ),
+                    None => ((*FIELDS.choose(&mut rng).unwrap()).to_owned(), "old", "new"),
                 };
-                let amount = rng.range(10, 5000) * 10_000;
+                let amount = rng.random_range(10..=5000) * 10_000;
                 let (won, weighted) = match new {
                     "won" => (amount, -amount / 2),
                     "lost" => (0, -amount / 2),
@@ -423,7 +418,7 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                     field,
                     old,
                     new,
-                    rep(rng.below(20) as usize),
+                    rep(rng.random_range(0..20) as usize),
                     "phone",
                     made,
                     received,

@@ -9,6 +9,8 @@ use std::thread;
 use std::time::Duration;
 
 use automerge::{AutoCommit, Change};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use rapport_core::sync::conformance::edits;
 use rapport_core::sync::{OpenAccess, ServerStore, SyncRequest, handle};
 use rapport_server_store::{AuditStore, Author, DirectoryStore, TokenHash, UserChange};
@@ -33,18 +35,6 @@ fn author(log: &PgLog, name: &str) -> Author {
     Author { user_id: principal.user_id, device_id: principal.device_id }
 }
 
-/// A small deterministic generator (xorshift), so a failing run can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 const WRITERS: usize = 4;
 const ROUNDS: usize = 20;
 const DOCS: u64 = 5;
@@ -53,19 +43,19 @@ const DOCS: u64 = 5;
 /// each slowed (holding the log's lock) before its COMMIT; returns the
 /// hashes of every change it committed. Its pushes are audited as `by`.
 fn writer(log: PgLog, index: usize, by: Author, start: Arc<Barrier>) -> Vec<[u8; 32]> {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1));
+    let mut rng = SmallRng::seed_from_u64(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1));
     let mut committed = Vec::new();
     start.wait();
     for _ in 0..ROUNDS {
-        let doc = format!("doc-{}", rng.below(DOCS));
+        let doc = format!("doc-{}", rng.random_range(0..DOCS));
         let mut tx = log.begin().expect("a transaction begins");
         tx.set_author(Some(by));
         let existing = tx.load(&doc).expect("the document loads");
         let (updated, changes): (AutoCommit, Vec<Change>) =
-            edits(existing.as_ref(), index as u8 + 1, 1 + rng.below(3) as usize);
-        thread::sleep(Duration::from_millis(rng.below(3)));
+            edits(existing.as_ref(), index as u8 + 1, 1 + rng.random_range(0..3) as usize);
+        thread::sleep(Duration::from_millis(rng.random_range(0..3)));
         tx.append(&doc, &changes, updated).expect("the changes are appended");
-        thread::sleep(Duration::from_millis(rng.below(4)));
+        thread::sleep(Duration::from_millis(rng.random_range(0..4)));
         tx.commit().expect("the transaction commits");
         committed.extend(changes.iter().map(|c| c.hash().0));
     }

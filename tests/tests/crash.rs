@@ -6,22 +6,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use rapport_core::{AccountId, ChangeHash, DeviceIdentity, NewAccount, Replica};
 use rapport_e2e::*;
-
-/// A small deterministic generator, so a failing run can be replayed from its seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn kills() -> usize {
     std::env::var("RAPPORT_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20)
@@ -38,7 +26,7 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
     });
     println!("crash test seed: {seed} (set RAPPORT_CRASH_SEED to replay)");
-    let mut rng = Rng(seed);
+    let mut rng = SmallRng::seed_from_u64(seed);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("server");
@@ -63,7 +51,7 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
         let server = Server::start(&data);
         let url = server.url.clone();
         let pid = server.child.id();
-        let delay = Duration::from_millis(30 + rng.below(400));
+        let delay = Duration::from_millis(30 + rng.random_range(0..400));
         let killed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let killer = std::thread::spawn({
             let killed = killed.clone();
@@ -75,13 +63,17 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
         });
         'work: loop {
             for (i, r) in replicas.iter_mut().enumerate() {
-                for _ in 0..1 + rng.below(4) {
+                for _ in 0..1 + rng.random_range(0..4) {
                     let ids = r.account_ids().unwrap();
-                    if ids.is_empty() || rng.below(4) == 0 {
-                        r.create_account(&NewAccount::new(format!("r{i} round {round} #{}", rng.below(1000)))).unwrap();
+                    if ids.is_empty() || rng.random_range(0..4) == 0 {
+                        r.create_account(&NewAccount::new(format!(
+                            "r{i} round {round} #{}",
+                            rng.random_range(0..1000)
+                        )))
+                        .unwrap();
                     } else {
-                        let id = ids[rng.below(ids.len() as u64) as usize];
-                        let value = format!("r{i}-{round}-{}", rng.next());
+                        let id = ids[rng.random_range(0..ids.len())];
+                        let value = format!("r{i}-{round}-{}", rng.random::<u64>());
                         r.edit(id, |e| e.set_field("party.source", &value)).unwrap();
                     }
                 }

@@ -6,6 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rand::rngs::SmallRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
 use rapport_core::*;
 use rusqlite::Connection;
 use serde_json::{Value as Json, json};
@@ -18,25 +21,6 @@ use crate::access::{Role, Subject};
 
 const STAGES: [&str; 6] = ["prospecting", "qualification", "proposal", "negotiation", "won", "lost"];
 const USERS: [&str; 3] = ["ana", "ben", "olga"];
-
-/// SplitMix64: a seeded, reproducible sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize].clone()
-    }
-}
 
 fn base() -> OffsetDateTime {
     time::macros::datetime!(2026-03-01 00:00 UTC)
@@ -66,41 +50,44 @@ fn template() -> Account {
 /// Account `n` of the data set drawn from `rng`: any scope, a deleted one now
 /// and then, interactions at any time in 150 days, deals wandering between
 /// stages (re-entering some) over those days.
-fn vary(template: &Account, rng: &mut Rng) -> Account {
+fn vary(template: &Account, rng: &mut SmallRng) -> Account {
     let mut a = template.clone();
-    a.party.owner = rng.pick(&[Some("ana"), Some("ben"), None]).map(str::to_owned);
-    a.party.team = rng.pick(&[Some("east"), Some("west"), None]).map(str::to_owned);
-    a.party.territory = rng.pick(&[Some("north"), Some("south"), None]).map(str::to_owned);
-    a.deleted = (rng.below(10) == 0).then(|| Deletion { at: base(), by: "olga".into() });
-    let mut at = || base() - Duration::milliseconds(rng.next().rem_euclid(150 * 86_400_000) as i64);
+    a.party.owner = [Some("ana"), Some("ben"), None].choose(rng).unwrap().map(str::to_owned);
+    a.party.team = [Some("east"), Some("west"), None].choose(rng).unwrap().map(str::to_owned);
+    a.party.territory = [Some("north"), Some("south"), None].choose(rng).unwrap().map(str::to_owned);
+    a.deleted = (rng.random_range(0..10) == 0).then(|| Deletion { at: base(), by: "olga".into() });
+    let mut at = || base() - Duration::milliseconds(rng.random::<u64>().rem_euclid(150 * 86_400_000) as i64);
     let times: Vec<OffsetDateTime> = (0..a.interactions.len() + 32).map(|_| at()).collect();
     let mut times = times.into_iter();
     for i in &mut a.interactions {
         let t = times.next().unwrap();
-        i.status = rng.pick(&[
+        i.status = [
             InteractionStatus::Held,
             InteractionStatus::Held,
             InteractionStatus::Held,
             InteractionStatus::Planned,
             InteractionStatus::Cancelled,
-        ]);
+        ]
+        .choose(rng)
+        .cloned()
+        .unwrap();
         (i.actual_start, i.planned_start) =
             if i.status == InteractionStatus::Planned { (None, Some(t)) } else { (Some(t), None) };
-        i.staff = USERS.iter().filter(|_| rng.below(3) == 0).map(|u| (*u).to_owned()).collect();
+        i.staff = USERS.iter().filter(|_| rng.random_range(0..3) == 0).map(|u| (*u).to_owned()).collect();
     }
     for d in &mut a.deals {
         let mut t = times.next().unwrap();
         let mut from: Option<String> = None;
         d.stage_history.clear();
-        for _ in 0..=rng.below(7) {
-            let to = rng.pick(&STAGES).to_owned();
+        for _ in 0..=rng.random_range(0..7) {
+            let to = STAGES.choose(rng).unwrap().to_string();
             if from.as_deref() == Some(to.as_str()) {
                 continue;
             }
             d.stage_history.push(StageMove { from: from.clone(), to: to.clone(), at: t, by: "olga".into() });
             from = Some(to);
             // Several moves on one day now and then.
-            t += Duration::hours(rng.below(24 * 12) as i64);
+            t += Duration::hours(rng.random_range(0..24 * 12) as i64);
         }
         d.stage = from.unwrap_or_else(|| "prospecting".into());
     }
@@ -122,8 +109,8 @@ fn subjects() -> Vec<Subject> {
     ]
 }
 
-fn filters(rng: &mut Rng) -> Vec<Filter> {
-    let day = |rng: &mut Rng| base().date() - Duration::days(rng.below(165) as i64 - 5);
+fn filters(rng: &mut SmallRng) -> Vec<Filter> {
+    let day = |rng: &mut SmallRng| base().date() - Duration::days(rng.random_range(0..165) as i64 - 5);
     let mut out = vec![Filter::default()];
     for _ in 0..12 {
         let (a, b) = (day(rng), day(rng));
@@ -230,7 +217,7 @@ fn write_all(conn: &Connection, accounts: &[Account]) {
 
 #[test]
 fn weekly_rollups_give_the_figures_of_the_records_for_every_period_and_scope() {
-    let mut rng = Rng(0x5241_5053);
+    let mut rng = SmallRng::seed_from_u64(0x5241_5053);
     let template = template();
     let accounts: Vec<Account> = (0..60).map(|_| vary(&template, &mut rng)).collect();
     let conn = database();
@@ -257,7 +244,7 @@ fn weekly_rollups_give_the_figures_of_the_records_for_every_period_and_scope() {
 
 #[test]
 fn rollups_stay_equal_to_a_rebuild_through_every_rewrite() {
-    let mut rng = Rng(7);
+    let mut rng = SmallRng::seed_from_u64(7);
     let template = template();
     let mut accounts: Vec<Account> = (0..40).map(|_| vary(&template, &mut rng)).collect();
     let conn = database();
@@ -265,13 +252,13 @@ fn rollups_stay_equal_to_a_rebuild_through_every_rewrite() {
     for round in 0..4 {
         // Reassign, hide, move in time: every account drawn again, some twice.
         for (n, account) in accounts.iter_mut().enumerate() {
-            if rng.below(2) == 0 {
+            if rng.random_range(0..2) == 0 {
                 *account = vary(&template, &mut rng);
                 rewrite(&conn, &format!("doc-{n}"), Some((account, &[]))).unwrap();
             }
         }
         // A document that stops being a readable account leaves nothing behind.
-        let gone = format!("doc-{}", rng.below(accounts.len() as u64));
+        let gone = format!("doc-{}", rng.random_range(0..accounts.len()));
         rewrite(&conn, &gone, None).unwrap();
         let incremental = [snapshot(&conn, "rpt_activity"), snapshot(&conn, "rpt_stage_flow")];
         assert!(incremental.iter().all(|t| !t.is_empty()));
@@ -307,7 +294,7 @@ fn all_rows(conn: &Connection) -> Vec<Vec<Vec<rusqlite::types::Value>>> {
 
 #[test]
 fn a_rewrite_that_changes_no_row_writes_nothing_and_one_that_does_rewrites() {
-    let mut rng = Rng(11);
+    let mut rng = SmallRng::seed_from_u64(11);
     let template = template();
     let mut account = vary(&template, &mut rng);
     let conn = database();
@@ -378,7 +365,7 @@ fn figures_as_known_then_read_in_parts_equal_a_scan_of_every_row_valid_then() {
     use super::known::Known;
     use super::queries::{PAGINATED, REPORTS, run, run_scanned};
 
-    let mut rng = Rng(0x4B4E_4F57);
+    let mut rng = SmallRng::seed_from_u64(0x4B4E_4F57);
     let template = template();
     let conn = database();
     let mut seq = 0;
@@ -399,7 +386,7 @@ fn figures_as_known_then_read_in_parts_equal_a_scan_of_every_row_valid_then() {
     for _ in 0..3 {
         for n in 0..40 {
             let doc = format!("doc-{n}");
-            match rng.below(6) {
+            match rng.random_range(0..6) {
                 0 => heads.push(write(&conn, &doc, None)),
                 1 | 2 => heads.push(write(&conn, &doc, Some(&vary(&template, &mut rng)))),
                 _ => {}
@@ -460,26 +447,27 @@ fn late_edits_list_exactly_the_changes_made_in_the_period_and_received_after_its
         territory: Option<String>,
         hidden: bool,
     }
-    let mut rng = Rng(0x4C41_5445);
+    let mut rng = SmallRng::seed_from_u64(0x4C41_5445);
     let conn = database();
     let start = crate::reports::index::millis(base());
     let days = [0, 3, 7, 12, 19];
     let mut changes = Vec::new();
     for seq in 1..=800 {
         // Half of them made in the two hours before a period's end, where both parts meet.
-        let made = if rng.below(2) == 0 {
-            start + (rng.pick(&days) + 1) * 24 * HOUR - 1 - rng.below(2 * HOUR as u64) as i64
+        let made = if rng.random_range(0..2) == 0 {
+            start + (days.choose(&mut rng).unwrap() + 1) * 24 * HOUR - 1 - rng.random_range(0..2 * HOUR)
         } else {
-            start + rng.below(20 * 24) as i64 * HOUR + rng.below(HOUR as u64) as i64
+            start + rng.random_range(0..20 * 24) as i64 * HOUR + rng.random_range(0..HOUR)
         };
-        let lag = match rng.below(6) {
+        let lag = match rng.random_range(0..6) {
             0 => 0,
             1 => HOUR - 1,
             2 => HOUR,
-            3 | 4 => rng.below(HOUR as u64) as i64,
-            _ => HOUR + rng.below(6 * 24 * HOUR as u64) as i64,
+            3 | 4 => rng.random_range(0..HOUR),
+            _ => HOUR + rng.random_range(0..6 * 24 * HOUR),
         };
-        let maybe = |rng: &mut Rng, xs: &[&str]| (rng.below(5) > 0).then(|| rng.pick(xs).to_owned());
+        let maybe =
+            |rng: &mut SmallRng, xs: &[&str]| (rng.random_range(0..5) > 0).then(|| xs.choose(rng).unwrap().to_string());
         let change = Change {
             seq,
             made,
@@ -487,7 +475,7 @@ fn late_edits_list_exactly_the_changes_made_in_the_period_and_received_after_its
             owner: maybe(&mut rng, &USERS),
             team: maybe(&mut rng, &["west", "north", "east"]),
             territory: maybe(&mut rng, &["north", "south"]),
-            hidden: rng.below(8) == 0,
+            hidden: rng.random_range(0..8) == 0,
         };
         conn.execute(
             "INSERT INTO rpt_field_changes (seq, n, doc_id, deal_id, field, old_value, new_value, user, device,
