@@ -4,7 +4,8 @@
 //! ADR 0033). What the rows mean is ADR 0017's reporting index.
 //!
 //! The rows are planned before anything is written, so their [`Projection::digest`]
-//! can tell whether an edit changed anything a report reads.
+//! can tell whether an edit changed anything a report reads, and in which
+//! tables ([`changed_tables`]): a backend rewrites only those.
 
 use std::collections::HashMap;
 
@@ -275,6 +276,24 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
     }
 }
 
+/// The fact tables whose rows differ between `new`, a
+/// [`Projection::digest`], and `stored`, the digest stored with the rows a
+/// backend holds: every table when none is stored, or one of another form
+/// (a single hash over every row, before 0.2.0's per-table digests).
+pub fn changed_tables(new: &[u8], stored: Option<&[u8]>) -> Vec<Table> {
+    const PART: usize = 32;
+    match stored {
+        Some(stored) if stored.len() == new.len() && new.len() == PART * Table::ALL.len() => Table::ALL
+            .into_iter()
+            .filter(|table| {
+                let part = *table as usize * PART..(*table as usize + 1) * PART;
+                new[part.clone()] != stored[part]
+            })
+            .collect(),
+        _ => Table::ALL.to_vec(),
+    }
+}
+
 /// One row of a fact table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
@@ -295,11 +314,20 @@ impl Projection {
         self.rows.push(Row { table, cells });
     }
 
-    /// SHA-256 over every row, in order: equal digests mean equal rows.
-    pub fn digest(&self) -> [u8; 32] {
-        let mut hash = Sha256::new();
+    /// One SHA-256 per fact table over its rows, in order, the hashes in
+    /// [`Table::ALL`] order: equal digests mean equal rows, and an equal
+    /// part means a table whose rows did not change ([`changed_tables`]).
+    pub fn digest(&self) -> Vec<u8> {
+        let mut hashes: Vec<Sha256> = Table::ALL
+            .iter()
+            .map(|table| {
+                let mut hash = Sha256::new();
+                hash.update(table.name().as_bytes());
+                hash
+            })
+            .collect();
         for row in &self.rows {
-            hash.update(row.table.name().as_bytes());
+            let hash = &mut hashes[row.table as usize];
             hash.update((row.cells.len() as u64).to_le_bytes());
             for cell in &row.cells {
                 match cell {
@@ -317,7 +345,7 @@ impl Projection {
                 }
             }
         }
-        hash.finalize().into()
+        hashes.into_iter().flat_map(|hash| hash.finalize()).collect()
     }
 }
 
@@ -498,5 +526,32 @@ mod tests {
         // The label and the start agree.
         let t = OffsetDateTime::from_unix_timestamp(monday / 1000 + 3 * 86_400).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         assert_eq!(iso_week(t), "2026-W48");
+    }
+
+    fn row(table: Table, first: &str) -> Row {
+        let mut cells = vec![Cell::Null; table.columns().len()];
+        cells[0] = first.into();
+        Row { table, cells }
+    }
+
+    #[test]
+    fn the_digest_tells_which_tables_changed() {
+        let before = Projection { rows: vec![row(Table::Accounts, "a"), row(Table::Deals, "d1")] };
+        let digest = before.digest();
+        assert_eq!(digest.len(), 32 * Table::ALL.len());
+        assert_eq!(changed_tables(&digest, Some(&digest)), []);
+
+        let deal_changed = Projection { rows: vec![row(Table::Accounts, "a"), row(Table::Deals, "d2")] };
+        assert_eq!(changed_tables(&deal_changed.digest(), Some(&digest)), [Table::Deals]);
+        let deal_added =
+            Projection { rows: vec![row(Table::Accounts, "a"), row(Table::Deals, "d1"), row(Table::Deals, "d2")] };
+        assert_eq!(changed_tables(&deal_added.digest(), Some(&digest)), [Table::Deals]);
+        // A row moving between tables changes both, never neither.
+        let moved = Projection { rows: vec![row(Table::Accounts, "a"), row(Table::Conflicts, "d1")] };
+        assert_eq!(changed_tables(&moved.digest(), Some(&digest)), [Table::Deals, Table::Conflicts]);
+
+        // Nothing stored, or a digest of the form before per-table parts: every table.
+        assert_eq!(changed_tables(&digest, None), Table::ALL);
+        assert_eq!(changed_tables(&digest, Some(&digest[..32])), Table::ALL);
     }
 }

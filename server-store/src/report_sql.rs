@@ -5,7 +5,7 @@
 //! that moved the account's log position (or, on SQLite, that rewrites the
 //! rows of its last position).
 
-use crate::report_rows::{NAMES, Table};
+use crate::report_rows::Table;
 
 /// `valid_to` of a row as known that is still the account's current row.
 pub const OPEN: i64 = i64::MAX;
@@ -58,56 +58,69 @@ const FLOW_OF: &str = "SELECT hidden, coalesce(team, '') AS team, coalesce(owner
                        GROUP BY hidden, coalesce(team, ''), coalesce(owner, ''), coalesce(from_stage, ''), to_stage,
                                 week_start, prev_day";
 
-/// Takes what the account's current rows contribute out of the rollups and
-/// drops rollup rows left at zero, then deletes the account's fact rows.
-pub fn remove(d: Dialect) -> Vec<String> {
+/// For the fact tables `tables`: takes what the account's current rows
+/// contribute out of the rollups (of `rpt_interactions` and
+/// `rpt_stage_moves`) and drops rollup rows left at zero, then deletes the
+/// account's rows.
+pub fn remove(d: Dialect, tables: &[Table]) -> Vec<String> {
     let rows = format!("doc_id = {}", d.param(1));
     let activity = ACTIVITY_OF.replace("{rows}", &rows);
     let flow = FLOW_OF.replace("{rows}", &rows);
-    let mut statements = vec![
-        format!(
-            "UPDATE rpt_activity AS v SET n = v.n - x.n FROM ({activity}) AS x
+    let mut statements = Vec::new();
+    if tables.contains(&Table::Interactions) {
+        statements.extend([
+            format!(
+                "UPDATE rpt_activity AS v SET n = v.n - x.n FROM ({activity}) AS x
              WHERE v.hidden = x.hidden AND v.rep = x.rep AND v.kind = x.kind AND v.week_start = x.week_start
                AND v.team = x.team AND v.owner = x.owner"
-        ),
-        format!(
-            "DELETE FROM rpt_activity WHERE n <= 0
+            ),
+            format!(
+                "DELETE FROM rpt_activity WHERE n <= 0
                AND (hidden, rep, kind, week_start, team, owner) IN
                    (SELECT hidden, rep, kind, week_start, team, owner FROM ({activity}) AS x)"
-        ),
-        format!(
-            "UPDATE rpt_stage_flow AS v SET n = v.n - x.n FROM ({flow}) AS x
+            ),
+        ]);
+    }
+    if tables.contains(&Table::StageMoves) {
+        statements.extend([
+            format!(
+                "UPDATE rpt_stage_flow AS v SET n = v.n - x.n FROM ({flow}) AS x
              WHERE v.hidden = x.hidden AND v.team = x.team AND v.owner = x.owner AND v.from_stage = x.from_stage
                AND v.to_stage = x.to_stage AND v.week_start = x.week_start AND v.prev_day = x.prev_day"
-        ),
-        format!(
-            "DELETE FROM rpt_stage_flow WHERE n <= 0
+            ),
+            format!(
+                "DELETE FROM rpt_stage_flow WHERE n <= 0
                AND (hidden, team, owner, from_stage, to_stage, week_start, prev_day) IN
                    (SELECT hidden, team, owner, from_stage, to_stage, week_start, prev_day FROM ({flow}) AS x)"
-        ),
-    ];
-    statements.extend(NAMES.iter().map(|table| format!("DELETE FROM {table} WHERE {rows}")));
+            ),
+        ]);
+    }
+    statements.extend(tables.iter().map(|table| format!("DELETE FROM {} WHERE {rows}", table.name())));
     statements
 }
 
-/// Adds what the account's fact rows contribute to the rollups (`{rows}`
-/// selects them: the account's, or every row for a rebuild).
-pub fn add_rollups(rows: &str) -> [String; 2] {
+/// Adds what the fact rows of `tables` selected by `{rows}` (the account's,
+/// or every row for a rebuild) contribute to the rollups.
+pub fn add_rollups(rows: &str, tables: &[Table]) -> Vec<String> {
     let activity = ACTIVITY_OF.replace("{rows}", rows);
     let flow = FLOW_OF.replace("{rows}", rows);
-    [
-        format!(
+    let mut statements = Vec::new();
+    if tables.contains(&Table::Interactions) {
+        statements.push(format!(
             "INSERT INTO rpt_activity ({}) SELECT * FROM ({activity}) AS x WHERE true
              ON CONFLICT (hidden, rep, kind, week_start, team, owner) DO UPDATE SET n = rpt_activity.n + excluded.n",
             ACTIVITY_COLUMNS.join(", ")
-        ),
-        format!(
+        ));
+    }
+    if tables.contains(&Table::StageMoves) {
+        statements.push(format!(
             "INSERT INTO rpt_stage_flow ({}) SELECT * FROM ({flow}) AS x WHERE true
              ON CONFLICT (hidden, team, owner, from_stage, to_stage, week_start, prev_day)
              DO UPDATE SET n = rpt_stage_flow.n + excluded.n",
             STAGE_FLOW_COLUMNS.join(", ")
-        ),
-    ]
+        ));
+    }
+    statements
 }
 
 /// Records the account's rewritten rows in the tables of rows as known
@@ -115,12 +128,13 @@ pub fn add_rollups(rows: &str) -> [String; 2] {
 /// `documents.last_seq`): each open row the new rows do not repeat value for
 /// value is closed at `L` (or dropped, if a rewrite at the same position
 /// opened it), and each new row not open already is opened at `L`. A row
-/// the change left as it was keeps its range.
-pub fn keep_as_known(d: Dialect) -> Vec<String> {
+/// the change left as it was keeps its range. Only for the fact tables
+/// `tables` (the others' rows did not change).
+pub fn keep_as_known(d: Dialect, tables: &[Table]) -> Vec<String> {
     let doc = d.param(1);
     let position = format!("(SELECT last_seq FROM documents WHERE id = {doc})");
-    let mut statements = Vec::with_capacity(3 * Table::ALL.len());
-    for table in Table::ALL {
+    let mut statements = Vec::with_capacity(3 * tables.len());
+    for &table in tables {
         let (name, known, key) = (table.name(), table.known_name(), table.key());
         let columns = table.columns().join(", ");
         let open = format!("SELECT {columns} FROM {known} WHERE doc_id = {doc} AND valid_to = {OPEN}");

@@ -9,15 +9,17 @@
 //! is deferred, so no state an account held is ever skipped.
 //!
 //! As on SQLite, and with the same statements (`report_sql`): the digest of
-//! the projected rows skips a rewrite that would change nothing; the two
+//! the projected rows (one hash per table) limits the rewrite to the tables
+//! whose rows changed, and skips it when none did; the two
 //! rollups lose the account's old rows' contribution and gain the new
 //! rows'; each fact row that changed is closed in `rpt_*_hist` at the
 //! account's position and the new row opened there, while a row the change
 //! left as it was keeps its range.
 //!
 //! The rewrite runs while the log's lock is held, so every append on every
-//! node waits for it: after the digest is read, its forty-odd statements
-//! are sent together ([`Batch`]) and cost one round trip, not one each.
+//! node waits for it: after the digest is read, its statements (up to
+//! forty-odd, when every table changed) are sent together ([`Batch`]) and
+//! cost one round trip, not one each.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -28,7 +30,7 @@ use deadpool_postgres::Object;
 use futures_util::future::{MaybeDone, maybe_done};
 use rapport_core::{Account, Conflict};
 use rapport_server_store::field_changes::{self, FieldChanges};
-use rapport_server_store::report_rows::{Cell, project};
+use rapport_server_store::report_rows::{Cell, Table, changed_tables, project};
 use rapport_server_store::report_sql::{self, Dialect};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
@@ -133,35 +135,38 @@ pub(crate) async fn rewrite(
     if let Some(changes) = changes {
         index_field_changes(&mut batch, doc, changes);
     }
-    let mut planned = None;
-    if let Some((typed, conflicts)) = account {
-        let rows = project(doc, &typed, &conflicts);
-        let digest = rows.digest();
-        let stored = c.prepare_cached("SELECT digest FROM rpt_accounts WHERE doc_id = $1").await?;
-        let stored: Option<Option<Vec<u8>>> = c.query_opt(&stored, &[&doc]).await?.map(|r| r.get(0));
-        if stored.flatten().is_some_and(|d| d == digest) {
-            return batch.run(c).await;
+    let (planned, tables) = match account {
+        Some((typed, conflicts)) => {
+            let rows = project(doc, &typed, &conflicts);
+            let digest = rows.digest();
+            let stored = c.prepare_cached("SELECT digest FROM rpt_accounts WHERE doc_id = $1").await?;
+            let stored: Option<Option<Vec<u8>>> = c.query_opt(&stored, &[&doc]).await?.map(|r| r.get(0));
+            let tables = changed_tables(&digest, stored.flatten().as_deref());
+            if tables.is_empty() {
+                return batch.run(c).await;
+            }
+            (Some((rows, digest)), tables)
         }
-        planned = Some((rows, digest));
-    }
-    for sql in report_sql::remove(POSTGRES) {
+        None => (None, Table::ALL.to_vec()),
+    };
+    for sql in report_sql::remove(POSTGRES, &tables) {
         batch.for_doc(sql, doc);
     }
     if let Some((rows, digest)) = planned {
-        for row in rows.rows {
+        for row in rows.rows.into_iter().filter(|r| tables.contains(&r.table)) {
             let table = row.table;
             batch
                 .push(POSTGRES.insert(table.name(), table.columns()), row.cells.into_iter().map(Param::Cell).collect());
         }
-        for sql in report_sql::add_rollups(&format!("doc_id = {}", POSTGRES.param(1))) {
+        for sql in report_sql::add_rollups(&format!("doc_id = {}", POSTGRES.param(1)), &tables) {
             batch.for_doc(sql, doc);
         }
         batch.push(
             "UPDATE rpt_accounts SET digest = $2 WHERE doc_id = $1".to_owned(),
-            vec![Param::Cell(Cell::Text(doc.to_owned())), Param::Bytes(digest.to_vec())],
+            vec![Param::Cell(Cell::Text(doc.to_owned())), Param::Bytes(digest)],
         );
     }
-    for sql in report_sql::keep_as_known(POSTGRES) {
+    for sql in report_sql::keep_as_known(POSTGRES, &tables) {
         batch.for_doc(sql, doc);
     }
     batch.run(c).await

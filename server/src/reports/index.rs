@@ -4,6 +4,9 @@
 //! (delete, then insert) shortly after every accepted change, so the figures
 //! managers read never disagree with the documents.
 //!
+//! Only the tables whose rows changed are rewritten (the digest of the
+//! projected rows holds one hash per table).
+//!
 //! Every fact row carries the account's scope (`owner`, `team`, `territory`,
 //! `hidden`), so a report reads one table and never joins. Two rollups,
 //! `rpt_activity` (held interactions per rep × kind × week) and
@@ -18,7 +21,7 @@
 
 use automerge::AutoCommit;
 use rapport_core::{Account, AccountDoc, Conflict};
-use rapport_server_store::report_rows::{Cell, Table, project};
+use rapport_server_store::report_rows::{Cell, Table, changed_tables, project};
 use rapport_server_store::report_sql::{self, Dialect};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
@@ -47,38 +50,41 @@ pub fn write_report_rows(conn: &Connection, doc: &str, am: &mut AutoCommit) -> r
 /// Replaces the rows of account `doc` with those of `account` (none if `None`),
 /// keeping the rollups in step.
 ///
-/// The new rows are planned first; when their digest equals the one stored
-/// with the account's current rows (an edit of a field no report reads), the
-/// rows are already right and nothing is written.
+/// The new rows are planned first; only the tables whose part of their
+/// digest differs from the one stored with the account's current rows are
+/// rewritten, and none when an edit changed no field a report reads.
 pub(crate) fn rewrite(conn: &Connection, doc: &str, account: Option<(&Account, &[Conflict])>) -> rusqlite::Result<()> {
-    let mut planned = None;
-    if let Some((typed, conflicts)) = account {
-        let rows = project(doc, typed, conflicts);
-        let digest = rows.digest();
-        let stored: Option<Option<Vec<u8>>> = conn
-            .prepare_cached("SELECT digest FROM rpt_accounts WHERE doc_id = ?1")?
-            .query_row([doc], |r| r.get(0))
-            .optional()?;
-        if stored.flatten().is_some_and(|d| d == digest) {
-            return Ok(());
+    let (planned, tables) = match account {
+        Some((typed, conflicts)) => {
+            let rows = project(doc, typed, conflicts);
+            let digest = rows.digest();
+            let stored: Option<Option<Vec<u8>>> = conn
+                .prepare_cached("SELECT digest FROM rpt_accounts WHERE doc_id = ?1")?
+                .query_row([doc], |r| r.get(0))
+                .optional()?;
+            let tables = changed_tables(&digest, stored.flatten().as_deref());
+            if tables.is_empty() {
+                return Ok(());
+            }
+            (Some((rows, digest)), tables)
         }
-        planned = Some((rows, digest));
-    }
-    for sql in report_sql::remove(SQLITE) {
+        None => (None, Table::ALL.to_vec()),
+    };
+    for sql in report_sql::remove(SQLITE, &tables) {
         conn.prepare_cached(&sql)?.execute([doc])?;
     }
     if let Some((rows, digest)) = planned {
         let mut inserts: [Option<String>; 8] = Default::default();
-        for row in &rows.rows {
+        for row in rows.rows.iter().filter(|r| tables.contains(&r.table)) {
             let table = row.table;
             let sql = inserts[table as usize].get_or_insert_with(|| SQLITE.insert(table.name(), table.columns()));
             conn.prepare_cached(sql)?.execute(params_from_iter(row.cells.iter().map(Stored)))?;
         }
-        add_rollups(conn, &format!("doc_id = {}", SQLITE.param(1)), &[&doc])?;
+        add_rollups(conn, &format!("doc_id = {}", SQLITE.param(1)), &tables, &[&doc])?;
         conn.prepare_cached("UPDATE rpt_accounts SET digest = ?2 WHERE doc_id = ?1")?
             .execute(params![doc, digest.as_slice()])?;
     }
-    for sql in report_sql::keep_as_known(SQLITE) {
+    for sql in report_sql::keep_as_known(SQLITE, &tables) {
         conn.prepare_cached(&sql)?.execute([doc])?;
     }
     Ok(())
@@ -107,9 +113,9 @@ pub(crate) fn key(table: &str) -> &'static str {
     Table::named(table).map_or_else(|| unreachable!("{table} is not a fact table"), Table::key)
 }
 
-/// Adds the contribution of the fact rows selected by `rows` to the rollups.
-fn add_rollups(conn: &Connection, rows: &str, params: &[&dyn ToSql]) -> rusqlite::Result<()> {
-    for sql in report_sql::add_rollups(rows) {
+/// Adds the contribution of the fact rows of `tables` selected by `rows` to the rollups.
+fn add_rollups(conn: &Connection, rows: &str, tables: &[Table], params: &[&dyn ToSql]) -> rusqlite::Result<()> {
+    for sql in report_sql::add_rollups(rows, tables) {
         conn.prepare_cached(&sql)?.execute(params)?;
     }
     Ok(())
@@ -121,5 +127,5 @@ fn add_rollups(conn: &Connection, rows: &str, params: &[&dyn ToSql]) -> rusqlite
 #[doc(hidden)]
 pub fn rebuild_rollups(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("DELETE FROM rpt_activity; DELETE FROM rpt_stage_flow;")?;
-    add_rollups(conn, "true", &[])
+    add_rollups(conn, "true", &Table::ALL, &[])
 }
