@@ -48,6 +48,11 @@ const LOST: [&str; 5] = ["price", "timing", "competitor", "no_budget", "no_decis
 const ENDED: [&str; 4] = ["price", "service", "moved", "other"];
 const FIELDS: [&str; 3] = ["party.website", "party.industry", "party.address.city"];
 
+/// A random id, as the app makes them (a UUID).
+fn random_id(rng: &mut SmallRng) -> String {
+    uuid::Uuid::from_u128(rng.random()).to_string()
+}
+
 fn rep(i: usize) -> String {
     format!("rep{:02}", i + 1)
 }
@@ -137,7 +142,7 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
         let mut seq = 0i64;
         let year_ago = now - 364 * DAY_MS;
         for k in 0..accounts {
-            let doc = uuid::Uuid::from_u128(rng.random()).to_string();
+            let doc = random_id(&mut rng);
             let name = format!("Account {k}");
             let owner_i = rng.random_range(0..20) as usize;
             let owner = (!rng.random_ratio(2, 100)).then(|| rep(owner_i));
@@ -165,11 +170,10 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
             let hidden = rng.random_ratio(1, 100);
             let staff_default = owner.clone().unwrap_or_else(|| rep(owner_i));
             // Interactions: 5–15, over the last 52 weeks and the next 4.
-            let contacts: Vec<String> =
-                (0..rng.random_range(1..=4)).map(|_| uuid::Uuid::from_u128(rng.random()).to_string()).collect();
+            let contacts: Vec<String> = (0..rng.random_range(1..=4)).map(|_| random_id(&mut rng)).collect();
             let mut last_touch: Option<i64> = None;
             for _ in 0..rng.random_range(5..=15) {
-                let id = uuid::Uuid::from_u128(rng.random()).to_string();
+                let id = random_id(&mut rng);
                 let at = rng.random_range(year_ago..=now + 28 * DAY_MS);
                 let status = if at > now {
                     "planned"
@@ -226,7 +230,7 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
             // Deals: 0–4, 2 on average, in every stage and outcome.
             let mut open_deals = 0;
             for _ in 0..*[0, 1, 1, 2, 2, 2, 3, 3, 4].choose(&mut rng).unwrap() {
-                let deal_id = uuid::Uuid::from_u128(rng.random()).to_string();
+                let deal_id = random_id(&mut rng);
                 let last = match rng.random_range(0..10) {
                     0..=5 => rng.random_range(0..4) as usize,
                     6 | 7 => 4,
@@ -328,7 +332,7 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                 }
                 ladder.execute(params![
                     doc,
-                    uuid::Uuid::from_u128(rng.random()).to_string(),
+                    random_id(&mut rng),
                     owner,
                     team,
                     territory,
@@ -344,7 +348,7 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                 let a = rng.random_range(0..4) as usize;
                 life.execute(params![
                     doc,
-                    uuid::Uuid::from_u128(rng.random()).to_string(),
+                    random_id(&mut rng),
                     owner,
                     team,
                     territory,
@@ -395,7 +399,7 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
                         rng.random_range(100..=3_600_000)
                     };
                 let stage = rng.random_ratio(50, 100);
-                let deal_id = stage.then(|| uuid::Uuid::from_u128(rng.random()).to_string());
+                let deal_id = stage.then(|| random_id(&mut rng));
                 let (field, old, new) = match &deal_id {
                     Some(d) => (
                         format!("deals.{d}.stage"),
