@@ -189,8 +189,17 @@ pub trait AuditStore {
     where
         Self: Sized,
     {
-        let (done, recorded) = op()?;
-        self.record_action(by, recorded.action, &recorded.subject, &recorded.detail)?;
-        Ok(done)
+        acted(self, by, op)
     }
+}
+
+/// [`AuditStore::acted`] on any audit log, also one behind `dyn`.
+pub fn acted<T, E: From<AdminError>>(
+    audit: &dyn AuditStore,
+    by: &ActedBy,
+    op: impl FnOnce() -> Result<(T, Recorded), E>,
+) -> Result<T, E> {
+    let (done, recorded) = op()?;
+    audit.record_action(by, recorded.action, &recorded.subject, &recorded.detail)?;
+    Ok(done)
 }

@@ -382,11 +382,14 @@ pub fn devices_are_added_listed_and_revoked<B: DirectoryBackend>(backend: &mut B
     assert_eq!(devices.len(), 3, "the admin's, the phone and the laptop; refused devices were not added");
     let listed = devices.iter().find(|d| d.id == laptop.device_id).expect("the laptop is listed");
     assert_eq!(listed.name, "ноутбук");
+    assert_eq!(ok("device_name", dir.device_name(laptop.device_id)).as_deref(), Some("ноутбук"));
+    assert_eq!(ok("device_name", dir.device_name(i64::MAX)), None, "an unknown device has no name");
 
     ok("revoke_device", dir.revoke_device(phone.device_id));
     assert!(ok("authenticate", dir.authenticate(&hash(&phone))).is_none(), "a revoked token is refused");
     assert!(ok("subject", dir.subject(phone.device_id)).is_none());
     assert!(!ok("device_active", dir.device_active(phone.device_id)));
+    assert_eq!(ok("device_name", dir.device_name(phone.device_id)), None, "a revoked device has no name");
     assert!(ok("authenticate", dir.authenticate(&hash(&laptop))).is_some(), "the user's other device still works");
     assert!(ok("device_active", dir.device_active(laptop.device_id)));
     ok("revoking again", dir.revoke_device(phone.device_id));

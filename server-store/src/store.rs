@@ -63,6 +63,9 @@ pub trait DirectoryStore {
     /// each once, in code point order.
     fn list_territories(&self) -> Result<Vec<String>, AdminError>;
 
+    /// A device's name, unless it is unknown or revoked.
+    fn device_name(&self, id: i64) -> Result<Option<String>, AdminError>;
+
     /// Every device (never its token), by id.
     fn list_devices(&self) -> Result<Vec<DeviceInfo>, AdminError>;
 

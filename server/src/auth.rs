@@ -11,10 +11,8 @@ use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
-use rapport_server_store::DirectoryStore;
 
 use crate::AppState;
-use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 
 /// Longest token accepted in a header (generated tokens are 64 characters).
@@ -52,7 +50,7 @@ fn bearer(req: &Request) -> Result<TokenHash, ApiError> {
 /// Rejects requests without a valid `Authorization: Bearer <token>` header.
 pub async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
     let hash = bearer(&req)?;
-    let Some(principal) = state.db().authenticate(hash).await? else {
+    let Some(principal) = state.backend().authenticate(hash).await? else {
         return Err(refusal(&state, hash).await?);
     };
     // Admin devices are the operator's own automation and are not throttled.
@@ -69,7 +67,7 @@ pub async fn require_token(State(state): State<AppState>, mut req: Request, next
 /// Why a token that does not authenticate is refused: `410 device_wiped` for
 /// a device revoked as lost, else `401`.
 async fn refusal(state: &AppState, hash: TokenHash) -> Result<ApiError, ApiError> {
-    let wiped = state.db().call(move |conn| Ok(SqliteDirectory::new(conn).wiped_device(&hash)?)).await?;
+    let wiped = state.backend().directory(move |d, _| Ok(d.wiped_device(&hash)?)).await?;
     Ok(match wiped {
         Some(_) => ApiError::DeviceWiped,
         None => ApiError::Unauthorized("the token is unknown or revoked"),
@@ -97,9 +95,9 @@ pub async fn require_wiped_token(
         return Ok(next.run(req).await);
     }
     let hash = bearer(&req)?;
-    let wiped = state.db().call(move |conn| Ok(SqliteDirectory::new(conn).wiped_device(&hash)?)).await?;
+    let wiped = state.backend().directory(move |d, _| Ok(d.wiped_device(&hash)?)).await?;
     let Some(device_id) = wiped else {
-        return Err(match state.db().authenticate(hash).await? {
+        return Err(match state.backend().authenticate(hash).await? {
             Some(_) => ApiError::Conflict("this device was not revoked as lost; it has no wipe to report".into()),
             None => ApiError::Unauthorized("the token is unknown or revoked"),
         });

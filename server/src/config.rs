@@ -47,6 +47,9 @@ pub struct Config {
     /// This node's name, on every metric (`node` label) so a fleet's nodes
     /// tell apart; default: the machine's host name.
     pub node_name: String,
+    /// Serve from this PostgreSQL database, shared with other nodes
+    /// (`None`: the data directory's SQLite file; ADR 0034).
+    pub database_url: Option<String>,
 }
 
 /// Where backups go and how often they are taken unasked.
@@ -108,6 +111,7 @@ impl Config {
             tls: None,
             min_client_version: None,
             node_name: default_node_name(),
+            database_url: None,
         }
     }
 

@@ -14,7 +14,7 @@ use crate::db::DbError;
 use crate::db::users::AdminError;
 
 /// When to retry after a storage failure (`Retry-After` of a 503).
-const STORAGE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+pub(crate) const STORAGE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// When to retry after a full disk (`Retry-After` of a 507): freeing space takes a person.
 const STORAGE_FULL_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
@@ -73,6 +73,12 @@ pub enum ApiError {
     StorageFull,
     #[error("the request took too long")]
     Timeout,
+    /// What the node's database does not serve yet (reports and backups on
+    /// PostgreSQL, ADR 0034); the message names the feature.
+    #[error(
+        "{0} are not available on this server yet: it stores its data in PostgreSQL, and they are served only from SQLite for now"
+    )]
+    NotOnThisDatabase(&'static str),
     #[error("internal server error")]
     Internal,
 }
@@ -96,6 +102,7 @@ impl ApiError {
             ApiError::Unavailable | ApiError::ServerUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::NotOnThisDatabase(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,6 +126,7 @@ impl ApiError {
             ApiError::ServerUnavailable { .. } => "server_unavailable",
             ApiError::StorageFull => "server_storage_full",
             ApiError::Timeout => "timeout",
+            ApiError::NotOnThisDatabase(_) => "not_on_this_database",
             ApiError::Internal => "internal",
         }
     }
@@ -186,7 +194,11 @@ impl From<AdminError> for ApiError {
             AdminError::UnknownTeam | AdminError::InvalidName | AdminError::InvalidRole | AdminError::BuiltInAdmin => {
                 ApiError::InvalidRequest(e.to_string())
             }
-            AdminError::Token(_) | AdminError::Backend(_) => ApiError::from(DbError::from(e)),
+            AdminError::Backend(b) => match b.downcast::<rapport_store_postgres::PgError>() {
+                Ok(pg) => ApiError::from(*pg),
+                Err(other) => ApiError::from(DbError::from(AdminError::Backend(other))),
+            },
+            AdminError::Token(_) => ApiError::from(DbError::from(e)),
         }
     }
 }
@@ -224,6 +236,8 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
 pub enum ServerError {
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(transparent)]
+    Postgres(#[from] rapport_store_postgres::PgError),
     #[error("network error: {0}")]
     Io(#[from] std::io::Error),
     #[error("RAPPORT_ADMIN_TOKEN must be 16 to 256 visible ASCII characters")]

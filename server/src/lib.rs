@@ -15,6 +15,7 @@
 pub mod access;
 pub mod admin_client;
 pub mod auth;
+pub mod backend;
 pub mod backup;
 pub mod config;
 pub mod db;
@@ -38,6 +39,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+pub use backend::{Backend, PgNode};
 pub use config::Config;
 pub use db::{Bootstrap, Db, DbError, DbOptions};
 pub use error::{ApiError, ServerError};
@@ -65,7 +67,7 @@ pub struct AppState {
 
 #[derive(Debug)]
 struct Shared {
-    db: Db,
+    backend: Backend,
     metrics: Arc<Metrics>,
     limits: Limits,
     closing: Closing,
@@ -78,10 +80,10 @@ struct Shared {
 }
 
 impl AppState {
-    pub fn new(db: Db, metrics: Arc<Metrics>, config: &Config, closing: Closing) -> AppState {
+    pub fn new(backend: Backend, metrics: Arc<Metrics>, config: &Config, closing: Closing) -> AppState {
         AppState {
             inner: Arc::new(Shared {
-                db,
+                backend,
                 metrics,
                 limits: Limits {
                     max_body_bytes: config.max_body_bytes,
@@ -117,8 +119,9 @@ impl AppState {
         self.inner.revocations.subscribe()
     }
 
-    pub fn db(&self) -> &Db {
-        &self.inner.db
+    /// What the routes store through: the node's SQLite file or the shared PostgreSQL database.
+    pub fn backend(&self) -> &Backend {
+        &self.inner.backend
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -160,14 +163,7 @@ pub async fn run(
     }
     let tls = config.tls.as_ref().map(tls::load).transpose()?;
     let metrics = Arc::new(Metrics::new(&config.node_name));
-    let opened = {
-        let (path, options, token, metrics) =
-            (config.database_path(), config.db, config.admin_token.clone(), metrics.clone());
-        tokio::task::spawn_blocking(move || Db::open(&path, options, token.as_deref(), metrics))
-            .await
-            .map_err(|_| ServerError::Db(DbError::Stopped))?
-    };
-    let (db, bootstrap) = opened?;
+    let (backend, bootstrap) = open_backend(&config, metrics.clone()).await?;
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let url_file = config.data_dir.join(config::URL_FILE);
@@ -175,9 +171,12 @@ pub async fn run(
     announce(&bootstrap, &format!("{scheme}://{addr}"));
 
     let closing = Closing::default();
-    let state = AppState::new(db.clone(), metrics, &config, closing.clone());
-    let schedule = match (config.backup.dir.is_some(), config.backup.every) {
-        (true, Some(every)) => Some(backup::spawn_schedule(
+    let state = AppState::new(backend.clone(), metrics, &config, closing.clone());
+    if let Backend::Postgres(node) = &backend {
+        follow_directory(&state, node.directory_changes());
+    }
+    let schedule = match (config.backup.dir.is_some(), config.backup.every, &backend) {
+        (true, Some(every), Backend::Sqlite(db)) => Some(backup::spawn_schedule(
             state.backups().clone(),
             db.clone(),
             every,
@@ -208,9 +207,53 @@ pub async fn run(
         tracing::warn!("some live sockets did not close in time");
     }
     let _ = std::fs::remove_file(&url_file);
-    db.shutdown().await;
+    backend.shutdown().await;
     tracing::info!("stopped");
     served.map_err(ServerError::from)
+}
+
+/// Opens the database the configuration names: PostgreSQL when it has a
+/// `database_url`, else the data directory's SQLite file (created on first
+/// start). Either way the admin user is created on first start.
+async fn open_backend(config: &Config, metrics: Arc<Metrics>) -> Result<(Backend, Bootstrap), ServerError> {
+    let token = config.admin_token.clone();
+    if let Some(url) = config.database_url.clone() {
+        let max_doc_bytes = config.db.max_doc_bytes;
+        let opened = tokio::task::spawn_blocking(move || {
+            use rapport_server_store::DirectoryStore;
+            let log = rapport_store_postgres::PgLog::connect(&url, rapport_store_postgres::PgOptions::default())?;
+            let bootstrap = log.directory().bootstrap(token.as_deref()).map_err(|e| match e {
+                rapport_server_store::AdminError::Backend(b) => match b.downcast::<rapport_store_postgres::PgError>() {
+                    Ok(pg) => ServerError::Postgres(*pg),
+                    Err(other) => ServerError::Db(DbError::from(rapport_server_store::AdminError::Backend(other))),
+                },
+                other => ServerError::Db(DbError::from(other)),
+            })?;
+            Ok::<_, ServerError>((log, bootstrap))
+        });
+        let (log, bootstrap) = opened.await.map_err(|_| ServerError::Db(DbError::Stopped))??;
+        if let Err(e) = std::fs::create_dir_all(&config.data_dir) {
+            tracing::warn!(error = %e, dir = %config.data_dir.display(), "cannot create the data directory for the server's address file");
+        }
+        return Ok((Backend::Postgres(PgNode::new(log, max_doc_bytes)), bootstrap));
+    }
+    let (path, options) = (config.database_path(), config.db);
+    let (db, bootstrap) = tokio::task::spawn_blocking(move || Db::open(&path, options, token.as_deref(), metrics))
+        .await
+        .map_err(|_| ServerError::Db(DbError::Stopped))??;
+    Ok((Backend::Sqlite(db), bootstrap))
+}
+
+/// Tells this node's live sockets to re-check their devices whenever the
+/// directory changed on any node (or the head watcher reconnected and may
+/// have missed a notification).
+fn follow_directory(state: &AppState, mut changes: tokio::sync::watch::Receiver<u64>) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        while changes.changed().await.is_ok() {
+            state.revoked();
+        }
+    });
 }
 
 /// Writes where this server answers into the data directory, for the

@@ -269,6 +269,12 @@ struct ServeArgs {
     /// This node's name in metrics and logs [default: the machine's host name].
     #[arg(long, value_name = "NAME")]
     node_name: Option<String>,
+    /// Serve from this PostgreSQL database, shared with other nodes, instead
+    /// of the data directory's SQLite file, e.g.
+    /// postgres://rapport@db1:5432,db2:5432/rapport?target_session_attrs=read-write
+    /// (also RAPPORT_DATABASE_URL; docs/SCALING.md).
+    #[arg(long = "database", value_name = "URL")]
+    database_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -289,6 +295,7 @@ impl ServeArgs {
             tls_key: self.tls_key,
             min_client_version: self.min_client_version,
             node_name: self.node_name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
+            database_url: self.database_url,
         }
     }
 }

@@ -46,6 +46,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("tls_key", "a PEM file in quotes, e.g. \"/etc/rapport/key.pem\""),
     ("min_client_version", "a release in quotes, e.g. \"0.2.0\""),
     ("node_name", "a name in quotes, e.g. \"sync-1\""),
+    ("database_url", "a PostgreSQL connection string in quotes, e.g. \"postgres://rapport@db1:5432/rapport\""),
 ];
 
 /// Why the settings could not be read.
@@ -75,6 +76,11 @@ pub enum SettingsError {
          directory for scheduled backups"
     )]
     BackupEveryWithoutDir,
+    #[error(
+        "backup_dir (--backup-dir) is set but the server stores its data in PostgreSQL (database_url); back up \
+         the PostgreSQL database with its own tools (pg_basebackup, pg_dump) and remove backup_dir"
+    )]
+    BackupWithPostgres,
 }
 
 /// A key's command-line flag (without its dashes).
@@ -99,6 +105,7 @@ pub struct Settings {
     pub tls_key: Option<PathBuf>,
     pub min_client_version: Option<ClientVersion>,
     pub node_name: Option<String>,
+    pub database_url: Option<String>,
 }
 
 /// A value as one source gives it: typed in a file, text in the environment.
@@ -220,6 +227,13 @@ impl Settings {
                 }
                 self.node_name = Some(name.to_owned());
             }
+            "database_url" => {
+                let url = raw.text()?.trim();
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err("it must start with postgres:// or postgresql://".into());
+                }
+                self.database_url = Some(url.to_owned());
+            }
             _ => unreachable!("every key of KEYS is handled"),
         }
         Ok(())
@@ -242,6 +256,7 @@ impl Settings {
             tls_key: self.tls_key.or(lower.tls_key),
             min_client_version: self.min_client_version.or(lower.min_client_version),
             node_name: self.node_name.or(lower.node_name),
+            database_url: self.database_url.or(lower.database_url),
         }
     }
 
@@ -263,6 +278,9 @@ impl Settings {
         if self.backup_every.is_some() && self.backup_dir.is_none() {
             return Err(SettingsError::BackupEveryWithoutDir);
         }
+        if self.database_url.is_some() && self.backup_dir.is_some() {
+            return Err(SettingsError::BackupWithPostgres);
+        }
         let mut config = Config::new(self.data_dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)));
         config.max_body_bytes = self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
         config.db.cache_docs = self.cache_docs.unwrap_or(DEFAULT_CACHE_DOCS);
@@ -279,6 +297,7 @@ impl Settings {
         if let Some(name) = self.node_name {
             config.node_name = name;
         }
+        config.database_url = self.database_url;
         Ok(config)
     }
 }
@@ -370,6 +389,26 @@ mod tests {
         assert!(matches!(
             file("backup_every = \"1h\"").unwrap().into_config(),
             Err(SettingsError::BackupEveryWithoutDir)
+        ));
+    }
+
+    #[test]
+    fn a_database_url_comes_from_the_file_or_the_environment_and_excludes_server_backups() {
+        let url = "postgres://rapport@db1:5432,db2:5432/rapport?target_session_attrs=read-write";
+        let config = file(&format!("database_url = \"{url}\"")).unwrap().into_config().unwrap();
+        assert_eq!(config.database_url.as_deref(), Some(url));
+        let env = Settings::from_env(|name| (name == "RAPPORT_DATABASE_URL").then(|| url.into())).unwrap();
+        assert_eq!(env.into_config().unwrap().database_url.as_deref(), Some(url));
+        assert!(Settings::default().into_config().unwrap().database_url.is_none(), "SQLite by default");
+
+        let e = Settings::from_env(|name| (name == "RAPPORT_DATABASE_URL").then(|| "mysql://s3cret@db".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("RAPPORT_DATABASE_URL") && e.contains("postgres://"), "{e}");
+        assert!(!e.contains("s3cret"), "the refused value (it may hold a password) is not repeated: {e}");
+        assert!(matches!(
+            file(&format!("database_url = \"{url}\"\nbackup_dir = \"/b\"")).unwrap().into_config(),
+            Err(SettingsError::BackupWithPostgres)
         ));
     }
 

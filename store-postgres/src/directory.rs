@@ -341,6 +341,17 @@ impl DirectoryStore for PgDirectory {
         })
     }
 
+    fn device_name(&self, id: i64) -> Result<Option<String>, AdminError> {
+        self.run(|pool| async move {
+            let client = pool.get().await.map_err(pg)?;
+            let statement = client
+                .prepare_cached("SELECT name FROM devices WHERE id = $1 AND revoked_at IS NULL")
+                .await
+                .map_err(pg)?;
+            Ok(client.query_opt(&statement, &[&id]).await.map_err(pg)?.map(|row| row.get(0)))
+        })
+    }
+
     fn wiped_device(&self, hash: &TokenHash) -> Result<Option<i64>, AdminError> {
         let hash = *hash;
         self.run(|pool| async move {

@@ -107,12 +107,21 @@ impl Server {
 
     /// A JSON `POST` with the admin token (plain HTTP/1.1, one connection).
     pub fn admin_post(&self, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        self.admin_request("POST", path, body)
+    }
+
+    /// A `GET` with the admin token; the status and the JSON answer (`Null` if it is not JSON).
+    pub fn admin_get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.admin_request("GET", path, &serde_json::Value::Null)
+    }
+
+    fn admin_request(&self, method: &str, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
         use std::io::{Read, Write};
         let body = body.to_string();
         let mut stream = std::net::TcpStream::connect(self.addr()).unwrap();
         write!(
             stream,
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.addr(),
             body.len()

@@ -12,7 +12,7 @@ use rapport_server_store::AdminError;
 use rapport_server_store::audit::{hex, operation};
 use rusqlite::{Connection, params};
 
-pub use rapport_server_store::audit::user_change;
+pub use rapport_server_store::audit::{acted, user_change};
 pub use rapport_server_store::{ActedBy, AdminAction, AdminActionEntry, AuditEntry, AuditStore, Author, Recorded};
 
 use super::{DbError, now_millis};

@@ -277,6 +277,13 @@ impl DirectoryStore for SqliteDirectory<'_> {
         Ok(())
     }
 
+    fn device_name(&self, id: i64) -> Result<Option<String>, AdminError> {
+        self.conn
+            .prepare_cached("SELECT name FROM devices WHERE id = ?1 AND revoked_at IS NULL")
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .map_err(sql)
+    }
+
     fn wiped_device(&self, hash: &TokenHash) -> Result<Option<i64>, AdminError> {
         self.conn
             .prepare_cached(

@@ -434,7 +434,8 @@ async fn run(
     sql: impl FnOnce(&Subject, &Filter) -> Cond + Send + 'static,
 ) -> Result<Vec<Vec<JsonValue>>, ApiError> {
     let rows = state
-        .db()
+        .backend()
+        .sqlite("report drill-downs")?
         .call(move |conn| {
             let subject = SqliteDirectory::new(conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
             let known = match filter.check(conn)? {

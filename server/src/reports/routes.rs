@@ -272,7 +272,8 @@ async fn report(
     let page = (filter.limit, filter.offset.unwrap_or(0));
     let report = name;
     let table = state
-        .db()
+        .backend()
+        .sqlite("reports")?
         .call(move |conn| {
             let subject = SqliteDirectory::new(conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
             let known = match filter.check(conn)? {
@@ -412,7 +413,7 @@ async fn history(
 ) -> Result<Json<Value>, ApiError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::InvalidId)?.to_string();
     let bytes = state
-        .db()
+        .backend()
         .document(id.clone(), principal)
         .await?
         .ok_or(ApiError::NotFound("the server has no account with this id"))?;
@@ -423,7 +424,8 @@ async fn history(
     let history = doc.history();
     let doc_id = id.clone();
     let (audit, received) = state
-        .db()
+        .backend()
+        .sqlite("account histories")?
         .call(move |conn| {
             Ok((
                 SqliteAudit::new(conn).list_changes(Some(&doc_id), HISTORY_AUDIT_ROWS)?,
@@ -477,7 +479,7 @@ struct Head {
 /// The server's log head: it moves whenever a sync stores changes.
 #[utoipa::path(get, path = "/v1/reports/version", tag = "reports", responses((status = 200, body = Head)))]
 async fn version(State(state): State<AppState>) -> Json<Head> {
-    let head = *state.db().subscribe().borrow();
+    let head = *state.backend().subscribe().borrow();
     Json(Head { head })
 }
 
@@ -501,7 +503,7 @@ struct HeadEvent {
     responses((status = 200, description = "An endless event stream; each event as described.", content_type = "text/event-stream", body = HeadEvent))
 )]
 async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let mut rx = state.db().subscribe();
+    let mut rx = state.backend().subscribe();
     rx.mark_changed();
     // Held until the stream ends, so shutdown waits for it to close.
     let closing = state.closing().watch();

@@ -75,7 +75,7 @@ async fn settings(
     State(state): State<AppState>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Json<SettingsBody>, ApiError> {
-    let settings = match state.db().document(SETTINGS_DOC_ID.to_owned(), principal).await? {
+    let settings = match state.backend().document(SETTINGS_DOC_ID.to_owned(), principal).await? {
         None => Settings::default(),
         Some(bytes) => match AutoCommit::load(&bytes) {
             Ok(doc) => SettingsDoc::from_automerge(doc).read(),

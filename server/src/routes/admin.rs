@@ -11,7 +11,6 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use rapport_server_store::DirectoryStore;
 use rapport_server_store::rules::MAX_NAME_LEN;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
@@ -23,10 +22,8 @@ use crate::AppState;
 use crate::access::Role;
 use crate::auth::Principal;
 use crate::backup::BackupError;
-use crate::db::audit::{
-    ActedBy, AdminAction, AdminActionEntry, AuditEntry, AuditStore, Recorded, SqliteAudit, user_change,
-};
-use crate::db::users::{AdminError, DeviceInfo, NewDevice, SqliteDirectory, UserChange, UserInfo};
+use crate::db::audit::{ActedBy, AdminAction, AdminActionEntry, AuditEntry, Recorded, acted, user_change};
+use crate::db::users::{AdminError, DeviceInfo, NewDevice, UserChange, UserInfo};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 
@@ -186,7 +183,7 @@ struct AuditList {
 /// Every user, deleted ones included.
 #[utoipa::path(get, path = "/v1/admin/users", tag = "admin", responses((status = 200, body = UserList)))]
 async fn list_users(State(state): State<AppState>) -> Result<Json<UserList>, ApiError> {
-    let users = state.db().call(|conn| Ok(SqliteDirectory::new(conn).list_users())).await??;
+    let users = state.backend().directory(|d, _| Ok(d.list_users()?)).await?;
     Ok(Json(UserList { users }))
 }
 
@@ -213,10 +210,10 @@ async fn add_user(
     let device = new.device.unwrap_or_else(|| "first device".into());
     let by = acted_by(&principal);
     let created = state
-        .db()
-        .call(move |conn| {
-            Ok(SqliteAudit::new(conn).acted(&by, || {
-                let created = SqliteDirectory::new(conn).add_user(&new.name, &new.role, &change, &device)?;
+        .backend()
+        .directory(move |d, audit| {
+            Ok(acted(audit, &by, || {
+                let created = d.add_user(&new.name, &new.role, &change, &device)?;
                 let detail = serde_json::json!({
                     "role": new.role, "teams": change.teams, "territories": change.territories,
                     "device": device.trim(), "device_id": created.device_id,
@@ -254,10 +251,10 @@ async fn set_user(
     let change = UserChange { role: patch.role, teams: patch.teams, territories: patch.territories };
     let by = acted_by(&principal);
     state
-        .db()
-        .call(move |conn| {
-            Ok(SqliteAudit::new(conn).acted(&by, || {
-                SqliteDirectory::new(conn).set_user(&name, &change)?;
+        .backend()
+        .directory(move |d, audit| {
+            Ok(acted(audit, &by, || {
+                d.set_user(&name, &change)?;
                 Ok::<_, AdminError>((
                     (),
                     Recorded { action: AdminAction::UserChanged, subject: name, detail: user_change(&change) },
@@ -288,10 +285,10 @@ async fn delete_user(
 ) -> Result<Json<Done>, ApiError> {
     let by = acted_by(&principal);
     state
-        .db()
-        .call(move |conn| {
-            Ok(SqliteAudit::new(conn).acted(&by, || {
-                SqliteDirectory::new(conn).delete_user(&name)?;
+        .backend()
+        .directory(move |d, audit| {
+            Ok(acted(audit, &by, || {
+                d.delete_user(&name)?;
                 let detail = serde_json::json!({ "devices_revoked": true });
                 Ok::<_, AdminError>(((), Recorded { action: AdminAction::UserDeleted, subject: name, detail }))
             }))
@@ -325,10 +322,10 @@ async fn add_device(
     let device = body(&state, json)?.name;
     let by = acted_by(&principal);
     let created = state
-        .db()
-        .call(move |conn| {
-            Ok(SqliteAudit::new(conn).acted(&by, || {
-                let created = SqliteDirectory::new(conn).add_device(&user, &device)?;
+        .backend()
+        .directory(move |d, audit| {
+            Ok(acted(audit, &by, || {
+                let created = d.add_device(&user, &device)?;
                 let detail = serde_json::json!({ "user": created.user, "name": device.trim() });
                 let subject = created.device_id.to_string();
                 Ok::<_, AdminError>((created, Recorded { action: AdminAction::DeviceAdded, subject, detail }))
@@ -341,7 +338,7 @@ async fn add_device(
 /// Every team.
 #[utoipa::path(get, path = "/v1/admin/teams", tag = "admin", responses((status = 200, body = TeamList)))]
 async fn list_teams(State(state): State<AppState>) -> Result<Json<TeamList>, ApiError> {
-    let teams = state.db().call(|conn| Ok(SqliteDirectory::new(conn).list_teams())).await??;
+    let teams = state.backend().directory(|d, _| Ok(d.list_teams()?)).await?;
     Ok(Json(TeamList { teams }))
 }
 
@@ -366,10 +363,10 @@ async fn add_team(
     let name = body(&state, json)?.name;
     let by = acted_by(&principal);
     state
-        .db()
-        .call(move |conn| {
-            Ok(SqliteAudit::new(conn).acted(&by, || {
-                SqliteDirectory::new(conn).add_team(&name)?;
+        .backend()
+        .directory(move |d, audit| {
+            Ok(acted(audit, &by, || {
+                d.add_team(&name)?;
                 let (subject, detail) = (name.trim().to_owned(), serde_json::json!({}));
                 Ok::<_, AdminError>(((), Recorded { action: AdminAction::TeamAdded, subject, detail }))
             }))
@@ -381,7 +378,7 @@ async fn add_team(
 /// Every device (never its token) with its bound actor ids.
 #[utoipa::path(get, path = "/v1/admin/devices", tag = "admin", responses((status = 200, body = DeviceList)))]
 async fn list_devices(State(state): State<AppState>) -> Result<Json<DeviceList>, ApiError> {
-    let devices = state.db().call(|conn| Ok(SqliteDirectory::new(conn).list_devices())).await??;
+    let devices = state.backend().directory(|d, _| Ok(d.list_devices()?)).await?;
     Ok(Json(DeviceList { devices }))
 }
 
@@ -426,14 +423,14 @@ async fn revoke_device(
     };
     let (by, wipe) = (acted_by(&principal), request.wipe);
     state
-        .db()
-        .call(move |conn| {
-            Ok(SqliteAudit::new(conn).acted(&by, || {
+        .backend()
+        .directory(move |d, audit| {
+            Ok(acted(audit, &by, || {
                 let action = if wipe {
-                    SqliteDirectory::new(conn).revoke_device_for_wipe(id)?;
+                    d.revoke_device_for_wipe(id)?;
                     AdminAction::DeviceRevokedForWipe
                 } else {
-                    SqliteDirectory::new(conn).revoke_device(id)?;
+                    d.revoke_device(id)?;
                     AdminAction::DeviceRevoked
                 };
                 let detail = serde_json::json!({ "wipe": wipe });
@@ -481,8 +478,7 @@ async fn list_audit(
         None => None,
     };
     let limit = q.limit.unwrap_or(AUDIT_DEFAULT).min(AUDIT_MAX);
-    let audit =
-        state.db().call(move |conn| Ok(SqliteAudit::new(conn).list_changes(account.as_deref(), limit)?)).await?;
+    let audit = state.backend().directory(move |_, audit| Ok(audit.list_changes(account.as_deref(), limit)?)).await?;
     Ok(Json(AuditList { audit }))
 }
 
@@ -519,7 +515,7 @@ async fn list_actions(
 ) -> Result<Json<ActionList>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::InvalidRequest(format!("invalid query: {}", e.body_text())))?;
     let limit = q.limit.unwrap_or(AUDIT_DEFAULT).min(AUDIT_MAX);
-    let actions = state.db().call(move |conn| Ok(SqliteAudit::new(conn).list_actions(limit)?)).await?;
+    let actions = state.backend().directory(move |_, audit| Ok(audit.list_actions(limit)?)).await?;
     Ok(Json(ActionList { actions }))
 }
 
@@ -572,6 +568,7 @@ async fn backup(
     Extension(principal): Extension<Principal>,
     bytes: axum::body::Bytes,
 ) -> Result<Json<BackupWritten>, ApiError> {
+    state.backend().sqlite("backups through the server")?;
     // No body, or `null`, asks for a time-stamped name.
     let request: BackupRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
         BackupRequest::default()
@@ -596,8 +593,8 @@ async fn backup(
     let (by, subject) = (acted_by(&principal), file.clone());
     let detail = serde_json::json!({ "head": info.head, "documents": info.documents, "bytes": info.bytes });
     state
-        .db()
-        .call(move |conn| Ok(SqliteAudit::new(conn).record_action(&by, AdminAction::BackupTaken, &subject, &detail)?))
+        .backend()
+        .directory(move |_, audit| Ok(audit.record_action(&by, AdminAction::BackupTaken, &subject, &detail)?))
         .await?;
     Ok(Json(BackupWritten {
         file,

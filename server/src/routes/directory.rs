@@ -11,11 +11,9 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use rapport_server_store::DirectoryStore;
-use rusqlite::Connection;
+use rapport_server_store::{AdminError, DirectoryStore};
 
 use crate::AppState;
-use crate::db::users::{self, SqliteDirectory};
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 
@@ -53,11 +51,11 @@ pub(super) struct DirectoryUser {
     )
 )]
 pub(super) async fn directory(State(state): State<AppState>) -> Result<Json<Directory>, ApiError> {
-    Ok(Json(state.db().call(|conn| Ok(read(conn))).await??))
+    Ok(Json(state.backend().directory(|d, _| Ok(read(d)?)).await?))
 }
 
-fn read(conn: &Connection) -> Result<Directory, users::AdminError> {
-    let users = SqliteDirectory::new(conn)
+fn read(d: &dyn DirectoryStore) -> Result<Directory, AdminError> {
+    let users = d
         .list_users()?
         .into_iter()
         .map(|u| DirectoryUser {
@@ -68,9 +66,5 @@ fn read(conn: &Connection) -> Result<Directory, users::AdminError> {
             active: !u.deleted,
         })
         .collect();
-    Ok(Directory {
-        users,
-        teams: SqliteDirectory::new(conn).list_teams()?,
-        territories: SqliteDirectory::new(conn).list_territories()?,
-    })
+    Ok(Directory { users, teams: d.list_teams()?, territories: d.list_territories()? })
 }

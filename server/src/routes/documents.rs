@@ -31,7 +31,7 @@ pub(super) async fn automerge(
 ) -> Result<Response, ApiError> {
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::InvalidId)?;
     let bytes = state
-        .db()
+        .backend()
         .document(id.to_string(), principal)
         .await?
         .ok_or(ApiError::NotFound("the server has no account with this id"))?;

@@ -12,12 +12,10 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::response::Response;
 use rapport_core::sync::{HealRequest, LogMark, SyncRequest};
-use rapport_server_store::DirectoryStore;
 
 use super::sync::{Exchanged, encode, exchange};
 use crate::AppState;
 use crate::auth::{Principal, Role};
-use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::metrics::Transport;
 
@@ -117,7 +115,7 @@ impl Session {
         let metrics = self.state.metrics().clone();
         metrics.live_connected();
         let mut closing = self.state.closing().watch();
-        let mut head = self.state.db().subscribe();
+        let mut head = self.state.backend().subscribe();
         head.mark_unchanged();
         let mut revocations = self.state.revocations();
         revocations.mark_unchanged();
@@ -213,10 +211,10 @@ impl Session {
                 max_pull_bytes: pos.budget,
                 v2: pos.seen.map(|seen| HealRequest { seen: Some(seen), ..HealRequest::default() }),
             };
-            let response = match self.state.db().sync(request, self.principal.clone()).await {
+            let response = match self.state.backend().sync(request, self.principal.clone()).await {
                 Ok((response, _)) => response,
                 Err(e) => {
-                    return match ApiError::from(e) {
+                    return match e {
                         ApiError::Unavailable => Err(close(close_code::AWAY, "the server is shutting down")),
                         ApiError::Unauthorized(_) => Err(revoked()),
                         _ => Ok(()),
@@ -241,10 +239,13 @@ impl Session {
     /// Ends the session if this device was revoked or its user deleted.
     async fn check_still_allowed(&self) -> Result<(), End> {
         let device = self.principal.device_id;
-        match self.state.db().call(move |conn| Ok(SqliteDirectory::new(conn).device_active(device)?)).await {
+        // Fails closed: a node that cannot tell whether the device may still
+        // connect ends the session, and the client reconnects (and is checked) anew.
+        match self.state.backend().directory(move |d, _| Ok(d.device_active(device)?)).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(revoked()),
-            Err(_) => Err(close(close_code::AWAY, "the server is shutting down")),
+            Err(ApiError::Unavailable) => Err(close(close_code::AWAY, "the server is shutting down")),
+            Err(_) => Err(close(close_code::AGAIN, "the server cannot check this device's access now; reconnect")),
         }
     }
 

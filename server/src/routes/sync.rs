@@ -80,7 +80,7 @@ pub(super) async fn exchange(
     };
     request.max_pull_bytes = request.max_pull_bytes.min(state.limits().max_pull_bytes);
     let (actor, budget) = (request.actor.clone(), request.max_pull_bytes);
-    let (response, stats) = state.db().sync(request, principal.clone()).await?;
+    let (response, stats) = state.backend().sync(request, principal.clone()).await?;
     let exchanged = encode(actor, budget, response);
     state.metrics().sync_latency(started.elapsed());
     tracing::debug!(

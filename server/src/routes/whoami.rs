@@ -5,15 +5,11 @@
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use rapport_server_store::DirectoryStore;
-use rusqlite::OptionalExtension;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::db::DbError;
-use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 
@@ -43,15 +39,12 @@ pub(super) async fn whoami(
     Extension(principal): Extension<Principal>,
 ) -> Result<Json<WhoAmI>, ApiError> {
     let device_id = principal.device_id;
+    let revoked = || ApiError::Unauthorized("the token is unknown or revoked");
     let (device, subject) = state
-        .db()
-        .call(move |conn| {
-            let device = conn
-                .prepare_cached("SELECT name FROM devices WHERE id = ?1 AND revoked_at IS NULL")?
-                .query_row([device_id], |r| r.get::<_, String>(0))
-                .optional()?
-                .ok_or(DbError::Revoked)?;
-            let subject = SqliteDirectory::new(conn).subject(device_id)?.ok_or(DbError::Revoked)?;
+        .backend()
+        .directory(move |d, _| {
+            let device = d.device_name(device_id)?.ok_or_else(revoked)?;
+            let subject = d.subject(device_id)?.ok_or_else(revoked)?;
             Ok((device, subject))
         })
         .await?;

@@ -6,13 +6,12 @@
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::{Extension, Json};
-use rapport_server_store::DirectoryStore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::WipedDevice;
-use crate::db::users::{SqliteDirectory, WipeReport};
+use crate::db::users::WipeReport;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 
@@ -54,8 +53,7 @@ pub(super) async fn wiped(
     let report =
         WipeReport { lost_documents: i64::from(done.lost_documents), lost_changes: i64::from(done.lost_changes) };
     let device_id = device.device_id;
-    let recorded =
-        state.db().call(move |conn| Ok(SqliteDirectory::new(conn).record_wipe_done(device_id, report)?)).await?;
+    let recorded = state.backend().directory(move |d, _| Ok(d.record_wipe_done(device_id, report)?)).await?;
     if recorded {
         tracing::warn!(
             device = device_id,

@@ -144,7 +144,8 @@ async fn stage_deals(
     let filter = Filter::parse(&query)?;
     let columns = ["account_id", "account", "owner", "deal_id", "amount_minor", "currency", "expected_close"];
     let rows = state
-        .db()
+        .backend()
+        .sqlite("reports")?
         .call(move |conn| {
             let subject = SqliteDirectory::new(conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
             let known = match filter.check(conn)? {

@@ -1,0 +1,184 @@
+//! [`Backend`]: what the routes store through, whichever database serves.
+//!
+//! The routes know no SQL dialect. A node serves either from its own SQLite
+//! file ([`Db`]: one database thread, group commit, a document cache) or
+//! from a PostgreSQL database shared with other nodes ([`PgNode`], ADR 0034).
+//! The sync protocol, authentication, the directory and the audit log go
+//! through this type on both; the reports and backups still need SQLite and
+//! are refused with `501 not_on_this_database` on PostgreSQL
+//! ([`Backend::sqlite`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rapport_core::sync::{Access, HandleStats, ServerStore, SyncRequest, SyncResponse};
+use rapport_server_store::access::{AccessStore, RulesAccess};
+use rapport_server_store::{AuditStore, DirectoryStore};
+use rapport_store_postgres::{HeadWatch, PgError, PgLog};
+use tokio::sync::watch;
+
+use crate::auth::{Principal, TokenHash};
+use crate::db::{Db, SqliteAudit, SqliteDirectory};
+use crate::error::ApiError;
+
+/// How often a node reads the head when no notification came (the head
+/// watcher's fallback; ADR 0031).
+const HEAD_POLL: Duration = Duration::from_secs(1);
+
+/// The storage a node serves from. Cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// The node's own SQLite file (the default).
+    Sqlite(Db),
+    /// A PostgreSQL database, shared by any number of nodes.
+    Postgres(PgNode),
+}
+
+/// A node's handle on the shared PostgreSQL database: the pool and the
+/// head watcher (LISTEN/NOTIFY; ADR 0031).
+#[derive(Debug, Clone)]
+pub struct PgNode {
+    log: PgLog,
+    watch: Arc<HeadWatch>,
+    /// The largest document a push may produce.
+    max_doc_bytes: u64,
+}
+
+impl PgNode {
+    /// Starts following the log's head on `log`.
+    pub fn new(log: PgLog, max_doc_bytes: u64) -> PgNode {
+        let watch = Arc::new(log.watch_head(HEAD_POLL));
+        PgNode { log, watch, max_doc_bytes }
+    }
+
+    /// Moves whenever a directory write took rights away or changed them on
+    /// any node, and at every reconnect of the watcher (notifications may
+    /// have been lost meanwhile).
+    pub fn directory_changes(&self) -> watch::Receiver<u64> {
+        self.watch.directory_receiver()
+    }
+
+    /// Runs blocking work on the log (its calls block; ADR 0017) off the async threads.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&PgLog) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let log = self.log.clone();
+        tokio::task::spawn_blocking(move || work(&log)).await.map_err(|e| {
+            tracing::error!(error = %e, "a PostgreSQL call ended abnormally");
+            ApiError::Internal
+        })?
+    }
+
+    /// The whole document, if it exists and the device's user may read it.
+    fn document(&self, log: &PgLog, id: &str, principal: &Principal) -> Result<Option<Vec<u8>>, PgError> {
+        let mut tx = log.begin()?;
+        let store = tx.access_store()?;
+        let subject = store.device_subject(principal.device_id)?.ok_or(PgError::Revoked)?;
+        let access = RulesAccess::new(store, subject, principal.device_id, 0, self.max_doc_bytes);
+        if !access.may_read(id)? {
+            return Ok(None);
+        }
+        Ok(tx.load(id)?.map(|mut doc| doc.save()))
+    }
+}
+
+impl Backend {
+    /// Handles one sync request of `principal`'s device; resolves once its
+    /// effects are durable (committed), and only then may it be answered.
+    pub async fn sync(
+        &self,
+        request: SyncRequest,
+        principal: Principal,
+    ) -> Result<(SyncResponse, HandleStats), ApiError> {
+        match self {
+            Backend::Sqlite(db) => Ok(db.sync(request, principal).await?),
+            Backend::Postgres(node) => {
+                let max_doc_bytes = node.max_doc_bytes;
+                node.blocking(move |log| Ok(log.sync_request(&principal, &request, max_doc_bytes)?)).await
+            }
+        }
+    }
+
+    /// The principal of a device token, or `None` if it is unknown, revoked
+    /// or its user deleted. On PostgreSQL every request asks the database,
+    /// so a device revoked through any node is refused by every node from
+    /// the moment the revocation committed.
+    pub async fn authenticate(&self, hash: TokenHash) -> Result<Option<Principal>, ApiError> {
+        match self {
+            Backend::Sqlite(db) => Ok(db.authenticate(hash).await?),
+            Backend::Postgres(node) => node.blocking(move |log| Ok(log.directory().authenticate(&hash)?)).await,
+        }
+    }
+
+    /// The whole saved Automerge document, or `None` if unknown or not
+    /// readable by `principal`.
+    pub async fn document(&self, id: String, principal: Principal) -> Result<Option<Vec<u8>>, ApiError> {
+        match self {
+            Backend::Sqlite(db) => Ok(db.document(id, principal).await?),
+            Backend::Postgres(node) => {
+                let node2 = node.clone();
+                node.blocking(move |log| Ok(node2.document(log, &id, &principal)?)).await
+            }
+        }
+    }
+
+    /// The log head after each commit that stored changes (on PostgreSQL,
+    /// the commits of every node).
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        match self {
+            Backend::Sqlite(db) => db.subscribe(),
+            Backend::Postgres(node) => node.watch.receiver(),
+        }
+    }
+
+    /// Runs `work` on the directory and the audit log, each write committed
+    /// before it returns (on SQLite on the database thread, between sync batches).
+    pub async fn directory<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&dyn DirectoryStore, &dyn AuditStore) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        match self {
+            Backend::Sqlite(db) => {
+                db.call(move |conn| Ok(work(&SqliteDirectory::new(conn), &SqliteAudit::new(conn)))).await?
+            }
+            Backend::Postgres(node) => node.blocking(move |log| work(&log.directory(), &log.audit())).await,
+        }
+    }
+
+    /// The SQLite database, for what only it serves yet (`what`: the
+    /// feature, in the refusal's message).
+    pub fn sqlite(&self, what: &'static str) -> Result<&Db, ApiError> {
+        match self {
+            Backend::Sqlite(db) => Ok(db),
+            Backend::Postgres(_) => Err(ApiError::NotOnThisDatabase(what)),
+        }
+    }
+
+    /// Finishes queued work and closes the database.
+    pub async fn shutdown(&self) {
+        if let Backend::Sqlite(db) = self {
+            db.shutdown().await;
+        }
+    }
+}
+
+impl From<PgError> for ApiError {
+    fn from(e: PgError) -> ApiError {
+        match e {
+            PgError::Revoked => ApiError::Unauthorized("the token is unknown or revoked"),
+            PgError::ForeignActor => ApiError::Forbidden(
+                "the request's actor id is bound to another device; each device syncs with its own".into(),
+            ),
+            e if e.is_retryable() => {
+                tracing::warn!(error = %e, "the database could not serve a request; the client retries");
+                ApiError::ServerUnavailable { retry_after: crate::error::STORAGE_RETRY_AFTER }
+            }
+            PgError::Access(_) => ApiError::ServerUnavailable { retry_after: crate::error::STORAGE_RETRY_AFTER },
+            other => {
+                tracing::error!(error = %other, "storage error while serving a request");
+                ApiError::Internal
+            }
+        }
+    }
+}

@@ -1,0 +1,394 @@
+//! Three `rapport-server` processes on one PostgreSQL database (issue 15,
+//! ADR 0034): clients pick a node at random for every sync and converge,
+//! with the same conflicts everywhere; a change pushed through one node
+//! reaches a live socket on another; a device revoked through one node is
+//! refused by the others from the moment the admin call returned, and its
+//! open sockets on them are closed.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rapport_client::ClientError;
+use rapport_core::sync::{Message, SyncResponse};
+use rapport_core::{AccountId, ChangeHash, Conflict, DeviceIdentity, NewAccount, PushPlan, Replica};
+use rapport_e2e::*;
+use rapport_store_postgres::cluster::TestDatabase;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as Frame;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long a live push or a socket's close may take in these tests: the
+/// nodes learn of other nodes' commits by NOTIFY at once, and by polling
+/// every second if a notification was lost; this only bounds a hang.
+const LIVE_WAIT: Duration = Duration::from_secs(10);
+
+/// Three nodes on a fresh database, started together (their migrations
+/// and the admin's creation run once, whichever node comes first).
+fn fleet(root: &Path, db: &TestDatabase) -> Vec<Server> {
+    std::thread::scope(|s| {
+        let started: Vec<_> = (0..3).map(|i| s.spawn(move || start_node(root, db, i))).collect();
+        started.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// Node `i` on `db` (started again after a kill, it gets a new port).
+/// Rate limits are off: the crash test syncs faster than a person would.
+fn start_node(root: &Path, db: &TestDatabase, i: usize) -> Server {
+    let name = format!("node-{i}");
+    let args = ["--database", db.url(), "--node-name", &name, "--rate", "0"];
+    Server::start_with(&root.join(&name), "127.0.0.1:0", &args)
+}
+
+/// A user with one device, through `node`'s admin API: (token, device id).
+fn add_user(node: &Server, name: &str, role: &str, territories: &[&str]) -> (String, i64) {
+    let body = serde_json::json!({
+        "name": name, "role": role, "territories": territories, "device": format!("{name}-device"),
+    });
+    let (status, answer) = node.admin_post("/v1/admin/users", &body);
+    assert_eq!(status, 200, "add user {name}: {answer}");
+    (answer["token"].as_str().unwrap().to_owned(), answer["device_id"].as_i64().unwrap())
+}
+
+/// A device: its replica and token.
+struct Device {
+    replica: Replica,
+    token: String,
+}
+
+impl Device {
+    fn new(root: &Path, user: &str, token: String) -> Device {
+        let identity = DeviceIdentity::new(user, format!("{user}-device"));
+        Device { replica: Replica::open(root.join(format!("{user}.db")), &identity).unwrap(), token }
+    }
+
+    fn sync(&mut self, rt: &tokio::runtime::Runtime, node: &Server) -> Result<(), ClientError> {
+        rt.block_on(rapport_client::sync_once(&node.url, &self.token, &mut self.replica)).map(|_| ())
+    }
+
+    fn heads(&self) -> HashMap<AccountId, Vec<ChangeHash>> {
+        let ids = self.replica.account_ids().unwrap();
+        ids.into_iter().map(|id| (id, self.replica.document(id).unwrap().heads())).collect()
+    }
+
+    fn conflicts(&self, id: AccountId) -> Vec<Conflict> {
+        self.replica.conflicts(id).unwrap()
+    }
+}
+
+fn random_node<'a>(nodes: &'a [Server], rng: &mut SmallRng) -> &'a Server {
+    &nodes[rng.random_range(0..nodes.len())]
+}
+
+async fn connect(node: &Server, token: &str) -> Socket {
+    let mut request = format!("ws://{}/v1/live", node.addr()).into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// The next protocol response on the socket.
+async fn next_response(ws: &mut Socket) -> SyncResponse {
+    loop {
+        match ws.next().await.expect("socket open").unwrap() {
+            Frame::Binary(bytes) => match Message::decode(&bytes).unwrap() {
+                Message::Response(r) => return r,
+                Message::Request(_) => panic!("a node sent a request"),
+            },
+            Frame::Ping(_) | Frame::Pong(_) => continue,
+            other => panic!("expected a response, got {other:?}"),
+        }
+    }
+}
+
+/// One request/response exchange of `replica` over the socket (which then
+/// tracks the device's position, for pushes unasked).
+async fn ws_sync(ws: &mut Socket, replica: &mut Replica) {
+    let (request, plan) = replica.sync_request(Default::default()).unwrap();
+    ws.send(Frame::Binary(Message::Request(request).encode().into())).await.unwrap();
+    let response = next_response(ws).await;
+    replica.sync_apply(&plan, &response).unwrap();
+}
+
+/// The close code the socket ends with (skipping pushes before it).
+async fn closed_with(ws: &mut Socket) -> Option<CloseCode> {
+    while let Some(frame) = ws.next().await {
+        match frame {
+            Ok(Frame::Close(close)) => return close.map(|c| c.code),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+    None
+}
+
+#[test]
+fn three_reps_and_the_office_converge_through_random_nodes() {
+    let seed = std::env::var("RAPPORT_NODES_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    });
+    println!("nodes test seed: {seed} (set RAPPORT_NODES_SEED to replay)");
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create().unwrap();
+    let nodes = fleet(root.path(), &db);
+
+    let mut devices: Vec<Device> = [("office", "office"), ("olena", "rep"), ("taras", "rep"), ("iryna", "rep")]
+        .into_iter()
+        .map(|(user, role)| {
+            let (token, _) = add_user(random_node(&nodes, &mut rng), user, role, &["UA-30"]);
+            Device::new(root.path(), user, token)
+        })
+        .collect();
+
+    // The office sets up the accounts in the reps' territory; everyone pulls them.
+    let office = &mut devices[0].replica;
+    let mut new = |name: &str| {
+        let mut account = NewAccount::new(name);
+        account.territory = Some("UA-30".into());
+        office.create_account(&account).unwrap()
+    };
+    let (zavod, mlyn) = (new("Київський завод"), new("Млин «Борошно»"));
+    for device in &mut devices {
+        device.sync(&rt, random_node(&nodes, &mut rng)).unwrap();
+    }
+    for device in &devices {
+        assert_eq!(device.replica.account_ids().unwrap().len(), 2, "every device holds both accounts");
+    }
+
+    // Offline edits: different fields, the same field (a conflict), notes.
+    let edit = |d: &mut Device, id: AccountId, field: &str, value: &str| {
+        d.replica.edit(id, |e| e.set_field(field, value)).unwrap();
+    };
+    edit(&mut devices[1], zavod, "party.industry", "Металургія");
+    edit(&mut devices[2], zavod, "address.city", "Київ");
+    edit(&mut devices[2], mlyn, "party.industry", "Харчова");
+    edit(&mut devices[3], mlyn, "party.industry", "Борошномельна");
+    edit(&mut devices[0], mlyn, "address.city", "Біла Церква");
+    devices[3].replica.edit(zavod, |e| e.set_notes("Зустріч у вівторок.")).unwrap();
+
+    // Each device syncs through a node picked at random, twice round, so
+    // every push is pulled by every other device through other nodes.
+    for _ in 0..2 {
+        for device in &mut devices {
+            device.sync(&rt, random_node(&nodes, &mut rng)).unwrap();
+        }
+    }
+    let first = devices[0].heads();
+    for device in &devices {
+        assert_eq!(device.replica.unsynced_count().unwrap(), 0, "every edit was acknowledged");
+        assert_eq!(device.heads(), first, "every device holds the same documents");
+        for id in [zavod, mlyn] {
+            assert_eq!(device.conflicts(id), devices[0].conflicts(id), "the same conflicts everywhere");
+        }
+    }
+    let contested: Vec<String> = devices[0].conflicts(mlyn).into_iter().map(|c| c.field).collect();
+    assert_eq!(contested, ["party.industry"], "the concurrent industries are one conflict");
+    let zavod_now = devices[0].replica.account(zavod).unwrap();
+    assert_eq!(zavod_now.party.industry.as_deref(), Some("Металургія"));
+    assert_eq!(zavod_now.party.address.city.as_deref(), Some("Київ"));
+    assert_eq!(zavod_now.party.notes, "Зустріч у вівторок.");
+
+    // A fresh pull through each node gets every change.
+    for (i, node) in nodes.iter().enumerate() {
+        let auditor = format!("auditor-{i}");
+        let (token, _) = add_user(node, &auditor, "office", &[]);
+        let mut reader = Device::new(root.path(), &auditor, token);
+        reader.sync(&rt, node).unwrap();
+        assert_eq!(reader.heads(), first, "a fresh pull through {} gets every change", node.url);
+    }
+
+    // What only SQLite serves yet is refused plainly, not answered wrongly.
+    let (status, answer) = nodes[0].admin_get("/v1/reports/pipeline");
+    assert_eq!(status, 501, "{answer}");
+    assert_eq!(answer["error"]["code"], "not_on_this_database");
+    let (status, answer) = nodes[1].admin_get("/v1/admin/users");
+    assert_eq!(status, 200, "the directory is served: {answer}");
+    assert_eq!(answer["users"].as_array().unwrap().len(), 8, "admin, office, three reps, three auditors");
+}
+
+#[test]
+fn a_push_through_one_node_reaches_a_live_socket_on_another() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create().unwrap();
+    let nodes = fleet(root.path(), &db);
+    let (office_token, _) = add_user(&nodes[0], "office", "office", &[]);
+    let (watcher_token, _) = add_user(&nodes[1], "manager-desk", "office", &[]);
+    let mut office = Device::new(root.path(), "office", office_token);
+    let mut watcher = Device::new(root.path(), "manager-desk", watcher_token.clone());
+
+    rt.block_on(async {
+        let mut ws = connect(&nodes[2], &watcher_token).await;
+        ws_sync(&mut ws, &mut watcher.replica).await;
+
+        let id = office.replica.create_account(&NewAccount::new("Одеський порт")).unwrap();
+        rapport_client::sync_once(&nodes[0].url, &office.token, &mut office.replica).await.unwrap();
+        let pushed = tokio::time::timeout(LIVE_WAIT, next_response(&mut ws)).await.expect("a push through node 2");
+        watcher.replica.sync_apply(&PushPlan::default(), &pushed).unwrap();
+        assert_eq!(watcher.replica.account(id).unwrap().party.name, "Одеський порт");
+
+        // And the next one, from the position the first push left.
+        office.replica.edit(id, |e| e.set_field("party.industry", "Логістика")).unwrap();
+        rapport_client::sync_once(&nodes[1].url, &office.token, &mut office.replica).await.unwrap();
+        let pushed = tokio::time::timeout(LIVE_WAIT, next_response(&mut ws)).await.expect("a second push");
+        watcher.replica.sync_apply(&PushPlan::default(), &pushed).unwrap();
+        assert_eq!(watcher.replica.account(id).unwrap().party.industry.as_deref(), Some("Логістика"));
+    });
+}
+
+#[test]
+fn a_device_revoked_through_one_node_is_refused_by_every_node_at_once() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create().unwrap();
+    let nodes = fleet(root.path(), &db);
+    let (token, device_id) = add_user(&nodes[0], "olena", "rep", &["UA-30"]);
+    let mut olena = Device::new(root.path(), "olena", token.clone());
+    for node in &nodes {
+        olena.sync(&rt, node).unwrap();
+    }
+
+    rt.block_on(async {
+        // Sockets open on the two nodes the revocation does not go through.
+        let mut sockets = Vec::new();
+        for node in &nodes[1..] {
+            let mut ws = connect(node, &token).await;
+            ws_sync(&mut ws, &mut olena.replica).await;
+            sockets.push(ws);
+        }
+        let (status, answer) =
+            nodes[0].admin_post(&format!("/v1/admin/devices/{device_id}/revoke"), &serde_json::Value::Null);
+        assert_eq!(status, 200, "revoke: {answer}");
+
+        // At once: the next request to any node is refused.
+        for node in &nodes {
+            let refused = rapport_client::sync_once(&node.url, &token, &mut olena.replica).await;
+            assert!(matches!(refused, Err(ClientError::Unauthorized { .. })), "{} answered {refused:?}", node.url);
+        }
+        // And the open sockets on the other nodes are closed as revoked.
+        for ws in &mut sockets {
+            let code = tokio::time::timeout(LIVE_WAIT, closed_with(ws)).await.expect("the socket is closed");
+            assert_eq!(code, Some(CloseCode::Policy), "closed because the token was revoked");
+        }
+    });
+}
+
+#[test]
+fn nothing_acknowledged_is_lost_when_random_nodes_are_killed_mid_sync() {
+    let kills: usize = std::env::var("RAPPORT_NODE_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let seed = std::env::var("RAPPORT_NODES_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    });
+    println!("node kill test seed: {seed} (set RAPPORT_NODES_SEED to replay)");
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create().unwrap();
+    let mut nodes = fleet(root.path(), &db);
+    let mut devices: Vec<Device> = (0..3)
+        .map(|i| {
+            let user = format!("clerk-{i}");
+            let (token, _) = add_user(&nodes[0], &user, "office", &[]);
+            Device::new(root.path(), &user, token)
+        })
+        .collect();
+    // Per device, per document: the heads a node acknowledged last.
+    let mut acked: Vec<HashMap<AccountId, Vec<ChangeHash>>> = vec![HashMap::new(); devices.len()];
+    let (mut acknowledged, mut interrupted) = (0, 0);
+
+    for round in 0..kills {
+        let victim = rng.random_range(0..nodes.len());
+        let pid = nodes[victim].child.id();
+        let delay = Duration::from_millis(30 + rng.random_range(0..400));
+        let killed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let killer = std::thread::spawn({
+            let killed = killed.clone();
+            move || {
+                std::thread::sleep(delay);
+                let _ = std::process::Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+                killed.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        // Clients edit and sync through random nodes until the victim is
+        // dead and every client has synced once more after that.
+        let mut after_kill = 0;
+        while after_kill < devices.len() {
+            for (i, device) in devices.iter_mut().enumerate() {
+                let ids = device.replica.account_ids().unwrap();
+                if ids.is_empty() || rng.random_range(0..4) == 0 {
+                    let name = format!("Клієнт {i}-{round}-{}", rng.random_range(0..1000));
+                    device.replica.create_account(&NewAccount::new(name)).unwrap();
+                } else {
+                    let id = ids[rng.random_range(0..ids.len())];
+                    let value = format!("джерело {i}-{round}-{}", rng.random::<u32>());
+                    device.replica.edit(id, |e| e.set_field("party.source", &value)).unwrap();
+                }
+                let target = rng.random_range(0..nodes.len());
+                let outcome = device.sync(&rt, &nodes[target]);
+                let dead = killed.load(std::sync::atomic::Ordering::SeqCst);
+                if dead {
+                    after_kill += 1;
+                }
+                // Once the victim is dead its port is free and another
+                // process may take it: nothing it answers after the kill counts.
+                if target == victim && (dead || outcome.is_err()) {
+                    assert!(
+                        dead || outcome.as_ref().is_err_and(ClientError::is_transient),
+                        "sync through the dying node failed for another reason: {outcome:?}"
+                    );
+                    interrupted += 1;
+                    continue;
+                }
+                match outcome {
+                    Ok(()) => {
+                        acknowledged += 1;
+                        acked[i] = device.heads();
+                    }
+                    Err(e) => panic!("sync through a live node failed: {e}"),
+                }
+            }
+        }
+        killer.join().unwrap();
+        let old = std::mem::replace(&mut nodes[victim], start_node(root.path(), &db, victim));
+        old.kill9();
+    }
+    println!("{kills} nodes killed; {acknowledged} syncs acknowledged, {interrupted} through a dying node");
+    assert!(acknowledged > 0 && interrupted > 0);
+
+    // A fresh device, through any node, receives every acknowledged change.
+    let (token, _) = add_user(&nodes[1], "auditor", "office", &[]);
+    let mut fresh = Device::new(root.path(), "auditor", token);
+    fresh.sync(&rt, &nodes[2]).unwrap();
+    for (i, per_doc) in acked.iter().enumerate() {
+        for (id, heads) in per_doc {
+            let mut doc = fresh
+                .replica
+                .document(*id)
+                .unwrap_or_else(|e| panic!("acknowledged account {id} of device {i} is missing: {e}"));
+            for h in heads {
+                assert!(
+                    doc.automerge_mut().get_change_by_hash(h).is_some(),
+                    "change {h} of account {id}, acknowledged to device {i}, is missing"
+                );
+            }
+        }
+    }
+    // And everyone converges.
+    for _ in 0..2 {
+        for device in devices.iter_mut().chain(std::iter::once(&mut fresh)) {
+            device.sync(&rt, random_node(&nodes, &mut rng)).unwrap();
+        }
+    }
+    for device in &devices {
+        assert_eq!(device.heads(), fresh.heads(), "every device converged");
+    }
+}
