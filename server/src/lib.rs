@@ -1,7 +1,8 @@
 //! # rapport-server
 //!
 //! The sync server: Rapport's batched sync protocol (`rapport_core::sync`)
-//! over HTTP and a WebSocket, stored durably in one SQLite file.
+//! over HTTP and a WebSocket, stored durably in one SQLite file, or in a
+//! PostgreSQL database shared by many nodes ([`backend`], ADR 0034).
 //!
 //! * [`run`] serves on a listener until a shutdown future resolves; tests
 //!   bind port 0 and call it in-process. `main.rs` only parses arguments.
