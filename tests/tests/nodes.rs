@@ -3,7 +3,8 @@
 //! with the same conflicts everywhere; a change pushed through one node
 //! reaches a live socket on another; a device revoked through one node is
 //! refused by the others from the moment the admin call returned, and its
-//! open sockets on them are closed.
+//! open sockets on them are closed; nothing acknowledged is lost when nodes
+//! are killed, or when the database's primary is and its standby promoted.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use rapport_client::ClientError;
 use rapport_core::sync::{Message, SyncResponse};
 use rapport_core::{AccountId, ChangeHash, Conflict, DeviceIdentity, NewAccount, PushPlan, Replica};
 use rapport_e2e::*;
-use rapport_store_postgres::cluster::TestDatabase;
+use rapport_store_postgres::cluster::{ReplicatedPair, TestDatabase};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -390,5 +391,98 @@ fn nothing_acknowledged_is_lost_when_random_nodes_are_killed_mid_sync() {
     }
     for device in &devices {
         assert_eq!(device.heads(), fresh.heads(), "every device converged");
+    }
+}
+
+#[test]
+fn nodes_follow_a_failover_and_nothing_acknowledged_is_lost() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let mut pair = ReplicatedPair::start().unwrap();
+    let url = pair.url();
+    let nodes: Vec<Server> = (0..2)
+        .map(|i| {
+            let name = format!("node-{i}");
+            let args = ["--database", url.as_str(), "--node-name", &name, "--rate", "0"];
+            Server::start_with(&root.path().join(&name), "127.0.0.1:0", &args)
+        })
+        .collect();
+    let mut devices: Vec<Device> = (0..2)
+        .map(|i| {
+            let user = format!("clerk-{i}");
+            let (token, _) = add_user(&nodes[0], &user, "office", &[]);
+            Device::new(root.path(), &user, token)
+        })
+        .collect();
+    let mut acked: Vec<HashMap<AccountId, Vec<ChangeHash>>> = vec![HashMap::new(); devices.len()];
+    let mut rng = SmallRng::seed_from_u64(7);
+    // One edit and one sync of each device through a random node; the
+    // number acknowledged, and the transient failures (a node's database gone).
+    let mut round = |devices: &mut Vec<Device>, acked: &mut Vec<HashMap<_, _>>, n: usize| -> (usize, usize) {
+        let (mut ok, mut failed) = (0, 0);
+        for (i, device) in devices.iter_mut().enumerate() {
+            let ids = device.replica.account_ids().unwrap();
+            if ids.is_empty() {
+                device.replica.create_account(&NewAccount::new(format!("Клієнт {i}"))).unwrap();
+            } else {
+                let value = format!("джерело {i}-{n}");
+                device.replica.edit(ids[0], |e| e.set_field("party.source", &value)).unwrap();
+            }
+            match device.sync(&rt, random_node(&nodes, &mut rng)) {
+                Ok(()) => {
+                    ok += 1;
+                    acked[i] = device.heads();
+                }
+                Err(e) => {
+                    assert!(e.is_transient(), "a failover is answered with a retryable error, not: {e}");
+                    failed += 1;
+                }
+            }
+        }
+        (ok, failed)
+    };
+    for n in 0..5 {
+        assert_eq!(round(&mut devices, &mut acked, n), (2, 0), "before the failover every sync is acknowledged");
+    }
+
+    // The primary crashes while devices go on syncing; the standby is
+    // promoted a moment later. The nodes are not restarted.
+    pair.kill_primary().unwrap();
+    let (mut after, mut failed, mut n) = (0, 0, 5);
+    let mut promoted = false;
+    while after < 10 {
+        let (ok, bad) = round(&mut devices, &mut acked, n);
+        failed += bad;
+        if promoted {
+            after += ok;
+        } else {
+            assert_eq!(ok, 0, "nothing is acknowledged while there is no primary");
+            pair.promote_standby().unwrap();
+            promoted = true;
+        }
+        n += 1;
+        assert!(n < 200, "the nodes did not resume on the promoted standby");
+    }
+    println!("failover: {failed} syncs refused as retryable while the primary was gone");
+    assert!(failed > 0, "syncs were attempted while no primary was up");
+
+    // Every acknowledged change is on the new primary, through either node.
+    let (token, _) = add_user(&nodes[1], "auditor", "office", &[]);
+    let mut fresh = Device::new(root.path(), "auditor", token);
+    fresh.sync(&rt, &nodes[0]).unwrap();
+    for (i, per_doc) in acked.iter().enumerate() {
+        for (id, heads) in per_doc {
+            let mut doc = fresh.replica.document(*id).unwrap();
+            for h in heads {
+                assert!(doc.automerge_mut().get_change_by_hash(h).is_some(), "change {h} of device {i} is missing");
+            }
+        }
+    }
+    for device in devices.iter_mut() {
+        device.sync(&rt, &nodes[1]).unwrap();
+    }
+    fresh.sync(&rt, &nodes[1]).unwrap();
+    for device in &devices {
+        assert_eq!(device.heads(), fresh.heads(), "every device converged after the failover");
     }
 }
