@@ -13,13 +13,15 @@ use std::time::Duration;
 
 use rapport_core::sync::{Access, HandleStats, ServerStore, SyncRequest, SyncResponse};
 use rapport_server_store::access::{AccessStore, RulesAccess};
+use rapport_server_store::{AdminError, Bootstrap};
 use rapport_server_store::{AuditStore, DirectoryStore};
-use rapport_store_postgres::{HeadWatch, PgError, PgLog};
+use rapport_store_postgres::{HeadWatch, PgError, PgLog, PgOptions};
 use tokio::sync::watch;
 
 use crate::auth::{Principal, TokenHash};
-use crate::db::{Db, SqliteAudit, SqliteDirectory};
-use crate::error::ApiError;
+use crate::db::{Db, DbError, SqliteAudit, SqliteDirectory};
+use crate::error::{ApiError, ServerError};
+use crate::metrics::Metrics;
 
 /// How often a node reads the head when no notification came (the head
 /// watcher's fallback; ADR 0031).
@@ -40,15 +42,38 @@ pub enum Backend {
 pub struct PgNode {
     log: PgLog,
     watch: Arc<HeadWatch>,
+    metrics: Arc<Metrics>,
     /// The largest document a push may produce.
     max_doc_bytes: u64,
 }
 
 impl PgNode {
+    /// Connects to the database at `url` (migrating it once, under an
+    /// advisory lock, whatever other nodes do), creates the admin user on
+    /// first start and starts following the head. Blocks.
+    pub fn open(
+        url: &str,
+        admin_token: Option<&str>,
+        max_doc_bytes: u64,
+        metrics: Arc<Metrics>,
+    ) -> Result<(PgNode, Bootstrap), ServerError> {
+        let log = PgLog::connect(url, PgOptions::default())?;
+        let bootstrap = log.directory().bootstrap(admin_token).map_err(|e| match postgres_cause(e) {
+            Ok(pg) => ServerError::Postgres(pg),
+            Err(other) => ServerError::Db(DbError::from(other)),
+        })?;
+        Ok((PgNode::new(log, max_doc_bytes, metrics), bootstrap))
+    }
+
     /// Starts following the log's head on `log`.
-    pub fn new(log: PgLog, max_doc_bytes: u64) -> PgNode {
+    fn new(log: PgLog, max_doc_bytes: u64, metrics: Arc<Metrics>) -> PgNode {
         let watch = Arc::new(log.watch_head(HEAD_POLL));
-        PgNode { log, watch, max_doc_bytes }
+        PgNode { log, watch, metrics, max_doc_bytes }
+    }
+
+    /// The log's head as committed by any node (ADR 0031).
+    pub fn head_changes(&self) -> watch::Receiver<u64> {
+        self.watch.receiver()
     }
 
     /// Moves whenever a directory write took rights away or changed them on
@@ -95,7 +120,14 @@ impl Backend {
             Backend::Sqlite(db) => Ok(db.sync(request, principal).await?),
             Backend::Postgres(node) => {
                 let max_doc_bytes = node.max_doc_bytes;
-                node.blocking(move |log| Ok(log.sync_request(&principal, &request, max_doc_bytes)?)).await
+                let answer = node.blocking(move |log| Ok(log.sync_request(&principal, &request, max_doc_bytes)?)).await;
+                let metrics = &node.metrics;
+                metrics.set_pool(node.log.pool_status());
+                if let Ok((_, stats)) = &answer {
+                    // Each request is a commit of its own (no group commit on PostgreSQL yet).
+                    metrics.batch_committed(1, stats.changes_stored as u64, stats.docs_rejected as u64, 0);
+                }
+                answer
             }
         }
     }
@@ -160,6 +192,14 @@ impl Backend {
         if let Backend::Sqlite(db) = self {
             db.shutdown().await;
         }
+    }
+}
+
+/// The PostgreSQL error behind a directory or audit error, if that is what it is.
+pub(crate) fn postgres_cause(e: AdminError) -> Result<PgError, AdminError> {
+    match e {
+        AdminError::Backend(b) => b.downcast::<PgError>().map(|pg| *pg).map_err(AdminError::Backend),
+        other => Err(other),
     }
 }
 

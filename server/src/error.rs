@@ -194,9 +194,9 @@ impl From<AdminError> for ApiError {
             AdminError::UnknownTeam | AdminError::InvalidName | AdminError::InvalidRole | AdminError::BuiltInAdmin => {
                 ApiError::InvalidRequest(e.to_string())
             }
-            AdminError::Backend(b) => match b.downcast::<rapport_store_postgres::PgError>() {
-                Ok(pg) => ApiError::from(*pg),
-                Err(other) => ApiError::from(DbError::from(AdminError::Backend(other))),
+            AdminError::Backend(_) => match crate::backend::postgres_cause(e) {
+                Ok(pg) => ApiError::from(pg),
+                Err(other) => ApiError::from(DbError::from(other)),
             },
             AdminError::Token(_) => ApiError::from(DbError::from(e)),
         }

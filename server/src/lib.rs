@@ -174,7 +174,7 @@ pub async fn run(
     let closing = Closing::default();
     let state = AppState::new(backend.clone(), metrics, &config, closing.clone());
     if let Backend::Postgres(node) = &backend {
-        follow_directory(&state, node.directory_changes());
+        follow_database(&state, node);
     }
     let schedule = match (config.backup.dir.is_some(), config.backup.every, &backend) {
         (true, Some(every), Backend::Sqlite(db)) => Some(backup::spawn_schedule(
@@ -220,23 +220,17 @@ async fn open_backend(config: &Config, metrics: Arc<Metrics>) -> Result<(Backend
     let token = config.admin_token.clone();
     if let Some(url) = config.database_url.clone() {
         let max_doc_bytes = config.db.max_doc_bytes;
-        let opened = tokio::task::spawn_blocking(move || {
-            use rapport_server_store::DirectoryStore;
-            let log = rapport_store_postgres::PgLog::connect(&url, rapport_store_postgres::PgOptions::default())?;
-            let bootstrap = log.directory().bootstrap(token.as_deref()).map_err(|e| match e {
-                rapport_server_store::AdminError::Backend(b) => match b.downcast::<rapport_store_postgres::PgError>() {
-                    Ok(pg) => ServerError::Postgres(*pg),
-                    Err(other) => ServerError::Db(DbError::from(rapport_server_store::AdminError::Backend(other))),
-                },
-                other => ServerError::Db(DbError::from(other)),
-            })?;
-            Ok::<_, ServerError>((log, bootstrap))
-        });
-        let (log, bootstrap) = opened.await.map_err(|_| ServerError::Db(DbError::Stopped))??;
+        let (node, bootstrap) =
+            tokio::task::spawn_blocking(move || PgNode::open(&url, token.as_deref(), max_doc_bytes, metrics))
+                .await
+                .map_err(|_| ServerError::Db(DbError::Stopped))??;
         if let Err(e) = std::fs::create_dir_all(&config.data_dir) {
-            tracing::warn!(error = %e, dir = %config.data_dir.display(), "cannot create the data directory for the server's address file");
+            tracing::warn!(
+                error = %e, dir = %config.data_dir.display(),
+                "cannot create the data directory for the server's address file"
+            );
         }
-        return Ok((Backend::Postgres(PgNode::new(log, max_doc_bytes)), bootstrap));
+        return Ok((Backend::Postgres(node), bootstrap));
     }
     let (path, options) = (config.database_path(), config.db);
     let (db, bootstrap) = tokio::task::spawn_blocking(move || Db::open(&path, options, token.as_deref(), metrics))
@@ -245,14 +239,24 @@ async fn open_backend(config: &Config, metrics: Arc<Metrics>) -> Result<(Backend
     Ok((Backend::Sqlite(db), bootstrap))
 }
 
-/// Tells this node's live sockets to re-check their devices whenever the
-/// directory changed on any node (or the head watcher reconnected and may
-/// have missed a notification).
-fn follow_directory(state: &AppState, mut changes: tokio::sync::watch::Receiver<u64>) {
-    let state = state.clone();
+/// Follows what every node commits: tells this node's live sockets to
+/// re-check their devices whenever the directory changed on any node (or
+/// the head watcher reconnected and may have missed a notification), and
+/// keeps the head's metric.
+fn follow_database(state: &AppState, node: &PgNode) {
+    let (state, mut directory, mut head) = (state.clone(), node.directory_changes(), node.head_changes());
     tokio::spawn(async move {
-        while changes.changed().await.is_ok() {
-            state.revoked();
+        loop {
+            tokio::select! {
+                changed = directory.changed() => match changed {
+                    Ok(()) => state.revoked(),
+                    Err(_) => return,
+                },
+                changed = head.changed() => match changed {
+                    Ok(()) => state.metrics().set_head(*head.borrow_and_update()),
+                    Err(_) => return,
+                },
+            }
         }
     });
 }

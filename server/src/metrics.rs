@@ -79,6 +79,8 @@ pub struct Metrics {
     storage_failures: Counter,
     storage_full: U64Gauge,
     free_bytes_at_failure: U64Gauge,
+    pool_connections: U64Gauge,
+    pool_idle: U64Gauge,
 }
 
 impl Default for Metrics {
@@ -113,6 +115,8 @@ impl Metrics {
             storage_failures: Counter::default(),
             storage_full: Gauge::default(),
             free_bytes_at_failure: Gauge::default(),
+            pool_connections: Gauge::default(),
+            pool_idle: Gauge::default(),
         };
         let r = &mut m.registry;
         // Counters are exposed with `_total` appended to these names.
@@ -127,6 +131,12 @@ impl Metrics {
         r.register("rapport_documents_stored", "Documents in the server's store", m.documents.clone());
         r.register("rapport_cached_documents", "Documents loaded in the memory cache", m.cached_documents.clone());
         r.register("rapport_log_head", "Newest position in the change log", m.head.clone());
+        r.register(
+            "rapport_db_pool_connections",
+            "Connections this node holds open to PostgreSQL (0 on SQLite)",
+            m.pool_connections.clone(),
+        );
+        r.register("rapport_db_pool_idle", "Of those, connections idle in the pool (0 on SQLite)", m.pool_idle.clone());
         r.register("rapport_commit_batches", "Group commits of sync requests", m.batches.clone());
         r.register("rapport_committed_requests", "Sync requests committed in batches", m.batched_requests.clone());
         r.register("rapport_commit_group_requests", "Sync requests answered by one group commit", m.group_size.clone());
@@ -189,6 +199,12 @@ impl Metrics {
 
     pub(crate) fn set_head(&self, head: u64) {
         self.head.set(head);
+    }
+
+    /// The PostgreSQL pool: connections open, and how many of them are idle.
+    pub(crate) fn set_pool(&self, (open, idle): (usize, usize)) {
+        self.pool_connections.set(open as u64);
+        self.pool_idle.set(idle as u64);
     }
 
     pub(crate) fn batch_committed(&self, requests: usize, changes: u64, rejected: u64, new_docs: u64) {

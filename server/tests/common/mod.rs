@@ -1,5 +1,9 @@
 //! A real server on port 0 over a temporary data directory, and a tiny HTTP
 //! client that syncs a `rapport_core::Replica` against it.
+//!
+//! With `RAPPORT_TEST_BACKEND=postgres` every server serves from a fresh
+//! PostgreSQL database instead of its SQLite file (`scripts/test-all.sh`
+//! runs the backend-neutral suites a second time so; ADR 0034).
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
@@ -21,6 +25,51 @@ pub struct TestServer {
     pub data: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
+    /// The PostgreSQL database it serves from, if the suite runs on PostgreSQL.
+    pub postgres: Option<Postgres>,
+}
+
+/// Whether the suites run on PostgreSQL (`RAPPORT_TEST_BACKEND=postgres`).
+/// Any other value than `sqlite` or `postgres` is a mistake, and fails.
+pub fn on_postgres() -> bool {
+    match std::env::var("RAPPORT_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("RAPPORT_TEST_BACKEND={other:?}: expected sqlite or postgres"),
+    }
+}
+
+/// A fresh PostgreSQL database, held by a thread of its own: a throwaway
+/// cluster must not outlive the thread that made it, and test runtimes
+/// come and go. Dropped (and deleted) with the server.
+pub struct Postgres {
+    pub url: String,
+    release: Option<std::sync::mpsc::Sender<()>>,
+    holder: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Postgres {
+    pub fn create() -> Postgres {
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let db = rapport_store_postgres::cluster::TestDatabase::create().expect("a PostgreSQL test database");
+            url_tx.send(db.url().to_owned()).unwrap();
+            let _ = released.recv();
+            drop(db);
+        });
+        let url = url_rx.recv().expect("the test database's thread failed; see its panic above");
+        Postgres { url, release: Some(release), holder: Some(holder) }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        drop(self.release.take());
+        if let Some(holder) = self.holder.take() {
+            let _ = holder.join();
+        }
+    }
 }
 
 impl TestServer {
@@ -40,6 +89,8 @@ impl TestServer {
     pub async fn start_in(data: &Path, tune: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = Config::new(data);
         config.admin_token = Some(TOKEN.to_owned());
+        let postgres = on_postgres().then(Postgres::create);
+        config.database_url = postgres.as_ref().map(|p| p.url.clone());
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -47,7 +98,7 @@ impl TestServer {
         let task = tokio::spawn(rapport_server::run(listener, config, async move {
             let _ = stopped.await;
         }));
-        TestServer { url: format!("http://{addr}"), addr, data: data.to_path_buf(), stop: Some(stop), task }
+        TestServer { url: format!("http://{addr}"), addr, data: data.to_path_buf(), stop: Some(stop), task, postgres }
     }
 
     /// Shuts the server down gracefully; it must exit cleanly.
