@@ -27,6 +27,9 @@ use crate::metrics::Metrics;
 /// watcher's fallback; ADR 0031).
 const HEAD_POLL: Duration = Duration::from_secs(1);
 
+/// Documents a compaction pass folds before it looks for more.
+const COMPACT_BATCH: usize = 100;
+
 /// The storage a node serves from. Cheap to clone.
 #[derive(Debug, Clone)]
 pub enum Backend {
@@ -69,6 +72,46 @@ impl PgNode {
     fn new(log: PgLog, max_doc_bytes: u64, metrics: Arc<Metrics>) -> PgNode {
         let watch = Arc::new(log.watch_head(HEAD_POLL));
         PgNode { log, watch, metrics, max_doc_bytes }
+    }
+
+    /// Compacts the log every `every` until `closing` turns true: documents
+    /// changed since their snapshot get a new one, and their change rows
+    /// are pruned past `compact_after`. Every node runs it; each document is
+    /// compacted by one node at a time (`SKIP LOCKED`, ADR 0032).
+    pub fn spawn_compaction(
+        &self,
+        every: Duration,
+        compact_after: u64,
+        mut closing: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let node = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = closing.wait_for(|closing| *closing) => return,
+                }
+                // Batch after batch while batches come back full.
+                while !*closing.borrow() {
+                    let log = node.log.clone();
+                    match tokio::task::spawn_blocking(move || log.compact(COMPACT_BATCH, compact_after)).await {
+                        Ok(Ok(done)) => {
+                            node.metrics.compacted(done.snapshots as u64);
+                            if done.snapshots < COMPACT_BATCH {
+                                break;
+                            }
+                        }
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "compaction failed; it is tried again at the next interval");
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+        })
     }
 
     /// The log's head as committed by any node (ADR 0031).

@@ -173,9 +173,13 @@ pub async fn run(
 
     let closing = Closing::default();
     let state = AppState::new(backend.clone(), metrics, &config, closing.clone());
-    if let Backend::Postgres(node) = &backend {
-        follow_database(&state, node);
-    }
+    let compaction = match &backend {
+        Backend::Postgres(node) => {
+            follow_database(&state, node);
+            Some(node.spawn_compaction(config.db.compact_interval, config.db.compact_after, closing.watch()))
+        }
+        Backend::Sqlite(_) => None,
+    };
     let schedule = match (config.backup.dir.is_some(), config.backup.every, &backend) {
         (true, Some(every), Backend::Sqlite(db)) => Some(backup::spawn_schedule(
             state.backups().clone(),
@@ -203,6 +207,11 @@ pub async fn run(
         && schedule.await.is_err()
     {
         tracing::error!("the backup schedule ended abnormally");
+    }
+    if let Some(compaction) = compaction
+        && compaction.await.is_err()
+    {
+        tracing::error!("compaction ended abnormally");
     }
     if !closing.wait(SOCKET_CLOSE_GRACE).await {
         tracing::warn!("some live sockets did not close in time");

@@ -223,8 +223,8 @@ impl Metrics {
         DbJob(&self.db_jobs)
     }
 
-    pub(crate) fn compacted(&self) {
-        self.compactions.inc();
+    pub(crate) fn compacted(&self, documents: u64) {
+        self.compactions.inc_by(documents);
     }
 
     pub(crate) fn reports_refreshed(&self, accounts: u64) {

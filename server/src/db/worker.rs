@@ -388,7 +388,7 @@ impl Worker {
             Ok(())
         });
         match result {
-            Ok(()) => self.metrics.compacted(),
+            Ok(()) => self.metrics.compacted(1),
             Err(e) => tracing::error!(error = %e, "compacting a document failed"),
         }
     }
