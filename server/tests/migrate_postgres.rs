@@ -10,8 +10,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{Device, TOKEN, TestServer, add_device, add_team, add_user, admin, sync_as};
-use rapport_core::sync::{OpenAccess, ServerStore, handle};
-use rapport_core::{Money, NewDeal, Replica, SyncLimits};
+use rapport_core::sync::ServerStore;
+use rapport_core::{Money, NewDeal};
 use rapport_server::db::LogFile;
 use rapport_server_store::{AuditStore, DirectoryStore, TokenHash};
 use rapport_store_postgres::cluster::TestDatabase;
@@ -26,25 +26,6 @@ fn migrate(data: &std::path::Path, url: &str) -> std::process::Output {
         .env("RAPPORT_DATABASE_URL", url)
         .output()
         .expect("the server binary runs")
-}
-
-/// Syncs a replica by running the protocol on the PostgreSQL log directly
-/// (no server serves from PostgreSQL yet): what a node will do.
-fn sync_on(log: &PgLog, replica: &mut Replica) -> usize {
-    let mut pulled = 0;
-    for _ in 0..20 {
-        let (request, plan) = replica.sync_request(SyncLimits::default()).expect("a sync request");
-        let mut tx = log.begin().expect("a transaction begins");
-        let (response, _) = handle(&mut tx, &OpenAccess, &request).expect("the request is answered");
-        tx.commit().expect("the transaction commits");
-        let report = replica.sync_apply(&plan, &response).expect("the response applies");
-        assert!(report.rejected.is_empty(), "refused: {:?}", report.rejected);
-        pulled += report.pulled_docs;
-        if !report.more && replica.unsynced_count().expect("unsynced count") == 0 {
-            return pulled;
-        }
-    }
-    panic!("the sync did not finish");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,6 +101,7 @@ async fn a_populated_sqlite_deployment_moves_to_postgres_and_devices_keep_their_
     assert!(stdout.contains("Verified"), "{stdout}");
     assert!(!stdout.contains(&url) && !stdout.contains("Олена"), "no connection string or customer data: {stdout}");
 
+    let token = olena_token.clone();
     let checks = tokio::task::spawn_blocking(move || {
         let log = PgLog::connect(pg.url(), PgOptions::default()).expect("PostgreSQL connects");
         let mut file = LogFile::open(&db).expect("the SQLite file opens");
@@ -141,8 +123,8 @@ async fn a_populated_sqlite_deployment_moves_to_postgres_and_devices_keep_their_
         assert!(devices.iter().any(|d| !d.actors.is_empty()), "devices have bound actor ids: {devices:?}");
         assert_eq!(new.list_devices().expect("devices"), devices, "the same devices, bound actor ids included");
         assert_eq!(new.list_territories().expect("territories"), old.list_territories().expect("territories"));
-        let principal = new.authenticate(&TokenHash::of(&olena_token)).expect("authenticates");
-        assert_eq!(principal, old.authenticate(&TokenHash::of(&olena_token)).expect("authenticates"));
+        let principal = new.authenticate(&TokenHash::of(&token)).expect("authenticates");
+        assert_eq!(principal, old.authenticate(&TokenHash::of(&token)).expect("authenticates"));
         assert!(principal.is_some(), "an old token works on PostgreSQL");
 
         // The same audit log.
@@ -172,26 +154,38 @@ async fn a_populated_sqlite_deployment_moves_to_postgres_and_devices_keep_their_
         assert!(pg.query_i64("SELECT count(*) FROM rpt_field_changes").expect("a count") > 0);
         assert_eq!(pg.query_i64("SELECT count(*) FROM rpt_known_from").expect("a count"), 1);
 
-        // Devices keep their place: nothing to pull, then an edit pushed
-        // through PostgreSQL reaches the other device.
-        assert_eq!(sync_on(&log, &mut olena.replica), 0, "an up-to-date device pulls nothing");
-        assert_eq!(sync_on(&log, &mut borys.replica), 0, "an up-to-date device pulls nothing");
-        borys.replica.edit(accounts[0], |e| e.set_field("party.industry", "Енергетика")).expect("an edit");
-        sync_on(&log, &mut borys.replica);
-        assert_eq!(sync_on(&log, &mut olena.replica), 1, "the other device pulls the one changed account");
-        let account = olena.replica.account(accounts[0]).expect("the account reads");
-        assert_eq!(account.party.industry.as_deref(), Some("Енергетика"));
-        // Its first rewrite on PostgreSQL finds the reporting rows as they were: their ranges stay.
-        assert_eq!(pg.query_i64(known).expect("a count"), 3);
-        let stamped = "SELECT count(*) FROM rpt_accounts WHERE digest IS NOT NULL";
-        assert_eq!(pg.query_i64(stamped).expect("a count"), 1, "the edited account's rows were checked");
-
         // A second migration into the same database is refused.
         (log, pg)
     })
     .await
     .expect("the checks run");
     let (_log, pg) = checks;
+
+    // Devices keep their place through a node serving the copy, with their
+    // old tokens and under their rules: nothing to pull, then an edit pushed
+    // through it reaches the other device.
+    let node_dir = tempfile::tempdir().expect("a directory for the node");
+    let node_url = pg.url().to_owned();
+    let node = TestServer::start_in(node_dir.path(), move |c| c.database_url = Some(node_url)).await;
+    assert_eq!(sync_as(&node, &olena_token, &mut olena.replica).await.pulled, 0, "an up-to-date device pulls nothing");
+    assert_eq!(sync_as(&node, &borys_token, &mut borys.replica).await.pulled, 0, "an up-to-date device pulls nothing");
+    borys.replica.edit(accounts[0], |e| e.set_field("party.industry", "Енергетика")).expect("an edit");
+    let pushed = sync_as(&node, &borys_token, &mut borys.replica).await;
+    assert!(pushed.rejected.is_empty(), "{pushed:?}");
+    let pulled = sync_as(&node, &olena_token, &mut olena.replica).await;
+    assert_eq!(pulled.pulled, 1, "the other device pulls the one changed account");
+    let account = olena.replica.account(accounts[0]).expect("the account reads");
+    assert_eq!(account.party.industry.as_deref(), Some("Енергетика"));
+    node.stop().await;
+    let pg = tokio::task::spawn_blocking(move || {
+        // Its first rewrite on PostgreSQL finds the reporting rows as they were: their ranges stay.
+        assert_eq!(pg.query_i64("SELECT count(*) FROM rpt_accounts_hist").expect("a count"), 3);
+        let stamped = "SELECT count(*) FROM rpt_accounts WHERE digest IS NOT NULL";
+        assert_eq!(pg.query_i64(stamped).expect("a count"), 1, "the edited account's rows were checked");
+        pg
+    })
+    .await
+    .expect("the checks run");
     let again = tokio::task::spawn_blocking(move || {
         let out = migrate(dir.path(), pg.url());
         (out, pg, dir)
