@@ -5,130 +5,14 @@
 //! smaller run; default 10,000).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use automerge::sync::SyncDoc;
 use automerge::{Automerge, Change};
-use rapport_core::sync::{AckStatus, DocData, SyncRequest};
-use rapport_core::{
-    AccountId, DeviceIdentity, InteractionKind, Money, NewAccount, NewContact, NewDeal, NewInteraction, Replica,
-};
-use tokio::sync::oneshot;
-
-const TOKEN: &str = "bench-admin-token-0123456789abcdef";
-
-struct Running {
-    url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start_server() -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = rapport_server::Config::new(dir.path());
-    config.admin_token = Some(TOKEN.into());
-    // Compact idle documents quickly, so the benchmark sees the steady state.
-    config.db.compact_interval = Duration::from_secs(1);
-    let (tx, rx) = oneshot::channel();
-    let task = tokio::spawn(async move {
-        rapport_server::run(listener, config, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    Running { url, stop: Some(tx), task: Some(task), _dir: dir }
-}
-
-/// Reads one value from the server's Prometheus metrics.
-fn metric(url: &str, name: &str) -> f64 {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
-    write!(s, "GET /metrics HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    body.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
-impl Running {
-    /// Waits until background compaction has caught up.
-    async fn settle(&self) {
-        let mut last = -1.0;
-        loop {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            let now = metric(&self.url, "rapport_compactions_total");
-            if now == last {
-                return;
-            }
-            last = now;
-        }
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.task.take().unwrap().await.unwrap();
-    }
-}
-
-/// A realistic account: address, tags, two contacts, two deals, three interactions, notes.
-fn account(i: usize) -> NewAccount {
-    let mut a = NewAccount::new(format!("Customer {i:05} Oy"));
-    a.owner = Some(format!("rep{:02}", i % 20));
-    a.team = Some(format!("team{}", i % 4));
-    a.territory = Some(format!("FI-{:02}", i % 19));
-    a.industry = Some(["Forestry", "Retail", "Logistics", "Energy"][i % 4].into());
-    a.address.city = Some(["Tampere", "Oulu", "Turku", "Espoo"][i % 4].into());
-    a.address.street = Some(format!("Katu {}", i % 97));
-    a.tags = [format!("segment-{}", i % 7), "newsletter".to_string()].into();
-    a.notes =
-        format!("Met at the fair in spring {}. Interested in a pilot; call back after the budget round.", 2020 + i % 6);
-    a
-}
-
-fn populate(r: &mut Replica, n: usize) -> Vec<AccountId> {
-    let mut ids = Vec::with_capacity(n);
-    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
-        let batch: Vec<NewAccount> = chunk.iter().map(|i| account(*i)).collect();
-        ids.extend(r.create_accounts(&batch).unwrap());
-    }
-    for (i, id) in ids.iter().enumerate() {
-        r.edit(*id, |e| {
-            for c in 0..2 {
-                e.add_contact(&NewContact {
-                    name: format!("Contact {c} of {i}"),
-                    emails: [format!("c{c}.{i}@example.com")].into(),
-                    ..Default::default()
-                })?;
-            }
-            for d in 0..2 {
-                e.add_deal(&NewDeal::new(format!("Deal {d}"), Money::new(((i % 50) as i64 + 1) * 100_000, "EUR")?))?;
-            }
-            for k in 0..3 {
-                e.log_interaction(&NewInteraction::new(InteractionKind::Call, format!("Call {k}")))?;
-            }
-            Ok(())
-        })
-        .unwrap();
-    }
-    ids
-}
-
-fn replica(dir: &std::path::Path, name: &str) -> Replica {
-    Replica::open(dir.join(format!("{name}.db")), &DeviceIdentity::new(name, format!("{name}-device"))).unwrap()
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+use common::*;
+use rapport_core::Replica;
 
 /// Automerge's per-document protocol between two peers holding `doc`, with the
 /// sync states they persisted after their last sync: (messages, bytes, rounds).
@@ -323,48 +207,8 @@ fn main() {
         let mut seed = replica(work.path(), "seed50");
         let accounts = seed.create_accounts(&(0..clients_n).map(account).collect::<Vec<_>>()).unwrap();
         rapport_client::sync_once(&server.url, TOKEN, &mut seed).await.unwrap();
-        let mut plans = Vec::new();
-        for (c, id) in accounts.iter().enumerate() {
-            let actor = automerge::ActorId::from(uuid_bytes(c as u64 + 1).to_vec());
-            let mut doc = rapport_core::AccountDoc::load(&seed.export_document(*id).unwrap(), actor.clone()).unwrap();
-            let author = rapport_core::Author::new(format!("client{c}"), format!("device{c}"), actor.clone());
-            let settings = rapport_core::Settings::default();
-            let mut requests = Vec::new();
-            for k in 0..per_client {
-                let before = doc.heads();
-                doc.edit(&author, &settings).set_field("party.source", &format!("c{c} k{k}")).unwrap();
-                let changes = doc.automerge_mut().get_changes(&before).into_iter().map(|ch| ch.raw_bytes().to_vec()).collect();
-                requests.push(SyncRequest {
-                    // A resume point past the head, so that nothing is
-                    // pulled (a base past it would mean a restored server).
-                    base: 0,
-                    after: u64::MAX / 2,
-                    actor: actor.to_bytes().to_vec(),
-                    push: vec![DocData { doc: id.to_string(), snapshot: None, changes }],
-                    max_pull_bytes: 0,
-                    v2: None,
-                });
-            }
-            plans.push(requests);
-        }
-        let t = Instant::now();
-        let mut tasks = Vec::new();
-        for requests in plans {
-            let client = rapport_client::Client::new(&server.url, TOKEN).unwrap();
-            tasks.push(tokio::spawn(async move {
-                let mut stored = 0;
-                for r in requests {
-                    let resp = client.exchange(r).await.unwrap();
-                    stored += resp.acks.iter().filter(|a| a.status == AckStatus::Stored).count();
-                }
-                stored
-            }));
-        }
-        let mut acked = 0;
-        for t in tasks {
-            acked += t.await.unwrap();
-        }
-        let ours = t.elapsed();
+        let plans = single_edit_pushes(&seed, &accounts, per_client);
+        let (acked, ours) = push_concurrently(std::slice::from_ref(&server.url), plans).await;
         assert_eq!(acked, clients_n * per_client);
         server.stop().await;
         let anchor_rate = fsync_per_change(work.path(), acked);
@@ -374,13 +218,6 @@ fn main() {
         println!("  anchor: {anchor_rate:>9.0} changes/s (one SQLite insert + fsync'd commit per change, no network)");
         println!("  ratio:  {:.1}x", ours_rate / anchor_rate);
     });
-}
-
-fn uuid_bytes(n: u64) -> [u8; 16] {
-    let mut b = [0u8; 16];
-    b[8..].copy_from_slice(&n.to_be_bytes());
-    b[0] = 0xbe;
-    b
 }
 
 /// One durable commit per change: the cost group commit avoids.
