@@ -132,6 +132,7 @@ impl PgNode {
         work: impl FnOnce(&PgLog) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let log = self.log.clone();
+        let _in_flight = self.metrics.db_job();
         tokio::task::spawn_blocking(move || work(&log)).await.map_err(|e| {
             tracing::error!(error = %e, "a PostgreSQL call ended abnormally");
             ApiError::Internal
