@@ -31,9 +31,12 @@ cargo test --workspace --locked
 # The server suites that hold no SQLite of their own run once more with
 # every test server serving from a fresh PostgreSQL database (ADR 0034).
 # The report, backup, fault-injection and migration suites are SQLite's
-# (reports are not served from PostgreSQL yet).
+# (reports are not served from PostgreSQL yet). `--workspace`, not `-p`,
+# so that nothing is built again with another feature set; other crates'
+# suites of the same names (desktop's auth, client's errors, the end-to-end
+# min_client and wipe) run again too, unaffected by the variable.
 echo "== the server's suites again, on PostgreSQL"
-RAPPORT_TEST_BACKEND=postgres cargo test --locked -p rapport-server \
+RAPPORT_TEST_BACKEND=postgres cargo test --workspace --locked \
   --test adversarial --test auth --test directory --test errors --test live --test metrics \
   --test min_client --test permissions --test reassignment --test refused_edits --test relay \
   --test sync_http --test whoami --test wipe
