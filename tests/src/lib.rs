@@ -219,3 +219,30 @@ impl Desktop {
         serde_json::from_str(&self.ok(args)).unwrap()
     }
 }
+
+/// Per account, the heads a replica holds now: after a sync a server
+/// acknowledged, what that server must never lose.
+pub type Acknowledged = std::collections::HashMap<rapport_core::AccountId, Vec<rapport_core::ChangeHash>>;
+
+/// Every account's heads in `replica` now.
+pub fn all_heads(replica: &rapport_core::Replica) -> Acknowledged {
+    replica.account_ids().unwrap().into_iter().map(|id| (id, replica.document(id).unwrap().heads())).collect()
+}
+
+/// Asserts that `replica` holds every change acknowledged to each device
+/// (`acked[i]`: what device `i` was last acknowledged).
+pub fn assert_holds_acknowledged(replica: &rapport_core::Replica, acked: &[Acknowledged]) {
+    for (i, per_doc) in acked.iter().enumerate() {
+        for (id, heads) in per_doc {
+            let mut doc = replica
+                .document(*id)
+                .unwrap_or_else(|e| panic!("acknowledged account {id} of device {i} is missing: {e}"));
+            for h in heads {
+                assert!(
+                    doc.automerge_mut().get_change_by_hash(h).is_some(),
+                    "change {h} of account {id}, acknowledged to device {i}, is missing"
+                );
+            }
+        }
+    }
+}

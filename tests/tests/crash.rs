@@ -3,21 +3,15 @@
 //! every client converges.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use rapport_core::{AccountId, ChangeHash, DeviceIdentity, NewAccount, Replica};
+use rapport_core::{DeviceIdentity, NewAccount, Replica};
 use rapport_e2e::*;
 
 fn kills() -> usize {
     std::env::var("RAPPORT_CRASH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20)
-}
-
-/// Heads of every document, as the replica holds them now.
-fn all_heads(r: &Replica) -> HashMap<AccountId, Vec<ChangeHash>> {
-    r.account_ids().unwrap().into_iter().map(|id| (id, r.document(id).unwrap().heads())).collect()
 }
 
 #[test]
@@ -40,7 +34,7 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
         })
         .collect();
     // Per replica, per document: the heads the server acknowledged last.
-    let mut acked: Vec<HashMap<AccountId, Vec<ChangeHash>>> = vec![HashMap::new(); replicas.len()];
+    let mut acked: Vec<Acknowledged> = vec![Acknowledged::new(); replicas.len()];
     let mut acknowledged_syncs = 0;
     let mut interrupted_syncs = 0;
     // Non-transient answers that arrived after the kill (another process on
@@ -115,19 +109,7 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
     let server = Server::start(&data);
     let mut fresh = Replica::open(root.path().join("fresh.db"), &DeviceIdentity::new("auditor", "fresh")).unwrap();
     rt.block_on(rapport_client::sync_once(&server.url, TOKEN, &mut fresh)).unwrap();
-    for (i, per_doc) in acked.iter().enumerate() {
-        for (id, heads) in per_doc {
-            let mut doc = fresh
-                .document(*id)
-                .unwrap_or_else(|e| panic!("acknowledged account {id} of replica {i} is missing: {e}"));
-            for h in heads {
-                assert!(
-                    doc.automerge_mut().get_change_by_hash(h).is_some(),
-                    "change {h} of account {id}, acknowledged to replica {i}, is missing after the crash"
-                );
-            }
-        }
-    }
+    assert_holds_acknowledged(&fresh, &acked);
     // And everyone converges.
     for _ in 0..2 {
         for r in replicas.iter_mut() {

@@ -7,7 +7,6 @@
 //! are killed, or when the database's primary is and its standby promoted.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rapport_client::ClientError;
 use rapport_core::sync::{Message, SyncResponse};
-use rapport_core::{AccountId, ChangeHash, Conflict, DeviceIdentity, NewAccount, PushPlan, Replica};
+use rapport_core::{AccountId, Conflict, DeviceIdentity, NewAccount, PushPlan, Replica};
 use rapport_e2e::*;
 use rapport_store_postgres::cluster::{ReplicatedPair, TestDatabase};
 use tokio::net::TcpStream;
@@ -75,9 +74,8 @@ impl Device {
         rt.block_on(rapport_client::sync_once(&node.url, &self.token, &mut self.replica)).map(|_| ())
     }
 
-    fn heads(&self) -> HashMap<AccountId, Vec<ChangeHash>> {
-        let ids = self.replica.account_ids().unwrap();
-        ids.into_iter().map(|id| (id, self.replica.document(id).unwrap().heads())).collect()
+    fn heads(&self) -> Acknowledged {
+        all_heads(&self.replica)
     }
 
     fn conflicts(&self, id: AccountId) -> Vec<Conflict> {
@@ -303,7 +301,7 @@ fn nothing_acknowledged_is_lost_when_random_nodes_are_killed_mid_sync() {
         })
         .collect();
     // Per device, per document: the heads a node acknowledged last.
-    let mut acked: Vec<HashMap<AccountId, Vec<ChangeHash>>> = vec![HashMap::new(); devices.len()];
+    let mut acked: Vec<Acknowledged> = vec![Acknowledged::new(); devices.len()];
     let (mut acknowledged, mut interrupted) = (0, 0);
 
     for round in 0..kills {
@@ -369,20 +367,7 @@ fn nothing_acknowledged_is_lost_when_random_nodes_are_killed_mid_sync() {
     let (token, _) = add_user(&nodes[1], "auditor", "office", &[]);
     let mut fresh = Device::new(root.path(), "auditor", token);
     fresh.sync(&rt, &nodes[2]).unwrap();
-    for (i, per_doc) in acked.iter().enumerate() {
-        for (id, heads) in per_doc {
-            let mut doc = fresh
-                .replica
-                .document(*id)
-                .unwrap_or_else(|e| panic!("acknowledged account {id} of device {i} is missing: {e}"));
-            for h in heads {
-                assert!(
-                    doc.automerge_mut().get_change_by_hash(h).is_some(),
-                    "change {h} of account {id}, acknowledged to device {i}, is missing"
-                );
-            }
-        }
-    }
+    assert_holds_acknowledged(&fresh.replica, &acked);
     // And everyone converges.
     for _ in 0..2 {
         for device in devices.iter_mut().chain(std::iter::once(&mut fresh)) {
@@ -414,11 +399,11 @@ fn nodes_follow_a_failover_and_nothing_acknowledged_is_lost() {
             Device::new(root.path(), &user, token)
         })
         .collect();
-    let mut acked: Vec<HashMap<AccountId, Vec<ChangeHash>>> = vec![HashMap::new(); devices.len()];
+    let mut acked: Vec<Acknowledged> = vec![Acknowledged::new(); devices.len()];
     let mut rng = SmallRng::seed_from_u64(7);
     // One edit and one sync of each device through a random node; the
     // number acknowledged, and the transient failures (a node's database gone).
-    let mut round = |devices: &mut Vec<Device>, acked: &mut Vec<HashMap<_, _>>, n: usize| -> (usize, usize) {
+    let mut round = |devices: &mut Vec<Device>, acked: &mut Vec<Acknowledged>, n: usize| -> (usize, usize) {
         let (mut ok, mut failed) = (0, 0);
         for (i, device) in devices.iter_mut().enumerate() {
             let ids = device.replica.account_ids().unwrap();
@@ -470,14 +455,7 @@ fn nodes_follow_a_failover_and_nothing_acknowledged_is_lost() {
     let (token, _) = add_user(&nodes[1], "auditor", "office", &[]);
     let mut fresh = Device::new(root.path(), "auditor", token);
     fresh.sync(&rt, &nodes[0]).unwrap();
-    for (i, per_doc) in acked.iter().enumerate() {
-        for (id, heads) in per_doc {
-            let mut doc = fresh.replica.document(*id).unwrap();
-            for h in heads {
-                assert!(doc.automerge_mut().get_change_by_hash(h).is_some(), "change {h} of device {i} is missing");
-            }
-        }
-    }
+    assert_holds_acknowledged(&fresh.replica, &acked);
     for device in devices.iter_mut() {
         device.sync(&rt, &nodes[1]).unwrap();
     }
