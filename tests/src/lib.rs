@@ -246,3 +246,13 @@ pub fn assert_holds_acknowledged(replica: &rapport_core::Replica, acked: &[Ackno
         }
     }
 }
+
+/// A random test's seed: `var` from the environment to replay a run, else
+/// a new one; printed either way, so that a failing run can be replayed.
+pub fn seed(var: &str) -> u64 {
+    let seed = std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
+    });
+    println!("seed: {seed} (set {var} to replay)");
+    seed
+}

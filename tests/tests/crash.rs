@@ -16,11 +16,7 @@ fn kills() -> usize {
 
 #[test]
 fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
-    let seed = std::env::var("RAPPORT_CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-    });
-    println!("crash test seed: {seed} (set RAPPORT_CRASH_SEED to replay)");
-    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut rng = SmallRng::seed_from_u64(seed("RAPPORT_CRASH_SEED"));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("server");

@@ -83,6 +83,17 @@ impl Device {
     }
 }
 
+/// `n` office clerks, each with a device, added through `node`.
+fn clerks(node: &Server, root: &Path, n: usize) -> Vec<Device> {
+    (0..n)
+        .map(|i| {
+            let user = format!("clerk-{i}");
+            let (token, _) = add_user(node, &user, "office", &[]);
+            Device::new(root, &user, token)
+        })
+        .collect()
+}
+
 fn random_node<'a>(nodes: &'a [Server], rng: &mut SmallRng) -> &'a Server {
     &nodes[rng.random_range(0..nodes.len())]
 }
@@ -130,11 +141,7 @@ async fn closed_with(ws: &mut Socket) -> Option<CloseCode> {
 
 #[test]
 fn three_reps_and_the_office_converge_through_random_nodes() {
-    let seed = std::env::var("RAPPORT_NODES_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-    });
-    println!("nodes test seed: {seed} (set RAPPORT_NODES_SEED to replay)");
-    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut rng = SmallRng::seed_from_u64(seed("RAPPORT_NODES_SEED"));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let root = tempfile::tempdir().unwrap();
     let db = TestDatabase::create().unwrap();
@@ -284,22 +291,12 @@ fn a_device_revoked_through_one_node_is_refused_by_every_node_at_once() {
 #[test]
 fn nothing_acknowledged_is_lost_when_random_nodes_are_killed_mid_sync() {
     let kills: usize = std::env::var("RAPPORT_NODE_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
-    let seed = std::env::var("RAPPORT_NODES_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-    });
-    println!("node kill test seed: {seed} (set RAPPORT_NODES_SEED to replay)");
-    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut rng = SmallRng::seed_from_u64(seed("RAPPORT_NODES_SEED"));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let root = tempfile::tempdir().unwrap();
     let db = TestDatabase::create().unwrap();
     let mut nodes = fleet(root.path(), &db);
-    let mut devices: Vec<Device> = (0..3)
-        .map(|i| {
-            let user = format!("clerk-{i}");
-            let (token, _) = add_user(&nodes[0], &user, "office", &[]);
-            Device::new(root.path(), &user, token)
-        })
-        .collect();
+    let mut devices = clerks(&nodes[0], root.path(), 3);
     // Per device, per document: the heads a node acknowledged last.
     let mut acked: Vec<Acknowledged> = vec![Acknowledged::new(); devices.len()];
     let (mut acknowledged, mut interrupted) = (0, 0);
@@ -392,13 +389,7 @@ fn nodes_follow_a_failover_and_nothing_acknowledged_is_lost() {
             Server::start_with(&root.path().join(&name), "127.0.0.1:0", &args)
         })
         .collect();
-    let mut devices: Vec<Device> = (0..2)
-        .map(|i| {
-            let user = format!("clerk-{i}");
-            let (token, _) = add_user(&nodes[0], &user, "office", &[]);
-            Device::new(root.path(), &user, token)
-        })
-        .collect();
+    let mut devices = clerks(&nodes[0], root.path(), 2);
     let mut acked: Vec<Acknowledged> = vec![Acknowledged::new(); devices.len()];
     let mut rng = SmallRng::seed_from_u64(7);
     // One edit and one sync of each device through a random node; the
