@@ -29,17 +29,19 @@ echo "== cargo test"
 cargo test --workspace --locked
 
 # The server suites that hold no SQLite of their own run once more with
-# every test server serving from a fresh PostgreSQL database (ADR 0034).
-# The report, backup, fault-injection and migration suites are SQLite's
-# (reports are not served from PostgreSQL yet). `--workspace`, not `-p`,
+# every test server serving from a fresh PostgreSQL database (ADR 0034),
+# the reports' too (ADR 0035; their few tests of the SQLite file itself
+# start a SQLite server either way). The backup, fault-injection and
+# migration suites are SQLite's. `--workspace`, not `-p`,
 # so that nothing is built again with another feature set; other crates'
 # suites of the same names (desktop's auth, client's errors, the end-to-end
 # min_client and wipe) run again too, unaffected by the variable.
 echo "== the server's suites again, on PostgreSQL"
 RAPPORT_TEST_BACKEND=postgres cargo test --workspace --locked \
-  --test adversarial --test auth --test directory --test errors --test live --test metrics \
-  --test min_client --test permissions --test reassignment --test refused_edits --test relay \
-  --test sync_http --test whoami --test wipe
+  --test adversarial --test auth --test directory --test drill --test errors --test known_at \
+  --test late_edits --test live --test metrics --test min_client --test permissions \
+  --test reassignment --test refused_edits --test relay --test reports --test sync_http --test web \
+  --test whoami --test wipe
 
 echo "== manager dashboard in headless Chromium"
 scripts/test-web.sh

@@ -28,6 +28,27 @@ impl Dialect {
         }
     }
 
+    /// ` INDEXED BY {index}` after a table's alias on SQLite, which then
+    /// reads the table through the index the query was written for;
+    /// nothing on PostgreSQL, whose planner picks the index itself.
+    pub fn indexed_by(self, index: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!(" INDEXED BY {index}"),
+            Dialect::Postgres => String::new(),
+        }
+    }
+
+    /// A flag's literal: SQLite stores flags as 0 and 1 (and compares
+    /// them so through an index), PostgreSQL as booleans.
+    pub fn flag(self, on: bool) -> &'static str {
+        match (self, on) {
+            (Dialect::Sqlite, false) => "0",
+            (Dialect::Sqlite, true) => "1",
+            (Dialect::Postgres, false) => "FALSE",
+            (Dialect::Postgres, true) => "TRUE",
+        }
+    }
+
     /// `INSERT INTO {table} ("c1", …) VALUES (p1, …)`, the columns quoted
     /// (the late-edits index has a column named `user`, reserved in
     /// PostgreSQL).

@@ -30,10 +30,14 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rapport_server::access::{Role, Subject};
 use rapport_server::reports::known::{Known, TABLES as KNOWN_TABLES};
+use rapport_server::reports::sql::ReportDb;
 use rapport_server::reports::{Filter, queries};
-use rusqlite::types::ValueRef;
+use rusqlite::types::Value;
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
+
+#[path = "reports/postgres.rs"]
+mod postgres;
 
 type Res<T> = Result<T, Box<dyn StdError>>;
 
@@ -450,9 +454,15 @@ fn seed(conn: &mut Connection, accounts: usize, now: i64) -> Res<Counts> {
 /// Makes the anchor's bare tables (no indexes, the account's columns on
 /// every row) of the rows `of` gives for each fact table.
 fn bare_tables(conn: &Connection, of: &dyn Fn(&str) -> String) -> Res<()> {
+    conn.execute_batch(&bare_tables_sql(of))?;
+    Ok(())
+}
+
+/// The statements that make the anchor's bare tables (for SQLite and PostgreSQL alike).
+fn bare_tables_sql(of: &dyn Fn(&str) -> String) -> String {
     let (accounts, interactions, contacts) =
         (of("rpt_accounts"), of("rpt_interactions"), of("rpt_interaction_contacts"));
-    conn.execute_batch(&format!(
+    format!(
         "DROP TABLE IF EXISTS bare_accounts; DROP TABLE IF EXISTS bare_deals; DROP TABLE IF EXISTS bare_moves;
          DROP TABLE IF EXISTS bare_interactions; DROP TABLE IF EXISTS bare_contacts; DROP TABLE IF EXISTS bare_ladder;
          DROP TABLE IF EXISTS bare_conflicts; DROP TABLE IF EXISTS bare_field_changes;
@@ -473,8 +483,7 @@ fn bare_tables(conn: &Connection, of: &dyn Fn(&str) -> String) -> Res<()> {
         of("rpt_stage_moves"),
         of("rpt_ladder_moves"),
         of("rpt_conflicts"),
-    ))?;
-    Ok(())
+    )
 }
 
 /// The anchor of a report: its statements and, for a per-row report, the
@@ -488,7 +497,7 @@ struct Anchor {
 
 fn anchor(report: &str, now: i64, today: &str, today_ms: i64, known_ms: Option<i64>) -> Anchor {
     let sqls = anchor_rows(report, now, today, today_ms, known_ms);
-    let stale = format!("outcome = 'open' AND stage_changed_at < {now} - ({LIMITS}) * {DAY_MS}");
+    let stale = format!("outcome = 'open' AND stage_changed_at < {now} - ({LIMITS}) * CAST({DAY_MS} AS BIGINT)");
     let last = LAST;
     let since = now - 30 * DAY_MS;
     let count = match report {
@@ -550,7 +559,8 @@ fn anchor_rows(report: &str, now: i64, today: &str, today_ms: i64, known_ms: Opt
                 .into(),
         ],
         "win-rate" => vec![
-            "SELECT coalesce(sum(outcome = 'won'), 0), coalesce(sum(outcome = 'lost'), 0) FROM bare_deals
+            "SELECT coalesce(sum(CASE WHEN outcome = 'won' THEN 1 ELSE 0 END), 0),
+                    coalesce(sum(CASE WHEN outcome = 'lost' THEN 1 ELSE 0 END), 0) FROM bare_deals
              WHERE hidden = 0 {T} AND outcome IN ('won', 'lost')"
                 .into(),
         ],
@@ -558,7 +568,7 @@ fn anchor_rows(report: &str, now: i64, today: &str, today_ms: i64, known_ms: Opt
             "WITH m AS (SELECT doc_id, deal_id, from_stage, to_stage FROM bare_moves WHERE hidden = 0 {T}),
                   entered AS (SELECT to_stage AS stage, count(DISTINCT doc_id || '/' || deal_id) AS n
                               FROM m GROUP BY to_stage)
-             SELECT m.from_stage, m.to_stage, count(*), coalesce(e.n, 0)
+             SELECT m.from_stage, m.to_stage, count(*), coalesce(max(e.n), 0)
              FROM m LEFT JOIN entered e ON e.stage = m.from_stage
              WHERE m.from_stage IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2"
                 .into(),
@@ -566,7 +576,8 @@ fn anchor_rows(report: &str, now: i64, today: &str, today_ms: i64, known_ms: Opt
         "stale-deals" => vec![format!(
             "SELECT d.doc_id, d.name, d.deal_id, d.stage, d.stage_changed_at, {limits}, l.last
              FROM bare_deals d LEFT JOIN {last} l ON l.doc_id = d.doc_id
-             WHERE d.hidden = 0 {{T}} AND d.outcome = 'open' AND d.stage_changed_at < {now} - ({limits}) * {DAY_MS}
+             WHERE d.hidden = 0 {{T}} AND d.outcome = 'open'
+               AND d.stage_changed_at < {now} - ({limits}) * CAST({DAY_MS} AS BIGINT)
              ORDER BY 5, 1, 3"
         )],
         "overdue-deals" => vec![format!(
@@ -592,8 +603,9 @@ fn anchor_rows(report: &str, now: i64, today: &str, today_ms: i64, known_ms: Opt
                             WHERE hidden = 0 {{T}} AND owner IS NOT NULL GROUP BY owner),
              deals AS (SELECT owner AS rep, count(*) AS n FROM bare_deals
                        WHERE hidden = 0 {{T}} AND outcome = 'open' AND owner IS NOT NULL GROUP BY owner),
-             planned AS (SELECT rep, sum(at < {today_ms}) AS overdue, sum(at >= {today_ms} AND at < {tomorrow}) AS today,
-                                sum(at >= {tomorrow}) AS later
+             planned AS (SELECT rep, sum(CASE WHEN at < {today_ms} THEN 1 ELSE 0 END) AS overdue,
+                                sum(CASE WHEN at >= {today_ms} AND at < {tomorrow} THEN 1 ELSE 0 END) AS today,
+                                sum(CASE WHEN at >= {tomorrow} THEN 1 ELSE 0 END) AS later
                          FROM bare_interactions WHERE hidden = 0 {{T}} AND status = 'planned' GROUP BY rep),
              reps AS (SELECT rep FROM owned UNION SELECT rep FROM deals UNION SELECT rep FROM planned)
              SELECT reps.rep, coalesce(owned.n, 0), coalesce(deals.n, 0), coalesce(planned.overdue, 0),
@@ -626,7 +638,7 @@ fn anchor_rows(report: &str, now: i64, today: &str, today_ms: i64, known_ms: Opt
         "key-accounts-at-risk" => vec![format!(
             "SELECT a.doc_id, a.name, a.owner, l.last FROM bare_accounts a LEFT JOIN {last} l ON l.doc_id = a.doc_id
              WHERE a.hidden = 0 {{T}} AND a.tier = 'key' AND a.status = 'active' AND (l.last IS NULL OR l.last < {since})
-             ORDER BY l.last, a.name, a.doc_id"
+             ORDER BY l.last NULLS FIRST, a.name, a.doc_id"
         )],
         "open-conflicts" => vec![
             "SELECT doc_id, name, owner, field, n_values, shown, value_list, newest_at FROM bare_conflicts
@@ -636,7 +648,7 @@ fn anchor_rows(report: &str, now: i64, today: &str, today_ms: i64, known_ms: Opt
         "late-edits" => {
             let (from, end) = late_period(today_ms);
             vec![format!(
-                "SELECT doc_id, name, owner, deal_id, field, old_value, new_value, user, device, made_at, received_at,
+                "SELECT doc_id, name, owner, deal_id, field, old_value, new_value, \"user\", device, made_at, received_at,
                         round((received_at - {end}) / 3600000.0, 2), currency,
                         CASE WHEN currency IS NULL THEN NULL ELSE won_delta END,
                         CASE WHEN currency IS NULL THEN NULL ELSE weighted_delta END, seq
@@ -648,15 +660,6 @@ fn anchor_rows(report: &str, now: i64, today: &str, today_ms: i64, known_ms: Opt
         other => panic!("no anchor for report {other}"),
     };
     sqls
-}
-
-fn to_json(v: ValueRef<'_>) -> serde_json::Value {
-    match v {
-        ValueRef::Null | ValueRef::Blob(_) => serde_json::Value::Null,
-        ValueRef::Integer(i) => serde_json::Value::from(i),
-        ValueRef::Real(f) => serde_json::Value::from(f),
-        ValueRef::Text(t) => serde_json::Value::from(String::from_utf8_lossy(t).into_owned()),
-    }
 }
 
 /// A filter or scope the benchmark asks for: as the report API takes it, and
@@ -671,27 +674,20 @@ struct Shape {
 /// Runs anchor statements with `cond` for `{T}`, materialising rows like the
 /// reports do, for the page `(limit, offset)` of a per-row report; returns the
 /// row count and the total of a per-row report.
-fn run_anchor(conn: &Connection, anchor: &Anchor, cond: &str, page: (i64, i64)) -> Res<(usize, Option<i64>)> {
-    let bind = |sql: &str| -> Res<(rusqlite::CachedStatement<'_>, Vec<i64>)> {
-        let stmt = conn.prepare_cached(&sql.replace("{T}", cond))?;
-        let params = [page.0, page.1][..stmt.parameter_count()].to_vec();
-        Ok((stmt, params))
+fn run_anchor(db: &dyn ReportDb, anchor: &Anchor, cond: &str, page: (i64, i64)) -> Res<(usize, Option<i64>)> {
+    let run = |sql: &str| -> Res<Vec<Vec<serde_json::Value>>> {
+        let params: Vec<Value> =
+            if sql.contains("?1") { vec![Value::Integer(page.0), Value::Integer(page.1)] } else { Vec::new() };
+        Ok(db.rows(usize::MAX, &sql.replace("{T}", cond), &params)?)
     };
     let mut rows = 0;
     for sql in &anchor.sqls {
-        let (mut stmt, params) = bind(sql)?;
-        let cols = stmt.column_count();
-        let out = stmt
-            .query_map(rusqlite::params_from_iter(params), |r| {
-                (0..cols).map(|i| r.get_ref(i).map(to_json)).collect::<Result<Vec<_>, _>>()
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows += out.len();
+        rows += run(sql)?.len();
     }
     let total = match &anchor.count {
         Some(sql) => {
-            let (mut stmt, params) = bind(sql)?;
-            Some(stmt.query_row(rusqlite::params_from_iter(params), |r| r.get(0))?)
+            let rows = run(sql)?;
+            Some(rows.first().and_then(|r| r.first()).and_then(serde_json::Value::as_i64).ok_or("no count")?)
         }
         None => None,
     };
@@ -899,7 +895,7 @@ fn report_filter(report: &str, filter: Filter, at: OffsetDateTime) -> Filter {
 /// the same rows, prints the cell and returns the report's table and whether
 /// the cell met the target.
 fn measure(
-    conn: &Connection,
+    conn: &dyn ReportDb,
     runs: usize,
     (report, shape): (&str, &Shape),
     at: OffsetDateTime,
@@ -1062,6 +1058,10 @@ fn main() -> Res<()> {
             ms(base),
             ours.as_secs_f64() / base.as_secs_f64()
         );
+    }
+    // The same reports on PostgreSQL, from a copy of the same rows.
+    if bench || std::env::var("RAPPORT_BENCH_POSTGRES").is_ok() {
+        postgres::reports(&conn, runs, &grid, (now_t, now, &today, today_ms))?;
     }
     // The figures as known at an earlier instant (ADR 0023). Each row has an
     // older version closed before position P = 1500 (the instant a week ago),

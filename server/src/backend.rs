@@ -4,9 +4,10 @@
 //! file ([`Db`]: one database thread, group commit, a document cache) or
 //! from a PostgreSQL database shared with other nodes ([`PgNode`], ADR 0034).
 //! The sync protocol, authentication, the directory and the audit log go
-//! through this type on both; the reports and backups still need SQLite and
-//! are refused with `501 not_on_this_database` on PostgreSQL
-//! ([`Backend::sqlite`]).
+//! through this type on both, and so do the reports and their drill-downs
+//! ([`Backend::reports`], ADR 0035). Account histories, the dashboard's
+//! data and backups still need SQLite and are refused with
+//! `501 not_on_this_database` on PostgreSQL ([`Backend::sqlite`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,10 +19,12 @@ use rapport_server_store::{AuditStore, DirectoryStore};
 use rapport_store_postgres::{HeadWatch, PgError, PgLog, PgOptions};
 use tokio::sync::watch;
 
+use crate::access::Subject;
 use crate::auth::{Principal, TokenHash};
 use crate::db::{Db, DbError, SqliteAudit, SqliteDirectory};
 use crate::error::{ApiError, ServerError};
 use crate::metrics::Metrics;
+use crate::reports::sql::{ReportDb, SqlError};
 
 /// How often a node reads the head when no notification came (the head
 /// watcher's fallback; ADR 0031).
@@ -138,18 +141,23 @@ impl PgNode {
             ApiError::Internal
         })?
     }
+}
 
-    /// The whole document, if it exists and the device's user may read it.
-    fn document(&self, log: &PgLog, id: &str, principal: &Principal) -> Result<Option<Vec<u8>>, PgError> {
-        let mut tx = log.begin()?;
-        let store = tx.access_store()?;
-        let subject = store.device_subject(principal.device_id)?.ok_or(PgError::Revoked)?;
-        let access = RulesAccess::new(store, subject, principal.device_id, 0, self.max_doc_bytes);
-        if !access.may_read(id)? {
-            return Ok(None);
-        }
-        Ok(tx.load(id)?.map(|mut doc| doc.save()))
+/// The whole document on PostgreSQL, if it exists and the device's user may read it.
+fn postgres_document(
+    log: &PgLog,
+    max_doc_bytes: u64,
+    id: &str,
+    principal: &Principal,
+) -> Result<Option<Vec<u8>>, PgError> {
+    let mut tx = log.begin()?;
+    let store = tx.access_store()?;
+    let subject = store.device_subject(principal.device_id)?.ok_or(PgError::Revoked)?;
+    let access = RulesAccess::new(store, subject, principal.device_id, 0, max_doc_bytes);
+    if !access.may_read(id)? {
+        return Ok(None);
     }
+    Ok(tx.load(id)?.map(|mut doc| doc.save()))
 }
 
 impl Backend {
@@ -193,8 +201,8 @@ impl Backend {
         match self {
             Backend::Sqlite(db) => Ok(db.document(id, principal).await?),
             Backend::Postgres(node) => {
-                let node2 = node.clone();
-                node.blocking(move |log| Ok(node2.document(log, &id, &principal)?)).await
+                let max_doc_bytes = node.max_doc_bytes;
+                node.blocking(move |log| Ok(postgres_document(log, max_doc_bytes, &id, &principal)?)).await
             }
         }
     }
@@ -204,7 +212,7 @@ impl Backend {
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         match self {
             Backend::Sqlite(db) => db.subscribe(),
-            Backend::Postgres(node) => node.watch.receiver(),
+            Backend::Postgres(node) => node.head_changes(),
         }
     }
 
@@ -219,6 +227,37 @@ impl Backend {
                 db.call(move |conn| Ok(work(&SqliteDirectory::new(conn), &SqliteAudit::new(conn)))).await?
             }
             Backend::Postgres(node) => node.blocking(move |log| work(&log.directory(), &log.audit())).await,
+        }
+    }
+
+    /// Runs `work` on the reporting rows for `principal`'s user (its
+    /// [`Subject`]): on SQLite on the database thread, between sync
+    /// batches; on PostgreSQL in a read-only snapshot, so that every query
+    /// of a report sees one committed state.
+    pub async fn reports<T: Send + 'static>(
+        &self,
+        principal: Principal,
+        work: impl FnOnce(&dyn ReportDb, &Subject) -> Result<T, SqlError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        match self {
+            Backend::Sqlite(db) => {
+                let done = db
+                    .call(move |conn| {
+                        let subject =
+                            SqliteDirectory::new(conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
+                        Ok(work(&*conn, &subject))
+                    })
+                    .await?;
+                Ok(done?)
+            }
+            Backend::Postgres(node) => {
+                node.blocking(move |log| {
+                    let subject = log.directory().subject(principal.device_id)?.ok_or(PgError::Revoked)?;
+                    let reader = log.reader()?;
+                    Ok(work(&reader, &subject)?)
+                })
+                .await
+            }
         }
     }
 
@@ -244,6 +283,15 @@ pub(crate) fn postgres_cause(e: AdminError) -> Result<PgError, AdminError> {
     match e {
         AdminError::Backend(b) => b.downcast::<PgError>().map(|pg| *pg).map_err(AdminError::Backend),
         other => Err(other),
+    }
+}
+
+impl From<SqlError> for ApiError {
+    fn from(e: SqlError) -> ApiError {
+        match e {
+            SqlError::Sqlite(e) => DbError::from(e).into(),
+            SqlError::Postgres(e) => e.into(),
+        }
     }
 }
 

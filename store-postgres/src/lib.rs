@@ -25,6 +25,9 @@
 //!   request's transaction; appends keep the accounts' scope index, and
 //!   [`PgTransaction::record_held`] what each device holds (ADR
 //!   `docs/adr/0030-access-store.md`).
+//! * [`PgLog::reader`] gives a read-only snapshot ([`PgReader`]) that the
+//!   server's report queries run in, their rows returned as SQLite gives
+//!   them (ADR `docs/adr/0035-reports-served-from-postgres.md`).
 //! * [`PgLog::watch_head`] follows the log's head as every node commits
 //!   (LISTEN/NOTIFY on a connection of its own, re-read after every
 //!   reconnect, polled as a fallback; ADR `docs/adr/0031-head-watch.md`).
@@ -60,6 +63,7 @@ mod error;
 pub mod import;
 mod log;
 mod migrate;
+mod read;
 mod reports;
 mod sync;
 mod transaction;
@@ -73,5 +77,6 @@ pub use error::PgError;
 pub use import::PgImport;
 pub use log::{PgLog, PgOptions};
 pub use migrate::schema_version;
+pub use read::PgReader;
 pub use transaction::PgTransaction;
 pub use watch::{HeadWatch, WATCH_APPLICATION};

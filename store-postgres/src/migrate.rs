@@ -25,6 +25,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_scope.sql"),
     include_str!("../migrations/0006_reports.sql"),
     include_str!("../migrations/0007_field_changes.sql"),
+    include_str!("../migrations/0008_report_collation.sql"),
 ];
 
 /// The advisory lock key of migrations ("rapport" and 1).

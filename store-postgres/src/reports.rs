@@ -40,7 +40,7 @@ const POSTGRES: Dialect = Dialect::Postgres;
 
 /// A statement parameter: a projected cell, or the digest.
 #[derive(Debug)]
-enum Param {
+pub(crate) enum Param {
     Cell(Cell),
     Bytes(Vec<u8>),
 }
@@ -50,7 +50,13 @@ impl ToSql for Param {
         match self {
             Param::Cell(Cell::Null) => Ok(IsNull::Yes),
             Param::Cell(Cell::Flag(b)) => b.to_sql(ty, out),
-            Param::Cell(Cell::Int(i)) => i.to_sql(ty, out),
+            // A parameter PostgreSQL typed as a narrower integer (from the
+            // column or the literal it is compared with) takes the value if it fits.
+            Param::Cell(Cell::Int(i)) => match *ty {
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                _ => i.to_sql(ty, out),
+            },
             Param::Cell(Cell::Text(t)) => t.as_str().to_sql(ty, out),
             Param::Bytes(b) => b.to_sql(ty, out),
         }
@@ -59,6 +65,8 @@ impl ToSql for Param {
     fn accepts(ty: &Type) -> bool {
         <bool as ToSql>::accepts(ty)
             || <i64 as ToSql>::accepts(ty)
+            || <i32 as ToSql>::accepts(ty)
+            || <i16 as ToSql>::accepts(ty)
             || <&str as ToSql>::accepts(ty)
             || <Vec<u8> as ToSql>::accepts(ty)
     }

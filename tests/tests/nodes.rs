@@ -212,8 +212,29 @@ fn three_reps_and_the_office_converge_through_random_nodes() {
         assert_eq!(reader.heads(), first, "a fresh pull through {} gets every change", node.url);
     }
 
-    // What only SQLite serves yet is refused plainly, not answered wrongly.
-    let (status, answer) = nodes[0].admin_get("/v1/reports/pipeline");
+    // Every node reports from the shared rows: the same open conflicts and
+    // the same figures, whichever node is asked.
+    for report in ["open-conflicts", "lifecycle", "contact-depth"] {
+        let answers: Vec<serde_json::Value> = nodes
+            .iter()
+            .map(|node| {
+                let (status, answer) = node.admin_get(&format!("/v1/reports/{report}"));
+                assert_eq!(status, 200, "{report} through {}: {answer}", node.url);
+                answer
+            })
+            .collect();
+        assert!(answers.iter().all(|a| *a == answers[0]), "{report} differs between nodes: {answers:#?}");
+    }
+    let (_, conflicts) = nodes[2].admin_get("/v1/reports/open-conflicts");
+    let listed: Vec<(&str, &str)> = conflicts["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["account_id"].as_str().unwrap(), r["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(listed, [(mlyn.to_string().as_str(), "party.industry")], "{conflicts:#}");
+    // What PostgreSQL's own tools do (backups) is refused plainly, not done wrongly.
+    let (status, answer) = nodes[0].admin_post("/v1/admin/backup", &serde_json::Value::Null);
     assert_eq!(status, 501, "{answer}");
     assert_eq!(answer["error"]["code"], "not_on_this_database");
     let (status, answer) = nodes[1].admin_get("/v1/admin/users");

@@ -12,7 +12,6 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use rapport_server_store::DirectoryStore;
 use rusqlite::types::Value;
 use serde::Serialize;
 use serde_json::{Value as JsonValue, json};
@@ -23,11 +22,10 @@ use utoipa_axum::routes;
 use super::filter::{BadFilter, Cond, Filter};
 use super::queries::Table;
 use super::routes::{Filters, Format, Output, format_of, parse_query, spreadsheet};
+use super::sql::Dialect;
 use crate::AppState;
 use crate::access::Subject;
 use crate::auth::Principal;
-use crate::db::DbError;
-use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 
@@ -267,8 +265,8 @@ async fn deals(
         (_, None) => None,
     };
     let filter = Filter::parse(&query)?;
-    let rows = run(&state, principal, filter, move |subject, filter| {
-        let c = deals_where(subject, filter, by, key.as_deref(), to_stage.as_deref());
+    let rows = run(&state, principal, filter, move |dialect, subject, filter| {
+        let c = deals_where(dialect, subject, filter, by, key.as_deref(), to_stage.as_deref());
         let sql = format!("SELECT {DEAL_SELECT} FROM rpt_deals d WHERE {} ORDER BY d.name, d.doc_id, d.deal_id", c.sql);
         Cond { sql, ..c }
     })
@@ -277,9 +275,16 @@ async fn deals(
 }
 
 /// The condition over `rpt_deals d` of a deal drill-down.
-fn deals_where(subject: &Subject, filter: &Filter, by: DealsBy, key: Option<&str>, to: Option<&str>) -> Cond {
+fn deals_where(
+    dialect: Dialect,
+    subject: &Subject,
+    filter: &Filter,
+    by: DealsBy,
+    key: Option<&str>,
+    to: Option<&str>,
+) -> Cond {
     let text = |s: &str| Value::Text(s.to_owned());
-    let on = Cond::on("d", subject, filter);
+    let on = Cond::on(dialect, "d", subject, filter);
     let close = |c: Cond| -> Cond {
         if filter.from.is_none() && filter.to.is_none() {
             return c;
@@ -353,8 +358,8 @@ async fn accounts(
         .ok_or(BadFilter { param: "by", reason: "expected phase, rung, ended-phase or end-reason" })?;
     let key = required(own.key)?;
     let filter = Filter::parse(&query)?;
-    let rows = run(&state, principal, filter, move |subject, filter| {
-        let on = Cond::on("a", subject, filter);
+    let rows = run(&state, principal, filter, move |dialect, subject, filter| {
+        let on = Cond::on(dialect, "a", subject, filter);
         let (from, to) = filter.period_dates();
         let ended = [Value::Text(from), Value::Text(to), Value::Text(key.clone())];
         let c = match by {
@@ -402,8 +407,8 @@ async fn interactions(
     let by = InteractionsBy::parse(&own.by).ok_or(BadFilter { param: "by", reason: "expected planned or held" })?;
     let rep = required(own.key)?;
     let filter = Filter::parse(&query)?;
-    let rows = run(&state, principal, filter, move |subject, filter| {
-        let on = Cond::on("i", subject, filter).and("i.rep = ?", [Value::Text(rep.clone())]);
+    let rows = run(&state, principal, filter, move |dialect, subject, filter| {
+        let on = Cond::on(dialect, "i", subject, filter).and("i.rep = ?", [Value::Text(rep.clone())]);
         let (c, order) = match by {
             InteractionsBy::Planned => (on.and("i.status = 'planned'", []), "i.at, i.doc_id, i.interaction_id"),
             InteractionsBy::Held => {
@@ -426,34 +431,24 @@ async fn interactions(
 }
 
 /// Checks the filter, then runs the `SELECT` that `sql` builds (at most
-/// [`MAX_ROWS`] rows).
+/// [`MAX_ROWS`] rows), as known at `known_at` if the filter names one.
 async fn run(
     state: &AppState,
     principal: Principal,
     filter: Filter,
-    sql: impl FnOnce(&Subject, &Filter) -> Cond + Send + 'static,
+    sql: impl FnOnce(Dialect, &Subject, &Filter) -> Cond + Send + 'static,
 ) -> Result<Vec<Vec<JsonValue>>, ApiError> {
     let rows = state
         .backend()
-        .sqlite("report drill-downs")?
-        .call(move |conn| {
-            let subject = SqliteDirectory::new(conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
-            let known = match filter.check(conn)? {
+        .reports(principal, move |db, subject| {
+            let known = match filter.check(db)? {
                 Ok(known) => known,
                 Err(bad) => return Ok(Err(bad)),
             };
-            let c = sql(&subject, &filter);
+            let c = sql(db.dialect(), subject, &filter);
             let select = format!("{} LIMIT {MAX_ROWS}", c.sql);
-            let mut stmt = conn.prepare(
-                &known.map_or(select.clone(), |k| super::known::rewrite(&select, k, super::known::Rows::Valid)),
-            )?;
-            let n = stmt.column_count();
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(c.params.iter()), |r| {
-                    (0..n).map(|i| r.get::<_, Value>(i).map(to_json)).collect::<rusqlite::Result<Vec<_>>>()
-                })?
-                .collect::<rusqlite::Result<Vec<Vec<JsonValue>>>>()?;
-            Ok(Ok(rows))
+            let select = known.map_or(select.clone(), |k| super::known::rewrite(&select, k, super::known::Rows::Valid));
+            Ok(Ok(db.rows(usize::MAX, &select, &c.params)?))
         })
         .await??;
     Ok(rows)
@@ -489,13 +484,4 @@ fn between(mut c: Cond, column: &str, from: i64, to: i64) -> Cond {
         c = c.and(&format!("{column} < ?"), [Value::Integer(to)]);
     }
     c
-}
-
-fn to_json(v: Value) -> JsonValue {
-    match v {
-        Value::Null | Value::Blob(_) => JsonValue::Null,
-        Value::Integer(i) => JsonValue::from(i),
-        Value::Real(f) => JsonValue::from(f),
-        Value::Text(s) => JsonValue::from(s),
-    }
 }

@@ -4,12 +4,11 @@
 
 use std::collections::HashMap;
 
-use rusqlite::Connection;
-use rusqlite::OptionalExtension;
 use rusqlite::types::Value;
 use time::{Date, OffsetDateTime, Time};
 
 use super::known::Known;
+use super::sql::{Dialect, ReportDb, SqlError};
 use crate::access::{Role, Subject};
 
 /// A filter the caller got wrong; the message names the parameter, never data.
@@ -139,7 +138,7 @@ impl Filter {
     /// Refuses a team or rep the server does not know, or a `known_at`
     /// before the server kept figures as known; otherwise the state of the
     /// log `known_at` names (`None`: now).
-    pub(crate) fn check(&self, conn: &Connection) -> Result<Result<Option<Known>, BadFilter>, rusqlite::Error> {
+    pub(crate) fn check<D: ReportDb + ?Sized>(&self, conn: &D) -> Result<Result<Option<Known>, BadFilter>, SqlError> {
         if let Err(bad) = self.check_known(conn)? {
             return Ok(Err(bad));
         }
@@ -155,9 +154,9 @@ impl Filter {
     }
 
     /// Refuses a team or rep the server does not know.
-    fn check_known(&self, conn: &Connection) -> Result<Result<(), BadFilter>, rusqlite::Error> {
-        let exists = |sql: &str, v: &str| -> rusqlite::Result<bool> {
-            Ok(conn.prepare_cached(sql)?.query_row([v], |_| Ok(())).optional()?.is_some())
+    fn check_known<D: ReportDb + ?Sized>(&self, conn: &D) -> Result<Result<(), BadFilter>, SqlError> {
+        let exists = |sql: &str, v: &str| -> Result<bool, SqlError> {
+            Ok(!conn.rows(1, sql, &[Value::Text(v.to_owned())])?.is_empty())
         };
         if let Some(team) = &self.team
             && !exists("SELECT 1 FROM teams WHERE name = ?1", team)?
@@ -198,8 +197,8 @@ impl Cond {
     /// Rows of visible accounts in the subject's scope that pass the filter,
     /// over any table aliased `alias` that carries the account's `hidden`,
     /// `owner`, `team` and `territory` columns.
-    pub(crate) fn on(alias: &str, subject: &Subject, filter: &Filter) -> Cond {
-        let mut sql = format!("{alias}.hidden = 0");
+    pub(crate) fn on(dialect: Dialect, alias: &str, subject: &Subject, filter: &Filter) -> Cond {
+        let mut sql = format!("{alias}.hidden = {}", dialect.flag(false));
         let mut params = Vec::new();
         if !subject.sees_everything() {
             let (column, set) = match subject.role {
@@ -223,13 +222,19 @@ impl Cond {
     /// same user and no territories) it makes the whole scope, every row
     /// once; unlike the whole scope, each part can be read through an index
     /// or a rollup. `None` for every other caller.
-    pub(crate) fn others_in_territories(alias: &str, subject: &Subject, filter: &Filter) -> Option<Cond> {
+    pub(crate) fn others_in_territories(
+        dialect: Dialect,
+        alias: &str,
+        subject: &Subject,
+        filter: &Filter,
+    ) -> Option<Cond> {
         if subject.sees_everything() || subject.role == Role::Manager || subject.territories.is_empty() {
             return None;
         }
         let set = vec!["?"; subject.territories.len()].join(", ");
         let sql = format!(
-            "{alias}.hidden = 0 AND {alias}.territory IN ({set}) AND ({alias}.owner IS NULL OR {alias}.owner != ?)"
+            "{alias}.hidden = {} AND {alias}.territory IN ({set}) AND ({alias}.owner IS NULL OR {alias}.owner != ?)",
+            dialect.flag(false)
         );
         let mut params: Vec<Value> = subject.territories.iter().map(|t| Value::Text(t.clone())).collect();
         params.push(Value::Text(subject.user.clone()));

@@ -6,12 +6,13 @@
 //! since ([`Rows::Replaced`], [`Rows::Added`]), the drill-downs read every
 //! row valid then ([`Rows::Valid`]).
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::types::Value;
 use time::OffsetDateTime;
 
 use super::filter::BadFilter;
 pub use super::index::TABLES;
 use super::index::{OPEN, key, millis};
+use super::sql::{ReportDb, SqlError};
 
 /// A past state of the log: the figures as known once position `seq` was
 /// received (at instant `at_ms`).
@@ -25,11 +26,12 @@ pub struct Known {
 /// whose receipt time (`change_times`) is not after it. Refused for an
 /// instant before the server kept rows as known (`rpt_known_from`,
 /// migration 20) when it already held changes then.
-pub fn resolve(conn: &Connection, at: OffsetDateTime) -> rusqlite::Result<Result<Known, BadFilter>> {
+pub fn resolve<D: ReportDb + ?Sized>(conn: &D, at: OffsetDateTime) -> Result<Result<Known, BadFilter>, SqlError> {
     let at_ms = millis(at);
-    let (from_seq, from_at): (i64, i64) = conn
-        .prepare_cached("SELECT seq, at FROM rpt_known_from WHERE id = 0")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let int = |rows: Vec<Vec<serde_json::Value>>, i: usize| rows.first().and_then(|r| r.get(i)?.as_i64());
+    // A PostgreSQL database not imported from SQLite has no row: complete from the start.
+    let known_from = conn.rows(2, "SELECT seq, at FROM rpt_known_from WHERE id = 0", &[])?;
+    let (from_seq, from_at) = (int(known_from.clone(), 0).unwrap_or(0), int(known_from, 1).unwrap_or(0));
     if from_seq > 0 && at_ms < from_at {
         return Ok(Err(BadFilter {
             param: "known_at",
@@ -39,12 +41,14 @@ pub fn resolve(conn: &Connection, at: OffsetDateTime) -> rusqlite::Result<Result
     }
     // Receipt times grow with log positions (one database thread assigns
     // both); the index on (received_at, seq) finds the last one at once.
-    let received: Option<i64> = conn
-        .prepare_cached(
+    let received = int(
+        conn.rows(
+            1,
             "SELECT seq FROM change_times WHERE received_at <= ?1 ORDER BY received_at DESC, seq DESC LIMIT 1",
-        )?
-        .query_row([at_ms], |r| r.get(0))
-        .optional()?;
+            &[Value::Integer(at_ms)],
+        )?,
+        0,
+    );
     Ok(Ok(Known { seq: received.unwrap_or(0).max(from_seq), at_ms }))
 }
 
@@ -168,7 +172,7 @@ mod tests {
 
     #[test]
     fn an_instant_names_the_last_position_received_by_then() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         crate::db::schema::migrate(&mut conn).unwrap();
         // A fresh server: history is complete from the start.
         assert_eq!(resolve(&conn, at(5)).unwrap(), Ok(Known { seq: 0, at_ms: 5 }));

@@ -7,7 +7,8 @@
 //!   (and backfills accounts stored before the index existed).
 //! * [`filter`] parses and checks the query string and turns the caller's
 //!   scope (the rules of [`crate::access`]) into SQL.
-//! * [`queries`] is every report as SQL over the index.
+//! * [`queries`] is every report as SQL over the index, written once and
+//!   run through [`sql::ReportDb`] on SQLite or PostgreSQL (ADR 0035).
 //! * [`drill`] lists the deals, accounts or interactions behind a figure.
 //! * [`routes`] serves them under `/v1/reports/…` as JSON, CSV or XLSX
 //!   (`sheet`: amounts in major units, instants as times), with the
@@ -25,6 +26,7 @@ pub mod queries;
 pub(crate) mod routes;
 pub(crate) mod settings;
 mod sheet;
+pub mod sql;
 mod xlsx;
 
 #[doc(hidden)]

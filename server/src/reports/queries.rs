@@ -19,12 +19,12 @@
 //! through an index that starts with the territory.
 
 use rapport_core::{LifecyclePhase, LoyaltyRung, Settings, StageKind};
-use rusqlite::types::{Value, ValueRef};
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::types::Value;
 use serde_json::Value as Json;
 
 use super::filter::{Cond, DAY_MS, Filter, today_ms};
 use super::known::{self, Known, Rows};
+use super::sql::{Dialect, ReportDb, SqlError};
 
 mod late;
 use super::index::{FIRST_ENTRY, week_start};
@@ -76,45 +76,45 @@ pub const REPORTS: [&str; 16] = [
 /// With `known`, the figures are those the server knew then (ADR 0023):
 /// every query reads the reporting rows as known at that position ([`Then`])
 /// and "today" is that instant's day.
-pub fn run(
-    conn: &Connection,
+pub fn run<D: ReportDb + ?Sized>(
+    conn: &D,
     name: &str,
     subject: &Subject,
     filter: &Filter,
     known: Option<Known>,
-) -> Option<rusqlite::Result<Table>> {
+) -> Option<Result<Table, SqlError>> {
     Query { conn, subject, filter, now: filter.now(), rollups: true, then: known.map(Then::Split) }.run(name)
 }
 
 /// Runs report `name` as known at `known` the plain way: every `_hist` row
 /// valid then, scanned, and no rollups (the tests' reference for [`run`]).
 #[cfg(test)]
-pub(crate) fn run_scanned(
-    conn: &Connection,
+pub(crate) fn run_scanned<D: ReportDb + ?Sized>(
+    conn: &D,
     name: &str,
     subject: &Subject,
     filter: &Filter,
     known: Known,
-) -> Option<rusqlite::Result<Table>> {
+) -> Option<Result<Table, SqlError>> {
     Query { conn, subject, filter, now: filter.now(), rollups: false, then: Some(Then::Scan(known)) }.run(name)
 }
 
 /// Runs report `name` as of `now`, reading the weekly rollups only if `rollups`
 /// (the tests compare both ways).
 #[cfg(test)]
-pub(crate) fn run_at(
-    conn: &Connection,
+pub(crate) fn run_at<D: ReportDb + ?Sized>(
+    conn: &D,
     name: &str,
     subject: &Subject,
     filter: &Filter,
     now: time::OffsetDateTime,
     rollups: bool,
-) -> Option<rusqlite::Result<Table>> {
+) -> Option<Result<Table, SqlError>> {
     Query { conn, subject, filter, now, rollups, then: None }.run(name)
 }
 
-struct Query<'a> {
-    conn: &'a Connection,
+struct Query<'a, D: ?Sized> {
+    conn: &'a D,
     subject: &'a Subject,
     filter: &'a Filter,
     now: time::OffsetDateTime,
@@ -235,16 +235,6 @@ struct Paged<'a> {
     order: &'a [(usize, bool)],
 }
 
-fn json(v: ValueRef<'_>) -> Json {
-    match v {
-        ValueRef::Null => Json::Null,
-        ValueRef::Integer(i) => Json::from(i),
-        ValueRef::Real(f) => Json::from(f),
-        ValueRef::Text(t) => Json::from(String::from_utf8_lossy(t).into_owned()),
-        ValueRef::Blob(_) => Json::Null,
-    }
-}
-
 fn ratio(num: &Json, den: &Json) -> Json {
     match (num.as_i64(), den.as_i64()) {
         (Some(n), Some(d)) if d > 0 => Json::from(n as f64 / d as f64),
@@ -294,8 +284,8 @@ impl Union {
     }
 }
 
-impl Query<'_> {
-    fn run(&self, name: &str) -> Option<rusqlite::Result<Table>> {
+impl<D: ReportDb + ?Sized> Query<'_, D> {
+    fn run(&self, name: &str) -> Option<Result<Table, SqlError>> {
         Some(match name {
             "pipeline" => self.pipeline(),
             "stages" => self.stages(),
@@ -317,9 +307,13 @@ impl Query<'_> {
         })
     }
 
+    fn dialect(&self) -> Dialect {
+        self.conn.dialect()
+    }
+
     /// Visible rows of table `alias` in the caller's scope that pass the filter.
     fn on(&self, alias: &str) -> Cond {
-        Cond::on(alias, self.subject, self.filter)
+        Cond::on(self.dialect(), alias, self.subject, self.filter)
     }
 
     /// `{alias}.expected_close` within the period (deals without one only when no period is given).
@@ -337,17 +331,14 @@ impl Query<'_> {
     }
 
     /// The rows `sql` returns, as it is.
-    fn rows(&self, n: usize, sql: &str, params: &[Value]) -> rusqlite::Result<Vec<Vec<Json>>> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
-        let rows = stmt
-            .query_map(params_from_iter(params), |r| (0..n).map(|i| r.get_ref(i).map(json)).collect())?
-            .collect::<rusqlite::Result<Vec<Vec<Json>>>>()?;
-        Ok(rows)
+    fn rows(&self, n: usize, sql: &str, params: &[Value]) -> Result<Vec<Vec<Json>>, SqlError> {
+        self.conn.rows(n, sql, params)
     }
 
     /// A count `sql` returns, as it is.
-    fn count(&self, sql: &str, params: &[Value]) -> rusqlite::Result<u64> {
-        let n: i64 = self.conn.prepare_cached(sql)?.query_row(params_from_iter(params), |r| r.get(0))?;
+    fn count(&self, sql: &str, params: &[Value]) -> Result<u64, SqlError> {
+        let rows = self.rows(1, sql, params)?;
+        let n = rows.first().and_then(|r| r.first()).and_then(Json::as_i64).unwrap_or(0);
         Ok(n.max(0) as u64)
     }
 
@@ -359,7 +350,7 @@ impl Query<'_> {
         combine: Combine,
         sql: &str,
         params: &[Value],
-    ) -> rusqlite::Result<Table> {
+    ) -> Result<Table, SqlError> {
         let n = columns.len();
         let rows = match (self.then, combine) {
             (None, _) | (Some(Then::Split(_)), Combine::AsIs) => self.rows(n, sql, params)?,
@@ -386,21 +377,29 @@ impl Query<'_> {
         paged: Paged<'_>,
         (select, select_params): (&str, Vec<Value>),
         (count, count_params): (&str, &[Value]),
-    ) -> rusqlite::Result<Table> {
+    ) -> Result<Table, SqlError> {
         let n = columns.len();
         let whole = self.filter.limit.is_none() && self.filter.offset.unwrap_or(0) == 0;
-        let with = |first: i64, offset: i64| -> Vec<Value> {
-            select_params.iter().cloned().chain([Value::Integer(first), Value::Integer(offset)]).collect()
+        let with = |first: Value, offset: Value| -> Vec<Value> {
+            select_params.iter().cloned().chain([first, offset]).collect()
         };
         let (rows, total) = match self.then {
             Some(Then::Split(k)) if known::rewrite(select, k, Rows::Valid) != select => {
                 // The page's rows and those before it, from today's rows that did not change since
                 // and from the rows replaced since.
                 let offset = self.filter.offset.unwrap_or(0);
-                let first = self.filter.limit.map_or(-1, |l| i64::try_from(offset + u64::from(l)).unwrap_or(-1));
+                let first = self
+                    .filter
+                    .limit
+                    .and_then(|l| i64::try_from(offset + u64::from(l)).ok())
+                    .map_or_else(|| self.conn.no_limit(), Value::Integer);
                 let mut rows = Vec::new();
                 for part in [Rows::Unchanged, Rows::Replaced] {
-                    rows.extend(self.rows(n, &known::rewrite_for(select, k, paged.table, part), &with(first, 0))?);
+                    rows.extend(self.rows(
+                        n,
+                        &known::rewrite_for(select, k, paged.table, part),
+                        &with(first.clone(), Value::Integer(0)),
+                    )?);
                 }
                 rows.sort_by(by_columns(paged.order));
                 let rows: Vec<_> = rows
@@ -433,12 +432,13 @@ impl Query<'_> {
     }
 
     /// The `LIMIT ? OFFSET ?` parameters of the page asked for (no limit: every row).
-    fn window(&self) -> (i64, i64) {
+    fn window(&self) -> (Value, Value) {
         let offset = i64::try_from(self.filter.offset.unwrap_or(0)).unwrap_or(i64::MAX);
-        (self.filter.limit.map_or(-1, i64::from), offset)
+        let limit = self.filter.limit.map_or_else(|| self.conn.no_limit(), |l| Value::Integer(i64::from(l)));
+        (limit, Value::Integer(offset))
     }
 
-    fn pipeline(&self) -> rusqlite::Result<Table> {
+    fn pipeline(&self) -> Result<Table, SqlError> {
         let c = self.close_in_period(self.on("d").and("d.outcome = 'open'", []), "d");
         let sql = format!(
             "SELECT d.currency, count(*), sum(d.amount_minor), sum(d.amount_minor * d.probability)
@@ -458,7 +458,7 @@ impl Query<'_> {
         Ok(t)
     }
 
-    fn stages(&self) -> rusqlite::Result<Table> {
+    fn stages(&self) -> Result<Table, SqlError> {
         let c = self.close_in_period(self.on("d"), "d");
         let sql = format!(
             "SELECT d.stage, d.currency, count(*), sum(d.amount_minor)
@@ -468,7 +468,7 @@ impl Query<'_> {
         self.table(vec!["stage", "currency", "deals", "amount_minor"], Combine::Sum(2), &sql, &c.params)
     }
 
-    fn forecast(&self) -> rusqlite::Result<Table> {
+    fn forecast(&self) -> Result<Table, SqlError> {
         let c = self.close_in_period(self.on("d").and("d.forecast != 'omitted'", []), "d");
         let sql = format!(
             "SELECT d.forecast, d.currency, count(*), sum(d.amount_minor)
@@ -478,10 +478,11 @@ impl Query<'_> {
         self.table(vec!["forecast", "currency", "deals", "amount_minor"], Combine::Sum(2), &sql, &c.params)
     }
 
-    fn win_rate(&self) -> rusqlite::Result<Table> {
+    fn win_rate(&self) -> Result<Table, SqlError> {
         let c = self.at_in_period(self.on("d").and("d.outcome IN ('won', 'lost')", []), "d.stage_changed_at");
         let sql = format!(
-            "SELECT coalesce(sum(d.outcome = 'won'), 0), coalesce(sum(d.outcome = 'lost'), 0)
+            "SELECT coalesce(sum(CASE WHEN d.outcome = 'won' THEN 1 ELSE 0 END), 0),
+                    coalesce(sum(CASE WHEN d.outcome = 'lost' THEN 1 ELSE 0 END), 0)
              FROM rpt_deals d INDEXED BY rpt_deals_changed WHERE {}",
             c.sql
         );
@@ -498,7 +499,7 @@ impl Query<'_> {
     /// Moves from → to in the period, and the distinct deals that entered the
     /// from-stage in the period: a move counts as an entry if the deal's
     /// previous entry into that stage (`prev_day`) lies before the period.
-    fn stage_conversion(&self) -> rusqlite::Result<Table> {
+    fn stage_conversion(&self) -> Result<Table, SqlError> {
         let (from, _) = self.filter.period_ms();
         let mut parts = Union::default();
         let facts = |parts: &mut Union, c: Cond, index: &str, lo: i64, hi: i64| {
@@ -506,7 +507,7 @@ impl Query<'_> {
             parts.push(
                 format!(
                     "SELECT coalesce(s.from_stage, '') AS f, s.to_stage AS t, count(*) AS n,
-                            sum(s.prev_day = {FIRST_ENTRY} OR s.prev_day < ?) AS entries
+                            sum(CASE WHEN s.prev_day = {FIRST_ENTRY} OR s.prev_day < ? THEN 1 ELSE 0 END) AS entries
                      FROM rpt_stage_moves s INDEXED BY {index} WHERE {} GROUP BY 1, 2",
                     c.sql
                 ),
@@ -527,7 +528,7 @@ impl Query<'_> {
             );
         });
         let sql = format!(
-            "WITH g AS (SELECT f, t, sum(n) AS n, sum(entries) AS entries FROM ({}) GROUP BY f, t),
+            "WITH g AS (SELECT f, t, sum(n) AS n, sum(entries) AS entries FROM ({}) AS parts GROUP BY f, t),
                   entered AS (SELECT t AS stage, sum(entries) AS n FROM g GROUP BY t)
              SELECT g.f, g.t, g.n, coalesce(e.n, 0) FROM g LEFT JOIN entered e ON e.stage = g.f
              WHERE g.f != '' AND g.n > 0 ORDER BY 1, 2",
@@ -575,7 +576,7 @@ impl Query<'_> {
                 let mut delta = Union::default();
                 facts(&mut delta, self.on(alias), all, from, to);
                 parts.push(
-                    format!("SELECT {select} FROM ({})", known::rewrite(&delta.sql(), known, rows)),
+                    format!("SELECT {select} FROM ({}) AS delta", known::rewrite(&delta.sql(), known, rows)),
                     delta.params,
                 );
             }
@@ -589,7 +590,7 @@ impl Query<'_> {
             return;
         }
         let own;
-        let subject = match Cond::others_in_territories(alias, self.subject, self.filter) {
+        let subject = match Cond::others_in_territories(self.dialect(), alias, self.subject, self.filter) {
             Some(others) => {
                 facts(parts, others, by_territory, from, to);
                 own = Subject { territories: Default::default(), ..self.subject.clone() };
@@ -599,10 +600,10 @@ impl Query<'_> {
         };
         let split = split_weeks(from, to);
         if let Some((first, last)) = split.weeks {
-            rollup(parts, Cond::on("v", subject, self.filter), first, last);
+            rollup(parts, Cond::on(self.dialect(), "v", subject, self.filter), first, last);
         }
         for (lo, hi) in split.days {
-            facts(parts, Cond::on(alias, subject, self.filter), all, lo, hi);
+            facts(parts, Cond::on(self.dialect(), alias, subject, self.filter), all, lo, hi);
         }
     }
 
@@ -610,7 +611,7 @@ impl Query<'_> {
     /// `days`, on accounts with no held interaction for that many days; the
     /// longest unmoved first. The page's keys come from one index
     /// (`rpt_deals_changed`), the other columns only for the page's rows.
-    fn stale_deals(&self) -> rusqlite::Result<Table> {
+    fn stale_deals(&self) -> Result<Table, SqlError> {
         let settings = Settings::default();
         let thresholds: String = settings
             .stages
@@ -623,8 +624,8 @@ impl Query<'_> {
         let idle_since = self.filter.days.map_or(Value::Null, |d| Value::Integer(now - i64::from(d) * DAY_MS));
         let c = self.close_in_period(self.on("d").and("d.outcome = 'open'", []), "d").and(
             &format!(
-                "(({limit_days}) IS NOT NULL AND d.stage_changed_at < ? - ({limit_days}) * {DAY_MS}
-                  OR ? IS NOT NULL AND (d.last_touch IS NULL OR d.last_touch < ?))"
+                "(({limit_days}) IS NOT NULL AND d.stage_changed_at < ? - ({limit_days}) * CAST({DAY_MS} AS BIGINT)
+                  OR CAST(? AS BIGINT) IS NOT NULL AND (d.last_touch IS NULL OR d.last_touch < ?))"
             ),
             [Value::Integer(now), idle_since.clone(), idle_since],
         );
@@ -645,7 +646,7 @@ impl Query<'_> {
     }
 
     /// Open deals whose expected close has passed, the oldest first.
-    fn overdue_deals(&self) -> rusqlite::Result<Table> {
+    fn overdue_deals(&self) -> Result<Table, SqlError> {
         let today = self.now.date().to_string();
         let c = self.close_in_period(
             self.on("d").and("d.outcome = 'open' AND d.expected_close < ?", [Value::Text(today)]),
@@ -666,7 +667,7 @@ impl Query<'_> {
         self.page(columns, paged, (&select, params), (&count, &c.params))
     }
 
-    fn lost_reasons(&self) -> rusqlite::Result<Table> {
+    fn lost_reasons(&self) -> Result<Table, SqlError> {
         let deals = self.at_in_period(self.on("d").and("d.outcome = 'lost'", []), "d.stage_changed_at");
         let (from, to) = self.filter.period_dates();
         let ended = self
@@ -684,7 +685,7 @@ impl Query<'_> {
     }
 
     /// Held interactions per rep (staff, else who logged it) × kind × ISO week.
-    fn rep_activity(&self) -> rusqlite::Result<Table> {
+    fn rep_activity(&self) -> Result<Table, SqlError> {
         let mut parts = Union::default();
         let facts = |parts: &mut Union, c: Cond, index: &str, lo: i64, hi: i64| {
             let c = between(c.and("i.status = 'held'", []), "i.at", lo, hi);
@@ -702,7 +703,7 @@ impl Query<'_> {
             let c = between(c, "v.week_start", first, last);
             parts.push(
                 format!(
-                    "SELECT v.rep AS rep, v.kind AS kind, v.week AS week, sum(v.n) AS n
+                    "SELECT v.rep AS rep, v.kind AS kind, min(v.week) AS week, sum(v.n) AS n
                      FROM rpt_activity v WHERE {} GROUP BY v.rep, v.kind, v.week_start",
                     c.sql
                 ),
@@ -710,10 +711,10 @@ impl Query<'_> {
             );
         });
         let sql = if parts.parts.len() == 1 {
-            format!("SELECT rep, kind, week, n FROM ({}) WHERE n > 0 ORDER BY 1, 2, 3", parts.sql())
+            format!("SELECT rep, kind, week, n FROM ({}) AS parts WHERE n > 0 ORDER BY 1, 2, 3", parts.sql())
         } else {
             format!(
-                "SELECT rep, kind, week, sum(n) FROM ({}) GROUP BY rep, kind, week HAVING sum(n) > 0 ORDER BY 1, 2, 3",
+                "SELECT rep, kind, week, sum(n) FROM ({}) AS parts GROUP BY rep, kind, week HAVING sum(n) > 0 ORDER BY 1, 2, 3",
                 parts.sql()
             )
         };
@@ -722,15 +723,16 @@ impl Query<'_> {
 
     /// Per user: accounts owned, open deals on them, planned interactions
     /// (theirs, by planned start) overdue / today / later, as of now.
-    fn rep_summary(&self) -> rusqlite::Result<Table> {
+    fn rep_summary(&self) -> Result<Table, SqlError> {
         let accounts = self.on("a").and("a.owner IS NOT NULL", []);
         let planned = self.on("i").and("i.status = 'planned'", []);
         let (_, today, tomorrow) = today_ms(self.now);
         let sql = format!(
             "WITH owned AS (SELECT a.owner AS rep, count(*) AS n, sum(a.open_deals) AS deals
                             FROM rpt_accounts a INDEXED BY rpt_accounts_owner WHERE {} GROUP BY a.owner),
-             planned AS (SELECT i.rep, sum(i.at < ?) AS overdue, sum(i.at >= ? AND i.at < ?) AS today,
-                                sum(i.at >= ?) AS later
+             planned AS (SELECT i.rep, sum(CASE WHEN i.at < ? THEN 1 ELSE 0 END) AS overdue,
+                                sum(CASE WHEN i.at >= ? AND i.at < ? THEN 1 ELSE 0 END) AS today,
+                                sum(CASE WHEN i.at >= ? THEN 1 ELSE 0 END) AS later
                          FROM rpt_interactions i INDEXED BY rpt_interactions_rep WHERE {} GROUP BY i.rep),
              reps AS (SELECT rep FROM owned UNION SELECT rep FROM planned)
              SELECT reps.rep, coalesce(owned.n, 0), coalesce(owned.deals, 0), coalesce(planned.overdue, 0),
@@ -752,7 +754,7 @@ impl Query<'_> {
     /// Per account, by name: distinct contacts in held interactions, held
     /// interactions (in the period), last held and next planned touch. The
     /// per-account figures are computed for the page's accounts only.
-    fn contact_depth(&self) -> rusqlite::Result<Table> {
+    fn contact_depth(&self) -> Result<Table, SqlError> {
         let (from, to) = self.filter.period_ms();
         let (now, _, _) = today_ms(self.now);
         let c = self.on("a");
@@ -781,7 +783,7 @@ impl Query<'_> {
     }
 
     /// Accounts per rung now, and moves up and down from each rung in the period.
-    fn ladder(&self) -> rusqlite::Result<Table> {
+    fn ladder(&self) -> Result<Table, SqlError> {
         let c = self.on("a");
         let now = self.table(
             vec!["rung", "n"],
@@ -796,7 +798,7 @@ impl Query<'_> {
         let moves = self.table(
             vec!["rung", "up", "down"],
             Combine::Sum(1),
-            &format!("SELECT l.from_rung, sum(l.up), sum(1 - l.up) FROM rpt_ladder_moves l INDEXED BY rpt_ladder_moves_rung WHERE {} GROUP BY 1", m.sql),
+            &format!("SELECT l.from_rung, sum(CASE WHEN l.up THEN 1 ELSE 0 END), sum(CASE WHEN l.up THEN 0 ELSE 1 END) FROM rpt_ladder_moves l INDEXED BY rpt_ladder_moves_rung WHERE {} GROUP BY 1", m.sql),
             &m.params,
         )?;
         let rows = LoyaltyRung::ALL
@@ -812,7 +814,7 @@ impl Query<'_> {
     }
 
     /// Accounts per phase now, and relationships ended in each phase in the period.
-    fn lifecycle(&self) -> rusqlite::Result<Table> {
+    fn lifecycle(&self) -> Result<Table, SqlError> {
         let c = self.on("a");
         let now = self.table(
             vec!["phase", "n"],
@@ -850,7 +852,7 @@ impl Query<'_> {
 
     /// Active key accounts with no held interaction in `days` (default 30),
     /// the longest untouched first.
-    fn key_accounts_at_risk(&self) -> rusqlite::Result<Table> {
+    fn key_accounts_at_risk(&self) -> Result<Table, SqlError> {
         let (now, _, _) = today_ms(self.now);
         let since = now - i64::from(self.filter.days.unwrap_or(DEFAULT_RISK_DAYS)) * DAY_MS;
         let c = self.on("a").and(
@@ -859,7 +861,7 @@ impl Query<'_> {
         );
         let select = format!(
             "SELECT a.doc_id, a.name, a.owner, a.last_touch FROM rpt_accounts a INDEXED BY rpt_accounts_risk WHERE {}
-             ORDER BY a.last_touch, a.name, a.doc_id LIMIT ? OFFSET ?",
+             ORDER BY a.last_touch NULLS FIRST, a.name, a.doc_id LIMIT ? OFFSET ?",
             c.sql
         );
         let count = format!("SELECT count(*) FROM rpt_accounts a INDEXED BY rpt_accounts_risk WHERE {}", c.sql);
@@ -872,7 +874,7 @@ impl Query<'_> {
     /// Fields of visible accounts holding concurrent values, newest first: how
     /// many values, the one shown while the conflict stands, and every value
     /// with who wrote it, on which device and when.
-    fn open_conflicts(&self) -> rusqlite::Result<Table> {
+    fn open_conflicts(&self) -> Result<Table, SqlError> {
         let c = self.at_in_period(self.on("c"), "c.newest_at");
         let select = format!(
             "SELECT c.doc_id, c.name, c.owner, c.field, c.n_values, c.shown, c.value_list, c.newest_at

@@ -16,7 +16,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use futures_util::Stream;
-use rapport_server_store::DirectoryStore;
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -26,11 +25,10 @@ use utoipa_axum::routes;
 use super::filter::{BadFilter, Filter};
 use super::queries::{self, Table};
 use super::sheet::sheet;
+use super::sql::{Dialect, ReportDb, SqlError};
 use crate::AppState;
 use crate::auth::Principal;
-use crate::db::DbError;
-use crate::db::audit::{AuditEntry, AuditStore, SqliteAudit};
-use crate::db::users::SqliteDirectory;
+use crate::db::audit::AuditEntry;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use time::format_description::well_known::Rfc3339;
@@ -273,14 +271,12 @@ async fn report(
     let report = name;
     let table = state
         .backend()
-        .sqlite("reports")?
-        .call(move |conn| {
-            let subject = SqliteDirectory::new(conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
-            let known = match filter.check(conn)? {
+        .reports(principal, move |db, subject| {
+            let known = match filter.check(db)? {
                 Ok(known) => known,
                 Err(bad) => return Ok(Err(bad)),
             };
-            match queries::run(conn, report, &subject, &filter, known) {
+            match queries::run(db, report, subject, &filter, known) {
                 Some(result) => Ok(Ok(result?)),
                 None => Ok(Err(BadFilter { param: "report", reason: "no such report" })),
             }
@@ -414,7 +410,7 @@ async fn history(
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::InvalidId)?.to_string();
     let bytes = state
         .backend()
-        .document(id.clone(), principal)
+        .document(id.clone(), principal.clone())
         .await?
         .ok_or(ApiError::NotFound("the server has no account with this id"))?;
     let mut doc = rapport_core::AccountDoc::load(&bytes, automerge::ActorId::random()).map_err(|e| {
@@ -423,16 +419,10 @@ async fn history(
     })?;
     let history = doc.history();
     let doc_id = id.clone();
-    let (audit, received) = state
-        .backend()
-        .sqlite("account histories")?
-        .call(move |conn| {
-            Ok((
-                SqliteAudit::new(conn).list_changes(Some(&doc_id), HISTORY_AUDIT_ROWS)?,
-                received_times(conn, &doc_id)?,
-            ))
-        })
-        .await?;
+    let audit =
+        state.backend().directory(move |_, audit| Ok(audit.list_changes(Some(&doc_id), HISTORY_AUDIT_ROWS)?)).await?;
+    let doc_id = id.clone();
+    let received = state.backend().reports(principal, move |db, _| received_times(db, &doc_id)).await?;
     let changes: Vec<Value> = history
         .into_iter()
         .map(|entry| {
@@ -451,22 +441,22 @@ async fn history(
 /// receipt time for (ADR 0022), by change hash (hex): the changes still in
 /// the log, and those compaction pruned that set a field (their field-change
 /// rows keep the position).
-fn received_times(conn: &rusqlite::Connection, doc: &str) -> Result<HashMap<String, i64>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT h.hash, t.received_at
-         FROM (SELECT seq FROM changes WHERE doc_id = ?1
-               UNION SELECT seq FROM rpt_field_changes INDEXED BY rpt_field_changes_doc WHERE doc_id = ?1) s
-         JOIN log_hashes h ON h.seq = s.seq JOIN change_times t ON t.seq = s.seq",
+fn received_times(db: &dyn ReportDb, doc: &str) -> Result<HashMap<String, i64>, SqlError> {
+    let hex = match db.dialect() {
+        Dialect::Sqlite => "lower(hex(h.hash))",
+        Dialect::Postgres => "encode(h.hash, 'hex')",
+    };
+    let rows = db.rows(
+        2,
+        &format!(
+            "SELECT {hex}, t.received_at
+             FROM (SELECT seq FROM changes WHERE doc_id = ?1
+                   UNION SELECT seq FROM rpt_field_changes INDEXED BY rpt_field_changes_doc WHERE doc_id = ?1) s
+             JOIN log_hashes h ON h.seq = s.seq JOIN change_times t ON t.seq = s.seq"
+        ),
+        &[rusqlite::types::Value::Text(doc.to_owned())],
     )?;
-    let rows = stmt.query_map([doc], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?;
-    let mut times = HashMap::new();
-    for row in rows {
-        let (hash, at) = row?;
-        if let Ok(hash) = automerge::ChangeHash::try_from(hash.as_slice()) {
-            times.insert(hash.to_string(), at);
-        }
-    }
-    Ok(times)
+    Ok(rows.into_iter().filter_map(|row| Some((row.first()?.as_str()?.to_owned(), row.get(1)?.as_i64()?))).collect())
 }
 
 /// Where the server's log stands.

@@ -15,7 +15,6 @@ use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use rapport_server_store::DirectoryStore;
 use rusqlite::types::Value;
 use serde_json::{Value as JsonValue, json};
 use utoipa::IntoParams;
@@ -24,8 +23,6 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::db::DbError;
-use crate::db::users::SqliteDirectory;
 use crate::error::ApiError;
 use crate::openapi::ErrorBody;
 use crate::reports::filter::{BadFilter, Cond, Filter};
@@ -145,14 +142,12 @@ async fn stage_deals(
     let columns = ["account_id", "account", "owner", "deal_id", "amount_minor", "currency", "expected_close"];
     let rows = state
         .backend()
-        .sqlite("reports")?
-        .call(move |conn| {
-            let subject = SqliteDirectory::new(conn).subject(principal.device_id)?.ok_or(DbError::Revoked)?;
-            let known = match filter.check(conn)? {
+        .reports(principal, move |db, subject| {
+            let known = match filter.check(db)? {
                 Ok(known) => known,
                 Err(bad) => return Ok(Err(bad)),
             };
-            let mut c = Cond::on("d", &subject, &filter).and("d.stage = ?", [Value::Text(stage)]);
+            let mut c = Cond::on(db.dialect(), "d", subject, &filter).and("d.stage = ?", [Value::Text(stage)]);
             if filter.from.is_some() || filter.to.is_some() {
                 let (from, to) = filter.period_dates();
                 c = c.and("d.expected_close BETWEEN ? AND ?", [Value::Text(from), Value::Text(to)]);
@@ -164,13 +159,7 @@ async fn stage_deals(
             );
             let sql = known
                 .map_or(sql.clone(), |k| crate::reports::known::rewrite(&sql, k, crate::reports::known::Rows::Valid));
-            let mut stmt = conn.prepare(&sql)?;
-            let rows = stmt
-                .query_map(rusqlite::params_from_iter(c.params.iter()), |r| {
-                    (0..columns.len()).map(|i| r.get::<_, Value>(i).map(to_json)).collect::<rusqlite::Result<Vec<_>>>()
-                })?
-                .collect::<rusqlite::Result<Vec<Vec<JsonValue>>>>()?;
-            Ok(Ok(rows))
+            Ok(Ok(db.rows(columns.len(), &sql, &c.params)?))
         })
         .await??;
     let rows: Vec<JsonValue> = rows
@@ -178,13 +167,4 @@ async fn stage_deals(
         .map(|row| JsonValue::Object(columns.iter().map(|c| c.to_string()).zip(row).collect()))
         .collect();
     Ok(Json(json!({ "report": "stage-deals", "columns": columns, "rows": rows })))
-}
-
-fn to_json(v: Value) -> JsonValue {
-    match v {
-        Value::Null | Value::Blob(_) => JsonValue::Null,
-        Value::Integer(i) => JsonValue::from(i),
-        Value::Real(f) => JsonValue::from(f),
-        Value::Text(s) => JsonValue::from(s),
-    }
 }

@@ -87,9 +87,19 @@ impl TestServer {
     }
 
     pub async fn start_in(data: &Path, tune: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_on(data, tune, on_postgres().then(Postgres::create)).await
+    }
+
+    /// A server on its SQLite file in `data`, whatever `RAPPORT_TEST_BACKEND`
+    /// says: for the tests of what only that file does (its deferred
+    /// rewrites, its planner statistics, what a crash leaves in it).
+    pub async fn start_sqlite_in(data: &Path, tune: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_on(data, tune, None).await
+    }
+
+    async fn start_on(data: &Path, tune: impl FnOnce(&mut Config), postgres: Option<Postgres>) -> TestServer {
         let mut config = Config::new(data);
         config.admin_token = Some(TOKEN.to_owned());
-        let postgres = on_postgres().then(Postgres::create);
         config.database_url = postgres.as_ref().map(|p| p.url.clone());
         tune(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -8,6 +8,7 @@ use rusqlite::types::Value;
 
 use super::{Paged, Query, Table, Then};
 use crate::reports::filter::{BadFilter, Filter};
+use crate::reports::sql::{ReportDb, SqlError};
 
 /// The report's columns: instants in milliseconds, amounts in minor units of
 /// `currency` (empty where the row moved no figure).
@@ -44,13 +45,13 @@ pub(crate) fn check(filter: &Filter) -> Result<(), BadFilter> {
     }
 }
 
-impl Query<'_> {
+impl<D: ReportDb + ?Sized> Query<'_, D> {
     /// Field changes of readable accounts made in `[from, to + 1 day)` and
     /// received at or after `to + 1 day`, oldest made first (then log
     /// position and field). `late_hours`: received − the period's end.
     /// `won_delta_minor` / `weighted_delta_minor`: how the change moved its
     /// deal's won amount and weighted pipeline (after − before).
-    pub(super) fn late_edits(&self) -> rusqlite::Result<Table> {
+    pub(super) fn late_edits(&self) -> Result<Table, SqlError> {
         let (from, end) = self.filter.period_ms();
         let mut late =
             self.on("f").and("f.made_at < ? AND f.received_at >= ?", [Value::Integer(end), Value::Integer(end)]);
