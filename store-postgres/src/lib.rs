@@ -78,5 +78,6 @@ pub use import::PgImport;
 pub use log::{PgLog, PgOptions};
 pub use migrate::schema_version;
 pub use read::PgReader;
+pub use sync::SyncAnswer;
 pub use transaction::PgTransaction;
 pub use watch::{HeadWatch, WATCH_APPLICATION};

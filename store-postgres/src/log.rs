@@ -121,6 +121,17 @@ impl PgLog {
         Ok(PgTransaction::new(self.clone(), client))
     }
 
+    /// Whether the database answers: a connection from the pool (a new one
+    /// through the URL's hosts if the pooled ones are gone) runs `SELECT 1`.
+    pub fn ping(&self) -> Result<(), PgError> {
+        let pool = self.inner.pool.clone();
+        self.run(async move {
+            let client = pool.get().await?;
+            client.simple_query("SELECT 1").await.map_err(PgError::statement)?;
+            Ok::<_, PgError>(())
+        })?
+    }
+
     /// Connections open now, and how many of them are idle in the pool.
     pub fn pool_status(&self) -> (usize, usize) {
         let status = self.inner.pool.status();

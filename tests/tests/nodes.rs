@@ -445,6 +445,15 @@ fn nodes_follow_a_failover_and_nothing_acknowledged_is_lost() {
     // The primary crashes while devices go on syncing; the standby is
     // promoted a moment later. The nodes are not restarted.
     pair.kill_primary().unwrap();
+    // The nodes' health checks say so, for a load balancer.
+    for node in &nodes {
+        let (status, answer) = node.admin_get("/healthz");
+        assert_eq!(status, 503, "{answer}");
+        assert_eq!(
+            (answer["status"].as_str(), answer["error"]["code"].as_str()),
+            (Some("degraded"), Some("server_unavailable"))
+        );
+    }
     let (mut after, mut failed, mut n) = (0, 0, 5);
     let mut promoted = false;
     while after < 10 {
@@ -461,6 +470,9 @@ fn nodes_follow_a_failover_and_nothing_acknowledged_is_lost() {
         assert!(n < 200, "the nodes did not resume on the promoted standby");
     }
     println!("failover: {failed} syncs refused as retryable while the primary was gone");
+    for node in &nodes {
+        assert_eq!(node.admin_get("/healthz").0, 200, "healthy again on the promoted standby");
+    }
     assert!(failed > 0, "syncs were attempted while no primary was up");
 
     // Every acknowledged change is on the new primary, through either node.

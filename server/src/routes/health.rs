@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -15,22 +14,27 @@ use crate::openapi::ErrorBody;
 /// write failed for it, none succeeded since): `503` with
 /// `{"status": "degraded", "error": {"code": "server_storage_full", …}}`, so
 /// that monitoring sees it and a 0.1.0 client's health check shows the message.
+/// A node serving from PostgreSQL asks its database: while it cannot be
+/// reached (a failover under way), `503` with `server_unavailable`, so that
+/// a load balancer sends clients elsewhere.
 #[utoipa::path(
     get,
     path = "/healthz",
     tag = "operations",
     responses(
         (status = 200, description = "The server is up and takes writes.", content_type = "text/plain; charset=utf-8", body = String, example = "ok"),
-        (status = 503, description = "Degraded: the server's disk is full (`server_storage_full`); reads still work.", body = ErrorBody),
+        (status = 503, description = "Degraded: the server's disk is full (`server_storage_full`); reads still work. Or, on PostgreSQL, the database cannot be reached (`server_unavailable`).", body = ErrorBody),
     )
 )]
 pub(super) async fn healthz(State(state): State<AppState>) -> Response {
-    if !state.metrics().storage_is_full() {
-        return "ok".into_response();
-    }
-    let mut body = ApiError::StorageFull.body();
+    let problem = match state.backend().reachable().await {
+        Err(e) => e,
+        Ok(()) if state.metrics().storage_is_full() => ApiError::StorageFull,
+        Ok(()) => return "ok".into_response(),
+    };
+    let mut body = problem.body();
     body["status"] = json!("degraded");
-    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+    (problem.status(), Json(body)).into_response()
 }
 
 /// The server's metrics in the Prometheus text format.

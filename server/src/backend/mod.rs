@@ -9,6 +9,8 @@
 //! data and backups still need SQLite and are refused with
 //! `501 not_on_this_database` on PostgreSQL ([`Backend::sqlite`]).
 
+mod group;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,10 +27,14 @@ use crate::db::{Db, DbError, SqliteAudit, SqliteDirectory};
 use crate::error::{ApiError, ServerError};
 use crate::metrics::Metrics;
 use crate::reports::sql::{ReportDb, SqlError};
+use group::GroupCommitter;
 
 /// How often a node reads the head when no notification came (the head
 /// watcher's fallback; ADR 0031).
 const HEAD_POLL: Duration = Duration::from_secs(1);
+
+/// Longest wait of the health check for the database's answer.
+const HEALTH_WAIT: Duration = Duration::from_secs(5);
 
 /// Documents a compaction pass folds before it looks for more.
 const COMPACT_BATCH: usize = 100;
@@ -48,6 +54,8 @@ pub enum Backend {
 pub struct PgNode {
     log: PgLog,
     watch: Arc<HeadWatch>,
+    /// Runs the sync requests that push changes, a group per COMMIT.
+    committer: Arc<GroupCommitter>,
     metrics: Arc<Metrics>,
     /// The largest document a push may produce.
     max_doc_bytes: u64,
@@ -68,13 +76,10 @@ impl PgNode {
             Ok(pg) => ServerError::Postgres(pg),
             Err(other) => ServerError::Db(DbError::from(other)),
         })?;
-        Ok((PgNode::new(log, max_doc_bytes, metrics), bootstrap))
-    }
-
-    /// Starts following the log's head on `log`.
-    fn new(log: PgLog, max_doc_bytes: u64, metrics: Arc<Metrics>) -> PgNode {
+        let committer = GroupCommitter::start(log.clone(), max_doc_bytes, metrics.clone()).map_err(ServerError::Io)?;
         let watch = Arc::new(log.watch_head(HEAD_POLL));
-        PgNode { log, watch, metrics, max_doc_bytes }
+        let node = PgNode { log, watch, committer: Arc::new(committer), metrics, max_doc_bytes };
+        Ok((node, bootstrap))
     }
 
     /// Compacts the log every `every` until `closing` turns true: documents
@@ -170,13 +175,15 @@ impl Backend {
     ) -> Result<(SyncResponse, HandleStats), ApiError> {
         match self {
             Backend::Sqlite(db) => Ok(db.sync(request, principal).await?),
+            // Pushes are grouped, a COMMIT per group (`group`); a pull
+            // stores nothing and runs at once, in parallel with others.
+            Backend::Postgres(node) if !request.push.is_empty() => node.committer.sync(principal, request).await,
             Backend::Postgres(node) => {
                 let max_doc_bytes = node.max_doc_bytes;
                 let answer = node.blocking(move |log| Ok(log.sync_request(&principal, &request, max_doc_bytes)?)).await;
                 let metrics = &node.metrics;
                 metrics.set_pool(node.log.pool_status());
                 if let Ok((_, stats)) = &answer {
-                    // Each request is a commit of its own (no group commit on PostgreSQL yet).
                     metrics.batch_committed(1, stats.changes_stored as u64, stats.docs_rejected as u64, 0);
                 }
                 answer
@@ -227,6 +234,25 @@ impl Backend {
                 db.call(move |conn| Ok(work(&SqliteDirectory::new(conn), &SqliteAudit::new(conn)))).await?
             }
             Backend::Postgres(node) => node.blocking(move |log| work(&log.directory(), &log.audit())).await,
+        }
+    }
+
+    /// Whether the database answers (for `/healthz`). A SQLite file is the
+    /// node's own; its faults show per request and as a full disk. A
+    /// PostgreSQL database that does not answer within a few seconds is a
+    /// retryable `server_unavailable`.
+    pub async fn reachable(&self) -> Result<(), ApiError> {
+        match self {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(node) => {
+                match tokio::time::timeout(HEALTH_WAIT, node.blocking(|log| Ok(log.ping()?))).await {
+                    Ok(answer) => answer,
+                    Err(_) => {
+                        tracing::warn!("the database did not answer the health check in time");
+                        Err(ApiError::ServerUnavailable { retry_after: crate::error::STORAGE_RETRY_AFTER })
+                    }
+                }
+            }
         }
     }
 
