@@ -87,7 +87,7 @@ fn main() {
             clients_n * per_client
         );
         for (count, rate) in &rates {
-            println!("  ours, {count} node(s): {rate:>7.0} acknowledged changes/s (HTTP, one transaction per request)");
+            println!("  ours, {count} node(s): {rate:>7.0} acknowledged changes/s (HTTP; pushes grouped, one COMMIT per group)");
         }
         println!(
             "  anchor:      {anchor:>7.0} changes/s (one INSERT + COMMIT per change, one connection, same database)"

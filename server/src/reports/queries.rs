@@ -17,6 +17,11 @@
 //! after the last whole week from the fact rows; the rollups are kept per
 //! team and owner, so rows picked by territory come from the fact rows,
 //! through an index that starts with the territory.
+//!
+//! The same SQL runs on PostgreSQL ([`ReportDb`], ADR 0035): it is written
+//! in forms both databases read alike, the index hints are SQLite's only
+//! (PostgreSQL's reader drops them), and a flag's literal and "no limit"
+//! come from the [`Dialect`].
 
 use rapport_core::{LifecyclePhase, LoyaltyRung, Settings, StageKind};
 use rusqlite::types::Value;
