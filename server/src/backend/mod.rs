@@ -3,11 +3,12 @@
 //! The routes know no SQL dialect. A node serves either from its own SQLite
 //! file ([`Db`]: one database thread, group commit, a document cache) or
 //! from a PostgreSQL database shared with other nodes ([`PgNode`], ADR 0034).
-//! The sync protocol, authentication, the directory and the audit log go
-//! through this type on both, and so do the reports and their drill-downs
-//! ([`Backend::reports`], ADR 0035). Account histories, the dashboard's
-//! data and backups still need SQLite and are refused with
-//! `501 not_on_this_database` on PostgreSQL ([`Backend::sqlite`]).
+//! The sync protocol (on PostgreSQL with group commit, ADR 0036),
+//! authentication, the directory and the audit log go through this type on
+//! both, and so do the reports, their drill-downs, account histories and
+//! the dashboard's data ([`Backend::reports`], ADR 0035). Backups through
+//! the server need SQLite and are refused with `501 not_on_this_database`
+//! on PostgreSQL ([`Backend::sqlite`]).
 
 mod group;
 
@@ -48,8 +49,8 @@ pub enum Backend {
     Postgres(PgNode),
 }
 
-/// A node's handle on the shared PostgreSQL database: the pool and the
-/// head watcher (LISTEN/NOTIFY; ADR 0031).
+/// A node's handle on the shared PostgreSQL database: the pool, the head
+/// watcher (LISTEN/NOTIFY; ADR 0031) and the committer of pushes (ADR 0036).
 #[derive(Debug, Clone)]
 pub struct PgNode {
     log: PgLog,

@@ -28,10 +28,10 @@ pub struct Known {
 /// migration 20) when it already held changes then.
 pub fn resolve<D: ReportDb + ?Sized>(conn: &D, at: OffsetDateTime) -> Result<Result<Known, BadFilter>, SqlError> {
     let at_ms = millis(at);
-    let int = |rows: Vec<Vec<serde_json::Value>>, i: usize| rows.first().and_then(|r| r.get(i)?.as_i64());
+    let int = |rows: &[Vec<serde_json::Value>], i: usize| rows.first().and_then(|r| r.get(i)?.as_i64());
     // A PostgreSQL database not imported from SQLite has no row: complete from the start.
     let known_from = conn.rows(2, "SELECT seq, at FROM rpt_known_from WHERE id = 0", &[])?;
-    let (from_seq, from_at) = (int(known_from.clone(), 0).unwrap_or(0), int(known_from, 1).unwrap_or(0));
+    let (from_seq, from_at) = (int(&known_from, 0).unwrap_or(0), int(&known_from, 1).unwrap_or(0));
     if from_seq > 0 && at_ms < from_at {
         return Ok(Err(BadFilter {
             param: "known_at",
@@ -42,7 +42,7 @@ pub fn resolve<D: ReportDb + ?Sized>(conn: &D, at: OffsetDateTime) -> Result<Res
     // Receipt times grow with log positions (one database thread assigns
     // both); the index on (received_at, seq) finds the last one at once.
     let received = int(
-        conn.rows(
+        &conn.rows(
             1,
             "SELECT seq FROM change_times WHERE received_at <= ?1 ORDER BY received_at DESC, seq DESC LIMIT 1",
             &[Value::Integer(at_ms)],
