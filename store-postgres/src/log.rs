@@ -167,6 +167,17 @@ impl PgLog {
         self.inner.handle.spawn(work)
     }
 
+    /// Rolls back the open transaction of `client` in the background; the
+    /// connection goes back to the pool only after its ROLLBACK (a broken
+    /// one is discarded by the pool's recycling check).
+    pub(crate) fn roll_back(&self, client: std::sync::Arc<deadpool_postgres::Object>) {
+        self.spawn(async move {
+            if let Err(e) = client.batch_execute("ROLLBACK").await {
+                tracing::debug!(error = %e, "rolling back an abandoned transaction failed");
+            }
+        });
+    }
+
     /// Spawns `work` on the log's runtime without waiting for it.
     pub(crate) fn spawn(&self, work: impl Future<Output = ()> + Send + 'static) {
         self.inner.handle.spawn(work);

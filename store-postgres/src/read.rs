@@ -33,11 +33,7 @@ impl std::fmt::Debug for PgReader {
 impl Drop for PgReader {
     fn drop(&mut self) {
         if let Some(client) = self.client.take() {
-            self.log.spawn(async move {
-                if let Err(e) = client.batch_execute("ROLLBACK").await {
-                    tracing::debug!(error = %e, "ending a read-only transaction failed");
-                }
-            });
+            self.log.roll_back(client);
         }
     }
 }

@@ -72,13 +72,7 @@ impl std::fmt::Debug for PgTransaction {
 impl Drop for PgTransaction {
     fn drop(&mut self) {
         if let Some(client) = self.client.take() {
-            // The connection goes back to the pool only after its ROLLBACK;
-            // a broken one is discarded by the pool's recycling check.
-            self.log.spawn(async move {
-                if let Err(e) = client.batch_execute("ROLLBACK").await {
-                    tracing::debug!(error = %e, "rolling back an abandoned transaction failed");
-                }
-            });
+            self.log.roll_back(client);
         }
     }
 }

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use futures_util::SinkExt;
 use rapport_server::reports::queries;
+use rapport_server_store::report_rows::NAMES;
 use rapport_store_postgres::cluster::TestDatabase;
 use rapport_store_postgres::{PgLog, PgOptions};
 use rusqlite::Connection;
@@ -18,20 +19,9 @@ use time::OffsetDateTime;
 
 use super::{Anchor, Res, Shape, anchor, bare_tables_sql, measure};
 
-/// The tables the reports read, copied as they are (the digest aside).
-const TABLES: [&str; 11] = [
-    "rpt_accounts",
-    "rpt_deals",
-    "rpt_stage_moves",
-    "rpt_interactions",
-    "rpt_interaction_contacts",
-    "rpt_ladder_moves",
-    "rpt_lifecycle_moves",
-    "rpt_conflicts",
-    "rpt_activity",
-    "rpt_stage_flow",
-    "rpt_field_changes",
-];
+/// The tables the reports read besides the fact tables
+/// (`report_rows::NAMES`): the rollups and the late-edits index.
+const OTHER_TABLES: [&str; 3] = ["rpt_activity", "rpt_stage_flow", "rpt_field_changes"];
 
 /// The anchor's bare tables and their flag columns, kept as 0 and 1 as on
 /// SQLite, so that the anchor's statements read the same on both.
@@ -66,7 +56,8 @@ fn copy_text(out: &mut Vec<u8>, v: ValueRef<'_>) {
     }
 }
 
-/// Copies SQLite table `table` into PostgreSQL's table of the same name; returns its rows.
+/// Copies SQLite table `table` into PostgreSQL's table of the same name
+/// (the digest aside); returns its rows.
 async fn copy(conn: &Connection, client: &tokio_postgres::Client, table: &str) -> Res<u64> {
     let columns: Vec<String> = conn
         .prepare(&format!("SELECT * FROM {table} LIMIT 0"))?
@@ -115,7 +106,7 @@ pub(crate) fn reports(
         let (client, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
         let mut copied = 0;
-        for table in TABLES {
+        for table in NAMES.iter().chain(&OTHER_TABLES) {
             copied += copy(conn, &client, table).await?;
         }
         client.batch_execute(&bare_tables_sql(&|table| table.to_owned())).await?;
