@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -34,7 +35,9 @@ pub(super) async fn healthz(State(state): State<AppState>) -> Response {
     };
     let mut body = problem.body();
     body["status"] = json!("degraded");
-    (problem.status(), Json(body)).into_response()
+    // 503 whatever the cause (not the 507 a write gets for a full disk):
+    // what monitors and 0.1.0 clients' health checks expect of a degraded server.
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 /// The server's metrics in the Prometheus text format.
