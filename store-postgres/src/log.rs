@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio::runtime::{Handle, Runtime};
 
 use crate::PgError;
@@ -112,13 +112,19 @@ impl PgLog {
     /// Begins a transaction (READ COMMITTED). Nothing of it is stored, and
     /// nothing may be acknowledged, before [`PgTransaction::commit`] returns `Ok`.
     pub fn begin(&self) -> Result<PgTransaction, PgError> {
-        let pool = self.inner.pool.clone();
-        let client = self.run(async move {
-            let client = pool.get().await?;
-            client.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED").await?;
-            Ok::<_, PgError>(client)
-        })??;
+        let client = self.open("BEGIN ISOLATION LEVEL READ COMMITTED")?;
         Ok(PgTransaction::new(self.clone(), client))
+    }
+
+    /// A connection of the pool with a transaction opened by `begin` (a
+    /// `BEGIN …` statement).
+    pub(crate) fn open(&self, begin: &'static str) -> Result<Object, PgError> {
+        let pool = self.inner.pool.clone();
+        self.run(async move {
+            let client = pool.get().await?;
+            client.batch_execute(begin).await?;
+            Ok::<_, PgError>(client)
+        })?
     }
 
     /// Whether the database answers: a connection from the pool (a new one
@@ -170,7 +176,7 @@ impl PgLog {
     /// Rolls back the open transaction of `client` in the background; the
     /// connection goes back to the pool only after its ROLLBACK (a broken
     /// one is discarded by the pool's recycling check).
-    pub(crate) fn roll_back(&self, client: std::sync::Arc<deadpool_postgres::Object>) {
+    pub(crate) fn roll_back(&self, client: Arc<Object>) {
         self.spawn(async move {
             if let Err(e) = client.batch_execute("ROLLBACK").await {
                 tracing::debug!(error = %e, "rolling back an abandoned transaction failed");

@@ -41,15 +41,7 @@ impl Drop for PgReader {
 impl PgLog {
     /// Opens a read-only snapshot of the database (blocks, like every call of the log).
     pub fn reader(&self) -> Result<PgReader, PgError> {
-        let pool = self.pool();
-        let client = self.run(async move {
-            let client = pool.get().await?;
-            client
-                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                .await
-                .map_err(PgError::statement)?;
-            Ok::<_, PgError>(client)
-        })??;
+        let client = self.open("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         Ok(PgReader { log: self.clone(), client: Some(Arc::new(client)) })
     }
 }
