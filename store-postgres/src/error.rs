@@ -31,9 +31,13 @@ pub enum PgError {
     /// PostgreSQL refused a statement (a bug, or a database changed by hand).
     #[error("PostgreSQL refused a statement: {0}")]
     Database(#[source] tokio_postgres::Error),
-    /// The database was migrated by a newer server.
-    #[error("the database has schema version {found}; this server supports up to {supported}; upgrade the server")]
-    TooNew { found: i64, supported: i64 },
+    /// The database was migrated by a newer server past a breaking
+    /// migration this server does not know (ADR 0037).
+    #[error(
+        "the database has schema version {found}, which only a server that knows at least {required} migrations \
+         can serve; this server knows {supported}; upgrade the server"
+    )]
+    TooNew { found: i64, required: i64, supported: i64 },
     /// A stored document or change does not load.
     #[error("stored document {doc} cannot be loaded: {reason}")]
     Corrupt { doc: String, reason: String },

@@ -32,18 +32,50 @@ fn an_unreachable_database_is_a_retryable_connect_error() {
     assert!(err.is_retryable());
 }
 
-/// A database migrated by a newer server is refused, and left as it is.
+/// A database a newer server migrated past a breaking migration is refused,
+/// naming what to do (ADR 0037).
 #[test]
 fn a_database_from_a_newer_server_is_refused() {
     let db = database();
     drop(PgLog::connect(db.url(), options()).expect("a fresh database migrates"));
     let newer = schema_version() as i64 + 1;
-    db.execute(&format!("UPDATE rapport_schema SET version = {newer}")).expect("the statement runs");
+    db.execute(&format!("UPDATE rapport_schema SET version = {newer}, required = {newer}"))
+        .expect("the statement runs");
     let err = PgLog::connect(db.url(), options()).expect_err("a newer schema is refused");
     assert!(
-        matches!(err, PgError::TooNew { found, supported } if found == newer && supported == schema_version() as i64),
+        matches!(err, PgError::TooNew { found, required, supported }
+            if found == newer && required == newer && supported == schema_version() as i64),
         "got {err:?}"
     );
+    assert!(err.to_string().ends_with("upgrade the server"), "{err}");
+}
+
+/// During a rolling upgrade a newer server applies additive migrations this
+/// one does not know: it still serves the database, and leaves the schema
+/// as the newer server left it (ADR 0037).
+#[test]
+fn a_database_with_newer_additive_migrations_is_served() {
+    let db = database();
+    drop(PgLog::connect(db.url(), options()).expect("a fresh database migrates"));
+    let ours = schema_version() as i64;
+    assert_eq!(
+        db.query_i64("SELECT required FROM rapport_schema").expect("reads"),
+        ours,
+        "every migration so far is breaking"
+    );
+    let newer = ours + 2;
+    db.execute(&format!("UPDATE rapport_schema SET version = {newer}")).expect("the statement runs");
+    let log = PgLog::connect(db.url(), options()).expect("additive migrations newer than this server are served");
+    let (doc, changes) = edits(None, 1, 2);
+    let mut tx = log.begin().expect("a transaction begins");
+    tx.append("a", &changes, doc).expect("appended");
+    tx.commit().expect("committed");
+    assert_eq!(
+        db.query_i64("SELECT version FROM rapport_schema").expect("reads"),
+        newer,
+        "the schema is left as it was"
+    );
+    assert_eq!(db.query_i64("SELECT required FROM rapport_schema").expect("reads"), ours);
 }
 
 /// A transaction dropped without COMMIT stores nothing, and its connection
