@@ -22,8 +22,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo build (the binaries the end-to-end tests start)"
 cargo build --workspace --bins --locked
 
-echo "== release 0.1.0 of the desktop client, for the compatibility tests"
-scripts/build-0.1.0.sh
+echo "== release 0.1.0's desktop client and 0.2.0's server, for the compatibility tests"
+scripts/build-release.sh 0.1.0 0.2.0
 
 echo "== cargo test"
 cargo test --workspace --locked

@@ -31,6 +31,19 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
+/// A binary of an earlier release, built from this repository's history by
+/// `scripts/build-release.sh` (scripts/test-all.sh runs it first):
+/// `release_bin("0.1.0", "rapport")`, `release_bin("0.2.0", "rapport-server")`.
+pub fn release_bin(release: &str, name: &str) -> PathBuf {
+    let path = bin_dir().parent().unwrap().join("compat").join(release).join(name);
+    assert!(
+        path.exists(),
+        "{} is not built; run scripts/build-release.sh {release} first (scripts/test-all.sh does)",
+        path.display()
+    );
+    path
+}
+
 /// Creates a user with a device on a stopped server's data directory; returns its token.
 pub fn add_user(data: &Path, name: &str, role: &str) -> String {
     let out = Command::new(bin("rapport-server"))
@@ -63,7 +76,13 @@ impl Server {
     /// Starts a server with more `serve` arguments (e.g. `--tls-cert FILE --tls-key FILE`,
     /// `--min-client-version 0.2.0`).
     pub fn start_with<S: AsRef<std::ffi::OsStr>>(data: &Path, listen: &str, extra: &[S]) -> Server {
-        let mut child = Command::new(bin("rapport-server"))
+        Self::start_program(&bin("rapport-server"), data, listen, extra)
+    }
+
+    /// Starts `program`, a `rapport-server` of this or an earlier release
+    /// (`release_bin`), like `start_with`.
+    pub fn start_program<S: AsRef<std::ffi::OsStr>>(program: &Path, data: &Path, listen: &str, extra: &[S]) -> Server {
+        let mut child = Command::new(program)
             .args(["serve", "--data"])
             .arg(data)
             .args(["--listen", listen])

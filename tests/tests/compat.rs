@@ -3,24 +3,18 @@
 //! their replica files, losing nothing.
 //!
 //! The 0.1.0 desktop client is built from this repository's history by
-//! `scripts/build-0.1.0.sh` (scripts/test-all.sh runs it first).
+//! `scripts/build-release.sh 0.1.0` (scripts/test-all.sh runs it first).
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use rapport_e2e::{Desktop, Server, bin_dir};
+use rapport_e2e::{Desktop, Server, release_bin};
 use serde_json::Value;
 
 /// The 0.1.0 `rapport` binary.
 fn old_rapport() -> PathBuf {
-    let path = bin_dir().parent().unwrap().join("compat/0.1.0/rapport");
-    assert!(
-        path.exists(),
-        "{} is not built; run scripts/build-0.1.0.sh first (scripts/test-all.sh does)",
-        path.display()
-    );
-    path
+    release_bin("0.1.0", "rapport")
 }
 
 /// A desktop running release 0.1.0.

@@ -3,21 +3,18 @@
 //! client_too_old` with the minimum, says so plainly, and keeps its unsent
 //! edits on the device; once the minimum is lowered again they sync.
 //! Through real server processes, today's `rapport` and release 0.1.0's
-//! (built from history by scripts/build-0.1.0.sh).
+//! (built from history by scripts/build-release.sh 0.1.0).
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use rapport_e2e::{Desktop, Server, bin_dir};
+use rapport_e2e::{Desktop, Server, release_bin};
 use serde_json::Value;
 
 /// Runs release 0.1.0's `rapport` on a replica directory.
 fn old(dir: &std::path::Path, args: &[&str]) -> Output {
-    let path: PathBuf = bin_dir().parent().unwrap().join("compat/0.1.0/rapport");
-    assert!(path.exists(), "{} is not built; run scripts/build-0.1.0.sh first", path.display());
-    Command::new(path).arg("--replica").arg(dir).args(args).output().unwrap()
+    Command::new(release_bin("0.1.0", "rapport")).arg("--replica").arg(dir).args(args).output().unwrap()
 }
 
 fn old_ok(dir: &std::path::Path, args: &[&str]) -> String {
