@@ -38,7 +38,7 @@ cargo test --workspace --locked
 # min_client and wipe) run again too, unaffected by the variable.
 echo "== the server's suites again, on PostgreSQL"
 RAPPORT_TEST_BACKEND=postgres cargo test --workspace --locked \
-  --test adversarial --test auth --test directory --test drill --test errors --test known_at \
+  --test adversarial --test admin_nodes --test auth --test directory --test drill --test errors --test known_at \
   --test late_edits --test live --test metrics --test min_client --test permissions \
   --test reassignment --test refused_edits --test relay --test reports --test sync_http --test web \
   --test whoami --test wipe

@@ -78,6 +78,8 @@ struct Shared {
     backups: backup::Backups,
     /// The oldest client accepted (`--min-client-version`).
     min_client: Option<min_client::ClientVersion>,
+    /// This process as a node: name, release, start time.
+    node: backend::ThisNode,
 }
 
 impl AppState {
@@ -96,6 +98,7 @@ impl AppState {
                 revocations: tokio::sync::watch::channel(0).0,
                 backups: backup::Backups { database: config.database_path(), dir: config.backup.dir.clone() },
                 min_client: config.min_client_version,
+                node: backend::ThisNode::new(&config.node_name),
             }),
         }
     }
@@ -118,6 +121,11 @@ impl AppState {
     /// Changes when a device was revoked or a user deleted.
     pub fn revocations(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.revocations.subscribe()
+    }
+
+    /// This process as a node.
+    pub fn this_node(&self) -> &backend::ThisNode {
+        &self.inner.node
     }
 
     /// What the routes store through: the node's SQLite file or the shared PostgreSQL database.
@@ -173,12 +181,15 @@ pub async fn run(
 
     let closing = Closing::default();
     let state = AppState::new(backend.clone(), metrics, &config, closing.clone());
-    let compaction = match &backend {
+    let (compaction, node_report) = match &backend {
         Backend::Postgres(node) => {
             follow_database(&state, node);
-            Some(node.spawn_compaction(config.db.compact_interval, config.db.compact_after, closing.watch()))
+            (
+                Some(node.spawn_compaction(config.db.compact_interval, config.db.compact_after, closing.watch())),
+                Some(node.spawn_node_report(state.this_node().clone(), closing.watch())),
+            )
         }
-        Backend::Sqlite(_) => None,
+        Backend::Sqlite(_) => (None, None),
     };
     let schedule = match (config.backup.dir.is_some(), config.backup.every, &backend) {
         (true, Some(every), Backend::Sqlite(db)) => Some(backup::spawn_schedule(
@@ -212,6 +223,11 @@ pub async fn run(
         && compaction.await.is_err()
     {
         tracing::error!("compaction ended abnormally");
+    }
+    if let Some(report) = node_report
+        && report.await.is_err()
+    {
+        tracing::error!("the node's reports ended abnormally");
     }
     if !closing.wait(SOCKET_CLOSE_GRACE).await {
         tracing::warn!("some live sockets did not close in time");

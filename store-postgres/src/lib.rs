@@ -37,6 +37,8 @@
 //! * [`PgLog::import`] loads a whole deployment (a SQLite server's, for
 //!   `rapport-server migrate --from-data`) into an empty database, keeping
 //!   ids and log positions ([`import`]; ADR `docs/adr/0029-migrate-to-postgres.md`).
+//! * [`PgLog::report_node`] and [`PgLog::nodes`]: which release every node
+//!   serving from the database runs (ADR `docs/adr/0037-rolling-upgrades.md`).
 //! * [`cluster::TestDatabase`] makes throwaway databases for tests, and
 //!   [`cluster::ReplicatedPair`] a primary with a synchronous standby for
 //!   failover tests (ADR `docs/adr/0025-postgres-failover.md`).
@@ -63,6 +65,7 @@ mod error;
 pub mod import;
 mod log;
 mod migrate;
+mod nodes;
 mod read;
 mod reports;
 mod sync;
@@ -77,6 +80,7 @@ pub use error::PgError;
 pub use import::PgImport;
 pub use log::{PgLog, PgOptions};
 pub use migrate::schema_version;
+pub use nodes::NodeSeen;
 pub use read::PgReader;
 pub use sync::SyncAnswer;
 pub use transaction::PgTransaction;

@@ -38,7 +38,6 @@ impl Migration {
         Migration { sql, additive: false }
     }
 
-    #[allow(dead_code)] // the first additive migration is still to come
     const fn additive(sql: &'static str) -> Migration {
         Migration { sql, additive: true }
     }
@@ -46,7 +45,7 @@ impl Migration {
 
 /// The migrations, oldest first. Append only; a new one is additive unless
 /// it cannot be (ADR 0037). The first eight came before any release served
-/// from PostgreSQL, so they count as breaking.
+/// from PostgreSQL (0.2.0 knows 1-8), so they count as breaking.
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration::breaking(include_str!("../migrations/0001_log.sql")),
     Migration::breaking(include_str!("../migrations/0002_directory.sql")),
@@ -56,6 +55,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration::breaking(include_str!("../migrations/0006_reports.sql")),
     Migration::breaking(include_str!("../migrations/0007_field_changes.sql")),
     Migration::breaking(include_str!("../migrations/0008_report_collation.sql")),
+    // 0.3.0
+    Migration::additive(include_str!("../migrations/0009_nodes.sql")),
 ];
 
 /// The advisory lock key of migrations ("rapport" and 1).

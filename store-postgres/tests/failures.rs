@@ -58,11 +58,8 @@ fn a_database_with_newer_additive_migrations_is_served() {
     let db = database();
     drop(PgLog::connect(db.url(), options()).expect("a fresh database migrates"));
     let ours = schema_version() as i64;
-    assert_eq!(
-        db.query_i64("SELECT required FROM rapport_schema").expect("reads"),
-        ours,
-        "every migration so far is breaking"
-    );
+    let required = db.query_i64("SELECT required FROM rapport_schema").expect("reads");
+    assert_eq!(required, 8, "migrations 1-8 are breaking, 9 (nodes) is additive");
     let newer = ours + 2;
     db.execute(&format!("UPDATE rapport_schema SET version = {newer}")).expect("the statement runs");
     let log = PgLog::connect(db.url(), options()).expect("additive migrations newer than this server are served");
@@ -75,7 +72,7 @@ fn a_database_with_newer_additive_migrations_is_served() {
         newer,
         "the schema is left as it was"
     );
-    assert_eq!(db.query_i64("SELECT required FROM rapport_schema").expect("reads"), ours);
+    assert_eq!(db.query_i64("SELECT required FROM rapport_schema").expect("reads"), required);
 }
 
 /// A transaction dropped without COMMIT stores nothing, and its connection

@@ -5,7 +5,9 @@
 //! migrates the shared database on its way up; the old ones keep serving
 //! it, and an old node that restarts meanwhile serves it too. Live pushes,
 //! revocations and reports work across the two versions, and nothing
-//! acknowledged is lost. A database past a breaking migration is refused
+//! acknowledged is lost. The new release's store migration (9, the nodes'
+//! reports) is additive, so 0.2.0 serves and restarts on the migrated
+//! database; the nodes listed by `GET /v1/admin/nodes` show the upgrade. A database past a breaking migration is refused
 //! by the old release with "upgrade the server".
 #![allow(clippy::unwrap_used)]
 
@@ -47,6 +49,28 @@ fn schema(db: &TestDatabase) -> (i64, i64) {
         db.query_i64("SELECT version FROM rapport_schema").unwrap(),
         db.query_i64("SELECT required FROM rapport_schema").unwrap(),
     )
+}
+
+/// Waits (at most `LIVE_WAIT`; nodes report themselves every 10 s) until
+/// `node` lists exactly `expected` as its live nodes: (name, release).
+fn wait_for_live_nodes(node: &Server, expected: &[(&str, &str)]) {
+    let deadline = Instant::now() + LIVE_WAIT;
+    loop {
+        let (status, answer) = node.admin_get("/v1/admin/nodes");
+        assert_eq!(status, 200, "{answer}");
+        let live: Vec<(String, String)> = answer["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["live"] == true)
+            .map(|n| (n["name"].as_str().unwrap().to_owned(), n["release"].as_str().unwrap().to_owned()))
+            .collect();
+        if live.iter().map(|(n, r)| (n.as_str(), r.as_str())).eq(expected.iter().copied()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{} lists {live:?}, not {expected:?}", node.url);
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// One round: every device makes an edit (a new account now and then, else
@@ -107,10 +131,14 @@ fn old_and_new_nodes_serve_one_database_side_by_side_through_an_upgrade() {
     assert!(std::mem::replace(&mut nodes[0], start_node(&new, root.path(), db.url(), "node-0")).stop().success());
     let (version, required) = schema(&db);
     assert_eq!(version, rapport_store_postgres::schema_version() as i64, "the new node migrated the database");
-    assert!(required <= 8, "every migration since 0.2.0 is additive (required {required})");
+    assert!(version > 8, "this build has store migrations 0.2.0 does not know");
+    assert_eq!(required, 8, "every migration since 0.2.0 is additive");
     for r in 0..3 {
         round(&rt, &nodes, &mut devices, &mut acked, &mut rng, &format!("mixed/{r}"));
     }
+    // The new node reports itself (store migration 9); 0.2.0 does not.
+    let this = env!("CARGO_PKG_VERSION");
+    wait_for_live_nodes(&nodes[0], &[("node-0", this)]);
 
     // Across the two versions: a push through the new node reaches a live
     // socket on the old one, and the other way round.
@@ -186,6 +214,9 @@ fn old_and_new_nodes_serve_one_database_side_by_side_through_an_upgrade() {
     // Step 2: node-1 is replaced too; everyone converges on this build alone.
     assert!(std::mem::replace(&mut nodes[1], start_node(&new, root.path(), db.url(), "node-1")).stop().success());
     round(&rt, &nodes, &mut devices, &mut acked, &mut rng, "upgraded");
+    for node in &nodes {
+        wait_for_live_nodes(node, &[("node-0", this), ("node-1", this)]);
+    }
     let (token, _) = add_user(&nodes[1], "auditor", "office", &[]);
     let mut fresh = Device::new(root.path(), "auditor", token);
     fresh.sync(&rt, &nodes[0]).unwrap();

@@ -11,6 +11,7 @@
 //! on PostgreSQL ([`Backend::sqlite`]).
 
 mod group;
+mod nodes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,7 @@ use crate::error::{ApiError, ServerError};
 use crate::metrics::Metrics;
 use crate::reports::sql::{ReportDb, SqlError};
 use group::GroupCommitter;
+pub use nodes::{NODE_REPORT_EVERY, ThisNode};
 
 /// How often a node reads the head when no notification came (the head
 /// watcher's fallback; ADR 0031).

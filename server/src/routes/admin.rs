@@ -44,6 +44,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_audit))
         .routes(routes!(list_actions))
         .routes(routes!(backup))
+        .routes(routes!(list_nodes))
 }
 
 /// The request body, or a 400 naming what is wrong with it (413 if too large).
@@ -604,4 +605,52 @@ async fn backup(
         bytes: info.bytes as u64,
         millis: info.millis as u64,
     }))
+}
+
+/// A server node serving from the database, as it last reported itself.
+#[derive(Debug, Serialize, ToSchema)]
+struct NodeInfo {
+    /// The node's name (`--node-name`, default the host name).
+    name: String,
+    /// The release it runs, e.g. `0.3.0`.
+    release: String,
+    /// How many migrations of its database it knows: the SQLite server's
+    /// migrations, or on PostgreSQL the store's.
+    schema_version: i64,
+    /// When it started, milliseconds since the Unix epoch (UTC), by its clock.
+    started_at: i64,
+    /// When it last reported itself (a PostgreSQL node does every 10 s), milliseconds since the Unix epoch (UTC).
+    seen_at: i64,
+    /// Whether it reported itself in the last three intervals, by the clock
+    /// of the node that answers: false for a node that stopped or died.
+    live: bool,
+}
+
+/// The nodes serving from this database.
+#[derive(Debug, Serialize, ToSchema)]
+struct NodeList {
+    nodes: Vec<NodeInfo>,
+}
+
+/// The server nodes serving from this database and the release each runs,
+/// to follow a rolling upgrade (ADR 0037). A SQLite server lists itself;
+/// PostgreSQL nodes of 0.2.0 do not report themselves and are not listed;
+/// a node silent for a week is forgotten.
+#[utoipa::path(get, path = "/v1/admin/nodes", tag = "admin", responses((status = 200, body = NodeList)))]
+async fn list_nodes(State(state): State<AppState>) -> Result<Json<NodeList>, ApiError> {
+    let seen = state.backend().nodes(state.this_node()).await?;
+    let now = crate::db::now_millis();
+    let live_within = 3 * i64::try_from(crate::backend::NODE_REPORT_EVERY.as_millis()).unwrap_or(i64::MAX);
+    let nodes = seen
+        .into_iter()
+        .map(|n| NodeInfo {
+            live: now.saturating_sub(n.seen_at) <= live_within,
+            name: n.name,
+            release: n.release,
+            schema_version: n.schema_version,
+            started_at: n.started_at,
+            seen_at: n.seen_at,
+        })
+        .collect();
+    Ok(Json(NodeList { nodes }))
 }
