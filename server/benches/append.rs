@@ -1,4 +1,5 @@
-//! Server CPU per accepted change on each backend (issue 15).
+//! Server CPU per accepted change and per pulled document on each backend
+//! (issue 15).
 //!
 //! One device pushes single edits, one sync request each, through each
 //! backend's request handling as a node runs it, without HTTP: the SQLite
@@ -19,6 +20,13 @@
 //! CPU, all threads: `CLOCK_PROCESS_CPUTIME_ID`), and for PostgreSQL the
 //! CPU of the `postgres` processes (`/proc/*/schedstat`; every such process
 //! on the machine counts, so run it on a quiet one).
+//!
+//! **Per pulled document**: a second device of the same user, fresh, pulls
+//! every account in as many requests as the limits ask; the same costs are
+//! measured over the backend's handling of those requests and divided by
+//! the documents pulled. The anchor reads every stored change row of the
+//! same log in one query (`SELECT doc_id, bytes FROM changes`), the least a
+//! pull must read.
 //!
 //! * `cargo bench -p rapport-server --bench append`: 1,000 changes per row.
 //! * `RAPPORT_BENCH_CHANGES=N` sets the changes per row.
@@ -50,11 +58,17 @@ trait Backend {
     fn anchor(&mut self, bytes: &[u8]);
     /// CPU of the database server's processes, if it has its own.
     fn server_cpu(&self) -> Option<Duration>;
+    /// Reads every stored change row: (rows, bytes).
+    fn read_log(&mut self) -> (usize, usize);
+    /// A fresh device of the user `device` belongs to.
+    fn second_device(&self, user: &str) -> Device;
 }
 
 struct Sqlite {
     log: LogFile,
     anchor: rusqlite::Connection,
+    /// A second connection to the log's file, for the pull's anchor.
+    reader: rusqlite::Connection,
 }
 
 impl Backend for Sqlite {
@@ -80,6 +94,22 @@ impl Backend for Sqlite {
     fn server_cpu(&self) -> Option<Duration> {
         None
     }
+
+    fn read_log(&mut self) -> (usize, usize) {
+        let mut statement = self.reader.prepare("SELECT doc_id, bytes FROM changes").unwrap();
+        let mut rows = statement.query([]).unwrap();
+        let (mut n, mut bytes) = (0, 0);
+        while let Some(row) = rows.next().unwrap() {
+            let _doc: String = row.get(0).unwrap();
+            bytes += row.get_ref(1).unwrap().as_blob().unwrap().len();
+            n += 1;
+        }
+        (n, bytes)
+    }
+
+    fn second_device(&self, user: &str) -> Device {
+        fresh_device(&self.log.directory(), user)
+    }
 }
 
 struct Postgres {
@@ -104,6 +134,14 @@ impl Backend for Postgres {
     fn server_cpu(&self) -> Option<Duration> {
         Some(postgres_cpu())
     }
+
+    fn read_log(&mut self) -> (usize, usize) {
+        self.anchor.read_log()
+    }
+
+    fn second_device(&self, user: &str) -> Device {
+        fresh_device(&self.log.directory(), user)
+    }
 }
 
 /// The anchor's connection to PostgreSQL: a plain client on a runtime of its own.
@@ -126,6 +164,13 @@ mod postgres_anchor {
                 client
             });
             Anchor { runtime, client }
+        }
+
+        pub fn read_log(&mut self) -> (usize, usize) {
+            self.runtime.block_on(async {
+                let rows = self.client.query("SELECT doc_id, bytes FROM changes", &[]).await.unwrap();
+                (rows.len(), rows.iter().map(|r| r.get::<_, &[u8]>(1).len()).sum())
+            })
         }
 
         pub fn insert(&mut self, bytes: &[u8]) {
@@ -171,6 +216,51 @@ fn device(directory: &impl DirectoryStore) -> Device {
     let dir = tempfile::tempdir().unwrap();
     let replica = Replica::open(dir.path().join("replica.db"), &DeviceIdentity::new("Ірина", "desktop")).unwrap();
     Device { principal, replica, accounts: Vec::new(), _dir: dir }
+}
+
+/// Another device of `user`, holding nothing yet.
+fn fresh_device(directory: &impl DirectoryStore, user: &str) -> Device {
+    let created = directory.add_device(user, "phone").expect("a device is added");
+    let principal = directory.authenticate(&TokenHash::of(&created.token)).unwrap().expect("the token is known");
+    let dir = tempfile::tempdir().unwrap();
+    let replica = Replica::open(dir.path().join("replica.db"), &DeviceIdentity::new(user, "phone")).unwrap();
+    Device { principal, replica, accounts: Vec::new(), _dir: dir }
+}
+
+/// A fresh device pulls everything; the costs of the backend's handling
+/// per document pulled, and the anchor's (one read of the whole log) per
+/// document.
+fn pull(backend: &mut dyn Backend, documents: usize) -> (Cost, Cost) {
+    let mut fresh = backend.second_device("Ірина");
+    let (mut wall, mut node, mut server) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    loop {
+        let (request, plan) = fresh.replica.sync_request(SyncLimits::default()).unwrap();
+        let pg0 = backend.server_cpu();
+        let (cpu0, t0) = (process_cpu(), Instant::now());
+        let response = backend.sync(&fresh.principal, &request);
+        wall += t0.elapsed();
+        node += process_cpu() - cpu0;
+        if let (Some(before), Some(after)) = (pg0, backend.server_cpu()) {
+            server += after - before;
+        }
+        let report = fresh.replica.sync_apply(&plan, &response).unwrap();
+        if !report.more {
+            break;
+        }
+    }
+    assert_eq!(fresh.replica.account_ids().unwrap().len(), documents, "every account pulled");
+    let n = documents as u32;
+    let ours = Cost { wall: wall / n, node: node / n, server: backend.server_cpu().map(|_| server / n) };
+    let pg0 = backend.server_cpu();
+    let (cpu0, t0) = (process_cpu(), Instant::now());
+    let (rows, _) = backend.read_log();
+    let (wall, node) = (t0.elapsed() / n, (process_cpu() - cpu0) / n);
+    assert!(rows >= documents);
+    let server = match (pg0, backend.server_cpu()) {
+        (Some(before), Some(after)) => Some((after - before) / n),
+        _ => None,
+    };
+    (ours, Cost { wall, node, server })
 }
 
 fn sync(backend: &mut dyn Backend, device: &mut Device) {
@@ -273,6 +363,11 @@ fn measure(backend: &mut dyn Backend, device: &mut Device, n: usize) {
         println!("{:<10} {:<24} anchor: {}", "", "", base.show());
         println!("{:<10} {:<24} wall ratio {ratio:.2}×", "", "");
     }
+    let (ours, base) = pull(backend, device.accounts.len());
+    let ratio = ours.wall.as_secs_f64() / base.wall.as_secs_f64();
+    println!("{:<10} {:<24} ours: {}", backend.name(), "per pulled document", ours.show());
+    println!("{:<10} {:<24} anchor: {} (one read of every change row)", "", "", base.show());
+    println!("{:<10} {:<24} wall ratio {ratio:.2}×", "", "");
 }
 
 fn main() {
@@ -292,7 +387,8 @@ fn main() {
              CREATE TABLE anchor (seq INTEGER PRIMARY KEY, bytes BLOB NOT NULL);",
         )
         .unwrap();
-    let mut sqlite = Sqlite { log, anchor };
+    let reader = rusqlite::Connection::open(dir.path().join("rapport.db")).unwrap();
+    let mut sqlite = Sqlite { log, anchor, reader };
     let mut device_s = device(&sqlite.log.directory());
     measure(&mut sqlite, &mut device_s, n);
 

@@ -1,4 +1,4 @@
-//! `/v1/admin/...`: users, teams, devices and the audit log, as JSON, for
+//! `/v1/admin/...`: users, teams, devices, the audit log and the nodes, as JSON, for
 //! devices of admin users. The same operations as the `rapport-server`
 //! management commands, for when the server holds the database.
 //!

@@ -58,8 +58,15 @@ pub(super) async fn live(
     Ok(ws
         .max_message_size(limit)
         .max_frame_size(limit)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| Session::new(state, principal).run(socket)))
 }
+
+/// The chunk a live socket reads at a time. tungstenite's default, 128 KiB,
+/// is zero-filled at the first read and kept for the socket's life: most of
+/// an idle socket's memory (docs/BENCHMARKS.md, the fleet's (g)). A push of
+/// a megabyte arrives in more reads; no message is refused for it.
+const READ_BUFFER: usize = 8 * 1024;
 
 /// The headers of a WebSocket opening handshake, as the server checks them
 /// (case-insensitively, as RFC 6455 says).
