@@ -232,35 +232,21 @@ fn fresh_device(directory: &impl DirectoryStore, user: &str) -> Device {
 /// document.
 fn pull(backend: &mut dyn Backend, documents: usize) -> (Cost, Cost) {
     let mut fresh = backend.second_device("Ірина");
-    let (mut wall, mut node, mut server) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut spent = Spent::default();
     loop {
         let (request, plan) = fresh.replica.sync_request(SyncLimits::default()).unwrap();
-        let pg0 = backend.server_cpu();
-        let (cpu0, t0) = (process_cpu(), Instant::now());
-        let response = backend.sync(&fresh.principal, &request);
-        wall += t0.elapsed();
-        node += process_cpu() - cpu0;
-        if let (Some(before), Some(after)) = (pg0, backend.server_cpu()) {
-            server += after - before;
-        }
+        let response = spent.time(backend, |b| b.sync(&fresh.principal, &request));
         let report = fresh.replica.sync_apply(&plan, &response).unwrap();
         if !report.more {
             break;
         }
     }
     assert_eq!(fresh.replica.account_ids().unwrap().len(), documents, "every account pulled");
-    let n = documents as u32;
-    let ours = Cost { wall: wall / n, node: node / n, server: backend.server_cpu().map(|_| server / n) };
-    let pg0 = backend.server_cpu();
-    let (cpu0, t0) = (process_cpu(), Instant::now());
-    let (rows, _) = backend.read_log();
-    let (wall, node) = (t0.elapsed() / n, (process_cpu() - cpu0) / n);
+    let ours = spent.per(backend, documents);
+    let mut read = Spent::default();
+    let (rows, _) = read.time(backend, |b| b.read_log());
     assert!(rows >= documents);
-    let server = match (pg0, backend.server_cpu()) {
-        (Some(before), Some(after)) => Some((after - before) / n),
-        _ => None,
-    };
-    (ours, Cost { wall, node, server })
+    (ours, read.per(backend, documents))
 }
 
 fn sync(backend: &mut dyn Backend, device: &mut Device) {
@@ -310,9 +296,40 @@ impl Cost {
     }
 }
 
+/// Sums of the costs of the backend's handling of requests.
+#[derive(Default)]
+struct Spent {
+    wall: Duration,
+    node: Duration,
+    server: Duration,
+}
+
+impl Spent {
+    /// Runs `work` on the backend, adding up its wall time, this process's
+    /// CPU and the database server's.
+    fn time<T>(&mut self, backend: &mut dyn Backend, work: impl FnOnce(&mut dyn Backend) -> T) -> T {
+        // Read outside the node's measured CPU: scanning /proc costs more than a request.
+        let pg0 = backend.server_cpu();
+        let (cpu0, t0) = (process_cpu(), Instant::now());
+        let out = work(&mut *backend);
+        self.wall += t0.elapsed();
+        self.node += process_cpu() - cpu0;
+        if let (Some(before), Some(after)) = (pg0, backend.server_cpu()) {
+            self.server += after - before;
+        }
+        out
+    }
+
+    /// Per unit, of `n`.
+    fn per(&self, backend: &dyn Backend, n: usize) -> Cost {
+        let n = n as u32;
+        Cost { wall: self.wall / n, node: self.node / n, server: backend.server_cpu().map(|_| self.server / n) }
+    }
+}
+
 /// Pushes `n` single edits, each in its own sync request; only the backend's handling is timed.
 fn edits(backend: &mut dyn Backend, device: &mut Device, n: usize, field: &str) -> (Cost, Vec<Vec<u8>>) {
-    let (mut wall, mut node, mut server) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut spent = Spent::default();
     let mut bytes = Vec::with_capacity(n);
     for i in 0..n {
         let id = device.accounts[i % device.accounts.len()];
@@ -320,37 +337,22 @@ fn edits(backend: &mut dyn Backend, device: &mut Device, n: usize, field: &str) 
         device.replica.edit(id, |e| e.set_field(field, &value)).unwrap();
         let (request, plan) = device.replica.sync_request(SyncLimits::default()).unwrap();
         bytes.push(request.push.iter().flat_map(|d| d.changes.iter()).next().cloned().expect("one change pushed"));
-        // Read outside the node's measured CPU: scanning /proc costs more than a request.
-        let pg0 = backend.server_cpu();
-        let (cpu0, t0) = (process_cpu(), Instant::now());
-        let response = backend.sync(&device.principal, &request);
-        wall += t0.elapsed();
-        node += process_cpu() - cpu0;
-        if let (Some(before), Some(after)) = (pg0, backend.server_cpu()) {
-            server += after - before;
-        }
+        let response = spent.time(backend, |b| b.sync(&device.principal, &request));
         let report = device.replica.sync_apply(&plan, &response).unwrap();
         assert!(report.rejected.is_empty() && !report.more, "{report:?}");
     }
-    let per = |d: Duration| d / n as u32;
-    let server = backend.server_cpu().map(|_| per(server));
-    (Cost { wall: per(wall), node: per(node), server }, bytes)
+    (spent.per(backend, n), bytes)
 }
 
 /// The anchor: one INSERT and COMMIT per change, sequential.
 fn anchor(backend: &mut dyn Backend, bytes: &[Vec<u8>]) -> Cost {
-    let pg0 = backend.server_cpu();
-    let (cpu0, t0) = (process_cpu(), Instant::now());
-    for b in bytes {
-        backend.anchor(b);
-    }
-    let n = bytes.len() as u32;
-    let (wall, node) = (t0.elapsed() / n, (process_cpu() - cpu0) / n);
-    let server = match (pg0, backend.server_cpu()) {
-        (Some(before), Some(after)) => Some((after - before) / n),
-        _ => None,
-    };
-    Cost { wall, node, server }
+    let mut spent = Spent::default();
+    spent.time(backend, |b| {
+        for change in bytes {
+            b.anchor(change);
+        }
+    });
+    spent.per(backend, bytes.len())
 }
 
 fn measure(backend: &mut dyn Backend, device: &mut Device, n: usize) {

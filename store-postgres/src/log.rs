@@ -138,6 +138,16 @@ impl PgLog {
         })?
     }
 
+    /// How many documents the log holds, whichever node stored them.
+    pub fn document_count(&self) -> Result<u64, PgError> {
+        let pool = self.inner.pool.clone();
+        self.run(async move {
+            let client = pool.get().await?;
+            let row = client.query_one("SELECT count(*) FROM documents", &[]).await.map_err(PgError::statement)?;
+            Ok::<_, PgError>(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+        })?
+    }
+
     /// Connections open now, and how many of them are idle in the pool.
     pub fn pool_status(&self) -> (usize, usize) {
         let status = self.inner.pool.status();

@@ -110,17 +110,7 @@ fn three_reps_and_the_office_converge_through_random_nodes() {
 
     // Every node reports from the shared rows: the same open conflicts and
     // the same figures, whichever node is asked.
-    for report in ["open-conflicts", "lifecycle", "contact-depth"] {
-        let answers: Vec<serde_json::Value> = nodes
-            .iter()
-            .map(|node| {
-                let (status, answer) = node.admin_get(&format!("/v1/reports/{report}"));
-                assert_eq!(status, 200, "{report} through {}: {answer}", node.url);
-                answer
-            })
-            .collect();
-        assert!(answers.iter().all(|a| *a == answers[0]), "{report} differs between nodes: {answers:#?}");
-    }
+    same_reports_everywhere(&nodes, &["open-conflicts", "lifecycle", "contact-depth"]);
     let (_, conflicts) = nodes[2].admin_get("/v1/reports/open-conflicts");
     let listed: Vec<(&str, &str)> = conflicts["rows"]
         .as_array()

@@ -194,6 +194,21 @@ impl Backend {
         }
     }
 
+    /// Brings the gauges that only the database knows up to date before a
+    /// scrape: on PostgreSQL the documents every node stored (one count; if
+    /// the database cannot answer, the gauge keeps its last value and the
+    /// scrape goes on). The SQLite server keeps them as it writes.
+    pub async fn refresh_gauges(&self) {
+        if let Backend::Postgres(node) = self {
+            let metrics = node.metrics.clone();
+            let counted = node.blocking(|log| Ok(log.document_count()?)).await;
+            match counted {
+                Ok(n) => metrics.set_documents(n),
+                Err(e) => tracing::warn!(error = %e, "cannot count the stored documents for /metrics"),
+            }
+        }
+    }
+
     /// The principal of a device token, or `None` if it is unknown, revoked
     /// or its user deleted. On PostgreSQL every request asks the database,
     /// so a device revoked through any node is refused by every node from

@@ -48,5 +48,6 @@ pub(super) async fn healthz(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "Every metric in the OpenMetrics text format, each sample labelled with the node's name.", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String))
 )]
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.backend().refresh_gauges().await;
     ([(CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], state.metrics().render())
 }

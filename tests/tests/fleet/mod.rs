@@ -125,3 +125,19 @@ pub async fn closed_with(ws: &mut Socket) -> Option<CloseCode> {
     }
     None
 }
+
+/// Asks every node for each of `reports` and checks that all answer the
+/// same: the nodes report from the shared rows, whichever is asked.
+pub fn same_reports_everywhere(nodes: &[Server], reports: &[&str]) {
+    for report in reports {
+        let answers: Vec<serde_json::Value> = nodes
+            .iter()
+            .map(|node| {
+                let (status, answer) = node.admin_get(&format!("/v1/reports/{report}"));
+                assert_eq!(status, 200, "{report} through {}: {answer}", node.url);
+                answer
+            })
+            .collect();
+        assert!(answers.iter().all(|a| *a == answers[0]), "{report} differs between nodes: {answers:#?}");
+    }
+}
