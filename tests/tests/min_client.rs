@@ -12,6 +12,12 @@ use std::time::{Duration, Instant};
 use rapport_e2e::{Desktop, Server, release_bin};
 use serde_json::Value;
 
+/// The minor release after today's client (this crate shares its version).
+fn next_release() -> String {
+    let minor: u32 = env!("CARGO_PKG_VERSION_MINOR").parse().unwrap();
+    format!("{}.{}.0", env!("CARGO_PKG_VERSION_MAJOR"), minor + 1)
+}
+
 /// Runs release 0.1.0's `rapport` on a replica directory.
 fn old(dir: &std::path::Path, args: &[&str]) -> Output {
     Command::new(release_bin("0.1.0", "rapport")).arg("--replica").arg(dir).args(args).output().unwrap()
@@ -40,18 +46,19 @@ fn today_s_client_below_the_minimum_is_told_to_update_and_keeps_its_edits() {
     ana.ok(&["account", "set", &acme, "party.industry", "Paper"]);
     ana.ok(&["account", "add", "--name", "Globex"]);
 
-    // A server that needs a release newer than today's client (as a 0.3.0 server might).
+    // A server that needs a release newer than today's client (the next one).
     let addr = server.addr();
     assert!(server.stop().success());
-    let server = Server::start_with(&data, &addr, &["--min-client-version", "0.3.0"]);
+    let next = next_release();
+    let server = Server::start_with(&data, &addr, &["--min-client-version", &next]);
     let out = ana.run(&["sync"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("this app is too old for the server at")
-            && stderr.contains(
-                "(it needs version 0.3.0 or later); update the app; your 2 unsent change(s) are kept on this device"
-            ),
+            && stderr.contains(&format!(
+                "(it needs version {next} or later); update the app; your 2 unsent change(s) are kept on this device"
+            )),
         "{stderr}"
     );
     assert_eq!(ana.json(&["status", "--json"])["unsynced_docs"], 2, "the edits stay on the device");
@@ -65,7 +72,7 @@ fn today_s_client_below_the_minimum_is_told_to_update_and_keeps_its_edits() {
     }
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut watch.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(stderr.contains("(it needs version 0.3.0 or later)"), "{stderr}");
+    assert!(stderr.contains(&format!("(it needs version {next} or later)")), "{stderr}");
 
     // The operator lowers the minimum again: the kept edits sync.
     assert!(server.stop().success());
