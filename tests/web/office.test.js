@@ -177,9 +177,13 @@ test('no serious accessibility problems in the office views', async () => {
 test('the office views speak Ukrainian and Russian', async () => {
   await page.selectOption('[data-testid=lang]', 'uk');
   await until('Ukrainian', async () => (await page.textContent('[data-testid=tab-office]')) === 'Дублікати');
-  await until('the groups again', async () => (await page.$$('[data-testid=duplicate-group] legend')).length === 1);
+  // The groups are drawn again in the new language: wait for that drawing,
+  // not for the one already on the page.
+  await until('the groups in Ukrainian', async () => {
+    const legends = await page.$$('[data-testid=duplicate-group] legend');
+    return legends.length === 1 && (await legends[0].textContent()) === 'однаковий реєстраційний код 32145678';
+  });
   assert.equal(await page.textContent('#office-title'), 'Можливі дублікати');
-  assert.equal(await page.textContent('[data-testid=duplicate-group] legend'), 'однаковий реєстраційний код 32145678');
   assert.equal(await page.textContent('[data-testid=duplicate-group] [data-testid=merge]'), 'Об’єднати інших з обраним');
   await screenshot('office-uk.png');
   await page.click('[data-testid=tab-accounts]');
