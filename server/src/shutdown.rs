@@ -44,6 +44,33 @@ pub fn signal() -> impl Future<Output = ()> + Send + 'static {
     }
 }
 
+/// Runs `tick` once `first` has passed and then every `every`, until
+/// `closing` turns true; a tick under way finishes first, and ticks missed
+/// meanwhile are not made up. The server's timers (compaction, scheduled
+/// backups, a node's reports of itself) all run on it.
+pub fn spawn_every<F, Fut>(
+    first: Duration,
+    every: Duration,
+    mut closing: watch::Receiver<bool>,
+    mut tick: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut timer = tokio::time::interval_at(tokio::time::Instant::now() + first, every);
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = timer.tick() => {}
+                _ = closing.wait_for(|closing| *closing) => return,
+            }
+            tick().await;
+        }
+    })
+}
+
 /// Set once the server stops accepting; every live socket watches it and
 /// holds a receiver until it has closed, so the server can wait for them.
 #[derive(Debug, Clone, Default)]

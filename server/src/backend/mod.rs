@@ -93,17 +93,13 @@ impl PgNode {
         &self,
         every: Duration,
         compact_after: u64,
-        mut closing: watch::Receiver<bool>,
+        closing: watch::Receiver<bool>,
     ) -> tokio::task::JoinHandle<()> {
         let node = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = closing.wait_for(|closing| *closing) => return,
-                }
+        let batches_closing = closing.clone();
+        crate::shutdown::spawn_every(every, every, closing, move || {
+            let (node, closing) = (node.clone(), batches_closing.clone());
+            async move {
                 // Batch after batch while batches come back full.
                 while !*closing.borrow() {
                     let log = node.log.clone();

@@ -54,17 +54,11 @@ impl PgNode {
     /// Reports this node now and every [`NODE_REPORT_EVERY`] until `closing`
     /// turns true. A failed report is logged and tried at the next tick:
     /// serving never depends on it.
-    pub fn spawn_node_report(&self, this: ThisNode, mut closing: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_node_report(&self, this: ThisNode, closing: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         let log = self.log.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(NODE_REPORT_EVERY);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = closing.wait_for(|closing| *closing) => return,
-                }
-                let (log, this) = (log.clone(), this.clone());
+        crate::shutdown::spawn_every(Duration::ZERO, NODE_REPORT_EVERY, closing, move || {
+            let (log, this) = (log.clone(), this.clone());
+            async move {
                 let reported =
                     tokio::task::spawn_blocking(move || log.report_node(&this.name, this.release, this.started_at))
                         .await;

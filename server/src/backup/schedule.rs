@@ -91,17 +91,12 @@ pub fn spawn_schedule(
     db: crate::Db,
     every: Duration,
     keep: usize,
-    mut closing: tokio::sync::watch::Receiver<bool>,
+    closing: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let Some(dir) = backups.dir.clone() else { return };
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = closing.wait_for(|closing| *closing) => return,
-            }
+    let Some(dir) = backups.dir.clone() else { return tokio::spawn(async {}) };
+    crate::shutdown::spawn_every(every, every, closing, move || {
+        let (backups, db, dir) = (backups.clone(), db.clone(), dir.clone());
+        async move {
             let written = match backups.backup_named(None).await {
                 Ok(info) => {
                     tracing::info!(
@@ -115,10 +110,7 @@ pub fn spawn_schedule(
                     None
                 }
             };
-            let pruned = {
-                let dir = dir.clone();
-                run_blocking(move || prune(&dir, keep)).await
-            };
+            let pruned = run_blocking(move || prune(&dir, keep)).await;
             match pruned {
                 Ok(deleted) => {
                     for file in deleted {
